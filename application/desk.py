@@ -1,0 +1,567 @@
+"""The service desk use cases: every ticket command, reads by id, number, time and history.
+
+``ServiceDesk`` is an eventsourcing ``Application``. Each command loads the ticket, checks an
+optional expected version (``If-Match``), runs the domain method with the clock's time and the
+acting user, and saves the ticket's new events together with any numbers it issued and the
+idempotency record, in one transaction. A conflicting concurrent save (the store's unique
+originator id + version) is retried from a fresh load, so no update is ever lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+from zoneinfo import ZoneInfo
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, Mapper, Notification, Transcoder
+
+from application.encoding import MsgspecMapper
+from application.errors import (
+    ConcurrencyConflict,
+    IdempotencyKeyReused,
+    TicketNotFound,
+    VersionMismatch,
+)
+from application.idempotency import IdempotencyKey, IdempotencyRecord
+from application.ports import Clock, PositionIndex, SystemClock
+from domain.numbering import DailySequence, RecordKind
+from domain.priority import DEFAULT_MATRIX, Impact, Importance, Priority, PriorityMatrix, Urgency
+from domain.ticket import (
+    Channel,
+    Contact,
+    Improvement,
+    ProposedClassification,
+    Ticket,
+    TicketType,
+)
+
+MAX_ATTEMPTS = 12
+NUMBER_PREFIXES = ("SR-",)
+
+
+def ticket_id_for(number: str) -> UUID:
+    """Ticket ids derive from their SR number, so a number resolves without a read model."""
+    return uuid5(NAMESPACE_URL, f"opsledger:ticket:{number}")
+
+
+@dataclass
+class CommandResult:
+    ticket: Ticket
+    created: bool = False
+    position: int | None = None  # notification id of the last event saved (None: replayed)
+    replayed: bool = False  # an Idempotency-Key repeat: nothing new was recorded
+
+
+@dataclass
+class _NumberIssuer:
+    """Issues record numbers inside one command; the sequences are saved with the command."""
+
+    desk: ServiceDesk
+    at: datetime
+    sequences: dict[UUID, DailySequence] = field(default_factory=dict)
+
+    def issue(self, kind: RecordKind) -> str:
+        day = self.at.astimezone(self.desk.timezone).date()
+        seq_id = DailySequence.id_for(kind, day)
+        seq = self.sequences.get(seq_id)
+        if seq is None:
+            seq = self.desk._load_sequence(kind, day, self.at)
+            self.sequences[seq_id] = seq
+        return seq.issue(self.at)
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    version: int
+    position: int | None
+    type: str
+    topic: str
+    recorded_at: datetime
+    actor: str | None
+    data: dict[str, Any]
+
+
+EVENT_BASE_FIELDS = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic"})
+
+
+def event_data(event: Any) -> dict[str, Any]:
+    return {k: v for k, v in vars(event).items() if k not in EVENT_BASE_FIELDS}
+
+
+def event_type(event: Any) -> str:
+    return type(event).__name__
+
+
+class ServiceDesk(Application):
+    """The ticket use cases over an eventsourcing event store."""
+
+    name = "opsledger"
+    env = {
+        "AGGREGATE_CACHE_MAXSIZE": "20000",
+        "AGGREGATE_CACHE_FASTFORWARD": "y",
+        "DEEPCOPY_FROM_AGGREGATE_CACHE": "y",
+    }
+
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        clock: Clock | None = None,
+        timezone: str = "Asia/Shanghai",
+        matrix: PriorityMatrix = DEFAULT_MATRIX,
+        positions: PositionIndex | None = None,
+    ) -> None:
+        super().__init__(env)
+        self.clock: Clock = clock or SystemClock()
+        self.timezone = ZoneInfo(timezone)
+        self.matrix = matrix
+        self.positions = positions
+        self.saved_position = 0  # the highest notification id this process has written
+
+    # --------------------------------------------------------------- plumbing
+
+    def construct_mapper(self) -> Mapper[Any]:
+        return MsgspecMapper(
+            compressor=self.factory.compressor(), cipher=self.factory.cipher()
+        )
+
+    def construct_transcoder(self) -> Transcoder:  # pragma: no cover - not used
+        return self.mapper.transcoder
+
+    def _save(self, *aggregates: Aggregate | None) -> int | None:
+        recordings = self.save(*aggregates)
+        if not recordings:
+            return None
+        position = max(r.notification.id for r in recordings)
+        if position > self.saved_position:
+            self.saved_position = position
+        return position
+
+    def _load_sequence(self, kind: RecordKind, day: date, at: datetime) -> DailySequence:
+        try:
+            return self.repository.get(DailySequence.id_for(kind, day))
+        except AggregateNotFoundError:
+            return DailySequence.open(kind, day, at)
+
+    def resolve_ref(self, ref: str | UUID) -> UUID:
+        if isinstance(ref, UUID):
+            return ref
+        ref = ref.strip()
+        if ref.upper().startswith(NUMBER_PREFIXES):
+            return ticket_id_for(ref.upper())
+        try:
+            return UUID(ref)
+        except ValueError:
+            raise TicketNotFound(ref) from None
+
+    def _find_idempotent(
+        self, idempotency: IdempotencyKey | None
+    ) -> IdempotencyRecord | None:
+        if idempotency is None:
+            return None
+        try:
+            record: IdempotencyRecord = self.repository.get(idempotency.record_id)
+        except AggregateNotFoundError:
+            return None
+        if record.fingerprint != idempotency.fingerprint:
+            raise IdempotencyKeyReused(idempotency.key)
+        return record
+
+    def _replay(self, record: IdempotencyRecord) -> CommandResult:
+        ticket = self.repository.get(record.target_id, version=record.target_version)
+        return CommandResult(ticket=ticket, created=record.created, replayed=True)
+
+    def _run(
+        self,
+        ticket_id: UUID | None,
+        mutate: Callable[[Ticket | None, datetime, _NumberIssuer], Ticket],
+        *,
+        actor: str,
+        expected_version: int | None,
+        idempotency: IdempotencyKey | None,
+    ) -> CommandResult:
+        for _attempt in range(MAX_ATTEMPTS):
+            record = self._find_idempotent(idempotency)
+            if record is not None:
+                return self._replay(record)
+            ticket = self.get_ticket(ticket_id) if ticket_id is not None else None
+            if ticket is not None and expected_version is not None:
+                if ticket.version != expected_version:
+                    raise VersionMismatch(expected_version, ticket.version)
+            at = self.clock.now()
+            numbers = _NumberIssuer(self, at)
+            changed = mutate(ticket, at, numbers)
+            idem = (
+                IdempotencyRecord.record(
+                    idempotency,
+                    target_id=changed.id,
+                    target_version=changed.version,
+                    created=ticket is None,
+                    actor=actor,
+                    at=at,
+                )
+                if idempotency is not None
+                else None
+            )
+            try:
+                position = self._save(changed, *numbers.sequences.values(), idem)
+            except IntegrityError:
+                # Someone saved first; the cache fast-forwards on the next load.
+                continue
+            return CommandResult(ticket=changed, created=ticket is None, position=position)
+        raise ConcurrencyConflict(MAX_ATTEMPTS)
+
+    def _change(
+        self,
+        ref: str | UUID,
+        command: Callable[[Ticket, datetime, _NumberIssuer], None],
+        *,
+        actor: str,
+        expected_version: int | None = None,
+        idempotency: IdempotencyKey | None = None,
+    ) -> CommandResult:
+        ticket_id = self.resolve_ref(ref)
+
+        def mutate(ticket: Ticket | None, at: datetime, numbers: _NumberIssuer) -> Ticket:
+            assert ticket is not None
+            command(ticket, at, numbers)
+            return ticket
+
+        return self._run(
+            ticket_id,
+            mutate,
+            actor=actor,
+            expected_version=expected_version,
+            idempotency=idempotency,
+        )
+
+    # ---------------------------------------------------------------- commands
+
+    def register_ticket(
+        self,
+        *,
+        actor: str,
+        customer: str,
+        contact: Contact,
+        channel: Channel | str,
+        title: str,
+        description: str = "",
+        affected_system: str = "",
+        reported_at: datetime | None = None,
+        attachments: Sequence[str] = (),
+        type: TicketType | str | None = None,
+        category: str | None = None,
+        urgency: Urgency | str | None = None,
+        impact: Impact | str | None = None,
+        importance: Importance | str | None = None,
+        priority: Priority | str | None = None,
+        override_reason: str = "",
+        sla_policy: str | None = None,
+        idempotency: IdempotencyKey | None = None,
+    ) -> CommandResult:
+        proposed = ProposedClassification(
+            type=TicketType(type) if type else None,
+            category=category.strip() if category and category.strip() else None,
+            urgency=Urgency(urgency) if urgency else None,
+            impact=Impact(impact) if impact else None,
+            importance=Importance(importance) if importance else None,
+        )
+
+        def mutate(_: Ticket | None, at: datetime, numbers: _NumberIssuer) -> Ticket:
+            number = numbers.issue(RecordKind.SERVICE_REQUEST)
+            ticket = Ticket.register(
+                id=ticket_id_for(number),
+                number=number,
+                customer=customer,
+                contact=contact,
+                channel=Channel(channel),
+                title=title,
+                description=description,
+                affected_system=affected_system,
+                reported_at=reported_at or at,
+                attachments=tuple(attachments),
+                proposed=proposed,
+                sla_policy=sla_policy,
+                actor=actor,
+                at=at,
+            )
+            if proposed.complete():
+                assert proposed.type and proposed.category and proposed.urgency
+                assert proposed.impact and proposed.importance
+                ticket.classify(
+                    type=proposed.type,
+                    category=proposed.category,
+                    urgency=proposed.urgency,
+                    impact=proposed.impact,
+                    importance=proposed.importance,
+                    priority=Priority(priority) if priority else None,
+                    override_reason=override_reason,
+                    matrix=self.matrix,
+                    actor=actor,
+                    at=at,
+                )
+            return ticket
+
+        return self._run(
+            None, mutate, actor=actor, expected_version=None, idempotency=idempotency
+        )
+
+    def invalidate(self, ref: str | UUID, *, reason: str, actor: str, **opts: Any) -> CommandResult:
+        return self._change(
+            ref, lambda t, at, _: t.invalidate(reason=reason, actor=actor, at=at), actor=actor, **opts
+        )
+
+    def classify(
+        self,
+        ref: str | UUID,
+        *,
+        type: TicketType | str,
+        category: str,
+        urgency: Urgency | str,
+        impact: Impact | str,
+        importance: Importance | str,
+        actor: str,
+        priority: Priority | str | None = None,
+        override_reason: str = "",
+        **opts: Any,
+    ) -> CommandResult:
+        def command(t: Ticket, at: datetime, _: _NumberIssuer) -> None:
+            t.classify(
+                type=TicketType(type),
+                category=category,
+                urgency=Urgency(urgency),
+                impact=Impact(impact),
+                importance=Importance(importance),
+                priority=Priority(priority) if priority else None,
+                override_reason=override_reason,
+                matrix=self.matrix,
+                actor=actor,
+                at=at,
+            )
+
+        return self._change(ref, command, actor=actor, **opts)
+
+    def assign(
+        self,
+        ref: str | UUID,
+        *,
+        actor: str,
+        assignee: str | None = None,
+        group: str | None = None,
+        interface_person: str | None = None,
+        **opts: Any,
+    ) -> CommandResult:
+        return self._change(
+            ref,
+            lambda t, at, _: t.assign(
+                assignee=assignee,
+                group=group,
+                interface_person=interface_person,
+                actor=actor,
+                at=at,
+            ),
+            actor=actor,
+            **opts,
+        )
+
+    def start(self, ref: str | UUID, *, actor: str, **opts: Any) -> CommandResult:
+        return self._change(ref, lambda t, at, _: t.start(actor=actor, at=at), actor=actor, **opts)
+
+    def log_work(
+        self,
+        ref: str | UUID,
+        *,
+        action: str,
+        hours: float,
+        actor: str,
+        performed_at: datetime | None = None,
+        workaround: str = "",
+        **opts: Any,
+    ) -> CommandResult:
+        return self._change(
+            ref,
+            lambda t, at, _: t.log_work(
+                action=action,
+                hours=hours,
+                performed_at=performed_at,
+                workaround=workaround,
+                actor=actor,
+                at=at,
+            ),
+            actor=actor,
+            **opts,
+        )
+
+    def await_customer(
+        self, ref: str | UUID, *, reason: str, actor: str, **opts: Any
+    ) -> CommandResult:
+        return self._change(
+            ref, lambda t, at, _: t.await_customer(reason=reason, actor=actor, at=at), actor=actor, **opts
+        )
+
+    def resume(self, ref: str | UUID, *, actor: str, **opts: Any) -> CommandResult:
+        return self._change(ref, lambda t, at, _: t.resume(actor=actor, at=at), actor=actor, **opts)
+
+    def resolve(
+        self,
+        ref: str | UUID,
+        *,
+        resolution: str,
+        root_cause: str,
+        actor: str,
+        first_contact: bool = False,
+        **opts: Any,
+    ) -> CommandResult:
+        return self._change(
+            ref,
+            lambda t, at, _: t.resolve(
+                resolution=resolution,
+                root_cause=root_cause,
+                first_contact=first_contact,
+                actor=actor,
+                at=at,
+            ),
+            actor=actor,
+            **opts,
+        )
+
+    def confirm(
+        self,
+        ref: str | UUID,
+        *,
+        signer: str,
+        items: Sequence[str],
+        criteria: Sequence[str],
+        passed: bool,
+        actor: str,
+        unmet_items: Sequence[str] = (),
+        note: str = "",
+        **opts: Any,
+    ) -> CommandResult:
+        def command(t: Ticket, at: datetime, numbers: _NumberIssuer) -> None:
+            # A refused command saves nothing, so the number issued here is never used.
+            t.confirm(
+                number=numbers.issue(RecordKind.DELIVERY_ACCEPTANCE),
+                signer=signer,
+                items=tuple(items),
+                criteria=tuple(criteria),
+                passed=passed,
+                unmet_items=tuple(unmet_items),
+                note=note,
+                actor=actor,
+                at=at,
+            )
+
+        return self._change(ref, command, actor=actor, **opts)
+
+    def close_ticket(
+        self, ref: str | UUID, *, signer: str, reason: str, actor: str, **opts: Any
+    ) -> CommandResult:
+        def command(t: Ticket, at: datetime, numbers: _NumberIssuer) -> None:
+            t.close(
+                number=numbers.issue(RecordKind.DELIVERY_ACCEPTANCE),
+                signer=signer,
+                reason=reason,
+                actor=actor,
+                at=at,
+            )
+
+        return self._change(ref, command, actor=actor, **opts)
+
+    def reopen(self, ref: str | UUID, *, reason: str, actor: str, **opts: Any) -> CommandResult:
+        return self._change(
+            ref, lambda t, at, _: t.reopen(reason=reason, actor=actor, at=at), actor=actor, **opts
+        )
+
+    def give_feedback(
+        self,
+        ref: str | UUID,
+        *,
+        timeliness: int,
+        effectiveness: int,
+        attitude: int,
+        actor: str,
+        comment: str = "",
+        improvement: Improvement | None = None,
+        **opts: Any,
+    ) -> CommandResult:
+        def command(t: Ticket, at: datetime, numbers: _NumberIssuer) -> None:
+            kwargs: dict[str, Any] = dict(
+                timeliness=timeliness,
+                effectiveness=effectiveness,
+                attitude=attitude,
+                comment=comment,
+                improvement=improvement,
+                actor=actor,
+                at=at,
+            )
+            t.give_feedback(number=numbers.issue(RecordKind.FEEDBACK), **kwargs)
+
+        return self._change(ref, command, actor=actor, **opts)
+
+    # ------------------------------------------------------------------- reads
+
+    def get_ticket(self, ref: str | UUID, as_of: datetime | None = None) -> Ticket:
+        ticket_id = self.resolve_ref(ref)
+        if as_of is None:
+            try:
+                ticket = self.repository.get(ticket_id)
+            except AggregateNotFoundError:
+                raise TicketNotFound(str(ref)) from None
+            if not isinstance(ticket, Ticket):
+                raise TicketNotFound(str(ref))
+            return ticket
+        aggregate: Any = None
+        for event in self.events.get(ticket_id):
+            if event.timestamp > as_of:
+                break
+            aggregate = event.mutate(aggregate)
+        if not isinstance(aggregate, Ticket):
+            raise TicketNotFound(str(ref))
+        return aggregate
+
+    def ticket_history(self, ref: str | UUID) -> list[HistoryEntry]:
+        ticket_id = self.resolve_ref(ref)
+        events = list(self.events.get(ticket_id))
+        if not events or not isinstance(events[0], Ticket.Registered):
+            raise TicketNotFound(str(ref))
+        positions = self.positions.positions(ticket_id) if self.positions else {}
+        return [
+            HistoryEntry(
+                version=e.originator_version,
+                position=positions.get(e.originator_version),
+                type=event_type(e),
+                topic=type(e).TOPIC,
+                recorded_at=e.timestamp,
+                actor=getattr(e, "actor", None),
+                data=event_data(e),
+            )
+            for e in events
+        ]
+
+    def read_log(self, after: int, limit: int) -> list[tuple[Notification, Any]]:
+        """The global event log after ``after``, oldest first, decoded."""
+        notifications = self.recorder.select_notifications(
+            start=after, limit=limit, inclusive_of_start=False
+        )
+        return [(n, self.mapper.to_domain_event(n)) for n in notifications]
+
+    def max_position(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+    def iter_tickets(self) -> Iterator[UUID]:  # pragma: no cover - used by tools
+        start = 0
+        while True:
+            batch = self.recorder.select_notifications(
+                start=start, limit=1000, topics=[Ticket.Registered.TOPIC], inclusive_of_start=False
+            )
+            if not batch:
+                return
+            for n in batch:
+                yield UUID(str(n.originator_id))
+            start = batch[-1].id

@@ -1,0 +1,125 @@
+"""A msgspec mapper for stored events (ADR 0003: chosen by measurement, see bench/encoding.py).
+
+Events are encoded as plain JSON objects (datetimes as RFC 3339 strings, UUIDs as strings,
+enums as their values, value objects as objects) and decoded *typed*: for each event class a
+msgspec decoder is built from the class's annotations, so a stored event comes back with
+``datetime``, ``UUID``, enum and dataclass values, exactly as it was created, without the
+library's ``{"_type_": ..., "_data_": ...}`` wrappers.
+
+Upcasting keeps the library's contract: a class with ``class_version > 1`` stores its version
+in the state, and ``upcast_vN_vN+1`` static methods turn older shapes into the new one before
+the typed conversion.
+"""
+
+from __future__ import annotations
+
+import typing
+from functools import cache
+from typing import Any, TypedDict
+
+import msgspec
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import Mapper, MapperDeserialisationError, StoredEvent, Transcoder
+from eventsourcing.utils import get_topic, resolve_topic
+
+_BASE_FIELDS = frozenset({"originator_id", "originator_version"})
+
+
+class _NoTranscoder(Transcoder):
+    """The msgspec mapper encodes whole events itself; nothing goes through a transcoder."""
+
+    def encode(self, obj: Any) -> bytes:  # pragma: no cover - never called
+        return msgspec.json.encode(obj)
+
+    def decode(self, data: bytes) -> Any:  # pragma: no cover - never called
+        return msgspec.json.decode(data)
+
+
+def _enc_hook(obj: Any) -> Any:
+    if isinstance(obj, frozenset | set):
+        return sorted(obj)
+    raise NotImplementedError(f"cannot encode {type(obj).__name__}")
+
+
+_encoder = msgspec.json.Encoder(enc_hook=_enc_hook)
+_raw_decoder = msgspec.json.Decoder()
+
+
+@cache
+def state_type(event_class: type) -> Any:
+    """A TypedDict of an event class's fields (without the originator id and version)."""
+    hints = typing.get_type_hints(event_class)
+    fields = {
+        name: hint
+        for name, hint in hints.items()
+        if name not in _BASE_FIELDS and typing.get_origin(hint) is not typing.ClassVar
+    }
+    return TypedDict(f"{event_class.__qualname__}State", fields, total=False)  # type: ignore[operator]
+
+
+@cache
+def _decoder(event_class: type) -> msgspec.json.Decoder[Any]:
+    return msgspec.json.Decoder(state_type(event_class))
+
+
+def encode_state(event: Any) -> bytes:
+    state = dict(vars(event))
+    state.pop("originator_id", None)
+    state.pop("originator_version", None)
+    class_version = getattr(type(event), "class_version", 1)
+    if class_version > 1:
+        state["class_version"] = class_version
+    return _encoder.encode(state)
+
+
+def decode_state(event_class: type, data: bytes | memoryview) -> dict[str, Any]:
+    """Decode a stored state into the typed field values of ``event_class``."""
+    class_version = getattr(event_class, "class_version", 1)
+    if class_version == 1:
+        return dict(_decoder(event_class).decode(data))
+    state: dict[str, Any] = _raw_decoder.decode(data)
+    from_version = state.pop("class_version", 1)
+    while from_version < class_version:
+        getattr(event_class, f"upcast_v{from_version}_v{from_version + 1}")(state)
+        from_version += 1
+    return dict(msgspec.convert(state, state_type(event_class), strict=False))
+
+
+class MsgspecMapper(Mapper[Any]):
+    def __init__(self, transcoder: Transcoder | None = None, **kwargs: Any) -> None:
+        super().__init__(transcoder or _NoTranscoder(), **kwargs)
+
+    def to_stored_event(self, domain_event: DomainEventProtocol[Any]) -> StoredEvent:
+        stored_state = encode_state(domain_event)
+        if self.compressor:
+            stored_state = self.compressor.compress(stored_state)
+        if self.cipher:
+            stored_state = self.cipher.encrypt(stored_state)
+        return StoredEvent(
+            originator_id=domain_event.originator_id,
+            originator_version=domain_event.originator_version,
+            topic=get_topic(type(domain_event)),
+            state=stored_state,
+        )
+
+    def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[Any]:
+        cls = resolve_topic(stored_event.topic)
+        data = stored_event.state
+        try:
+            if self.cipher:
+                data = self.cipher.decrypt(data)
+            if self.compressor:
+                data = self.compressor.decompress(data)
+            state = decode_state(cls, data)
+        except Exception as e:
+            msg = (
+                f"Failed to decode stored event with topic '{stored_event.topic}', "
+                f"originator_id '{stored_event.originator_id}' and "
+                f"originator_version {stored_event.originator_version}: {e}"
+            )
+            raise MapperDeserialisationError(msg) from e
+        state["originator_id"] = stored_event.originator_id
+        state["originator_version"] = stored_event.originator_version
+        domain_event = object.__new__(cls)
+        object.__setattr__(domain_event, "__dict__", state)
+        return domain_event

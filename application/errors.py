@@ -1,0 +1,46 @@
+"""Errors of the use cases (the domain's own rules raise ``domain.errors``)."""
+
+from __future__ import annotations
+
+
+class ApplicationError(Exception):
+    pass
+
+
+class TicketNotFound(ApplicationError):
+    def __init__(self, ref: str):
+        self.ref = ref
+        super().__init__(f"no ticket {ref!r}")
+
+
+class VersionMismatch(ApplicationError):
+    """``If-Match`` named a version the aggregate has moved on from (a 412)."""
+
+    def __init__(self, expected: int, actual: int):
+        self.expected = expected
+        self.actual = actual
+        super().__init__(f"the ticket is at version {actual}, not {expected}; reload and retry")
+
+
+class ConcurrencyConflict(ApplicationError):
+    """Optimistic concurrency kept failing after the retries (a 409)."""
+
+    def __init__(self, attempts: int):
+        super().__init__(
+            f"the record was changed by others {attempts} times while this command ran; retry"
+        )
+
+
+class IdempotencyKeyReused(ApplicationError):
+    """The same ``Idempotency-Key`` came with a different request (a 422)."""
+
+    def __init__(self, key: str):
+        self.key = key
+        super().__init__(
+            f"Idempotency-Key {key!r} was already used for a different request; "
+            "use a new key for a new request"
+        )
+
+
+class StoreUnavailable(ApplicationError):
+    """The event store cannot be reached (a 503)."""

@@ -1,0 +1,66 @@
+"""Human record numbers: ``SR-YYYYMMDD-NNN``, ``SD-…``, ``FB-…`` ([003] 填写说明).
+
+One ``DailySequence`` aggregate per prefix and day (its id is derived from both). Issuing a
+number is an event on it, saved in the same transaction as the record that uses the number,
+so the store's optimistic concurrency (unique originator id + version) makes a duplicate
+impossible: two concurrent creators that read the same sequence version cannot both commit,
+and the loser retries with the next number. No gaps either, since a refused or failed command
+saves neither the record nor the number.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate
+
+
+class RecordKind(StrEnum):
+    SERVICE_REQUEST = "SR"
+    DELIVERY_ACCEPTANCE = "SD"
+    FEEDBACK = "FB"
+
+
+def format_number(kind: RecordKind, day: date, seq: int) -> str:
+    return f"{kind.value}-{day:%Y%m%d}-{seq:03d}"
+
+
+class DailySequence(Aggregate):
+    TOPIC = "opsledger.numbering:DailySequence"
+
+    class Event(Aggregate.Event):
+        TOPIC = "opsledger.numbering:DailySequence.Event"
+
+    class Opened(Aggregate.Created):
+        TOPIC = "opsledger.numbering:DailySequence.Opened"
+        kind: RecordKind
+        day: date
+
+    class NumberIssued(Event):
+        TOPIC = "opsledger.numbering:DailySequence.NumberIssued"
+        number: str
+        seq: int
+
+        def apply(self, seq: DailySequence) -> None:
+            seq.last = self.seq
+
+    def __init__(self, kind: RecordKind, day: date) -> None:
+        self.kind = RecordKind(kind)
+        self.day = day
+        self.last = 0
+
+    @staticmethod
+    def id_for(kind: RecordKind, day: date) -> UUID:
+        return uuid5(NAMESPACE_URL, f"opsledger:sequence:{RecordKind(kind).value}:{day.isoformat()}")
+
+    @classmethod
+    def open(cls, kind: RecordKind, day: date, at: datetime) -> DailySequence:
+        return cls._create(cls.Opened, id=cls.id_for(kind, day), timestamp=at, kind=kind, day=day)
+
+    def issue(self, at: datetime) -> str:
+        seq = self.last + 1
+        number = format_number(self.kind, self.day, seq)
+        self.trigger_event(self.NumberIssued, timestamp=at, number=number, seq=seq)
+        return number

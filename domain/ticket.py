@@ -1,0 +1,694 @@
+"""The service-desk ticket (服务请求/故障/事件), DOMAIN.md §1.
+
+Every step is an explicit past-tense event with a stable topic (``opsledger.ticket:...``),
+the acting user (``actor``) and the server's recording time (the library's ``timestamp``,
+shown as ``recorded_at``); times that the user claims (``reported_at``, ``performed_at``) are
+separate fields, so a late entry stays visible as late. Public command methods check the
+rules and then trigger one event; each event's ``apply`` only mutates (it runs again on every
+replay). A refused command raises a ``DomainError`` and records nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from domain.errors import (
+    FieldError,
+    InvalidCommand,
+    OverrideReasonRequired,
+    ResolutionTooVague,
+    TransitionNotAllowed,
+)
+from domain.priority import DEFAULT_MATRIX, Impact, Importance, Priority, PriorityMatrix, Urgency
+
+
+class Status(StrEnum):
+    REGISTERED = "registered"
+    CLASSIFIED = "classified"
+    ASSIGNED = "assigned"
+    IN_PROGRESS = "in_progress"
+    WAITING_CUSTOMER = "waiting_customer"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    INVALID = "invalid"
+
+
+class Channel(StrEnum):
+    PHONE = "phone"
+    EMAIL = "email"
+    WEB = "web"
+    FAX = "fax"
+    ONSITE = "onsite"
+
+
+class TicketType(StrEnum):
+    FAULT = "fault"
+    CONSULTATION = "consultation"
+    OPTIMIZATION = "optimization"
+    DELIVERY = "delivery"
+
+
+S = Status
+# Which command each status admits (DOMAIN §1, API.md ticket table). The 409 names these.
+ALLOWED: dict[Status, tuple[str, ...]] = {
+    S.REGISTERED: ("invalidate", "classify"),
+    S.CLASSIFIED: ("invalidate", "classify", "assign"),
+    S.ASSIGNED: ("classify", "assign", "start", "log_work", "resolve"),
+    S.IN_PROGRESS: ("classify", "assign", "log_work", "await_customer", "resolve"),
+    S.WAITING_CUSTOMER: ("resume",),
+    S.RESOLVED: ("confirm", "close"),
+    S.CLOSED: ("reopen", "feedback"),
+    S.INVALID: (),
+}
+
+# Resolution texts that say nothing about what was done ([003] 四(三): 避免模糊表述).
+VAGUE_RESOLUTIONS = frozenset(
+    {
+        "已处理", "已解决", "处理完毕", "已完成", "完成", "解决", "已修复", "修复", "好了",
+        "ok", "done", "fixed", "resolved", "solved", "closed", "n/a", "na", "-", ".",
+    }
+)
+MIN_RESOLUTION_CHARS = 4
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str
+    phone: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class ProposedClassification:
+    """Classification fields given at registration before all five are known."""
+
+    type: TicketType | None = None
+    category: str | None = None
+    urgency: Urgency | None = None
+    impact: Impact | None = None
+    importance: Importance | None = None
+
+    def complete(self) -> bool:
+        return None not in (self.type, self.category, self.urgency, self.impact, self.importance)
+
+
+@dataclass(frozen=True)
+class Classification:
+    type: TicketType
+    category: str
+    urgency: Urgency
+    impact: Impact
+    importance: Importance
+    priority: Priority
+    computed_priority: Priority
+    override_reason: str = ""
+
+
+@dataclass(frozen=True)
+class WorkEntry:
+    action: str
+    hours: float
+    performed_at: datetime
+    recorded_at: datetime
+    actor: str
+    workaround: str = ""
+
+
+@dataclass(frozen=True)
+class Resolution:
+    resolution: str
+    root_cause: str
+    first_contact: bool
+    resolved_at: datetime
+    actor: str
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    number: str
+    signer: str
+    items: tuple[str, ...]
+    criteria: tuple[str, ...]
+    passed: bool
+    at: datetime
+    unmet_items: tuple[str, ...] = ()
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Improvement:
+    action: str
+    owner: str
+    due: date
+
+
+@dataclass(frozen=True)
+class Feedback:
+    number: str
+    timeliness: int
+    effectiveness: int
+    attitude: int
+    mean: float
+    comment: str
+    at: datetime
+    improvement: Improvement | None = None
+
+
+def _text(value: str) -> str:
+    return value.strip()
+
+
+def _require_text(field_name: str, value: str) -> list[FieldError]:
+    return [] if _text(value) else [FieldError(field_name, "must not be empty")]
+
+
+class Ticket(Aggregate):
+    TOPIC = "opsledger.ticket:Ticket"
+
+    class Event(Aggregate.Event):
+        TOPIC = "opsledger.ticket:Ticket.Event"
+        actor: str
+
+        def apply(self, aggregate: Any) -> None:  # pragma: no cover - overridden
+            pass
+
+    class Registered(Aggregate.Created):
+        TOPIC = "opsledger.ticket:Ticket.Registered"
+        number: str
+        customer: str
+        contact: Contact
+        channel: Channel
+        title: str
+        description: str
+        affected_system: str
+        reported_at: datetime
+        attachments: tuple[str, ...]
+        proposed: ProposedClassification
+        sla_policy: str | None
+        actor: str
+
+    class Invalidated(Event):
+        TOPIC = "opsledger.ticket:Ticket.Invalidated"
+        reason: str
+
+        def apply(self, t: Ticket) -> None:
+            t.status = Status.INVALID
+            t.invalid_reason = self.reason
+            t.closed_at = self.timestamp
+
+    class Classified(Event):
+        TOPIC = "opsledger.ticket:Ticket.Classified"
+        classification: Classification
+
+        def apply(self, t: Ticket) -> None:
+            t.classification = self.classification
+            if t.status is Status.REGISTERED:
+                t.status = Status.CLASSIFIED
+
+    class Assigned(Event):
+        TOPIC = "opsledger.ticket:Ticket.Assigned"
+        assignee: str | None
+        group: str | None
+        interface_person: str | None
+
+        def apply(self, t: Ticket) -> None:
+            t.assignee = self.assignee
+            t.group = self.group
+            t.interface_person = self.interface_person
+            t.status = Status.ASSIGNED
+            if t.first_response_at is None:
+                t.first_response_at = self.timestamp
+
+    class Started(Event):
+        TOPIC = "opsledger.ticket:Ticket.Started"
+
+        def apply(self, t: Ticket) -> None:
+            t.status = Status.IN_PROGRESS
+            if t.first_response_at is None:
+                t.first_response_at = self.timestamp
+
+    class WorkLogged(Event):
+        TOPIC = "opsledger.ticket:Ticket.WorkLogged"
+        entry: WorkEntry
+
+        def apply(self, t: Ticket) -> None:
+            t.work_log = (*t.work_log, self.entry)
+            if self.entry.workaround:
+                t.workaround = self.entry.workaround
+            t.status = Status.IN_PROGRESS
+            if t.first_response_at is None:
+                t.first_response_at = self.timestamp
+
+    class CustomerAwaited(Event):
+        TOPIC = "opsledger.ticket:Ticket.CustomerAwaited"
+        reason: str
+
+        def apply(self, t: Ticket) -> None:
+            t.status = Status.WAITING_CUSTOMER
+            t.waiting_reason = self.reason
+            t.waiting_since = self.timestamp
+
+    class Resumed(Event):
+        TOPIC = "opsledger.ticket:Ticket.Resumed"
+
+        def apply(self, t: Ticket) -> None:
+            t.status = Status.IN_PROGRESS
+            t.waiting_reason = None
+            t.waiting_since = None
+
+    class Resolved(Event):
+        TOPIC = "opsledger.ticket:Ticket.Resolved"
+        resolution: Resolution
+
+        def apply(self, t: Ticket) -> None:
+            t.status = Status.RESOLVED
+            t.resolution = self.resolution
+
+    class AcceptanceConfirmed(Event):
+        TOPIC = "opsledger.ticket:Ticket.AcceptanceConfirmed"
+        acceptance: Acceptance
+
+        def apply(self, t: Ticket) -> None:
+            t.acceptances = (*t.acceptances, self.acceptance)
+            t.status = Status.CLOSED
+            t.closed_at = self.timestamp
+            t.feedback_due = True
+
+    class AcceptanceRejected(Event):
+        TOPIC = "opsledger.ticket:Ticket.AcceptanceRejected"
+        acceptance: Acceptance
+
+        def apply(self, t: Ticket) -> None:
+            t.acceptances = (*t.acceptances, self.acceptance)
+            t.status = Status.IN_PROGRESS
+
+    class Reopened(Event):
+        TOPIC = "opsledger.ticket:Ticket.Reopened"
+        reason: str
+
+        def apply(self, t: Ticket) -> None:
+            t.status = Status.IN_PROGRESS
+            t.reopen_count += 1
+            t.closed_at = None
+            t.feedback_due = False
+
+    class FeedbackGiven(Event):
+        TOPIC = "opsledger.ticket:Ticket.FeedbackGiven"
+        feedback: Feedback
+
+        def apply(self, t: Ticket) -> None:
+            t.feedbacks = (*t.feedbacks, self.feedback)
+            t.feedback_due = False
+
+    def __init__(
+        self,
+        number: str,
+        customer: str,
+        contact: Contact,
+        channel: Channel,
+        title: str,
+        description: str,
+        affected_system: str,
+        reported_at: datetime,
+        attachments: tuple[str, ...],
+        proposed: ProposedClassification,
+        sla_policy: str | None,
+        actor: str,
+    ) -> None:
+        self.number = number
+        self.proposed = proposed
+        self.sla_policy = sla_policy
+        self.customer = customer
+        self.contact = contact
+        self.channel = channel
+        self.title = title
+        self.description = description
+        self.affected_system = affected_system
+        self.reported_at = reported_at
+        self.attachments = tuple(attachments)
+        self.registered_by = actor
+        self.status = Status.REGISTERED
+        self.classification: Classification | None = None
+        self.assignee: str | None = None
+        self.group: str | None = None
+        self.interface_person: str | None = None
+        self.work_log: tuple[WorkEntry, ...] = ()
+        self.workaround: str | None = None
+        self.waiting_reason: str | None = None
+        self.waiting_since: datetime | None = None
+        self.resolution: Resolution | None = None
+        self.acceptances: tuple[Acceptance, ...] = ()
+        self.feedbacks: tuple[Feedback, ...] = ()
+        self.feedback_due = False
+        self.invalid_reason: str | None = None
+        self.first_response_at: datetime | None = None
+        self.closed_at: datetime | None = None
+        self.reopen_count = 0
+
+    # ----------------------------------------------------------------- queries
+
+    @property
+    def recorded_at(self) -> datetime:
+        return self.created_on
+
+    @property
+    def priority(self) -> Priority | None:
+        return self.classification.priority if self.classification else None
+
+    def allowed_commands(self) -> tuple[str, ...]:
+        allowed = ALLOWED[self.status]
+        if self.status is Status.CLOSED and not self.feedback_due:
+            allowed = tuple(c for c in allowed if c != "feedback")
+        return allowed
+
+    def _require(self, command: str, reason: str = "") -> None:
+        if command not in self.allowed_commands():
+            raise TransitionNotAllowed(
+                self.status.value, command, self.allowed_commands(), reason
+            )
+
+    # ---------------------------------------------------------------- commands
+
+    @classmethod
+    def register(
+        cls,
+        *,
+        id: UUID,
+        number: str,
+        customer: str,
+        contact: Contact,
+        channel: Channel,
+        title: str,
+        description: str,
+        affected_system: str,
+        reported_at: datetime,
+        actor: str,
+        at: datetime,
+        attachments: tuple[str, ...] = (),
+        proposed: ProposedClassification | None = None,
+        sla_policy: str | None = None,
+    ) -> Ticket:
+        errors = _require_text("customer", customer) + _require_text("title", title)
+        errors += _require_text("contact.name", contact.name)
+        if reported_at.tzinfo is None:
+            errors.append(FieldError("reported_at", "needs a UTC offset"))
+        elif reported_at > at:
+            errors.append(FieldError("reported_at", "may not be in the future"))
+        if errors:
+            raise InvalidCommand(errors)
+        return cls._create(
+            cls.Registered,
+            id=id,
+            timestamp=at,
+            number=number,
+            customer=_text(customer),
+            contact=contact,
+            channel=Channel(channel),
+            title=_text(title),
+            description=description,
+            affected_system=_text(affected_system),
+            reported_at=reported_at,
+            attachments=tuple(attachments),
+            proposed=proposed or ProposedClassification(),
+            sla_policy=sla_policy,
+            actor=actor,
+        )
+
+    def invalidate(self, *, reason: str, actor: str, at: datetime) -> None:
+        self._require("invalidate")
+        if not _text(reason):
+            raise InvalidCommand.field("reason", "say why the request is not valid")
+        self.trigger_event(self.Invalidated, timestamp=at, actor=actor, reason=_text(reason))
+
+    def classify(
+        self,
+        *,
+        type: TicketType,
+        category: str,
+        urgency: Urgency,
+        impact: Impact,
+        importance: Importance,
+        actor: str,
+        at: datetime,
+        priority: Priority | None = None,
+        override_reason: str = "",
+        matrix: PriorityMatrix = DEFAULT_MATRIX,
+    ) -> None:
+        self._require("classify")
+        if not _text(category):
+            raise InvalidCommand.field("category", "must not be empty")
+        computed = matrix.priority(Urgency(urgency), Impact(impact), Importance(importance))
+        chosen = Priority(priority) if priority else computed
+        if chosen != computed and not _text(override_reason):
+            raise OverrideReasonRequired()
+        self.trigger_event(
+            self.Classified,
+            timestamp=at,
+            actor=actor,
+            classification=Classification(
+                type=TicketType(type),
+                category=_text(category),
+                urgency=Urgency(urgency),
+                impact=Impact(impact),
+                importance=Importance(importance),
+                priority=chosen,
+                computed_priority=computed,
+                override_reason=_text(override_reason) if chosen != computed else "",
+            ),
+        )
+
+    def assign(
+        self,
+        *,
+        actor: str,
+        at: datetime,
+        assignee: str | None = None,
+        group: str | None = None,
+        interface_person: str | None = None,
+    ) -> None:
+        self._require("assign")
+        assignee = _text(assignee or "") or None
+        group = _text(group or "") or None
+        if assignee is None and group is None:
+            raise InvalidCommand(
+                [
+                    FieldError("assignee", "name an engineer or a group"),
+                    FieldError("group", "name an engineer or a group"),
+                ]
+            )
+        self.trigger_event(
+            self.Assigned,
+            timestamp=at,
+            actor=actor,
+            assignee=assignee,
+            group=group,
+            interface_person=_text(interface_person or "") or None,
+        )
+
+    def start(self, *, actor: str, at: datetime) -> None:
+        self._require("start")
+        self.trigger_event(self.Started, timestamp=at, actor=actor)
+
+    def log_work(
+        self,
+        *,
+        action: str,
+        hours: float,
+        actor: str,
+        at: datetime,
+        performed_at: datetime | None = None,
+        workaround: str = "",
+    ) -> None:
+        self._require("log_work")
+        errors = _require_text("action", action)
+        if not 0 < hours <= 24 * 31:
+            errors.append(FieldError("hours", "must be more than 0 and at most 744"))
+        performed = performed_at or at
+        if performed.tzinfo is None:
+            errors.append(FieldError("performed_at", "needs a UTC offset"))
+        elif performed > at:
+            errors.append(FieldError("performed_at", "may not be in the future"))
+        elif performed < self.reported_at:
+            errors.append(FieldError("performed_at", "is before the ticket was reported"))
+        if errors:
+            raise InvalidCommand(errors)
+        self.trigger_event(
+            self.WorkLogged,
+            timestamp=at,
+            actor=actor,
+            entry=WorkEntry(
+                action=_text(action),
+                hours=float(hours),
+                performed_at=performed,
+                recorded_at=at,
+                actor=actor,
+                workaround=_text(workaround),
+            ),
+        )
+
+    def await_customer(self, *, reason: str, actor: str, at: datetime) -> None:
+        self._require("await_customer")
+        if not _text(reason):
+            raise InvalidCommand.field("reason", "say what the customer must do")
+        self.trigger_event(self.CustomerAwaited, timestamp=at, actor=actor, reason=_text(reason))
+
+    def resume(self, *, actor: str, at: datetime) -> None:
+        self._require("resume")
+        self.trigger_event(self.Resumed, timestamp=at, actor=actor)
+
+    def resolve(
+        self,
+        *,
+        resolution: str,
+        root_cause: str,
+        actor: str,
+        at: datetime,
+        first_contact: bool = False,
+    ) -> None:
+        self._require("resolve")
+        text = _text(resolution)
+        if (
+            not text
+            or text.lower().rstrip("。.!！") in VAGUE_RESOLUTIONS
+            or len(text) < MIN_RESOLUTION_CHARS
+        ):
+            raise ResolutionTooVague(resolution)
+        if not _text(root_cause):
+            raise InvalidCommand.field("root_cause", "must not be empty")
+        self.trigger_event(
+            self.Resolved,
+            timestamp=at,
+            actor=actor,
+            resolution=Resolution(
+                resolution=text,
+                root_cause=_text(root_cause),
+                first_contact=bool(first_contact),
+                resolved_at=at,
+                actor=actor,
+            ),
+        )
+
+    def confirm(
+        self,
+        *,
+        number: str,
+        signer: str,
+        items: tuple[str, ...],
+        criteria: tuple[str, ...],
+        passed: bool,
+        actor: str,
+        at: datetime,
+        unmet_items: tuple[str, ...] = (),
+        note: str = "",
+    ) -> None:
+        """The customer's acceptance (验收): passed closes, rejected goes back to work."""
+        self._require("confirm")
+        errors = _require_text("signer", signer)
+        items = tuple(_text(i) for i in items if _text(i))
+        criteria = tuple(_text(c) for c in criteria if _text(c))
+        unmet = tuple(_text(u) for u in unmet_items if _text(u))
+        if not items:
+            errors.append(FieldError("items", "list what was delivered"))
+        if not criteria:
+            errors.append(FieldError("criteria", "list the acceptance criteria"))
+        if not passed and not unmet:
+            errors.append(FieldError("unmet_items", "a rejection must name the unmet items"))
+        if errors:
+            raise InvalidCommand(errors)
+        acceptance = Acceptance(
+            number=number,
+            signer=_text(signer),
+            items=items,
+            criteria=criteria,
+            passed=bool(passed),
+            at=at,
+            unmet_items=() if passed else unmet,
+            note=_text(note),
+        )
+        event_class = self.AcceptanceConfirmed if passed else self.AcceptanceRejected
+        self.trigger_event(event_class, timestamp=at, actor=actor, acceptance=acceptance)
+
+    def close(self, *, number: str, signer: str, reason: str, actor: str, at: datetime) -> None:
+        """Close with the customer's agreement to end support, without an itemised form.
+
+        [004 §3.2.1 d]: support ends only when the customer accepts the result and agrees
+        to end it, so the signer is required and an acceptance record (SD) is issued.
+        """
+        self._require("close")
+        errors = _require_text("signer", signer) + _require_text("reason", reason)
+        if errors:
+            raise InvalidCommand(errors)
+        assert self.resolution is not None  # resolved tickets always carry one
+        self.trigger_event(
+            self.AcceptanceConfirmed,
+            timestamp=at,
+            actor=actor,
+            acceptance=Acceptance(
+                number=number,
+                signer=_text(signer),
+                items=(self.resolution.resolution,),
+                criteria=("customer agreed to end support",),
+                passed=True,
+                at=at,
+                note=_text(reason),
+            ),
+        )
+
+    def reopen(self, *, reason: str, actor: str, at: datetime) -> None:
+        self._require("reopen")
+        if not _text(reason):
+            raise InvalidCommand.field("reason", "say why the ticket is reopened")
+        self.trigger_event(self.Reopened, timestamp=at, actor=actor, reason=_text(reason))
+
+    def give_feedback(
+        self,
+        *,
+        number: str,
+        timeliness: int,
+        effectiveness: int,
+        attitude: int,
+        comment: str,
+        actor: str,
+        at: datetime,
+        improvement: Improvement | None = None,
+    ) -> None:
+        self._require(
+            "feedback",
+            reason="feedback for this closure was already given" if self.status is S.CLOSED else "",
+        )
+        errors = [
+            FieldError(name, "must be an integer from 1 to 5")
+            for name, score in (
+                ("timeliness", timeliness),
+                ("effectiveness", effectiveness),
+                ("attitude", attitude),
+            )
+            if not (isinstance(score, int) and 1 <= score <= 5)
+        ]
+        if improvement is not None:
+            errors += _require_text("improvement.action", improvement.action)
+            errors += _require_text("improvement.owner", improvement.owner)
+        if errors:
+            raise InvalidCommand(errors)
+        mean = round((timeliness + effectiveness + attitude) / 3, 2)
+        self.trigger_event(
+            self.FeedbackGiven,
+            timestamp=at,
+            actor=actor,
+            feedback=Feedback(
+                number=number,
+                timeliness=timeliness,
+                effectiveness=effectiveness,
+                attitude=attitude,
+                mean=mean,
+                comment=_text(comment),
+                at=at,
+                improvement=improvement,
+            ),
+        )
