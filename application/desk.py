@@ -122,6 +122,7 @@ class ServiceDesk(Application):
         self.matrix = matrix
         self.positions = positions
         self.saved_position = 0  # the highest notification id this process has written
+        self.after_save: list[Callable[[int], None]] = []  # e.g. wake the projection runner
 
     # --------------------------------------------------------------- plumbing
 
@@ -140,6 +141,8 @@ class ServiceDesk(Application):
         position = max(r.notification.id for r in recordings)
         if position > self.saved_position:
             self.saved_position = position
+        for listener in self.after_save:
+            listener(position)
         return position
 
     def _load_sequence(self, kind: RecordKind, day: date, at: datetime) -> DailySequence:

@@ -82,7 +82,7 @@ def decode_state(event_class: type, data: bytes | memoryview) -> dict[str, Any]:
     while from_version < class_version:
         getattr(event_class, f"upcast_v{from_version}_v{from_version + 1}")(state)
         from_version += 1
-    return dict(msgspec.convert(state, state_type(event_class), strict=False))
+    return dict(msgspec.convert(state, state_type(event_class)))
 
 
 class MsgspecMapper(Mapper[Any]):

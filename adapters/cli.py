@@ -1,0 +1,136 @@
+"""The ``opsledger`` command: serve, demo, projections status|rebuild."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from adapters.settings import Settings, SettingsError
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(
+        database_url=getattr(args, "database", None),
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+    )
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from adapters.container import build
+    from adapters.http.app import create_app
+    from adapters.logging import configure_logging
+
+    settings = _settings(args)
+    configure_logging(settings.log_level, settings.log_json)
+    services = build(settings)
+    # Catch the read models up before taking traffic, then keep them following.
+    for view in services.runner.views.values():
+        services.runner.catch_up(view)
+    app = create_app(services)
+    print(
+        f"opsledger serving on http://{settings.host}:{settings.port}  "
+        f"(store: {settings.database.kind}, docs: /docs, OpenAPI: /schema/openapi.json)",
+        file=sys.stderr,
+    )
+    try:
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
+                    access_log=False, timeout_graceful_shutdown=5)
+    finally:
+        services.close()
+    return 0
+
+
+def cmd_projections(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.table import Table
+
+    from adapters.container import build
+
+    settings = _settings(args)
+    services = build(settings)
+    console = Console(stderr=True)
+    try:
+        if args.action == "status":
+            table = Table("projection", "position", "head", "lag", "healthy", "last error")
+            for row in services.runner.status():
+                table.add_row(row["name"], str(row["position"]), str(row["head"]), str(row["lag"]),
+                              "yes" if row["healthy"] else "no", row["last_error"] or "")
+            Console().print(table)
+            return 0
+        names = [args.name] if args.name else list(services.runner.views)
+        unknown = [n for n in names if n not in services.runner.views]
+        if unknown:
+            console.print(f"unknown projection {unknown[0]!r}; known: {', '.join(services.runner.views)}")
+            return 2
+        head = services.desk.max_position()
+        for name in names:
+            with Progress(
+                TextColumn(f"rebuild {name}"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]} events/s"), TimeRemainingColumn(), console=console,
+            ) as progress:
+                task = progress.add_task(name, total=max(head, 1), rate="-")
+                import time
+
+                began = time.perf_counter()
+
+                def report(position: int, target: int) -> None:
+                    elapsed = max(time.perf_counter() - began, 1e-9)
+                    progress.update(task, completed=position, total=max(target, 1),
+                                    rate=f"{position / elapsed:,.0f}")
+
+                count, seconds = services.runner.rebuild(name, report)
+            console.print(
+                f"{name}: {count} notifications in {seconds:.2f} s "
+                f"({count / max(seconds, 1e-9):,.0f} events/s)"
+            )
+        return 0
+    finally:
+        services.close()
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from adapters.demo import run_demo
+
+    return run_demo(_settings(args), tickets=args.tickets, seed=args.seed)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="opsledger", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def db_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--database", help="store URL (default: $OPSLEDGER_DATABASE_URL or sqlite:///./var/opsledger.sqlite3)")
+
+    serve = sub.add_parser("serve", help="run the HTTP service")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    db_arg(serve)
+    serve.set_defaults(func=cmd_serve)
+
+    demo = sub.add_parser("demo", help="fill a store with a realistic data set")
+    demo.add_argument("--tickets", type=int, default=300)
+    demo.add_argument("--seed", type=int, default=7)
+    db_arg(demo)
+    demo.set_defaults(func=cmd_demo)
+
+    proj = sub.add_parser("projections", help="read model status and rebuilds")
+    proj.add_argument("action", choices=["status", "rebuild"])
+    proj.add_argument("name", nargs="?")
+    db_arg(proj)
+    proj.set_defaults(func=cmd_projections)
+
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except SettingsError as e:
+        print(f"opsledger: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

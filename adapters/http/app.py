@@ -1,0 +1,531 @@
+"""The Litestar application: ticket commands and reads, queues, the audit log, health, docs.
+
+Handlers are sync and run in Litestar's worker threads (the eventsourcing library has no
+async API). Every command answers with the ticket's new view and ``ETag: "<version>"``.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import anyio.to_thread
+import msgspec
+import structlog
+from litestar import Litestar, Request, Response, get, post
+from litestar.connection import ASGIConnection
+from litestar.datastructures import State
+from litestar.exceptions import NotAuthorizedException, NotFoundException, ValidationException
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult, DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import RedocRenderPlugin
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from adapters.container import Services
+from adapters.http import schemas as s
+from adapters.http.docs_page import docs_page
+from adapters.http.problems import exception_handlers, problem
+from application.desk import CommandResult, ServiceDesk
+from application.idempotency import IdempotencyKey
+from domain.ticket import Contact, Improvement, Status
+from projections.ticket_list.projection import OPEN_STATUSES
+from projections.ticket_list.view import TicketQuery
+
+log = structlog.get_logger("opsledger.http")
+
+API = "/api/v1"
+ANONYMOUS = "anonymous"
+
+
+# ------------------------------------------------------------------ identity
+
+
+class BearerAuth(AbstractAuthenticationMiddleware):
+    """``OPSLEDGER_ADMIN_TOKEN`` as a bearer token, when set (full roles come with issue #7).
+
+    Without a configured token the service is open (a development store) and the caller
+    may name themselves with ``X-Opsledger-Actor``; commands always record the actor.
+    """
+
+    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
+        services: Services = connection.app.state.services
+        token = services.settings.admin_token
+        header = connection.headers.get("authorization", "")
+        if token is None:
+            actor = connection.headers.get("x-opsledger-actor", "").strip()[:200] or ANONYMOUS
+            return AuthenticationResult(user=actor, auth=None)
+        scheme, _, given = header.partition(" ")
+        if scheme.lower() != "bearer" or not given:
+            raise NotAuthorizedException("send Authorization: Bearer <token>")
+        if not hmac.compare_digest(given.strip().encode(), token.encode()):
+            raise NotAuthorizedException("the token is not valid")
+        return AuthenticationResult(user="admin", auth="admin")
+
+
+def request_id_middleware(app: ASGIApp) -> ASGIApp:
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")[:100]
+        request_id = given or uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
+            await app(scope, receive, send_with_id)
+        finally:
+            structlog.contextvars.unbind_contextvars("request_id")
+
+    return middleware
+
+
+# ------------------------------------------------------------------- helpers
+
+
+def threaded(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a blocking handler in a worker thread (the store has no async API).
+
+    Litestar's own ``sync_to_thread=True`` wraps a handler a second time when another
+    method is later added on the same path, which then returns an un-awaited coroutine
+    (seen with Litestar 2.25); an explicit async wrapper avoids that.
+    """
+
+    @functools.wraps(fn)
+    async def handler(*args: Any, **kwargs: Any) -> Any:
+        return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
+
+    return handler
+
+
+def _services(state: State) -> Services:
+    return state.services  # type: ignore[no-any-return]
+
+
+def _if_match(request: Request[Any, Any, Any]) -> int | None:
+    raw = request.headers.get("if-match")
+    if raw is None or raw.strip() == "*":
+        return None
+    value = raw.strip()
+    if value.startswith("W/"):
+        value = value[2:]
+    value = value.strip('"')
+    if not value.isdigit():
+        raise ValidationException(
+            "If-Match must be a version as given in the ETag, e.g. \"3\"",
+            extra=[{"key": "If-Match", "message": 'must be a quoted version like "3"'}],
+        )
+    return int(value)
+
+
+def _idempotency(request: Request[Any, Any, Any], data: Any) -> IdempotencyKey | None:
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    key = key.strip()
+    if not key or len(key) > 200:
+        raise ValidationException(
+            "bad Idempotency-Key",
+            extra=[{"key": "Idempotency-Key", "message": "must be 1 to 200 characters"}],
+        )
+    digest = hashlib.sha256()
+    digest.update(f"{request.method} {request.url.path}\n".encode())
+    digest.update(msgspec.json.encode(data, order="deterministic"))
+    return IdempotencyKey(key=key, fingerprint=digest.hexdigest())
+
+
+def _actor(request: Request[Any, Any, Any]) -> str:
+    return str(request.user or ANONYMOUS)
+
+
+def _respond(result: CommandResult) -> Response[s.TicketView]:
+    t = result.ticket
+    headers = {"ETag": f'"{t.version}"'}
+    if result.created:
+        headers["Location"] = f"{API}/tickets/{t.id}"
+    if result.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return Response(s.ticket_view(t), status_code=201 if result.created else 200, headers=headers)
+
+
+def _command(
+    request: Request[Any, Any, Any],
+    state: State,
+    name: str,
+    data: Any,
+    call: Callable[..., CommandResult],
+    ref: str | None = None,
+) -> Response[s.TicketView]:
+    services = _services(state)
+    actor = _actor(request)
+    opts: dict[str, Any] = {"actor": actor, "idempotency": _idempotency(request, data)}
+    if ref is not None:
+        opts["expected_version"] = _if_match(request)
+    began = time.perf_counter()
+    outcome = "error"
+    number = None
+    try:
+        result = call(services.desk, **opts)
+        outcome = "replayed" if result.replayed else "ok"
+        number = result.ticket.number
+        return _respond(result)
+    except Exception as e:
+        outcome = type(e).__name__
+        raise
+    finally:
+        log.info(
+            f"ticket.{name}",
+            outcome=outcome,
+            ticket=number or ref,
+            actor=actor,
+            duration_ms=round((time.perf_counter() - began) * 1000, 2),
+        )
+
+
+def _as_of(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    text = value.strip().replace(" ", "+")  # a '+' in an unencoded query arrives as ' '
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationException(
+            "as_of must be an ISO 8601 time with an offset",
+            extra=[{"key": "as_of", "message": "not an ISO 8601 time (e.g. 2026-11-20T17:30:00+08:00)"}],
+        ) from None
+    if parsed.tzinfo is None:
+        raise ValidationException(
+            "as_of needs an offset",
+            extra=[{"key": "as_of", "message": "needs a UTC offset (e.g. Z or +08:00)"}],
+        )
+    return parsed
+
+
+# ----------------------------------------------------------------- commands
+
+
+@post(f"{API}/tickets", status_code=201, summary="Register a ticket", tags=["tickets"])
+@threaded
+def register_ticket(request: Request[Any, Any, Any], state: State, data: s.RegisterTicket) -> Response[s.TicketView]:
+    def call(desk: ServiceDesk, **opts: Any) -> CommandResult:
+        return desk.register_ticket(
+            customer=data.customer,
+            contact=Contact(data.contact.name, data.contact.phone, data.contact.email),
+            channel=data.channel,
+            title=data.title,
+            description=data.description,
+            affected_system=data.affected_system,
+            reported_at=data.reported_at,
+            attachments=data.attachments,
+            type=data.type,
+            category=data.category,
+            urgency=data.urgency,
+            impact=data.impact,
+            importance=data.importance,
+            priority=data.priority,
+            override_reason=data.override_reason,
+            sla_policy=data.sla_policy,
+            **opts,
+        )
+
+    return _command(request, state, "register", data, call)
+
+
+def _ticket_command(name: str, body: type, summary: str, invoke: Callable[..., CommandResult]) -> Any:
+    """One POST /tickets/{ref}/<name> handler with its own body schema."""
+
+    def handler(request: Request[Any, Any, Any], state: State, ref: str, data: Any) -> Response[s.TicketView]:
+        return _command(
+            request, state, name, data, lambda desk, **opts: invoke(desk, ref, data, **opts), ref
+        )
+
+    handler.__annotations__ = {
+        "request": Request,
+        "state": State,
+        "ref": str,
+        "data": body,
+        "return": Response[s.TicketView],
+    }
+    handler.__name__ = f"ticket_{name}"
+    handler = threaded(handler)
+    return post(
+        f"{API}/tickets/{{ref:str}}/{name}",
+        status_code=200,
+        summary=summary,
+        tags=["tickets"],
+        name=f"ticket-{name}",
+    )(handler)
+
+
+TICKET_COMMANDS = [
+    _ticket_command(
+        "invalidate", s.Reason, "Invalidate a registered request",
+        lambda d, r, b, **o: d.invalidate(r, reason=b.reason, **o),
+    ),
+    _ticket_command(
+        "classify", s.Classify, "Classify and prioritise",
+        lambda d, r, b, **o: d.classify(
+            r, type=b.type, category=b.category, urgency=b.urgency, impact=b.impact,
+            importance=b.importance, priority=b.priority, override_reason=b.override_reason, **o,
+        ),
+    ),
+    _ticket_command(
+        "assign", s.Assign, "Assign to an engineer and/or group",
+        lambda d, r, b, **o: d.assign(
+            r, assignee=b.assignee, group=b.group, interface_person=b.interface_person, **o
+        ),
+    ),
+    _ticket_command("start", s.Empty, "Start work", lambda d, r, b, **o: d.start(r, **o)),
+    _ticket_command(
+        "log_work", s.LogWork, "Log work done",
+        lambda d, r, b, **o: d.log_work(
+            r, action=b.action, hours=b.hours, performed_at=b.performed_at,
+            workaround=b.workaround, **o,
+        ),
+    ),
+    _ticket_command(
+        "await_customer", s.Reason, "Wait for the customer (SLA paused)",
+        lambda d, r, b, **o: d.await_customer(r, reason=b.reason, **o),
+    ),
+    _ticket_command("resume", s.Empty, "Resume after the customer answered",
+                    lambda d, r, b, **o: d.resume(r, **o)),
+    _ticket_command(
+        "resolve", s.Resolve, "Record the resolution",
+        lambda d, r, b, **o: d.resolve(
+            r, resolution=b.resolution, root_cause=b.root_cause, first_contact=b.first_contact, **o
+        ),
+    ),
+    _ticket_command(
+        "confirm", s.Confirm, "Customer acceptance (SD record); rejection returns to work",
+        lambda d, r, b, **o: d.confirm(
+            r, signer=b.signer, items=b.items, criteria=b.criteria, passed=b.passed,
+            unmet_items=b.unmet_items, note=b.note, **o,
+        ),
+    ),
+    _ticket_command(
+        "close", s.CloseTicket, "Close with the customer's agreement (SD record)",
+        lambda d, r, b, **o: d.close_ticket(r, signer=b.signer, reason=b.reason, **o),
+    ),
+    _ticket_command("reopen", s.Reason, "Reopen a closed ticket",
+                    lambda d, r, b, **o: d.reopen(r, reason=b.reason, **o)),
+    _ticket_command(
+        "feedback", s.FeedbackIn, "Customer satisfaction feedback (FB record)",
+        lambda d, r, b, **o: d.give_feedback(
+            r, timeliness=b.timeliness, effectiveness=b.effectiveness, attitude=b.attitude,
+            comment=b.comment,
+            improvement=Improvement(b.improvement.action, b.improvement.owner, b.improvement.due)
+            if b.improvement else None,
+            **o,
+        ),
+    ),
+]
+
+
+# -------------------------------------------------------------------- reads
+
+
+@get(f"{API}/tickets/{{ref:str}}", summary="A ticket (optionally as of a past time)", tags=["tickets"])
+@threaded
+def get_ticket(state: State, ref: str, as_of: str | None = None) -> Response[s.TicketView]:
+    ticket = _services(state).desk.get_ticket(ref, as_of=_as_of(as_of))
+    return Response(s.ticket_view(ticket), headers={"ETag": f'"{ticket.version}"'})
+
+
+@get(f"{API}/tickets/{{ref:str}}/history", summary="Every event of a ticket, oldest first", tags=["tickets"])
+@threaded
+def ticket_history(state: State, ref: str) -> list[s.HistoryItem]:
+    return [
+        s.HistoryItem(
+            version=h.version,
+            position=h.position,
+            type=h.type,
+            topic=h.topic,
+            recorded_at=s.utc(h.recorded_at),
+            actor=h.actor,
+            data=s.plain(h.data),
+        )
+        for h in _services(state).desk.ticket_history(ref)
+    ]
+
+
+def _split(value: str | None, name: str, allowed: set[str] | None = None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    items = tuple(v.strip() for v in value.split(",") if v.strip())
+    if allowed is not None:
+        bad = [v for v in items if v not in allowed]
+        if bad:
+            raise ValidationException(
+                f"unknown {name}",
+                extra=[{"key": name, "message": f"unknown value(s) {', '.join(bad)}; use {', '.join(sorted(allowed))}"}],
+            )
+    return items
+
+
+def _cursor(value: str | None) -> int | None:
+    if value is None or value == "":
+        return None
+    if not value.isdigit() or len(value) > 30:
+        raise ValidationException("bad cursor", extra=[{"key": "cursor", "message": "not a cursor from a previous page"}])
+    return int(value)
+
+
+def _limit(value: int) -> int:
+    if not 1 <= value <= 500:
+        raise ValidationException("bad limit", extra=[{"key": "limit", "message": "must be from 1 to 500"}])
+    return value
+
+
+def _page(services: Services, q: TicketQuery) -> s.TicketPage:
+    # Read your own writes: wait (briefly) until the read model has what this process saved.
+    services.runner.wait_for(services.desk.saved_position, services.settings.read_your_writes_seconds)
+    page = services.tickets.query(q)
+    items = [msgspec.convert(r, s.TicketListItem) for r in page.rows]
+    return s.TicketPage(items=items, next_cursor=page.next_cursor, count=len(items))
+
+
+_STATUSES = {x.value for x in Status}
+_PRIORITIES = {"P1", "P2", "P3"}
+_OPEN = tuple(x.value for x in OPEN_STATUSES)
+
+
+@get(f"{API}/tickets", summary="List tickets with filters", tags=["tickets"])
+@threaded
+def list_tickets(
+    state: State,
+    status: str | None = None,
+    priority: str | None = None,
+    assignee: str | None = None,
+    customer: str | None = None,
+    group: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> s.TicketPage:
+    q = TicketQuery(
+        statuses=_split(status, "status", _STATUSES),
+        priorities=_split(priority, "priority", _PRIORITIES),
+        assignee=assignee,
+        customer=customer,
+        group=group,
+        limit=_limit(limit),
+        after=_cursor(cursor),
+    )
+    return _page(_services(state), q)
+
+
+QUEUES = ("unassigned", "mine", "by-assignee/{id}")
+
+
+@get(f"{API}/queues/{{name:str}}", summary="A work queue: unassigned or mine", tags=["queues"])
+@threaded
+def queue(request: Request[Any, Any, Any], state: State, name: str, limit: int = 50, cursor: str | None = None) -> s.TicketPage:
+    if name == "unassigned":
+        q = TicketQuery(statuses=("registered", "classified"), unassigned=True, order="queue",
+                        limit=_limit(limit), after=_cursor(cursor))
+    elif name == "mine":
+        q = TicketQuery(statuses=_OPEN, assignee=_actor(request), order="queue",
+                        limit=_limit(limit), after=_cursor(cursor))
+    else:
+        raise NotFoundException(f"no queue {name!r}; queues: {', '.join(QUEUES)}")
+    return _page(_services(state), q)
+
+
+@get(f"{API}/queues/by-assignee/{{assignee:str}}", summary="Open tickets of one assignee", tags=["queues"])
+@threaded
+def queue_by_assignee(state: State, assignee: str, limit: int = 50, cursor: str | None = None) -> s.TicketPage:
+    q = TicketQuery(statuses=_OPEN, assignee=assignee, order="queue", limit=_limit(limit), after=_cursor(cursor))
+    return _page(_services(state), q)
+
+
+@get(f"{API}/audit/events", summary="The global event log in recorded order", tags=["audit"])
+@threaded
+def audit_events(state: State, after: int = 0, limit: int = 100) -> s.LogPage:
+    if after < 0:
+        raise ValidationException("bad after", extra=[{"key": "after", "message": "must be 0 or more"}])
+    desk = _services(state).desk
+    items = [
+        s.LogItem(
+            position=n.id,
+            originator_id=str(n.originator_id),
+            version=n.originator_version,
+            type=type(e).__name__,
+            topic=n.topic,
+            recorded_at=s.utc(e.timestamp) if getattr(e, "timestamp", None) else None,
+            actor=getattr(e, "actor", None),
+            data=s.plain({k: v for k, v in vars(e).items() if k not in ("originator_id", "originator_version", "timestamp")}),
+        )
+        for n, e in desk.read_log(after, _limit(limit) if limit <= 500 else 500)
+    ]
+    return s.LogPage(items=items, last_position=items[-1].position if items else None, head=desk.max_position())
+
+
+@get("/healthz", summary="Liveness and store health", tags=["health"], exclude_from_auth=True)
+@threaded
+def healthz(state: State) -> Response[Any]:
+    services = _services(state)
+    try:
+        head = services.desk.max_position()
+    except Exception as e:
+        log.warning("health.store_unavailable", error=f"{type(e).__name__}: {e}")
+        return problem(503, "Store unavailable", "the event store does not answer", "store-unavailable",
+                       status_text="unavailable")
+    return Response(
+        {
+            "status": "ok",
+            "store": services.settings.database.kind,
+            "head": head,
+            "projections": services.runner.status(),
+        }
+    )
+
+
+@get("/docs", sync_to_thread=False, summary="A browsable API reference (offline)", tags=["health"],
+     exclude_from_auth=True, include_in_schema=False, media_type="text/html")
+def docs(request: Request[Any, Any, Any]) -> str:
+    return docs_page(request.app.openapi_schema.to_schema())
+
+
+# ---------------------------------------------------------------------- app
+
+
+def create_app(services: Services, *, run_projections: bool = True) -> Litestar:
+    def startup(app: Litestar) -> None:
+        if run_projections:
+            services.runner.start()
+
+    def shutdown(app: Litestar) -> None:
+        services.runner.stop()
+
+    auth = DefineMiddleware(BearerAuth, exclude=["^/healthz", "^/schema", "^/docs"])
+    return Litestar(
+        route_handlers=[
+            register_ticket, *TICKET_COMMANDS, get_ticket, ticket_history, list_tickets,
+            queue, queue_by_assignee, audit_events, healthz, docs,
+        ],
+        state=State({"services": services}),
+        middleware=[request_id_middleware, auth],
+        exception_handlers=exception_handlers(),
+        request_max_body_size=services.settings.max_body_bytes,
+        on_startup=[startup],
+        on_shutdown=[shutdown],
+        openapi_config=OpenAPIConfig(
+            title="opsledger",
+            version="1.0.0",
+            description="Event-sourced IT operations service delivery. See /docs for a browsable reference.",
+            path="/schema",
+            render_plugins=[RedocRenderPlugin()],
+        ),
+        debug=False,
+    )

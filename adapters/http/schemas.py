@@ -1,0 +1,391 @@
+"""Wire types: strict msgspec structs for request bodies, plain structs for responses.
+
+Request structs forbid unknown fields and bound every string, so bad input is a 400 that
+names the field before any use case runs. Times in responses are UTC (``Z``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from msgspec import Meta, Struct
+
+from domain.priority import Impact, Importance, Priority, Urgency
+from domain.ticket import Channel, Status, Ticket, TicketType
+
+# No control characters other than tab/newline/carriage return.
+_TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=_TEXT)]
+Short = Annotated[str, Meta(max_length=200, pattern=_TEXT)]
+Text = Annotated[str, Meta(max_length=20_000, pattern=_TEXT)]
+Line = Annotated[str, Meta(max_length=2_000, pattern=_TEXT)]
+Phone = Annotated[str, Meta(max_length=40, pattern=r"^[0-9+()\- ]*$")]
+Email = Annotated[str, Meta(max_length=254, pattern=r"^$|^[^@\s]+@[^@\s]+$")]
+Items = Annotated[list[Line], Meta(max_length=100)]
+Hours = Annotated[float, Meta(gt=0, le=744)]
+Score = Annotated[int, Meta(ge=1, le=5)]
+
+
+class Input(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class ContactIn(Input):
+    name: Name
+    phone: Phone = ""
+    email: Email = ""
+
+
+class RegisterTicket(Input):
+    customer: Name
+    contact: ContactIn
+    channel: Channel
+    title: Name
+    description: Text = ""
+    affected_system: Short = ""
+    reported_at: datetime | None = None
+    attachments: Annotated[list[Line], Meta(max_length=50)] = []
+    type: TicketType | None = None
+    category: Short | None = None
+    urgency: Urgency | None = None
+    impact: Impact | None = None
+    importance: Importance | None = None
+    priority: Priority | None = None
+    override_reason: Line = ""
+    sla_policy: Short | None = None
+
+
+class Reason(Input):
+    reason: Line
+
+
+class Classify(Input):
+    type: TicketType
+    category: Short
+    urgency: Urgency
+    impact: Impact
+    importance: Importance
+    priority: Priority | None = None
+    override_reason: Line = ""
+
+
+class Assign(Input):
+    assignee: Short | None = None
+    group: Short | None = None
+    interface_person: Short | None = None
+
+
+class Empty(Input):
+    pass
+
+
+class LogWork(Input):
+    action: Text
+    hours: Hours
+    performed_at: datetime | None = None
+    workaround: Text = ""
+
+
+class Resolve(Input):
+    resolution: Text
+    root_cause: Text
+    first_contact: bool = False
+
+
+class Confirm(Input):
+    signer: Name
+    items: Items
+    criteria: Items
+    passed: bool
+    unmet_items: Items = []
+    note: Line = ""
+
+
+class CloseTicket(Input):
+    signer: Name
+    reason: Line
+
+
+class ImprovementIn(Input):
+    action: Line
+    owner: Name
+    due: date
+
+
+class FeedbackIn(Input):
+    timeliness: Score
+    effectiveness: Score
+    attitude: Score
+    comment: Text = ""
+    improvement: ImprovementIn | None = None
+
+
+# ------------------------------------------------------------------ responses
+
+
+class ContactOut(Struct):
+    name: str
+    phone: str
+    email: str
+
+
+class WorkEntryOut(Struct):
+    action: str
+    hours: float
+    performed_at: datetime
+    recorded_at: datetime
+    actor: str
+    workaround: str | None
+
+
+class ResolutionOut(Struct):
+    resolution: str
+    root_cause: str
+    first_contact: bool
+    resolved_at: datetime
+    actor: str
+
+
+class AcceptanceOut(Struct):
+    number: str
+    signer: str
+    items: list[str]
+    criteria: list[str]
+    passed: bool
+    unmet_items: list[str]
+    note: str
+    at: datetime
+
+
+class ImprovementOut(Struct):
+    action: str
+    owner: str
+    due: date
+
+
+class FeedbackOut(Struct):
+    number: str
+    timeliness: int
+    effectiveness: int
+    attitude: int
+    mean: float
+    comment: str
+    at: datetime
+    improvement: ImprovementOut | None
+
+
+class TicketView(Struct):
+    id: UUID
+    number: str
+    status: Status
+    priority: Priority | None
+    computed_priority: Priority | None
+    override_reason: str | None
+    type: TicketType | None
+    category: str | None
+    urgency: Urgency | None
+    impact: Impact | None
+    importance: Importance | None
+    customer: str
+    contact: ContactOut
+    channel: Channel
+    title: str
+    description: str
+    affected_system: str
+    attachments: list[str]
+    reported_at: datetime
+    recorded_at: datetime
+    registered_by: str
+    sla_policy: str | None
+    assignee: str | None
+    group: str | None
+    interface_person: str | None
+    work_log: list[WorkEntryOut]
+    hours_logged: float
+    workaround: str | None
+    waiting_reason: str | None
+    resolution: ResolutionOut | None
+    acceptance: AcceptanceOut | None
+    acceptances: list[AcceptanceOut]
+    feedback: FeedbackOut | None
+    feedbacks: list[FeedbackOut]
+    invalid_reason: str | None
+    first_response_at: datetime | None
+    closed_at: datetime | None
+    reopen_count: int
+    allowed_commands: list[str]
+    version: int
+    updated_at: datetime
+    sla: dict[str, Any] | None = None
+
+
+class TicketListItem(Struct):
+    id: str
+    number: str
+    status: str
+    priority: str | None
+    type: str | None
+    category: str | None
+    customer: str
+    title: str
+    channel: str
+    affected_system: str
+    assignee: str | None
+    group: str | None
+    reported_at: str
+    recorded_at: str
+    updated_at: str
+    version: int
+
+
+class TicketPage(Struct):
+    items: list[TicketListItem]
+    next_cursor: str | None
+    count: int
+
+
+class HistoryItem(Struct):
+    version: int
+    position: int | None
+    type: str
+    topic: str
+    recorded_at: datetime
+    actor: str | None
+    data: dict[str, Any]
+
+
+class LogItem(Struct):
+    position: int
+    originator_id: str
+    version: int
+    type: str
+    topic: str
+    recorded_at: datetime | None
+    actor: str | None
+    data: dict[str, Any]
+
+
+class LogPage(Struct):
+    items: list[LogItem]
+    last_position: int | None
+    head: int
+
+
+def utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+def _utc_opt(value: datetime | None) -> datetime | None:
+    return value.astimezone(UTC) if value is not None else None
+
+
+def plain(value: Any) -> Any:
+    """Event data as JSON-ready builtins (dataclasses, enums, datetimes in UTC)."""
+    return msgspec.to_builtins(_to_utc(value))
+
+
+def _to_utc(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo else value
+    if isinstance(value, dict):
+        return {k: _to_utc(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_to_utc(v) for v in value]
+    if hasattr(value, "__dataclass_fields__"):
+        return {k: _to_utc(getattr(value, k)) for k in value.__dataclass_fields__}
+    return value
+
+
+def _acceptance(a: Any) -> AcceptanceOut:
+    return AcceptanceOut(
+        number=a.number,
+        signer=a.signer,
+        items=list(a.items),
+        criteria=list(a.criteria),
+        passed=a.passed,
+        unmet_items=list(a.unmet_items),
+        note=a.note,
+        at=utc(a.at),
+    )
+
+
+def _feedback(f: Any) -> FeedbackOut:
+    imp = f.improvement
+    return FeedbackOut(
+        number=f.number,
+        timeliness=f.timeliness,
+        effectiveness=f.effectiveness,
+        attitude=f.attitude,
+        mean=f.mean,
+        comment=f.comment,
+        at=utc(f.at),
+        improvement=ImprovementOut(imp.action, imp.owner, imp.due) if imp else None,
+    )
+
+
+def ticket_view(t: Ticket) -> TicketView:
+    c = t.classification
+    p = t.proposed
+    r = t.resolution
+    acceptances = [_acceptance(a) for a in t.acceptances]
+    feedbacks = [_feedback(f) for f in t.feedbacks]
+    return TicketView(
+        id=t.id,
+        number=t.number,
+        status=t.status,
+        priority=c.priority if c else None,
+        computed_priority=c.computed_priority if c else None,
+        override_reason=(c.override_reason or None) if c else None,
+        type=c.type if c else p.type,
+        category=c.category if c else p.category,
+        urgency=c.urgency if c else p.urgency,
+        impact=c.impact if c else p.impact,
+        importance=c.importance if c else p.importance,
+        customer=t.customer,
+        contact=ContactOut(t.contact.name, t.contact.phone, t.contact.email),
+        channel=t.channel,
+        title=t.title,
+        description=t.description,
+        affected_system=t.affected_system,
+        attachments=list(t.attachments),
+        reported_at=utc(t.reported_at),
+        recorded_at=utc(t.created_on),
+        registered_by=t.registered_by,
+        sla_policy=t.sla_policy,
+        assignee=t.assignee,
+        group=t.group,
+        interface_person=t.interface_person,
+        work_log=[
+            WorkEntryOut(
+                action=w.action,
+                hours=w.hours,
+                performed_at=utc(w.performed_at),
+                recorded_at=utc(w.recorded_at),
+                actor=w.actor,
+                workaround=w.workaround or None,
+            )
+            for w in t.work_log
+        ],
+        hours_logged=round(sum(w.hours for w in t.work_log), 2),
+        workaround=t.workaround,
+        waiting_reason=t.waiting_reason,
+        resolution=ResolutionOut(
+            r.resolution, r.root_cause, r.first_contact, utc(r.resolved_at), r.actor
+        )
+        if r
+        else None,
+        acceptance=acceptances[-1] if acceptances else None,
+        acceptances=acceptances,
+        feedback=feedbacks[-1] if feedbacks else None,
+        feedbacks=feedbacks,
+        invalid_reason=t.invalid_reason,
+        first_response_at=_utc_opt(t.first_response_at),
+        closed_at=_utc_opt(t.closed_at),
+        reopen_count=t.reopen_count,
+        allowed_commands=list(t.allowed_commands()),
+        version=t.version,
+        updated_at=utc(t.modified_on),
+    )

@@ -1,0 +1,104 @@
+"""Persistence wiring: the eventsourcing environment, read-model stores, position lookups."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import ApplicationRecorder
+
+from adapters.settings import Database
+from projections.base import View
+from projections.ticket_list.memory import MemoryTicketListView
+from projections.ticket_list.postgres import postgres_ticket_list
+from projections.ticket_list.sqlite import sqlite_ticket_list
+from projections.ticket_list.view import TicketListView
+
+
+def eventsourcing_env(db: Database) -> dict[str, str]:
+    if db.kind == "memory":
+        return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+    if db.kind == "sqlite":
+        Path(db.path).parent.mkdir(parents=True, exist_ok=True)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": db.path,
+            "SQLITE_LOCK_TIMEOUT": "10",
+        }
+    ensure_postgres_schema(db)
+    env = {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": db.dbname,
+        "POSTGRES_HOST": db.host,
+        "POSTGRES_PORT": str(db.port),
+        "POSTGRES_USER": db.user,
+        "POSTGRES_PASSWORD": db.password,
+        "POSTGRES_POOL_SIZE": "10",
+        "POSTGRES_MAX_OVERFLOW": "10",
+        "POSTGRES_CONNECT_TIMEOUT": "5",
+        "POSTGRES_PRE_PING": "y",
+        # Never "y": a tailing reader skipped events under concurrent writers (ADR 0004).
+        "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
+    }
+    if db.schema:
+        env["POSTGRES_SCHEMA"] = db.schema
+    return env
+
+
+def ensure_postgres_schema(db: Database) -> None:
+    """The library needs ``POSTGRES_SCHEMA`` to exist before the application starts."""
+    if not db.schema:
+        return
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(db.conninfo, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(db.schema)))
+
+
+def ticket_list_view(db: Database) -> TicketListView:
+    if db.kind == "memory":
+        return MemoryTicketListView()
+    if db.kind == "sqlite":
+        return sqlite_ticket_list(db.path)
+    return postgres_ticket_list(db.conninfo, db.schema)
+
+
+def all_views(db: Database) -> list[View]:
+    return [ticket_list_view(db)]
+
+
+class RecorderPositions:
+    """Maps an aggregate's versions to their notification ids, by asking the recorder's table."""
+
+    def __init__(self, recorder: ApplicationRecorder) -> None:
+        self.recorder = recorder
+
+    def positions(self, originator_id: UUID) -> dict[int, int]:
+        r: Any = self.recorder
+        kind = type(r).__module__
+        if kind.endswith(".sqlite"):
+            with r.datastore.transaction(commit=False) as c:
+                c.execute(
+                    f"SELECT originator_version, rowid FROM {r.events_table_name} "
+                    "WHERE originator_id=?",
+                    (originator_id.hex,),
+                )
+                return {int(row[0]): int(row[1]) for row in c.fetchall()}
+        if kind.endswith(".postgres"):
+            from psycopg import sql
+
+            query = sql.SQL(
+                "SELECT originator_version, notification_id FROM {}.{} WHERE originator_id=%s"
+            ).format(sql.Identifier(r.datastore.schema or "public"), sql.Identifier(r.events_table_name))
+            with r.datastore.transaction(commit=False) as curs:
+                curs.execute(query, (originator_id,))
+                return {
+                    int(row["originator_version"]): int(row["notification_id"])
+                    for row in curs.fetchall()
+                }
+        # The in-memory recorder: a list whose index + 1 is the notification id.
+        with r._database_lock:
+            index = r._stored_events_index.get(str(originator_id), {})
+            return {version: i + 1 for version, i in index.items()}

@@ -1,0 +1,187 @@
+"""Our projection engine (ADR 0005): batches from the notification log into the views.
+
+For each view: read the notifications after the view's position (a page of
+``batch_size``), decode the events of the topics it wants, and hand them to ``view.apply``
+which writes rows and the new position in one transaction. A crash anywhere leaves the old
+position with the old rows; a batch applied twice is refused by the position's
+compare-and-set. The library's ``ProjectionRunner`` does one event per transaction and
+cannot follow SQLite, hence this.
+
+The runner thread wakes when this process saves events (``wake()``) and polls otherwise,
+so it also follows writes of other processes. A failing view is isolated: it is retried
+with exponential backoff while the others keep going, and its error shows in ``status()``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from application.desk import ServiceDesk
+from projections.base import Positioned, TrackingConflict, View
+
+log = structlog.get_logger("opsledger.projections")
+
+Progress = Callable[[int, int], None]  # (position reached, target position)
+
+
+@dataclass
+class ViewState:
+    failures: int = 0
+    last_error: str | None = None
+    retry_at: float = 0.0
+    events_applied: int = 0
+
+
+class ProjectionRunner:
+    def __init__(
+        self,
+        desk: ServiceDesk,
+        views: Sequence[View],
+        *,
+        batch_size: int = 5000,
+        poll_seconds: float = 0.5,
+    ) -> None:
+        self.desk = desk
+        self.views = {v.name: v for v in views}
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self.states = {name: ViewState() for name in self.views}
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._moved = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ steps
+
+    def step(self, view: View) -> int:
+        """Apply one batch to ``view``; returns how many notifications it covered."""
+        start = view.position()
+        notifications = self.desk.recorder.select_notifications(
+            start=start, limit=self.batch_size, inclusive_of_start=False
+        )
+        if not notifications:
+            return 0
+        topics = view.topics
+        to_event = self.desk.mapper.to_domain_event
+        events = [Positioned(n.id, to_event(n)) for n in notifications if n.topic in topics]
+        view.apply(events, start=start, end=notifications[-1].id)
+        self.states[view.name].events_applied += len(events)
+        return len(notifications)
+
+    def catch_up(self, view: View, progress: Progress | None = None) -> int:
+        target = self.desk.max_position()
+        done = 0
+        while True:
+            n = self.step(view)
+            if n == 0:
+                break
+            done += n
+            if progress:
+                progress(view.position(), max(target, view.position()))
+        return done
+
+    def rebuild(self, name: str, progress: Progress | None = None) -> tuple[int, float]:
+        """Drop the view's rows and position and replay the whole log; (events, seconds)."""
+        view = self.views[name]
+        began = time.perf_counter()
+        view.reset()
+        count = self.catch_up(view, progress)
+        return count, time.perf_counter() - began
+
+    # ----------------------------------------------------------------- thread
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="projections", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            busy = self.run_once()
+            if not busy:
+                self._wake.wait(self.poll_seconds)
+
+    def run_once(self) -> bool:
+        """One pass over every view that is not backing off; True if any made progress."""
+        busy = False
+        now = time.monotonic()
+        for name, view in self.views.items():
+            state = self.states[name]
+            if state.retry_at > now:
+                continue
+            try:
+                moved = self.step(view)
+            except TrackingConflict:
+                moved = 1  # another runner got there first: just read the position again
+            except Exception as e:  # isolate: this view backs off, the others go on
+                state.failures += 1
+                state.last_error = f"{type(e).__name__}: {e}"
+                delay = min(60.0, 0.2 * 2 ** min(state.failures, 9))
+                state.retry_at = now + delay
+                log.error("projection.failed", projection=name, error=state.last_error,
+                          retry_in_seconds=round(delay, 1))
+                continue
+            if state.failures:
+                log.info("projection.recovered", projection=name)
+                state.failures, state.last_error, state.retry_at = 0, None, 0.0
+            busy = busy or moved > 0
+        if busy:
+            with self._moved:
+                self._moved.notify_all()
+        return busy
+
+    def wait_for(self, position: int, timeout: float) -> bool:
+        """Wait until every healthy view has reached ``position`` (read your own writes)."""
+        deadline = time.monotonic() + timeout
+        with self._moved:
+            while True:
+                if all(
+                    v.position() >= position
+                    for n, v in self.views.items()
+                    if self.states[n].failures == 0
+                ):
+                    return True
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._wake.set()
+                self._moved.wait(min(remaining, 0.05))
+
+    def status(self) -> list[dict[str, Any]]:
+        head = self.desk.max_position()
+        out = []
+        for name, view in self.views.items():
+            state = self.states[name]
+            try:
+                position: int | None = view.position()
+            except Exception as e:  # the view's store is away: say so, do not fail
+                position, state.last_error = None, f"{type(e).__name__}: {e}"
+            out.append(
+                {
+                    "name": name,
+                    "position": position,
+                    "head": head,
+                    "lag": None if position is None else max(0, head - position),
+                    "healthy": state.failures == 0 and position is not None,
+                    "failures": state.failures,
+                    "last_error": state.last_error,
+                }
+            )
+        return out

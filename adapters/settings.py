@@ -1,0 +1,124 @@
+"""Settings: the only place that reads environment variables (see README, "Configuration")."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from domain.priority import DEFAULT_MATRIX, Priority, PriorityMatrix
+
+DEFAULT_DATABASE_URL = "sqlite:///./var/opsledger.sqlite3"
+
+
+class SettingsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Database:
+    kind: str  # "sqlite" | "postgres" | "memory"
+    path: str = ""  # sqlite
+    dbname: str = ""
+    host: str = ""
+    port: int = 5432
+    user: str = ""
+    password: str = ""
+    schema: str = ""
+
+    @property
+    def conninfo(self) -> str:
+        from psycopg.conninfo import make_conninfo
+
+        return make_conninfo(
+            dbname=self.dbname,
+            host=self.host or None,
+            port=self.port,
+            user=self.user or None,
+            password=self.password or None,
+        )
+
+
+def parse_database_url(url: str) -> Database:
+    """``sqlite:///relative/or//absolute.sqlite3``, ``postgresql://u:p@h:port/db?schema=s``,
+    or ``memory://`` (nothing kept; for tests and demos)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme == "memory":
+        return Database(kind="memory")
+    if scheme == "sqlite":
+        path = unquote(url[len("sqlite://") :])
+        if path.startswith("/./") or path.startswith("/../"):
+            path = path[1:]
+        if not path or path == "/":
+            raise SettingsError(f"no file in database URL {url!r}")
+        return Database(kind="sqlite", path=path)
+    if scheme in ("postgresql", "postgres"):
+        query = parse_qs(parts.query)
+        dbname = unquote(parts.path.lstrip("/"))
+        if not dbname:
+            raise SettingsError(f"no database name in {url!r}")
+        return Database(
+            kind="postgres",
+            dbname=dbname,
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or 5432,
+            user=unquote(parts.username or ""),
+            password=unquote(parts.password or ""),
+            schema=(query.get("schema") or [""])[0],
+        )
+    raise SettingsError(
+        f"unsupported database URL {url!r}: use sqlite:///path, postgresql://… or memory://"
+    )
+
+
+def load_matrix(path: str | None) -> PriorityMatrix:
+    """A JSON file: {"p1_from": 5, "p2_from": 3, "cells": [["very_urgent","all","not_important","P1"], ...]}."""
+    if not path:
+        return DEFAULT_MATRIX
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    cells = {(u, m, i): Priority(p) for u, m, i, p in data.get("cells", [])}
+    return PriorityMatrix(
+        p1_from=int(data.get("p1_from", DEFAULT_MATRIX.p1_from)),
+        p2_from=int(data.get("p2_from", DEFAULT_MATRIX.p2_from)),
+        cells=cells,
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    host: str = "127.0.0.1"
+    port: int = 8000
+    admin_token: str | None = None
+    timezone: str = "Asia/Shanghai"
+    log_level: str = "info"
+    log_json: bool | None = None  # None: JSON when stdout is not a terminal
+    priority_matrix: PriorityMatrix = field(default=DEFAULT_MATRIX)
+    projection_batch_size: int = 5000
+    projection_poll_seconds: float = 0.5
+    read_your_writes_seconds: float = 5.0
+    max_body_bytes: int = 1024 * 1024
+
+    @property
+    def database(self) -> Database:
+        return parse_database_url(self.database_url)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
+        env = os.environ if environ is None else environ
+        log_json = env.get("OPSLEDGER_LOG_JSON")
+        settings = cls(
+            database_url=env.get("OPSLEDGER_DATABASE_URL") or DEFAULT_DATABASE_URL,
+            host=env.get("OPSLEDGER_HOST") or "127.0.0.1",
+            port=int(env.get("OPSLEDGER_PORT") or 8000),
+            admin_token=env.get("OPSLEDGER_ADMIN_TOKEN") or None,
+            timezone=env.get("OPSLEDGER_TIMEZONE") or "Asia/Shanghai",
+            log_level=(env.get("OPSLEDGER_LOG_LEVEL") or "info").lower(),
+            log_json=None if log_json is None else log_json.lower() in ("1", "true", "yes", "y"),
+            priority_matrix=load_matrix(env.get("OPSLEDGER_PRIORITY_MATRIX")),
+        )
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return replace(settings, **given) if given else settings  # type: ignore[arg-type]

@@ -1,0 +1,169 @@
+"""SQL plumbing shared by the SQLite and PostgreSQL view adapters.
+
+A ``SqlStore`` gives a view one connection, a write transaction and the parameter style;
+``Tracking`` keeps each projection's position and version in ``projection_tracking`` and
+moves it by compare-and-set inside the view's own transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+from projections.base import TrackingConflict
+
+
+class Cursor(Protocol):
+    rowcount: int
+
+    def execute(self, sql: str, params: Any = ...) -> Any: ...
+    def executemany(self, sql: str, params: Any) -> Any: ...
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+
+
+class SqlStore(Protocol):
+    dialect: str  # "sqlite" | "postgres"
+    param: str  # "?" | "%s"
+
+    def transaction(self) -> Any:
+        """A context manager yielding a cursor; commits on success, rolls back on error."""
+        ...
+
+    def read(self) -> Any:
+        """A context manager yielding a cursor for queries."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class SQLiteStore:
+    dialect = "sqlite"
+    param = "?"
+
+    def __init__(self, path: str, busy_timeout_ms: int = 10_000) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._busy_timeout_ms = busy_timeout_ms
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Cursor]:
+        conn = self._conn()
+        cur = conn.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            yield cur
+        except BaseException:
+            conn.rollback()
+            raise
+        else:
+            conn.commit()
+        finally:
+            cur.close()
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Cursor]:
+        cur = self._conn().cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+
+class PostgresStore:
+    dialect = "postgres"
+    param = "%s"
+
+    def __init__(self, conninfo: str, schema: str = "", pool_size: int = 4) -> None:
+        from psycopg_pool import ConnectionPool
+
+        self.schema = schema
+        options = f"-c search_path={schema}" if schema else None
+        kwargs: dict[str, Any] = {"autocommit": False}
+        if options:
+            kwargs["options"] = options
+        self.pool = ConnectionPool(
+            conninfo, min_size=1, max_size=pool_size, kwargs=kwargs, open=True
+        )
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            yield cur
+
+    @contextmanager
+    def read(self) -> Iterator[Any]:
+        with self.pool.connection() as conn, conn.cursor() as cur:
+            yield cur
+            conn.rollback()
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+class Tracking:
+    """Rows of ``projection_tracking``: (name, position, version)."""
+
+    TABLE = "projection_tracking"
+
+    def __init__(self, store: SqlStore, name: str, version: int) -> None:
+        self.store = store
+        self.name = name
+        self.version = version
+        p = store.param
+        self._select = f"SELECT position, version FROM {self.TABLE} WHERE name={p}"
+        self._move = f"UPDATE {self.TABLE} SET position={p} WHERE name={p} AND position={p}"
+
+    def create(self, cur: Cursor) -> None:
+        p = self.store.param
+        cur.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.TABLE} ("
+            "name TEXT PRIMARY KEY, position BIGINT NOT NULL, version INTEGER NOT NULL)"
+        )
+        cur.execute(
+            f"INSERT INTO {self.TABLE} (name, position, version) VALUES ({p}, 0, {p}) "
+            "ON CONFLICT (name) DO NOTHING",
+            (self.name, self.version),
+        )
+
+    def stored(self, cur: Cursor) -> tuple[int, int]:
+        cur.execute(self._select, (self.name,))
+        row = cur.fetchone()
+        return (int(row[0]), int(row[1])) if row else (0, self.version)
+
+    def reset(self, cur: Cursor) -> None:
+        p = self.store.param
+        cur.execute(
+            f"UPDATE {self.TABLE} SET position=0, version={p} WHERE name={p}",
+            (self.version, self.name),
+        )
+
+    def move(self, cur: Cursor, start: int, end: int) -> None:
+        cur.execute(self._move, (end, self.name, start))
+        if cur.rowcount != 1:
+            actual, _ = self.stored(cur)
+            raise TrackingConflict(self.name, start, actual)

@@ -1,0 +1,75 @@
+"""The ticket list in memory, for tests and the in-memory store."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+from projections.base import Positioned, TrackingConflict
+from projections.ticket_list import projection as p
+from projections.ticket_list.projection import TicketRow
+from projections.ticket_list.sql import cursor_after
+from projections.ticket_list.view import Page, TicketQuery
+
+
+class MemoryTicketListView:
+    name = p.NAME
+    topics = p.TOPICS
+
+    def __init__(self) -> None:
+        self._rows: dict[str, TicketRow] = {}
+        self._position = 0
+        self._lock = threading.Lock()
+
+    def position(self) -> int:
+        return self._position
+
+    def reset(self) -> None:
+        with self._lock:
+            self._rows = {}
+            self._position = 0
+
+    def close(self) -> None:
+        pass
+
+    def apply(self, events: Sequence[Positioned], *, start: int, end: int) -> None:
+        with self._lock:
+            if self._position != start:
+                raise TrackingConflict(self.name, start, self._position)
+            rows = dict(self._rows)  # all or nothing: swap in only when every event applied
+            for pe in events:
+                key = p.row_key(pe.event.originator_id)
+                new = p.apply(rows.get(key), pe.event, pe.position)
+                if new is not None:
+                    rows[key] = new
+            self._rows = rows
+            self._position = end
+
+    def get(self, ticket_id: str) -> TicketRow | None:
+        return self._rows.get(ticket_id)
+
+    def query(self, q: TicketQuery) -> Page:
+        def keep(r: TicketRow) -> bool:
+            return (
+                (not q.statuses or r["status"] in q.statuses)
+                and (not q.priorities or r["priority"] in q.priorities)
+                and (q.assignee is None or r["assignee"] == q.assignee)
+                and (not q.unassigned or (r["assignee"] is None and r["group"] is None))
+                and (q.customer is None or r["customer"] == q.customer)
+                and (q.group is None or r["group"] == q.group)
+            )
+
+        rows = [r for r in self._rows.values() if keep(r)]
+        if q.order == "queue":
+            def key(r: TicketRow) -> int:
+                return int(cursor_after(r, "queue"))
+            rows.sort(key=key)
+            if q.after is not None:
+                rows = [r for r in rows if key(r) > q.after]
+        else:
+            rows.sort(key=lambda r: -r["seq"])
+            if q.after is not None:
+                rows = [r for r in rows if r["seq"] < q.after]
+        page = rows[: q.limit]
+        more = len(rows) > q.limit
+        return Page(rows=page, next_cursor=cursor_after(page[-1], q.order) if more else None)

@@ -1,0 +1,10 @@
+"""The ticket list in an SQLite file (the event store's file by default)."""
+
+from __future__ import annotations
+
+from projections.sql import SQLiteStore
+from projections.ticket_list.sql import SqlTicketListView
+
+
+def sqlite_ticket_list(path: str) -> SqlTicketListView:
+    return SqlTicketListView(SQLiteStore(path))

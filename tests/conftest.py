@@ -1,0 +1,51 @@
+"""Root conftest: the real PostgreSQL server for the test session.
+
+Fixtures:
+    postgres_server  (session)  base URL of a real PostgreSQL 15 server,
+                                e.g. ``postgresql://postgres@127.0.0.1:PORT/postgres``
+    postgres_url     (function) URL of a fresh, empty database (unique per test),
+                                dropped again after the test
+
+Set ``OPSLEDGER_TEST_POSTGRES_URL`` to use an existing server instead of starting one
+(see tests/support/postgres.py for the other ``OPSLEDGER_TEST_POSTGRES_*`` variables).
+Under pytest-xdist each worker starts its own server.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Make ``tests.*`` importable however pytest is launched (python -m pytest adds the
+# cwd to sys.path; a bare ``pytest`` from another directory does not).
+_ROOT = str(Path(__file__).resolve().parent.parent)
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+from tests.support.postgres import (  # noqa: E402
+    PostgresServer,
+    create_database,
+    drop_database,
+    unique_database_name,
+)
+
+# Fixture plugins: other modules append their fixture modules here, e.g.
+# "tests.fixtures_http".  Keep fixtures out of this file.
+pytest_plugins: list[str] = []
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    with PostgresServer() as server:
+        yield server.url
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    name = unique_database_name(request.node.name)
+    url = create_database(postgres_server, name)
+    yield url
+    drop_database(postgres_server, name)

@@ -1,0 +1,1 @@
+"""Test-support code shared by the test suite (not test modules themselves)."""
