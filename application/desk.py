@@ -9,6 +9,8 @@ originator id + version) is retried from a fresh load, so no update is ever lost
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -41,6 +43,8 @@ from domain.ticket import (
 )
 
 MAX_ATTEMPTS = 12
+RETRY_DELAY = 0.002  # seconds: the first conflict waits up to this long, doubling each time
+RETRY_MAX_DELAY = 0.1
 NUMBER_PREFIXES = ("SR-",)
 
 
@@ -188,7 +192,7 @@ class ServiceDesk(Application):
         expected_version: int | None,
         idempotency: IdempotencyKey | None,
     ) -> CommandResult:
-        for _attempt in range(MAX_ATTEMPTS):
+        for attempt in range(MAX_ATTEMPTS):
             record = self._find_idempotent(idempotency)
             if record is not None:
                 return self._replay(record)
@@ -214,7 +218,10 @@ class ServiceDesk(Application):
             try:
                 position = self._save(changed, *numbers.sequences.values(), idem)
             except IntegrityError:
-                # Someone saved first; the cache fast-forwards on the next load.
+                # Someone saved first; the cache fast-forwards on the next load. Wait a
+                # random, growing while first, so that contenders (e.g. creators racing for
+                # the day's number sequence) spread out instead of colliding again.
+                time.sleep(random.uniform(0, min(RETRY_MAX_DELAY, RETRY_DELAY * 2**attempt)))
                 continue
             return CommandResult(ticket=changed, created=ticket is None, position=position)
         raise ConcurrencyConflict(MAX_ATTEMPTS)

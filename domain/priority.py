@@ -82,3 +82,13 @@ class PriorityMatrix:
 
 
 DEFAULT_MATRIX = PriorityMatrix()
+
+
+def markdown_table(matrix: PriorityMatrix = DEFAULT_MATRIX) -> str:
+    """The matrix as the Markdown table in docs/priority-matrix.md (a test keeps them equal)."""
+    lines = [
+        "| urgency | impact | importance | priority |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {u} | {m} | {i} | {p} |" for u, m, i, p in matrix.table()]
+    return "\n".join(lines) + "\n"

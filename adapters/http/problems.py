@@ -102,6 +102,9 @@ def _unavailable(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str
 
 
 _KEY_RE = re.compile(r"`\$\.?([^`]*)`")
+# msgspec names a missing or unknown field only in the message ("Object missing required
+# field `title`"); the key, if any, is the object that holds it.
+_NAMED_RE = re.compile(r"(?:missing required|contains unknown) field `([^`]*)`")
 
 
 def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
@@ -111,7 +114,11 @@ def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response
             continue
         message = str(item.get("message", "invalid"))
         field = item.get("key")
-        if not field or field == "data":
+        named = _NAMED_RE.search(message)
+        if named:
+            holder = "" if not field or field == "data" else str(field)
+            field = f"{holder}.{named.group(1)}" if holder else named.group(1)
+        elif not field or field == "data":
             m = _KEY_RE.search(message)
             field = (m.group(1) if m else "") or "body"
         errors.append({"field": field, "message": message})

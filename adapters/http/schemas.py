@@ -27,6 +27,8 @@ Email = Annotated[str, Meta(max_length=254, pattern=r"^$|^[^@\s]+@[^@\s]+$")]
 Items = Annotated[list[Line], Meta(max_length=100)]
 Hours = Annotated[float, Meta(gt=0, le=744)]
 Score = Annotated[int, Meta(ge=1, le=5)]
+# A time without an offset is ambiguous (API.md: times carry an offset): a 400 naming the field.
+AwareTime = Annotated[datetime, Meta(tz=True)]
 
 
 class Input(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -46,7 +48,7 @@ class RegisterTicket(Input):
     title: Name
     description: Text = ""
     affected_system: Short = ""
-    reported_at: datetime | None = None
+    reported_at: AwareTime | None = None
     attachments: Annotated[list[Line], Meta(max_length=50)] = []
     type: TicketType | None = None
     category: Short | None = None
@@ -85,7 +87,7 @@ class Empty(Input):
 class LogWork(Input):
     action: Text
     hours: Hours
-    performed_at: datetime | None = None
+    performed_at: AwareTime | None = None
     workaround: Text = ""
 
 

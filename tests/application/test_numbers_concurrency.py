@@ -1,0 +1,143 @@
+"""Many concurrent creators never duplicate a number, and leave no gaps (domain/numbering.py).
+
+8 threads x 25 registrations against one SQLite file: once with a ServiceDesk per thread (as
+separate processes would have, each with its own connections and aggregate cache) and once
+with all threads sharing one ServiceDesk.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from application.desk import ServiceDesk, ticket_id_for
+from application.ports import FixedClock
+from domain.ticket import Contact, Status
+
+THREADS = 8
+PER_THREAD = 25
+TOTAL = THREADS * PER_THREAD
+START = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)  # 2026-11-21 in Asia/Shanghai
+EXPECTED = [f"SR-20261121-{n:03d}" for n in range(1, TOTAL + 1)]
+
+
+def sqlite_env(path: Path) -> dict[str, str]:
+    return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)}
+
+
+def register_concurrently(desk_for: Callable[[int], ServiceDesk]) -> list[str]:
+    """Each thread registers PER_THREAD tickets; returns every number handed out."""
+    barrier = threading.Barrier(THREADS)
+    numbers: list[list[str]] = [[] for _ in range(THREADS)]
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        try:
+            desk = desk_for(n)
+            barrier.wait(timeout=30)
+            for i in range(PER_THREAD):
+                result = desk.register_ticket(
+                    actor=f"agent-{n}",
+                    customer="客户A",
+                    contact=Contact(name="李四"),
+                    channel="web",
+                    title=f"thread {n} ticket {i}",
+                )
+                numbers[n].append(result.ticket.number)
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+            barrier.abort()
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(THREADS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "a creator hung"
+    assert not errors, errors
+    for own in numbers:
+        assert own == sorted(own)  # each creator sees its own numbers increase
+    return [number for own in numbers for number in own]
+
+
+def assert_consecutive_and_stored(numbers: list[str], desk: ServiceDesk) -> None:
+    assert len(numbers) == TOTAL
+    assert len(set(numbers)) == TOTAL, "a number was issued twice"
+    assert sorted(numbers) == EXPECTED, "numbers are not 001..200 without gaps"
+    for number in (EXPECTED[0], EXPECTED[TOTAL // 2], EXPECTED[-1]):
+        ticket = desk.get_ticket(number)
+        assert ticket.id == ticket_id_for(number)
+        assert ticket.status is Status.REGISTERED
+    assert register_one(desk) == "SR-20261121-201"
+
+
+def register_one(desk: ServiceDesk) -> str:
+    return desk.register_ticket(
+        actor="agent", customer="客户A", contact=Contact(name="李四"), channel="web", title="next"
+    ).ticket.number
+
+
+def test_a_desk_per_creator_on_one_sqlite_file_never_duplicates_a_number(tmp_path):
+    path = tmp_path / "numbers.sqlite3"
+    clock = FixedClock(START)
+    # create the tables once, as the service would on first start
+    first = ServiceDesk(sqlite_env(path), clock=clock)
+    desks: list[ServiceDesk] = [first]
+    lock = threading.Lock()
+
+    def desk_for(n: int) -> ServiceDesk:
+        desk = ServiceDesk(sqlite_env(path), clock=clock)
+        with lock:
+            desks.append(desk)
+        return desk
+
+    try:
+        numbers = register_concurrently(desk_for)
+        checker = ServiceDesk(sqlite_env(path), clock=clock)
+        desks.append(checker)
+        assert_consecutive_and_stored(numbers, checker)
+    finally:
+        for desk in desks:
+            desk.close()
+
+
+def test_creators_sharing_one_desk_never_duplicate_a_number(tmp_path):
+    desk = ServiceDesk(sqlite_env(tmp_path / "shared.sqlite3"), clock=FixedClock(START))
+    try:
+        numbers = register_concurrently(lambda n: desk)
+        assert_consecutive_and_stored(numbers, desk)
+    finally:
+        desk.close()
+
+
+@pytest.mark.parametrize("threads_share_desk", [True, False], ids=["shared", "per-thread"])
+def test_the_log_holds_exactly_one_registration_per_number(tmp_path, threads_share_desk):
+    path = tmp_path / "log.sqlite3"
+    clock = FixedClock(START)
+    shared = ServiceDesk(sqlite_env(path), clock=clock)
+    opened: list[ServiceDesk] = [shared]
+    lock = threading.Lock()
+
+    def desk_for(n: int) -> ServiceDesk:
+        if threads_share_desk:
+            return shared
+        desk = ServiceDesk(sqlite_env(path), clock=clock)
+        with lock:
+            opened.append(desk)
+        return desk
+
+    try:
+        register_concurrently(desk_for)
+        log = shared.read_log(after=0, limit=10_000)
+        registered = [e.number for _, e in log if type(e).__name__ == "Registered"]
+        issued = [e.number for _, e in log if type(e).__name__ == "NumberIssued"]
+        assert sorted(registered) == sorted(issued) == EXPECTED
+        positions = [n.id for n, _ in log]
+        assert positions == sorted(positions)
+    finally:
+        for desk in opened:
+            desk.close()
