@@ -10,6 +10,7 @@ originator id + version) is retried from a fresh load, so no update is ever lost
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from application.errors import (
 )
 from application.idempotency import IdempotencyKey, IdempotencyRecord
 from application.ports import Clock, PositionIndex, SystemClock
+from domain.errors import InvalidCommand
 from domain.numbering import DailySequence, RecordKind
 from domain.priority import DEFAULT_MATRIX, Impact, Importance, Priority, PriorityMatrix, Urgency
 from domain.ticket import (
@@ -42,7 +44,7 @@ from domain.ticket import (
     TicketType,
 )
 
-MAX_ATTEMPTS = 12
+MAX_ATTEMPTS = 30  # with RETRY_* below: about 2.6 s of waiting at most before a 409
 RETRY_DELAY = 0.002  # seconds: the first conflict waits up to this long, doubling each time
 RETRY_MAX_DELAY = 0.1
 NUMBER_PREFIXES = ("SR-",)
@@ -68,8 +70,15 @@ class _NumberIssuer:
     desk: ServiceDesk
     at: datetime
     sequences: dict[UUID, DailySequence] = field(default_factory=dict)
+    holds_lock: bool = False
 
     def issue(self, kind: RecordKind) -> str:
+        if not self.holds_lock:
+            # One issuer at a time in this process, from reading the sequence until the
+            # command is saved (``release``): creators in one process never collide on a
+            # number, only those of other processes can (and are retried).
+            self.desk._issuing.acquire()
+            self.holds_lock = True
         day = self.at.astimezone(self.desk.timezone).date()
         seq_id = DailySequence.id_for(kind, day)
         seq = self.sequences.get(seq_id)
@@ -77,6 +86,11 @@ class _NumberIssuer:
             seq = self.desk._load_sequence(kind, day, self.at)
             self.sequences[seq_id] = seq
         return seq.issue(self.at)
+
+    def release(self) -> None:
+        if self.holds_lock:
+            self.holds_lock = False
+            self.desk._issuing.release()
 
 
 @dataclass(frozen=True)
@@ -126,6 +140,7 @@ class ServiceDesk(Application):
         self.matrix = matrix
         self.positions = positions
         self.saved_position = 0  # the highest notification id this process has written
+        self._issuing = threading.Lock()  # see _NumberIssuer.issue
         self.after_save: list[Callable[[int], None]] = []  # e.g. wake the projection runner
 
     # --------------------------------------------------------------- plumbing
@@ -202,27 +217,30 @@ class ServiceDesk(Application):
                     raise VersionMismatch(expected_version, ticket.version)
             at = self.clock.now()
             numbers = _NumberIssuer(self, at)
-            changed = mutate(ticket, at, numbers)
-            idem = (
-                IdempotencyRecord.record(
-                    idempotency,
-                    target_id=changed.id,
-                    target_version=changed.version,
-                    created=ticket is None,
-                    actor=actor,
-                    at=at,
-                )
-                if idempotency is not None
-                else None
-            )
             try:
+                changed = mutate(ticket, at, numbers)
+                idem = (
+                    IdempotencyRecord.record(
+                        idempotency,
+                        target_id=changed.id,
+                        target_version=changed.version,
+                        created=ticket is None,
+                        actor=actor,
+                        at=at,
+                    )
+                    if idempotency is not None
+                    else None
+                )
                 position = self._save(changed, *numbers.sequences.values(), idem)
             except IntegrityError:
                 # Someone saved first; the cache fast-forwards on the next load. Wait a
                 # random, growing while first, so that contenders (e.g. creators racing for
                 # the day's number sequence) spread out instead of colliding again.
+                numbers.release()
                 time.sleep(random.uniform(0, min(RETRY_MAX_DELAY, RETRY_DELAY * 2**attempt)))
                 continue
+            finally:
+                numbers.release()
             return CommandResult(ticket=changed, created=ticket is None, position=position)
         raise ConcurrencyConflict(MAX_ATTEMPTS)
 
@@ -526,6 +544,8 @@ class ServiceDesk(Application):
             if not isinstance(ticket, Ticket):
                 raise TicketNotFound(str(ref))
             return ticket
+        if as_of.tzinfo is None:
+            raise InvalidCommand.field("as_of", "needs a UTC offset")
         aggregate: Any = None
         for event in self.events.get(ticket_id):
             if event.timestamp > as_of:

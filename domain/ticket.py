@@ -669,7 +669,7 @@ class Ticket(Aggregate):
                 ("effectiveness", effectiveness),
                 ("attitude", attitude),
             )
-            if not (isinstance(score, int) and 1 <= score <= 5)
+            if not (isinstance(score, int) and not isinstance(score, bool) and 1 <= score <= 5)
         ]
         if improvement is not None:
             errors += _require_text("improvement.action", improvement.action)

@@ -2,7 +2,8 @@
 
 8 threads x 25 registrations against one SQLite file: once with a ServiceDesk per thread (as
 separate processes would have, each with its own connections and aggregate cache) and once
-with all threads sharing one ServiceDesk.
+with all threads sharing one ServiceDesk. Also: creators racing with one Idempotency-Key
+register once, and the losers get the first answer without using up a number.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from application.desk import ServiceDesk, ticket_id_for
+from application.idempotency import IdempotencyKey
 from application.ports import FixedClock
 from domain.ticket import Contact, Status
 
@@ -138,6 +140,50 @@ def test_the_log_holds_exactly_one_registration_per_number(tmp_path, threads_sha
         assert sorted(registered) == sorted(issued) == EXPECTED
         positions = [n.id for n, _ in log]
         assert positions == sorted(positions)
+    finally:
+        for desk in opened:
+            desk.close()
+
+
+@pytest.mark.parametrize("threads_share_desk", [True, False], ids=["shared", "per-thread"])
+def test_racing_repeats_of_one_idempotency_key_register_once(tmp_path, threads_share_desk):
+    path = tmp_path / "idem.sqlite3"
+    clock = FixedClock(START)
+    shared = ServiceDesk(sqlite_env(path), clock=clock)
+    opened: list[ServiceDesk] = [shared]
+    barrier = threading.Barrier(THREADS)
+    results: list[tuple[str, bool]] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def work() -> None:
+        try:
+            desk = shared
+            if not threads_share_desk:
+                desk = ServiceDesk(sqlite_env(path), clock=clock)
+                with lock:
+                    opened.append(desk)
+            barrier.wait(timeout=30)
+            r = desk.register_ticket(
+                actor="agent", customer="客户A", contact=Contact(name="李四"), channel="web",
+                title="same request", idempotency=IdempotencyKey("race-1", "fp"),
+            )
+            with lock:
+                results.append((r.ticket.number, r.replayed))
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+            barrier.abort()
+
+    threads = [threading.Thread(target=work) for _ in range(THREADS)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert not errors, errors
+        assert {number for number, _ in results} == {EXPECTED[0]}
+        assert sorted(replayed for _, replayed in results) == [False] + [True] * (THREADS - 1)
+        assert register_one(shared) == EXPECTED[1]  # the losers used no number
     finally:
         for desk in opened:
             desk.close()

@@ -151,13 +151,22 @@ def _path(status: Status) -> list[Callable[[Ticket, datetime], None]]:
     }[status]
 
 
-def given(status: Status) -> Ticket:
-    """A ticket in ``status`` with its history already saved (nothing pending)."""
+def history(status: Status) -> list[Any]:
+    """The events of a ticket that went the usual way to ``status``."""
     t = register()
     for minute, step in enumerate(_path(status), start=1):
         step(t, at(minute))
-    t.collect_events()
+    return list(t.collect_events())
+
+
+def given(status: Status) -> Ticket:
+    """A ticket rebuilt from the events that took it to ``status`` (nothing pending)."""
+    t: Any = None
+    for event in history(status):
+        t = event.mutate(t)
+    assert isinstance(t, Ticket)
     assert t.status is status
+    assert t.pending_events == []
     return t
 
 

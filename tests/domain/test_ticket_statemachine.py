@@ -45,7 +45,9 @@ valid_text = st.text(min_size=1, max_size=12).filter(lambda s: bool(s.strip()))
 blank_text = st.sampled_from(["", " ", "\t\n", "\u3000"])
 
 
-def mostly(valid: st.SearchStrategy[Any], invalid: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+def mostly(
+    valid: st.SearchStrategy[Any], invalid: st.SearchStrategy[Any]
+) -> st.SearchStrategy[Any]:
     """(value, True) four times in five, else (value, False)."""
     return st.integers(min_value=0, max_value=4).flatmap(
         lambda n: invalid.map(lambda v: (v, False)) if n == 0 else valid.map(lambda v: (v, True))
@@ -376,7 +378,9 @@ class TicketMachine(RuleBasedStateMachine):
     @rule(minutes=tick, reason=text_input())
     def reopen(self, minutes, reason):
         at = self._advance(minutes)
-        self._attempt("reopen", reason[1], lambda t: t.reopen(reason=reason[0], actor="agent", at=at))
+        self._attempt(
+            "reopen", reason[1], lambda t: t.reopen(reason=reason[0], actor="agent", at=at)
+        )
 
     @rule(
         minutes=tick,
