@@ -101,6 +101,7 @@ class ProjectionRunner:
 
     def start(self) -> None:
         if self._thread is None:
+            self._stop.clear()  # a runner stopped before (e.g. an app's shutdown) starts again
             self._thread = threading.Thread(target=self._loop, name="projections", daemon=True)
             self._thread.start()
 

@@ -42,17 +42,18 @@ class Database:
 
 
 def parse_database_url(url: str) -> Database:
-    """``sqlite:///relative/or//absolute.sqlite3``, ``postgresql://u:p@h:port/db?schema=s``,
-    or ``memory://`` (nothing kept; for tests and demos)."""
+    """``sqlite:///relative/path.sqlite3`` or ``sqlite:////absolute/path.sqlite3`` (the
+    SQLAlchemy convention: what follows the third slash is the path),
+    ``postgresql://u:p@h:port/db?schema=s``, or ``memory://`` (nothing kept; tests, demos)."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme == "memory":
         return Database(kind="memory")
     if scheme == "sqlite":
-        path = unquote(url[len("sqlite://") :])
-        if path.startswith("/./") or path.startswith("/../"):
-            path = path[1:]
-        if not path or path == "/":
+        if not url.lower().startswith("sqlite:///"):
+            raise SettingsError(f"use sqlite:///relative/path or sqlite:////absolute/path, not {url!r}")
+        path = unquote(url[len("sqlite:///") :].split("?", 1)[0])
+        if not path or path.endswith("/"):
             raise SettingsError(f"no file in database URL {url!r}")
         return Database(kind="sqlite", path=path)
     if scheme in ("postgresql", "postgres"):

@@ -19,7 +19,7 @@ class TicketQuery:
     customer: str | None = None
     group: str | None = None
     limit: int = 50
-    after: int | None = None  # cursor: the ``seq`` of the last row of the previous page
+    after: int | None = None  # cursor from the previous page: ``seq`` (newest) or rank<<48 + seq (queue)
     order: str = "newest"  # "newest" (seq desc) | "queue" (priority, then oldest first)
     extra: dict[str, str] = field(default_factory=dict)
 
