@@ -101,13 +101,27 @@ def threaded(fn: Callable[..., Any]) -> Callable[..., Any]:
     Litestar's own ``sync_to_thread=True`` wraps a handler a second time when another
     method is later added on the same path, which then returns an un-awaited coroutine
     (seen with Litestar 2.25); an explicit async wrapper avoids that.
+
+    A JSON body is also decoded again *strictly*: Litestar converts bodies in msgspec's lax
+    mode, which would take ``"hours": "2"`` as a number and ``1763659800`` as a time.
     """
 
     @functools.wraps(fn)
     async def handler(*args: Any, **kwargs: Any) -> Any:
+        data = kwargs.get("data")
+        request = kwargs.get("request")
+        if isinstance(data, s.Input) and request is not None:
+            kwargs["data"] = _strict(type(data), await request.body())
         return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
 
     return handler
+
+
+def _strict(body_type: type[s.Input], raw: bytes) -> s.Input:
+    try:
+        return msgspec.json.decode(raw, type=body_type, strict=True)
+    except msgspec.ValidationError as e:
+        raise ValidationException(str(e), extra=[{"message": str(e)}]) from None
 
 
 def _services(state: State) -> Services:
