@@ -102,3 +102,62 @@ class RecorderPositions:
         with r._database_lock:
             index = r._stored_events_index.get(str(originator_id), {})
             return {version: i + 1 for version, i in index.items()}
+
+
+Row = tuple[int, Any, int, str, bytes]  # (position, originator id, version, topic, state)
+
+
+class LogReader:
+    """Reads the notification log as plain rows, without the library's ``Notification``
+    objects and per-row ``UUID`` construction (the projection runner's hot path, ADR 0005).
+
+    SQLite and PostgreSQL are read with one query each; other recorders go through
+    ``select_notifications``. Originator ids come back as the store has them (hex text on
+    SQLite, ``UUID`` on PostgreSQL); ``originator_uuid`` turns them into ``UUID``s once each.
+    """
+
+    def __init__(self, recorder: ApplicationRecorder) -> None:
+        self.recorder = recorder
+        r: Any = recorder
+        kind = type(r).__module__
+        self._query: str | Any | None = None
+        self._kind = "library"
+        if kind.endswith(".sqlite"):
+            self._kind = "sqlite"
+            self._query = (
+                f"SELECT rowid, originator_id, originator_version, topic, state "
+                f"FROM {r.events_table_name} WHERE rowid > ? ORDER BY rowid LIMIT ?"
+            )
+        elif kind.endswith(".postgres"):
+            from psycopg import sql
+
+            self._kind = "postgres"
+            self._query = sql.SQL(
+                "SELECT notification_id, originator_id, originator_version, topic, state "
+                "FROM {}.{} WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
+            ).format(sql.Identifier(r.datastore.schema or "public"), sql.Identifier(r.events_table_name))
+
+    def read(self, after: int, limit: int) -> list[Row]:
+        r: Any = self.recorder
+        if self._kind == "sqlite":
+            with r.datastore.transaction(commit=False) as c:
+                c.execute(self._query, (after, limit))
+                return [tuple(row) for row in c.fetchall()]  # type: ignore[misc]
+        if self._kind == "postgres":
+            with r.datastore.transaction(commit=False) as curs:
+                curs.execute(self._query, (after, limit), prepare=True)
+                return [
+                    (row["notification_id"], row["originator_id"], row["originator_version"],
+                     row["topic"], bytes(row["state"]))
+                    for row in curs.fetchall()
+                ]
+        notifications = r.select_notifications(start=after, limit=limit, inclusive_of_start=False)
+        return [(n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in notifications]
+
+
+def originator_uuid(value: Any, cache: dict[Any, UUID]) -> UUID:
+    try:
+        return cache[value]
+    except KeyError:
+        cache[value] = result = value if isinstance(value, UUID) else UUID(value)
+        return result

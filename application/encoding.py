@@ -62,6 +62,13 @@ def _decoder(event_class: type) -> msgspec.json.Decoder[Any]:
     return msgspec.json.Decoder(state_type(event_class))
 
 
+@cache
+def _partial_decoder(event_class: type, fields: frozenset[str]) -> msgspec.json.Decoder[Any]:
+    hints = state_type(event_class).__annotations__
+    subset = {name: hint for name, hint in hints.items() if name in fields}
+    return msgspec.json.Decoder(TypedDict(f"{event_class.__qualname__}Part", subset, total=False))  # type: ignore[operator]
+
+
 def encode_state(event: Any) -> bytes:
     state = dict(vars(event))
     state.pop("originator_id", None)
@@ -72,11 +79,18 @@ def encode_state(event: Any) -> bytes:
     return _encoder.encode(state)
 
 
+_FAST: dict[type, Any] = {}  # event class -> typed decode function, for classes at version 1
+
+
 def decode_state(event_class: type, data: bytes | memoryview) -> dict[str, Any]:
     """Decode a stored state into the typed field values of ``event_class``."""
+    fast = _FAST.get(event_class)
+    if fast is not None:
+        return fast(data)  # type: ignore[no-any-return]
     class_version = getattr(event_class, "class_version", 1)
     if class_version == 1:
-        return dict(_decoder(event_class).decode(data))
+        _FAST[event_class] = fast = _decoder(event_class).decode
+        return fast(data)  # type: ignore[no-any-return]  # a fresh dict (TypedDict)
     state: dict[str, Any] = _raw_decoder.decode(data)
     from_version = state.pop("class_version", 1)
     while from_version < class_version:
@@ -103,23 +117,46 @@ class MsgspecMapper(Mapper[Any]):
         )
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[Any]:
-        cls = resolve_topic(stored_event.topic)
-        data = stored_event.state
+        return self.event_from_row(
+            stored_event.topic,
+            stored_event.originator_id,
+            stored_event.originator_version,
+            stored_event.state,
+        )
+
+    def event_from_row(
+        self,
+        topic: str,
+        originator_id: Any,
+        originator_version: int,
+        data: bytes,
+        fields: frozenset[str] | None = None,
+    ) -> DomainEventProtocol[Any]:
+        """A domain event from the columns of a stored event (readers that skip the library's
+        ``Notification`` objects, e.g. the projection runner, use this directly).
+
+        With ``fields``, only those fields are decoded (a read model that needs a few fields
+        of a large event says which); the event then has only those attributes.
+        """
+        cls = resolve_topic(topic)
         try:
             if self.cipher:
                 data = self.cipher.decrypt(data)
             if self.compressor:
                 data = self.compressor.decompress(data)
-            state = decode_state(cls, data)
+            if fields is not None and getattr(cls, "class_version", 1) == 1:
+                state = _partial_decoder(cls, fields).decode(data)
+            else:
+                state = decode_state(cls, data)
         except Exception as e:
             msg = (
-                f"Failed to decode stored event with topic '{stored_event.topic}', "
-                f"originator_id '{stored_event.originator_id}' and "
-                f"originator_version {stored_event.originator_version}: {e}"
+                f"Failed to decode stored event with topic '{topic}', "
+                f"originator_id '{originator_id}' and "
+                f"originator_version {originator_version}: {e}"
             )
             raise MapperDeserialisationError(msg) from e
-        state["originator_id"] = stored_event.originator_id
-        state["originator_version"] = stored_event.originator_version
+        state["originator_id"] = originator_id
+        state["originator_version"] = originator_version
         domain_event = object.__new__(cls)
         object.__setattr__(domain_event, "__dict__", state)
         return domain_event

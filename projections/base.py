@@ -11,8 +11,7 @@ rows as they were.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 
 class TrackingConflict(Exception):
@@ -24,8 +23,7 @@ class TrackingConflict(Exception):
         self.actual = actual
 
 
-@dataclass(frozen=True)
-class Positioned:
+class Positioned(NamedTuple):
     """A domain event with its position in the application's log."""
 
     position: int
@@ -35,6 +33,9 @@ class Positioned:
 class View(Protocol):
     name: str
     topics: frozenset[str]
+    # Optional: per topic, the only event fields the view reads (the runner decodes just
+    # those). A view without ``fields`` gets whole events.
+    fields: dict[str, frozenset[str]]
 
     def position(self) -> int:
         """The position of the last notification this view has taken into account."""

@@ -15,6 +15,7 @@ from projections.ticket_list.view import Page, TicketQuery
 class MemoryTicketListView:
     name = p.NAME
     topics = p.TOPICS
+    fields = p.FIELDS
 
     def __init__(self) -> None:
         self._rows: dict[str, TicketRow] = {}
@@ -36,12 +37,18 @@ class MemoryTicketListView:
         with self._lock:
             if self._position != start:
                 raise TrackingConflict(self.name, start, self._position)
-            rows = dict(self._rows)  # all or nothing: swap in only when every event applied
+            # All or nothing: work on copies of the touched rows, swap in when all applied.
+            touched: dict[str, TicketRow | None] = {}
             for pe in events:
                 key = p.row_key(pe.event.originator_id)
-                new = p.apply(rows.get(key), pe.event, pe.position)
-                if new is not None:
-                    rows[key] = new
+                if key not in touched:
+                    old = self._rows.get(key)
+                    touched[key] = dict(old) if old is not None else None  # type: ignore[assignment]
+                touched[key] = p.apply(touched[key], pe.event, pe.position)
+            rows = dict(self._rows)
+            for key, row in touched.items():
+                if row is not None:
+                    rows[key] = p.finish(row)
             self._rows = rows
             self._position = end
 

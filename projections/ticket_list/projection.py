@@ -1,14 +1,13 @@
 """The ticket list read model: one row per ticket, for lists, filters and queues.
 
-``apply`` is pure: given the row as it stands (or ``None``) and one ticket event, it returns
-the new row. The view adapters (memory, SQLite, PostgreSQL) load the rows a batch touches,
-run ``apply`` over the batch and write the rows back with the tracking position.
+``apply`` computes a row from the row as it stands (or ``None``) and one ticket event, and
+touches nothing else. The view adapters (memory, SQLite, PostgreSQL) load the rows a batch
+touches, run ``apply`` over the batch and write the rows back with the tracking position.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from functools import singledispatch
 from typing import Any, TypedDict
 from uuid import UUID
 
@@ -70,28 +69,65 @@ TOPICS = frozenset(
 )
 
 
-def _iso(value: datetime) -> str:
+# The fields ``apply`` reads, per topic: the runner decodes only these (ADR 0005).
+FIELDS: dict[str, frozenset[str]] = {
+    topic: frozenset({"timestamp"}) for topic in TOPICS
+} | {
+    Ticket.Registered.TOPIC: frozenset(
+        {"timestamp", "number", "customer", "title", "channel", "affected_system",
+         "reported_at", "proposed"}
+    ),
+    Ticket.Classified.TOPIC: frozenset({"timestamp", "classification"}),
+    Ticket.Assigned.TOPIC: frozenset({"timestamp", "assignee", "group"}),
+}
+
+
+def _iso(value: datetime | str) -> str:
     """UTC, ``Z``-suffixed: the same form as every API response, and sortable as text."""
+    if isinstance(value, str):
+        return value
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+_KEYS: dict[Any, str] = {}
+
+
 def row_key(originator_id: UUID | str) -> str:
-    return str(originator_id)
+    """The row id: the ticket's id as text (memoised: a ticket has many events)."""
+    try:
+        return _KEYS[originator_id]
+    except KeyError:
+        if len(_KEYS) > 200_000:
+            _KEYS.clear()
+        _KEYS[originator_id] = key = str(originator_id)
+        return key
 
 
 def apply(row: TicketRow | None, event: Any, position: int) -> TicketRow | None:
-    """The new row after ``event`` (``None`` if the row cannot exist yet)."""
+    """The row after ``event`` (``None`` if the row cannot exist yet).
+
+    For speed a given row is updated **in place** and returned; views hand in rows they own
+    for the batch (loaded from the database, or copied by the memory view). Time fields may
+    hold ``datetime`` values until ``finish`` formats the row for storage.
+    """
     if row is None:
-        if not isinstance(event, Ticket.Registered):
+        if type(event) is not Ticket.Registered:
             return None
         return _registered(event, position)
     if event.originator_version <= row["version"]:
         return row  # already applied: a view fed the same event twice is unchanged
-    new: TicketRow = {**row}  # type: ignore[typeddict-item]
-    _handle(event, new)
-    new["version"] = event.originator_version
-    new["updated_at"] = _iso(event.timestamp)
-    return new
+    handler = _HANDLERS.get(type(event))
+    if handler is not None:
+        handler(event, row)
+    row["version"] = event.originator_version
+    row["updated_at"] = event.timestamp  # type: ignore[typeddict-item]
+    return row
+
+
+def finish(row: TicketRow) -> TicketRow:
+    """Format the time fields for storage (once per row and batch, not per event)."""
+    row["updated_at"] = _iso(row["updated_at"])
+    return row
 
 
 def _registered(e: Ticket.Registered, position: int) -> TicketRow:
@@ -99,69 +135,61 @@ def _registered(e: Ticket.Registered, position: int) -> TicketRow:
         id=row_key(e.originator_id),
         seq=position,
         number=e.number,
-        status=Status.REGISTERED.value,
+        status=_REGISTERED,
         priority=None,
-        type=e.proposed.type.value if e.proposed.type else None,
+        type=str(e.proposed.type) if e.proposed.type else None,
         category=e.proposed.category,
         customer=e.customer,
         title=e.title,
-        channel=e.channel.value,
+        channel=str(e.channel),
         affected_system=e.affected_system,
         assignee=None,
         group=None,
         reported_at=_iso(e.reported_at),
         recorded_at=_iso(e.timestamp),
-        updated_at=_iso(e.timestamp),
+        updated_at=e.timestamp,  # type: ignore[typeddict-item]
         version=e.originator_version,
     )
 
 
-@singledispatch
-def _handle(event: Any, row: TicketRow) -> None:
-    """Events this view does not show change only the version."""
+def _status(value: Status) -> Any:
+    text = value.value
+
+    def handle(e: Any, row: TicketRow) -> None:
+        row["status"] = text
+
+    return handle
 
 
-@_handle.register
-def _(e: Ticket.Invalidated, row: TicketRow) -> None:
-    row["status"] = Status.INVALID.value
+_REGISTERED, _CLASSIFIED, _ASSIGNED = "registered", "classified", "assigned"
 
 
-@_handle.register
-def _(e: Ticket.Classified, row: TicketRow) -> None:
+def _classified(e: Ticket.Classified, row: TicketRow) -> None:
     c = e.classification
-    row["priority"] = c.priority.value
-    row["type"] = c.type.value
+    row["priority"] = str(c.priority)
+    row["type"] = str(c.type)
     row["category"] = c.category
-    if row["status"] == Status.REGISTERED.value:
-        row["status"] = Status.CLASSIFIED.value
+    if row["status"] == _REGISTERED:
+        row["status"] = _CLASSIFIED
 
 
-@_handle.register
-def _(e: Ticket.Assigned, row: TicketRow) -> None:
+def _assigned(e: Ticket.Assigned, row: TicketRow) -> None:
     row["assignee"] = e.assignee
     row["group"] = e.group
-    row["status"] = Status.ASSIGNED.value
+    row["status"] = _ASSIGNED
 
 
-@_handle.register(Ticket.Started)
-@_handle.register(Ticket.WorkLogged)
-@_handle.register(Ticket.Resumed)
-@_handle.register(Ticket.AcceptanceRejected)
-@_handle.register(Ticket.Reopened)
-def _(e: Any, row: TicketRow) -> None:
-    row["status"] = Status.IN_PROGRESS.value
-
-
-@_handle.register
-def _(e: Ticket.CustomerAwaited, row: TicketRow) -> None:
-    row["status"] = Status.WAITING_CUSTOMER.value
-
-
-@_handle.register
-def _(e: Ticket.Resolved, row: TicketRow) -> None:
-    row["status"] = Status.RESOLVED.value
-
-
-@_handle.register
-def _(e: Ticket.AcceptanceConfirmed, row: TicketRow) -> None:
-    row["status"] = Status.CLOSED.value
+# One handler per event class; events not listed change only the version (e.g. feedback).
+_HANDLERS: dict[type, Any] = {
+    Ticket.Invalidated: _status(Status.INVALID),
+    Ticket.Classified: _classified,
+    Ticket.Assigned: _assigned,
+    Ticket.Started: _status(Status.IN_PROGRESS),
+    Ticket.WorkLogged: _status(Status.IN_PROGRESS),
+    Ticket.Resumed: _status(Status.IN_PROGRESS),
+    Ticket.AcceptanceRejected: _status(Status.IN_PROGRESS),
+    Ticket.Reopened: _status(Status.IN_PROGRESS),
+    Ticket.CustomerAwaited: _status(Status.WAITING_CUSTOMER),
+    Ticket.Resolved: _status(Status.RESOLVED),
+    Ticket.AcceptanceConfirmed: _status(Status.CLOSED),
+}

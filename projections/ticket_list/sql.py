@@ -18,6 +18,7 @@ _QUEUE_KEY = "COALESCE(priority, 'P9')"
 class SqlTicketListView:
     name = p.NAME
     topics = p.TOPICS
+    fields = p.FIELDS
 
     def __init__(self, store: SqlStore) -> None:
         self.store = store
@@ -80,15 +81,18 @@ class SqlTicketListView:
             self.tracking.move(cur, start, end)
             if not events:
                 return
-            keys = list({p.row_key(pe.event.originator_id) for pe in events})
-            rows = self._load(cur, keys)
-            for pe in events:
-                key = p.row_key(pe.event.originator_id)
-                new = p.apply(rows.get(key), pe.event, pe.position)
+            keys = [p.row_key(pe.event.originator_id) for pe in events]
+            rows = self._load(cur, list(set(keys)))
+            apply = p.apply
+            for key, pe in zip(keys, events, strict=True):
+                new = apply(rows.get(key), pe.event, pe.position)
                 if new is not None:
                     rows[key] = new
             if rows:
-                cur.executemany(self._upsert, [tuple(r[c] for c in COLUMNS) for r in rows.values()])
+                finish = p.finish
+                cur.executemany(
+                    self._upsert, [tuple(finish(r).values()) for r in rows.values()]
+                )
 
     def _load(self, cur: Any, keys: list[str]) -> dict[str, TicketRow]:
         rows: dict[str, TicketRow] = {}
@@ -100,8 +104,7 @@ class SqlTicketListView:
                 chunk,
             )
             for r in cur.fetchall():
-                row = dict(zip(COLUMNS, r, strict=True))
-                rows[row["id"]] = row  # type: ignore[assignment]
+                rows[r[0]] = dict(zip(COLUMNS, r, strict=True))  # type: ignore[assignment]
         return rows
 
     # ---------------------------------------------------------------- queries

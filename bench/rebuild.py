@@ -1,0 +1,361 @@
+"""Projection rebuild throughput: ``ProjectionRunner.rebuild("ticket_list")`` vs raw reads.
+
+    PYTHONPATH=. .venv/bin/python -m bench.rebuild [--tickets 20000] [--store sqlite|postgres]
+        [--pg-url URL] [--repeats 3] [--profile] [--json PATH]
+
+1. Fills a fresh store (SQLite file in a temp dir, or a fresh database on PostgreSQL: ``--pg-url``
+   or a private server from ``tests.support.postgres``) with ``--tickets`` ticket lifecycles,
+   built in-process with the domain (fixed ids and times) and saved through the application
+   (``adapters.container.build(...).desk.save``) in batches of many aggregates per call: register
+   with all five classification fields (Registered + Classified), assign, start, log_work (one,
+   or two for every other ticket), resolve, confirm (passed): 7.5 events per ticket on average,
+   so the default 20,000 tickets make 150,000 events.
+2. Times ``services.runner.rebuild("ticket_list")`` (drop the rows and position, replay the whole
+   log in the runner's batches: select_notifications, msgspec decode to typed events, the
+   projection's ``apply``, upserts and the tracking position in one transaction per batch),
+   best of ``--repeats``, and checks the view's row count and position afterwards.
+3. In the same run, the raw baselines, best of ``--repeats`` each, through the raw driver:
+   ``SELECT rowid, * FROM stored_events ORDER BY rowid`` reading every row (rows/s), the same
+   plus ``json.loads`` of every state, and plus ``msgspec.json.decode`` (untyped) of every state.
+
+It prints events/s, rows/s and the rebuild/raw ratios. ``--profile`` also runs one rebuild under
+cProfile and prints where the time goes. It is a benchmark, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import gc
+import io
+import json
+import os
+import platform
+import pstats
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+from uuid import NAMESPACE_URL, uuid5
+
+import msgspec
+
+from adapters.container import Services, build
+from adapters.settings import Settings
+from application.ports import FixedClock
+from bench.common import load_average, source_state, stop_on_sigterm
+from bench.encoding import CUSTOMERS, DESCRIPTIONS, ENGINEERS, GROUPS, SYSTEMS, TITLES
+from domain.priority import Impact, Importance, Urgency
+from domain.ticket import Channel, Contact, ProposedClassification, Ticket, TicketType
+from projections.ticket_list.view import TicketQuery
+
+UTC = timezone.utc
+CST = timezone(timedelta(hours=8))
+BASE = datetime(2025, 3, 3, 1, 0, tzinfo=UTC)
+TARGET_EVENTS_PER_S = 100_000
+SAVE_BATCH = 1000  # aggregates per desk.save call (one transaction)
+TYPES = (TicketType.FAULT, TicketType.FAULT, TicketType.CONSULTATION, TicketType.OPTIMIZATION)
+
+
+# ------------------------------------------------------------------------- fill
+
+
+def ticket(i: int) -> Ticket:
+    """Lifecycle ``i``: 7 events, 8 for odd ``i`` (a second log_work); fixed id and times."""
+    k = i % 4
+    t0 = BASE + timedelta(seconds=37 * i)
+    number = f"SR-{t0:%Y%m%d}-{i + 1:06d}"
+    urgency, impact, importance = tuple(Urgency)[i % 3], tuple(Impact)[(i // 3) % 3], tuple(Importance)[k % 3]
+    t = Ticket.register(
+        id=uuid5(NAMESPACE_URL, f"opsledger:ticket:{number}"),
+        number=number,
+        customer=CUSTOMERS[k],
+        contact=Contact(name="王建国", phone=f"1380013{i % 10000:04d}", email="wangjg@example.cn"),
+        channel=tuple(Channel)[i % 5],
+        title=TITLES[k],
+        description=DESCRIPTIONS[k],
+        affected_system=SYSTEMS[k],
+        reported_at=(t0 - timedelta(minutes=25)).astimezone(CST),
+        actor="desk.liu",
+        at=t0,
+        proposed=ProposedClassification(
+            type=TYPES[k], category="网络/交换机", urgency=urgency, impact=impact, importance=importance
+        ),
+    )
+    t.classify(type=TYPES[k], category="网络/交换机", urgency=urgency, impact=impact,
+               importance=importance, actor="desk.liu", at=t0)
+    t.assign(assignee=ENGINEERS[k], group=GROUPS[k], actor="desk.liu", at=t0 + timedelta(minutes=5))
+    t.start(actor=ENGINEERS[k], at=t0 + timedelta(minutes=12))
+    t.log_work(action="远程登录设备，收集日志并定位故障点；确认与光模块收光功率偏低有关。", hours=0.75,
+               workaround="临时将业务切换至备用链路 Gi1/0/23", actor=ENGINEERS[k], at=t0 + timedelta(minutes=60))
+    if i % 2:
+        t.log_work(action="现场更换光模块并清洁光纤跳线，观察 30 分钟无闪断。", hours=1.5,
+                   actor=ENGINEERS[k], at=t0 + timedelta(minutes=150))
+    t.resolve(resolution="更换 Gi1/0/24 光模块（SFP-10G-LR）并清洁跳线，端口恢复稳定，业务已切回主链路。",
+              root_cause="光模块老化导致收光功率低于阈值", first_contact=i % 7 == 0,
+              actor=ENGINEERS[k], at=t0 + timedelta(minutes=160))
+    t.confirm(number=f"SD-{t0:%Y%m%d}-{i + 1:06d}", signer="王建国",
+              items=("更换光模块 1 个", "清洁光纤跳线 2 根"), criteria=("端口 24 小时无闪断",),
+              passed=True, actor="desk.liu", at=t0 + timedelta(days=1))
+    return t
+
+
+def fill(services: Services, tickets: int) -> tuple[int, float]:
+    """Save ``tickets`` lifecycles in batches; (events written, seconds)."""
+    began = time.perf_counter()
+    for start in range(0, tickets, SAVE_BATCH):
+        services.desk.save(*(ticket(i) for i in range(start, min(start + SAVE_BATCH, tickets))))
+    return services.desk.max_position(), time.perf_counter() - began
+
+
+# ------------------------------------------------------------------------ stores
+
+
+class Store:
+    kind: str
+    url: str
+
+    def raw_rows(self) -> Iterator[tuple[Any, ...]]:
+        """Every stored event, in log order, as the driver returns it (state last)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class SQLiteStore(Store):
+    kind = "sqlite"
+
+    def __init__(self, tmp: Path) -> None:
+        self.path = (tmp / "opsledger.sqlite3").resolve()
+        self.url = f"sqlite:///{self.path}"  # four slashes: this absolute path, either URL convention
+
+    def raw_rows(self) -> Iterator[tuple[Any, ...]]:
+        with contextlib.closing(sqlite3.connect(self.path)) as conn:
+            yield from conn.execute("SELECT rowid, * FROM stored_events ORDER BY rowid").fetchall()
+
+
+class PostgresStore(Store):
+    kind = "postgres"
+
+    def __init__(self, pg_url: str | None) -> None:
+        from tests.support import postgres as pg  # the test harness: a private PostgreSQL 15
+
+        self.pg = pg
+        self.server = pg.PostgresServer(url=pg_url)
+        self.base = self.server.start()
+        self.name = pg.unique_database_name("bench_rebuild")
+        self.url = pg.create_database(self.base, self.name)
+
+    def raw_rows(self) -> Iterator[tuple[Any, ...]]:
+        import psycopg
+
+        with psycopg.connect(self.url) as conn:
+            table = conn.execute(
+                "SELECT table_name FROM information_schema.columns "
+                "WHERE column_name = 'notification_id' AND table_name LIKE '%%_events'"
+            ).fetchone()[0]  # type: ignore[index]
+            yield from conn.execute(
+                f'SELECT notification_id, originator_id, originator_version, topic, state '  # noqa: S608
+                f'FROM "{table}" ORDER BY notification_id'
+            ).fetchall()
+
+    def close(self) -> None:
+        if self.server.is_external:
+            with contextlib.suppress(Exception):
+                self.pg.drop_database(self.base, self.name)
+        self.server.stop()
+
+
+# ----------------------------------------------------------------------- timing
+
+
+def best_of(repeats: int, fn: Callable[[], int]) -> tuple[float, int]:
+    """(best seconds, what fn returned), GC left on: the runner runs with GC on too."""
+    times, n = [], 0
+    for _ in range(repeats):
+        gc.collect()
+        start = time.perf_counter()
+        n = fn()
+        times.append(time.perf_counter() - start)
+    return min(times), n
+
+
+@dataclass
+class Line:
+    name: str
+    seconds: float
+    count: int
+
+    @property
+    def per_s(self) -> float:
+        return self.count / self.seconds
+
+
+def raw_read(store: Store) -> int:
+    n = 0
+    for _row in store.raw_rows():
+        n += 1
+    return n
+
+
+def raw_read_json(store: Store) -> int:
+    loads = json.loads
+    n = 0
+    for row in store.raw_rows():
+        loads(row[-1])
+        n += 1
+    return n
+
+
+def raw_read_msgspec(store: Store) -> int:
+    decode = msgspec.json.Decoder().decode
+    n = 0
+    for row in store.raw_rows():
+        decode(row[-1])
+        n += 1
+    return n
+
+
+def profile_rebuild(services: Services, top: int) -> str:
+    prof = cProfile.Profile()
+    prof.enable()
+    services.runner.rebuild("ticket_list")
+    prof.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(prof, stream=out)
+    stats.sort_stats("tottime").print_stats(top)
+    stats.sort_stats("cumulative").print_stats(top)
+    return out.getvalue()
+
+
+# ------------------------------------------------------------------------- main
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.rebuild", description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--tickets", type=int, default=20_000, help="ticket lifecycles (7.5 events each)")
+    parser.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--pg-url", help="an existing PostgreSQL server (needs CREATEDB); default: start a private one")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs of each; the best is kept")
+    parser.add_argument("--profile", action="store_true", help="also profile one rebuild with cProfile")
+    parser.add_argument("--json", type=Path, help="also write the figures here as JSON")
+    args = parser.parse_args(argv)
+    stop_on_sigterm()
+
+    tmp = Path(tempfile.mkdtemp(prefix="opsledger-bench-rebuild-"))
+    store: Store | None = None
+    services: Services | None = None
+    try:
+        if args.store == "sqlite":
+            store = SQLiteStore(tmp)
+        else:
+            try:
+                store = PostgresStore(args.pg_url)
+            except ImportError as e:
+                print(f"skipping postgres: the test harness tests.support.postgres is missing ({e}) "
+                      "and no --pg-url was given", file=sys.stderr)
+                return 0
+            except Exception as e:
+                print(f"skipping postgres: {type(e).__name__}: {e}", file=sys.stderr)
+                return 0
+        settings = Settings(database_url=store.url)
+        services = build(settings, clock=FixedClock(BASE))
+        load0 = load_average()
+        events, fill_s = fill(services, args.tickets)
+
+        rebuild_s, covered = best_of(args.repeats, lambda: services.runner.rebuild("ticket_list")[0])  # type: ignore[union-attr]
+        view = services.tickets
+        position = view.position()
+        page = view.query(TicketQuery(limit=1))
+        rows_in_view = _count_rows(services)
+        lines = [Line("opsledger runner.rebuild('ticket_list')", rebuild_s, covered)]
+        driver = "sqlite3" if args.store == "sqlite" else "psycopg"
+        raw_specs: list[tuple[str, Callable[[Store], int]]] = [
+            (f"raw {driver}: read every row", raw_read),
+            (f"raw {driver}: read + json.loads(state)", raw_read_json),
+            (f"raw {driver}: read + msgspec decode(state)", raw_read_msgspec),
+        ]
+        for name, fn in raw_specs:
+            seconds, n = best_of(args.repeats, lambda fn=fn: fn(store))  # type: ignore[misc]
+            lines.append(Line(name, seconds, n))
+        load1 = load_average()
+
+        topics = Counter(row[3].rsplit(".", 1)[-1] for row in store.raw_rows())
+        print(f"Projection rebuild ({args.store}): {args.tickets:,} ticket lifecycles, {events:,} events "
+              f"(" + ", ".join(f"{k} {v:,}" for k, v in topics.items()) + ")")
+        print(f"filled in {fill_s:.2f} s through desk.save ({SAVE_BATCH} aggregates per call, "
+              f"{events / fill_s:,.0f} events/s); best of {args.repeats}, time.perf_counter, GC on")
+        print(f"Python {platform.python_version()} ({platform.machine()}, {os.cpu_count()} CPUs), "
+              f"eventsourcing {version('eventsourcing')}, msgspec {version('msgspec')}, "
+              f"sqlite {sqlite3.sqlite_version}; runner batch_size {services.runner.batch_size}; "
+              f"load average {load0:.2f} -> {load1:.2f}")
+        print(f"code: {source_state()}")
+        print()
+        header = f"{'':46} {'seconds':>8} {'rows':>9} {'events/s':>11}"
+        print(header)
+        print("-" * len(header))
+        for ln in lines:
+            print(f"{ln.name:46} {ln.seconds:8.3f} {ln.count:9,} {ln.per_s:11,.0f}")
+        print()
+        print(f"{'ratios':46} {'speed':>8}")
+        print("-" * len(header))
+        for ln in lines[1:]:
+            print(f"{'rebuild / ' + ln.name.removeprefix('raw '):46} {lines[0].per_s / ln.per_s:7.3f}x")
+        print("(< 1: the rebuild is slower than the raw read)")
+        print()
+        ok = lines[0].per_s >= TARGET_EVENTS_PER_S
+        if args.store == "sqlite":
+            print(f"target: rebuild >= {TARGET_EVENTS_PER_S:,} events/s on SQLite: "
+                  f"{'MET' if ok else 'NOT MET'} ({lines[0].per_s:,.0f} events/s)")
+        print(f"check: view position {position:,} of head {events:,}; {rows_in_view:,} rows for "
+              f"{args.tickets:,} tickets; sample row status {page.rows[0]['status'] if page.rows else None!r}")
+        if position != events or rows_in_view != args.tickets:
+            print("FAIL: the rebuilt view does not cover the log", file=sys.stderr)
+            return 1
+        print()
+        print("Notes:")
+        print("  * rebuild = view.reset() + catch_up: pages of batch_size notifications through the\n"
+              "    library recorder's select_notifications (Notification objects, originator ids as UUID),\n"
+              "    MsgspecMapper.to_domain_event for the view's topics, the projection's apply, and one\n"
+              "    executemany upsert + tracking move per batch in one transaction.")
+        print("  * raw rows: one query over the whole table, fetchall, the driver's native row tuples\n"
+              "    (no UUID or object construction); the decode lines parse every state to plain dicts.")
+
+        if args.profile:
+            print()
+            print("cProfile of one rebuild (profiling overhead inflates the total):")
+            print(profile_rebuild(services, 25))
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps({
+                "store": args.store, "tickets": args.tickets, "events": events,
+                "lines": [{"name": ln.name, "seconds": ln.seconds, "count": ln.count, "per_s": ln.per_s} for ln in lines],
+                "target_events_per_s": TARGET_EVENTS_PER_S,
+            }, indent=2, ensure_ascii=False))
+        return 0
+    finally:
+        if services is not None:
+            services.close()
+        if store is not None:
+            store.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _count_rows(services: Services) -> int:
+    store: Any = getattr(services.tickets, "store", None)
+    with store.read() as cur:
+        cur.execute("SELECT COUNT(*) FROM ticket_list")
+        return int(cur.fetchone()[0])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
