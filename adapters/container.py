@@ -29,7 +29,7 @@ class Services:
 def build(settings: Settings, *, clock: Clock | None = None) -> Services:
     db = settings.database
     desk = ServiceDesk(
-        eventsourcing_env(db),
+        eventsourcing_env(db, settings.sqlite_synchronous),
         clock=clock,
         timezone=settings.timezone,
         matrix=settings.priority_matrix,

@@ -16,15 +16,16 @@ from projections.ticket_list.sqlite import sqlite_ticket_list
 from projections.ticket_list.view import TicketListView
 
 
-def eventsourcing_env(db: Database) -> dict[str, str]:
+def eventsourcing_env(db: Database, sqlite_synchronous: str = "NORMAL") -> dict[str, str]:
     if db.kind == "memory":
         return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
     if db.kind == "sqlite":
         Path(db.path).parent.mkdir(parents=True, exist_ok=True)
         return {
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "PERSISTENCE_MODULE": "adapters.sqlite_store:SQLiteStoreFactory",
             "SQLITE_DBNAME": db.path,
             "SQLITE_LOCK_TIMEOUT": "10",
+            "SQLITE_SYNCHRONOUS": sqlite_synchronous,
         }
     ensure_postgres_schema(db)
     env = {

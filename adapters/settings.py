@@ -102,6 +102,7 @@ class Settings:
     projection_poll_seconds: float = 0.5
     read_your_writes_seconds: float = 5.0
     max_body_bytes: int = 1024 * 1024
+    sqlite_synchronous: str = "NORMAL"  # ADR 0012
 
     @property
     def database(self) -> Database:
@@ -120,6 +121,7 @@ class Settings:
             log_level=(env.get("OPSLEDGER_LOG_LEVEL") or "info").lower(),
             log_json=None if log_json is None else log_json.lower() in ("1", "true", "yes", "y"),
             priority_matrix=load_matrix(env.get("OPSLEDGER_PRIORITY_MATRIX")),
+            sqlite_synchronous=(env.get("OPSLEDGER_SQLITE_SYNCHRONOUS") or "NORMAL").upper(),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **given) if given else settings  # type: ignore[arg-type]
