@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -583,15 +583,3 @@ class ServiceDesk(Application):
 
     def max_position(self) -> int:
         return self.recorder.max_notification_id() or 0
-
-    def iter_tickets(self) -> Iterator[UUID]:  # pragma: no cover - used by tools
-        start = 0
-        while True:
-            batch = self.recorder.select_notifications(
-                start=start, limit=1000, topics=[Ticket.Registered.TOPIC], inclusive_of_start=False
-            )
-            if not batch:
-                return
-            for n in batch:
-                yield UUID(str(n.originator_id))
-            start = batch[-1].id
