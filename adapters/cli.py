@@ -26,6 +26,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     configure_logging(settings.log_level, settings.log_json)
+    # Hand the GIL over more often than every 5 ms: a worker holding a short lock (a number
+    # sequence, the SQLite writer) then gets it back sooner, which cuts tail latency (ADR 0012).
+    sys.setswitchinterval(settings.gil_switch_seconds)
     services = build(settings)
     # Catch the read models up before taking traffic, then keep them following.
     for view in services.runner.views.values():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from adapters.persistence import RecorderPositions, eventsourcing_env, ticket_list_view
@@ -35,7 +36,9 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
         matrix=settings.priority_matrix,
     )
     desk.positions = RecorderPositions(desk.recorder)
-    tickets = ticket_list_view(db)
+    if db.kind == "sqlite":
+        desk.write_lock = threading.Lock()
+    tickets = ticket_list_view(db, desk.write_lock)
     runner = ProjectionRunner(
         desk,
         [tickets],

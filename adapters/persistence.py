@@ -58,16 +58,16 @@ def ensure_postgres_schema(db: Database) -> None:
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(db.schema)))
 
 
-def ticket_list_view(db: Database) -> TicketListView:
+def ticket_list_view(db: Database, write_lock: Any | None = None) -> TicketListView:
     if db.kind == "memory":
         return MemoryTicketListView()
     if db.kind == "sqlite":
-        return sqlite_ticket_list(db.path)
+        return sqlite_ticket_list(db.path, write_lock)
     return postgres_ticket_list(db.conninfo, db.schema)
 
 
-def all_views(db: Database) -> list[View]:
-    return [ticket_list_view(db)]
+def all_views(db: Database, write_lock: Any | None = None) -> list[View]:
+    return [ticket_list_view(db, write_lock)]
 
 
 class RecorderPositions:

@@ -48,12 +48,14 @@ class ProjectionRunner:
         *,
         batch_size: int = 5000,
         poll_seconds: float = 0.5,
+        coalesce_seconds: float = 0.01,
     ) -> None:
         self.desk = desk
         self.reader = LogReader(desk.recorder)
         self.views = {v.name: v for v in views}
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
+        self.coalesce_seconds = coalesce_seconds
         self.states = {name: ViewState() for name in self.views}
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -134,8 +136,10 @@ class ProjectionRunner:
         while not self._stop.is_set():
             self._wake.clear()
             busy = self.run_once()
-            if not busy:
-                self._wake.wait(self.poll_seconds)
+            if not busy and self._wake.wait(self.poll_seconds) and not self._stop.is_set():
+                # Woken by a save: let a few more commands land, then apply them as one batch
+                # (one read-model transaction per batch, not per command).
+                time.sleep(self.coalesce_seconds)
 
     def run_once(self) -> bool:
         """One pass over every view that is not backing off; True if any made progress."""

@@ -103,6 +103,7 @@ class Settings:
     read_your_writes_seconds: float = 5.0
     max_body_bytes: int = 1024 * 1024
     sqlite_synchronous: str = "NORMAL"  # ADR 0012
+    gil_switch_seconds: float = 0.0005  # ADR 0012 (Python's default is 0.005)
 
     @property
     def database(self) -> Database:
@@ -122,6 +123,7 @@ class Settings:
             log_json=None if log_json is None else log_json.lower() in ("1", "true", "yes", "y"),
             priority_matrix=load_matrix(env.get("OPSLEDGER_PRIORITY_MATRIX")),
             sqlite_synchronous=(env.get("OPSLEDGER_SQLITE_SYNCHRONOUS") or "NORMAL").upper(),
+            gil_switch_seconds=float(env.get("OPSLEDGER_GIL_SWITCH_SECONDS") or 0.0005),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **given) if given else settings  # type: ignore[arg-type]

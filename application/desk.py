@@ -87,6 +87,15 @@ class _NumberIssuer:
             self.sequences[seq_id] = seq
         return seq.issue(self.at)
 
+    def remember(self) -> None:
+        """After the save (still under the lock): these sequences are now the latest."""
+        self.desk._sequences.update(self.sequences)
+
+    def forget(self) -> None:
+        """After a conflict: another process moved a sequence on; reload them next time."""
+        for seq_id in self.sequences:
+            self.desk._sequences.pop(seq_id, None)
+
     def release(self) -> None:
         if self.holds_lock:
             self.holds_lock = False
@@ -143,6 +152,10 @@ class ServiceDesk(Application):
         self.positions = positions
         self.saved_position = 0  # the highest notification id this process has written
         self._issuing = threading.Lock()  # see _NumberIssuer.issue
+        self._sequences: dict[UUID, DailySequence] = {}  # last saved, guarded by _issuing
+        # Shared with same-process writers of the same SQLite file (the read models), so they
+        # queue on a lock instead of SQLite's sleeping busy handler (ADR 0012).
+        self.write_lock: threading.Lock | None = None
         self.after_save: list[Callable[[int], None]] = []  # e.g. wake the projection runner
 
     # --------------------------------------------------------------- plumbing
@@ -156,7 +169,11 @@ class ServiceDesk(Application):
         return self.mapper.transcoder
 
     def _save(self, *aggregates: Aggregate | None) -> int | None:
-        recordings = self.save(*aggregates)
+        if self.write_lock is None:
+            recordings = self.save(*aggregates)
+        else:
+            with self.write_lock:
+                recordings = self.save(*aggregates)
         if not recordings:
             return None
         position = max(r.notification.id for r in recordings)
@@ -171,6 +188,11 @@ class ServiceDesk(Application):
         return _own(self.repository.get(aggregate_id))
 
     def _load_sequence(self, kind: RecordKind, day: date, at: datetime) -> DailySequence:
+        # Under the number lock, the sequence this process saved last is the latest unless
+        # another process issued since; then the save conflicts and ``forget`` drops it.
+        known = self._sequences.get(DailySequence.id_for(kind, day))
+        if known is not None:
+            return _own(known)  # type: ignore[no-any-return]
         try:
             return self._get(DailySequence.id_for(kind, day))
         except AggregateNotFoundError:
@@ -238,7 +260,9 @@ class ServiceDesk(Application):
                     else None
                 )
                 position = self._save(changed, *numbers.sequences.values(), idem)
+                numbers.remember()
             except IntegrityError:
+                numbers.forget()
                 # Someone saved first; the cache fast-forwards on the next load. Wait a
                 # random, growing while first, so that contenders (e.g. creators racing for
                 # the day's number sequence) spread out instead of colliding again.

@@ -44,8 +44,13 @@ class SQLiteStore:
     dialect = "sqlite"
     param = "?"
 
-    def __init__(self, path: str, busy_timeout_ms: int = 10_000) -> None:
+    def __init__(
+        self, path: str, busy_timeout_ms: int = 10_000, write_lock: Any | None = None
+    ) -> None:
         self.path = path
+        # A lock shared with the event store's writer in this process (see ADR 0012): writers
+        # of one SQLite file then queue fairly instead of backing off in SQLite's busy handler.
+        self.write_lock = write_lock
         self._local = threading.local()
         self._busy_timeout_ms = busy_timeout_ms
         self._all: list[sqlite3.Connection] = []
@@ -65,6 +70,15 @@ class SQLiteStore:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Cursor]:
+        if self.write_lock is None:
+            with self._transaction() as cur:
+                yield cur
+        else:
+            with self.write_lock, self._transaction() as cur:
+                yield cur
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Cursor]:
         conn = self._conn()
         cur = conn.cursor()
         cur.execute("BEGIN IMMEDIATE")
