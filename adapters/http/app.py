@@ -17,6 +17,7 @@ from typing import Any
 
 import anyio.to_thread
 import msgspec
+import msgspec.inspect
 import structlog
 from litestar import Litestar, Request, Response, get, post
 from litestar.connection import ASGIConnection
@@ -111,10 +112,24 @@ def threaded(fn: Callable[..., Any]) -> Callable[..., Any]:
         data = kwargs.get("data")
         request = kwargs.get("request")
         if isinstance(data, s.Input) and request is not None:
-            kwargs["data"] = _strict(type(data), await request.body())
+            raw = await request.body()
+            if raw.strip():
+                kwargs["data"] = _strict(type(data), raw)
         return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
 
     return handler
+
+
+def _default_body(body_type: type[s.Input]) -> s.Input:
+    try:
+        return body_type()
+    except TypeError:
+        info: Any = msgspec.inspect.type_info(body_type)
+        required = [f.name for f in info.fields if f.required]
+        raise ValidationException(
+            "a JSON body is required",
+            extra=[{"key": f, "message": "required (send a JSON object)"} for f in required],
+        ) from None
 
 
 def _strict(body_type: type[s.Input], raw: bytes) -> s.Input:
@@ -260,7 +275,11 @@ def register_ticket(request: Request[Any, Any, Any], state: State, data: s.Regis
 def _ticket_command(name: str, body: type, summary: str, invoke: Callable[..., CommandResult]) -> Any:
     """One POST /tickets/{ref}/<name> handler with its own body schema."""
 
-    def handler(request: Request[Any, Any, Any], state: State, ref: str, data: Any) -> Response[s.TicketView]:
+    def handler(
+        request: Request[Any, Any, Any], state: State, ref: str, data: Any = None
+    ) -> Response[s.TicketView]:
+        if data is None:  # no body at all: fine when every field of the body is optional
+            data = _default_body(body)
         return _command(
             request, state, name, data, lambda desk, **opts: invoke(desk, ref, data, **opts), ref
         )
@@ -269,7 +288,7 @@ def _ticket_command(name: str, body: type, summary: str, invoke: Callable[..., C
         "request": Request,
         "state": State,
         "ref": str,
-        "data": body,
+        "data": body | None,  # type: ignore[operator]
         "return": Response[s.TicketView],
     }
     handler.__name__ = f"ticket_{name}"

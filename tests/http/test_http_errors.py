@@ -373,3 +373,14 @@ def test_a_body_over_one_mib_is_a_413(api: Api):
     # just under the limit is read (and then refused for its length, not its size)
     under = ticket_body(description="x" * (1024 * 1024 - 2000))
     assert_problem(api.client.post(f"{API}/tickets", json=under), 400, field="description")
+
+
+@MEMORY_ONLY
+def test_commands_without_a_body(api: Api):
+    """`start` and `resume` take no fields: a POST without any body works; a command with
+    required fields and no body is a 400 naming them."""
+    t = api.given_ticket("assigned")
+    r = api.client.post(f"/api/v1/tickets/{t['id']}/start")
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "in_progress"
+    assert_problem(api.client.post(f"/api/v1/tickets/{t['id']}/log_work"), 400, field="action")
