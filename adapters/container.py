@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 from adapters.persistence import RecorderPositions, eventsourcing_env, ticket_list_view
@@ -37,7 +36,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
     )
     desk.positions = RecorderPositions(desk.recorder)
     if db.kind == "sqlite":
-        desk.write_lock = threading.Lock()
+        desk.serialise_writes()
     tickets = ticket_list_view(db, desk.write_lock)
     runner = ProjectionRunner(
         desk,

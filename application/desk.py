@@ -151,11 +151,12 @@ class ServiceDesk(Application):
         self.matrix = matrix
         self.positions = positions
         self.saved_position = 0  # the highest notification id this process has written
-        self._issuing = threading.Lock()  # see _NumberIssuer.issue
+        self._issuing: threading.Lock | threading.RLock = threading.Lock()  # see _NumberIssuer
         self._sequences: dict[UUID, DailySequence] = {}  # last saved, guarded by _issuing
         # Shared with same-process writers of the same SQLite file (the read models), so they
-        # queue on a lock instead of SQLite's sleeping busy handler (ADR 0012).
-        self.write_lock: threading.Lock | None = None
+        # queue on a lock instead of SQLite's sleeping busy handler (ADR 0012). Set it with
+        # ``serialise_writes``.
+        self.write_lock: threading.RLock | None = None
         self.after_save: list[Callable[[int], None]] = []  # e.g. wake the projection runner
 
     # --------------------------------------------------------------- plumbing
@@ -167,6 +168,18 @@ class ServiceDesk(Application):
 
     def construct_transcoder(self) -> Transcoder:  # pragma: no cover - not used
         return self.mapper.transcoder
+
+    def serialise_writes(self) -> threading.RLock:
+        """One lock for every write of this process (for SQLite, which has one writer anyway).
+
+        Number issuing then uses the same lock: a creator holds it from reading the sequence
+        to the commit, and no creator ever waits for the writer lock while holding the number
+        lock (two nested locks made a convoy under load, ADR 0012).
+        """
+        lock = threading.RLock()
+        self.write_lock = lock
+        self._issuing = lock
+        return lock
 
     def _save(self, *aggregates: Aggregate | None) -> int | None:
         if self.write_lock is None:

@@ -11,7 +11,7 @@ For each client count ``c`` (1 and 8 by default), on a FRESH store each time:
    for ``GET /healthz``;
 2. runs ``--warmup`` untimed ticket lifecycles on one client;
 3. drives ``--tickets`` ticket lifecycles split over ``c`` client threads (one keep-alive
-   ``httpx.Client`` each, started together by a barrier), six calls per ticket:
+   keep-alive ``http.client`` connection each, like the RT peer's bench_rt.py, started together by a barrier), six calls per ticket:
    register (all five classification fields: status ``classified``) -> assign -> start ->
    log_work -> resolve -> confirm (passed), timing every call with ``time.perf_counter``;
 4. stops the server by its PID (SIGTERM, then SIGKILL; also on Ctrl-C or an exception);
@@ -51,6 +51,9 @@ from datetime import datetime, timedelta, timezone
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
+
+import http.client
+import urllib.parse
 
 import httpx
 
@@ -517,7 +520,7 @@ class Server:
 # ----------------------------------------------------------------------- clients
 
 
-def lifecycle(client: httpx.Client, body: dict[str, bytes], out: list[tuple[str, float]] | None) -> None:
+def lifecycle(client: Client, body: dict[str, bytes], out: list[tuple[str, float]] | None) -> None:
     """One ticket, six calls; appends (kind, ms) to ``out`` when given."""
     t0 = time.perf_counter()
     r = client.post("/api/v1/tickets", content=body["register"])
@@ -535,12 +538,67 @@ def lifecycle(client: httpx.Client, body: dict[str, bytes], out: list[tuple[str,
             out.append((kind, (time.perf_counter() - t0) * 1000))
 
 
-def make_client(base_url: str, token: str) -> httpx.Client:
-    return httpx.Client(
-        base_url=base_url,
-        headers={"authorization": f"Bearer {token}", "content-type": "application/json"},
-        timeout=60.0,
-    )
+class Reply:
+    def __init__(self, status: int, headers: dict[str, str], content: bytes) -> None:
+        self.status_code = status
+        self.headers = headers
+        self.content = content
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
+class Client:
+    """A keep-alive HTTP/1.1 client on the standard library's ``http.client``: the same kind of
+    load generator as the Request Tracker peer's ``bench_rt.py``, and light enough that the
+    client's own CPU does not dominate what is measured on a shared 2-core machine."""
+
+    def __init__(self, base_url: str, token: str) -> None:
+        parts = urllib.parse.urlsplit(base_url)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        self.conn: http.client.HTTPConnection | None = None
+
+    def request(self, method: str, path: str, content: bytes | None = None) -> Reply:
+        for attempt in (1, 2):
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+            try:
+                self.conn.request(method, path, body=content, headers=self.headers)
+                r = self.conn.getresponse()
+                data = r.read()
+                headers = {k.lower(): v for k, v in r.getheaders()}
+                if r.will_close:
+                    self.conn.close()
+                    self.conn = None
+                return Reply(r.status, headers, data)
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                self.conn.close()
+                self.conn = None
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def post(self, path: str, content: bytes) -> Reply:
+        return self.request("POST", path, content)
+
+    def get(self, path: str) -> Reply:
+        return self.request("GET", path)
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.conn is not None:
+            self.conn.close()
+
+
+def make_client(base_url: str, token: str) -> Client:
+    return Client(base_url, token)
 
 
 def run_level(store: Store, clients: int, tickets: int, warmup: int, workdir: Path,
@@ -688,7 +746,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{args.warmup} warm-up lifecycles untimed")
         print(f"Python {platform.python_version()} ({platform.machine()}, {os.cpu_count()} CPUs), "
               f"eventsourcing {version('eventsourcing')}, litestar {version('litestar')}, "
-              f"uvicorn {version('uvicorn')}, httpx {version('httpx')}, sqlite {sqlite3.sqlite_version}")
+              f"uvicorn {version('uvicorn')}, client http.client, sqlite {sqlite3.sqlite_version}")
         print("client and server on the same machine (loopback); server log level info, JSON to a file")
         print(f"code: {source_state()}; load average at start {load_average():.2f}")
         print()
