@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, Mapper, Notification, Transcoder
+from eventsourcing.persistence import IntegrityError, Mapper, Notification
 
 from application.encoding import MsgspecMapper
 from application.errors import (
@@ -165,9 +165,6 @@ class ServiceDesk(Application):
         return MsgspecMapper(
             compressor=self.factory.compressor(), cipher=self.factory.cipher()
         )
-
-    def construct_transcoder(self) -> Transcoder:  # pragma: no cover - not used
-        return self.mapper.transcoder
 
     def serialise_writes(self) -> threading.RLock:
         """One lock for every write of this process (for SQLite, which has one writer anyway).
