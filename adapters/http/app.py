@@ -541,11 +541,13 @@ def create_app(services: Services, *, run_projections: bool = True) -> Litestar:
     def shutdown(app: Litestar) -> None:
         services.runner.stop()
 
+    from adapters.http.catalog import CATALOG_HANDLERS  # here: catalog imports this module
+
     auth = DefineMiddleware(BearerAuth, exclude=["^/healthz", "^/schema", "^/docs"])
     return Litestar(
         route_handlers=[
             register_ticket, *TICKET_COMMANDS, get_ticket, ticket_history, list_tickets,
-            queue, queue_by_assignee, audit_events, healthz, docs,
+            queue, queue_by_assignee, audit_events, healthz, docs, *CATALOG_HANDLERS,
         ],
         state=State({"services": services}),
         middleware=[request_id_middleware, auth],
