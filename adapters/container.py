@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from adapters.holiday_data import ChinaHolidaySource
 from adapters.persistence import RecorderPositions, eventsourcing_env, ticket_list_view
 from adapters.projection_runner import ProjectionRunner
 from adapters.settings import Settings
 from application.desk import ServiceDesk
 from application.ports import Clock
+from application.sla_clocks import SlaClocks
 from projections.ticket_list.view import TicketListView
 
 
@@ -35,6 +37,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
         matrix=settings.priority_matrix,
     )
     desk.positions = RecorderPositions(desk.recorder)
+    desk.sla = SlaClocks(desk, ChinaHolidaySource(), rule=settings.sla_recompute)
     if db.kind == "sqlite":
         desk.serialise_writes()
     tickets = ticket_list_view(db, desk.write_lock)

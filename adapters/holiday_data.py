@@ -63,3 +63,20 @@ def china_days(first_year: int, last_year: int) -> ChinaDays:
         log.warning("china holiday data: %s covers %d-%d; no data for %s", SOURCE, lo, hi,
                     ", ".join(map(str, missing)))
     return ChinaDays(holidays=holidays, workdays=workdays, missing_years=missing)
+
+
+class ChinaHolidaySource:
+    """The ``HolidaySource`` port (application/ports.py) over the installed package: every
+    year it covers, loaded once."""
+
+    source = SOURCE
+
+    def __init__(self) -> None:
+        self._days: tuple[frozenset[date], frozenset[date]] | None = None
+
+    def china_days(self) -> tuple[frozenset[date], frozenset[date]]:
+        if self._days is None:
+            lo, hi = covered_years()
+            days = china_days(lo, hi)
+            self._days = (days.holidays, days.workdays)
+        return self._days

@@ -104,6 +104,14 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     sqlite_synchronous: str = "NORMAL"  # ADR 0012
     gil_switch_seconds: float = 0.0005  # ADR 0012 (Python's default is 0.005)
+    # ADR 0015: on a priority change, "same_start" (from reported_at, pauses kept) or
+    # "restart" (from the time of the change).
+    sla_recompute: str = "same_start"
+
+    def __post_init__(self) -> None:
+        if self.sla_recompute not in ("same_start", "restart"):
+            raise SettingsError(
+                f"OPSLEDGER_SLA_RECOMPUTE must be same_start or restart, not {self.sla_recompute!r}")
 
     @property
     def database(self) -> Database:
@@ -124,6 +132,7 @@ class Settings:
             priority_matrix=load_matrix(env.get("OPSLEDGER_PRIORITY_MATRIX")),
             sqlite_synchronous=(env.get("OPSLEDGER_SQLITE_SYNCHRONOUS") or "NORMAL").upper(),
             gil_switch_seconds=float(env.get("OPSLEDGER_GIL_SWITCH_SECONDS") or 0.0005),
+            sla_recompute=(env.get("OPSLEDGER_SLA_RECOMPUTE") or "same_start").strip().lower(),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **given) if given else settings  # type: ignore[arg-type]

@@ -31,7 +31,7 @@ from application.errors import (
     VersionMismatch,
 )
 from application.idempotency import IdempotencyKey, IdempotencyRecord
-from application.ports import Clock, PositionIndex, SystemClock
+from application.ports import Clock, PositionIndex, SystemClock, TicketClocks
 from domain.errors import InvalidCommand
 from domain.numbering import DailySequence, RecordKind
 from domain.priority import DEFAULT_MATRIX, Impact, Importance, Priority, PriorityMatrix, Urgency
@@ -158,6 +158,9 @@ class ServiceDesk(Application):
         # ``serialise_writes``.
         self.write_lock: threading.RLock | None = None
         self.after_save: list[Callable[[int], None]] = []  # e.g. wake the projection runner
+        # The SLA clocks (``application.sla_clocks.SlaClocks``), attached by the composition
+        # root: after each command they record new deadlines on the ticket in the same save.
+        self.sla: TicketClocks | None = None
 
     # --------------------------------------------------------------- plumbing
 
@@ -257,6 +260,8 @@ class ServiceDesk(Application):
             numbers = _NumberIssuer(self, at)
             try:
                 changed = mutate(ticket, at, numbers)
+                if self.sla is not None:
+                    self.sla.update(changed, at)
                 idem = (
                     IdempotencyRecord.record(
                         idempotency,
@@ -332,6 +337,8 @@ class ServiceDesk(Application):
         sla_policy: str | None = None,
         idempotency: IdempotencyKey | None = None,
     ) -> CommandResult:
+        if sla_policy is not None and self.sla is not None:
+            self.sla.check_policy(sla_policy)  # unknown: 422 naming sla_policy
         proposed = ProposedClassification(
             type=TicketType(type) if type else None,
             category=category.strip() if category and category.strip() else None,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Protocol
 from uuid import UUID
 
 
@@ -40,4 +40,33 @@ class PositionIndex(Protocol):
 
     def positions(self, originator_id: UUID) -> dict[int, int]:
         """Maps originator version to notification id."""
+        ...
+
+
+class HolidaySource(Protocol):
+    """China's public holidays and make-up workdays (调休) from a maintained data package."""
+
+    @property
+    def source(self) -> str:
+        """The package and version, e.g. ``chinese-calendar 1.11.0`` (recorded with deadlines)."""
+        ...
+
+    def china_days(self) -> tuple[frozenset[date], frozenset[date]]:
+        """Every holiday and every make-up workday the installed data knows."""
+        ...
+
+
+class TicketClocks(Protocol):
+    """The SLA clocks the desk keeps on tickets (``application.sla_clocks.SlaClocks``)."""
+
+    def check_policy(self, slug: str) -> None:
+        """Raises ``InvalidCommand`` naming ``sla_policy`` when no such policy exists."""
+        ...
+
+    def update(self, ticket: Any, at: datetime) -> None:
+        """Records new deadlines on ``ticket`` when its priority or pauses changed them."""
+        ...
+
+    def status(self, ticket: Any, now: datetime) -> Any:
+        """The clocks of ``ticket`` at ``now`` for the read side (``None``: no deadlines yet)."""
         ...

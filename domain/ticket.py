@@ -142,6 +142,52 @@ class Acceptance:
 
 
 @dataclass(frozen=True)
+class ClockPause:
+    """Working time during which the SLA clocks did not run (ADR 0015).
+
+    ``kind`` is ``waiting_customer`` (CustomerAwaited .. Resumed), ``acceptance_rejected`` or
+    ``reopened`` (from the resolution that was not accepted to the rejection or reopening:
+    the resolution clock resumes with the time it had left, it does not restart).
+    """
+
+    start: datetime
+    end: datetime
+    kind: str
+
+
+@dataclass(frozen=True)
+class SlaDeadlines:
+    """The SLA deadlines computed for a ticket, with everything that produced them (ADR 0015).
+
+    The domain records what it is given: the application computes these from the policy
+    version and calendar version named here and the holiday data ``holiday_data`` (package
+    and version; ``None`` when the calendar has no base schedule). Times are instants; the
+    ``*_target_seconds`` are the working length of each target on that calendar (for the
+    warning thresholds) and ``*_paused_seconds`` the paused working time that moved each due.
+    """
+
+    policy: str
+    policy_version: int
+    calendar: str
+    calendar_version: int
+    holiday_data: str | None
+    priority: Priority
+    response_target: str
+    resolution_target: str
+    response_started_at: datetime
+    response_due: datetime
+    response_target_seconds: int
+    response_paused_seconds: int
+    resolution_started_at: datetime
+    resolution_due: datetime
+    resolution_target_seconds: int
+    resolution_paused_seconds: int
+    warning_thresholds: tuple[float, ...]
+    rule: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Improvement:
     action: str
     owner: str
@@ -258,6 +304,11 @@ class Ticket(Aggregate):
         TOPIC = "opsledger.ticket:Ticket.Resumed"
 
         def apply(self, t: Ticket) -> None:
+            if t.waiting_since is not None:
+                t.clock_pauses = (
+                    *t.clock_pauses,
+                    ClockPause(t.waiting_since, self.timestamp, "waiting_customer"),
+                )
             t.status = Status.IN_PROGRESS
             t.waiting_reason = None
             t.waiting_since = None
@@ -286,6 +337,11 @@ class Ticket(Aggregate):
 
         def apply(self, t: Ticket) -> None:
             t.acceptances = (*t.acceptances, self.acceptance)
+            if t.resolution is not None:
+                t.clock_pauses = (
+                    *t.clock_pauses,
+                    ClockPause(t.resolution.resolved_at, self.timestamp, "acceptance_rejected"),
+                )
             t.status = Status.IN_PROGRESS
 
     class Reopened(Event):
@@ -293,6 +349,11 @@ class Ticket(Aggregate):
         reason: str
 
         def apply(self, t: Ticket) -> None:
+            if t.resolution is not None:
+                t.clock_pauses = (
+                    *t.clock_pauses,
+                    ClockPause(t.resolution.resolved_at, self.timestamp, "reopened"),
+                )
             t.status = Status.IN_PROGRESS
             t.reopen_count += 1
             t.closed_at = None
@@ -305,6 +366,15 @@ class Ticket(Aggregate):
         def apply(self, t: Ticket) -> None:
             t.feedbacks = (*t.feedbacks, self.feedback)
             t.feedback_due = False
+
+    class SlaDeadlinesSet(Event):
+        """Deadlines computed by the SLA engine (actor ``system:sla``), ADR 0015."""
+
+        TOPIC = "opsledger.ticket:Ticket.SlaDeadlinesSet"
+        deadlines: SlaDeadlines
+
+        def apply(self, t: Ticket) -> None:
+            t.sla_deadlines = self.deadlines
 
     def __init__(
         self,
@@ -350,6 +420,8 @@ class Ticket(Aggregate):
         self.first_response_at: datetime | None = None
         self.closed_at: datetime | None = None
         self.reopen_count = 0
+        self.clock_pauses: tuple[ClockPause, ...] = ()
+        self.sla_deadlines: SlaDeadlines | None = None
 
     # ----------------------------------------------------------------- queries
 
@@ -360,6 +432,16 @@ class Ticket(Aggregate):
     @property
     def priority(self) -> Priority | None:
         return self.classification.priority if self.classification else None
+
+    @property
+    def sla_resolved_at(self) -> datetime | None:
+        """When the resolution clock stopped: the resolution while resolved or closed (a
+        rejected acceptance or a reopening starts it again), or the invalidation."""
+        if self.status in (Status.RESOLVED, Status.CLOSED) and self.resolution is not None:
+            return self.resolution.resolved_at
+        if self.status is Status.INVALID:
+            return self.closed_at
+        return None
 
     def allowed_commands(self) -> tuple[str, ...]:
         allowed = ALLOWED[self.status]
@@ -639,6 +721,29 @@ class Ticket(Aggregate):
                 note=_text(reason),
             ),
         )
+
+    def set_sla_deadlines(self, deadlines: SlaDeadlines, *, actor: str, at: datetime) -> None:
+        """Records deadlines computed elsewhere (the domain reads no clock and no policy)."""
+        if self.classification is None:
+            raise TransitionNotAllowed(
+                self.status.value, "set_sla_deadlines", self.allowed_commands(),
+                "a ticket gets SLA deadlines once it has a priority",
+            )
+        errors: list[FieldError] = []
+        if deadlines.priority != self.classification.priority:
+            errors.append(FieldError(
+                "priority", f"deadlines for {deadlines.priority}, ticket is "
+                f"{self.classification.priority}"))
+        for name in ("response", "resolution"):
+            start = getattr(deadlines, f"{name}_started_at")
+            due = getattr(deadlines, f"{name}_due")
+            if start.tzinfo is None or due.tzinfo is None:
+                errors.append(FieldError(f"{name}_due", "needs a UTC offset"))
+            elif due < start:
+                errors.append(FieldError(f"{name}_due", "is before the clock started"))
+        if errors:
+            raise InvalidCommand(errors)
+        self.trigger_event(self.SlaDeadlinesSet, timestamp=at, actor=actor, deadlines=deadlines)
 
     def reopen(self, *, reason: str, actor: str, at: datetime) -> None:
         self._require("reopen")

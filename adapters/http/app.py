@@ -179,14 +179,23 @@ def _actor(request: Request[Any, Any, Any]) -> str:
     return str(request.user or ANONYMOUS)
 
 
-def _respond(result: CommandResult) -> Response[s.TicketView]:
+def _sla(desk: ServiceDesk, ticket: Any, now: datetime | None = None) -> Any:
+    """The ticket's SLA clocks at ``now`` (default: the desk's clock), for the view."""
+    if desk.sla is None:
+        return None
+    return desk.sla.status(ticket, now or desk.clock.now())
+
+
+def _respond(result: CommandResult, desk: ServiceDesk) -> Response[s.TicketView]:
     t = result.ticket
     headers = {"ETag": f'"{t.version}"'}
     if result.created:
         headers["Location"] = f"{API}/tickets/{t.id}"
     if result.replayed:
         headers["Idempotent-Replayed"] = "true"
-    return Response(s.ticket_view(t), status_code=201 if result.created else 200, headers=headers)
+    return Response(
+        s.ticket_view(t, _sla(desk, t)), status_code=201 if result.created else 200, headers=headers
+    )
 
 
 def _command(
@@ -209,7 +218,7 @@ def _command(
         result = call(services.desk, **opts)
         outcome = "replayed" if result.replayed else "ok"
         number = result.ticket.number
-        return _respond(result)
+        return _respond(result, services.desk)
     except Exception as e:
         outcome = type(e).__name__
         raise
@@ -372,8 +381,10 @@ TICKET_COMMANDS = [
 @get(f"{API}/tickets/{{ref:str}}", summary="A ticket (optionally as of a past time)", tags=["tickets"])
 @threaded
 def get_ticket(state: State, ref: str, as_of: str | None = None) -> Response[s.TicketView]:
-    ticket = _services(state).desk.get_ticket(ref, as_of=_as_of(as_of))
-    return Response(s.ticket_view(ticket), headers={"ETag": f'"{ticket.version}"'})
+    desk = _services(state).desk
+    when = _as_of(as_of)
+    ticket = desk.get_ticket(ref, as_of=when)
+    return Response(s.ticket_view(ticket, _sla(desk, ticket, when)), headers={"ETag": f'"{ticket.version}"'})
 
 
 @get(f"{API}/tickets/{{ref:str}}/history", summary="Every event of a ticket, oldest first", tags=["tickets"])

@@ -179,6 +179,28 @@ class FeedbackOut(Struct):
     improvement: ImprovementOut | None
 
 
+class SlaView(Struct):
+    """API.md's ``sla`` block (+ versions and remaining working seconds), ADR 0015."""
+
+    policy: str
+    policy_version: int
+    calendar: str
+    calendar_version: int
+    holiday_data: str | None
+    response_due: datetime
+    resolution_due: datetime
+    responded_at: datetime | None
+    resolved_at: datetime | None
+    paused: bool
+    paused_seconds: int
+    state: str
+    response_state: str
+    resolution_state: str
+    response_remaining_seconds: int
+    resolution_remaining_seconds: int
+    escalation_level: int
+
+
 class TicketView(Struct):
     id: UUID
     number: str
@@ -221,7 +243,7 @@ class TicketView(Struct):
     allowed_commands: list[str]
     version: int
     updated_at: datetime
-    sla: dict[str, Any] | None = None
+    sla: SlaView | None = None
 
 
 class TicketListItem(Struct):
@@ -328,7 +350,33 @@ def _feedback(f: Any) -> FeedbackOut:
     )
 
 
-def ticket_view(t: Ticket) -> TicketView:
+def sla_view(status: Any) -> SlaView | None:
+    """``status`` is an ``application.sla_clocks.SlaStatus`` (or None: no deadlines yet)."""
+    if status is None:
+        return None
+    return SlaView(
+        policy=status.policy,
+        policy_version=status.policy_version,
+        calendar=status.calendar,
+        calendar_version=status.calendar_version,
+        holiday_data=status.holiday_data,
+        response_due=utc(status.response_due),
+        resolution_due=utc(status.resolution_due),
+        responded_at=_utc_opt(status.responded_at),
+        resolved_at=_utc_opt(status.resolved_at),
+        paused=status.paused,
+        paused_seconds=status.paused_seconds,
+        state=status.state,
+        response_state=status.response_state,
+        resolution_state=status.resolution_state,
+        response_remaining_seconds=status.response_remaining_seconds,
+        resolution_remaining_seconds=status.resolution_remaining_seconds,
+        escalation_level=status.escalation_level,
+    )
+
+
+def ticket_view(t: Ticket, sla: Any = None) -> TicketView:
+    """``sla``: the ticket's ``SlaStatus`` at the time the view is for (see app.py)."""
     c = t.classification
     p = t.proposed
     r = t.resolution
@@ -390,4 +438,5 @@ def ticket_view(t: Ticket) -> TicketView:
         allowed_commands=list(t.allowed_commands()),
         version=t.version,
         updated_at=utc(t.modified_on),
+        sla=sla_view(sla),
     )

@@ -65,6 +65,7 @@ TOPICS = frozenset(
         Ticket.AcceptanceRejected,
         Ticket.Reopened,
         Ticket.FeedbackGiven,
+        Ticket.SlaDeadlinesSet,  # no column yet; keeps the row's version in step
     )
 )
 

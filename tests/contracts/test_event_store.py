@@ -269,11 +269,11 @@ def test_tables_are_created_on_first_start_and_a_second_build_sees_the_old_event
             return
         assert second.desk.max_position() == head
         t = second.desk.get_ticket(r.ticket.number)
-        assert t.id == r.ticket.id and t.version == 2
+        assert t.id == r.ticket.id and t.version == 3  # + SlaDeadlinesSet
         assert [n.id for n, _ in second.desk.read_log(0, 100)][-1] == head
         assert second.tickets.position() == head  # the view's position is kept too
         row = second.tickets.get(str(t.id))
-        assert row is not None and row["status"] == "classified" and row["version"] == 2
+        assert row is not None and row["status"] == "classified" and row["version"] == 3
         # ... and it goes on where it stopped (numbers continue, nothing re-created).
         again = second.desk.register_ticket(actor="agent", customer="A", contact=CONTACT,
                                             channel="web", title="second start")
@@ -340,7 +340,7 @@ def test_recorder_positions_give_each_versions_notification_id(services):
         expected = {n.originator_version: n.id for n in log if uid(n.originator_id) == ref}
         assert index.positions(ref) == expected
         assert len(expected) == desk.get_ticket(ref).version
-    assert index.positions(refs[0])[4] == result.position
+    assert index.positions(refs[0])[5] == result.position  # v3: SlaDeadlinesSet
     assert index.positions(uuid4()) == {}
     history = desk.ticket_history(refs[0])
-    assert [h.position for h in history] == [index.positions(refs[0])[v] for v in range(1, 6)]
+    assert [h.position for h in history] == [index.positions(refs[0])[v] for v in range(1, 7)]

@@ -323,32 +323,33 @@ def test_unknown_routes_and_methods_are_problems(api: Api):
 
 
 def test_a_stale_if_match_is_a_412_and_records_nothing(api: Api):
-    # given a ticket that moved on after the client read version 2
+    # given a ticket that moved on after the client read version 3
+    # (registered, classified, SLA deadlines set)
     t = api.given_ticket("classified")
-    assert t["version"] == 2
-    t = api.ok(api.command(t["id"], "assign", {"assignee": "eng-wang"},
-                           headers={"If-Match": etag(2)}))
     assert t["version"] == 3
+    t = api.ok(api.command(t["id"], "assign", {"assignee": "eng-wang"},
+                           headers={"If-Match": etag(3)}))
+    assert t["version"] == 4
     head = api.events()["head"]
 
     # when the client sends its stale version
-    r = api.command(t["id"], "start", headers={"If-Match": etag(2)})
+    r = api.command(t["id"], "start", headers={"If-Match": etag(3)})
 
     # then 412 with the current version, and nothing changed
     problem = assert_problem(r, 412)
-    assert (problem["expected_version"], problem["current_version"]) == (2, 3)
-    assert r.headers["etag"] == etag(3)
+    assert (problem["expected_version"], problem["current_version"]) == (3, 4)
+    assert r.headers["etag"] == etag(4)
     v = api.get(t["id"])
-    assert v.headers["etag"] == etag(3)
-    assert (v.json()["version"], v.json()["status"]) == (3, "assigned")
+    assert v.headers["etag"] == etag(4)
+    assert (v.json()["version"], v.json()["status"]) == (4, "assigned")
     assert api.events()["head"] == head
 
     # and with the current version (weak or strong) it succeeds
-    t = api.ok(api.command(t["id"], "start", headers={"If-Match": 'W/"3"'}))
-    assert (t["status"], t["version"]) == ("in_progress", 4)
+    t = api.ok(api.command(t["id"], "start", headers={"If-Match": 'W/"4"'}))
+    assert (t["status"], t["version"]) == ("in_progress", 5)
     t = api.ok(api.command(t["id"], "log_work", {"action": "重启", "hours": 1},
-                           headers={"If-Match": etag(4)}))
-    assert t["version"] == 5
+                           headers={"If-Match": etag(5)}))
+    assert t["version"] == 6
     # If-Match: * means any version
     assert api.command(t["id"], "log_work", {"action": "查日志", "hours": 1},
                        headers={"If-Match": "*"}).status_code == 200

@@ -31,7 +31,7 @@ def test_the_whole_lifecycle_from_registration_to_feedback(api: Api):
 
     # when it is classified, assigned, worked, paused, resumed and resolved
     t = api.ok(api.command(ref, "classify", CLASSIFICATION))
-    assert (t["status"], t["priority"], t["version"]) == ("classified", "P1", 2)
+    assert (t["status"], t["priority"], t["version"]) == ("classified", "P1", 3)  # + deadlines
 
     t = api.ok(api.command(ref, "assign", {"assignee": "eng-wang", "group": "erp"}))
     assert (t["status"], t["assignee"], t["group"]) == ("assigned", "eng-wang", "erp")
@@ -75,14 +75,15 @@ def test_the_whole_lifecycle_from_registration_to_feedback(api: Api):
     assert "feedback" not in t["allowed_commands"]
 
     # then the ticket reads the same by id and by SR number, with its version as ETag
-    assert t["version"] == 10
+    assert t["version"] == 11
     for key in (ref, t["number"], t["number"].lower()):
         r = api.get(key)
         assert r.status_code == 200, r.text
-        assert r.headers["etag"] == etag(10)
+        assert r.headers["etag"] == etag(11)
         assert r.json() == t
     assert [h["type"] for h in api.history(ref)] == [
-        "Registered", "Classified", "Assigned", "Started", "WorkLogged", "CustomerAwaited",
+        "Registered", "Classified", "SlaDeadlinesSet", "Assigned", "Started", "WorkLogged",
+        "CustomerAwaited",
         "Resumed", "Resolved", "AcceptanceConfirmed", "FeedbackGiven",
     ]
 
@@ -167,7 +168,7 @@ def test_registration_with_all_five_fields_is_classified_with_the_matrix_priorit
     assert t["status"] == "classified"
     assert t["priority"] == t["computed_priority"] == priority
     assert t["override_reason"] is None
-    assert [h["type"] for h in api.history(t["id"])] == ["Registered", "Classified"]
+    assert [h["type"] for h in api.history(t["id"])] == ["Registered", "Classified", "SlaDeadlinesSet"]
 
 
 def test_a_manual_override_needs_a_reason(api: Api):

@@ -38,10 +38,10 @@ def test_as_of_shows_the_ticket_as_it_stood_between_two_commands(api: Api):
     # when asked about the time between registration and assignment
     v = as_of((START + timedelta(minutes=30)).isoformat())
     # then the earlier state shows
-    assert (v["status"], v["assignee"], v["version"]) == ("classified", None, 2)
+    assert (v["status"], v["assignee"], v["version"]) == ("classified", None, 3)
     # at the exact time of a command, that command counts
     v = as_of((START + timedelta(hours=1)).isoformat())
-    assert (v["status"], v["assignee"], v["version"]) == ("assigned", "eng-wang", 3)
+    assert (v["status"], v["assignee"], v["version"]) == ("assigned", "eng-wang", 4)
     v = as_of((START + timedelta(hours=1, minutes=59)).isoformat())
     assert v["status"] == "assigned"
     # later than everything: the current view
@@ -91,18 +91,20 @@ def test_history_is_every_event_oldest_first(api: Api):
     api.ok(api.command(t["id"], "start", headers={"X-Opsledger-Actor": "eng-wang"}))
 
     history = api.history(t["id"])
-    assert [h["type"] for h in history] == ["Registered", "Classified", "Assigned", "Started"]
-    assert [h["version"] for h in history] == [1, 2, 3, 4]
+    assert [h["type"] for h in history] == [
+        "Registered", "Classified", "SlaDeadlinesSet", "Assigned", "Started"]
+    assert [h["version"] for h in history] == [1, 2, 3, 4, 5]
     for h in history:
         assert set(h) >= {"version", "position", "type", "recorded_at", "actor", "data"}
         assert isinstance(h["position"], int)
     positions = [h["position"] for h in history]
-    assert positions == sorted(positions) and len(set(positions)) == 4
-    assert [h["actor"] for h in history] == ["anonymous", "anonymous", "dispatcher-li", "eng-wang"]
+    assert positions == sorted(positions) and len(set(positions)) == 5
+    assert [h["actor"] for h in history] == [
+        "anonymous", "anonymous", "system:sla", "dispatcher-li", "eng-wang"]
     assert history[0]["recorded_at"] == "2026-11-20T17:00:00Z"
-    assert history[3]["recorded_at"] == "2026-11-20T17:10:00Z"
+    assert history[4]["recorded_at"] == "2026-11-20T17:10:00Z"
     assert history[0]["data"]["number"] == t["number"]
-    assert history[2]["data"]["assignee"] == "eng-wang"
+    assert history[3]["data"]["assignee"] == "eng-wang"
     # the positions are the audit log's
     log = {(e["originator_id"], e["version"]): e["position"] for e in api.events()["items"]}
     assert positions == [log[(t["id"], h["version"])] for h in history]
@@ -125,7 +127,7 @@ def test_the_audit_log_pages_without_gaps_or_duplicates(api: Api):
     assert positions == sorted(positions) and len(set(positions)) == len(positions)
     assert everything["last_position"] == positions[-1] == everything["head"]
     ticket_events = [e for e in items if e["topic"].startswith("opsledger.ticket:")]
-    assert len(ticket_events) == 4 * 5
+    assert len(ticket_events) == 4 * 6  # with SlaDeadlinesSet
     for e in items:
         assert set(e) >= {"position", "originator_id", "version", "type", "topic",
                           "recorded_at", "data"}

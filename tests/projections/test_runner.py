@@ -330,7 +330,7 @@ def test_the_runner_thread_follows_new_writes_within_a_second(make, clock, store
             services.desk.classify(r.ticket.id, type="fault", category="software",
                                    urgency="urgent", impact="some", importance="important",
                                    actor="a")
-            eventually(lambda: (view.get(key) or {}).get("version") == 2, within=1.0)
+            eventually(lambda: (view.get(key) or {}).get("version") == 3, within=1.0)  # + SlaDeadlinesSet
 
         if store_kind != "memory":  # writes of another process are picked up by polling
             other = make()

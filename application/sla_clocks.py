@@ -1,0 +1,265 @@
+"""SLA clocks on tickets: which policy, when deadlines are computed, and the clock state at a
+time (issue 3 item 3 and the ``sla`` block of the ticket view; ADR 0015).
+
+``SlaClocks`` is attached to the ``ServiceDesk`` by the composition root (``desk.sla``). The
+desk calls :meth:`SlaClocks.update` after every ticket command, before the save, so the
+deadlines are recorded in the same transaction as the event that changed them:
+
+* **classified** (at registration with all five fields, or by ``classify``): the policy is the
+  ticket's ``sla_policy``, else the customer's (:attr:`SlaClocks.customer_policy`, a seam
+  until customers exist, issue 7), else ``default``; its current version and its calendar's
+  current version give both deadlines from ``reported_at``.
+* **priority_changed**: the same policy's current version and the new priority's target; the
+  start depends on the rule (``same_start``: ``reported_at``, pauses kept; ``restart``: the
+  time of the change). A clock that has already stopped keeps its deadline.
+* **waiting_customer / acceptance_rejected / reopened** (a pause ended): the recorded policy
+  and calendar *versions* again (a pause never switches a ticket to a redefined policy), with
+  the new paused working time added.
+
+Nothing is recorded when a recomputation gives the deadlines already recorded.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from application.catalog import DEFAULT_POLICY, get_calendar, get_policy
+from application.desk import ServiceDesk
+from application.errors import ApplicationError
+from application.ports import HolidaySource
+from domain.calendar import BusinessCalendar
+from domain.errors import InvalidCommand
+from domain.sla import CalendarRecord, PolicyDefinition, SlaPolicy, valid_slug
+from domain.sla_clock import ClockReading, extend_by_pauses, overall_state, read_clock, target_due
+from domain.ticket import SlaDeadlines, Status, Ticket
+
+SLA_ACTOR = "system:sla"
+SAME_START, RESTART = "same_start", "restart"
+RECOMPUTE_RULES = (SAME_START, RESTART)
+
+
+@dataclass(frozen=True)
+class SlaStatus:
+    """The ``sla`` block of a ticket at a time (``now``)."""
+
+    policy: str
+    policy_version: int
+    calendar: str
+    calendar_version: int
+    holiday_data: str | None
+    response_due: datetime
+    resolution_due: datetime
+    responded_at: datetime | None
+    resolved_at: datetime | None
+    paused: bool
+    paused_seconds: int
+    state: str
+    response_state: str
+    resolution_state: str
+    response_remaining_seconds: int
+    resolution_remaining_seconds: int
+    escalation_level: int = 0
+
+
+# The events after which deadlines may change: a (re)classification, and the end of a pause
+# (resume, a rejected acceptance, a reopen). Stops and pause starts keep the deadlines.
+_MOVES_DEADLINES = (
+    Ticket.Classified,
+    Ticket.Resumed,
+    Ticket.AcceptanceRejected,
+    Ticket.Reopened,
+)
+
+
+class SlaClocks:
+    def __init__(
+        self,
+        desk: ServiceDesk,
+        holidays: HolidaySource,
+        *,
+        rule: str = SAME_START,
+        customer_policy: Callable[[str], str | None] | None = None,
+    ) -> None:
+        if rule not in RECOMPUTE_RULES:
+            raise ValueError(f"SLA recompute rule must be one of {RECOMPUTE_RULES}, not {rule!r}")
+        self.desk = desk
+        self.holidays = holidays
+        self.rule = rule
+        # Seam for issue 7 (customers with their own policy): customer id -> policy slug.
+        self.customer_policy = customer_policy or (lambda customer: None)
+        self._calendars: dict[tuple[str, int], tuple[BusinessCalendar, str | None]] = {}
+        self._policies: dict[tuple[str, int], SlaPolicy] = {}
+        self._lock = threading.Lock()
+
+    # ----------------------------------------------------------------- lookups
+
+    def check_policy(self, slug: str) -> None:
+        if not self._policy_exists(slug):
+            raise InvalidCommand.field("sla_policy", f"no SLA policy {slug!r}")
+
+    def _policy_exists(self, slug: str) -> bool:
+        if not valid_slug(slug):
+            return False
+        try:
+            get_policy(self.desk, slug)
+        except ApplicationError:
+            return False
+        return True
+
+    def policy_for(self, ticket: Ticket) -> str:
+        """The ticket's own ``sla_policy``, else its customer's, else ``default``."""
+        if ticket.sla_policy:
+            return ticket.sla_policy
+        mapped = self.customer_policy(ticket.customer)
+        if mapped and self._policy_exists(mapped):
+            return mapped
+        return DEFAULT_POLICY
+
+    def _policy_at(self, slug: str, version: int | None) -> SlaPolicy:
+        """The current policy, or that version of it (cached: a version never changes)."""
+        if version is None:
+            return get_policy(self.desk, slug)
+        key = (slug, version)
+        found = self._policies.get(key)
+        if found is None:
+            found = self.desk.repository.get(SlaPolicy.id_for(slug), version=version)
+            with self._lock:
+                self._policies.setdefault(key, found)
+        return found
+
+    def calendar(self, slug: str, version: int) -> tuple[BusinessCalendar, str | None]:
+        """The calendar of that record version (+ the China days when its base is china) and
+        the holiday data source used; cached (a version never changes)."""
+        key = (slug, version)
+        found = self._calendars.get(key)
+        if found is not None:
+            return found
+        record: CalendarRecord = self.desk.repository.get(
+            CalendarRecord.id_for(slug), version=version)
+        definition = record.definition
+        if definition.base == "china":
+            holidays, workdays = self.holidays.china_days()
+            built = (definition.calendar(holidays, workdays), self.holidays.source)
+        else:
+            built = (definition.calendar(), None)
+        with self._lock:
+            self._calendars.setdefault(key, built)
+        return self._calendars[key]
+
+    # ----------------------------------------------------------------- writes
+
+    def update(self, ticket: Ticket, at: datetime) -> None:
+        priority = ticket.priority
+        if priority is None or ticket.status is Status.INVALID:
+            return
+        if ticket.sla_deadlines is not None and not any(
+            isinstance(e, _MOVES_DEADLINES) for e in ticket.pending_events
+        ):
+            return  # nothing in this command can move a deadline (a stop keeps its due)
+        prev = ticket.sla_deadlines
+        pinned = False
+        if prev is None:
+            reason, slug, version = "classified", self.policy_for(ticket), None
+        elif prev.priority != priority:
+            reason, slug, version = "priority_changed", prev.policy, None
+        else:
+            reason = ticket.clock_pauses[-1].kind if ticket.clock_pauses else "recomputed"
+            slug, version, pinned = prev.policy, prev.policy_version, True
+        policy = self._policy_at(slug, version)
+        definition: PolicyDefinition = policy.definition
+        if pinned:
+            assert prev is not None
+            cal_slug, cal_version = prev.calendar, prev.calendar_version
+        else:
+            cal_slug = definition.calendar
+            cal_version = get_calendar(self.desk, cal_slug).version
+        calendar, source = self.calendar(cal_slug, cal_version)
+        target = definition.targets[priority.value]
+        pauses = [(p.start, p.end) for p in ticket.clock_pauses]
+
+        def clock(kind: str, stopped_at: datetime | None) -> tuple[datetime, datetime, int, int]:
+            duration = getattr(target, kind)
+            if prev is None:
+                start = ticket.reported_at
+            elif reason == "priority_changed" and self.rule == RESTART:
+                start = at
+            else:
+                start = getattr(prev, f"{kind}_started_at")
+            base = target_due(calendar, start, duration.days, duration.seconds)
+            due, paused = extend_by_pauses(calendar, start, base, pauses, stopped_at)
+            return start, due, calendar.working_seconds(start, base), paused
+
+        responded = ticket.first_response_at
+        resolved = ticket.sla_resolved_at
+        fields: dict[str, Any] = {}
+        for kind, stopped in (("response", responded), ("resolution", resolved)):
+            if prev is not None and stopped is not None:
+                # A stopped clock keeps the deadline it was measured against.
+                for k in ("started_at", "due", "target_seconds", "paused_seconds", "target"):
+                    fields[f"{kind}_{k}"] = getattr(prev, f"{kind}_{k}")
+                continue
+            start, due, target_seconds, paused = clock(kind, stopped)
+            fields[f"{kind}_started_at"] = start
+            fields[f"{kind}_due"] = due
+            fields[f"{kind}_target_seconds"] = target_seconds
+            fields[f"{kind}_paused_seconds"] = paused
+            fields[f"{kind}_target"] = getattr(target, kind).text
+        deadlines = SlaDeadlines(
+            policy=slug,
+            policy_version=policy.version,
+            calendar=cal_slug,
+            calendar_version=cal_version,
+            holiday_data=source,
+            priority=priority,
+            warning_thresholds=tuple(definition.warning_thresholds),
+            rule=self.rule,
+            reason=reason,
+            **fields,
+        )
+        if prev is not None and replace(deadlines, reason=prev.reason, rule=prev.rule) == prev:
+            return
+        ticket.set_sla_deadlines(deadlines, actor=SLA_ACTOR, at=at)
+
+    # ------------------------------------------------------------------ reads
+
+    def status(self, ticket: Ticket, now: datetime) -> SlaStatus | None:
+        """The clocks at ``now`` (the server's time, or ``as_of`` for a past view); ``None``
+        while the ticket has no deadlines (no priority yet)."""
+        d = ticket.sla_deadlines
+        if d is None:
+            return None
+        calendar, _ = self.calendar(d.calendar, d.calendar_version)
+        paused = ticket.status is Status.WAITING_CUSTOMER and ticket.waiting_since is not None
+        # A paused clock stands still where the pause began.
+        at = ticket.waiting_since if paused and ticket.waiting_since is not None else now
+        ongoing = calendar.working_seconds(at, now) if paused else 0
+        responded = ticket.first_response_at
+        resolved = ticket.sla_resolved_at
+        response: ClockReading = read_clock(
+            calendar, d.response_due, d.response_target_seconds, at, responded,
+            d.warning_thresholds)
+        resolution: ClockReading = read_clock(
+            calendar, d.resolution_due, d.resolution_target_seconds, at, resolved,
+            d.warning_thresholds)
+        return SlaStatus(
+            policy=d.policy,
+            policy_version=d.policy_version,
+            calendar=d.calendar,
+            calendar_version=d.calendar_version,
+            holiday_data=d.holiday_data,
+            response_due=d.response_due,
+            resolution_due=d.resolution_due,
+            responded_at=responded,
+            resolved_at=resolved,
+            paused=paused,
+            paused_seconds=d.resolution_paused_seconds + ongoing,
+            state=overall_state(response, resolution),
+            response_state=response.state,
+            resolution_state=resolution.state,
+            response_remaining_seconds=response.remaining_seconds,
+            resolution_remaining_seconds=resolution.remaining_seconds,
+        )
