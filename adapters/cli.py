@@ -1,4 +1,4 @@
-"""The ``opsledger`` command: serve, demo, projections status|rebuild."""
+"""The ``opsledger`` command: serve, demo, projections status|rebuild, sla-watch."""
 
 from __future__ import annotations
 
@@ -96,6 +96,42 @@ def cmd_projections(args: argparse.Namespace) -> int:
         services.close()
 
 
+def cmd_sla_watch(args: argparse.Namespace) -> int:
+    """The SLA watcher as its own process (ADR 0016): ``--once`` runs one tick and exits."""
+    import json
+    import signal
+    import threading
+
+    from adapters.container import build
+    from adapters.logging import configure_logging
+
+    settings = _settings(args)
+    configure_logging(settings.log_level, settings.log_json)
+    services = build(settings)
+    try:
+        if args.once:
+            counts = services.watcher.tick()
+            services.notifier.drain()
+            print(json.dumps({**counts.as_dict(), "notify": services.notifier.status()}))
+            return 1 if counts.failed else 0
+        services.notifier.start()
+        services.runner.start()
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        seconds = args.seconds or settings.sla_watch_seconds or 15.0
+        print(f"opsledger sla-watch every {seconds} s (store: {settings.database.kind})",
+              file=sys.stderr)
+        try:
+            while not stop.is_set():
+                services.watcher.tick()
+                stop.wait(seconds)
+        except KeyboardInterrupt:
+            pass
+        return 0
+    finally:
+        services.close()
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from adapters.demo import run_demo
 
@@ -126,6 +162,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     proj.add_argument("name", nargs="?")
     db_arg(proj)
     proj.set_defaults(func=cmd_projections)
+
+    watch = sub.add_parser("sla-watch", help="record SLA warnings, breaches and escalations")
+    watch.add_argument("--once", action="store_true", help="one tick, then exit")
+    watch.add_argument("--seconds", type=float, help="interval (default $OPSLEDGER_SLA_WATCH_SECONDS or 15)")
+    db_arg(watch)
+    watch.set_defaults(func=cmd_sla_watch)
 
     args = parser.parse_args(argv)
     try:

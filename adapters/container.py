@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import structlog
+
 from adapters.holiday_data import ChinaHolidaySource
-from adapters.persistence import RecorderPositions, eventsourcing_env, ticket_list_view
+from adapters.notify import Dispatcher, LogSender, Sender, WebhookSender
+from adapters.persistence import RecorderPositions, eventsourcing_env, sla_due_view, ticket_list_view
 from adapters.projection_runner import ProjectionRunner
 from adapters.settings import Settings
 from application.desk import ServiceDesk
 from application.ports import Clock
 from application.sla_clocks import SlaClocks
+from application.sla_watch import SlaWatcher, WatcherThread
+from projections.base import TrackingConflict
+from projections.sla_due.view import SlaDueView
 from projections.ticket_list.view import TicketListView
 
 
@@ -20,8 +26,14 @@ class Services:
     desk: ServiceDesk
     tickets: TicketListView
     runner: ProjectionRunner
+    sla_due: SlaDueView
+    notifier: Dispatcher
+    watcher: SlaWatcher
+    watch_thread: WatcherThread
 
     def close(self) -> None:
+        self.watch_thread.stop()
+        self.notifier.stop()
         self.runner.stop()
         for view in self.runner.views.values():
             view.close()
@@ -41,11 +53,27 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
     if db.kind == "sqlite":
         desk.serialise_writes()
     tickets = ticket_list_view(db, desk.write_lock)
+    sla_due = sla_due_view(db, desk.write_lock)
     runner = ProjectionRunner(
         desk,
-        [tickets],
+        [tickets, sla_due],
         batch_size=settings.projection_batch_size,
         poll_seconds=settings.projection_poll_seconds,
     )
     desk.after_save.append(lambda _position: runner.wake())
-    return Services(settings=settings, desk=desk, tickets=tickets, runner=runner)
+    senders: list[Sender] = [LogSender()]
+    if settings.notify_webhook_url:
+        senders.append(WebhookSender(settings.notify_webhook_url, settings.notify_timeout_seconds))
+    notifier = Dispatcher(senders)
+    log = structlog.get_logger("opsledger.sla")
+
+    def index_up_to_date() -> None:
+        try:
+            runner.catch_up(sla_due)
+        except TrackingConflict:
+            pass  # the runner thread applied the same batch first: the index is moving on
+
+    watcher = SlaWatcher(desk, notifier, desk.clock, sla_due, catch_up=index_up_to_date, log=log)
+    return Services(settings=settings, desk=desk, tickets=tickets, runner=runner,
+                    sla_due=sla_due, notifier=notifier, watcher=watcher,
+                    watch_thread=WatcherThread(watcher, settings.sla_watch_seconds, log))

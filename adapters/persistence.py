@@ -10,6 +10,10 @@ from eventsourcing.persistence import ApplicationRecorder
 
 from adapters.settings import Database
 from projections.base import View
+from projections.sla_due.memory import MemorySlaDueView
+from projections.sla_due.postgres import postgres_sla_due
+from projections.sla_due.sqlite import sqlite_sla_due
+from projections.sla_due.view import SlaDueView
 from projections.ticket_list.memory import MemoryTicketListView
 from projections.ticket_list.postgres import postgres_ticket_list
 from projections.ticket_list.sqlite import sqlite_ticket_list
@@ -66,8 +70,16 @@ def ticket_list_view(db: Database, write_lock: Any | None = None) -> TicketListV
     return postgres_ticket_list(db.conninfo, db.schema)
 
 
+def sla_due_view(db: Database, write_lock: Any | None = None) -> SlaDueView:
+    if db.kind == "memory":
+        return MemorySlaDueView()
+    if db.kind == "sqlite":
+        return sqlite_sla_due(db.path, write_lock)
+    return postgres_sla_due(db.conninfo, db.schema)
+
+
 def all_views(db: Database, write_lock: Any | None = None) -> list[View]:
-    return [ticket_list_view(db, write_lock)]
+    return [ticket_list_view(db, write_lock), sla_due_view(db, write_lock)]
 
 
 class RecorderPositions:

@@ -107,6 +107,10 @@ class Settings:
     # ADR 0015: on a priority change, "same_start" (from reported_at, pauses kept) or
     # "restart" (from the time of the change).
     sla_recompute: str = "same_start"
+    # ADR 0016: the SLA watcher inside ``serve`` (0 turns it off) and the webhook for notices.
+    sla_watch_seconds: float = 15.0
+    notify_webhook_url: str | None = None
+    notify_timeout_seconds: float = 2.0
 
     def __post_init__(self) -> None:
         if self.sla_recompute not in ("same_start", "restart"):
@@ -133,6 +137,8 @@ class Settings:
             sqlite_synchronous=(env.get("OPSLEDGER_SQLITE_SYNCHRONOUS") or "NORMAL").upper(),
             gil_switch_seconds=float(env.get("OPSLEDGER_GIL_SWITCH_SECONDS") or 0.0005),
             sla_recompute=(env.get("OPSLEDGER_SLA_RECOMPUTE") or "same_start").strip().lower(),
+            sla_watch_seconds=float(env.get("OPSLEDGER_SLA_WATCH_SECONDS") or 15),
+            notify_webhook_url=env.get("OPSLEDGER_NOTIFY_WEBHOOK_URL") or None,
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **given) if given else settings  # type: ignore[arg-type]

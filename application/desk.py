@@ -31,7 +31,7 @@ from application.errors import (
     VersionMismatch,
 )
 from application.idempotency import IdempotencyKey, IdempotencyRecord
-from application.ports import Clock, PositionIndex, SystemClock, TicketClocks
+from application.ports import Clock, Notice, Notifier, PositionIndex, SystemClock, TicketClocks
 from domain.errors import InvalidCommand
 from domain.numbering import DailySequence, RecordKind
 from domain.priority import DEFAULT_MATRIX, Impact, Importance, Priority, PriorityMatrix, Urgency
@@ -48,6 +48,11 @@ MAX_ATTEMPTS = 30  # with RETRY_* below: about 2.6 s of waiting at most before a
 RETRY_DELAY = 0.002  # seconds: the first conflict waits up to this long, doubling each time
 RETRY_MAX_DELAY = 0.1
 NUMBER_PREFIXES = ("SR-",)
+SLA_ACTOR = "system:sla"
+
+
+class _NothingDue(Exception):
+    """Raised inside the watcher's command when nothing is due: nothing is saved."""
 
 
 def ticket_id_for(number: str) -> UUID:
@@ -161,6 +166,8 @@ class ServiceDesk(Application):
         # The SLA clocks (``application.sla_clocks.SlaClocks``), attached by the composition
         # root: after each command they record new deadlines on the ticket in the same save.
         self.sla: TicketClocks | None = None
+        # Where escalation notices go (ADR 0016): called after the save, must not block.
+        self.notifier: Notifier | None = None
 
     # --------------------------------------------------------------- plumbing
 
@@ -578,6 +585,80 @@ class ServiceDesk(Application):
             t.give_feedback(number=numbers.issue(RecordKind.FEEDBACK), **kwargs)
 
         return self._change(ref, command, actor=actor, **opts)
+
+    # ------------------------------------------------------ escalation (ADR 0016)
+
+    def escalate(self, ref: str | UUID, *, reason: str, actor: str, **opts: Any) -> CommandResult:
+        """Manual escalation (API.md ``escalate``): one level up, priority raised, the
+        policy's manager and expert notified after the save."""
+        escalated: list[Ticket.Escalated] = []
+
+        def command(t: Ticket, at: datetime, _: _NumberIssuer) -> None:
+            manager, expert = self._contacts(t)
+            t.escalate(reason=reason, manager=manager, expert=expert, actor=actor, at=at)
+            escalated[:] = [e for e in t.pending_events if isinstance(e, Ticket.Escalated)]
+
+        result = self._change(ref, command, actor=actor, **opts)
+        if not result.replayed:
+            self._send_notices(result.ticket, escalated)
+        return result
+
+    def record_sla_events(
+        self, ref: str | UUID, now: datetime | None = None, *, actor: str = SLA_ACTOR
+    ) -> tuple[CommandResult | None, list[Any]]:
+        """The watcher's command for one ticket: records every warning and breach of its
+        running clocks reached by ``now`` and not yet recorded, oldest first, and escalates
+        on the first breach of each clock. Returns the result (``None``: nothing to record)
+        and the new SLA events; escalation notices go out after the save."""
+        if self.sla is None:
+            return None, []
+        recorded: list[Any] = []
+
+        def command(t: Ticket, at: datetime, _: _NumberIssuer) -> None:
+            recorded.clear()
+            assert self.sla is not None
+            limit = min(now or at, at)
+            marks = self.sla.reached(t, limit)
+            if not marks:
+                raise _NothingDue()
+            for m in marks:
+                if m.breach:
+                    t.record_sla_breach(clock=m.clock, due=m.due, actor=actor, at=at)
+                    if m.clock not in t.escalated_clocks:
+                        manager, expert = self._contacts(t)
+                        t.escalate(
+                            reason=f"{m.clock} SLA breached", manager=manager, expert=expert,
+                            actor=actor, at=at, occurred_at=m.due, clock=m.clock, due=m.due)
+                else:
+                    t.raise_sla_warning(clock=m.clock, threshold=m.threshold, due=m.due,
+                                        occurred_at=m.occurred_at, actor=actor, at=at)
+            recorded[:] = [
+                e for e in t.pending_events
+                if isinstance(e, (Ticket.SlaWarningRaised, Ticket.SlaBreached, Ticket.Escalated))
+            ]
+
+        try:
+            result = self._change(ref, command, actor=actor)
+        except _NothingDue:
+            return None, []
+        self._send_notices(result.ticket, [e for e in recorded if isinstance(e, Ticket.Escalated)])
+        return result, recorded
+
+    def _contacts(self, t: Ticket) -> tuple[str, str]:
+        return self.sla.escalation_contacts(t) if self.sla is not None else ("", "")
+
+    def _send_notices(self, ticket: Ticket, escalated: Sequence[Ticket.Escalated]) -> None:
+        if self.notifier is None:
+            return
+        for e in escalated:
+            for role, who in (("manager", e.manager), ("expert", e.expert)):
+                if who:
+                    self.notifier.notify(Notice(
+                        kind="escalation", recipient=who, role=role, ticket_id=str(ticket.id),
+                        number=ticket.number, level=e.level, reason=e.reason,
+                        priority_from=str(e.priority_from) if e.priority_from else None,
+                        priority_to=str(e.priority_to) if e.priority_to else None,
+                        occurred_at=e.occurred_at, by=e.by))
 
     # ------------------------------------------------------------------- reads
 

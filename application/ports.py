@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 from uuid import UUID
@@ -70,3 +71,40 @@ class TicketClocks(Protocol):
     def status(self, ticket: Any, now: datetime) -> Any:
         """The clocks of ``ticket`` at ``now`` for the read side (``None``: no deadlines yet)."""
         ...
+
+    def reached(self, ticket: Any, now: datetime) -> list[Any]:
+        """Warnings and breaches of running clocks reached by ``now``, not yet recorded."""
+        ...
+
+    def escalation_contacts(self, ticket: Any) -> tuple[str, str]:
+        """The pre-set (manager, expert) of the ticket's SLA policy."""
+        ...
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message to a person about a ticket (an escalation: to its manager and expert)."""
+
+    kind: str  # "escalation"
+    recipient: str
+    role: str  # "manager" | "expert"
+    ticket_id: str
+    number: str
+    level: int
+    reason: str
+    priority_from: str | None
+    priority_to: str | None
+    occurred_at: datetime
+    by: str
+
+    def as_json(self) -> dict[str, Any]:
+        out = dict(vars(self))
+        out["occurred_at"] = self.occurred_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return out
+
+
+class Notifier(Protocol):
+    """Sends notices. ``notify`` must not block the caller for long: adapters queue and
+    deliver in the background with retries (``adapters/notify.py``)."""
+
+    def notify(self, notice: Notice) -> None: ...

@@ -34,8 +34,17 @@ from application.ports import HolidaySource
 from domain.calendar import BusinessCalendar
 from domain.errors import InvalidCommand
 from domain.sla import CalendarRecord, PolicyDefinition, SlaPolicy, valid_slug
-from domain.sla_clock import ClockReading, extend_by_pauses, overall_state, read_clock, target_due
-from domain.ticket import SlaDeadlines, Status, Ticket
+from domain.sla_clock import (
+    ClockReading,
+    DueMark,
+    extend_by_pauses,
+    overall_state,
+    reached_marks,
+    read_clock,
+    target_due,
+    threshold_instant,
+)
+from domain.ticket import SLA_CLOCKS, SlaDeadlines, Status, Ticket
 
 SLA_ACTOR = "system:sla"
 SAME_START, RESTART = "same_start", "restart"
@@ -181,6 +190,8 @@ class SlaClocks:
         target = definition.targets[priority.value]
         pauses = [(p.start, p.end) for p in ticket.clock_pauses]
 
+        thresholds = tuple(definition.warning_thresholds)
+
         def clock(kind: str, stopped_at: datetime | None) -> tuple[datetime, datetime, int, int]:
             duration = getattr(target, kind)
             if prev is None:
@@ -199,10 +210,14 @@ class SlaClocks:
         for kind, stopped in (("response", responded), ("resolution", resolved)):
             if prev is not None and stopped is not None:
                 # A stopped clock keeps the deadline it was measured against.
-                for k in ("started_at", "due", "target_seconds", "paused_seconds", "target"):
+                for k in ("started_at", "due", "target_seconds", "paused_seconds", "target",
+                          "warnings"):
                     fields[f"{kind}_{k}"] = getattr(prev, f"{kind}_{k}")
                 continue
             start, due, target_seconds, paused = clock(kind, stopped)
+            fields[f"{kind}_warnings"] = tuple(
+                threshold_instant(calendar, start, target_seconds, th, pauses, stopped)
+                for th in thresholds)
             fields[f"{kind}_started_at"] = start
             fields[f"{kind}_due"] = due
             fields[f"{kind}_target_seconds"] = target_seconds
@@ -215,7 +230,7 @@ class SlaClocks:
             calendar_version=cal_version,
             holiday_data=source,
             priority=priority,
-            warning_thresholds=tuple(definition.warning_thresholds),
+            warning_thresholds=thresholds,
             rule=self.rule,
             reason=reason,
             **fields,
@@ -262,4 +277,51 @@ class SlaClocks:
             resolution_state=resolution.state,
             response_remaining_seconds=response.remaining_seconds,
             resolution_remaining_seconds=resolution.remaining_seconds,
+            escalation_level=getattr(ticket, "escalation_level", 0),
         )
+
+    # ------------------------------------------------- time-driven events (ADR 0016)
+
+    def warning_instants(self, ticket: Ticket, clock: str) -> tuple[datetime, ...]:
+        """The recorded instants of the clock's warnings, or (deadlines recorded before
+        ADR 0016) the same computation done now from the recorded versions."""
+        d = ticket.sla_deadlines
+        assert d is not None
+        recorded = d.warnings(clock)
+        if recorded or not d.warning_thresholds:
+            return recorded
+        calendar, _ = self.calendar(d.calendar, d.calendar_version)
+        pauses = [(p.start, p.end) for p in ticket.clock_pauses]
+        start = getattr(d, f"{clock}_started_at")
+        target = getattr(d, f"{clock}_target_seconds")
+        return tuple(threshold_instant(calendar, start, target, th, pauses)
+                     for th in d.warning_thresholds)
+
+    def reached(self, ticket: Ticket, now: datetime) -> list[DueMark]:
+        """The warnings and breaches of the ticket's running clocks reached by ``now`` and
+        not yet recorded, oldest first (ties: warnings before the breach)."""
+        d = ticket.sla_deadlines
+        if d is None or ticket.status in (Status.CLOSED, Status.INVALID):
+            return []
+        paused_since = ticket.waiting_since if ticket.status is Status.WAITING_CUSTOMER else None
+        stops = {"response": ticket.first_response_at, "resolution": ticket.sla_resolved_at}
+        marks: list[DueMark] = []
+        for clock in SLA_CLOCKS:
+            for m in reached_marks(clock, d.due(clock), d.warning_thresholds,
+                                   self.warning_instants(ticket, clock), now, paused_since,
+                                   stops[clock]):
+                kind = "breach" if m.breach else "warning"
+                if (kind, clock, m.threshold, m.occurred_at) not in ticket.sla_marks:
+                    marks.append(m)
+        return sorted(marks)
+
+    def escalation_contacts(self, ticket: Ticket) -> tuple[str, str]:
+        """The pre-set manager and expert of the ticket's policy (DOMAIN §2): the version its
+        deadlines cite, else the policy it would get now."""
+        d = ticket.sla_deadlines
+        if d is not None:
+            policy = self._policy_at(d.policy, d.policy_version)
+        else:
+            policy = self._policy_at(self.policy_for(ticket), None)
+        e = policy.definition.escalation
+        return e.manager, e.expert

@@ -108,3 +108,76 @@ def overall_state(response: ClockReading, resolution: ClockReading) -> str:
     if not response.running and not resolution.running:
         return MET
     return OK
+
+
+# ------------------------------------------------------- time-driven events (ADR 0016)
+
+
+def threshold_instant(
+    calendar: BusinessCalendar,
+    start: datetime,
+    target_seconds: int,
+    threshold: float,
+    pauses: Iterable[tuple[datetime, datetime]],
+    stopped_at: datetime | None = None,
+) -> datetime:
+    """When ``threshold`` of the target is used: ``threshold × target`` working seconds
+    after ``start``, moved later by the pauses that begin before it (the same rule as the
+    due, so the instant of a warning reached before a pause does not move)."""
+    base = calendar.add_working(start, round(threshold * target_seconds)) if target_seconds else start
+    return extend_by_pauses(calendar, start, base, pauses, stopped_at)[0]
+
+
+@dataclass(frozen=True, order=True)
+class DueMark:
+    """A warning (``threshold`` < 1) or breach (``threshold`` == 1) that has been reached."""
+
+    occurred_at: datetime
+    threshold: float
+    clock: str
+    due: datetime
+
+    @property
+    def breach(self) -> bool:
+        return self.threshold >= 1.0
+
+
+def reached_marks(
+    clock: str,
+    due: datetime,
+    thresholds: Iterable[float],
+    instants: Iterable[datetime],
+    now: datetime,
+    paused_since: datetime | None,
+    stopped_at: datetime | None,
+) -> list[DueMark]:
+    """Every warning and the breach of one running clock reached by ``now``, oldest first.
+
+    A stopped clock reaches nothing more (``[]``). A paused clock stands still where the
+    pause began: only what was reached before it counts until the pause ends.
+    """
+    if stopped_at is not None:
+        return []
+    limit = now if paused_since is None else min(now, paused_since)
+    out = [
+        DueMark(instant, float(th), clock, due)
+        for th, instant in zip(thresholds, instants, strict=False)
+        if instant <= limit and instant < due
+    ]
+    if due <= limit:
+        out.append(DueMark(due, 1.0, clock, due))
+    return sorted(out)
+
+
+def next_check(
+    due: datetime, thresholds: Iterable[float], instants: Iterable[datetime],
+    recorded: Iterable[tuple[float, datetime]],
+) -> datetime | None:
+    """The earliest instant of an unrecorded warning or of an unrecorded breach (``None``:
+    everything recorded). ``recorded`` holds (threshold, instant) pairs, breach = (1.0, due)."""
+    done = set(recorded)
+    pending = [i for th, i in zip(thresholds, instants, strict=False)
+               if (float(th), i) not in done and i < due]
+    if (1.0, due) not in done:
+        pending.append(due)
+    return min(pending) if pending else None

@@ -185,6 +185,17 @@ class SlaDeadlines:
     warning_thresholds: tuple[float, ...]
     rule: str
     reason: str
+    # The instants at which each warning threshold is reached (same order as
+    # ``warning_thresholds``), pause-aware, computed with the deadlines (ADR 0016). Empty in
+    # deadlines recorded before ADR 0016; the watcher then computes them itself.
+    response_warnings: tuple[datetime, ...] = ()
+    resolution_warnings: tuple[datetime, ...] = ()
+
+    def due(self, clock: str) -> datetime:
+        return self.response_due if clock == "response" else self.resolution_due
+
+    def warnings(self, clock: str) -> tuple[datetime, ...]:
+        return self.response_warnings if clock == "response" else self.resolution_warnings
 
 
 @dataclass(frozen=True)
@@ -204,6 +215,22 @@ class Feedback:
     comment: str
     at: datetime
     improvement: Improvement | None = None
+
+
+SLA_CLOCKS = ("response", "resolution")
+# Escalation is possible while the ticket is open (API.md: ``escalate`` from any open status).
+ESCALATABLE = frozenset(
+    {S.REGISTERED, S.CLASSIFIED, S.ASSIGNED, S.IN_PROGRESS, S.WAITING_CUSTOMER, S.RESOLVED}
+)
+# What an escalation raises the priority to (DOMAIN §2): P3 -> P2 -> P1, P1 stays P1.
+RAISED_PRIORITY = {Priority.P3: Priority.P2, Priority.P2: Priority.P1, Priority.P1: Priority.P1}
+
+
+def sla_mark(kind: str, clock: str, threshold: float, instant: datetime) -> tuple[str, str, float, datetime]:
+    """The identity of a time-driven SLA event (ADR 0016): a warning or breach is recorded
+    once per (kind, clock, threshold, instant); a recomputed deadline that moves the instant
+    is a new deadline, whose events may be recorded again."""
+    return (kind, clock, float(threshold), instant)
 
 
 def _text(value: str) -> str:
@@ -376,6 +403,55 @@ class Ticket(Aggregate):
         def apply(self, t: Ticket) -> None:
             t.sla_deadlines = self.deadlines
 
+    class SlaWarningRaised(Event):
+        """A warning threshold of a clock was reached (ADR 0016); actor ``system:sla``.
+        ``occurred_at`` is when it was reached by the deadline arithmetic, the event's
+        timestamp when the watcher recorded it."""
+
+        TOPIC = "opsledger.ticket:Ticket.SlaWarningRaised"
+        clock: str
+        threshold: float
+        due: datetime
+        occurred_at: datetime
+
+        def apply(self, t: Ticket) -> None:
+            t.sla_marks = t.sla_marks | {
+                sla_mark("warning", self.clock, self.threshold, self.occurred_at)}
+
+    class SlaBreached(Event):
+        """A clock passed its due while running (ADR 0016); ``occurred_at`` is the due."""
+
+        TOPIC = "opsledger.ticket:Ticket.SlaBreached"
+        clock: str
+        due: datetime
+        occurred_at: datetime
+
+        def apply(self, t: Ticket) -> None:
+            t.sla_marks = t.sla_marks | {sla_mark("breach", self.clock, 1.0, self.due)}
+
+    class Escalated(Event):
+        """An escalation (升级, DOMAIN §2): the priority raised (a ``Classified`` event just
+        before it), the manager and the expert notified. ``by`` is ``system`` for the
+        watcher's escalation on a breach (``clock``/``due`` name it), else the user."""
+
+        TOPIC = "opsledger.ticket:Ticket.Escalated"
+        level: int
+        reason: str
+        by: str
+        priority_from: Priority | None
+        priority_to: Priority | None
+        manager: str
+        expert: str
+        actions: tuple[str, ...]
+        occurred_at: datetime
+        clock: str | None = None
+        due: datetime | None = None
+
+        def apply(self, t: Ticket) -> None:
+            t.escalation_level = self.level
+            if self.clock is not None:
+                t.escalated_clocks = t.escalated_clocks | {self.clock}
+
     def __init__(
         self,
         number: str,
@@ -422,6 +498,9 @@ class Ticket(Aggregate):
         self.reopen_count = 0
         self.clock_pauses: tuple[ClockPause, ...] = ()
         self.sla_deadlines: SlaDeadlines | None = None
+        self.sla_marks: frozenset[tuple[str, str, float, datetime]] = frozenset()
+        self.escalation_level = 0
+        self.escalated_clocks: frozenset[str] = frozenset()
 
     # ----------------------------------------------------------------- queries
 
@@ -744,6 +823,81 @@ class Ticket(Aggregate):
         if errors:
             raise InvalidCommand(errors)
         self.trigger_event(self.SlaDeadlinesSet, timestamp=at, actor=actor, deadlines=deadlines)
+
+    # ------------------------------------------------------------ SLA events (ADR 0016)
+
+    def _require_deadline(self, clock: str, due: datetime) -> SlaDeadlines:
+        d = self.sla_deadlines
+        if clock not in SLA_CLOCKS:
+            raise InvalidCommand.field("clock", f"one of {', '.join(SLA_CLOCKS)}")
+        if d is None or d.due(clock) != due:
+            raise InvalidCommand.field("due", f"not the current {clock} due of this ticket")
+        return d
+
+    def raise_sla_warning(
+        self, *, clock: str, threshold: float, due: datetime, occurred_at: datetime,
+        actor: str, at: datetime,
+    ) -> bool:
+        """Records that ``threshold`` of the ``clock`` whose current due is ``due`` was reached
+        at ``occurred_at``; False (nothing recorded) when that warning is already recorded."""
+        self._require_deadline(clock, due)
+        if sla_mark("warning", clock, threshold, occurred_at) in self.sla_marks:
+            return False
+        if not 0 < threshold < 1 or occurred_at > at:
+            raise InvalidCommand.field("threshold", "a fraction below 1, reached by now")
+        self.trigger_event(self.SlaWarningRaised, timestamp=at, actor=actor, clock=clock,
+                           threshold=float(threshold), due=due, occurred_at=occurred_at)
+        return True
+
+    def record_sla_breach(self, *, clock: str, due: datetime, actor: str, at: datetime) -> bool:
+        """Records that the ``clock`` passed its current ``due``; False when already recorded."""
+        self._require_deadline(clock, due)
+        if sla_mark("breach", clock, 1.0, due) in self.sla_marks:
+            return False
+        if due > at:
+            raise InvalidCommand.field("due", "is still ahead")
+        self.trigger_event(self.SlaBreached, timestamp=at, actor=actor, clock=clock, due=due,
+                           occurred_at=due)
+        return True
+
+    def escalate(
+        self, *, reason: str, manager: str, expert: str, actor: str, at: datetime,
+        occurred_at: datetime | None = None, clock: str | None = None,
+        due: datetime | None = None,
+    ) -> None:
+        """Escalates one level: raises the priority through a ``Classified`` event (so the
+        SLA deadlines are recomputed by the ADR 0015 rule), then records ``Escalated``."""
+        if self.status not in ESCALATABLE:
+            raise TransitionNotAllowed(
+                self.status.value, "escalate", self.allowed_commands(),
+                "only an open ticket can be escalated")
+        if not _text(reason):
+            raise InvalidCommand.field("reason", "say why the ticket is escalated")
+        level = self.escalation_level + 1
+        before = self.priority
+        after = RAISED_PRIORITY[before] if before is not None else None
+        if self.classification is not None and after is not None and after != before:
+            c = self.classification
+            self.trigger_event(
+                self.Classified, timestamp=at, actor=actor,
+                classification=Classification(
+                    type=c.type, category=c.category, urgency=c.urgency, impact=c.impact,
+                    importance=c.importance, priority=after,
+                    computed_priority=c.computed_priority,
+                    override_reason=f"escalation {level}: {_text(reason)}",
+                ),
+            )
+        actions = (
+            "priority_raised" if after != before else "priority_kept",
+            "manager_notified",
+            "expert_notified",
+        )
+        self.trigger_event(
+            self.Escalated, timestamp=at, actor=actor, level=level, reason=_text(reason),
+            by="system" if actor.startswith("system:") else actor,
+            priority_from=before, priority_to=after, manager=manager, expert=expert,
+            actions=actions, occurred_at=occurred_at or at, clock=clock, due=due,
+        )
 
     def reopen(self, *, reason: str, actor: str, at: datetime) -> None:
         self._require("reopen")

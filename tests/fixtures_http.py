@@ -234,6 +234,8 @@ def make_api(http_database_url: str, http_clock: FixedClock) -> Iterator[Callabl
     opened: list[tuple[Services, TestClient[Any]]] = []
 
     def make(**settings: Any) -> Api:
+        # The SLA watcher thread stays off unless a test asks for it: tests tick it by hand.
+        settings.setdefault("sla_watch_seconds", 0)
         services = build(Settings(database_url=http_database_url, **settings), clock=http_clock)
         client = TestClient(create_app(services))
         opened.append((services, client))

@@ -313,6 +313,10 @@ def _ticket_command(name: str, body: type, summary: str, invoke: Callable[..., C
 
 TICKET_COMMANDS = [
     _ticket_command(
+        "escalate", s.Escalate, "Escalate manually: priority raised, manager and expert notified",
+        lambda d, r, b, **o: d.escalate(r, reason=b.reason, **o),
+    ),
+    _ticket_command(
         "invalidate", s.Reason, "Invalidate a registered request",
         lambda d, r, b, **o: d.invalidate(r, reason=b.reason, **o),
     ),
@@ -531,6 +535,8 @@ def healthz(state: State) -> Response[Any]:
             "store": services.settings.database.kind,
             "head": head,
             "projections": services.runner.status(),
+            "sla_watch": services.watch_thread.status(),
+            "notifications": services.notifier.status(),
         }
     )
 
@@ -548,8 +554,13 @@ def create_app(services: Services, *, run_projections: bool = True) -> Litestar:
     def startup(app: Litestar) -> None:
         if run_projections:
             services.runner.start()
+            services.notifier.start()
+            if services.settings.sla_watch_seconds > 0:
+                services.watch_thread.start()
 
     def shutdown(app: Litestar) -> None:
+        services.watch_thread.stop()
+        services.notifier.stop()
         services.runner.stop()
 
     from adapters.http.catalog import CATALOG_HANDLERS  # here: catalog imports this module

@@ -64,6 +64,12 @@ class Reason(Input):
     reason: Line
 
 
+class Escalate(Input):
+    """Manual escalation (ADR 0016); the SLA watcher escalates by itself on a breach."""
+
+    reason: Line
+
+
 class Classify(Input):
     type: TicketType
     category: Short

@@ -1,0 +1,154 @@
+"""The SLA watcher (issue 3 item 4, ADR 0016): records, on each ticket, the warnings and
+breaches its running clocks have reached, and escalates on a breach.
+
+``tick(now)`` asks the ``sla_due`` index for the clocks whose next check is at or before
+``now`` (earliest first) and runs ``ServiceDesk.record_sla_events`` once per ticket: one short
+transaction per ticket, with the desk's optimistic-concurrency retries, so a tick never holds
+a lock that commands wait for. The ticket decides what is really due (from its recorded
+deadlines, pauses and marks); the index is only how candidates are found fast. An escalation
+raises the priority, which recomputes the deadlines; if the new ones are already reached they
+are recorded in the same tick (up to ``MAX_ROUNDS`` commands per ticket).
+Events carry the true instant (``occurred_at``, from the deadline arithmetic); their
+timestamp is when they were recorded, so a watcher that was down catches up truthfully.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from application.desk import ServiceDesk
+from application.errors import ApplicationError
+from application.ports import Clock, Notifier
+from domain.errors import DomainError
+from domain.ticket import Ticket
+
+MAX_ROUNDS = 4
+
+
+class DueIndex(Protocol):
+    def due(self, now: datetime, limit: int = ...) -> list[Any]: ...
+
+
+@dataclass
+class TickCounts:
+    checked: int = 0  # tickets looked at
+    warnings: int = 0
+    breaches: int = 0
+    escalations: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, int]:
+        return {k: v for k, v in vars(self).items() if k != "errors"}
+
+
+class SlaWatcher:
+    def __init__(
+        self,
+        desk: ServiceDesk,
+        notifier: Notifier | None,
+        clock: Clock,
+        index: DueIndex,
+        *,
+        catch_up: Callable[[], Any] | None = None,
+        batch: int = 10_000,
+        log: Any = None,
+    ) -> None:
+        self.desk = desk
+        self.clock = clock
+        self.index = index
+        # Brings the index up to the log before a tick (the runner's catch_up), if given.
+        self.catch_up = catch_up
+        self.batch = batch
+        self.log = log
+        if notifier is not None:
+            desk.notifier = notifier
+        self.last: TickCounts | None = None
+        self.ticks = 0
+
+    def tick(self, now: datetime | None = None) -> TickCounts:
+        now = now or self.clock.now()
+        if self.catch_up is not None:
+            self.catch_up()
+        counts = TickCounts()
+        seen: set[str] = set()
+        for row in self.index.due(now, self.batch):
+            if row.ticket_id in seen:
+                continue
+            seen.add(row.ticket_id)
+            counts.checked += 1
+            try:
+                for _ in range(MAX_ROUNDS):
+                    result, events = self.desk.record_sla_events(row.ticket_id, now)
+                    if result is None:
+                        break
+                    for e in events:
+                        if isinstance(e, Ticket.SlaWarningRaised):
+                            counts.warnings += 1
+                        elif isinstance(e, Ticket.SlaBreached):
+                            counts.breaches += 1
+                        elif isinstance(e, Ticket.Escalated):
+                            counts.escalations += 1
+            except (ApplicationError, DomainError) as e:  # one ticket never stops the tick
+                counts.failed += 1
+                counts.errors.append(f"{row.ticket_id}: {type(e).__name__}: {e}")
+                if self.log is not None:
+                    self.log.error("sla.watch_failed", ticket_id=row.ticket_id,
+                                   error=f"{type(e).__name__}: {e}")
+        self.last = counts
+        self.ticks += 1
+        if self.log is not None and (counts.warnings or counts.breaches or counts.failed):
+            self.log.info("sla.tick", **counts.as_dict())
+        return counts
+
+
+class WatcherThread:
+    """Runs ``watcher.tick()`` every ``seconds`` in a daemon thread (inside ``serve``)."""
+
+    def __init__(self, watcher: SlaWatcher, seconds: float, log: Any = None) -> None:
+        self.watcher = watcher
+        self.seconds = seconds
+        self.log = log
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.failures = 0
+        self.last_error: str | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._loop, name="sla-watch", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.watcher.tick()
+                self.last_error = None
+            except Exception as e:  # the store is away: try again next time
+                self.failures += 1
+                self.last_error = f"{type(e).__name__}: {e}"
+                if self.log is not None:
+                    self.log.error("sla.tick_failed", error=self.last_error)
+            self._stop.wait(self.seconds)
+
+    def status(self) -> dict[str, Any]:
+        last = self.watcher.last
+        return {
+            "running": self._thread is not None,
+            "interval_seconds": self.seconds,
+            "ticks": self.watcher.ticks,
+            "failures": self.failures,
+            "last_error": self.last_error,
+            "last_tick": last.as_dict() if last else None,
+        }

@@ -1,0 +1,114 @@
+"""The SLA due index on SQL (SQLite or PostgreSQL through a ``SqlStore``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from projections.base import Positioned
+from projections.sql import SqlStore, Tracking
+from projections.sla_due import projection as p
+from projections.sla_due.projection import COLUMNS, SlaDueRow
+from projections.sla_due.view import DueClock
+
+TABLE = "sla_due"
+
+
+class SqlSlaDueView:
+    name = p.NAME
+    topics = p.TOPICS
+    fields = p.FIELDS
+
+    def __init__(self, store: SqlStore) -> None:
+        self.store = store
+        self.tracking = Tracking(store, p.NAME, p.VERSION)
+        ph = store.param
+        self._cols = ", ".join(COLUMNS)
+        updates = ", ".join(f"{c}=excluded.{c}" for c in COLUMNS if c != "id")
+        self._upsert = (
+            f"INSERT INTO {TABLE} ({self._cols}) VALUES ({', '.join([ph] * len(COLUMNS))}) "
+            f"ON CONFLICT (id) DO UPDATE SET {updates}"
+        )
+        self._due = (
+            f"SELECT ticket_id, clock, next_check_at FROM {TABLE} "
+            f"WHERE next_check_at IS NOT NULL AND next_check_at <= {ph} "
+            f"ORDER BY next_check_at LIMIT {ph}"
+        )
+        with self.store.transaction() as cur:
+            self.tracking.create(cur)
+            cur.execute(
+                f"CREATE TABLE IF NOT EXISTS {TABLE} ("
+                "id TEXT PRIMARY KEY, ticket_id TEXT NOT NULL, clock TEXT NOT NULL, "
+                "due TEXT NOT NULL, thresholds TEXT NOT NULL, instants TEXT NOT NULL, "
+                "done TEXT NOT NULL, running INTEGER NOT NULL, paused INTEGER NOT NULL, "
+                "next_check_at TEXT, version INTEGER NOT NULL)"
+            )
+            cur.execute(
+                f"CREATE INDEX IF NOT EXISTS {TABLE}_next ON {TABLE} (next_check_at) "
+                "WHERE next_check_at IS NOT NULL"
+            )
+            _, version = self.tracking.stored(cur)
+            if version != p.VERSION:
+                self._reset(cur)
+
+    def position(self) -> int:
+        with self.store.read() as cur:
+            return self.tracking.stored(cur)[0]
+
+    def reset(self) -> None:
+        with self.store.transaction() as cur:
+            self._reset(cur)
+
+    def _reset(self, cur: Any) -> None:
+        cur.execute(f"DELETE FROM {TABLE}")
+        self.tracking.reset(cur)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def apply(self, events: Sequence[Positioned], *, start: int, end: int) -> None:
+        with self.store.transaction() as cur:
+            self.tracking.move(cur, start, end)
+            if not events:
+                return
+            tids = [str(pe.event.originator_id) for pe in events]
+            loaded = self._load(cur, sorted(set(tids)))
+            changed: dict[str, SlaDueRow] = {}
+            for tid, pe in zip(tids, events, strict=True):
+                rows = loaded.setdefault(tid, {})
+                for clock in p.apply(rows, tid, pe.event):
+                    changed[rows[clock]["id"]] = rows[clock]
+            if changed:
+                cur.executemany(self._upsert, [tuple(r.values()) for r in changed.values()])
+
+    def _load(self, cur: Any, tids: list[str]) -> dict[str, dict[str, SlaDueRow]]:
+        out: dict[str, dict[str, SlaDueRow]] = {}
+        ph = self.store.param
+        ids = [i for t in tids for i in p.row_ids(t)]
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            cur.execute(
+                f"SELECT {self._cols} FROM {TABLE} WHERE id IN ({', '.join([ph] * len(chunk))})",
+                chunk)
+            for r in cur.fetchall():
+                row: SlaDueRow = dict(zip(COLUMNS, r, strict=True))  # type: ignore[assignment]
+                out.setdefault(row["ticket_id"], {})[row["clock"]] = row
+        return out
+
+    def due(self, now: datetime, limit: int = 10_000) -> list[DueClock]:
+        with self.store.read() as cur:
+            cur.execute(self._due, (p.stamp(now), limit))
+            return [DueClock(*r) for r in cur.fetchall()]
+
+    def get(self, ticket_id: str, clock: str) -> SlaDueRow | None:
+        with self.store.read() as cur:
+            cur.execute(f"SELECT {self._cols} FROM {TABLE} WHERE id={self.store.param}",
+                        (f"{ticket_id}:{clock}",))
+            r = cur.fetchone()
+        return dict(zip(COLUMNS, r, strict=True)) if r else None  # type: ignore[return-value]
+
+    def count(self) -> int:
+        with self.store.read() as cur:
+            cur.execute(f"SELECT COUNT(*) FROM {TABLE} WHERE next_check_at IS NOT NULL")
+            return int(cur.fetchone()[0])
