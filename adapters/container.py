@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import structlog
@@ -68,10 +69,19 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
     log = structlog.get_logger("opsledger.sla")
 
     def index_up_to_date() -> None:
-        try:
-            runner.catch_up(sla_due)
-        except TrackingConflict:
-            pass  # the runner thread applied the same batch first: the index is moving on
+        """Bring the due index to (at least) the log's head as it is now. The runner thread may
+        be applying the same batch: then our compare-and-set loses, and we look again once its
+        transaction has committed, until the index has everything up to ``head``."""
+        head = desk.max_position()
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                runner.catch_up(sla_due)
+            except TrackingConflict:
+                pass
+            if sla_due.position() >= head or time.monotonic() > deadline:
+                return
+            time.sleep(0.001)
 
     watcher = SlaWatcher(desk, notifier, desk.clock, sla_due, catch_up=index_up_to_date, log=log)
     return Services(settings=settings, desk=desk, tickets=tickets, runner=runner,

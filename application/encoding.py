@@ -99,6 +99,21 @@ def decode_state(event_class: type, data: bytes | memoryview) -> dict[str, Any]:
     return dict(msgspec.convert(state, state_type(event_class)))
 
 
+# (topic, fields) -> (event class, decode function): the hot path of the projection runner.
+_ROW_DECODERS: dict[tuple[str, frozenset[str] | None], tuple[type, Any]] = {}
+
+
+def _row_decoder(topic: str, fields: frozenset[str] | None) -> tuple[type, Any]:
+    cls = resolve_topic(topic)
+    if fields is not None and getattr(cls, "class_version", 1) == 1:
+        decode = _partial_decoder(cls, fields).decode
+    else:
+        def decode(data: bytes) -> dict[str, Any]:
+            return decode_state(cls, data)
+    _ROW_DECODERS[topic, fields] = entry = (cls, decode)
+    return entry
+
+
 class MsgspecMapper(Mapper[Any]):
     def __init__(self, transcoder: Transcoder | None = None, **kwargs: Any) -> None:
         super().__init__(transcoder or _NoTranscoder(), **kwargs)
@@ -138,16 +153,16 @@ class MsgspecMapper(Mapper[Any]):
         With ``fields``, only those fields are decoded (a read model that needs a few fields
         of a large event says which); the event then has only those attributes.
         """
-        cls = resolve_topic(topic)
+        try:
+            cls, decode = _ROW_DECODERS[topic, fields]
+        except KeyError:
+            cls, decode = _row_decoder(topic, fields)
         try:
             if self.cipher:
                 data = self.cipher.decrypt(data)
             if self.compressor:
                 data = self.compressor.decompress(data)
-            if fields is not None and getattr(cls, "class_version", 1) == 1:
-                state = _partial_decoder(cls, fields).decode(data)
-            else:
-                state = decode_state(cls, data)
+            state = decode(data)
         except Exception as e:
             msg = (
                 f"Failed to decode stored event with topic '{topic}', "

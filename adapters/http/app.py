@@ -12,14 +12,16 @@ import hmac
 import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import anyio.to_thread
 import msgspec
 import msgspec.inspect
 import structlog
 from litestar import Litestar, Request, Response, get, post
+from litestar.params import QueryParameter
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.exceptions import NotAuthorizedException, NotFoundException, ValidationException
@@ -35,12 +37,14 @@ from adapters.http.problems import exception_handlers, problem
 from application.desk import CommandResult, ServiceDesk
 from application.idempotency import IdempotencyKey
 from domain.ticket import Contact, Improvement, Status
-from projections.ticket_list.projection import OPEN_STATUSES
+from application.sla_compliance import compliance as sla_compliance
+from projections.ticket_list.projection import OPEN_STATUSES, SLA_STATES, sla_state_at, stamp
 from projections.ticket_list.view import TicketQuery
 
 log = structlog.get_logger("opsledger.http")
 
 API = "/api/v1"
+_LOCAL = ZoneInfo("Asia/Shanghai")  # the zone of the service's dates (ticket numbers too)
 ANONYMOUS = "anonymous"
 
 
@@ -439,9 +443,18 @@ def _limit(value: int) -> int:
 def _page(services: Services, q: TicketQuery) -> s.TicketPage:
     # Read your own writes: wait (briefly) until the read model has what this process saved.
     services.runner.wait_for(services.desk.saved_position, services.settings.read_your_writes_seconds)
+    now = q.now or stamp(services.desk.clock.now())
     page = services.tickets.query(q)
-    items = [msgspec.convert(r, s.TicketListItem) for r in page.rows]
+    items = [_item(r, now) for r in page.rows]
     return s.TicketPage(items=items, next_cursor=page.next_cursor, count=len(items))
+
+
+def _item(row: Any, now: str) -> s.TicketListItem:
+    data = dict(row)
+    data["paused"] = row["status"] == "waiting_customer"  # the clocks stand still
+    data["sla_recorded_state"] = row["sla_state"]
+    data["sla_state"] = sla_state_at(row, now)
+    return msgspec.convert(data, s.TicketListItem)
 
 
 _STATUSES = {x.value for x in Status}
@@ -458,10 +471,14 @@ def list_tickets(
     assignee: str | None = None,
     customer: str | None = None,
     group: str | None = None,
+    sla_state: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
 ) -> s.TicketPage:
+    services = _services(state)
     q = TicketQuery(
+        sla_states=_split(sla_state, "sla_state", set(SLA_STATES)),
+        now=stamp(services.desk.clock.now()),
         statuses=_split(status, "status", _STATUSES),
         priorities=_split(priority, "priority", _PRIORITIES),
         assignee=assignee,
@@ -470,13 +487,13 @@ def list_tickets(
         limit=_limit(limit),
         after=_cursor(cursor),
     )
-    return _page(_services(state), q)
+    return _page(services, q)
 
 
-QUEUES = ("unassigned", "mine", "by-assignee/{id}")
+QUEUES = ("unassigned", "mine", "breaching", "by-assignee/{id}")
 
 
-@get(f"{API}/queues/{{name:str}}", summary="A work queue: unassigned or mine", tags=["queues"])
+@get(f"{API}/queues/{{name:str}}", summary="A work queue: unassigned, mine or breaching", tags=["queues"])
 @threaded
 def queue(request: Request[Any, Any, Any], state: State, name: str, limit: int = 50, cursor: str | None = None) -> s.TicketPage:
     if name == "unassigned":
@@ -484,6 +501,12 @@ def queue(request: Request[Any, Any, Any], state: State, name: str, limit: int =
                         limit=_limit(limit), after=_cursor(cursor))
     elif name == "mine":
         q = TicketQuery(statuses=_OPEN, assignee=_actor(request), order="queue",
+                        limit=_limit(limit), after=_cursor(cursor))
+    elif name == "breaching":
+        # Open tickets whose SLA state is warning or breached now, most urgent first: the
+        # earliest due of the running clocks, then the oldest (ADR 0017).
+        q = TicketQuery(statuses=_OPEN, sla_states=("warning", "breached"),
+                        now=stamp(_services(state).desk.clock.now()), order="breaching",
                         limit=_limit(limit), after=_cursor(cursor))
     else:
         raise NotFoundException(f"no queue {name!r}; queues: {', '.join(QUEUES)}")
@@ -495,6 +518,53 @@ def queue(request: Request[Any, Any, Any], state: State, name: str, limit: int =
 def queue_by_assignee(state: State, assignee: str, limit: int = 50, cursor: str | None = None) -> s.TicketPage:
     q = TicketQuery(statuses=_OPEN, assignee=assignee, order="queue", limit=_limit(limit), after=_cursor(cursor))
     return _page(_services(state), q)
+
+
+def _period_bound(value: str | None, key: str, *, end: bool) -> datetime:
+    """An ISO date (the day's start in the service's zone, Asia/Shanghai; an end date
+    counts in full) or an ISO time with an offset."""
+    if value is None or not value.strip():
+        raise ValidationException(f"{key} is required", extra=[{"key": key, "message": "required (ISO date or time)"}])
+    text = value.strip().replace(" ", "+")
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            if end:
+                day += timedelta(days=1)
+            return datetime.combine(day, datetime.min.time(), tzinfo=_LOCAL)
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationException(
+            f"bad {key}", extra=[{"key": key, "message": "not an ISO 8601 date or time (e.g. 2026-11-01 or 2026-11-01T00:00:00+08:00)"}],
+        ) from None
+    if parsed.tzinfo is None:
+        raise ValidationException(f"{key} needs an offset", extra=[{"key": key, "message": "a time needs a UTC offset (e.g. Z or +08:00)"}])
+    return parsed
+
+
+def _figures(f: Any, **key: Any) -> s.ComplianceFigures:
+    return s.ComplianceFigures(
+        tickets=f.tickets, response_met=f.response_met, response_missed=f.response_missed,
+        response_met_pct=f.response_met_pct, resolution_met=f.resolution_met,
+        resolution_missed=f.resolution_missed, resolution_met_pct=f.resolution_met_pct, **key)
+
+
+@get(f"{API}/sla/compliance", summary="SLA compliance for a period, by priority and customer", tags=["sla"])
+@threaded
+def sla_compliance_figures(state: State, from_: Annotated[str | None, QueryParameter(name="from")] = None,
+                           to: str | None = None) -> s.Compliance:
+    services = _services(state)
+    start = _period_bound(from_, "from", end=False)
+    end = _period_bound(to, "to", end=True)
+    if end <= start:
+        raise ValidationException("empty period", extra=[{"key": "to", "message": "must be later than from"}])
+    services.runner.wait_for(services.desk.saved_position, services.settings.read_your_writes_seconds)
+    r = sla_compliance(services.tickets, start, end, services.desk.clock.now())
+    return s.Compliance(
+        period_start=start, period_end=end, now=r.now, total=_figures(r.total),
+        by_priority=[_figures(f, priority=k) for k, f in r.by_priority.items()],
+        by_customer=[_figures(f, customer=k) for k, f in r.by_customer.items()],
+    )
 
 
 @get(f"{API}/audit/events", summary="The global event log in recorded order", tags=["audit"])
@@ -569,7 +639,7 @@ def create_app(services: Services, *, run_projections: bool = True) -> Litestar:
     return Litestar(
         route_handlers=[
             register_ticket, *TICKET_COMMANDS, get_ticket, ticket_history, list_tickets,
-            queue, queue_by_assignee, audit_events, healthz, docs, *CATALOG_HANDLERS,
+            queue, queue_by_assignee, sla_compliance_figures, audit_events, healthz, docs, *CATALOG_HANDLERS,
         ],
         state=State({"services": services}),
         middleware=[request_id_middleware, auth],

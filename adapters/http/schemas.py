@@ -269,6 +269,41 @@ class TicketListItem(Struct):
     recorded_at: str
     updated_at: str
     version: int
+    # SLA (ADR 0017): the recorded deadlines and clock stops, and the state at the time of
+    # the request (the same rule as the ticket view's ``sla.state`` and the ``sla_state``
+    # filter); ``sla_recorded_state`` is what the watcher has recorded (its events only).
+    response_due: str | None = None
+    resolution_due: str | None = None
+    responded_at: str | None = None
+    resolved_at: str | None = None
+    paused: bool = False
+    escalation_level: int = 0
+    sla_state: str | None = None
+    sla_recorded_state: str | None = None
+
+
+class ComplianceFigures(Struct):
+    """One group's compliance (ADR 0017): clocks met/missed; ``*_met_pct`` is met over
+    (met + missed) in percent, ``None`` when no clock of the group is decided yet."""
+
+    tickets: int
+    response_met: int
+    response_missed: int
+    response_met_pct: float | None
+    resolution_met: int
+    resolution_missed: int
+    resolution_met_pct: float | None
+    priority: str | None = None
+    customer: str | None = None
+
+
+class Compliance(Struct):
+    period_start: datetime
+    period_end: datetime
+    now: datetime
+    total: ComplianceFigures
+    by_priority: list[ComplianceFigures]
+    by_customer: list[ComplianceFigures]
 
 
 class TicketPage(Struct):

@@ -9,7 +9,7 @@ from projections.base import Positioned, TrackingConflict
 from projections.ticket_list import projection as p
 from projections.ticket_list.projection import TicketRow
 from projections.ticket_list.sql import cursor_after
-from projections.ticket_list.view import Page, TicketQuery
+from projections.ticket_list.view import ComplianceCount, Page, TicketQuery
 
 
 class MemoryTicketListView:
@@ -64,12 +64,13 @@ class MemoryTicketListView:
                 and (not q.unassigned or (r["assignee"] is None and r["group"] is None))
                 and (q.customer is None or r["customer"] == q.customer)
                 and (q.group is None or r["group"] == q.group)
+                and (not q.sla_states or p.sla_state_at(r, q.now or "") in q.sla_states)
             )
 
         rows = [r for r in self._rows.values() if keep(r)]
-        if q.order == "queue":
+        if q.order in ("queue", "breaching"):
             def key(r: TicketRow) -> int:
-                return int(cursor_after(r, "queue"))
+                return int(cursor_after(r, q.order))
             rows.sort(key=key)
             if q.after is not None:
                 rows = [r for r in rows if key(r) > q.after]
@@ -80,3 +81,24 @@ class MemoryTicketListView:
         page = rows[: q.limit]
         more = len(rows) > q.limit
         return Page(rows=page, next_cursor=cursor_after(page[-1], q.order) if more else None)
+
+    def compliance(self, start: str, end: str, now: str) -> list[ComplianceCount]:
+        groups: dict[tuple[str, str | None], list[int]] = {}
+        for r in self._rows.values():
+            if r["response_due"] is None or r["status"] == "invalid":
+                continue
+            if not start <= r["reported_at"] < end:
+                continue
+            at = r["paused_since"] if r["status"] == "waiting_customer" and r["paused_since"] else now
+            counts = [1]
+            for due, stop in ((r["response_due"], r["responded_at"]),
+                              (r["resolution_due"], r["resolved_at"])):
+                met = stop is not None and stop <= due  # type: ignore[operator]
+                missed = (stop is not None and stop > due) or (stop is None and at >= due)  # type: ignore[operator]
+                counts += [int(met), int(missed)]
+            for key in (("priority", r["priority"]), ("customer", r["customer"])):
+                g = groups.setdefault(key, [0] * 5)
+                for i, n in enumerate(counts):
+                    g[i] += n
+        return [ComplianceCount(d, k, *g)
+                for (d, k), g in sorted(groups.items(), key=lambda kv: (kv[0][0] != "priority", kv[0][0], kv[0][1] or ""))]

@@ -15,7 +15,7 @@ from domain.ticket import Status, Ticket
 
 NAME = "ticket_list"
 # Bump when the row shape or the handlers change: the runner rebuilds the view.
-VERSION = 1
+VERSION = 2  # 2: SLA columns (ADR 0017)
 
 OPEN_STATUSES = (
     Status.REGISTERED,
@@ -45,6 +45,18 @@ class TicketRow(TypedDict):
     recorded_at: str
     updated_at: str
     version: int
+    # SLA columns (ADR 0017). Times are fixed-width UTC stamps (``stamp``) so that SQL can
+    # compare them as text; all NULL until the ticket has deadlines.
+    response_due: str | None
+    resolution_due: str | None
+    response_warn_at: str | None  # the instant of the lowest warning threshold
+    resolution_warn_at: str | None
+    responded_at: str | None  # the response clock's stop (first assign/start/work log)
+    resolved_at: str | None  # the resolution clock's stop (resolution or invalidation)
+    paused_since: str | None  # the last CustomerAwaited; paused = status waiting_customer
+    escalation_level: int
+    sla_state: str | None  # recorded by the watcher's events only: ok | warning | breached
+    sla_next_due: str | None  # urgency key: the earliest due of the running clocks
 
 
 COLUMNS: tuple[str, ...] = tuple(TicketRow.__annotations__)
@@ -65,7 +77,10 @@ TOPICS = frozenset(
         Ticket.AcceptanceRejected,
         Ticket.Reopened,
         Ticket.FeedbackGiven,
-        Ticket.SlaDeadlinesSet,  # no column yet; keeps the row's version in step
+        Ticket.SlaDeadlinesSet,
+        Ticket.SlaWarningRaised,
+        Ticket.SlaBreached,
+        Ticket.Escalated,
     )
 )
 
@@ -80,27 +95,46 @@ FIELDS: dict[str, frozenset[str]] = {
     ),
     Ticket.Classified.TOPIC: frozenset({"timestamp", "classification"}),
     Ticket.Assigned.TOPIC: frozenset({"timestamp", "assignee", "group"}),
+    Ticket.SlaDeadlinesSet.TOPIC: frozenset({"timestamp", "deadlines"}),
+    Ticket.Escalated.TOPIC: frozenset({"timestamp", "level"}),
 }
+
+
+def stamp(value: datetime | str) -> str:
+    """Fixed-width UTC text (``2026-01-05T01:00:00.000000Z``): sorts like the instants."""
+    if isinstance(value, str):
+        return value
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat(timespec="microseconds")[:26] + "Z"  # faster than strftime
 
 
 def _iso(value: datetime | str) -> str:
     """UTC, ``Z``-suffixed: the same form as every API response, and sortable as text."""
     if isinstance(value, str):
         return value
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat().replace("+00:00", "Z")
 
 
 _KEYS: dict[Any, str] = {}
 
 
 def row_key(originator_id: UUID | str) -> str:
-    """The row id: the ticket's id as text (memoised: a ticket has many events)."""
+    """The row id: the ticket's id as text (memoised: a ticket has many events). The memo is
+    keyed by the UUID's integer: ``UUID.__hash__``/``__eq__`` are Python code, an int's are
+    not, and this runs once per event on the rebuild's hot path."""
     try:
-        return _KEYS[originator_id]
+        number = originator_id.int  # type: ignore[union-attr]
+    except AttributeError:
+        return str(originator_id)
+    try:
+        return _KEYS[number]
     except KeyError:
         if len(_KEYS) > 200_000:
             _KEYS.clear()
-        _KEYS[originator_id] = key = str(originator_id)
+        _KEYS[number] = key = str(originator_id)
         return key
 
 
@@ -150,6 +184,16 @@ def _registered(e: Ticket.Registered, position: int) -> TicketRow:
         recorded_at=_iso(e.timestamp),
         updated_at=e.timestamp,  # type: ignore[typeddict-item]
         version=e.originator_version,
+        response_due=None,
+        resolution_due=None,
+        response_warn_at=None,
+        resolution_warn_at=None,
+        responded_at=None,
+        resolved_at=None,
+        paused_since=None,
+        escalation_level=0,
+        sla_state=None,
+        sla_next_due=None,
     )
 
 
@@ -163,6 +207,21 @@ def _status(value: Status) -> Any:
 
 
 _REGISTERED, _CLASSIFIED, _ASSIGNED = "registered", "classified", "assigned"
+_IN_PROGRESS, _WAITING = Status.IN_PROGRESS.value, Status.WAITING_CUSTOMER.value
+_RESOLVED = Status.RESOLVED.value
+
+
+def _next_due(row: TicketRow) -> None:
+    """The urgency key: the earliest due of the running clocks; when both have stopped, the
+    resolution due (ADR 0017)."""
+    if row["responded_at"] is None:
+        row["sla_next_due"] = row["response_due"]
+        due = row["resolution_due"]
+        if row["resolved_at"] is None and due is not None and (
+                row["sla_next_due"] is None or due < row["sla_next_due"]):
+            row["sla_next_due"] = due
+    else:
+        row["sla_next_due"] = row["resolution_due"]
 
 
 def _classified(e: Ticket.Classified, row: TicketRow) -> None:
@@ -174,23 +233,147 @@ def _classified(e: Ticket.Classified, row: TicketRow) -> None:
         row["status"] = _CLASSIFIED
 
 
+# The first of assign/start/work log stops the response clock (Ticket.first_response_at).
+# Handlers are inlined on the rebuild's hot path (ADR 0005 amendment).
+
+
 def _assigned(e: Ticket.Assigned, row: TicketRow) -> None:
     row["assignee"] = e.assignee
     row["group"] = e.group
     row["status"] = _ASSIGNED
+    if row["responded_at"] is None:
+        row["responded_at"] = stamp(e.timestamp)
+        if row["response_due"] is not None:
+            _next_due(row)
+
+
+def _working(e: Any, row: TicketRow) -> None:
+    """Started, work logged: in progress; the first of them may be the first response."""
+    row["status"] = _IN_PROGRESS
+    if row["responded_at"] is None:
+        row["responded_at"] = stamp(e.timestamp)
+        if row["response_due"] is not None:
+            _next_due(row)
+
+
+def _restarted(e: Any, row: TicketRow) -> None:
+    """A rejected acceptance or a reopening: the resolution clock runs again."""
+    row["status"] = _IN_PROGRESS
+    row["resolved_at"] = None
+    if row["resolution_due"] is not None:
+        _next_due(row)
+
+
+def _awaited(e: Ticket.CustomerAwaited, row: TicketRow) -> None:
+    row["status"] = _WAITING
+    row["paused_since"] = stamp(e.timestamp)
+
+
+def _resolved(e: Ticket.Resolved, row: TicketRow) -> None:
+    row["status"] = _RESOLVED
+    # Ticket.resolve records ``resolution.resolved_at`` = the event's time, so the resolution
+    # need not be decoded on the rebuild's hot path.
+    row["resolved_at"] = stamp(e.timestamp)
+    if row["resolution_due"] is not None:
+        _next_due(row)
+
+
+def _invalidated(e: Any, row: TicketRow) -> None:
+    row["status"] = Status.INVALID.value
+    row["resolved_at"] = stamp(e.timestamp)  # Ticket.sla_resolved_at: the invalidation
+    if row["resolution_due"] is not None:
+        _next_due(row)
+
+
+def _first_warning(instants: Any, target_seconds: int) -> str | None:
+    # The view warns from the lowest threshold on (sla_clock.read_clock), only with a target.
+    if not instants or target_seconds <= 0:
+        return None
+    return stamp(min(instants))
+
+
+def _deadlines(e: Ticket.SlaDeadlinesSet, row: TicketRow) -> None:
+    d = e.deadlines
+    row["response_due"] = stamp(d.response_due)
+    row["resolution_due"] = stamp(d.resolution_due)
+    row["response_warn_at"] = _first_warning(d.response_warnings, d.response_target_seconds)
+    row["resolution_warn_at"] = _first_warning(
+        d.resolution_warnings, d.resolution_target_seconds)
+    if row["sla_state"] is None:
+        row["sla_state"] = OK
+    _next_due(row)
+
+
+def _warned(e: Any, row: TicketRow) -> None:
+    if row["sla_state"] != BREACHED:
+        row["sla_state"] = WARNING
+
+
+def _breached(e: Any, row: TicketRow) -> None:
+    row["sla_state"] = BREACHED
+
+
+def _escalated(e: Ticket.Escalated, row: TicketRow) -> None:
+    row["escalation_level"] = e.level
 
 
 # One handler per event class; events not listed change only the version (e.g. feedback).
 _HANDLERS: dict[type, Any] = {
-    Ticket.Invalidated: _status(Status.INVALID),
+    Ticket.Invalidated: _invalidated,
     Ticket.Classified: _classified,
     Ticket.Assigned: _assigned,
-    Ticket.Started: _status(Status.IN_PROGRESS),
-    Ticket.WorkLogged: _status(Status.IN_PROGRESS),
+    Ticket.Started: _working,
+    Ticket.WorkLogged: _working,
     Ticket.Resumed: _status(Status.IN_PROGRESS),
-    Ticket.AcceptanceRejected: _status(Status.IN_PROGRESS),
-    Ticket.Reopened: _status(Status.IN_PROGRESS),
-    Ticket.CustomerAwaited: _status(Status.WAITING_CUSTOMER),
-    Ticket.Resolved: _status(Status.RESOLVED),
+    Ticket.AcceptanceRejected: _restarted,
+    Ticket.Reopened: _restarted,
+    Ticket.CustomerAwaited: _awaited,
+    Ticket.Resolved: _resolved,
     Ticket.AcceptanceConfirmed: _status(Status.CLOSED),
+    Ticket.SlaDeadlinesSet: _deadlines,
+    Ticket.SlaWarningRaised: _warned,
+    Ticket.SlaBreached: _breached,
+    Ticket.Escalated: _escalated,
 }
+
+
+# ------------------------------------------------- the SLA state at a time (ADR 0017)
+
+OK, WARNING, BREACHED, MET = "ok", "warning", "breached", "met"
+SLA_STATES = (OK, WARNING, BREACHED, MET)
+
+
+def sla_state_at(row: TicketRow, now: str) -> str | None:
+    """The ticket view's ``sla.state`` at ``now`` (a ``stamp``) from the row alone; ``None``
+    without deadlines. The same rule as ``sql.sla_state_sql`` (ADR 0017):
+
+    * a paused ticket (waiting for the customer) is read at the pause's start;
+    * a stopped clock is met when it stopped at or before its due, else breached;
+    * a running clock is breached from its due on, in warning from its lowest warning
+      threshold's instant on, else ok;
+    * breached if either clock is; warning if either is; met when both stopped in time.
+    """
+    if row["response_due"] is None:
+        return None
+    at = row["paused_since"] if row["status"] == _WAITING and row["paused_since"] else now
+    states = (
+        _clock(row["response_due"], row["response_warn_at"], row["responded_at"], at),
+        _clock(row["resolution_due"], row["resolution_warn_at"], row["resolved_at"], at),
+    )
+    if BREACHED in states:
+        return BREACHED
+    if WARNING in states:
+        return WARNING
+    if states == (MET, MET):
+        return MET
+    return OK
+
+
+def _clock(due: Any, warn_at: str | None, stopped: str | None, at: str) -> str:
+    if stopped is not None:
+        return MET if stopped <= due else BREACHED
+    if at >= due:
+        return BREACHED
+    if warn_at is not None and at >= warn_at:
+        return WARNING
+    return OK

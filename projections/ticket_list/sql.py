@@ -3,16 +3,60 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from projections.base import Positioned
 from projections.sql import SqlStore, Tracking
 from projections.ticket_list import projection as p
 from projections.ticket_list.projection import COLUMNS, TicketRow
-from projections.ticket_list.view import Page, TicketQuery
+from projections.ticket_list.view import ComplianceCount, Page, TicketQuery
 
 TABLE = "ticket_list"
 _QUEUE_KEY = "COALESCE(priority, 'P9')"
+_SEQ_DIGITS = 10**13  # breaching cursor: due (epoch microseconds) * 10**13 + seq
+
+
+class _Sla:
+    """The SQL form of ``projection.sla_state_at`` (ADR 0017); every ``now`` is a parameter."""
+
+    def __init__(self, ph: str, now: str) -> None:
+        self.ph, self.now, self.params = ph, now, []  # type: list[Any]
+
+    def at(self) -> str:
+        self.params.append(self.now)
+        return (f"(CASE WHEN status = 'waiting_customer' AND paused_since IS NOT NULL "
+                f"THEN paused_since ELSE {self.ph} END)")
+
+    def breached(self, c: str, stop: str) -> str:
+        return (f"(({stop} IS NOT NULL AND {stop} > {c}_due) OR "
+                f"({stop} IS NULL AND {self.at()} >= {c}_due))")
+
+    def warning(self, c: str, stop: str) -> str:
+        return (f"({stop} IS NULL AND {c}_warn_at IS NOT NULL AND {self.at()} < {c}_due "
+                f"AND {self.at()} >= {c}_warn_at)")
+
+    @staticmethod
+    def met(c: str, stop: str) -> str:
+        return f"({stop} IS NOT NULL AND {stop} <= {c}_due)"
+
+    def state(self, name: str) -> str:
+        if name == p.MET:
+            return f"({self.met('response', 'responded_at')} AND {self.met('resolution', 'resolved_at')})"
+        breached = (f"({self.breached('response', 'responded_at')} OR "
+                    f"{self.breached('resolution', 'resolved_at')})")
+        if name == p.BREACHED:
+            return breached
+        warning = (f"({self.warning('response', 'responded_at')} OR "
+                   f"{self.warning('resolution', 'resolved_at')})")
+        if name == p.WARNING:
+            return f"(NOT {breached} AND {warning})"
+        met = self.state(p.MET)
+        return f"(NOT {breached} AND NOT {warning} AND NOT {met})"  # ok
+
+    def where(self, states: Sequence[str]) -> str:
+        return ("(response_due IS NOT NULL AND ("
+                + " OR ".join(self.state(st) for st in states) + "))")
 
 
 class SqlTicketListView:
@@ -36,6 +80,12 @@ class SqlTicketListView:
     def _create(self) -> None:
         with self.store.transaction() as cur:
             self.tracking.create(cur)
+            _, version = self.tracking.stored(cur)
+            if version != p.VERSION:
+                # Stored by an older projection version (another row shape): drop the table
+                # and start from position 0, so the runner rebuilds the view.
+                cur.execute(f"DROP TABLE IF EXISTS {TABLE}")
+                self.tracking.reset(cur)
             cur.execute(
                 f"CREATE TABLE IF NOT EXISTS {TABLE} ("
                 "id TEXT PRIMARY KEY, seq BIGINT NOT NULL, number TEXT NOT NULL, "
@@ -43,7 +93,12 @@ class SqlTicketListView:
                 "customer TEXT NOT NULL, title TEXT NOT NULL, channel TEXT NOT NULL, "
                 "affected_system TEXT NOT NULL, assignee TEXT, \"group\" TEXT, "
                 "reported_at TEXT NOT NULL, recorded_at TEXT NOT NULL, "
-                "updated_at TEXT NOT NULL, version INTEGER NOT NULL)"
+                "updated_at TEXT NOT NULL, version INTEGER NOT NULL, "
+                "response_due TEXT, resolution_due TEXT, response_warn_at TEXT, "
+                "resolution_warn_at TEXT, responded_at TEXT, resolved_at TEXT, "
+                "paused_since TEXT, "
+                "escalation_level INTEGER NOT NULL DEFAULT 0, sla_state TEXT, "
+                "sla_next_due TEXT)"
             )
             for name, cols in (
                 ("seq", "seq"),
@@ -53,9 +108,9 @@ class SqlTicketListView:
                 ("number", "number"),
             ):
                 cur.execute(f"CREATE INDEX IF NOT EXISTS {TABLE}_{name} ON {TABLE} ({cols})")
-            _, version = self.tracking.stored(cur)
-            if version != p.VERSION:
-                self._reset(cur)
+            # The breaching order; partial: rows without deadlines cost no index entry.
+            cur.execute(f"CREATE INDEX IF NOT EXISTS {TABLE}_sla_next_due ON {TABLE} "
+                        "(sla_next_due, seq) WHERE sla_next_due IS NOT NULL")
 
     # --------------------------------------------------------------- tracking
 
@@ -139,7 +194,16 @@ class SqlTicketListView:
         if q.group is not None:
             where.append(f'"group" = {ph}')
             params.append(q.group)
-        if q.order == "queue":
+        if q.sla_states:
+            sla = _Sla(ph, q.now or "")
+            where.append(sla.where(q.sla_states))
+            params += sla.params
+        if q.order == "breaching":
+            if q.after is not None:
+                where.append(f"(sla_next_due, seq) > ({ph}, {ph})")
+                params += list(_breaching_after(q.after))
+            order = "sla_next_due, seq"
+        elif q.order == "queue":
             if q.after is not None:
                 rank, seq = divmod(q.after, 1 << 48)
                 where.append(f"({_QUEUE_KEY}, seq) > ({ph}, {ph})")
@@ -164,7 +228,48 @@ class SqlTicketListView:
         return Page(rows=rows, next_cursor=cursor_after(rows[-1], q.order) if more else None)
 
 
+    def compliance(self, start: str, end: str, now: str) -> list[ComplianceCount]:
+        ph = self.store.param
+        out: list[ComplianceCount] = []
+        for dimension, column in (("priority", "priority"), ("customer", "customer")):
+            sla = _Sla(ph, now)
+            sums = ", ".join(
+                f"SUM(CASE WHEN {expr} THEN 1 ELSE 0 END)"
+                for expr in (
+                    sla.met("response", "responded_at"),
+                    sla.breached("response", "responded_at"),
+                    sla.met("resolution", "resolved_at"),
+                    sla.breached("resolution", "resolved_at"),
+                )
+            )
+            sql = (
+                f"SELECT {column}, COUNT(*), {sums} FROM {TABLE} "
+                f"WHERE response_due IS NOT NULL AND status <> 'invalid' "
+                f"AND reported_at >= {ph} AND reported_at < {ph} "
+                f"GROUP BY {column} ORDER BY {column}"
+            )
+            with self.store.read() as cur:
+                cur.execute(sql, [*sla.params, start, end])
+                fetched = cur.fetchall()
+            out += [ComplianceCount(dimension, r[0], *(int(x or 0) for x in r[1:]))
+                    for r in fetched]
+        return out
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
+
+
+def _breaching_after(after: int) -> tuple[str, int]:
+    micros, seq = divmod(after, _SEQ_DIGITS)
+    return p.stamp(_EPOCH + micros * _MICRO), seq
+
+
 def cursor_after(row: TicketRow, order: str) -> str:
+    if order == "breaching":
+        due = datetime.strptime(row["sla_next_due"] or "", "%Y-%m-%dT%H:%M:%S.%fZ")
+        micros = (due.replace(tzinfo=UTC) - _EPOCH) // _MICRO
+        return str(micros * _SEQ_DIGITS + row["seq"])
     if order == "queue":
         rank = int((row["priority"] or "P9")[1:])
         return str((rank << 48) + row["seq"])

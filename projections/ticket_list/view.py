@@ -21,6 +21,10 @@ class TicketQuery:
     limit: int = 50
     after: int | None = None  # cursor from the previous page: ``seq`` (newest) or rank<<48 + seq (queue)
     order: str = "newest"  # "newest" (seq desc) | "queue" (priority, then oldest first)
+    # | "breaching" (earliest due of the running clocks first, then oldest; ADR 0017)
+    # SLA state at ``now`` (a fixed-width stamp, projection.stamp): ok|warning|breached|met.
+    sla_states: tuple[str, ...] = ()
+    now: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -30,7 +34,26 @@ class Page:
     next_cursor: str | None
 
 
+@dataclass(frozen=True)
+class ComplianceCount:
+    """Counts of one group (``dimension`` priority or customer; ``key`` its value)."""
+
+    dimension: str
+    key: str | None
+    tickets: int
+    response_met: int
+    response_missed: int
+    resolution_met: int
+    resolution_missed: int
+
+
 class TicketListView(View, Protocol):
     def query(self, q: TicketQuery) -> Page: ...
+
+    def compliance(self, start: str, end: str, now: str) -> list[ComplianceCount]:
+        """Per priority and per customer, tickets with deadlines (not invalid) reported in
+        ``[start, end)`` (``reported_at`` text bounds) and their met/missed clocks at ``now``
+        (a stamp), ADR 0017."""
+        ...
 
     def get(self, ticket_id: str) -> TicketRow | None: ...
