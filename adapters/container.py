@@ -12,6 +12,7 @@ from adapters.notify import Dispatcher, LogSender, Sender, WebhookSender
 from adapters.persistence import RecorderPositions, eventsourcing_env, sla_due_view, ticket_list_view
 from adapters.projection_runner import ProjectionRunner
 from adapters.settings import Settings
+from application.customers import customer_policy
 from application.desk import ServiceDesk
 from application.ports import Clock
 from application.sla_clocks import SlaClocks
@@ -50,7 +51,10 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
         matrix=settings.priority_matrix,
     )
     desk.positions = RecorderPositions(desk.recorder)
-    desk.sla = SlaClocks(desk, ChinaHolidaySource(), rule=settings.sla_recompute)
+    # A ticket without its own ``sla_policy`` takes its registered customer's (ADR 0018);
+    # an unknown customer takes ``default`` (registration on first use comes with issue 7).
+    desk.sla = SlaClocks(desk, ChinaHolidaySource(), rule=settings.sla_recompute,
+                         customer_policy=lambda customer: customer_policy(desk, customer))
     if db.kind == "sqlite":
         desk.serialise_writes()
     tickets = ticket_list_view(db, desk.write_lock)

@@ -292,3 +292,19 @@ def ensure_defaults(desk: ServiceDesk) -> None:
 
 def record_id(kind: str, slug: str) -> UUID:
     return _KINDS[kind].id_for(slug)  # type: ignore[no-any-return]
+
+
+def current_versions(desk: ServiceDesk) -> dict[tuple[str, str], int]:
+    """The current version of every calendar and policy, by (kind, slug); reads only (never
+    records the defaults), for the watcher's policy-change check (ADR 0018)."""
+    try:
+        catalog: Catalog = desk._get(Catalog.ID)
+    except AggregateNotFoundError:
+        return {}
+    out: dict[tuple[str, str], int] = {}
+    for kind, slugs in (("calendar", catalog.calendars), ("policy", catalog.policies)):
+        for slug in slugs:
+            record = _load(desk, kind, slug)
+            if record is not None:
+                out[kind, slug] = record.version
+    return out

@@ -644,6 +644,25 @@ class ServiceDesk(Application):
         self._send_notices(result.ticket, [e for e in recorded if isinstance(e, Ticket.Escalated)])
         return result, recorded
 
+    def refresh_sla_deadlines(
+        self, ref: str | UUID, *, actor: str = SLA_ACTOR
+    ) -> CommandResult | None:
+        """Records new deadlines on a ticket whose running clocks cite an older version of
+        their policy or calendar (reason ``policy_changed`` / ``calendar_changed``, ADR 0018);
+        ``None`` when nothing had to change."""
+        if self.sla is None:
+            return None
+
+        def command(t: Ticket, at: datetime, _: _NumberIssuer) -> None:
+            assert self.sla is not None
+            if not self.sla.refresh(t, at):
+                raise _NothingDue()
+
+        try:
+            return self._change(ref, command, actor=actor)
+        except _NothingDue:
+            return None
+
     def _contacts(self, t: Ticket) -> tuple[str, str]:
         return self.sla.escalation_contacts(t) if self.sla is not None else ("", "")
 

@@ -68,6 +68,11 @@ class TicketClocks(Protocol):
         """Records new deadlines on ``ticket`` when its priority or pauses changed them."""
         ...
 
+    def refresh(self, ticket: Any, at: datetime) -> bool:
+        """Records new deadlines when the ticket's running clocks cite an older policy or
+        calendar version (ADR 0018); ``True`` when it recorded."""
+        ...
+
     def status(self, ticket: Any, now: datetime) -> Any:
         """The clocks of ``ticket`` at ``now`` for the read side (``None``: no deadlines yet)."""
         ...

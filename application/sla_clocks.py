@@ -6,8 +6,8 @@ desk calls :meth:`SlaClocks.update` after every ticket command, before the save,
 deadlines are recorded in the same transaction as the event that changed them:
 
 * **classified** (at registration with all five fields, or by ``classify``): the policy is the
-  ticket's ``sla_policy``, else the customer's (:attr:`SlaClocks.customer_policy`, a seam
-  until customers exist, issue 7), else ``default``; its current version and its calendar's
+  ticket's ``sla_policy``, else the customer's (:attr:`SlaClocks.customer_policy`, wired to
+  the registered customers by the composition root, ADR 0018), else ``default``; its current version and its calendar's
   current version give both deadlines from ``reported_at``.
 * **priority_changed**: the same policy's current version and the new priority's target; the
   start depends on the rule (``same_start``: ``reported_at``, pauses kept; ``restart``: the
@@ -15,6 +15,8 @@ deadlines are recorded in the same transaction as the event that changed them:
 * **waiting_customer / acceptance_rejected / reopened** (a pause ended): the recorded policy
   and calendar *versions* again (a pause never switches a ticket to a redefined policy), with
   the new paused working time added.
+* **policy_changed / calendar_changed** (:meth:`SlaClocks.refresh`, run by the watcher after a
+  redefinition, ADR 0018): the current versions, the running clocks by the rule above.
 
 Nothing is recorded when a recomputation gives the deadlines already recorded.
 """
@@ -84,6 +86,10 @@ _MOVES_DEADLINES = (
 )
 
 
+# The recomputations that follow the recompute rule (``same_start`` / ``restart``).
+_RULED = ("priority_changed", "policy_changed", "calendar_changed")
+
+
 class SlaClocks:
     def __init__(
         self,
@@ -98,7 +104,7 @@ class SlaClocks:
         self.desk = desk
         self.holidays = holidays
         self.rule = rule
-        # Seam for issue 7 (customers with their own policy): customer id -> policy slug.
+        # Customer id -> its policy slug (or None); the composition root wires the customers.
         self.customer_policy = customer_policy or (lambda customer: None)
         self._calendars: dict[tuple[str, int], tuple[BusinessCalendar, str | None]] = {}
         self._policies: dict[tuple[str, int], SlaPolicy] = {}
@@ -121,12 +127,43 @@ class SlaClocks:
 
     def policy_for(self, ticket: Ticket) -> str:
         """The ticket's own ``sla_policy``, else its customer's, else ``default``."""
+        return self.policy_source(ticket)[0]
+
+    def policy_source(self, ticket: Ticket) -> tuple[str, str]:
+        """The policy the ticket takes and who chose it: ``ticket``, ``customer``, ``default``."""
         if ticket.sla_policy:
-            return ticket.sla_policy
+            return ticket.sla_policy, "ticket"
         mapped = self.customer_policy(ticket.customer)
         if mapped and self._policy_exists(mapped):
-            return mapped
-        return DEFAULT_POLICY
+            return mapped, "customer"
+        return DEFAULT_POLICY, "default"
+
+    def outdated(self, ticket: Ticket) -> str | None:
+        """``policy_changed`` / ``calendar_changed`` when a running clock of the ticket cites
+        an older version of its policy (or of that policy's calendar) than the current one;
+        ``None`` otherwise (no deadlines, no running clock, or current)."""
+        d = ticket.sla_deadlines
+        if d is None or ticket.status in (Status.CLOSED, Status.INVALID):
+            return None
+        if ticket.first_response_at is not None and ticket.sla_resolved_at is not None:
+            return None  # both clocks stopped: they keep what they were measured against
+        policy = get_policy(self.desk, d.policy)
+        if policy.version != d.policy_version:
+            return "policy_changed"
+        calendar = policy.definition.calendar
+        if calendar != d.calendar or get_calendar(self.desk, calendar).version != d.calendar_version:
+            return "calendar_changed"
+        return None
+
+    def refresh(self, ticket: Ticket, at: datetime) -> bool:
+        """Recomputes the deadlines of a ticket whose policy or calendar was redefined (ADR
+        0018) by the recompute rule; ``True`` when new deadlines were recorded."""
+        reason = self.outdated(ticket)
+        if reason is None:
+            return False
+        before = ticket.version + len(ticket.pending_events)
+        self.update(ticket, at, refresh=reason)
+        return ticket.version + len(ticket.pending_events) != before
 
     def _policy_at(self, slug: str, version: int | None) -> SlaPolicy:
         """The current policy, or that version of it (cached: a version never changes)."""
@@ -161,18 +198,22 @@ class SlaClocks:
 
     # ----------------------------------------------------------------- writes
 
-    def update(self, ticket: Ticket, at: datetime) -> None:
+    def update(self, ticket: Ticket, at: datetime, *, refresh: str | None = None) -> None:
         priority = ticket.priority
         if priority is None or ticket.status is Status.INVALID:
             return
-        if ticket.sla_deadlines is not None and not any(
+        if refresh is None and ticket.sla_deadlines is not None and not any(
             isinstance(e, _MOVES_DEADLINES) for e in ticket.pending_events
         ):
             return  # nothing in this command can move a deadline (a stop keeps its due)
         prev = ticket.sla_deadlines
         pinned = False
+        chosen_by = prev.policy_source if prev is not None else ""
         if prev is None:
-            reason, slug, version = "classified", self.policy_for(ticket), None
+            slug, chosen_by = self.policy_source(ticket)
+            reason, version = "classified", None
+        elif refresh is not None:
+            reason, slug, version = refresh, prev.policy, None
         elif prev.priority != priority:
             reason, slug, version = "priority_changed", prev.policy, None
         else:
@@ -196,7 +237,7 @@ class SlaClocks:
             duration = getattr(target, kind)
             if prev is None:
                 start = ticket.reported_at
-            elif reason == "priority_changed" and self.rule == RESTART:
+            elif reason in _RULED and self.rule == RESTART:
                 start = at
             else:
                 start = getattr(prev, f"{kind}_started_at")
@@ -233,9 +274,11 @@ class SlaClocks:
             warning_thresholds=thresholds,
             rule=self.rule,
             reason=reason,
+            policy_source=chosen_by,
             **fields,
         )
-        if prev is not None and replace(deadlines, reason=prev.reason, rule=prev.rule) == prev:
+        if prev is not None and replace(deadlines, reason=prev.reason, rule=prev.rule,
+                                        policy_source=prev.policy_source) == prev:
             return
         ticket.set_sla_deadlines(deadlines, actor=SLA_ACTOR, at=at)
 

@@ -8,6 +8,10 @@ a lock that commands wait for. The ticket decides what is really due (from its r
 deadlines, pauses and marks); the index is only how candidates are found fast. An escalation
 raises the priority, which recomputes the deadlines; if the new ones are already reached they
 are recorded in the same tick (up to ``MAX_ROUNDS`` commands per ticket).
+Before that, when a calendar or policy has a new version since the last tick (and on the first
+tick of a process, which cannot know what changed while it was down), every ticket with a
+running clock is offered ``ServiceDesk.refresh_sla_deadlines``: those whose deadlines cite an
+older version get new ones (reason ``policy_changed`` / ``calendar_changed``, ADR 0018).
 Events carry the true instant (``occurred_at``, from the deadline arithmetic); their
 timestamp is when they were recorded, so a watcher that was down catches up truthfully.
 """
@@ -20,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from application.catalog import current_versions
 from application.desk import ServiceDesk
 from application.errors import ApplicationError
 from application.ports import Clock, Notifier
@@ -40,6 +45,7 @@ class TickCounts:
     breaches: int = 0
     escalations: int = 0
     failed: int = 0
+    recomputed: int = 0  # tickets given new deadlines after a policy/calendar change
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, int]:
@@ -69,12 +75,17 @@ class SlaWatcher:
             desk.notifier = notifier
         self.last: TickCounts | None = None
         self.ticks = 0
+        # The calendar and policy versions the last complete recompute sweep saw (ADR 0018);
+        # ``None`` until the first sweep of this process.
+        self.versions: dict[tuple[str, str], int] | None = None
 
     def tick(self, now: datetime | None = None) -> TickCounts:
         now = now or self.clock.now()
         if self.catch_up is not None:
             self.catch_up()
         counts = TickCounts()
+        if self._recompute_changed(counts) and self.catch_up is not None:
+            self.catch_up()  # the index learns the new deadlines before the due query
         seen: set[str] = set()
         for row in self.index.due(now, self.batch):
             if row.ticket_id in seen:
@@ -104,6 +115,39 @@ class SlaWatcher:
         if self.log is not None and (counts.warnings or counts.breaches or counts.failed):
             self.log.info("sla.tick", **counts.as_dict())
         return counts
+
+
+    def _recompute_changed(self, counts: TickCounts) -> int:
+        """Offers every ticket with a running clock a recompute when a calendar or policy
+        version changed since the last sweep; returns how many got new deadlines. A ticket
+        that fails is counted and the sweep is repeated on the next tick."""
+        versions = current_versions(self.desk)
+        running = getattr(self.index, "running_tickets", None)
+        if versions == self.versions or running is None:
+            return 0
+        complete = True
+        after = ""
+        while True:
+            ids = running(after, self.batch)
+            for tid in ids:
+                try:
+                    if self.desk.refresh_sla_deadlines(tid) is not None:
+                        counts.recomputed += 1
+                except (ApplicationError, DomainError) as e:
+                    complete = False
+                    counts.failed += 1
+                    counts.errors.append(f"{tid}: {type(e).__name__}: {e}")
+                    if self.log is not None:
+                        self.log.error("sla.recompute_failed", ticket_id=tid,
+                                       error=f"{type(e).__name__}: {e}")
+            if len(ids) < self.batch:
+                break
+            after = ids[-1]
+        if complete:
+            self.versions = versions
+        if self.log is not None and counts.recomputed:
+            self.log.info("sla.recomputed", tickets=counts.recomputed)
+        return counts.recomputed
 
 
 class WatcherThread:

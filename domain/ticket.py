@@ -190,6 +190,10 @@ class SlaDeadlines:
     # deadlines recorded before ADR 0016; the watcher then computes them itself.
     response_warnings: tuple[datetime, ...] = ()
     resolution_warnings: tuple[datetime, ...] = ()
+    # Who chose the policy when the deadlines were first computed (ADR 0018): ``ticket`` (its
+    # ``sla_policy``), ``customer`` (the customer's policy) or ``default``; empty in deadlines
+    # recorded before ADR 0018. Later recomputations carry it over.
+    policy_source: str = ""
 
     def due(self, clock: str) -> datetime:
         return self.response_due if clock == "response" else self.resolution_due

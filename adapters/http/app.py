@@ -634,12 +634,14 @@ def create_app(services: Services, *, run_projections: bool = True) -> Litestar:
         services.runner.stop()
 
     from adapters.http.catalog import CATALOG_HANDLERS  # here: catalog imports this module
+    from adapters.http.customers import CUSTOMER_HANDLERS  # the same
 
     auth = DefineMiddleware(BearerAuth, exclude=["^/healthz", "^/schema", "^/docs"])
     return Litestar(
         route_handlers=[
             register_ticket, *TICKET_COMMANDS, get_ticket, ticket_history, list_tickets,
             queue, queue_by_assignee, sla_compliance_figures, audit_events, healthz, docs, *CATALOG_HANDLERS,
+            *CUSTOMER_HANDLERS,
         ],
         state=State({"services": services}),
         middleware=[request_id_middleware, auth],

@@ -59,6 +59,11 @@ class MemorySlaDueView:
             if r["next_check_at"] is not None and r["next_check_at"] <= at)
         return [DueClock(t, c, n) for n, t, c in found[:limit]]
 
+    def running_tickets(self, after: str = "", limit: int = 10_000) -> list[str]:
+        ids = sorted({r["ticket_id"] for r in self._rows.values()
+                      if r["running"] and r["ticket_id"] > after})
+        return ids[:limit]
+
     def get(self, ticket_id: str, clock: str) -> SlaDueRow | None:
         return self._rows.get(f"{ticket_id}:{clock}")
 

@@ -101,6 +101,14 @@ class SqlSlaDueView:
             cur.execute(self._due, (p.stamp(now), limit))
             return [DueClock(*r) for r in cur.fetchall()]
 
+    def running_tickets(self, after: str = "", limit: int = 10_000) -> list[str]:
+        ph = self.store.param
+        with self.store.read() as cur:
+            cur.execute(
+                f"SELECT DISTINCT ticket_id FROM {TABLE} WHERE running = 1 AND ticket_id > {ph} "
+                f"ORDER BY ticket_id LIMIT {ph}", (after, limit))
+            return [r[0] for r in cur.fetchall()]
+
     def get(self, ticket_id: str, clock: str) -> SlaDueRow | None:
         with self.store.read() as cur:
             cur.execute(f"SELECT {self._cols} FROM {TABLE} WHERE id={self.store.param}",

@@ -22,6 +22,11 @@ class SlaDueView(View, Protocol):
 
     def get(self, ticket_id: str, clock: str) -> SlaDueRow | None: ...
 
+    def running_tickets(self, after: str = "", limit: int = 10_000) -> list[str]:
+        """Ids (ascending, after ``after``) of tickets with at least one running clock, paused
+        or not (the candidates of a policy/calendar-change recompute, ADR 0018)."""
+        ...
+
     def count(self) -> int:
         """How many clocks have a pending check at all (for status pages)."""
         ...

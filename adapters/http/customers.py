@@ -1,0 +1,118 @@
+"""HTTP for customers: ``/api/v1/customers`` (API.md "Identities", ADR 0018).
+
+``POST /customers`` {``id``, ``name``, ``sla_policy``?} registers a customer: ``201`` with
+``Location``; a repeat with the same data is ``200`` (nothing recorded); the same id with
+another name or policy is a ``409`` (change the policy with ``assign_sla_policy``). An
+unknown ``sla_policy`` is a ``422`` naming ``sla_policy``. ``GET /customers`` lists them,
+``GET /customers/{id}`` shows one (``404`` when unknown), ``POST /customers/{id}/
+assign_sla_policy`` {``sla_policy``} sets the policy the customer's tickets take when they are
+classified from then on.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from litestar import Request, Response, get, post
+from litestar.datastructures import State
+from litestar.exceptions import ClientException, NotFoundException
+from msgspec import Meta, Struct
+
+from adapters.http import schemas as s
+from adapters.http.app import API, _actor, _services, threaded
+from application import customers as uc
+from application.customers import CustomerExists, CustomerNotFound
+from domain.customer import Customer
+
+CustomerId = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
+PolicyId = Annotated[str, Meta(min_length=1, max_length=63)]
+
+
+class CustomerIn(s.Input):
+    id: CustomerId
+    name: s.Name
+    sla_policy: PolicyId | None = None
+
+
+class AssignPolicyIn(s.Input):
+    sla_policy: PolicyId
+
+
+class CustomerView(Struct, frozen=True):
+    id: str
+    name: str
+    sla_policy: str | None
+    version: int
+    registered_at: datetime
+    registered_by: str
+    modified_at: datetime
+
+
+class CustomerList(Struct, frozen=True):
+    items: list[CustomerView]
+    count: int
+
+
+def customer_view(c: Customer) -> CustomerView:
+    return CustomerView(
+        id=c.customer, name=c.name, sla_policy=c.sla_policy, version=c.version,
+        registered_at=c.created_on.astimezone(UTC), registered_by=c.registered_by,
+        modified_at=c.modified_on.astimezone(UTC))
+
+
+def _found(read: Any) -> Any:
+    try:
+        return read()
+    except CustomerNotFound as e:
+        raise NotFoundException(str(e)) from None
+
+
+@post(f"{API}/customers", summary="Register a customer (optionally with its SLA policy)",
+      tags=["customers"], status_code=201)
+@threaded
+def register_customer(request: Request[Any, Any, Any], state: State,
+                      data: CustomerIn) -> Response[CustomerView]:
+    desk = _services(state).desk
+    try:
+        result = uc.register_customer(desk, data.id, data.name, data.sla_policy,
+                                      actor=_actor(request))
+    except CustomerExists as e:
+        raise ClientException(str(e), status_code=409) from None
+    c = result.customer
+    headers = {"ETag": f'"{c.version}"'}
+    if result.created:
+        headers["Location"] = f"{API}/customers/{quote(c.customer, safe='')}"
+    return Response(customer_view(c), status_code=201 if result.created else 200,
+                    headers=headers)
+
+
+@get(f"{API}/customers", summary="Every registered customer", tags=["customers"])
+@threaded
+def list_customers(state: State) -> CustomerList:
+    items = [customer_view(c) for c in uc.list_customers(_services(state).desk)]
+    return CustomerList(items=items, count=len(items))
+
+
+@get(f"{API}/customers/{{customer:str}}", summary="A customer", tags=["customers"])
+@threaded
+def get_customer(state: State, customer: str) -> Response[CustomerView]:
+    c = _found(lambda: uc.get_customer(_services(state).desk, customer))
+    return Response(customer_view(c), headers={"ETag": f'"{c.version}"'})
+
+
+@post(f"{API}/customers/{{customer:str}}/assign_sla_policy",
+      summary="Set the SLA policy a customer's tickets take", tags=["customers"],
+      status_code=200)
+@threaded
+def assign_sla_policy(request: Request[Any, Any, Any], state: State, customer: str,
+                      data: AssignPolicyIn) -> Response[CustomerView]:
+    desk = _services(state).desk
+    result = _found(lambda: uc.assign_policy(desk, customer, data.sla_policy,
+                                             actor=_actor(request)))
+    return Response(customer_view(result.customer),
+                    headers={"ETag": f'"{result.customer.version}"'})
+
+
+CUSTOMER_HANDLERS = [register_customer, list_customers, get_customer, assign_sla_policy]

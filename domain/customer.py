@@ -1,0 +1,136 @@
+"""Customers and the SLA policy each one takes (API.md "Identities", ADR 0018).
+
+A customer is managed by its customer id, the text a ticket's ``customer`` carries (a slug such
+as ``acme`` or free text such as ``客户A``). The aggregate id derives from that text (uuid5),
+so two registrations of one customer meet on one stream and the store's optimistic
+concurrency settles them.
+
+``CustomerDirectory`` lists the customer ids that exist (one aggregate with a fixed id,
+changed in the same transaction as a customer's registration), so listing is one read.
+
+Pure: standard library and ``eventsourcing.domain`` only; time and actor come in as arguments.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate
+
+from domain.errors import FieldError, InvalidCommand
+
+MAX_ID = 200
+MAX_NAME = 200
+
+
+def normalise_customer_id(text: str) -> str:
+    """The customer id as kept: surrounding and repeated white space removed."""
+    return " ".join(text.split()) if isinstance(text, str) else ""
+
+
+def customer_id(text: str) -> UUID:
+    return uuid5(NAMESPACE_URL, f"opsledger:customer:{normalise_customer_id(text)}")
+
+
+def _check(customer: str, name: str) -> None:
+    errors: list[FieldError] = []
+    if not customer:
+        errors.append(FieldError("id", "must not be empty"))
+    elif len(customer) > MAX_ID or any(ord(c) < 32 or ord(c) == 127 for c in customer):
+        errors.append(FieldError("id", f"at most {MAX_ID} printable characters"))
+    if not name:
+        errors.append(FieldError("name", "must not be empty"))
+    elif len(name) > MAX_NAME:
+        errors.append(FieldError("name", f"at most {MAX_NAME} characters"))
+    if errors:
+        raise InvalidCommand(errors)
+
+
+class Customer(Aggregate):
+    """One customer organisation and the SLA policy its tickets take (``None``: ``default``)."""
+
+    TOPIC = "opsledger.customer:Customer"
+
+    class Event(Aggregate.Event):
+        TOPIC = "opsledger.customer:Customer.Event"
+        actor: str
+
+    class Registered(Aggregate.Created):
+        TOPIC = "opsledger.customer:Customer.Registered"
+        customer: str
+        name: str
+        sla_policy: str | None
+        actor: str
+
+    class SlaPolicyAssigned(Event):
+        TOPIC = "opsledger.customer:Customer.SlaPolicyAssigned"
+        sla_policy: str
+
+        def apply(self, customer: Customer) -> None:
+            customer.sla_policy = self.sla_policy
+
+    def __init__(self, customer: str, name: str, sla_policy: str | None, actor: str) -> None:
+        self.customer = customer
+        self.name = name
+        self.sla_policy = sla_policy
+        self.registered_by = actor
+
+    @staticmethod
+    def id_for(customer: str) -> UUID:
+        return customer_id(customer)
+
+    @classmethod
+    def register(cls, customer: str, name: str, sla_policy: str | None, *, actor: str,
+                 at: datetime) -> Customer:
+        """The caller has checked that ``sla_policy`` names an existing policy."""
+        customer = normalise_customer_id(customer)
+        name = " ".join(name.split()) if isinstance(name, str) else ""
+        _check(customer, name)
+        return cls._create(cls.Registered, id=cls.id_for(customer), timestamp=at,
+                           customer=customer, name=name, sla_policy=sla_policy, actor=actor)
+
+    def same_as(self, name: str, sla_policy: str | None) -> bool:
+        """Whether a registration with these data repeats this one (an idempotent repeat)."""
+        return " ".join(name.split()) == self.name and sla_policy == self.sla_policy
+
+    def assign_policy(self, sla_policy: str, *, actor: str, at: datetime) -> bool:
+        """Records the assignment; ``False`` (nothing recorded) when it is already the one."""
+        if not sla_policy:
+            raise InvalidCommand.field("sla_policy", "must not be empty")
+        if sla_policy == self.sla_policy:
+            return False
+        self.trigger_event(self.SlaPolicyAssigned, timestamp=at, actor=actor,
+                           sla_policy=sla_policy)
+        return True
+
+
+class CustomerDirectory(Aggregate):
+    """The ids of every registered customer, in order of registration (for listing)."""
+
+    TOPIC = "opsledger.customer:CustomerDirectory"
+    ID = uuid5(NAMESPACE_URL, "opsledger:customer-directory")
+
+    class Event(Aggregate.Event):
+        TOPIC = "opsledger.customer:CustomerDirectory.Event"
+
+    class Opened(Aggregate.Created):
+        TOPIC = "opsledger.customer:CustomerDirectory.Opened"
+
+    class Listed(Event):
+        TOPIC = "opsledger.customer:CustomerDirectory.Listed"
+        customer: str
+
+        def apply(self, directory: CustomerDirectory) -> None:
+            directory.customers = (*directory.customers, self.customer)
+
+    def __init__(self) -> None:
+        self.customers: tuple[str, ...] = ()
+
+    @classmethod
+    def open(cls, at: datetime) -> CustomerDirectory:
+        return cls._create(cls.Opened, id=cls.ID, timestamp=at)
+
+    def add(self, customer: str, at: datetime) -> None:
+        if customer not in self.customers:
+            self.trigger_event(self.Listed, timestamp=at, customer=customer)
