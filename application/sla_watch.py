@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 from application.catalog import current_versions
 from application.desk import ServiceDesk
-from application.errors import ApplicationError
+from application.errors import ApplicationError, TicketNotFound
 from application.ports import Clock, Notifier
 from domain.errors import DomainError
 from domain.ticket import Ticket
@@ -36,6 +36,9 @@ MAX_ROUNDS = 4
 
 class DueIndex(Protocol):
     def due(self, now: datetime, limit: int = ...) -> list[Any]: ...
+
+
+MAX_ERRORS = 100
 
 
 @dataclass
@@ -50,6 +53,11 @@ class TickCounts:
 
     def as_dict(self) -> dict[str, int]:
         return {k: v for k, v in vars(self).items() if k != "errors"}
+
+    def fail(self, error: str) -> None:
+        self.failed += 1
+        if len(self.errors) < MAX_ERRORS:  # the count is exact; the texts are a sample
+            self.errors.append(error)
 
 
 class SlaWatcher:
@@ -78,6 +86,8 @@ class SlaWatcher:
         # The calendar and policy versions the last complete recompute sweep saw (ADR 0018);
         # ``None`` until the first sweep of this process.
         self.versions: dict[tuple[str, str], int] | None = None
+        self._sweep: dict[str, Any] | None = None  # a sweep in progress: versions, cursor
+        self.sweep_budget = 2000  # tickets offered a recompute per tick
 
     def tick(self, now: datetime | None = None) -> TickCounts:
         now = now or self.clock.now()
@@ -105,8 +115,7 @@ class SlaWatcher:
                         elif isinstance(e, Ticket.Escalated):
                             counts.escalations += 1
             except (ApplicationError, DomainError) as e:  # one ticket never stops the tick
-                counts.failed += 1
-                counts.errors.append(f"{row.ticket_id}: {type(e).__name__}: {e}")
+                counts.fail(f"{row.ticket_id}: {type(e).__name__}: {e}")
                 if self.log is not None:
                     self.log.error("sla.watch_failed", ticket_id=row.ticket_id,
                                    error=f"{type(e).__name__}: {e}")
@@ -118,33 +127,45 @@ class SlaWatcher:
 
 
     def _recompute_changed(self, counts: TickCounts) -> int:
-        """Offers every ticket with a running clock a recompute when a calendar or policy
-        version changed since the last sweep; returns how many got new deadlines. A ticket
-        that fails is counted and the sweep is repeated on the next tick."""
-        versions = current_versions(self.desk)
+        """Offers the tickets with a running clock a recompute when a calendar or policy
+        version changed since the last complete sweep (and once per process, for changes made
+        while it was down). A sweep is spread over ticks, at most ``sweep_budget`` tickets a
+        tick, so one tick stays short however many tickets are open; a ticket that fails
+        leaves the sweep incomplete, so it is offered again by the next sweep."""
         running = getattr(self.index, "running_tickets", None)
-        if versions == self.versions or running is None:
+        if running is None:
             return 0
-        complete = True
-        after = ""
-        while True:
-            ids = running(after, self.batch)
+        versions = current_versions(self.desk)
+        if self._sweep is None:
+            if versions == self.versions:
+                return 0
+            self._sweep = {"versions": versions, "after": "", "complete": True}
+        sweep = self._sweep
+        if sweep["versions"] != versions:  # changed again mid-sweep: start over
+            sweep.update(versions=versions, after="", complete=True)
+        budget = self.sweep_budget
+        while budget > 0:
+            want = min(self.batch, budget)
+            ids = running(sweep["after"], want)
             for tid in ids:
                 try:
                     if self.desk.refresh_sla_deadlines(tid) is not None:
                         counts.recomputed += 1
+                except TicketNotFound:
+                    continue  # an index row without a ticket: nothing to recompute
                 except (ApplicationError, DomainError) as e:
-                    complete = False
-                    counts.failed += 1
-                    counts.errors.append(f"{tid}: {type(e).__name__}: {e}")
+                    sweep["complete"] = False
+                    counts.fail(f"{tid}: {type(e).__name__}: {e}")
                     if self.log is not None:
                         self.log.error("sla.recompute_failed", ticket_id=tid,
                                        error=f"{type(e).__name__}: {e}")
-            if len(ids) < self.batch:
+            budget -= len(ids)
+            if len(ids) < want:  # the end of the running tickets: the sweep is done
+                if sweep["complete"]:
+                    self.versions = sweep["versions"]
+                self._sweep = None
                 break
-            after = ids[-1]
-        if complete:
-            self.versions = versions
+            sweep["after"] = ids[-1]
         if self.log is not None and counts.recomputed:
             self.log.info("sla.recomputed", tickets=counts.recomputed)
         return counts.recomputed
