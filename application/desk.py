@@ -205,7 +205,7 @@ class ServiceDesk(Application):
 
     def _get(self, aggregate_id: UUID) -> Any:
         """A private copy of the (cached) aggregate, safe to run a command on."""
-        return _own(self.repository.get(aggregate_id))
+        return _own(self.repository.get(aggregate_id, projector_func=_project))
 
     def _load_sequence(self, kind: RecordKind, day: date, at: datetime) -> DailySequence:
         # Under the number lock, the sequence this process saved last is the latest unless
@@ -741,3 +741,11 @@ def _own(aggregate: Any) -> Any:
     copy.__dict__.update(aggregate.__dict__)
     copy._pending_events = []
     return copy
+
+
+def _project(aggregate: Any, events: Any) -> Any:
+    """The library's projector without its per-event runtime-Protocol ``isinstance`` assert
+    (a measurable share of each command's CPU); every stored event here is one of ours."""
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
