@@ -217,7 +217,31 @@ def calendar_id(slug: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"opsledger:calendar:{slug}")
 
 
-class CalendarRecord(Aggregate):
+class _VersionedRecord:
+    """``define`` and ``redefine`` shared by the versioned records (calendars, policies): each
+    version's event carries the whole definition, and an identical definition records nothing.
+    The record class supplies ``Defined``, ``Redefined``, ``id_for`` and ``definition``."""
+
+    definition: Any
+
+    @classmethod
+    def define(cls, slug: str, definition: Any, *, actor: str, at: datetime) -> Any:
+        _check_slug(slug)
+        return cls._create(  # type: ignore[attr-defined]
+            cls.Defined, id=cls.id_for(slug), timestamp=at, slug=slug,  # type: ignore[attr-defined]
+            actor=actor, **definition.as_fields())
+
+    def redefine(self, definition: Any, *, actor: str, at: datetime) -> bool:
+        """Records a new version; ``False`` (nothing recorded) when nothing changed."""
+        if definition == self.definition:
+            return False
+        self.trigger_event(  # type: ignore[attr-defined]
+            self.Redefined, timestamp=at, actor=actor,  # type: ignore[attr-defined]
+            **definition.as_fields())
+        return True
+
+
+class CalendarRecord(_VersionedRecord, Aggregate):
     """One business calendar; each version is a whole definition."""
 
     TOPIC = "opsledger.sla:CalendarRecord"
@@ -268,19 +292,6 @@ class CalendarRecord(Aggregate):
     def id_for(slug: str) -> UUID:
         return calendar_id(slug)
 
-    @classmethod
-    def define(cls, slug: str, definition: CalendarDefinition, *, actor: str,
-               at: datetime) -> CalendarRecord:
-        _check_slug(slug)
-        return cls._create(cls.Defined, id=cls.id_for(slug), timestamp=at, slug=slug,
-                           actor=actor, **definition.as_fields())
-
-    def redefine(self, definition: CalendarDefinition, *, actor: str, at: datetime) -> bool:
-        """Records a new version; ``False`` (nothing recorded) when nothing changed."""
-        if definition == self.definition:
-            return False
-        self.trigger_event(self.Redefined, timestamp=at, actor=actor, **definition.as_fields())
-        return True
 
 
 # ---------------------------------------------------------------------- policies
@@ -382,7 +393,7 @@ def policy_id(slug: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"opsledger:sla-policy:{slug}")
 
 
-class SlaPolicy(Aggregate):
+class SlaPolicy(_VersionedRecord, Aggregate):
     """One SLA policy; each version is a whole definition."""
 
     TOPIC = "opsledger.sla:SlaPolicy"
@@ -430,18 +441,6 @@ class SlaPolicy(Aggregate):
     def id_for(slug: str) -> UUID:
         return policy_id(slug)
 
-    @classmethod
-    def define(cls, slug: str, definition: PolicyDefinition, *, actor: str,
-               at: datetime) -> SlaPolicy:
-        _check_slug(slug)
-        return cls._create(cls.Defined, id=cls.id_for(slug), timestamp=at, slug=slug,
-                           actor=actor, **definition.as_fields())
-
-    def redefine(self, definition: PolicyDefinition, *, actor: str, at: datetime) -> bool:
-        if definition == self.definition:
-            return False
-        self.trigger_event(self.Redefined, timestamp=at, actor=actor, **definition.as_fields())
-        return True
 
 
 # ---------------------------------------------------------------------- catalog

@@ -181,3 +181,31 @@ class Tracking:
         if cur.rowcount != 1:
             actual, _ = self.stored(cur)
             raise TrackingConflict(self.name, start, actual)
+
+
+class SqlView:
+    """What every SQL view shares: its store, its tracking row, position, reset and close.
+
+    Subclasses set ``table`` (the rows ``reset`` deletes) and create their tables.
+    """
+
+    table: str
+
+    def __init__(self, store: SqlStore, name: str, version: int) -> None:
+        self.store = store
+        self.tracking = Tracking(store, name, version)
+
+    def position(self) -> int:
+        with self.store.read() as cur:
+            return self.tracking.stored(cur)[0]
+
+    def reset(self) -> None:
+        with self.store.transaction() as cur:
+            self._reset(cur)
+
+    def _reset(self, cur: Any) -> None:
+        cur.execute(f"DELETE FROM {self.table}")
+        self.tracking.reset(cur)
+
+    def close(self) -> None:
+        self.store.close()

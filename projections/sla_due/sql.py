@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from projections.base import Positioned
-from projections.sql import SqlStore, Tracking
+from projections.sql import SqlStore, SqlView
 from projections.sla_due import projection as p
 from projections.sla_due.projection import COLUMNS, SlaDueRow
 from projections.sla_due.view import DueClock
@@ -15,14 +15,14 @@ from projections.sla_due.view import DueClock
 TABLE = "sla_due"
 
 
-class SqlSlaDueView:
+class SqlSlaDueView(SqlView):
+    table = TABLE
     name = p.NAME
     topics = p.TOPICS
     fields = p.FIELDS
 
     def __init__(self, store: SqlStore) -> None:
-        self.store = store
-        self.tracking = Tracking(store, p.NAME, p.VERSION)
+        super().__init__(store, p.NAME, p.VERSION)
         ph = store.param
         self._cols = ", ".join(COLUMNS)
         updates = ", ".join(f"{c}=excluded.{c}" for c in COLUMNS if c != "id")
@@ -51,21 +51,6 @@ class SqlSlaDueView:
             _, version = self.tracking.stored(cur)
             if version != p.VERSION:
                 self._reset(cur)
-
-    def position(self) -> int:
-        with self.store.read() as cur:
-            return self.tracking.stored(cur)[0]
-
-    def reset(self) -> None:
-        with self.store.transaction() as cur:
-            self._reset(cur)
-
-    def _reset(self, cur: Any) -> None:
-        cur.execute(f"DELETE FROM {TABLE}")
-        self.tracking.reset(cur)
-
-    def close(self) -> None:
-        self.store.close()
 
     def apply(self, events: Sequence[Positioned], *, start: int, end: int) -> None:
         with self.store.transaction() as cur:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from projections.base import Positioned
-from projections.sql import SqlStore, Tracking
+from projections.sql import SqlStore, SqlView
 from projections.ticket_list import projection as p
 from projections.ticket_list.projection import COLUMNS, TicketRow
 from projections.ticket_list.view import ComplianceCount, Page, TicketQuery
@@ -59,14 +59,14 @@ class _Sla:
                 + " OR ".join(self.state(st) for st in states) + "))")
 
 
-class SqlTicketListView:
+class SqlTicketListView(SqlView):
+    table = TABLE
     name = p.NAME
     topics = p.TOPICS
     fields = p.FIELDS
 
     def __init__(self, store: SqlStore) -> None:
-        self.store = store
-        self.tracking = Tracking(store, p.NAME, p.VERSION)
+        super().__init__(store, p.NAME, p.VERSION)
         ph = store.param
         cols = ", ".join(f'"{c}"' for c in COLUMNS)
         updates = ", ".join(f'"{c}"=excluded."{c}"' for c in COLUMNS if c != "id")
@@ -113,21 +113,6 @@ class SqlTicketListView:
                         "(sla_next_due, seq) WHERE sla_next_due IS NOT NULL")
 
     # --------------------------------------------------------------- tracking
-
-    def position(self) -> int:
-        with self.store.read() as cur:
-            return self.tracking.stored(cur)[0]
-
-    def reset(self) -> None:
-        with self.store.transaction() as cur:
-            self._reset(cur)
-
-    def _reset(self, cur: Any) -> None:
-        cur.execute(f"DELETE FROM {TABLE}")
-        self.tracking.reset(cur)
-
-    def close(self) -> None:
-        self.store.close()
 
     # ------------------------------------------------------------------ apply
 
