@@ -27,13 +27,14 @@ from application.encoding import MsgspecMapper
 from application.errors import (
     ConcurrencyConflict,
     IdempotencyKeyReused,
+    RecordNotFound,
     TicketNotFound,
     VersionMismatch,
 )
 from application.idempotency import IdempotencyKey, IdempotencyRecord
 from application.ports import Clock, Notice, Notifier, PositionIndex, SystemClock, TicketClocks
 from domain.errors import InvalidCommand
-from domain.numbering import DailySequence, RecordKind
+from domain.numbering import NUMBERED_RECORDS, DailySequence, RecordKind, record_id_for
 from domain.priority import DEFAULT_MATRIX, Impact, Importance, Priority, PriorityMatrix, Urgency
 from domain.ticket import (
     Channel,
@@ -47,7 +48,7 @@ from domain.ticket import (
 MAX_ATTEMPTS = 30  # with RETRY_* below: about 2.6 s of waiting at most before a 409
 RETRY_DELAY = 0.002  # seconds: the first conflict waits up to this long, doubling each time
 RETRY_MAX_DELAY = 0.1
-NUMBER_PREFIXES = ("SR-",)
+NUMBER_PREFIXES = tuple(f"{prefix}-" for prefix in NUMBERED_RECORDS)
 SLA_ACTOR = "system:sla"
 
 
@@ -57,15 +58,19 @@ class _NothingDue(Exception):
 
 def ticket_id_for(number: str) -> UUID:
     """Ticket ids derive from their SR number, so a number resolves without a read model."""
-    return uuid5(NAMESPACE_URL, f"opsledger:ticket:{number}")
+    return record_id_for(number)
 
 
 @dataclass
 class CommandResult:
-    ticket: Ticket
+    aggregate: Any  # the record the command was addressed to, as saved
     created: bool = False
     position: int | None = None  # notification id of the last event saved (None: replayed)
     replayed: bool = False  # an Idempotency-Key repeat: nothing new was recorded
+
+    @property
+    def ticket(self) -> Ticket:
+        return self.aggregate  # type: ignore[no-any-return]
 
 
 @dataclass
@@ -218,16 +223,17 @@ class ServiceDesk(Application):
         except AggregateNotFoundError:
             return DailySequence.open(kind, day, at)
 
-    def resolve_ref(self, ref: str | UUID) -> UUID:
+    def resolve_ref(self, ref: str | UUID, kind: str = "ticket") -> UUID:
+        """An id, or a human number of any numbered record (``SR-…``, ``PRB-…``, ``CHG-…``)."""
         if isinstance(ref, UUID):
             return ref
         ref = ref.strip()
         if ref.upper().startswith(NUMBER_PREFIXES):
-            return ticket_id_for(ref.upper())
+            return record_id_for(ref.upper())
         try:
             return UUID(ref)
         except ValueError:
-            raise TicketNotFound(ref) from None
+            raise _not_found(ref, kind) from None
 
     def _find_idempotent(
         self, idempotency: IdempotencyKey | None
@@ -243,45 +249,54 @@ class ServiceDesk(Application):
         return record
 
     def _replay(self, record: IdempotencyRecord) -> CommandResult:
-        ticket = self.repository.get(record.target_id, version=record.target_version)
-        return CommandResult(ticket=ticket, created=record.created, replayed=True)
+        aggregate = self.repository.get(record.target_id, version=record.target_version)
+        return CommandResult(aggregate=aggregate, created=record.created, replayed=True)
 
     def _run(
         self,
-        ticket_id: UUID | None,
-        mutate: Callable[[Ticket | None, datetime, _NumberIssuer], Ticket],
+        record_id: UUID | None,
+        mutate: Callable[[Any, datetime, _NumberIssuer], Any],
         *,
         actor: str,
         expected_version: int | None,
         idempotency: IdempotencyKey | None,
+        kind: type[Aggregate] = Ticket,
+        label: str = "ticket",
     ) -> CommandResult:
+        """Load the record ``record_id`` (of class ``kind``; ``None``: a create), run
+        ``mutate`` on it and save what it returns: the changed record, or a tuple whose first
+        item is the record and whose others change with it in the same transaction (e.g. a
+        problem and the ticket linked to it)."""
         for attempt in range(MAX_ATTEMPTS):
             record = self._find_idempotent(idempotency)
             if record is not None:
                 return self._replay(record)
-            ticket = self.get_ticket(ticket_id) if ticket_id is not None else None
-            if ticket is not None and expected_version is not None:
-                if ticket.version != expected_version:
-                    raise VersionMismatch(expected_version, ticket.version)
+            target = self.get_record(record_id, kind, label) if record_id is not None else None
+            if target is not None and expected_version is not None:
+                if target.version != expected_version:
+                    raise VersionMismatch(expected_version, target.version)
             at = self.clock.now()
             numbers = _NumberIssuer(self, at)
             try:
-                changed = mutate(ticket, at, numbers)
+                outcome = mutate(target, at, numbers)
+                changed, *others = outcome if isinstance(outcome, tuple) else (outcome,)
                 if self.sla is not None:
-                    self.sla.update(changed, at)
+                    for aggregate in (changed, *others):
+                        if isinstance(aggregate, Ticket):
+                            self.sla.update(aggregate, at)
                 idem = (
                     IdempotencyRecord.record(
                         idempotency,
                         target_id=changed.id,
                         target_version=changed.version,
-                        created=ticket is None,
+                        created=target is None,
                         actor=actor,
                         at=at,
                     )
                     if idempotency is not None
                     else None
                 )
-                position = self._save(changed, *numbers.sequences.values(), idem)
+                position = self._save(changed, *others, *numbers.sequences.values(), idem)
                 numbers.remember()
             except IntegrityError:
                 numbers.forget()
@@ -293,31 +308,39 @@ class ServiceDesk(Application):
                 continue
             finally:
                 numbers.release()
-            return CommandResult(ticket=changed, created=ticket is None, position=position)
+            return CommandResult(aggregate=changed, created=target is None, position=position)
         raise ConcurrencyConflict(MAX_ATTEMPTS)
 
     def _change(
         self,
         ref: str | UUID,
-        command: Callable[[Ticket, datetime, _NumberIssuer], None],
+        command: Callable[[Any, datetime, _NumberIssuer], Any],
         *,
         actor: str,
         expected_version: int | None = None,
         idempotency: IdempotencyKey | None = None,
+        kind: type[Aggregate] = Ticket,
+        label: str = "ticket",
     ) -> CommandResult:
-        ticket_id = self.resolve_ref(ref)
+        """Run ``command`` on the existing record ``ref``. The command may return other
+        aggregates it changed (one or a tuple): they are saved in the same transaction."""
+        record_id = self.resolve_ref(ref, label)
 
-        def mutate(ticket: Ticket | None, at: datetime, numbers: _NumberIssuer) -> Ticket:
-            assert ticket is not None
-            command(ticket, at, numbers)
-            return ticket
+        def mutate(record: Any, at: datetime, numbers: _NumberIssuer) -> Any:
+            assert record is not None
+            others = command(record, at, numbers)
+            if others is None:
+                return record
+            return (record, *(others if isinstance(others, tuple) else (others,)))
 
         return self._run(
-            ticket_id,
+            record_id,
             mutate,
             actor=actor,
             expected_version=expected_version,
             idempotency=idempotency,
+            kind=kind,
+            label=label,
         )
 
     # ---------------------------------------------------------------- commands
@@ -682,32 +705,43 @@ class ServiceDesk(Application):
     # ------------------------------------------------------------------- reads
 
     def get_ticket(self, ref: str | UUID, as_of: datetime | None = None) -> Ticket:
-        ticket_id = self.resolve_ref(ref)
+        return self.get_record(ref, Ticket, "ticket", as_of)  # type: ignore[return-value]
+
+    def get_record(
+        self, ref: str | UUID, kind: type[Aggregate], label: str, as_of: datetime | None = None
+    ) -> Any:
+        """The record ``ref`` (an id or number) of class ``kind``, now or as it stood at
+        ``as_of`` (by recorded time, ADR 0008); ``RecordNotFound`` names ``label``."""
+        record_id = self.resolve_ref(ref, label)
         if as_of is None:
             try:
-                ticket = self._get(ticket_id)
+                record = self._get(record_id)
             except AggregateNotFoundError:
-                raise TicketNotFound(str(ref)) from None
-            if not isinstance(ticket, Ticket):
-                raise TicketNotFound(str(ref))
-            return ticket
+                raise _not_found(str(ref), label) from None
+            if not isinstance(record, kind):
+                raise _not_found(str(ref), label)
+            return record
         if as_of.tzinfo is None:
             raise InvalidCommand.field("as_of", "needs a UTC offset")
         aggregate: Any = None
-        for event in self.events.get(ticket_id):
+        for event in self.events.get(record_id):
             if event.timestamp > as_of:
                 break
             aggregate = event.mutate(aggregate)
-        if not isinstance(aggregate, Ticket):
-            raise TicketNotFound(str(ref))
+        if not isinstance(aggregate, kind):
+            raise _not_found(str(ref), label)
         return aggregate
 
     def ticket_history(self, ref: str | UUID) -> list[HistoryEntry]:
-        ticket_id = self.resolve_ref(ref)
-        events = list(self.events.get(ticket_id))
-        if not events or not isinstance(events[0], Ticket.Registered):
-            raise TicketNotFound(str(ref))
-        positions = self.positions.positions(ticket_id) if self.positions else {}
+        return self.history(ref, Ticket, "ticket")
+
+    def history(self, ref: str | UUID, kind: type[Aggregate], label: str) -> list[HistoryEntry]:
+        """Every event of the record ``ref`` of class ``kind``, oldest first."""
+        record_id = self.resolve_ref(ref, label)
+        events = list(self.events.get(record_id))
+        if not events or not isinstance(events[0].mutate(None), kind):
+            raise _not_found(str(ref), label)
+        positions = self.positions.positions(record_id) if self.positions else {}
         return [
             HistoryEntry(
                 version=e.originator_version,
@@ -730,6 +764,10 @@ class ServiceDesk(Application):
 
     def max_position(self) -> int:
         return self.recorder.max_notification_id() or 0
+
+
+def _not_found(ref: str, label: str) -> RecordNotFound:
+    return TicketNotFound(ref) if label == "ticket" else RecordNotFound(ref, label)
 
 
 def _own(aggregate: Any) -> Any:

@@ -7,10 +7,20 @@ class ApplicationError(Exception):
     pass
 
 
-class TicketNotFound(ApplicationError):
-    def __init__(self, ref: str):
+class RecordNotFound(ApplicationError):
+    """No record of this kind (ticket, problem, change, ...) has that id or number (a 404)."""
+
+    kind = "record"
+
+    def __init__(self, ref: str, kind: str | None = None):
         self.ref = ref
-        super().__init__(f"no ticket {ref!r}")
+        if kind is not None:
+            self.kind = kind
+        super().__init__(f"no {self.kind} {ref!r}")
+
+
+class TicketNotFound(RecordNotFound):
+    kind = "ticket"
 
 
 class VersionMismatch(ApplicationError):
@@ -19,7 +29,7 @@ class VersionMismatch(ApplicationError):
     def __init__(self, expected: int, actual: int):
         self.expected = expected
         self.actual = actual
-        super().__init__(f"the ticket is at version {actual}, not {expected}; reload and retry")
+        super().__init__(f"the record is at version {actual}, not {expected}; reload and retry")
 
 
 class ConcurrencyConflict(ApplicationError):

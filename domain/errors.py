@@ -56,14 +56,24 @@ class OverrideReasonRequired(InvalidCommand):
 class TransitionNotAllowed(DomainError):
     """The command is not allowed in the aggregate's current state (a 409)."""
 
-    def __init__(self, state: str, command: str, allowed: Sequence[str], reason: str = ""):
+    def __init__(
+        self,
+        state: str,
+        command: str,
+        allowed: Sequence[str],
+        reason: str = "",
+        record: str = "ticket",
+        missing: Sequence[str] = (),
+    ):
         self.state = state
+        self.record = record
+        self.missing = tuple(missing)  # gates not yet passed (e.g. a change's reviews)
         self.command = command
         self.allowed = tuple(allowed)
         self.reason = reason
         allowed_text = ", ".join(self.allowed) if self.allowed else "none (final state)"
         why = f" ({reason})" if reason else ""
         super().__init__(
-            f"'{command}' is not allowed while the ticket is '{state}'{why}; "
+            f"'{command}' is not allowed while the {record} is '{state}'{why}; "
             f"allowed now: {allowed_text}"
         )

@@ -21,6 +21,25 @@ class RecordKind(StrEnum):
     SERVICE_REQUEST = "SR"
     DELIVERY_ACCEPTANCE = "SD"
     FEEDBACK = "FB"
+    PROBLEM = "PRB"
+    CHANGE = "CHG"
+    ARTICLE = "KB"
+
+
+# The aggregates whose id derives from their number (``record_id_for``), by number prefix.
+NUMBERED_RECORDS: dict[str, str] = {
+    RecordKind.SERVICE_REQUEST.value: "ticket",
+    RecordKind.PROBLEM.value: "problem",
+    RecordKind.CHANGE.value: "change",
+    RecordKind.ARTICLE.value: "article",
+}
+
+
+def record_id_for(number: str) -> UUID:
+    """The id of the record that carries ``number`` (``SR-…`` → its ticket, ``PRB-…`` → its
+    problem, …): numbers resolve to ids without a read model."""
+    prefix = number.split("-", 1)[0].upper()
+    return uuid5(NAMESPACE_URL, f"opsledger:{NUMBERED_RECORDS[prefix]}:{number.upper()}")
 
 
 def format_number(kind: RecordKind, day: date, seq: int) -> str:

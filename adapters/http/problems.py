@@ -15,7 +15,7 @@ from application.errors import (
     ConcurrencyConflict,
     IdempotencyKeyReused,
     StoreUnavailable,
-    TicketNotFound,
+    RecordNotFound,
     VersionMismatch,
 )
 from domain.errors import InvalidCommand, TransitionNotAllowed
@@ -57,10 +57,11 @@ def _transition(_: Request[Any, Any, Any], exc: TransitionNotAllowed) -> Respons
         state=exc.state,
         command=exc.command,
         allowed_commands=list(exc.allowed),
+        **({"missing": list(exc.missing)} if exc.missing else {}),
     )
 
 
-def _not_found(_: Request[Any, Any, Any], exc: TicketNotFound) -> Response[dict[str, Any]]:
+def _not_found(_: Request[Any, Any, Any], exc: RecordNotFound) -> Response[dict[str, Any]]:
     return problem(404, "Not found", str(exc), "not-found")
 
 
@@ -179,7 +180,7 @@ def exception_handlers() -> dict[Any, Any]:
     return {
         InvalidCommand: _invalid,
         TransitionNotAllowed: _transition,
-        TicketNotFound: _not_found,
+        RecordNotFound: _not_found,
         VersionMismatch: _version,
         ConcurrencyConflict: _conflict,
         IdempotencyKeyReused: _idem,
