@@ -111,6 +111,11 @@ def test_link_ticket_link_tickets_and_the_ticket_side_keep_both_sides(api):
         assert [x["id"] for x in api.view(t["id"])["problems"]] == [p["id"]]
     assert listed(api, ticket=t4["number"]) == [p["number"]]
     assert listed(api, ticket=t4["id"]) == [p["number"]]
+    # The ticket list shows each linked ticket at the same version as its view.
+    listed_tickets = api.client.get(f"{API}/tickets", params={"limit": 50}).json()["items"]
+    versions = {i["id"]: i["version"] for i in listed_tickets}
+    for t in (t1, t2, t3, t4):
+        assert versions[t["id"]] == api.view(t["id"])["version"]
 
 
 def test_unknown_tickets_and_problems_in_bodies_are_422s_naming_the_field(api):
