@@ -37,7 +37,7 @@ from typing import Any
 from adapters.container import build
 from adapters.settings import Settings
 from application.desk import ServiceDesk
-from bench.common import load_average, source_state, stop_on_sigterm
+from bench.common import load_average, source_state, stop_on_sigterm, write_json
 from bench.http_commands import (
     KINDS,
     RunResult,
@@ -149,14 +149,12 @@ def main(argv: Sequence[str] | None = None) -> int:
               "  * the desk loads the aggregate (its cache), runs the domain command, issues numbers and\n"
               "    saves in one transaction; the raw replay only INSERTs the rows it produced.\n"
               "  * raw sqlite3 runs WAL at the server's synchronous setting; raw psycopg has no LOCK TABLE.")
-        if args.json:
-            args.json.parent.mkdir(parents=True, exist_ok=True)
-            args.json.write_text(json.dumps({
-                "store": args.store, "threads": args.threads, "tickets": args.tickets,
-                "desk": {**asdict(ops), "events_per_s": ops.rows / ops.seconds},
-                "raw": {**asdict(raw), "events_per_s": raw.rows / raw.seconds},
-                "ratio_events_per_s": ratio,
-            }, indent=2, ensure_ascii=False))
+        write_json(args.json, {
+            "store": args.store, "threads": args.threads, "tickets": args.tickets,
+            "desk": {**asdict(ops), "events_per_s": ops.rows / ops.seconds},
+            "raw": {**asdict(raw), "events_per_s": raw.rows / raw.seconds},
+            "ratio_events_per_s": ratio,
+        })
         return 0
     finally:
         store.close()

@@ -59,7 +59,7 @@ import urllib.parse
 
 import httpx
 
-from bench.common import load_average, source_state, stop_on_sigterm
+from bench.common import load_average, source_state, stop_on_sigterm, write_json
 from adapters.settings import Settings
 from bench.encoding import CUSTOMERS, DESCRIPTIONS, ENGINEERS, GROUPS, SYSTEMS, TITLES
 from domain.ticket import Ticket
@@ -173,6 +173,9 @@ class RunResult:
     @property
     def commands_per_s(self) -> float:
         return self.commands / self.seconds
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "tickets_per_s": self.tickets_per_s, "commands_per_s": self.commands_per_s}
 
 
 # ----------------------------------------------------------------------- stores
@@ -796,15 +799,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("  * server handler = the duration_ms the server logs for each command (inside the worker\n"
               "    thread: load, domain, save), so client-observed minus handler is HTTP, routing,\n"
               "    (de)serialisation, the thread hop, and waiting for the GIL in either process.")
-        if args.json:
-            args.json.parent.mkdir(parents=True, exist_ok=True)
-            args.json.write_text(json.dumps(
-                {"store": args.store, "levels": [
-                    {"opsledger": {**asdict(o), "tickets_per_s": o.tickets_per_s, "commands_per_s": o.commands_per_s},
-                     "raw": [{**asdict(r), "tickets_per_s": r.tickets_per_s, "commands_per_s": r.commands_per_s}
-                             for r in rs]}
-                    for o, rs in results]},
-                indent=2, ensure_ascii=False))
+        write_json(args.json, {"store": args.store, "levels": [
+            {"opsledger": o.as_dict(), "raw": [r.as_dict() for r in rs]} for o, rs in results]})
         return 0
     finally:
         if store is not None:

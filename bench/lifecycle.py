@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, load_average, source_state, stop_on_sigterm
+from bench.common import ROOT, load_average, source_state, stop_on_sigterm, write_json
 from bench.http_commands import (
     KINDS,
     TARGET_CLIENTS,
@@ -261,19 +261,13 @@ def main(argv: Sequence[str] | None = None) -> int:
               "  * both load generators are Python http.client on keep-alive connections, closed loop\n"
               "    without think time, on the same machine as the servers; RT runs on its own PostgreSQL\n"
               "    15 (fsync on), opsledger's PostgreSQL is the test harness's (fsync off), see ADR 0026.")
-        if args.json:
-            args.json.parent.mkdir(parents=True, exist_ok=True)
-            args.json.write_text(json.dumps({
-                "stores": stores, "clients": clients,
-                "levels": [{"store": lv.store,
-                            "opsledger": {**asdict(lv.ops), "tickets_per_s": lv.ops.tickets_per_s,
-                                          "commands_per_s": lv.ops.commands_per_s},
-                            "raw": [{**asdict(r), "tickets_per_s": r.tickets_per_s,
-                                     "commands_per_s": r.commands_per_s} for r in lv.raws]}
-                           for lv in levels],
-                "rt": {str(c): asdict(r) for c, r in rt.items()}, "rt_note": rt_note,
-                "comparison": comparison, "targets": verdicts,
-            }, indent=2, ensure_ascii=False))
+        write_json(args.json, {
+            "stores": stores, "clients": clients,
+            "levels": [{"store": lv.store, "opsledger": lv.ops.as_dict(), "raw": [r.as_dict() for r in lv.raws]}
+                       for lv in levels],
+            "rt": {str(c): asdict(r) for c, r in rt.items()}, "rt_note": rt_note,
+            "comparison": comparison, "targets": verdicts,
+        })
         return 0 if all(r.errors == 0 for r in rt.values()) else 1
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -52,7 +52,7 @@ import msgspec
 from adapters.container import Services, build
 from adapters.settings import Settings
 from application.ports import FixedClock
-from bench.common import load_average, source_state, stop_on_sigterm
+from bench.common import load_average, source_state, stop_on_sigterm, write_json
 from bench.encoding import CUSTOMERS, DESCRIPTIONS, ENGINEERS, GROUPS, SYSTEMS, TITLES
 from domain.priority import Impact, Importance, Urgency
 from domain.ticket import Channel, Contact, ProposedClassification, Ticket, TicketType
@@ -357,13 +357,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print()
             print("cProfile of one rebuild (profiling overhead inflates the total):")
             print(profile_rebuild(services, 25))
-        if args.json:
-            args.json.parent.mkdir(parents=True, exist_ok=True)
-            args.json.write_text(json.dumps({
-                "store": args.store, "tickets": args.tickets, "events": events,
-                "lines": [{"name": ln.name, "seconds": ln.seconds, "count": ln.count, "per_s": ln.per_s} for ln in lines],
-                "target_events_per_s": TARGET_EVENTS_PER_S,
-            }, indent=2, ensure_ascii=False))
+        write_json(args.json, {
+            "store": args.store, "tickets": args.tickets, "events": events,
+            "lines": [{"name": ln.name, "seconds": ln.seconds, "count": ln.count, "per_s": ln.per_s} for ln in lines],
+            "target_events_per_s": TARGET_EVENTS_PER_S,
+        })
         return 0
     finally:
         if services is not None:

@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
-import json
 import multiprocessing
 import os
 import random
@@ -57,7 +56,7 @@ from typing import Any
 
 from adapters.container import Services, build
 from adapters.settings import Settings
-from bench.common import load_average, source_state, stop_on_sigterm
+from bench.common import load_average, source_state, stop_on_sigterm, write_json
 from bench.http_commands import Client, Dist, Server
 from bench.rebuild import BASE, STAGES, PostgresStore, SQLiteStore, Store, ticket
 from projections.ticket_list.projection import OPEN_STATUSES, stamp
@@ -396,14 +395,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(line)
         print("(ms; p99 ratio = HTTP p99 / baseline p99: what HTTP, auth, the page's SLA states and JSON add)")
         print(f"load average at end {load_average():.2f}")
-        if args.json:
-            args.json.parent.mkdir(parents=True, exist_ok=True)
-            args.json.write_text(json.dumps({
-                "store": args.store, "tickets": args.tickets, "events": events, "generate_s": gen_s,
-                "store_bytes": size, "rebuild": [{"view": n, "events": c, "seconds": s} for n, c, s in rebuilds],
-                "rebuild_total_s": total_s, "raw_read": {"rows": raw_n, "seconds": raw_s},
-                "server_ready_s": boot_s, "queries": [asdict(r) for r in results],
-            }, indent=2, ensure_ascii=False))
+        write_json(args.json, {
+            "store": args.store, "tickets": args.tickets, "events": events, "generate_s": gen_s,
+            "store_bytes": size, "rebuild": [{"view": n, "events": c, "seconds": s} for n, c, s in rebuilds],
+            "rebuild_total_s": total_s, "raw_read": {"rows": raw_n, "seconds": raw_s},
+            "server_ready_s": boot_s, "queries": [asdict(r) for r in results],
+        })
         return 0
     finally:
         if server is not None:
