@@ -14,9 +14,10 @@ and a full projection rebuild, each beside a baseline measured in the same run.
    command of the open tickets, so they carry their deadline events and the breaching queue
    has rows; closed tickets skip them unless ``--sla-all`` (they cost ~2 ms per ticket: half
    an hour of CPU at 1M). The table is created by the application itself first. A mix of
-   stages gives every queue rows: of every 100 tickets 2 are only classified (unassigned),
-   3 assigned, 3 started, 2 with work logged, 2 resolved and 88 confirmed (closed), about
-   7.1 events per ticket.
+   stages (``--mix``) gives every queue rows: of every 1000 tickets 2 are only classified
+   (unassigned), 3 assigned, 3 started, 2 with work logged, 2 resolved and 988 confirmed
+   (closed): 1.2% open, as at a desk with a long history (12,000 open tickets at 1M), about
+   7.5 events per ticket. ``--mix 20,30,30,20,20,880`` is the stress variant (12% open).
 2. Full rebuild: ``runner.rebuild(name)`` for every projection (as ``opsledger projections
    rebuild``), timed, beside the raw read of the same rows: one streaming ``SELECT`` of the
    whole event table through the raw driver.
@@ -62,20 +63,28 @@ from bench.rebuild import BASE, STAGES, PostgresStore, SQLiteStore, Store, ticke
 from projections.ticket_list.projection import OPEN_STATUSES, stamp
 from projections.ticket_list.view import TicketQuery
 
-# Of every 100 tickets, how many stop at each stage (STAGES order).
-MIX = (2, 3, 3, 2, 2, 88)
-STAGE_OF = [s for s, n in enumerate(MIX) for _ in range(n)]
+# Of every 1000 tickets, how many stop at each stage (STAGES order): 1.2% open, as at a desk
+# with a long history; ``--mix 20,30,30,20,20,880`` (12% open) makes the queues ten times longer.
+MIX = (2, 3, 3, 2, 2, 988)
 CHUNK = 2_000  # tickets per worker task
 CLOSED = len(STAGES) - 1
 
 _mapper: Any = None  # the application's mapper and SLA clocks, set in each worker
 _clocks: Any = None
 _sla_all = False
+_stage_of: list[int] = []
 _worker_services: Services | None = None
 
 
 def stage_of(i: int) -> int:
-    return STAGE_OF[i % 100]
+    return _stage_of[i % len(_stage_of)]
+
+
+def use_mix(mix: Sequence[int]) -> None:
+    global _stage_of
+    if len(mix) != len(STAGES) or min(mix) < 0 or sum(mix) == 0:
+        raise ValueError(f"--mix wants {len(STAGES)} counts ({', '.join(STAGES)}), got {mix}")
+    _stage_of = [s for s, n in enumerate(mix) for _ in range(n)]
 
 
 def encode_chunk(bounds: tuple[int, int]) -> list[tuple[str, int, str, bytes]]:
@@ -158,32 +167,33 @@ class PostgresWriter(Writer):
         return n
 
 
-def use_desk(services: Services, sla_all: bool) -> None:
+def use_desk(services: Services, mix: Sequence[int], sla_all: bool) -> None:
     """Encode with this desk's mapper and run its SLA clocks after every command (of the
     open tickets only, unless ``sla_all``: they cost ~2 ms per ticket, half an hour at 1M)."""
     global _mapper, _clocks, _sla_all
     _mapper = services.desk.mapper
     _clocks = services.desk.sla.update if services.desk.sla is not None else None
     _sla_all = sla_all
+    use_mix(mix)
 
 
-def _start_worker(url: str, sla_all: bool) -> None:
+def _start_worker(url: str, mix: Sequence[int], sla_all: bool) -> None:
     """A worker's own application on the store (its own connections; it only reads the SLA
     policies and calendars, as the desk does when it runs a command)."""
     global _worker_services
     _worker_services = build(Settings(database_url=url))
-    use_desk(_worker_services, sla_all)
+    use_desk(_worker_services, mix, sla_all)
 
 
 def generate(services: Services, store: Store, tickets: int, workers: int, batch: int,
-             sla_all: bool = False) -> tuple[int, float]:
+             mix: Sequence[int] = MIX, sla_all: bool = False) -> tuple[int, float]:
     """Write ``tickets`` tickets' events; (rows written, seconds)."""
-    use_desk(services, sla_all)
+    use_desk(services, mix, sla_all)
     bounds = [(a, min(a + CHUNK, tickets)) for a in range(0, tickets, CHUNK)]
     writer = (SQLiteWriter if store.kind == "sqlite" else PostgresWriter)(services, store.url)
     began = time.perf_counter()
     if workers > 1:
-        with multiprocessing.get_context("spawn").Pool(workers, _start_worker, (store.url, sla_all)) as pool:
+        with multiprocessing.get_context("spawn").Pool(workers, _start_worker, (store.url, mix, sla_all)) as pool:
             n = writer.write(pool.imap(encode_chunk, bounds), batch)
     else:
         n = writer.write(map(encode_chunk, bounds), batch)
@@ -328,6 +338,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes encoding events")
     parser.add_argument("--batch", type=int, default=200_000, help="rows per write transaction")
     parser.add_argument("--dir", type=Path, help="where the SQLite file goes (default a temp dir; it is removed)")
+    parser.add_argument("--mix", default=",".join(map(str, MIX)),
+                        help=f"tickets per {sum(MIX)} stopping at each stage: {', '.join(STAGES)}")
     parser.add_argument("--sla-all", action="store_true",
                         help="run the SLA clocks for the closed tickets too (slow: ~2 ms per ticket)")
     parser.add_argument("--seed", type=int, default=8)
@@ -343,11 +355,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         store = SQLiteStore(tmp) if args.store == "sqlite" else PostgresStore(args.pg_url)
         load0 = load_average()
         services = build(Settings(database_url=store.url))  # creates the tables the app uses
-        events, gen_s = generate(services, store, args.tickets, args.workers, args.batch, args.sla_all)
+        mix = tuple(int(x) for x in args.mix.split(","))
+        events, gen_s = generate(services, store, args.tickets, args.workers, args.batch, mix, args.sla_all)
         size = disk_bytes(store)
         print(f"Scale run ({args.store}): {args.tickets:,} tickets, {events:,} events "
-              f"({events / args.tickets:.2f} per ticket; mix per 100 tickets: "
-              + ", ".join(f"{n} {s}" for s, n in zip(STAGES, MIX)) + ")")
+              f"({events / args.tickets:.2f} per ticket; stages per {sum(mix):,} tickets: "
+              + ", ".join(f"{n} {s}" for s, n in zip(STAGES, mix)) + ")")
         print(f"generated in {gen_s:.1f} s ({events / gen_s:,.0f} events/s, {args.workers} encoding processes, "
               f"{args.batch:,} rows per transaction); store {size / 1e9 if size else 0:.2f} GB")
         print(f"code: {source_state()}; load average at start {load0:.2f} ({os.cpu_count()} CPUs)")
