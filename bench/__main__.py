@@ -134,7 +134,9 @@ def plan(args: argparse.Namespace) -> list[Step]:
             steps.append(("bench.scale", ["--tickets", str(size("scale")), "--store", store, *pg],
                           RESULTS / f"scale-{store}.json", scale_rows))
         return steps
-    lifecycle = ["--stores", ",".join(stores), "--tickets", str(size("http")), "--rt-tickets", str(size("rt")), *pg]
+    # With RT: opsledger also on RT's own PostgreSQL cluster (skipped with a note when RT is down).
+    http_stores = [*stores, "postgres-rt"] if "postgres" in stores and not args.no_rt else stores
+    lifecycle = ["--stores", ",".join(http_stores), "--tickets", str(size("http")), "--rt-tickets", str(size("rt")), *pg]
     if args.no_rt:
         lifecycle.append("--no-rt")
     steps.append(("bench.lifecycle", lifecycle, RESULTS / "lifecycle.json", lifecycle_rows))

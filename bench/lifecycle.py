@@ -1,6 +1,6 @@
 """The HTTP ticket lifecycle: opsledger on SQLite and PostgreSQL vs raw inserts and Request Tracker 5.
 
-    PYTHONPATH=. .venv/bin/python -m bench.lifecycle [--stores sqlite,postgres] [--tickets 300]
+    PYTHONPATH=. .venv/bin/python -m bench.lifecycle [--stores sqlite,postgres,postgres-rt] [--tickets 300]
         [--clients 1,8] [--rt-tickets 60] [--rt-dir DIR] [--no-rt] [--json PATH]
 
 One run, one machine, three kinds of figures side by side:
@@ -10,7 +10,8 @@ One run, one machine, three kinds of figures side by side:
    PostgreSQL from ``tests.support.postgres``), runs ``--warmup`` untimed lifecycles, then
    ``--tickets`` lifecycles of six calls (register, assign, start, log_work, resolve, confirm)
    over ``c`` keep-alive ``http.client`` connections, and reports tickets/s and p50/p95/p99 per
-   call;
+   call. The store ``postgres-rt`` puts opsledger's databases on RT's own PostgreSQL cluster
+   (fsync and synchronous commit on, as RT runs), a like-for-like database; skipped without RT;
 2. the raw baseline, in the same run: exactly the rows those commands stored, written again by
    raw ``sqlite3`` / ``psycopg`` inserts, one transaction per command, on ``c`` threads;
 3. Request Tracker 5, when its peer is installed and running (``../shared/peers/rt``: Debian's
@@ -53,6 +54,13 @@ from bench.http_commands import (
 TARGET_RT_RATIO = 100.0
 RT_CALLS = ("create", "take", "comment", "open", "correspond", "resolve")
 RT_HOST, RT_PORT, RT_HOST_HEADER = "127.0.0.1", 8080, "localhost:8080"
+# The RT peer's PostgreSQL 15 cluster (setup_rt.sh: superuser trusted on loopback), so opsledger
+# can be measured on the very database server RT uses, with its durability settings.
+RT_PG_URL = "postgresql://postgres@127.0.0.1:55433/postgres"
+STORE_NAMES = {
+    "postgres": "postgres (private test-harness server: fsync off)",
+    "postgres-rt": f"postgres-rt (RT's own cluster {RT_PG_URL}: fsync on, as RT runs)",
+}
 
 
 # ------------------------------------------------------------------------ RT peer
@@ -193,7 +201,9 @@ def print_targets(levels: list[Level], comparison: list[dict[str, Any]]) -> list
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.lifecycle", description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--stores", default="sqlite,postgres", help="comma-separated: sqlite, postgres")
+    parser.add_argument("--stores", default="sqlite,postgres,postgres-rt",
+                        help="comma-separated: sqlite, postgres, postgres-rt (fresh databases on RT's own "
+                             "PostgreSQL cluster, fsync on; skipped when RT is not running)")
     parser.add_argument("--tickets", type=int, default=300, help="timed opsledger lifecycles per store and client count")
     parser.add_argument("--clients", default="1,8", help="comma-separated concurrent client counts")
     parser.add_argument("--warmup", type=int, default=20, help="untimed opsledger lifecycles before each timed run")
@@ -219,11 +229,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     rt_note = ""
     try:
         for kind in stores:
-            store = open_store(kind, tmp, args.pg_url)
+            if kind == "postgres-rt" and (why := rt_answers()) is not None:
+                print(f"skipping postgres-rt: the RT peer is not running ({why})\n")
+                continue
+            store = open_store("sqlite" if kind == "sqlite" else "postgres", tmp,
+                               RT_PG_URL if kind == "postgres-rt" else args.pg_url)
             if store is None:
                 continue
             try:
-                print(f"===== opsledger serve on {kind}")
+                print(f"===== opsledger serve on {STORE_NAMES.get(kind, kind)}")
                 for c in clients:
                     ops, raws = run_level(store, c, args.tickets, args.warmup, tmp, args.raw_repeats)
                     levels.append(Level(kind, ops, raws))
@@ -260,7 +274,8 @@ def main(argv: Sequence[str] | None = None) -> int:
               "    (the same to within one sample at these sizes).\n"
               "  * both load generators are Python http.client on keep-alive connections, closed loop\n"
               "    without think time, on the same machine as the servers; RT runs on its own PostgreSQL\n"
-              "    15 (fsync on), opsledger's PostgreSQL is the test harness's (fsync off), see ADR 0026.")
+              "    15 (fsync on); 'postgres' is the test harness's server (fsync off), 'postgres-rt' RT's\n"
+              "    own cluster; SQLite runs WAL with synchronous=NORMAL (no fsync per commit), ADR 0026.")
         write_json(args.json, {
             "stores": stores, "clients": clients,
             "levels": [{"store": lv.store, "opsledger": lv.ops.as_dict(), "raw": [r.as_dict() for r in lv.raws]}
