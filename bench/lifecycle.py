@@ -166,13 +166,13 @@ def compare(levels: list[Level], rt: dict[int, RTResult]) -> list[dict[str, Any]
 
 def print_comparison(rows: list[dict[str, Any]]) -> None:
     print("=== opsledger vs Request Tracker 5 (same machine, same run, six-call lifecycle)")
-    header = (f"{'store':9} {'clients':>7} | {'tickets/s ops':>13} {'RT':>7} {'ops/RT':>8} |"
+    header = (f"{'store':11} {'clients':>7} | {'tickets/s ops':>13} {'RT':>7} {'ops/RT':>8} |"
               f" {'p50 ms ops':>10} {'RT':>8} {'RT/ops':>7} | {'p99 ms ops':>10} {'RT':>8} {'RT/ops':>7}")
     print(header)
     print("-" * len(header))
     for row in rows:
         o, r = row["opsledger_ms"], row["rt_ms"]
-        print(f"{row['store']:9} {row['clients']:7} | {row['opsledger_tickets_per_s']:13.1f} "
+        print(f"{row['store']:11} {row['clients']:7} | {row['opsledger_tickets_per_s']:13.1f} "
               f"{row['rt_tickets_per_s']:7.2f} {row['speed_ratio']:7.0f}x | {o['p50']:10.2f} {r['p50']:8.1f} "
               f"{r['p50'] / o['p50']:6.0f}x | {o['p99']:10.2f} {r['p99']:8.1f} {r['p99'] / o['p99']:6.0f}x")
     print("(ops/RT: how many times more tickets per second; RT/ops: how many times shorter opsledger's latency)")
