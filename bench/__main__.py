@@ -1,12 +1,19 @@
-"""Run the benchmarks with moderate sizes and write a markdown summary.
+"""Run a suite of benchmarks and write a markdown summary.
 
-    PYTHONPATH=. .venv/bin/python -m bench [--stores sqlite,postgres] [--http-tickets 300]
-        [--rebuild-tickets 20000] [--skip-encoding]
+    PYTHONPATH=. .venv/bin/python -m bench [--suite quick|full|scale] [--stores sqlite,postgres]
+        [--http-tickets N] [--rt-tickets N] [--append-tickets N] [--rebuild-tickets N]
+        [--scale-tickets N] [--pg-url URL] [--no-rt]
 
-Runs, each in its own interpreter, for every store in ``--stores``: ``bench.rebuild`` and
-``bench.http_commands`` (1 and 8 clients); and once ``bench.encoding``. Writes
-``bench/results/summary.md`` (git-ignored): the key figures with their same-run baselines and
-ratios, then every benchmark's output verbatim; and prints it.
+Suites (``make bench-quick``, ``make bench``, ``make bench-scale``):
+
+* ``quick``: every benchmark at small sizes (a few minutes; RT with a handful of tickets);
+* ``full``: the HTTP lifecycle (opsledger on every store at 1 and 8 clients, the raw baseline,
+  Request Tracker when it runs), append, rebuild and encoding at moderate sizes;
+* ``scale``: ``bench.scale`` with 1,000,000 tickets (about 7M events) on every store.
+
+Each benchmark runs in its own interpreter and writes JSON next to the summary;
+``bench/results/summary.md`` (git-ignored) gets the key figures with their same-run baselines,
+ratios and targets, then every benchmark's output verbatim. It is printed too.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ import platform
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +33,12 @@ from typing import Any
 from bench.common import ROOT, source_state
 
 RESULTS = ROOT / "bench" / "results"
+SIZES = {  # suite -> default sizes
+    "quick": {"http": 60, "rt": 6, "append": 300, "rebuild": 5_000, "scale": 20_000, "encoding": 200},
+    "full": {"http": 300, "rt": 60, "append": 1_000, "rebuild": 20_000, "scale": 20_000, "encoding": 1_000},
+    "scale": {"scale": 1_000_000},
+}
+Row = list[str]
 
 
 def run(module: str, args: list[str]) -> tuple[int, str, float]:
@@ -44,90 +57,149 @@ def load(path: Path) -> dict[str, Any] | None:
         return None
 
 
-def key_rows(store: str, rebuild: dict[str, Any] | None, http: dict[str, Any] | None) -> list[str]:
+def verdict(ok: bool) -> str:
+    return "MET" if ok else "NOT MET"
+
+
+# ------------------------------------------------------------------- key figures
+
+
+def rebuild_rows(d: dict[str, Any]) -> list[Row]:
+    store, ops = d["store"], d["lines"][0]
+    target = f"≥ {d['target_events_per_s']:,} events/s {verdict(ops['per_s'] >= d['target_events_per_s'])}" \
+        if store == "sqlite" else ""
+    return [[f"rebuild ticket_list, {d['events']:,} events", store, f"events/s vs {ln['name'].removeprefix('raw ')}",
+             f"{ops['per_s']:,.0f}", f"{ln['per_s']:,.0f}", f"{ops['per_s'] / ln['per_s']:.3f}x", target]
+            for ln in d["lines"][1:]]
+
+
+def lifecycle_rows(d: dict[str, Any]) -> list[Row]:
     rows = []
-    if rebuild:
-        lines = {ln["name"]: ln for ln in rebuild["lines"]}
-        ops = rebuild["lines"][0]
-        target = f"≥ {rebuild['target_events_per_s']:,} events/s" if store == "sqlite" else "-"
-        verdict = ("MET" if ops["per_s"] >= rebuild["target_events_per_s"] else "NOT MET") if store == "sqlite" else ""
-        for name, ln in lines.items():
-            if name == ops["name"]:
-                continue
-            rows.append(
-                f"| rebuild ticket_list, {rebuild['events']:,} events | {store} | events/s vs {name.removeprefix('raw ')} "
-                f"| {ops['per_s']:,.0f} | {ln['per_s']:,.0f} | {ops['per_s'] / ln['per_s']:.3f}x | {target} {verdict} |"
-            )
-    if http:
-        for level in http["levels"]:
-            o = level["opsledger"]
-            for r in level["raw"]:
-                label = r["label"]
-                target = ""
-                if store == "sqlite" and o["clients"] == 8:
-                    target = f"p99 ≤ 25 ms: {'MET' if o['overall']['p99'] <= 25 else 'NOT MET'}"
-                rows.append(
-                    f"| HTTP commands, {o['clients']} client{'s' if o['clients'] > 1 else ''}, {o['commands']:,} calls | {store} "
-                    f"| commands/s vs {label} | {o['commands_per_s']:,.0f} | {r['commands_per_s']:,.0f} "
-                    f"| {o['commands_per_s'] / r['commands_per_s']:.3f}x | |"
-                )
-                rows.append(
-                    f"| HTTP commands, {o['clients']} client{'s' if o['clients'] > 1 else ''} | {store} "
-                    f"| p50 / p99 ms vs {label} | {o['overall']['p50']:.2f} / {o['overall']['p99']:.2f} "
-                    f"| {r['overall']['p50']:.2f} / {r['overall']['p99']:.2f} "
-                    f"| {o['overall']['p50'] / r['overall']['p50']:.1f}x / {o['overall']['p99'] / r['overall']['p99']:.1f}x | {target} |"
-                )
+    for lv in d["levels"]:
+        o, store = lv["opsledger"], lv["store"]
+        what = f"HTTP lifecycle, {o['clients']} client{'s' if o['clients'] > 1 else ''}, {o['tickets']:,} tickets"
+        target = f"p99 ≤ 25 ms {verdict(o['overall']['p99'] <= 25)}" if o["clients"] == 8 else ""
+        for r in lv["raw"]:
+            rows.append([what, store, f"commands/s vs {r['label']}", f"{o['commands_per_s']:,.0f}",
+                         f"{r['commands_per_s']:,.0f}", f"{o['commands_per_s'] / r['commands_per_s']:.3f}x", ""])
+        rows.append([what, store, "tickets/s; p50 / p99 ms (all calls)", f"{o['tickets_per_s']:,.1f}; "
+                     f"{o['overall']['p50']:.2f} / {o['overall']['p99']:.2f}", "", "", target])
+    for c in d.get("comparison", []):
+        rows.append([f"HTTP lifecycle vs Request Tracker 5, {c['clients']} client{'s' if c['clients'] > 1 else ''}",
+                     c["store"], "tickets/s vs RT", f"{c['opsledger_tickets_per_s']:,.1f}",
+                     f"{c['rt_tickets_per_s']:.2f}", f"{c['speed_ratio']:,.0f}x",
+                     f"≥ 100x {verdict(c['speed_ratio'] >= 100)}"])
+        rows.append([f"HTTP lifecycle vs Request Tracker 5, {c['clients']} client{'s' if c['clients'] > 1 else ''}",
+                     c["store"], "p99 ms vs RT", f"{c['opsledger_ms']['p99']:.2f}", f"{c['rt_ms']['p99']:.1f}",
+                     f"{c['opsledger_ms']['p99'] / c['rt_ms']['p99']:.4f}x", ""])
+    if d.get("rt_note"):
+        rows.append(["HTTP lifecycle vs Request Tracker 5", "-", d["rt_note"], "", "", "", ""])
     return rows
+
+
+def append_rows(d: dict[str, Any]) -> list[Row]:
+    o, r = d["desk"], d["raw"]
+    return [[f"append (desk in process), {d['tickets']:,} tickets, {o['rows']:,} events", d["store"],
+             f"events/s vs {r['label']}", f"{o['events_per_s']:,.0f}", f"{r['events_per_s']:,.0f}",
+             f"{d['ratio_events_per_s']:.3f}x", ""]]
+
+
+def scale_rows(d: dict[str, Any]) -> list[Row]:
+    store, what = d["store"], f"scale, {d['tickets']:,} tickets, {d['events']:,} events"
+    raw = d["raw_read"]["rows"] / d["raw_read"]["seconds"]
+    rows = [[what, store, f"rebuild {r['view']} events/s vs raw read", f"{r['events'] / r['seconds']:,.0f}",
+             f"{raw:,.0f}", f"{r['events'] / r['seconds'] / raw:.3f}x", ""] for r in d["rebuild"]]
+    rows.append([what, store, "full rebuild, every view (s)", f"{d['rebuild_total_s']:.1f}", "", "", ""])
+    for q in d["queries"]:
+        if q["floor"]:
+            rows.append([what, store, f"p99 ms {q['name']} vs {q['floor_name']}", f"{q['dist']['p99']:.2f}",
+                         f"{q['floor']['p99']:.2f}", f"{q['dist']['p99'] / q['floor']['p99']:.1f}x", ""])
+    return rows
+
+
+# -------------------------------------------------------------------------- plan
+
+
+Step = tuple[str, list[str], Path | None, Callable[[dict[str, Any]], list[Row]] | None]
+
+
+def plan(args: argparse.Namespace) -> list[Step]:
+    sizes = SIZES[args.suite]
+    size = lambda key: getattr(args, f"{key}_tickets", None) or sizes[key]  # noqa: E731
+    pg = ["--pg-url", args.pg_url] if args.pg_url else []
+    stores = [s.strip() for s in args.stores.split(",") if s.strip()]
+    steps: list[Step] = []
+    if args.suite == "scale":
+        for store in stores:
+            steps.append(("bench.scale", ["--tickets", str(size("scale")), "--store", store, *pg],
+                          RESULTS / f"scale-{store}.json", scale_rows))
+        return steps
+    # With RT: opsledger also on RT's own PostgreSQL cluster (skipped with a note when RT is down).
+    http_stores = [*stores, "postgres-rt"] if "postgres" in stores and not args.no_rt else stores
+    lifecycle = ["--stores", ",".join(http_stores), "--tickets", str(size("http")), "--rt-tickets", str(size("rt")), *pg]
+    if args.no_rt:
+        lifecycle.append("--no-rt")
+    steps.append(("bench.lifecycle", lifecycle, RESULTS / "lifecycle.json", lifecycle_rows))
+    for store in stores:
+        steps.append(("bench.append", ["--tickets", str(size("append")), "--store", store, *pg],
+                      RESULTS / f"append-{store}.json", append_rows))
+        steps.append(("bench.rebuild", ["--tickets", str(size("rebuild")), "--store", store, *pg],
+                      RESULTS / f"rebuild-{store}.json", rebuild_rows))
+    if args.suite == "quick":
+        steps.append(("bench.scale", ["--tickets", str(size("scale")), "--queries", "50", "--store", stores[0], *pg],
+                      RESULTS / f"scale-{stores[0]}.json", scale_rows))
+    steps.append(("bench.encoding", ["--n", str(sizes["encoding"])], None, None))
+    return steps
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--stores", default="sqlite", help="comma-separated: sqlite, postgres")
-    parser.add_argument("--http-tickets", type=int, default=300)
-    parser.add_argument("--rebuild-tickets", type=int, default=20_000)
-    parser.add_argument("--skip-encoding", action="store_true")
+    parser.add_argument("--suite", choices=tuple(SIZES), default="full")
+    parser.add_argument("--stores", default="sqlite,postgres", help="comma-separated: sqlite, postgres")
+    parser.add_argument("--http-tickets", type=int, help="opsledger lifecycles per store and client count")
+    parser.add_argument("--rt-tickets", type=int, help="Request Tracker lifecycles per client count")
+    parser.add_argument("--append-tickets", type=int)
+    parser.add_argument("--rebuild-tickets", type=int)
+    parser.add_argument("--scale-tickets", type=int)
+    parser.add_argument("--pg-url", help="an existing PostgreSQL server (needs CREATEDB); default: a private one")
+    parser.add_argument("--no-rt", action="store_true", help="do not run Request Tracker")
     args = parser.parse_args(argv)
-    stores = [s.strip() for s in args.stores.split(",") if s.strip()]
     RESULTS.mkdir(parents=True, exist_ok=True)
 
     started = datetime.now().astimezone()
+    load_at_start = os.getloadavg()[0]
     sections: list[tuple[str, int, str, float]] = []
-    key: list[str] = []
-    for store in stores:
-        rj, hj = RESULTS / f"rebuild-{store}.json", RESULTS / f"http-{store}.json"
-        for p in (rj, hj):
-            p.unlink(missing_ok=True)
-        cmd = ["--tickets", str(args.rebuild_tickets), "--store", store, "--json", str(rj)]
-        print(f"running bench.rebuild {' '.join(cmd)} ...", file=sys.stderr)
-        code, out, secs = run("bench.rebuild", cmd)
-        sections.append((f"bench.rebuild {' '.join(cmd[:4])}", code, out, secs))
-        cmd = ["--tickets", str(args.http_tickets), "--clients", "1,8", "--store", store, "--json", str(hj)]
-        print(f"running bench.http_commands {' '.join(cmd)} ...", file=sys.stderr)
-        code, out, secs = run("bench.http_commands", cmd)
-        sections.append((f"bench.http_commands {' '.join(cmd[:6])}", code, out, secs))
-        key += key_rows(store, load(rj), load(hj))
-    if not args.skip_encoding:
-        print("running bench.encoding --n 1000 ...", file=sys.stderr)
-        code, out, secs = run("bench.encoding", ["--n", "1000"])
-        sections.append(("bench.encoding --n 1000", code, out, secs))
+    key: list[Row] = []
+    for module, cmd, out, rows in plan(args):
+        if out is not None:
+            out.unlink(missing_ok=True)
+            cmd = [*cmd, "--json", str(out)]
+        title = f"{module} {' '.join(cmd[:-2] if out else cmd)}"
+        print(f"running python -m {title} ...", file=sys.stderr, flush=True)
+        code, text, secs = run(module, cmd)
+        sections.append((title, code, text, secs))
+        data = load(out) if out else None
+        if data and rows:
+            key += rows(data)
 
     md = [
-        "# opsledger benchmarks",
+        f"# opsledger benchmarks ({args.suite})",
         "",
         f"{started:%Y-%m-%d %H:%M %z}; code {source_state()}; Python {platform.python_version()} "
-        f"({platform.machine()}, {os.cpu_count()} CPUs); load average now {os.getloadavg()[0]:.2f}.",
-        "Every figure is measured against a baseline measured in the same run (see bench/README.md).",
+        f"({platform.machine()}, {os.cpu_count()} CPUs); load average {load_at_start:.2f} at start, "
+        f"{os.getloadavg()[0]:.2f} at end.",
+        "Every figure is measured against a baseline measured in the same run (see bench/README.md and ADR 0026).",
         "",
         "## Key figures",
         "",
         "| benchmark | store | figure | opsledger | baseline | opsledger / baseline | target |",
         "|---|---|---|---:|---:|---:|---|",
-        *key,
+        *("| " + " | ".join(r) + " |" for r in key),
         "",
     ]
-    for title, code, out, secs in sections:
+    for title, code, out_text, secs in sections:
         status = "" if code == 0 else f" — exit {code}"
-        md += [f"## `python -m {title}` ({secs:.0f} s){status}", "", "```", out.rstrip(), "```", ""]
+        md += [f"## `python -m {title}` ({secs:.0f} s){status}", "", "```", out_text.rstrip(), "```", ""]
     text = "\n".join(md)
     (RESULTS / "summary.md").write_text(text)
     print(text)

@@ -13,12 +13,14 @@ For each client count ``c`` (1 and 8 by default), on a FRESH store each time:
 3. drives ``--tickets`` ticket lifecycles split over ``c`` client threads (one keep-alive
    keep-alive ``http.client`` connection each, like the RT peer's bench_rt.py, started together by a barrier), six calls per ticket:
    register (all five classification fields: status ``classified``) -> assign -> start ->
-   log_work -> resolve -> confirm (passed), timing every call with ``time.perf_counter``;
+   log_work -> resolve -> confirm (passed), timing every call with ``time.perf_counter``
+   (the order the domain requires: logging work while ``assigned`` moves the ticket to
+   ``in_progress``, after which ``start`` is refused with 409);
 4. stops the server by its PID (SIGTERM, then SIGKILL; also on Ctrl-C or an exception);
 5. replays, as the raw baseline, EXACTLY the rows the timed run wrote (read back from the
    store: the same originator ids, versions, topics and state bytes, grouped into the same
    commands) into a fresh table shaped like the event store's, one transaction per command,
-   on ``c`` threads: raw ``sqlite3`` (WAL, the library's default ``synchronous``) or raw
+   on ``c`` threads: raw ``sqlite3`` (WAL, the server's ``synchronous``, NORMAL, ADR 0012) or raw
    ``psycopg``; for SQLite at more than one client also with the writers queued on one Python
    lock, as the library's connection pool queues them. Fastest of ``--raw-repeats`` runs.
 
@@ -57,7 +59,8 @@ import urllib.parse
 
 import httpx
 
-from bench.common import load_average, source_state, stop_on_sigterm
+from bench.common import load_average, source_state, stop_on_sigterm, write_json
+from adapters.settings import Settings
 from bench.encoding import CUSTOMERS, DESCRIPTIONS, ENGINEERS, GROUPS, SYSTEMS, TITLES
 from domain.ticket import Ticket
 
@@ -67,6 +70,7 @@ KINDS = ("register", "assign", "start", "log_work", "resolve", "confirm")
 # classification fields writes Registered v1 + Classified v2 in one transaction).
 KIND_BY_VERSION = {1: "register", 3: "assign", 4: "start", 5: "log_work", 6: "resolve", 7: "confirm"}
 TARGET_P99_MS = 25.0
+SQLITE_SYNCHRONOUS = Settings().sqlite_synchronous  # what `opsledger serve` runs with by default
 TARGET_CLIENTS = 8
 TICKET_TOPIC_PREFIX = Ticket.Registered.TOPIC.rsplit(".", 1)[0] + "."  # "opsledger.ticket:Ticket."
 
@@ -169,6 +173,9 @@ class RunResult:
     @property
     def commands_per_s(self) -> float:
         return self.commands / self.seconds
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "tickets_per_s": self.tickets_per_s, "commands_per_s": self.commands_per_s}
 
 
 # ----------------------------------------------------------------------- stores
@@ -306,9 +313,11 @@ class SQLiteStore(Store):
 
         def worker(groups: list[Group]) -> Callable[[threading.Barrier], list[tuple[str, float]]]:
             def run(barrier: threading.Barrier) -> list[tuple[str, float]]:
-                # Like the library's pool: autocommit connection, explicit BEGIN, WAL, and
-                # the same 10 s lock timeout as SQLITE_LOCK_TIMEOUT in adapters/persistence.py.
+                # Like the library's pool: autocommit connection, explicit BEGIN, WAL, the
+                # same 10 s lock timeout as SQLITE_LOCK_TIMEOUT in adapters/persistence.py,
+                # and the server's durability setting (adapters/sqlite_store.py, ADR 0012).
                 conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
+                conn.execute(f"PRAGMA synchronous={SQLITE_SYNCHRONOUS}")
                 out: list[tuple[str, float]] = []
                 try:
                     barrier.wait()
@@ -420,6 +429,20 @@ class PostgresStore(Store):
                 with contextlib.suppress(Exception):
                     self.pg.drop_database(self.base, name)
         self.server.stop()
+
+
+def open_store(kind: str, tmp: Path, pg_url: str | None) -> Store | None:
+    """The store to benchmark, or None (with the reason printed) when PostgreSQL cannot be had."""
+    if kind == "sqlite":
+        return SQLiteStore(tmp)
+    try:
+        return PostgresStore(pg_url)
+    except ImportError as e:
+        print(f"skipping postgres: the test harness tests.support.postgres is missing ({e}) "
+              "and no --pg-url was given", file=sys.stderr)
+    except Exception as e:
+        print(f"skipping postgres: {type(e).__name__}: {e}", file=sys.stderr)
+    return None
 
 
 # ----------------------------------------------------------------------- server
@@ -728,18 +751,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     store: Store | None = None
     results: list[tuple[RunResult, list[RunResult]]] = []
     try:
-        if args.store == "sqlite":
-            store = SQLiteStore(tmp)
-        else:
-            try:
-                store = PostgresStore(args.pg_url)
-            except ImportError as e:
-                print(f"skipping postgres: the test harness tests.support.postgres is missing ({e}) "
-                      "and no --pg-url was given", file=sys.stderr)
-                return 0
-            except Exception as e:
-                print(f"skipping postgres: {type(e).__name__}: {e}", file=sys.stderr)
-                return 0
+        store = open_store(args.store, tmp, args.pg_url)
+        if store is None:
+            return 0
 
         print(f"HTTP commands: opsledger serve ({args.store}) over real HTTP, "
               f"{args.tickets:,} ticket lifecycles x 6 calls per client count, "
@@ -771,8 +785,8 @@ def main(argv: Sequence[str] | None = None) -> int:
               "    SR number's sequence event, confirm = AcceptanceConfirmed + the SD sequence event),\n"
               "    one transaction per command, with a ticket's commands in order on one thread.")
         if args.store == "sqlite":
-            print("  * raw sqlite3: fresh file, WAL, synchronous left at SQLite's default (FULL) as the\n"
-                  "    eventsourcing library leaves it; BEGIN IMMEDIATE, one INSERT per row, COMMIT; 10 s\n"
+            print(f"  * raw sqlite3: fresh file, WAL, synchronous={SQLITE_SYNCHRONOUS} as the server runs (ADR 0012);\n"
+                  "    BEGIN IMMEDIATE, one INSERT per row, COMMIT; 10 s\n"
                   "    busy timeout. 'raw sqlite3 + writer lock' (more than one client): the same, with the\n"
                   "    writers queued on one Python lock as the library's connection pool does; without it,\n"
                   "    contending writers meet SQLite's busy handler, which sleeps (up to 100 ms at a time).")
@@ -785,15 +799,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("  * server handler = the duration_ms the server logs for each command (inside the worker\n"
               "    thread: load, domain, save), so client-observed minus handler is HTTP, routing,\n"
               "    (de)serialisation, the thread hop, and waiting for the GIL in either process.")
-        if args.json:
-            args.json.parent.mkdir(parents=True, exist_ok=True)
-            args.json.write_text(json.dumps(
-                {"store": args.store, "levels": [
-                    {"opsledger": {**asdict(o), "tickets_per_s": o.tickets_per_s, "commands_per_s": o.commands_per_s},
-                     "raw": [{**asdict(r), "tickets_per_s": r.tickets_per_s, "commands_per_s": r.commands_per_s}
-                             for r in rs]}
-                    for o, rs in results]},
-                indent=2, ensure_ascii=False))
+        write_json(args.json, {"store": args.store, "levels": [
+            {"opsledger": o.as_dict(), "raw": [r.as_dict() for r in rs]} for o, rs in results]})
         return 0
     finally:
         if store is not None:

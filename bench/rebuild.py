@@ -52,7 +52,7 @@ import msgspec
 from adapters.container import Services, build
 from adapters.settings import Settings
 from application.ports import FixedClock
-from bench.common import load_average, source_state, stop_on_sigterm
+from bench.common import load_average, source_state, stop_on_sigterm, write_json
 from bench.encoding import CUSTOMERS, DESCRIPTIONS, ENGINEERS, GROUPS, SYSTEMS, TITLES
 from domain.priority import Impact, Importance, Urgency
 from domain.ticket import Channel, Contact, ProposedClassification, Ticket, TicketType
@@ -69,12 +69,24 @@ TYPES = (TicketType.FAULT, TicketType.FAULT, TicketType.CONSULTATION, TicketType
 # ------------------------------------------------------------------------- fill
 
 
-def ticket(i: int) -> Ticket:
-    """Lifecycle ``i``: 7 events, 8 for odd ``i`` (a second log_work); fixed id and times."""
+Clocks = Callable[[Ticket, datetime], None]
+STAGES = ("classified", "assigned", "in_progress", "worked", "resolved", "closed")
+
+
+def ticket(i: int, stage: int = len(STAGES) - 1, clocks: Clocks | None = None) -> Ticket:
+    """Lifecycle ``i``: 7 events, 8 for odd ``i`` (a second log_work); fixed id and times.
+
+    ``stage`` (an index into ``STAGES``) stops the lifecycle early, so the scale run has open
+    tickets in every queue: 0 = registered and classified, 1 = assigned, 2 = started,
+    3 = work logged, 4 = resolved, 5 = confirmed (closed). ``clocks`` (the desk's
+    ``sla.update``), when given, runs after every command as the desk runs it, adding the SLA
+    deadline events a real ticket has.
+    """
     k = i % 4
     t0 = BASE + timedelta(seconds=37 * i)
     number = f"SR-{t0:%Y%m%d}-{i + 1:06d}"
     urgency, impact, importance = tuple(Urgency)[i % 3], tuple(Impact)[(i // 3) % 3], tuple(Importance)[k % 3]
+    engineer = ENGINEERS[k]
     t = Ticket.register(
         id=uuid5(NAMESPACE_URL, f"opsledger:ticket:{number}"),
         number=number,
@@ -91,21 +103,32 @@ def ticket(i: int) -> Ticket:
             type=TYPES[k], category="网络/交换机", urgency=urgency, impact=impact, importance=importance
         ),
     )
-    t.classify(type=TYPES[k], category="网络/交换机", urgency=urgency, impact=impact,
-               importance=importance, actor="desk.liu", at=t0)
-    t.assign(assignee=ENGINEERS[k], group=GROUPS[k], actor="desk.liu", at=t0 + timedelta(minutes=5))
-    t.start(actor=ENGINEERS[k], at=t0 + timedelta(minutes=12))
-    t.log_work(action="远程登录设备，收集日志并定位故障点；确认与光模块收光功率偏低有关。", hours=0.75,
-               workaround="临时将业务切换至备用链路 Gi1/0/23", actor=ENGINEERS[k], at=t0 + timedelta(minutes=60))
+    steps: list[tuple[int, Callable[[datetime], None]]] = [
+        (0, lambda at: t.classify(type=TYPES[k], category="网络/交换机", urgency=urgency, impact=impact,
+                                  importance=importance, actor="desk.liu", at=at)),
+        (5, lambda at: t.assign(assignee=engineer, group=GROUPS[k], actor="desk.liu", at=at)),
+        (12, lambda at: t.start(actor=engineer, at=at)),
+        (60, lambda at: t.log_work(action="远程登录设备，收集日志并定位故障点；确认与光模块收光功率偏低有关。", hours=0.75,
+                                   workaround="临时将业务切换至备用链路 Gi1/0/23", actor=engineer, at=at)),
+    ]
     if i % 2:
-        t.log_work(action="现场更换光模块并清洁光纤跳线，观察 30 分钟无闪断。", hours=1.5,
-                   actor=ENGINEERS[k], at=t0 + timedelta(minutes=150))
-    t.resolve(resolution="更换 Gi1/0/24 光模块（SFP-10G-LR）并清洁跳线，端口恢复稳定，业务已切回主链路。",
-              root_cause="光模块老化导致收光功率低于阈值", first_contact=i % 7 == 0,
-              actor=ENGINEERS[k], at=t0 + timedelta(minutes=160))
-    t.confirm(number=f"SD-{t0:%Y%m%d}-{i + 1:06d}", signer="王建国",
-              items=("更换光模块 1 个", "清洁光纤跳线 2 根"), criteria=("端口 24 小时无闪断",),
-              passed=True, actor="desk.liu", at=t0 + timedelta(days=1))
+        steps.append((150, lambda at: t.log_work(action="现场更换光模块并清洁光纤跳线，观察 30 分钟无闪断。", hours=1.5,
+                                                 actor=engineer, at=at)))
+    steps += [
+        (160, lambda at: t.resolve(resolution="更换 Gi1/0/24 光模块（SFP-10G-LR）并清洁跳线，端口恢复稳定，业务已切回主链路。",
+                                   root_cause="光模块老化导致收光功率低于阈值", first_contact=i % 7 == 0,
+                                   actor=engineer, at=at)),
+        (24 * 60, lambda at: t.confirm(number=f"SD-{t0:%Y%m%d}-{i + 1:06d}", signer="王建国",
+                                       items=("更换光模块 1 个", "清洁光纤跳线 2 根"), criteria=("端口 24 小时无闪断",),
+                                       passed=True, actor="desk.liu", at=at)),
+    ]
+    # Commands per stage: classify | assign | start | log_work (one or two) | resolve | confirm.
+    last = {0: 1, 1: 2, 2: 3, 3: len(steps) - 2, 4: len(steps) - 1, 5: len(steps)}[stage]
+    for minutes, command in steps[:last]:
+        at = t0 + timedelta(minutes=minutes)
+        command(at)
+        if clocks is not None:
+            clocks(t, at)
     return t
 
 
@@ -334,13 +357,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print()
             print("cProfile of one rebuild (profiling overhead inflates the total):")
             print(profile_rebuild(services, 25))
-        if args.json:
-            args.json.parent.mkdir(parents=True, exist_ok=True)
-            args.json.write_text(json.dumps({
-                "store": args.store, "tickets": args.tickets, "events": events,
-                "lines": [{"name": ln.name, "seconds": ln.seconds, "count": ln.count, "per_s": ln.per_s} for ln in lines],
-                "target_events_per_s": TARGET_EVENTS_PER_S,
-            }, indent=2, ensure_ascii=False))
+        write_json(args.json, {
+            "store": args.store, "tickets": args.tickets, "events": events,
+            "lines": [{"name": ln.name, "seconds": ln.seconds, "count": ln.count, "per_s": ln.per_s} for ln in lines],
+            "target_events_per_s": TARGET_EVENTS_PER_S,
+        })
         return 0
     finally:
         if services is not None:

@@ -1,0 +1,60 @@
+"""The benchmarks still run: each at a tiny size on SQLite (seconds, not a measurement).
+
+These check that every benchmark drives the real product end to end and that its figures and
+baselines come out consistent (the raw baseline wrote as many rows as opsledger did, the rebuilt
+views cover the log, the scale store answers its queries); the figures themselves are not
+asserted, they depend on the machine. Request Tracker is pointed at a directory without the
+peer's scripts, so the lifecycle benchmark has to take its documented skip path.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench import append, lifecycle, rebuild, scale
+
+
+def test_lifecycle_runs_and_skips_rt_when_the_peer_is_missing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "lifecycle.json"
+    code = lifecycle.main(["--stores", "sqlite", "--tickets", "4", "--clients", "2", "--warmup", "1",
+                           "--raw-repeats", "1", "--rt-dir", str(tmp_path), "--json", str(out)])
+    text = capsys.readouterr().out
+    assert code == 0
+    data = json.loads(out.read_text())
+    assert [lv["opsledger"]["clients"] for lv in data["levels"]] == [2]
+    for lv in data["levels"]:
+        assert lv["opsledger"]["commands"] == 4 * 6
+        assert lv["opsledger"]["rows"] > lv["opsledger"]["commands"]  # register and confirm also write numbers
+        assert all(r["rows"] == lv["opsledger"]["rows"] for r in lv["raw"])
+        assert set(lv["opsledger"]["by_kind"]) == set(lifecycle.KINDS)
+    assert data["rt"] == {} and "Request Tracker: skipped" in data["rt_note"]
+    assert "Request Tracker: skipped" in text and "target: p99" not in text  # no 8-client level here
+
+
+def test_append_replays_the_same_rows_raw(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "append.json"
+    assert append.main(["--tickets", "5", "--warmup", "1", "--raw-repeats", "1", "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["desk"]["commands"] == 30 and data["raw"]["rows"] == data["desk"]["rows"] > 30
+    assert "ratio desk / raw sqlite3" in capsys.readouterr().out
+
+
+def test_rebuild_covers_the_log(tmp_path: Path) -> None:
+    out = tmp_path / "rebuild.json"
+    assert rebuild.main(["--tickets", "40", "--repeats", "1", "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["events"] == 40 * 7 + 20  # every other ticket logs work twice
+
+
+def test_scale_generates_readable_events_and_queries_them(tmp_path: Path) -> None:
+    out = tmp_path / "scale.json"
+    assert scale.main(["--tickets", "300", "--queries", "3", "--workers", "1", "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["events"] > 300 * 6
+    assert all(r["events"] >= data["events"] for r in data["rebuild"])  # every view replayed the whole log
+    by_name = {q["name"].split(" (")[0]: q for q in data["queries"]}
+    assert by_name["GET /api/v1/queues/unassigned"]["rows"] > 0  # 2 in 100 tickets are unassigned
+    assert by_name["GET /api/v1/queues/breaching"]["rows"] > 0  # open tickets carry SLA deadlines
+    assert any(name.startswith("GET /api/v1/tickets/{id}?as_of=") for name in by_name)
