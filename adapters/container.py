@@ -73,7 +73,8 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
     # an unknown customer takes ``default`` (registration on first use comes with issue 7).
     desk.sla = SlaClocks(desk, ChinaHolidaySource(), rule=settings.sla_recompute,
                          customer_policy=lambda customer: customer_policy(desk, customer),
-                         project_terms=lambda customer, at: contract_terms(desk, customer, at))
+                         project_terms=lambda customer, at, as_of=None: contract_terms(
+                             desk, customer, at, as_of))
     if db.kind == "sqlite":
         desk.serialise_writes()
     tickets = ticket_list_view(db, desk.write_lock)

@@ -24,7 +24,9 @@ How the time line is made:
 ``random.Random(seed)`` drives every choice, so the same seed gives the same tickets, texts
 and paths (the absolute times move with the real clock).
 
-Problems, changes, projects and inspections are not built yet: the demo covers tickets only.
+After the tickets come problems over the largest groups of alike tickets (``demo_problems``),
+changes from tickets (``demo_changes``) and a delivery project with its inspections, one
+abnormal run and its ticket (``demo_projects``); the summary says where to look at each.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 from adapters.container import Services, build
@@ -47,6 +49,7 @@ from adapters.demo_projects import add_demo_project
 from adapters.settings import Settings
 from application.desk import ServiceDesk
 from application.ports import FixedClock
+from domain.problem import Problem
 from domain.priority import Impact, Importance, Priority, PriorityMatrix, Urgency
 from domain.ticket import Contact, Improvement, Status, TicketType
 from projections.ticket_list.view import TicketQuery
@@ -1265,20 +1268,40 @@ def run_demo(settings: Settings, tickets: int = 300, seed: int = 7) -> int:
                 if step.registers or n % 50 == 0:
                     progress.update(task, completed=commands["register"], commands=n)
             progress.update(task, completed=commands["register"], commands=len(steps))
-        add_demo_problems(services.desk, clock, plans)
-        add_demo_changes(services.desk, clock, plans)
-        add_demo_project(services, clock)
+        problems = add_demo_problems(services.desk, clock, plans)
+        changes = add_demo_changes(services.desk, clock, plans)
+        project = add_demo_project(services, clock)
         for view in services.runner.views.values():
             services.runner.catch_up(view)
         rows = _all_rows(services)
+        records = DemoRecords(project, problems, changes, _search_term(services.desk, problems))
         print(_summary(
             settings, plans, rows, commands, time.perf_counter() - began,
-            (start, end, tz), seed, after_existing,
+            (start, end, tz), seed, after_existing, records,
         ))
         sys.stdout.flush()
         return 0
     finally:
         services.close()
+
+
+@dataclass(frozen=True)
+class DemoRecords:
+    """The numbers of the demo's problems, changes and project, for the summary."""
+
+    project: str
+    problems: list[str]
+    changes: list[str]
+    search: str  # a knowledge-base query that finds one of the problems
+
+
+def _search_term(desk: ServiceDesk, problems: list[str]) -> str:
+    """The affected system of the first known error (searchable in the knowledge base)."""
+    for number in problems:
+        p = desk.get_record(number, Problem, "problem")
+        if p.known_error and p.affected_system:
+            return str(p.affected_system)
+    return "ERP"
 
 
 def _example(plans: list[Plan], *wanted: str) -> Plan | None:
@@ -1290,7 +1313,7 @@ def _example(plans: list[Plan], *wanted: str) -> Plan | None:
 
 def _summary(settings: Settings, plans: list[Plan], rows: list[Any], commands: Counter[str],
              elapsed: float, span: tuple[datetime, datetime, ZoneInfo], seed: int,
-             after_existing: bool) -> str:
+             after_existing: bool, records: DemoRecords) -> str:
     start, end, tz = span
     by_status = Counter(r["status"] for r in rows)
     by_priority = Counter(r["priority"] or "unclassified" for r in rows)
@@ -1327,8 +1350,9 @@ def _summary(settings: Settings, plans: list[Plan], rows: list[Any], commands: C
       f"{noted['reopened']} reopened, {noted['improvement']} feedback records with an "
       f"improvement action, {noted['override']} priority overrides, {noted['workaround']} "
       f"workarounds, {noted['reassigned']} re-assignments")
-    w("the demo covers tickets (service requests and incidents) for now: problems, changes, "
-      "projects and inspections are not built yet, so none were created")
+    w(f"also recorded: project {records.project} (contract, monthly inspection and weekly "
+      f"backup runs, one abnormal with its ticket, a survey), problems "
+      f"{', '.join(records.problems) or 'none'}, changes {', '.join(records.changes) or 'none'}")
     w("")
     base = f"http://{settings.host}:{settings.port}"
     w("where to look:")
@@ -1358,5 +1382,17 @@ def _summary(settings: Settings, plans: list[Plan], rows: list[Any], commands: C
         if first:
             w(f"  curl {base}/api/v1/tickets/{plan.number}/history  # its every event, oldest first")
             first = False
+    month = f"{end.astimezone(tz):%Y-%m}"
+    project = f"{base}/api/v1/projects/{records.project}"
+    w(f"  curl {project}  # the delivery project, its routines and runs")
+    w(f"  curl '{project}/routines?due_before={quote(end.astimezone(tz).replace(microsecond=0).isoformat())}'")
+    w(f"  opsledger report {records.project} {month}{serve[len('opsledger serve'):]}"
+      "  # its service report (--format md|json|html)")
+    w(f"  curl -H 'Accept: text/html' {project}/reports/{month}  # printable, with charts")
+    for number in records.problems[:1]:
+        w(f"  curl {base}/api/v1/problems/{number}  # a problem over alike tickets")
+    for number in records.changes[:1]:
+        w(f"  curl {base}/api/v1/changes/{number}  # a change and its gates")
+    w(f"  curl '{base}/api/v1/knowledge?q={quote(records.search)}'  # known errors, articles")
     w(f"  open {base}/docs")
     return "\n".join(out)

@@ -17,13 +17,14 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from application.catalog import get_policy
 from application.desk import MAX_ATTEMPTS, RETRY_DELAY, RETRY_MAX_DELAY, ServiceDesk
-from application.errors import ApplicationError, ConcurrencyConflict
+from application.errors import ApplicationError, ConcurrencyConflict, RecordNotFound
 from domain.customer import Customer, CustomerDirectory, normalise_customer_id
 from domain.errors import InvalidCommand
 
@@ -60,13 +61,16 @@ def _check_policy(desk: ServiceDesk, slug: str | None) -> None:
         raise InvalidCommand.field("sla_policy", f"no SLA policy {slug!r}; PUT it first") from None
 
 
-def find_customer(desk: ServiceDesk, customer: str) -> Customer | None:
+def find_customer(desk: ServiceDesk, customer: str,
+                  as_of: datetime | None = None) -> Customer | None:
+    """The registered customer (as it stood at ``as_of``, by recorded time, when given)."""
     text = normalise_customer_id(customer)
     if not text:
         return None
     try:
-        found = desk._get(Customer.id_for(text))
-    except AggregateNotFoundError:
+        found = (desk._get(Customer.id_for(text)) if as_of is None
+                 else desk.get_record(Customer.id_for(text), Customer, "customer", as_of))
+    except (AggregateNotFoundError, RecordNotFound):
         return None
     return found if isinstance(found, Customer) else None
 

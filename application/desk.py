@@ -33,6 +33,7 @@ from application.errors import (
 )
 from application.idempotency import IdempotencyKey, IdempotencyRecord
 from application.ports import Clock, Notice, Notifier, PositionIndex, SystemClock, TicketClocks
+from domain.customer import normalise_customer_id
 from domain.errors import InvalidCommand
 from domain.numbering import NUMBERED_RECORDS, DailySequence, RecordKind, record_id_for
 from domain.priority import DEFAULT_MATRIX, Impact, Importance, Priority, PriorityMatrix, Urgency
@@ -369,6 +370,9 @@ class ServiceDesk(Application):
     ) -> CommandResult:
         if sla_policy is not None and self.sla is not None:
             self.sla.check_policy(sla_policy)  # unknown: 422 naming sla_policy
+        # Stored as the customers and projects keep it, so that the customer's list filter,
+        # its contract's report and its SLA lookups all meet on one spelling.
+        customer = normalise_customer_id(customer)
         proposed = ProposedClassification(
             type=TicketType(type) if type else None,
             category=category.strip() if category and category.strip() else None,

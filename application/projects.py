@@ -295,10 +295,12 @@ def list_projects(desk: ServiceDesk, *, customer: str | None = None,
             and (not statuses or p.status.value in statuses)]
 
 
-def contract_terms(desk: ServiceDesk, customer: str, reported_at: datetime) -> ContractTerms | None:
+def contract_terms(desk: ServiceDesk, customer: str, reported_at: datetime,
+                   as_of: datetime | None = None) -> ContractTerms | None:
     """The project contract a ticket of ``customer`` reported at ``reported_at`` belongs to
-    (the seam ``SlaClocks.project_terms``); ``None`` outside every contract."""
-    found = find_customer(desk, customer)
+    (the seam ``SlaClocks.project_terms``); ``None`` outside every contract. With ``as_of``,
+    only the contracts recorded by then count (a past view shows no later project)."""
+    found = find_customer(desk, customer, as_of)
     return found.contract_on(reported_at) if found is not None else None
 
 

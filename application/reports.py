@@ -384,9 +384,8 @@ def satisfaction(tickets: list[_Ticket], surveys: Iterable[Survey], p: Period) -
     in_period = [s for s in surveys if p.start <= s.recorded_at < p.end]
     fb_rows = [(f.timeliness, f.effectiveness, f.attitude) for f in feedback]
     sv_rows = [(s.timeliness, s.effectiveness, s.attitude) for s in in_period]
-    late = [f.number for f in feedback if getattr(f, "late", False)]
-    low = [LowScore(source="ticket", reference=f.number, mean=f.mean,
-                    late=bool(getattr(f, "late", False)))
+    late = [f.number for f in feedback if f.late]  # FeedbackGiven carries the flag
+    low = [LowScore(source="ticket", reference=f.number, mean=f.mean, late=f.late)
            for f in feedback if min(f.timeliness, f.effectiveness, f.attitude) <= LOW_SCORE]
     low += [LowScore(source="survey", reference=f"survey {s.recorded_at.isoformat()}",
                      mean=round((s.timeliness + s.effectiveness + s.attitude) / 3, 2), late=False)

@@ -28,7 +28,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from application.catalog import DEFAULT_POLICY, get_calendar, get_policy
 from application.desk import ServiceDesk
@@ -92,6 +92,19 @@ _MOVES_DEADLINES = (
 _RULED = ("priority_changed", "policy_changed", "calendar_changed")
 
 
+class ProjectTerms(Protocol):
+    """(customer id, reported at, as of) -> the project contract a ticket belongs to, from
+    the contracts recorded by ``as_of`` (``None``: now)."""
+
+    def __call__(self, customer: str, reported_at: datetime,
+                 as_of: datetime | None = None) -> ContractTerms | None: ...
+
+
+def _no_project(customer: str, reported_at: datetime,
+                as_of: datetime | None = None) -> ContractTerms | None:
+    return None
+
+
 class SlaClocks:
     def __init__(
         self,
@@ -100,7 +113,7 @@ class SlaClocks:
         *,
         rule: str = SAME_START,
         customer_policy: Callable[[str], str | None] | None = None,
-        project_terms: Callable[[str, datetime], ContractTerms | None] | None = None,
+        project_terms: ProjectTerms | None = None,
     ) -> None:
         if rule not in RECOMPUTE_RULES:
             raise ValueError(f"SLA recompute rule must be one of {RECOMPUTE_RULES}, not {rule!r}")
@@ -109,8 +122,8 @@ class SlaClocks:
         self.rule = rule
         # Customer id -> its policy slug (or None); the composition root wires the customers.
         self.customer_policy = customer_policy or (lambda customer: None)
-        # (customer id, reported at) -> the project contract the ticket belongs to (ADR 0028).
-        self.project_terms = project_terms or (lambda customer, reported_at: None)
+        # The project contract a ticket belongs to (ADR 0028); the root wires the projects.
+        self.project_terms: ProjectTerms = project_terms or _no_project
         self._calendars: dict[tuple[str, int], tuple[BusinessCalendar, str | None]] = {}
         self._policies: dict[tuple[str, int], SlaPolicy] = {}
         self._lock = threading.Lock()

@@ -36,6 +36,7 @@ from adapters.http.docs_page import docs_page
 from adapters.http.problems import exception_handlers, problem
 from application.desk import CommandResult, ServiceDesk
 from application.idempotency import IdempotencyKey
+from domain.customer import normalise_customer_id
 from domain.ticket import Contact, Improvement, Status
 from application.sla_compliance import compliance as sla_compliance
 from projections.ticket_list.projection import OPEN_STATUSES, SLA_STATES, sla_state_at, stamp
@@ -190,11 +191,13 @@ def _sla(desk: ServiceDesk, ticket: Any, now: datetime | None = None) -> Any:
     return desk.sla.status(ticket, now or desk.clock.now())
 
 
-def _ticket_view(desk: ServiceDesk, ticket: Any, now: datetime | None = None) -> s.TicketView:
-    """The ticket's view with its SLA clocks at ``now`` and its project (ADR 0028)."""
-    terms = desk.sla.project_terms(ticket.customer, ticket.reported_at) if desk.sla else None
+def _ticket_view(desk: ServiceDesk, ticket: Any, as_of: datetime | None = None) -> s.TicketView:
+    """The ticket's view with its SLA clocks at ``as_of`` (default: now) and its project
+    (ADR 0028) from the contracts recorded by then."""
+    terms = (desk.sla.project_terms(ticket.customer, ticket.reported_at, as_of)
+             if desk.sla else None)
     project = s.LinkedRecord(terms.project_id, terms.project_number) if terms else None
-    return s.ticket_view(ticket, _sla(desk, ticket, now), project)
+    return s.ticket_view(ticket, _sla(desk, ticket, as_of), project)
 
 
 def record_response(result: CommandResult, body: Any, collection: str) -> Response[Any]:
@@ -521,7 +524,7 @@ def list_tickets(
         statuses=_split(status, "status", _STATUSES),
         priorities=_split(priority, "priority", _PRIORITIES),
         assignee=assignee,
-        customer=customer,
+        customer=normalise_customer_id(customer) if customer is not None else None,
         group=group,
         limit=_limit(limit),
         after=_cursor(cursor),

@@ -11,16 +11,16 @@ project and its calendar) and the list ``GET /projects?customer=&status=`` read.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
-from litestar.exceptions import ValidationException
 
 from adapters.http import project_schemas as ps
 from adapters.http import schemas as s
 from adapters.http.app import API, _as_of, _services, _split, history_items, threaded
-from adapters.http.records import Records, versioned
+from adapters.http.records import Records, query_time, versioned
 from application import projects as uc
 from application.desk import CommandResult, ServiceDesk
 from domain.project import Status
@@ -55,7 +55,7 @@ def _with_new_routine(result: CommandResult, desk: ServiceDesk) -> ps.ProjectVie
     return ps.project_view(p, routine_id=p.routines[-1].routine_id if p.routines else None)
 
 
-schedule_routine = Records("projects", "project", ps.ProjectView, _with_new_routine).command(
+schedule_routine = replace(PROJECTS, present=_with_new_routine).command(
     "schedule_routine", ps.ScheduleRoutine, "Schedule a routine operation (RFC 5545 rule)",
     lambda d, r, b, **o: uc.schedule_routine(
         d, r, name=b.name, kind=b.kind, rrule=b.rrule, on_holiday=b.on_holiday,
@@ -124,19 +124,9 @@ def routine_runs(state: State, ref: str, due_before: str | None = None,
                  since: str | None = None, routine: str | None = None) -> ps.RunPage:
     desk = _services(state).desk
     items = uc.routine_runs(desk, ref, now=desk.clock.now(),
-                            due_before=_time(due_before, "due_before"),
-                            since=_time(since, "since"), routine_id=routine or None)
+                            due_before=query_time(due_before, "due_before"),
+                            since=query_time(since, "since"), routine_id=routine or None)
     return ps.RunPage(items=[ps.run_view(i) for i in items], count=len(items))
-
-
-def _time(value: str | None, name: str) -> Any:
-    """A query time (``_as_of``'s rules), its errors naming ``name``."""
-    try:
-        return _as_of(value)
-    except ValidationException as e:
-        raise ValidationException(f"bad {name}", extra=[
-            {"key": name, "message": str(x.get("message", ""))} for x in (e.extra or [])
-        ]) from None
 
 
 _STATUSES = {x.value for x in Status}

@@ -5,21 +5,23 @@ A ``Records`` names a kind's collection (``/api/v1/<collection>``), its log labe
 and how a command's result is shown; from that it answers commands (``ETag``, ``201`` +
 ``Location`` on create, ``Idempotent-Replayed``) and builds the create and
 ``POST /<collection>/{ref}/<command>`` handlers, which all go through ``app._command``
-(``Idempotency-Key``, ``If-Match``, logging). ``read_your_writes`` and ``versioned`` serve
-the reads.
+(``Idempotency-Key``, ``If-Match``, logging). ``read_your_writes``, ``versioned`` and
+``query_time`` serve the reads.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from litestar import Request, Response
 from litestar.datastructures import State
+from litestar.exceptions import ValidationException
 
 from adapters.container import Services
-from adapters.http.app import _command, command_route, record_response
+from adapters.http.app import _as_of, _command, command_route, record_response
 from application.desk import CommandResult, ServiceDesk
 
 
@@ -56,3 +58,14 @@ def read_your_writes(services: Services) -> None:
 def versioned(body: Any, version: int) -> Response[Any]:
     """A record's view with its version as ``ETag`` (for ``If-Match`` on the next command)."""
     return Response(body, headers={"ETag": f'"{version}"'})
+
+
+def query_time(value: str | None, name: str) -> datetime | None:
+    """A time in the query string by ``as_of``'s rules (ISO 8601 with an offset), its
+    ``400`` naming the parameter ``name``."""
+    try:
+        return _as_of(value)
+    except ValidationException as e:
+        raise ValidationException(f"bad {name}", extra=[
+            {"key": name, "message": str(x.get("message", ""))} for x in (e.extra or [])
+        ]) from None

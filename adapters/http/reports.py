@@ -22,8 +22,8 @@ from application.report_model import ServiceReport
 from application.reports import ReportBuilder
 from domain.errors import InvalidCommand
 
-FORMATS = {"json": "application/json", "md": "text/markdown; charset=utf-8",
-           "html": "text/html; charset=utf-8"}
+# Litestar adds ``; charset=utf-8`` to ``text/*`` itself (naming it here doubled it).
+FORMATS = {"json": "application/json", "md": "text/markdown", "html": "text/html"}
 
 
 def negotiate(accept: str, given: str | None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -125,6 +126,13 @@ def test_the_summary_says_where_to_look(tmp_path, capsys):
     assert "/api/v1/queues/unassigned" in out
     assert "/api/v1/tickets?status=in_progress" in out
     assert "/history" in out and "/docs" in out
-    assert "covers tickets" in out  # problems, changes, projects, inspections: not yet
+    assert "not built yet" not in out
+    project = re.search(r"also recorded: project (PRJ-\d{8}-\d{3})", out)
+    assert project, out
+    assert f"opsledger report {project[1]} " in out
+    assert f"/api/v1/projects/{project[1]}/reports/" in out
+    assert re.search(r"/api/v1/problems/PRB-\d{8}-\d{3}", out)
+    assert re.search(r"/api/v1/changes/CHG-\d{8}-\d{3}", out)
+    assert "/api/v1/knowledge?q=" in out
     for status in Status:
         assert status.value in out

@@ -4,6 +4,7 @@ store: the figures as worked out by hand, and the as-of report unchanged by late
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import msgspec
@@ -12,12 +13,14 @@ import pytest
 from adapters.container import Services, build
 from adapters.report_render import to_json
 from adapters.settings import Settings
+from application import projects as pj
 from application.errors import RecordNotFound
 from application.ports import FixedClock
 from application.report_period import parse_period
 from application.reports import ReportBuilder, p90
 from domain.errors import InvalidCommand
 from tests.application.report_scenario import (
+    P1,
     REPORT_AT,
     START,
     Scenario,
@@ -185,3 +188,42 @@ def test_period_parsing_and_p90() -> None:
     assert parse_period("2024", "UTC").end.isoformat() == "2025-01-01T00:00:00+00:00"
     assert p90([]) is None and p90([7]) == 7
     assert p90(list(range(1, 11))) == 9 and p90(list(range(1, 12))) == 10
+
+
+def test_a_ticket_typed_with_other_spacing_belongs_to_the_report(
+        world: tuple[Services, Scenario]) -> None:
+    """Customers and projects keep ``客户 Q`` normalised; a ticket typed ``客户  Q`` (two
+    spaces, padded) is stored the same way, so it takes the project's SLA *and* is counted."""
+    services, s = world
+    s.at(local(23, 9))
+    q = pj.contract_project(
+        services.desk, name="Q 运维", customer="客户 Q", contract_number="HT-2026-Q",
+        services=["response"], start=date(2026, 11, 1), end=date(2027, 10, 31),
+        sla_policy="default", calendar="china-5x8", actor="mgr-wang").aggregate.id
+    ticket = s.desk.get_ticket(s.register("Q1", local(23, 10), customer="  客户 \u3000 Q ", **P1))
+    assert ticket.customer == "客户 Q"
+    assert services.desk.sla is not None
+    assert services.desk.sla.policy_source(ticket) == ("default", "project")
+    s.at(local(23, 11))
+    r = plain(report(services, q))
+    assert r["tickets"]["total"] == 1 and r["tickets"]["by_priority"]["P1"] == 1
+
+
+def test_late_feedback_is_counted_and_flagged(world: tuple[Services, Scenario]) -> None:
+    """T4 was accepted Tue Nov 17 11:30: its window ends Fri Nov 20 11:30. Feedback given
+    Tue Nov 24 is accepted, flagged late, and a low score says so."""
+    services, s = world
+    on_time = plain(report(services, s.project))["satisfaction"]
+    assert (on_time["late_feedback"], on_time["late_items"]) == (0, [])
+    s.feedback("T4", local(24, 9), 2, 4, 4)
+    [fb] = s.desk.get_ticket(s.tickets["T4"]).feedbacks
+    assert fb.late and fb.window_end == local(20, 11, 30)
+    s.at(local(24, 10))
+    sat = plain(report(services, s.project))["satisfaction"]
+    assert (sat["late_feedback"], sat["late_items"]) == (1, [fb.number])
+    assert sat["ticket_feedback"]["responses"] == 4 and sat["responses"] == 5
+    assert [(x["reference"], x["late"]) for x in sat["low_scores"]] == [
+        (sat["low_scores"][0]["reference"], False), (fb.number, True)]
+    # As of the Monday before, the late feedback had not been given.
+    past = plain(report(services, s.project, as_of=REPORT_AT))["satisfaction"]
+    assert past["late_feedback"] == 0 and past["responses"] == 4

@@ -99,6 +99,9 @@ def test_refusals_name_the_field_or_the_state(api):
                 headers={"If-Match": etag(1)})
     assert r.status_code == 412, r.text
     assert api.client.get(f"{API}/projects/PRJ-20991231-001").status_code == 404
+    for name, bad in (("due_before", "tomorrow"), ("since", "2026-11-20T09:00:00")):
+        assert_problem(api.client.get(f"{API}/projects/{p['id']}/routines",
+                                      params={name: bad}), 400, field=name)
 
 
 def test_as_of_list_and_idempotency(api):
@@ -185,3 +188,23 @@ def test_feedback_late_and_low_scores_raise_improvements_on_ticket_and_project(a
     assert (imp["source"], imp["reference"], imp["owner"]) == ("feedback", fb["number"],
                                                                "pm-zhang")
     assert imp["due"] == fb["improvement"]["due"]
+
+
+def test_a_ticket_typed_with_other_spacing_is_listed_under_the_projects_customer(api):
+    p = api.ok(create(api, customer="客户 Q"), 201)
+    t = api.ok(api.register(customer=" 客户  Q ", reported_at="2026-11-20T10:00:00+08:00"), 201)
+    assert t["customer"] == "客户 Q" and t["project"]["id"] == p["id"]
+    for spelling in ("客户 Q", "客户  Q", " 客户\tQ"):
+        listed = read(api, "/tickets", customer=spelling)
+        assert [x["id"] for x in listed["items"]] == [t["id"]], spelling
+
+
+def test_the_as_of_ticket_view_shows_only_a_project_contracted_by_then(api):
+    t = api.ok(api.register(customer="late", reported_at="2026-11-20T10:00:00+08:00"), 201)
+    assert t["project"] is None
+    before = api.clock.now().isoformat()
+    api.clock.advance(minutes=5)
+    p = api.ok(create(api, customer="late"), 201)
+    assert read(api, f"/tickets/{t['id']}")["project"] == {"id": p["id"], "number": p["number"]}
+    old = read(api, f"/tickets/{t['id']}", as_of=before)
+    assert old["project"] is None and old["version"] == t["version"]
