@@ -1,4 +1,4 @@
-"""The ``opsledger`` command: serve, demo, projections status|rebuild, sla-watch."""
+"""The ``opsledger`` command: serve, demo, projections status|rebuild, sla-watch, backup, restore."""
 
 from __future__ import annotations
 
@@ -132,6 +132,37 @@ def cmd_sla_watch(args: argparse.Namespace) -> int:
         services.close()
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    """``backup PATH`` / ``restore PATH`` (ADR 0023), with a progress bar on stderr and a JSON
+    summary (events, head position, log digest) on stdout."""
+    import json
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from adapters import backup
+
+    settings = _settings(args)
+    console = Console(stderr=True)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=console, transient=True) as bar:
+        tasks: dict[str, object] = {}
+
+        def report(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(phase, total=max(total, 1))
+            bar.update(tasks[phase], completed=done, total=max(total, done, 1))  # type: ignore[arg-type]
+
+        try:
+            run = backup.backup if args.command == "backup" else backup.restore
+            summary = run(settings, args.path, report)
+        except backup.BackupError as e:
+            console.print(f"opsledger {args.command}: {e}")
+            return 1
+    print(json.dumps({args.command: summary.as_dict()}))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from adapters.demo import run_demo
 
@@ -168,6 +199,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     watch.add_argument("--seconds", type=float, help="interval (default $OPSLEDGER_SLA_WATCH_SECONDS or 15)")
     db_arg(watch)
     watch.set_defaults(func=cmd_sla_watch)
+
+    for name, text in (("backup", "write an online, consistent backup of the store to PATH"),
+                       ("restore", "restore the backup at PATH into an empty store")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("path", metavar="PATH")
+        db_arg(p)
+        p.set_defaults(func=cmd_backup)
 
     args = parser.parse_args(argv)
     try:
