@@ -40,7 +40,7 @@ from uuid import UUID
 
 import msgspec
 
-from adapters.persistence import LogReader
+from adapters.persistence import LogReader, recorder_kind
 from adapters.settings import Database, Settings
 
 EXPORT_MAGIC = b"OPSLEDGER-EVENTS 1\n"
@@ -370,15 +370,15 @@ def _import(recorder: Any, batches: Iterator[list[Row]], progress: Progress, tot
     """Insert the rows with their own positions, batch by batch (the target is empty and no
     one else writes to it during a restore)."""
     digest = LogDigest()
-    module = type(recorder).__module__
+    kind = recorder_kind(recorder)
     table = recorder.events_table_name
-    if module.endswith(".sqlite"):
+    if kind == "sqlite":
         insert: Any = (f"INSERT INTO {table} (rowid, originator_id, originator_version, topic, state) "
                        "VALUES (?, ?, ?, ?, ?)")
 
         def convert(row: Row) -> tuple[Any, ...]:
             return (row[0], _uuid(row[1]).hex, row[2], row[3], row[4])
-    elif module.endswith(".postgres"):
+    elif kind == "postgres":
         from psycopg import sql
 
         qualified = sql.Identifier(recorder.datastore.schema or "public", table)
@@ -388,14 +388,14 @@ def _import(recorder: Any, batches: Iterator[list[Row]], progress: Progress, tot
         def convert(row: Row) -> tuple[Any, ...]:
             return (row[0], _uuid(row[1]), row[2], row[3], row[4])
     else:
-        raise BackupError(f"cannot restore into {module}")
+        raise BackupError(f"cannot restore into {type(recorder).__name__}")
     for batch in batches:
         with recorder.datastore.transaction(commit=True) as c:
             c.executemany(insert, [convert(r) for r in batch])
         for row in batch:
             digest.add(row)
         progress("import events", digest.head, max(total, digest.head))
-    if module.endswith(".postgres") and digest.head:
+    if kind == "postgres" and digest.head:
         from psycopg import sql
 
         with recorder.datastore.transaction(commit=True) as c:

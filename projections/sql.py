@@ -120,8 +120,11 @@ class PostgresStore:
         kwargs: dict[str, Any] = {"autocommit": False}
         if options:
             kwargs["options"] = options
+        # A short wait for a connection and a check of each one handed out: after the
+        # database restarted, stale connections are replaced instead of failing a query.
         self.pool = ConnectionPool(
-            conninfo, min_size=1, max_size=pool_size, kwargs=kwargs, open=True
+            conninfo, min_size=1, max_size=pool_size, kwargs=kwargs, open=True,
+            timeout=2.0, check=ConnectionPool.check_connection,
         )
 
     @contextmanager

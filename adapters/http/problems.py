@@ -173,7 +173,9 @@ def _psycopg_errors() -> dict[type[Exception], Any]:
         from psycopg_pool import PoolTimeout
     except ImportError:  # pragma: no cover
         return {}
-    return {psycopg.OperationalError: _unavailable, PoolTimeout: _unavailable}
+    # InterfaceError: a connection that the database closed under us (it restarted).
+    return {psycopg.OperationalError: _unavailable, psycopg.InterfaceError: _unavailable,
+            PoolTimeout: _unavailable}
 
 
 def exception_handlers() -> dict[Any, Any]:

@@ -74,6 +74,7 @@ class Driver:
     acks: list[Ack] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
     retries: int = 0
+    statuses: Counter[int | str] = field(default_factory=Counter)  # answers seen, "no answer"
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
@@ -132,6 +133,11 @@ class Driver:
                 r = http.post(path, json=body, headers={"Idempotency-Key": key, "X-Opsledger-Actor": "driver"})
             except httpx.HTTPError:
                 r = None
+            with self._lock:
+                self.statuses[r.status_code if r is not None else "no answer"] += 1
+            if r is not None and r.status_code == 503 and not r.headers.get(
+                    "content-type", "").startswith("application/problem+json"):
+                self.unexpected.append(f"{path} {key}: a 503 that is not problem+json")
             if r is not None and r.status_code < 500:
                 if r.status_code >= 300:
                     self.unexpected.append(f"{path} {key}: {r.status_code} {r.text[:300]}")
