@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from adapters.settings import Settings, SettingsError
 
@@ -30,13 +31,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # sequence, the SQLite writer) then gets it back sooner, which cuts tail latency (ADR 0012).
     sys.setswitchinterval(settings.gil_switch_seconds)
     services = build(settings)
-    # Catch the read models up before taking traffic, then keep them following.
-    for view in services.runner.views.values():
-        services.runner.catch_up(view)
-    app = create_app(services)
+    # Catch the read models up before taking traffic, then keep them following -- unless a
+    # separate ``opsledger projections run`` worker keeps them (docs/scaling.md, ADR 0025).
+    if args.projections:
+        for view in services.runner.views.values():
+            services.runner.catch_up(view)
+    app = create_app(services, run_projections=args.projections)
     print(
         f"opsledger serving on http://{settings.host}:{settings.port}  "
-        f"(store: {settings.database.kind}, docs: /docs, OpenAPI: /schema/openapi.json)",
+        f"(store: {settings.database.kind}, docs: /docs, OpenAPI: /schema/openapi.json"
+        f"{'' if args.projections else ', read models kept by a projections worker'})",
         file=sys.stderr,
     )
     try:
@@ -58,6 +62,8 @@ def cmd_projections(args: argparse.Namespace) -> int:
     services = build(settings)
     console = Console(stderr=True)
     try:
+        if args.action == "run":
+            return _run_worker(services)
         if args.action == "status":
             table = Table("projection", "position", "head", "lag", "healthy", "last error")
             for row in services.runner.status():
@@ -94,6 +100,35 @@ def cmd_projections(args: argparse.Namespace) -> int:
         return 0
     finally:
         services.close()
+
+
+def _run_worker(services: Any) -> int:
+    """``projections run``: the projection runner and the SLA watcher (with its notifier) as
+    a process of their own, beside ``serve --no-projections`` processes (ADR 0025). Stops on
+    SIGTERM or Ctrl-C."""
+    import signal
+    import threading
+
+    from adapters.logging import configure_logging
+
+    settings = services.settings
+    configure_logging(settings.log_level, settings.log_json)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    for view in services.runner.views.values():
+        services.runner.catch_up(view)
+    services.notifier.start()
+    services.runner.start()
+    if settings.sla_watch_seconds > 0:
+        services.watch_thread.start()
+    print(f"opsledger projections run: {', '.join(services.runner.views)}; SLA watch every "
+          f"{settings.sla_watch_seconds or 'never'} s (store: {settings.database.kind})", file=sys.stderr)
+    try:
+        while not stop.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+    return 0
 
 
 def cmd_sla_watch(args: argparse.Namespace) -> int:
@@ -179,6 +214,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="run the HTTP service")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument("--no-projections", dest="projections", action="store_false",
+                       help="leave the read models and the SLA watcher to `opsledger projections run`")
     db_arg(serve)
     serve.set_defaults(func=cmd_serve)
 
@@ -189,7 +226,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.set_defaults(func=cmd_demo)
 
     proj = sub.add_parser("projections", help="read model status and rebuilds")
-    proj.add_argument("action", choices=["status", "rebuild"])
+    proj.add_argument("action", choices=["status", "rebuild", "run"],
+                      help="run: keep the read models and the SLA watcher going (a worker process)")
     proj.add_argument("name", nargs="?")
     db_arg(proj)
     proj.set_defaults(func=cmd_projections)

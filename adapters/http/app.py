@@ -622,9 +622,9 @@ def docs(request: Request[Any, Any, Any]) -> str:
 
 def create_app(services: Services, *, run_projections: bool = True) -> Litestar:
     def startup(app: Litestar) -> None:
+        services.notifier.start()  # this process's own commands (escalate) send notices too
         if run_projections:
             services.runner.start()
-            services.notifier.start()
             if services.settings.sla_watch_seconds > 0:
                 services.watch_thread.start()
 
