@@ -1,8 +1,8 @@
-"""Fixtures for the reliability tests: a store URL per kind and a real ``opsledger serve``.
+"""Fixtures for the reliability tests: stores of each kept kind and a real ``opsledger serve``.
 
 Fixtures:
-    reliable_store  "sqlite" | "postgres" (the parameters; PostgreSQL is marked ``postgres``)
-    reliable_url    a fresh SQLite file or PostgreSQL database of that kind
+    http_store      overridden here: "sqlite" | "postgres" (PostgreSQL is marked ``postgres``)
+    reliable_url    ``http_database_url``: a fresh SQLite file or PostgreSQL database
     server          a running ``opsledger serve`` child process on that store (``Process``)
 """
 
@@ -19,15 +19,13 @@ RELIABLE_STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres
 
 
 @pytest.fixture(params=RELIABLE_STORES)
-def reliable_store(request: pytest.FixtureRequest) -> str:
+def http_store(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
 @pytest.fixture
-def reliable_url(reliable_store: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
-    if reliable_store == "sqlite":
-        return f"sqlite:///{tmp_path}/store.sqlite3"
-    return str(request.getfixturevalue("postgres_url"))
+def reliable_url(http_database_url: str) -> str:
+    return http_database_url
 
 
 @pytest.fixture

@@ -23,9 +23,9 @@ from tests.support.serve import Process, run_cli
 
 
 @pytest.fixture
-def fresh_url(reliable_store: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+def fresh_url(http_store: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
     """A second, empty store of the same kind (the restore target)."""
-    if reliable_store == "sqlite":
+    if http_store == "sqlite":
         yield f"sqlite:///{tmp_path}/restored.sqlite3"
         return
     base = str(request.getfixturevalue("postgres_server"))

@@ -9,13 +9,12 @@ no acknowledged command is lost, nothing that was refused is recorded, and a ref
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 
-from tests.fixtures_http import API, CLASSIFICATION, PRECISE, ticket_body
+from tests.fixtures_http import API, CLASSIFICATION, PRECISE, run_concurrently, ticket_body
 from tests.support.serve import Process
 
 N = 50
@@ -23,28 +22,15 @@ COMMAND_EVENT = {"log_work": "WorkLogged", "resolve": "Resolved", "await_custome
 
 
 def race(n: int, work: Callable[[httpx.Client, int], httpx.Response], base: str) -> list[httpx.Response]:
-    """``work(client, i)`` in ``n`` threads, each with its own connection, released together."""
-    barrier = threading.Barrier(n)
-    results: list[httpx.Response | None] = [None] * n
-    errors: list[BaseException] = []
-
-    def run(i: int) -> None:
-        with httpx.Client(base_url=base, timeout=60) as client:
-            client.get("/healthz")  # open the connection before the barrier
-            try:
-                barrier.wait(timeout=60)
-                results[i] = work(client, i)
-            except BaseException as e:  # noqa: BLE001 - reported below
-                errors.append(e)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "a request hung"
-    assert not errors, errors
-    return [r for r in results if r is not None]
+    """``work(client, i)`` in ``n`` threads, each with its own open connection, released together."""
+    clients = [httpx.Client(base_url=base, timeout=60) for _ in range(n)]
+    try:
+        for c in clients:
+            c.get("/healthz")  # connect before the barrier
+        return run_concurrently(n, lambda i: work(clients[i], i))
+    finally:
+        for c in clients:
+            c.close()
 
 
 def ticket_in_progress(base: str) -> dict[str, Any]:
