@@ -273,8 +273,9 @@ def backup_kind(path: Path) -> str:
 
 
 def restore(settings: Settings, path: str | Path, progress: Progress = _quiet) -> Summary:
-    """Restore the backup at ``path`` into the (empty) store of ``settings``; the read models
-    are brought up to date and the restored log's digest checked against the backup's."""
+    """Restore the backup at ``path`` into the (empty) store of ``settings``, which no server
+    may use meanwhile; the read models are brought up to date and the restored log's digest
+    checked against the backup's. A restore that fails leaves the store empty."""
     from adapters.container import build
 
     source = Path(path)
@@ -285,38 +286,39 @@ def restore(settings: Settings, path: str | Path, progress: Progress = _quiet) -
     if db.kind == "memory":
         raise BackupError("restore into a kept store (sqlite:// or postgresql://), not memory://")
     began = time.perf_counter()
-    quiet = replace(settings, sla_watch_seconds=0)
-    if kind == "sqlite" and db.kind == "sqlite":
+    copy_file = kind == "sqlite" and db.kind == "sqlite"
+    if copy_file:  # the file as it is, read models included
         _refuse_unless_empty_sqlite(Path(db.path))
         expected = _digest_rows(_sqlite_rows(source), progress, "read backup").hexdigest()
         _sqlite_restore_file(source, Path(db.path), progress)
-    services = build(quiet)
+    services = build(replace(settings, sla_watch_seconds=0))
     try:
-        desk = services.desk
-        if kind == "events" or db.kind != "sqlite":
-            if desk.max_position():
-                raise BackupError("the target store is not empty; restore into a fresh store")
-            if kind == "events":
-                header, batches, trailer = read_export(source)
-                total = int(header.get("head") or 0)
-                _verify_export(batches, trailer, progress, total)  # whole and intact, first
-                header, batches, trailer = read_export(source)
-            else:
-                batches, trailer, total = _sqlite_rows(source), {}, 0
-            written = _import(desk.recorder, batches, progress, total)
-            expected = trailer.get("sha256") or written.hexdigest()
-            if trailer and trailer.get("count") != written.count:
-                raise BackupError(f"the export says {trailer.get('count')} events, read {written.count}")
-        for name in services.runner.views:
-            services.runner.catch_up(services.runner.views[name],
-                                     lambda done, total, n=name: progress(f"view {n}", done, total))
-        digest = _digest_rows(_log_batches(desk.recorder), progress, "verify")
+        if not copy_file:
+            expected = _import_backup(services.desk, source, kind, progress)
+        for name, view in services.runner.views.items():
+            services.runner.catch_up(view, lambda done, total, n=name: progress(f"view {n}", done, total))
+        digest = _digest_rows(_log_batches(services.desk.recorder), progress, "verify")
     finally:
         services.close()
     if digest.hexdigest() != expected:
         raise BackupError(f"restored log digest {digest.hexdigest()} differs from the backup's {expected}")
     return Summary(str(source), kind, digest.count, digest.head, digest.hexdigest(),
                    round(time.perf_counter() - began, 3))
+
+
+def _import_backup(desk: Any, source: Path, kind: str, progress: Progress) -> str:
+    """Write the events of ``source`` into the empty store of ``desk``; the expected digest."""
+    if desk.max_position():
+        raise BackupError("the target store is not empty; restore into a fresh store")
+    if kind == "events":
+        header, batches, trailer = read_export(source)
+        total = int(header.get("head") or 0)
+        _verify_export(batches, trailer, progress, total)  # whole and intact, before writing
+        _, batches, _ = read_export(source)
+        _import(desk.recorder, batches, progress, total)
+        return str(trailer["sha256"])
+    written = _import(desk.recorder, _sqlite_rows(source), progress, 0)
+    return written.hexdigest()
 
 
 def _verify_export(batches: Iterator[list[Row]], trailer: dict[str, Any], progress: Progress,
@@ -367,8 +369,8 @@ def _sqlite_restore_file(source: Path, target: Path, progress: Progress) -> None
 
 
 def _import(recorder: Any, batches: Iterator[list[Row]], progress: Progress, total: int) -> LogDigest:
-    """Insert the rows with their own positions, batch by batch (the target is empty and no
-    one else writes to it during a restore)."""
+    """Insert the rows with their own positions, in one transaction (the target is empty and
+    no one else writes to it during a restore)."""
     digest = LogDigest()
     kind = recorder_kind(recorder)
     table = recorder.events_table_name
@@ -389,16 +391,15 @@ def _import(recorder: Any, batches: Iterator[list[Row]], progress: Progress, tot
             return (row[0], _uuid(row[1]), row[2], row[3], row[4])
     else:
         raise BackupError(f"cannot restore into {type(recorder).__name__}")
-    for batch in batches:
-        with recorder.datastore.transaction(commit=True) as c:
+    with recorder.datastore.transaction(commit=True) as c:  # all or nothing
+        for batch in batches:
             c.executemany(insert, [convert(r) for r in batch])
-        for row in batch:
-            digest.add(row)
-        progress("import events", digest.head, max(total, digest.head))
-    if kind == "postgres" and digest.head:
-        from psycopg import sql
+            for row in batch:
+                digest.add(row)
+            progress("import events", digest.head, max(total, digest.head))
+        if kind == "postgres" and digest.head:
+            from psycopg import sql
 
-        with recorder.datastore.transaction(commit=True) as c:
             c.execute(sql.SQL("SELECT setval(pg_get_serial_sequence(%s, 'notification_id'), %s)"),
                       (f'"{recorder.datastore.schema or "public"}"."{table}"', digest.head))
     return digest
