@@ -171,6 +171,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     """``backup PATH`` / ``restore PATH`` (ADR 0023), with a progress bar on stderr and a JSON
     summary (events, head position, log digest) on stdout."""
     import json
+    import time
 
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -183,10 +184,17 @@ def cmd_backup(args: argparse.Namespace) -> int:
                   TimeRemainingColumn(), console=console, transient=True) as bar:
         tasks: dict[str, object] = {}
 
+        said = [0.0]
+
         def report(phase: str, done: int, total: int) -> None:
             if phase not in tasks:
                 tasks[phase] = bar.add_task(phase, total=max(total, 1))
             bar.update(tasks[phase], completed=done, total=max(total, done, 1))  # type: ignore[arg-type]
+            # Not a terminal (a log, cron): a plain line every 2 s instead of the bar.
+            now = time.monotonic()
+            if not console.is_terminal and now - said[0] >= 2.0:
+                said[0] = now
+                print(f"opsledger {args.command}: {phase} {done}/{max(total, done)}", file=sys.stderr, flush=True)
 
         try:
             run = backup.backup if args.command == "backup" else backup.restore
