@@ -37,6 +37,7 @@ def child_env(database_url: str, **extra: str) -> dict[str, str]:
         OPSLEDGER_DATABASE_URL=database_url,
         OPSLEDGER_LOG_JSON="1",
         OPSLEDGER_LOG_LEVEL="warning",
+        PYTHONFAULTHANDLER="1",  # a crash of the child leaves its threads' stacks in its log
     )
     env.update(extra)
     return env
