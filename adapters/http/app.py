@@ -35,6 +35,7 @@ from adapters.http import schemas as s
 from adapters.http.docs_page import docs_page
 from adapters.http.problems import exception_handlers, problem
 from application.desk import CommandResult, ServiceDesk
+from application.encoding import prepare_types
 from application.idempotency import IdempotencyKey
 from domain.ticket import Contact, Improvement, Status
 from application.sla_compliance import compliance as sla_compliance
@@ -620,6 +621,15 @@ def docs(request: Request[Any, Any, Any]) -> str:
 # ---------------------------------------------------------------------- app
 
 
+def _prepare_structs(*modules: Any) -> None:
+    """Build msgspec's type info of every body and view type before serving: handlers
+    convert in many threads at once, and msgspec must not build it concurrently
+    (``application.encoding.TYPE_INFO_LOCK``)."""
+    structs = {v for m in modules for v in vars(m).values()
+               if isinstance(v, type) and issubclass(v, msgspec.Struct) and v is not msgspec.Struct}
+    prepare_types(*sorted(structs, key=lambda t: t.__qualname__))
+
+
 def create_app(services: Services, *, run_projections: bool = True) -> Litestar:
     def startup(app: Litestar) -> None:
         services.notifier.start()  # this process's own commands (escalate) send notices too
@@ -633,8 +643,11 @@ def create_app(services: Services, *, run_projections: bool = True) -> Litestar:
         services.notifier.stop()
         services.runner.stop()
 
+    from adapters.http import catalog, customers
     from adapters.http.catalog import CATALOG_HANDLERS  # here: catalog imports this module
     from adapters.http.customers import CUSTOMER_HANDLERS  # the same
+
+    _prepare_structs(s, catalog, customers)
 
     auth = DefineMiddleware(BearerAuth, exclude=["^/healthz", "^/schema", "^/docs"])
     return Litestar(
