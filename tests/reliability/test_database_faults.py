@@ -28,6 +28,14 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
+def served(private_postgres: PostgresServer, tmp_path: Path) -> Iterator[tuple[str, Process]]:
+    """(database URL, a served opsledger with its runner and SLA watcher) on the private server."""
+    url = create_database(private_postgres.url, "faults")
+    with Process(url, tmp_path / "serve.log", env={"OPSLEDGER_SLA_WATCH_SECONDS": "0.5"}) as p:
+        yield url, p
+
+
+@pytest.fixture
 def private_postgres() -> Iterator[PostgresServer]:
     with PostgresServer(url="") as server:  # "": always our own server, never $OPSLEDGER_TEST_POSTGRES_URL
         yield server
@@ -67,18 +75,17 @@ def health(base: str) -> dict[str, Any]:
 
 
 def test_postgres_restart_under_load_gives_503s_then_recovers_losing_nothing(
-    private_postgres: PostgresServer, tmp_path: Path
+    private_postgres: PostgresServer, served: tuple[str, Process]
 ):
     # given opsledger serving on a PostgreSQL database, with its runner and watcher running
-    url = create_database(private_postgres.url, "faults")
-    serve = Process(url, tmp_path / "serve.log", env={"OPSLEDGER_SLA_WATCH_SECONDS": "0.5"}).start()
-    driver = Driver(serve.url, clients=4, seed=21).start()
+    url, server = served
+    driver = Driver(server.url, clients=4, seed=21).start()
     try:
         driver.wait_for_acks(30)
-        reader = Reader(serve.url, driver.acks[0].number)
+        reader = Reader(server.url, driver.acks[0].number)
         reader.start()
         time.sleep(0.5)
-        ticks_before = health(serve.url)["sla_watch"]["ticks"]
+        ticks_before = health(server.url)["sla_watch"]["ticks"]
 
         # when the database goes away for a few seconds, under load
         private_postgres.halt()
@@ -109,14 +116,14 @@ def test_postgres_restart_under_load_gives_503s_then_recovers_losing_nothing(
             h["sla_watch"]["ticks"] > ticks_before + 2 and h["sla_watch"]["last_error"] is None)
 
     deadline = time.monotonic() + 60
-    while not resumed(h := health(serve.url)) and time.monotonic() < deadline:
+    while not resumed(h := health(server.url)) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert resumed(h), (h["projections"], h["sla_watch"])
     assert h["sla_watch"]["failures"] > 0  # it did fail while the database was away
-    listed = httpx.get(f"{serve.url}{API}/tickets", params={"limit": 500}, timeout=15).json()["items"]
+    listed = httpx.get(f"{server.url}{API}/tickets", params={"limit": 500}, timeout=15).json()["items"]
     assert {a.number for a in driver.acks} <= {i["number"] for i in listed}
-    assert serve.proc is not None and serve.proc.poll() is None  # never restarted
-    serve.stop()
+    assert server.proc is not None and server.proc.poll() is None  # never restarted
+    server.stop()
 
     # and nothing acknowledged was lost; numbers whole; views equal a rebuild
     check_store(url, driver.acks)

@@ -92,14 +92,25 @@ def register_overdue(base: str, tag: str) -> list[dict[str, Any]]:
     return made
 
 
-def test_two_servers_and_workers_on_one_database(postgres_url: str, webhook: Webhook, tmp_path: Path):
+@pytest.fixture
+def processes() -> Iterator[list[Process]]:
+    """Started processes go here; whatever is still running at the end is stopped."""
+    started: list[Process] = []
+    yield started
+    for p in started:
+        p.stop()
+
+
+def test_two_servers_and_workers_on_one_database(
+    postgres_url: str, webhook: Webhook, tmp_path: Path, processes: list[Process]
+):
     env = {"OPSLEDGER_SLA_WATCH_SECONDS": "0.3", "OPSLEDGER_NOTIFY_WEBHOOK_URL": webhook.url}
     workers = [Process(postgres_url, tmp_path / f"worker{i}.log", command=("projections", "run"), env=env)
                for i in range(2)]
     servers = [Process(postgres_url, tmp_path / f"serve{i}.log", command=("serve", "--no-projections"), env=env)
                for i in range(2)]
     for p in [*workers, *servers]:
-        p.start()
+        processes.append(p.start())
     drivers = [Driver(s.url, clients=4, seed=40 + i).start() for i, s in enumerate(servers)]
     try:
         # when clients work through both servers, and overdue tickets arrive through both
