@@ -90,7 +90,11 @@ def test_postgres_restart_under_load_gives_503s_then_recovers_losing_nothing(
         # when the database goes away for a few seconds, under load
         private_postgres.halt()
         acked_when_down = len(driver.acks)
-        time.sleep(6)
+        # (away at least 3 s, and until each kind of read has met the outage, 30 s at most)
+        away_until, give_up = time.monotonic() + 3, time.monotonic() + 30
+        while time.monotonic() < give_up and (time.monotonic() < away_until or not all(
+                reader.seen[(name, 503)] for name in ("health", "list", "ticket"))):
+            time.sleep(0.1)
         during = Counter(reader.seen)
         private_postgres.resume()
 
