@@ -9,7 +9,15 @@ import structlog
 
 from adapters.holiday_data import ChinaHolidaySource
 from adapters.notify import Dispatcher, LogSender, Sender, WebhookSender
-from adapters.persistence import RecorderPositions, eventsourcing_env, sla_due_view, ticket_list_view
+from adapters.persistence import (
+    RecorderPositions,
+    change_list_view,
+    eventsourcing_env,
+    knowledge_view,
+    problem_list_view,
+    sla_due_view,
+    ticket_list_view,
+)
 from adapters.projection_runner import ProjectionRunner
 from adapters.settings import Settings
 from application.customers import customer_policy
@@ -18,6 +26,9 @@ from application.ports import Clock
 from application.sla_clocks import SlaClocks
 from application.sla_watch import SlaWatcher, WatcherThread
 from projections.base import TrackingConflict
+from projections.change_list.view import ChangeListView
+from projections.knowledge.view import KnowledgeView
+from projections.problem_list.view import ProblemListView
 from projections.sla_due.view import SlaDueView
 from projections.ticket_list.view import TicketListView
 
@@ -32,6 +43,9 @@ class Services:
     notifier: Dispatcher
     watcher: SlaWatcher
     watch_thread: WatcherThread
+    problems: ProblemListView
+    knowledge: KnowledgeView
+    changes: ChangeListView
 
     def close(self) -> None:
         self.watch_thread.stop()
@@ -59,9 +73,12 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
         desk.serialise_writes()
     tickets = ticket_list_view(db, desk.write_lock)
     sla_due = sla_due_view(db, desk.write_lock)
+    problems = problem_list_view(db, desk.write_lock)
+    knowledge = knowledge_view(db, desk.write_lock)
+    changes = change_list_view(db, desk.write_lock)
     runner = ProjectionRunner(
         desk,
-        [tickets, sla_due],
+        [tickets, sla_due, problems, knowledge, changes],
         batch_size=settings.projection_batch_size,
         poll_seconds=settings.projection_poll_seconds,
     )
@@ -90,4 +107,5 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
     watcher = SlaWatcher(desk, notifier, desk.clock, sla_due, catch_up=index_up_to_date, log=log)
     return Services(settings=settings, desk=desk, tickets=tickets, runner=runner,
                     sla_due=sla_due, notifier=notifier, watcher=watcher,
-                    watch_thread=WatcherThread(watcher, settings.sla_watch_seconds, log))
+                    watch_thread=WatcherThread(watcher, settings.sla_watch_seconds, log),
+                    problems=problems, knowledge=knowledge, changes=changes)

@@ -41,6 +41,8 @@ from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 from adapters.container import Services, build
+from adapters.demo_changes import add_demo_changes
+from adapters.demo_problems import add_demo_problems
 from adapters.settings import Settings
 from application.desk import ServiceDesk
 from application.ports import FixedClock
@@ -1262,6 +1264,8 @@ def run_demo(settings: Settings, tickets: int = 300, seed: int = 7) -> int:
                 if step.registers or n % 50 == 0:
                     progress.update(task, completed=commands["register"], commands=n)
             progress.update(task, completed=commands["register"], commands=len(steps))
+        add_demo_problems(services.desk, clock, plans)
+        add_demo_changes(services.desk, clock, plans)
         for view in services.runner.views.values():
             services.runner.catch_up(view)
         rows = _all_rows(services)

@@ -10,6 +10,18 @@ from eventsourcing.persistence import ApplicationRecorder
 
 from adapters.settings import Database
 from projections.base import View
+from projections.change_list.memory import MemoryChangeListView
+from projections.change_list.postgres import postgres_change_list
+from projections.change_list.sqlite import sqlite_change_list
+from projections.change_list.view import ChangeListView
+from projections.knowledge.memory import MemoryKnowledgeView
+from projections.knowledge.postgres import postgres_knowledge
+from projections.knowledge.sqlite import sqlite_knowledge
+from projections.knowledge.view import KnowledgeView
+from projections.problem_list.memory import MemoryProblemListView
+from projections.problem_list.postgres import postgres_problem_list
+from projections.problem_list.sqlite import sqlite_problem_list
+from projections.problem_list.view import ProblemListView
 from projections.sla_due.memory import MemorySlaDueView
 from projections.sla_due.postgres import postgres_sla_due
 from projections.sla_due.sqlite import sqlite_sla_due
@@ -73,6 +85,14 @@ def ticket_list_view(db: Database, write_lock: Any | None = None) -> TicketListV
     return _fail_fast(postgres_ticket_list(db.conninfo, db.schema))
 
 
+def knowledge_view(db: Database, write_lock: Any | None = None) -> KnowledgeView:
+    if db.kind == "memory":
+        return MemoryKnowledgeView()
+    if db.kind == "sqlite":
+        return sqlite_knowledge(db.path, write_lock)
+    return postgres_knowledge(db.conninfo, db.schema)
+
+
 def sla_due_view(db: Database, write_lock: Any | None = None) -> SlaDueView:
     if db.kind == "memory":
         return MemorySlaDueView()
@@ -89,8 +109,26 @@ def _fail_fast(view: Any) -> Any:
     return view
 
 
+def problem_list_view(db: Database, write_lock: Any | None = None) -> ProblemListView:
+    if db.kind == "memory":
+        return MemoryProblemListView()
+    if db.kind == "sqlite":
+        return sqlite_problem_list(db.path, write_lock)
+    return postgres_problem_list(db.conninfo, db.schema)
+
+
+def change_list_view(db: Database, write_lock: Any | None = None) -> ChangeListView:
+    if db.kind == "memory":
+        return MemoryChangeListView()
+    if db.kind == "sqlite":
+        return sqlite_change_list(db.path, write_lock)
+    return postgres_change_list(db.conninfo, db.schema)
+
+
 def all_views(db: Database, write_lock: Any | None = None) -> list[View]:
-    return [ticket_list_view(db, write_lock), sla_due_view(db, write_lock)]
+    return [ticket_list_view(db, write_lock), sla_due_view(db, write_lock),
+            problem_list_view(db, write_lock), knowledge_view(db, write_lock),
+            change_list_view(db, write_lock)]
 
 
 def recorder_kind(recorder: ApplicationRecorder) -> str:

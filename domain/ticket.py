@@ -77,6 +77,17 @@ VAGUE_RESOLUTIONS = frozenset(
 MIN_RESOLUTION_CHARS = 4
 
 
+def vague_resolution(text: str) -> bool:
+    """True when a resolution text says nothing precise (empty, a stock phrase like "已解决"
+    or "fixed", or shorter than ``MIN_RESOLUTION_CHARS``): tickets and problems refuse it."""
+    text = text.strip()
+    return (
+        not text
+        or text.lower().rstrip("。.!！") in VAGUE_RESOLUTIONS
+        or len(text) < MIN_RESOLUTION_CHARS
+    )
+
+
 @dataclass(frozen=True)
 class Contact:
     name: str
@@ -456,6 +467,18 @@ class Ticket(Aggregate):
             if self.clock is not None:
                 t.escalated_clocks = t.escalated_clocks | {self.clock}
 
+    class ProblemLinked(Event):
+        """The ticket was linked to a problem (DOMAIN §3), in the same transaction as the
+        problem's ``TicketLinked`` (ADR 0019). Allowed in any status; no SLA effect."""
+
+        TOPIC = "opsledger.ticket:Ticket.ProblemLinked"
+        problem_id: str
+        problem_number: str
+
+        def apply(self, t: Ticket) -> None:
+            t.problems = (*t.problems, self.problem_id)
+            t.problem_numbers = (*t.problem_numbers, self.problem_number)
+
     def __init__(
         self,
         number: str,
@@ -505,6 +528,8 @@ class Ticket(Aggregate):
         self.sla_marks: frozenset[tuple[str, str, float, datetime]] = frozenset()
         self.escalation_level = 0
         self.escalated_clocks: frozenset[str] = frozenset()
+        self.problems: tuple[str, ...] = ()  # ids of the linked problems, oldest link first
+        self.problem_numbers: tuple[str, ...] = ()  # their numbers, in the same order
 
     # ----------------------------------------------------------------- queries
 
@@ -718,11 +743,7 @@ class Ticket(Aggregate):
     ) -> None:
         self._require("resolve")
         text = _text(resolution)
-        if (
-            not text
-            or text.lower().rstrip("。.!！") in VAGUE_RESOLUTIONS
-            or len(text) < MIN_RESOLUTION_CHARS
-        ):
+        if vague_resolution(text):
             raise ResolutionTooVague(resolution)
         if not _text(root_cause):
             raise InvalidCommand.field("root_cause", "must not be empty")
@@ -902,6 +923,17 @@ class Ticket(Aggregate):
             priority_from=before, priority_to=after, manager=manager, expert=expert,
             actions=actions, occurred_at=occurred_at or at, clock=clock, due=due,
         )
+
+    def link_problem(
+        self, *, problem_id: str, problem_number: str, actor: str, at: datetime
+    ) -> bool:
+        """Links the problem ``problem_id`` (any status: a closed incident may still turn out
+        to be one of a problem's). False, nothing recorded, when it is already linked."""
+        if problem_id in self.problems:
+            return False
+        self.trigger_event(self.ProblemLinked, timestamp=at, actor=actor,
+                           problem_id=problem_id, problem_number=problem_number)
+        return True
 
     def reopen(self, *, reason: str, actor: str, at: datetime) -> None:
         self._require("reopen")

@@ -186,6 +186,51 @@ class Tracking:
             raise TrackingConflict(self.name, start, actual)
 
 
+def upsert_sql(table: str, columns: tuple[str, ...], param: str, key: str = "id") -> str:
+    """``INSERT … ON CONFLICT (key) DO UPDATE`` of every column: a view's row write."""
+    cols = ", ".join(f'"{c}"' for c in columns)
+    updates = ", ".join(f'"{c}"=excluded."{c}"' for c in columns if c != key)
+    return (f"INSERT INTO {table} ({cols}) VALUES ({', '.join([param] * len(columns))}) "
+            f"ON CONFLICT ({key}) DO UPDATE SET {updates}")
+
+
+def select_rows(cur: Cursor, table: str, columns: tuple[str, ...], param: str,
+                keys: list[str], key: str = "id") -> list[dict[str, Any]]:
+    """The rows whose ``key`` is one of ``keys``, as dicts of ``columns`` (500 keys a query)."""
+    cols = ", ".join(f'"{c}"' for c in columns)
+    rows: list[dict[str, Any]] = []
+    for i in range(0, len(keys), 500):
+        chunk = keys[i : i + 500]
+        marks = ", ".join([param] * len(chunk))
+        cur.execute(f"SELECT {cols} FROM {table} WHERE {key} IN ({marks})", chunk)
+        rows += [dict(zip(columns, r, strict=True)) for r in cur.fetchall()]
+    return rows
+
+
+def newest_page(
+    store: SqlStore, table: str, columns: tuple[str, ...], where: list[str], params: list[Any],
+    after: int | None, limit: int,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of the rows matching every ``where`` clause, newest first (``seq``
+    descending), after the cursor ``after`` (a ``seq``); the rows and the next cursor."""
+    ph = store.param
+    where, params = list(where), list(params)
+    if after is not None:
+        where.append(f"seq < {ph}")
+        params.append(after)
+    sql = f"SELECT {', '.join(columns)} FROM {table}"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += f" ORDER BY seq DESC LIMIT {ph}"
+    params.append(limit + 1)
+    with store.read() as cur:
+        cur.execute(sql, params)
+        rows = [dict(zip(columns, r, strict=True)) for r in cur.fetchall()]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, str(rows[-1]["seq"]) if more else None
+
+
 class SqlView:
     """What every SQL view shares: its store, its tracking row, position, reset and close.
 

@@ -6,19 +6,21 @@ Fixtures:
     services   (function)  ``adapters.container.build(Settings(database_url=store_url))``,
                            closed after the test
     store_kind (function)  "memory" | "sqlite" | "postgres", for the few checks that differ
+    view_opener (function) opens read-model views on ``store_url``, closed after the test
 
 Registered in tests/conftest.py (``pytest_plugins``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from adapters.container import Services, build
-from adapters.settings import Settings
+from adapters.settings import Database, Settings
 
 STORE_PARAMS = [
     pytest.param("memory", id="memory"),
@@ -44,6 +46,22 @@ def store_url(store_kind: str, request: pytest.FixtureRequest, tmp_path: Path) -
         return sqlite_url(tmp_path)
     # Only PostgreSQL tests ask for the server (and a fresh database of their own).
     return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def view_opener(store_url: str) -> Iterator[Callable[[Callable[[Database], Any]], Any]]:
+    """``view_opener(factory)`` opens ``factory(database)`` on the test's store, each call a
+    new instance (new connections); every view opened is closed after the test."""
+    opened: list[Any] = []
+
+    def open_(factory: Callable[[Database], Any]) -> Any:
+        view = factory(Settings(database_url=store_url).database)
+        opened.append(view)
+        return view
+
+    yield open_
+    for view in opened:
+        view.close()
 
 
 @pytest.fixture

@@ -191,16 +191,20 @@ def _sla(desk: ServiceDesk, ticket: Any, now: datetime | None = None) -> Any:
     return desk.sla.status(ticket, now or desk.clock.now())
 
 
-def _respond(result: CommandResult, desk: ServiceDesk) -> Response[s.TicketView]:
-    t = result.ticket
-    headers = {"ETag": f'"{t.version}"'}
+def record_response(result: CommandResult, body: Any, collection: str) -> Response[Any]:
+    """A command's answer for any record: its view, ``ETag``, ``201`` + ``Location`` on
+    create, ``Idempotent-Replayed`` on a repeat."""
+    record = result.aggregate
+    headers = {"ETag": f'"{record.version}"'}
     if result.created:
-        headers["Location"] = f"{API}/tickets/{t.id}"
+        headers["Location"] = f"{API}/{collection}/{record.id}"
     if result.replayed:
         headers["Idempotent-Replayed"] = "true"
-    return Response(
-        s.ticket_view(t, _sla(desk, t)), status_code=201 if result.created else 200, headers=headers
-    )
+    return Response(body, status_code=201 if result.created else 200, headers=headers)
+
+
+def _respond(result: CommandResult, desk: ServiceDesk) -> Response[s.TicketView]:
+    return record_response(result, s.ticket_view(result.ticket, _sla(desk, result.ticket)), "tickets")
 
 
 def _command(
@@ -210,7 +214,12 @@ def _command(
     data: Any,
     call: Callable[..., CommandResult],
     ref: str | None = None,
-) -> Response[s.TicketView]:
+    *,
+    label: str = "ticket",
+    respond: Callable[[CommandResult, ServiceDesk], Response[Any]] | None = None,
+) -> Response[Any]:
+    """Runs ``call`` with the actor, ``Idempotency-Key`` and ``If-Match`` of the request and
+    answers ``respond(result, desk)`` (default: the ticket view); logs ``<label>.<name>``."""
     services = _services(state)
     actor = _actor(request)
     opts: dict[str, Any] = {"actor": actor, "idempotency": _idempotency(request, data)}
@@ -222,16 +231,16 @@ def _command(
     try:
         result = call(services.desk, **opts)
         outcome = "replayed" if result.replayed else "ok"
-        number = result.ticket.number
-        return _respond(result, services.desk)
+        number = result.aggregate.number
+        return (respond or _respond)(result, services.desk)
     except Exception as e:
         outcome = type(e).__name__
         raise
     finally:
         log.info(
-            f"ticket.{name}",
+            f"{label}.{name}",
             outcome=outcome,
-            ticket=number or ref,
+            **{label: number or ref},
             actor=actor,
             duration_ms=round((time.perf_counter() - began) * 1000, 2),
         )
@@ -286,16 +295,28 @@ def register_ticket(request: Request[Any, Any, Any], state: State, data: s.Regis
     return _command(request, state, "register", data, call)
 
 
-def _ticket_command(name: str, body: type, summary: str, invoke: Callable[..., CommandResult]) -> Any:
-    """One POST /tickets/{ref}/<name> handler with its own body schema."""
+def command_route(
+    collection: str,
+    label: str,
+    name: str,
+    body: type,
+    summary: str,
+    invoke: Callable[..., CommandResult],
+    *,
+    respond: Callable[[CommandResult, ServiceDesk], Response[Any]],
+    view: type,
+) -> Any:
+    """One ``POST /<collection>/{ref}/<name>`` handler with its own body schema, answering
+    ``respond(result, desk)`` (a ``view`` struct); ``label`` names the record in logs."""
 
     def handler(
         request: Request[Any, Any, Any], state: State, ref: str, data: Any = None
-    ) -> Response[s.TicketView]:
+    ) -> Response[Any]:
         if data is None:  # no body at all: fine when every field of the body is optional
             data = _default_body(body)
         return _command(
-            request, state, name, data, lambda desk, **opts: invoke(desk, ref, data, **opts), ref
+            request, state, name, data, lambda desk, **opts: invoke(desk, ref, data, **opts), ref,
+            label=label, respond=respond,
         )
 
     handler.__annotations__ = {
@@ -303,17 +324,23 @@ def _ticket_command(name: str, body: type, summary: str, invoke: Callable[..., C
         "state": State,
         "ref": str,
         "data": body | None,  # type: ignore[operator]
-        "return": Response[s.TicketView],
+        "return": Response[view],  # type: ignore[valid-type]
     }
-    handler.__name__ = f"ticket_{name}"
+    handler.__name__ = f"{label}_{name}"
     handler = threaded(handler)
     return post(
-        f"{API}/tickets/{{ref:str}}/{name}",
+        f"{API}/{collection}/{{ref:str}}/{name}",
         status_code=200,
         summary=summary,
-        tags=["tickets"],
-        name=f"ticket-{name}",
+        tags=[collection],
+        name=f"{label}-{name}",
     )(handler)
+
+
+def _ticket_command(name: str, body: type, summary: str, invoke: Callable[..., CommandResult]) -> Any:
+    """One POST /tickets/{ref}/<name> handler with its own body schema."""
+    return command_route("tickets", "ticket", name, body, summary, invoke,
+                         respond=_respond, view=s.TicketView)
 
 
 TICKET_COMMANDS = [
@@ -399,6 +426,11 @@ def get_ticket(state: State, ref: str, as_of: str | None = None) -> Response[s.T
 @get(f"{API}/tickets/{{ref:str}}/history", summary="Every event of a ticket, oldest first", tags=["tickets"])
 @threaded
 def ticket_history(state: State, ref: str) -> list[s.HistoryItem]:
+    return history_items(_services(state).desk.ticket_history(ref))
+
+
+def history_items(entries: Any) -> list[s.HistoryItem]:
+    """``desk.history`` entries on the wire, for any record's ``/history``."""
     return [
         s.HistoryItem(
             version=h.version,
@@ -409,7 +441,7 @@ def ticket_history(state: State, ref: str) -> list[s.HistoryItem]:
             actor=h.actor,
             data=s.plain(h.data),
         )
-        for h in _services(state).desk.ticket_history(ref)
+        for h in entries
     ]
 
 
@@ -646,6 +678,9 @@ def create_app(services: Services, *, run_projections: bool = True) -> Litestar:
     from adapters.http import catalog, customers
     from adapters.http.catalog import CATALOG_HANDLERS  # here: catalog imports this module
     from adapters.http.customers import CUSTOMER_HANDLERS  # the same
+    from adapters.http.problem_records import PROBLEM_HANDLERS  # the same
+    from adapters.http.change_records import CHANGE_HANDLERS  # the same
+    from adapters.http.knowledge import KNOWLEDGE_HANDLERS  # the same
 
     _prepare_structs(s, catalog, customers)
 
@@ -654,7 +689,8 @@ def create_app(services: Services, *, run_projections: bool = True) -> Litestar:
         route_handlers=[
             register_ticket, *TICKET_COMMANDS, get_ticket, ticket_history, list_tickets,
             queue, queue_by_assignee, sla_compliance_figures, audit_events, healthz, docs, *CATALOG_HANDLERS,
-            *CUSTOMER_HANDLERS,
+            *CUSTOMER_HANDLERS, *PROBLEM_HANDLERS, *CHANGE_HANDLERS,
+            *KNOWLEDGE_HANDLERS,
         ],
         state=State({"services": services}),
         middleware=[request_id_middleware, auth],

@@ -207,6 +207,13 @@ class SlaView(Struct):
     escalation_level: int
 
 
+class LinkedRecord(Struct):
+    """Another record linked to this one (a ticket's problems, a problem's tickets)."""
+
+    id: str
+    number: str
+
+
 class TicketView(Struct):
     id: UUID
     number: str
@@ -250,6 +257,7 @@ class TicketView(Struct):
     version: int
     updated_at: datetime
     sla: SlaView | None = None
+    problems: list[LinkedRecord] = []  # linked problems, oldest link first (ADR 0019)
 
 
 class TicketListItem(Struct):
@@ -480,4 +488,5 @@ def ticket_view(t: Ticket, sla: Any = None) -> TicketView:
         version=t.version,
         updated_at=utc(t.modified_on),
         sla=sla_view(sla),
+        problems=[LinkedRecord(i, n) for i, n in zip(t.problems, t.problem_numbers, strict=True)],
     )

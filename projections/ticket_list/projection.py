@@ -81,6 +81,7 @@ TOPICS = frozenset(
         Ticket.SlaWarningRaised,
         Ticket.SlaBreached,
         Ticket.Escalated,
+        Ticket.ProblemLinked,  # version only: the list shows the same version as the view
     )
 )
 

@@ -1,0 +1,65 @@
+"""Demo problems (``opsledger demo``): repeated incidents of the demo turned into problems.
+
+Tickets of the same kind (one demo template: same fault, same system) are what problem
+management looks for (DOMAIN §3: 70 % of incidents repeat). The largest groups become
+problems through the real use cases: the first is a known error (root cause and workaround
+recorded), the second is resolved, the third stays recorded. Each is recorded from the
+group's first ticket and the rest are linked in one step (``link_tickets``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from application import problems as uc
+from application.desk import ServiceDesk
+from application.ports import FixedClock
+
+ANALYST = "expert-lin"  # the demo's expert (高级专家) analyses problems
+MANAGER = "mgr-yang"
+MAX_LINKED = 8  # tickets per demo problem
+
+
+def add_demo_problems(desk: ServiceDesk, clock: FixedClock, plans: Sequence[Any]) -> list[str]:
+    """Turns the largest groups of same-template demo tickets into up to three problems;
+    returns their numbers. ``plans`` are the demo's plans (``number``, ``template``, ``t``)."""
+    groups: dict[str, list[Any]] = defaultdict(list)
+    for plan in plans:
+        if plan.number:
+            groups[plan.template.key].append(plan)
+    chosen = sorted(groups.values(), key=lambda g: (-len(g), g[0].idx))[:3]
+    numbers = []
+    for n, group in enumerate(chosen):
+        first, template = group[0], group[0].template
+        resolution, root_cause = template.fixes[0]
+
+        def step() -> None:
+            clock.advance(seconds=1)  # every step its own recorded time, in log order
+
+        step()
+        p = uc.record_problem(
+            desk, title=f"反复故障：{first.t(template.title)}",
+            description=first.t(template.description),
+            tickets=[first.number], category=template.category, affected_system=template.system,
+            actor=ANALYST).aggregate
+        numbers.append(p.number)
+        if len(group) > 1:
+            step()
+            uc.link_tickets(desk, p.number, [g.number for g in group[1:MAX_LINKED]], actor=ANALYST)
+        step()
+        uc.classify(desk, p.number, priority="P2" if n else "P1", actor=ANALYST)
+        if n == 2:
+            continue  # stays recorded: still under analysis
+        step()
+        uc.record_root_cause(desk, p.number, root_cause=first.t(root_cause), actor=ANALYST)
+        step()
+        workaround = template.workaround or "按已知错误处理：先按知识库步骤临时恢复，再安排根本修复"
+        uc.record_workaround(desk, p.number, workaround=first.t(workaround), actor=ANALYST)
+        step()
+        uc.mark_known_error(desk, p.number, actor=ANALYST)
+        if n == 1:
+            step()
+            uc.resolve(desk, p.number, resolution=first.t(resolution), actor=MANAGER)
+    return numbers

@@ -1,0 +1,245 @@
+"""HTTP for changes (变更管理): ``/api/v1/changes`` and ``/api/v1/standard-changes``
+(API.md "Problems, changes, projects"; ADR 0021, 0022).
+
+``POST /changes`` requests one (``201`` + ``Location``); ``POST /changes/{ref}/<command>`` runs
+``assess``, ``plan``, ``review``, ``customer_review``, ``consent``, ``approve_emergency``,
+``start``, ``complete``, ``roll_back``, ``start_trial``, ``evaluate``, ``raise_improvement``,
+``close`` and ``cancel``; each answers the change's view with ``ETag``, honours ``If-Match``
+(``412``) and ``Idempotency-Key`` like the ticket commands (they share ``app._command``). A
+refused gate is a ``409`` whose ``missing`` names every gate not passed.
+
+Reads: ``GET /changes/{ref}`` (``?as_of=``), ``/history``, the list
+``GET /changes?status=&kind=&system=&origin=&limit=&cursor=`` and the calendar
+``GET /changes/calendar?from=&to=&system=`` (scheduled windows with conflict warnings).
+``PUT /standard-changes/{id}`` defines (or redefines) a standard-change model; ``GET`` lists
+and reads them (``?as_of=``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Request, Response, get, post, put
+from litestar.datastructures import State
+from litestar.exceptions import ValidationException
+from litestar.params import QueryParameter
+
+from adapters.http import change_schemas as cs
+from adapters.http import schemas as s
+from adapters.http.app import (
+    API,
+    _actor,
+    _as_of,
+    _command,
+    _cursor,
+    _idempotency,
+    _if_match,
+    _limit,
+    _period_bound,
+    _services,
+    _split,
+    command_route,
+    history_items,
+    record_response,
+    threaded,
+)
+from application import changes as uc
+from application.desk import CommandResult, ServiceDesk
+from domain.change import ChangeKind, PlanInput, Status
+from domain.standard_change import ModelDefinition
+from projections.change_list.projection import stamp
+from projections.change_list.view import ChangeQuery
+
+TAG = "changes"
+
+
+def _respond_change(result: CommandResult, desk: ServiceDesk) -> Response[cs.ChangeView]:
+    return record_response(result, cs.change_view(result.aggregate), "changes")
+
+
+def _origin(value: str | cs.OriginIn) -> uc.OriginRef:
+    if isinstance(value, str):
+        return uc.OriginRef(id=value)
+    return uc.OriginRef(id=value.id, kind=value.kind)
+
+
+@get(f"{API}/changes/calendar", summary="Scheduled change windows, with conflict warnings",
+     tags=[TAG])
+@threaded
+def change_calendar(state: State, from_: Annotated[str | None, QueryParameter(name="from")] = None,
+                    to: str | None = None, system: str | None = None) -> cs.ChangeCalendar:
+    services = _services(state)
+    start = _period_bound(from_, "from", end=False)
+    end = _period_bound(to, "to", end=True)
+    if end <= start:
+        raise ValidationException("empty period",
+                                  extra=[{"key": "to", "message": "must be later than from"}])
+    system = system.strip() if system and system.strip() else None
+    services.runner.wait_for(services.desk.saved_position, services.settings.read_your_writes_seconds)
+    items = [cs.calendar_item(e) for e in services.changes.calendar(stamp(start), stamp(end), system)]
+    return cs.ChangeCalendar(start=s.utc(start), end=s.utc(end), system=system, items=items,
+                             count=len(items), conflicts=sum(1 for i in items if i.conflicts))
+
+
+@post(f"{API}/changes", status_code=201, summary="Request a change", tags=[TAG])
+@threaded
+def request_change(request: Request[Any, Any, Any], state: State,
+                   data: cs.RequestChange) -> Response[cs.ChangeView]:
+    def call(desk: ServiceDesk, **opts: Any) -> CommandResult:
+        return uc.request_change(
+            desk, kind=data.kind, origin=_origin(data.origin), title=data.title,
+            description=data.description, affected_system=data.affected_system,
+            standard_change=data.standard_change, **opts)
+
+    return _command(request, state, "request", data, call, label="change",
+                    respond=_respond_change)
+
+
+def _change_command(name: str, body: type, summary: str, invoke: Callable[..., CommandResult]) -> Any:
+    return command_route("changes", "change", name, body, summary, invoke,
+                         respond=_respond_change, view=cs.ChangeView)
+
+
+def _simple(name: str, body: type, summary: str, *fields: str) -> Any:
+    """A command whose body fields go to the domain method as they are."""
+    return _change_command(name, body, summary, lambda d, r, b, **o: uc.run_command(
+        d, r, name, **{f: getattr(b, f) for f in fields}, **o))
+
+
+def _plan(desk: ServiceDesk, ref: str, b: cs.PlanIn, **opts: Any) -> CommandResult:
+    schedule = b.schedule or cs.Schedule()
+    budget = b.budget if b.budget is None or isinstance(b.budget, str) else f"{b.budget:g}"
+    plan = PlanInput(
+        goal=b.goal, content=b.content, steps=tuple(b.steps) if b.steps is not None else None,
+        people=tuple(b.people) if b.people is not None else None, budget=budget,
+        schedule_start=schedule.start, schedule_end=schedule.end, risk_plan=b.risk_plan,
+        rollback_plan=b.rollback_plan)
+    return uc.record_plan(desk, ref, plan, **opts)
+
+
+CHANGE_COMMANDS = [
+    _simple("assess", cs.Assess, "Assess risk and impact (a new revision)", "risk", "impact"),
+    _change_command("plan", cs.PlanIn, "Record the plan: every field required (a new revision)",
+                    _plan),
+    _simple("review", cs.ReviewIn, "Internal review of the current plan", "decision",
+            "reviewer", "comment"),
+    _simple("customer_review", cs.ReviewIn, "Customer review of the current plan", "decision",
+            "reviewer", "comment"),
+    _simple("consent", cs.ConsentIn, "The customer's formal consent with its evidence",
+            "evidence", "channel", "reference", "given_by"),
+    _simple("approve_emergency", cs.EmergencyIn,
+            "Emergency approval: may start before the reviews (still owed before close)",
+            "approver", "reason"),
+    _simple("start", s.Empty, "Start the implementation (409 naming every missing gate)"),
+    _simple("complete", cs.CompleteIn, "Record the implementation's result", "result"),
+    _simple("roll_back", s.Reason, "Roll the change back", "reason"),
+    _simple("start_trial", cs.TrialIn, "Start the trial run", "days"),
+    _simple("evaluate", cs.EvaluateIn, "Evaluate the effect against the goal", "goal_met",
+            "notes"),
+    _change_command(
+        "raise_improvement", cs.ImprovementIn,
+        "Record a left-over issue's action as a follow-up change (reviews and consent again)",
+        lambda d, r, b, **o: uc.raise_improvement(d, r, action=b.action, owner=b.owner,
+                                                  due=b.due, title=b.title, **o)),
+    _simple("close", cs.CloseIn, "Close (409 naming gates still owed)", "confirmed_by", "note"),
+    _simple("cancel", s.Reason, "Cancel before implementation", "reason"),
+]
+
+
+@get(f"{API}/changes/{{ref:str}}", summary="A change (optionally as of a past time)", tags=[TAG])
+@threaded
+def get_change(state: State, ref: str, as_of: str | None = None) -> Response[cs.ChangeView]:
+    c = uc.get_change(_services(state).desk, ref, as_of=_as_of(as_of))
+    return Response(cs.change_view(c), headers={"ETag": f'"{c.version}"'})
+
+
+@get(f"{API}/changes/{{ref:str}}/history", summary="Every event of a change, oldest first",
+     tags=[TAG])
+@threaded
+def change_history(state: State, ref: str) -> list[s.HistoryItem]:
+    return history_items(uc.change_history(_services(state).desk, ref))
+
+
+_STATUSES = {x.value for x in Status}
+_KINDS = {x.value for x in ChangeKind}
+
+
+@get(f"{API}/changes", summary="List changes with filters", tags=[TAG])
+@threaded
+def list_changes(
+    state: State,
+    status: str | None = None,
+    kind: str | None = None,
+    system: str | None = None,
+    origin: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> cs.ChangePage:
+    services = _services(state)
+    q = ChangeQuery(
+        statuses=_split(status, "status", _STATUSES), kinds=_split(kind, "kind", _KINDS),
+        system=system.strip() if system and system.strip() else None,
+        origin=_origin_filter(origin), limit=_limit(limit), after=_cursor(cursor))
+    services.runner.wait_for(services.desk.saved_position, services.settings.read_your_writes_seconds)
+    page = services.changes.query(q)
+    items = [cs.change_item(dict(r)) for r in page.rows]
+    return cs.ChangePage(items=items, next_cursor=page.next_cursor, count=len(items))
+
+
+def _origin_filter(value: str | None) -> str | None:
+    """The origin filter as the list keeps it: an id in its canonical form, a number (or a
+    project id) as given."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        return str(UUID(text))
+    except ValueError:
+        return text
+
+
+# ------------------------------------------------------------ standard-change models
+
+
+@put(f"{API}/standard-changes/{{slug:str}}", status_code=200,
+     summary="Define or redefine a standard-change model (pre-approves standard changes)",
+     tags=[TAG])
+@threaded
+def put_standard_change(request: Request[Any, Any, Any], state: State, slug: str,
+                        data: cs.StandardModelIn) -> Response[cs.StandardModelView]:
+    definition = ModelDefinition.parse(
+        name=data.name, description=data.description, systems=data.systems, steps=data.steps,
+        risk=data.risk, approved_by=data.approved_by)
+    result = uc.put_model(_services(state).desk, slug, definition, actor=_actor(request),
+                          expected_version=_if_match(request),
+                          idempotency=_idempotency(request, data))
+    m = result.model
+    headers = {"ETag": f'"{m.version}"'}
+    if result.created:
+        headers["Location"] = f"{API}/standard-changes/{m.slug}"
+    if result.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return Response(cs.model_view(m), status_code=201 if result.created else 200,
+                    headers=headers)
+
+
+@get(f"{API}/standard-changes", summary="Every standard-change model", tags=[TAG])
+@threaded
+def list_standard_changes(state: State) -> cs.StandardModelList:
+    items = [cs.model_view(m) for m in uc.list_models(_services(state).desk)]
+    return cs.StandardModelList(items=items, count=len(items))
+
+
+@get(f"{API}/standard-changes/{{slug:str}}", summary="A standard-change model", tags=[TAG])
+@threaded
+def get_standard_change(state: State, slug: str, as_of: str | None = None
+                        ) -> Response[cs.StandardModelView]:
+    m = uc.get_model(_services(state).desk, slug, as_of=_as_of(as_of))
+    return Response(cs.model_view(m), headers={"ETag": f'"{m.version}"'})
+
+
+CHANGE_HANDLERS = [change_calendar, request_change, *CHANGE_COMMANDS, get_change,
+                   change_history, list_changes, put_standard_change, list_standard_changes,
+                   get_standard_change]

@@ -1,0 +1,230 @@
+"""HTTP for the knowledge base (知识库): ``/api/v1/knowledge`` (API.md "Problems", ADR 0020).
+
+``GET /knowledge?q=&limit=&cursor=`` searches (Chinese and English; ``q`` empty lists the most
+recently updated entries): known errors and solved problems, and the articles agents wrote,
+best first, each with an HTML-safe ``snippet`` whose matches are in ``<mark>``…``</mark>``.
+``POST /knowledge`` writes an article (``201`` + ``Location``), ``POST /knowledge/{ref}/revise``
+records a revision with the full new text, ``/retire`` takes it out of the search; these
+honour ``If-Match`` and ``Idempotency-Key`` like every command. ``GET /knowledge/{ref}``
+(``KB-…``, ``PRB-…`` or an id; ``?as_of=``) shows one entry and ``/history`` its events.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.datastructures import State
+from msgspec import Meta, Struct
+
+from adapters.http import schemas as s
+from adapters.http.app import (
+    API,
+    _as_of,
+    _command,
+    _cursor,
+    _limit,
+    _services,
+    command_route,
+    history_items,
+    record_response,
+    threaded,
+)
+from application import knowledge as kb
+from application.desk import CommandResult, ServiceDesk
+from application.errors import RecordNotFound
+from domain.article import MAX_TAG, MAX_TAGS, Article, ArticleText
+from domain.errors import InvalidCommand
+from projections.knowledge import projection as p
+from projections.knowledge.projection import KnowledgeRow
+from projections.knowledge.search import MAX_QUERY
+from projections.knowledge.view import Hit, KnowledgeQuery
+
+TAG = "knowledge"
+Ref = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")]
+Tag = Annotated[str, Meta(min_length=1, max_length=MAX_TAG, pattern=r"^[^\x00-\x1f\x7f]*$")]
+
+
+class ArticleIn(s.Input):
+    title: s.Name
+    symptoms: s.Text
+    cause: s.Text = ""
+    workaround: s.Text = ""
+    solution: s.Text = ""
+    tags: Annotated[list[Tag], Meta(max_length=MAX_TAGS)] = []
+    tickets: Annotated[list[Ref], Meta(max_length=100)] = []  # ids or SR- numbers
+
+    def text(self) -> ArticleText:
+        return ArticleText(self.title, self.symptoms, self.cause, self.workaround,
+                           self.solution, tuple(self.tags), tuple(self.tickets))
+
+
+class WriteArticle(ArticleIn):
+    problem_id: Ref | None = None  # the problem the article is about (id or PRB- number)
+
+
+class ReviseArticle(ArticleIn):
+    note: s.Line = ""  # why it changed
+
+
+class RetireArticle(s.Input):
+    reason: s.Line
+
+
+class TicketRef(Struct):
+    id: str
+    number: str
+
+
+class EntryView(Struct):
+    """One knowledge entry: an article (``source`` ``article``, status published/retired)
+    or a problem's (``source`` ``problem``, the problem's status)."""
+
+    id: str
+    source: str
+    number: str
+    status: str
+    title: str
+    symptoms: str
+    cause: str
+    workaround: str
+    solution: str
+    tags: list[str]
+    tickets: list[TicketRef]
+    category: str | None
+    problem_id: str | None
+    change_id: str | None
+    revision: int
+    version: int
+    created_at: str
+    updated_at: str
+    note: str | None = None  # articles: the last revision's note
+    retired_reason: str | None = None
+
+
+class SearchItem(EntryView, kw_only=True):
+    score: float
+    snippet: str
+
+
+class KnowledgePage(Struct):
+    items: list[SearchItem]
+    next_cursor: str | None
+    count: int
+    q: str
+
+
+def _values(row: KnowledgeRow) -> dict[str, Any]:
+    values: dict[str, Any] = {k: v for k, v in row.items() if k != "visible"}
+    values["tags"] = msgspec.json.decode(row["tags"])
+    values["tickets"] = [{"id": i, "number": n} for i, n in p.tickets(row)]
+    return values
+
+
+def entry_view(row: KnowledgeRow, **extra: Any) -> EntryView:
+    return msgspec.convert(_values(row) | extra, EntryView)
+
+
+def _view(events: list[Any]) -> EntryView | None:
+    """The entry after ``events`` by the knowledge view's own rules (``projection.apply``),
+    with an article's last revision note and retirement reason."""
+    row: KnowledgeRow | None = None
+    for event in events:
+        row = p.apply(row, event)
+    if row is None or (row["source"] == "problem" and not row["visible"]):
+        return None  # a problem is knowledge once it is a known error (or solved)
+    notes = [e.note for e in events if isinstance(e, Article.Revised)]
+    reasons = [e.reason for e in events if isinstance(e, Article.Retired)]
+    return entry_view(row, note=(notes[-1] or None) if notes else None,
+                      retired_reason=reasons[-1] if reasons else None)
+
+
+def _entry(desk: ServiceDesk, ref: str, as_of: datetime | None) -> EntryView:
+    entry = _view(kb.entry_events(desk, ref, as_of))
+    if entry is None:
+        raise RecordNotFound(ref, kb.ENTRY)
+    return entry
+
+
+def _respond_article(result: CommandResult, desk: ServiceDesk) -> Response[EntryView]:
+    """The article as this command left it (an idempotent repeat: as it was then)."""
+    entry = _view(kb.entry_events(desk, str(result.aggregate.id))[: result.aggregate.version])
+    assert entry is not None
+    return record_response(result, entry, "knowledge")
+
+
+# ----------------------------------------------------------------- commands
+
+
+@post(f"{API}/knowledge", status_code=201, summary="Write a knowledge article", tags=[TAG])
+@threaded
+def write_article(request: Request[Any, Any, Any], state: State,
+                  data: WriteArticle) -> Response[EntryView]:
+    def call(desk: ServiceDesk, **opts: Any) -> CommandResult:
+        return kb.write_article(desk, data.text(), problem=data.problem_id, **opts)
+
+    return _command(request, state, "write", data, call, label="article",
+                    respond=_respond_article)
+
+
+ARTICLE_COMMANDS = [
+    command_route(
+        "knowledge", "article", "revise", ReviseArticle,
+        "Revise an article (the full new text; every revision is kept)",
+        lambda d, r, b, **o: kb.revise_article(d, r, b.text(), note=b.note, **o),
+        respond=_respond_article, view=EntryView),
+    command_route(
+        "knowledge", "article", "retire", RetireArticle,
+        "Retire an article (no longer found; its history stays)",
+        lambda d, r, b, **o: kb.retire_article(d, r, reason=b.reason, **o),
+        respond=_respond_article, view=EntryView),
+]
+
+
+# -------------------------------------------------------------------- reads
+
+
+def _query(q: str) -> str:
+    if len(q) > MAX_QUERY:
+        raise InvalidCommand.field("q", f"at most {MAX_QUERY} characters")
+    return q
+
+
+def _item(h: Hit) -> SearchItem:
+    return msgspec.convert(_values(h.row) | {"score": h.score, "snippet": h.snippet},
+                           SearchItem)
+
+
+@get(f"{API}/knowledge", summary="Search the knowledge base (Chinese and English)", tags=[TAG])
+@threaded
+def search_knowledge(state: State, q: str = "", limit: int = 20,
+                     cursor: str | None = None) -> KnowledgePage:
+    services = _services(state)
+    query = KnowledgeQuery(q=_query(q), limit=_limit(limit), offset=_cursor(cursor) or 0)
+    # Read your own writes: wait (briefly) until the read model has what this process saved.
+    services.runner.wait_for(services.desk.saved_position,
+                             services.settings.read_your_writes_seconds)
+    found = services.knowledge.search(query)
+    items = [_item(h) for h in found.hits]
+    return KnowledgePage(items=items, next_cursor=found.next_cursor, count=len(items), q=q)
+
+
+@get(f"{API}/knowledge/{{ref:str}}", summary="A knowledge entry (optionally as of a past time)",
+     tags=[TAG])
+@threaded
+def get_entry(state: State, ref: str, as_of: str | None = None) -> Response[EntryView]:
+    entry = _entry(_services(state).desk, ref, _as_of(as_of))
+    return Response(entry, headers={"ETag": f'"{entry.version}"'})
+
+
+@get(f"{API}/knowledge/{{ref:str}}/history",
+     summary="Every event of an article (or of the problem behind an entry)", tags=[TAG])
+@threaded
+def entry_history(state: State, ref: str) -> list[s.HistoryItem]:
+    return history_items(kb.entry_history(_services(state).desk, ref))
+
+
+KNOWLEDGE_HANDLERS = [write_article, *ARTICLE_COMMANDS, search_knowledge, get_entry,
+                      entry_history]

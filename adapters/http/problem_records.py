@@ -1,0 +1,181 @@
+"""HTTP for problems (问题管理): ``/api/v1/problems`` (API.md "Problems", ADR 0019).
+
+(Named ``problem_records`` because ``problems.py`` is the RFC 9457 problem+json module.)
+
+``POST /problems`` records one (``201`` + ``Location``), ``POST /problems/{ref}/<command>``
+runs ``link_ticket``, ``link_tickets`` (several in one step), ``classify``,
+``record_root_cause``, ``record_workaround``, ``mark_known_error``, ``resolve`` and ``close``;
+each answers the problem's view with ``ETag``, honours ``If-Match`` (``412``) and
+``Idempotency-Key``, exactly as the ticket commands do (they share ``app._command``).
+``POST /tickets/{ref}/link_problem`` is the same link from the ticket's side; it answers the
+ticket's view. ``GET /problems/{ref}`` (``?as_of=``), ``/history`` and the list
+``GET /problems?status=&category=&ticket=&known_error=&limit=&cursor=`` read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.datastructures import State
+from litestar.exceptions import ValidationException
+
+from adapters.http import problem_schemas as ps
+from adapters.http import schemas as s
+from adapters.http.app import (
+    API,
+    _as_of,
+    _command,
+    _cursor,
+    _limit,
+    _respond,
+    _services,
+    _split,
+    command_route,
+    history_items,
+    record_response,
+    threaded,
+)
+from application import problems as uc
+from application.desk import CommandResult, ServiceDesk
+from domain.numbering import RecordKind
+from domain.problem import Status
+from projections.problem_list.view import ProblemQuery
+
+TAG = "problems"
+
+
+def _respond_problem(result: CommandResult, desk: ServiceDesk) -> Response[ps.ProblemView]:
+    return record_response(result, ps.problem_view(result.aggregate), "problems")
+
+
+@post(f"{API}/problems", status_code=201, summary="Record a problem (from 0..n tickets)",
+      tags=[TAG])
+@threaded
+def record_problem(request: Request[Any, Any, Any], state: State,
+                   data: ps.RecordProblem) -> Response[ps.ProblemView]:
+    def call(desk: ServiceDesk, **opts: Any) -> CommandResult:
+        return uc.record_problem(
+            desk, title=data.title, description=data.description, tickets=data.tickets,
+            category=data.category, affected_system=data.affected_system, **opts)
+
+    return _command(request, state, "record", data, call, label="problem",
+                    respond=_respond_problem)
+
+
+def _problem_command(
+    name: str, body: type, summary: str, invoke: Callable[..., CommandResult]
+) -> Any:
+    return command_route("problems", "problem", name, body, summary, invoke,
+                         respond=_respond_problem, view=ps.ProblemView)
+
+
+PROBLEM_COMMANDS = [
+    _problem_command(
+        "classify", ps.ClassifyProblem, "Set the category and/or priority",
+        lambda d, r, b, **o: uc.classify(d, r, category=b.category, priority=b.priority, **o)),
+    _problem_command(
+        "link_ticket", ps.LinkTicket, "Link a ticket (both sides, one transaction)",
+        lambda d, r, b, **o: uc.link_ticket(d, r, b.ticket_id, **o)),
+    _problem_command(
+        "link_tickets", ps.LinkTickets, "Link several tickets in one step",
+        lambda d, r, b, **o: uc.link_tickets(d, r, b.ticket_ids, **o)),
+    _problem_command(
+        "record_root_cause", ps.RootCause, "Record (or revise) the root cause",
+        lambda d, r, b, **o: uc.record_root_cause(d, r, root_cause=b.root_cause, **o)),
+    _problem_command(
+        "record_workaround", ps.Workaround, "Record (or revise) the workaround",
+        lambda d, r, b, **o: uc.record_workaround(d, r, workaround=b.workaround, **o)),
+    _problem_command(
+        "mark_known_error", s.Empty, "Mark as a known error (needs a root cause or workaround)",
+        lambda d, r, b, **o: uc.mark_known_error(d, r, **o)),
+    _problem_command(
+        "resolve", ps.ResolveProblem, "Resolve, optionally naming the change that fixed it",
+        lambda d, r, b, **o: uc.resolve(d, r, resolution=b.resolution, change_id=b.change_id, **o)),
+    _problem_command("close", s.Empty, "Close a resolved problem",
+                     lambda d, r, b, **o: uc.close(d, r, **o)),
+]
+
+link_problem = command_route(
+    "tickets", "ticket", "link_problem", ps.LinkProblem,
+    "Link the ticket to a problem (both sides, one transaction)",
+    lambda d, r, b, **o: uc.link_problem(d, r, b.problem_id, **o),
+    respond=_respond, view=s.TicketView,
+)
+
+
+@get(f"{API}/problems/{{ref:str}}", summary="A problem (optionally as of a past time)", tags=[TAG])
+@threaded
+def get_problem(state: State, ref: str, as_of: str | None = None) -> Response[ps.ProblemView]:
+    p = uc.get_problem(_services(state).desk, ref, as_of=_as_of(as_of))
+    return Response(ps.problem_view(p), headers={"ETag": f'"{p.version}"'})
+
+
+@get(f"{API}/problems/{{ref:str}}/history", summary="Every event of a problem, oldest first",
+     tags=[TAG])
+@threaded
+def problem_history(state: State, ref: str) -> list[s.HistoryItem]:
+    return history_items(uc.problem_history(_services(state).desk, ref))
+
+
+_STATUSES = {x.value for x in Status}
+
+
+def _ticket_filter(desk: ServiceDesk, ref: str | None) -> str | None:
+    """The ticket id a ``ticket`` filter names (an id or an ``SR-…`` number)."""
+    if ref is None or not ref.strip():
+        return None
+    ref = ref.strip()
+    if ref.upper().startswith(f"{RecordKind.SERVICE_REQUEST.value}-"):
+        return str(desk.resolve_ref(ref, "ticket"))
+    try:
+        return str(UUID(ref))
+    except ValueError:
+        raise ValidationException("bad ticket", extra=[
+            {"key": "ticket", "message": "a ticket id or SR-… number"}]) from None
+
+
+def _known_error(value: str | None) -> bool | None:
+    if value is None or value == "":
+        return None
+    if value.lower() not in ("true", "false"):
+        raise ValidationException("bad known_error", extra=[
+            {"key": "known_error", "message": "true or false"}])
+    return value.lower() == "true"
+
+
+@get(f"{API}/problems", summary="List problems with filters", tags=[TAG])
+@threaded
+def list_problems(
+    state: State,
+    status: str | None = None,
+    category: str | None = None,
+    ticket: str | None = None,
+    known_error: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> ps.ProblemPage:
+    services = _services(state)
+    q = ProblemQuery(
+        statuses=_split(status, "status", _STATUSES),
+        categories=_split(category, "category"),
+        ticket=_ticket_filter(services.desk, ticket),
+        known_error=_known_error(known_error),
+        limit=_limit(limit),
+        after=_cursor(cursor),
+    )
+    # Read your own writes: wait (briefly) until the read model has what this process saved.
+    services.runner.wait_for(services.desk.saved_position,
+                             services.settings.read_your_writes_seconds)
+    page = services.problems.query(q)
+    items = [msgspec.convert({**r, "known_error": bool(r["known_error"]),
+                              "tickets": msgspec.json.decode(r["tickets"])}, ps.ProblemListItem)
+             for r in page.rows]
+    return ps.ProblemPage(items=items, next_cursor=page.next_cursor, count=len(items))
+
+
+PROBLEM_HANDLERS = [record_problem, *PROBLEM_COMMANDS, link_problem, get_problem,
+                    problem_history, list_problems]

@@ -1,0 +1,110 @@
+"""The change list on SQL (SQLite or PostgreSQL through a ``SqlStore``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from projections.base import Positioned
+from projections.change_list import projection as p
+from projections.change_list.projection import COLUMNS, CalendarEntry, ChangeRow
+from projections.change_list.view import ChangePage, ChangeQuery
+from projections.sql import SqlStore, SqlView, newest_page, select_rows, upsert_sql
+
+TABLE = "change_list"
+
+
+class SqlChangeListView(SqlView):
+    table = TABLE
+    name = p.NAME
+    topics = p.TOPICS
+
+    def __init__(self, store: SqlStore) -> None:
+        super().__init__(store, p.NAME, p.VERSION)
+        self._cols = ", ".join(COLUMNS)
+        self._upsert = upsert_sql(TABLE, COLUMNS, store.param)
+        with self.store.transaction() as cur:
+            self.tracking.create(cur)
+            _, version = self.tracking.stored(cur)
+            if version != p.VERSION:  # another row shape: drop and rebuild from position 0
+                cur.execute(f"DROP TABLE IF EXISTS {TABLE}")
+                self.tracking.reset(cur)
+            cur.execute(
+                f"CREATE TABLE IF NOT EXISTS {TABLE} ("
+                "id TEXT PRIMARY KEY, seq BIGINT NOT NULL, number TEXT NOT NULL, "
+                "kind TEXT NOT NULL, status TEXT NOT NULL, origin_kind TEXT NOT NULL, "
+                "origin_id TEXT NOT NULL, origin_number TEXT NOT NULL, title TEXT NOT NULL, "
+                "affected_system TEXT NOT NULL, risk TEXT, schedule_start TEXT, "
+                "schedule_end TEXT, gates TEXT NOT NULL, missing_gates TEXT NOT NULL, "
+                "requested_at TEXT NOT NULL, updated_at TEXT NOT NULL, "
+                "version INTEGER NOT NULL)"
+            )
+            for name, cols in (("seq", "seq"), ("status", "status, seq"),
+                               ("system", "affected_system, schedule_start"),
+                               ("schedule", "schedule_start, schedule_end")):
+                cur.execute(f"CREATE INDEX IF NOT EXISTS {TABLE}_{name} ON {TABLE} ({cols})")
+
+    def apply(self, events: Sequence[Positioned], *, start: int, end: int) -> None:
+        with self.store.transaction() as cur:
+            self.tracking.move(cur, start, end)
+            if not events:
+                return
+            keys = [str(pe.event.originator_id) for pe in events]
+            loaded = select_rows(cur, TABLE, COLUMNS, self.store.param, sorted(set(keys)))
+            rows: dict[str, ChangeRow] = {r["id"]: r for r in loaded}  # type: ignore[misc]
+            changed: dict[str, ChangeRow] = {}
+            for key, pe in zip(keys, events, strict=True):
+                new = p.apply(rows.get(key), pe.event, pe.position)
+                if new is not None:
+                    rows[key] = changed[key] = new
+            if changed:
+                cur.executemany(self._upsert, [tuple(r.values()) for r in changed.values()])
+
+    def _select(self, cur: Any, where: str, params: Sequence[Any]) -> list[ChangeRow]:
+        cur.execute(f"SELECT {self._cols} FROM {TABLE} WHERE {where}", list(params))
+        return [dict(zip(COLUMNS, r, strict=True)) for r in cur.fetchall()]  # type: ignore[misc]
+
+    def get(self, change_id: str) -> ChangeRow | None:
+        with self.store.read() as cur:
+            found = self._select(cur, f"id = {self.store.param}", [change_id])
+        return found[0] if found else None
+
+    def query(self, q: ChangeQuery) -> ChangePage:
+        ph = self.store.param
+        where, params = [], []  # type: list[str], list[Any]
+        for column, values in (("status", q.statuses), ("kind", q.kinds)):
+            if values:
+                where.append(f"{column} IN ({', '.join([ph] * len(values))})")
+                params += values
+        if q.system is not None:
+            where.append(f"LOWER(affected_system) = {ph}")
+            params.append(p.system_key(q.system))
+        if q.origin is not None:
+            where.append(f"(origin_id = {ph} OR origin_number = {ph})")
+            params += [q.origin, q.origin]
+        rows, cursor = newest_page(self.store, TABLE, COLUMNS, where, params, q.after, q.limit)
+        return ChangePage(rows=rows, next_cursor=cursor)  # type: ignore[arg-type]
+
+    def _scheduled(self, cur: Any, start: str, end: str, systems: Sequence[str] | None
+                   ) -> list[ChangeRow]:
+        ph = self.store.param
+        where = (f"schedule_start IS NOT NULL AND schedule_end > {ph} AND schedule_start < {ph}"
+                 f" AND status NOT IN ({', '.join([ph] * len(p.CALENDAR_EXCLUDED))})")
+        params: list[Any] = [start, end, *sorted(p.CALENDAR_EXCLUDED)]
+        if systems is not None:
+            where += f" AND LOWER(affected_system) IN ({', '.join([ph] * len(systems))})"
+            params += list(systems)
+        return self._select(cur, where, params)
+
+    def calendar(self, start: str, end: str, system: str | None = None) -> list[CalendarEntry]:
+        with self.store.read() as cur:
+            window = self._scheduled(cur, start, end,
+                                     None if system is None else [p.system_key(system)])
+            if not window:
+                return []
+            # Python's casefold and SQL's LOWER agree on the systems people name (ASCII and
+            # CJK); the exact comparison happens in ``projection.calendar``.
+            systems = sorted({p.system_key(r["affected_system"]) for r in window})
+            neighbours = self._scheduled(cur, min(r["schedule_start"] or "" for r in window),
+                                         max(r["schedule_end"] or "" for r in window), systems)
+        return p.calendar(window, neighbours)

@@ -1,0 +1,37 @@
+"""The problem list in memory, for tests and the in-memory store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from projections.memory import MemoryRows
+from projections.problem_list import projection as p
+from projections.problem_list.projection import ProblemRow
+from projections.problem_list.view import ProblemPage, ProblemQuery
+
+
+class MemoryProblemListView(MemoryRows[ProblemRow]):
+    name = p.NAME
+    topics = p.TOPICS
+    fields = p.FIELDS
+
+    def apply_event(self, row: ProblemRow | None, event: Any, position: int) -> ProblemRow | None:
+        return p.apply(row, event, position)
+
+    def get(self, problem_id: str) -> ProblemRow | None:
+        return self._rows.get(problem_id)
+
+    def query(self, q: ProblemQuery) -> ProblemPage:
+        def keep(r: ProblemRow) -> bool:
+            return (
+                (not q.statuses or r["status"] in q.statuses)
+                and (not q.categories or r["category"] in q.categories)
+                and (q.ticket is None or q.ticket in p.ticket_ids(r))
+                and (q.known_error is None or bool(r["known_error"]) == q.known_error)
+                and (q.after is None or r["seq"] < q.after)
+            )
+
+        rows = sorted((r for r in self._rows.values() if keep(r)), key=lambda r: -r["seq"])
+        page = rows[: q.limit]
+        more = len(rows) > q.limit
+        return ProblemPage(rows=page, next_cursor=str(page[-1]["seq"]) if more else None)

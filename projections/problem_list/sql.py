@@ -1,0 +1,104 @@
+"""The problem list on SQL (SQLite or PostgreSQL through a ``SqlStore``).
+
+Rows live in ``problem_list``; each (problem, ticket) link also in ``problem_list_tickets``,
+whose index serves the ``ticket`` filter. Links only ever grow, so a batch inserts the links
+of the rows it touched and ignores those already there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from projections.base import Positioned
+from projections.problem_list import projection as p
+from projections.problem_list.projection import COLUMNS, ProblemRow
+from projections.problem_list.view import ProblemPage, ProblemQuery
+from projections.sql import SqlStore, SqlView, newest_page, select_rows, upsert_sql
+
+TABLE = "problem_list"
+LINKS = "problem_list_tickets"
+
+
+class SqlProblemListView(SqlView):
+    table = TABLE
+    name = p.NAME
+    topics = p.TOPICS
+    fields = p.FIELDS
+
+    def __init__(self, store: SqlStore) -> None:
+        super().__init__(store, p.NAME, p.VERSION)
+        ph = store.param
+        self._upsert = upsert_sql(TABLE, COLUMNS, ph)
+        self._link = (
+            f"INSERT INTO {LINKS} (problem_id, ticket_id) VALUES ({ph}, {ph}) "
+            "ON CONFLICT (problem_id, ticket_id) DO NOTHING"
+        )
+        with self.store.transaction() as cur:
+            self.tracking.create(cur)
+            _, version = self.tracking.stored(cur)
+            if version != p.VERSION:  # another row shape: drop, and rebuild from position 0
+                cur.execute(f"DROP TABLE IF EXISTS {TABLE}")
+                cur.execute(f"DROP TABLE IF EXISTS {LINKS}")
+                self.tracking.reset(cur)
+            cur.execute(
+                f"CREATE TABLE IF NOT EXISTS {TABLE} ("
+                "id TEXT PRIMARY KEY, seq BIGINT NOT NULL, number TEXT NOT NULL, "
+                "status TEXT NOT NULL, title TEXT NOT NULL, category TEXT, priority TEXT, "
+                "affected_system TEXT NOT NULL, known_error INTEGER NOT NULL, change_id TEXT, "
+                "tickets TEXT NOT NULL, ticket_count INTEGER NOT NULL, "
+                "created_by TEXT NOT NULL, recorded_at TEXT NOT NULL, "
+                "updated_at TEXT NOT NULL, version INTEGER NOT NULL)"
+            )
+            cur.execute(
+                f"CREATE TABLE IF NOT EXISTS {LINKS} (problem_id TEXT NOT NULL, "
+                "ticket_id TEXT NOT NULL, PRIMARY KEY (problem_id, ticket_id))"
+            )
+            for index, cols in (("seq", "seq"), ("status", "status, seq"),
+                                ("category", "category, seq")):
+                cur.execute(f"CREATE INDEX IF NOT EXISTS {TABLE}_{index} ON {TABLE} ({cols})")
+            cur.execute(f"CREATE INDEX IF NOT EXISTS {LINKS}_ticket ON {LINKS} (ticket_id)")
+
+    def _reset(self, cur: Any) -> None:
+        cur.execute(f"DELETE FROM {LINKS}")
+        super()._reset(cur)
+
+    def apply(self, events: Sequence[Positioned], *, start: int, end: int) -> None:
+        with self.store.transaction() as cur:
+            self.tracking.move(cur, start, end)
+            if not events:
+                return
+            keys = [str(pe.event.originator_id) for pe in events]
+            loaded = select_rows(cur, TABLE, COLUMNS, self.store.param, sorted(set(keys)))
+            rows: dict[str, ProblemRow] = {r["id"]: r for r in loaded}  # type: ignore[misc]
+            for key, pe in zip(keys, events, strict=True):
+                new = p.apply(rows.get(key), pe.event, pe.position)
+                if new is not None:
+                    rows[key] = new
+            if rows:
+                cur.executemany(self._upsert, [tuple(r[c] for c in COLUMNS) for r in rows.values()])
+                links = [(k, t) for k, r in rows.items() for t in p.ticket_ids(r)]
+                if links:
+                    cur.executemany(self._link, links)
+
+    def get(self, problem_id: str) -> ProblemRow | None:
+        with self.store.read() as cur:
+            found = select_rows(cur, TABLE, COLUMNS, self.store.param, [problem_id])
+        return found[0] if found else None  # type: ignore[return-value]
+
+    def query(self, q: ProblemQuery) -> ProblemPage:
+        ph = self.store.param
+        where: list[str] = []
+        params: list[Any] = []
+        for column, values in (("status", q.statuses), ("category", q.categories)):
+            if values:
+                where.append(f"{column} IN ({', '.join([ph] * len(values))})")
+                params += values
+        if q.ticket is not None:
+            where.append(f"id IN (SELECT problem_id FROM {LINKS} WHERE ticket_id = {ph})")
+            params.append(q.ticket)
+        if q.known_error is not None:
+            where.append(f"known_error = {ph}")
+            params.append(int(q.known_error))
+        rows, cursor = newest_page(self.store, TABLE, COLUMNS, where, params, q.after, q.limit)
+        return ProblemPage(rows=rows, next_cursor=cursor)  # type: ignore[arg-type]
