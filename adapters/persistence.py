@@ -82,7 +82,7 @@ def ticket_list_view(db: Database, write_lock: Any | None = None) -> TicketListV
         return MemoryTicketListView()
     if db.kind == "sqlite":
         return sqlite_ticket_list(db.path, write_lock)
-    return _fail_fast(postgres_ticket_list(db.conninfo, db.schema))
+    return postgres_ticket_list(db.conninfo, db.schema)
 
 
 def knowledge_view(db: Database, write_lock: Any | None = None) -> KnowledgeView:
@@ -98,15 +98,7 @@ def sla_due_view(db: Database, write_lock: Any | None = None) -> SlaDueView:
         return MemorySlaDueView()
     if db.kind == "sqlite":
         return sqlite_sla_due(db.path, write_lock)
-    return _fail_fast(postgres_sla_due(db.conninfo, db.schema))
-
-
-def _fail_fast(view: Any) -> Any:
-    """The read model's pool also answers at once while the database is away (ADR 0024)."""
-    from adapters.postgres_store import add_breaker
-
-    add_breaker(view.store.pool)
-    return view
+    return postgres_sla_due(db.conninfo, db.schema)
 
 
 def problem_list_view(db: Database, write_lock: Any | None = None) -> ProblemListView:

@@ -108,6 +108,32 @@ class SQLiteStore:
         self._local = threading.local()
 
 
+BREAKER_SECONDS = 1.0
+
+
+def add_breaker(pool: Any, seconds: float = BREAKER_SECONDS) -> None:
+    """Make a psycopg pool's ``getconn`` fail at once for ``seconds`` after it timed out,
+    instead of every caller queueing for the whole time-out while the database is away; the
+    first call after that tries the pool again (which reconnects in the background)."""
+    import time
+
+    from psycopg_pool import PoolTimeout
+
+    original = pool.getconn
+    open_until = [0.0]
+
+    def getconn(timeout: float | None = None) -> Any:
+        if time.monotonic() < open_until[0]:
+            raise PoolTimeout("the database is unavailable (no connection could be made just now)")
+        try:
+            return original(timeout)
+        except PoolTimeout:
+            open_until[0] = time.monotonic() + seconds
+            raise
+
+    pool.getconn = getconn
+
+
 class PostgresStore:
     dialect = "postgres"
     param = "%s"
@@ -120,12 +146,14 @@ class PostgresStore:
         kwargs: dict[str, Any] = {"autocommit": False}
         if options:
             kwargs["options"] = options
-        # A short wait for a connection and a check of each one handed out: after the
-        # database restarted, stale connections are replaced instead of failing a query.
+        # A short wait for a connection, a check of each one handed out (after the database
+        # restarted, stale connections are replaced instead of failing a query) and a breaker:
+        # while the database is away, readers fail at once (ADR 0024).
         self.pool = ConnectionPool(
             conninfo, min_size=1, max_size=pool_size, kwargs=kwargs, open=True,
             timeout=2.0, check=ConnectionPool.check_connection,
         )
+        add_breaker(self.pool)
 
     @contextmanager
     def transaction(self) -> Iterator[Any]:
