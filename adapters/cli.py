@@ -1,4 +1,5 @@
-"""The ``opsledger`` command: serve, demo, projections status|rebuild, sla-watch, backup, restore."""
+"""The ``opsledger`` command: serve, demo, projections status|rebuild|run, sla-watch, backup, restore,
+report."""
 
 from __future__ import annotations
 
@@ -206,6 +207,44 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """Prints a project's service report (ADR 0029); 2 on bad input, 1 for an unknown project."""
+    from datetime import datetime
+
+    from adapters.container import build
+    from adapters.report_render import RENDERERS
+    from application.errors import RecordNotFound
+    from application.reports import ReportBuilder
+    from domain.errors import InvalidCommand
+    from projections.base import TrackingConflict
+
+    try:
+        as_of = datetime.fromisoformat(args.as_of) if args.as_of else None
+    except ValueError:
+        print("opsledger: --as-of must be an ISO 8601 time with an offset", file=sys.stderr)
+        return 2
+    services = build(_settings(args))
+    try:
+        for view in (services.tickets, services.changes):
+            try:
+                services.runner.catch_up(view)
+            except TrackingConflict:
+                pass  # a running server moved it on at the same time: it is up to date
+        report = ReportBuilder(services.desk, services.tickets, services.changes).build(
+            args.project, args.period, as_of)
+    except InvalidCommand as e:
+        print("opsledger: " + "; ".join(f"{x.field}: {x.message}" for x in e.errors),
+              file=sys.stderr)
+        return 2
+    except RecordNotFound as e:
+        print(f"opsledger: {e}", file=sys.stderr)
+        return 1
+    finally:
+        services.close()
+    sys.stdout.write(RENDERERS[args.format](report))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from adapters.demo import run_demo
 
@@ -252,6 +291,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.add_argument("path", metavar="PATH")
         db_arg(p)
         p.set_defaults(func=cmd_backup)
+    report = sub.add_parser("report", help="print a project's service report")
+    report.add_argument("project", help="project id or number (PRJ-…)")
+    report.add_argument("period", help="2026-11 (month), 2026-Q4 (quarter) or 2026 (year)")
+    report.add_argument("--format", choices=["md", "json", "html"], default="md")
+    report.add_argument("--as-of", help="the report as produced at this recorded time (ISO 8601)")
+    db_arg(report)
+    report.set_defaults(func=cmd_report)
 
     args = parser.parse_args(argv)
     try:

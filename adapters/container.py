@@ -13,6 +13,7 @@ from adapters.persistence import (
     RecorderPositions,
     change_list_view,
     eventsourcing_env,
+    follower_position,
     knowledge_view,
     problem_list_view,
     sla_due_view,
@@ -23,6 +24,9 @@ from adapters.settings import Settings
 from application.customers import customer_policy
 from application.desk import ServiceDesk
 from application.ports import Clock
+from application.projects import contract_terms
+from application.routine_tickets import NAME as ROUTINE_TICKETS
+from application.routine_tickets import RoutineTicketOpener
 from application.sla_clocks import SlaClocks
 from application.sla_watch import SlaWatcher, WatcherThread
 from projections.base import TrackingConflict
@@ -68,7 +72,8 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
     # A ticket without its own ``sla_policy`` takes its registered customer's (ADR 0018);
     # an unknown customer takes ``default`` (registration on first use comes with issue 7).
     desk.sla = SlaClocks(desk, ChinaHolidaySource(), rule=settings.sla_recompute,
-                         customer_policy=lambda customer: customer_policy(desk, customer))
+                         customer_policy=lambda customer: customer_policy(desk, customer),
+                         project_terms=lambda customer, at: contract_terms(desk, customer, at))
     if db.kind == "sqlite":
         desk.serialise_writes()
     tickets = ticket_list_view(db, desk.write_lock)
@@ -78,7 +83,9 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
     changes = change_list_view(db, desk.write_lock)
     runner = ProjectionRunner(
         desk,
-        [tickets, sla_due, problems, knowledge, changes],
+        [tickets, sla_due, problems, knowledge, changes,
+         # The process manager of abnormal routine runs (ADR 0028).
+         RoutineTicketOpener(desk, follower_position(db, ROUTINE_TICKETS, desk.write_lock))],
         batch_size=settings.projection_batch_size,
         poll_seconds=settings.projection_poll_seconds,
     )

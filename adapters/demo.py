@@ -43,6 +43,7 @@ from zoneinfo import ZoneInfo
 from adapters.container import Services, build
 from adapters.demo_changes import add_demo_changes
 from adapters.demo_problems import add_demo_problems
+from adapters.demo_projects import add_demo_project
 from adapters.settings import Settings
 from application.desk import ServiceDesk
 from application.ports import FixedClock
@@ -1266,6 +1267,7 @@ def run_demo(settings: Settings, tickets: int = 300, seed: int = 7) -> int:
             progress.update(task, completed=commands["register"], commands=len(steps))
         add_demo_problems(services.desk, clock, plans)
         add_demo_changes(services.desk, clock, plans)
+        add_demo_project(services, clock)
         for view in services.runner.views.values():
             services.runner.catch_up(view)
         rows = _all_rows(services)

@@ -14,6 +14,7 @@ from projections.change_list.memory import MemoryChangeListView
 from projections.change_list.postgres import postgres_change_list
 from projections.change_list.sqlite import sqlite_change_list
 from projections.change_list.view import ChangeListView
+from projections.follower import MemoryPosition, SqlPosition
 from projections.knowledge.memory import MemoryKnowledgeView
 from projections.knowledge.postgres import postgres_knowledge
 from projections.knowledge.sqlite import sqlite_knowledge
@@ -26,6 +27,7 @@ from projections.sla_due.memory import MemorySlaDueView
 from projections.sla_due.postgres import postgres_sla_due
 from projections.sla_due.sqlite import sqlite_sla_due
 from projections.sla_due.view import SlaDueView
+from projections.sql import PostgresStore, SQLiteStore
 from projections.ticket_list.memory import MemoryTicketListView
 from projections.ticket_list.postgres import postgres_ticket_list
 from projections.ticket_list.sqlite import sqlite_ticket_list
@@ -115,6 +117,16 @@ def change_list_view(db: Database, write_lock: Any | None = None) -> ChangeListV
     if db.kind == "sqlite":
         return sqlite_change_list(db.path, write_lock)
     return postgres_change_list(db.conninfo, db.schema)
+
+
+def follower_position(db: Database, name: str,
+                      write_lock: Any | None = None) -> MemoryPosition | SqlPosition:
+    """The tracking position of a process manager (``projections/follower.py``)."""
+    if db.kind == "memory":
+        return MemoryPosition(name)
+    if db.kind == "sqlite":
+        return SqlPosition(SQLiteStore(db.path, write_lock=write_lock), name)
+    return SqlPosition(PostgresStore(db.conninfo, db.schema), name)
 
 
 def all_views(db: Database, write_lock: Any | None = None) -> list[View]:

@@ -6,8 +6,7 @@ generic write path (``desk._run`` / ``desk._change``): optimistic concurrency wi
 ``If-Match`` (``expected_version``) and ``Idempotency-Key`` work as for tickets.
 
 The origin of a change is checked here (the domain cannot read the store): a ticket, problem
-or change must exist (else a 422 naming ``origin``); a project origin is taken as given until
-projects exist (issue 5).
+change or project must exist (else a 422 naming ``origin``).
 """
 
 from __future__ import annotations
@@ -50,6 +49,7 @@ ORIGIN_TOPICS = {
     "opsledger.ticket:Ticket": OriginKind.TICKET,
     "opsledger.problem:Problem": OriginKind.PROBLEM,
     "opsledger.change:Change": OriginKind.CHANGE,
+    "opsledger.project:Project": OriginKind.PROJECT,
 }
 # The domain method behind each simple command (those that need nothing from the store).
 METHODS = {
@@ -81,28 +81,25 @@ def _origin_error(message: str) -> InvalidCommand:
 
 
 def resolve_origin(desk: ServiceDesk, ref: OriginRef) -> tuple[Origin, Any]:
-    """The origin as recorded and the record it names (``None`` for a project)."""
+    """The origin as recorded and the record it names."""
     text = ref.id.strip() if isinstance(ref.id, str) else ""
     if not text:
         raise _origin_error("name a ticket, problem or project")
     if ref.kind is not None and ref.kind not in set(OriginKind):
         raise InvalidCommand.field("origin.kind", "one of " + ", ".join(OriginKind))
-    if ref.kind == OriginKind.PROJECT:
-        return Origin(OriginKind.PROJECT, text), None
     prefix = text.split("-", 1)[0].upper()
     try:
         record_id = record_id_for(text) if prefix in NUMBERED_RECORDS else UUID(text)
     except ValueError:
-        raise _origin_error(f"{text!r} is not a ticket, problem or change id or number "
-                            "(a project is given as {\"kind\": \"project\", \"id\": ...})"
-                            ) from None
+        raise _origin_error(f"{text!r} is not a ticket, problem, change or project id or "
+                            "number") from None
     try:
         record = desk._get(record_id)
     except AggregateNotFoundError:
         record = None
     kind = ORIGIN_TOPICS.get(getattr(type(record), "TOPIC", ""))
     if kind is None or (ref.kind is not None and ref.kind != kind):
-        wanted = ref.kind or "ticket, problem or change"
+        wanted = ref.kind or "ticket, problem, change or project"
         raise _origin_error(f"no {wanted} {text!r}")
     return Origin(kind, str(record.id), getattr(record, "number", "")), record
 

@@ -60,7 +60,7 @@ def _check_policy(desk: ServiceDesk, slug: str | None) -> None:
         raise InvalidCommand.field("sla_policy", f"no SLA policy {slug!r}; PUT it first") from None
 
 
-def _load(desk: ServiceDesk, customer: str) -> Customer | None:
+def find_customer(desk: ServiceDesk, customer: str) -> Customer | None:
     text = normalise_customer_id(customer)
     if not text:
         return None
@@ -79,7 +79,7 @@ def register_customer(desk: ServiceDesk, customer: str, name: str,
                       sla_policy: str | None = None, *, actor: str) -> CustomerResult:
     _check_policy(desk, sla_policy)
     for attempt in range(MAX_ATTEMPTS):
-        existing = _load(desk, customer)
+        existing = find_customer(desk, customer)
         if existing is not None:
             if existing.same_as(name, sla_policy):
                 return CustomerResult(customer=existing)
@@ -101,7 +101,7 @@ def register_customer(desk: ServiceDesk, customer: str, name: str,
 
 
 def get_customer(desk: ServiceDesk, customer: str) -> Customer:
-    found = _load(desk, customer)
+    found = find_customer(desk, customer)
     if found is None:
         raise CustomerNotFound(customer)
     return found
@@ -112,7 +112,8 @@ def list_customers(desk: ServiceDesk) -> list[Customer]:
         directory: CustomerDirectory = desk._get(CustomerDirectory.ID)
     except AggregateNotFoundError:
         return []
-    return [c for c in (_load(desk, i) for i in sorted(directory.customers)) if c is not None]
+    found = (find_customer(desk, i) for i in sorted(directory.customers))
+    return [c for c in found if c is not None]
 
 
 def assign_policy(desk: ServiceDesk, customer: str, sla_policy: str, *,
@@ -139,5 +140,5 @@ def assign_policy(desk: ServiceDesk, customer: str, sla_policy: str, *,
 def customer_policy(desk: ServiceDesk, customer: str) -> str | None:
     """The SLA policy of a registered customer, ``None`` when it has none or is unknown
     (the seam ``SlaClocks.customer_policy``)."""
-    found = _load(desk, customer)
+    found = find_customer(desk, customer)
     return found.sla_policy if found is not None else None

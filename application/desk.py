@@ -595,17 +595,17 @@ class ServiceDesk(Application):
         improvement: Improvement | None = None,
         **opts: Any,
     ) -> CommandResult:
-        def command(t: Ticket, at: datetime, numbers: _NumberIssuer) -> None:
-            kwargs: dict[str, Any] = dict(
-                timeliness=timeliness,
-                effectiveness=effectiveness,
-                attitude=attitude,
-                comment=comment,
-                improvement=improvement,
-                actor=actor,
-                at=at,
-            )
-            t.give_feedback(number=numbers.issue(RecordKind.FEEDBACK), **kwargs)
+        # The window's end, the low-score improvement and its project (ADR 0028).
+        from application import feedback
+
+        def command(t: Ticket, at: datetime, numbers: _NumberIssuer) -> Any:
+            number = numbers.issue(RecordKind.FEEDBACK)
+            scores = (timeliness, effectiveness, attitude)
+            imp, projects = feedback.follow_up(self, t, scores, improvement, number, actor, at)
+            t.give_feedback(number=number, timeliness=timeliness, effectiveness=effectiveness,
+                            attitude=attitude, comment=comment, improvement=imp, actor=actor,
+                            at=at, window_end=feedback.window_end(self, t))
+            return projects or None
 
         return self._change(ref, command, actor=actor, **opts)
 

@@ -6,7 +6,8 @@ desk calls :meth:`SlaClocks.update` after every ticket command, before the save,
 deadlines are recorded in the same transaction as the event that changed them:
 
 * **classified** (at registration with all five fields, or by ``classify``): the policy is the
-  ticket's ``sla_policy``, else the customer's (:attr:`SlaClocks.customer_policy`, wired to
+  ticket's ``sla_policy``, else its project's (with the project's calendar, ADR 0028), else the
+  customer's (:attr:`SlaClocks.customer_policy`, wired to
   the registered customers by the composition root, ADR 0018), else ``default``; its current version and its calendar's
   current version give both deadlines from ``reported_at``.
 * **priority_changed**: the same policy's current version and the new priority's target; the
@@ -34,6 +35,7 @@ from application.desk import ServiceDesk
 from application.errors import ApplicationError
 from application.ports import HolidaySource
 from domain.calendar import BusinessCalendar
+from domain.customer import ContractTerms
 from domain.errors import InvalidCommand
 from domain.sla import CalendarRecord, PolicyDefinition, SlaPolicy, valid_slug
 from domain.sla_clock import (
@@ -98,6 +100,7 @@ class SlaClocks:
         *,
         rule: str = SAME_START,
         customer_policy: Callable[[str], str | None] | None = None,
+        project_terms: Callable[[str, datetime], ContractTerms | None] | None = None,
     ) -> None:
         if rule not in RECOMPUTE_RULES:
             raise ValueError(f"SLA recompute rule must be one of {RECOMPUTE_RULES}, not {rule!r}")
@@ -106,6 +109,8 @@ class SlaClocks:
         self.rule = rule
         # Customer id -> its policy slug (or None); the composition root wires the customers.
         self.customer_policy = customer_policy or (lambda customer: None)
+        # (customer id, reported at) -> the project contract the ticket belongs to (ADR 0028).
+        self.project_terms = project_terms or (lambda customer, reported_at: None)
         self._calendars: dict[tuple[str, int], tuple[BusinessCalendar, str | None]] = {}
         self._policies: dict[tuple[str, int], SlaPolicy] = {}
         self._lock = threading.Lock()
@@ -126,13 +131,18 @@ class SlaClocks:
         return True
 
     def policy_for(self, ticket: Ticket) -> str:
-        """The ticket's own ``sla_policy``, else its customer's, else ``default``."""
+        """The ticket's own ``sla_policy``, else its project's, else its customer's, else
+        ``default``."""
         return self.policy_source(ticket)[0]
 
     def policy_source(self, ticket: Ticket) -> tuple[str, str]:
-        """The policy the ticket takes and who chose it: ``ticket``, ``customer``, ``default``."""
+        """The policy the ticket takes and who chose it: ``ticket``, ``project``,
+        ``customer``, ``default``."""
         if ticket.sla_policy:
             return ticket.sla_policy, "ticket"
+        terms = self.project_terms(ticket.customer, ticket.reported_at)
+        if terms is not None and self._policy_exists(terms.sla_policy):
+            return terms.sla_policy, "project"
         mapped = self.customer_policy(ticket.customer)
         if mapped and self._policy_exists(mapped):
             return mapped, "customer"
@@ -150,8 +160,9 @@ class SlaClocks:
         policy = get_policy(self.desk, d.policy)
         if policy.version != d.policy_version:
             return "policy_changed"
-        calendar = policy.definition.calendar
-        if calendar != d.calendar or get_calendar(self.desk, calendar).version != d.calendar_version:
+        calendar = self.calendar_slug(ticket, policy.definition, d.policy_source)
+        current = get_calendar(self.desk, calendar).version if calendar == d.calendar else None
+        if current != d.calendar_version:
             return "calendar_changed"
         return None
 
@@ -164,6 +175,15 @@ class SlaClocks:
         before = ticket.version + len(ticket.pending_events)
         self.update(ticket, at, refresh=reason)
         return ticket.version + len(ticket.pending_events) != before
+
+    def calendar_slug(self, ticket: Ticket, definition: PolicyDefinition, chosen_by: str) -> str:
+        """The calendar that governs the ticket's clocks: its project's when the project chose
+        the policy (ADR 0028: the project's calendar governs its tickets), else the policy's."""
+        if chosen_by == "project":
+            terms = self.project_terms(ticket.customer, ticket.reported_at)
+            if terms is not None:
+                return terms.calendar
+        return definition.calendar
 
     def _policy_at(self, slug: str, version: int | None) -> SlaPolicy:
         """The current policy, or that version of it (cached: a version never changes)."""
@@ -225,7 +245,7 @@ class SlaClocks:
             assert prev is not None
             cal_slug, cal_version = prev.calendar, prev.calendar_version
         else:
-            cal_slug = definition.calendar
+            cal_slug = self.calendar_slug(ticket, definition, chosen_by)
             cal_version = get_calendar(self.desk, cal_slug).version
         calendar, source = self.calendar(cal_slug, cal_version)
         target = definition.targets[priority.value]

@@ -114,7 +114,7 @@ MAX_TRIAL_DAYS = 366
 @dataclass(frozen=True)
 class Origin:
     """What the change comes from: a ticket, a problem, a project, or a change it improves on.
-    ``id`` is the record's id (a project's id as given until projects exist, ADR 0021)."""
+    ``id`` is the record's id (checked to exist by the use case, ADR 0021, 0028)."""
 
     kind: OriginKind
     id: str

@@ -13,8 +13,10 @@ Pure: standard library and ``eventsourcing.domain`` only; time and actor come in
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from uuid import NAMESPACE_URL, UUID, uuid5
+from zoneinfo import ZoneInfo
 
 from eventsourcing.domain import Aggregate
 
@@ -47,6 +49,24 @@ def _check(customer: str, name: str) -> None:
         raise InvalidCommand(errors)
 
 
+@dataclass(frozen=True)
+class ContractTerms:
+    """A delivery project's contract as the customer's tickets see it (ADR 0028): tickets
+    reported on a day from ``start`` to ``end`` (inclusive, in ``timezone``) belong to the
+    project and take its SLA policy and calendar."""
+
+    project_id: str
+    project_number: str
+    start: date
+    end: date
+    sla_policy: str
+    calendar: str
+    timezone: str
+
+    def covers(self, reported_at: datetime) -> bool:
+        return self.start <= reported_at.astimezone(ZoneInfo(self.timezone)).date() <= self.end
+
+
 class Customer(Aggregate):
     """One customer organisation and the SLA policy its tickets take (``None``: ``default``)."""
 
@@ -70,11 +90,29 @@ class Customer(Aggregate):
         def apply(self, customer: Customer) -> None:
             customer.sla_policy = self.sla_policy
 
+    class ContractRecorded(Event):
+        """A project was contracted for this customer (saved with the project, ADR 0028)."""
+
+        TOPIC = "opsledger.customer:Customer.ContractRecorded"
+        terms: ContractTerms
+
+        def apply(self, customer: Customer) -> None:
+            customer.contracts = (*customer.contracts, self.terms)
+
     def __init__(self, customer: str, name: str, sla_policy: str | None, actor: str) -> None:
         self.customer = customer
         self.name = name
         self.sla_policy = sla_policy
         self.registered_by = actor
+        self.contracts: tuple[ContractTerms, ...] = ()
+
+    def record_contract(self, terms: ContractTerms, *, actor: str, at: datetime) -> None:
+        self.trigger_event(self.ContractRecorded, timestamp=at, actor=actor, terms=terms)
+
+    def contract_on(self, reported_at: datetime) -> ContractTerms | None:
+        """The contract whose period holds ``reported_at`` (the latest one recorded when
+        periods overlap), ``None`` outside every contract."""
+        return next((c for c in reversed(self.contracts) if c.covers(reported_at)), None)
 
     @staticmethod
     def id_for(customer: str) -> UUID:

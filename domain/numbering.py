@@ -24,6 +24,7 @@ class RecordKind(StrEnum):
     PROBLEM = "PRB"
     CHANGE = "CHG"
     ARTICLE = "KB"
+    PROJECT = "PRJ"
 
 
 # The aggregates whose id derives from their number (``record_id_for``), by number prefix.
@@ -32,6 +33,7 @@ NUMBERED_RECORDS: dict[str, str] = {
     RecordKind.PROBLEM.value: "problem",
     RecordKind.CHANGE.value: "change",
     RecordKind.ARTICLE.value: "article",
+    RecordKind.PROJECT.value: "project",
 }
 
 

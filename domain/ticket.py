@@ -10,7 +10,7 @@ replay). A refused command raises a ``DomainError`` and records nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
@@ -230,6 +230,9 @@ class Feedback:
     comment: str
     at: datetime
     improvement: Improvement | None = None
+    # Given after the 3-working-day window (DOMAIN §1.9): accepted, flagged (ADR 0028).
+    late: bool = False
+    window_end: datetime | None = None
 
 
 SLA_CLOCKS = ("response", "resolution")
@@ -280,6 +283,9 @@ class Ticket(Aggregate):
         proposed: ProposedClassification
         sla_policy: str | None
         actor: str
+        # What opened it when not a person: e.g. ``routine:<project>:<routine>:<run_at>``
+        # for an abnormal routine run (ADR 0028); absent in older events.
+        source: str | None = None
 
     class Invalidated(Event):
         TOPIC = "opsledger.ticket:Ticket.Invalidated"
@@ -404,9 +410,13 @@ class Ticket(Aggregate):
     class FeedbackGiven(Event):
         TOPIC = "opsledger.ticket:Ticket.FeedbackGiven"
         feedback: Feedback
+        # The window's end and whether the feedback came after it (absent in older events).
+        late: bool = False
+        window_end: datetime | None = None
 
         def apply(self, t: Ticket) -> None:
-            t.feedbacks = (*t.feedbacks, self.feedback)
+            fb = replace(self.feedback, late=self.late, window_end=self.window_end)
+            t.feedbacks = (*t.feedbacks, fb)
             t.feedback_due = False
 
     class SlaDeadlinesSet(Event):
@@ -493,8 +503,10 @@ class Ticket(Aggregate):
         proposed: ProposedClassification,
         sla_policy: str | None,
         actor: str,
+        source: str | None = None,
     ) -> None:
         self.number = number
+        self.source = source
         self.proposed = proposed
         self.sla_policy = sla_policy
         self.customer = customer
@@ -583,6 +595,7 @@ class Ticket(Aggregate):
         attachments: tuple[str, ...] = (),
         proposed: ProposedClassification | None = None,
         sla_policy: str | None = None,
+        source: str | None = None,
     ) -> Ticket:
         errors = _require_text("customer", customer) + _require_text("title", title)
         errors += _require_text("contact.name", contact.name)
@@ -608,6 +621,7 @@ class Ticket(Aggregate):
             proposed=proposed or ProposedClassification(),
             sla_policy=sla_policy,
             actor=actor,
+            source=source,
         )
 
     def invalidate(self, *, reason: str, actor: str, at: datetime) -> None:
@@ -952,7 +966,10 @@ class Ticket(Aggregate):
         actor: str,
         at: datetime,
         improvement: Improvement | None = None,
+        window_end: datetime | None = None,
     ) -> None:
+        """``window_end``: the end of the feedback window (computed by the use case with the
+        ticket's calendar); feedback after it is recorded all the same, flagged ``late``."""
         self._require(
             "feedback",
             reason="feedback for this closure was already given" if self.status is S.CLOSED else "",
@@ -972,10 +989,13 @@ class Ticket(Aggregate):
         if errors:
             raise InvalidCommand(errors)
         mean = round((timeliness + effectiveness + attitude) / 3, 2)
+        late = window_end is not None and at > window_end
         self.trigger_event(
             self.FeedbackGiven,
             timestamp=at,
             actor=actor,
+            late=late,
+            window_end=window_end,
             feedback=Feedback(
                 number=number,
                 timeliness=timeliness,

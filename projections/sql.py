@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
-from projections.base import TrackingConflict
+from projections.base import Positioned, TrackingConflict
 
 
 class Cursor(Protocol):
@@ -241,22 +241,30 @@ def newest_page(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of the rows matching every ``where`` clause, newest first (``seq``
     descending), after the cursor ``after`` (a ``seq``); the rows and the next cursor."""
-    ph = store.param
     where, params = list(where), list(params)
     if after is not None:
-        where.append(f"seq < {ph}")
+        where.append(f"seq < {store.param}")
         params.append(after)
-    sql = f"SELECT {', '.join(columns)} FROM {table}"
+    rows, more = ordered_page(store, table, columns, where, params, "seq DESC", limit)
+    return rows, str(rows[-1]["seq"]) if more else None
+
+
+def ordered_page(
+    store: SqlStore, table: str, columns: tuple[str, ...], where: list[str], params: list[Any],
+    order: str, limit: int,
+) -> tuple[list[dict[str, Any]], bool]:
+    """At most ``limit`` rows matching every ``where`` clause in ``order`` (an ``ORDER BY``
+    list; the cursor is the caller's clause), and whether more follow."""
+    ph = store.param
+    cols = ", ".join(f'"{c}"' for c in columns)
+    sql = f"SELECT {cols} FROM {table}"
     if where:
         sql += " WHERE " + " AND ".join(where)
-    sql += f" ORDER BY seq DESC LIMIT {ph}"
-    params.append(limit + 1)
+    sql += f" ORDER BY {order} LIMIT {ph}"
     with store.read() as cur:
-        cur.execute(sql, params)
+        cur.execute(sql, [*params, limit + 1])
         rows = [dict(zip(columns, r, strict=True)) for r in cur.fetchall()]
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, str(rows[-1]["seq"]) if more else None
+    return rows[:limit], len(rows) > limit
 
 
 class SqlView:
@@ -285,3 +293,68 @@ class SqlView:
 
     def close(self) -> None:
         self.store.close()
+
+
+class SqlRows(SqlView):
+    """A SQL view of one row per record, the twin of ``projections.memory.MemoryRows``: a
+    view sets ``table`` and ``columns`` and says how one event changes one row
+    (``apply_event``), which row an event belongs to if not by the originator id (``key``),
+    and how a changed row is made ready for storage (``finish``). A batch loads the rows its
+    events touch, applies the events in order and writes the rows that came out, in the
+    transaction that moves the tracking position.
+    """
+
+    columns: tuple[str, ...]
+
+    def __init__(self, store: SqlStore, name: str, version: int) -> None:
+        super().__init__(store, name, version)
+        self._upsert = upsert_sql(self.table, self.columns, store.param)
+
+    def _drop_stale(self, cur: Any, *tables: str) -> None:
+        """Creates the tracking row; rows stored by another projection version (another row
+        shape) are dropped with ``tables`` (default: ``table``) and the position goes back to
+        0, so the runner rebuilds the view. Call before creating the tables."""
+        self.tracking.create(cur)
+        _, version = self.tracking.stored(cur)
+        if version != self.tracking.version:
+            for table in tables or (self.table,):
+                cur.execute(f"DROP TABLE IF EXISTS {table}")
+            self.tracking.reset(cur)
+
+    def key(self, event: Any) -> str:
+        return str(event.originator_id)
+
+    def apply_event(self, row: Any, event: Any, position: int) -> Any:
+        """The row after ``event`` (``row`` is this batch's own, or ``None``)."""
+        raise NotImplementedError
+
+    def finish(self, row: Any) -> Any:
+        """The row as stored (default: as it is)."""
+        return row
+
+    def apply(self, events: Sequence[Positioned], *, start: int, end: int) -> None:
+        with self.store.transaction() as cur:
+            self.tracking.move(cur, start, end)
+            if not events:
+                return
+            keys = [self.key(pe.event) for pe in events]
+            loaded = select_rows(cur, self.table, self.columns, self.store.param,
+                                 sorted(set(keys)))
+            rows = {r["id"]: r for r in loaded}
+            changed: dict[str, Any] = {}
+            for key, pe in zip(keys, events, strict=True):
+                new = self.apply_event(rows.get(key), pe.event, pe.position)
+                if new is not None:
+                    rows[key] = changed[key] = new
+            if changed:
+                self._write(cur, [self.finish(r) for r in changed.values()])
+
+    def _write(self, cur: Any, rows: list[Any]) -> None:
+        """Stores the rows a batch changed (a view with more tables adds to it)."""
+        cur.executemany(self._upsert, [tuple(r[c] for c in self.columns) for r in rows])
+
+    def _one(self, key: str) -> Any:
+        """The row with id ``key``, or ``None``."""
+        with self.store.read() as cur:
+            found = select_rows(cur, self.table, self.columns, self.store.param, [key])
+        return found[0] if found else None

@@ -191,6 +191,13 @@ def _sla(desk: ServiceDesk, ticket: Any, now: datetime | None = None) -> Any:
     return desk.sla.status(ticket, now or desk.clock.now())
 
 
+def _ticket_view(desk: ServiceDesk, ticket: Any, now: datetime | None = None) -> s.TicketView:
+    """The ticket's view with its SLA clocks at ``now`` and its project (ADR 0028)."""
+    terms = desk.sla.project_terms(ticket.customer, ticket.reported_at) if desk.sla else None
+    project = s.LinkedRecord(terms.project_id, terms.project_number) if terms else None
+    return s.ticket_view(ticket, _sla(desk, ticket, now), project)
+
+
 def record_response(result: CommandResult, body: Any, collection: str) -> Response[Any]:
     """A command's answer for any record: its view, ``ETag``, ``201`` + ``Location`` on
     create, ``Idempotent-Replayed`` on a repeat."""
@@ -204,7 +211,7 @@ def record_response(result: CommandResult, body: Any, collection: str) -> Respon
 
 
 def _respond(result: CommandResult, desk: ServiceDesk) -> Response[s.TicketView]:
-    return record_response(result, s.ticket_view(result.ticket, _sla(desk, result.ticket)), "tickets")
+    return record_response(result, _ticket_view(desk, result.ticket), "tickets")
 
 
 def _command(
@@ -420,7 +427,7 @@ def get_ticket(state: State, ref: str, as_of: str | None = None) -> Response[s.T
     desk = _services(state).desk
     when = _as_of(as_of)
     ticket = desk.get_ticket(ref, as_of=when)
-    return Response(s.ticket_view(ticket, _sla(desk, ticket, when)), headers={"ETag": f'"{ticket.version}"'})
+    return Response(_ticket_view(desk, ticket, when), headers={"ETag": f'"{ticket.version}"'})
 
 
 @get(f"{API}/tickets/{{ref:str}}/history", summary="Every event of a ticket, oldest first", tags=["tickets"])
@@ -681,6 +688,8 @@ def create_app(services: Services, *, run_projections: bool = True) -> Litestar:
     from adapters.http.problem_records import PROBLEM_HANDLERS  # the same
     from adapters.http.change_records import CHANGE_HANDLERS  # the same
     from adapters.http.knowledge import KNOWLEDGE_HANDLERS  # the same
+    from adapters.http.project_records import PROJECT_HANDLERS  # the same
+    from adapters.http.reports import REPORT_HANDLERS  # the same
 
     _prepare_structs(s, catalog, customers)
 
@@ -690,7 +699,7 @@ def create_app(services: Services, *, run_projections: bool = True) -> Litestar:
             register_ticket, *TICKET_COMMANDS, get_ticket, ticket_history, list_tickets,
             queue, queue_by_assignee, sla_compliance_figures, audit_events, healthz, docs, *CATALOG_HANDLERS,
             *CUSTOMER_HANDLERS, *PROBLEM_HANDLERS, *CHANGE_HANDLERS,
-            *KNOWLEDGE_HANDLERS,
+            *KNOWLEDGE_HANDLERS, *PROJECT_HANDLERS, *REPORT_HANDLERS,
         ],
         state=State({"services": services}),
         middleware=[request_id_middleware, auth],

@@ -5,8 +5,9 @@
 ``assess``, ``plan``, ``review``, ``customer_review``, ``consent``, ``approve_emergency``,
 ``start``, ``complete``, ``roll_back``, ``start_trial``, ``evaluate``, ``raise_improvement``,
 ``close`` and ``cancel``; each answers the change's view with ``ETag``, honours ``If-Match``
-(``412``) and ``Idempotency-Key`` like the ticket commands (they share ``app._command``). A
-refused gate is a ``409`` whose ``missing`` names every gate not passed.
+(``412``) and ``Idempotency-Key`` like the ticket commands (they share ``app._command``,
+through ``records.Records``). A refused gate is a ``409`` whose ``missing`` names every gate
+not passed.
 
 Reads: ``GET /changes/{ref}`` (``?as_of=``), ``/history``, the list
 ``GET /changes?status=&kind=&system=&origin=&limit=&cursor=`` and the calendar
@@ -17,7 +18,6 @@ and reads them (``?as_of=``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -32,7 +32,6 @@ from adapters.http.app import (
     API,
     _actor,
     _as_of,
-    _command,
     _cursor,
     _idempotency,
     _if_match,
@@ -40,11 +39,10 @@ from adapters.http.app import (
     _period_bound,
     _services,
     _split,
-    command_route,
     history_items,
-    record_response,
     threaded,
 )
+from adapters.http.records import Records, read_your_writes, versioned
 from application import changes as uc
 from application.desk import CommandResult, ServiceDesk
 from domain.change import ChangeKind, PlanInput, Status
@@ -55,8 +53,8 @@ from projections.change_list.view import ChangeQuery
 TAG = "changes"
 
 
-def _respond_change(result: CommandResult, desk: ServiceDesk) -> Response[cs.ChangeView]:
-    return record_response(result, cs.change_view(result.aggregate), "changes")
+CHANGES = Records("changes", "change", cs.ChangeView,
+                  lambda result, desk: cs.change_view(result.aggregate))
 
 
 def _origin(value: str | cs.OriginIn) -> uc.OriginRef:
@@ -77,7 +75,7 @@ def change_calendar(state: State, from_: Annotated[str | None, QueryParameter(na
         raise ValidationException("empty period",
                                   extra=[{"key": "to", "message": "must be later than from"}])
     system = system.strip() if system and system.strip() else None
-    services.runner.wait_for(services.desk.saved_position, services.settings.read_your_writes_seconds)
+    read_your_writes(services)
     items = [cs.calendar_item(e) for e in services.changes.calendar(stamp(start), stamp(end), system)]
     return cs.ChangeCalendar(start=s.utc(start), end=s.utc(end), system=system, items=items,
                              count=len(items), conflicts=sum(1 for i in items if i.conflicts))
@@ -93,18 +91,12 @@ def request_change(request: Request[Any, Any, Any], state: State,
             description=data.description, affected_system=data.affected_system,
             standard_change=data.standard_change, **opts)
 
-    return _command(request, state, "request", data, call, label="change",
-                    respond=_respond_change)
-
-
-def _change_command(name: str, body: type, summary: str, invoke: Callable[..., CommandResult]) -> Any:
-    return command_route("changes", "change", name, body, summary, invoke,
-                         respond=_respond_change, view=cs.ChangeView)
+    return CHANGES.create(request, state, "request", data, call)
 
 
 def _simple(name: str, body: type, summary: str, *fields: str) -> Any:
     """A command whose body fields go to the domain method as they are."""
-    return _change_command(name, body, summary, lambda d, r, b, **o: uc.run_command(
+    return CHANGES.command(name, body, summary, lambda d, r, b, **o: uc.run_command(
         d, r, name, **{f: getattr(b, f) for f in fields}, **o))
 
 
@@ -121,7 +113,7 @@ def _plan(desk: ServiceDesk, ref: str, b: cs.PlanIn, **opts: Any) -> CommandResu
 
 CHANGE_COMMANDS = [
     _simple("assess", cs.Assess, "Assess risk and impact (a new revision)", "risk", "impact"),
-    _change_command("plan", cs.PlanIn, "Record the plan: every field required (a new revision)",
+    CHANGES.command("plan", cs.PlanIn, "Record the plan: every field required (a new revision)",
                     _plan),
     _simple("review", cs.ReviewIn, "Internal review of the current plan", "decision",
             "reviewer", "comment"),
@@ -138,7 +130,7 @@ CHANGE_COMMANDS = [
     _simple("start_trial", cs.TrialIn, "Start the trial run", "days"),
     _simple("evaluate", cs.EvaluateIn, "Evaluate the effect against the goal", "goal_met",
             "notes"),
-    _change_command(
+    CHANGES.command(
         "raise_improvement", cs.ImprovementIn,
         "Record a left-over issue's action as a follow-up change (reviews and consent again)",
         lambda d, r, b, **o: uc.raise_improvement(d, r, action=b.action, owner=b.owner,
@@ -152,7 +144,7 @@ CHANGE_COMMANDS = [
 @threaded
 def get_change(state: State, ref: str, as_of: str | None = None) -> Response[cs.ChangeView]:
     c = uc.get_change(_services(state).desk, ref, as_of=_as_of(as_of))
-    return Response(cs.change_view(c), headers={"ETag": f'"{c.version}"'})
+    return versioned(cs.change_view(c), c.version)
 
 
 @get(f"{API}/changes/{{ref:str}}/history", summary="Every event of a change, oldest first",
@@ -182,7 +174,7 @@ def list_changes(
         statuses=_split(status, "status", _STATUSES), kinds=_split(kind, "kind", _KINDS),
         system=system.strip() if system and system.strip() else None,
         origin=_origin_filter(origin), limit=_limit(limit), after=_cursor(cursor))
-    services.runner.wait_for(services.desk.saved_position, services.settings.read_your_writes_seconds)
+    read_your_writes(services)
     page = services.changes.query(q)
     items = [cs.change_item(dict(r)) for r in page.rows]
     return cs.ChangePage(items=items, next_cursor=page.next_cursor, count=len(items))
@@ -237,7 +229,7 @@ def list_standard_changes(state: State) -> cs.StandardModelList:
 def get_standard_change(state: State, slug: str, as_of: str | None = None
                         ) -> Response[cs.StandardModelView]:
     m = uc.get_model(_services(state).desk, slug, as_of=_as_of(as_of))
-    return Response(cs.model_view(m), headers={"ETag": f'"{m.version}"'})
+    return versioned(cs.model_view(m), m.version)
 
 
 CHANGE_HANDLERS = [change_calendar, request_change, *CHANGE_COMMANDS, get_change,

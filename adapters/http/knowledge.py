@@ -23,15 +23,13 @@ from adapters.http import schemas as s
 from adapters.http.app import (
     API,
     _as_of,
-    _command,
     _cursor,
     _limit,
     _services,
-    command_route,
     history_items,
-    record_response,
     threaded,
 )
+from adapters.http.records import Records, read_your_writes, versioned
 from application import knowledge as kb
 from application.desk import CommandResult, ServiceDesk
 from application.errors import RecordNotFound
@@ -148,11 +146,14 @@ def _entry(desk: ServiceDesk, ref: str, as_of: datetime | None) -> EntryView:
     return entry
 
 
-def _respond_article(result: CommandResult, desk: ServiceDesk) -> Response[EntryView]:
+def _article(result: CommandResult, desk: ServiceDesk) -> EntryView:
     """The article as this command left it (an idempotent repeat: as it was then)."""
     entry = _view(kb.entry_events(desk, str(result.aggregate.id))[: result.aggregate.version])
     assert entry is not None
-    return record_response(result, entry, "knowledge")
+    return entry
+
+
+ARTICLES = Records("knowledge", "article", EntryView, _article)
 
 
 # ----------------------------------------------------------------- commands
@@ -165,21 +166,16 @@ def write_article(request: Request[Any, Any, Any], state: State,
     def call(desk: ServiceDesk, **opts: Any) -> CommandResult:
         return kb.write_article(desk, data.text(), problem=data.problem_id, **opts)
 
-    return _command(request, state, "write", data, call, label="article",
-                    respond=_respond_article)
+    return ARTICLES.create(request, state, "write", data, call)
 
 
 ARTICLE_COMMANDS = [
-    command_route(
-        "knowledge", "article", "revise", ReviseArticle,
-        "Revise an article (the full new text; every revision is kept)",
-        lambda d, r, b, **o: kb.revise_article(d, r, b.text(), note=b.note, **o),
-        respond=_respond_article, view=EntryView),
-    command_route(
-        "knowledge", "article", "retire", RetireArticle,
-        "Retire an article (no longer found; its history stays)",
-        lambda d, r, b, **o: kb.retire_article(d, r, reason=b.reason, **o),
-        respond=_respond_article, view=EntryView),
+    ARTICLES.command(
+        "revise", ReviseArticle, "Revise an article (the full new text; every revision is kept)",
+        lambda d, r, b, **o: kb.revise_article(d, r, b.text(), note=b.note, **o)),
+    ARTICLES.command(
+        "retire", RetireArticle, "Retire an article (no longer found; its history stays)",
+        lambda d, r, b, **o: kb.retire_article(d, r, reason=b.reason, **o)),
 ]
 
 
@@ -203,9 +199,7 @@ def search_knowledge(state: State, q: str = "", limit: int = 20,
                      cursor: str | None = None) -> KnowledgePage:
     services = _services(state)
     query = KnowledgeQuery(q=_query(q), limit=_limit(limit), offset=_cursor(cursor) or 0)
-    # Read your own writes: wait (briefly) until the read model has what this process saved.
-    services.runner.wait_for(services.desk.saved_position,
-                             services.settings.read_your_writes_seconds)
+    read_your_writes(services)
     found = services.knowledge.search(query)
     items = [_item(h) for h in found.hits]
     return KnowledgePage(items=items, next_cursor=found.next_cursor, count=len(items), q=q)
@@ -216,7 +210,7 @@ def search_knowledge(state: State, q: str = "", limit: int = 20,
 @threaded
 def get_entry(state: State, ref: str, as_of: str | None = None) -> Response[EntryView]:
     entry = _entry(_services(state).desk, ref, _as_of(as_of))
-    return Response(entry, headers={"ETag": f'"{entry.version}"'})
+    return versioned(entry, entry.version)
 
 
 @get(f"{API}/knowledge/{{ref:str}}/history",

@@ -6,7 +6,8 @@
 runs ``link_ticket``, ``link_tickets`` (several in one step), ``classify``,
 ``record_root_cause``, ``record_workaround``, ``mark_known_error``, ``resolve`` and ``close``;
 each answers the problem's view with ``ETag``, honours ``If-Match`` (``412``) and
-``Idempotency-Key``, exactly as the ticket commands do (they share ``app._command``).
+``Idempotency-Key``, exactly as the ticket commands do (they share ``app._command``, through
+``records.Records``).
 ``POST /tickets/{ref}/link_problem`` is the same link from the ticket's side; it answers the
 ticket's view. ``GET /problems/{ref}`` (``?as_of=``), ``/history`` and the list
 ``GET /problems?status=&category=&ticket=&known_error=&limit=&cursor=`` read.
@@ -14,7 +15,6 @@ ticket's view. ``GET /problems/{ref}`` (``?as_of=``), ``/history`` and the list
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -28,7 +28,6 @@ from adapters.http import schemas as s
 from adapters.http.app import (
     API,
     _as_of,
-    _command,
     _cursor,
     _limit,
     _respond,
@@ -36,9 +35,9 @@ from adapters.http.app import (
     _split,
     command_route,
     history_items,
-    record_response,
     threaded,
 )
+from adapters.http.records import Records, read_your_writes, versioned
 from application import problems as uc
 from application.desk import CommandResult, ServiceDesk
 from domain.numbering import RecordKind
@@ -48,8 +47,8 @@ from projections.problem_list.view import ProblemQuery
 TAG = "problems"
 
 
-def _respond_problem(result: CommandResult, desk: ServiceDesk) -> Response[ps.ProblemView]:
-    return record_response(result, ps.problem_view(result.aggregate), "problems")
+PROBLEMS = Records("problems", "problem", ps.ProblemView,
+                   lambda result, desk: ps.problem_view(result.aggregate))
 
 
 @post(f"{API}/problems", status_code=201, summary="Record a problem (from 0..n tickets)",
@@ -62,40 +61,32 @@ def record_problem(request: Request[Any, Any, Any], state: State,
             desk, title=data.title, description=data.description, tickets=data.tickets,
             category=data.category, affected_system=data.affected_system, **opts)
 
-    return _command(request, state, "record", data, call, label="problem",
-                    respond=_respond_problem)
-
-
-def _problem_command(
-    name: str, body: type, summary: str, invoke: Callable[..., CommandResult]
-) -> Any:
-    return command_route("problems", "problem", name, body, summary, invoke,
-                         respond=_respond_problem, view=ps.ProblemView)
+    return PROBLEMS.create(request, state, "record", data, call)
 
 
 PROBLEM_COMMANDS = [
-    _problem_command(
+    PROBLEMS.command(
         "classify", ps.ClassifyProblem, "Set the category and/or priority",
         lambda d, r, b, **o: uc.classify(d, r, category=b.category, priority=b.priority, **o)),
-    _problem_command(
+    PROBLEMS.command(
         "link_ticket", ps.LinkTicket, "Link a ticket (both sides, one transaction)",
         lambda d, r, b, **o: uc.link_ticket(d, r, b.ticket_id, **o)),
-    _problem_command(
+    PROBLEMS.command(
         "link_tickets", ps.LinkTickets, "Link several tickets in one step",
         lambda d, r, b, **o: uc.link_tickets(d, r, b.ticket_ids, **o)),
-    _problem_command(
+    PROBLEMS.command(
         "record_root_cause", ps.RootCause, "Record (or revise) the root cause",
         lambda d, r, b, **o: uc.record_root_cause(d, r, root_cause=b.root_cause, **o)),
-    _problem_command(
+    PROBLEMS.command(
         "record_workaround", ps.Workaround, "Record (or revise) the workaround",
         lambda d, r, b, **o: uc.record_workaround(d, r, workaround=b.workaround, **o)),
-    _problem_command(
+    PROBLEMS.command(
         "mark_known_error", s.Empty, "Mark as a known error (needs a root cause or workaround)",
         lambda d, r, b, **o: uc.mark_known_error(d, r, **o)),
-    _problem_command(
+    PROBLEMS.command(
         "resolve", ps.ResolveProblem, "Resolve, optionally naming the change that fixed it",
         lambda d, r, b, **o: uc.resolve(d, r, resolution=b.resolution, change_id=b.change_id, **o)),
-    _problem_command("close", s.Empty, "Close a resolved problem",
+    PROBLEMS.command("close", s.Empty, "Close a resolved problem",
                      lambda d, r, b, **o: uc.close(d, r, **o)),
 ]
 
@@ -111,7 +102,7 @@ link_problem = command_route(
 @threaded
 def get_problem(state: State, ref: str, as_of: str | None = None) -> Response[ps.ProblemView]:
     p = uc.get_problem(_services(state).desk, ref, as_of=_as_of(as_of))
-    return Response(ps.problem_view(p), headers={"ETag": f'"{p.version}"'})
+    return versioned(ps.problem_view(p), p.version)
 
 
 @get(f"{API}/problems/{{ref:str}}/history", summary="Every event of a problem, oldest first",
@@ -167,9 +158,7 @@ def list_problems(
         limit=_limit(limit),
         after=_cursor(cursor),
     )
-    # Read your own writes: wait (briefly) until the read model has what this process saved.
-    services.runner.wait_for(services.desk.saved_position,
-                             services.settings.read_your_writes_seconds)
+    read_your_writes(services)
     page = services.problems.query(q)
     items = [msgspec.convert({**r, "known_error": bool(r["known_error"]),
                               "tickets": msgspec.json.decode(r["tickets"])}, ps.ProblemListItem)

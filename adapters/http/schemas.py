@@ -183,6 +183,8 @@ class FeedbackOut(Struct):
     comment: str
     at: datetime
     improvement: ImprovementOut | None
+    late: bool = False  # given after the 3-working-day window (ADR 0028)
+    window_end: datetime | None = None
 
 
 class SlaView(Struct):
@@ -258,6 +260,8 @@ class TicketView(Struct):
     updated_at: datetime
     sla: SlaView | None = None
     problems: list[LinkedRecord] = []  # linked problems, oldest link first (ADR 0019)
+    project: LinkedRecord | None = None  # the delivery project it belongs to (ADR 0028)
+    source: str | None = None  # what opened it when not a person (an abnormal routine run)
 
 
 class TicketListItem(Struct):
@@ -396,6 +400,8 @@ def _feedback(f: Any) -> FeedbackOut:
         comment=f.comment,
         at=utc(f.at),
         improvement=ImprovementOut(imp.action, imp.owner, imp.due) if imp else None,
+        late=getattr(f, "late", False),
+        window_end=_utc_opt(getattr(f, "window_end", None)),
     )
 
 
@@ -424,8 +430,9 @@ def sla_view(status: Any) -> SlaView | None:
     )
 
 
-def ticket_view(t: Ticket, sla: Any = None) -> TicketView:
-    """``sla``: the ticket's ``SlaStatus`` at the time the view is for (see app.py)."""
+def ticket_view(t: Ticket, sla: Any = None, project: LinkedRecord | None = None) -> TicketView:
+    """``sla``: the ticket's ``SlaStatus`` at the time the view is for (see app.py);
+    ``project``: the project whose contract period holds its ``reported_at``."""
     c = t.classification
     p = t.proposed
     r = t.resolution
@@ -489,4 +496,6 @@ def ticket_view(t: Ticket, sla: Any = None) -> TicketView:
         updated_at=utc(t.modified_on),
         sla=sla_view(sla),
         problems=[LinkedRecord(i, n) for i, n in zip(t.problems, t.problem_numbers, strict=True)],
+        project=project,
+        source=getattr(t, "source", None),
     )

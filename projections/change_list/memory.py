@@ -7,7 +7,7 @@ from typing import Any
 from projections.change_list import projection as p
 from projections.change_list.projection import CalendarEntry, ChangeRow
 from projections.change_list.view import ChangePage, ChangeQuery
-from projections.memory import MemoryRows
+from projections.memory import MemoryRows, newest_page
 
 
 def matches(row: ChangeRow, q: ChangeQuery) -> bool:
@@ -17,7 +17,6 @@ def matches(row: ChangeRow, q: ChangeQuery) -> bool:
         and (not q.kinds or row["kind"] in q.kinds)
         and (q.system is None or p.system_key(row["affected_system"]) == p.system_key(q.system))
         and (q.origin is None or q.origin in (row["origin_id"], row["origin_number"]))
-        and (q.after is None or row["seq"] < q.after)
     )
 
 
@@ -41,11 +40,9 @@ class MemoryChangeListView(MemoryRows[ChangeRow]):
         return self._rows.get(change_id)
 
     def query(self, q: ChangeQuery) -> ChangePage:
-        found = sorted((r for r in self._rows.values() if matches(r, q)),
-                       key=lambda r: r["seq"], reverse=True)
-        page = found[: q.limit]
-        more = len(found) > q.limit
-        return ChangePage(rows=page, next_cursor=str(page[-1]["seq"]) if more else None)
+        rows, cursor = newest_page((r for r in self._rows.values() if matches(r, q)),
+                                   q.after, q.limit)
+        return ChangePage(rows=rows, next_cursor=cursor)
 
     def calendar(self, start: str, end: str, system: str | None = None) -> list[CalendarEntry]:
         window = [r for r in self._rows.values() if scheduled_in(r, start, end, system)]

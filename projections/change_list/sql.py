@@ -5,30 +5,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from projections.base import Positioned
 from projections.change_list import projection as p
 from projections.change_list.projection import COLUMNS, CalendarEntry, ChangeRow
 from projections.change_list.view import ChangePage, ChangeQuery
-from projections.sql import SqlStore, SqlView, newest_page, select_rows, upsert_sql
+from projections.sql import SqlRows, SqlStore, newest_page
 
 TABLE = "change_list"
 
 
-class SqlChangeListView(SqlView):
+class SqlChangeListView(SqlRows):
     table = TABLE
+    columns = COLUMNS
     name = p.NAME
     topics = p.TOPICS
 
     def __init__(self, store: SqlStore) -> None:
         super().__init__(store, p.NAME, p.VERSION)
         self._cols = ", ".join(COLUMNS)
-        self._upsert = upsert_sql(TABLE, COLUMNS, store.param)
         with self.store.transaction() as cur:
-            self.tracking.create(cur)
-            _, version = self.tracking.stored(cur)
-            if version != p.VERSION:  # another row shape: drop and rebuild from position 0
-                cur.execute(f"DROP TABLE IF EXISTS {TABLE}")
-                self.tracking.reset(cur)
+            self._drop_stale(cur)
             cur.execute(
                 f"CREATE TABLE IF NOT EXISTS {TABLE} ("
                 "id TEXT PRIMARY KEY, seq BIGINT NOT NULL, number TEXT NOT NULL, "
@@ -44,30 +39,15 @@ class SqlChangeListView(SqlView):
                                ("schedule", "schedule_start, schedule_end")):
                 cur.execute(f"CREATE INDEX IF NOT EXISTS {TABLE}_{name} ON {TABLE} ({cols})")
 
-    def apply(self, events: Sequence[Positioned], *, start: int, end: int) -> None:
-        with self.store.transaction() as cur:
-            self.tracking.move(cur, start, end)
-            if not events:
-                return
-            keys = [str(pe.event.originator_id) for pe in events]
-            loaded = select_rows(cur, TABLE, COLUMNS, self.store.param, sorted(set(keys)))
-            rows: dict[str, ChangeRow] = {r["id"]: r for r in loaded}  # type: ignore[misc]
-            changed: dict[str, ChangeRow] = {}
-            for key, pe in zip(keys, events, strict=True):
-                new = p.apply(rows.get(key), pe.event, pe.position)
-                if new is not None:
-                    rows[key] = changed[key] = new
-            if changed:
-                cur.executemany(self._upsert, [tuple(r.values()) for r in changed.values()])
+    def apply_event(self, row: ChangeRow | None, event: Any, position: int) -> ChangeRow | None:
+        return p.apply(row, event, position)
 
     def _select(self, cur: Any, where: str, params: Sequence[Any]) -> list[ChangeRow]:
         cur.execute(f"SELECT {self._cols} FROM {TABLE} WHERE {where}", list(params))
         return [dict(zip(COLUMNS, r, strict=True)) for r in cur.fetchall()]  # type: ignore[misc]
 
     def get(self, change_id: str) -> ChangeRow | None:
-        with self.store.read() as cur:
-            found = self._select(cur, f"id = {self.store.param}", [change_id])
-        return found[0] if found else None
+        return self._one(change_id)  # type: ignore[no-any-return]
 
     def query(self, q: ChangeQuery) -> ChangePage:
         ph = self.store.param

@@ -30,7 +30,7 @@ from projections.knowledge import projection as p
 from projections.knowledge.projection import COLUMNS, KnowledgeRow
 from projections.knowledge.search import WEIGHTS, Terms, fts_query, like_pattern, parse
 from projections.knowledge.view import KnowledgePage, KnowledgeQuery, page
-from projections.sql import SqlStore, SqlView
+from projections.sql import SqlStore, SqlView, select_rows, upsert_sql
 
 TABLE = "knowledge"
 FTS = "knowledge_fts"
@@ -56,11 +56,7 @@ class SqlKnowledgeView(SqlView):
                                f"trigram tokenizer), not {sqlite3.sqlite_version}")
         self._cols = ", ".join(COLUMNS)
         cols = (*COLUMNS, *LC)
-        updates = ", ".join(f"{c}=excluded.{c}" for c in cols if c != "id")
-        self._upsert = (
-            f"INSERT INTO {TABLE} ({', '.join(cols)}) VALUES ({', '.join([ph] * len(cols))}) "
-            f"ON CONFLICT (id) DO UPDATE SET {updates}"
-        )
+        self._upsert = upsert_sql(TABLE, cols, ph)
         with self.store.transaction() as cur:
             self.tracking.create(cur)
             columns = ", ".join(f"{c} {_TYPES.get(c, 'TEXT NOT NULL')}" for c in cols if c != "id")
@@ -136,24 +132,15 @@ class SqlKnowledgeView(SqlView):
                         (seq, *lc))
 
     def _load(self, cur: Any, ids: list[str]) -> dict[str, KnowledgeRow]:
-        out: dict[str, KnowledgeRow] = {}
-        ph = self.store.param
-        for i in range(0, len(ids), 500):
-            chunk = ids[i : i + 500]
-            cur.execute(f"SELECT {self._cols} FROM {TABLE} "
-                        f"WHERE id IN ({', '.join([ph] * len(chunk))})", chunk)
-            for r in cur.fetchall():
-                out[r[0]] = dict(zip(COLUMNS, r, strict=True))  # type: ignore[assignment]
-        return out
+        found = select_rows(cur, TABLE, COLUMNS, self.store.param, ids)
+        return {r["id"]: r for r in found}  # type: ignore[misc]
 
     # ------------------------------------------------------------------- reads
 
     def get(self, entry_id: str) -> KnowledgeRow | None:
         with self.store.read() as cur:
-            cur.execute(f"SELECT {self._cols} FROM {TABLE} WHERE id = {self.store.param}",
-                        (entry_id,))
-            r = cur.fetchone()
-        return dict(zip(COLUMNS, r, strict=True)) if r else None  # type: ignore[return-value]
+            found = select_rows(cur, TABLE, COLUMNS, self.store.param, [entry_id])
+        return found[0] if found else None  # type: ignore[return-value]
 
     def search(self, q: KnowledgeQuery) -> KnowledgePage:
         terms = parse(q.q)

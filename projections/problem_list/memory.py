@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from projections.memory import MemoryRows
+from projections.memory import MemoryRows, newest_page
 from projections.problem_list import projection as p
 from projections.problem_list.projection import ProblemRow
 from projections.problem_list.view import ProblemPage, ProblemQuery
@@ -28,10 +28,7 @@ class MemoryProblemListView(MemoryRows[ProblemRow]):
                 and (not q.categories or r["category"] in q.categories)
                 and (q.ticket is None or q.ticket in p.ticket_ids(r))
                 and (q.known_error is None or bool(r["known_error"]) == q.known_error)
-                and (q.after is None or r["seq"] < q.after)
             )
 
-        rows = sorted((r for r in self._rows.values() if keep(r)), key=lambda r: -r["seq"])
-        page = rows[: q.limit]
-        more = len(rows) > q.limit
-        return ProblemPage(rows=page, next_cursor=str(page[-1]["seq"]) if more else None)
+        rows, cursor = newest_page(filter(keep, self._rows.values()), q.after, q.limit)
+        return ProblemPage(rows=rows, next_cursor=cursor)

@@ -7,21 +7,20 @@ of the rows it touched and ignores those already there.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from projections.base import Positioned
 from projections.problem_list import projection as p
 from projections.problem_list.projection import COLUMNS, ProblemRow
 from projections.problem_list.view import ProblemPage, ProblemQuery
-from projections.sql import SqlStore, SqlView, newest_page, select_rows, upsert_sql
+from projections.sql import SqlRows, SqlStore, newest_page
 
 TABLE = "problem_list"
 LINKS = "problem_list_tickets"
 
 
-class SqlProblemListView(SqlView):
+class SqlProblemListView(SqlRows):
     table = TABLE
+    columns = COLUMNS
     name = p.NAME
     topics = p.TOPICS
     fields = p.FIELDS
@@ -29,18 +28,12 @@ class SqlProblemListView(SqlView):
     def __init__(self, store: SqlStore) -> None:
         super().__init__(store, p.NAME, p.VERSION)
         ph = store.param
-        self._upsert = upsert_sql(TABLE, COLUMNS, ph)
         self._link = (
             f"INSERT INTO {LINKS} (problem_id, ticket_id) VALUES ({ph}, {ph}) "
             "ON CONFLICT (problem_id, ticket_id) DO NOTHING"
         )
         with self.store.transaction() as cur:
-            self.tracking.create(cur)
-            _, version = self.tracking.stored(cur)
-            if version != p.VERSION:  # another row shape: drop, and rebuild from position 0
-                cur.execute(f"DROP TABLE IF EXISTS {TABLE}")
-                cur.execute(f"DROP TABLE IF EXISTS {LINKS}")
-                self.tracking.reset(cur)
+            self._drop_stale(cur, TABLE, LINKS)
             cur.execute(
                 f"CREATE TABLE IF NOT EXISTS {TABLE} ("
                 "id TEXT PRIMARY KEY, seq BIGINT NOT NULL, number TEXT NOT NULL, "
@@ -63,28 +56,17 @@ class SqlProblemListView(SqlView):
         cur.execute(f"DELETE FROM {LINKS}")
         super()._reset(cur)
 
-    def apply(self, events: Sequence[Positioned], *, start: int, end: int) -> None:
-        with self.store.transaction() as cur:
-            self.tracking.move(cur, start, end)
-            if not events:
-                return
-            keys = [str(pe.event.originator_id) for pe in events]
-            loaded = select_rows(cur, TABLE, COLUMNS, self.store.param, sorted(set(keys)))
-            rows: dict[str, ProblemRow] = {r["id"]: r for r in loaded}  # type: ignore[misc]
-            for key, pe in zip(keys, events, strict=True):
-                new = p.apply(rows.get(key), pe.event, pe.position)
-                if new is not None:
-                    rows[key] = new
-            if rows:
-                cur.executemany(self._upsert, [tuple(r[c] for c in COLUMNS) for r in rows.values()])
-                links = [(k, t) for k, r in rows.items() for t in p.ticket_ids(r)]
-                if links:
-                    cur.executemany(self._link, links)
+    def apply_event(self, row: ProblemRow | None, event: Any, position: int) -> ProblemRow | None:
+        return p.apply(row, event, position)
+
+    def _write(self, cur: Any, rows: list[Any]) -> None:
+        super()._write(cur, rows)
+        links = [(r["id"], t) for r in rows for t in p.ticket_ids(r)]
+        if links:
+            cur.executemany(self._link, links)
 
     def get(self, problem_id: str) -> ProblemRow | None:
-        with self.store.read() as cur:
-            found = select_rows(cur, TABLE, COLUMNS, self.store.param, [problem_id])
-        return found[0] if found else None  # type: ignore[return-value]
+        return self._one(problem_id)  # type: ignore[no-any-return]
 
     def query(self, q: ProblemQuery) -> ProblemPage:
         ph = self.store.param

@@ -2,55 +2,34 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from datetime import datetime
 
-from projections.base import Positioned, TrackingConflict
+from projections.base import Positioned
+from projections.memory import MemoryView
 from projections.sla_due import projection as p
 from projections.sla_due.projection import SlaDueRow
 from projections.sla_due.view import DueClock
 
 
-class MemorySlaDueView:
+class MemorySlaDueView(MemoryView[SlaDueRow]):
     name = p.NAME
     topics = p.TOPICS
     fields = p.FIELDS
 
-    def __init__(self) -> None:
-        self._rows: dict[str, SlaDueRow] = {}
-        self._position = 0
-        self._lock = threading.Lock()
-
-    def position(self) -> int:
-        return self._position
-
-    def reset(self) -> None:
-        with self._lock:
-            self._rows, self._position = {}, 0
-
-    def close(self) -> None:
-        pass
-
-    def apply(self, events: Sequence[Positioned], *, start: int, end: int) -> None:
-        with self._lock:
-            if self._position != start:
-                raise TrackingConflict(self.name, start, self._position)
-            touched: dict[str, dict[str, SlaDueRow]] = {}
-            for pe in events:
-                tid = str(pe.event.originator_id)
-                rows = touched.get(tid)
-                if rows is None:
-                    rows = touched[tid] = {
-                        r["clock"]: SlaDueRow(**r)  # type: ignore[typeddict-item]
-                        for i in p.row_ids(tid) if (r := self._rows.get(i)) is not None
-                    }
-                p.apply(rows, tid, pe.event)
-            new = dict(self._rows)
-            for rows in touched.values():
-                for row in rows.values():
-                    new[row["id"]] = row
-            self._rows, self._position = new, end
+    def _applied(self, events: Sequence[Positioned]) -> dict[str, SlaDueRow]:
+        # A ticket has a row per clock: the clocks of each touched ticket, copied.
+        touched: dict[str, dict[str, SlaDueRow]] = {}
+        for pe in events:
+            tid = str(pe.event.originator_id)
+            rows = touched.get(tid)
+            if rows is None:
+                rows = touched[tid] = {
+                    r["clock"]: SlaDueRow(**r)  # type: ignore[typeddict-item]
+                    for i in p.row_ids(tid) if (r := self._rows.get(i)) is not None
+                }
+            p.apply(rows, tid, pe.event)
+        return {row["id"]: row for rows in touched.values() for row in rows.values()}
 
     def due(self, now: datetime, limit: int = 10_000) -> list[DueClock]:
         at = p.stamp(now)

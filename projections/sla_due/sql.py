@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from projections.base import Positioned
-from projections.sql import SqlStore, SqlView
+from projections.sql import SqlStore, SqlView, select_rows, upsert_sql
 from projections.sla_due import projection as p
 from projections.sla_due.projection import COLUMNS, SlaDueRow
 from projections.sla_due.view import DueClock
@@ -24,12 +24,7 @@ class SqlSlaDueView(SqlView):
     def __init__(self, store: SqlStore) -> None:
         super().__init__(store, p.NAME, p.VERSION)
         ph = store.param
-        self._cols = ", ".join(COLUMNS)
-        updates = ", ".join(f"{c}=excluded.{c}" for c in COLUMNS if c != "id")
-        self._upsert = (
-            f"INSERT INTO {TABLE} ({self._cols}) VALUES ({', '.join([ph] * len(COLUMNS))}) "
-            f"ON CONFLICT (id) DO UPDATE SET {updates}"
-        )
+        self._upsert = upsert_sql(TABLE, COLUMNS, ph)
         self._due = (
             f"SELECT ticket_id, clock, next_check_at FROM {TABLE} "
             f"WHERE next_check_at IS NOT NULL AND next_check_at <= {ph} "
@@ -68,17 +63,12 @@ class SqlSlaDueView(SqlView):
                 cur.executemany(self._upsert, [tuple(r.values()) for r in changed.values()])
 
     def _load(self, cur: Any, tids: list[str]) -> dict[str, dict[str, SlaDueRow]]:
+        """The rows of the tickets ``tids``: by ticket, by clock."""
         out: dict[str, dict[str, SlaDueRow]] = {}
-        ph = self.store.param
         ids = [i for t in tids for i in p.row_ids(t)]
-        for i in range(0, len(ids), 500):
-            chunk = ids[i : i + 500]
-            cur.execute(
-                f"SELECT {self._cols} FROM {TABLE} WHERE id IN ({', '.join([ph] * len(chunk))})",
-                chunk)
-            for r in cur.fetchall():
-                row: SlaDueRow = dict(zip(COLUMNS, r, strict=True))  # type: ignore[assignment]
-                out.setdefault(row["ticket_id"], {})[row["clock"]] = row
+        for found in select_rows(cur, TABLE, COLUMNS, self.store.param, ids):
+            row: SlaDueRow = found  # type: ignore[assignment]
+            out.setdefault(row["ticket_id"], {})[row["clock"]] = row
         return out
 
     def due(self, now: datetime, limit: int = 10_000) -> list[DueClock]:
@@ -96,10 +86,8 @@ class SqlSlaDueView(SqlView):
 
     def get(self, ticket_id: str, clock: str) -> SlaDueRow | None:
         with self.store.read() as cur:
-            cur.execute(f"SELECT {self._cols} FROM {TABLE} WHERE id={self.store.param}",
-                        (f"{ticket_id}:{clock}",))
-            r = cur.fetchone()
-        return dict(zip(COLUMNS, r, strict=True)) if r else None  # type: ignore[return-value]
+            found = select_rows(cur, TABLE, COLUMNS, self.store.param, [f"{ticket_id}:{clock}"])
+        return found[0] if found else None  # type: ignore[return-value]
 
     def count(self) -> int:
         with self.store.read() as cur:

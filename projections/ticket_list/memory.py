@@ -2,56 +2,14 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Sequence
-
-from projections.base import Positioned, TrackingConflict
+from projections.memory import MemoryRows, newest_page
 from projections.ticket_list import projection as p
 from projections.ticket_list.projection import TicketRow
-from projections.ticket_list.sql import cursor_after
+from projections.ticket_list.sql import TicketRows, cursor_after
 from projections.ticket_list.view import ComplianceCount, Page, TicketQuery
 
 
-class MemoryTicketListView:
-    name = p.NAME
-    topics = p.TOPICS
-    fields = p.FIELDS
-
-    def __init__(self) -> None:
-        self._rows: dict[str, TicketRow] = {}
-        self._position = 0
-        self._lock = threading.Lock()
-
-    def position(self) -> int:
-        return self._position
-
-    def reset(self) -> None:
-        with self._lock:
-            self._rows = {}
-            self._position = 0
-
-    def close(self) -> None:
-        pass
-
-    def apply(self, events: Sequence[Positioned], *, start: int, end: int) -> None:
-        with self._lock:
-            if self._position != start:
-                raise TrackingConflict(self.name, start, self._position)
-            # All or nothing: work on copies of the touched rows, swap in when all applied.
-            touched: dict[str, TicketRow | None] = {}
-            for pe in events:
-                key = p.row_key(pe.event.originator_id)
-                if key not in touched:
-                    old = self._rows.get(key)
-                    touched[key] = dict(old) if old is not None else None  # type: ignore[assignment]
-                touched[key] = p.apply(touched[key], pe.event, pe.position)
-            rows = dict(self._rows)
-            for key, row in touched.items():
-                if row is not None:
-                    rows[key] = p.finish(row)
-            self._rows = rows
-            self._position = end
-
+class MemoryTicketListView(TicketRows, MemoryRows[TicketRow]):
     def get(self, ticket_id: str) -> TicketRow | None:
         return self._rows.get(ticket_id)
 
@@ -74,13 +32,11 @@ class MemoryTicketListView:
             rows.sort(key=key)
             if q.after is not None:
                 rows = [r for r in rows if key(r) > q.after]
-        else:
-            rows.sort(key=lambda r: -r["seq"])
-            if q.after is not None:
-                rows = [r for r in rows if r["seq"] < q.after]
-        page = rows[: q.limit]
-        more = len(rows) > q.limit
-        return Page(rows=page, next_cursor=cursor_after(page[-1], q.order) if more else None)
+            page = rows[: q.limit]
+            more = len(rows) > q.limit
+            return Page(rows=page, next_cursor=cursor_after(page[-1], q.order) if more else None)
+        newest, cursor = newest_page(rows, q.after, q.limit)
+        return Page(rows=newest, next_cursor=cursor)
 
     def compliance(self, start: str, end: str, now: str) -> list[ComplianceCount]:
         groups: dict[tuple[str, str | None], list[int]] = {}

@@ -6,8 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from projections.base import Positioned
-from projections.sql import SqlStore, SqlView
+from projections.sql import SqlRows, SqlStore, newest_page, ordered_page
 from projections.ticket_list import projection as p
 from projections.ticket_list.projection import COLUMNS, TicketRow
 from projections.ticket_list.view import ComplianceCount, Page, TicketQuery
@@ -59,33 +58,35 @@ class _Sla:
                 + " OR ".join(self.state(st) for st in states) + "))")
 
 
-class SqlTicketListView(SqlView):
-    table = TABLE
+class TicketRows:
+    """How events make ticket rows, the same for the memory and the SQL view: one row per
+    ticket (keyed by ``projection.row_key``), formatted by ``projection.finish``."""
+
     name = p.NAME
     topics = p.TOPICS
     fields = p.FIELDS
 
+    def key(self, event: Any) -> str:
+        return p.row_key(event.originator_id)
+
+    def apply_event(self, row: TicketRow | None, event: Any, position: int) -> TicketRow | None:
+        return p.apply(row, event, position)
+
+    def finish(self, row: TicketRow) -> TicketRow:
+        return p.finish(row)
+
+
+class SqlTicketListView(TicketRows, SqlRows):
+    table = TABLE
+    columns = COLUMNS
+
     def __init__(self, store: SqlStore) -> None:
         super().__init__(store, p.NAME, p.VERSION)
-        ph = store.param
-        cols = ", ".join(f'"{c}"' for c in COLUMNS)
-        updates = ", ".join(f'"{c}"=excluded."{c}"' for c in COLUMNS if c != "id")
-        self._upsert = (
-            f"INSERT INTO {TABLE} ({cols}) VALUES ({', '.join([ph] * len(COLUMNS))}) "
-            f"ON CONFLICT (id) DO UPDATE SET {updates}"
-        )
-        self._select_cols = cols
         self._create()
 
     def _create(self) -> None:
         with self.store.transaction() as cur:
-            self.tracking.create(cur)
-            _, version = self.tracking.stored(cur)
-            if version != p.VERSION:
-                # Stored by an older projection version (another row shape): drop the table
-                # and start from position 0, so the runner rebuilds the view.
-                cur.execute(f"DROP TABLE IF EXISTS {TABLE}")
-                self.tracking.reset(cur)
+            self._drop_stale(cur)
             cur.execute(
                 f"CREATE TABLE IF NOT EXISTS {TABLE} ("
                 "id TEXT PRIMARY KEY, seq BIGINT NOT NULL, number TEXT NOT NULL, "
@@ -112,51 +113,10 @@ class SqlTicketListView(SqlView):
             cur.execute(f"CREATE INDEX IF NOT EXISTS {TABLE}_sla_next_due ON {TABLE} "
                         "(sla_next_due, seq) WHERE sla_next_due IS NOT NULL")
 
-    # --------------------------------------------------------------- tracking
-
-    # ------------------------------------------------------------------ apply
-
-    def apply(self, events: Sequence[Positioned], *, start: int, end: int) -> None:
-        with self.store.transaction() as cur:
-            self.tracking.move(cur, start, end)
-            if not events:
-                return
-            keys = [p.row_key(pe.event.originator_id) for pe in events]
-            rows = self._load(cur, list(set(keys)))
-            apply = p.apply
-            for key, pe in zip(keys, events, strict=True):
-                new = apply(rows.get(key), pe.event, pe.position)
-                if new is not None:
-                    rows[key] = new
-            if rows:
-                finish = p.finish
-                cur.executemany(
-                    self._upsert, [tuple(finish(r).values()) for r in rows.values()]
-                )
-
-    def _load(self, cur: Any, keys: list[str]) -> dict[str, TicketRow]:
-        rows: dict[str, TicketRow] = {}
-        ph = self.store.param
-        for i in range(0, len(keys), 500):
-            chunk = keys[i : i + 500]
-            cur.execute(
-                f"SELECT {self._select_cols} FROM {TABLE} WHERE id IN ({', '.join([ph] * len(chunk))})",
-                chunk,
-            )
-            for r in cur.fetchall():
-                rows[r[0]] = dict(zip(COLUMNS, r, strict=True))  # type: ignore[assignment]
-        return rows
-
     # ---------------------------------------------------------------- queries
 
     def get(self, ticket_id: str) -> TicketRow | None:
-        with self.store.read() as cur:
-            cur.execute(
-                f"SELECT {self._select_cols} FROM {TABLE} WHERE id={self.store.param}",
-                (ticket_id,),
-            )
-            r = cur.fetchone()
-        return dict(zip(COLUMNS, r, strict=True)) if r else None  # type: ignore[return-value]
+        return self._one(ticket_id)  # type: ignore[no-any-return]
 
     def query(self, q: TicketQuery) -> Page:
         ph = self.store.param
@@ -195,23 +155,12 @@ class SqlTicketListView(SqlView):
                 params += [f"P{rank}", seq]
             order = f"{_QUEUE_KEY}, seq"
         else:
-            if q.after is not None:
-                where.append(f"seq < {ph}")
-                params.append(q.after)
-            order = "seq DESC"
-        sql = f"SELECT {self._select_cols} FROM {TABLE}"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += f" ORDER BY {order} LIMIT {ph}"
-        params.append(q.limit + 1)
-        with self.store.read() as cur:
-            cur.execute(sql, params)
-            fetched = cur.fetchall()
-        rows: list[TicketRow] = [dict(zip(COLUMNS, r, strict=True)) for r in fetched]  # type: ignore[misc]
-        more = len(rows) > q.limit
-        rows = rows[: q.limit]
-        return Page(rows=rows, next_cursor=cursor_after(rows[-1], q.order) if more else None)
-
+            rows, cursor = newest_page(self.store, TABLE, COLUMNS, where, params, q.after,
+                                       q.limit)
+            return Page(rows=rows, next_cursor=cursor)  # type: ignore[arg-type]
+        found, more = ordered_page(self.store, TABLE, COLUMNS, where, params, order, q.limit)
+        ordered: list[TicketRow] = found  # type: ignore[assignment]
+        return Page(rows=ordered, next_cursor=cursor_after(ordered[-1], q.order) if more else None)
 
     def compliance(self, start: str, end: str, now: str) -> list[ComplianceCount]:
         ph = self.store.param

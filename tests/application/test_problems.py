@@ -96,25 +96,20 @@ def test_record_naming_unknown_tickets_is_a_422_naming_them_and_records_nothing(
 # ------------------------------------------------------------------ linking
 
 
-def test_link_ticket_saves_both_sides_in_one_transaction(services, monkeypatch):
+@pytest.mark.parametrize("side", ["problem", "ticket"])
+def test_a_link_from_either_side_saves_both_sides_in_one_transaction(services, monkeypatch, side):
     desk = services.desk
     t1, t2 = ticket(desk), ticket(desk)
     p = problem(desk, t1)
     calls = saves(desk, monkeypatch)
-    result = uc.link_ticket(desk, p.number, t2.number, actor="eng-li")
-    assert calls == [["TicketLinked", "ProblemLinked"]]
-    assert result.aggregate.version == 2
-    linked_both_ways(desk, p, [t1, t2])
-
-
-def test_link_problem_from_the_ticket_side_saves_both_sides_and_answers_the_ticket(services, monkeypatch):
-    desk = services.desk
-    t1, t2 = ticket(desk), ticket(desk)
-    p = problem(desk, t1)
-    calls = saves(desk, monkeypatch)
-    result = uc.link_problem(desk, t2.number, p.number, actor="eng-li")
-    assert calls == [["ProblemLinked", "TicketLinked"]]
-    assert isinstance(result.aggregate, Ticket) and result.aggregate.problems == (str(p.id),)
+    if side == "problem":  # link_ticket answers the problem
+        result = uc.link_ticket(desk, p.number, t2.number, actor="eng-li")
+        assert calls == [["TicketLinked", "ProblemLinked"]]
+        assert isinstance(result.aggregate, Problem) and result.aggregate.version == 2
+    else:  # link_problem, from the ticket's side, answers the ticket
+        result = uc.link_problem(desk, t2.number, p.number, actor="eng-li")
+        assert calls == [["ProblemLinked", "TicketLinked"]]
+        assert isinstance(result.aggregate, Ticket) and result.aggregate.problems == (str(p.id),)
     linked_both_ways(desk, p, [t1, t2])
 
 

@@ -10,9 +10,8 @@ of each (same system, overlapping windows; cancelled changes left out).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,11 +21,17 @@ from adapters.persistence import change_list_view
 from application import changes as uc
 from application.desk import ServiceDesk
 from application.ports import FixedClock
+from application.projects import contract_project
 from domain.change import PlanInput
 from domain.ticket import Contact
-from projections.base import Positioned, TrackingConflict
+from projections.base import Positioned
 from projections.change_list.projection import stamp
 from projections.change_list.view import ChangeListView, ChangeQuery
+from tests.fixtures_stores import (
+    apply_in_batches,
+    assert_replays_change_nothing,
+    open_view_fixture,
+)
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -56,11 +61,14 @@ def log() -> Log:
     desk = ServiceDesk({"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
     ticket = desk.register_ticket(actor="a", customer="C", contact=Contact("n"), channel="web",
                                   title="t", affected_system="ERP").ticket
+    project = contract_project(desk, name="p", customer="C", contract_number="1",
+                               services=["s"], start=date(2026, 1, 1), end=date(2026, 12, 31),
+                               sla_policy="default", calendar="china-5x8", actor="a").aggregate
 
     def new(name: str, system: str, start: datetime | None, kind: str = "normal",
             origin: uc.OriginRef | None = None) -> str:
         c = uc.request_change(desk, kind=kind, title=name, affected_system=system, actor="a",
-                              origin=origin or uc.OriginRef("p-1", "project")).aggregate
+                              origin=origin or uc.OriginRef(str(project.id), "project")).aggregate
         uc.run_command(desk, c.id, "assess", risk="medium", impact="i", actor="a")
         if start is not None:
             uc.record_plan(desk, c.id, plan(start), actor="a")
@@ -85,9 +93,7 @@ def log() -> Log:
     return Log(events, events[-1].position, ids, str(ticket.id), ticket.number)
 
 
-@pytest.fixture
-def open_view(view_opener: Callable[[Any], Any]) -> Callable[[], ChangeListView]:
-    return lambda: view_opener(change_list_view)
+open_view = open_view_fixture(change_list_view)
 
 
 def snapshot(view: ChangeListView, log: Log) -> dict[str, Any]:
@@ -150,24 +156,16 @@ def test_one_batch_or_many_give_the_same_rows(open_view, log):
     expected = snapshot(view, log)
     view.reset()
     assert view.position() == 0 and view.query(ChangeQuery()).rows == []
-    start = 0
-    for i in range(0, len(log.events), 4):
-        chunk = log.events[i : i + 4]
-        view.apply(chunk, start=start, end=chunk[-1].position)
-        start = chunk[-1].position
+    apply_in_batches(view, log.events, 4)
     assert snapshot(view, log) == expected
 
 
 def test_a_batch_twice_is_refused_and_replayed_events_change_nothing(open_view, log):
     view = open_view()
     view.apply(log.events, start=0, end=log.head)
-    before = snapshot(view, log)
-    with pytest.raises(TrackingConflict):
-        view.apply(log.events, start=0, end=log.head)
-    replay = [Positioned(log.head + i + 1, pe.event) for i, pe in enumerate(log.events)
-              if "Change" in type(pe.event).__qualname__ and type(pe.event).__name__ != "Requested"]
-    view.apply(replay, start=log.head, end=replay[-1].position)
-    assert snapshot(view, log) == before
+    replay = [pe for pe in log.events if "Change" in type(pe.event).__qualname__
+              and type(pe.event).__name__ != "Requested"]
+    assert_replays_change_nothing(view, log.events, lambda: snapshot(view, log), replay)
 
 
 def test_a_second_instance_sees_the_rows(open_view, log, store_kind):

@@ -10,7 +10,6 @@ articles; and a problem's later events update its entry.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -23,9 +22,14 @@ from application.desk import ServiceDesk
 from application.ports import FixedClock
 from domain.article import TEXT_FIELDS, ArticleText
 from domain.ticket import Contact
-from projections.base import Positioned, TrackingConflict
+from projections.base import Positioned
 from projections.knowledge.search import fold, parse
 from projections.knowledge.view import KnowledgeQuery, KnowledgeView
+from tests.fixtures_stores import (
+    apply_in_batches,
+    assert_replays_change_nothing,
+    open_view_fixture,
+)
 
 AT = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 HOSTILE = ['"', "*", "NEAR(", "OR", "-", '"数据库" OR *', '连接超时" NEAR(x', "%", "_", "\\",
@@ -95,9 +99,7 @@ def log() -> Log:
     return Log(events, marks, ids)
 
 
-@pytest.fixture
-def open_view(view_opener) -> Callable[[], KnowledgeView]:
-    return lambda: view_opener(knowledge_view)  # type: ignore[no-any-return]
+open_view = open_view_fixture(knowledge_view)
 
 
 @pytest.fixture
@@ -213,22 +215,12 @@ def test_one_batch_or_many_give_the_same_entries(open_view, log):
     expected = {k: one.get(v) for k, v in log.ids.items()}
     one.reset()
     assert one.position() == 0 and found(one, "") == [] and found(one, "超时") == []
-    start = 0
-    for i in range(0, len(log.events), 3):
-        chunk = log.events[i : i + 3]
-        one.apply(chunk, start=start, end=chunk[-1].position)
-        start = chunk[-1].position
+    apply_in_batches(one, log.events, 3)
     assert {k: one.get(v) for k, v in log.ids.items()} == expected
     assert set(named(log, found(one, "数据库连接超时"))) == {"k2", "p1"}
 
 
 def test_a_batch_twice_is_refused_and_replayed_events_change_nothing(view, log):
-    head = log.events[-1].position
-    before = {k: view.get(v) for k, v in log.ids.items()}
-    with pytest.raises(TrackingConflict):
-        view.apply(log.events, start=0, end=head)
-    replay = [Positioned(head + i + 1, pe.event) for i, pe in enumerate(log.events)]
-    view.apply(replay, start=head, end=replay[-1].position)
-    assert {k: view.get(v) for k, v in log.ids.items()} == before
-    assert view.position() == replay[-1].position
+    assert_replays_change_nothing(view, log.events,
+                                  lambda: {k: view.get(v) for k, v in log.ids.items()})
     assert set(named(log, found(view, "超时"))) == {"k2", "p1"}

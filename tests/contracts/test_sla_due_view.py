@@ -8,7 +8,6 @@ earliest first; stopped, paused and fully recorded clocks have no next check.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,14 +17,18 @@ import pytest
 
 from adapters.holiday_data import ChinaHolidaySource
 from adapters.persistence import sla_due_view
-from adapters.settings import Settings
 from application.desk import ServiceDesk
 from application.ports import FixedClock
 from application.sla_clocks import SlaClocks
 from domain.ticket import Contact
-from projections.base import Positioned, TrackingConflict
+from projections.base import Positioned
 from projections.sla_due.projection import stamp
 from projections.sla_due.view import SlaDueView
+from tests.fixtures_stores import (
+    apply_in_batches,
+    assert_replays_change_nothing,
+    open_view_fixture,
+)
 
 SH = ZoneInfo("Asia/Shanghai")
 P1 = dict(type="fault", category="software", urgency="very_urgent", impact="all",
@@ -71,18 +74,7 @@ def log() -> Log:
     return Log(events, events[-1].position, ids)
 
 
-@pytest.fixture
-def open_view(store_url: str) -> Iterator[Callable[[], SlaDueView]]:
-    opened: list[SlaDueView] = []
-
-    def open_() -> SlaDueView:
-        view = sla_due_view(Settings(database_url=store_url).database)
-        opened.append(view)
-        return view
-
-    yield open_
-    for view in opened:
-        view.close()
+open_view = open_view_fixture(sla_due_view)
 
 
 def snapshot(view: SlaDueView, log: Log) -> dict[str, Any]:
@@ -122,23 +114,14 @@ def test_one_batch_or_many_give_the_same_rows(open_view, log):
     expected = snapshot(one, log)
     one.reset()
     assert one.position() == 0 and one.due(local(2030, 1, 1, 0, 0)) == []
-    start = 0
-    for i in range(0, len(log.events), 3):
-        chunk = log.events[i : i + 3]
-        one.apply(chunk, start=start, end=chunk[-1].position)
-        start = chunk[-1].position
+    apply_in_batches(one, log.events, 3)
     assert snapshot(one, log) == expected
 
 
 def test_a_batch_twice_is_refused_and_replayed_events_change_nothing(open_view, log):
     view = open_view()
     view.apply(log.events, start=0, end=log.head)
-    before = snapshot(view, log)
-    with pytest.raises(TrackingConflict):
-        view.apply(log.events, start=0, end=log.head)
-    replay = [Positioned(log.head + i + 1, pe.event) for i, pe in enumerate(log.events)]
-    view.apply(replay, start=log.head, end=replay[-1].position)
-    assert snapshot(view, log) == before
+    assert_replays_change_nothing(view, log.events, lambda: snapshot(view, log))
 
 
 def test_a_crash_mid_batch_leaves_rows_and_position(open_view, log, monkeypatch):

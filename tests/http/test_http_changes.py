@@ -35,6 +35,14 @@ def request(api: Api, *, origin: Any = None, **body: Any) -> dict[str, Any]:
     return api.ok(api.client.post(f"{API}/changes", json=payload), 201)
 
 
+def project(api: Api) -> dict[str, Any]:
+    """A delivery project (a change's origin may be one, ADR 0028)."""
+    return api.ok(api.client.post(f"{API}/projects", json={
+        "name": "OA 运维", "customer": "客户A", "sla_policy": "default", "calendar": "china-5x8",
+        "contract": {"number": "HT-1", "services": ["运维"], "start": "2026-01-01",
+                     "end": "2026-12-31"}}), 201)
+
+
 def cmd(api: Api, ref: str, name: str, body: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None) -> Any:
     return api.client.post(f"{API}/changes/{ref}/{name}", json=body or {}, headers=headers)
@@ -128,7 +136,7 @@ def test_a_problem_as_origin(api: Api) -> None:
     assert r.status_code == 200, r.text
 
 
-def test_origin_must_exist_unless_a_project(api: Api) -> None:
+def test_origin_must_exist_a_project_too(api: Api) -> None:
     r = api.client.post(f"{API}/changes", json={"kind": "normal", "origin": "SR-20261121-999",
                                                  "title": "x"})
     assert_problem(r, 422, field="origin")
@@ -137,8 +145,14 @@ def test_origin_must_exist_unless_a_project(api: Api) -> None:
     assert_problem(r, 422, field="origin")
     r = api.client.post(f"{API}/changes", json={"kind": "normal", "title": "x"})
     assert_problem(r, 400, field="origin")
-    c = request(api, origin={"kind": "project", "id": "PRJ-ACME-2026"}, affected_system="OA")
-    assert c["origin"] == {"kind": "project", "id": "PRJ-ACME-2026", "number": ""}
+    r = api.client.post(f"{API}/changes", json={
+        "kind": "normal", "origin": {"kind": "project", "id": "PRJ-20261121-009"}, "title": "x"})
+    assert_problem(r, 422, field="origin")
+    p = project(api)
+    c = request(api, origin={"kind": "project", "id": p["number"]}, affected_system="OA")
+    assert c["origin"] == {"kind": "project", "id": p["id"], "number": p["number"]}
+    c = request(api, origin=p["id"], affected_system="OA")
+    assert c["origin"]["kind"] == "project"
     assert api.client.post(f"{API}/changes", json={"kind": "sometimes", "origin": "x",
                                                     "title": "x"}).status_code == 400
 
@@ -204,7 +218,8 @@ def test_standard_change_with_an_approved_model_needs_no_reviews(api: Api) -> No
                    422, field="risk")
     assert api.client.get(f"{API}/standard-changes").json()["count"] == 1
     assert_problem(api.client.post(f"{API}/changes", json={
-        "kind": "standard", "origin": {"kind": "project", "id": "p1"}, "title": "补丁",
+        "kind": "standard", "origin": {"kind": "project", "id": project(api)["id"]},
+        "title": "补丁",
         "affected_system": "CRM", "standard_change": "os-patch"}), 422, field="affected_system")
     c = request(api, kind="standard", standard_change="os-patch", affected_system="ERP")
     ref = c["id"]
@@ -278,7 +293,7 @@ def test_if_match_idempotency_as_of_and_unknown(api: Api) -> None:
 def test_list_filters(api: Api) -> None:
     ticket = api.ok(api.register(), 201)
     a = request(api, origin=ticket["id"])
-    b = request(api, origin={"kind": "project", "id": "p-7"}, kind="emergency",
+    b = request(api, origin={"kind": "project", "id": project(api)["id"]}, kind="emergency",
                 affected_system="OA")
     do(api, b["id"], "assess", {"risk": "high", "impact": "全部"})
 
@@ -303,8 +318,10 @@ def test_list_filters(api: Api) -> None:
 
 @pytest.mark.parametrize("http_store", ALL_STORES)
 def test_calendar_warns_of_overlapping_changes_on_the_same_system(api: Api) -> None:
+    origin = {"kind": "project", "id": project(api)["id"]}
+
     def scheduled(system: str, start: str, end: str) -> str:
-        c = request(api, origin={"kind": "project", "id": "p"}, affected_system=system)
+        c = request(api, origin=origin, affected_system=system)
         do(api, c["id"], "plan", {**PLAN, "schedule": {"start": start, "end": end}})
         return str(c["number"])
 

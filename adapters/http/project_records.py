@@ -1,0 +1,156 @@
+"""HTTP for delivery projects (服务交付项目): ``/api/v1/projects`` (API.md "projects", ADR 0028).
+
+``POST /projects`` contracts one (``201`` + ``Location``); ``POST /projects/{ref}/<command>``
+runs ``approve``, ``plan``, ``schedule_routine`` (the answer's ``routine_id`` names the new
+routine), ``record_routine``, ``submit_report``, ``record_survey``, ``record_check``,
+``raise_improvement``, ``accept`` and ``close``; each answers the project's view with
+``ETag``, honours ``If-Match`` (``412``) and ``Idempotency-Key``. ``GET /projects/{ref}``
+(``?as_of=``), ``/history``, ``/routines?due_before=&since=&routine=`` (runs computed from the
+project and its calendar) and the list ``GET /projects?customer=&status=`` read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.datastructures import State
+from litestar.exceptions import ValidationException
+
+from adapters.http import project_schemas as ps
+from adapters.http import schemas as s
+from adapters.http.app import API, _as_of, _services, _split, history_items, threaded
+from adapters.http.records import Records, versioned
+from application import projects as uc
+from application.desk import CommandResult, ServiceDesk
+from domain.project import Status
+
+TAG = "projects"
+
+
+def _present(result: CommandResult, desk: ServiceDesk) -> ps.ProjectView:
+    return ps.project_view(result.aggregate)
+
+
+PROJECTS = Records("projects", "project", ps.ProjectView, _present)
+
+
+@post(f"{API}/projects", status_code=201, summary="Contract a project", tags=[TAG])
+@threaded
+def contract_project(request: Request[Any, Any, Any], state: State,
+                     data: ps.CreateProject) -> Response[ps.ProjectView]:
+    def call(desk: ServiceDesk, **opts: Any) -> CommandResult:
+        c = data.contract
+        return uc.contract_project(
+            desk, name=data.name, customer=data.customer, contract_number=c.number,
+            services=c.services, start=c.start, end=c.end, budget=c.budget,
+            sla_policy=data.sla_policy, calendar=data.calendar, **opts)
+
+    return PROJECTS.create(request, state, "contract", data, call)
+
+
+def _with_new_routine(result: CommandResult, desk: ServiceDesk) -> ps.ProjectView:
+    """The project's view with ``routine_id`` naming the routine just scheduled."""
+    p = result.aggregate
+    return ps.project_view(p, routine_id=p.routines[-1].routine_id if p.routines else None)
+
+
+schedule_routine = Records("projects", "project", ps.ProjectView, _with_new_routine).command(
+    "schedule_routine", ps.ScheduleRoutine, "Schedule a routine operation (RFC 5545 rule)",
+    lambda d, r, b, **o: uc.schedule_routine(
+        d, r, name=b.name, kind=b.kind, rrule=b.rrule, on_holiday=b.on_holiday,
+        starts=b.starts, until=b.until, **o))
+
+PROJECT_COMMANDS = [
+    PROJECTS.command(
+        "approve", ps.Approve, "Approve the project (立项): manager and team",
+        lambda d, r, b, **o: uc.approve(d, r, project_manager=b.project_manager, team=b.team,
+                                        **o)),
+    PROJECTS.command(
+        "plan", ps.Plan, "Record (or revise) the delivery plan",
+        lambda d, r, b, **o: uc.plan(d, r, targets=b.targets, scope=b.scope, staff=b.staff,
+                                     budget=b.budget, assessment=b.assessment,
+                                     duration=b.duration, **o)),
+    PROJECTS.command(
+        "record_routine", ps.RecordRoutine, "Record one run of a routine (巡检确认单)",
+        lambda d, r, b, **o: uc.record_routine(
+            d, r, routine_id=b.routine_id, run_at=b.run_at, verdict=b.verdict,
+            findings=b.findings, signer=b.signer, performed_at=b.performed_at, **o)),
+    PROJECTS.command(
+        "submit_report", ps.SubmitReport, "Record that the period's service report was submitted",
+        lambda d, r, b, **o: uc.submit_report(d, r, period=b.period, **o)),
+    PROJECTS.command(
+        "record_survey", ps.RecordSurvey, "Record a satisfaction survey by dimension",
+        lambda d, r, b, **o: uc.record_survey(
+            d, r, timeliness=b.timeliness, effectiveness=b.effectiveness, attitude=b.attitude,
+            comment=b.comment, **o)),
+    PROJECTS.command(
+        "record_check", ps.RecordCheck, "Record an execution check (交付执行检查)",
+        lambda d, r, b, **o: uc.record_check(d, r, kind=b.kind, findings=b.findings,
+                                             passed=b.passed, **o)),
+    PROJECTS.command(
+        "raise_improvement", ps.RaiseImprovement, "Raise an improvement action (交付改进)",
+        lambda d, r, b, **o: uc.raise_improvement(
+            d, r, action=b.action, owner=b.owner, due=b.due, source=b.source,
+            reference=b.reference, **o)),
+    PROJECTS.command(
+        "accept", ps.Accept, "Acceptance (验收), passed or not",
+        lambda d, r, b, **o: uc.accept(d, r, signer=b.signer, passed=b.passed, notes=b.notes,
+                                       **o)),
+    PROJECTS.command("close", s.Empty, "Close an accepted project",
+                     lambda d, r, b, **o: uc.close(d, r, **o)),
+]
+
+
+@get(f"{API}/projects/{{ref:str}}", summary="A project (optionally as of a past time)",
+     tags=[TAG])
+@threaded
+def get_project(state: State, ref: str, as_of: str | None = None) -> Response[ps.ProjectView]:
+    p = uc.get_project(_services(state).desk, ref, as_of=_as_of(as_of))
+    return versioned(ps.project_view(p), p.version)
+
+
+@get(f"{API}/projects/{{ref:str}}/history", summary="Every event of a project, oldest first",
+     tags=[TAG])
+@threaded
+def project_history(state: State, ref: str) -> list[s.HistoryItem]:
+    return history_items(uc.project_history(_services(state).desk, ref))
+
+
+@get(f"{API}/projects/{{ref:str}}/routines",
+     summary="Runs of the project's routines before due_before (default now)", tags=[TAG])
+@threaded
+def routine_runs(state: State, ref: str, due_before: str | None = None,
+                 since: str | None = None, routine: str | None = None) -> ps.RunPage:
+    desk = _services(state).desk
+    items = uc.routine_runs(desk, ref, now=desk.clock.now(),
+                            due_before=_time(due_before, "due_before"),
+                            since=_time(since, "since"), routine_id=routine or None)
+    return ps.RunPage(items=[ps.run_view(i) for i in items], count=len(items))
+
+
+def _time(value: str | None, name: str) -> Any:
+    """A query time (``_as_of``'s rules), its errors naming ``name``."""
+    try:
+        return _as_of(value)
+    except ValidationException as e:
+        raise ValidationException(f"bad {name}", extra=[
+            {"key": name, "message": str(x.get("message", ""))} for x in (e.extra or [])
+        ]) from None
+
+
+_STATUSES = {x.value for x in Status}
+
+
+@get(f"{API}/projects", summary="List projects (newest first)", tags=[TAG])
+@threaded
+def list_projects(state: State, customer: str | None = None,
+                  status: str | None = None) -> ps.ProjectPage:
+    found = uc.list_projects(_services(state).desk, customer=customer,
+                             statuses=_split(status, "status", _STATUSES))
+    items = [ps.project_view(p) for p in found]
+    return ps.ProjectPage(items=items, next_cursor=None, count=len(items))
+
+
+PROJECT_HANDLERS = [contract_project, *PROJECT_COMMANDS, schedule_routine, get_project,
+                    project_history, routine_runs, list_projects]

@@ -1,0 +1,80 @@
+"""HTTP for service reports: ``GET /api/v1/projects/{id}/reports/{period}`` (API.md
+"projects", ADR 0029).
+
+``period`` is ``2026-11``, ``2026-Q4`` or ``2026``; ``?as_of=`` gives the report as it would
+have been produced at that recorded time. The form follows ``Accept`` (``text/html`` → the
+printable page with SVG charts, ``text/markdown`` → Markdown, anything else → JSON), and
+``?format=json|md|html`` overrides it. A malformed period or ``as_of`` is a 422 naming it, an
+unknown project (or one not yet contracted at ``as_of``) a 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get
+from litestar.datastructures import State
+from litestar.exceptions import ValidationException
+
+from adapters.http.app import API, _as_of, _services, threaded
+from adapters.report_render import to_html, to_json, to_markdown
+from application.report_model import ServiceReport
+from application.reports import ReportBuilder
+from domain.errors import InvalidCommand
+
+FORMATS = {"json": "application/json", "md": "text/markdown; charset=utf-8",
+           "html": "text/html; charset=utf-8"}
+
+
+def negotiate(accept: str, given: str | None) -> str:
+    """The format: ``?format=`` when given (a 422 naming ``format`` when unknown), else the
+    first of HTML / Markdown / JSON that ``Accept`` names, else JSON."""
+    if given is not None:
+        key = given.strip().lower()
+        if key not in FORMATS:
+            raise InvalidCommand.field("format", "one of " + ", ".join(FORMATS))
+        return key
+    for part in accept.lower().split(","):
+        media = part.split(";")[0].strip()
+        if media in ("text/html", "application/xhtml+xml"):
+            return "html"
+        if media == "text/markdown":
+            return "md"
+        if media in ("application/json", "*/*", "application/*"):
+            return "json"
+    return "json"
+
+
+def report_as_of(value: str | None) -> Any:
+    """``?as_of=``: an ISO 8601 time with an offset, else a 422 naming ``as_of``."""
+    try:
+        return _as_of(value)
+    except ValidationException as e:
+        raise InvalidCommand.field("as_of", str(e.extra[0]["message"])) from None  # type: ignore[index]
+
+
+def render(report: ServiceReport, form: str) -> Response[Any]:
+    if form == "json":
+        return Response(to_json(report), media_type=FORMATS["json"])
+    text = to_html(report) if form == "html" else to_markdown(report)
+    return Response(text, media_type=FORMATS[form])
+
+
+@get(f"{API}/projects/{{ref:str}}/reports/{{period:str}}",
+     summary="A project's service report for a month, quarter or year (JSON, Markdown, HTML)",
+     tags=["projects"])
+@threaded
+def project_report(request: Request[Any, Any, Any], state: State, ref: str, period: str,
+                   as_of: str | None = None, format: str | None = None) -> Response[Any]:
+    services = _services(state)
+    form = negotiate(request.headers.get("accept", ""), format)
+    when = report_as_of(as_of)
+    # The candidates come from the read models: they must hold every event recorded so far
+    # (not only this process's writes), or a ticket recorded before ``as_of`` could be missed.
+    services.runner.wait_for(services.desk.max_position(),
+                             services.settings.read_your_writes_seconds)
+    builder = ReportBuilder(services.desk, services.tickets, services.changes)
+    return render(builder.build(ref, period, when), form)
+
+
+REPORT_HANDLERS = [project_report]
