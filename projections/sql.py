@@ -183,8 +183,18 @@ class Tracking:
         self._select = f"SELECT position, version FROM {self.TABLE} WHERE name={p}"
         self._move = f"UPDATE {self.TABLE} SET position={p} WHERE name={p} AND position={p}"
 
+    # Any constant: the key of the lock that serialises read-model DDL between processes.
+    DDL_LOCK = 7_212_008
+
     def create(self, cur: Cursor) -> None:
+        """The tracking table and this view's row. Call first in the transaction that creates
+        the view's tables: on PostgreSQL it takes a transaction lock first, so processes that
+        start together create tables one after the other (two concurrent ``CREATE TABLE IF NOT
+        EXISTS`` of one table fail with a duplicate key in ``pg_type``; seen with two servers
+        and a worker starting at once, issue 8)."""
         p = self.store.param
+        if self.store.dialect == "postgres":
+            cur.execute(f"SELECT pg_advisory_xact_lock({self.DDL_LOCK})")
         cur.execute(
             f"CREATE TABLE IF NOT EXISTS {self.TABLE} ("
             "name TEXT PRIMARY KEY, position BIGINT NOT NULL, version INTEGER NOT NULL)"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -660,10 +661,11 @@ def docs(request: Request[Any, Any, Any]) -> str:
 # ---------------------------------------------------------------------- app
 
 
-def _prepare_structs(*modules: Any) -> None:
-    """Build msgspec's type info of every body and view type before serving: handlers
-    convert in many threads at once, and msgspec must not build it concurrently
-    (``application.encoding.TYPE_INFO_LOCK``)."""
+def _prepare_structs() -> None:
+    """Build msgspec's type info of every body and view type of the HTTP modules before
+    serving: handlers convert in many threads at once, and msgspec must not build it
+    concurrently (``application.encoding.TYPE_INFO_LOCK``)."""
+    modules = [m for name, m in list(sys.modules.items()) if name.startswith("adapters.http.") and m]
     structs = {v for m in modules for v in vars(m).values()
                if isinstance(v, type) and issubclass(v, msgspec.Struct) and v is not msgspec.Struct}
     prepare_types(*sorted(structs, key=lambda t: t.__qualname__))
@@ -682,7 +684,6 @@ def create_app(services: Services, *, run_projections: bool = True) -> Litestar:
         services.notifier.stop()
         services.runner.stop()
 
-    from adapters.http import catalog, customers
     from adapters.http.catalog import CATALOG_HANDLERS  # here: catalog imports this module
     from adapters.http.customers import CUSTOMER_HANDLERS  # the same
     from adapters.http.problem_records import PROBLEM_HANDLERS  # the same
@@ -691,7 +692,7 @@ def create_app(services: Services, *, run_projections: bool = True) -> Litestar:
     from adapters.http.project_records import PROJECT_HANDLERS  # the same
     from adapters.http.reports import REPORT_HANDLERS  # the same
 
-    _prepare_structs(s, catalog, customers)
+    _prepare_structs()
 
     auth = DefineMiddleware(BearerAuth, exclude=["^/healthz", "^/schema", "^/docs"])
     return Litestar(
