@@ -1,10 +1,12 @@
-"""The ``opsledger`` command: serve, demo, projections status|rebuild, sla-watch, report."""
+"""The ``opsledger`` command: serve, demo, projections status|rebuild|run, sla-watch, backup, restore,
+report."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from adapters.settings import Settings, SettingsError
 
@@ -30,13 +32,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # sequence, the SQLite writer) then gets it back sooner, which cuts tail latency (ADR 0012).
     sys.setswitchinterval(settings.gil_switch_seconds)
     services = build(settings)
-    # Catch the read models up before taking traffic, then keep them following.
-    for view in services.runner.views.values():
-        services.runner.catch_up(view)
-    app = create_app(services)
+    # Catch the read models up before taking traffic, then keep them following -- unless a
+    # separate ``opsledger projections run`` worker keeps them (docs/scaling.md, ADR 0025).
+    if args.projections:
+        for view in services.runner.views.values():
+            services.runner.catch_up(view)
+    app = create_app(services, run_projections=args.projections)
     print(
         f"opsledger serving on http://{settings.host}:{settings.port}  "
-        f"(store: {settings.database.kind}, docs: /docs, OpenAPI: /schema/openapi.json)",
+        f"(store: {settings.database.kind}, docs: /docs, OpenAPI: /schema/openapi.json"
+        f"{'' if args.projections else ', read models kept by a projections worker'})",
         file=sys.stderr,
     )
     try:
@@ -58,6 +63,8 @@ def cmd_projections(args: argparse.Namespace) -> int:
     services = build(settings)
     console = Console(stderr=True)
     try:
+        if args.action == "run":
+            return _run_worker(services)
         if args.action == "status":
             table = Table("projection", "position", "head", "lag", "healthy", "last error")
             for row in services.runner.status():
@@ -96,6 +103,35 @@ def cmd_projections(args: argparse.Namespace) -> int:
         services.close()
 
 
+def _run_worker(services: Any) -> int:
+    """``projections run``: the projection runner and the SLA watcher (with its notifier) as
+    a process of their own, beside ``serve --no-projections`` processes (ADR 0025). Stops on
+    SIGTERM or Ctrl-C."""
+    import signal
+    import threading
+
+    from adapters.logging import configure_logging
+
+    settings = services.settings
+    configure_logging(settings.log_level, settings.log_json)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    for view in services.runner.views.values():
+        services.runner.catch_up(view)
+    services.notifier.start()
+    services.runner.start()
+    if settings.sla_watch_seconds > 0:
+        services.watch_thread.start()
+    print(f"opsledger projections run: {', '.join(services.runner.views)}; SLA watch every "
+          f"{settings.sla_watch_seconds or 'never'} s (store: {settings.database.kind})", file=sys.stderr)
+    try:
+        while not stop.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def cmd_sla_watch(args: argparse.Namespace) -> int:
     """The SLA watcher as its own process (ADR 0016): ``--once`` runs one tick and exits."""
     import json
@@ -130,6 +166,45 @@ def cmd_sla_watch(args: argparse.Namespace) -> int:
         return 0
     finally:
         services.close()
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    """``backup PATH`` / ``restore PATH`` (ADR 0023), with a progress bar on stderr and a JSON
+    summary (events, head position, log digest) on stdout."""
+    import json
+    import time
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from adapters import backup
+
+    settings = _settings(args)
+    console = Console(stderr=True)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=console, transient=True) as bar:
+        tasks: dict[str, object] = {}
+
+        said = [0.0]
+
+        def report(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(phase, total=max(total, 1))
+            bar.update(tasks[phase], completed=done, total=max(total, done, 1))  # type: ignore[arg-type]
+            # Not a terminal (a log, cron): a plain line every 2 s instead of the bar.
+            now = time.monotonic()
+            if not console.is_terminal and now - said[0] >= 2.0:
+                said[0] = now
+                print(f"opsledger {args.command}: {phase} {done}/{max(total, done)}", file=sys.stderr, flush=True)
+
+        try:
+            run = backup.backup if args.command == "backup" else backup.restore
+            summary = run(settings, args.path, report)
+        except backup.BackupError as e:
+            console.print(f"opsledger {args.command}: {e}")
+            return 1
+    print(json.dumps({args.command: summary.as_dict()}))
+    return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -186,6 +261,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="run the HTTP service")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument("--no-projections", dest="projections", action="store_false",
+                       help="leave the read models and the SLA watcher to `opsledger projections run`")
     db_arg(serve)
     serve.set_defaults(func=cmd_serve)
 
@@ -196,7 +273,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.set_defaults(func=cmd_demo)
 
     proj = sub.add_parser("projections", help="read model status and rebuilds")
-    proj.add_argument("action", choices=["status", "rebuild"])
+    proj.add_argument("action", choices=["status", "rebuild", "run"],
+                      help="run: keep the read models and the SLA watcher going (a worker process)")
     proj.add_argument("name", nargs="?")
     db_arg(proj)
     proj.set_defaults(func=cmd_projections)
@@ -207,6 +285,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     db_arg(watch)
     watch.set_defaults(func=cmd_sla_watch)
 
+    for name, text in (("backup", "write an online, consistent backup of the store to PATH"),
+                       ("restore", "restore the backup at PATH into an empty store")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("path", metavar="PATH")
+        db_arg(p)
+        p.set_defaults(func=cmd_backup)
     report = sub.add_parser("report", help="print a project's service report")
     report.add_argument("project", help="project id or number (PRJ-…)")
     report.add_argument("period", help="2026-11 (month), 2026-Q4 (quarter) or 2026 (year)")

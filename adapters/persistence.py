@@ -47,7 +47,8 @@ def eventsourcing_env(db: Database, sqlite_synchronous: str = "NORMAL") -> dict[
         }
     ensure_postgres_schema(db)
     env = {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        # Fails fast while the database is away, recovers by itself (ADR 0024).
+        "PERSISTENCE_MODULE": "adapters.postgres_store:PostgresStoreFactory",
         "POSTGRES_DBNAME": db.dbname,
         "POSTGRES_HOST": db.host,
         "POSTGRES_PORT": str(db.port),
@@ -55,8 +56,10 @@ def eventsourcing_env(db: Database, sqlite_synchronous: str = "NORMAL") -> dict[
         "POSTGRES_PASSWORD": db.password,
         "POSTGRES_POOL_SIZE": "10",
         "POSTGRES_MAX_OVERFLOW": "10",
-        "POSTGRES_CONNECT_TIMEOUT": "5",
+        # Seconds to wait for a pooled connection; then 503 (ADR 0024, docs/operations.md).
+        "POSTGRES_CONNECT_TIMEOUT": "2",
         "POSTGRES_PRE_PING": "y",
+        "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "5",
         # Never "y": a tailing reader skipped events under concurrent writers (ADR 0004).
         "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
     }
@@ -132,6 +135,18 @@ def all_views(db: Database, write_lock: Any | None = None) -> list[View]:
             change_list_view(db, write_lock)]
 
 
+def recorder_kind(recorder: ApplicationRecorder) -> str:
+    """"sqlite", "postgres" or "other" (the in-memory recorder), by the library's classes."""
+    from eventsourcing.postgres import PostgresAggregateRecorder
+    from eventsourcing.sqlite import SQLiteAggregateRecorder
+
+    if isinstance(recorder, SQLiteAggregateRecorder):
+        return "sqlite"
+    if isinstance(recorder, PostgresAggregateRecorder):
+        return "postgres"
+    return "other"
+
+
 class RecorderPositions:
     """Maps an aggregate's versions to their notification ids, by asking the recorder's table."""
 
@@ -140,8 +155,8 @@ class RecorderPositions:
 
     def positions(self, originator_id: UUID) -> dict[int, int]:
         r: Any = self.recorder
-        kind = type(r).__module__
-        if kind.endswith(".sqlite"):
+        kind = recorder_kind(r)
+        if kind == "sqlite":
             with r.datastore.transaction(commit=False) as c:
                 c.execute(
                     f"SELECT originator_version, rowid FROM {r.events_table_name} "
@@ -149,7 +164,7 @@ class RecorderPositions:
                     (originator_id.hex,),
                 )
                 return {int(row[0]): int(row[1]) for row in c.fetchall()}
-        if kind.endswith(".postgres"):
+        if kind == "postgres":
             from psycopg import sql
 
             query = sql.SQL(
@@ -182,16 +197,16 @@ class LogReader:
     def __init__(self, recorder: ApplicationRecorder) -> None:
         self.recorder = recorder
         r: Any = recorder
-        kind = type(r).__module__
+        kind = recorder_kind(r)
         self._query: str | Any | None = None
         self._kind = "library"
-        if kind.endswith(".sqlite"):
+        if kind == "sqlite":
             self._kind = "sqlite"
             self._query = (
                 f"SELECT rowid, originator_id, originator_version, topic, state "
                 f"FROM {r.events_table_name} WHERE rowid > ? ORDER BY rowid LIMIT ?"
             )
-        elif kind.endswith(".postgres"):
+        elif kind == "postgres":
             from psycopg import sql
 
             self._kind = "postgres"

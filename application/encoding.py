@@ -13,6 +13,7 @@ the typed conversion.
 
 from __future__ import annotations
 
+import threading
 import typing
 from functools import cache
 from typing import Any, TypedDict
@@ -23,6 +24,23 @@ from eventsourcing.persistence import Mapper, MapperDeserialisationError, Stored
 from eventsourcing.utils import get_topic, resolve_topic
 
 _BASE_FIELDS = frozenset({"originator_id", "originator_version"})
+
+# msgspec (0.22) builds a type's decoding info on first use and caches it on the class before
+# it is complete (so recursive types work). A thread that meets the half-built info decodes
+# through NULL pointers and the whole process dies with SIGSEGV: seen in `opsledger serve`
+# when many requests arrived right after a start (issue 8 crash tests), and reproduced with
+# concurrent first decoders of types sharing a nested dataclass. So every msgspec decoder or
+# conversion that may build type info is made under this lock (``prepare_types`` for types
+# used from many threads: build their info once, up front).
+TYPE_INFO_LOCK = threading.Lock()
+
+
+def prepare_types(*types: Any) -> None:
+    """Build (and cache) msgspec's decoding info of ``types`` under the lock, so that later
+    concurrent ``msgspec.convert``/``decode`` calls with them only read complete info."""
+    with TYPE_INFO_LOCK:
+        for t in types:
+            msgspec.json.Decoder(t)
 
 
 class _NoTranscoder(Transcoder):
@@ -59,14 +77,16 @@ def state_type(event_class: type) -> Any:
 
 @cache
 def _decoder(event_class: type) -> msgspec.json.Decoder[Any]:
-    return msgspec.json.Decoder(state_type(event_class))
+    with TYPE_INFO_LOCK:
+        return msgspec.json.Decoder(state_type(event_class))
 
 
 @cache
 def _partial_decoder(event_class: type, fields: frozenset[str]) -> msgspec.json.Decoder[Any]:
     hints = state_type(event_class).__annotations__
     subset = {name: hint for name, hint in hints.items() if name in fields}
-    return msgspec.json.Decoder(TypedDict(f"{event_class.__qualname__}Part", subset, total=False))  # type: ignore[operator]
+    with TYPE_INFO_LOCK:
+        return msgspec.json.Decoder(TypedDict(f"{event_class.__qualname__}Part", subset, total=False))  # type: ignore[operator]
 
 
 def encode_state(event: Any) -> bytes:
@@ -96,7 +116,8 @@ def decode_state(event_class: type, data: bytes | memoryview) -> dict[str, Any]:
     while from_version < class_version:
         getattr(event_class, f"upcast_v{from_version}_v{from_version + 1}")(state)
         from_version += 1
-    return dict(msgspec.convert(state, state_type(event_class)))
+    with TYPE_INFO_LOCK:  # rare (old shapes only); the conversion may build type info
+        return dict(msgspec.convert(state, state_type(event_class)))
 
 
 # (topic, fields) -> (event class, decode function): the hot path of the projection runner.

@@ -108,6 +108,32 @@ class SQLiteStore:
         self._local = threading.local()
 
 
+BREAKER_SECONDS = 1.0
+
+
+def add_breaker(pool: Any, seconds: float = BREAKER_SECONDS) -> None:
+    """Make a psycopg pool's ``getconn`` fail at once for ``seconds`` after it timed out,
+    instead of every caller queueing for the whole time-out while the database is away; the
+    first call after that tries the pool again (which reconnects in the background)."""
+    import time
+
+    from psycopg_pool import PoolTimeout
+
+    original = pool.getconn
+    open_until = [0.0]
+
+    def getconn(timeout: float | None = None) -> Any:
+        if time.monotonic() < open_until[0]:
+            raise PoolTimeout("the database is unavailable (no connection could be made just now)")
+        try:
+            return original(timeout)
+        except PoolTimeout:
+            open_until[0] = time.monotonic() + seconds
+            raise
+
+    pool.getconn = getconn
+
+
 class PostgresStore:
     dialect = "postgres"
     param = "%s"
@@ -120,9 +146,14 @@ class PostgresStore:
         kwargs: dict[str, Any] = {"autocommit": False}
         if options:
             kwargs["options"] = options
+        # A short wait for a connection, a check of each one handed out (after the database
+        # restarted, stale connections are replaced instead of failing a query) and a breaker:
+        # while the database is away, readers fail at once (ADR 0024).
         self.pool = ConnectionPool(
-            conninfo, min_size=1, max_size=pool_size, kwargs=kwargs, open=True
+            conninfo, min_size=1, max_size=pool_size, kwargs=kwargs, open=True,
+            timeout=2.0, check=ConnectionPool.check_connection,
         )
+        add_breaker(self.pool)
 
     @contextmanager
     def transaction(self) -> Iterator[Any]:
@@ -152,8 +183,18 @@ class Tracking:
         self._select = f"SELECT position, version FROM {self.TABLE} WHERE name={p}"
         self._move = f"UPDATE {self.TABLE} SET position={p} WHERE name={p} AND position={p}"
 
+    # Any constant: the key of the lock that serialises read-model DDL between processes.
+    DDL_LOCK = 7_212_008
+
     def create(self, cur: Cursor) -> None:
+        """The tracking table and this view's row. Call first in the transaction that creates
+        the view's tables: on PostgreSQL it takes a transaction lock first, so processes that
+        start together create tables one after the other (two concurrent ``CREATE TABLE IF NOT
+        EXISTS`` of one table fail with a duplicate key in ``pg_type``; seen with two servers
+        and a worker starting at once, issue 8)."""
         p = self.store.param
+        if self.store.dialect == "postgres":
+            cur.execute(f"SELECT pg_advisory_xact_lock({self.DDL_LOCK})")
         cur.execute(
             f"CREATE TABLE IF NOT EXISTS {self.TABLE} ("
             "name TEXT PRIMARY KEY, position BIGINT NOT NULL, version INTEGER NOT NULL)"

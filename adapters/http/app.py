@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -35,6 +36,7 @@ from adapters.http import schemas as s
 from adapters.http.docs_page import docs_page
 from adapters.http.problems import exception_handlers, problem
 from application.desk import CommandResult, ServiceDesk
+from application.encoding import prepare_types
 from application.idempotency import IdempotencyKey
 from domain.customer import normalise_customer_id
 from domain.ticket import Contact, Improvement, Status
@@ -662,11 +664,21 @@ def docs(request: Request[Any, Any, Any]) -> str:
 # ---------------------------------------------------------------------- app
 
 
+def _prepare_structs() -> None:
+    """Build msgspec's type info of every body and view type of the HTTP modules before
+    serving: handlers convert in many threads at once, and msgspec must not build it
+    concurrently (``application.encoding.TYPE_INFO_LOCK``)."""
+    modules = [m for name, m in list(sys.modules.items()) if name.startswith("adapters.http.") and m]
+    structs = {v for m in modules for v in vars(m).values()
+               if isinstance(v, type) and issubclass(v, msgspec.Struct) and v is not msgspec.Struct}
+    prepare_types(*sorted(structs, key=lambda t: t.__qualname__))
+
+
 def create_app(services: Services, *, run_projections: bool = True) -> Litestar:
     def startup(app: Litestar) -> None:
+        services.notifier.start()  # this process's own commands (escalate) send notices too
         if run_projections:
             services.runner.start()
-            services.notifier.start()
             if services.settings.sla_watch_seconds > 0:
                 services.watch_thread.start()
 
@@ -682,6 +694,8 @@ def create_app(services: Services, *, run_projections: bool = True) -> Litestar:
     from adapters.http.knowledge import KNOWLEDGE_HANDLERS  # the same
     from adapters.http.project_records import PROJECT_HANDLERS  # the same
     from adapters.http.reports import REPORT_HANDLERS  # the same
+
+    _prepare_structs()
 
     auth = DefineMiddleware(BearerAuth, exclude=["^/healthz", "^/schema", "^/docs"])
     return Litestar(

@@ -96,7 +96,8 @@ def _unavailable(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str
     return problem(
         503,
         "Store unavailable",
-        "the event store cannot be reached right now; nothing was recorded; retry shortly",
+        "the event store cannot be reached right now; retry shortly (with the same "
+        "Idempotency-Key: in rare cases a command was recorded but its answer was lost)",
         "store-unavailable",
         headers={"Retry-After": "1"},
     )
@@ -173,7 +174,9 @@ def _psycopg_errors() -> dict[type[Exception], Any]:
         from psycopg_pool import PoolTimeout
     except ImportError:  # pragma: no cover
         return {}
-    return {psycopg.OperationalError: _unavailable, PoolTimeout: _unavailable}
+    # InterfaceError: a connection that the database closed under us (it restarted).
+    return {psycopg.OperationalError: _unavailable, psycopg.InterfaceError: _unavailable,
+            PoolTimeout: _unavailable}
 
 
 def exception_handlers() -> dict[Any, Any]:

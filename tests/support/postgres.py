@@ -266,7 +266,9 @@ class PostgresServer:
         bin_dir: str | os.PathLike[str] | None = None,
         settings: dict[str, str] | None = None,
     ) -> None:
-        self._external_url = url if url is not None else (os.environ.get(ENV_URL) or None)
+        # url="" asks for a server of our own even when $OPSLEDGER_TEST_POSTGRES_URL is set
+        # (a fault test that stops and starts it).
+        self._external_url = (url if url is not None else os.environ.get(ENV_URL)) or None
         self._bin_dir = Path(bin_dir) if bin_dir is not None else None
         self._settings = {**SERVER_SETTINGS, **(settings or {})}
         self._url: str | None = None
@@ -366,39 +368,70 @@ class PostgresServer:
 
         self._initdb(bin_dir, datadir, as_root)
 
+        self._bin_dir = bin_dir
         last_log = ""
         for _attempt in range(5):  # a free port can be taken before we bind it
             port = _free_port()
-            log_path = base / f"postgres-{port}.log"
-            cmd = [str(bin_dir / "postgres"), "-D", str(datadir), "-p", str(port), "-k", str(sockdir)]
-            for key, value in self._settings.items():
-                cmd += ["-c", f"{key}={value}"]
-            setpriv = shutil.which("setpriv")
-            if setpriv:  # the server stops itself if this process is killed
-                cmd = [setpriv, "--pdeathsig", "INT", "--", *cmd]
-            kwargs: dict[str, object] = {}
-            if as_root:
-                kwargs.update(user=pw.pw_uid, group=pw.pw_gid, extra_groups=[])
-            with open(log_path, "wb") as log:
-                self._proc = subprocess.Popen(  # noqa: S603
-                    cmd,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    cwd=base,
-                    start_new_session=True,  # Ctrl-C in a terminal does not reach it
-                    **kwargs,  # type: ignore[arg-type]
-                )
-            url = f"postgresql://{SUPERUSER}@127.0.0.1:{port}/postgres"
-            if self._wait_ready(url, proc=self._proc, timeout=START_TIMEOUT, log_path=log_path):
-                self._url, self.port = url, port
+            if self._launch(port):
+                self._url, self.port = f"postgresql://{SUPERUSER}@127.0.0.1:{port}/postgres", port
                 return
-            last_log = _tail(log_path)
-            self._proc.wait()
-            self._proc = None
+            last_log = _tail(base / f"postgres-{port}.log")
             if "could not bind" not in last_log and "already in use" not in last_log:
                 break
         raise PostgresHarnessError(f"postgres did not start; log tail:\n{last_log}")
+
+    def _launch(self, port: int) -> bool:
+        """Run the postmaster on ``port`` over our data dir; True once it answers."""
+        assert self._base is not None and self._bin_dir is not None
+        base, datadir = self._base, self._base / "data"
+        log_path = base / f"postgres-{port}.log"
+        cmd = [str(self._bin_dir / "postgres"), "-D", str(datadir), "-p", str(port), "-k", str(base / "sock")]
+        for key, value in self._settings.items():
+            cmd += ["-c", f"{key}={value}"]
+        setpriv = shutil.which("setpriv")
+        if setpriv:  # the server stops itself if this process is killed
+            cmd = [setpriv, "--pdeathsig", "INT", "--", *cmd]
+        kwargs: dict[str, object] = {}
+        if _is_root():
+            import pwd
+
+            pw = pwd.getpwnam(OS_USER)
+            kwargs.update(user=pw.pw_uid, group=pw.pw_gid, extra_groups=[])
+        with open(log_path, "ab") as log:
+            self._proc = subprocess.Popen(  # noqa: S603
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=base,
+                start_new_session=True,  # Ctrl-C in a terminal does not reach it
+                **kwargs,  # type: ignore[arg-type]
+            )
+        url = f"postgresql://{SUPERUSER}@127.0.0.1:{port}/postgres"
+        if self._wait_ready(url, proc=self._proc, timeout=START_TIMEOUT, log_path=log_path):
+            return True
+        self._proc.wait()
+        self._proc = None
+        return False
+
+    # -- a database outage, for fault tests ----------------------------------------
+
+    def halt(self, mode: str = "fast") -> None:
+        """Stop the server we own but keep its data, as a database restart does (``mode``
+        "fast": SIGINT, sessions are ended; "immediate": SIGQUIT, like a crash)."""
+        if self._proc is None:
+            raise PostgresHarnessError("only a server this harness started can be halted")
+        proc, self._proc = self._proc, None
+        proc.send_signal(signal.SIGINT if mode == "fast" else signal.SIGQUIT)
+        proc.wait(timeout=STOP_TIMEOUT)
+
+    def resume(self) -> None:
+        """Start a halted server again, on the same port (clients reconnect to the same URL)."""
+        if self._proc is not None or self.port is None:
+            raise PostgresHarnessError("the server is running, or was never started")
+        if not self._launch(self.port):
+            raise PostgresHarnessError("postgres did not start again; log tail:\n"
+                                       + _tail(self._base / f"postgres-{self.port}.log"))  # type: ignore[operator]
 
     def _initdb(self, bin_dir: Path, datadir: Path, as_root: bool) -> None:
         prefix: list[str] = []

@@ -1,0 +1,34 @@
+"""Fixtures for the reliability tests: stores of each kept kind and a real ``opsledger serve``.
+
+Fixtures:
+    http_store      overridden here: "sqlite" | "postgres" (PostgreSQL is marked ``postgres``)
+    reliable_url    ``http_database_url``: a fresh SQLite file or PostgreSQL database
+    server          a running ``opsledger serve`` child process on that store (``Process``)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.serve import Process
+
+RELIABLE_STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=RELIABLE_STORES)
+def http_store(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def reliable_url(http_database_url: str) -> str:
+    return http_database_url
+
+
+@pytest.fixture
+def server(reliable_url: str, tmp_path: Path) -> Iterator[Process]:
+    with Process(reliable_url, tmp_path / "serve.log", env={"OPSLEDGER_SLA_WATCH_SECONDS": "0"}) as p:
+        yield p
