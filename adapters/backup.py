@@ -295,6 +295,12 @@ def restore(settings: Settings, path: str | Path, progress: Progress = _quiet) -
     try:
         if not copy_file:
             expected = _import_backup(services.desk, source, kind, progress)
+            # The hash chain (ADR 0030) covers only what the rows keep (positions, ids,
+            # versions, topics, bytes), so sealing the imported log gives back the source's
+            # very chain: its published heads still check out.
+            from adapters.audit_store import seal
+
+            seal(services.desk.recorder)
         # The read models (tables); not the process managers the runner also feeds: they act
         # (save commands), and a restore writes nothing but the backup's events. A server on
         # the restored store catches them up; they act exactly once, so nothing is repeated.

@@ -1,5 +1,5 @@
 """The ``opsledger`` command: serve, demo, projections status|rebuild|run, sla-watch, backup, restore,
-report."""
+report, audit."""
 
 from __future__ import annotations
 
@@ -33,10 +33,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     sys.setswitchinterval(settings.gil_switch_seconds)
     services = build(settings)
     # Catch the read models up before taking traffic, then keep them following -- unless a
-    # separate ``opsledger projections run`` worker keeps them (docs/scaling.md, ADR 0025).
+    # separate ``opsledger projections run`` worker keeps them (docs/scaling.md, ADR 0025). A
+    # failing view (a broken plug-in, say) is isolated and retried; it does not stop the service.
     if args.projections:
-        for view in services.runner.views.values():
-            services.runner.catch_up(view)
+        services.runner.catch_up_all()
     app = create_app(services, run_projections=args.projections)
     print(
         f"opsledger serving on http://{settings.host}:{settings.port}  "
@@ -67,17 +67,20 @@ def cmd_projections(args: argparse.Namespace) -> int:
             return _run_worker(services)
         if args.action == "status":
             table = Table("projection", "position", "head", "lag", "healthy", "last error")
-            for row in services.runner.status():
-                table.add_row(row["name"], str(row["position"]), str(row["head"]), str(row["lag"]),
+            rows = services.runner.status()
+            for row in rows:
+                name = row["name"] + (" (plug-in)" if row.get("plugin") else "")
+                table.add_row(name, str(row["position"]), str(row["head"]), str(row["lag"]),
                               "yes" if row["healthy"] else "no", row["last_error"] or "")
-            Console().print(table)
-            return 0
+            Console(width=200).print(table)
+            return 0 if all(row["healthy"] for row in rows) else 1
         names = [args.name] if args.name else list(services.runner.views)
         unknown = [n for n in names if n not in services.runner.views]
         if unknown:
             console.print(f"unknown projection {unknown[0]!r}; known: {', '.join(services.runner.views)}")
             return 2
         head = services.desk.max_position()
+        failed = False
         for name in names:
             with Progress(
                 TextColumn(f"rebuild {name}"), BarColumn(), MofNCompleteColumn(),
@@ -93,12 +96,17 @@ def cmd_projections(args: argparse.Namespace) -> int:
                     progress.update(task, completed=position, total=max(target, 1),
                                     rate=f"{position / elapsed:,.0f}")
 
-                count, seconds = services.runner.rebuild(name, report)
+                try:
+                    count, seconds = services.runner.rebuild(name, report)
+                except Exception as e:  # a broken plug-in: say so, rebuild the others
+                    failed = True
+                    console.print(f"{name}: rebuild failed: {type(e).__name__}: {e}")
+                    continue
             console.print(
                 f"{name}: {count} notifications in {seconds:.2f} s "
                 f"({count / max(seconds, 1e-9):,.0f} events/s)"
             )
-        return 0
+        return 1 if failed else 0
     finally:
         services.close()
 
@@ -298,6 +306,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     report.add_argument("--as-of", help="the report as produced at this recorded time (ISO 8601)")
     db_arg(report)
     report.set_defaults(func=cmd_report)
+
+    from adapters import audit_cli
+
+    audit_cli.add_parser(sub, db_arg)
 
     args = parser.parse_args(argv)
     try:

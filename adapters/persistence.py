@@ -8,7 +8,10 @@ from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder
 
+from adapters.keystore import SqlKeyStore
 from adapters.settings import Database
+from application.ports import KeyStore
+from application.sealing import MemoryKeyStore
 from projections.base import View
 from projections.change_list.memory import MemoryChangeListView
 from projections.change_list.postgres import postgres_change_list
@@ -35,20 +38,24 @@ from projections.ticket_list.view import TicketListView
 
 
 def eventsourcing_env(db: Database, sqlite_synchronous: str = "NORMAL") -> dict[str, str]:
+    # The recorders that write the hash chain in the insert transaction (ADR 0030).
     if db.kind == "memory":
-        return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+        return {"PERSISTENCE_MODULE": "adapters.audit_store:ChainedPOPOFactory"}
     if db.kind == "sqlite":
         Path(db.path).parent.mkdir(parents=True, exist_ok=True)
         return {
             "PERSISTENCE_MODULE": "adapters.sqlite_store:SQLiteStoreFactory",
+            "APPLICATION_RECORDER_TOPIC": "adapters.audit_store:ChainedSQLiteRecorder",
             "SQLITE_DBNAME": db.path,
             "SQLITE_LOCK_TIMEOUT": "10",
             "SQLITE_SYNCHRONOUS": sqlite_synchronous,
         }
     ensure_postgres_schema(db)
     env = {
-        # Fails fast while the database is away, recovers by itself (ADR 0024).
+        # Fails fast while the database is away, recovers by itself (ADR 0024); the recorder
+        # chains every event as it is recorded (ADR 0030).
         "PERSISTENCE_MODULE": "adapters.postgres_store:PostgresStoreFactory",
+        "APPLICATION_RECORDER_TOPIC": "adapters.audit_store:ChainedPostgresRecorder",
         "POSTGRES_DBNAME": db.dbname,
         "POSTGRES_HOST": db.host,
         "POSTGRES_PORT": str(db.port),
@@ -129,6 +136,15 @@ def follower_position(db: Database, name: str,
     return SqlPosition(PostgresStore(db.conninfo, db.schema), name)
 
 
+def key_store(db: Database, write_lock: Any | None = None) -> KeyStore:
+    """The per-customer data keys of crypto-shredding (ADR 0034), in the events' database."""
+    if db.kind == "memory":
+        return MemoryKeyStore()
+    if db.kind == "sqlite":
+        return SqlKeyStore(SQLiteStore(db.path, write_lock=write_lock))
+    return SqlKeyStore(PostgresStore(db.conninfo, db.schema))
+
+
 def all_views(db: Database, write_lock: Any | None = None) -> list[View]:
     return [ticket_list_view(db, write_lock), sla_due_view(db, write_lock),
             problem_list_view(db, write_lock), knowledge_view(db, write_lock),
@@ -145,6 +161,12 @@ def recorder_kind(recorder: ApplicationRecorder) -> str:
     if isinstance(recorder, PostgresAggregateRecorder):
         return "postgres"
     return "other"
+
+
+def store_kind(recorder: ApplicationRecorder) -> str:
+    """"sqlite", "postgres" or "memory": by class, so subclassed recorders (ADR 0030) count."""
+    kind = recorder_kind(recorder)
+    return "memory" if kind == "other" else kind
 
 
 class RecorderPositions:

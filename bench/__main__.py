@@ -34,8 +34,10 @@ from bench.common import ROOT, source_state
 
 RESULTS = ROOT / "bench" / "results"
 SIZES = {  # suite -> default sizes
-    "quick": {"http": 60, "rt": 6, "append": 300, "rebuild": 5_000, "scale": 20_000, "encoding": 200},
-    "full": {"http": 300, "rt": 60, "append": 1_000, "rebuild": 20_000, "scale": 20_000, "encoding": 1_000},
+    "quick": {"http": 60, "rt": 6, "append": 300, "rebuild": 5_000, "scale": 20_000, "encoding": 200,
+              "audit": 2_000},
+    "full": {"http": 300, "rt": 60, "append": 1_000, "rebuild": 20_000, "scale": 20_000, "encoding": 1_000,
+             "audit": 10_000},
     "scale": {"scale": 1_000_000},
 }
 Row = list[str]
@@ -97,6 +99,14 @@ def lifecycle_rows(d: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def audit_rows(d: dict[str, Any]) -> list[Row]:
+    """Each audit line beside the raw read of the same rows (``bench/audit.py``)."""
+    raw = next(ln for ln in d["lines"] if ln["name"] == "raw read every row")
+    return [[f"audit, {d['events']:,} events", d["store"], f"{ln['name']} events/s vs raw read",
+             f"{ln['per_s']:,.0f}", f"{raw['per_s']:,.0f}", f"{ln['per_s'] / raw['per_s']:.3f}x", ""]
+            for ln in d["lines"] if not ln["name"].startswith("raw read every")]
+
+
 def append_rows(d: dict[str, Any]) -> list[Row]:
     o, r = d["desk"], d["raw"]
     return [[f"append (desk in process), {d['tickets']:,} tickets, {o['rows']:,} events", d["store"],
@@ -145,6 +155,8 @@ def plan(args: argparse.Namespace) -> list[Step]:
                       RESULTS / f"append-{store}.json", append_rows))
         steps.append(("bench.rebuild", ["--tickets", str(size("rebuild")), "--store", store, *pg],
                       RESULTS / f"rebuild-{store}.json", rebuild_rows))
+        steps.append(("bench.audit", ["--tickets", str(size("audit")), "--store", store, *pg],
+                      RESULTS / f"audit-{store}.json", audit_rows))
     if args.suite == "quick":
         steps.append(("bench.scale", ["--tickets", str(size("scale")), "--queries", "50", "--store", stores[0], *pg],
                       RESULTS / f"scale-{stores[0]}.json", scale_rows))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import append, lifecycle, rebuild, scale
+from bench import append, audit, lifecycle, rebuild, scale
 
 
 def test_lifecycle_runs_and_skips_rt_when_the_peer_is_missing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -58,3 +58,11 @@ def test_scale_generates_readable_events_and_queries_them(tmp_path: Path) -> Non
     assert by_name["GET /api/v1/queues/unassigned"]["rows"] > 0  # 2 in 100 tickets are unassigned
     assert by_name["GET /api/v1/queues/breaching"]["rows"] > 0  # open tickets carry SLA deadlines
     assert any(name.startswith("GET /api/v1/tickets/{id}?as_of=") for name in by_name)
+
+
+def test_audit_lines_cover_every_event(tmp_path: Path) -> None:
+    out = tmp_path / "audit.json"
+    assert audit.main(["--tickets", "20", "--repeats", "1", "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["events"] == 20 * 7 + 10
+    assert all(line["count"] == data["events"] for line in data["lines"])

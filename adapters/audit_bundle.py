@@ -1,0 +1,148 @@
+"""Audit bundles: the event log with its chain as JSON lines (docs/audit-bundle.md, ADR 0031).
+
+``export`` writes a header line, one line per event (its stored bytes in base64 and its stored
+chain hash) and a trailer with the head (signed when a key is set). ``verify_bundle`` checks a
+bundle alone: no server, no database. ``load`` puts a verified bundle's rows into a fresh
+store with their positions and chain rows, so the read models and reports can be rebuilt from
+it (``adapters/audit_replay.py``).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from typing import IO, Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from eventsourcing.persistence import ApplicationRecorder
+
+from adapters.audit import AuditError, Progress, check_signature, head_document
+from adapters.audit_store import CHAIN_TABLE, ChainStore
+from application.audit import GENESIS, EventRow, Verdict, merge, originator_text, verify
+
+FORMAT = "opsledger-audit-bundle"
+VERSION = 1
+
+
+def _line(out: IO[str], obj: dict[str, Any]) -> None:
+    out.write(json.dumps(obj, separators=(",", ":"), ensure_ascii=False) + "\n")
+
+
+def export(recorder: ApplicationRecorder, out: IO[str], *, since: int = 0,
+           key: Ed25519PrivateKey | None = None) -> dict[str, Any]:
+    """Writes the events from position ``since`` on (all by default) up to the head as it is
+    when the export begins; returns the trailer. Hashes are the STORED chain rows (null when
+    missing): the bundle is evidence of what the store holds, checked by ``verify_bundle``."""
+    store = ChainStore(recorder)
+    last_event, last_chain = store.bounds()
+    stop = max(last_event, last_chain)
+    anchor_position, anchor_hash = store.hash_before(since) if since > 1 else (0, GENESIS.hex())
+    first = next(store.events(anchor_position, stop), None)
+    head_position, head = store.hash_before(stop + 1) if stop else (0, GENESIS.hex())
+    _line(out, {"format": FORMAT, "version": VERSION, "store": store.kind, "hash": "sha256-chain/1",
+                "first_position": first[0] if first else None,
+                "last_position": head_position,
+                "anchor": {"position": anchor_position, "hash": anchor_hash}})
+    count = 0
+    pairs = merge(store.events(anchor_position, stop), store.chain(anchor_position, stop))
+    for position, event, stored in pairs:
+        if event is None:
+            continue  # a chain row without its event: the bundle's chain breaks right here
+        _, oid, version, topic, state = event
+        _line(out, {"position": position, "originator_id": originator_text(oid),
+                    "originator_version": version, "topic": topic,
+                    "state": base64.b64encode(bytes(state)).decode(), "hash": stored})
+        count += 1
+    trailer = {"trailer": True, "events": count,
+               **head_document(head_position, head, store.kind, key)}
+    _line(out, trailer)
+    return trailer
+
+
+class Bundle:
+    """A bundle file read line by line: ``header``, then ``rows()``, then ``trailer``."""
+
+    def __init__(self, lines: IO[str]) -> None:
+        self.lines = lines
+        self.header = self._json(next(lines, ""), 1)
+        if self.header.get("format") != FORMAT or self.header.get("version") != VERSION:
+            raise AuditError(f"line 1: not an {FORMAT} version {VERSION} header")
+        anchor = self.header.get("anchor") or {}
+        self.anchor_position = int(anchor.get("position", 0))
+        self.anchor = bytes.fromhex(str(anchor.get("hash", GENESIS.hex())))
+        self.trailer: dict[str, Any] | None = None
+
+    @staticmethod
+    def _json(line: str, number: int) -> dict[str, Any]:
+        try:
+            value = json.loads(line)
+        except ValueError:
+            raise AuditError(f"line {number}: not JSON") from None
+        if not isinstance(value, dict):
+            raise AuditError(f"line {number}: not a JSON object")
+        return value
+
+    def rows(self) -> Iterator[tuple[int, EventRow, str | None]]:
+        for number, line in enumerate(self.lines, start=2):
+            obj = self._json(line, number)
+            if obj.get("trailer"):
+                self.trailer = obj
+                return
+            try:
+                position = int(obj["position"])
+                event = (position, str(obj["originator_id"]), int(obj["originator_version"]),
+                         str(obj["topic"]), base64.b64decode(obj["state"], validate=True))
+            except (KeyError, TypeError, ValueError) as e:
+                raise AuditError(f"line {number}: not an event line ({e})") from None
+            yield position, event, obj.get("hash")
+        raise AuditError("the bundle has no trailer (truncated?)")
+
+
+def verify_bundle(lines: IO[str], trusted: Ed25519PublicKey | None = None,
+                  progress: Progress | None = None) -> tuple[Verdict, str]:
+    """Recomputes a bundle's chain from its anchor; checks its count, head and signature."""
+    bundle = Bundle(lines)
+    verdict = verify(bundle.rows(), anchor=bundle.anchor, anchor_position=bundle.anchor_position,
+                     progress=progress)
+    if not verdict.ok:
+        return verdict, "the chain is broken"
+    trailer = bundle.trailer or {}
+    problems = []
+    if trailer.get("events") != verdict.events:
+        problems.append(f"trailer says {trailer.get('events')} events, the bundle has {verdict.events}")
+    if trailer.get("head") != verdict.head or trailer.get("position") != verdict.position:
+        problems.append(f"trailer head {trailer.get('position')}:{trailer.get('head')} is not "
+                        f"the recomputed {verdict.position}:{verdict.head} (events cut off?)")
+    if bundle.header.get("last_position") != verdict.position:
+        problems.append("header last_position differs from the last event")
+    if problems:
+        return Verdict(False, verdict.events, verdict.head, verdict.position,
+                       verdict.position + 1, "; ".join(problems), anchor=verdict.anchor), problems[0]
+    return verdict, check_signature(trailer, trusted)
+
+
+def load(lines: IO[str], recorder: ApplicationRecorder) -> int:
+    """Copies a bundle's events and chain rows into an EMPTY SQLite store, positions kept (the
+    recorder would number them itself). Returns the number of events."""
+    bundle = Bundle(lines)
+    if bundle.anchor_position != 0:
+        raise AuditError("replay needs the whole history: export without --since")
+    r: Any = recorder
+    count, batch = 0, []
+    with r.datastore.transaction(commit=True) as c:
+        for position, (_, oid, version, topic, state), stored in bundle.rows():
+            batch.append((position, oid, version, topic, state, stored))
+            if len(batch) >= 5000:
+                count += _insert(c, r.events_table_name, batch)
+        count += _insert(c, r.events_table_name, batch)
+    return count
+
+
+def _insert(c: Any, table: str, batch: list[tuple[Any, ...]]) -> int:
+    c.executemany(f"INSERT INTO {table} (rowid, originator_id, originator_version, topic, state) "
+                  "VALUES (?, ?, ?, ?, ?)", [row[:5] for row in batch])
+    c.executemany(f"INSERT INTO {CHAIN_TABLE} VALUES (?, ?)", [(row[0], row[5]) for row in batch])
+    n = len(batch)
+    batch.clear()
+    return n

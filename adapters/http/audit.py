@@ -1,0 +1,66 @@
+"""``GET /api/v1/audit/verify`` (API.md "Audit", ADR 0030): recompute the store's hash chain.
+
+``{"ok": true, "events": n, "head": "<hash>", "position": p}`` when every stored event and
+chain row checks out; ``{"ok": false, "first_bad_position": n, "reason": ..., "expected": ...,
+"found": ...}`` otherwise (still 200: the check itself succeeded). The check streams the store
+page by page; for big stores ``?from=<position>`` checks only from there on, trusting the
+chain row before it — or, with ``&anchor=<hash>``, only if that row equals a hash the caller
+trusts (a head it published or verified before), which makes repeated checks incremental.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+import msgspec
+from litestar import get
+from litestar.datastructures import State
+from litestar.params import QueryParameter
+
+from adapters.audit import verify_store
+from adapters.http.app import API, _services, threaded
+from domain.errors import InvalidCommand
+
+_HASH = re.compile(r"[0-9a-fA-F]{64}")
+
+
+class AuditVerdict(msgspec.Struct, omit_defaults=True):
+    """The check's answer (``application.audit.Verdict.as_dict``); the failure fields only
+    when ``ok`` is false, ``anchor`` only with ``from``."""
+
+    ok: bool
+    events: int
+    head: str
+    position: int
+    anchor: dict[str, Any] | None = None
+    first_bad_position: int | None = None
+    reason: str | None = None
+    expected: str | None = None
+    found: str | None = None
+
+
+@get(f"{API}/audit/verify", summary="Recompute the event log's hash chain (tamper evidence)",
+     tags=["audit"])
+@threaded
+def audit_verify(state: State, from_: Annotated[str | None, QueryParameter(name="from")] = None,
+                 anchor: str | None = None) -> AuditVerdict:
+    start = _position(from_)
+    if anchor is not None and not _HASH.fullmatch(anchor):
+        raise InvalidCommand.field("anchor", "must be a hash of 64 hex digits")
+    if anchor is not None and start is None:
+        raise InvalidCommand.field("anchor", "only with from")
+    recorder = _services(state).desk.recorder
+    return AuditVerdict(**verify_store(recorder, start=start or 0, anchor=anchor).as_dict())
+
+
+def _position(value: str | None) -> int | None:
+    """``?from=``: a position of 1 or more (a 422 naming ``from`` otherwise)."""
+    if value is None:
+        return None
+    if not value.strip().isdigit() or int(value) < 1:
+        raise InvalidCommand.field("from", "must be a position of 1 or more")
+    return int(value)
+
+
+AUDIT_HANDLERS = [audit_verify]

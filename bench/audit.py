@@ -1,0 +1,135 @@
+"""Tamper evidence throughput (ADR 0030/0031): chain verify, bundle export / verify, offline
+replay, each beside the raw read of the same rows in the same run.
+
+    PYTHONPATH=. .venv/bin/python -m bench.audit [--tickets 5000] [--store sqlite|postgres]
+        [--pg-url URL] [--repeats 3] [--json PATH]
+
+1. Fills a fresh store with ``--tickets`` lifecycles (``bench.rebuild.fill``: 7.5 events each),
+   written through the chaining recorders.
+2. Times, best of ``--repeats``: ``verify_store`` (stream events + chain rows, recompute
+   SHA-256 per event), ``export`` to a file, ``verify_bundle`` of that file (no database), and
+   the offline replay (verify the bundle, load it into a temporary SQLite store, recheck its
+   chain, rebuild every read model) — events/s each.
+3. Baselines in the same run: the raw driver read of every stored row (``bench.rebuild``),
+   and the same plus ``hashlib.sha256`` of every state (the floor for any hash chain).
+
+It prints events/s and each line's ratio to the raw read. A benchmark, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+from collections.abc import Sequence
+
+from adapters.audit import verify_store
+from adapters.audit_bundle import export, verify_bundle
+from adapters.audit_replay import replay
+from adapters.container import build
+from adapters.settings import Settings
+from application.ports import FixedClock
+from bench.common import load_average, source_state, stop_on_sigterm, write_json
+from bench.rebuild import BASE, Line, PostgresStore, SQLiteStore, Store, best_of, fill, raw_read
+
+
+def raw_read_sha256(store: Store) -> int:
+    n = 0
+    for row in store.raw_rows():
+        hashlib.sha256(bytes(row[-1])).digest()
+        n += 1
+    return n
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.audit", description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--tickets", type=int, default=5_000, help="ticket lifecycles (7.5 events each)")
+    parser.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--pg-url", help="an existing PostgreSQL server (needs CREATEDB)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--json", type=Path, help="also write the figures here as JSON")
+    args = parser.parse_args(argv)
+    stop_on_sigterm()
+    tmp = Path(tempfile.mkdtemp(prefix="opsledger-bench-audit-"))
+    store: Store | None = None
+    services: Any = None
+    try:
+        if args.store == "sqlite":
+            store = SQLiteStore(tmp)
+        else:
+            try:
+                store = PostgresStore(args.pg_url)
+            except Exception as e:  # the harness or server is missing: say why, do not fail
+                print(f"skipping postgres: {type(e).__name__}: {e}", file=sys.stderr)
+                return 0
+        settings = Settings(database_url=store.url, sla_watch_seconds=0)
+        services = build(settings, clock=FixedClock(BASE))
+        load0 = load_average()
+        events, fill_s = fill(services, args.tickets)
+        recorder = services.desk.recorder
+        bundle = tmp / "bundle.jsonl"
+
+        def verify_db() -> int:
+            verdict = verify_store(recorder)
+            assert verdict.ok, verdict.as_dict()
+            return verdict.events
+
+        def export_file() -> int:
+            with bundle.open("w", encoding="utf-8") as out:
+                return int(export(recorder, out)["events"])
+
+        def verify_file() -> int:
+            with bundle.open(encoding="utf-8") as lines:
+                verdict, _ = verify_bundle(lines)
+            assert verdict.ok, verdict.as_dict()
+            return verdict.events
+
+        def replay_file() -> int:
+            return replay(bundle, settings).events
+
+        lines = []
+        for name, fn in [("opsledger verify (store)", verify_db),
+                         ("opsledger export (bundle file)", export_file),
+                         ("opsledger verify --bundle", verify_file),
+                         ("opsledger replay --bundle (load + rebuild)", replay_file),
+                         ("raw read every row", lambda: raw_read(store)),
+                         ("raw read + sha256(state)", lambda: raw_read_sha256(store))]:
+            seconds, n = best_of(args.repeats, fn)  # type: ignore[arg-type]
+            lines.append(Line(name, seconds, n))
+        load1 = load_average()
+        raw = lines[4]
+        print(f"Audit ({args.store}): {args.tickets:,} ticket lifecycles, {events:,} events "
+              f"(filled in {fill_s:.2f} s, {events / fill_s:,.0f} events/s with chaining); "
+              f"best of {args.repeats}; load average {load0:.2f} -> {load1:.2f}")
+        print(f"code: {source_state()}")
+        print(f"bundle: {bundle.stat().st_size / events:,.0f} bytes per event")
+        print()
+        header = f"{'':44} {'seconds':>8} {'events':>9} {'events/s':>11} {'vs raw read':>12}"
+        print(header)
+        print("-" * len(header))
+        for ln in lines:
+            print(f"{ln.name:44} {ln.seconds:8.3f} {ln.count:9,} {ln.per_s:11,.0f} "
+                  f"{ln.per_s / raw.per_s:11.3f}x")
+        if any(ln.count != events for ln in lines):
+            print("FAIL: a line did not cover every event", file=sys.stderr)
+            return 1
+        write_json(args.json, {
+            "store": args.store, "tickets": args.tickets, "events": events,
+            "lines": [{"name": ln.name, "seconds": ln.seconds, "count": ln.count, "per_s": ln.per_s}
+                      for ln in lines],
+        })
+        return 0
+    finally:
+        if services is not None:
+            services.close()
+        if store is not None:
+            store.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
