@@ -154,12 +154,7 @@ class ProjectionRunner:
             except TrackingConflict:
                 moved = 1  # another runner got there first: just read the position again
             except Exception as e:  # isolate: this view backs off, the others go on
-                state.failures += 1
-                state.last_error = f"{type(e).__name__}: {e}"
-                delay = min(60.0, 0.2 * 2 ** min(state.failures, 9))
-                state.retry_at = now + delay
-                log.error("projection.failed", projection=name, error=state.last_error,
-                          retry_in_seconds=round(delay, 1))
+                self.failed(name, f"{type(e).__name__}: {e}", now)
                 continue
             if state.failures:
                 log.info("projection.recovered", projection=name)
@@ -169,6 +164,23 @@ class ProjectionRunner:
             with self._moved:
                 self._moved.notify_all()
         return busy
+
+    def failed(self, name: str, error: str, now: float | None = None) -> None:
+        """Records a failure of view ``name``: it is retried after an exponential backoff
+        (at most a minute) and shows as unhealthy until a step succeeds."""
+        state = self.states[name]
+        state.failures += 1
+        state.last_error = error
+        delay = min(60.0, 0.2 * 2 ** min(state.failures, 9))
+        state.retry_at = (time.monotonic() if now is None else now) + delay
+        log.error("projection.failed", projection=name, error=error,
+                  retry_in_seconds=round(delay, 1))
+
+    def catch_up_all(self) -> None:
+        """Every view up to the log's head, failing views isolated (``serve`` before taking
+        traffic): passes until none moves; a view that fails is left to its backoff."""
+        while self.run_once():
+            pass
 
     def wait_for(self, position: int, timeout: float) -> bool:
         """Wait until every healthy view has reached ``position`` (read your own writes)."""
@@ -205,6 +217,7 @@ class ProjectionRunner:
                     "healthy": state.failures == 0 and position is not None,
                     "failures": state.failures,
                     "last_error": state.last_error,
+                    "plugin": bool(getattr(view, "plugin", False)),
                 }
             )
         return out
