@@ -14,11 +14,13 @@ from adapters.persistence import (
     change_list_view,
     eventsourcing_env,
     follower_position,
+    key_store,
     knowledge_view,
     problem_list_view,
     sla_due_view,
     ticket_list_view,
 )
+from adapters.plugins import plugin_views
 from adapters.projection_runner import ProjectionRunner
 from adapters.settings import Settings
 from application.customers import customer_policy
@@ -27,6 +29,7 @@ from application.ports import Clock
 from application.projects import contract_terms
 from application.routine_tickets import NAME as ROUTINE_TICKETS
 from application.routine_tickets import RoutineTicketOpener
+from application.sealing import ContactSealer
 from application.sla_clocks import SlaClocks
 from application.sla_watch import SlaWatcher, WatcherThread
 from projections.base import TrackingConflict
@@ -58,6 +61,9 @@ class Services:
         for view in self.runner.views.values():
             view.close()
         self.desk.close()
+        keys = self.desk.mapper.sealer.keys  # type: ignore[attr-defined]
+        if hasattr(keys, "close"):
+            keys.close()
 
 
 def build(settings: Settings, *, clock: Clock | None = None) -> Services:
@@ -69,27 +75,35 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
         matrix=settings.priority_matrix,
     )
     desk.positions = RecorderPositions(desk.recorder)
+    if db.kind == "sqlite":
+        desk.serialise_writes()
+    # Contacts are sealed with per-customer keys in their own table (ADR 0034).
+    desk.mapper.sealer = ContactSealer(key_store(db, desk.write_lock))  # type: ignore[attr-defined]
     # A ticket without its own ``sla_policy`` takes its registered customer's (ADR 0018);
     # an unknown customer takes ``default`` (registration on first use comes with issue 7).
     desk.sla = SlaClocks(desk, ChinaHolidaySource(), rule=settings.sla_recompute,
                          customer_policy=lambda customer: customer_policy(desk, customer),
                          project_terms=lambda customer, at, as_of=None: contract_terms(
                              desk, customer, at, as_of))
-    if db.kind == "sqlite":
-        desk.serialise_writes()
     tickets = ticket_list_view(db, desk.write_lock)
     sla_due = sla_due_view(db, desk.write_lock)
     problems = problem_list_view(db, desk.write_lock)
     knowledge = knowledge_view(db, desk.write_lock)
     changes = change_list_view(db, desk.write_lock)
+    builtin = [tickets, sla_due, problems, knowledge, changes,
+               # The process manager of abnormal routine runs (ADR 0028).
+               RoutineTicketOpener(desk, follower_position(db, ROUTINE_TICKETS, desk.write_lock))]
+    # Read models of installed packages (entry points ``opsledger.projections``, ADR 0033).
+    plugins = plugin_views(settings, desk.write_lock, reserved=[v.name for v in builtin])
     runner = ProjectionRunner(
         desk,
-        [tickets, sla_due, problems, knowledge, changes,
-         # The process manager of abnormal routine runs (ADR 0028).
-         RoutineTicketOpener(desk, follower_position(db, ROUTINE_TICKETS, desk.write_lock))],
+        [*builtin, *plugins],
         batch_size=settings.projection_batch_size,
         poll_seconds=settings.projection_poll_seconds,
     )
+    for plugin in plugins:
+        if plugin.load_error:  # shown as failed, retried with the runner's backoff
+            runner.failed(plugin.name, plugin.load_error)
     desk.after_save.append(lambda _position: runner.wake())
     senders: list[Sender] = [LogSender()]
     if settings.notify_webhook_url:

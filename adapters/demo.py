@@ -45,6 +45,7 @@ from zoneinfo import ZoneInfo
 from adapters.container import Services, build
 from adapters.demo_changes import add_demo_changes
 from adapters.demo_problems import add_demo_problems
+from adapters.demo_privacy import add_demo_erasure
 from adapters.demo_projects import add_demo_project
 from adapters.settings import Settings
 from application.desk import ServiceDesk
@@ -1271,10 +1272,12 @@ def run_demo(settings: Settings, tickets: int = 300, seed: int = 7) -> int:
         problems = add_demo_problems(services.desk, clock, plans)
         changes = add_demo_changes(services.desk, clock, plans)
         project = add_demo_project(services, clock)
+        erased = add_demo_erasure(services.desk, clock, plans)
         for view in services.runner.views.values():
             services.runner.catch_up(view)
         rows = _all_rows(services)
-        records = DemoRecords(project, problems, changes, _search_term(services.desk, problems))
+        records = DemoRecords(project, problems, changes, _search_term(services.desk, problems),
+                              erased)
         print(_summary(
             settings, plans, rows, commands, time.perf_counter() - began,
             (start, end, tz), seed, after_existing, records,
@@ -1293,6 +1296,7 @@ class DemoRecords:
     problems: list[str]
     changes: list[str]
     search: str  # a knowledge-base query that finds one of the problems
+    erased: tuple[str, str] | None = None  # (customer, one of its tickets) erased (ADR 0034)
 
 
 def _search_term(desk: ServiceDesk, problems: list[str]) -> str:
@@ -1394,5 +1398,9 @@ def _summary(settings: Settings, plans: list[Plan], rows: list[Any], commands: C
     for number in records.changes[:1]:
         w(f"  curl {base}/api/v1/changes/{number}  # a change and its gates")
     w(f"  curl '{base}/api/v1/knowledge?q={quote(records.search)}'  # known errors, articles")
+    if records.erased:
+        customer, number = records.erased
+        w(f"  curl {base}/api/v1/tickets/{number}  # {customer}'s contacts erased (crypto-shredding)")
+        w(f"  curl {base}/api/v1/customers/{quote(customer)}/erasures  # who asked, why, when")
     w(f"  open {base}/docs")
     return "\n".join(out)

@@ -17,11 +17,14 @@ import threading
 import typing
 from functools import cache
 from typing import Any, TypedDict
+from uuid import UUID
 
 import msgspec
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Mapper, MapperDeserialisationError, StoredEvent, Transcoder
 from eventsourcing.utils import get_topic, resolve_topic
+
+from application.sealing import PERSONAL_FIELDS, ContactSealer, open_state
 
 _BASE_FIELDS = frozenset({"originator_id", "originator_version"})
 
@@ -89,10 +92,12 @@ def _partial_decoder(event_class: type, fields: frozenset[str]) -> msgspec.json.
         return msgspec.json.Decoder(TypedDict(f"{event_class.__qualname__}Part", subset, total=False))  # type: ignore[operator]
 
 
-def encode_state(event: Any) -> bytes:
+def encode_state(event: Any, sealer: ContactSealer | None = None) -> bytes:
     state = dict(vars(event))
-    state.pop("originator_id", None)
+    originator_id = state.pop("originator_id", None)
     state.pop("originator_version", None)
+    if sealer is not None:
+        sealer.seal_state(type(event), state, originator_id)
     class_version = getattr(type(event), "class_version", 1)
     if class_version > 1:
         state["class_version"] = class_version
@@ -135,12 +140,34 @@ def _row_decoder(topic: str, fields: frozenset[str] | None) -> tuple[type, Any]:
     return entry
 
 
+def _decode_personal(event_class: type, data: bytes, originator_id: Any,
+                     sealer: ContactSealer | None, fields: frozenset[str] | None) -> dict[str, Any]:
+    """The typed state of an event with a personal field: its sealed value opened (or the
+    erased marker when its key is destroyed) before the typed conversion (ADR 0034)."""
+    state: dict[str, Any] = _raw_decoder.decode(data)
+    from_version = state.pop("class_version", 1)
+    class_version = getattr(event_class, "class_version", 1)
+    while from_version < class_version:
+        getattr(event_class, f"upcast_v{from_version}_v{from_version + 1}")(state)
+        from_version += 1
+    open_state(sealer, event_class, state, originator_id)
+    if fields is not None:
+        state = {k: v for k, v in state.items() if k in fields}
+    _decoder(event_class)  # the type's info is built under TYPE_INFO_LOCK before any convert
+    return dict(msgspec.convert(state, state_type(event_class)))
+
+
 class MsgspecMapper(Mapper[Any]):
-    def __init__(self, transcoder: Transcoder | None = None, **kwargs: Any) -> None:
+    """``sealer``: seals personal fields on encode and opens them on decode (ADR 0034); without
+    one, events are written in plaintext and sealed values read as erased."""
+
+    def __init__(self, transcoder: Transcoder | None = None,
+                 sealer: ContactSealer | None = None, **kwargs: Any) -> None:
         super().__init__(transcoder or _NoTranscoder(), **kwargs)
+        self.sealer = sealer
 
     def to_stored_event(self, domain_event: DomainEventProtocol[Any]) -> StoredEvent:
-        stored_state = encode_state(domain_event)
+        stored_state = encode_state(domain_event, self.sealer)
         if self.compressor:
             stored_state = self.compressor.compress(stored_state)
         if self.cipher:
@@ -183,7 +210,11 @@ class MsgspecMapper(Mapper[Any]):
                 data = self.cipher.decrypt(data)
             if self.compressor:
                 data = self.compressor.decompress(data)
-            state = decode(data)
+            personal = PERSONAL_FIELDS.get(cls)
+            if personal is not None and (fields is None or personal.field in fields):
+                state = _decode_personal(cls, data, _uuid_text(originator_id), self.sealer, fields)
+            else:
+                state = decode(data)
         except Exception as e:
             msg = (
                 f"Failed to decode stored event with topic '{topic}', "
@@ -196,3 +227,8 @@ class MsgspecMapper(Mapper[Any]):
         domain_event = object.__new__(cls)
         object.__setattr__(domain_event, "__dict__", state)
         return domain_event
+
+
+def _uuid_text(originator_id: Any) -> str:
+    """The canonical text of an originator id (a ``UUID``, or hex text from SQLite rows)."""
+    return str(originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id)))

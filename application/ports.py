@@ -113,3 +113,26 @@ class Notifier(Protocol):
     deliver in the background with retries (``adapters/notify.py``)."""
 
     def notify(self, notice: Notice) -> None: ...
+
+
+class KeyStore(Protocol):
+    """Per-customer data keys for crypto-shredding (ADR 0034), kept apart from the events (a
+    table of the same database). A destroyed key is gone: no read brings it back."""
+
+    def current(self, key_id: str) -> tuple[int, bytes]:
+        """The live (version, 32-byte key) of ``key_id``, creating the next version when none
+        is live (the first use, or the first after an erasure)."""
+        ...
+
+    def get(self, key_id: str, version: int) -> bytes | None:
+        """That version's key, ``None`` when it was destroyed (or never existed)."""
+        ...
+
+    def destroy(self, key_id: str) -> tuple[int, ...]:
+        """Destroys every live version of ``key_id`` and returns their numbers; leaves a
+        destroyed version even when there was no key, so ``erased`` is true afterwards."""
+        ...
+
+    def erased(self, key_id: str) -> bool:
+        """Whether any version of ``key_id`` was destroyed (the customer had an erasure)."""
+        ...

@@ -90,9 +90,18 @@ def vague_resolution(text: str) -> bool:
 
 @dataclass(frozen=True)
 class Contact:
+    """The customer's contact person: personal data (DOMAIN §7). The application stores it
+    sealed with the customer's key (ADR 0034); once that key is destroyed every view shows
+    ``ERASED_CONTACT`` instead. ``phone``/``email`` are ``None`` only when erased."""
+
     name: str
-    phone: str = ""
-    email: str = ""
+    phone: str | None = ""
+    email: str | None = ""
+    erased: bool = False
+
+
+# What a contact reads as after its customer's personal data was erased (ADR 0034).
+ERASED_CONTACT = Contact(name="[erased]", phone=None, email=None, erased=True)
 
 
 @dataclass(frozen=True)
@@ -409,10 +418,19 @@ class Ticket(Aggregate):
 
     class FeedbackGiven(Event):
         TOPIC = "opsledger.ticket:Ticket.FeedbackGiven"
+        # Version 2 added ``late`` and ``window_end`` (ADR 0028); stored version-1 events
+        # lack them and are upcast on load (ADR 0032, tests/domain/test_upcasting.py).
+        class_version = 2
         feedback: Feedback
-        # The window's end and whether the feedback came after it (absent in older events).
+        # The window's end and whether the feedback came after it.
         late: bool = False
         window_end: datetime | None = None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Version 1 had no feedback window: not late, window end unknown."""
+            state.setdefault("late", False)
+            state.setdefault("window_end", None)
 
         def apply(self, t: Ticket) -> None:
             fb = replace(self.feedback, late=self.late, window_end=self.window_end)
@@ -488,6 +506,18 @@ class Ticket(Aggregate):
         def apply(self, t: Ticket) -> None:
             t.problems = (*t.problems, self.problem_id)
             t.problem_numbers = (*t.problem_numbers, self.problem_number)
+
+    class ContactErased(Event):
+        """The customer's personal data was erased (crypto-shredding, ADR 0034): the key that
+        sealed this ticket's contact is destroyed, so the contact reads as ``ERASED_CONTACT``
+        in every version of the record. Allowed in any status; carries no personal data."""
+
+        TOPIC = "opsledger.ticket:Ticket.ContactErased"
+        reason: str
+        erasure_id: str
+
+        def apply(self, t: Ticket) -> None:
+            t.contact = ERASED_CONTACT
 
     def __init__(
         self,
@@ -623,6 +653,15 @@ class Ticket(Aggregate):
             actor=actor,
             source=source,
         )
+
+    def erase_contact(self, *, reason: str, erasure_id: str, actor: str, at: datetime) -> bool:
+        """Records that the contact was erased; ``False`` (nothing recorded) when it already
+        reads as erased."""
+        if self.contact.erased:
+            return False
+        self.trigger_event(self.ContactErased, timestamp=at, actor=actor, reason=reason,
+                           erasure_id=erasure_id)
+        return True
 
     def invalidate(self, *, reason: str, actor: str, at: datetime) -> None:
         self._require("invalidate")

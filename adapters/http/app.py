@@ -694,6 +694,8 @@ def create_app(services: Services, *, run_projections: bool = True) -> Litestar:
     from adapters.http.knowledge import KNOWLEDGE_HANDLERS  # the same
     from adapters.http.project_records import PROJECT_HANDLERS  # the same
     from adapters.http.reports import REPORT_HANDLERS  # the same
+    from adapters.http.privacy import PRIVACY_HANDLERS  # the same
+    from adapters.http.audit import AUDIT_HANDLERS  # the same
 
     _prepare_structs()
 
@@ -703,7 +705,8 @@ def create_app(services: Services, *, run_projections: bool = True) -> Litestar:
             register_ticket, *TICKET_COMMANDS, get_ticket, ticket_history, list_tickets,
             queue, queue_by_assignee, sla_compliance_figures, audit_events, healthz, docs, *CATALOG_HANDLERS,
             *CUSTOMER_HANDLERS, *PROBLEM_HANDLERS, *CHANGE_HANDLERS,
-            *KNOWLEDGE_HANDLERS, *PROJECT_HANDLERS, *REPORT_HANDLERS,
+            *KNOWLEDGE_HANDLERS, *PROJECT_HANDLERS, *REPORT_HANDLERS, *PRIVACY_HANDLERS,
+            *AUDIT_HANDLERS,
         ],
         state=State({"services": services}),
         middleware=[request_id_middleware, auth],

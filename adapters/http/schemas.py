@@ -135,9 +135,12 @@ class FeedbackIn(Input):
 
 
 class ContactOut(Struct):
+    """``name`` "[erased]", ``phone``/``email`` null once the customer's personal data was
+    erased (ADR 0034)."""
+
     name: str
-    phone: str
-    email: str
+    phone: str | None
+    email: str | None
 
 
 class WorkEntryOut(Struct):
@@ -147,6 +150,9 @@ class WorkEntryOut(Struct):
     recorded_at: datetime
     actor: str
     workaround: str | None
+    # How long after the work it was recorded (0 when recorded as it happened): a late entry
+    # shows as late (issue 6).
+    late_by_seconds: int = 0
 
 
 class ResolutionOut(Struct):
@@ -230,6 +236,7 @@ class TicketView(Struct):
     importance: Importance | None
     customer: str
     contact: ContactOut
+    contact_erased: bool
     channel: Channel
     title: str
     description: str
@@ -237,6 +244,9 @@ class TicketView(Struct):
     attachments: list[str]
     reported_at: datetime
     recorded_at: datetime
+    # ``recorded_at`` - ``reported_at`` in whole seconds (0 if not later): a ticket
+    # registered after the fact shows how late (issue 6).
+    late_by_seconds: int
     registered_by: str
     sla_policy: str | None
     assignee: str | None
@@ -430,6 +440,11 @@ def sla_view(status: Any) -> SlaView | None:
     )
 
 
+def late_by(happened: datetime, recorded: datetime) -> int:
+    """Whole seconds between when something happened and when we recorded it (0 if not later)."""
+    return max(0, int((recorded - happened).total_seconds()))
+
+
 def ticket_view(t: Ticket, sla: Any = None, project: LinkedRecord | None = None) -> TicketView:
     """``sla``: the ticket's ``SlaStatus`` at the time the view is for (see app.py);
     ``project``: the project whose contract period holds its ``reported_at``."""
@@ -452,6 +467,7 @@ def ticket_view(t: Ticket, sla: Any = None, project: LinkedRecord | None = None)
         importance=c.importance if c else p.importance,
         customer=t.customer,
         contact=ContactOut(t.contact.name, t.contact.phone, t.contact.email),
+        contact_erased=t.contact.erased,
         channel=t.channel,
         title=t.title,
         description=t.description,
@@ -459,6 +475,7 @@ def ticket_view(t: Ticket, sla: Any = None, project: LinkedRecord | None = None)
         attachments=list(t.attachments),
         reported_at=utc(t.reported_at),
         recorded_at=utc(t.created_on),
+        late_by_seconds=late_by(t.reported_at, t.created_on),
         registered_by=t.registered_by,
         sla_policy=t.sla_policy,
         assignee=t.assignee,
@@ -472,6 +489,7 @@ def ticket_view(t: Ticket, sla: Any = None, project: LinkedRecord | None = None)
                 recorded_at=utc(w.recorded_at),
                 actor=w.actor,
                 workaround=w.workaround or None,
+                late_by_seconds=late_by(w.performed_at, w.recorded_at),
             )
             for w in t.work_log
         ],

@@ -1,0 +1,109 @@
+"""HTTP for erasing a customer's personal data (crypto-shredding, DOMAIN §7, ADR 0034).
+
+``POST /customers/{id}/erase_personal_data`` {``reason``, ``requested_by``} destroys the
+customer's contact key and records the erasure: ``200`` with what it covered. A repeat is a
+``200`` with ``recorded`` false. ``legacy_plaintext_events`` counts contacts stored before
+sealing existed: views show them erased from now on, but their bytes stay in the append-only
+store (say so to whoever asked). ``GET /customers/{id}/erasures`` lists the erasures recorded.
+``404`` when the customer is neither registered nor named by a ticket.
+
+Who may erase: any authenticated user for now; admin-only once roles exist (issue 7).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from litestar import Request, get, post
+from litestar.datastructures import State
+from litestar.exceptions import NotFoundException, ServiceUnavailableException
+from msgspec import Struct
+
+from adapters.http import schemas as s
+from adapters.http.app import API, _actor, _services, log, threaded
+from application.customers import CustomerNotFound
+from application.privacy import ErasureResult, NoKeyStore, erase_personal_data, erasures
+
+
+class EraseIn(s.Input):
+    reason: s.Text
+    requested_by: s.Name
+
+
+class ErasureView(Struct, frozen=True):
+    customer: str
+    erasure_id: str
+    recorded: bool
+    erased_at: datetime
+    tickets: int
+    tickets_erased: int
+    sealed_events: int
+    legacy_plaintext_events: int
+    destroyed_key_versions: list[int]
+    note: str
+
+
+class ErasureEntry(Struct, frozen=True):
+    recorded_at: datetime
+    actor: str
+    reason: str
+    requested_by: str
+    key_versions: list[int]
+    tickets_erased: int
+    sealed_events: int
+    legacy_plaintext_events: int
+
+
+class ErasureList(Struct, frozen=True):
+    items: list[ErasureEntry]
+    count: int
+
+
+def _note(r: ErasureResult) -> str:
+    if r.legacy_plaintext_events:
+        return (f"{r.legacy_plaintext_events} contact(s) were stored in plaintext before "
+                "sealing existed: every view now shows them erased, but the append-only store "
+                "still holds their bytes (ADR 0034).")
+    return "every stored contact of this customer was sealed; its key is destroyed."
+
+
+@post(f"{API}/customers/{{customer:str}}/erase_personal_data",
+      summary="Erase a customer's personal data (crypto-shredding)", tags=["customers"],
+      status_code=200)
+@threaded
+def erase(request: Request[Any, Any, Any], state: State, customer: str,
+          data: EraseIn) -> ErasureView:
+    try:
+        r = erase_personal_data(_services(state).desk, customer, reason=data.reason,
+                                requested_by=data.requested_by, actor=_actor(request))
+    except CustomerNotFound as e:
+        raise NotFoundException(str(e)) from None
+    except NoKeyStore as e:
+        raise ServiceUnavailableException(str(e)) from None
+    # Never the contact itself: only who, which customer, and the counts.
+    log.info("customer.erase_personal_data", customer=r.customer, actor=_actor(request),
+             recorded=r.recorded, tickets_erased=r.tickets_erased,
+             legacy_plaintext_events=r.legacy_plaintext_events)
+    return ErasureView(
+        customer=r.customer, erasure_id=str(r.erasure_id), recorded=r.recorded,
+        erased_at=s.utc(r.erased_at), tickets=r.tickets, tickets_erased=r.tickets_erased,
+        sealed_events=r.sealed_events, legacy_plaintext_events=r.legacy_plaintext_events,
+        destroyed_key_versions=list(r.destroyed_key_versions), note=_note(r))
+
+
+@get(f"{API}/customers/{{customer:str}}/erasures", summary="A customer's recorded erasures",
+     tags=["customers"])
+@threaded
+def list_erasures(state: State, customer: str) -> ErasureList:
+    items = [
+        ErasureEntry(recorded_at=s.utc(e.timestamp), actor=e.actor, reason=e.reason,
+                     requested_by=e.requested_by, key_versions=list(e.key_versions),
+                     tickets_erased=e.counts.tickets, sealed_events=e.counts.sealed_events,
+                     legacy_plaintext_events=e.counts.legacy_plaintext_events)
+        for e in erasures(_services(state).desk, customer)
+    ]
+    return ErasureList(items=items, count=len(items))
+
+
+PRIVACY_HANDLERS = [erase, list_erasures]

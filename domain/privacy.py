@@ -1,0 +1,85 @@
+"""Erasure of a customer's personal data (crypto-shredding, DOMAIN §7, ADR 0034).
+
+The record of *that* an erasure happened, kept forever next to the history it shredded: who
+asked, who performed it, why, when, which key version was destroyed and what it covered. It
+holds no personal data. One stream per customer id (uuid5 of the customer text), so repeated
+requests for one customer meet on one record; each request that destroyed a key appends an
+``Erased`` event.
+
+Pure: standard library and ``eventsourcing.domain`` only; time and actor come in as arguments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate
+
+from domain.errors import FieldError, InvalidCommand
+
+MAX_TEXT = 2000
+
+
+def erasure_id(customer: str) -> UUID:
+    return uuid5(NAMESPACE_URL, f"opsledger:personal-data-erasure:{customer}")
+
+
+@dataclass(frozen=True)
+class ErasureCounts:
+    """What one erasure covered: tickets whose contact was sealed with the destroyed key
+    (now unreadable), and ``legacy_plaintext_events`` written before sealing existed, whose
+    plaintext stays in the store (an append-only history cannot shred it; ADR 0034)."""
+
+    tickets: int
+    sealed_events: int
+    legacy_plaintext_events: int
+
+
+class PersonalDataErasure(Aggregate):
+    TOPIC = "opsledger.privacy:PersonalDataErasure"
+
+    class Event(Aggregate.Event):
+        TOPIC = "opsledger.privacy:PersonalDataErasure.Event"
+        actor: str
+
+    class Opened(Aggregate.Created):
+        TOPIC = "opsledger.privacy:PersonalDataErasure.Opened"
+        customer: str
+        actor: str
+
+    class Erased(Event):
+        TOPIC = "opsledger.privacy:PersonalDataErasure.Erased"
+        reason: str
+        requested_by: str
+        key_id: str
+        key_versions: tuple[int, ...]
+        counts: ErasureCounts
+
+        def apply(self, record: PersonalDataErasure) -> None:
+            record.erasures = (*record.erasures, self)
+
+    def __init__(self, customer: str, actor: str) -> None:
+        self.customer = customer
+        self.erasures: tuple[PersonalDataErasure.Erased, ...] = ()
+
+    @classmethod
+    def open(cls, customer: str, *, actor: str, at: datetime) -> PersonalDataErasure:
+        return cls._create(cls.Opened, id=erasure_id(customer), timestamp=at, customer=customer,
+                           actor=actor)
+
+    def erase(self, *, reason: str, requested_by: str, key_id: str,
+              key_versions: tuple[int, ...], counts: ErasureCounts, actor: str,
+              at: datetime) -> None:
+        errors = []
+        for name, value in (("reason", reason), ("requested_by", requested_by)):
+            if not value.strip():
+                errors.append(FieldError(name, "must not be empty"))
+            elif len(value) > MAX_TEXT:
+                errors.append(FieldError(name, f"at most {MAX_TEXT} characters"))
+        if errors:
+            raise InvalidCommand(errors)
+        self.trigger_event(self.Erased, timestamp=at, actor=actor, reason=reason.strip(),
+                           requested_by=requested_by.strip(), key_id=key_id,
+                           key_versions=key_versions, counts=counts)
