@@ -75,6 +75,23 @@ def find_customer(desk: ServiceDesk, customer: str,
     return found if isinstance(found, Customer) else None
 
 
+def customer_on_first_use(desk: ServiceDesk, customer: str, at: datetime,
+                          actor: str) -> tuple[Customer | CustomerDirectory, ...]:
+    """The customer, registered now (its name is its id) with the directory when it is new:
+    the aggregates to save in the same transaction as the record that first names it (a
+    project's contract, a requester)."""
+    found = find_customer(desk, customer)
+    if found is not None:
+        return (found,)
+    record = Customer.register(customer, customer, None, actor=actor, at=at)
+    try:
+        directory = desk._get(CustomerDirectory.ID)
+    except AggregateNotFoundError:
+        directory = CustomerDirectory.open(at)
+    directory.add(record.customer, at)
+    return record, directory
+
+
 def _retry_pause(attempt: int) -> None:
     time.sleep(random.uniform(0, min(RETRY_MAX_DELAY, RETRY_DELAY * 2**attempt)))
 

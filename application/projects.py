@@ -31,13 +31,13 @@ from zoneinfo import ZoneInfo
 from eventsourcing.application import AggregateNotFoundError
 
 from application.catalog import get_calendar, get_policy
-from application.customers import find_customer
+from application.customers import customer_on_first_use, find_customer
 from application.desk import CommandResult, HistoryEntry, ServiceDesk
 from application.errors import ApplicationError
 from application.idempotency import IdempotencyKey
 from application.recurrence import default_start, grace_end, is_occurrence, occurrences, parse_rule
 from domain.calendar import BusinessCalendar
-from domain.customer import ContractTerms, Customer, CustomerDirectory, normalise_customer_id
+from domain.customer import ContractTerms, normalise_customer_id
 from domain.errors import FieldError, InvalidCommand
 from domain.numbering import RecordKind, record_id_for
 from domain.project import Project, ProjectDirectory, RoutineRun, Verdict
@@ -75,20 +75,6 @@ def project_calendar(desk: ServiceDesk, slug: str) -> BusinessCalendar:
 # -------------------------------------------------------------------- writes
 
 
-def _customer(desk: ServiceDesk, customer: str, at: datetime, actor: str) -> tuple[Any, ...]:
-    """The customer (registered now, with the directory, when new), to record a contract."""
-    found = find_customer(desk, customer)
-    if found is not None:
-        return (found,)
-    record = Customer.register(customer, customer, None, actor=actor, at=at)
-    try:
-        directory = desk._get(CustomerDirectory.ID)
-    except AggregateNotFoundError:
-        directory = CustomerDirectory.open(at)
-    directory.add(record.customer, at)
-    return record, directory
-
-
 def _directory(desk: ServiceDesk, at: datetime) -> ProjectDirectory:
     try:
         return desk._get(ProjectDirectory.ID)  # type: ignore[no-any-return]
@@ -113,7 +99,7 @@ def contract_project(
             id=record_id_for(number), number=number, name=name, customer=customer,
             contract_number=contract_number, services=tuple(services), start=start, end=end,
             budget=budget, sla_policy=sla_policy, calendar=calendar, actor=actor, at=at)
-        customers = _customer(desk, project.customer, at, actor)
+        customers = customer_on_first_use(desk, project.customer, at, actor)
         customers[0].record_contract(ContractTerms(
             project_id=str(project.id), project_number=number, start=start, end=end,
             sla_policy=sla_policy, calendar=calendar, timezone=timezone), actor=actor, at=at)

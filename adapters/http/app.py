@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import hmac
 import sys
 import time
 import uuid
@@ -23,10 +22,9 @@ import msgspec.inspect
 import structlog
 from litestar import Litestar, Request, Response, get, post
 from litestar.params import QueryParameter
-from litestar.connection import ASGIConnection
 from litestar.datastructures import State
-from litestar.exceptions import NotAuthorizedException, NotFoundException, ValidationException
-from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult, DefineMiddleware
+from litestar.exceptions import NotFoundException, ValidationException
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin
 from litestar.types import ASGIApp, Receive, Scope, Send
@@ -34,6 +32,8 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from adapters.container import Services
 from adapters.http import schemas as s
 from adapters.http.docs_page import docs_page
+from adapters.http.access import (TokenAuth, authorize, check_own_customer, masking_middleware,
+                                  principal_of, scoped_customer)
 from adapters.http.problems import exception_handlers, problem
 from application.desk import CommandResult, ServiceDesk
 from application.encoding import prepare_types
@@ -48,32 +48,9 @@ log = structlog.get_logger("opsledger.http")
 
 API = "/api/v1"
 _LOCAL = ZoneInfo("Asia/Shanghai")  # the zone of the service's dates (ticket numbers too)
-ANONYMOUS = "anonymous"
 
 
 # ------------------------------------------------------------------ identity
-
-
-class BearerAuth(AbstractAuthenticationMiddleware):
-    """``OPSLEDGER_ADMIN_TOKEN`` as a bearer token, when set (full roles come with issue #7).
-
-    Without a configured token the service is open (a development store) and the caller
-    may name themselves with ``X-Opsledger-Actor``; commands always record the actor.
-    """
-
-    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
-        services: Services = connection.app.state.services
-        token = services.settings.admin_token
-        header = connection.headers.get("authorization", "")
-        if token is None:
-            actor = connection.headers.get("x-opsledger-actor", "").strip()[:200] or ANONYMOUS
-            return AuthenticationResult(user=actor, auth=None)
-        scheme, _, given = header.partition(" ")
-        if scheme.lower() != "bearer" or not given:
-            raise NotAuthorizedException("send Authorization: Bearer <token>")
-        if not hmac.compare_digest(given.strip().encode(), token.encode()):
-            raise NotAuthorizedException("the token is not valid")
-        return AuthenticationResult(user="admin", auth="admin")
 
 
 def request_id_middleware(app: ASGIApp) -> ASGIApp:
@@ -183,7 +160,8 @@ def _idempotency(request: Request[Any, Any, Any], data: Any) -> IdempotencyKey |
 
 
 def _actor(request: Request[Any, Any, Any]) -> str:
-    return str(request.user or ANONYMOUS)
+    """The acting user's id, recorded on every event of a command."""
+    return principal_of(request).user_id
 
 
 def _sla(desk: ServiceDesk, ticket: Any, now: datetime | None = None) -> Any:
@@ -282,6 +260,7 @@ def _as_of(value: str | None) -> datetime | None:
 @post(f"{API}/tickets", status_code=201, summary="Register a ticket", tags=["tickets"])
 @threaded
 def register_ticket(request: Request[Any, Any, Any], state: State, data: s.RegisterTicket) -> Response[s.TicketView]:
+    check_own_customer(request, data.customer)
     def call(desk: ServiceDesk, **opts: Any) -> CommandResult:
         return desk.register_ticket(
             customer=data.customer,
@@ -509,6 +488,7 @@ _OPEN = tuple(x.value for x in OPEN_STATUSES)
 @get(f"{API}/tickets", summary="List tickets with filters", tags=["tickets"])
 @threaded
 def list_tickets(
+    request: Request[Any, Any, Any],
     state: State,
     status: str | None = None,
     priority: str | None = None,
@@ -526,12 +506,18 @@ def list_tickets(
         statuses=_split(status, "status", _STATUSES),
         priorities=_split(priority, "priority", _PRIORITIES),
         assignee=assignee,
-        customer=normalise_customer_id(customer) if customer is not None else None,
+        customer=_customer_filter(request, customer),
         group=group,
         limit=_limit(limit),
         after=_cursor(cursor),
     )
     return _page(services, q)
+
+
+def _customer_filter(request: Request[Any, Any, Any], customer: str | None) -> str | None:
+    """The list's customer filter (a requester's own organisation, whatever they asked)."""
+    customer = scoped_customer(request, customer)
+    return normalise_customer_id(customer) if customer is not None else None
 
 
 QUEUES = ("unassigned", "mine", "breaching", "by-assignee/{id}")
@@ -696,20 +682,22 @@ def create_app(services: Services, *, run_projections: bool = True) -> Litestar:
     from adapters.http.reports import REPORT_HANDLERS  # the same
     from adapters.http.privacy import PRIVACY_HANDLERS  # the same
     from adapters.http.audit import AUDIT_HANDLERS  # the same
+    from adapters.http.identities import IDENTITY_HANDLERS  # the same
 
     _prepare_structs()
 
-    auth = DefineMiddleware(BearerAuth, exclude=["^/healthz", "^/schema", "^/docs"])
+    auth = DefineMiddleware(TokenAuth, exclude=["^/healthz", "^/schema", "^/docs"])
     return Litestar(
         route_handlers=[
             register_ticket, *TICKET_COMMANDS, get_ticket, ticket_history, list_tickets,
             queue, queue_by_assignee, sla_compliance_figures, audit_events, healthz, docs, *CATALOG_HANDLERS,
             *CUSTOMER_HANDLERS, *PROBLEM_HANDLERS, *CHANGE_HANDLERS,
             *KNOWLEDGE_HANDLERS, *PROJECT_HANDLERS, *REPORT_HANDLERS, *PRIVACY_HANDLERS,
-            *AUDIT_HANDLERS,
+            *AUDIT_HANDLERS, *IDENTITY_HANDLERS,
         ],
         state=State({"services": services}),
-        middleware=[request_id_middleware, auth],
+        middleware=[request_id_middleware, auth, masking_middleware],
+        guards=[authorize],
         exception_handlers=exception_handlers(),
         request_max_body_size=services.settings.max_body_bytes,
         on_startup=[startup],

@@ -19,6 +19,7 @@ from litestar.datastructures import State
 
 from adapters.http import project_schemas as ps
 from adapters.http import schemas as s
+from adapters.http.access import scoped_customer
 from adapters.http.app import API, _as_of, _services, _split, history_items, threaded
 from adapters.http.records import Records, query_time, versioned
 from application import projects as uc
@@ -134,9 +135,9 @@ _STATUSES = {x.value for x in Status}
 
 @get(f"{API}/projects", summary="List projects (newest first)", tags=[TAG])
 @threaded
-def list_projects(state: State, customer: str | None = None,
+def list_projects(request: Request[Any, Any, Any], state: State, customer: str | None = None,
                   status: str | None = None) -> ps.ProjectPage:
-    found = uc.list_projects(_services(state).desk, customer=customer,
+    found = uc.list_projects(_services(state).desk, customer=scoped_customer(request, customer),
                              statuses=_split(status, "status", _STATUSES))
     items = [ps.project_view(p) for p in found]
     return ps.ProjectPage(items=items, next_cursor=None, count=len(items))

@@ -1,0 +1,484 @@
+"""Who may call what: authentication, the route × role matrix, customer scoping and the
+masking of personal data (issue 7, ADR 0036; the matrix is docs/authorization.md).
+
+- ``TokenAuth`` (Litestar authentication middleware) turns ``Authorization: Bearer <token>``
+  into a ``Principal``: the operator's ``OPSLEDGER_ADMIN_TOKEN`` is the admin, any other token
+  is looked up by ``application.identities.authenticate`` (hash only, cached). No or a bad
+  token is a ``401``. A store with no users and no admin token configured is a development
+  store and stays open: the caller is an admin named by ``X-Opsledger-Actor``.
+- ``RULES`` maps every operation (``METHOD /path/{template}``, as in the OpenAPI document)
+  to the roles that may call it and how the rows are scoped. ``authorize`` is the app-wide
+  guard: an operation without a rule is refused (fail closed) and a test walks the OpenAPI
+  document so that a new route without a rule fails the suite.
+- Scoping: a requester reaches only records of their own customer organisation; another
+  customer's record answers ``404`` exactly as an unknown id does, so existence does not leak.
+  An engineer works (start, log work, wait, resume, resolve) only tickets assigned to them or
+  to one of their groups (``403`` otherwise). Lists are filtered by ``scoped_customer``.
+- Masking: roles that do not need contact data (auditor, requester) get contact names,
+  phones, e-mails and signers masked (``李*``, ``138****5678``) in every JSON answer (views,
+  lists, searches, history, the audit log), by one middleware over the encoded answer, so a
+  new endpoint cannot forget it.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import anyio.to_thread
+import msgspec
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from adapters.container import Services
+from application.errors import RecordNotFound
+from application.identities import (Principal, authenticate, has_identities, token_cache,
+                                   token_digest)
+from domain.customer import normalise_customer_id
+
+API = "/api/v1"
+
+REQUESTER, AGENT, DISPATCHER, ENGINEER = "requester", "agent", "dispatcher", "engineer"
+MANAGER, AUDITOR, ADMIN = "manager", "auditor", "admin"
+ROLES = (REQUESTER, AGENT, DISPATCHER, ENGINEER, MANAGER, AUDITOR, ADMIN)
+
+#: Roles that see contact data in clear; everyone else sees it masked.
+UNMASKED = frozenset({AGENT, DISPATCHER, ENGINEER, MANAGER, ADMIN})
+
+BOOTSTRAP_ADMIN = Principal(user_id="admin", name="bootstrap admin", roles=frozenset({ADMIN}),
+                            customer=None, groups=frozenset(), skills=(), token_id=None)
+
+# How often an open (development) store re-checks whether users have been registered since.
+_OPEN_RECHECK_SECONDS = 1.0
+
+
+# --------------------------------------------------------------- authentication
+
+
+class TokenAuth(AbstractAuthenticationMiddleware):
+    """``Authorization: Bearer <token>`` → a ``Principal`` in ``request.user``."""
+
+    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
+        services: Services = connection.app.state.services
+        header = connection.headers.get("authorization")
+        if header is None:
+            if await _open_store(services):
+                actor = connection.headers.get("x-opsledger-actor", "").strip()[:200] or "anonymous"
+                return AuthenticationResult(user=_open_principal(actor), auth=None)
+            raise NotAuthorizedException("send Authorization: Bearer <token>")
+        scheme, _, given = header.partition(" ")
+        token = given.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise NotAuthorizedException("send Authorization: Bearer <token>")
+        admin = services.settings.admin_token
+        if admin is not None and hmac.compare_digest(token.encode(), admin.encode()):
+            return AuthenticationResult(user=BOOTSTRAP_ADMIN, auth="bootstrap")
+        desk = services.desk
+        principal = token_cache(desk).get(token_digest(token), desk.clock.now())  # no hop
+        if principal is None:
+            principal = await anyio.to_thread.run_sync(authenticate, desk, token)
+        if principal is None:
+            raise NotAuthorizedException("the token is not valid (unknown, expired or revoked)")
+        return AuthenticationResult(user=principal, auth=principal.token_id)
+
+
+@dataclass
+class _OpenState:
+    open: bool = True
+    checked: float = float("-inf")
+
+
+_open_states: dict[int, _OpenState] = {}
+
+
+async def _open_store(services: Services) -> bool:
+    """True while the store has no users and no admin token is configured (development)."""
+    if services.settings.admin_token is not None:
+        return False
+    state = _open_states.setdefault(id(services), _OpenState())
+    if state.open and token_cache(services.desk).any_users:  # registered in this process
+        state.open = False
+    if state.open and time.monotonic() - state.checked > _OPEN_RECHECK_SECONDS:
+        state.open = not await anyio.to_thread.run_sync(has_identities, services.desk)
+        state.checked = time.monotonic()
+    return state.open
+
+
+def _open_principal(actor: str) -> Principal:
+    return Principal(user_id=actor, name=actor, roles=frozenset({ADMIN}), customer=None,
+                     groups=frozenset(), skills=(), token_id=None)
+
+
+NOBODY = Principal(user_id="anonymous", name="anonymous", roles=frozenset(), customer=None,
+                   groups=frozenset(), skills=(), token_id=None)
+
+#: Paths anyone may read without a token: health, the OpenAPI document, the docs page.
+_PUBLIC = ("/healthz", "/schema", "/docs")
+
+
+def principal_of(request: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    """The authenticated caller (nobody, with no roles, on the public paths)."""
+    user = request.scope.get("user")
+    return user if isinstance(user, Principal) else NOBODY
+
+
+# ----------------------------------------------------------------- the matrix
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may call one operation. ``scope`` says which rows a scoped role reaches:
+    ``customer`` (requesters: their organisation's records, the record named by the
+    path's first parameter of kind ``kind``), ``assigned`` (engineers: tickets assigned to
+    them or their groups), ``self`` (a user's own identity)."""
+
+    roles: frozenset[str]
+    kind: str | None = None  # the record in the path: ticket, project, customer, user
+    engineer_assigned: bool = False
+    note: str = ""
+
+
+def _r(*roles: str, kind: str | None = None, assigned: bool = False, note: str = "") -> Rule:
+    return Rule(frozenset({*roles, ADMIN}), kind, assigned, note)
+
+
+EVERYONE = (REQUESTER, AGENT, DISPATCHER, ENGINEER, MANAGER, AUDITOR)
+STAFF = (AGENT, DISPATCHER, ENGINEER, MANAGER, AUDITOR)
+DESK = (AGENT, DISPATCHER, MANAGER)  # the service desk's front line
+WORK = (ENGINEER, MANAGER)  # those who work tickets (engineers: their own)
+TECH = (ENGINEER, DISPATCHER, MANAGER)  # problem and knowledge workers
+
+_T = f"{API}/tickets/{{ref}}"
+_P = f"{API}/projects/{{ref}}"
+_C = f"{API}/changes/{{ref}}"
+_PRB = f"{API}/problems/{{ref}}"
+_U = f"{API}/users/{{user}}"
+
+RULES: dict[str, Rule] = {
+    # tickets
+    f"POST {API}/tickets": _r(REQUESTER, AGENT, DISPATCHER, ENGINEER, MANAGER,
+                              note="requesters: for their own organisation only"),
+    f"GET {API}/tickets": _r(*EVERYONE, note="requesters: their organisation's tickets only"),
+    f"GET {_T}": _r(*EVERYONE, kind="ticket"),
+    f"GET {_T}/history": _r(*EVERYONE, kind="ticket"),
+    f"POST {_T}/invalidate": _r(*DESK, kind="ticket"),
+    f"POST {_T}/classify": _r(DISPATCHER, MANAGER, kind="ticket"),
+    f"POST {_T}/assign": _r(DISPATCHER, MANAGER, kind="ticket"),
+    f"POST {_T}/escalate": _r(DISPATCHER, MANAGER, kind="ticket"),
+    f"POST {_T}/start": _r(*WORK, kind="ticket", assigned=True),
+    f"POST {_T}/log_work": _r(*WORK, kind="ticket", assigned=True),
+    f"POST {_T}/await_customer": _r(*WORK, kind="ticket", assigned=True),
+    f"POST {_T}/resume": _r(*WORK, kind="ticket", assigned=True),
+    f"POST {_T}/resolve": _r(*WORK, kind="ticket", assigned=True),
+    f"POST {_T}/confirm": _r(REQUESTER, AGENT, MANAGER, kind="ticket"),
+    f"POST {_T}/close": _r(REQUESTER, AGENT, MANAGER, kind="ticket"),
+    f"POST {_T}/reopen": _r(REQUESTER, AGENT, MANAGER, kind="ticket"),
+    f"POST {_T}/feedback": _r(REQUESTER, AGENT, MANAGER, kind="ticket"),
+    f"POST {_T}/link_problem": _r(*TECH, kind="ticket"),
+    # queues and SLA figures (staff)
+    f"GET {API}/queues/{{name}}": _r(*STAFF, note="mine: the caller's own open tickets"),
+    f"GET {API}/queues/by-assignee/{{assignee}}": _r(*STAFF),
+    f"GET {API}/sla/compliance": _r(DISPATCHER, MANAGER, AUDITOR),
+    # calendars, SLA policies, standard change models: everyone reads, admins manage
+    f"GET {API}/calendars": _r(*EVERYONE),
+    f"GET {API}/calendars/{{slug}}": _r(*EVERYONE),
+    f"PUT {API}/calendars/{{slug}}": _r(),
+    f"GET {API}/sla-policies": _r(*EVERYONE),
+    f"GET {API}/sla-policies/{{slug}}": _r(*EVERYONE),
+    f"PUT {API}/sla-policies/{{slug}}": _r(),
+    f"GET {API}/standard-changes": _r(*STAFF),
+    f"GET {API}/standard-changes/{{slug}}": _r(*STAFF),
+    f"PUT {API}/standard-changes/{{slug}}": _r(MANAGER),
+    # customers and their personal data
+    f"GET {API}/customers": _r(*STAFF),
+    f"POST {API}/customers": _r(AGENT, MANAGER),
+    f"GET {API}/customers/{{customer}}": _r(*EVERYONE, kind="customer"),
+    f"POST {API}/customers/{{customer}}/assign_sla_policy": _r(MANAGER),
+    f"POST {API}/customers/{{customer}}/erase_personal_data": _r(),
+    f"GET {API}/customers/{{customer}}/erasures": _r(MANAGER, AUDITOR),
+    # problems and the knowledge base (staff)
+    f"GET {API}/problems": _r(*STAFF),
+    f"POST {API}/problems": _r(*TECH),
+    f"GET {_PRB}": _r(*STAFF),
+    f"GET {_PRB}/history": _r(*STAFF),
+    **{f"POST {_PRB}/{c}": _r(*TECH) for c in (
+        "classify", "link_ticket", "link_tickets", "record_root_cause", "record_workaround",
+        "mark_known_error", "resolve", "close")},
+    f"GET {API}/knowledge": _r(*STAFF),
+    f"POST {API}/knowledge": _r(*TECH),
+    f"GET {API}/knowledge/{{ref}}": _r(*STAFF),
+    f"GET {API}/knowledge/{{ref}}/history": _r(*STAFF),
+    f"POST {API}/knowledge/{{ref}}/revise": _r(*TECH),
+    f"POST {API}/knowledge/{{ref}}/retire": _r(*TECH),
+    # changes (staff; managers approve)
+    f"GET {API}/changes": _r(*STAFF),
+    f"GET {API}/changes/calendar": _r(*STAFF),
+    f"POST {API}/changes": _r(*TECH, AGENT),
+    f"GET {_C}": _r(*STAFF),
+    f"GET {_C}/history": _r(*STAFF),
+    **{f"POST {_C}/{c}": _r(ENGINEER, MANAGER) for c in (
+        "assess", "plan", "start", "complete", "roll_back", "start_trial", "evaluate",
+        "raise_improvement", "cancel")},
+    f"POST {_C}/review": _r(MANAGER),
+    f"POST {_C}/approve_emergency": _r(MANAGER),
+    f"POST {_C}/close": _r(MANAGER),
+    f"POST {_C}/customer_review": _r(AGENT, MANAGER, note="recorded by staff with the customer's evidence"),
+    f"POST {_C}/consent": _r(AGENT, MANAGER, note="recorded by staff with the customer's evidence"),
+    # delivery projects (requesters: their organisation's projects and reports)
+    f"GET {API}/projects": _r(*EVERYONE, note="requesters: their organisation's projects only"),
+    f"POST {API}/projects": _r(MANAGER),
+    f"GET {_P}": _r(*EVERYONE, kind="project"),
+    f"GET {_P}/history": _r(*EVERYONE, kind="project"),
+    f"GET {_P}/routines": _r(*EVERYONE, kind="project"),
+    f"GET {_P}/reports/{{period}}": _r(*EVERYONE, kind="project"),
+    **{f"POST {_P}/{c}": _r(MANAGER, kind="project") for c in (
+        "approve", "plan", "schedule_routine", "submit_report", "raise_improvement", "accept",
+        "close")},
+    f"POST {_P}/record_routine": _r(ENGINEER, MANAGER, kind="project"),
+    f"POST {_P}/record_check": _r(ENGINEER, MANAGER, kind="project"),
+    f"POST {_P}/record_survey": _r(REQUESTER, AGENT, MANAGER, kind="project"),
+    # audit (auditors and managers read; nobody changes anything)
+    f"GET {API}/audit/events": _r(AUDITOR, MANAGER),
+    f"GET {API}/audit/verify": _r(AUDITOR, MANAGER),
+    # identities (admins manage users and tokens; everyone reads themselves)
+    f"GET {API}/me": _r(*EVERYONE),
+    f"GET {API}/users": _r(MANAGER, AUDITOR),
+    f"POST {API}/users": _r(),
+    f"GET {_U}": _r(MANAGER, AUDITOR, kind="user", note="everyone: themselves"),
+    f"POST {_U}/update": _r(),
+    f"POST {_U}/deactivate": _r(),
+    f"POST {_U}/reactivate": _r(),
+    f"GET {_U}/history": _r(MANAGER, AUDITOR, kind="user", note="everyone: themselves"),
+    f"GET {_U}/tokens": _r(kind="user", note="everyone: their own tokens"),
+    f"GET {_U}/tokens/{{token_id}}": _r(kind="user", note="everyone: their own tokens"),
+    f"POST {_U}/tokens": _r(),
+    f"POST {_U}/tokens/{{token_id}}/revoke": _r(kind="user", note="everyone: their own tokens"),
+}
+
+#: Rules whose ``user`` path parameter may also be the caller themselves.
+_SELF_SERVICE = {f"GET {_U}", f"GET {_U}/history", f"GET {_U}/tokens",
+                 f"GET {_U}/tokens/{{token_id}}", f"POST {_U}/tokens/{{token_id}}/revoke"}
+
+
+def operation(method: str, path_template: str) -> str:
+    return f"{method.upper()} {path_template}"
+
+
+def rule_for(method: str, path_template: str) -> Rule | None:
+    return RULES.get(operation(method, path_template))
+
+
+async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """The app-wide guard: the caller's roles against the operation's rule, then scoping."""
+    if handler.opt.get("exclude_from_auth") or connection.scope.get(
+            "path_template", "").startswith(_PUBLIC):
+        return
+    principal = principal_of(connection)
+    if ADMIN in principal.roles:
+        return
+    key = operation(connection.scope["method"], connection.scope.get("path_template", ""))
+    rule = RULES.get(key)
+    if rule is None:
+        raise PermissionDeniedException(f"no access rule for {key}")
+    params = connection.path_params
+    if key in _SELF_SERVICE and params.get("user") == principal.user_id:
+        return
+    allowed = rule.roles & principal.roles
+    if not allowed:
+        raise PermissionDeniedException(
+            f"{key} needs one of the roles {', '.join(sorted(rule.roles))}")
+    if rule.kind is None:
+        return
+    services: Services = connection.app.state.services
+    ref = str(next(iter(params.values()), ""))
+    if REQUESTER in principal.roles:
+        owner = await anyio.to_thread.run_sync(_owner, services, rule.kind, ref)
+        if owner != principal.customer:
+            raise NotFoundException(f"no {rule.kind} {ref!r}")
+    if rule.engineer_assigned and not (allowed - {ENGINEER}):
+        ticket = await anyio.to_thread.run_sync(services.desk.get_ticket, ref)
+        if ticket.assignee != principal.user_id and ticket.group not in principal.groups:
+            raise PermissionDeniedException(
+                "engineers work only tickets assigned to them or to one of their groups")
+
+
+def _owner(services: Services, kind: str, ref: str) -> str | None:
+    """The customer organisation a record belongs to (``None``: not a customer's record)."""
+    try:
+        if kind == "ticket":
+            return str(services.desk.get_ticket(ref).customer)
+        if kind == "project":
+            from application.projects import get_project
+            return str(get_project(services.desk, ref).customer)
+        if kind == "customer":
+            return normalise_customer_id(ref)
+    except RecordNotFound:
+        return None
+    return None
+
+
+def scoped_customer(request: Request[Any, Any, Any], customer: str | None) -> str | None:
+    """A list's customer filter: a requester's own organisation, whatever they asked for."""
+    principal = principal_of(request)
+    if REQUESTER in principal.roles and ADMIN not in principal.roles:
+        if not principal.customer:  # never "no filter" for a requester
+            raise PermissionDeniedException("this requester belongs to no customer organisation")
+        return principal.customer
+    return customer
+
+
+def check_own_customer(request: Request[Any, Any, Any], customer: str) -> None:
+    """A requester may create records only for their own organisation."""
+    principal = principal_of(request)
+    if (REQUESTER in principal.roles and ADMIN not in principal.roles
+            and normalise_customer_id(customer) != principal.customer):
+        raise PermissionDeniedException("requesters register tickets for their own organisation only")
+
+
+# -------------------------------------------------------------------- masking
+
+
+def mask_name(name: str) -> str:
+    """``李四`` → ``李*``; ``Alice Smith`` → ``A**********``."""
+    if not name or name.startswith("["):  # "[erased]" stays as it is
+        return name
+    return name[0] + "*" * max(1, len(name) - 1)
+
+
+def mask_phone(phone: str) -> str:
+    """``13800005678`` → ``138****5678``: a mobile number keeps its first three and last four
+    digits, shorter numbers at most their last four and never more than half their digits;
+    separators stay."""
+    at = [i for i, c in enumerate(phone) if c.isdigit()]
+    n = len(at)
+    shown = set(at[:3] + at[-4:]) if n >= 11 else set(at[n - min(4, n // 2):]) if n >= 4 else set()
+    return "".join("*" if c.isdigit() and i not in shown else c for i, c in enumerate(phone))
+
+
+def mask_email(email: str) -> str:
+    """``li@example.com`` → ``l***@example.com``."""
+    local, at, domain = email.partition("@")
+    if not at:
+        return mask_name(email)
+    return (local[:1] + "***") + "@" + domain
+
+
+_MASKS: dict[str, Callable[[str], str]] = {
+    "phone": mask_phone, "email": mask_email, "signer": mask_name,
+}
+
+
+def mask(value: Any) -> Any:
+    """``value`` (JSON-like) with every contact (``contact.name/phone/email``), phone, e-mail
+    and signer masked, wherever it is nested."""
+    if isinstance(value, list):
+        return [mask(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, Any] = {}
+    for key, v in value.items():
+        if key == "contact" and isinstance(v, dict):
+            out[key] = {k: (_MASKS.get(k, mask_name)(x) if isinstance(x, str) else mask(x))
+                        for k, x in v.items()}
+        elif key in _MASKS and isinstance(v, str):
+            out[key] = _MASKS[key](v)
+        else:
+            out[key] = mask(v)
+    return out
+
+
+def needs_masking(principal: Principal) -> bool:
+    return not (principal.roles & UNMASKED)
+
+
+def masking_middleware(app: ASGIApp) -> ASGIApp:
+    """Masks every JSON answer for callers that do not need contact data (after
+    authentication: ``scope["user"]`` is the principal). The whole body is rewritten, so
+    views, lists, searches, history and the audit log are all covered, and a new endpoint
+    cannot forget it; callers who see data in clear pay nothing."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        user = scope.get("user")
+        if scope["type"] != "http" or not isinstance(user, Principal) or not needs_masking(user):
+            await app(scope, receive, send)
+            return
+        start: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        async def masked_send(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+                return
+            if message["type"] != "http.response.body":
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            headers = list(start.get("headers", []))
+            body = b"".join(chunks)
+            media = dict(headers).get(b"content-type", b"").decode("latin-1")
+            if "json" in media and body:
+                body = msgspec.json.encode(mask(msgspec.json.decode(body)))
+                headers = [(k, v) for k, v in headers if k.lower() != b"content-length"]
+                headers.append((b"content-length", str(len(body)).encode()))
+            await send({**start, "headers": headers})
+            await send({"type": "http.response.body", "body": body, "more_body": False})
+
+        await app(scope, receive, masked_send)
+
+    return middleware
+
+
+# ------------------------------------------------------------------ the document
+
+
+def render_matrix() -> str:
+    """docs/authorization.md, generated from ``RULES`` (a test keeps the file equal to this:
+    regenerate with ``python -m adapters.http.access > docs/authorization.md``)."""
+    marks = {True: "✓", False: "·"}
+    lines = [
+        "# Authorization matrix",
+        "",
+        "Generated from `adapters/http/access.py` (`RULES`) by",
+        "`python -m adapters.http.access > docs/authorization.md`; `tests/http/test_access_matrix.py`",
+        "fails when this file, the code and the OpenAPI document disagree (ADR 0036).",
+        "",
+        "- ✓ allowed · refused with `403`.",
+        "- **own org**: a requester reaches only their own customer organisation's records; another",
+        "  customer's record answers `404`, exactly like an unknown id. Lists are filtered to the",
+        "  requester's organisation.",
+        "- **assigned**: an engineer only on tickets assigned to them or to one of their groups.",
+        "- **self**: every user may read their own identity and list and revoke their own tokens.",
+        "- Contact names, phones, e-mails and signers are shown masked (`李*`, `138****5678`) to",
+        "  " + ", ".join(f"`{r}`" for r in ROLES if r not in UNMASKED)
+        + "; in clear to " + ", ".join(f"`{r}`" for r in ROLES if r in UNMASKED) + ".",
+        "- `admin` may call everything. `/healthz`, `/schema` and `/docs` need no token.",
+        "",
+        "| operation | " + " | ".join(ROLES) + " | note |",
+        "|---|" + "---|" * len(ROLES) + "---|",
+    ]
+    for key, rule in RULES.items():
+        cells = []
+        for role in ROLES:
+            cell = marks[role in rule.roles]
+            if role in rule.roles and role == REQUESTER and rule.kind in ("ticket", "project", "customer"):
+                cell = "own org"
+            elif role in rule.roles and role == ENGINEER and rule.engineer_assigned:
+                cell = "assigned"
+            elif role != ADMIN and key in _SELF_SERVICE and role not in rule.roles:
+                cell = "self"
+            cells.append(cell)
+        lines.append(f"| `{key}` | " + " | ".join(cells) + f" | {rule.note} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(render_matrix(), end="")

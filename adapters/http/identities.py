@@ -1,0 +1,214 @@
+"""HTTP for users and API tokens: ``/api/v1/users``, ``/api/v1/me`` (API.md "Identities",
+ADR 0035).
+
+``POST /users`` registers a user (``201`` + ``Location``; the same data again: ``200``, other
+data: ``409``); ``GET /users`` (``?role=&customer=``), ``GET /users/{id}`` (``?as_of=``),
+``/history``; ``POST /users/{id}/update``, ``/deactivate``, ``/reactivate``. Tokens:
+``POST /users/{id}/tokens`` answers the token once (``201``), ``GET /users/{id}/tokens`` and
+``/tokens/{token_id}`` show them without secret or digest, ``POST .../revoke`` revokes.
+Commands answer the user's view (a token's, for token commands) with ``ETag`` = the user's
+version and honour ``If-Match`` and ``Idempotency-Key``. Who may call which route is the
+access matrix's business (``adapters/http/access.py``), not this module's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+from litestar import Request, Response, get, post
+from litestar.datastructures import State
+from litestar.exceptions import ClientException, ValidationException
+
+from adapters.http import identity_schemas as ids
+from adapters.http.access import principal_of
+from adapters.http import schemas as s
+from adapters.http.app import (
+    API, _as_of, _command, _services, history_items, threaded,
+)
+from adapters.http.records import versioned
+from application import identities as uc
+from application.desk import CommandResult, ServiceDesk
+from application.errors import RecordNotFound
+from application.identities import UserExists
+from domain.identity import ROLES, Role
+
+TAG = "users"
+USERS = f"{API}/users"
+USER = f"{USERS}/{{user:str}}"
+TOKEN = f"{USER}/tokens/{{token_id:str}}"
+
+
+def _location(user: str, *rest: str) -> str:
+    return "/".join((USERS, quote(user, safe=""), *rest))
+
+
+def _run(request: Request[Any, Any, Any], state: State, name: str, data: Any,
+         call: Callable[..., CommandResult], ref: str | None,
+         respond: Callable[[CommandResult, ServiceDesk], Response[Any]]) -> Response[Any]:
+    """``app._command`` for users (``Idempotency-Key``, ``If-Match`` when ``ref`` names the
+    user, the ``user.<name>`` log line: never a token, the answer is not logged)."""
+    return _command(request, state, name, data, call, ref, label="user", respond=respond)
+
+
+def _answer(result: CommandResult, body: Any, status: int = 200,
+            location: str | None = None) -> Response[Any]:
+    headers = {"ETag": f'"{result.aggregate.version}"'}
+    if location is not None:
+        headers["Location"] = location
+    if result.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return Response(body, status_code=status, headers=headers)
+
+
+def _user_answer(result: CommandResult, _: Any = None) -> Response[ids.UserView]:
+    user = result.aggregate
+    return _answer(result, ids.user_view(user), 201 if result.created else 200,
+                   _location(user.user) if result.created else None)
+
+
+# ---------------------------------------------------------------- users
+
+
+@post(USERS, summary="Register a user (roles, a requester's customer, skills, groups)",
+      tags=[TAG], status_code=201, name="user-register")
+@threaded
+def register_user(request: Request[Any, Any, Any], state: State,
+                  data: ids.RegisterUser) -> Response[ids.UserView]:
+    def call(desk: ServiceDesk, **opts: Any) -> CommandResult:
+        return uc.register_user(desk, data.id, data.name, data.roles, customer=data.customer,
+                                skills=data.skills, groups=data.groups, **opts)
+
+    try:
+        return _run(request, state, "register", data, call, None, _user_answer)
+    except UserExists as e:
+        raise ClientException(str(e), status_code=409) from None
+
+
+@get(USERS, summary="Every user (optionally with a role, or of a customer)", tags=[TAG],
+     name="user-list")
+@threaded
+def list_users(state: State, role: str | None = None,
+               customer: str | None = None) -> ids.UserList:
+    if role is not None and role not in ROLES:
+        raise ValidationException("unknown role", extra=[{
+            "key": "role", "message": f"roles: {', '.join(r.value for r in Role)}"}])
+    users = uc.list_users(_services(state).desk, role=role, customer=customer)
+    return ids.UserList(items=[ids.user_view(u) for u in users], count=len(users))
+
+
+@get(USER, summary="A user (optionally as of a past time)", tags=[TAG], name="user-get")
+@threaded
+def get_user(state: State, user: str, as_of: str | None = None) -> Response[ids.UserView]:
+    u = uc.get_user(_services(state).desk, user, _as_of(as_of))
+    return versioned(ids.user_view(u), u.version)
+
+
+@get(f"{USER}/history", summary="Every event of a user, oldest first", tags=[TAG],
+     name="user-history")
+@threaded
+def user_history(state: State, user: str) -> list[s.HistoryItem]:
+    return history_items(uc.user_history(_services(state).desk, user))
+
+
+@post(f"{USER}/update", summary="Change a user's name, roles, customer, skills or groups",
+      tags=[TAG], status_code=200, name="user-update")
+@threaded
+def update_user(request: Request[Any, Any, Any], state: State, user: str,
+                data: ids.UpdateUser) -> Response[ids.UserView]:
+    return _run(request, state, "update", data, lambda desk, **o: uc.update_user(
+        desk, user, name=data.name, roles=data.roles, customer=data.customer,
+        skills=data.skills, groups=data.groups, **o), user, _user_answer)
+
+
+@post(f"{USER}/deactivate", summary="Deactivate a user (their tokens stop working)",
+      tags=[TAG], status_code=200, name="user-deactivate")
+@threaded
+def deactivate_user(request: Request[Any, Any, Any], state: State, user: str,
+                    data: ids.Deactivate | None = None) -> Response[ids.UserView]:
+    body = data or ids.Deactivate()
+    return _run(request, state, "deactivate", body, lambda desk, **o: uc.deactivate_user(
+        desk, user, reason=body.reason, **o), user, _user_answer)
+
+
+@post(f"{USER}/reactivate", summary="Reactivate a user", tags=[TAG], status_code=200,
+      name="user-reactivate")
+@threaded
+def reactivate_user(request: Request[Any, Any, Any], state: State, user: str,
+                    data: s.Empty | None = None) -> Response[ids.UserView]:
+    return _run(request, state, "reactivate", data or s.Empty(),
+                lambda desk, **o: uc.reactivate_user(desk, user, **o), user, _user_answer)
+
+
+# --------------------------------------------------------------- tokens
+
+
+@post(f"{USER}/tokens", summary="Issue an API token (the token is shown this once)",
+      tags=[TAG], status_code=201, name="user-token-issue")
+@threaded
+def issue_token(request: Request[Any, Any, Any], state: State, user: str,
+                data: ids.IssueToken | None = None) -> Response[ids.IssuedTokenView]:
+    body = data or ids.IssueToken()
+    issued: list[uc.IssuedToken] = []
+
+    def call(desk: ServiceDesk, **opts: Any) -> CommandResult:
+        issued.append(uc.issue_token(desk, user, body.expires_at, label=body.label, **opts))
+        return issued[-1].result
+
+    def respond(result: CommandResult, _: ServiceDesk) -> Response[Any]:
+        token_id = issued[-1].issued.token_id
+        return _answer(result, ids.issued_view(issued[-1]), 201,
+                       _location(result.aggregate.user, "tokens", token_id))
+
+    return _run(request, state, "issue_token", body, call, user, respond)
+
+
+@get(f"{USER}/tokens", summary="A user's API tokens (never their secrets)", tags=[TAG],
+     name="user-token-list")
+@threaded
+def list_tokens(state: State, user: str) -> ids.TokenList:
+    desk = _services(state).desk
+    now = desk.clock.now()
+    items = [ids.token_view(t, now) for t in uc.list_tokens(desk, user)]
+    return ids.TokenList(items=items, count=len(items))
+
+
+@get(TOKEN, summary="One API token of a user (never its secret)", tags=[TAG],
+     name="user-token-get")
+@threaded
+def get_token(state: State, user: str, token_id: str) -> ids.TokenView:
+    desk = _services(state).desk
+    return ids.token_view(uc.get_token(desk, user, token_id), desk.clock.now())
+
+
+@post(f"{TOKEN}/revoke", summary="Revoke an API token (refused from now on)", tags=[TAG],
+      status_code=200, name="user-token-revoke")
+@threaded
+def revoke_token(request: Request[Any, Any, Any], state: State, user: str, token_id: str,
+                 data: s.Empty | None = None) -> Response[ids.TokenView]:
+    def respond(result: CommandResult, desk: ServiceDesk) -> Response[Any]:
+        return _answer(result, ids.token_view(result.aggregate.token(token_id), desk.clock.now()))
+
+    return _run(request, state, "revoke_token", data or s.Empty(),
+                lambda d, **o: uc.revoke_token(d, user, token_id, **o), user, respond)
+
+
+# ------------------------------------------------------------------- me
+
+
+@get(f"{API}/me", summary="The caller: their user and roles", tags=[TAG], name="me")
+@threaded
+def me(request: Request[Any, Any, Any], state: State) -> ids.MeView:
+    p = principal_of(request)
+    try:
+        user = uc.get_user(_services(state).desk, p.user_id)
+    except RecordNotFound:  # the bootstrap admin, or a caller named in open mode
+        user = None
+    return ids.me_view(p, user)
+
+
+IDENTITY_HANDLERS = [
+    register_user, list_users, get_user, user_history, update_user, deactivate_user,
+    reactivate_user, issue_token, list_tokens, get_token, revoke_token, me,
+]

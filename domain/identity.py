@@ -1,0 +1,359 @@
+"""Users and their API tokens (API.md "Identities", issue 7, ADR 0035).
+
+A user is managed by its user id, the text commands record as the actor (``eng-wang``,
+``li.si@acme``). The aggregate id derives from that text (uuid5, like customers), so a token
+that carries the aggregate id finds its user with one read, and two registrations of one id
+meet on one stream where the store's optimistic concurrency settles them.
+
+A user has roles: ``requester`` (a customer's person: belongs to exactly one customer
+organisation, never combined with a staff role) or any of the staff roles. API tokens live in
+the user's stream: only a digest of each token is recorded, never the token itself; the
+application makes the secret and its digest, this module only keeps the rules (expiry within
+bounds, revocation, no tokens for an inactive user).
+
+``UserDirectory`` lists the user ids that exist (one aggregate with a fixed id, saved in the
+same transaction as a registration), so listing users and "are there any?" are one read.
+
+Pure: standard library and ``eventsourcing.domain`` only; time, ids and actor come in as
+arguments.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate
+
+from domain.customer import normalise_customer_id
+from domain.errors import FieldError, InvalidCommand, TransitionNotAllowed
+
+MAX_ID = 200
+MAX_NAME = 200
+MAX_TAG = 100  # one skill or group
+MAX_TAGS = 50
+MAX_LABEL = 100
+DEFAULT_TOKEN_LIFETIME = timedelta(days=90)
+MAX_TOKEN_LIFETIME = timedelta(days=730)  # two years
+_DIGEST = re.compile(r"^[0-9a-f]{64}$")  # a SHA-256, hex
+
+
+class Role(StrEnum):
+    REQUESTER = "requester"
+    AGENT = "agent"
+    DISPATCHER = "dispatcher"
+    ENGINEER = "engineer"
+    MANAGER = "manager"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+
+ROLES = frozenset(r.value for r in Role)
+STAFF_ROLES = ROLES - {Role.REQUESTER.value}
+
+
+def normalise_user_id(text: str) -> str:
+    """The user id as kept: surrounding white space removed."""
+    return text.strip() if isinstance(text, str) else ""
+
+
+def user_id(text: str) -> UUID:
+    """The aggregate id of the user ``text``."""
+    return uuid5(NAMESPACE_URL, f"opsledger:user:{normalise_user_id(text)}")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What a registration or an update sets, checked and normalised (``Profile.of``)."""
+
+    name: str
+    roles: tuple[str, ...]  # sorted, unique
+    customer: str | None  # requesters only
+    skills: tuple[str, ...]
+    groups: tuple[str, ...]
+
+    @classmethod
+    def of(cls, name: str, roles: Iterable[str], customer: str | None = None,
+           skills: Iterable[str] = (), groups: Iterable[str] = ()) -> Profile:
+        """Checks every field and raises one ``InvalidCommand`` naming all that are wrong."""
+        errors: list[FieldError] = []
+        name = " ".join(name.split()) if isinstance(name, str) else ""
+        if not name:
+            errors.append(FieldError("name", "must not be empty"))
+        elif len(name) > MAX_NAME or not name.isprintable():
+            errors.append(FieldError("name", f"at most {MAX_NAME} printable characters"))
+        wanted = tuple(dict.fromkeys(roles))
+        unknown = [r for r in wanted if r not in ROLES]
+        if not wanted:
+            errors.append(FieldError("roles", "at least one role"))
+        elif unknown:
+            errors.append(FieldError("roles", f"unknown role(s) {', '.join(map(str, unknown))}; "
+                                              f"roles: {', '.join(r.value for r in Role)}"))
+        requester = Role.REQUESTER.value in wanted
+        if requester and len(wanted) > 1:
+            errors.append(FieldError("roles", "a requester (a customer's person) has no staff "
+                                              "role; register staff as separate users"))
+        customer = normalise_customer_id(customer) if customer is not None else None
+        if requester and not customer:
+            errors.append(FieldError("customer", "required for a requester: the customer "
+                                                 "organisation they belong to"))
+        elif not requester and customer is not None:
+            errors.append(FieldError("customer", "only a requester belongs to a customer"))
+        elif customer and (len(customer) > MAX_ID or not customer.isprintable()):
+            errors.append(FieldError("customer", f"at most {MAX_ID} printable characters"))
+        tags = {f: _tags(values, f, errors) for f, values in (("skills", skills),
+                                                               ("groups", groups))}
+        if errors:
+            raise InvalidCommand(errors)
+        return cls(name=name, roles=tuple(sorted(wanted)), customer=customer,
+                   skills=tags["skills"], groups=tags["groups"])
+
+
+def _tags(values: Iterable[str], field: str, errors: list[FieldError]) -> tuple[str, ...]:
+    items = tuple(dict.fromkeys(" ".join(v.split()) if isinstance(v, str) else "" for v in values))
+    if len(items) > MAX_TAGS:
+        errors.append(FieldError(field, f"at most {MAX_TAGS}"))
+    elif any(not v or len(v) > MAX_TAG or not v.isprintable() for v in items):
+        errors.append(FieldError(field, f"each 1 to {MAX_TAG} printable characters"))
+    return items
+
+
+def _check_id(text: str) -> None:
+    if not text:
+        raise InvalidCommand.field("id", "must not be empty")
+    if len(text) > MAX_ID or not text.isprintable():
+        raise InvalidCommand.field("id", f"at most {MAX_ID} printable characters")
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    """One issued token as the user's stream knows it: its digest, never the token."""
+
+    token_id: str
+    digest: str  # SHA-256 (hex) of the whole token string
+    label: str
+    issued_at: datetime
+    issued_by: str
+    expires_at: datetime
+    revoked_at: datetime | None = None
+    revoked_by: str | None = None
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    def valid_at(self, now: datetime) -> bool:
+        return not self.revoked and now < self.expires_at
+
+
+class User(Aggregate):
+    """A person (or a script) that calls the API, with roles and API tokens."""
+
+    TOPIC = "opsledger.identity:User"
+
+    class Event(Aggregate.Event):
+        TOPIC = "opsledger.identity:User.Event"
+        actor: str
+
+    class Registered(Aggregate.Created):
+        TOPIC = "opsledger.identity:User.Registered"
+        user: str
+        name: str
+        roles: tuple[str, ...]
+        customer: str | None
+        skills: tuple[str, ...]
+        groups: tuple[str, ...]
+        actor: str
+
+    class Updated(Event):
+        """The whole profile after the change (every field, so each event reads alone)."""
+
+        TOPIC = "opsledger.identity:User.Updated"
+        name: str
+        roles: tuple[str, ...]
+        customer: str | None
+        skills: tuple[str, ...]
+        groups: tuple[str, ...]
+
+        def apply(self, user: User) -> None:
+            user._set(Profile(self.name, self.roles, self.customer, self.skills, self.groups))
+
+    class Deactivated(Event):
+        TOPIC = "opsledger.identity:User.Deactivated"
+        reason: str
+
+        def apply(self, user: User) -> None:
+            user.active = False
+
+    class Reactivated(Event):
+        TOPIC = "opsledger.identity:User.Reactivated"
+
+        def apply(self, user: User) -> None:
+            user.active = True
+
+    class TokenIssued(Event):
+        TOPIC = "opsledger.identity:User.TokenIssued"
+        token_id: str
+        digest: str
+        expires_at: datetime
+        label: str
+
+        def apply(self, user: User) -> None:
+            user.tokens = (*user.tokens, ApiToken(
+                token_id=self.token_id, digest=self.digest, label=self.label,
+                issued_at=self.timestamp, issued_by=self.actor, expires_at=self.expires_at))
+
+    class TokenRevoked(Event):
+        TOPIC = "opsledger.identity:User.TokenRevoked"
+        token_id: str
+
+        def apply(self, user: User) -> None:
+            user.tokens = tuple(
+                replace(t, revoked_at=self.timestamp, revoked_by=self.actor)
+                if t.token_id == self.token_id else t for t in user.tokens)
+
+    def __init__(self, user: str, name: str, roles: tuple[str, ...], customer: str | None,
+                 skills: tuple[str, ...], groups: tuple[str, ...], actor: str) -> None:
+        self.user = user
+        self._set(Profile(name, roles, customer, skills, groups))
+        self.registered_by = actor
+        self.active = True
+        self.tokens: tuple[ApiToken, ...] = ()
+
+    def _set(self, profile: Profile) -> None:
+        self.name = profile.name
+        self.roles = profile.roles
+        self.customer = profile.customer
+        self.skills = profile.skills
+        self.groups = profile.groups
+
+    @property
+    def profile(self) -> Profile:
+        return Profile(self.name, self.roles, self.customer, self.skills, self.groups)
+
+    @property
+    def number(self) -> str:
+        """The user's human reference, as a ticket's number is its (logs name records by it)."""
+        return self.user
+
+    @staticmethod
+    def id_for(user: str) -> UUID:
+        return user_id(user)
+
+    @classmethod
+    def register(cls, user: str, profile: Profile, *, actor: str, at: datetime) -> User:
+        user = normalise_user_id(user)
+        _check_id(user)
+        return cls._create(cls.Registered, id=cls.id_for(user), timestamp=at, user=user,
+                           name=profile.name, roles=profile.roles, customer=profile.customer,
+                           skills=profile.skills, groups=profile.groups, actor=actor)
+
+    def same_as(self, profile: Profile) -> bool:
+        """Whether a registration with this profile repeats this one (an idempotent repeat)."""
+        return profile == self.profile
+
+    # ------------------------------------------------------------ commands
+
+    def update(self, profile: Profile, *, actor: str, at: datetime) -> bool:
+        """Records the new profile; ``False`` (nothing recorded) when nothing changes."""
+        if profile == self.profile:
+            return False
+        self.trigger_event(self.Updated, timestamp=at, actor=actor, name=profile.name,
+                           roles=profile.roles, customer=profile.customer,
+                           skills=profile.skills, groups=profile.groups)
+        return True
+
+    def deactivate(self, *, reason: str = "", actor: str, at: datetime) -> None:
+        """An inactive user's tokens stop working (they are kept: reactivation restores the
+        ones that have not expired or been revoked)."""
+        self._require_active("deactivate", ("reactivate", "update"))
+        self.trigger_event(self.Deactivated, timestamp=at, actor=actor, reason=reason)
+
+    def reactivate(self, *, actor: str, at: datetime) -> None:
+        if self.active:
+            raise TransitionNotAllowed("active", "reactivate", _ACTIVE_COMMANDS, record="user")
+        self.trigger_event(self.Reactivated, timestamp=at, actor=actor)
+
+    def issue_token(self, token_id: str, digest: str, expires_at: datetime | None, *,
+                    label: str = "", actor: str, at: datetime) -> ApiToken:
+        """Records a token by its digest; ``expires_at`` defaults to 90 days after ``at`` and
+        must lie after ``at`` and at most two years ahead."""
+        self._require_active("issue_token", ("reactivate", "update"))
+        expires_at = at + DEFAULT_TOKEN_LIFETIME if expires_at is None else expires_at
+        errors: list[FieldError] = []
+        if expires_at.tzinfo is None:
+            errors.append(FieldError("expires_at", "needs a UTC offset"))
+        elif expires_at <= at:
+            errors.append(FieldError("expires_at", "must be in the future"))
+        elif expires_at > at + MAX_TOKEN_LIFETIME:
+            errors.append(FieldError("expires_at", "at most two years ahead"))
+        label = " ".join(label.split()) if isinstance(label, str) else ""
+        if len(label) > MAX_LABEL or not label.isprintable():
+            errors.append(FieldError("label", f"at most {MAX_LABEL} printable characters"))
+        if not token_id or self.token(token_id) is not None:
+            errors.append(FieldError("token_id", "must be new"))
+        if not _DIGEST.match(digest):
+            errors.append(FieldError("digest", "a SHA-256 in hex"))
+        if errors:
+            raise InvalidCommand(errors)
+        self.trigger_event(self.TokenIssued, timestamp=at, actor=actor, token_id=token_id,
+                           digest=digest, expires_at=expires_at, label=label)
+        token = self.token(token_id)
+        assert token is not None
+        return token
+
+    def revoke_token(self, token_id: str, *, actor: str, at: datetime) -> None:
+        token = self.token(token_id)
+        if token is None:
+            raise InvalidCommand.field("token_id", f"no token {token_id!r} of this user")
+        if token.revoked:
+            raise TransitionNotAllowed("revoked", "revoke", (), record="token")
+        self.trigger_event(self.TokenRevoked, timestamp=at, actor=actor, token_id=token_id)
+
+    # --------------------------------------------------------------- reads
+
+    def token(self, token_id: str) -> ApiToken | None:
+        return next((t for t in self.tokens if t.token_id == token_id), None)
+
+    def _require_active(self, command: str, allowed: tuple[str, ...]) -> None:
+        if not self.active:
+            raise TransitionNotAllowed("inactive", command, allowed, record="user",
+                                       reason="the user is deactivated")
+
+
+_ACTIVE_COMMANDS = ("update", "deactivate", "issue_token", "revoke_token")
+
+
+class UserDirectory(Aggregate):
+    """The ids of every registered user, in order of registration (for listing)."""
+
+    TOPIC = "opsledger.identity:UserDirectory"
+    ID = uuid5(NAMESPACE_URL, "opsledger:user-directory")
+
+    class Event(Aggregate.Event):
+        TOPIC = "opsledger.identity:UserDirectory.Event"
+
+    class Opened(Aggregate.Created):
+        TOPIC = "opsledger.identity:UserDirectory.Opened"
+
+    class Listed(Event):
+        TOPIC = "opsledger.identity:UserDirectory.Listed"
+        user: str
+
+        def apply(self, directory: UserDirectory) -> None:
+            directory.users = (*directory.users, self.user)
+
+    def __init__(self) -> None:
+        self.users: tuple[str, ...] = ()
+
+    @classmethod
+    def open(cls, at: datetime) -> UserDirectory:
+        return cls._create(cls.Opened, id=cls.ID, timestamp=at)
+
+    def add(self, user: str, at: datetime) -> None:
+        if user not in self.users:
+            self.trigger_event(self.Listed, timestamp=at, user=user)

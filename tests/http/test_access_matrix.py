@@ -1,0 +1,281 @@
+"""The authorization matrix (issue 7, ADR 0036): every operation of the OpenAPI document has a
+rule, docs/authorization.md is generated from the rules, and every operation is called with
+every role: an allowed role is never refused, any other role gets ``403``.
+
+Then the isolation promise: a requester of customer B sees nothing of customer A anywhere
+(``404`` for A's records, exactly as for an unknown id; lists and searches without A's
+rows), and roles that do not need contact data see it masked in every answer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.http.access import ADMIN, ENGINEER, REQUESTER, ROLES, RULES, render_matrix
+from tests.fixtures_http import API, CLASSIFICATION, Api, ticket_body
+
+ROOT = Path(__file__).resolve().parents[2]
+ADMIN_TOKEN = "bootstrap-admin-token"
+PHONE, EMAIL, NAME = "13800005678", "li@example.com", "李四"
+B_PHONE = "13900001234"
+
+
+@pytest.fixture
+def http_store() -> str:
+    return "sqlite"
+
+
+class World:
+    """Two customers, a user and a token per role, and one record of every kind (A's)."""
+
+    def __init__(self, api: Api) -> None:
+        self.api = api
+        self.admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        for c in ("客户A", "客户B"):
+            self.ok(self.post("/customers", {"id": c, "name": c}), 201)
+        self.tokens: dict[str, dict[str, str]] = {}
+        for role in ROLES:
+            extra: dict[str, Any] = {"customer": "客户A"} if role == REQUESTER else {}
+            if role == ENGINEER:
+                extra["groups"] = ["ops"]
+            self.tokens[role] = self.user(f"u-{role}", role, **extra)
+        self.tokens["requester-b"] = self.user("u-requester-b", REQUESTER, customer="客户B")
+        self.user("target", ENGINEER)
+        self.target_token = self.ok(self.post("/users/target/tokens", {}), 201)["token_id"]
+        self.ticket = self.ok(self.post("/tickets", ticket_body(**CLASSIFICATION)), 201)
+        self.ok(self.post(f"/tickets/{self.ticket['id']}/assign", {"assignee": "u-engineer"}))
+        self.ticket_b = self.ok(self.post("/tickets", ticket_body(
+            customer="客户B", contact={"name": "赵六", "phone": B_PHONE}, title="打印机卡纸")), 201)
+        self.problem = self.ok(self.post("/problems", {
+            "title": "数据库连接超时", "description": "高峰期超时", "tickets": [self.ticket["id"]]}), 201)
+        self.change = self.ok(self.post("/changes", {
+            "kind": "normal", "origin": self.ticket["id"], "title": "ERP 内存扩容",
+            "description": "解决登录缓慢"}), 201)
+        self.article = self.ok(self.post("/knowledge", {
+            "title": "连接超时", "symptoms": "高峰期超时", "solution": "调大连接池", "tags": ["db"]}), 201)
+        self.project = self.ok(self.post("/projects", {
+            "name": "客户A 2026 运维", "customer": "客户A",
+            "contract": {"number": "HT-2026-001", "services": ["巡检"], "start": "2026-11-01",
+                         "end": "2027-10-31", "budget": "120万"},
+            "sla_policy": "default", "calendar": "china-5x8"}), 201)
+        r = api.client.put(f"{API}/standard-changes/os-patch", headers=self.admin, json={
+            "name": "操作系统月度补丁", "systems": ["ERP"], "steps": ["快照", "打补丁"],
+            "risk": "low", "approved_by": "变更委员会"})
+        assert r.status_code == 201, r.text
+
+    def post(self, path: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
+        return self.api.client.post(f"{API}{path}", json=body, headers=headers or self.admin)
+
+    @staticmethod
+    def ok(r: Any, status: int = 200) -> Any:
+        assert r.status_code == status, r.text
+        return r.json()
+
+    def user(self, user_id: str, role: str, **extra: Any) -> dict[str, str]:
+        self.ok(self.post("/users", {"id": user_id, "name": user_id, "roles": [role], **extra}), 201)
+        token = self.ok(self.post(f"/users/{user_id}/tokens", {}), 201)["token"]
+        return {"Authorization": f"Bearer {token}"}
+
+    def path_for(self, template: str, *, own: bool = True) -> str:
+        """``template`` with its parameters naming existing records (customer A's, or B's
+        ticket when ``own`` is false for customer B's requester...)."""
+        collection = template.split("/")[3]
+        refs = {"tickets": self.ticket["id"], "problems": self.problem["id"],
+                "changes": self.change["id"], "knowledge": self.article["id"],
+                "projects": self.project["id"], "calendars": "china-5x8",
+                "sla-policies": "default", "standard-changes": "os-patch", "users": "target",
+                "customers": "客户A", "queues": "unassigned"}
+        values = {"ref": refs.get(collection, ""), "slug": refs.get(collection, ""),
+                  "customer": "客户A", "name": "unassigned", "assignee": "u-engineer",
+                  "period": "2026-11", "token_id": self.target_token, "user": "target"}
+        path = template
+        for key, value in values.items():
+            path = path.replace("{" + key + "}", str(value))
+        assert "{" not in path, f"no test value for a parameter of {template}"
+        return path
+
+    def call(self, method: str, path: str, headers: dict[str, str]) -> Any:
+        if method == "GET":
+            return self.api.client.get(path, headers=headers)
+        return self.api.client.request(method, path, json={}, headers=headers)
+
+
+@pytest.fixture
+def world(make_api: Any) -> World:
+    return World(make_api(admin_token=ADMIN_TOKEN))
+
+
+def _operations(api: Api) -> list[tuple[str, str]]:
+    doc = api.client.get("/schema/openapi.json").json()
+    return [(m.upper(), path) for path, ops in doc["paths"].items() for m in ops
+            if m in ("get", "post", "put", "patch", "delete")]
+
+
+PUBLIC = {("GET", "/healthz")}
+
+
+def test_every_operation_has_a_rule_and_every_rule_an_operation(make_api):
+    ops = {f"{m} {p}" for m, p in _operations(make_api()) if (m, p) not in PUBLIC}
+    assert sorted(ops - set(RULES)) == [], "routes without an entry in adapters/http/access.py RULES"
+    assert sorted(set(RULES) - ops) == [], "rules for routes that do not exist"
+
+
+def test_the_documented_matrix_is_the_code():
+    assert (ROOT / "docs" / "authorization.md").read_text(encoding="utf-8") == render_matrix(), (
+        "regenerate: python -m adapters.http.access > docs/authorization.md")
+
+
+def test_every_operation_with_every_role(world):
+    refused: list[str] = []
+    wrongly_refused: list[str] = []
+    for method, template in _operations(world.api):
+        if (method, template) in PUBLIC:
+            continue
+        rule = RULES[f"{method} {template}"]
+        path = world.path_for(template)
+        for role in ROLES:
+            r = world.call(method, path, world.tokens[role])
+            allowed = role in rule.roles or role == ADMIN
+            where = f"{role} {method} {template} -> {r.status_code} {r.text[:160]}"
+            if allowed and r.status_code in (401, 403, 404):
+                wrongly_refused.append(where)
+            if not allowed and r.status_code != 403:
+                refused.append(where)
+            assert r.status_code < 500, where
+    assert wrongly_refused == []
+    assert refused == [], "roles outside the rule must get 403"
+
+
+def test_no_token_or_a_bad_token_is_401_and_health_needs_none(world):
+    client = world.api.client
+    for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic eDp5"},
+                    {"Authorization": "Bearer olt_" + "0" * 60}):
+        r = client.get(f"{API}/tickets", headers=headers)
+        assert r.status_code == 401, (headers, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/schema/openapi.json").status_code == 200
+
+
+def test_revoked_and_expired_tokens_stop_at_once(world):
+    client = world.api.client
+    token = world.ok(world.post("/users/u-agent/tokens", {}), 201)
+    headers = {"Authorization": f"Bearer {token['token']}"}
+    assert client.get(f"{API}/tickets", headers=headers).status_code == 200
+    world.ok(world.post(f"/users/u-agent/tokens/{token['token_id']}/revoke", {}))
+    assert client.get(f"{API}/tickets", headers=headers).status_code == 401
+    soon = world.ok(world.post("/users/u-agent/tokens", {"expires_at": "2026-11-21T02:00:00+08:00"}), 201)
+    headers = {"Authorization": f"Bearer {soon['token']}"}
+    assert client.get(f"{API}/tickets", headers=headers).status_code == 200
+    world.api.clock.advance(hours=2)
+    assert client.get(f"{API}/tickets", headers=headers).status_code == 401
+
+
+def test_users_read_themselves_and_manage_their_own_tokens(world):
+    client = world.api.client
+    me = world.tokens[REQUESTER]
+    assert client.get(f"{API}/me", headers=me).json()["id"] == "u-requester"
+    assert client.get(f"{API}/users/u-requester", headers=me).status_code == 200
+    listed = client.get(f"{API}/users/u-requester/tokens", headers=me)
+    assert listed.status_code == 200 and "token" not in listed.text.replace("token_id", "")
+    assert client.get(f"{API}/users/u-agent/tokens", headers=me).status_code == 403
+    assert client.post(f"{API}/users/u-requester/tokens", json={}, headers=me).status_code == 403
+
+
+def test_every_command_records_the_acting_user(world):
+    ref = world.ticket["id"]
+    r = world.api.client.post(f"{API}/tickets/{ref}/start", json={}, headers=world.tokens[ENGINEER])
+    assert r.status_code == 200, r.text
+    history = world.api.client.get(f"{API}/tickets/{ref}/history", headers=world.admin).json()
+    assert [h["actor"] for h in history][-1] == "u-engineer"
+    assert history[0]["actor"] == "admin"
+
+
+def test_engineers_work_only_their_own_or_their_groups_tickets(world):
+    client, eng = world.api.client, world.tokens[ENGINEER]
+    other = world.ok(world.post("/tickets", ticket_body(**CLASSIFICATION)), 201)
+    world.ok(world.post(f"/tickets/{other['id']}/assign", {"assignee": "someone-else"}))
+    r = client.post(f"{API}/tickets/{other['id']}/start", json={}, headers=eng)
+    assert r.status_code == 403, r.text
+    world.ok(world.post(f"/tickets/{other['id']}/assign", {"group": "ops"}))
+    assert client.post(f"{API}/tickets/{other['id']}/start", json={}, headers=eng).status_code == 200
+    mine = client.get(f"{API}/queues/mine", headers=eng).json()
+    assert [t["id"] for t in mine["items"]] == [world.ticket["id"]]
+
+
+# ------------------------------------------------------------------ isolation
+
+
+def _a_markers(world: World) -> list[str]:
+    return ["客户A", PHONE, EMAIL, world.ticket["id"], world.ticket["number"],
+            world.project["id"], world.project["number"]]
+
+
+def test_a_requester_of_customer_b_sees_nothing_of_customer_a(world):
+    b = world.tokens["requester-b"]
+    leaks: list[str] = []
+    for method, template in _operations(world.api):
+        if method != "GET" or (method, template) in PUBLIC:
+            continue
+        path = world.path_for(template)
+        for query in ({}, {"as_of": "2026-11-21T01:00:00Z"}, {"customer": "客户A"}, {"q": "超时"}):
+            r = world.api.client.get(path, params=query, headers=b)
+            assert r.status_code in (200, 400, 403, 404), (template, r.status_code, r.text)
+            if r.status_code == 200:
+                leaks += [f"{template} {query}: {m}" for m in _a_markers(world) if m in r.text]
+    assert leaks == []
+
+
+def test_another_customers_record_is_404_like_an_unknown_one(world):
+    b, client = world.tokens["requester-b"], world.api.client
+    for path in (f"/tickets/{world.ticket['id']}", f"/tickets/{world.ticket['number']}",
+                 f"/tickets/{world.ticket['id']}/history", f"/projects/{world.project['id']}",
+                 f"/projects/{world.project['id']}/reports/2026-11",
+                 f"/projects/{world.project['id']}/routines", "/customers/客户A"):
+        r = client.get(f"{API}{path}", headers=b)
+        unknown = client.get(f"{API}{path.replace(world.ticket['id'], '00000000-0000-4000-8000-000000000000')}",
+                             headers=b)
+        assert r.status_code == 404, (path, r.text)
+        assert unknown.status_code == 404
+    r = client.post(f"{API}/tickets/{world.ticket['id']}/confirm", headers=b, json={
+        "signer": "x", "items": ["a"], "criteria": ["b"], "passed": True})
+    assert r.status_code == 404, r.text
+    r = client.post(f"{API}/tickets", headers=b, json=ticket_body())  # for customer A
+    assert r.status_code == 403, r.text
+    own = client.post(f"{API}/tickets", headers=b, json=ticket_body(customer="客户B"))
+    assert own.status_code == 201, own.text
+    listed = client.get(f"{API}/tickets", headers=b).json()["items"]
+    assert {t["customer"] for t in listed} == {"客户B"} and len(listed) == 2
+
+
+# -------------------------------------------------------------------- masking
+
+
+@pytest.mark.parametrize("role", ["auditor", REQUESTER])
+def test_contact_data_is_masked_for_roles_that_do_not_need_it(world, role):
+    headers, client = world.tokens[role], world.api.client
+    ref = world.ticket["id"]
+    view = client.get(f"{API}/tickets/{ref}", headers=headers).json()
+    assert view["contact"] == {"name": "李*", "phone": "138****5678", "email": "l***@example.com"}
+    bodies = [client.get(f"{API}{p}", headers=headers).text for p in (
+        f"/tickets/{ref}", f"/tickets/{ref}/history", f"/tickets/{ref}?as_of=2026-11-21T01:00:00Z",
+        "/tickets", "/audit/events?limit=500", f"/projects/{world.project['id']}")]
+    for text in bodies:
+        assert PHONE not in text and EMAIL not in text and NAME not in text
+    clear = client.get(f"{API}/tickets/{ref}", headers=world.tokens["agent"]).json()
+    assert clear["contact"]["phone"] == PHONE
+
+
+def test_logs_carry_no_token_and_no_contact_data(world, capsys, caplog):
+    world.api.client.get(f"{API}/tickets/{world.ticket['id']}", headers=world.tokens[REQUESTER])
+    world.api.client.get(f"{API}/tickets", headers={"Authorization": "Bearer wrong-secret"})
+    world.post("/tickets", ticket_body(contact={"name": "钱七", "phone": "13711112222"}))
+    out = capsys.readouterr()
+    logged = out.out + out.err + caplog.text
+    assert logged, "the service logs its commands"
+    secrets = [ADMIN_TOKEN, "wrong-secret", "13711112222", "钱七", PHONE, EMAIL,
+               *(h["Authorization"].split()[1] for h in world.tokens.values())]
+    assert [s for s in secrets if s in logged] == []
