@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from domain.priority import DEFAULT_MATRIX, Priority, PriorityMatrix
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/opsledger.sqlite3"
+RATE_UNITS = ("second", "minute", "hour", "day")
 
 
 class SettingsError(ValueError):
@@ -111,11 +112,27 @@ class Settings:
     sla_watch_seconds: float = 15.0
     notify_webhook_url: str | None = None
     notify_timeout_seconds: float = 2.0
+    # ADR 0037: requests per token ("100/second", "/minute", "/hour", "/day"), or "off".
+    rate_limit: str = "100/second"
 
     def __post_init__(self) -> None:
         if self.sla_recompute not in ("same_start", "restart"):
             raise SettingsError(
                 f"OPSLEDGER_SLA_RECOMPUTE must be same_start or restart, not {self.sla_recompute!r}")
+        _ = self.rate_limit_rule  # a bad OPSLEDGER_RATE_LIMIT fails at start, not later
+
+    @property
+    def rate_limit_rule(self) -> tuple[str, int] | None:
+        """``rate_limit`` as (unit, requests), or None when "off"."""
+        text = self.rate_limit.strip().lower()
+        if text == "off":
+            return None
+        count, _, unit = text.partition("/")
+        if not count.isdigit() or int(count) < 1 or unit not in RATE_UNITS:
+            raise SettingsError(
+                f"OPSLEDGER_RATE_LIMIT must be like 100/second (per {', '.join(RATE_UNITS)}) "
+                f"or off, not {self.rate_limit!r}")
+        return unit, int(count)
 
     @property
     def database(self) -> Database:
@@ -139,6 +156,7 @@ class Settings:
             sla_recompute=(env.get("OPSLEDGER_SLA_RECOMPUTE") or "same_start").strip().lower(),
             sla_watch_seconds=float(env.get("OPSLEDGER_SLA_WATCH_SECONDS") or 15),
             notify_webhook_url=env.get("OPSLEDGER_NOTIFY_WEBHOOK_URL") or None,
+            rate_limit=env.get("OPSLEDGER_RATE_LIMIT") or "100/second",
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **given) if given else settings  # type: ignore[arg-type]

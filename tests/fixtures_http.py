@@ -236,6 +236,9 @@ def make_api(http_database_url: str, http_clock: FixedClock) -> Iterator[Callabl
     def make(**settings: Any) -> Api:
         # The SLA watcher thread stays off unless a test asks for it: tests tick it by hand.
         settings.setdefault("sla_watch_seconds", 0)
+        # No rate limit either (ADR 0037): in-process clients send hundreds of requests a
+        # second with one token; the limit's own tests set ``rate_limit``.
+        settings.setdefault("rate_limit", "off")
         services = build(Settings(database_url=http_database_url, **settings), clock=http_clock)
         client = TestClient(create_app(services))
         opened.append((services, client))

@@ -34,7 +34,7 @@ from adapters.http import schemas as s
 from adapters.http.docs_page import docs_page
 from adapters.http.access import (TokenAuth, authorize, check_own_customer, masking_middleware,
                                   principal_of, scoped_customer)
-from adapters.http.problems import exception_handlers, problem
+from adapters.http.problems import document_problems, exception_handlers, problem
 from application.desk import CommandResult, ServiceDesk
 from application.encoding import prepare_types
 from application.idempotency import IdempotencyKey
@@ -251,6 +251,7 @@ def _as_of(value: str | None) -> datetime | None:
             "as_of needs an offset",
             extra=[{"key": "as_of", "message": "needs a UTC offset (e.g. Z or +08:00)"}],
         )
+    _in_range(parsed, "as_of")
     return parsed
 
 
@@ -558,10 +559,9 @@ def _period_bound(value: str | None, key: str, *, end: bool) -> datetime:
     text = value.strip().replace(" ", "+")
     try:
         if len(text) == 10:
-            day = date.fromisoformat(text)
-            if end:
-                day += timedelta(days=1)
-            return datetime.combine(day, datetime.min.time(), tzinfo=_LOCAL)
+            day = datetime.combine(date.fromisoformat(text), datetime.min.time(), tzinfo=_LOCAL)
+            _in_range(day, key)
+            return day + timedelta(days=1) if end else day
         parsed = datetime.fromisoformat(text)
     except ValueError:
         raise ValidationException(
@@ -569,7 +569,14 @@ def _period_bound(value: str | None, key: str, *, end: bool) -> datetime:
         ) from None
     if parsed.tzinfo is None:
         raise ValidationException(f"{key} needs an offset", extra=[{"key": key, "message": "a time needs a UTC offset (e.g. Z or +08:00)"}])
+    _in_range(parsed, key)
     return parsed
+
+
+def _in_range(parsed: datetime, key: str) -> None:
+    if s.out_of_range(parsed):
+        raise ValidationException(f"{key} out of range",
+                                  extra=[{"key": key, "message": "must lie between 1970 and 2200"}])
 
 
 def _figures(f: Any, **key: Any) -> s.ComplianceFigures:
@@ -683,11 +690,12 @@ def create_app(services: Services, *, run_projections: bool = True) -> Litestar:
     from adapters.http.privacy import PRIVACY_HANDLERS  # the same
     from adapters.http.audit import AUDIT_HANDLERS  # the same
     from adapters.http.identities import IDENTITY_HANDLERS  # the same
+    from adapters.http.limits import edge_middleware
 
     _prepare_structs()
 
     auth = DefineMiddleware(TokenAuth, exclude=["^/healthz", "^/schema", "^/docs"])
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             register_ticket, *TICKET_COMMANDS, get_ticket, ticket_history, list_tickets,
             queue, queue_by_assignee, sla_compliance_figures, audit_events, healthz, docs, *CATALOG_HANDLERS,
@@ -696,7 +704,8 @@ def create_app(services: Services, *, run_projections: bool = True) -> Litestar:
             *AUDIT_HANDLERS, *IDENTITY_HANDLERS,
         ],
         state=State({"services": services}),
-        middleware=[request_id_middleware, auth, masking_middleware],
+        middleware=[request_id_middleware, auth, *edge_middleware(services.settings),
+                    masking_middleware],
         guards=[authorize],
         exception_handlers=exception_handlers(),
         request_max_body_size=services.settings.max_body_bytes,
@@ -711,3 +720,5 @@ def create_app(services: Services, *, run_projections: bool = True) -> Litestar:
         ),
         debug=False,
     )
+    document_problems(app.openapi_schema)
+    return app

@@ -39,18 +39,18 @@ from domain.sla import (
 
 # ------------------------------------------------------------------ wire types
 
-Clock = Annotated[str, Meta(max_length=8)]
+Clock = Annotated[str, Meta(max_length=8, pattern=s.LINE)]
 Interval = Annotated[list[Clock], Meta(min_length=2, max_length=2)]
 Day = Annotated[list[Interval], Meta(max_length=24)]
 Dates = Annotated[list[date], Meta(max_length=2_000)]
-Duration = Annotated[str, Meta(max_length=40)]
-Person = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
+Duration = Annotated[str, Meta(max_length=40, pattern=s.LINE)]
+Key = Annotated[str, Meta(max_length=20, pattern=s.LINE)]  # a weekday, a priority
 
 
 class CalendarIn(s.Input):
     name: s.Name
-    working_hours: Annotated[dict[Annotated[str, Meta(max_length=20)], Day], Meta(max_length=7)]
-    timezone: Annotated[str, Meta(min_length=1, max_length=64)] = "Asia/Shanghai"
+    working_hours: Annotated[dict[Key, Day], Meta(max_length=7)]
+    timezone: Annotated[str, Meta(min_length=1, max_length=64, pattern=s.LINE)] = "Asia/Shanghai"
     base: Literal["china"] | None = None
     holidays: Dates = []
     workdays: Dates = []
@@ -62,14 +62,14 @@ class TargetIn(s.Input):
 
 
 class EscalationIn(s.Input):
-    manager: Person
-    expert: Person
+    manager: s.Name
+    expert: s.Name
 
 
 class PolicyIn(s.Input):
     name: s.Name
-    calendar: Annotated[str, Meta(max_length=63)]
-    targets: Annotated[dict[Annotated[str, Meta(max_length=20)], TargetIn], Meta(max_length=10)]
+    calendar: s.Slug
+    targets: Annotated[dict[Key, TargetIn], Meta(max_length=10)]
     escalation: EscalationIn
     warning_thresholds: Annotated[list[float], Meta(max_length=10)] = msgspec.field(
         default_factory=lambda: [0.75])

@@ -31,12 +31,12 @@ class OriginIn(s.Input):
     """An origin with its kind: ``project`` ids are taken as given (projects: issue 5)."""
 
     id: s.Name
-    kind: str | None = None
+    kind: s.Short | None = None
 
 
 class RequestChange(s.Input):
     kind: ChangeKind
-    origin: Annotated[str, Meta(min_length=1, max_length=200)] | OriginIn
+    origin: s.Name | OriginIn
     title: s.Name
     description: s.Text = ""
     affected_system: s.Short = ""
@@ -58,7 +58,7 @@ class PlanIn(s.Input):
     content: s.Text | None = None
     steps: Steps | None = None
     people: Annotated[list[s.Short], Meta(max_length=200)] | None = None
-    budget: s.Short | int | float | None = None
+    budget: s.Short | s.Amount | None = None
     schedule: Schedule | None = None
     risk_plan: s.Text | None = None
     rollback_plan: s.Text | None = None

@@ -12,13 +12,13 @@ classified from then on.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import quote
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.exceptions import ClientException, NotFoundException
-from msgspec import Meta, Struct
+from msgspec import Struct
 
 from adapters.http import schemas as s
 from adapters.http.app import API, _actor, _services, threaded
@@ -26,8 +26,8 @@ from application import customers as uc
 from application.customers import CustomerExists, CustomerNotFound
 from domain.customer import Customer
 
-CustomerId = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
-PolicyId = Annotated[str, Meta(min_length=1, max_length=63)]
+CustomerId = s.Name
+PolicyId = s.Slug
 
 
 class CustomerIn(s.Input):

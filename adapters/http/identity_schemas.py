@@ -18,11 +18,11 @@ from application.identities import IssuedToken, Principal
 from domain.identity import MAX_LABEL, MAX_TAG, MAX_TAGS, ApiToken, User
 
 UserId = CustomerId  # the same rule: 1 to 200 characters, no control characters
-RoleName = Annotated[str, Meta(min_length=1, max_length=40, pattern=s._TEXT)]
+RoleName = Annotated[str, Meta(min_length=1, max_length=40, pattern=s.LINE)]
 Roles = Annotated[list[RoleName], Meta(max_length=10)]
-Tag = Annotated[str, Meta(min_length=1, max_length=MAX_TAG, pattern=s._TEXT)]
+Tag = Annotated[str, Meta(min_length=1, max_length=MAX_TAG, pattern=s.LINE)]
 Tags = Annotated[list[Tag], Meta(max_length=MAX_TAGS)]
-Label = Annotated[str, Meta(max_length=MAX_LABEL, pattern=s._TEXT)]
+Label = Annotated[str, Meta(max_length=MAX_LABEL, pattern=s.LINE)]
 
 
 class RegisterUser(s.Input):

@@ -41,8 +41,8 @@ from projections.knowledge.search import MAX_QUERY
 from projections.knowledge.view import Hit, KnowledgeQuery
 
 TAG = "knowledge"
-Ref = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")]
-Tag = Annotated[str, Meta(min_length=1, max_length=MAX_TAG, pattern=r"^[^\x00-\x1f\x7f]*$")]
+Ref = s.Ref
+Tag = Annotated[str, Meta(min_length=1, max_length=MAX_TAG, pattern=s.LINE)]
 
 
 class ArticleIn(s.Input):
@@ -52,7 +52,7 @@ class ArticleIn(s.Input):
     workaround: s.Text = ""
     solution: s.Text = ""
     tags: Annotated[list[Tag], Meta(max_length=MAX_TAGS)] = []
-    tickets: Annotated[list[Ref], Meta(max_length=100)] = []  # ids or SR- numbers
+    tickets: s.Refs = []  # ids or SR- numbers
 
     def text(self) -> ArticleText:
         return ArticleText(self.title, self.symptoms, self.cause, self.workaround,

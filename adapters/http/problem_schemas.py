@@ -12,9 +12,9 @@ from msgspec import Meta, Struct
 from adapters.http import schemas as s
 from domain.problem import Problem, Status
 
-# An id or a number (``SR-…``, ``PRB-…``, ``CHG-…``), printable.
-Ref = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")]
-Refs = Annotated[list[Ref], Meta(max_length=100)]
+# An id or a number (``SR-…``, ``PRB-…``, ``CHG-…``).
+Ref = s.Ref
+Refs = s.Refs
 
 
 class RecordProblem(s.Input):

@@ -10,6 +10,8 @@ from eventsourcing.persistence import OperationalError as StoreOperationalError
 from eventsourcing.persistence import InterfaceError as StoreInterfaceError
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.spec import OpenAPI, OpenAPIMediaType, OpenAPIResponse, Reference, Schema
+from litestar.openapi.spec.enums import OpenAPIType
 
 from application.errors import (
     ConcurrencyConflict,
@@ -105,8 +107,23 @@ def _unavailable(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str
 
 _KEY_RE = re.compile(r"`\$\.?([^`]*)`")
 # msgspec names a missing or unknown field only in the message ("Object missing required
-# field `title`"); the key, if any, is the object that holds it.
-_NAMED_RE = re.compile(r"(?:missing required|contains unknown) field `([^`]*)`")
+# field `title`"); the key, if any, is the object that holds it. ``Input.__post_init__``
+# names its field the same way ("Invalid field `reported_at`: ...").
+_NAMED_RE = re.compile(r"(?:missing required|contains unknown|Invalid) field `([^`]*)`")
+_PATTERN_RE = re.compile(r"Expected `str` matching regex '[^']*'")
+
+
+def _field_of(item: dict[str, Any], message: str) -> str:
+    """The dotted field a msgspec/Litestar validation item is about ("body" if none)."""
+    key = item.get("key")
+    holder = "" if not key or key == "data" else str(key)
+    if not holder:
+        m = _KEY_RE.search(message)
+        holder = m.group(1) if m else ""
+    named = _NAMED_RE.search(message)
+    if named:
+        return f"{holder}.{named.group(1)}" if holder else named.group(1)
+    return holder or "body"
 
 
 def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
@@ -115,19 +132,37 @@ def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response
         if not isinstance(item, dict):
             continue
         message = str(item.get("message", "invalid"))
-        field = item.get("key")
-        named = _NAMED_RE.search(message)
-        if named:
-            holder = "" if not field or field == "data" else str(field)
-            field = f"{holder}.{named.group(1)}" if holder else named.group(1)
-        elif not field or field == "data":
-            m = _KEY_RE.search(message)
-            field = (m.group(1) if m else "") or "body"
+        field = _field_of(item, message)
+        # The printable-text rule (ADR 0037) in words rather than as a regular expression.
+        message = _PATTERN_RE.sub("Expected text without control characters", message)
         errors.append({"field": field, "message": message})
     if not errors:
         errors.append({"field": "body", "message": exc.detail})
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
     return problem(400, "Invalid input", detail, "invalid-input", errors=errors)
+
+
+def _undecodable(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    """msgspec raises ``UnicodeDecodeError`` for a body that is not UTF-8 and
+    ``RecursionError`` for one nested too deeply; both are bad input, not server errors.
+    Any other such error is a bug and stays a 500."""
+    if isinstance(exc, RecursionError) and "deserializing" not in str(exc):
+        return _unexpected(request, exc)
+    message = ("not valid UTF-8" if isinstance(exc, UnicodeDecodeError)
+               else "JSON nested too deeply")
+    return problem(400, "Invalid input", f"body: {message}", "invalid-input",
+                   errors=[{"field": "body", "message": message}])
+
+
+def _out_of_range(request: Request[Any, Any, Any], exc: OverflowError) -> Response[dict[str, Any]]:
+    """A date so far out (year 1, 9999) that moving it to UTC or adding a deadline to it
+    overflows: the request's fault. Query times are checked by name first (``_as_of``)."""
+    if "out of range" not in str(exc):
+        return _unexpected(request, exc)
+    message = "a date or time is out of range"
+    return problem(400, "Invalid input", message, "invalid-input",
+                   errors=[{"field": "query" if request.query_params else "body",
+                            "message": message}])
 
 
 _TITLES = {
@@ -137,6 +172,7 @@ _TITLES = {
     404: "Not found",
     405: "Method not allowed",
     413: "Request body too large",
+    415: "Unsupported media type",
     429: "Too many requests",
 }
 
@@ -149,12 +185,18 @@ def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, A
     headers = dict(exc.headers or {})
     if status == 401:
         headers.setdefault("WWW-Authenticate", 'Bearer realm="opsledger"')
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    errors = [{"field": e["key"], "message": e["message"]} for e in extra
+              if isinstance(e, dict) and "key" in e and "message" in e]
+    if status == 400 and not errors:  # a body that is not JSON at all (Litestar's decoder)
+        errors = [{"field": "body", "message": detail}]
     return problem(
         status,
         _TITLES.get(status, "HTTP error"),
         detail,
         f"http-{status}",
         headers=headers or None,
+        **({"errors": errors} if errors else {}),
     )
 
 
@@ -191,7 +233,72 @@ def exception_handlers() -> dict[Any, Any]:
         StoreOperationalError: _unavailable,
         StoreInterfaceError: _unavailable,
         ValidationException: _validation,
+        UnicodeDecodeError: _undecodable,
+        RecursionError: _undecodable,
+        OverflowError: _out_of_range,
         HTTPException: _http,
         **_psycopg_errors(),
         Exception: _unexpected,
     }
+
+
+# ------------------------------------------------------------------ OpenAPI
+
+_ERRORS: dict[int, str] = {
+    400: "Invalid input: errors[] names each field",
+    401: "No or bad credentials",
+    403: "Not allowed for the caller's roles",
+    404: "Unknown id or number (or another customer's record)",
+    409: "Not allowed in the record's current state, or a concurrent update",
+    412: "If-Match names an older version",
+    413: "Request body over 1 MiB",
+    415: "The body is not JSON",
+    422: "The command breaks a rule: errors[] names the fields",
+    429: "Too many requests with this token: see Retry-After",
+    503: "The store cannot be reached right now: see Retry-After",
+}
+
+
+def _problem_schema() -> Schema:
+    text = Schema(type=OpenAPIType.STRING)
+    error = Schema(type=OpenAPIType.OBJECT, required=["field", "message"],
+                   properties={"field": text, "message": text})
+    return Schema(
+        type=OpenAPIType.OBJECT,
+        required=["type", "title", "status", "detail"],
+        properties={"type": text, "title": text, "status": Schema(type=OpenAPIType.INTEGER),
+                    "detail": text, "errors": Schema(type=OpenAPIType.ARRAY, items=error)},
+        description="RFC 9457 problem details (API.md, Conventions)",
+    )
+
+
+def _statuses(method: str, path: str, has_body: bool) -> list[int]:
+    if path == "/healthz":
+        return [503]
+    codes = [400, 401, 403, 429, 503]
+    if "{" in path:
+        codes.append(404)
+    if method in ("post", "put"):
+        codes += [409, 412, 422]
+    if has_body:
+        codes += [413, 415]
+    return sorted(codes)
+
+
+def document_problems(openapi: OpenAPI) -> OpenAPI:
+    """Declares in the OpenAPI document the problem+json answers every operation can give
+    (Litestar documents only a generic JSON 400). Schemathesis and clients check responses
+    against it. Idempotent; returns ``openapi``."""
+    schemas = openapi.components.schemas
+    schemas.setdefault("Problem", _problem_schema())
+    content = {PROBLEM: OpenAPIMediaType(schema=Reference(ref="#/components/schemas/Problem"))}
+    for path, item in (openapi.paths or {}).items():
+        for method in ("get", "put", "post", "patch", "delete"):
+            op = getattr(item, method, None)
+            if op is None:
+                continue
+            op.responses = op.responses or {}
+            for code in _statuses(method, path, op.request_body is not None):
+                op.responses[str(code)] = OpenAPIResponse(description=_ERRORS[code],
+                                                          content=content)
+    return openapi

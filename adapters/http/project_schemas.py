@@ -49,7 +49,7 @@ class Plan(s.Input):
 class ScheduleRoutine(s.Input):
     name: s.Name
     kind: s.Short  # inspection | backup | monitoring | drill | maintenance
-    rrule: Annotated[str, Meta(min_length=1, max_length=500)]
+    rrule: Annotated[str, Meta(min_length=1, max_length=500, pattern=s.TEXT)]
     on_holiday: s.Short = "skip"  # skip | next_workday
     starts: s.AwareTime | None = None  # DTSTART; default: the contract's first day, opening
     until: s.AwareTime | None = None

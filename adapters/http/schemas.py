@@ -16,23 +16,53 @@ from msgspec import Meta, Struct
 from domain.priority import Impact, Importance, Priority, Urgency
 from domain.ticket import Channel, Status, Ticket, TicketType
 
-# No control characters other than tab/newline/carriage return.
-_TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
-Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=_TEXT)]
-Short = Annotated[str, Meta(max_length=200, pattern=_TEXT)]
-Text = Annotated[str, Meta(max_length=20_000, pattern=_TEXT)]
-Line = Annotated[str, Meta(max_length=2_000, pattern=_TEXT)]
+# Characters refused in strings (ADR 0037). Short fields (names, ids, titles, refs) take no
+# control character at all: C0, DEL, C1, the Unicode line/paragraph separators, and no lone
+# surrogate (JSON can escape one, "\\ud800"; it is not text and PostgreSQL refuses it).
+# Free text (descriptions, resolutions, reasons) may also hold tab and newline.
+LINE = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]*$"
+TEXT = r"^[^\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]*$"
+Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=LINE)]
+Short = Annotated[str, Meta(max_length=200, pattern=LINE)]
+Ref = Annotated[str, Meta(min_length=1, max_length=100, pattern=LINE)]  # an id or a number
+Slug = Annotated[str, Meta(min_length=1, max_length=63, pattern=LINE)]  # calendar, policy ids
+Text = Annotated[str, Meta(max_length=20_000, pattern=TEXT)]
+Line = Annotated[str, Meta(max_length=2_000, pattern=TEXT)]  # a reason, a note, an item
 Phone = Annotated[str, Meta(max_length=40, pattern=r"^[0-9+()\- ]*$")]
 Email = Annotated[str, Meta(max_length=254, pattern=r"^$|^[^@\s]+@[^@\s]+$")]
 Items = Annotated[list[Line], Meta(max_length=100)]
+Refs = Annotated[list[Ref], Meta(max_length=100)]
 Hours = Annotated[float, Meta(gt=0, le=744)]
 Score = Annotated[int, Meta(ge=1, le=5)]
+# A budget given as a number: nothing negative or absurd (a whole number stays whole).
+Amount = Annotated[int, Meta(ge=0, le=10**15)] | Annotated[float, Meta(ge=0, le=1e15)]
 # A time without an offset is ambiguous (API.md: times carry an offset): a 400 naming the field.
 AwareTime = Annotated[datetime, Meta(tz=True)]
+# Times outside these bounds are refused (``Input.__post_init__``): an extreme year would
+# overflow when moved to UTC or when deadlines are added to it.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def out_of_range(value: datetime) -> bool:
+    """True for a time the service will not hold (see ``EARLIEST``/``LATEST``)."""
+    try:
+        return not EARLIEST <= value.astimezone(UTC) < LATEST
+    except OverflowError:
+        return True
 
 
 class Input(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    pass
+    """A request body: strict, unknown fields refused, every string bounded."""
+
+    def __post_init__(self) -> None:
+        # msgspec turns a ValueError here into a 400 (``problems._validation`` names the field).
+        for name in self.__struct_fields__:
+            value = getattr(self, name)
+            if isinstance(value, datetime) and out_of_range(value):
+                raise ValueError(
+                    f"Invalid field `{name}`: times must lie between "
+                    f"{EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}")
 
 
 class ContactIn(Input):

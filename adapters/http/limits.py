@@ -1,0 +1,154 @@
+"""Limits at the HTTP edge (ADR 0037): requests per token, and the shape of a request before
+any handler sees it (body media type, path ids and query values).
+
+``edge_middleware(settings)`` goes into ``create_app``'s middleware list after authentication:
+the rate limit counts every request of a caller, bad ones too, and a caller is known by then.
+Errors are raised as Litestar exceptions, so they are problem+json like every other answer
+(``problems.exception_handlers``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from typing import Any
+from urllib.parse import parse_qsl
+
+from litestar import Request
+from litestar.exceptions import HTTPException, TooManyRequestsException, ValidationException
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware, get_remote_address
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from adapters.settings import Settings
+
+# Paths that are never limited: the load balancer's health probe must always get through.
+UNLIMITED = ["^/healthz"]
+MAX_PATH_VALUE = 200  # characters of one path id ("{ref}"), ids and numbers are far shorter
+MAX_QUERY_VALUE = 2_000  # characters of one query value (a search is at most 200)
+MAX_QUERY_STRING = 32_768  # bytes of the whole query string
+# Control characters (C0, DEL, C1): a path id has no use for any; a query value may hold
+# tab and newline (a customer filter typed with other spacing is normalised, not refused).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_QUERY_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_JSON = re.compile(r"^application/(?:[\w.+-]+\+)?json$")
+_WITH_BODY = {"POST", "PUT", "PATCH"}
+
+
+def _bearer(request: Request[Any, Any, Any]) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def caller_key(request: Request[Any, Any, Any]) -> str:
+    """Whom a request counts against: a sha256 of its bearer token (never the token itself,
+    which would then sit in the limiter's store), else the client's address."""
+    token = _bearer(request)
+    if token is None:
+        return "addr:" + get_remote_address(request)
+    return "token:" + hashlib.sha256(token.encode()).hexdigest()
+
+
+class RateLimit(RateLimitMiddleware):
+    """Litestar's fixed-window limiter, whose 429 also says when to come back
+    (``Retry-After``, RFC 9110) besides the ``RateLimit-*`` headers."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except TooManyRequestsException as e:
+            headers = dict(e.headers or {})
+            wait = max(1, int(headers.get(self.config.rate_limit_reset_header_key, "1")))
+            unit, count = self.unit, self.max_requests
+            raise TooManyRequestsException(
+                detail=f"more than {count} requests per {unit} from this caller; "
+                f"retry in {wait} s",
+                headers={**headers, "Retry-After": str(wait)},
+            ) from None
+
+
+def rate_limit_middleware(settings: Settings) -> DefineMiddleware | None:
+    """The per-token limiter of ``OPSLEDGER_RATE_LIMIT`` (None when "off"). The operator's
+    bootstrap token (``OPSLEDGER_ADMIN_TOKEN``, used by scripts and load tests) is exempt."""
+    rule = settings.rate_limit_rule
+    if rule is None:
+        return None
+    admin = settings.admin_token
+
+    async def limited(request: Request[Any, Any, Any]) -> bool:
+        token = _bearer(request)
+        return not (admin and token and hmac.compare_digest(token.encode(), admin.encode()))
+
+    config = RateLimitConfig(
+        rate_limit=rule,  # type: ignore[arg-type]
+        exclude=UNLIMITED,
+        identifier_for_request=caller_key,
+        check_throttle_handler=limited,
+        middleware_class=RateLimit,
+    )
+    return config.middleware
+
+
+def _invalid(field: str, message: str) -> ValidationException:
+    return ValidationException(f"{field}: {message}", extra=[{"key": field, "message": message}])
+
+
+def _check_body_type(scope: Scope) -> None:
+    headers = dict(scope["headers"])
+    length = headers.get(b"content-length", b"").strip()
+    has_body = b"transfer-encoding" in headers or (length not in (b"", b"0"))
+    if not has_body:
+        return
+    media = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+    if not _JSON.match(media.decode("latin-1")):
+        raise HTTPException(
+            status_code=415,
+            detail="send the body as JSON with Content-Type: application/json",
+            extra=[{"key": "Content-Type", "message": "must be application/json"}],
+        )
+
+
+def _check_values(scope: Scope) -> None:
+    for name, value in (scope.get("path_params") or {}).items():
+        text = str(value)
+        if len(text) > MAX_PATH_VALUE:
+            raise _invalid(name, f"longer than {MAX_PATH_VALUE} characters")
+        if _CONTROL.search(text):
+            raise _invalid(name, "contains a control character")
+    raw: bytes = scope.get("query_string", b"")
+    if not raw:
+        return
+    if len(raw) > MAX_QUERY_STRING:
+        raise _invalid("query", f"the query string is longer than {MAX_QUERY_STRING} bytes")
+    try:
+        pairs = parse_qsl(raw.decode("ascii"), keep_blank_values=True, errors="strict")
+    except (UnicodeDecodeError, ValueError):
+        raise _invalid("query", "not valid percent-encoded UTF-8") from None
+    for name, value in pairs:
+        if len(value) > MAX_QUERY_VALUE:
+            raise _invalid(name, f"longer than {MAX_QUERY_VALUE} characters")
+        if _QUERY_CONTROL.search(value) or _CONTROL.search(name):
+            raise _invalid(name, "contains a control character")
+
+
+def input_guard(app: ASGIApp) -> ASGIApp:
+    """Refuses, before the handler: a body that is not JSON (415), and path ids or query
+    values that are overlong, hold control characters or are not UTF-8 (400 naming them).
+    A 10 kB ``ref`` or a NUL in ``?assignee=`` never reaches a store (PostgreSQL refuses
+    NUL in text: that would be a 500)."""
+
+    async def guard(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            if scope["method"] in _WITH_BODY:
+                _check_body_type(scope)
+            _check_values(scope)
+        await app(scope, receive, send)
+
+    return guard
+
+
+def edge_middleware(settings: Settings) -> list[Any]:
+    """What ``create_app`` adds after authentication: the rate limit, then the input guard."""
+    limit = rate_limit_middleware(settings)
+    return [*([limit] if limit else []), input_guard]
