@@ -32,7 +32,8 @@ import anyio.to_thread
 import msgspec
 from litestar import Request
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
+from litestar.exceptions import (NotAuthorizedException, NotFoundException, PermissionDeniedException,
+                                 ValidationException)
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.types import ASGIApp, Receive, Scope, Send
@@ -334,12 +335,20 @@ def scoped_customer(request: Request[Any, Any, Any], customer: str | None) -> st
     return customer
 
 
-def check_own_customer(request: Request[Any, Any, Any], customer: str) -> None:
-    """A requester may create records only for their own organisation."""
+def own_customer(request: Request[Any, Any, Any], customer: str | None) -> str:
+    """The customer a new record is for: a requester's own organisation (``403`` for any
+    other; left out, theirs), else the one given (``422`` naming ``customer`` when none)."""
     principal = principal_of(request)
-    if (REQUESTER in principal.roles and ADMIN not in principal.roles
-            and normalise_customer_id(customer) != principal.customer):
-        raise PermissionDeniedException("requesters register tickets for their own organisation only")
+    if REQUESTER in principal.roles and ADMIN not in principal.roles:
+        if customer is None and principal.customer:
+            return principal.customer
+        if customer is None or normalise_customer_id(customer) != principal.customer:
+            raise PermissionDeniedException(
+                "requesters register tickets for their own organisation only")
+    if customer is None:
+        raise ValidationException("customer is required", extra=[
+            {"key": "customer", "message": "required (the customer id)"}])
+    return customer
 
 
 # -------------------------------------------------------------------- masking

@@ -32,7 +32,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from adapters.container import Services
 from adapters.http import schemas as s
 from adapters.http.docs_page import docs_page
-from adapters.http.access import (TokenAuth, authorize, check_own_customer, masking_middleware,
+from adapters.http.access import (TokenAuth, authorize, masking_middleware, own_customer,
                                   principal_of, scoped_customer)
 from adapters.http.problems import document_problems, exception_handlers, problem
 from application.desk import CommandResult, ServiceDesk
@@ -261,10 +261,10 @@ def _as_of(value: str | None) -> datetime | None:
 @post(f"{API}/tickets", status_code=201, summary="Register a ticket", tags=["tickets"])
 @threaded
 def register_ticket(request: Request[Any, Any, Any], state: State, data: s.RegisterTicket) -> Response[s.TicketView]:
-    check_own_customer(request, data.customer)
+    customer = own_customer(request, data.customer)
     def call(desk: ServiceDesk, **opts: Any) -> CommandResult:
         return desk.register_ticket(
-            customer=data.customer,
+            customer=customer,
             contact=Contact(data.contact.name, data.contact.phone, data.contact.email),
             channel=data.channel,
             title=data.title,

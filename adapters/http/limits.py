@@ -34,6 +34,9 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _QUERY_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _JSON = re.compile(r"^application/(?:[\w.+-]+\+)?json$")
 _WITH_BODY = {"POST", "PUT", "PATCH"}
+# What plain clients send with a JSON body they did not label (``curl -d``: form-urlencoded,
+# no header at all, text/plain): read as JSON, so such scripts keep working (ADR 0037).
+_LENIENT = {b"", b"application/x-www-form-urlencoded", b"text/plain"}
 
 
 def _bearer(request: Request[Any, Any, Any]) -> str | None:
@@ -101,6 +104,8 @@ def _check_body_type(scope: Scope) -> None:
     if not has_body:
         return
     media = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+    if media in _LENIENT:  # decoded as JSON all the same (a body that is not: 400 naming body)
+        return
     if not _JSON.match(media.decode("latin-1")):
         raise HTTPException(
             status_code=415,

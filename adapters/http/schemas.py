@@ -71,8 +71,8 @@ class ContactIn(Input):
     email: Email = ""
 
 
-class RegisterTicket(Input):
-    customer: Name
+class RegisterTicket(Input, kw_only=True):
+    customer: Name | None = None  # a requester's own organisation when left out
     contact: ContactIn
     channel: Channel
     title: Name

@@ -279,3 +279,11 @@ def test_logs_carry_no_token_and_no_contact_data(world, capsys, caplog):
     secrets = [ADMIN_TOKEN, "wrong-secret", "13711112222", "钱七", PHONE, EMAIL,
                *(h["Authorization"].split()[1] for h in world.tokens.values())]
     assert [s for s in secrets if s in logged] == []
+
+
+def test_a_requester_may_leave_out_the_customer_and_staff_may_not(world):
+    body = {k: v for k, v in ticket_body().items() if k != "customer"}
+    r = world.api.client.post(f"{API}/tickets", json=body, headers=world.tokens["requester-b"])
+    assert r.status_code == 201 and r.json()["customer"] == "客户B", r.text
+    r = world.api.client.post(f"{API}/tickets", json=body, headers=world.tokens["agent"])
+    assert r.status_code in (400, 422) and "customer" in r.text, r.text
