@@ -10,7 +10,6 @@ Errors are raised as Litestar exceptions, so they are problem+json like every ot
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
 from typing import Any
 from urllib.parse import parse_qsl
@@ -22,6 +21,7 @@ from litestar.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware,
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from adapters.settings import Settings
+from application.identities import Principal
 
 # Paths that are never limited: the load balancer's health probe must always get through.
 UNLIMITED = ["^/healthz"]
@@ -72,16 +72,17 @@ class RateLimit(RateLimitMiddleware):
 
 
 def rate_limit_middleware(settings: Settings) -> DefineMiddleware | None:
-    """The per-token limiter of ``OPSLEDGER_RATE_LIMIT`` (None when "off"). The operator's
-    bootstrap token (``OPSLEDGER_ADMIN_TOKEN``, used by scripts and load tests) is exempt."""
+    """The per-token limiter of ``OPSLEDGER_RATE_LIMIT`` (None when "off"). It counts the
+    requests of issued API tokens (authentication runs first); the operator's bootstrap token
+    (``OPSLEDGER_ADMIN_TOKEN``, used by scripts and load tests) and the callers of an open
+    development store carry no token id and are not limited."""
     rule = settings.rate_limit_rule
     if rule is None:
         return None
-    admin = settings.admin_token
 
     async def limited(request: Request[Any, Any, Any]) -> bool:
-        token = _bearer(request)
-        return not (admin and token and hmac.compare_digest(token.encode(), admin.encode()))
+        user = request.scope.get("user")
+        return isinstance(user, Principal) and user.token_id is not None
 
     config = RateLimitConfig(
         rate_limit=rule,  # type: ignore[arg-type]

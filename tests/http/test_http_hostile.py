@@ -254,9 +254,9 @@ def test_requests_over_the_limit_are_429_per_token(make_api: Callable[..., Api])
 
 
 @MEMORY_ONLY
-def test_callers_without_a_token_are_limited_by_address(make_api: Callable[..., Api]):
-    api = make_api(rate_limit="2/hour")  # an open development store: no token needed
-    assert [_get(api).status_code for _ in range(3)] == [200, 200, 429]
+def test_callers_of_an_open_development_store_are_not_limited(make_api: Callable[..., Api]):
+    api = make_api(rate_limit="2/hour")  # no token at all: eight load clients share one address
+    assert [_get(api).status_code for _ in range(5)] == [200] * 5
 
 
 @MEMORY_ONLY
