@@ -27,6 +27,7 @@ from litestar.exceptions import NotFoundException, ValidationException
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from adapters.container import Services
@@ -626,7 +627,8 @@ def audit_events(state: State, after: int = 0, limit: int = 100) -> s.LogPage:
     return s.LogPage(items=items, last_position=items[-1].position if items else None, head=desk.max_position())
 
 
-@get("/healthz", summary="Liveness and store health", tags=["health"], exclude_from_auth=True)
+@get("/healthz", summary="Liveness and store health", tags=["health"], exclude_from_auth=True,
+     security=[])
 @threaded
 def healthz(state: State) -> Response[Any]:
     services = _services(state)
@@ -717,6 +719,11 @@ def create_app(services: Services, *, run_projections: bool = True) -> Litestar:
             description="Event-sourced IT operations service delivery. See /docs for a browsable reference.",
             path="/schema",
             render_plugins=[RedocRenderPlugin()],
+            components=Components(security_schemes={"bearer": SecurityScheme(
+                type="http", scheme="bearer",
+                description="An API token (POST /api/v1/users/{user}/tokens) or OPSLEDGER_ADMIN_TOKEN",
+            )}),
+            security=[{"bearer": []}],
         ),
         debug=False,
     )
