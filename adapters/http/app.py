@@ -48,6 +48,7 @@ from projections.ticket_list.view import TicketQuery
 log = structlog.get_logger("opsledger.http")
 
 API = "/api/v1"
+MAX_POSITION = 2**63 - 1  # positions are 64-bit integers in both stores
 _LOCAL = ZoneInfo("Asia/Shanghai")  # the zone of the service's dates (ticket numbers too)
 
 
@@ -608,8 +609,9 @@ def sla_compliance_figures(state: State, from_: Annotated[str | None, QueryParam
 @get(f"{API}/audit/events", summary="The global event log in recorded order", tags=["audit"])
 @threaded
 def audit_events(state: State, after: int = 0, limit: int = 100) -> s.LogPage:
-    if after < 0:
-        raise ValidationException("bad after", extra=[{"key": "after", "message": "must be 0 or more"}])
+    if not 0 <= after <= MAX_POSITION:
+        raise ValidationException("bad after", extra=[
+            {"key": "after", "message": f"must be from 0 to {MAX_POSITION} (a position)"}])
     desk = _services(state).desk
     items = [
         s.LogItem(

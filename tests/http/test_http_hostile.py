@@ -273,3 +273,9 @@ def test_the_rate_limit_setting():
     for bad in ("100", "0/second", "ten/second", "5/fortnight", "-1/day"):
         with pytest.raises(SettingsError, match="OPSLEDGER_RATE_LIMIT"):
             Settings(rate_limit=bad)
+
+
+@MEMORY_ONLY
+@pytest.mark.parametrize("after", ["9421882539381877712617472", "-1"])
+def test_a_log_position_beyond_64_bits_is_400(api: Api, after: str):
+    assert_problem(api.client.get(f"{API}/audit/events", params={"after": after}), 400, field="after")

@@ -11,6 +11,8 @@ json for the errors).
 
 from __future__ import annotations
 
+import os
+
 import json
 import random
 from collections.abc import Callable
@@ -28,7 +30,7 @@ from tests.fixtures_http import API, CLASSIFICATION, Api, ticket_body
 TOKEN = "fuzz-admin-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 # Per operation and mode (valid, invalid); ~95 operations: ~1,000 requests.
-MAX_EXAMPLES = 5
+MAX_EXAMPLES = int(os.environ.get("OPSLEDGER_FUZZ_EXAMPLES", "5"))  # more for a longer hunt
 
 pytestmark = pytest.mark.parametrize("http_store", ["sqlite"])
 
@@ -96,7 +98,7 @@ def test_no_operation_answers_a_server_error_or_off_schema(
         for mode in GenerationMode:
             @given(case=operation.as_strategy(generation_mode=mode))
             @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None,
-                      suppress_health_check=list(HealthCheck), derandomize=True)
+                      suppress_health_check=list(HealthCheck), derandomize=not os.environ.get("OPSLEDGER_FUZZ_EXAMPLES"))
             def fuzz(case: Any) -> None:
                 _call(fuzz_api, case, seeded)
 
