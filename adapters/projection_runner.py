@@ -185,6 +185,8 @@ class ProjectionRunner:
     def wait_for(self, position: int, timeout: float) -> bool:
         """Wait until every healthy view has reached ``position`` (read your own writes)."""
         deadline = time.monotonic() + timeout
+        if self._thread is None:
+            return self._poll_for(position, deadline)
         with self._moved:
             while True:
                 if all(
@@ -198,6 +200,22 @@ class ProjectionRunner:
                     return False
                 self._wake.set()
                 self._moved.wait(min(remaining, 0.05))
+
+    def _poll_for(self, position: int, deadline: float) -> bool:
+        """``wait_for`` when another process keeps the views (``serve``'s worker process, ADR
+        0038, or ``projections run``, ADR 0025): read their stored positions again after short
+        sleeps (1 ms, doubling to 10 ms), only of the views not there yet (positions only grow)."""
+        pending = [v for n, v in self.views.items() if self.states[n].failures == 0]
+        delay = 0.001
+        while True:
+            pending = [v for v in pending if v.position() < position]
+            if not pending:
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            time.sleep(min(delay, remaining))
+            delay = min(delay * 2, 0.01)
 
     def status(self) -> list[dict[str, Any]]:
         head = self.desk.max_position()

@@ -111,6 +111,9 @@ class Settings:
     sla_watch_seconds: float = 15.0
     notify_webhook_url: str | None = None
     notify_timeout_seconds: float = 2.0
+    # ADR 0038: ``serve`` on SQLite or PostgreSQL keeps its read models, the SLA watcher and
+    # the routine follower in a supervised child process (the second core); False: a thread.
+    projections_process: bool = True
 
     def __post_init__(self) -> None:
         if self.sla_recompute not in ("same_start", "restart"):
@@ -139,6 +142,8 @@ class Settings:
             sla_recompute=(env.get("OPSLEDGER_SLA_RECOMPUTE") or "same_start").strip().lower(),
             sla_watch_seconds=float(env.get("OPSLEDGER_SLA_WATCH_SECONDS") or 15),
             notify_webhook_url=env.get("OPSLEDGER_NOTIFY_WEBHOOK_URL") or None,
+            projections_process=(env.get("OPSLEDGER_PROJECTIONS_PROCESS") or "1").strip().lower()
+            not in ("0", "false", "no", "n", "off"),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **given) if given else settings  # type: ignore[arg-type]

@@ -162,12 +162,12 @@ class ServiceDesk(Application):
         self.matrix = matrix
         self.positions = positions
         self.saved_position = 0  # the highest notification id this process has written
-        self._issuing: threading.Lock | threading.RLock = threading.Lock()  # see _NumberIssuer
+        self._issuing: Any = threading.Lock()  # see _NumberIssuer
         self._sequences: dict[UUID, DailySequence] = {}  # last saved, guarded by _issuing
         # Shared with same-process writers of the same SQLite file (the read models), so they
         # queue on a lock instead of SQLite's sleeping busy handler (ADR 0012). Set it with
         # ``serialise_writes``.
-        self.write_lock: threading.RLock | None = None
+        self.write_lock: Any | None = None
         self.after_save: list[Callable[[int], None]] = []  # e.g. wake the projection runner
         # The SLA clocks (``application.sla_clocks.SlaClocks``), attached by the composition
         # root: after each command they record new deadlines on the ticket in the same save.
@@ -182,14 +182,16 @@ class ServiceDesk(Application):
             compressor=self.factory.compressor(), cipher=self.factory.cipher()
         )
 
-    def serialise_writes(self) -> threading.RLock:
+    def serialise_writes(self, lock: Any | None = None) -> Any:
         """One lock for every write of this process (for SQLite, which has one writer anyway).
 
         Number issuing then uses the same lock: a creator holds it from reading the sequence
         to the commit, and no creator ever waits for the writer lock while holding the number
-        lock (two nested locks made a convoy under load, ADR 0012).
+        lock (two nested locks made a convoy under load, ADR 0012). ``lock``: a re-entrant
+        lock to use instead of a new ``threading.RLock`` (one that also queues the writers of
+        other processes, ADR 0038).
         """
-        lock = threading.RLock()
+        lock = lock if lock is not None else threading.RLock()
         self.write_lock = lock
         self._issuing = lock
         return lock

@@ -1,0 +1,169 @@
+"""``opsledger serve``'s read models in a supervised child process (ADR 0038).
+
+The server is CPU-bound under one GIL; the projection runner, the SLA watcher and the routine
+follower used a fifth to a third of that interpreter's time. Here they run as the
+``opsledger projections run`` worker of ADR 0025, started and supervised by ``serve``:
+
+* a pipe connects the two: the server writes one byte after each save (the worker then applies
+  at once instead of at its next poll), and the worker takes end-of-file on it as "the server
+  is gone" -- also after a SIGKILL of the server, when the kernel closes the pipe -- and stops,
+  so it never outlives its server;
+* the worker runs in its own session (a Ctrl-C meant for the server does not reach it; the
+  server stops it) and is restarted with a growing delay if it dies;
+* read-your-writes holds: list handlers wait for the views' stored tracking positions
+  (``ProjectionRunner.wait_for`` polls them when no runner thread runs in this process).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+import structlog
+
+log = structlog.get_logger("opsledger.projections")
+
+RESTART_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)  # seconds, then 30 s each time
+STABLE_SECONDS = 60.0  # a worker that ran this long starts the delays again from the first
+
+
+class ProjectionWorker:
+    """Starts, wakes, restarts and stops one ``opsledger projections run --parent-pipe``."""
+
+    def __init__(self, database_url: str, *, command: list[str] | None = None) -> None:
+        self.command = command or [sys.executable, "-m", "adapters.cli", "projections", "run",
+                                   "--database", database_url, "--parent-pipe"]
+        self.restarts = 0
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._pipe: int | None = None
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._supervisor: threading.Thread | None = None
+
+    @property
+    def pid(self) -> int | None:
+        proc = self._proc
+        return proc.pid if proc is not None else None
+
+    def start(self) -> None:
+        self._spawn()
+        self._supervisor = threading.Thread(target=self._supervise, name="projections-worker",
+                                            daemon=True)
+        self._supervisor.start()
+
+    def _spawn(self) -> None:
+        proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            self.command, stdin=subprocess.PIPE, start_new_session=True,
+        )
+        assert proc.stdin is not None
+        fd = proc.stdin.fileno()
+        os.set_blocking(fd, False)  # a wake-up never blocks a command
+        with self._lock:
+            self._proc, self._pipe = proc, fd
+        log.info("projections.worker_started", pid=proc.pid)
+
+    def wake(self) -> None:
+        """After a save: one byte down the pipe. A full pipe already holds a wake-up; a
+        worker that is gone is restarted by the supervisor (and catches up when it starts)."""
+        with self._lock:  # the fd is not closed (and its number reused) while we write
+            if self._pipe is None:
+                return
+            with contextlib.suppress(OSError):  # BlockingIOError, BrokenPipeError
+                os.write(self._pipe, b"w")
+
+    def _supervise(self) -> None:
+        attempt = 0
+        while not self._stopping.is_set():
+            proc = self._proc
+            assert proc is not None
+            began = time.monotonic()
+            code = proc.wait()
+            if self._stopping.is_set():
+                return
+            if time.monotonic() - began >= STABLE_SECONDS:
+                attempt = 0
+            delay = RESTART_DELAYS[min(attempt, len(RESTART_DELAYS) - 1)]
+            attempt += 1
+            log.error("projections.worker_exited", pid=proc.pid, returncode=code,
+                      restart_in_seconds=delay)
+            self._close_pipe(proc)
+            if self._stopping.wait(delay):
+                return
+            try:
+                self._spawn()
+            except OSError as e:
+                log.error("projections.worker_spawn_failed", error=f"{type(e).__name__}: {e}")
+                continue
+            self.restarts += 1
+
+    def _close_pipe(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            if self._proc is proc:
+                self._pipe = None
+            if proc.stdin is not None:
+                with contextlib.suppress(OSError):
+                    proc.stdin.close()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM (the worker finishes its batch), SIGKILL after ``timeout``; waits for it."""
+        self._stopping.set()
+        proc = self._proc
+        if proc is not None:
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(5)
+            self._close_pipe(proc)
+        if self._supervisor is not None:
+            self._supervisor.join(timeout)
+
+    def status(self) -> dict[str, Any]:
+        proc = self._proc
+        return {"pid": self.pid, "running": proc is not None and proc.poll() is None,
+                "restarts": self.restarts}
+
+
+def die_with_parent() -> None:
+    """Linux: the kernel SIGKILLs this process the moment its parent dies -- as the runner
+    thread died with the server before (the views are transactional, a kill is safe). The
+    pipe's end-of-file (``watch_parent``) covers other systems and a parent that died before
+    this call."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+
+
+def watch_parent(fd: int, wake: Any, gone: Any) -> threading.Thread:
+    """The worker's side of the pipe: ``wake()`` on each byte, ``gone()`` on end-of-file (the
+    server stopped or was killed). Returns the started daemon thread."""
+
+    def run() -> None:
+        while True:
+            try:
+                data = os.read(fd, 4096)
+            except InterruptedError:
+                continue
+            except OSError:
+                data = b""
+            if not data:
+                gone()
+                return
+            wake()
+
+    thread = threading.Thread(target=run, name="parent-pipe", daemon=True)
+    thread.start()
+    return thread
