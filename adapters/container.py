@@ -11,6 +11,7 @@ from adapters.holiday_data import ChinaHolidaySource
 from adapters.notify import Dispatcher, LogSender, Sender, WebhookSender
 from adapters.persistence import (
     RecorderPositions,
+    RecorderVersions,
     change_list_view,
     eventsourcing_env,
     follower_position,
@@ -24,6 +25,7 @@ from adapters.plugins import plugin_views
 from adapters.projection_runner import ProjectionRunner
 from adapters.settings import Settings
 from adapters.sqlite_store import writer_lock
+from application.current import CurrentRecords
 from application.customers import customer_policy
 from application.desk import ServiceDesk
 from application.ports import Clock
@@ -62,6 +64,7 @@ class Services:
         for view in self.runner.views.values():
             view.close()
         self.desk.close()
+        self.desk.current.versions.close()
         if hasattr(self.desk.write_lock, "close"):
             self.desk.write_lock.close()  # the SQLite writers' lock file (ADR 0038)
         keys = self.desk.mapper.sealer.keys  # type: ignore[attr-defined]
@@ -78,6 +81,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
         matrix=settings.priority_matrix,
     )
     desk.positions = RecorderPositions(desk.recorder)
+    desk.current = CurrentRecords(desk, RecorderVersions(desk.recorder))  # ADR 0038
     if db.kind == "sqlite":
         # One writer at a time, across this process and its projections worker (ADR 0038).
         desk.serialise_writes(writer_lock(db.path))

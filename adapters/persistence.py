@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -202,6 +204,59 @@ class RecorderPositions:
         with r._database_lock:
             index = r._stored_events_index.get(str(originator_id), {})
             return {version: i + 1 for version, i in index.items()}
+
+
+class RecorderVersions:
+    """``VersionIndex`` on the event store: one primary-key lookup, the cheap check that lets
+    reference records read on every command be cached correctly across processes (ADR 0038).
+    SQLite is read on a plain connection per thread (WAL: readers never wait for the writer),
+    not through the library's pool, whose per-query machinery costs more than the query."""
+
+    def __init__(self, recorder: ApplicationRecorder) -> None:
+        self.recorder: Any = recorder
+        self.kind = recorder_kind(recorder)
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        if self.kind == "sqlite":
+            self._query = (f"SELECT MAX(originator_version) FROM {self.recorder.events_table_name} "
+                           "WHERE originator_id=?")
+            self._path = self.recorder.datastore.pool.db_name
+            if self.recorder.datastore.pool.is_sqlite_memory_mode:
+                self.kind = "library"  # a private in-memory database: only the pool sees it
+        elif self.kind == "postgres":
+            from psycopg import sql
+
+            self._query = sql.SQL(
+                "SELECT MAX(originator_version) AS v FROM {}.{} WHERE originator_id=%s"
+            ).format(sql.Identifier(self.recorder.datastore.schema or "public"),
+                     sql.Identifier(self.recorder.events_table_name))
+
+    def latest_version(self, originator_id: UUID) -> int:
+        if self.kind == "sqlite":
+            conn = getattr(self._local, "conn", None)
+            if conn is None:
+                conn = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
+                conn.execute("PRAGMA busy_timeout=10000")
+                self._local.conn = conn
+                with self._lock:
+                    self._all.append(conn)
+            row = conn.execute(self._query, (originator_id.hex,)).fetchone()
+            return int(row[0] or 0)
+        if self.kind == "postgres":
+            with self.recorder.datastore.transaction(commit=False) as curs:
+                curs.execute(self._query, (originator_id,), prepare=True)
+                row = curs.fetchone()
+                return int(row["v"] or 0)
+        events = self.recorder.select_events(originator_id, desc=True, limit=1)
+        return int(events[0].originator_version) if events else 0
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
 
 
 Row = tuple[int, Any, int, str, bytes]  # (position, originator id, version, topic, state)

@@ -174,6 +174,9 @@ class ServiceDesk(Application):
         self.sla: TicketClocks | None = None
         # Where escalation notices go (ADR 0016): called after the save, must not block.
         self.notifier: Notifier | None = None
+        # Reference records checked against the store's version (``application.current``,
+        # ADR 0038), wired by the composition root; ``_get_current`` uses it.
+        self.current: Any = None
 
     # --------------------------------------------------------------- plumbing
 
@@ -214,6 +217,16 @@ class ServiceDesk(Application):
     def _get(self, aggregate_id: UUID) -> Any:
         """A private copy of the (cached) aggregate, safe to run a command on."""
         return _own(self.repository.get(aggregate_id, projector_func=_project))
+
+    def _get_current(self, aggregate_id: UUID) -> Any:
+        """``_get`` for the reference records read by every command (customers, SLA policies,
+        calendars): cached against the store's current version when ``current`` is wired."""
+        if self.current is None:
+            return self._get(aggregate_id)
+        found = self.current.get(aggregate_id)
+        if found is None:
+            raise AggregateNotFoundError(aggregate_id)
+        return found
 
     def _load_sequence(self, kind: RecordKind, day: date, at: datetime) -> DailySequence:
         # Under the number lock, the sequence this process saved last is the latest unless
