@@ -1,0 +1,80 @@
+"""``opsledger serve``'s projections worker process (ADR 0038): read-your-writes through it,
+restarted when it dies, never outliving its server, and the in-process option."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.reliability.driver import API, registration
+from tests.support.serve import Process
+
+
+def children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        text = Path(f"/proc/{pid}/task/{task}/children").read_text()
+        found += [int(c) for c in text.split()]
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie waiting for its reaper is dead)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def wait_until(condition, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def register_and_list(url: str, title: str) -> None:
+    """A command, then at once the list: it must show the ticket (read your own writes)."""
+    created = httpx.post(f"{url}{API}/tickets", json=registration(title), timeout=10)
+    assert created.status_code == 201, created.text
+    listed = httpx.get(f"{url}{API}/tickets?limit=500", timeout=10)
+    assert listed.status_code == 200, listed.text
+    assert created.json()["id"] in {t["id"] for t in listed.json()["items"]}
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
+def test_the_worker_keeps_the_views_is_restarted_and_dies_with_the_server(reliable_url: str,
+                                                                         tmp_path: Path):
+    server = Process(reliable_url, tmp_path / "serve.log").start()
+    try:
+        assert server.proc is not None
+        wait_until(lambda: len(children(server.proc.pid)) == 1)
+        [worker] = children(server.proc.pid)
+        for i in range(3):
+            register_and_list(server.url, f"through the worker {i}")
+
+        # when the worker dies, the server starts another, and lists keep their writes
+        os.kill(worker, signal.SIGKILL)
+        wait_until(lambda: children(server.proc.pid) not in ([], [worker]))
+        [worker] = children(server.proc.pid)
+        register_and_list(server.url, "through the restarted worker")
+
+        # and a SIGKILL of the server takes the worker with it
+        server.kill()
+        wait_until(lambda: not alive(worker), timeout=10)
+    finally:
+        server.stop()
+
+
+def test_in_process_projections_keep_reading_your_writes(reliable_url: str, tmp_path: Path):
+    server = Process(reliable_url, tmp_path / "serve.log", command=("serve", "--projections-in-process"))
+    with server:
+        assert server.proc is not None
+        assert children(server.proc.pid) == []
+        register_and_list(server.url, "in process")
