@@ -68,6 +68,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_projections(args: argparse.Namespace) -> int:
+    if args.action == "run" and args.parent_pipe:
+        from adapters.worker_process import die_with_parent
+
+        die_with_parent(args.parent_pipe)  # serve's child (ADR 0038): never outlive it
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
     from rich.table import Table
@@ -75,15 +79,11 @@ def cmd_projections(args: argparse.Namespace) -> int:
     from adapters.container import build
 
     settings = _settings(args)
-    if args.action == "run" and args.parent_pipe:
-        from adapters.worker_process import die_with_parent
-
-        die_with_parent()  # serve's child (ADR 0038): never outlive it
     services = build(settings)
     console = Console(stderr=True)
     try:
         if args.action == "run":
-            return _run_worker(services, parent_pipe=args.parent_pipe)
+            return _run_worker(services, parent_pipe=args.parent_pipe is not None)
         if args.action == "status":
             table = Table("projection", "position", "head", "lag", "healthy", "last error")
             rows = services.runner.status()
@@ -147,7 +147,7 @@ def _run_worker(services: Any, *, parent_pipe: bool = False) -> int:
     if parent_pipe:
         from adapters.worker_process import watch_parent
 
-        watch_parent(sys.stdin.fileno(), services.runner.wake, stop.set)
+        watch_parent(sys.stdin.fileno(), services.runner.wake)
     # Failing views (a broken plug-in) are isolated and retried with the runner's backoff.
     services.runner.catch_up_all()
     services.notifier.start()
@@ -311,7 +311,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     proj.add_argument("action", choices=["status", "rebuild", "run"],
                       help="run: keep the read models and the SLA watcher going (a worker process)")
     proj.add_argument("name", nargs="?")
-    proj.add_argument("--parent-pipe", action="store_true", help=argparse.SUPPRESS)  # ADR 0038
+    # serve's worker (ADR 0038): standard input is a pipe from serve, whose PID this is
+    proj.add_argument("--parent-pipe", type=int, metavar="PID", help=argparse.SUPPRESS)
     db_arg(proj)
     proj.set_defaults(func=cmd_projections)
 

@@ -6,8 +6,8 @@ follower used a fifth to a third of that interpreter's time. Here they run as th
 
 * a pipe connects the two: the server writes one byte after each save (the worker then applies
   at once instead of at its next poll), and the worker takes end-of-file on it as "the server
-  is gone" -- also after a SIGKILL of the server, when the kernel closes the pipe -- and stops,
-  so it never outlives its server;
+  is gone" -- also after a SIGKILL of the server, when the kernel closes the pipe -- and ends
+  at once (on Linux the kernel also kills it with its parent), so it never outlives its server;
 * the worker runs in its own session (a Ctrl-C meant for the server does not reach it; the
   server stops it) and is restarted with a growing delay if it dies;
 * read-your-writes holds: list handlers wait for the views' stored tracking positions
@@ -38,7 +38,7 @@ class ProjectionWorker:
 
     def __init__(self, database_url: str, *, command: list[str] | None = None) -> None:
         self.command = command or [sys.executable, "-m", "adapters.cli", "projections", "run",
-                                   "--database", database_url, "--parent-pipe"]
+                                   "--database", database_url, "--parent-pipe", str(os.getpid())]
         self.restarts = 0
         self._proc: subprocess.Popen[bytes] | None = None
         self._pipe: int | None = None
@@ -133,23 +133,27 @@ class ProjectionWorker:
                 "restarts": self.restarts}
 
 
-def die_with_parent() -> None:
+def die_with_parent(parent: int) -> None:
     """Linux: the kernel SIGKILLs this process the moment its parent dies -- as the runner
-    thread died with the server before (the views are transactional, a kill is safe). The
-    pipe's end-of-file (``watch_parent``) covers other systems and a parent that died before
-    this call."""
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
+    thread died with the server before (the views are transactional, a kill is safe). A
+    parent that died before this call (a server killed while its worker was starting) is
+    seen here and this process ends at once; the pipe's end-of-file (``watch_parent``)
+    covers other systems."""
+    if sys.platform.startswith("linux"):
+        import ctypes
 
-    pr_set_pdeathsig = 1
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+        pr_set_pdeathsig = 1
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(0)
 
 
-def watch_parent(fd: int, wake: Any, gone: Any) -> threading.Thread:
-    """The worker's side of the pipe: ``wake()`` on each byte, ``gone()`` on end-of-file (the
-    server stopped or was killed). Returns the started daemon thread."""
+def watch_parent(fd: int, wake: Any) -> threading.Thread:
+    """The worker's side of the pipe: ``wake()`` on each byte; end-of-file means the server is
+    gone without stopping this worker first (it sends SIGTERM before it closes the pipe), i.e.
+    it was killed: end at once, as a thread of it would have (a kill is safe). Returns the
+    started daemon thread."""
 
     def run() -> None:
         while True:
@@ -160,8 +164,7 @@ def watch_parent(fd: int, wake: Any, gone: Any) -> threading.Thread:
             except OSError:
                 data = b""
             if not data:
-                gone()
-                return
+                os._exit(0)
             wake()
 
     thread = threading.Thread(target=run, name="parent-pipe", daemon=True)
