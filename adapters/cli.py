@@ -42,9 +42,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.projections:
         services.runner.catch_up_all()
         if settings.projections_process and not args.in_process and settings.database.kind != "memory":
-            from adapters.worker_process import ProjectionWorker
+            from adapters.worker_process import ProjectionWorker, RemoteWatch, apply_report
 
-            worker = ProjectionWorker(settings.database_url)
+            watch = RemoteWatch(settings.sla_watch_seconds)
+            services.watch_thread = watch  # type: ignore[assignment]  # /healthz shows the worker's
+            worker = ProjectionWorker(settings.database_url, lambda report: apply_report(
+                report, services.runner, watch, services.notifier))
             services.desk.after_save.append(lambda _position: worker.wake())
     app = create_app(services, run_projections=args.projections and worker is None)
     where = ("" if args.projections and worker is None
@@ -83,7 +86,8 @@ def cmd_projections(args: argparse.Namespace) -> int:
     console = Console(stderr=True)
     try:
         if args.action == "run":
-            return _run_worker(services, parent_pipe=args.parent_pipe is not None)
+            return _run_worker(services, parent_pipe=args.parent_pipe is not None,
+                               status_fd=args.status_fd)
         if args.action == "status":
             table = Table("projection", "position", "head", "lag", "healthy", "last error")
             rows = services.runner.status()
@@ -130,7 +134,7 @@ def cmd_projections(args: argparse.Namespace) -> int:
         services.close()
 
 
-def _run_worker(services: Any, *, parent_pipe: bool = False) -> int:
+def _run_worker(services: Any, *, parent_pipe: bool = False, status_fd: int | None = None) -> int:
     """``projections run``: the projection runner and the SLA watcher (with its notifier) as
     a process of their own, beside ``serve --no-projections`` processes (ADR 0025), or as the
     child of one ``serve`` (``--parent-pipe``: standard input is a pipe from it; a byte wakes
@@ -148,6 +152,10 @@ def _run_worker(services: Any, *, parent_pipe: bool = False) -> int:
         from adapters.worker_process import watch_parent
 
         watch_parent(sys.stdin.fileno(), services.runner.wake)
+    if status_fd is not None:
+        from adapters.worker_process import report_status
+
+        report_status(status_fd, services)  # /healthz of the serve that started this worker
     # Failing views (a broken plug-in) are isolated and retried with the runner's backoff.
     services.runner.catch_up_all()
     services.notifier.start()
@@ -313,6 +321,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     proj.add_argument("name", nargs="?")
     # serve's worker (ADR 0038): standard input is a pipe from serve, whose PID this is
     proj.add_argument("--parent-pipe", type=int, metavar="PID", help=argparse.SUPPRESS)
+    proj.add_argument("--status-fd", type=int, help=argparse.SUPPRESS)  # reports to that serve
     db_arg(proj)
     proj.set_defaults(func=cmd_projections)
 

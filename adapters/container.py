@@ -81,7 +81,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
         matrix=settings.priority_matrix,
     )
     desk.positions = RecorderPositions(desk.recorder)
-    desk.current = CurrentRecords(desk, RecorderVersions(desk.recorder))  # ADR 0038
+    desk.current = CurrentRecords(desk, RecorderVersions(desk.recorder, db))  # ADR 0038
     if db.kind == "sqlite":
         # One writer at a time, across this process and its projections worker (ADR 0038).
         desk.serialise_writes(writer_lock(db.path))

@@ -17,12 +17,14 @@ follower used a fifth to a third of that interpreter's time. Here they run as th
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -36,9 +38,10 @@ STABLE_SECONDS = 60.0  # a worker that ran this long starts the delays again fro
 class ProjectionWorker:
     """Starts, wakes, restarts and stops one ``opsledger projections run --parent-pipe``."""
 
-    def __init__(self, database_url: str, *, command: list[str] | None = None) -> None:
-        self.command = command or [sys.executable, "-m", "adapters.cli", "projections", "run",
-                                   "--database", database_url, "--parent-pipe", str(os.getpid())]
+    def __init__(self, database_url: str, on_report: Callable[[dict[str, Any]], None]) -> None:
+        self.command = [sys.executable, "-m", "adapters.cli", "projections", "run",
+                        "--database", database_url, "--parent-pipe", str(os.getpid())]
+        self.on_report = on_report  # the worker's status reports (``report_status``)
         self.restarts = 0
         self._proc: subprocess.Popen[bytes] | None = None
         self._pipe: int | None = None
@@ -58,9 +61,19 @@ class ProjectionWorker:
         self._supervisor.start()
 
     def _spawn(self) -> None:
-        proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            self.command, stdin=subprocess.PIPE, start_new_session=True,
-        )
+        reports, writer = os.pipe()
+        try:
+            proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+                [*self.command, "--status-fd", str(writer)], stdin=subprocess.PIPE,
+                pass_fds=(writer,), start_new_session=True,
+            )
+        except BaseException:
+            os.close(reports)
+            raise
+        finally:
+            os.close(writer)
+        threading.Thread(target=self._read_reports, args=(reports,), name="projections-status",
+                         daemon=True).start()
         assert proc.stdin is not None
         fd = proc.stdin.fileno()
         os.set_blocking(fd, False)  # a wake-up never blocks a command
@@ -76,6 +89,13 @@ class ProjectionWorker:
                 return
             with contextlib.suppress(OSError):  # BlockingIOError, BrokenPipeError
                 os.write(self._pipe, b"w")
+
+    def _read_reports(self, fd: int) -> None:
+        """One JSON line per report, until the worker is gone (end-of-file)."""
+        with os.fdopen(fd, "rb") as lines:
+            for line in lines:
+                with contextlib.suppress(ValueError):
+                    self.on_report(json.loads(line))
 
     def _supervise(self) -> None:
         attempt = 0
@@ -131,6 +151,59 @@ class ProjectionWorker:
         proc = self._proc
         return {"pid": self.pid, "running": proc is not None and proc.poll() is None,
                 "restarts": self.restarts}
+
+
+class RemoteWatch:
+    """Stands in ``serve`` for the SLA watcher thread that runs in the worker: its status is
+    the worker's last report (``/healthz``), starting and stopping it is the worker's."""
+
+    def __init__(self, seconds: float) -> None:
+        self.report: dict[str, Any] = {"running": False, "interval_seconds": seconds, "ticks": 0,
+                                       "failures": 0, "last_error": None, "last_tick": None}
+
+    def start(self) -> None:
+        pass
+
+    def stop(self, timeout: float = 0.0) -> None:
+        pass
+
+    def status(self) -> dict[str, Any]:
+        return dict(self.report)
+
+
+def apply_report(report: dict[str, Any], runner: Any, watch: RemoteWatch, notifier: Any) -> None:
+    """A worker's report, in ``serve``: each view's failures (``/healthz``, and
+    read-your-writes skips a failing view as it does in process), the watcher, the notices."""
+    for name, (failures, last_error) in report.get("views", {}).items():
+        state = runner.states.get(name)
+        if state is not None:
+            state.failures, state.last_error = int(failures), last_error
+    watch.report = report.get("watch", watch.report)
+    notifier.elsewhere = report.get("notify")
+
+
+def report_status(fd: int, services: Any, every: float = 0.25) -> threading.Thread:
+    """The worker's side: a JSON line with the views' failures, the watcher's and the
+    notifier's status every ``every`` seconds, for its ``serve`` (``apply_report``)."""
+    out = os.fdopen(fd, "w", buffering=1)
+
+    def run() -> None:
+        while True:
+            runner = services.runner
+            report = {
+                "views": {n: (s.failures, s.last_error) for n, s in runner.states.items()},
+                "watch": services.watch_thread.status(),
+                "notify": services.notifier.status(),
+            }
+            try:
+                out.write(json.dumps(report, default=str) + "\n")
+            except (OSError, ValueError):
+                return  # the server is gone (and this process with it)
+            time.sleep(every)
+
+    thread = threading.Thread(target=run, name="status-report", daemon=True)
+    thread.start()
+    return thread
 
 
 def die_with_parent(parent: int) -> None:
