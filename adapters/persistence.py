@@ -223,7 +223,7 @@ class RecorderVersions:
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._pool: Any = None
-        table = self.recorder.events_table_name
+        table = getattr(self.recorder, "events_table_name", "")
         if self.kind == "sqlite" and not self.recorder.datastore.pool.is_sqlite_memory_mode:
             self._query = f"SELECT MAX(originator_version) FROM {table} WHERE originator_id=?"
             self._path = self.recorder.datastore.pool.db_name

@@ -13,6 +13,8 @@ change made by another process (a second server, the projections worker) is seen
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
@@ -33,8 +35,37 @@ class CurrentRecords:
         self.versions = versions
         self._records: dict[UUID, Any] = {}
         self._lock = threading.Lock()
+        self._scope = threading.local()
+
+    @contextmanager
+    def one_command(self) -> Iterator[None]:
+        """Within one command (one attempt), a record read twice is looked up once: the SLA
+        clocks ask for the customer and the policy more than once, and one answer for the
+        whole command is also the more consistent one."""
+        outer = getattr(self._scope, "seen", None)
+        self._scope.seen = {} if outer is None else outer
+        try:
+            yield
+        finally:
+            self._scope.seen = outer
+
+    def forget_command(self) -> None:
+        """A command that is tried again reads everything again."""
+        seen = getattr(self._scope, "seen", None)
+        if seen is not None:
+            seen.clear()
 
     def get(self, record_id: UUID) -> Any | None:
+        seen: dict[UUID, Any] | None = getattr(self._scope, "seen", None)
+        if seen is not None and record_id in seen:
+            found = seen[record_id]
+            return None if found is None else _own(found)
+        found = self._get(record_id)
+        if seen is not None:
+            seen[record_id] = None if found is None else _own(found)
+        return found
+
+    def _get(self, record_id: UUID) -> Any | None:
         version = self.versions.latest_version(record_id)
         if version == 0:
             return None

@@ -205,6 +205,8 @@ class ServiceDesk(Application):
         else:
             with self.write_lock:
                 recordings = self.save(*aggregates)
+        if self.current is not None:
+            self.current.forget_command()  # what this command reads next includes this save
         if not recordings:
             return None
         position = max(r.notification.id for r in recordings)
@@ -268,7 +270,19 @@ class ServiceDesk(Application):
         aggregate = self.repository.get(record.target_id, version=record.target_version)
         return CommandResult(aggregate=aggregate, created=record.created, replayed=True)
 
-    def _run(
+    def _run(self, record_id: UUID | None, mutate: Callable[[Any, datetime, _NumberIssuer], Any],
+             **options: Any) -> CommandResult:
+        """Load the record ``record_id`` (of class ``kind``; ``None``: a create), run
+        ``mutate`` on it and save what it returns: the changed record, or a tuple whose first
+        item is the record and whose others change with it in the same transaction (e.g. a
+        problem and the ticket linked to it). Options: ``actor``, ``expected_version``,
+        ``idempotency``, ``kind``, ``label``. Reference records are read once per command."""
+        if self.current is None:
+            return self._run_attempts(record_id, mutate, **options)
+        with self.current.one_command():
+            return self._run_attempts(record_id, mutate, **options)
+
+    def _run_attempts(
         self,
         record_id: UUID | None,
         mutate: Callable[[Any, datetime, _NumberIssuer], Any],
@@ -279,10 +293,6 @@ class ServiceDesk(Application):
         kind: type[Aggregate] = Ticket,
         label: str = "ticket",
     ) -> CommandResult:
-        """Load the record ``record_id`` (of class ``kind``; ``None``: a create), run
-        ``mutate`` on it and save what it returns: the changed record, or a tuple whose first
-        item is the record and whose others change with it in the same transaction (e.g. a
-        problem and the ticket linked to it)."""
         for attempt in range(MAX_ATTEMPTS):
             record = self._find_idempotent(idempotency)
             if record is not None:
@@ -316,6 +326,8 @@ class ServiceDesk(Application):
                 numbers.remember()
             except IntegrityError:
                 numbers.forget()
+                if self.current is not None:
+                    self.current.forget_command()
                 # Someone saved first; the cache fast-forwards on the next load. Wait a
                 # random, growing while first, so that contenders (e.g. creators racing for
                 # the day's number sequence) spread out instead of colliding again.

@@ -84,3 +84,21 @@ def test_a_miss_is_one_version_lookup_and_no_load(two, monkeypatch):
         assert find_customer(a.desk, "acme").customer == "acme"
         assert find_customer(a.desk, "nobody") is None
     assert loads == []
+
+
+def test_one_command_looks_each_reference_record_up_once(two, monkeypatch):
+    a, _ = two
+    put_policy(a.desk, "slow", default_policy(), actor="admin")
+    register_customer(a.desk, "acme", "ACME", "slow", actor="admin")
+    asked = []
+    versions = a.desk.current.versions
+    original = versions.latest_version
+    monkeypatch.setattr(versions, "latest_version", lambda i: asked.append(i) or original(i))
+    from domain.ticket import Contact
+
+    ticket = a.desk.register_ticket(
+        actor="agent", customer="acme", contact=Contact("李四"), channel="phone", title="ERP",
+        type="fault", category="software", urgency="urgent", impact="some",
+        importance="important").ticket
+    assert ticket.sla_deadlines.policy == "slow"  # the customer's, found through the lookups
+    assert asked and len(asked) == len(set(asked))
