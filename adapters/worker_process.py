@@ -112,6 +112,8 @@ class ProjectionWorker:
             attempt += 1
             log.error("projections.worker_exited", pid=proc.pid, returncode=code,
                       restart_in_seconds=delay)
+            with contextlib.suppress(Exception):
+                self.on_report({"exited": code})
             self._close_pipe(proc)
             if self._stopping.wait(delay):
                 return
@@ -155,11 +157,16 @@ class ProjectionWorker:
 
 class RemoteWatch:
     """Stands in ``serve`` for the SLA watcher thread that runs in the worker: its status is
-    the worker's last report (``/healthz``), starting and stopping it is the worker's."""
+    the worker's last report (``/healthz``), with the ticks and failures of the workers
+    before it added (a restarted worker counts from zero) and each worker that died counted
+    as a failure; starting and stopping the watcher is the worker's business."""
 
     def __init__(self, seconds: float) -> None:
         self.report: dict[str, Any] = {"running": False, "interval_seconds": seconds, "ticks": 0,
                                        "failures": 0, "last_error": None, "last_tick": None}
+        self.pid: int | None = None
+        self.earlier = {"ticks": 0, "failures": 0}
+        self._lock = threading.Lock()
 
     def start(self) -> None:
         pass
@@ -167,18 +174,37 @@ class RemoteWatch:
     def stop(self, timeout: float = 0.0) -> None:
         pass
 
+    def update(self, pid: int | None, report: dict[str, Any]) -> None:
+        with self._lock:
+            if pid != self.pid:  # a new worker: keep what the last one counted
+                self.earlier["ticks"] += int(self.report.get("ticks") or 0)
+                self.earlier["failures"] += int(self.report.get("failures") or 0)
+                self.pid = pid
+            self.report = report
+
+    def exited(self, returncode: int) -> None:
+        self.update(None, {**self.report, "running": False, "ticks": 0, "failures": 1,
+                           "last_error": f"projections worker exited ({returncode})"})
+
     def status(self) -> dict[str, Any]:
-        return dict(self.report)
+        with self._lock:
+            return {**self.report, "ticks": int(self.report.get("ticks") or 0) + self.earlier["ticks"],
+                    "failures": int(self.report.get("failures") or 0) + self.earlier["failures"]}
 
 
 def apply_report(report: dict[str, Any], runner: Any, watch: RemoteWatch, notifier: Any) -> None:
     """A worker's report, in ``serve``: each view's failures (``/healthz``, and
-    read-your-writes skips a failing view as it does in process), the watcher, the notices."""
+    read-your-writes skips a failing view as it does in process), the watcher, the notices;
+    or the supervisor's word that the worker exited."""
+    if "exited" in report:
+        watch.exited(int(report["exited"]))
+        return
     for name, (failures, last_error) in report.get("views", {}).items():
         state = runner.states.get(name)
         if state is not None:
             state.failures, state.last_error = int(failures), last_error
-    watch.report = report.get("watch", watch.report)
+    if "watch" in report:
+        watch.update(report.get("pid"), report["watch"])
     notifier.elsewhere = report.get("notify")
 
 
@@ -191,6 +217,7 @@ def report_status(fd: int, services: Any, every: float = 0.25) -> threading.Thre
         while True:
             runner = services.runner
             report = {
+                "pid": os.getpid(),
                 "views": {n: (s.failures, s.last_error) for n, s in runner.states.items()},
                 "watch": services.watch_thread.status(),
                 "notify": services.notifier.status(),
