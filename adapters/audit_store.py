@@ -20,7 +20,6 @@ operator's explicit act.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -69,9 +68,8 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
 
 class ChainedPostgresRecorder(FastFailRecorder):
     """PostgreSQL: the chain rows are written after ``INSERT ... RETURNING notification_id``,
-    still under the library's EXCLUSIVE table lock, in the same transaction; the chain head
-    is read in the insert's pipeline (ADR 0038). It fails fast while the database is away
-    like every recorder of ours (ADR 0024)."""
+    still under the library's EXCLUSIVE table lock, in the same transaction. It fails fast
+    while the database is away like every recorder of ours (ADR 0024)."""
 
     def __init__(self, datastore: Any, *, events_table_name: str = "stored_events") -> None:
         super().__init__(datastore, events_table_name=events_table_name)
@@ -82,7 +80,6 @@ class ChainedPostgresRecorder(FastFailRecorder):
         ).format(self.chain_table))
         self._select_head = sql.SQL("SELECT hash FROM {} ORDER BY position DESC LIMIT 1").format(
             self.chain_table)
-        self._head = threading.local()  # the head's cursor, from insert to fetch (one thread)
 
     def create_table(self) -> None:
         # Processes starting together (two servers and a worker, issue 8) would race on
@@ -101,22 +98,12 @@ class ChainedPostgresRecorder(FastFailRecorder):
         process, ADR 0005/0038), and each one costs the commit a turn on PostgreSQL's global
         notification queue lock."""
 
-    def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent],
-                              **kwargs: Any) -> None:
-        super()._insert_stored_events(curs, stored_events, **kwargs)  # LOCK TABLE, INSERT
-        # The chain head, read under the same table lock, is queued in the insert's pipeline:
-        # it comes back with the new ids in one round trip instead of a second one.
-        head = curs.connection.cursor()
-        head.execute(self._select_head, prepare=True)
-        self._head.cursor = head
-
     def _fetch_ids_after_insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
                                        **kwargs: Any) -> Sequence[int] | None:
         ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
         assert ids is not None
-        head, self._head.cursor = self._head.cursor, None
-        with head:
-            row = head.fetchone()
+        curs.execute(self._select_head, prepare=True)
+        row = curs.fetchone()
         prev = bytes.fromhex(row["hash"]) if row else GENESIS
         curs.executemany(sql.SQL("INSERT INTO {} VALUES (%s, %s)").format(self.chain_table),
                          extend(prev, _rows(stored_events, ids)))
