@@ -33,15 +33,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     sys.setswitchinterval(settings.gil_switch_seconds)
     services = build(settings)
     # Catch the read models up before taking traffic, then keep them following -- in a
-    # supervised child process on SQLite and PostgreSQL (ADR 0038: the server is GIL-bound and
-    # the worker gets the other core), in a thread here with ``--projections-in-process`` or the
-    # memory store -- unless a separate ``opsledger projections run`` worker keeps them
-    # (``--no-projections``, docs/scaling.md, ADR 0025). A failing view (a broken plug-in, say)
-    # is isolated and retried; it does not stop the service.
+    # supervised child process (ADR 0038: the server is GIL-bound and the worker gets the other
+    # core; by default on PostgreSQL, where that measured faster) or in a thread here (SQLite by
+    # default, ``--projections-in-process``, the memory store) -- unless a separate ``opsledger
+    # projections run`` worker keeps them (``--no-projections``, docs/scaling.md, ADR 0025). A
+    # failing view (a broken plug-in, say) is isolated and retried; it does not stop the service.
     worker = None
+    kind = settings.database.kind
+    in_child = settings.projections_process if settings.projections_process is not None else (
+        kind == "postgres")
     if args.projections:
         services.runner.catch_up_all()
-        if settings.projections_process and not args.in_process and settings.database.kind != "memory":
+        if in_child and not args.in_process and kind != "memory":
             from adapters.worker_process import ProjectionWorker, RemoteWatch, apply_report
 
             watch = RemoteWatch(settings.sla_watch_seconds)

@@ -51,7 +51,9 @@ def register_and_list(url: str, title: str) -> None:
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
 def test_the_worker_keeps_the_views_is_restarted_and_dies_with_the_server(reliable_url: str,
                                                                          tmp_path: Path):
-    server = Process(reliable_url, tmp_path / "serve.log").start()
+    # (the default on PostgreSQL; asked for on SQLite)
+    server = Process(reliable_url, tmp_path / "serve.log",
+                     env={"OPSLEDGER_PROJECTIONS_PROCESS": "1"}).start()
     try:
         assert server.proc is not None
         wait_until(lambda: len(children(server.proc.pid)) == 1)
@@ -72,9 +74,23 @@ def test_the_worker_keeps_the_views_is_restarted_and_dies_with_the_server(reliab
         server.stop()
 
 
-def test_in_process_projections_keep_reading_your_writes(reliable_url: str, tmp_path: Path):
-    server = Process(reliable_url, tmp_path / "serve.log", command=("serve", "--projections-in-process"))
+@pytest.mark.parametrize("how", [("serve", "--projections-in-process"), ("serve",)])
+def test_in_process_projections_keep_reading_your_writes(reliable_url: str, tmp_path: Path, how):
+    """``--projections-in-process``, or SQLite's default (ADR 0038)."""
+    if how == ("serve",) and not reliable_url.startswith("sqlite"):
+        pytest.skip("a child process is PostgreSQL's default")
+    server = Process(reliable_url, tmp_path / "serve.log", command=how)
     with server:
         assert server.proc is not None
         assert children(server.proc.pid) == []
         register_and_list(server.url, "in process")
+
+
+def test_the_setting_is_1_0_or_auto():
+    from adapters.settings import Settings, SettingsError
+
+    read = lambda v: Settings.from_env({"OPSLEDGER_PROJECTIONS_PROCESS": v}).projections_process  # noqa: E731
+    assert (read("1"), read("yes"), read("0"), read("off"), read("auto")) == (True, True, False, False, None)
+    assert Settings.from_env({}).projections_process is None
+    with pytest.raises(SettingsError):
+        read("sometimes")
