@@ -78,6 +78,8 @@ class ChainedPostgresRecorder(FastFailRecorder):
         self.sql_create_statements.append(sql.SQL(
             "CREATE TABLE IF NOT EXISTS {} (position bigint PRIMARY KEY, hash text NOT NULL)"
         ).format(self.chain_table))
+        self._select_head = sql.SQL("SELECT hash FROM {} ORDER BY position DESC LIMIT 1").format(
+            self.chain_table)
 
     def create_table(self) -> None:
         # Processes starting together (two servers and a worker, issue 8) would race on
@@ -91,12 +93,16 @@ class ChainedPostgresRecorder(FastFailRecorder):
             finally:
                 conn.execute(f"SELECT pg_advisory_unlock({Tracking.DDL_LOCK})")
 
+    def _notify_channel(self, curs: Any) -> None:
+        """No ``NOTIFY`` per insert: nothing here listens (the runner polls and is woken in
+        process, ADR 0005/0038), and each one costs the commit a turn on PostgreSQL's global
+        notification queue lock."""
+
     def _fetch_ids_after_insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
                                        **kwargs: Any) -> Sequence[int] | None:
         ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
         assert ids is not None
-        curs.execute(sql.SQL("SELECT hash FROM {} ORDER BY position DESC LIMIT 1")
-                     .format(self.chain_table), prepare=True)
+        curs.execute(self._select_head, prepare=True)
         row = curs.fetchone()
         prev = bytes.fromhex(row["hash"]) if row else GENESIS
         curs.executemany(sql.SQL("INSERT INTO {} VALUES (%s, %s)").format(self.chain_table),

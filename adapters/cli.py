@@ -32,27 +32,52 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # sequence, the SQLite writer) then gets it back sooner, which cuts tail latency (ADR 0012).
     sys.setswitchinterval(settings.gil_switch_seconds)
     services = build(settings)
-    # Catch the read models up before taking traffic, then keep them following -- unless a
-    # separate ``opsledger projections run`` worker keeps them (docs/scaling.md, ADR 0025). A
+    # Catch the read models up before taking traffic, then keep them following -- in a
+    # supervised child process (ADR 0038: the server is GIL-bound and the worker gets the other
+    # core; by default on PostgreSQL, where that measured faster) or in a thread here (SQLite by
+    # default, ``--projections-in-process``, the memory store) -- unless a separate ``opsledger
+    # projections run`` worker keeps them (``--no-projections``, docs/scaling.md, ADR 0025). A
     # failing view (a broken plug-in, say) is isolated and retried; it does not stop the service.
+    worker = None
+    kind = settings.database.kind
+    in_child = settings.projections_process if settings.projections_process is not None else (
+        kind == "postgres")
     if args.projections:
         services.runner.catch_up_all()
-    app = create_app(services, run_projections=args.projections)
+        if in_child and not args.in_process and kind != "memory":
+            from adapters.worker_process import ProjectionWorker, RemoteWatch, apply_report
+
+            watch = RemoteWatch(settings.sla_watch_seconds)
+            services.watch_thread = watch  # type: ignore[assignment]  # /healthz shows the worker's
+            worker = ProjectionWorker(settings.database_url, lambda report: apply_report(
+                report, services.runner, watch, services.notifier))
+            services.desk.after_save.append(lambda _position: worker.wake())
+    app = create_app(services, run_projections=args.projections and worker is None)
+    where = ("" if args.projections and worker is None
+             else ", read models kept by a projections worker process" if worker
+             else ", read models kept by a projections worker")
     print(
         f"opsledger serving on http://{settings.host}:{settings.port}  "
-        f"(store: {settings.database.kind}, docs: /docs, OpenAPI: /schema/openapi.json"
-        f"{'' if args.projections else ', read models kept by a projections worker'})",
+        f"(store: {settings.database.kind}, docs: /docs, OpenAPI: /schema/openapi.json{where})",
         file=sys.stderr,
     )
     try:
+        if worker is not None:
+            worker.start()
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
                     access_log=False, timeout_graceful_shutdown=5)
     finally:
+        if worker is not None:
+            worker.stop()
         services.close()
     return 0
 
 
 def cmd_projections(args: argparse.Namespace) -> int:
+    if args.action == "run" and args.parent_pipe:
+        from adapters.worker_process import die_with_parent
+
+        die_with_parent(args.parent_pipe)  # serve's child (ADR 0038): never outlive it
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
     from rich.table import Table
@@ -64,7 +89,8 @@ def cmd_projections(args: argparse.Namespace) -> int:
     console = Console(stderr=True)
     try:
         if args.action == "run":
-            return _run_worker(services)
+            return _run_worker(services, parent_pipe=args.parent_pipe is not None,
+                               status_fd=args.status_fd)
         if args.action == "status":
             table = Table("projection", "position", "head", "lag", "healthy", "last error")
             rows = services.runner.status()
@@ -111,10 +137,11 @@ def cmd_projections(args: argparse.Namespace) -> int:
         services.close()
 
 
-def _run_worker(services: Any) -> int:
+def _run_worker(services: Any, *, parent_pipe: bool = False, status_fd: int | None = None) -> int:
     """``projections run``: the projection runner and the SLA watcher (with its notifier) as
-    a process of their own, beside ``serve --no-projections`` processes (ADR 0025). Stops on
-    SIGTERM or Ctrl-C."""
+    a process of their own, beside ``serve --no-projections`` processes (ADR 0025), or as the
+    child of one ``serve`` (``--parent-pipe``: standard input is a pipe from it; a byte wakes
+    the runner, end-of-file means the server is gone, ADR 0038). Stops on SIGTERM or Ctrl-C."""
     import signal
     import threading
 
@@ -124,8 +151,16 @@ def _run_worker(services: Any) -> int:
     configure_logging(settings.log_level, settings.log_json)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    for view in services.runner.views.values():
-        services.runner.catch_up(view)
+    if parent_pipe:
+        from adapters.worker_process import watch_parent
+
+        watch_parent(sys.stdin.fileno(), services.runner.wake)
+    if status_fd is not None:
+        from adapters.worker_process import report_status
+
+        report_status(status_fd, services)  # /healthz of the serve that started this worker
+    # Failing views (a broken plug-in) are isolated and retried with the runner's backoff.
+    services.runner.catch_up_all()
     services.notifier.start()
     services.runner.start()
     if settings.sla_watch_seconds > 0:
@@ -271,6 +306,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--port", type=int)
     serve.add_argument("--no-projections", dest="projections", action="store_false",
                        help="leave the read models and the SLA watcher to `opsledger projections run`")
+    serve.add_argument("--projections-in-process", dest="in_process", action="store_true",
+                       help="keep the read models and the SLA watcher in a thread of this process "
+                            "instead of a supervised child process (ADR 0038)")
     db_arg(serve)
     serve.set_defaults(func=cmd_serve)
 
@@ -284,6 +322,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     proj.add_argument("action", choices=["status", "rebuild", "run"],
                       help="run: keep the read models and the SLA watcher going (a worker process)")
     proj.add_argument("name", nargs="?")
+    # serve's worker (ADR 0038): standard input is a pipe from serve, whose PID this is
+    proj.add_argument("--parent-pipe", type=int, metavar="PID", help=argparse.SUPPRESS)
+    proj.add_argument("--status-fd", type=int, help=argparse.SUPPRESS)  # reports to that serve
     db_arg(proj)
     proj.set_defaults(func=cmd_projections)
 

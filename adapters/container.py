@@ -11,6 +11,7 @@ from adapters.holiday_data import ChinaHolidaySource
 from adapters.notify import Dispatcher, LogSender, Sender, WebhookSender
 from adapters.persistence import (
     RecorderPositions,
+    RecorderVersions,
     change_list_view,
     eventsourcing_env,
     follower_position,
@@ -23,6 +24,8 @@ from adapters.persistence import (
 from adapters.plugins import plugin_views
 from adapters.projection_runner import ProjectionRunner
 from adapters.settings import Settings
+from adapters.sqlite_store import writer_lock
+from application.current import CurrentRecords
 from application.customers import customer_policy
 from application.desk import ServiceDesk
 from application.ports import Clock
@@ -61,6 +64,9 @@ class Services:
         for view in self.runner.views.values():
             view.close()
         self.desk.close()
+        self.desk.current.versions.close()
+        if hasattr(self.desk.write_lock, "close"):
+            self.desk.write_lock.close()  # the SQLite writers' lock file (ADR 0038)
         keys = self.desk.mapper.sealer.keys  # type: ignore[attr-defined]
         if hasattr(keys, "close"):
             keys.close()
@@ -75,8 +81,10 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
         matrix=settings.priority_matrix,
     )
     desk.positions = RecorderPositions(desk.recorder)
+    desk.current = CurrentRecords(desk, RecorderVersions(desk.recorder, db))  # ADR 0038
     if db.kind == "sqlite":
-        desk.serialise_writes()
+        # One writer at a time, across this process and its projections worker (ADR 0038).
+        desk.serialise_writes(writer_lock(db.path))
     # Contacts are sealed with per-customer keys in their own table (ADR 0034).
     desk.mapper.sealer = ContactSealer(key_store(db, desk.write_lock))  # type: ignore[attr-defined]
     # A ticket without its own ``sla_policy`` takes its registered customer's (ADR 0018);

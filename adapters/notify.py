@@ -83,6 +83,7 @@ class Dispatcher:
         self.retries = 0
         self.failed = 0
         self.last_error: str | None = None
+        self.elsewhere: dict[str, Any] | None = None  # see ``status``
 
     def notify(self, notice: Notice) -> None:
         self._queue.put(notice)
@@ -147,11 +148,14 @@ class Dispatcher:
             self.deliver(notice)
 
     def status(self) -> dict[str, Any]:
+        """This dispatcher's counts, plus those of ``serve``'s projections worker process,
+        which sends the SLA watcher's notices (``elsewhere``, its last report, ADR 0038)."""
+        other = self.elsewhere or {}
         return {
             "senders": [s.name for s in self.senders],
-            "queued": self._queue.qsize(),
-            "sent": self.sent,
-            "retries": self.retries,
-            "failed": self.failed,
-            "last_error": self.last_error,
+            "queued": self._queue.qsize() + int(other.get("queued", 0)),
+            "sent": self.sent + int(other.get("sent", 0)),
+            "retries": self.retries + int(other.get("retries", 0)),
+            "failed": self.failed + int(other.get("failed", 0)),
+            "last_error": self.last_error or other.get("last_error"),
         }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -202,6 +204,77 @@ class RecorderPositions:
         with r._database_lock:
             index = r._stored_events_index.get(str(originator_id), {})
             return {version: i + 1 for version, i in index.items()}
+
+
+class RecorderVersions:
+    """``VersionIndex`` on the event store: one primary-key lookup, the cheap check that lets
+    reference records read on every command be cached correctly across processes (ADR 0038).
+    It does not go through the library's pool, whose per-query machinery costs more than the
+    query (on PostgreSQL a pre-ping, BEGIN and ROLLBACK: four round trips for one): SQLite is
+    read on a plain connection per thread (WAL: readers never wait for the writer),
+    PostgreSQL on a small pool of autocommit connections of its own (one round trip; a
+    connection the database dropped is replaced and the lookup tried once more, and while
+    the database is away it fails fast like the others, ADR 0024)."""
+
+    def __init__(self, recorder: ApplicationRecorder, db: Database | None = None) -> None:
+        self.recorder: Any = recorder
+        self.kind = recorder_kind(recorder)
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._pool: Any = None
+        table = getattr(self.recorder, "events_table_name", "")
+        if self.kind == "sqlite" and not self.recorder.datastore.pool.is_sqlite_memory_mode:
+            self._query = f"SELECT MAX(originator_version) FROM {table} WHERE originator_id=?"
+            self._path = self.recorder.datastore.pool.db_name
+        elif self.kind == "postgres" and db is not None:
+            from psycopg import sql
+            from psycopg_pool import ConnectionPool
+
+            from projections.sql import add_breaker
+
+            self._query = sql.SQL("SELECT MAX(originator_version) FROM {}.{} WHERE originator_id=%s"
+                                  ).format(sql.Identifier(self.recorder.datastore.schema or "public"),
+                                           sql.Identifier(table))
+            self._pool = ConnectionPool(db.conninfo, min_size=1, max_size=4, open=True, timeout=2.0,
+                                        kwargs={"autocommit": True})
+            add_breaker(self._pool)
+        else:
+            self.kind = "library"  # memory stores, a private in-memory SQLite database
+
+    def latest_version(self, originator_id: UUID) -> int:
+        if self.kind == "sqlite":
+            conn = getattr(self._local, "conn", None)
+            if conn is None:
+                conn = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
+                conn.execute("PRAGMA busy_timeout=10000")
+                self._local.conn = conn
+                with self._lock:
+                    self._all.append(conn)
+            row = conn.execute(self._query, (originator_id.hex,)).fetchone()
+            return int(row[0] or 0)
+        if self.kind == "postgres":
+            import psycopg
+
+            for attempt in (1, 2):
+                try:
+                    with self._pool.connection() as pg:
+                        row = pg.execute(self._query, (originator_id,), prepare=True).fetchone()
+                        return int(row[0] or 0)
+                except (psycopg.OperationalError, psycopg.InterfaceError):
+                    if attempt == 2:
+                        raise
+        events = self.recorder.select_events(originator_id, desc=True, limit=1)
+        return int(events[0].originator_version) if events else 0
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
+        if self._pool is not None:
+            self._pool.close()
 
 
 Row = tuple[int, Any, int, str, bytes]  # (position, originator id, version, topic, state)

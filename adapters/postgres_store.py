@@ -8,6 +8,8 @@ about a second, and recover by itself when the database is back. So:
 
 * the recorders retry a failed call twice (a connection that went stale between the
   pool's pre-ping and its use is still retried once), not ten times;
+* a connection is pinged before it is handed out only when it sat idle for a second (ADR
+  0038; a ping per checkout cost a round trip per query);
 * the connection pool gets a breaker (``projections.sql.add_breaker``, which the read models'
   pools have too): when getting a connection timed out, further requests for the next second
   fail at once instead of queueing for the time-out too; the first request after that tries
@@ -22,7 +24,7 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
 from eventsourcing.utils import retry
 
-from projections.sql import add_breaker
+from projections.sql import add_breaker, check_when_idle
 
 ATTEMPTS = 2
 
@@ -44,3 +46,5 @@ class PostgresStoreFactory(PostgresFactory):
     def __init__(self, env: Any) -> None:
         super().__init__(env)
         add_breaker(self.datastore.pool)
+        if self.datastore.pool._check is not None:  # POSTGRES_PRE_PING: only idle ones (ADR 0038)
+            self.datastore.pool._check = check_when_idle()

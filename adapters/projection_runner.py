@@ -57,6 +57,7 @@ class ProjectionRunner:
         self.poll_seconds = poll_seconds
         self.coalesce_seconds = coalesce_seconds
         self.states = {name: ViewState() for name in self.views}
+        self._moved_to: dict[str, int] = {}  # where ``step`` last left each view (see there)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._moved = threading.Condition()
@@ -64,10 +65,23 @@ class ProjectionRunner:
 
     # ------------------------------------------------------------------ steps
 
-    def step(self, view: View) -> int:
-        """Apply one batch to ``view``; returns how many notifications it covered."""
-        start = view.position()
-        rows = self.reader.read(start, self.batch_size)
+    def step(self, view: View, pages: dict[int, list[Any]] | None = None) -> int:
+        """Apply one batch to ``view``; returns how many notifications it covered.
+
+        ``pages``: log pages already read in this pass, by start position -- the views of one
+        runner are mostly at the same position, so one read serves them all (ADR 0038). The
+        start is the position this runner last moved the view to, if it did (no query): a
+        stale one (another runner moved it on) fails the move's compare-and-set, which
+        forgets it, and the next step reads the stored one; finding nothing after it, the
+        stored one is read too (a rebuild elsewhere may have reset it)."""
+        remembered = self._moved_to.pop(view.name, None)
+        start = view.position() if remembered is None else remembered
+        rows = self._page(start, pages)
+        if not rows and remembered is not None:
+            # Nothing after where this runner left it: is it still there (a rebuild elsewhere
+            # may have reset it, and no new event would make the move fail)?
+            start = view.position()
+            rows = self._page(start, pages)
         if not rows:
             return 0
         topics = view.topics
@@ -83,8 +97,17 @@ class ProjectionRunner:
             if topic in topics
         ]
         view.apply(events, start=start, end=rows[-1][0])
+        self._moved_to[view.name] = rows[-1][0]
         self.states[view.name].events_applied += len(events)
         return len(rows)
+
+    def _page(self, start: int, pages: dict[int, list[Any]] | None) -> list[Any]:
+        if pages is not None and start in pages:
+            return pages[start]
+        rows = self.reader.read(start, self.batch_size)
+        if pages is not None:
+            pages[start] = rows
+        return rows
 
     def catch_up(self, view: View, progress: Progress | None = None) -> int:
         target = self.desk.max_position()
@@ -103,6 +126,7 @@ class ProjectionRunner:
         view = self.views[name]
         began = time.perf_counter()
         view.reset()
+        self._moved_to.pop(name, None)
         # A rebuild allocates many short-lived objects and no cycles; the cyclic collector
         # only costs time here (it runs again as usual afterwards).
         gc_was_enabled = gc.isenabled()
@@ -145,12 +169,13 @@ class ProjectionRunner:
         """One pass over every view that is not backing off; True if any made progress."""
         busy = False
         now = time.monotonic()
+        pages: dict[int, list[Any]] = {}
         for name, view in self.views.items():
             state = self.states[name]
             if state.retry_at > now:
                 continue
             try:
-                moved = self.step(view)
+                moved = self.step(view, pages)
             except TrackingConflict:
                 moved = 1  # another runner got there first: just read the position again
             except Exception as e:  # isolate: this view backs off, the others go on
@@ -185,6 +210,8 @@ class ProjectionRunner:
     def wait_for(self, position: int, timeout: float) -> bool:
         """Wait until every healthy view has reached ``position`` (read your own writes)."""
         deadline = time.monotonic() + timeout
+        if self._thread is None:
+            return self._poll_for(position, deadline)
         with self._moved:
             while True:
                 if all(
@@ -198,6 +225,22 @@ class ProjectionRunner:
                     return False
                 self._wake.set()
                 self._moved.wait(min(remaining, 0.05))
+
+    def _poll_for(self, position: int, deadline: float) -> bool:
+        """``wait_for`` when another process keeps the views (``serve``'s worker process, ADR
+        0038, or ``projections run``, ADR 0025): read their stored positions again after short
+        sleeps (1 ms, doubling to 10 ms), only of the views not there yet (positions only grow)."""
+        pending = [v for n, v in self.views.items() if self.states[n].failures == 0]
+        delay = 0.001
+        while True:
+            pending = [v for v in pending if v.position() < position]
+            if not pending:
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            time.sleep(min(delay, remaining))
+            delay = min(delay * 2, 0.01)
 
     def status(self) -> list[dict[str, Any]]:
         head = self.desk.max_position()

@@ -89,6 +89,18 @@ def load_matrix(path: str | None) -> PriorityMatrix:
     )
 
 
+def _auto_flag(value: str | None, name: str) -> bool | None:
+    """``1``/``0`` (yes/no, true/false, on/off) or ``auto`` (or unset): ``None``."""
+    text = (value or "auto").strip().lower()
+    if text in ("1", "true", "yes", "y", "on"):
+        return True
+    if text in ("0", "false", "no", "n", "off"):
+        return False
+    if text == "auto":
+        return None
+    raise SettingsError(f"{name} must be 1, 0 or auto, not {value!r}")
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
@@ -114,6 +126,10 @@ class Settings:
     notify_timeout_seconds: float = 2.0
     # ADR 0037: requests per token ("100/second", "/minute", "/hour", "/day"), or "off".
     rate_limit: str = "100/second"
+    # ADR 0038: ``serve`` keeps its read models, the SLA watcher and the routine follower in a
+    # supervised child process (True) or a thread (False); None ("auto"): a child process on
+    # PostgreSQL, where it measured faster, a thread on SQLite, where it did not.
+    projections_process: bool | None = None
 
     def __post_init__(self) -> None:
         if self.sla_recompute not in ("same_start", "restart"):
@@ -157,6 +173,8 @@ class Settings:
             sla_watch_seconds=float(env.get("OPSLEDGER_SLA_WATCH_SECONDS") or 15),
             notify_webhook_url=env.get("OPSLEDGER_NOTIFY_WEBHOOK_URL") or None,
             rate_limit=env.get("OPSLEDGER_RATE_LIMIT") or "100/second",
+            projections_process=_auto_flag(env.get("OPSLEDGER_PROJECTIONS_PROCESS"),
+                                           "OPSLEDGER_PROJECTIONS_PROCESS"),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **given) if given else settings  # type: ignore[arg-type]

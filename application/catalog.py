@@ -110,7 +110,7 @@ def _load(desk: ServiceDesk, kind: str, slug: str) -> Any | None:
     if not valid_slug(slug):
         return None
     try:
-        record = desk._get(_KINDS[kind].id_for(slug))
+        record = desk._get_current(_KINDS[kind].id_for(slug))
     except AggregateNotFoundError:
         return None
     return record if isinstance(record, _KINDS[kind]) else None

@@ -68,7 +68,7 @@ def find_customer(desk: ServiceDesk, customer: str,
     if not text:
         return None
     try:
-        found = (desk._get(Customer.id_for(text)) if as_of is None
+        found = (desk._get_current(Customer.id_for(text)) if as_of is None
                  else desk.get_record(Customer.id_for(text), Customer, "customer", as_of))
     except (AggregateNotFoundError, RecordNotFound):
         return None

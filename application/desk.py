@@ -162,18 +162,21 @@ class ServiceDesk(Application):
         self.matrix = matrix
         self.positions = positions
         self.saved_position = 0  # the highest notification id this process has written
-        self._issuing: threading.Lock | threading.RLock = threading.Lock()  # see _NumberIssuer
+        self._issuing: Any = threading.Lock()  # see _NumberIssuer
         self._sequences: dict[UUID, DailySequence] = {}  # last saved, guarded by _issuing
         # Shared with same-process writers of the same SQLite file (the read models), so they
         # queue on a lock instead of SQLite's sleeping busy handler (ADR 0012). Set it with
         # ``serialise_writes``.
-        self.write_lock: threading.RLock | None = None
+        self.write_lock: Any | None = None
         self.after_save: list[Callable[[int], None]] = []  # e.g. wake the projection runner
         # The SLA clocks (``application.sla_clocks.SlaClocks``), attached by the composition
         # root: after each command they record new deadlines on the ticket in the same save.
         self.sla: TicketClocks | None = None
         # Where escalation notices go (ADR 0016): called after the save, must not block.
         self.notifier: Notifier | None = None
+        # Reference records checked against the store's version (``application.current``,
+        # ADR 0038), wired by the composition root; ``_get_current`` uses it.
+        self.current: Any = None
 
     # --------------------------------------------------------------- plumbing
 
@@ -182,14 +185,16 @@ class ServiceDesk(Application):
             compressor=self.factory.compressor(), cipher=self.factory.cipher()
         )
 
-    def serialise_writes(self) -> threading.RLock:
+    def serialise_writes(self, lock: Any | None = None) -> Any:
         """One lock for every write of this process (for SQLite, which has one writer anyway).
 
         Number issuing then uses the same lock: a creator holds it from reading the sequence
         to the commit, and no creator ever waits for the writer lock while holding the number
-        lock (two nested locks made a convoy under load, ADR 0012).
+        lock (two nested locks made a convoy under load, ADR 0012). ``lock``: a re-entrant
+        lock to use instead of a new ``threading.RLock`` (one that also queues the writers of
+        other processes, ADR 0038).
         """
-        lock = threading.RLock()
+        lock = lock if lock is not None else threading.RLock()
         self.write_lock = lock
         self._issuing = lock
         return lock
@@ -200,6 +205,8 @@ class ServiceDesk(Application):
         else:
             with self.write_lock:
                 recordings = self.save(*aggregates)
+        if self.current is not None:
+            self.current.forget_command()  # what this command reads next includes this save
         if not recordings:
             return None
         position = max(r.notification.id for r in recordings)
@@ -212,6 +219,16 @@ class ServiceDesk(Application):
     def _get(self, aggregate_id: UUID) -> Any:
         """A private copy of the (cached) aggregate, safe to run a command on."""
         return _own(self.repository.get(aggregate_id, projector_func=_project))
+
+    def _get_current(self, aggregate_id: UUID) -> Any:
+        """``_get`` for the reference records read by every command (customers, SLA policies,
+        calendars): cached against the store's current version when ``current`` is wired."""
+        if self.current is None:
+            return self._get(aggregate_id)
+        found = self.current.get(aggregate_id)
+        if found is None:
+            raise AggregateNotFoundError(aggregate_id)
+        return found
 
     def _load_sequence(self, kind: RecordKind, day: date, at: datetime) -> DailySequence:
         # Under the number lock, the sequence this process saved last is the latest unless
@@ -253,7 +270,19 @@ class ServiceDesk(Application):
         aggregate = self.repository.get(record.target_id, version=record.target_version)
         return CommandResult(aggregate=aggregate, created=record.created, replayed=True)
 
-    def _run(
+    def _run(self, record_id: UUID | None, mutate: Callable[[Any, datetime, _NumberIssuer], Any],
+             **options: Any) -> CommandResult:
+        """Load the record ``record_id`` (of class ``kind``; ``None``: a create), run
+        ``mutate`` on it and save what it returns: the changed record, or a tuple whose first
+        item is the record and whose others change with it in the same transaction (e.g. a
+        problem and the ticket linked to it). Options: ``actor``, ``expected_version``,
+        ``idempotency``, ``kind``, ``label``. Reference records are read once per command."""
+        if self.current is None:
+            return self._run_attempts(record_id, mutate, **options)
+        with self.current.one_command():
+            return self._run_attempts(record_id, mutate, **options)
+
+    def _run_attempts(
         self,
         record_id: UUID | None,
         mutate: Callable[[Any, datetime, _NumberIssuer], Any],
@@ -264,10 +293,6 @@ class ServiceDesk(Application):
         kind: type[Aggregate] = Ticket,
         label: str = "ticket",
     ) -> CommandResult:
-        """Load the record ``record_id`` (of class ``kind``; ``None``: a create), run
-        ``mutate`` on it and save what it returns: the changed record, or a tuple whose first
-        item is the record and whose others change with it in the same transaction (e.g. a
-        problem and the ticket linked to it)."""
         for attempt in range(MAX_ATTEMPTS):
             record = self._find_idempotent(idempotency)
             if record is not None:
@@ -301,6 +326,8 @@ class ServiceDesk(Application):
                 numbers.remember()
             except IntegrityError:
                 numbers.forget()
+                if self.current is not None:
+                    self.current.forget_command()
                 # Someone saved first; the cache fast-forwards on the next load. Wait a
                 # random, growing while first, so that contenders (e.g. creators racing for
                 # the day's number sequence) spread out instead of colliding again.

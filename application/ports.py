@@ -44,6 +44,14 @@ class PositionIndex(Protocol):
         ...
 
 
+class VersionIndex(Protocol):
+    """The current version of one aggregate, straight from the event store (ADR 0038)."""
+
+    def latest_version(self, originator_id: UUID) -> int:
+        """The highest recorded version of ``originator_id``; 0 when it has no events."""
+        ...
+
+
 class HolidaySource(Protocol):
     """China's public holidays and make-up workdays (调休) from a maintained data package."""
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
@@ -115,8 +116,6 @@ def add_breaker(pool: Any, seconds: float = BREAKER_SECONDS) -> None:
     """Make a psycopg pool's ``getconn`` fail at once for ``seconds`` after it timed out,
     instead of every caller queueing for the whole time-out while the database is away; the
     first call after that tries the pool again (which reconnects in the background)."""
-    import time
-
     from psycopg_pool import PoolTimeout
 
     original = pool.getconn
@@ -132,6 +131,29 @@ def add_breaker(pool: Any, seconds: float = BREAKER_SECONDS) -> None:
             raise
 
     pool.getconn = getconn
+
+
+CHECK_IDLE_SECONDS = 1.0
+
+
+def check_when_idle(seconds: float = CHECK_IDLE_SECONDS) -> Callable[[Any], None]:
+    """A pool ``check`` that pings a connection before handing it out only when it was last
+    handed out more than ``seconds`` ago (ADR 0038). A ping on every checkout cost a round
+    trip per query (a command made four); a connection in steady use has just shown it
+    works, one that sat idle may be stale after a database restart and is replaced (ADR
+    0024). A busy connection the database dropped fails its next query and the caller's retry
+    takes another; while the database is away, every checkout or query fails and the pool
+    refills itself."""
+    from psycopg_pool import ConnectionPool
+
+    def check(conn: Any) -> None:
+        now = time.monotonic()
+        last = getattr(conn, "_opsledger_handed_out", None)
+        if last is None or now - last > seconds:
+            ConnectionPool.check_connection(conn)
+        conn._opsledger_handed_out = now
+
+    return check
 
 
 class PostgresStore:
@@ -151,7 +173,7 @@ class PostgresStore:
         # while the database is away, readers fail at once (ADR 0024).
         self.pool = ConnectionPool(
             conninfo, min_size=1, max_size=pool_size, kwargs=kwargs, open=True,
-            timeout=2.0, check=ConnectionPool.check_connection,
+            timeout=2.0, check=check_when_idle(),
         )
         add_breaker(self.pool)
 

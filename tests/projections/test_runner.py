@@ -390,3 +390,22 @@ def test_two_runners_on_one_store_share_the_work_without_double_applying(
     total = sum(s.runner.states["ticket_list"].events_applied for s in (a, b))
     assert total == ticket_events(a)  # every batch went to exactly one of them
     assert_rows_show_the_aggregates(a, ids)
+
+
+def test_one_pass_reads_the_log_once_for_views_at_one_position(make, clock, monkeypatch):
+    services = make()
+    runner = services.runner
+    runner.catch_up_all()
+    drive_desk(services.desk, clock, 10)
+    reads: list[int] = []
+    original = runner.reader.read
+    monkeypatch.setattr(runner.reader, "read", lambda after, limit: reads.append(after) or original(after, limit))
+    assert runner.run_once() is True
+    assert len(reads) == len(set(reads)) == 1  # every view was at the same position
+    head = services.desk.max_position()
+    assert all(v.position() == head for v in runner.views.values())
+    # a view another runner reset (a rebuild elsewhere) is caught up from its stored position
+    services.tickets.reset()
+    assert services.tickets.position() == 0
+    runner.catch_up_all()
+    assert services.tickets.position() == head and rows(services.tickets)

@@ -1,0 +1,104 @@
+"""Reference records cached against the store's version (``application.current``, ADR 0038).
+
+Two service desks on one store stand for two processes (a server and its projections worker,
+or two servers): a change one of them records must be what the other reads next, at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from adapters.container import Services, build
+from adapters.settings import Settings
+from application.catalog import default_policy, get_policy, put_policy
+from application.customers import assign_policy, customer_policy, find_customer, register_customer
+from domain.customer import Customer
+from domain.sla import PolicyDefinition
+from tests.fixtures_stores import STORE_PARAMS, sqlite_url
+
+SHARED = [p for p in STORE_PARAMS if p.values[0] != "memory"]  # one store, two desks
+
+
+@pytest.fixture(params=SHARED)
+def two(request: pytest.FixtureRequest, tmp_path) -> Iterator[tuple[Services, Services]]:
+    url = (sqlite_url(tmp_path) if request.param == "sqlite"
+           else str(request.getfixturevalue("postgres_url")))
+    first = build(Settings(database_url=url))
+    second = build(Settings(database_url=url))
+    try:
+        yield first, second
+    finally:
+        second.close()
+        first.close()
+
+
+def renamed(definition: PolicyDefinition, name: str) -> PolicyDefinition:
+    return PolicyDefinition(name=name, calendar=definition.calendar, targets=definition.targets,
+                            warning_thresholds=definition.warning_thresholds,
+                            escalation=definition.escalation)
+
+
+def test_a_customer_registered_or_changed_elsewhere_is_read_at_once(two):
+    a, b = two
+    put_policy(a.desk, "slow", default_policy(), actor="admin")
+    put_policy(a.desk, "fast", default_policy(), actor="admin")
+    # when A has read the customer as unknown (cached as such), and B registers it
+    assert find_customer(a.desk, "acme") is None
+    register_customer(b.desk, "acme", "ACME", "slow", actor="admin")
+    # then A sees it on its next read, and every change B makes after that
+    assert customer_policy(a.desk, "acme") == "slow"
+    assign_policy(b.desk, "acme", "fast", actor="admin")
+    assert customer_policy(a.desk, "acme") == "fast"
+    assert find_customer(a.desk, "acme").version == find_customer(b.desk, "acme").version
+
+
+def test_a_policy_redefined_elsewhere_is_read_at_once(two):
+    a, b = two
+    before = get_policy(a.desk, "default")
+    put_policy(b.desk, "default", renamed(before.definition, "Redefined"), actor="admin")
+    after = get_policy(a.desk, "default")
+    assert after.version == before.version + 1 and after.definition.name == "Redefined"
+
+
+def test_a_read_is_a_private_copy(two):
+    a, _ = two
+    register_customer(a.desk, "acme", "ACME", None, actor="admin")
+    first = find_customer(a.desk, "acme")
+    assert isinstance(first, Customer)
+    put_policy(a.desk, "slow", default_policy(), actor="admin")
+    first.assign_policy("slow", actor="admin", at=a.desk.clock.now())  # pending, never saved
+    again = find_customer(a.desk, "acme")
+    assert again is not first and again.sla_policy is None and not again.pending_events
+
+
+def test_a_miss_is_one_version_lookup_and_no_load(two, monkeypatch):
+    a, _ = two
+    register_customer(a.desk, "acme", "ACME", None, actor="admin")
+    find_customer(a.desk, "acme")  # cached now
+    loads = []
+    original = a.desk._get
+    monkeypatch.setattr(a.desk, "_get", lambda i: loads.append(i) or original(i))
+    for _ in range(3):
+        assert find_customer(a.desk, "acme").customer == "acme"
+        assert find_customer(a.desk, "nobody") is None
+    assert loads == []
+
+
+def test_one_command_looks_each_reference_record_up_once(two, monkeypatch):
+    a, _ = two
+    put_policy(a.desk, "slow", default_policy(), actor="admin")
+    register_customer(a.desk, "acme", "ACME", "slow", actor="admin")
+    asked = []
+    versions = a.desk.current.versions
+    original = versions.latest_version
+    monkeypatch.setattr(versions, "latest_version", lambda i: asked.append(i) or original(i))
+    from domain.ticket import Contact
+
+    ticket = a.desk.register_ticket(
+        actor="agent", customer="acme", contact=Contact("李四"), channel="phone", title="ERP",
+        type="fault", category="software", urgency="urgent", impact="some",
+        importance="important").ticket
+    assert ticket.sla_deadlines.policy == "slow"  # the customer's, found through the lookups
+    assert asked and len(asked) == len(set(asked))
