@@ -58,11 +58,12 @@ class CurrentRecords:
     def get(self, record_id: UUID) -> Any | None:
         seen: dict[UUID, Any] | None = getattr(self._scope, "seen", None)
         if seen is not None and record_id in seen:
-            found = seen[record_id]
-            return None if found is None else _own(found)
+            return _own(seen[record_id])
         found = self._get(record_id)
-        if seen is not None:
-            seen[record_id] = None if found is None else _own(found)
+        # A record that does not exist yet is not remembered: another process may create it
+        # within this command (two servers recording the default calendars at once).
+        if seen is not None and found is not None:
+            seen[record_id] = _own(found)
         return found
 
     def _get(self, record_id: UUID) -> Any | None:

@@ -102,3 +102,15 @@ def test_one_command_looks_each_reference_record_up_once(two, monkeypatch):
         importance="important").ticket
     assert ticket.sla_deadlines.policy == "slow"  # the customer's, found through the lookups
     assert asked and len(asked) == len(set(asked))
+
+
+def test_within_one_command_a_record_created_elsewhere_meanwhile_is_found(two):
+    """Two servers recording the default calendars at once: the one that lost the race must
+    find the other's record in the same command (a 'not found' is never remembered)."""
+    a, b = two
+    current = a.desk.current
+    with current.one_command():
+        assert find_customer(a.desk, "acme") is None
+        register_customer(b.desk, "acme", "ACME", None, actor="admin")
+        assert find_customer(a.desk, "acme") is not None
+        assert current.get(Customer.id_for("acme")).version == 1
