@@ -9,7 +9,7 @@ Everything goes through the real use cases, after the demo's tickets, problems a
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from adapters.container import Services

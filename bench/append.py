@@ -32,7 +32,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from adapters.container import build
 from adapters.settings import Settings

@@ -272,10 +272,6 @@ def operation(method: str, path_template: str) -> str:
     return f"{method.upper()} {path_template}"
 
 
-def rule_for(method: str, path_template: str) -> Rule | None:
-    return RULES.get(operation(method, path_template))
-
-
 async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """The app-wide guard: the caller's roles against the operation's rule, then scoping."""
     if handler.opt.get("exclude_from_auth") or connection.scope.get(
