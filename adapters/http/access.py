@@ -297,7 +297,8 @@ async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: Bas
     ref = str(next(iter(params.values()), ""))
     if REQUESTER in principal.roles:
         owner = await anyio.to_thread.run_sync(_owner, services, rule.kind, ref)
-        if owner != principal.customer:
+        if (owner is None or not principal.customer
+                or normalise_customer_id(owner) != normalise_customer_id(principal.customer)):
             raise NotFoundException(f"no {rule.kind} {ref!r}")
     if rule.engineer_assigned and not (allowed - {ENGINEER}):
         ticket = await anyio.to_thread.run_sync(services.desk.get_ticket, ref)
