@@ -4,6 +4,7 @@ report, audit."""
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -27,10 +28,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from adapters.logging import configure_logging
 
     settings = _settings(args)
+    if args.workers is not None:
+        settings = replace(settings, workers=args.workers)
     configure_logging(settings.log_level, settings.log_json)
     # Hand the GIL over more often than every 5 ms: a worker holding a short lock (a number
     # sequence, the SQLite writer) then gets it back sooner, which cuts tail latency (ADR 0012).
     sys.setswitchinterval(settings.gil_switch_seconds)
+    if args.http_worker_of is not None or settings.workers > 1:  # ADR 0039
+        from adapters import serve_workers
+
+        if args.http_worker_of is not None:
+            return serve_workers.run_http_worker(args, settings)
+        command = [sys.executable, "-m", "adapters.cli", "serve", "--database", settings.database_url]
+        if not args.projections:
+            command.append("--no-projections")
+        return serve_workers.supervise(args, settings, settings.workers, command)
     services = build(settings)
     # Catch the read models up before taking traffic, then keep them following -- in a
     # supervised child process (ADR 0038: the server is GIL-bound and the worker gets the other
@@ -309,6 +321,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--projections-in-process", dest="in_process", action="store_true",
                        help="keep the read models and the SLA watcher in a thread of this process "
                             "instead of a supervised child process (ADR 0038)")
+    serve.add_argument("--workers", type=int, metavar="N",
+                       help="HTTP worker processes on the one port (default: $OPSLEDGER_WORKERS or 1; "
+                            "ADR 0039, docs/scaling.md)")
+    # one of serve --workers N's HTTP workers (ADR 0039): the supervisor's PID and inherited fds
+    serve.add_argument("--http-worker-of", type=int, metavar="PID", help=argparse.SUPPRESS)
+    serve.add_argument("--listen-fd", type=int, help=argparse.SUPPRESS)
+    serve.add_argument("--wake-fd", type=int, help=argparse.SUPPRESS)
+    serve.add_argument("--report-fd", type=int, help=argparse.SUPPRESS)
     db_arg(serve)
     serve.set_defaults(func=cmd_serve)
 

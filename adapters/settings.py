@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from dataclasses import dataclass, field, replace
@@ -89,6 +90,15 @@ def load_matrix(path: str | None) -> PriorityMatrix:
     )
 
 
+def _whole(value: str | None, name: str, *, default: int) -> int:
+    if value is None or not value.strip():
+        return default
+    try:
+        return int(value.strip())
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {value!r}") from None
+
+
 def _auto_flag(value: str | None, name: str) -> bool | None:
     """``1``/``0`` (yes/no, true/false, on/off) or ``auto`` (or unset): ``None``."""
     text = (value or "auto").strip().lower()
@@ -130,8 +140,14 @@ class Settings:
     # supervised child process (True) or a thread (False); None ("auto"): a child process on
     # PostgreSQL, where it measured faster, a thread on SQLite, where it did not.
     projections_process: bool | None = None
+    # ADR 0039: ``serve`` as this many HTTP worker processes on one port (1: one process).
+    workers: int = 1
+    # ADR 0039: run ticket commands on the event loop instead of a worker thread; None: auto.
+    inline_commands: bool | None = None
 
     def __post_init__(self) -> None:
+        if not 1 <= self.workers <= 64:
+            raise SettingsError(f"OPSLEDGER_WORKERS must be a whole number from 1 to 64, not {self.workers!r}")
         if self.sla_recompute not in ("same_start", "restart"):
             raise SettingsError(
                 f"OPSLEDGER_SLA_RECOMPUTE must be same_start or restart, not {self.sla_recompute!r}")
@@ -149,6 +165,14 @@ class Settings:
                 f"OPSLEDGER_RATE_LIMIT must be like 100/second (per {', '.join(RATE_UNITS)}) "
                 f"or off, not {self.rate_limit!r}")
         return unit, int(count)
+
+    @functools.cached_property
+    def commands_inline(self) -> bool:
+        """Whether commands run on the event loop (ADR 0039). Auto: on SQLite, where a command
+        never waits on the network and the store has one writer anyway."""
+        if self.inline_commands is not None:
+            return self.inline_commands
+        return self.database.kind == "sqlite"
 
     @property
     def database(self) -> Database:
@@ -175,6 +199,8 @@ class Settings:
             rate_limit=env.get("OPSLEDGER_RATE_LIMIT") or "100/second",
             projections_process=_auto_flag(env.get("OPSLEDGER_PROJECTIONS_PROCESS"),
                                            "OPSLEDGER_PROJECTIONS_PROCESS"),
+            workers=_whole(env.get("OPSLEDGER_WORKERS"), "OPSLEDGER_WORKERS", default=1),
+            inline_commands=_auto_flag(env.get("OPSLEDGER_INLINE_COMMANDS"), "OPSLEDGER_INLINE_COMMANDS"),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **given) if given else settings  # type: ignore[arg-type]

@@ -233,11 +233,18 @@ class ServiceDesk(Application):
     def _load_sequence(self, kind: RecordKind, day: date, at: datetime) -> DailySequence:
         # Under the number lock, the sequence this process saved last is the latest unless
         # another process issued since; then the save conflicts and ``forget`` drops it.
-        known = self._sequences.get(DailySequence.id_for(kind, day))
-        if known is not None:
+        # Where another process may issue too (several servers, ADR 0039), the store's version
+        # of the sequence is checked first -- one primary-key lookup, under the writers' lock on
+        # SQLite, so the answer holds until the save -- instead of finding out by a conflict
+        # and trying the whole command again.
+        seq_id = DailySequence.id_for(kind, day)
+        known = self._sequences.get(seq_id)
+        if known is not None and (
+            self.current is None or self.current.versions.latest_version(seq_id) == known.version
+        ):
             return _own(known)  # type: ignore[no-any-return]
         try:
-            return self._get(DailySequence.id_for(kind, day))
+            return self._get(seq_id)
         except AggregateNotFoundError:
             return DailySequence.open(kind, day, at)
 

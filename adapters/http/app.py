@@ -82,8 +82,12 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
 # ------------------------------------------------------------------- helpers
 
 
-def threaded(fn: Callable[..., Any]) -> Callable[..., Any]:
+def threaded(fn: Callable[..., Any], *, inline: bool = False) -> Callable[..., Any]:
     """Run a blocking handler in a worker thread (the store has no async API).
+
+    ``inline``: a short command may run on the event loop itself, where the settings say so
+    (``inline_commands``, ADR 0039): the hop to a worker thread and back cost ~0.35 ms of
+    latency and ~0.2 ms of CPU per request, as much as a third of a command.
 
     Litestar's own ``sync_to_thread=True`` wraps a handler a second time when another
     method is later added on the same path, which then returns an un-awaited coroutine
@@ -101,7 +105,10 @@ def threaded(fn: Callable[..., Any]) -> Callable[..., Any]:
             raw = await request.body()
             if raw.strip():
                 kwargs["data"] = _strict(type(data), raw)
-        return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
+        call = functools.partial(fn, *args, **kwargs)
+        if inline and kwargs["state"].services.settings.commands_inline:
+            return call()
+        return await anyio.to_thread.run_sync(call)
 
     return handler
 
@@ -261,7 +268,7 @@ def _as_of(value: str | None) -> datetime | None:
 
 
 @post(f"{API}/tickets", status_code=201, summary="Register a ticket", tags=["tickets"])
-@threaded
+@functools.partial(threaded, inline=True)
 def register_ticket(request: Request[Any, Any, Any], state: State, data: s.RegisterTicket) -> Response[s.TicketView]:
     customer = own_customer(request, data.customer)
     def call(desk: ServiceDesk, **opts: Any) -> CommandResult:
@@ -320,7 +327,7 @@ def command_route(
         "return": Response[view],  # type: ignore[valid-type]
     }
     handler.__name__ = f"{label}_{name}"
-    handler = threaded(handler)
+    handler = threaded(handler, inline=True)
     return post(
         f"{API}/{collection}/{{ref:str}}/{name}",
         status_code=200,

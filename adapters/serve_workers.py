@@ -1,0 +1,269 @@
+"""``opsledger serve --workers N``: N HTTP processes on one port (ADR 0039).
+
+One ``serve`` process is CPU-bound under one interpreter lock (ADR 0038). Here the process
+that was started is a small supervisor instead:
+
+* it prepares the store (schema, read models caught up) once, then closes it;
+* it opens the listening socket and starts N HTTP workers -- ``opsledger serve`` again, with
+  hidden ``--http-worker-of`` options -- each of which accepts connections on that inherited
+  socket with its own uvicorn, Litestar app and ``ServiceDesk``;
+* it starts the projections worker of ADR 0038 (read models, SLA watcher, routine follower)
+  unless ``--no-projections`` leaves them to a separate ``opsledger projections run``;
+* each HTTP worker writes one byte to a shared wake pipe after each save; the supervisor
+  passes it on to the projections worker (which then applies at once, not at its next poll);
+* the projections worker's status reports (``apply_report``) are copied to every HTTP worker,
+  whose ``/healthz`` shows them as a single ``serve`` does;
+* an HTTP worker that dies is started again with a growing delay; the workers die with the
+  supervisor (the kernel's parent-death signal, and end-of-file on their report pipe).
+
+Everything that keeps several processes apart was already there for two ``serve`` processes on
+one database (ADR 0025): the SQLite writers' ``flock`` (ADR 0038), record numbers checked
+against the store before they are issued, reference records checked against the store's
+version, idempotency records in the store, read-your-writes by stored positions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+import structlog
+
+from adapters.worker_process import RESTART_DELAYS, STABLE_SECONDS
+
+log = structlog.get_logger("opsledger.serve")
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """The port all HTTP workers accept on (inherited, so the kernel hands each connection to
+    one of them)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.create_server((host, port), family=family, backlog=2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+class HttpWorkers:
+    """Starts, restarts and stops the N HTTP worker processes of one supervisor."""
+
+    def __init__(self, count: int, base_command: list[str], sock: socket.socket, wake_fd: int) -> None:
+        self.count = count
+        self.base_command = base_command
+        self.sock = sock
+        self.wake_fd = wake_fd
+        self.procs: list[subprocess.Popen[bytes] | None] = [None] * count
+        self.reports: list[int | None] = [None] * count  # our end of each worker's report pipe
+        self.restarts = 0
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        for slot in range(self.count):
+            self._spawn(slot)
+        for slot in range(self.count):
+            threading.Thread(target=self._supervise, args=(slot,), name=f"http-worker-{slot}",
+                             daemon=True).start()
+
+    def _spawn(self, slot: int) -> None:
+        reader, writer = os.pipe()
+        fds = (self.sock.fileno(), self.wake_fd, reader)
+        try:
+            proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+                [*self.base_command, "--http-worker-of", str(os.getpid()),
+                 "--listen-fd", str(fds[0]), "--wake-fd", str(fds[1]), "--report-fd", str(reader)],
+                stdin=subprocess.DEVNULL, pass_fds=fds, start_new_session=True,
+            )
+        except BaseException:
+            os.close(writer)
+            raise
+        finally:
+            os.close(reader)
+        os.set_blocking(writer, False)  # a slow worker never holds the others' reports up
+        with self._lock:
+            self.procs[slot], self.reports[slot] = proc, writer
+        log.info("serve.http_worker_started", slot=slot, pid=proc.pid)
+
+    def report(self, line: bytes) -> None:
+        """A projections worker report, to every HTTP worker (dropped where a pipe is full:
+        the next one follows a quarter of a second later)."""
+        with self._lock:
+            for fd in self.reports:
+                if fd is not None:
+                    with contextlib.suppress(OSError):
+                        os.write(fd, line)
+
+    def _supervise(self, slot: int) -> None:
+        attempt = 0
+        while not self._stopping.is_set():
+            proc = self.procs[slot]
+            assert proc is not None
+            began = time.monotonic()
+            code = proc.wait()
+            if self._stopping.is_set():
+                return
+            if time.monotonic() - began >= STABLE_SECONDS:
+                attempt = 0
+            delay = RESTART_DELAYS[min(attempt, len(RESTART_DELAYS) - 1)]
+            attempt += 1
+            log.error("serve.http_worker_exited", slot=slot, pid=proc.pid, returncode=code,
+                      restart_in_seconds=delay)
+            with self._lock:
+                fd, self.reports[slot] = self.reports[slot], None
+            if fd is not None:
+                os.close(fd)
+            if self._stopping.wait(delay):
+                return
+            try:
+                self._spawn(slot)
+            except OSError as e:
+                log.error("serve.http_worker_spawn_failed", error=f"{type(e).__name__}: {e}")
+                continue
+            self.restarts += 1
+
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.procs if p is not None and p.poll() is None]
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM (uvicorn finishes the requests in flight), SIGKILL after ``timeout``."""
+        self._stopping.set()
+        procs = [p for p in self.procs if p is not None]
+        for proc in procs:
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for proc in procs:
+            try:
+                proc.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        with self._lock:
+            for slot, fd in enumerate(self.reports):
+                if fd is not None:
+                    os.close(fd)
+                self.reports[slot] = None
+
+
+def relay_wakes(read_fd: int, wake: Any) -> threading.Thread:
+    """The HTTP workers' wake-ups (one byte per save, any number at once) to the projections
+    worker: one wake per read."""
+
+    def run() -> None:
+        while True:
+            try:
+                data = os.read(read_fd, 65536)
+            except InterruptedError:
+                continue
+            except OSError:
+                return
+            if not data:
+                return
+            wake()
+
+    thread = threading.Thread(target=run, name="wake-relay", daemon=True)
+    thread.start()
+    return thread
+
+
+def supervise(args: Any, settings: Any, count: int, base_command: list[str]) -> int:
+    """The supervisor's life: prepare the store, start everything, wait for SIGTERM/Ctrl-C."""
+    from adapters.container import build
+
+    services = build(settings)  # creates the schema once, before N processes race to
+    try:
+        if args.projections:
+            services.runner.catch_up_all()
+    finally:
+        services.close()
+
+    sock = listening_socket(settings.host, settings.port)
+    wake_read, wake_write = os.pipe()
+    os.set_blocking(wake_write, False)  # a full pipe already holds a wake-up
+    workers = HttpWorkers(count, base_command, sock, wake_write)
+    projections = None
+    if args.projections:
+        import json
+
+        from adapters.worker_process import ProjectionWorker
+
+        def on_report(report: dict[str, Any]) -> None:
+            workers.report(json.dumps(report, default=str).encode() + b"\n")
+
+        projections = ProjectionWorker(settings.database_url, on_report)
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    print(
+        f"opsledger serving on http://{host}:{sock.getsockname()[1]}  (store: "
+        f"{settings.database.kind}, {count} HTTP worker processes"
+        f"{', read models kept by a projections worker process' if projections else ', read models kept by a projections worker'}"
+        f", docs: /docs, OpenAPI: /schema/openapi.json)",
+        file=sys.stderr,
+    )
+    try:
+        if projections is not None:
+            projections.start()
+            relay_wakes(wake_read, projections.wake)
+        workers.start()
+        while not stop.wait(1.0):
+            pass
+    finally:
+        workers.stop()
+        if projections is not None:
+            projections.stop()
+        sock.close()
+        os.close(wake_write)
+        os.close(wake_read)
+    return 0
+
+
+def run_http_worker(args: Any, settings: Any) -> int:
+    """One HTTP worker: the inherited socket, its own services; never outlives the supervisor."""
+    import json
+
+    import uvicorn
+
+    from adapters.container import build
+    from adapters.http.app import create_app
+    from adapters.worker_process import RemoteWatch, apply_report, die_with_parent
+
+    die_with_parent(args.http_worker_of)
+    services = build(settings)
+    watch = RemoteWatch(settings.sla_watch_seconds)
+    services.watch_thread = watch  # type: ignore[assignment]  # /healthz shows the worker's
+    wake_fd = args.wake_fd
+
+    def wake(_position: int) -> None:
+        with contextlib.suppress(OSError):  # BlockingIOError: a wake-up is already waiting
+            os.write(wake_fd, b"w")
+
+    if args.projections:
+        services.desk.after_save.append(wake)
+
+    def reports() -> None:
+        with os.fdopen(args.report_fd, "rb") as lines:
+            for line in lines:
+                with contextlib.suppress(ValueError, KeyError, TypeError):
+                    apply_report(json.loads(line), services.runner, watch, services.notifier)
+        os._exit(0)  # end-of-file: the supervisor is gone
+
+    threading.Thread(target=reports, name="supervisor-reports", daemon=True).start()
+    os.set_blocking(wake_fd, False)
+    sock = socket.socket(fileno=args.listen_fd)
+    app = create_app(services, run_projections=False)
+    try:
+        uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
+                                      timeout_graceful_shutdown=5)).run(sockets=[sock])
+    finally:
+        services.close()
+    return 0

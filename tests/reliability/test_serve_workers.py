@@ -1,0 +1,112 @@
+"""``opsledger serve --workers N`` (ADR 0039): N HTTP processes on one port, one projections
+worker, nothing lost or issued twice under 8 clients, a dead worker replaced, every child gone
+with the supervisor -- on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.reliability.driver import Driver, check_store
+from tests.reliability.test_worker_process import alive, children, register_and_list, wait_until
+from tests.support.serve import Process
+
+pytestmark = pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
+
+
+def cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def http_workers(supervisor: int) -> list[int]:
+    """The supervisor's HTTP workers (its other child is the projections worker)."""
+    return [c for c in children(supervisor)
+            if "--http-worker-of" in Path(f"/proc/{c}/cmdline").read_bytes().decode(errors="replace")]
+
+
+def test_two_http_workers_share_the_port_and_lose_nothing(reliable_url: str, tmp_path: Path):
+    server = Process(reliable_url, tmp_path / "serve.log", command=("serve", "--workers", "2"),
+                     env={"OPSLEDGER_SLA_WATCH_SECONDS": "0"}).start()
+    try:
+        assert server.proc is not None
+        wait_until(lambda: len(children(server.proc.pid)) == 3)  # 2 HTTP workers + projections
+        workers = http_workers(server.proc.pid)
+        assert len(workers) == 2
+        before = {pid: cpu_ticks(pid) for pid in workers}
+
+        driver = Driver(server.url, clients=8, seed=39).start()
+        driver.wait_for_acks(240, timeout=120)
+        driver.stop()
+        assert not driver.unexpected, driver.unexpected[:5]
+        assert len(driver.acks) >= 240
+        # both processes did work (the kernel hands connections to whichever accepts first)
+        assert all(cpu_ticks(pid) > before[pid] + 5 for pid in workers), (before, workers)
+
+        # read your writes, whichever process answers the list
+        for i in range(4):
+            register_and_list(server.url, f"多进程 {i}")
+        health = httpx.get(f"{server.url}/healthz", timeout=10).json()
+        assert health["status"] == "ok" and all(v["healthy"] for v in health["projections"])
+    finally:
+        assert server.stop() == 0, server.log_tail()
+    report = check_store(reliable_url, driver.acks)  # numbers once each, views == rebuild
+    assert report.tickets >= 40
+
+
+def test_a_dead_worker_is_replaced_and_all_die_with_the_supervisor(reliable_url: str, tmp_path: Path):
+    server = Process(reliable_url, tmp_path / "serve.log", command=("serve", "--workers", "2"),
+                     env={"OPSLEDGER_SLA_WATCH_SECONDS": "0"}).start()
+    try:
+        assert server.proc is not None
+        wait_until(lambda: len(http_workers(server.proc.pid)) == 2)
+        first, second = http_workers(server.proc.pid)
+        os.kill(first, signal.SIGKILL)
+        # the other keeps serving at once; the supervisor starts a replacement
+        register_and_list(server.url, "一个进程被杀")
+        wait_until(lambda: len(http_workers(server.proc.pid)) == 2 and first not in http_workers(server.proc.pid))
+        for i in range(6):
+            register_and_list(server.url, f"替换之后 {i}")
+
+        everyone = children(server.proc.pid)
+        assert len(everyone) == 3
+        server.kill()  # SIGKILL: no shutdown code runs in the supervisor
+        wait_until(lambda: not any(alive(pid) for pid in everyone), timeout=15)
+    finally:
+        server.stop()
+
+
+def test_sigterm_stops_every_child(reliable_url: str, tmp_path: Path):
+    server = Process(reliable_url, tmp_path / "serve.log", command=("serve", "--workers", "3"),
+                     env={"OPSLEDGER_SLA_WATCH_SECONDS": "0"}).start()
+    assert server.proc is not None
+    wait_until(lambda: len(children(server.proc.pid)) == 4)
+    everyone = children(server.proc.pid)
+    register_and_list(server.url, "正常停止")
+    assert server.stop() == 0, server.log_tail()
+    assert not any(alive(pid) for pid in everyone)
+
+
+def test_the_setting_is_a_whole_number_from_1_to_64():
+    from adapters.settings import Settings, SettingsError
+
+    assert Settings.from_env({}).workers == 1
+    assert Settings.from_env({"OPSLEDGER_WORKERS": "4"}).workers == 4
+    for bad in ("0", "65", "two", "-1"):
+        with pytest.raises(SettingsError):
+            Settings.from_env({"OPSLEDGER_WORKERS": bad})
+
+
+def test_commands_run_inline_on_sqlite_by_default():
+    from adapters.settings import Settings
+
+    assert Settings.from_env({"OPSLEDGER_DATABASE_URL": "sqlite:///x.db"}).commands_inline
+    assert not Settings.from_env({"OPSLEDGER_DATABASE_URL": "postgresql://u@h/db"}).commands_inline
+    assert not Settings.from_env({"OPSLEDGER_DATABASE_URL": "sqlite:///x.db",
+                                  "OPSLEDGER_INLINE_COMMANDS": "0"}).commands_inline
+    assert Settings.from_env({"OPSLEDGER_DATABASE_URL": "postgresql://u@h/db",
+                              "OPSLEDGER_INLINE_COMMANDS": "1"}).commands_inline
