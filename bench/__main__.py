@@ -2,7 +2,7 @@
 
     PYTHONPATH=. .venv/bin/python -m bench [--suite quick|full|scale] [--stores sqlite,postgres]
         [--http-tickets N] [--rt-tickets N] [--append-tickets N] [--rebuild-tickets N]
-        [--scale-tickets N] [--pg-url URL] [--no-rt]
+        [--scale-tickets N] [--pg-url URL] [--no-rt] [--client asyncio|threads] [--server-workers N]
 
 Suites (``make bench-quick``, ``make bench``, ``make bench-scale``):
 
@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, source_state
+from bench.http_commands import add_load_options
 
 RESULTS = ROOT / "bench" / "results"
 SIZES = {  # suite -> default sizes
@@ -79,13 +80,19 @@ def lifecycle_rows(d: dict[str, Any]) -> list[Row]:
     rows = []
     for lv in d["levels"]:
         o, store = lv["opsledger"], lv["store"]
-        what = f"HTTP lifecycle, {o['clients']} client{'s' if o['clients'] > 1 else ''}, {o['tickets']:,} tickets"
+        workers = o.get("server_workers", 1)
+        what = (f"HTTP lifecycle, {o['clients']} client{'s' if o['clients'] > 1 else ''}, {o['tickets']:,} tickets, "
+                f"{workers} server worker{'s' if workers > 1 else ''}")
         target = f"p99 ≤ 25 ms {verdict(o['overall']['p99'] <= 25)}" if o["clients"] == 8 else ""
         for r in lv["raw"]:
             rows.append([what, store, f"commands/s vs {r['label']}", f"{o['commands_per_s']:,.0f}",
                          f"{r['commands_per_s']:,.0f}", f"{o['commands_per_s'] / r['commands_per_s']:.3f}x", ""])
         rows.append([what, store, "tickets/s; p50 / p99 ms (all calls)", f"{o['tickets_per_s']:,.1f}; "
                      f"{o['overall']['p50']:.2f} / {o['overall']['p99']:.2f}", "", "", target])
+        if o.get("server_cpu_s") is not None and o.get("client_cpu_s") is not None:
+            rows.append([what, store, f"CPU ms per call: server; client ({o.get('client') or '?'})",
+                         f"{o['server_cpu_s'] / o['commands'] * 1000:.2f}; "
+                         f"{o['client_cpu_s'] / o['commands'] * 1000:.3f}", "", "", ""])
     for c in d.get("comparison", []):
         rows.append([f"HTTP lifecycle vs Request Tracker 5, {c['clients']} client{'s' if c['clients'] > 1 else ''}",
                      c["store"], "tickets/s vs RT", f"{c['opsledger_tickets_per_s']:,.1f}",
@@ -147,6 +154,7 @@ def plan(args: argparse.Namespace) -> list[Step]:
     # With RT: opsledger also on RT's own PostgreSQL cluster (skipped with a note when RT is down).
     http_stores = [*stores, "postgres-rt"] if "postgres" in stores and not args.no_rt else stores
     lifecycle = ["--stores", ",".join(http_stores), "--tickets", str(size("http")), "--rt-tickets", str(size("rt")), *pg]
+    lifecycle += ["--client", args.client, "--server-workers", str(args.server_workers)]
     if args.no_rt:
         lifecycle.append("--no-rt")
     steps.append(("bench.lifecycle", lifecycle, RESULTS / "lifecycle.json", lifecycle_rows))
@@ -175,6 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--scale-tickets", type=int)
     parser.add_argument("--pg-url", help="an existing PostgreSQL server (needs CREATEDB); default: a private one")
     parser.add_argument("--no-rt", action="store_true", help="do not run Request Tracker")
+    add_load_options(parser)  # passed to bench.lifecycle
     args = parser.parse_args(argv)
     RESULTS.mkdir(parents=True, exist_ok=True)
 

@@ -2,16 +2,20 @@
 
     PYTHONPATH=. .venv/bin/python -m bench.http_commands [--tickets 400] [--clients 1,8]
         [--store sqlite|postgres] [--pg-url URL] [--warmup 20] [--raw-repeats 3] [--json PATH]
+        [--client asyncio|threads] [--server-workers N]
 
 For each client count ``c`` (1 and 8 by default), on a FRESH store each time:
 
 1. starts ``opsledger serve`` as a subprocess on a free loopback port (SQLite file in a temp
    dir; or a fresh database on PostgreSQL: ``--pg-url`` names a server, otherwise a private
-   PostgreSQL 15 is started with ``tests.support.postgres``), with an admin token, and waits
-   for ``GET /healthz``;
+   PostgreSQL 15 is started with ``tests.support.postgres``), with an admin token (and
+   ``--workers N`` when ``--server-workers`` is above 1), and waits for ``GET /healthz``;
 2. runs ``--warmup`` untimed ticket lifecycles on one client;
-3. drives ``--tickets`` ticket lifecycles split over ``c`` client threads (one keep-alive
-   keep-alive ``http.client`` connection each, like the RT peer's bench_rt.py, started together by a barrier), six calls per ticket:
+3. drives ``--tickets`` ticket lifecycles split over ``c`` keep-alive connections, started
+   together: by default on one event loop (``bench.aio_client``: pre-encoded requests, a lean
+   response parser, so the load generator takes little of the CPU it shares with the server);
+   with ``--client threads`` on ``c`` threads with an ``http.client`` connection each, like the
+   RT peer's bench_rt.py. Six calls per ticket:
    register (all five classification fields: status ``classified``) -> assign -> start ->
    log_work -> resolve -> confirm (passed), timing every call with ``time.perf_counter``
    (the order the domain requires: logging work while ``assigned`` moves the ticket to
@@ -26,7 +30,8 @@ For each client count ``c`` (1 and 8 by default), on a FRESH store each time:
 
 It prints tickets/s, commands/s and p50/p95/p99 per call kind and overall, the handler time the
 server logged itself (``duration_ms`` of its ``ticket.<command>`` log lines), the CPU time of the
-server and of this client process, and opsledger/raw ratios. It is a benchmark, not a test.
+server (every process of its tree) and of this client process while the clock ran, and
+opsledger/raw ratios. It is a benchmark, not a test.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ import contextlib
 import json
 import os
 import platform
+import resource
 import secrets
 import shutil
 import signal
@@ -165,6 +171,8 @@ class RunResult:
     server_cpu_s: float | None = None
     client_cpu_s: float | None = None
     rows: int = 0
+    client: str = ""  # the load generator: "asyncio (uvloop)", "threads (http.client)"; "" for raw runs
+    server_workers: int = 1  # serve --workers N: HTTP worker processes
 
     @property
     def tickets_per_s(self) -> float:
@@ -228,8 +236,36 @@ def split_by_ticket(groups: list[Group], threads: int) -> list[list[Group]]:
     return out
 
 
+def own_cpu_seconds() -> float:
+    """User + system CPU of this process, every thread included."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+class Meter:
+    """The CPU the server's process tree and this process use while the clock runs: read by
+    the load generator right after it starts the clock and right after it stops it."""
+
+    def __init__(self, server_pid: int) -> None:
+        self.server_pid = server_pid
+        self.server_s: float | None = None
+        self.client_s: float | None = None
+        self._server0: float | None = None
+        self._client0 = 0.0
+
+    def start(self) -> None:
+        self._server0, self._client0 = cpu_seconds(self.server_pid), own_cpu_seconds()
+
+    def stop(self) -> None:
+        client1, server1 = own_cpu_seconds(), cpu_seconds(self.server_pid)
+        self.client_s = client1 - self._client0
+        if self._server0 is not None and server1 is not None:
+            self.server_s = server1 - self._server0
+
+
 def timed_threads(
     work: Sequence[Callable[[threading.Barrier], list[tuple[str, float]]]],
+    meter: Meter | None = None,
 ) -> tuple[float, list[tuple[str, float]], list[BaseException]]:
     """Run each callable on its own thread, started together; (wall seconds, samples, errors)."""
     barrier = threading.Barrier(len(work) + 1)
@@ -256,10 +292,15 @@ def timed_threads(
         barrier.wait()
     except threading.BrokenBarrierError:
         pass
+    if meter is not None:
+        meter.start()
     began = time.perf_counter()
     for t in threads:
         t.join()
-    return time.perf_counter() - began, samples, errors
+    seconds = time.perf_counter() - began
+    if meter is not None:
+        meter.stop()
+    return seconds, samples, errors
 
 
 def result_from(label: str, clients: int, tickets: int, seconds: float,
@@ -463,8 +504,11 @@ def opsledger_command() -> list[str]:
 
 
 def cpu_seconds(pid: int) -> float | None:
-    """utime + stime of a process and its running descendants (Linux /proc), in seconds:
-    ``serve`` and its projections worker process (ADR 0038) count as the server."""
+    """utime + stime of a process and all its running descendants (Linux /proc), in seconds:
+    ``serve`` (with ``--workers N``, the supervisor), its N HTTP worker processes (ADR 0039)
+    and the projections worker (ADR 0038), whichever process started which, count as the
+    server. Children are walked recursively, so grandchildren count too; a process that
+    exits between two readings loses its CPU from the second (none do during a run)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -475,7 +519,13 @@ def cpu_seconds(pid: int) -> float | None:
     return total
 
 
+def descendants(pid: int) -> list[int]:
+    """Every running descendant of ``pid`` (children, grandchildren, ...)."""
+    return [d for c in child_pids(pid) for d in (c, *descendants(c))]
+
+
 def child_pids(pid: int) -> list[int]:
+    """The direct children of ``pid``, whichever of its threads started them."""
     found: list[int] = []
     with contextlib.suppress(OSError):
         for task in os.listdir(f"/proc/{pid}/task"):
@@ -485,14 +535,18 @@ def child_pids(pid: int) -> list[int]:
 
 
 class Server:
-    """``opsledger serve`` in a subprocess, stopped by its PID."""
+    """``opsledger serve`` in a subprocess, stopped by its PID; ``workers`` > 1 adds
+    ``--workers N`` (N HTTP worker processes on the one port, ADR 0039)."""
 
-    def __init__(self, database_url: str, workdir: Path, token: str) -> None:
+    def __init__(self, database_url: str, workdir: Path, token: str, workers: int = 1) -> None:
         self.port = free_port()
+        self.workers = workers
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / f"server-{self.port}.log"
         cmd = [*opsledger_command(), "serve", "--host", "127.0.0.1", "--port", str(self.port),
                "--database", database_url]
+        if workers > 1:
+            cmd += ["--workers", str(workers)]
         setpriv = shutil.which("setpriv")
         if setpriv:  # the server stops itself if this process is killed outright
             cmd = [setpriv, "--pdeathsig", "TERM", "--", *cmd]
@@ -526,6 +580,7 @@ class Server:
         return "(no log)"
 
     def stop(self) -> None:
+        tree = descendants(self.proc.pid)  # HTTP workers, projections worker: ours to end too
         if self.proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.proc.pid, signal.SIGTERM)
@@ -535,6 +590,13 @@ class Server:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
+        deadline = time.monotonic() + 5  # serve stops its children; any left after that are killed
+        for pid in tree:
+            while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+                time.sleep(0.05)
+            if Path(f"/proc/{pid}").exists():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
         self._log.close()
 
     def command_durations(self, skip: int) -> list[tuple[str, float]]:
@@ -590,8 +652,9 @@ class Reply:
 
 class Client:
     """A keep-alive HTTP/1.1 client on the standard library's ``http.client``: the same kind of
-    load generator as the Request Tracker peer's ``bench_rt.py``, and light enough that the
-    client's own CPU does not dominate what is measured on a shared 2-core machine."""
+    load generator as the Request Tracker peer's ``bench_rt.py``. Used by ``bench.scale``, for
+    the untimed warm-up, and as ``--client threads`` (one per thread) for comparison with the
+    default ``bench.aio_client``, which costs the shared CPU several times less per call."""
 
     def __init__(self, base_url: str, token: str) -> None:
         parts = urllib.parse.urlsplit(base_url)
@@ -637,41 +700,64 @@ def make_client(base_url: str, token: str) -> Client:
     return Client(base_url, token)
 
 
+def timed_client_threads(base_url: str, token: str, shares: list[list[dict[str, bytes]]],
+                         meter: Meter) -> tuple[float, list[tuple[str, float]], list[BaseException]]:
+    """The thread load generator: one thread and one ``http.client`` connection per share."""
+
+    def worker(share: list[dict[str, bytes]]) -> Callable[[threading.Barrier], list[tuple[str, float]]]:
+        def run(barrier: threading.Barrier) -> list[tuple[str, float]]:
+            out: list[tuple[str, float]] = []
+            with make_client(base_url, token) as c:
+                c.get("/healthz")  # open the keep-alive connection before the clock starts
+                barrier.wait()
+                for body in share:
+                    lifecycle(c, body, out)
+            return out
+
+        return run
+
+    return timed_threads([worker(s) for s in shares], meter)
+
+
+CLIENTS = ("asyncio", "threads")  # --client: the lean event-loop client (default), the thread client
+
+
+def client_name(kind: str) -> str:
+    if kind == "threads":
+        return "threads (http.client)"
+    from bench.aio_client import LOOP  # imported late: bench.aio_client imports this module
+
+    return f"asyncio ({LOOP})"
+
+
 def run_level(store: Store, clients: int, tickets: int, warmup: int, workdir: Path,
-              raw_repeats: int = 3) -> tuple[RunResult, list[RunResult]]:
+              raw_repeats: int = 3, client: str = "asyncio",
+              server_workers: int = 1) -> tuple[RunResult, list[RunResult]]:
+    """One level: a fresh server, warm-up, ``tickets`` timed lifecycles on ``clients``
+    connections driven by the ``client`` load generator, then the raw replay."""
     token = secrets.token_urlsafe(24)
     url = store.server_url(clients)
-    server = Server(url, workdir, token)
+    server = Server(url, workdir, token, workers=server_workers)
     try:
         server.wait_healthy()
-        with make_client(server.base_url, token) as c:
+        with make_client(server.base_url, token) as c:  # untimed: the thread client for both
             for i in range(warmup):
                 lifecycle(c, bodies(1_000_000 + i), None)
             head_before = int(c.get("/healthz").json()["head"])
         all_bodies = [bodies(i) for i in range(tickets)]
         shares = [all_bodies[k::clients] for k in range(clients)]
+        meter = Meter(server.proc.pid)
+        if client == "threads":
+            seconds, samples, errors = timed_client_threads(server.base_url, token, shares, meter)
+        else:
+            from bench.aio_client import timed_lifecycles  # imported late: it imports this module
 
-        def worker(share: list[dict[str, bytes]]) -> Callable[[threading.Barrier], list[tuple[str, float]]]:
-            def run(barrier: threading.Barrier) -> list[tuple[str, float]]:
-                out: list[tuple[str, float]] = []
-                with make_client(server.base_url, token) as c:
-                    c.get("/healthz")  # open the keep-alive connection before the clock starts
-                    barrier.wait()
-                    for body in share:
-                        lifecycle(c, body, out)
-                return out
-
-            return run
-
-        cpu0, client0 = cpu_seconds(server.proc.pid), time.process_time()
-        seconds, samples, errors = timed_threads([worker(s) for s in shares])
-        cpu1, client1 = cpu_seconds(server.proc.pid), time.process_time()
+            seconds, samples, errors = timed_lifecycles(server.base_url, token, shares, meter)
         if errors:
             raise errors[0]
         result = result_from("opsledger", clients, tickets, seconds, samples)
-        if cpu0 is not None and cpu1 is not None:
-            result.server_cpu_s = cpu1 - cpu0
-        result.client_cpu_s = client1 - client0
+        result.server_cpu_s, result.client_cpu_s = meter.server_s, meter.client_s
+        result.client, result.server_workers = client_name(client), server_workers
     finally:
         server.stop()
     logged = server.command_durations(skip=warmup * len(KINDS))
@@ -712,10 +798,12 @@ def print_level(ops: RunResult, raws: list[RunResult]) -> None:
         print(f"{r.label:26} {r.seconds:8.2f} {r.tickets_per_s:10.1f} {r.commands_per_s:11.1f}")
     cpu = []
     if ops.server_cpu_s is not None:
-        cpu.append(f"server (with its projections worker) {ops.server_cpu_s:.2f} s "
+        workers = f"{ops.server_workers} HTTP worker processes, " if ops.server_workers > 1 else ""
+        cpu.append(f"server ({workers}with its projections worker) {ops.server_cpu_s:.2f} s "
                    f"({ops.server_cpu_s / ops.commands * 1000:.2f} ms/command)")
     if ops.client_cpu_s is not None:
-        cpu.append(f"this client process {ops.client_cpu_s:.2f} s ({ops.client_cpu_s / ops.commands * 1000:.2f} ms/command)")
+        cpu.append(f"this client process, {ops.client}, {ops.client_cpu_s:.2f} s "
+                   f"({ops.client_cpu_s / ops.commands * 1000:.3f} ms/command)")
     if cpu:
         print("CPU during the timed run: " + "; ".join(cpu))
     print()
@@ -747,6 +835,19 @@ def print_level(ops: RunResult, raws: list[RunResult]) -> None:
     print()
 
 
+def add_load_options(parser: argparse.ArgumentParser) -> None:
+    """``--client`` and ``--server-workers``, shared with ``bench.lifecycle`` and ``python -m bench``."""
+    parser.add_argument("--client", choices=CLIENTS, default="asyncio",
+                        help="load generator: asyncio (one event loop, lean: the default) or threads "
+                             "(a thread and an http.client connection per client, for comparison)")
+    parser.add_argument("--server-workers", type=int, default=1, metavar="N",
+                        help="opsledger serve --workers N (HTTP worker processes; 1: the flag is not passed)")
+
+
+def server_workers_text(n: int) -> str:
+    return f"{n} HTTP worker process{'es' if n != 1 else ''} (--workers {n})" if n > 1 else "1 HTTP process"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.http_commands",
                                      description=(__doc__ or "").split("\n")[0])
@@ -756,6 +857,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--pg-url", help="an existing PostgreSQL server (needs CREATEDB); default: start a private one")
     parser.add_argument("--warmup", type=int, default=20, help="untimed lifecycles before each timed run")
     parser.add_argument("--raw-repeats", type=int, default=3, help="raw baseline runs per level; the fastest is kept")
+    add_load_options(parser)
     parser.add_argument("--json", type=Path, help="also write the figures here as JSON")
     args = parser.parse_args(argv)
     stop_on_sigterm()
@@ -774,12 +876,15 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{args.warmup} warm-up lifecycles untimed")
         print(f"Python {platform.python_version()} ({platform.machine()}, {os.cpu_count()} CPUs), "
               f"eventsourcing {version('eventsourcing')}, litestar {version('litestar')}, "
-              f"uvicorn {version('uvicorn')}, client http.client, sqlite {sqlite3.sqlite_version}")
+              f"uvicorn {version('uvicorn')}, sqlite {sqlite3.sqlite_version}")
+        print(f"load generator: {client_name(args.client)}; server: opsledger serve, "
+              f"{server_workers_text(args.server_workers)}")
         print("client and server on the same machine (loopback); server log level info, JSON to a file")
         print(f"code: {source_state()}; load average at start {load_average():.2f}")
         print()
         for clients in levels:
-            ops, raws = run_level(store, clients, args.tickets, args.warmup, tmp, args.raw_repeats)
+            ops, raws = run_level(store, clients, args.tickets, args.warmup, tmp, args.raw_repeats,
+                                  args.client, args.server_workers)
             results.append((ops, raws))
             print_level(ops, raws)
         print(f"load average at end {load_average():.2f} (1 min; the machine has {os.cpu_count()} CPUs)")
@@ -813,7 +918,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("  * server handler = the duration_ms the server logs for each command (inside the worker\n"
               "    thread: load, domain, save), so client-observed minus handler is HTTP, routing,\n"
               "    (de)serialisation, the thread hop, and waiting for the GIL in either process.")
-        write_json(args.json, {"store": args.store, "levels": [
+        write_json(args.json, {"store": args.store, "client": client_name(args.client),
+                               "server_workers": args.server_workers, "levels": [
             {"opsledger": o.as_dict(), "raw": [r.as_dict() for r in rs]} for o, rs in results]})
         return 0
     finally:

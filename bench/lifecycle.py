@@ -2,6 +2,7 @@
 
     PYTHONPATH=. .venv/bin/python -m bench.lifecycle [--stores sqlite,postgres,postgres-rt] [--tickets 300]
         [--clients 1,8] [--rt-tickets 60] [--rt-dir DIR] [--no-rt] [--json PATH]
+        [--client asyncio|threads] [--server-workers N]
 
 One run, one machine, three kinds of figures side by side:
 
@@ -9,8 +10,11 @@ One run, one machine, three kinds of figures side by side:
    fresh ``opsledger serve`` subprocess (SQLite file, or a fresh database on a private
    PostgreSQL from ``tests.support.postgres``), runs ``--warmup`` untimed lifecycles, then
    ``--tickets`` lifecycles of six calls (register, assign, start, log_work, resolve, confirm)
-   over ``c`` keep-alive ``http.client`` connections, and reports tickets/s and p50/p95/p99 per
-   call. The store ``postgres-rt`` puts opsledger's databases on RT's own PostgreSQL cluster
+   over ``c`` keep-alive connections (``--client asyncio``, the default: one event loop,
+   pre-encoded requests, ``bench.aio_client``, lean so that the instrument leaves the shared
+   CPU to the server; ``--client threads``: a thread and an ``http.client`` connection each),
+   with ``serve --workers N`` when ``--server-workers`` is above 1, and reports tickets/s,
+   p50/p95/p99 per call and the CPU per call of the server and of this client. The store ``postgres-rt`` puts opsledger's databases on RT's own PostgreSQL cluster
    (fsync and synchronous commit on, as RT runs), a like-for-like database; skipped without RT;
 2. the raw baseline, in the same run: exactly the rows those commands stored, written again by
    raw ``sqlite3`` / ``psycopg`` inserts, one transaction per command, on ``c`` threads;
@@ -46,9 +50,12 @@ from bench.http_commands import (
     TARGET_CLIENTS,
     TARGET_P99_MS,
     RunResult,
+    add_load_options,
+    client_name,
     open_store,
     print_level,
     run_level,
+    server_workers_text,
 )
 
 TARGET_RT_RATIO = 100.0
@@ -213,6 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rt-warmup", type=int, default=4, help="untimed RT lifecycles before each timed run")
     parser.add_argument("--rt-dir", type=Path, help="the RT peer's scripts (default ../shared/peers/rt)")
     parser.add_argument("--no-rt", action="store_true", help="do not run Request Tracker")
+    add_load_options(parser)
     parser.add_argument("--json", type=Path, help="also write the figures here as JSON")
     args = parser.parse_args(argv)
     stop_on_sigterm()
@@ -221,6 +229,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print(f"HTTP ticket lifecycle (six calls: {', '.join(KINDS)}) at {args.clients} clients; "
           f"opsledger {args.tickets:,} tickets per level after {args.warmup} warm-up lifecycles")
+    print(f"opsledger load generator: {client_name(args.client)}; opsledger serve: "
+          f"{server_workers_text(args.server_workers)}")
     print(f"code: {source_state()}; load average at start {load_average():.2f} ({os.cpu_count()} CPUs)")
     print()
     tmp = Path(tempfile.mkdtemp(prefix="opsledger-bench-lifecycle-"))
@@ -239,7 +249,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             try:
                 print(f"===== opsledger serve on {STORE_NAMES.get(kind, kind)}")
                 for c in clients:
-                    ops, raws = run_level(store, c, args.tickets, args.warmup, tmp, args.raw_repeats)
+                    ops, raws = run_level(store, c, args.tickets, args.warmup, tmp, args.raw_repeats,
+                                          args.client, args.server_workers)
                     levels.append(Level(kind, ops, raws))
                     print_level(ops, raws)
             finally:
@@ -272,12 +283,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("Notes:\n"
               "  * opsledger percentiles interpolate between ranks; bench_rt.py uses the nearest rank\n"
               "    (the same to within one sample at these sizes).\n"
-              "  * both load generators are Python http.client on keep-alive connections, closed loop\n"
-              "    without think time, on the same machine as the servers; RT runs on its own PostgreSQL\n"
+              f"  * load generators: opsledger's {client_name(args.client)}, RT's bench_rt.py threads with\n"
+              "    http.client; both keep-alive connections, closed loop without think time, on the same\n"
+              "    machine as the servers (RT is server-bound); RT runs on its own PostgreSQL\n"
               "    15 (fsync on); 'postgres' is the test harness's server (fsync off), 'postgres-rt' RT's\n"
               "    own cluster; SQLite runs WAL with synchronous=NORMAL (no fsync per commit), ADR 0026.")
         write_json(args.json, {
             "stores": stores, "clients": clients,
+            "client": client_name(args.client), "server_workers": args.server_workers,
             "levels": [{"store": lv.store, "opsledger": lv.ops.as_dict(), "raw": [r.as_dict() for r in lv.raws]}
                        for lv in levels],
             "rt": {str(c): asdict(r) for c, r in rt.items()}, "rt_note": rt_note,
