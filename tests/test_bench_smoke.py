@@ -17,10 +17,12 @@ import pytest
 from bench import append, audit, lifecycle, rebuild, scale
 
 
-def test_lifecycle_runs_and_skips_rt_when_the_peer_is_missing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("how", [("--client", "asyncio"), ("--client", "threads", "--server-workers", "2")])
+def test_lifecycle_runs_and_skips_rt_when_the_peer_is_missing(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                              how: tuple[str, ...]) -> None:
     out = tmp_path / "lifecycle.json"
     code = lifecycle.main(["--stores", "sqlite", "--tickets", "4", "--clients", "2", "--warmup", "1",
-                           "--raw-repeats", "1", "--rt-dir", str(tmp_path), "--json", str(out)])
+                           "--raw-repeats", "1", "--rt-dir", str(tmp_path), "--json", str(out), *how])
     text = capsys.readouterr().out
     assert code == 0
     data = json.loads(out.read_text())
