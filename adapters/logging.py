@@ -13,7 +13,7 @@ import structlog
 
 def _json_line(event: dict[str, Any], *, default: Callable[[Any], Any], **_: Any) -> str:
     """One JSON log line, UTF-8 text as it is (no ``\\u`` escapes): msgspec takes an
-    eighth of the time ``json.dumps`` does on the line every command writes (ADR 0039).
+    eighth of the time ``json.dumps`` does on the line every command writes (ADR 0040).
     ``default`` is structlog's fallback for values JSON does not know (their ``repr``)."""
     return msgspec.json.encode(event, enc_hook=default).decode()
 

@@ -202,7 +202,7 @@ class ServiceDesk(Application):
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
         """``Application.save``, taking our aggregates' events directly: the library tells
         aggregates from events by ``isinstance`` against runtime ``typing.Protocol`` classes,
-        about 10 µs per object and several objects per command (ADR 0039). Anything that is
+        about 10 µs per object and several objects per command (ADR 0040). Anything that is
         not an ``Aggregate`` (an event, ``None``) goes the library's way."""
         processing = ProcessingEvent[UUID]()
         for obj in objs:

@@ -39,7 +39,7 @@ def customer_id(text: str) -> UUID:
 @lru_cache(maxsize=4096)
 def _customer_id(customer: str) -> UUID:
     """Memoised: every command asks for its customer's id several times (the SLA policy,
-    the project's contract), and uuid5 hashes with SHA-1 each time (ADR 0039)."""
+    the project's contract), and uuid5 hashes with SHA-1 each time (ADR 0040)."""
     return uuid5(NAMESPACE_URL, f"opsledger:customer:{customer}")
 
 

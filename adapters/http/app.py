@@ -156,7 +156,7 @@ def _ticket_view(desk: ServiceDesk, ticket: Any, as_of: datetime | None = None) 
 
 class JsonAnswer(Response[Any]):
     """A JSON answer encoded where it is built, in the worker thread, and sent as it is
-    (ADR 0039): Litestar's response path (header objects, rendering on the event loop) costs
+    (ADR 0040): Litestar's response path (header objects, rendering on the event loop) costs
     about as much as the encoding itself, on the loop that every request shares. Encoded as
     Litestar's ``Response`` does (its serializer); a route that adds its own headers or
     cookies gets Litestar's path."""
@@ -345,7 +345,7 @@ def command_route(
         summary=summary,
         tags=[collection],
         name=f"{label}-{name}",
-        opt={COMMAND_OPT: body},  # the command lane (ADR 0039)
+        opt={COMMAND_OPT: body},  # the command lane (ADR 0040)
     )(handler)
 
 

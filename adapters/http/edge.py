@@ -1,4 +1,4 @@
-"""The edge of every HTTP request, in front of the route handlers (ADR 0039): the request id,
+"""The edge of every HTTP request, in front of the route handlers (ADR 0040): the request id,
 authentication, the rate limit, the request's shape and the masking of answers.
 
 One plain ASGI layer does what five did (the request-id middleware, Litestar's

@@ -1,5 +1,5 @@
 """The command lane: POST commands with a well-formed JSON body skip Litestar's per-request
-handler machinery (ADR 0039).
+handler machinery (ADR 0040).
 
 For every request Litestar builds the handler's arguments (the body decoded, then converted
 to the body type in msgspec's lax mode -- which ``app.threaded`` then decodes again strictly),

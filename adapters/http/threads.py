@@ -1,4 +1,4 @@
-"""The hop from the event loop to a worker thread, for the blocking handlers (ADR 0039).
+"""The hop from the event loop to a worker thread, for the blocking handlers (ADR 0040).
 
 Every command and read runs in a worker thread (the eventsourcing library and the stores have
 no async API). ``anyio.to_thread.run_sync`` costs about 55 µs of CPU per hop on this service's
