@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
+from typing import Any
 
+import msgspec
 import structlog
+
+
+def _json_line(event: dict[str, Any], *, default: Callable[[Any], Any], **_: Any) -> str:
+    """One JSON log line, UTF-8 text as it is (no ``\\u`` escapes): msgspec takes an
+    eighth of the time ``json.dumps`` does on the line every command writes (ADR 0040).
+    ``default`` is structlog's fallback for values JSON does not know (their ``repr``)."""
+    return msgspec.json.encode(event, enc_hook=default).decode()
 
 
 def configure_logging(level: str = "info", json: bool | None = None) -> None:
@@ -13,7 +23,7 @@ def configure_logging(level: str = "info", json: bool | None = None) -> None:
         json = not sys.stderr.isatty()
     numeric = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
     renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer(ensure_ascii=False)
+        structlog.processors.JSONRenderer(serializer=_json_line)
         if json
         else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     )

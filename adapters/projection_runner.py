@@ -141,7 +141,11 @@ class ProjectionRunner:
     # ----------------------------------------------------------------- thread
 
     def wake(self) -> None:
-        self._wake.set()
+        # Every save calls this; ``Event.set`` takes a lock and notifies each time. A flag
+        # that is still set means a pass is already due (``_loop`` clears it before it reads
+        # the log), and that pass reads what was saved before this call (ADR 0040).
+        if not self._wake.is_set():
+            self._wake.set()
 
     def start(self) -> None:
         if self._thread is None:

@@ -19,9 +19,9 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, Mapper, Notification
+from eventsourcing.persistence import IntegrityError, Mapper, Notification, Recording
 
 from application.encoding import MsgspecMapper
 from application.errors import (
@@ -198,6 +198,25 @@ class ServiceDesk(Application):
         self.write_lock = lock
         self._issuing = lock
         return lock
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """``Application.save``, taking our aggregates' events directly: the library tells
+        aggregates from events by ``isinstance`` against runtime ``typing.Protocol`` classes,
+        about 10 µs per object and several objects per command (ADR 0040). Anything that is
+        not an ``Aggregate`` (an event, ``None``) goes the library's way."""
+        processing = ProcessingEvent[UUID]()
+        for obj in objs:
+            if isinstance(obj, Aggregate):
+                processing.events.extend(obj.collect_events())
+                processing.aggregates[obj.id] = obj
+            else:
+                processing.collect_events(obj)
+        processing.saved_kwargs.update(kwargs)
+        recordings = self._record(processing)
+        self._take_snapshots(processing)
+        self._notify(recordings)
+        self.notify(processing.events)  # the library's deprecated hook, called as it does
+        return recordings
 
     def _save(self, *aggregates: Aggregate | None) -> int | None:
         if self.write_lock is None:

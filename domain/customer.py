@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from uuid import NAMESPACE_URL, UUID, uuid5
 from zoneinfo import ZoneInfo
 
@@ -32,7 +33,14 @@ def normalise_customer_id(text: str) -> str:
 
 
 def customer_id(text: str) -> UUID:
-    return uuid5(NAMESPACE_URL, f"opsledger:customer:{normalise_customer_id(text)}")
+    return _customer_id(normalise_customer_id(text))
+
+
+@lru_cache(maxsize=4096)
+def _customer_id(customer: str) -> UUID:
+    """Memoised: every command asks for its customer's id several times (the SLA policy,
+    the project's contract), and uuid5 hashes with SHA-1 each time (ADR 0040)."""
+    return uuid5(NAMESPACE_URL, f"opsledger:customer:{customer}")
 
 
 def _check(customer: str, name: str) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from functools import lru_cache
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
@@ -37,6 +38,7 @@ NUMBERED_RECORDS: dict[str, str] = {
 }
 
 
+@lru_cache(maxsize=4096)  # every command on a number resolves it; uuid5 is a SHA-1 each time
 def record_id_for(number: str) -> UUID:
     """The id of the record that carries ``number`` (``SR-…`` → its ticket, ``PRB-…`` → its
     problem, …): numbers resolve to ids without a read model."""
@@ -73,6 +75,7 @@ class DailySequence(Aggregate):
         self.last = 0
 
     @staticmethod
+    @lru_cache(maxsize=1024)  # asked by every creating command; uuid5 is a SHA-1 each time
     def id_for(kind: RecordKind, day: date) -> UUID:
         return uuid5(NAMESPACE_URL, f"opsledger:sequence:{RecordKind(kind).value}:{day.isoformat()}")
 

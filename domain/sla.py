@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -213,6 +214,7 @@ def _dates(values: Iterable[date], field: str, errors: list[FieldError]) -> tupl
     return tuple(sorted(out))
 
 
+@lru_cache(maxsize=1024)  # read by every command's SLA update; uuid5 is a SHA-1 each time
 def calendar_id(slug: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"opsledger:calendar:{slug}")
 
@@ -389,6 +391,7 @@ class PolicyDefinition:
                     warning_thresholds=self.warning_thresholds, escalation=self.escalation)
 
 
+@lru_cache(maxsize=1024)  # read by every command's SLA update; uuid5 is a SHA-1 each time
 def policy_id(slug: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"opsledger:sla-policy:{slug}")
 

@@ -1,10 +1,10 @@
 """Who may call what: authentication, the route × role matrix, customer scoping and the
 masking of personal data (issue 7, ADR 0036; the matrix is docs/authorization.md).
 
-- ``TokenAuth`` (Litestar authentication middleware) turns ``Authorization: Bearer <token>``
-  into a ``Principal``: the operator's ``OPSLEDGER_ADMIN_TOKEN`` is the admin, any other token
-  is looked up by ``application.identities.authenticate`` (hash only, cached). No or a bad
-  token is a ``401``. A store with no users and no admin token configured is a development
+- ``authenticate_caller`` (called by the edge middleware, ``adapters/http/edge.py``) turns
+  ``Authorization: Bearer <token>`` into a ``Principal``: the operator's
+  ``OPSLEDGER_ADMIN_TOKEN`` is the admin, any other token is looked up by
+  ``application.identities.authenticate`` (hash only, cached). No or a bad token is a ``401``. A store with no users and no admin token configured is a development
   store and stays open: the caller is an admin named by ``X-Opsledger-Actor``.
 - ``RULES`` maps every operation (``METHOD /path/{template}``, as in the OpenAPI document)
   to the roles that may call it and how the rows are scoped. ``authorize`` is the app-wide
@@ -16,8 +16,8 @@ masking of personal data (issue 7, ADR 0036; the matrix is docs/authorization.md
   to one of their groups (``403`` otherwise). Lists are filtered by ``scoped_customer``.
 - Masking: roles that do not need contact data (auditor, requester) get contact names,
   phones, e-mails and signers masked (``李*``, ``138****5678``) in every JSON answer (views,
-  lists, searches, history, the audit log), by one middleware over the encoded answer, so a
-  new endpoint cannot forget it.
+  lists, searches, history, the audit log), by one wrapper over the encoded answer
+  (``masking_send``, put in by the edge middleware), so a new endpoint cannot forget it.
 """
 
 from __future__ import annotations
@@ -28,17 +28,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import anyio.to_thread
 import msgspec
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.exceptions import (NotAuthorizedException, NotFoundException, PermissionDeniedException,
                                  ValidationException)
 from litestar.handlers.base import BaseRouteHandler
-from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import Send
 
 from adapters.container import Services
+from adapters.http.threads import run_sync
 from application.errors import RecordNotFound
 from application.identities import (Principal, authenticate, has_identities, token_cache,
                                    token_digest)
@@ -63,31 +62,30 @@ _OPEN_RECHECK_SECONDS = 1.0
 # --------------------------------------------------------------- authentication
 
 
-class TokenAuth(AbstractAuthenticationMiddleware):
-    """``Authorization: Bearer <token>`` → a ``Principal`` in ``request.user``."""
-
-    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
-        services: Services = connection.app.state.services
-        header = connection.headers.get("authorization")
-        if header is None:
-            if await _open_store(services):
-                actor = connection.headers.get("x-opsledger-actor", "").strip()[:200] or "anonymous"
-                return AuthenticationResult(user=_open_principal(actor), auth=None)
-            raise NotAuthorizedException("send Authorization: Bearer <token>")
-        scheme, _, given = header.partition(" ")
-        token = given.strip()
-        if scheme.lower() != "bearer" or not token:
-            raise NotAuthorizedException("send Authorization: Bearer <token>")
-        admin = services.settings.admin_token
-        if admin is not None and hmac.compare_digest(token.encode(), admin.encode()):
-            return AuthenticationResult(user=BOOTSTRAP_ADMIN, auth="bootstrap")
-        desk = services.desk
-        principal = token_cache(desk).get(token_digest(token), desk.clock.now())  # no hop
-        if principal is None:
-            principal = await anyio.to_thread.run_sync(authenticate, desk, token)
-        if principal is None:
-            raise NotAuthorizedException("the token is not valid (unknown, expired or revoked)")
-        return AuthenticationResult(user=principal, auth=principal.token_id)
+async def authenticate_caller(services: Services, authorization: str | None,
+                              actor: str | None) -> tuple[Principal, str | None]:
+    """``Authorization: Bearer <token>`` → the ``Principal`` that goes into ``request.user``
+    and what goes into ``request.auth`` (the token's id, ``"bootstrap"`` or None). The edge
+    middleware (``adapters/http/edge.py``) calls this; ``actor`` is ``X-Opsledger-Actor``,
+    the caller's name on an open development store."""
+    if authorization is None:
+        if await _open_store(services):
+            return _open_principal((actor or "").strip()[:200] or "anonymous"), None
+        raise NotAuthorizedException("send Authorization: Bearer <token>")
+    scheme, _, given = authorization.partition(" ")
+    token = given.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise NotAuthorizedException("send Authorization: Bearer <token>")
+    admin = services.settings.admin_token
+    if admin is not None and hmac.compare_digest(token.encode(), admin.encode()):
+        return BOOTSTRAP_ADMIN, "bootstrap"
+    desk = services.desk
+    principal = token_cache(desk).get(token_digest(token), desk.clock.now())  # no hop
+    if principal is None:
+        principal = await run_sync(authenticate, desk, token)
+    if principal is None:
+        raise NotAuthorizedException("the token is not valid (unknown, expired or revoked)")
+    return principal, principal.token_id
 
 
 @dataclass
@@ -107,7 +105,7 @@ async def _open_store(services: Services) -> bool:
     if state.open and token_cache(services.desk).any_users:  # registered in this process
         state.open = False
     if state.open and time.monotonic() - state.checked > _OPEN_RECHECK_SECONDS:
-        state.open = not await anyio.to_thread.run_sync(has_identities, services.desk)
+        state.open = not await run_sync(has_identities, services.desk)
         state.checked = time.monotonic()
     return state.open
 
@@ -296,12 +294,12 @@ async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: Bas
     services: Services = connection.app.state.services
     ref = str(next(iter(params.values()), ""))
     if REQUESTER in principal.roles:
-        owner = await anyio.to_thread.run_sync(_owner, services, rule.kind, ref)
+        owner = await run_sync(_owner, services, rule.kind, ref)
         if (owner is None or not principal.customer
                 or normalise_customer_id(owner) != normalise_customer_id(principal.customer)):
             raise NotFoundException(f"no {rule.kind} {ref!r}")
     if rule.engineer_assigned and not (allowed - {ENGINEER}):
-        ticket = await anyio.to_thread.run_sync(services.desk.get_ticket, ref)
+        ticket = await run_sync(services.desk.get_ticket, ref)
         if ticket.assignee != principal.user_id and ticket.group not in principal.groups:
             raise PermissionDeniedException(
                 "engineers work only tickets assigned to them or to one of their groups")
@@ -404,43 +402,36 @@ def needs_masking(principal: Principal) -> bool:
     return not (principal.roles & UNMASKED)
 
 
-def masking_middleware(app: ASGIApp) -> ASGIApp:
-    """Masks every JSON answer for callers that do not need contact data (after
-    authentication: ``scope["user"]`` is the principal). The whole body is rewritten, so
-    views, lists, searches, history and the audit log are all covered, and a new endpoint
-    cannot forget it; callers who see data in clear pay nothing."""
+def masking_send(send: Send) -> Send:
+    """``send`` with every JSON answer masked, for a caller that does not need contact data
+    (``needs_masking``; the edge middleware wraps the answer of such callers only, after
+    authentication). The whole body is rewritten, so views, lists, searches, history and the
+    audit log are all covered, and a new endpoint cannot forget it; callers who see data in
+    clear pay nothing."""
+    start: dict[str, Any] = {}
+    chunks: list[bytes] = []
 
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        user = scope.get("user")
-        if scope["type"] != "http" or not isinstance(user, Principal) or not needs_masking(user):
-            await app(scope, receive, send)
+    async def masked_send(message: Any) -> None:
+        if message["type"] == "http.response.start":
+            start.update(message)
             return
-        start: dict[str, Any] = {}
-        chunks: list[bytes] = []
+        if message["type"] != "http.response.body":
+            await send(message)
+            return
+        chunks.append(message.get("body", b""))
+        if message.get("more_body"):
+            return
+        headers = list(start.get("headers", []))
+        body = b"".join(chunks)
+        media = dict(headers).get(b"content-type", b"").decode("latin-1")
+        if "json" in media and body:
+            body = msgspec.json.encode(mask(msgspec.json.decode(body)))
+            headers = [(k, v) for k, v in headers if k.lower() != b"content-length"]
+            headers.append((b"content-length", str(len(body)).encode()))
+        await send({**start, "headers": headers})
+        await send({"type": "http.response.body", "body": body, "more_body": False})
 
-        async def masked_send(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                start.update(message)
-                return
-            if message["type"] != "http.response.body":
-                await send(message)
-                return
-            chunks.append(message.get("body", b""))
-            if message.get("more_body"):
-                return
-            headers = list(start.get("headers", []))
-            body = b"".join(chunks)
-            media = dict(headers).get(b"content-type", b"").decode("latin-1")
-            if "json" in media and body:
-                body = msgspec.json.encode(mask(msgspec.json.decode(body)))
-                headers = [(k, v) for k, v in headers if k.lower() != b"content-length"]
-                headers.append((b"content-length", str(len(body)).encode()))
-            await send({**start, "headers": headers})
-            await send({"type": "http.response.body", "body": body, "more_body": False})
-
-        await app(scope, receive, masked_send)
-
-    return middleware
+    return masked_send
 
 
 # ------------------------------------------------------------------ the document

@@ -10,32 +10,31 @@ import functools
 import hashlib
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-import anyio.to_thread
 import msgspec
 import msgspec.inspect
 import structlog
-from litestar import Litestar, Request, Response, get, post
+from litestar import Litestar, MediaType, Request, Response, get, post
 from litestar.params import QueryParameter
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException, ValidationException
-from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.serialization import encode_json, get_serializer
+from litestar.types import Receive, Scope, Send
 
 from adapters.container import Services
 from adapters.http import schemas as s
 from adapters.http.docs_page import docs_page
-from adapters.http.access import (TokenAuth, authorize, masking_middleware, own_customer,
-                                  principal_of, scoped_customer)
+from adapters.http.access import authorize, own_customer, principal_of, scoped_customer
+from adapters.http.fastlane import COMMAND_OPT, command_lane
 from adapters.http.problems import document_problems, exception_handlers, problem
+from adapters.http.threads import run_sync
 from application.desk import CommandResult, ServiceDesk
 from application.encoding import prepare_types
 from application.idempotency import IdempotencyKey
@@ -50,33 +49,6 @@ log = structlog.get_logger("opsledger.http")
 API = "/api/v1"
 MAX_POSITION = 2**63 - 1  # positions are 64-bit integers in both stores
 _LOCAL = ZoneInfo("Asia/Shanghai")  # the zone of the service's dates (ticket numbers too)
-
-
-# ------------------------------------------------------------------ identity
-
-
-def request_id_middleware(app: ASGIApp) -> ASGIApp:
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await app(scope, receive, send)
-            return
-        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")[:100]
-        request_id = given or uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
-
-        async def send_with_id(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
-            await send(message)
-
-        structlog.contextvars.bind_contextvars(request_id=request_id)
-        try:
-            await app(scope, receive, send_with_id)
-        finally:
-            structlog.contextvars.unbind_contextvars("request_id")
-
-    return middleware
 
 
 # ------------------------------------------------------------------- helpers
@@ -108,7 +80,7 @@ def threaded(fn: Callable[..., Any], *, inline: bool = False) -> Callable[..., A
         call = functools.partial(fn, *args, **kwargs)
         if inline and kwargs["state"].services.settings.commands_inline:
             return call()
-        return await anyio.to_thread.run_sync(call)
+        return await run_sync(call)
 
     return handler
 
@@ -189,6 +161,51 @@ def _ticket_view(desk: ServiceDesk, ticket: Any, as_of: datetime | None = None) 
     return s.ticket_view(ticket, _sla(desk, ticket, as_of), project)
 
 
+class JsonAnswer(Response[Any]):
+    """A JSON answer encoded where it is built, in the worker thread, and sent as it is
+    (ADR 0040): Litestar's response path (header objects, rendering on the event loop) costs
+    about as much as the encoding itself, on the loop that every request shares. Encoded as
+    Litestar's ``Response`` does (its serializer); a route that adds its own headers or
+    cookies gets Litestar's path."""
+
+    __slots__ = ("_body", "_headers")
+
+    def __init__(self, content: Any, *, status_code: int = 200,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(content, status_code=status_code, headers=headers,
+                         media_type=MediaType.JSON)
+        self._body = encode_json(content, get_serializer())
+        self._headers = [(k.lower().encode("latin-1"), v.encode("latin-1"))
+                         for k, v in (headers or {}).items()]
+
+    def to_asgi_response(self, app: Any, request: Any, *, background: Any = None,
+                         cookies: Any = None, encoded_headers: Any = None, headers: Any = None,
+                         is_head_response: bool = False, media_type: Any = None,
+                         status_code: int | None = None, type_encoders: Any = None) -> Any:
+        if background or cookies or encoded_headers or headers or is_head_response or self.cookies:
+            return super().to_asgi_response(
+                app, request, background=background, cookies=cookies,
+                encoded_headers=encoded_headers, headers=headers,
+                is_head_response=is_head_response, media_type=media_type,
+                status_code=status_code, type_encoders=type_encoders)
+        return _Encoded(self.status_code or status_code or 200, [
+            *self._headers, (b"content-type", b"application/json"),
+            (b"content-length", str(len(self._body)).encode())], self._body)
+
+
+class _Encoded:
+    """The ASGI answer of a ``JsonAnswer``: start and body, nothing else to do."""
+
+    __slots__ = ("status", "headers", "body")
+
+    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        self.status, self.headers, self.body = status, headers, body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
+        await send({"type": "http.response.body", "body": self.body, "more_body": False})
+
+
 def record_response(result: CommandResult, body: Any, collection: str) -> Response[Any]:
     """A command's answer for any record: its view, ``ETag``, ``201`` + ``Location`` on
     create, ``Idempotent-Replayed`` on a repeat."""
@@ -198,7 +215,7 @@ def record_response(result: CommandResult, body: Any, collection: str) -> Respon
         headers["Location"] = f"{API}/{collection}/{record.id}"
     if result.replayed:
         headers["Idempotent-Replayed"] = "true"
-    return Response(body, status_code=201 if result.created else 200, headers=headers)
+    return JsonAnswer(body, status_code=201 if result.created else 200, headers=headers)
 
 
 def _respond(result: CommandResult, desk: ServiceDesk) -> Response[s.TicketView]:
@@ -267,7 +284,8 @@ def _as_of(value: str | None) -> datetime | None:
 # ----------------------------------------------------------------- commands
 
 
-@post(f"{API}/tickets", status_code=201, summary="Register a ticket", tags=["tickets"])
+@post(f"{API}/tickets", status_code=201, summary="Register a ticket", tags=["tickets"],
+      opt={COMMAND_OPT: s.RegisterTicket})
 @functools.partial(threaded, inline=True)
 def register_ticket(request: Request[Any, Any, Any], state: State, data: s.RegisterTicket) -> Response[s.TicketView]:
     customer = own_customer(request, data.customer)
@@ -334,6 +352,7 @@ def command_route(
         summary=summary,
         tags=[collection],
         name=f"{label}-{name}",
+        opt={COMMAND_OPT: body},  # the command lane (ADR 0040)
     )(handler)
 
 
@@ -420,7 +439,7 @@ def get_ticket(state: State, ref: str, as_of: str | None = None) -> Response[s.T
     desk = _services(state).desk
     when = _as_of(as_of)
     ticket = desk.get_ticket(ref, as_of=when)
-    return Response(_ticket_view(desk, ticket, when), headers={"ETag": f'"{ticket.version}"'})
+    return JsonAnswer(_ticket_view(desk, ticket, when), headers={"ETag": f'"{ticket.version}"'})
 
 
 @get(f"{API}/tickets/{{ref:str}}/history", summary="Every event of a ticket, oldest first", tags=["tickets"])
@@ -701,11 +720,10 @@ def create_app(services: Services, *, run_projections: bool = True) -> Litestar:
     from adapters.http.privacy import PRIVACY_HANDLERS  # the same
     from adapters.http.audit import AUDIT_HANDLERS  # the same
     from adapters.http.identities import IDENTITY_HANDLERS  # the same
-    from adapters.http.limits import edge_middleware
+    from adapters.http.edge import edge
 
     _prepare_structs()
 
-    auth = DefineMiddleware(TokenAuth, exclude=["^/healthz", "^/schema", "^/docs"])
     app = Litestar(
         route_handlers=[
             register_ticket, *TICKET_COMMANDS, get_ticket, ticket_history, list_tickets,
@@ -715,8 +733,7 @@ def create_app(services: Services, *, run_projections: bool = True) -> Litestar:
             *AUDIT_HANDLERS, *IDENTITY_HANDLERS,
         ],
         state=State({"services": services}),
-        middleware=[request_id_middleware, auth, *edge_middleware(services.settings),
-                    masking_middleware],
+        middleware=[edge(services.settings), command_lane],
         guards=[authorize],
         exception_handlers=exception_handlers(),
         request_max_body_size=services.settings.max_body_bytes,

@@ -1,8 +1,9 @@
 """Limits at the HTTP edge (ADR 0037): requests per token, and the shape of a request before
 any handler sees it (body media type, path ids and query values).
 
-``edge_middleware(settings)`` goes into ``create_app``'s middleware list after authentication:
-the rate limit counts every request of a caller, bad ones too, and a caller is known by then.
+The edge middleware (``adapters/http/edge.py``) applies both after authentication: the rate
+limit (``rate_limiter``) counts every request of a caller, bad ones too, and a caller is known
+by then; ``check_request`` then refuses a malformed request before any handler sees it.
 Errors are raised as Litestar exceptions, so they are problem+json like every other answer
 (``problems.exception_handlers``).
 """
@@ -18,7 +19,7 @@ from litestar import Request
 from litestar.exceptions import HTTPException, TooManyRequestsException, ValidationException
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware, get_remote_address
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import Receive, Scope, Send
 
 from adapters.settings import Settings
 from application.identities import Principal
@@ -71,18 +72,19 @@ class RateLimit(RateLimitMiddleware):
             ) from None
 
 
-def rate_limit_middleware(settings: Settings) -> DefineMiddleware | None:
-    """The per-token limiter of ``OPSLEDGER_RATE_LIMIT`` (None when "off"). It counts the
-    requests of issued API tokens (authentication runs first); the operator's bootstrap token
+def rate_limiter(settings: Settings) -> DefineMiddleware | None:
+    """The per-token limiter of ``OPSLEDGER_RATE_LIMIT`` (None when "off"): called with the
+    rest of the stack, it gives the ASGI app that counts. It counts the requests of issued API
+    tokens (authentication runs first); the operator's bootstrap token
     (``OPSLEDGER_ADMIN_TOKEN``, used by scripts and load tests) and the callers of an open
-    development store carry no token id and are not limited."""
+    development store carry no token id and are not limited (``counted``: the edge does not
+    even enter the limiter for them)."""
     rule = settings.rate_limit_rule
     if rule is None:
         return None
 
     async def limited(request: Request[Any, Any, Any]) -> bool:
-        user = request.scope.get("user")
-        return isinstance(user, Principal) and user.token_id is not None
+        return counted(request.scope.get("user"))
 
     config = RateLimitConfig(
         rate_limit=rule,  # type: ignore[arg-type]
@@ -94,12 +96,16 @@ def rate_limit_middleware(settings: Settings) -> DefineMiddleware | None:
     return config.middleware
 
 
+def counted(user: Any) -> bool:
+    """Whether the rate limit counts this caller's requests: an issued API token's."""
+    return isinstance(user, Principal) and user.token_id is not None
+
+
 def _invalid(field: str, message: str) -> ValidationException:
     return ValidationException(f"{field}: {message}", extra=[{"key": field, "message": message}])
 
 
-def _check_body_type(scope: Scope) -> None:
-    headers = dict(scope["headers"])
+def _check_body_type(headers: dict[bytes, bytes]) -> None:
     length = headers.get(b"content-length", b"").strip()
     has_body = b"transfer-encoding" in headers or (length not in (b"", b"0"))
     if not has_body:
@@ -138,23 +144,11 @@ def _check_values(scope: Scope) -> None:
             raise _invalid(name, "contains a control character")
 
 
-def input_guard(app: ASGIApp) -> ASGIApp:
+def check_request(scope: Scope, headers: dict[bytes, bytes]) -> None:
     """Refuses, before the handler: a body that is not JSON (415), and path ids or query
     values that are overlong, hold control characters or are not UTF-8 (400 naming them).
     A 10 kB ``ref`` or a NUL in ``?assignee=`` never reaches a store (PostgreSQL refuses
-    NUL in text: that would be a 500)."""
-
-    async def guard(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            if scope["method"] in _WITH_BODY:
-                _check_body_type(scope)
-            _check_values(scope)
-        await app(scope, receive, send)
-
-    return guard
-
-
-def edge_middleware(settings: Settings) -> list[Any]:
-    """What ``create_app`` adds after authentication: the rate limit, then the input guard."""
-    limit = rate_limit_middleware(settings)
-    return [*([limit] if limit else []), input_guard]
+    NUL in text: that would be a 500). ``headers``: the request's, by lower-case name."""
+    if scope["method"] in _WITH_BODY:
+        _check_body_type(headers)
+    _check_values(scope)

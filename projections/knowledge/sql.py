@@ -79,12 +79,18 @@ class SqlKnowledgeView(SqlView):
         be had: it is a trusted extension, so a database owner may create it. The operator
         class is named with its schema, since the extension may live in another schema than
         this view's ``search_path``."""
+        # Under the read models' DDL lock (``Tracking.DDL_LOCK``), as their tables: two
+        # processes starting together otherwise collide in ``CREATE INDEX IF NOT EXISTS``
+        # (a duplicate key in ``pg_class``; seen with two servers and a worker, issue 8).
+        lock = f"SELECT pg_advisory_xact_lock({self.tracking.DDL_LOCK})"
         try:
             with self.store.transaction() as cur:
+                cur.execute(lock)
                 cur.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         except Exception:  # noqa: BLE001 - no rights, or a concurrent creator: look below
             pass
         with self.store.transaction() as cur:
+            cur.execute(lock)
             cur.execute("SELECT n.nspname FROM pg_extension e JOIN pg_namespace n "
                         "ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'")
             found = cur.fetchone()

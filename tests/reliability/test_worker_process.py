@@ -20,7 +20,10 @@ def children(pid: int) -> list[int]:
     zombie, is not one: with it a restart could briefly show two)."""
     found: list[int] = []
     for task in os.listdir(f"/proc/{pid}/task"):
-        text = Path(f"/proc/{pid}/task/{task}/children").read_text()
+        try:
+            text = Path(f"/proc/{pid}/task/{task}/children").read_text()
+        except FileNotFoundError:  # the thread ended since the listing (a report reader
+            continue  # ends when its worker dies): it has no children
         found += [int(c) for c in text.split()]
     return [c for c in found if alive(c)]
 
