@@ -326,7 +326,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                             "ADR 0039, docs/scaling.md)")
     # one of serve --workers N's HTTP workers (ADR 0039): the supervisor's PID and inherited fds
     serve.add_argument("--http-worker-of", type=int, metavar="PID", help=argparse.SUPPRESS)
-    serve.add_argument("--listen-fd", type=int, help=argparse.SUPPRESS)
+    serve.add_argument("--channel-fd", type=int, help=argparse.SUPPRESS)
     serve.add_argument("--wake-fd", type=int, help=argparse.SUPPRESS)
     serve.add_argument("--report-fd", type=int, help=argparse.SUPPRESS)
     db_arg(serve)

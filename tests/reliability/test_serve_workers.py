@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 
 import httpx
@@ -110,3 +111,66 @@ def test_commands_run_inline_on_sqlite_by_default():
                                   "OPSLEDGER_INLINE_COMMANDS": "0"}).commands_inline
     assert Settings.from_env({"OPSLEDGER_DATABASE_URL": "postgresql://u@h/db",
                               "OPSLEDGER_INLINE_COMMANDS": "1"}).commands_inline
+
+
+def sockets_of(pid: int) -> int:
+    fds = Path(f"/proc/{pid}/fd")
+    count = 0
+    for fd in fds.iterdir():
+        try:
+            count += os.readlink(fd).startswith("socket:")
+        except OSError:
+            pass
+    return count
+
+
+def settled(workers: list[int]) -> dict[int, int]:
+    """Each worker's socket count once it has stayed the same for 0.3 s (closes done)."""
+    last: dict[int, int] = {}
+    for _ in range(100):
+        now = {pid: sockets_of(pid) for pid in workers}
+        if now == last:
+            return now
+        last = now
+        time.sleep(0.3)
+    raise AssertionError(f"socket counts never settled: {last}")
+
+
+def test_connections_are_spread_evenly_over_the_workers(reliable_url: str, tmp_path: Path):
+    """The supervisor hands each accepted connection to the worker with the fewest open ones:
+    8 keep-alive clients are served 4 and 4 (workers that accepted on a shared socket split
+    them at random, often 7:1)."""
+    server = Process(reliable_url, tmp_path / "serve.log", command=("serve", "--workers", "2"),
+                     env={"OPSLEDGER_SLA_WATCH_SECONDS": "0"}).start()
+    clients: list[httpx.Client] = []
+    try:
+        assert server.proc is not None
+        wait_until(lambda: len(http_workers(server.proc.pid)) == 2)
+        workers = http_workers(server.proc.pid)
+        # both workers up (a connection each, closed again) before counting their sockets
+        warm = [httpx.Client(base_url=server.url, timeout=10) for _ in range(2)]
+        assert all(c.get("/healthz").status_code == 200 for c in warm)
+        for c in warm:
+            c.close()
+        before = settled(workers)
+        for _ in range(8):
+            client = httpx.Client(base_url=server.url, timeout=10)
+            assert client.get("/healthz").status_code == 200  # the connection stays open
+            clients.append(client)
+        wait_until(lambda: sum(sockets_of(pid) - before[pid] for pid in workers) == 8)
+        assert sorted(sockets_of(pid) - before[pid] for pid in workers) == [4, 4]
+
+        # closed connections are counted back: the next 8 are spread evenly again
+        for client in clients[:6]:
+            client.close()
+        wait_until(lambda: sum(sockets_of(pid) - before[pid] for pid in workers) == 2)
+        for _ in range(6):
+            client = httpx.Client(base_url=server.url, timeout=10)
+            assert client.get("/healthz").status_code == 200
+            clients.append(client)
+        wait_until(lambda: sum(sockets_of(pid) - before[pid] for pid in workers) == 8)
+        assert sorted(sockets_of(pid) - before[pid] for pid in workers) == [4, 4]
+    finally:
+        for client in clients:
+            client.close()
+        server.stop()
