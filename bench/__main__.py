@@ -37,7 +37,7 @@ RESULTS = ROOT / "bench" / "results"
 SIZES = {  # suite -> default sizes
     "quick": {"http": 60, "rt": 6, "append": 300, "rebuild": 5_000, "scale": 20_000, "encoding": 200,
               "audit": 2_000},
-    "full": {"http": 300, "rt": 60, "append": 1_000, "rebuild": 20_000, "scale": 20_000, "encoding": 1_000,
+    "full": {"http": 1_000, "rt": 60, "append": 1_000, "rebuild": 20_000, "scale": 20_000, "encoding": 1_000,
              "audit": 10_000},
     "scale": {"scale": 1_000_000},
 }

@@ -701,7 +701,7 @@ def make_client(base_url: str, token: str) -> Client:
 
 
 def timed_client_threads(base_url: str, token: str, shares: list[list[dict[str, bytes]]],
-                         meter: Meter) -> tuple[float, list[tuple[str, float]], list[BaseException]]:
+                         meter: Meter | None) -> tuple[float, list[tuple[str, float]], list[BaseException]]:
     """The thread load generator: one thread and one ``http.client`` connection per share."""
 
     def worker(share: list[dict[str, bytes]]) -> Callable[[threading.Barrier], list[tuple[str, float]]]:
@@ -730,6 +730,16 @@ def client_name(kind: str) -> str:
     return f"asyncio ({LOOP})"
 
 
+def drive(client: str, base_url: str, token: str, shares: list[list[dict[str, bytes]]],
+          meter: Meter | None) -> tuple[float, list[tuple[str, float]], list[BaseException]]:
+    """Each share's lifecycles on a connection of its own, by the ``client`` load generator."""
+    if client == "threads":
+        return timed_client_threads(base_url, token, shares, meter)
+    from bench.aio_client import timed_lifecycles  # imported late: it imports this module
+
+    return timed_lifecycles(base_url, token, shares, meter)
+
+
 def run_level(store: Store, clients: int, tickets: int, warmup: int, workdir: Path,
               raw_repeats: int = 3, client: str = "asyncio",
               server_workers: int = 1) -> tuple[RunResult, list[RunResult]]:
@@ -740,19 +750,19 @@ def run_level(store: Store, clients: int, tickets: int, warmup: int, workdir: Pa
     server = Server(url, workdir, token, workers=server_workers)
     try:
         server.wait_healthy()
-        with make_client(server.base_url, token) as c:  # untimed: the thread client for both
-            for i in range(warmup):
-                lifecycle(c, bodies(1_000_000 + i), None)
+        # Untimed warm-up on as many connections as the timed run, by the same client, so that
+        # every HTTP worker process is warm (one connection would reach only one of them).
+        warm = [bodies(1_000_000 + i) for i in range(warmup)]
+        warm_shares = [share for share in (warm[k::clients] for k in range(clients)) if share]
+        _, _, errors = drive(client, server.base_url, token, warm_shares, None)
+        if errors:
+            raise errors[0]
+        with make_client(server.base_url, token) as c:
             head_before = int(c.get("/healthz").json()["head"])
         all_bodies = [bodies(i) for i in range(tickets)]
         shares = [all_bodies[k::clients] for k in range(clients)]
         meter = Meter(server.proc.pid)
-        if client == "threads":
-            seconds, samples, errors = timed_client_threads(server.base_url, token, shares, meter)
-        else:
-            from bench.aio_client import timed_lifecycles  # imported late: it imports this module
-
-            seconds, samples, errors = timed_lifecycles(server.base_url, token, shares, meter)
+        seconds, samples, errors = drive(client, server.base_url, token, shares, meter)
         if errors:
             raise errors[0]
         result = result_from("opsledger", clients, tickets, seconds, samples)
@@ -835,13 +845,19 @@ def print_level(ops: RunResult, raws: list[RunResult]) -> None:
     print()
 
 
+# What docs/scaling.md recommends for one machine: one HTTP worker process per core.
+DEFAULT_SERVER_WORKERS = max(1, min(os.cpu_count() or 1, 8))
+
+
 def add_load_options(parser: argparse.ArgumentParser) -> None:
     """``--client`` and ``--server-workers``, shared with ``bench.lifecycle`` and ``python -m bench``."""
     parser.add_argument("--client", choices=CLIENTS, default="asyncio",
                         help="load generator: asyncio (one event loop, lean: the default) or threads "
                              "(a thread and an http.client connection per client, for comparison)")
-    parser.add_argument("--server-workers", type=int, default=1, metavar="N",
-                        help="opsledger serve --workers N (HTTP worker processes; 1: the flag is not passed)")
+    parser.add_argument("--server-workers", type=int, default=DEFAULT_SERVER_WORKERS, metavar="N",
+                        help="opsledger serve --workers N (HTTP worker processes; 1: the flag is not "
+                             f"passed, one process); default: one per core ({DEFAULT_SERVER_WORKERS} here, "
+                             "docs/scaling.md, ADR 0039)")
 
 
 def server_workers_text(n: int) -> str:

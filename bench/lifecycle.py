@@ -1,6 +1,6 @@
 """The HTTP ticket lifecycle: opsledger on SQLite and PostgreSQL vs raw inserts and Request Tracker 5.
 
-    PYTHONPATH=. .venv/bin/python -m bench.lifecycle [--stores sqlite,postgres,postgres-rt] [--tickets 300]
+    PYTHONPATH=. .venv/bin/python -m bench.lifecycle [--stores sqlite,postgres,postgres-rt] [--tickets 1000]
         [--clients 1,8] [--rt-tickets 60] [--rt-dir DIR] [--no-rt] [--json PATH]
         [--client asyncio|threads] [--server-workers N]
 
@@ -211,7 +211,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--stores", default="sqlite,postgres,postgres-rt",
                         help="comma-separated: sqlite, postgres, postgres-rt (fresh databases on RT's own "
                              "PostgreSQL cluster, fsync on; skipped when RT is not running)")
-    parser.add_argument("--tickets", type=int, default=300, help="timed opsledger lifecycles per store and client count")
+    parser.add_argument("--tickets", type=int, default=1000,
+                        help="timed opsledger lifecycles per store and client count (1,000: runs of several "
+                             "seconds; a 2 s run mostly measures how fast the processes warm up)")
     parser.add_argument("--clients", default="1,8", help="comma-separated concurrent client counts")
     parser.add_argument("--warmup", type=int, default=20, help="untimed opsledger lifecycles before each timed run")
     parser.add_argument("--raw-repeats", type=int, default=3, help="raw baseline runs per level; the fastest is kept")
