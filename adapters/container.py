@@ -11,6 +11,7 @@ from adapters.holiday_data import ChinaHolidaySource
 from adapters.notify import Dispatcher, LogSender, Sender, WebhookSender
 from adapters.persistence import (
     RecorderPositions,
+    PostgresIssuingLock,
     RecorderVersions,
     change_list_view,
     eventsourcing_env,
@@ -81,10 +82,14 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
         matrix=settings.priority_matrix,
     )
     desk.positions = RecorderPositions(desk.recorder)
-    desk.current = CurrentRecords(desk, RecorderVersions(desk.recorder, db))  # ADR 0038
+    versions = RecorderVersions(desk.recorder, db)
+    desk.current = CurrentRecords(desk, versions)  # ADR 0038
     if db.kind == "sqlite":
         # One writer at a time, across this process and its projections worker (ADR 0038).
         desk.serialise_writes(writer_lock(db.path))
+    elif db.kind == "postgres":
+        # One number issuer at a time across processes (ADR 0039).
+        desk._issuing = PostgresIssuingLock(versions)
     # Contacts are sealed with per-customer keys in their own table (ADR 0034).
     desk.mapper.sealer = ContactSealer(key_store(db, desk.write_lock))  # type: ignore[attr-defined]
     # A ticket without its own ``sla_policy`` takes its registered customer's (ADR 0018);

@@ -277,6 +277,64 @@ class RecorderVersions:
             self._pool.close()
 
 
+class PostgresIssuingLock:
+    """The number issuers' lock across processes on PostgreSQL (ADR 0039): this process's
+    thread lock, then a session advisory lock on a connection of ``versions``' autocommit pool,
+    held from the first number a command issues until its save is done (``_NumberIssuer``).
+
+    Without it creators in two processes read the same day's sequence, and one of them lost the
+    save, slept a random while and tried the whole command again: register and confirm had a p99
+    of 200-280 ms at 8 clients over two processes. A dropped connection is replaced and the
+    lock asked for once more; if the unlock fails the connection is closed, which ends the
+    session and with it the lock. While the database is away it fails fast like the pool."""
+
+    KEY = 7_212_039  # any constant: the key of this lock
+
+    def __init__(self, versions: RecorderVersions) -> None:
+        self._pool = versions._pool
+        self._thread = threading.Lock()
+        self._conn: Any = None
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        import psycopg
+
+        if not self._thread.acquire(blocking, timeout):
+            return False
+        try:
+            for attempt in (1, 2):
+                conn = self._pool.getconn()
+                try:
+                    conn.execute("SELECT pg_advisory_lock(%s)", (self.KEY,))
+                except (psycopg.OperationalError, psycopg.InterfaceError):
+                    self._pool.putconn(conn)  # broken: the pool drops it
+                    if attempt == 2:
+                        raise
+                    continue
+                self._conn = conn
+                return True
+        except BaseException:
+            self._thread.release()
+            raise
+        return False  # pragma: no cover - the loop returns or raises
+
+    def release(self) -> None:
+        conn, self._conn = self._conn, None
+        try:
+            try:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (self.KEY,))
+            except Exception:  # noqa: BLE001 - end the session: PostgreSQL then drops the lock
+                conn.close()
+            self._pool.putconn(conn)
+        finally:
+            self._thread.release()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
 Row = tuple[int, Any, int, str, bytes]  # (position, originator id, version, topic, state)
 
 

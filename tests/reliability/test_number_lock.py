@@ -1,0 +1,79 @@
+"""Record numbers across processes on PostgreSQL (ADR 0039): one issuer at a time through a
+session advisory lock, so two servers' creators never collide on the day's sequence (before,
+the loser slept and tried the whole command again)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+
+import pytest
+
+from adapters.container import build
+from adapters.persistence import PostgresIssuingLock
+from adapters.settings import Settings
+from application.desk import ServiceDesk
+from domain.ticket import Contact
+
+pytestmark = pytest.mark.postgres
+
+
+def register(desk: ServiceDesk, title: str) -> str:
+    result = desk.register_ticket(
+        customer="客户A", contact=Contact("李四", "13800000000", "li@example.com"), channel="phone",
+        title=title, description="d", affected_system="ERP", reported_at=datetime(2026, 11, 20, 9, tzinfo=UTC),
+        actor="agent",
+    )
+    return str(result.aggregate.number)
+
+
+def test_two_desks_issue_each_number_once_without_retrying(postgres_url: str, monkeypatch: pytest.MonkeyPatch):
+    a = build(Settings(database_url=postgres_url, sla_watch_seconds=0))
+    b = build(Settings(database_url=postgres_url, sla_watch_seconds=0))
+    try:
+        assert isinstance(a.desk._issuing, PostgresIssuingLock)
+        slept: list[float] = []
+        monkeypatch.setattr("application.desk.time.sleep", slept.append)  # a retry would sleep
+        numbers: list[str] = []
+        lock = threading.Lock()
+
+        def create(desk: ServiceDesk, tag: str) -> None:
+            for i in range(12):
+                number = register(desk, f"{tag}{i}")
+                with lock:
+                    numbers.append(number)
+
+        threads = [threading.Thread(target=create, args=(d, f"{n}-{k}"))
+                   for n, d in (("a", a.desk), ("b", b.desk)) for k in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert len(numbers) == 72 and len(set(numbers)) == 72
+        assert sorted(int(n.rsplit("-", 1)[1]) for n in numbers) == list(range(1, 73))
+        assert slept == []  # no creator lost a save and tried again
+    finally:
+        a.close()
+        b.close()
+
+
+def test_the_lock_excludes_another_process_until_released(postgres_url: str):
+    a = build(Settings(database_url=postgres_url, sla_watch_seconds=0))
+    b = build(Settings(database_url=postgres_url, sla_watch_seconds=0))
+    try:
+        first, second = a.desk._issuing, b.desk._issuing
+        first.acquire()
+        got = threading.Event()
+        waiter = threading.Thread(target=lambda: (second.acquire(), got.set(), second.release()))
+        waiter.start()
+        time.sleep(0.3)
+        assert not got.is_set()  # the other "process" waits for the advisory lock
+        first.release()
+        assert got.wait(10)
+        waiter.join(10)
+        first.acquire()  # and it can be taken again
+        first.release()
+    finally:
+        a.close()
+        b.close()
