@@ -41,7 +41,7 @@ from typing import Any
 import structlog
 import uvicorn
 
-from adapters.worker_process import RESTART_DELAYS, STABLE_SECONDS
+from adapters.worker_process import keep_restarting
 
 log = structlog.get_logger("opsledger.serve")
 
@@ -164,18 +164,7 @@ class HttpWorkers:
                         os.write(fd, line)
 
     def _supervise(self, slot: int) -> None:
-        attempt = 0
-        while not self._stopping.is_set():
-            proc = self.procs[slot]
-            assert proc is not None
-            began = time.monotonic()
-            code = proc.wait()
-            if self._stopping.is_set():
-                return
-            if time.monotonic() - began >= STABLE_SECONDS:
-                attempt = 0
-            delay = RESTART_DELAYS[min(attempt, len(RESTART_DELAYS) - 1)]
-            attempt += 1
+        def exited(proc: subprocess.Popen[bytes], code: int, delay: float) -> None:
             log.error("serve.http_worker_exited", slot=slot, pid=proc.pid, returncode=code,
                       restart_in_seconds=delay)
             with self._lock:
@@ -185,14 +174,12 @@ class HttpWorkers:
                 os.close(fd)
             if channel is not None:
                 channel.close()
-            if self._stopping.wait(delay):
-                return
-            try:
-                self._spawn(slot)
-            except OSError as e:
-                log.error("serve.http_worker_spawn_failed", error=f"{type(e).__name__}: {e}")
-                continue
+
+        def respawn() -> None:
+            self._spawn(slot)
             self.restarts += 1
+
+        keep_restarting(self._stopping, lambda: self.procs[slot], exited, respawn, "serve.http_worker")
 
     def pids(self) -> list[int]:
         return [p.pid for p in self.procs if p is not None and p.poll() is None]

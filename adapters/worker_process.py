@@ -35,6 +35,37 @@ RESTART_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)  # seconds, then 30 s each tim
 STABLE_SECONDS = 60.0  # a worker that ran this long starts the delays again from the first
 
 
+def keep_restarting(
+    stopping: threading.Event,
+    current: Callable[[], subprocess.Popen[bytes] | None],
+    exited: Callable[[subprocess.Popen[bytes], int, float], None],
+    respawn: Callable[[], None],
+    name: str,
+) -> None:
+    """A supervisor's loop for one child: wait for ``current()`` to exit; unless stopping, tell
+    ``exited(proc, returncode, delay)``, wait the delay (``RESTART_DELAYS``, from the first
+    again after a child that ran ``STABLE_SECONDS``) and ``respawn()``; until ``stopping``."""
+    attempt = 0
+    while not stopping.is_set():
+        proc = current()
+        assert proc is not None
+        began = time.monotonic()
+        code = proc.wait()
+        if stopping.is_set():
+            return
+        if time.monotonic() - began >= STABLE_SECONDS:
+            attempt = 0
+        delay = RESTART_DELAYS[min(attempt, len(RESTART_DELAYS) - 1)]
+        attempt += 1
+        exited(proc, code, delay)
+        if stopping.wait(delay):
+            return
+        try:
+            respawn()
+        except OSError as e:
+            log.error(f"{name}_spawn_failed", error=f"{type(e).__name__}: {e}")
+
+
 class ProjectionWorker:
     """Starts, wakes, restarts and stops one ``opsledger projections run --parent-pipe``."""
 
@@ -98,31 +129,18 @@ class ProjectionWorker:
                     self.on_report(json.loads(line))
 
     def _supervise(self) -> None:
-        attempt = 0
-        while not self._stopping.is_set():
-            proc = self._proc
-            assert proc is not None
-            began = time.monotonic()
-            code = proc.wait()
-            if self._stopping.is_set():
-                return
-            if time.monotonic() - began >= STABLE_SECONDS:
-                attempt = 0
-            delay = RESTART_DELAYS[min(attempt, len(RESTART_DELAYS) - 1)]
-            attempt += 1
+        def exited(proc: subprocess.Popen[bytes], code: int, delay: float) -> None:
             log.error("projections.worker_exited", pid=proc.pid, returncode=code,
                       restart_in_seconds=delay)
             with contextlib.suppress(Exception):
                 self.on_report({"exited": code})
             self._close_pipe(proc)
-            if self._stopping.wait(delay):
-                return
-            try:
-                self._spawn()
-            except OSError as e:
-                log.error("projections.worker_spawn_failed", error=f"{type(e).__name__}: {e}")
-                continue
+
+        def respawn() -> None:
+            self._spawn()
             self.restarts += 1
+
+        keep_restarting(self._stopping, lambda: self._proc, exited, respawn, "projections.worker")
 
     def _close_pipe(self, proc: subprocess.Popen[bytes]) -> None:
         with self._lock:
