@@ -181,9 +181,6 @@ class HttpWorkers:
 
         keep_restarting(self._stopping, lambda: self.procs[slot], exited, respawn, "serve.http_worker")
 
-    def pids(self) -> list[int]:
-        return [p.pid for p in self.procs if p is not None and p.poll() is None]
-
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM (uvicorn finishes the requests in flight), SIGKILL after ``timeout``."""
         self._stopping.set()
