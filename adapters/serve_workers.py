@@ -41,7 +41,7 @@ from typing import Any
 import structlog
 import uvicorn
 
-from adapters.worker_process import keep_restarting
+from adapters.worker_process import keep_restarting, wake_on_bytes
 
 log = structlog.get_logger("opsledger.serve")
 
@@ -209,23 +209,8 @@ class HttpWorkers:
 
 def relay_wakes(read_fd: int, wake: Any) -> threading.Thread:
     """The HTTP workers' wake-ups (one byte per save, any number at once) to the projections
-    worker: one wake per read."""
-
-    def run() -> None:
-        while True:
-            try:
-                data = os.read(read_fd, 65536)
-            except InterruptedError:
-                continue
-            except OSError:
-                return
-            if not data:
-                return
-            wake()
-
-    thread = threading.Thread(target=run, name="wake-relay", daemon=True)
-    thread.start()
-    return thread
+    worker: one wake per read, until the pipe is closed."""
+    return wake_on_bytes(read_fd, wake, lambda: None, "wake-relay")
 
 
 def supervise(args: Any, settings: Any, count: int, base_command: list[str]) -> int:

@@ -272,19 +272,26 @@ def watch_parent(fd: int, wake: Any) -> threading.Thread:
     gone without stopping this worker first (it sends SIGTERM before it closes the pipe), i.e.
     it was killed: end at once, as a thread of it would have (a kill is safe). Returns the
     started daemon thread."""
+    return wake_on_bytes(fd, wake, lambda: os._exit(0), "parent-pipe")
+
+
+def wake_on_bytes(fd: int, wake: Callable[[], None], at_end: Callable[[], None], name: str) -> threading.Thread:
+    """A daemon thread calling ``wake()`` once per read of ``fd`` (any number of bytes at
+    once), and ``at_end()`` at end-of-file or a read error. Returns the started thread."""
 
     def run() -> None:
         while True:
             try:
-                data = os.read(fd, 4096)
+                data = os.read(fd, 65536)
             except InterruptedError:
                 continue
             except OSError:
                 data = b""
             if not data:
-                os._exit(0)
+                at_end()
+                return
             wake()
 
-    thread = threading.Thread(target=run, name="parent-pipe", daemon=True)
+    thread = threading.Thread(target=run, name=name, daemon=True)
     thread.start()
     return thread
