@@ -20,20 +20,29 @@ operator's explicit act.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from eventsourcing.persistence import ApplicationRecorder, StoredEvent
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    InterfaceError,
+    OperationalError,
+    StoredEvent,
+)
+from eventsourcing.utils import retry
 from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from psycopg import sql
 
 from adapters.persistence import LogReader, store_kind
-from adapters.postgres_store import FastFailRecorder
+from adapters.postgres_store import ATTEMPTS, FastFailRecorder
 from projections.sql import Tracking
 from application.audit import GENESIS, ChainRow, EventRow, extend
 
 CHAIN_TABLE = "event_chain"
+_HEX = re.compile("[0-9a-f]{64}")
+LEAN_BATCH = 64  # saves of more events (imports, demos) take the library's path
 PAGE = 5000
 
 
@@ -69,7 +78,18 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
 class ChainedPostgresRecorder(FastFailRecorder):
     """PostgreSQL: the chain rows are written after ``INSERT ... RETURNING notification_id``,
     still under the library's EXCLUSIVE table lock, in the same transaction. It fails fast
-    while the database is away like every recorder of ours (ADR 0024)."""
+    while the database is away like every recorder of ours (ADR 0024).
+
+    ``insert_events`` is ours (ADR 0041): the same statements as the library's, sent in three
+    round trips on a plain connection, without psycopg's pipeline mode and the composite type
+    array, which cost ~450 us of client CPU per save against ~150 us this way:
+
+    1. ``BEGIN; SET LOCAL lock_timeout; LOCK TABLE ... IN EXCLUSIVE MODE; SELECT`` the chain
+       head -- one simple-protocol query;
+    2. ``INSERT ... VALUES (...), ... RETURNING notification_id`` (prepared, per batch size);
+    3. ``INSERT INTO event_chain VALUES ...; COMMIT`` -- the chain rows are integers and hex
+       digits we computed, written as literals in one simple-protocol query.
+    """
 
     def __init__(self, datastore: Any, *, events_table_name: str = "stored_events") -> None:
         super().__init__(datastore, events_table_name=events_table_name)
@@ -79,7 +99,53 @@ class ChainedPostgresRecorder(FastFailRecorder):
             "CREATE TABLE IF NOT EXISTS {} (position bigint PRIMARY KEY, hash text NOT NULL)"
         ).format(self.chain_table))
         self._select_head = sql.SQL("SELECT hash FROM {} ORDER BY position DESC LIMIT 1").format(
-            self.chain_table)
+            self.chain_table).as_string(None)
+        self._insert_links = sql.SQL("INSERT INTO {} VALUES (%s, %s)").format(
+            self.chain_table).as_string(None)
+        self.chain_table_text = self.chain_table.as_string(None)
+
+        lock = "; ".join(str(q) for q in self.lock_table_statements)
+        self._begin_and_head = f"BEGIN; {lock}; {self._select_head}"
+        self._events_table = sql.Identifier(self.datastore.schema, events_table_name).as_string(None)
+        self._insert_values: dict[int, str] = {}
+
+    def insert_events(self, stored_events: Sequence[StoredEvent],
+                      **kwargs: Any) -> Sequence[int] | None:
+        if (self.datastore.originator_id_type != "uuid" or self.datastore.enable_db_functions
+                or not 0 < len(stored_events) <= LEAN_BATCH or kwargs):
+            return super().insert_events(stored_events, **kwargs)
+        return self._insert_chained(stored_events)
+
+    @retry((InterfaceError, OperationalError), max_attempts=ATTEMPTS, wait=0.05)
+    def _insert_chained(self, stored_events: Sequence[StoredEvent]) -> Sequence[int]:
+        n = len(stored_events)
+        statement = self._insert_values.get(n)
+        if statement is None:
+            statement = self._insert_values[n] = (
+                f"INSERT INTO {self._events_table} "
+                "(originator_id, originator_version, topic, state) VALUES "
+                + ", ".join(["(%s, %s, %s, %s)"] * n) + " RETURNING notification_id")
+        params: list[Any] = []
+        for e in stored_events:
+            params += (e.originator_id, e.originator_version, e.topic, e.state)
+        with self.datastore.get_connection() as conn:
+            try:
+                curs = conn.cursor()
+                curs.execute(self._begin_and_head)
+                while curs.nextset():  # to the last statement's result: the head
+                    pass
+                row = curs.fetchone()
+                prev = bytes.fromhex(row["hash"]) if row else GENESIS
+                curs.execute(statement, params, prepare=True)
+                ids = [r["notification_id"] for r in curs.fetchall()]
+                links = extend(prev, _rows(stored_events, ids))
+                values = ", ".join(f"({int(p)}, '{_hex(h)}')" for p, h in links)
+                curs.execute(f"INSERT INTO {self.chain_table_text} VALUES {values}; COMMIT")
+            except BaseException:
+                if not conn.closed:
+                    conn.rollback()
+                raise
+        return ids
 
     def create_table(self) -> None:
         # Processes starting together (two servers and a worker, issue 8) would race on
@@ -105,9 +171,19 @@ class ChainedPostgresRecorder(FastFailRecorder):
         curs.execute(self._select_head, prepare=True)
         row = curs.fetchone()
         prev = bytes.fromhex(row["hash"]) if row else GENESIS
-        curs.executemany(sql.SQL("INSERT INTO {} VALUES (%s, %s)").format(self.chain_table),
-                         extend(prev, _rows(stored_events, ids)))
+        links = extend(prev, _rows(stored_events, ids))
+        if len(links) == 1:
+            curs.execute(self._insert_links, links[0], prepare=True)
+        else:
+            curs.executemany(self._insert_links, links)
         return ids
+
+
+def _hex(text: str) -> str:
+    """``text`` if it is lowercase hex digits (a hash we computed), for a SQL literal."""
+    if not _HEX.fullmatch(text):
+        raise ValueError(f"not a hash: {text!r}")
+    return text
 
 
 class ChainedPOPORecorder(POPOApplicationRecorder):

@@ -375,7 +375,9 @@ class LogReader:
                 c.execute(self._query, (after, limit))
                 return [tuple(row) for row in c.fetchall()]  # type: ignore[misc]
         if self._kind == "postgres":
-            with r.datastore.transaction(commit=False) as curs:
+            # The library's connections are in autocommit: one statement, one round trip (a
+            # read-only transaction added BEGIN, ROLLBACK and psycopg's DEALLOCATE ALL).
+            with r.datastore.get_connection() as conn, conn.cursor() as curs:
                 curs.execute(self._query, (after, limit), prepare=True)
                 return [
                     (row["notification_id"], row["originator_id"], row["originator_version"],

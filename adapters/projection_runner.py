@@ -26,10 +26,13 @@ import structlog
 from adapters.persistence import LogReader, originator_uuid
 from application.desk import ServiceDesk
 from projections.base import Positioned, TrackingConflict, View
+from projections.sql import SqlView, Tracking
 
 log = structlog.get_logger("opsledger.projections")
 
 Progress = Callable[[int, int], None]  # (position reached, target position)
+Batch = tuple[list[Positioned], int, int, int]  # (events, start, end, notifications covered)
+RECHECK_SECONDS = 1.0
 
 
 @dataclass
@@ -58,6 +61,7 @@ class ProjectionRunner:
         self.coalesce_seconds = coalesce_seconds
         self.states = {name: ViewState() for name in self.views}
         self._moved_to: dict[str, int] = {}  # where ``step`` last left each view (see there)
+        self._checked: dict[str, float] = {}  # when the thread last re-read an idle view's position
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._moved = threading.Condition()
@@ -65,25 +69,45 @@ class ProjectionRunner:
 
     # ------------------------------------------------------------------ steps
 
-    def step(self, view: View, pages: dict[int, list[Any]] | None = None) -> int:
-        """Apply one batch to ``view``; returns how many notifications it covered.
+    def step(self, view: View, pages: dict[int, list[Any]] | None = None,
+             now: float | None = None) -> int:
+        """Apply one batch to ``view``; returns how many notifications it covered."""
+        batch = self._prepare(view, pages, now)
+        if batch is None:
+            return 0
+        events, start, end, covered = batch
+        view.apply(events, start=start, end=end)
+        self._applied(view, events, end)
+        return covered
+
+    def _prepare(self, view: View, pages: dict[int, list[Any]] | None,
+                 now: float | None = None) -> Batch | None:
+        """The next batch of ``view``: (its events, start, end, notifications covered), or
+        ``None`` when it is up to date.
 
         ``pages``: log pages already read in this pass, by start position -- the views of one
         runner are mostly at the same position, so one read serves them all (ADR 0038). The
         start is the position this runner last moved the view to, if it did (no query): a
         stale one (another runner moved it on) fails the move's compare-and-set, which
         forgets it, and the next step reads the stored one; finding nothing after it, the
-        stored one is read too (a rebuild elsewhere may have reset it)."""
+        stored one is read too (a rebuild elsewhere may have reset it) -- by the runner's
+        thread (``now`` given) at most once a ``RECHECK_SECONDS`` per view, not after every
+        save (ADR 0041)."""
         remembered = self._moved_to.pop(view.name, None)
         start = view.position() if remembered is None else remembered
         rows = self._page(start, pages)
         if not rows and remembered is not None:
             # Nothing after where this runner left it: is it still there (a rebuild elsewhere
             # may have reset it, and no new event would make the move fail)?
+            if now is not None and now - self._checked.get(view.name, -RECHECK_SECONDS) < RECHECK_SECONDS:
+                self._moved_to[view.name] = remembered
+                return None
+            if now is not None:
+                self._checked[view.name] = now
             start = view.position()
             rows = self._page(start, pages)
         if not rows:
-            return 0
+            return None
         topics = view.topics
         fields: dict[str, frozenset[str]] = getattr(view, "fields", {})
         to_event = self.desk.mapper.event_from_row  # type: ignore[attr-defined]
@@ -96,10 +120,11 @@ class ProjectionRunner:
             for position, oid, version, topic, state in rows
             if topic in topics
         ]
-        view.apply(events, start=start, end=rows[-1][0])
-        self._moved_to[view.name] = rows[-1][0]
+        return events, start, rows[-1][0], len(rows)
+
+    def _applied(self, view: View, events: list[Positioned], end: int) -> None:
+        self._moved_to[view.name] = end
         self.states[view.name].events_applied += len(events)
-        return len(rows)
 
     def _page(self, start: int, pages: dict[int, list[Any]] | None) -> list[Any]:
         if pages is not None and start in pages:
@@ -163,36 +188,99 @@ class ProjectionRunner:
     def _loop(self) -> None:
         while not self._stop.is_set():
             self._wake.clear()
-            busy = self.run_once()
+            busy = self.run_once(lazy=True)
             if not busy and self._wake.wait(self.poll_seconds) and not self._stop.is_set():
                 # Woken by a save: let a few more commands land, then apply them as one batch
                 # (one read-model transaction per batch, not per command).
                 time.sleep(self.coalesce_seconds)
 
-    def run_once(self) -> bool:
-        """One pass over every view that is not backing off; True if any made progress."""
+    def run_once(self, *, lazy: bool = False) -> bool:
+        """One pass over every view that is not backing off; True if any made progress.
+
+        The SQL views of one database are applied in one transaction (ADR 0041): one
+        BEGIN/COMMIT and, on SQLite, one turn at the writers' lock per pass instead of one
+        per view. If that transaction fails, it is rolled back and each view is applied in
+        its own, so a failing view is still isolated. ``lazy``: the runner's thread (see
+        ``_prepare``)."""
         busy = False
         now = time.monotonic()
         pages: dict[int, list[Any]] = {}
+        shared: dict[tuple[str, ...], list[tuple[str, SqlView, Batch]]] = {}
         for name, view in self.views.items():
-            state = self.states[name]
-            if state.retry_at > now:
+            if self.states[name].retry_at > now:
                 continue
             try:
-                moved = self.step(view, pages)
+                if isinstance(view, SqlView):
+                    batch = self._prepare(view, pages, now if lazy else None)
+                    if batch is not None:
+                        shared.setdefault(view.store.database, []).append((name, view, batch))
+                    moved = 0
+                else:
+                    moved = self.step(view, pages, now if lazy else None)
             except TrackingConflict:
                 moved = 1  # another runner got there first: just read the position again
             except Exception as e:  # isolate: this view backs off, the others go on
                 self.failed(name, f"{type(e).__name__}: {e}", now)
                 continue
-            if state.failures:
-                log.info("projection.recovered", projection=name)
-                state.failures, state.last_error, state.retry_at = 0, None, 0.0
+            self._healthy(name)
             busy = busy or moved > 0
+        for group in shared.values():
+            busy = self._apply_group(group, now) or busy
         if busy:
             with self._moved:
                 self._moved.notify_all()
         return busy
+
+    def _apply_group(self, group: list[tuple[str, SqlView, Batch]], now: float) -> bool:
+        if len(group) > 1:
+            try:
+                with group[0][1].store.transaction() as cur:
+                    self._apply_in(cur, group)
+            except Exception:  # noqa: BLE001 - rolled back: each view once more on its own
+                log.debug("projection.group_fallback", views=[name for name, _, _ in group])
+            else:
+                for name, view, (events, _, end, _) in group:
+                    self._applied(view, events, end)
+                    self._healthy(name)
+                return True
+        for name, view, (events, start, end, _) in group:
+            try:
+                view.apply(events, start=start, end=end)
+                self._applied(view, events, end)
+            except TrackingConflict:
+                pass  # another runner got there first: the position is read again next time
+            except Exception as e:  # isolate: this view backs off, the others go on
+                self.failed(name, f"{type(e).__name__}: {e}", now)
+                continue
+            self._healthy(name)
+        return True
+
+    @staticmethod
+    def _apply_in(cur: Any, group: list[tuple[str, SqlView, Batch]]) -> None:
+        """The group's batches in the transaction of ``cur``. Views without events in their
+        batch only move their position: one UPDATE for each run of them. The tracking rows
+        are locked in the order of their names, as another runner's would be (PostgreSQL:
+        no deadlock between two runners' transactions)."""
+        param = group[0][1].store.param
+        idle: list[str] = []
+        idle_span = (0, 0)
+        for _, view, (events, start, end, _) in sorted(group, key=lambda g: g[1].tracking.name):
+            if idle and (events or (start, end) != idle_span):
+                Tracking.move_many(cur, param, idle, *idle_span)
+                idle = []
+            if events:
+                view.apply_in(cur, events, start=start, end=end)
+            else:
+                idle.append(view.tracking.name)
+                idle_span = (start, end)
+        if idle:
+            Tracking.move_many(cur, param, idle, *idle_span)
+
+    def _healthy(self, name: str) -> None:
+        state = self.states[name]
+        if state.failures:
+            log.info("projection.recovered", projection=name)
+            state.failures, state.last_error, state.retry_at = 0, None, 0.0
 
     def failed(self, name: str, error: str, now: float | None = None) -> None:
         """Records a failure of view ``name``: it is retried after an exponential backoff

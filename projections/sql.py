@@ -29,6 +29,7 @@ class Cursor(Protocol):
 class SqlStore(Protocol):
     dialect: str  # "sqlite" | "postgres"
     param: str  # "?" | "%s"
+    database: tuple[str, ...]  # equal for stores of one database (they can share a transaction)
 
     def transaction(self) -> Any:
         """A context manager yielding a cursor; commits on success, rolls back on error."""
@@ -49,6 +50,7 @@ class SQLiteStore:
         self, path: str, busy_timeout_ms: int = 10_000, write_lock: Any | None = None
     ) -> None:
         self.path = path
+        self.database = ("sqlite", path)  # stores with equal ``database`` share transactions
         # A lock shared with the event store's writer in this process (see ADR 0012): writers
         # of one SQLite file then queue fairly instead of backing off in SQLite's busy handler.
         self.write_lock = write_lock
@@ -164,6 +166,7 @@ class PostgresStore:
         from psycopg_pool import ConnectionPool
 
         self.schema = schema
+        self.database = ("postgres", conninfo, schema)  # see SQLiteStore.database
         options = f"-c search_path={schema}" if schema else None
         kwargs: dict[str, Any] = {"autocommit": False}
         if options:
@@ -184,9 +187,19 @@ class PostgresStore:
 
     @contextmanager
     def read(self) -> Iterator[Any]:
-        with self.pool.connection() as conn, conn.cursor() as cur:
-            yield cur
-            conn.rollback()
+        # In autocommit: one round trip per query, no BEGIN and ROLLBACK around it. Under READ
+        # COMMITTED, the isolation every reader here uses, a transaction gives each statement
+        # its own snapshot anyway. (A ROLLBACK also made psycopg drop every prepared
+        # statement of the connection with a DEALLOCATE ALL: another round trip, and the
+        # next queries parsed and planned again.)
+        with self.pool.connection() as conn:
+            conn.autocommit = True
+            try:
+                with conn.cursor() as cur:
+                    yield cur
+            finally:
+                if not conn.closed:
+                    conn.autocommit = False
 
     def close(self) -> None:
         self.pool.close()
@@ -244,6 +257,15 @@ class Tracking:
         if cur.rowcount != 1:
             actual, _ = self.stored(cur)
             raise TrackingConflict(self.name, start, actual)
+
+    @classmethod
+    def move_many(cls, cur: Cursor, param: str, names: Sequence[str], start: int, end: int) -> None:
+        """``move`` of several views' rows at once (views that had no event in a batch)."""
+        marks = ", ".join([param] * len(names))
+        cur.execute(f"UPDATE {cls.TABLE} SET position={param} "
+                    f"WHERE name IN ({marks}) AND position={param}", (end, *names, start))
+        if cur.rowcount != len(names):
+            raise TrackingConflict(",".join(names), start, -1)
 
 
 def upsert_sql(table: str, columns: tuple[str, ...], param: str, key: str = "id") -> str:
@@ -315,6 +337,15 @@ class SqlView:
         with self.store.read() as cur:
             return self.tracking.stored(cur)[0]
 
+    def apply(self, events: Sequence[Positioned], *, start: int, end: int) -> None:
+        with self.store.transaction() as cur:
+            self.apply_in(cur, events, start=start, end=end)
+
+    def apply_in(self, cur: Any, events: Sequence[Positioned], *, start: int, end: int) -> None:
+        """``apply`` in a transaction the caller holds: the projection runner applies the
+        views that share a database in one transaction per batch (ADR 0041)."""
+        raise NotImplementedError
+
     def reset(self) -> None:
         with self.store.transaction() as cur:
             self._reset(cur)
@@ -364,22 +395,20 @@ class SqlRows(SqlView):
         """The row as stored (default: as it is)."""
         return row
 
-    def apply(self, events: Sequence[Positioned], *, start: int, end: int) -> None:
-        with self.store.transaction() as cur:
-            self.tracking.move(cur, start, end)
-            if not events:
-                return
-            keys = [self.key(pe.event) for pe in events]
-            loaded = select_rows(cur, self.table, self.columns, self.store.param,
-                                 sorted(set(keys)))
-            rows = {r["id"]: r for r in loaded}
-            changed: dict[str, Any] = {}
-            for key, pe in zip(keys, events, strict=True):
-                new = self.apply_event(rows.get(key), pe.event, pe.position)
-                if new is not None:
-                    rows[key] = changed[key] = new
-            if changed:
-                self._write(cur, [self.finish(r) for r in changed.values()])
+    def apply_in(self, cur: Any, events: Sequence[Positioned], *, start: int, end: int) -> None:
+        self.tracking.move(cur, start, end)
+        if not events:
+            return
+        keys = [self.key(pe.event) for pe in events]
+        loaded = select_rows(cur, self.table, self.columns, self.store.param, sorted(set(keys)))
+        rows = {r["id"]: r for r in loaded}
+        changed: dict[str, Any] = {}
+        for key, pe in zip(keys, events, strict=True):
+            new = self.apply_event(rows.get(key), pe.event, pe.position)
+            if new is not None:
+                rows[key] = changed[key] = new
+        if changed:
+            self._write(cur, [self.finish(r) for r in changed.values()])
 
     def _write(self, cur: Any, rows: list[Any]) -> None:
         """Stores the rows a batch changed (a view with more tables adds to it)."""

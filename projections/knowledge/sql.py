@@ -107,21 +107,20 @@ class SqlKnowledgeView(SqlView):
 
     # ------------------------------------------------------------------ writes
 
-    def apply(self, events: Sequence[Positioned], *, start: int, end: int) -> None:
-        with self.store.transaction() as cur:
-            self.tracking.move(cur, start, end)
-            if not events:
-                return
-            ids = sorted({str(pe.event.originator_id) for pe in events})
-            rows = self._load(cur, ids)
-            changed: dict[str, KnowledgeRow] = {}
-            for pe in events:
-                key = str(pe.event.originator_id)
-                row = p.apply(rows.get(key), pe.event)
-                if row is not None and row is not rows.get(key):
-                    rows[key] = changed[key] = row
-            for row in changed.values():
-                self._write(cur, row)
+    def apply_in(self, cur: Any, events: Sequence[Positioned], *, start: int, end: int) -> None:
+        self.tracking.move(cur, start, end)
+        if not events:
+            return
+        ids = sorted({str(pe.event.originator_id) for pe in events})
+        rows = self._load(cur, ids)
+        changed: dict[str, KnowledgeRow] = {}
+        for pe in events:
+            key = str(pe.event.originator_id)
+            row = p.apply(rows.get(key), pe.event)
+            if row is not None and row is not rows.get(key):
+                rows[key] = changed[key] = row
+        for row in changed.values():
+            self._write(cur, row)
 
     def _write(self, cur: Any, row: KnowledgeRow) -> None:
         text = p.search_text(row)

@@ -47,20 +47,19 @@ class SqlSlaDueView(SqlView):
             if version != p.VERSION:
                 self._reset(cur)
 
-    def apply(self, events: Sequence[Positioned], *, start: int, end: int) -> None:
-        with self.store.transaction() as cur:
-            self.tracking.move(cur, start, end)
-            if not events:
-                return
-            tids = [str(pe.event.originator_id) for pe in events]
-            loaded = self._load(cur, sorted(set(tids)))
-            changed: dict[str, SlaDueRow] = {}
-            for tid, pe in zip(tids, events, strict=True):
-                rows = loaded.setdefault(tid, {})
-                for clock in p.apply(rows, tid, pe.event):
-                    changed[rows[clock]["id"]] = rows[clock]
-            if changed:
-                cur.executemany(self._upsert, [tuple(r.values()) for r in changed.values()])
+    def apply_in(self, cur: Any, events: Sequence[Positioned], *, start: int, end: int) -> None:
+        self.tracking.move(cur, start, end)
+        if not events:
+            return
+        tids = [str(pe.event.originator_id) for pe in events]
+        loaded = self._load(cur, sorted(set(tids)))
+        changed: dict[str, SlaDueRow] = {}
+        for tid, pe in zip(tids, events, strict=True):
+            rows = loaded.setdefault(tid, {})
+            for clock in p.apply(rows, tid, pe.event):
+                changed[rows[clock]["id"]] = rows[clock]
+        if changed:
+            cur.executemany(self._upsert, [tuple(r.values()) for r in changed.values()])
 
     def _load(self, cur: Any, tids: list[str]) -> dict[str, dict[str, SlaDueRow]]:
         """The rows of the tickets ``tids``: by ticket, by clock."""
