@@ -26,13 +26,28 @@ import structlog
 from adapters.persistence import LogReader, originator_uuid
 from application.desk import ServiceDesk
 from projections.base import Positioned, TrackingConflict, View
-from projections.sql import SqlView, Tracking
+from projections.follower import SqlPosition
+from projections.sql import SqlStore, SqlView, Tracking
 
 log = structlog.get_logger("opsledger.projections")
 
 Progress = Callable[[int, int], None]  # (position reached, target position)
 Batch = tuple[list[Positioned], int, int, int]  # (events, start, end, notifications covered)
+# A member of a group of views applied in one transaction: (name, view, its batch, the store
+# of its tracking row, the tracking row).
+Member = tuple[str, View, Batch, SqlStore, Tracking]
 RECHECK_SECONDS = 1.0
+
+
+def _sql_tracking(view: View) -> tuple[SqlStore, Tracking] | None:
+    """Where ``view`` keeps its position, if in a SQL database: a SQL view, or a follower of
+    the log with a ``SqlPosition`` (``projections/follower.py``)."""
+    if isinstance(view, SqlView):
+        return view.store, view.tracking
+    position = getattr(view, "tracking", None)
+    if isinstance(position, SqlPosition):
+        return position.store, position.tracking
+    return None
 
 
 @dataclass
@@ -107,6 +122,7 @@ class ProjectionRunner:
             start = view.position()
             rows = self._page(start, pages)
         if not rows:
+            self._moved_to[view.name] = start  # up to date at ``start``: no read next time
             return None
         topics = view.topics
         fields: dict[str, frozenset[str]] = getattr(view, "fields", {})
@@ -205,18 +221,23 @@ class ProjectionRunner:
         busy = False
         now = time.monotonic()
         pages: dict[int, list[Any]] = {}
-        shared: dict[tuple[str, ...], list[tuple[str, SqlView, Batch]]] = {}
+        shared: dict[tuple[str, ...], list[Member]] = {}
         for name, view in self.views.items():
             if self.states[name].retry_at > now:
                 continue
             try:
-                if isinstance(view, SqlView):
-                    batch = self._prepare(view, pages, now if lazy else None)
-                    if batch is not None:
-                        shared.setdefault(view.store.database, []).append((name, view, batch))
-                    moved = 0
-                else:
+                sql = _sql_tracking(view)
+                batch = None if sql is None else self._prepare(view, pages, now if lazy else None)
+                moved = 0
+                if sql is None:
                     moved = self.step(view, pages, now if lazy else None)
+                elif batch is not None and (isinstance(view, SqlView) or not batch[0]):
+                    # A SQL view, or a follower (a process manager) that only moves on.
+                    shared.setdefault(sql[0].database, []).append((name, view, batch, *sql))
+                elif batch is not None:  # a follower with events: its own transaction(s)
+                    events, start, end, moved = batch
+                    view.apply(events, start=start, end=end)
+                    self._applied(view, events, end)
             except TrackingConflict:
                 moved = 1  # another runner got there first: just read the position again
             except Exception as e:  # isolate: this view backs off, the others go on
@@ -231,19 +252,19 @@ class ProjectionRunner:
                 self._moved.notify_all()
         return busy
 
-    def _apply_group(self, group: list[tuple[str, SqlView, Batch]], now: float) -> bool:
+    def _apply_group(self, group: list[Member], now: float) -> bool:
         if len(group) > 1:
             try:
-                with group[0][1].store.transaction() as cur:
+                with group[0][3].transaction() as cur:
                     self._apply_in(cur, group)
             except Exception:  # noqa: BLE001 - rolled back: each view once more on its own
-                log.debug("projection.group_fallback", views=[name for name, _, _ in group])
+                log.debug("projection.group_fallback", views=[m[0] for m in group])
             else:
-                for name, view, (events, _, end, _) in group:
+                for name, view, (events, _, end, _), _, _ in group:
                     self._applied(view, events, end)
                     self._healthy(name)
                 return True
-        for name, view, (events, start, end, _) in group:
+        for name, view, (events, start, end, _), _, _ in group:
             try:
                 view.apply(events, start=start, end=end)
                 self._applied(view, events, end)
@@ -256,22 +277,22 @@ class ProjectionRunner:
         return True
 
     @staticmethod
-    def _apply_in(cur: Any, group: list[tuple[str, SqlView, Batch]]) -> None:
+    def _apply_in(cur: Any, group: list[Member]) -> None:
         """The group's batches in the transaction of ``cur``. Views without events in their
         batch only move their position: one UPDATE for each run of them. The tracking rows
         are locked in the order of their names, as another runner's would be (PostgreSQL:
         no deadlock between two runners' transactions)."""
-        param = group[0][1].store.param
+        param = group[0][3].param
         idle: list[str] = []
         idle_span = (0, 0)
-        for _, view, (events, start, end, _) in sorted(group, key=lambda g: g[1].tracking.name):
+        for _, view, (events, start, end, _), _, tracking in sorted(group, key=lambda m: m[4].name):
             if idle and (events or (start, end) != idle_span):
                 Tracking.move_many(cur, param, idle, *idle_span)
                 idle = []
             if events:
-                view.apply_in(cur, events, start=start, end=end)
+                view.apply_in(cur, events, start=start, end=end)  # type: ignore[attr-defined]
             else:
-                idle.append(view.tracking.name)
+                idle.append(tracking.name)
                 idle_span = (start, end)
         if idle:
             Tracking.move_many(cur, param, idle, *idle_span)

@@ -276,6 +276,17 @@ def upsert_sql(table: str, columns: tuple[str, ...], param: str, key: str = "id"
             f"ON CONFLICT ({key}) DO UPDATE SET {updates}")
 
 
+def write_rows(cur: Cursor, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+    """``executemany``, but a few rows one ``execute`` each: psycopg runs ``executemany`` in
+    pipeline mode, whose machinery costs more client CPU than the round trips it saves for
+    the one to three rows a live batch mostly writes (rebuilds write thousands)."""
+    if len(rows) > 3:
+        cur.executemany(statement, rows)
+        return
+    for row in rows:
+        cur.execute(statement, row)
+
+
 def select_rows(cur: Cursor, table: str, columns: tuple[str, ...], param: str,
                 keys: list[str], key: str = "id") -> list[dict[str, Any]]:
     """The rows whose ``key`` is one of ``keys``, as dicts of ``columns`` (500 keys a query)."""
@@ -412,7 +423,7 @@ class SqlRows(SqlView):
 
     def _write(self, cur: Any, rows: list[Any]) -> None:
         """Stores the rows a batch changed (a view with more tables adds to it)."""
-        cur.executemany(self._upsert, [tuple(r[c] for c in self.columns) for r in rows])
+        write_rows(cur, self._upsert, [tuple(r[c] for c in self.columns) for r in rows])
 
     def _one(self, key: str) -> Any:
         """The row with id ``key``, or ``None``."""

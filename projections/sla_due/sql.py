@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from projections.base import Positioned
-from projections.sql import SqlStore, SqlView, select_rows, upsert_sql
+from projections.sql import SqlStore, SqlView, select_rows, upsert_sql, write_rows
 from projections.sla_due import projection as p
 from projections.sla_due.projection import COLUMNS, SlaDueRow
 from projections.sla_due.view import DueClock
@@ -59,7 +59,7 @@ class SqlSlaDueView(SqlView):
             for clock in p.apply(rows, tid, pe.event):
                 changed[rows[clock]["id"]] = rows[clock]
         if changed:
-            cur.executemany(self._upsert, [tuple(r.values()) for r in changed.values()])
+            write_rows(cur, self._upsert, [tuple(r.values()) for r in changed.values()])
 
     def _load(self, cur: Any, tids: list[str]) -> dict[str, dict[str, SlaDueRow]]:
         """The rows of the tickets ``tids``: by ticket, by clock."""

@@ -409,3 +409,100 @@ def test_one_pass_reads_the_log_once_for_views_at_one_position(make, clock, monk
     assert services.tickets.position() == 0
     runner.catch_up_all()
     assert services.tickets.position() == head and rows(services.tickets)
+
+
+# ------------------------------------------- one transaction per pass (ADR 0041)
+
+
+def count_transactions(services: Services, monkeypatch) -> list[str]:
+    """Patches every SQL view's store class so each write transaction is logged."""
+    from projections.sql import SqlView
+
+    opened: list[str] = []
+    for view in services.runner.views.values():
+        if not isinstance(view, SqlView):
+            continue
+        cls = type(view.store)
+        if getattr(cls.transaction, "_counting", False):
+            continue
+        original = cls.transaction
+
+        def counting(self, _original=original):
+            opened.append(self.dialect)
+            return _original(self)
+
+        counting._counting = True  # type: ignore[attr-defined]
+        monkeypatch.setattr(cls, "transaction", counting)
+    return opened
+
+
+def test_the_views_of_one_database_move_in_one_transaction_per_pass(make, clock, monkeypatch,
+                                                                    store_kind):
+    if store_kind == "memory":
+        pytest.skip("in-memory views have no transactions")
+    services = make()
+    runner = services.runner
+    runner.catch_up_all()
+    ids = drive_desk(services.desk, clock, 12)
+    opened = count_transactions(services, monkeypatch)
+    assert runner.run_once() is True
+    assert len(opened) == 1  # every SQL view (and the routine follower), one transaction
+    head = services.desk.max_position()
+    assert all(v.position() == head for v in runner.views.values())
+    assert_rows_show_the_aggregates(services, ids)
+
+
+def test_a_view_failing_inside_the_shared_transaction_is_isolated(make, clock, monkeypatch,
+                                                                 store_kind):
+    if store_kind == "memory":
+        pytest.skip("in-memory views have no shared transaction")
+    services = make()
+    runner = services.runner
+    runner.catch_up_all()
+    before = services.sla_due.position()
+    ids = drive_desk(services.desk, clock, 12)
+    head = services.desk.max_position()
+
+    def full_disk(*_a: Any, **_k: Any) -> None:
+        raise RuntimeError("read model disk is full")
+
+    monkeypatch.setattr(services.sla_due, "apply_in", full_disk)
+    assert runner.run_once() is True
+    # The shared transaction was rolled back; every other view was applied on its own.
+    assert services.tickets.position() == head
+    assert_rows_show_the_aggregates(services, ids)
+    st = status_of(runner)
+    assert st["sla_due"]["healthy"] is False
+    assert st["sla_due"]["last_error"] == "RuntimeError: read model disk is full"
+    assert services.sla_due.position() == before  # nothing of the failed batch is kept
+    monkeypatch.undo()
+    runner.states["sla_due"].retry_at = 0.0
+    runner.run_once()
+    assert status_of(runner)["sla_due"]["healthy"]
+    assert services.sla_due.position() == head
+
+
+def test_the_thread_rereads_an_idle_views_position_at_most_once_a_second(make, clock,
+                                                                       store_kind):
+    if store_kind == "memory":
+        pytest.skip("in-memory positions cost nothing to read")
+    services = make()
+    runner = services.runner
+    runner.catch_up_all()
+    reads: list[str] = []
+    for view in runner.views.values():
+        original = view.position
+
+        def counted(_original=original, _name=view.name) -> int:
+            reads.append(_name)
+            return _original()
+
+        view.position = counted  # type: ignore[method-assign]
+    assert runner.run_once(lazy=True) is False
+    first = len(reads)
+    assert first == len(runner.views)  # the first idle pass checks each stored position
+    for _ in range(5):
+        assert runner.run_once(lazy=True) is False
+    assert len(reads) == first  # passes within the second read none
+    assert runner.run_once() is False  # an explicit pass always checks
+    assert len(reads) == 2 * first
