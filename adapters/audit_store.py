@@ -112,7 +112,8 @@ class ChainedPostgresRecorder(FastFailRecorder):
     def insert_events(self, stored_events: Sequence[StoredEvent],
                       **kwargs: Any) -> Sequence[int] | None:
         if (self.datastore.originator_id_type != "uuid" or self.datastore.enable_db_functions
-                or not 0 < len(stored_events) <= LEAN_BATCH or kwargs):
+                or not 0 < len(stored_events) <= LEAN_BATCH
+                or any(v is not None for v in kwargs.values())):  # e.g. a tracking record
             return super().insert_events(stored_events, **kwargs)
         return self._insert_chained(stored_events)
 

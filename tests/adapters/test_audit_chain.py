@@ -189,3 +189,28 @@ def test_a_restored_store_keeps_the_chain_and_its_heads(
         assert verify_store(restored.desk.recorder).as_dict() == before.as_dict()
     finally:
         restored.close()
+
+
+@pytest.mark.parametrize("store_kind", [DB_STORES[1]], indirect=True)
+def test_postgres_saves_take_the_lean_insert_and_a_conflict_leaves_nothing(
+        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ADR 0041: a desk's save on PostgreSQL goes through our three-round-trip insert, not the
+    library's pipeline; a version conflict there is the library's ``IntegrityError``, and the
+    connection goes back to the pool clean (the next saves work, the chain stays whole)."""
+    from eventsourcing.persistence import IntegrityError, StoredEvent
+    from eventsourcing.postgres import PostgresApplicationRecorder
+
+    def library_path(*_a: Any, **_k: Any) -> None:
+        raise AssertionError("the library's insert was used")
+
+    monkeypatch.setattr(PostgresApplicationRecorder, "insert_events", library_path)
+    head = fill(services)
+    recorder = services.desk.recorder
+    first = LogReader(recorder).read(0, 1)[0]
+    clash = StoredEvent(first[1], first[2], first[3], bytes(first[4]))
+    for _ in range(3):  # more conflicts than the pool has connections to spoil
+        with pytest.raises(IntegrityError):
+            recorder.insert_events([clash])
+    services.desk.save(register(4242))
+    verdict = verify_store(recorder)
+    assert verdict.ok and verdict.events == head + 1
