@@ -86,7 +86,8 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
     desk.current = CurrentRecords(desk, versions)  # ADR 0038
     if db.kind == "sqlite":
         # One writer at a time, across this process and its projections worker (ADR 0038).
-        desk.serialise_writes(writer_lock(db.path))
+        # Commands on the event loop: creators issue numbers without holding it (ADR 0041).
+        desk.serialise_writes(writer_lock(db.path), optimistic_numbers=settings.commands_inline)
     elif db.kind == "postgres":
         # One number issuer at a time across processes (ADR 0039).
         desk._issuing = PostgresIssuingLock(versions)

@@ -185,7 +185,7 @@ class ServiceDesk(Application):
             compressor=self.factory.compressor(), cipher=self.factory.cipher()
         )
 
-    def serialise_writes(self, lock: Any | None = None) -> Any:
+    def serialise_writes(self, lock: Any | None = None, *, optimistic_numbers: bool = False) -> Any:
         """One lock for every write of this process (for SQLite, which has one writer anyway).
 
         Number issuing then uses the same lock: a creator holds it from reading the sequence
@@ -193,10 +193,16 @@ class ServiceDesk(Application):
         lock (two nested locks made a convoy under load, ADR 0012). ``lock``: a re-entrant
         lock to use instead of a new ``threading.RLock`` (one that also queues the writers of
         other processes, ADR 0038).
+
+        ``optimistic_numbers``: creators of this process take a lock of its own instead, and
+        the writers' lock only for their insert (ADR 0041). For a process that runs one command
+        at a time (commands on the event loop, ADR 0039), where the convoy above cannot form.
+        A creator of another process that issued the same number meanwhile loses the insert
+        (the sequence's version is taken) and tries the command again.
         """
         lock = lock if lock is not None else threading.RLock()
         self.write_lock = lock
-        self._issuing = lock
+        self._issuing = threading.RLock() if optimistic_numbers else lock
         return lock
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
@@ -271,9 +277,10 @@ class ServiceDesk(Application):
         # Under the number lock, the sequence this process saved last is the latest unless
         # another process issued since; then the save conflicts and ``forget`` drops it.
         # Where another process may issue too (several servers, ADR 0039), the store's version
-        # of the sequence is checked first -- one primary-key lookup, under the writers' lock on
-        # SQLite, so the answer holds until the save -- instead of finding out by a conflict
-        # and trying the whole command again.
+        # of the sequence is checked first -- one primary-key lookup -- instead of finding out
+        # by a conflict and trying the whole command again. Under the number lock across
+        # processes (PostgreSQL; SQLite with commands in threads) the answer holds until the
+        # save; where creators issue optimistically (ADR 0041) it makes a conflict rare.
         seq_id = DailySequence.id_for(kind, day)
         known = self._sequences.get(seq_id)
         if known is not None and (
