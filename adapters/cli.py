@@ -25,6 +25,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from adapters.container import build
     from adapters.http.app import create_app
+    from adapters.http.corked import CorkedHttpToolsProtocol
     from adapters.logging import configure_logging
 
     settings = _settings(args)
@@ -77,7 +78,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if worker is not None:
             worker.start()
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
-                    access_log=False, timeout_graceful_shutdown=5)
+                    access_log=False, timeout_graceful_shutdown=5,
+                    http=CorkedHttpToolsProtocol)  # one write per answer (ADR 0041)
     finally:
         if worker is not None:
             worker.stop()

@@ -275,6 +275,7 @@ def run_http_worker(args: Any, settings: Any) -> int:
 
     from adapters.container import build
     from adapters.http.app import create_app
+    from adapters.http.corked import CorkedHttpToolsProtocol
     from adapters.worker_process import RemoteWatch, apply_report, die_with_parent
 
     die_with_parent(args.http_worker_of)
@@ -300,7 +301,8 @@ def run_http_worker(args: Any, settings: Any) -> int:
     threading.Thread(target=reports, name="supervisor-reports", daemon=True).start()
     app = create_app(services, run_projections=False)
     server = HandedServer(uvicorn.Config(app, log_level="warning", access_log=False,
-                                         timeout_graceful_shutdown=5),
+                                         timeout_graceful_shutdown=5,
+                                         http=CorkedHttpToolsProtocol),
                           socket.socket(fileno=args.channel_fd))
     try:
         server.run()
