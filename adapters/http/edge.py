@@ -17,7 +17,8 @@ together on the event loop every request shares. The order is unchanged:
    values;
 5. callers that do not see contact data get their answers masked (``access.masking_send``).
 
-Errors are Litestar exceptions, turned into problem+json by the app's exception handlers.
+Errors are Litestar exceptions, turned into problem+json by the app's exception handlers; those
+raised here are answered here, so that they carry the request id as well.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ from collections.abc import Callable
 from typing import Any
 
 import structlog
+from litestar.middleware._internal.exceptions.middleware import ExceptionHandlerMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.utils.scope.state import ScopeState
 
 from adapters.http.access import authenticate_caller, masking_send, needs_masking
 from adapters.http.limits import check_request, counted, rate_limiter
@@ -72,6 +75,12 @@ def edge(settings: Settings) -> Callable[[ASGIApp], ASGIApp]:
                     await limited(scope, receive, send)
                 else:
                     await checked(scope, receive, send)
+            except Exception as exc:
+                # Refused here (401, 429, 400, 415, ...): answered through the app's exception
+                # handlers like any error, but with this request's id on the answer too.
+                if ScopeState.from_scope(scope).response_started:
+                    raise
+                await ExceptionHandlerMiddleware(_raising(exc), debug=None)(scope, receive, send)
             finally:
                 structlog.contextvars.unbind_contextvars("request_id")
 
@@ -92,6 +101,13 @@ def _public(scope: Scope) -> bool:
 
 def _text(value: bytes | None) -> str | None:
     return None if value is None else value.decode("latin-1")
+
+
+def _raising(exc: Exception) -> ASGIApp:
+    async def app(_scope: Scope, _receive: Receive, _send: Send) -> None:
+        raise exc
+
+    return app
 
 
 def _with_request_id(send: Send, request_id: bytes) -> Send:

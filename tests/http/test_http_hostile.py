@@ -279,3 +279,26 @@ def test_the_rate_limit_setting():
 @pytest.mark.parametrize("after", ["9421882539381877712617472", "-1"])
 def test_a_log_position_beyond_64_bits_is_400(api: Api, after: str):
     assert_problem(api.client.get(f"{API}/audit/events", params={"after": after}), 400, field="after")
+
+
+@MEMORY_ONLY
+def test_answers_refused_at_the_edge_carry_the_request_id(make_api: Callable[..., Api]):
+    api = make_api(admin_token=ADMIN, rate_limit="1/minute")
+    (token,) = _tokens(api, "audit-rid")
+    given = {"X-Request-Id": "rid-from-the-caller"}
+    for headers, status in (
+        ({}, 401),  # no token
+        ({"Authorization": "Bearer nope"}, 401),
+        ({"Authorization": f"Bearer {token}"}, 200),
+        ({"Authorization": f"Bearer {token}"}, 429),  # over its one request a minute
+    ):
+        r = api.client.get(f"{API}/tickets", headers={**headers, **given})
+        assert r.status_code == status, r.text
+        assert r.headers["x-request-id"] == "rid-from-the-caller"
+        r = api.client.get(f"{API}/tickets", headers=headers)
+        assert len(r.headers["x-request-id"]) == 32  # one of its own when none is given
+    r = api.client.post(f"{API}/tickets", content=b"<ticket/>",
+                        headers={"content-type": "application/xml", "Authorization": f"Bearer {ADMIN}",
+                                 **given})
+    assert_problem(r, 415, field="Content-Type")
+    assert r.headers["x-request-id"] == "rid-from-the-caller"
