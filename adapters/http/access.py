@@ -23,6 +23,7 @@ masking of personal data (issue 7, ADR 0036; the matrix is docs/authorization.md
 from __future__ import annotations
 
 import hmac
+import weakref
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -90,6 +91,7 @@ async def authenticate_caller(services: Services, authorization: str | None,
 
 @dataclass
 class _OpenState:
+    owner: weakref.ref[Services]
     open: bool = True
     checked: float = float("-inf")
 
@@ -101,7 +103,11 @@ async def _open_store(services: Services) -> bool:
     """True while the store has no users and no admin token is configured (development)."""
     if services.settings.admin_token is not None:
         return False
-    state = _open_states.setdefault(id(services), _OpenState())
+    state = _open_states.get(id(services))
+    if state is None or state.owner() is not services:
+        # New services, or new ones where old ones were (an ``id`` is reused once its object
+        # is gone): the old state must not be inherited -- it said "closed" to a fresh store.
+        state = _open_states[id(services)] = _OpenState(weakref.ref(services))
     if state.open and token_cache(services.desk).any_users:  # registered in this process
         state.open = False
     if state.open and time.monotonic() - state.checked > _OPEN_RECHECK_SECONDS:

@@ -48,3 +48,27 @@ def test_a_masked_phone_shows_at_most_seven_digits_and_never_the_whole_number(ph
     assert len(shown) <= 7
     if len(digits) >= 2:
         assert len(shown) < len(digits)
+
+
+def test_a_fresh_open_store_is_open_even_where_old_services_were(make_api):
+    """The open-store state is per ``Services``; one left by services that are gone, whose
+    ``id`` the new ones reuse, must not be inherited (it once closed a fresh store: 401)."""
+    import asyncio
+    import time as _time
+
+    from adapters.http import access
+
+    api = make_api()
+    services = api.services
+
+    class Gone:
+        pass
+
+    gone = Gone()
+    stale = object.__new__(access._OpenState)  # what closed services left under this id
+    stale.__dict__.update(owner=__import__("weakref").ref(gone), open=False,
+                          checked=_time.monotonic())
+    access._open_states[id(services)] = stale
+    assert asyncio.run(access._open_store(services)) is True
+    r = api.client.get("/api/v1/tickets")
+    assert r.status_code == 200, r.text
