@@ -436,13 +436,19 @@ def count_transactions(services: Services, monkeypatch) -> list[str]:
     return opened
 
 
+def caught_up(make: Opener, store_kind: str, why: str) -> Services:
+    """Services on a SQL store, their views caught up (the tests below need SQL views)."""
+    if store_kind == "memory":
+        pytest.skip(why)
+    services = make()
+    services.runner.catch_up_all()
+    return services
+
+
 def test_the_views_of_one_database_move_in_one_transaction_per_pass(make, clock, monkeypatch,
                                                                     store_kind):
-    if store_kind == "memory":
-        pytest.skip("in-memory views have no transactions")
-    services = make()
+    services = caught_up(make, store_kind, "in-memory views have no transactions")
     runner = services.runner
-    runner.catch_up_all()
     ids = drive_desk(services.desk, clock, 12)
     opened = count_transactions(services, monkeypatch)
     assert runner.run_once() is True
@@ -454,11 +460,8 @@ def test_the_views_of_one_database_move_in_one_transaction_per_pass(make, clock,
 
 def test_a_view_failing_inside_the_shared_transaction_is_isolated(make, clock, monkeypatch,
                                                                  store_kind):
-    if store_kind == "memory":
-        pytest.skip("in-memory views have no shared transaction")
-    services = make()
+    services = caught_up(make, store_kind, "in-memory views have no shared transaction")
     runner = services.runner
-    runner.catch_up_all()
     before = services.sla_due.position()
     ids = drive_desk(services.desk, clock, 12)
     head = services.desk.max_position()
@@ -484,11 +487,8 @@ def test_a_view_failing_inside_the_shared_transaction_is_isolated(make, clock, m
 
 def test_the_thread_rereads_an_idle_views_position_at_most_once_a_second(make, clock,
                                                                        store_kind):
-    if store_kind == "memory":
-        pytest.skip("in-memory positions cost nothing to read")
-    services = make()
+    services = caught_up(make, store_kind, "in-memory positions cost nothing to read")
     runner = services.runner
-    runner.catch_up_all()
     reads: list[str] = []
     for view in runner.views.values():
         original = view.position
