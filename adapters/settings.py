@@ -168,11 +168,12 @@ class Settings:
 
     @functools.cached_property
     def commands_inline(self) -> bool:
-        """Whether commands run on the event loop (ADR 0039). Auto: on SQLite, where a command
-        never waits on the network and the store has one writer anyway."""
+        """Whether commands run on the event loop (ADR 0039). Auto: yes, on every store (ADR
+        0042: on PostgreSQL too, where a command in a thread held the number lock through
+        the interpreter lock's hand-overs)."""
         if self.inline_commands is not None:
             return self.inline_commands
-        return self.database.kind == "sqlite"
+        return True
 
     @property
     def database(self) -> Database:

@@ -102,11 +102,13 @@ def test_the_setting_is_a_whole_number_from_1_to_64():
             Settings.from_env({"OPSLEDGER_WORKERS": bad})
 
 
-def test_commands_run_inline_on_sqlite_by_default():
+def test_commands_run_inline_by_default():
     from adapters.settings import Settings
 
     assert Settings.from_env({"OPSLEDGER_DATABASE_URL": "sqlite:///x.db"}).commands_inline
-    assert not Settings.from_env({"OPSLEDGER_DATABASE_URL": "postgresql://u@h/db"}).commands_inline
+    assert Settings.from_env({"OPSLEDGER_DATABASE_URL": "postgresql://u@h/db"}).commands_inline
+    assert not Settings.from_env({"OPSLEDGER_DATABASE_URL": "postgresql://u@h/db",
+                                  "OPSLEDGER_INLINE_COMMANDS": "0"}).commands_inline
     assert not Settings.from_env({"OPSLEDGER_DATABASE_URL": "sqlite:///x.db",
                                   "OPSLEDGER_INLINE_COMMANDS": "0"}).commands_inline
     assert Settings.from_env({"OPSLEDGER_DATABASE_URL": "postgresql://u@h/db",
