@@ -28,12 +28,12 @@ from collections.abc import Callable
 from typing import Any
 
 import structlog
-from litestar.middleware._internal.exceptions.middleware import ExceptionHandlerMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
 from adapters.http.access import authenticate_caller, masking_send, needs_masking
 from adapters.http.limits import check_request, counted, rate_limiter
+from adapters.http.problems import send_problem
 from adapters.settings import Settings
 from application.identities import Principal
 
@@ -80,7 +80,7 @@ def edge(settings: Settings) -> Callable[[ASGIApp], ASGIApp]:
                 # handlers like any error, but with this request's id on the answer too.
                 if ScopeState.from_scope(scope).response_started:
                     raise
-                await ExceptionHandlerMiddleware(_raising(exc), debug=None)(scope, receive, send)
+                await send_problem(scope, receive, send, exc)
             finally:
                 structlog.contextvars.unbind_contextvars("request_id")
 
@@ -101,13 +101,6 @@ def _public(scope: Scope) -> bool:
 
 def _text(value: bytes | None) -> str | None:
     return None if value is None else value.decode("latin-1")
-
-
-def _raising(exc: Exception) -> ASGIApp:
-    async def app(_scope: Scope, _receive: Receive, _send: Send) -> None:
-        raise exc
-
-    return app
 
 
 def _with_request_id(send: Send, request_id: bytes) -> Send:

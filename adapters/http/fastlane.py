@@ -23,10 +23,10 @@ from typing import Any
 
 import msgspec
 from litestar import Request
-from litestar.middleware._internal.exceptions.middleware import ExceptionHandlerMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from adapters.http.access import authorize
+from adapters.http.problems import send_problem
 from adapters.http.threads import run_sync
 
 #: ``opt`` key of a command route: its body type. The route's function is ``app.threaded``'s
@@ -56,7 +56,7 @@ def command_lane(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send)
             return
 
-        async def run(scope: Scope, receive: Receive, send: Send) -> None:
+        try:
             await authorize(request, handler)
             kwargs: dict[str, Any] = {"request": request, "state": scope["litestar_app"].state,
                                       "data": data}
@@ -69,10 +69,10 @@ def command_lane(app: ASGIApp) -> ASGIApp:
             answer = response.to_asgi_response(app=None, request=request,
                                                media_type=handler.media_type,
                                                status_code=handler.status_code)
-            await answer(scope, receive, send)
-
-        # Errors as on Litestar's path: the route's exception handlers, problem+json.
-        await ExceptionHandlerMiddleware(run, debug=None)(scope, receive, send)
+        except Exception as exc:  # noqa: BLE001 - answered as on Litestar's path: problem+json
+            await send_problem(scope, receive, send, exc)
+            return
+        await answer(scope, receive, send)
 
     return lane
 

@@ -12,6 +12,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.spec import OpenAPI, OpenAPIMediaType, OpenAPIResponse, Reference, Schema
 from litestar.openapi.spec.enums import OpenAPIType
+from litestar.types import Receive, Scope, Send
 
 from application.errors import (
     ConcurrencyConflict,
@@ -240,6 +241,22 @@ def exception_handlers() -> dict[Any, Any]:
         **_psycopg_errors(),
         Exception: _unexpected,
     }
+
+
+def handler_for(exc: Exception) -> Any:
+    """The handler of ``exception_handlers()`` that answers ``exc``: the first class of its
+    MRO that has one (every exception has: ``Exception`` answers a logged 500)."""
+    handlers = exception_handlers()
+    return next(handlers[cls] for cls in type(exc).__mro__ if cls in handlers)
+
+
+async def send_problem(scope: Scope, receive: Receive, send: Send, exc: Exception) -> None:
+    """Answers ``exc`` as problem+json straight from an ASGI layer (the edge, the command
+    lane), as the app's exception handlers answer it on Litestar's path: the same handlers,
+    looked up by the exception's class; only Litestar's public API is used."""
+    request: Request[Any, Any, Any] = Request(scope=scope, receive=receive, send=send)
+    response = handler_for(exc)(request, exc)
+    await response.to_asgi_response(app=None, request=request)(scope, receive, send)
 
 
 # ------------------------------------------------------------------ OpenAPI
