@@ -126,7 +126,7 @@ class MajorIncidents(Struct):
 
 class ProblemItem(Struct):
     number: str
-    title: str
+    title: str | None  # None for a reader who may not open problems (``without_titles``)
     status: str
     known_error: bool
     tickets: list[str]  # the numbers of the period's tickets linked to it
@@ -144,7 +144,7 @@ class Problems(Struct):
 class ChangeItem(Struct):
     number: str
     kind: str
-    title: str
+    title: str | None  # None for a reader who may not open changes (``without_titles``)
     status: str
     outcome: str  # successful | rolled_back | goal_missed | in_progress | pending | cancelled
     origin: str

@@ -24,6 +24,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import msgspec
+
 from application.catalog import get_calendar
 from application.desk import ServiceDesk
 from application.errors import ApplicationError, RecordNotFound
@@ -430,6 +432,25 @@ def problems_block(problems: list[Problem], tickets: list[_Ticket]) -> Problems:
                                           if str(t) in period_numbers))
                for p in problems],
     )
+
+
+def without_titles(report: ServiceReport, *, problems: bool, changes: bool) -> ServiceReport:
+    """``report`` for a reader who may not open problems (``problems``) or changes
+    (``changes``) through their own routes (a requester): those records stay counted and
+    listed by number, status, outcome and the reader's own ticket numbers, but their
+    ``title`` is ``None``. A problem linked to this customer's tickets may have been recorded
+    from another customer's ticket and a change raised from it: their titles are other
+    customers' words. What a role cannot read through its own route it does not read through a
+    report (issue 16, docs/authorization.md)."""
+    if problems:
+        report = msgspec.structs.replace(report, problems=msgspec.structs.replace(
+            report.problems, items=[msgspec.structs.replace(p, title=None)
+                                    for p in report.problems.items]))
+    if changes:
+        report = msgspec.structs.replace(report, changes=msgspec.structs.replace(
+            report.changes, items=[msgspec.structs.replace(c, title=None)
+                                   for c in report.changes.items]))
+    return report
 
 
 def change_outcome(c: Change) -> str:

@@ -242,7 +242,8 @@ RULES: dict[str, Rule] = {
     f"GET {_P}": _r(*EVERYONE, kind="project"),
     f"GET {_P}/history": _r(*EVERYONE, kind="project"),
     f"GET {_P}/routines": _r(*EVERYONE, kind="project"),
-    f"GET {_P}/reports/{{period}}": _r(*EVERYONE, kind="project"),
+    f"GET {_P}/reports/{{period}}": _r(*EVERYONE, kind="project",
+                                      note="requesters: problems and changes without titles"),
     **{f"POST {_P}/{c}": _r(MANAGER, kind="project") for c in (
         "approve", "plan", "schedule_routine", "submit_report", "raise_improvement", "accept",
         "close")},
@@ -309,6 +310,14 @@ async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: Bas
         if ticket.assignee != principal.user_id and ticket.group not in principal.groups:
             raise PermissionDeniedException(
                 "engineers work only tickets assigned to them or to one of their groups")
+
+
+def may_call(principal: Principal, key: str) -> bool:
+    """Whether ``principal``'s roles allow the operation ``key`` (``GET /api/v1/problems/{ref}``)
+    at all, before any scoping: what answers that derive from other records (reports) use to
+    leave out what the caller could not read through the record's own route."""
+    rule = RULES.get(key)
+    return ADMIN in principal.roles or (rule is not None and bool(rule.roles & principal.roles))
 
 
 def _owner(services: Services, kind: str, ref: str) -> str | None:
@@ -464,6 +473,17 @@ def render_matrix() -> str:
         "  " + ", ".join(f"`{r}`" for r in ROLES if r not in UNMASKED)
         + "; in clear to " + ", ".join(f"`{r}`" for r in ROLES if r in UNMASKED) + ".",
         "- `admin` may call everything. `/healthz`, `/schema` and `/docs` need no token.",
+        "- What a role cannot read through a record's own route it cannot read through a report,",
+        "  export, search or history either. A service report lists the problems linked to the",
+        "  customer's tickets and the changes raised for them; a problem may have been recorded",
+        "  from another customer's ticket, a change raised from it. A role that may not call",
+        "  `GET /api/v1/problems/{ref}` (`GET /api/v1/changes/{ref}`) gets them counted as",
+        "  everyone does and listed by number, status (kind, outcome, origin number) and its own",
+        "  ticket numbers, with `title` `null` (`–` in Markdown and HTML): requesters. Not even",
+        "  a problem whose tickets are all their own shows its title: the problem routes are",
+        "  closed to requesters whatever the links, and a later link would change what an",
+        "  earlier report had shown. The audit log (`/api/v1/audit/*`) is staff-only; audit",
+        "  bundles are exported by the operator's CLI, not over HTTP.",
         "",
         "| operation | " + " | ".join(ROLES) + " | note |",
         "|---|" + "---|" * len(ROLES) + "---|",

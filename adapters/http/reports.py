@@ -16,10 +16,11 @@ from litestar import Request, Response, get
 from litestar.datastructures import State
 from litestar.exceptions import ValidationException
 
+from adapters.http.access import may_call, principal_of
 from adapters.http.app import API, _as_of, _services, threaded
 from adapters.report_render import to_html, to_json, to_markdown
 from application.report_model import ServiceReport
-from application.reports import ReportBuilder
+from application.reports import ReportBuilder, without_titles
 from domain.errors import InvalidCommand
 
 # Litestar adds ``; charset=utf-8`` to ``text/*`` itself (naming it here doubled it).
@@ -74,7 +75,16 @@ def project_report(request: Request[Any, Any, Any], state: State, ref: str, peri
     services.runner.wait_for(services.desk.max_position(),
                              services.settings.read_your_writes_seconds)
     builder = ReportBuilder(services.desk, services.tickets, services.changes)
-    return render(builder.build(ref, period, when), form)
+    return render(for_caller(request, builder.build(ref, period, when)), form)
+
+
+def for_caller(request: Request[Any, Any, Any], report: ServiceReport) -> ServiceReport:
+    """The report as the caller may read it: no title of a problem or change to a role that
+    may not open it through its own route (requesters; docs/authorization.md, issue 16)."""
+    principal = principal_of(request)
+    return without_titles(
+        report, problems=not may_call(principal, f"GET {API}/problems/{{ref}}"),
+        changes=not may_call(principal, f"GET {API}/changes/{{ref}}"))
 
 
 REPORT_HANDLERS = [project_report]

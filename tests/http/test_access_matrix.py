@@ -2,13 +2,15 @@
 rule, docs/authorization.md is generated from the rules, and every operation is called with
 every role: an allowed role is never refused, any other role gets ``403``.
 
-Then the isolation promise: a requester of customer B sees nothing of customer A anywhere
-(``404`` for A's records, exactly as for an unknown id; lists and searches without A's
-rows), and roles that do not need contact data see it masked in every answer.
+Then the isolation promise: a requester of one customer sees nothing of another anywhere
+(``404`` for its records, exactly as for an unknown id; lists, searches, histories and
+reports without its rows or words, nor the words of staff records such as problems; issue
+16), and roles that do not need contact data see it masked in every answer.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +50,8 @@ class World:
         self.ticket = self.ok(self.post("/tickets", ticket_body(**CLASSIFICATION)), 201)
         self.ok(self.post(f"/tickets/{self.ticket['id']}/assign", {"assignee": "u-engineer"}))
         self.ticket_b = self.ok(self.post("/tickets", ticket_body(
-            customer="客户B", contact={"name": "赵六", "phone": B_PHONE}, title="打印机卡纸")), 201)
+            customer="客户B", contact={"name": "赵六", "phone": B_PHONE}, title="打印机卡纸",
+            description="三楼打印机频繁卡纸", affected_system="打印机")), 201)
         self.problem = self.ok(self.post("/problems", {
             "title": "数据库连接超时", "description": "高峰期超时", "tickets": [self.ticket["id"]]}), 201)
         self.change = self.ok(self.post("/changes", {
@@ -61,6 +64,18 @@ class World:
             "contract": {"number": "HT-2026-001", "services": ["巡检"], "start": "2026-11-01",
                          "end": "2027-10-31", "budget": "120万"},
             "sla_policy": "default", "calendar": "china-5x8"}), 201)
+        # Customer B's own project; the problem recorded from A's ticket is linked to B's
+        # ticket too, and a change is raised from it: B's report counts both (issue 16).
+        self.project_b = self.ok(self.post("/projects", {
+            "name": "客户B 2026 桌面运维", "customer": "客户B",
+            "contract": {"number": "HT-2026-002", "services": ["桌面"], "start": "2026-11-01",
+                         "end": "2027-10-31"},
+            "sla_policy": "default", "calendar": "china-5x8"}), 201)
+        self.ok(self.post(f"/problems/{self.problem['id']}/link_ticket",
+                          {"ticket_id": self.ticket_b["id"]}))
+        self.problem_change = self.ok(self.post("/changes", {
+            "kind": "normal", "origin": self.problem["id"], "title": "客户A 数据库连接池扩容",
+            "description": "客户A 高峰期连接数翻倍"}), 201)
         r = api.client.put(f"{API}/standard-changes/os-patch", headers=self.admin, json={
             "name": "操作系统月度补丁", "systems": ["ERP"], "steps": ["快照", "打补丁"],
             "risk": "low", "approved_by": "变更委员会"})
@@ -209,24 +224,132 @@ def test_engineers_work_only_their_own_or_their_groups_tickets(world):
 # ------------------------------------------------------------------ isolation
 
 
-def _a_markers(world: World) -> list[str]:
-    return ["客户A", PHONE, EMAIL, world.ticket["id"], world.ticket["number"],
-            world.project["id"], world.project["number"]]
+def _get_routes(api: Api) -> list[str]:
+    """Every ``GET`` route under ``/api/v1`` from the app's own route table, templated as in
+    ``RULES`` (``{ref}``): a new list, view, search, history or export is covered as soon as
+    it exists, whether or not the OpenAPI document shows it."""
+    return sorted({re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path)
+                   for route in api.client.app.routes
+                   if "GET" in getattr(route, "methods", ()) and route.path.startswith(API)})
 
 
-def test_a_requester_of_customer_b_sees_nothing_of_customer_a(world):
-    b = world.tokens["requester-b"]
+#: Staff records that mix customers (problems, changes, knowledge, standard changes):
+#: requesters read none of their words anywhere.
+STAFF_WORDS = ["数据库连接超时", "高峰期超时", "ERP 内存扩容", "解决登录缓慢", "客户A 数据库连接池扩容",
+               "客户A 高峰期连接数翻倍", "调大连接池", "操作系统月度补丁"]
+
+
+def _words_of(world: World, customer: str) -> list[str]:
+    """Everything of ``customer``'s that another customer must never read: its id, its
+    contacts, its tickets' and project's ids, numbers, titles, names and contract."""
+    if customer == "客户A":
+        t, p = world.ticket, world.project
+        return ["客户A", NAME, PHONE, EMAIL, t["id"], t["number"], t["title"], t["description"],
+                p["id"], p["number"], p["name"], "HT-2026-001"]
+    t, p = world.ticket_b, world.project_b
+    return ["客户B", "赵六", B_PHONE, t["id"], t["number"], t["title"], t["description"],
+            p["id"], p["number"], p["name"], "HT-2026-002"]
+
+
+def _path(world: World, template: str, customer: str, user: str) -> str:
+    """``template`` with its parameters naming ``customer``'s ticket, project and
+    organisation, the staff records, and ``user``."""
+    own = {"客户A": (world.ticket, world.project), "客户B": (world.ticket_b, world.project_b)}
+    ticket, project = own[customer]
+    refs = {"tickets": ticket["id"], "projects": project["id"], "problems": world.problem["id"],
+            "changes": world.problem_change["id"], "knowledge": world.article["id"],
+            "calendars": "china-5x8", "sla-policies": "default", "standard-changes": "os-patch"}
+    collection = template.split("/")[3]
+    values = {"ref": refs.get(collection, ""), "slug": refs.get(collection, ""),
+              "customer": customer, "name": "unassigned", "assignee": "u-engineer",
+              "period": "2026-11", "token_id": world.target_token, "user": user}
+    path = template
+    for key, value in values.items():
+        path = path.replace("{" + key + "}", str(value))
+    assert "{" not in path, f"no test value for a parameter of {template}"
+    return path
+
+
+READERS = [("requester-b", "u-requester-b", "客户B", "客户A"),
+           (REQUESTER, "u-requester", "客户A", "客户B")]
+
+
+@pytest.mark.parametrize("http_store", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.mark.parametrize(("reader", "user", "mine", "theirs"), READERS,
+                         ids=["requester-of-B", "requester-of-A"])
+def test_a_requester_never_reads_another_customers_words(world, reader, user, mine, theirs):
+    """Every GET route (views, lists, queues, searches, histories, as-of views, the service
+    report in JSON, Markdown and HTML, the audit log), called by a requester on their own
+    records and on the other customer's: no answer carries the other customer's id, contacts,
+    ids, numbers, titles or names, nor the words of staff records (problems, changes,
+    knowledge) the requester may not open. The problem recorded from A's ticket is linked to
+    B's ticket too, so both customers' reports count it (issue 16 item 2)."""
+    headers, client = world.tokens[reader], world.api.client
+    forbidden = _words_of(world, theirs) + STAFF_WORDS
+    now = world.api.clock.now().isoformat()
+    queries: list[dict[str, str]] = [{}, {"as_of": now}, {"customer": theirs}, {"q": "超时"},
+                                     {"format": "md"}, {"format": "html"}]
+    routes = _get_routes(world.api)
+    assert f"{API}/tickets" in routes and f"{API}/audit/events" in routes
     leaks: list[str] = []
-    for method, template in _operations(world.api):
-        if method != "GET" or (method, template) in PUBLIC:
-            continue
-        path = world.path_for(template)
-        for query in ({}, {"as_of": "2026-11-21T01:00:00Z"}, {"customer": "客户A"}, {"q": "超时"}):
-            r = world.api.client.get(path, params=query, headers=b)
-            assert r.status_code in (200, 400, 403, 404), (template, r.status_code, r.text)
-            if r.status_code == 200:
-                leaks += [f"{template} {query}: {m}" for m in _a_markers(world) if m in r.text]
+    answered: dict[str, int] = {}
+    for template in routes:
+        for whose, as_user in ((mine, user), (theirs, "target")):
+            path = _path(world, template, whose, as_user)
+            for query in queries:
+                r = client.get(path, params=query, headers=headers)
+                where = f"{template} [{whose}] {query}"
+                assert r.status_code in (200, 400, 403, 404, 422), (where, r.status_code, r.text)
+                if whose == mine and not query:
+                    answered[template] = r.status_code
+                if r.status_code == 200:
+                    leaks += [f"{where}: {w}" for w in forbidden if w in r.text]
     assert leaks == []
+    # Not vacuous: the requester's own lists, views and report answer, the staff-only ones
+    # (problems, changes, knowledge, queues, the audit log) are refused.
+    for ok in ("/tickets", "/tickets/{ref}", "/tickets/{ref}/history", "/projects",
+               "/projects/{ref}", "/projects/{ref}/reports/{period}", "/customers/{customer}"):
+        assert answered[API + ok] == 200, ok
+    for refused in ("/problems", "/changes", "/knowledge", "/queues/{name}", "/audit/events",
+                    "/audit/verify"):
+        assert answered[API + refused] == 403, refused
+    report = _path(world, f"{API}/projects/{{ref}}/reports/{{period}}", mine, user)
+    for form in REPORT_FORMS:
+        r = client.get(report, params={"format": form}, headers=headers)
+        assert r.status_code == 200 and world.problem["number"] in r.text, (form, r.text)
+    view = client.get(_path(world, f"{API}/tickets/{{ref}}", mine, user), headers=headers).json()
+    assert [p["number"] for p in view["problems"]] == [world.problem["number"]]
+
+
+REPORT_FORMS = ("json", "md", "html")
+
+
+@pytest.mark.parametrize("form", REPORT_FORMS)
+def test_a_requesters_report_names_no_problem_or_change_it_may_not_read(world, form):
+    """Issue 16 item 2: B's report counts the problem recorded from A's ticket (it is linked
+    to B's ticket) and the change raised from it. Requesters may not read problems or changes
+    (403), so their report gives them by number, status and outcome only, never a title;
+    staff who may read them (auditors, managers) still get the titles."""
+    path = f"{API}/projects/{world.project_b['id']}/reports/2026-11"
+    words = ["数据库连接超时", "客户A 数据库连接池扩容"]
+    r = world.api.client.get(path, params={"format": form}, headers=world.tokens["requester-b"])
+    assert r.status_code == 200, r.text
+    assert world.problem["number"] in r.text and world.problem_change["number"] in r.text
+    assert [w for w in words if w in r.text] == []
+    if form == "json":
+        report = r.json()
+        assert report["problems"]["items"] == [{
+            "number": world.problem["number"], "title": None, "status": "recorded",
+            "known_error": False, "tickets": [world.ticket_b["number"]]}]
+        assert report["problems"]["total"] == 1 and report["problems"]["open"] == 1
+        [change] = report["changes"]["items"]
+        assert change["title"] is None and change["number"] == world.problem_change["number"]
+        assert change["origin"] == world.problem["number"]
+    for role in ("auditor", "manager"):
+        staff = world.api.client.get(path, params={"format": form}, headers=world.tokens[role])
+        assert staff.status_code == 200, staff.text
+        assert [w for w in words if w not in staff.text] == [], role
+        assert PHONE not in staff.text and B_PHONE not in staff.text and "赵六" not in staff.text
 
 
 def test_another_customers_record_is_404_like_an_unknown_one(world):
