@@ -25,7 +25,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from adapters.container import build
     from adapters.http.app import create_app
-    from adapters.http.corked import CorkedHttpToolsProtocol
+    from adapters.serve.corked import CorkedHttpToolsProtocol
     from adapters.logging import configure_logging
 
     settings = _settings(args)
@@ -36,7 +36,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # sequence, the SQLite writer) then gets it back sooner, which cuts tail latency (ADR 0012).
     sys.setswitchinterval(settings.gil_switch_seconds)
     if args.http_worker_of is not None or settings.workers > 1:  # ADR 0039
-        from adapters import serve_workers
+        from adapters.serve import workers as serve_workers
 
         if args.http_worker_of is not None:
             return serve_workers.run_http_worker(args, settings)
@@ -58,7 +58,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.projections:
         services.runner.catch_up_all()
         if in_child and not args.in_process and kind != "memory":
-            from adapters.worker_process import ProjectionWorker, RemoteWatch, apply_report
+            from adapters.serve.worker_process import ProjectionWorker, RemoteWatch, apply_report
 
             watch = RemoteWatch(settings.sla_watch_seconds)
             services.watch_thread = watch  # type: ignore[assignment]  # /healthz shows the worker's
@@ -89,7 +89,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_projections(args: argparse.Namespace) -> int:
     if args.action == "run" and args.parent_pipe:
-        from adapters.worker_process import die_with_parent
+        from adapters.serve.worker_process import die_with_parent
 
         die_with_parent(args.parent_pipe)  # serve's child (ADR 0038): never outlive it
     from rich.console import Console
@@ -166,11 +166,11 @@ def _run_worker(services: Any, *, parent_pipe: bool = False, status_fd: int | No
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     if parent_pipe:
-        from adapters.worker_process import watch_parent
+        from adapters.serve.worker_process import watch_parent
 
         watch_parent(sys.stdin.fileno(), services.runner.wake)
     if status_fd is not None:
-        from adapters.worker_process import report_status
+        from adapters.serve.worker_process import report_status
 
         report_status(status_fd, services)  # /healthz of the serve that started this worker
     # Failing views (a broken plug-in) are isolated and retried with the runner's backoff.

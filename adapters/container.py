@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import structlog
 
 from adapters.holiday_data import ChinaHolidaySource
-from adapters.notify import Dispatcher, LogSender, Sender, WebhookSender
+from adapters.channels.notify import Dispatcher, LogSender, Sender, WebhookSender
 from adapters.persistence import (
     RecorderPositions,
     PostgresIssuingLock,
@@ -22,8 +22,8 @@ from adapters.persistence import (
     sla_due_view,
     ticket_list_view,
 )
-from adapters.plugins import plugin_views
-from adapters.projection_runner import ProjectionRunner
+from adapters.runners.plugins import plugin_views
+from adapters.runners.projections import ProjectionRunner
 from adapters.settings import Settings
 from adapters.sqlite_store import writer_lock
 from application.current import CurrentRecords

@@ -118,7 +118,7 @@ class Notice:
 
 class Notifier(Protocol):
     """Sends notices. ``notify`` must not block the caller for long: adapters queue and
-    deliver in the background with retries (``adapters/notify.py``)."""
+    deliver in the background with retries (``adapters/channels/notify.py``)."""
 
     def notify(self, notice: Notice) -> None: ...
 

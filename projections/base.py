@@ -1,4 +1,4 @@
-"""What every read model offers the projection engine (``adapters/projection_runner.py``).
+"""What every read model offers the projection engine (``adapters/runners/projections.py``).
 
 A view stores its rows *and* its tracking position in one transaction: ``apply`` is given a
 batch of events and the position of the last notification read, and commits both, or

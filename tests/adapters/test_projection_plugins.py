@@ -18,7 +18,7 @@ import pytest
 
 from adapters.cli import main
 from adapters.container import Services, build
-from adapters.plugins import GROUP
+from adapters.runners.plugins import GROUP
 from adapters.settings import Settings
 from application.ports import FixedClock
 from domain.ticket import Contact

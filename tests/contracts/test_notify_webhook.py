@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from adapters.notify import Dispatcher, LogSender, WebhookSender
+from adapters.channels.notify import Dispatcher, LogSender, WebhookSender
 from application.ports import Notice
 
 NOTICE = Notice(kind="escalation", recipient="mgr-wang", role="manager", ticket_id="t-1",

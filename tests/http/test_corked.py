@@ -1,4 +1,4 @@
-"""One write per HTTP response (``adapters/http/corked.py``, ADR 0041)."""
+"""One write per HTTP response (``adapters/serve/corked.py``, ADR 0041)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import time
 
 import uvicorn
 
-from adapters.http.corked import CorkedHttpToolsProtocol, _Corked
+from adapters.serve.corked import CorkedHttpToolsProtocol, _Corked
 
 
 class FakeTransport:

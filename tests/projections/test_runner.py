@@ -1,4 +1,4 @@
-"""The projection engine (adapters/projection_runner.py), on every store.
+"""The projection engine (adapters/runners/projections.py), on every store.
 
 Caught up, a view equals a full rebuild row for row and every row shows its ticket's
 version; a runner killed mid-batch resumes (in a new process: a new build on the same store)
@@ -17,7 +17,7 @@ from uuid import UUID
 import pytest
 
 from adapters.container import Services, build
-from adapters.projection_runner import ProjectionRunner
+from adapters.runners.projections import ProjectionRunner
 from adapters.settings import Settings
 from application.ports import FixedClock
 from domain.ticket import Ticket

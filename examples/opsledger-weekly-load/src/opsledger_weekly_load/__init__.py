@@ -35,7 +35,7 @@ ASSIGNED, RESOLVED, WORKED = Ticket.Assigned.TOPIC, Ticket.Resolved.TOPIC, Ticke
 
 def create(context: Any) -> WeeklyLoadView:
     """The entry point (``opsledger.projections``): ``context`` is opsledger's
-    ``adapters.plugins.PluginContext``."""
+    ``adapters.runners.plugins.PluginContext``."""
     return WeeklyLoadView(context.store(), ZoneInfo(context.settings.timezone))
 
 

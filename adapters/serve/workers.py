@@ -41,7 +41,7 @@ from typing import Any
 import structlog
 import uvicorn
 
-from adapters.worker_process import keep_restarting, wake_on_bytes
+from adapters.serve.worker_process import keep_restarting, wake_on_bytes
 
 log = structlog.get_logger("opsledger.serve")
 
@@ -232,7 +232,7 @@ def supervise(args: Any, settings: Any, count: int, base_command: list[str]) -> 
     if args.projections:
         import json
 
-        from adapters.worker_process import ProjectionWorker
+        from adapters.serve.worker_process import ProjectionWorker
 
         def on_report(report: dict[str, Any]) -> None:
             workers.report(json.dumps(report, default=str).encode() + b"\n")
@@ -275,8 +275,8 @@ def run_http_worker(args: Any, settings: Any) -> int:
 
     from adapters.container import build
     from adapters.http.app import create_app
-    from adapters.http.corked import CorkedHttpToolsProtocol
-    from adapters.worker_process import RemoteWatch, apply_report, die_with_parent
+    from adapters.serve.corked import CorkedHttpToolsProtocol
+    from adapters.serve.worker_process import RemoteWatch, apply_report, die_with_parent
 
     die_with_parent(args.http_worker_of)
     services = build(settings)
