@@ -143,7 +143,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from adapters.audit_replay import replay
-    from adapters.report_render import RENDERERS
+    from adapters.render.report import RENDERERS
 
     as_of = datetime.fromisoformat(args.as_of) if args.as_of else None
     project, period = args.report or (None, None)

@@ -269,7 +269,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from datetime import datetime
 
     from adapters.container import build
-    from adapters.report_render import RENDERERS
+    from adapters.render.report import RENDERERS
     from application.errors import RecordNotFound
     from application.reports import ReportBuilder
     from domain.errors import InvalidCommand

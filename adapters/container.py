@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import structlog
 
-from adapters.holiday_data import ChinaHolidaySource
+from adapters.calendars.holidays import ChinaHolidaySource
 from adapters.channels.notify import Dispatcher, LogSender, Sender, WebhookSender
 from adapters.persistence import (
     RecorderPositions,
@@ -33,7 +33,7 @@ from application.ports import Clock
 from application.projects import contract_terms
 from application.routine_tickets import NAME as ROUTINE_TICKETS
 from application.routine_tickets import RoutineTicketOpener
-from application.sealing import ContactSealer
+from application.sealing import ContactSealer, record_owners
 from application.sla_clocks import SlaClocks
 from application.sla_watch import SlaWatcher, WatcherThread
 from projections.base import TrackingConflict
@@ -91,8 +91,9 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
     elif db.kind == "postgres":
         # One number issuer at a time across processes (ADR 0039).
         desk._issuing = PostgresIssuingLock(versions)
-    # Contacts are sealed with per-customer keys in their own table (ADR 0034).
-    desk.mapper.sealer = ContactSealer(key_store(db, desk.write_lock))  # type: ignore[attr-defined]
+    # Personal data is sealed with per-customer keys in their own table (ADR 0034, 0043).
+    desk.mapper.sealer = ContactSealer(  # type: ignore[attr-defined]
+        key_store(db, desk.write_lock), owners=record_owners(desk))
     # A ticket without its own ``sla_policy`` takes its registered customer's (ADR 0018);
     # an unknown customer takes ``default`` (registration on first use comes with issue 7).
     desk.sla = SlaClocks(desk, ChinaHolidaySource(), rule=settings.sla_recompute,

@@ -18,7 +18,7 @@ import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from adapters.holiday_data import china_days
+from adapters.calendars.holidays import china_days
 from bench.common import load_average, source_state
 from domain.calendar import five_by_eight
 

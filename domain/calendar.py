@@ -3,7 +3,7 @@
 A :class:`BusinessCalendar` is a frozen value object: a time zone, working intervals per
 weekday (wall-clock times, breaks are the gaps), extra holidays (dates that are off) and extra
 workdays (make-up working days, 调休). Pure: no I/O, no clock; where the China holiday data
-comes from is an adapter's business (``adapters/holiday_data.py``).
+comes from is an adapter's business (``adapters/calendars/holidays.py``).
 
 Rules (the ADR has the reasons):
 

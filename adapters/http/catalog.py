@@ -23,7 +23,7 @@ from litestar.datastructures import State
 from litestar.exceptions import NotFoundException, ValidationException
 from msgspec import Meta, Struct
 
-from adapters import holiday_data
+from adapters.calendars import holidays as holiday_data
 from adapters.http import schemas as s
 from adapters.http.app import API, _actor, _as_of, _idempotency, _if_match, _services, threaded
 from application import catalog as uc

@@ -18,7 +18,7 @@ from litestar.exceptions import ValidationException
 
 from adapters.http.access import may_call, principal_of
 from adapters.http.app import API, _as_of, _services, threaded
-from adapters.report_render import to_html, to_json, to_markdown
+from adapters.render.report import to_html, to_json, to_markdown
 from application.report_model import ServiceReport
 from application.reports import ReportBuilder, without_titles
 from domain.errors import InvalidCommand

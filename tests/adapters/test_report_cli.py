@@ -11,7 +11,7 @@ import pytest
 
 from adapters.cli import main
 from adapters.container import build
-from adapters.report_render import to_json
+from adapters.render.report import to_json
 from adapters.settings import Settings
 from application.ports import FixedClock
 from application.reports import ReportBuilder

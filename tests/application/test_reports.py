@@ -11,7 +11,7 @@ import msgspec
 import pytest
 
 from adapters.container import Services, build
-from adapters.report_render import to_json
+from adapters.render.report import to_json
 from adapters.settings import Settings
 from application import projects as pj
 from application.errors import RecordNotFound

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from adapters.holiday_data import ChinaHolidaySource
+from adapters.calendars.holidays import ChinaHolidaySource
 from application.catalog import put_calendar, put_policy
 from application.desk import ServiceDesk
 from application.ports import FixedClock

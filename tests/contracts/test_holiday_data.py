@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import date
 
-from adapters.holiday_data import china_days, covered_years
+from adapters.calendars.holidays import china_days, covered_years
 
 
 def test_2026_national_day_is_a_holiday():
@@ -32,7 +32,7 @@ def test_only_the_requested_years_and_no_overlap():
 def test_years_the_package_does_not_cover_are_reported(caplog):
     first, last = covered_years()
     assert first <= 2026 <= last
-    with caplog.at_level(logging.WARNING, logger="adapters.holiday_data"):
+    with caplog.at_level(logging.WARNING, logger="adapters.calendars.holidays"):
         days = china_days(last, last + 2)
     assert days.missing_years == (last + 1, last + 2)
     assert "no data for" in caplog.text

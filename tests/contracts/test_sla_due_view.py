@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from adapters.holiday_data import ChinaHolidaySource
+from adapters.calendars.holidays import ChinaHolidaySource
 from adapters.persistence import sla_due_view
 from application.desk import ServiceDesk
 from application.ports import FixedClock

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from adapters.report_render import to_json
+from adapters.render.report import to_json
 from application import projects as pj
 from application.ports import FixedClock
 from application.reports import ReportBuilder
