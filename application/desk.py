@@ -459,6 +459,11 @@ class ServiceDesk(Application):
             importance=Importance(importance) if importance else None,
         )
 
+        # With all five classification fields the ticket is classified at once (the priority,
+        # if given, overrides the matrix's); without them a priority given is kept as it is,
+        # and its SLA clocks start at ``reported_at`` (issue 16 item 4).
+        given = None if proposed.complete() or not priority else Priority(priority)
+
         def mutate(_: Ticket | None, at: datetime, numbers: _NumberIssuer) -> Ticket:
             number = numbers.issue(RecordKind.SERVICE_REQUEST)
             ticket = Ticket.register(
@@ -476,6 +481,8 @@ class ServiceDesk(Application):
                 sla_policy=sla_policy,
                 actor=actor,
                 at=at,
+                priority=given,
+                override_reason=override_reason,
             )
             if proposed.complete():
                 assert proposed.type and proposed.category and proposed.urgency

@@ -5,7 +5,8 @@ time (issue 3 item 3 and the ``sla`` block of the ticket view; ADR 0015).
 desk calls :meth:`SlaClocks.update` after every ticket command, before the save, so the
 deadlines are recorded in the same transaction as the event that changed them:
 
-* **classified** (at registration with all five fields, or by ``classify``): the policy is the
+* **classified** (at registration with all five fields or with a ``priority`` given by hand,
+  or by ``classify``): the policy is the
   ticket's ``sla_policy``, else its project's (with the project's calendar, ADR 0028), else the
   customer's (:attr:`SlaClocks.customer_policy`, wired to
   the registered customers by the composition root, ADR 0018), else ``default``; its current version and its calendar's
@@ -82,6 +83,7 @@ class SlaStatus:
 # (resume, a rejected acceptance, a reopen). Stops and pause starts keep the deadlines.
 _MOVES_DEADLINES = (
     Ticket.Classified,
+    Ticket.PriorityGiven,  # a priority given before classification, raised by an escalation
     Ticket.Resumed,
     Ticket.AcceptanceRejected,
     Ticket.Reopened,

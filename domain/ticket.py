@@ -314,6 +314,20 @@ class Ticket(Aggregate):
             if t.status is Status.REGISTERED:
                 t.status = Status.CLASSIFIED
 
+    class PriorityGiven(Event):
+        """A priority set by hand before the ticket is classified (issue 16 item 4): at
+        registration (``priority`` with its ``override_reason``), or raised by an escalation
+        of such a ticket. The SLA clocks run on it from ``reported_at``; a later ``classify``
+        decides the priority from then on (ADR 0011)."""
+
+        TOPIC = "opsledger.ticket:Ticket.PriorityGiven"
+        priority: Priority
+        override_reason: str
+
+        def apply(self, t: Ticket) -> None:
+            t.given_priority = self.priority
+            t.given_override_reason = self.override_reason
+
     class Assigned(Event):
         TOPIC = "opsledger.ticket:Ticket.Assigned"
         assignee: str | None
@@ -550,6 +564,9 @@ class Ticket(Aggregate):
         self.registered_by = actor
         self.status = Status.REGISTERED
         self.classification: Classification | None = None
+        # A priority given by hand before classification (``PriorityGiven``), with its reason.
+        self.given_priority: Priority | None = None
+        self.given_override_reason = ""
         self.assignee: str | None = None
         self.group: str | None = None
         self.interface_person: str | None = None
@@ -581,7 +598,8 @@ class Ticket(Aggregate):
 
     @property
     def priority(self) -> Priority | None:
-        return self.classification.priority if self.classification else None
+        """The classification's priority; before classification, one given by hand."""
+        return self.classification.priority if self.classification else self.given_priority
 
     @property
     def sla_resolved_at(self) -> datetime | None:
@@ -626,16 +644,25 @@ class Ticket(Aggregate):
         proposed: ProposedClassification | None = None,
         sla_policy: str | None = None,
         source: str | None = None,
+        priority: Priority | None = None,
+        override_reason: str = "",
     ) -> Ticket:
+        """``priority`` (with its ``override_reason``) is a priority given by hand before the
+        classification is complete (``PriorityGiven``); with all five classification fields
+        the use case classifies at once instead (``classify`` takes the priority then)."""
         errors = _require_text("customer", customer) + _require_text("title", title)
         errors += _require_text("contact.name", contact.name)
         if reported_at.tzinfo is None:
             errors.append(FieldError("reported_at", "needs a UTC offset"))
         elif reported_at > at:
             errors.append(FieldError("reported_at", "may not be in the future"))
+        if priority is not None and not _text(override_reason):
+            errors.append(FieldError(
+                "override_reason", "a priority given without the full classification needs a "
+                "reason (or give type, category, urgency, impact and importance)"))
         if errors:
             raise InvalidCommand(errors)
-        return cls._create(
+        ticket = cls._create(
             cls.Registered,
             id=id,
             timestamp=at,
@@ -653,6 +680,11 @@ class Ticket(Aggregate):
             actor=actor,
             source=source,
         )
+        if priority is not None:
+            ticket.trigger_event(cls.PriorityGiven, timestamp=at, actor=actor,
+                                 priority=Priority(priority),
+                                 override_reason=_text(override_reason))
+        return ticket
 
     def erase_contact(self, *, reason: str, erasure_id: str, actor: str, at: datetime) -> bool:
         """Records that the contact was erased; ``False`` (nothing recorded) when it already
@@ -881,16 +913,15 @@ class Ticket(Aggregate):
 
     def set_sla_deadlines(self, deadlines: SlaDeadlines, *, actor: str, at: datetime) -> None:
         """Records deadlines computed elsewhere (the domain reads no clock and no policy)."""
-        if self.classification is None:
+        if self.priority is None:
             raise TransitionNotAllowed(
                 self.status.value, "set_sla_deadlines", self.allowed_commands(),
                 "a ticket gets SLA deadlines once it has a priority",
             )
         errors: list[FieldError] = []
-        if deadlines.priority != self.classification.priority:
+        if deadlines.priority != self.priority:
             errors.append(FieldError(
-                "priority", f"deadlines for {deadlines.priority}, ticket is "
-                f"{self.classification.priority}"))
+                "priority", f"deadlines for {deadlines.priority}, ticket is {self.priority}"))
         for name in ("response", "resolution"):
             start = getattr(deadlines, f"{name}_started_at")
             due = getattr(deadlines, f"{name}_due")
@@ -965,6 +996,9 @@ class Ticket(Aggregate):
                     override_reason=f"escalation {level}: {_text(reason)}",
                 ),
             )
+        elif after is not None and after != before:  # a priority given before classification
+            self.trigger_event(self.PriorityGiven, timestamp=at, actor=actor, priority=after,
+                               override_reason=f"escalation {level}: {_text(reason)}")
         actions = (
             "priority_raised" if after != before else "priority_kept",
             "manager_notified",

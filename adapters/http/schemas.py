@@ -487,9 +487,9 @@ def ticket_view(t: Ticket, sla: Any = None, project: LinkedRecord | None = None)
         id=t.id,
         number=t.number,
         status=t.status,
-        priority=c.priority if c else None,
+        priority=t.priority,  # the classification's, or one given before it (issue 16)
         computed_priority=c.computed_priority if c else None,
-        override_reason=(c.override_reason or None) if c else None,
+        override_reason=(c.override_reason if c else t.given_override_reason) or None,
         type=c.type if c else p.type,
         category=c.category if c else p.category,
         urgency=c.urgency if c else p.urgency,

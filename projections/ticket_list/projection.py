@@ -67,6 +67,7 @@ TOPICS = frozenset(
         Ticket.Registered,
         Ticket.Invalidated,
         Ticket.Classified,
+        Ticket.PriorityGiven,
         Ticket.Assigned,
         Ticket.Started,
         Ticket.WorkLogged,
@@ -95,6 +96,7 @@ FIELDS: dict[str, frozenset[str]] = {
          "reported_at", "proposed"}
     ),
     Ticket.Classified.TOPIC: frozenset({"timestamp", "classification"}),
+    Ticket.PriorityGiven.TOPIC: frozenset({"timestamp", "priority"}),
     Ticket.Assigned.TOPIC: frozenset({"timestamp", "assignee", "group"}),
     Ticket.SlaDeadlinesSet.TOPIC: frozenset({"timestamp", "deadlines"}),
     Ticket.Escalated.TOPIC: frozenset({"timestamp", "level"}),
@@ -234,6 +236,10 @@ def _classified(e: Ticket.Classified, row: TicketRow) -> None:
         row["status"] = _CLASSIFIED
 
 
+def _priority_given(e: Ticket.PriorityGiven, row: TicketRow) -> None:
+    row["priority"] = str(e.priority)  # only recorded while the ticket is unclassified
+
+
 # The first of assign/start/work log stops the response clock (Ticket.first_response_at).
 # Handlers are inlined on the rebuild's hot path (ADR 0005 amendment).
 
@@ -322,6 +328,7 @@ def _escalated(e: Ticket.Escalated, row: TicketRow) -> None:
 _HANDLERS: dict[type, Any] = {
     Ticket.Invalidated: _invalidated,
     Ticket.Classified: _classified,
+    Ticket.PriorityGiven: _priority_given,
     Ticket.Assigned: _assigned,
     Ticket.Started: _working,
     Ticket.WorkLogged: _working,
