@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from adapters.numbers import whole_argument
 from adapters.settings import Settings
 
 Progress = Callable[[int, int], None]
@@ -220,7 +221,8 @@ def add_parser(sub: Any, db_arg: Callable[[argparse.ArgumentParser], None]) -> N
     verify = action("verify", cmd_verify, "recompute the hash chain (exit 1 when broken)")
     verify.add_argument("--bundle", help="check this bundle file alone (no database)")
     verify.add_argument("--public-key", help="with --bundle: the signer's key (base64 or PEM path)")
-    verify.add_argument("--from", dest="from_", type=int, help="start at this position, "
+    verify.add_argument("--from", dest="from_", type=whole_argument(low=1),
+                        help="start at this position, "
                         "trusting the chain row before it")
     verify.add_argument("--anchor", help="with --from: the hash you trust before that position")
     action("head", cmd_head, "print the chain head (signed with $OPSLEDGER_AUDIT_SIGNING_KEY)")
@@ -228,7 +230,8 @@ def add_parser(sub: Any, db_arg: Callable[[argparse.ArgumentParser], None]) -> N
     check.add_argument("file", help="a head printed by 'opsledger audit head'")
     check.add_argument("--public-key", help="the publisher's key (base64 or PEM path)")
     export = action("export", cmd_export, "write an audit bundle (JSON lines) to stdout")
-    export.add_argument("--since", type=int, help="events from this position on (default: all)")
+    export.add_argument("--since", type=whole_argument(),
+                        help="events from this position on (default: all)")
     replay = action("replay", cmd_replay, "rebuild read models and reports from a bundle alone",
                     db=False)
     replay.add_argument("--bundle", required=True)

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from adapters.numbers import whole_argument
 from adapters.settings import Settings, SettingsError
 
 
@@ -317,13 +318,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     serve = sub.add_parser("serve", help="run the HTTP service")
     serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
+    serve.add_argument("--port", type=whole_argument(high=65535))
     serve.add_argument("--no-projections", dest="projections", action="store_false",
                        help="leave the read models and the SLA watcher to `opsledger projections run`")
     serve.add_argument("--projections-in-process", dest="in_process", action="store_true",
                        help="keep the read models and the SLA watcher in a thread of this process "
                             "instead of a supervised child process (ADR 0038)")
-    serve.add_argument("--workers", type=int, metavar="N",
+    serve.add_argument("--workers", type=whole_argument(low=1, high=64), metavar="N",
                        help="HTTP worker processes on the one port (default: $OPSLEDGER_WORKERS or 1; "
                             "ADR 0039, docs/scaling.md)")
     # one of serve --workers N's HTTP workers (ADR 0039): the supervisor's PID and inherited fds
@@ -335,8 +336,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.set_defaults(func=cmd_serve)
 
     demo = sub.add_parser("demo", help="fill a store with a realistic data set")
-    demo.add_argument("--tickets", type=int, default=300)
-    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--tickets", type=whole_argument(), default=300)
+    demo.add_argument("--seed", type=whole_argument(), default=7)
     db_arg(demo)
     demo.set_defaults(func=cmd_demo)
 

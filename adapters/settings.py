@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from adapters.numbers import MAX_WHOLE, NotAWholeNumber, whole_number
 from domain.priority import DEFAULT_MATRIX, Priority, PriorityMatrix
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/opsledger.sqlite3"
@@ -90,13 +91,15 @@ def load_matrix(path: str | None) -> PriorityMatrix:
     )
 
 
-def _whole(value: str | None, name: str, *, default: int) -> int:
+def _whole(value: str | None, name: str, *, default: int, low: int = 0,
+           high: int = MAX_WHOLE) -> int:
+    """A whole number from the environment (``adapters.numbers``: ASCII digits, bounded)."""
     if value is None or not value.strip():
         return default
     try:
-        return int(value.strip())
-    except ValueError:
-        raise SettingsError(f"{name} must be a whole number, not {value!r}") from None
+        return whole_number(value.strip(), low=low, high=high)
+    except NotAWholeNumber as e:
+        raise SettingsError(f"{name} must be a whole number ({e.reason}), not {value!r}") from None
 
 
 def _auto_flag(value: str | None, name: str) -> bool | None:
@@ -160,11 +163,15 @@ class Settings:
         if text == "off":
             return None
         count, _, unit = text.partition("/")
-        if not count.isdigit() or int(count) < 1 or unit not in RATE_UNITS:
+        try:
+            requests = whole_number(count, low=1)
+        except NotAWholeNumber:
+            requests = 0
+        if requests < 1 or unit not in RATE_UNITS:
             raise SettingsError(
                 f"OPSLEDGER_RATE_LIMIT must be like 100/second (per {', '.join(RATE_UNITS)}) "
                 f"or off, not {self.rate_limit!r}")
-        return unit, int(count)
+        return unit, requests
 
     @functools.cached_property
     def commands_inline(self) -> bool:
@@ -186,7 +193,8 @@ class Settings:
         settings = cls(
             database_url=env.get("OPSLEDGER_DATABASE_URL") or DEFAULT_DATABASE_URL,
             host=env.get("OPSLEDGER_HOST") or "127.0.0.1",
-            port=int(env.get("OPSLEDGER_PORT") or 8000),
+            port=_whole(env.get("OPSLEDGER_PORT"), "OPSLEDGER_PORT", default=8000, low=1,
+                        high=65535),
             admin_token=env.get("OPSLEDGER_ADMIN_TOKEN") or None,
             timezone=env.get("OPSLEDGER_TIMEZONE") or "Asia/Shanghai",
             log_level=(env.get("OPSLEDGER_LOG_LEVEL") or "info").lower(),

@@ -29,6 +29,7 @@ from litestar.serialization import encode_json, get_serializer
 from litestar.types import Receive, Scope, Send
 
 from adapters.container import Services
+from adapters.numbers import MAX_WHOLE, NotAWholeNumber, whole_number
 from adapters.http import schemas as s
 from adapters.http.docs_page import docs_page
 from adapters.http.access import authorize, own_customer, principal_of, scoped_customer
@@ -47,7 +48,7 @@ from projections.ticket_list.view import TicketQuery
 log = structlog.get_logger("opsledger.http")
 
 API = "/api/v1"
-MAX_POSITION = 2**63 - 1  # positions are 64-bit integers in both stores
+MAX_POSITION = MAX_WHOLE  # positions are 64-bit integers in both stores
 _LOCAL = ZoneInfo("Asia/Shanghai")  # the zone of the service's dates (ticket numbers too)
 
 
@@ -116,12 +117,13 @@ def _if_match(request: Request[Any, Any, Any]) -> int | None:
     if value.startswith("W/"):
         value = value[2:]
     value = value.strip('"')
-    if not value.isdigit():
+    try:
+        return whole_number(value)
+    except NotAWholeNumber:
         raise ValidationException(
             "If-Match must be a version as given in the ETag, e.g. \"3\"",
             extra=[{"key": "If-Match", "message": 'must be a quoted version like "3"'}],
-        )
-    return int(value)
+        ) from None
 
 
 def _idempotency(request: Request[Any, Any, Any], data: Any) -> IdempotencyKey | None:
@@ -481,9 +483,10 @@ def _split(value: str | None, name: str, allowed: set[str] | None = None) -> tup
 def _cursor(value: str | None) -> int | None:
     if value is None or value == "":
         return None
-    if not value.isdigit() or len(value) > 30:
-        raise ValidationException("bad cursor", extra=[{"key": "cursor", "message": "not a cursor from a previous page"}])
-    return int(value)
+    try:
+        return whole_number(value)
+    except NotAWholeNumber:
+        raise ValidationException("bad cursor", extra=[{"key": "cursor", "message": "not a cursor from a previous page"}]) from None
 
 
 def _limit(value: int) -> int:

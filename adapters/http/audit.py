@@ -20,6 +20,7 @@ from litestar.params import QueryParameter
 
 from adapters.audit import verify_store
 from adapters.http.app import API, _services, threaded
+from adapters.numbers import MAX_WHOLE, NotAWholeNumber, whole_number
 from domain.errors import InvalidCommand
 
 _HASH = re.compile(r"[0-9a-fA-F]{64}")
@@ -58,9 +59,11 @@ def _position(value: str | None) -> int | None:
     """``?from=``: a position of 1 or more (a 422 naming ``from`` otherwise)."""
     if value is None:
         return None
-    if not value.strip().isdigit() or int(value) < 1:
-        raise InvalidCommand.field("from", "must be a position of 1 or more")
-    return int(value)
+    try:
+        return whole_number(value.strip(), low=1)
+    except NotAWholeNumber:
+        raise InvalidCommand.field(
+            "from", f"must be a position from 1 to {MAX_WHOLE} (ASCII digits)") from None
 
 
 AUDIT_HANDLERS = [audit_verify]

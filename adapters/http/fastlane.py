@@ -28,6 +28,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from adapters.http.access import authorize
 from adapters.http.problems import send_problem
 from adapters.http.threads import run_sync
+from adapters.numbers import NotAWholeNumber, whole_number
 
 #: ``opt`` key of a command route: its body type. The route's function is ``app.threaded``'s
 #: wrapper; the lane calls what it wraps (``__wrapped__``) with ``request``, ``state``,
@@ -84,6 +85,8 @@ def _call(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
 def _content_length(scope: Scope) -> int | None:
     for name, value in scope["headers"]:
         if name == b"content-length":
-            text = value.strip()
-            return int(text) if text.isdigit() else None
+            try:
+                return whole_number(value.strip())
+            except NotAWholeNumber:
+                return None  # Litestar's path answers it
     return None
