@@ -25,6 +25,7 @@ from eventsourcing.persistence import Mapper, MapperDeserialisationError, Stored
 from eventsourcing.utils import get_topic, resolve_topic
 
 from application.sealing import PERSONAL_FIELDS, ContactSealer, open_state
+from domain.ticket import Ticket
 
 _BASE_FIELDS = frozenset({"originator_id", "originator_version"})
 
@@ -95,9 +96,9 @@ def _partial_decoder(event_class: type, fields: frozenset[str]) -> msgspec.json.
 def encode_state(event: Any, sealer: ContactSealer | None = None) -> bytes:
     state = dict(vars(event))
     originator_id = state.pop("originator_id", None)
-    state.pop("originator_version", None)
+    first = state.pop("originator_version", None) == 1
     if sealer is not None:
-        sealer.seal_state(type(event), state, originator_id)
+        sealer.seal_state(type(event), state, originator_id, first)
     class_version = getattr(type(event), "class_version", 1)
     if class_version > 1:
         state["class_version"] = class_version
@@ -142,8 +143,8 @@ def _row_decoder(topic: str, fields: frozenset[str] | None) -> tuple[type, Any]:
 
 def _decode_personal(event_class: type, data: bytes, originator_id: Any,
                      sealer: ContactSealer | None, fields: frozenset[str] | None) -> dict[str, Any]:
-    """The typed state of an event with a personal field: its sealed value opened (or the
-    erased marker when its key is destroyed) before the typed conversion (ADR 0034)."""
+    """The typed state of an event with personal fields: their sealed values opened (or their
+    erased form when the key is destroyed) before the typed conversion (ADR 0034, 0043)."""
     state: dict[str, Any] = _raw_decoder.decode(data)
     from_version = state.pop("class_version", 1)
     class_version = getattr(event_class, "class_version", 1)
@@ -155,6 +156,17 @@ def _decode_personal(event_class: type, data: bytes, originator_id: Any,
         state = {k: v for k, v in state.items() if k in fields}
     _decoder(event_class)  # the type's info is built under TYPE_INFO_LOCK before any convert
     return dict(msgspec.convert(state, state_type(event_class)))
+
+
+# The top-level fields of each event class with personal data: a partial read that asks for
+# none of them decodes the fast way (the projections mostly). The description of a routine
+# ticket may name its signer (before ADR 0043): it is read with the contact.
+_PERSONAL_NAMES: dict[type, frozenset[str]] = {
+    cls: frozenset(spec.field for spec in specs) for cls, specs in PERSONAL_FIELDS.items()
+} | {Ticket.Registered: frozenset({"contact", "description"})}
+# Upcast classes are decoded whole even for a partial read (ADR 0032), so with their personal
+# fields, which must be opened first.
+_WHOLE = frozenset(cls for cls in PERSONAL_FIELDS if getattr(cls, "class_version", 1) > 1)
 
 
 class MsgspecMapper(Mapper[Any]):
@@ -210,8 +222,9 @@ class MsgspecMapper(Mapper[Any]):
                 data = self.cipher.decrypt(data)
             if self.compressor:
                 data = self.compressor.decompress(data)
-            personal = PERSONAL_FIELDS.get(cls)
-            if personal is not None and (fields is None or personal.field in fields):
+            personal = _PERSONAL_NAMES.get(cls)
+            if personal is not None and (fields is None or not personal.isdisjoint(fields)
+                                         or cls in _WHOLE):
                 state = _decode_personal(cls, data, _uuid_text(originator_id), self.sealer, fields)
             else:
                 state = decode(data)
@@ -222,6 +235,10 @@ class MsgspecMapper(Mapper[Any]):
                 f"originator_version {originator_version}: {e}"
             )
             raise MapperDeserialisationError(msg) from e
+        if originator_version == 1 and self.sealer is not None and self.sealer.owners is not None:
+            customer = state.get("customer")  # a record's customer: its fields' key (ADR 0043)
+            if isinstance(customer, str):
+                self.sealer.owners.learn(originator_id, customer)
         state["originator_id"] = originator_id
         state["originator_version"] = originator_version
         domain_event = object.__new__(cls)

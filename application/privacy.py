@@ -1,15 +1,19 @@
-"""Erasure of a customer's personal data by crypto-shredding (DOMAIN §7, ADR 0034).
+"""Erasure of a customer's personal data by crypto-shredding (DOMAIN §7, ADR 0034, 0043).
 
-``erase_personal_data`` finds the customer's tickets (their ``Registered`` events, read raw:
-which contacts are sealed and with which key version, which are plaintext from before
-sealing), records the erasure (``PersonalDataErasure.Erased``, no personal data) and a
-``Ticket.ContactErased`` on each ticket in one transaction, then destroys the customer's key.
-The order matters: the record is saved first, so a crash leaves a recorded erasure whose key
-still lives (a repeat destroys it), never a destroyed key without a record.
+``erase_personal_data`` reads raw every stored event that holds personal data
+(``application.sealing.PERSONAL_FIELDS``) and the first events of tickets, projects, changes
+and users: which records belong to the customer, which of their personal values are sealed
+and with which key version, which are plaintext from before sealing. It records the erasure
+(``PersonalDataErasure.Erased``, no personal data) and an erasure event on each of the
+customer's records that still shows personal data (``Ticket.ContactErased``,
+``Project.PersonalDataErased``, ``Change.PersonalDataErased``, ``User.PersonalDataErased``
+for its requesters) in one transaction, then destroys the customer's key. The order matters:
+the record is saved first, so a crash leaves a recorded erasure whose key still lives (a
+repeat destroys it), never a destroyed key without a record.
 
-The ``ContactErased`` events are also what clears cached aggregates: every process's aggregate
-cache fast-forwards through them before it answers, so no view keeps showing the contact. A
-ticket registered while the erasure ran is found by a second scan after the key is gone.
+The erasure events are also what clears cached aggregates: every process's aggregate cache
+fast-forwards through them before it answers, so no view keeps showing a name. A record
+written while the erasure ran is found by a second scan after the key is gone.
 """
 
 from __future__ import annotations
@@ -28,14 +32,30 @@ from eventsourcing.persistence import IntegrityError
 from application.customers import CustomerNotFound, find_customer
 from application.desk import MAX_ATTEMPTS, RETRY_DELAY, RETRY_MAX_DELAY, ServiceDesk
 from application.errors import ApplicationError, ConcurrencyConflict
-from application.sealing import ContactSealer, is_sealed, key_id_for
+from application.sealing import (
+    PERSONAL_FIELDS,
+    PERSONAL_TOPICS,
+    ContactSealer,
+    is_sealed,
+    key_id_for,
+    personal_values,
+    routine_description,
+)
+from domain.change import Change
 from domain.customer import normalise_customer_id
 from domain.errors import InvalidCommand
+from domain.identity import User
 from domain.privacy import ErasureCounts, PersonalDataErasure, erasure_id
+from domain.project import Project
 from domain.ticket import Ticket
 
 SCAN_BATCH = 1000
 _raw = msgspec.json.Decoder()
+# The first events that say which records exist, besides those with personal data.
+_RECORD_TOPICS = (Project.Contracted.TOPIC, Change.Requested.TOPIC)
+_CLASSES: dict[str, type] = {cls.TOPIC: cls for cls in (  # type: ignore[attr-defined]
+    *PERSONAL_FIELDS, Project.Contracted, Change.Requested)}
+_FIRST = (Ticket.Registered, Project.Contracted, Change.Requested)  # first events of records
 
 
 class NoKeyStore(ApplicationError):
@@ -44,11 +64,20 @@ class NoKeyStore(ApplicationError):
 
 @dataclass
 class _Scan:
-    tickets: list[UUID] = field(default_factory=list)
+    # The customer's records (ordered sets): by their first event, or by personal data of the
+    # customer in one of their events (a record written to while the erasure ran).
+    tickets: dict[UUID, None] = field(default_factory=dict)
+    projects: dict[UUID, None] = field(default_factory=dict)
+    changes: dict[UUID, None] = field(default_factory=dict)
+    users: dict[UUID, str | None] = field(default_factory=dict)  # user -> its latest customer
     sealed: int = 0
     legacy: int = 0
     versions: set[int] = field(default_factory=set)
     last: int = 0
+
+    def records(self, customer: str) -> tuple[list[UUID], ...]:
+        return (list(self.tickets), list(self.projects), list(self.changes),
+                [u for u, c in self.users.items() if c == customer])
 
 
 @dataclass(frozen=True)
@@ -63,15 +92,18 @@ class ErasureResult:
     legacy_plaintext_events: int
     destroyed_key_versions: tuple[int, ...]
     position: int | None
+    projects_erased: int = 0  # projects, changes and requesters that got an erasure event now
+    changes_erased: int = 0
+    users_erased: int = 0
 
 
-def _scan(desk: ServiceDesk, customer: str, after: int = 0) -> _Scan:
-    """The customer's ``Ticket.Registered`` events after position ``after``, read raw."""
+def _scan(desk: ServiceDesk, sealer: ContactSealer, customer: str, after: int = 0) -> _Scan:
+    """The customer's records and personal values in events after position ``after``, raw."""
     found = _Scan(last=after)
     mapper: Any = desk.mapper
     while True:
         batch = desk.recorder.select_notifications(
-            start=found.last, limit=SCAN_BATCH, topics=[Ticket.Registered.TOPIC],
+            start=found.last, limit=SCAN_BATCH, topics=[*PERSONAL_TOPICS, *_RECORD_TOPICS],
             inclusive_of_start=False)
         for n in batch:
             data = n.state
@@ -79,28 +111,60 @@ def _scan(desk: ServiceDesk, customer: str, after: int = 0) -> _Scan:
                 data = mapper.cipher.decrypt(data)
             if mapper.compressor:
                 data = mapper.compressor.decompress(data)
-            state = _raw.decode(data)
-            if state.get("customer") != customer:
-                continue
-            found.tickets.append(n.originator_id)
-            if is_sealed(state.get("contact")):
-                found.sealed += 1
-                found.versions.add(int(state["contact"]["key_version"]))
-            else:
-                found.legacy += 1
+            _scan_event(found, sealer, customer, _CLASSES[n.topic], _raw.decode(data),
+                        n.originator_id)
         if batch:
             found.last = batch[-1].id
         if len(batch) < SCAN_BATCH:
             return found
 
 
-def _mark(desk: ServiceDesk, ids: list[UUID], reason: str, record_id: UUID, actor: str,
-          at: datetime) -> list[Ticket]:
-    marked = []
-    for ticket_id in ids:
-        ticket: Ticket = desk._get(ticket_id)
-        if ticket.erase_contact(reason=reason, erasure_id=str(record_id), actor=actor, at=at):
-            marked.append(ticket)
+def _scan_event(found: _Scan, sealer: ContactSealer, customer: str, cls: type,
+                state: dict[str, Any], originator_id: UUID) -> None:
+    owner = None
+    if cls in _FIRST and sealer.owners is not None:  # learnt: its later events are its owner's
+        owner = sealer.owners.from_first(originator_id, state)
+    if cls is User.Registered or cls is User.Updated:
+        found.users[originator_id] = state.get("customer")
+    elif cls is Ticket.Registered and state.get("customer") == customer:
+        found.tickets[originator_id] = None
+    elif cls is Project.Contracted and state.get("customer") == customer:
+        found.projects[originator_id] = None
+    elif cls is Change.Requested and owner == customer:
+        found.changes[originator_id] = None
+    values = [(spec, value) for spec, value in personal_values(cls, state)
+              if sealer.owner(spec, state, originator_id) == customer]
+    legacy = any(not is_sealed(value) for _, value in values) or (
+        cls is Ticket.Registered and state.get("customer") == customer
+        and routine_description(state))
+    if legacy:
+        found.legacy += 1
+    elif values:
+        found.sealed += 1
+    found.versions.update(int(value["key_version"]) for _, value in values if is_sealed(value))
+    if values:
+        kind = {Ticket: found.tickets, Project: found.projects, Change: found.changes}.get(
+            _aggregate_of(cls))
+        if kind is not None:
+            kind[originator_id] = None
+
+
+def _aggregate_of(event_class: type) -> type | None:
+    return next((a for a in (Ticket, Project, Change, User)
+                 if event_class.__qualname__.startswith(a.__name__ + ".")), None)
+
+
+def _mark(desk: ServiceDesk, scan: _Scan, customer: str, reason: str, erasure: UUID,
+          actor: str, at: datetime) -> tuple[list[Any], list[Any], list[Any], list[Any]]:
+    """The customer's tickets, projects, changes and requesters that got an erasure event."""
+    marked: tuple[list[Any], list[Any], list[Any], list[Any]] = ([], [], [], [])
+    for found, record_ids in zip(marked, scan.records(customer), strict=True):
+        for record_id in record_ids:
+            record = desk._get(record_id)
+            erase = record.erase_contact if isinstance(record, Ticket) \
+                else record.erase_personal_data
+            if erase(reason=reason, erasure_id=str(erasure), actor=actor, at=at):
+                found.append(record)
     return marked
 
 
@@ -113,32 +177,34 @@ def _sealer(desk: ServiceDesk) -> ContactSealer:
 
 def erase_personal_data(desk: ServiceDesk, customer: str, *, reason: str, requested_by: str,
                         actor: str) -> ErasureResult:
-    """Shreds the customer's contact data; ``CustomerNotFound`` when the customer is neither
+    """Shreds the customer's personal data; ``CustomerNotFound`` when the customer is neither
     registered nor named by any ticket."""
     sealer = _sealer(desk)
     text = normalise_customer_id(customer)
     if not text:
         raise InvalidCommand.field("customer", "must not be empty")
     key_id = key_id_for(text)
-    scan = _scan(desk, text)
+    scan = _scan(desk, sealer, text)
     for attempt in range(MAX_ATTEMPTS):
         at = desk.clock.now()
         try:
             record: PersonalDataErasure = desk._get(erasure_id(text))
         except AggregateNotFoundError:
-            if not scan.tickets and find_customer(desk, text) is None:
+            if not any(scan.records(text)) and find_customer(desk, text) is None:
                 raise CustomerNotFound(text) from None
             record = PersonalDataErasure.open(text, actor=actor, at=at)
-        tickets = _mark(desk, scan.tickets, reason, record.id, actor, at)
-        recorded = bool(tickets) or not record.erasures
+        tickets, projects, changes, users = _mark(desk, scan, text, reason, record.id, actor, at)
+        marked = [*tickets, *projects, *changes, *users]
+        recorded = bool(marked) or not record.erasures
         if recorded:
             counts = ErasureCounts(tickets=len(tickets), sealed_events=scan.sealed,
-                                   legacy_plaintext_events=scan.legacy)
+                                   legacy_plaintext_events=scan.legacy, projects=len(projects),
+                                   changes=len(changes), users=len(users))
             record.erase(reason=reason, requested_by=requested_by, key_id=key_id,
                          key_versions=tuple(sorted(scan.versions)), counts=counts,
                          actor=actor, at=at)
         try:
-            position = desk._save(record, *tickets) if recorded else None
+            position = desk._save(record, *marked) if recorded else None
         except IntegrityError:
             time.sleep(random.uniform(0, min(RETRY_MAX_DELAY, RETRY_DELAY * 2**attempt)))
             continue
@@ -147,17 +213,22 @@ def erase_personal_data(desk: ServiceDesk, customer: str, *, reason: str, reques
         raise ConcurrencyConflict(MAX_ATTEMPTS)
     destroyed = sealer.keys.destroy(key_id)
     sealer.forget(key_id)
-    late = _scan(desk, text, after=scan.last)  # registered while we ran: sealed, now shredded
-    if late.tickets:
-        late_marked = _mark(desk, late.tickets, reason, record.id, actor, at)
-        position = desk._save(*late_marked) or position
-        tickets += late_marked
+    # Written while we ran: sealed with the key now destroyed, but perhaps cached as plain.
+    late = _scan(desk, sealer, text, after=scan.last)
+    late_marked = _mark(desk, late, text, reason, record.id, actor, at)
+    if any(late_marked):
+        position = desk._save(*(r for found in late_marked for r in found)) or position
+        tickets += late_marked[0]
+        projects += late_marked[1]
+        changes += late_marked[2]
+        users += late_marked[3]
     return ErasureResult(
         customer=text, erasure_id=record.id, recorded=recorded, erased_at=at,
-        tickets=len(scan.tickets) + len(late.tickets), tickets_erased=len(tickets),
+        tickets=len(scan.tickets.keys() | late.tickets.keys()), tickets_erased=len(tickets),
         sealed_events=scan.sealed + late.sealed,
         legacy_plaintext_events=scan.legacy + late.legacy,
-        destroyed_key_versions=destroyed, position=position)
+        destroyed_key_versions=destroyed, position=position, projects_erased=len(projects),
+        changes_erased=len(changes), users_erased=len(users))
 
 
 def erasures(desk: ServiceDesk, customer: str) -> list[PersonalDataErasure.Erased]:

@@ -24,6 +24,7 @@ from uuid import UUID
 
 from application.desk import CommandResult, ServiceDesk, ticket_id_for
 from application.idempotency import IdempotencyKey
+from application.sealing import ROUTINE_SIGNER
 from domain.numbering import RecordKind
 from domain.project import Project, Verdict
 from domain.ticket import Channel, Contact, Ticket
@@ -77,9 +78,11 @@ def open_routine_ticket(desk: ServiceDesk, project_id: str | UUID, routine_id: s
             id=ticket_id_for(number), number=number, customer=p.customer,
             contact=Contact(name=r.signer), channel=Channel.ONSITE,
             title=f"{routine.name}: abnormal result ({p.number})",
+            # The signer is the contact (sealed with the customer's key); the description is
+            # plain text, so it does not name them (ADR 0043).
             description=f"Routine {routine.kind} '{routine.name}' of project {p.number} run at "
                         f"{local}, performed {r.performed_at.isoformat()}, signed by "
-                        f"{r.signer}, found: {r.findings}",
+                        f"{ROUTINE_SIGNER}, found: {r.findings}",
             affected_system=p.name, reported_at=min(r.performed_at, at),
             source=source_of(str(p.id), routine_id, run_at), actor=ACTOR, at=at)
         p.link_routine_ticket(routine_id=routine_id, run_at=run_at, ticket_id=str(ticket.id),

@@ -33,6 +33,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain.errors import FieldError, InvalidCommand, TransitionNotAllowed
+from domain.privacy import ERASED_TEXT
 
 
 class ChangeKind(StrEnum):
@@ -307,6 +308,11 @@ class PlanInput:
     rollback_plan: str | None = None
 
 
+def _erased(value: str) -> str:
+    """A personal text after an erasure: ``[erased]``; an empty one stays empty."""
+    return ERASED_TEXT if value else value
+
+
 def _text(value: str | None) -> str:
     return value.strip() if isinstance(value, str) else ""
 
@@ -472,6 +478,24 @@ class Change(Aggregate):
             c.status = Status.CANCELLED
             c.cancel_reason = self.reason
             c.closed_at = self.timestamp
+
+    class PersonalDataErased(Event):
+        """The personal data of the change's customer (its origin's) was erased (ADR 0034,
+        0043): the customer's reviewer and their comment, who gave consent and who confirmed
+        the closure read as ``[erased]``; this event clears them from every process's cached
+        change too. Allowed in any status; carries no personal data."""
+
+        TOPIC = "opsledger.change:Change.PersonalDataErased"
+        reason: str
+        erasure_id: str
+
+        def apply(self, c: Change) -> None:
+            c.customer_reviews = tuple(
+                replace(r, reviewer=_erased(r.reviewer), comment=_erased(r.comment))
+                for r in c.customer_reviews)
+            c.consents = tuple(replace(k, given_by=_erased(k.given_by)) for k in c.consents)
+            if c.confirmed_by:
+                c.confirmed_by = ERASED_TEXT
 
     def __init__(
         self,
@@ -817,3 +841,15 @@ class Change(Aggregate):
         if not _text(reason):
             raise InvalidCommand.field("reason", "say why the change is cancelled")
         self.trigger_event(self.Cancelled, timestamp=at, actor=actor, reason=_text(reason))
+
+    def erase_personal_data(self, *, reason: str, erasure_id: str, actor: str,
+                            at: datetime) -> bool:
+        """Records that the customer's personal data was erased; ``False`` (nothing recorded)
+        when none is readable here."""
+        values = [v for r in self.customer_reviews for v in (r.reviewer, r.comment)] + [
+            k.given_by for k in self.consents] + [self.confirmed_by or ""]
+        if all(_erased(v) == v for v in values):
+            return False
+        self.trigger_event(self.PersonalDataErased, timestamp=at, actor=actor, reason=reason,
+                           erasure_id=erasure_id)
+        return True

@@ -31,6 +31,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.customer import normalise_customer_id
 from domain.errors import FieldError, InvalidCommand, TransitionNotAllowed
+from domain.privacy import ERASED_TEXT
 
 MAX_ID = 200
 MAX_NAME = 200
@@ -216,6 +217,18 @@ class User(Aggregate):
                 replace(t, revoked_at=self.timestamp, revoked_by=self.actor)
                 if t.token_id == self.token_id else t for t in user.tokens)
 
+    class PersonalDataErased(Event):
+        """The personal data of the requester's customer was erased (ADR 0034, 0043): the
+        name, sealed with the customer's key, reads as ``[erased]``; this event clears it
+        from every process's cached user too. Carries no personal data."""
+
+        TOPIC = "opsledger.identity:User.PersonalDataErased"
+        reason: str
+        erasure_id: str
+
+        def apply(self, user: User) -> None:
+            user.name = ERASED_TEXT
+
     def __init__(self, user: str, name: str, roles: tuple[str, ...], customer: str | None,
                  skills: tuple[str, ...], groups: tuple[str, ...], actor: str) -> None:
         self.user = user
@@ -277,6 +290,16 @@ class User(Aggregate):
         if self.active:
             raise TransitionNotAllowed("active", "reactivate", _ACTIVE_COMMANDS, record="user")
         self.trigger_event(self.Reactivated, timestamp=at, actor=actor)
+
+    def erase_personal_data(self, *, reason: str, erasure_id: str, actor: str,
+                            at: datetime) -> bool:
+        """Records that the name of this requester was erased with their customer's personal
+        data; ``False`` (nothing recorded) for a staff user or a name already erased."""
+        if self.customer is None or self.name == ERASED_TEXT:
+            return False
+        self.trigger_event(self.PersonalDataErased, timestamp=at, actor=actor, reason=reason,
+                           erasure_id=erasure_id)
+        return True
 
     def issue_token(self, token_id: str, digest: str, expires_at: datetime | None, *,
                     label: str = "", actor: str, at: datetime) -> ApiToken:

@@ -20,6 +20,9 @@ from eventsourcing.domain import Aggregate
 from domain.errors import FieldError, InvalidCommand
 
 MAX_TEXT = 2000
+# What a personal text reads as once its customer's key is destroyed (a contact reads as
+# ``domain.ticket.ERASED_CONTACT``, whose name is this text).
+ERASED_TEXT = "[erased]"
 
 
 def erasure_id(customer: str) -> UUID:
@@ -28,13 +31,18 @@ def erasure_id(customer: str) -> UUID:
 
 @dataclass(frozen=True)
 class ErasureCounts:
-    """What one erasure covered: tickets whose contact was sealed with the destroyed key
-    (now unreadable), and ``legacy_plaintext_events`` written before sealing existed, whose
-    plaintext stays in the store (an append-only history cannot shred it; ADR 0034)."""
+    """What one erasure covered: tickets (and projects, changes, requester users) that got an
+    erasure event, events whose personal data was sealed with the destroyed key (now
+    unreadable), and ``legacy_plaintext_events`` written before their personal data was sealed,
+    whose plaintext stays in the store (an append-only history cannot shred it; ADR 0034, ADR
+    0043). The last three counts are absent (0) in erasures recorded before ADR 0043."""
 
     tickets: int
     sealed_events: int
     legacy_plaintext_events: int
+    projects: int = 0
+    changes: int = 0
+    users: int = 0
 
 
 class PersonalDataErasure(Aggregate):

@@ -36,6 +36,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.customer import normalise_customer_id
 from domain.errors import FieldError, InvalidCommand, TransitionNotAllowed
+from domain.privacy import ERASED_TEXT
 
 
 class Status(StrEnum):
@@ -189,6 +190,11 @@ def _aware(field: str, value: Any) -> list[FieldError]:
     if not isinstance(value, datetime) or value.tzinfo is None:
         return [FieldError(field, "a time with a UTC offset")]
     return []
+
+
+def _erased(value: str) -> str:
+    """A personal text after an erasure: ``[erased]``; an empty one stays empty."""
+    return ERASED_TEXT if value else value
 
 
 def _raise(errors: list[FieldError]) -> None:
@@ -350,6 +356,21 @@ class Project(Aggregate):
         def apply(self, p: Project) -> None:
             p.status = Status.CLOSED
             p.closed_at = self.timestamp
+
+    class PersonalDataErased(Event):
+        """The customer's personal data was erased (crypto-shredding, ADR 0034, 0043): the key
+        that sealed the signers and survey comments recorded so far is destroyed, so they read
+        as ``[erased]``; this event clears them from every process's cached project too.
+        Allowed in any status; carries no personal data."""
+
+        TOPIC = "opsledger.project:Project.PersonalDataErased"
+        reason: str
+        erasure_id: str
+
+        def apply(self, p: Project) -> None:
+            p.runs = tuple(replace(r, signer=_erased(r.signer)) for r in p.runs)
+            p.acceptances = tuple(replace(a, signer=_erased(a.signer)) for a in p.acceptances)
+            p.surveys = tuple(replace(v, comment=_erased(v.comment)) for v in p.surveys)
 
     def __init__(
         self, number: str, name: str, customer: str, contract_number: str,
@@ -590,6 +611,18 @@ class Project(Aggregate):
         self.require("close", "only an accepted project can be closed"
                      if self.status is not S.CLOSED else "")
         self.trigger_event(self.Closed, timestamp=at, actor=actor)
+
+    def erase_personal_data(self, *, reason: str, erasure_id: str, actor: str,
+                            at: datetime) -> bool:
+        """Records that the customer's personal data was erased; ``False`` (nothing recorded)
+        when none is readable here (none recorded, or all erased already)."""
+        values = [r.signer for r in self.runs] + [a.signer for a in self.acceptances] + [
+            v.comment for v in self.surveys]
+        if all(_erased(v) == v for v in values):
+            return False
+        self.trigger_event(self.PersonalDataErased, timestamp=at, actor=actor, reason=reason,
+                           erasure_id=erasure_id)
+        return True
 
 
 class ProjectDirectory(Aggregate):

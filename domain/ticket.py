@@ -522,16 +522,23 @@ class Ticket(Aggregate):
             t.problem_numbers = (*t.problem_numbers, self.problem_number)
 
     class ContactErased(Event):
-        """The customer's personal data was erased (crypto-shredding, ADR 0034): the key that
-        sealed this ticket's contact is destroyed, so the contact reads as ``ERASED_CONTACT``
-        in every version of the record. Allowed in any status; carries no personal data."""
+        """The customer's personal data was erased (crypto-shredding, ADR 0034, 0043): the key
+        that sealed this ticket's contact, interface person, signers and feedback comments is
+        destroyed, so they read as erased in every version of the record; this event clears
+        them from every process's cached ticket too. Allowed in any status; carries no
+        personal data."""
 
         TOPIC = "opsledger.ticket:Ticket.ContactErased"
         reason: str
         erasure_id: str
 
         def apply(self, t: Ticket) -> None:
+            gone = ERASED_CONTACT.name
             t.contact = ERASED_CONTACT
+            t.interface_person = gone if t.interface_person else t.interface_person
+            t.acceptances = tuple(replace(a, signer=gone) for a in t.acceptances)
+            t.feedbacks = tuple(replace(f, comment=gone) if f.comment else f
+                                for f in t.feedbacks)
 
     def __init__(
         self,
@@ -687,9 +694,12 @@ class Ticket(Aggregate):
         return ticket
 
     def erase_contact(self, *, reason: str, erasure_id: str, actor: str, at: datetime) -> bool:
-        """Records that the contact was erased; ``False`` (nothing recorded) when it already
-        reads as erased."""
-        if self.contact.erased:
+        """Records that the personal data was erased; ``False`` (nothing recorded) when the
+        contact and everything else personal here already read as erased."""
+        gone = ERASED_CONTACT.name
+        others = [self.interface_person or gone] + [a.signer for a in self.acceptances] + [
+            f.comment or gone for f in self.feedbacks]
+        if self.contact.erased and all(v == gone for v in others):
             return False
         self.trigger_event(self.ContactErased, timestamp=at, actor=actor, reason=reason,
                            erasure_id=erasure_id)

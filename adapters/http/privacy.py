@@ -1,10 +1,11 @@
-"""HTTP for erasing a customer's personal data (crypto-shredding, DOMAIN §7, ADR 0034).
+"""HTTP for erasing a customer's personal data (crypto-shredding, DOMAIN §7, ADR 0034, 0043).
 
 ``POST /customers/{id}/erase_personal_data`` {``reason``, ``requested_by``} destroys the
-customer's contact key and records the erasure: ``200`` with what it covered. A repeat is a
-``200`` with ``recorded`` false. ``legacy_plaintext_events`` counts contacts stored before
-sealing existed: views show them erased from now on, but their bytes stay in the append-only
-store (say so to whoever asked). ``GET /customers/{id}/erasures`` lists the erasures recorded.
+customer's personal-data key and records the erasure: ``200`` with what it covered. A repeat
+is a ``200`` with ``recorded`` false. ``legacy_plaintext_events`` counts events whose personal
+data was stored before it was sealed: views show it erased from now on, but its bytes stay in
+the append-only store (say so to whoever asked). ``GET /customers/{id}/erasures`` lists the
+erasures recorded.
 ``404`` when the customer is neither registered nor named by a ticket.
 
 Who may erase: any authenticated user for now; admin-only once roles exist (issue 7).
@@ -42,6 +43,10 @@ class ErasureView(Struct, frozen=True):
     legacy_plaintext_events: int
     destroyed_key_versions: list[int]
     note: str
+    # The customer's projects, changes and requester users that got an erasure event (ADR 0043).
+    projects_erased: int = 0
+    changes_erased: int = 0
+    users_erased: int = 0
 
 
 class ErasureEntry(Struct, frozen=True):
@@ -53,6 +58,9 @@ class ErasureEntry(Struct, frozen=True):
     tickets_erased: int
     sealed_events: int
     legacy_plaintext_events: int
+    projects_erased: int = 0  # 0 in erasures recorded before ADR 0043
+    changes_erased: int = 0
+    users_erased: int = 0
 
 
 class ErasureList(Struct, frozen=True):
@@ -62,10 +70,10 @@ class ErasureList(Struct, frozen=True):
 
 def _note(r: ErasureResult) -> str:
     if r.legacy_plaintext_events:
-        return (f"{r.legacy_plaintext_events} contact(s) were stored in plaintext before "
-                "sealing existed: every view now shows them erased, but the append-only store "
-                "still holds their bytes (ADR 0034).")
-    return "every stored contact of this customer was sealed; its key is destroyed."
+        return (f"{r.legacy_plaintext_events} event(s) held personal data (contacts, signers, "
+                "names) in plaintext, stored before it was sealed: every view now shows it "
+                "erased, but the append-only store still holds their bytes (ADR 0034, 0043).")
+    return "all stored personal data of this customer was sealed; its key is destroyed."
 
 
 @post(f"{API}/customers/{{customer:str}}/erase_personal_data",
@@ -89,7 +97,9 @@ def erase(request: Request[Any, Any, Any], state: State, customer: str,
         customer=r.customer, erasure_id=str(r.erasure_id), recorded=r.recorded,
         erased_at=s.utc(r.erased_at), tickets=r.tickets, tickets_erased=r.tickets_erased,
         sealed_events=r.sealed_events, legacy_plaintext_events=r.legacy_plaintext_events,
-        destroyed_key_versions=list(r.destroyed_key_versions), note=_note(r))
+        destroyed_key_versions=list(r.destroyed_key_versions), note=_note(r),
+        projects_erased=r.projects_erased, changes_erased=r.changes_erased,
+        users_erased=r.users_erased)
 
 
 @get(f"{API}/customers/{{customer:str}}/erasures", summary="A customer's recorded erasures",
@@ -100,7 +110,9 @@ def list_erasures(state: State, customer: str) -> ErasureList:
         ErasureEntry(recorded_at=s.utc(e.timestamp), actor=e.actor, reason=e.reason,
                      requested_by=e.requested_by, key_versions=list(e.key_versions),
                      tickets_erased=e.counts.tickets, sealed_events=e.counts.sealed_events,
-                     legacy_plaintext_events=e.counts.legacy_plaintext_events)
+                     legacy_plaintext_events=e.counts.legacy_plaintext_events,
+                     projects_erased=e.counts.projects, changes_erased=e.counts.changes,
+                     users_erased=e.counts.users)
         for e in erasures(_services(state).desk, customer)
     ]
     return ErasureList(items=items, count=len(items))

@@ -38,6 +38,9 @@ HISTORY = FIXTURES / "history_v1"
 # ``history_vN`` (written by make_history.py's successor) once its shape is settled.
 NOT_IN_V1 = ("opsledger.privacy:",  # crypto-shredding (issue 6, ADR 0034): the module
              "opsledger.ticket:Ticket.ContactErased",
+             # the erasure of the other personal data (issue 16, ADR 0043)
+             "opsledger.project:Project.PersonalDataErased",
+             "opsledger.change:Change.PersonalDataErased",
              "opsledger.ticket:Ticket.PriorityGiven",  # a priority before classification (issue 16)
              "opsledger.identity:")  # users and tokens (issue 7, ADR 0035)
 

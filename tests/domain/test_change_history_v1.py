@@ -22,6 +22,9 @@ from domain.change import Change, ChangeKind, Status
 from domain.standard_change import StandardChangeModel
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "change_history_v1.json"
+# Event classes that came after the fixture was frozen (never regenerated, ADR 0032): a later
+# history (``history_vN``) gets their samples, as in tests/contracts/test_history_v1.py.
+NOT_IN_V1 = {Change.PersonalDataErased.TOPIC}  # the erasure (issue 16, ADR 0043)
 
 
 def replayed() -> dict[str, Any]:
@@ -41,7 +44,7 @@ def test_every_change_event_class_has_a_stored_sample() -> None:
     events = {v.TOPIC for v in vars(Change).values()  # the event classes we define
               if isinstance(v, type) and "TOPIC" in vars(v) and v is not Change.Event
               and issubclass(v, Change.Event | Change.Requested)}
-    assert events <= topics, events - topics
+    assert events - NOT_IN_V1 <= topics, events - NOT_IN_V1 - topics
 
 
 def test_the_stored_history_replays() -> None:
