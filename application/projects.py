@@ -191,10 +191,15 @@ def record_routine(
 def submit_report(desk: ServiceDesk, ref: str | UUID, *, period: str, actor: str,
                   **opts: Any) -> CommandResult:
     text = period.strip() if isinstance(period, str) else ""
-    if not PERIOD.match(text):
-        raise InvalidCommand.field("period", "a month 2026-11, a quarter 2026-Q4 or a year 2026")
-    return _on_project(desk, ref, lambda p, at, _: p.submit_report(
-        period=text, actor=actor, at=at), actor, **opts)
+
+    def command(p: Project, at: datetime, _: Any) -> None:
+        p.require("submit_report")  # the state first: a 409 whatever the period (issue 16)
+        if not PERIOD.match(text):
+            raise InvalidCommand.field("period",
+                                       "a month 2026-11, a quarter 2026-Q4 or a year 2026")
+        p.submit_report(period=text, actor=actor, at=at)
+
+    return _on_project(desk, ref, command, actor, **opts)
 
 
 def improvement_owner(desk: ServiceDesk, p: Project) -> str:

@@ -268,6 +268,20 @@ def _require_text(field_name: str, value: str) -> list[FieldError]:
     return [] if _text(value) else [FieldError(field_name, "must not be empty")]
 
 
+def _refuse_all(*parts: list[FieldError] | InvalidCommand | None) -> None:
+    """Raises one ``InvalidCommand`` naming every field refused, in the order given: a part
+    is a list of field errors or a named rule broken (raised as itself when it is the only
+    refusal), ``None`` or ``[]`` when that part is fine (issue 16: every field at once)."""
+    errors: list[FieldError] = []
+    named = [p for p in parts if isinstance(p, InvalidCommand)]
+    for part in parts:
+        errors += part.errors if isinstance(part, InvalidCommand) else (part or [])
+    if len(named) == 1 and list(named[0].errors) == errors:
+        raise named[0]
+    if errors:
+        raise InvalidCommand(errors)
+
+
 class Ticket(Aggregate):
     TOPIC = "opsledger.ticket:Ticket"
 
@@ -726,12 +740,11 @@ class Ticket(Aggregate):
         matrix: PriorityMatrix = DEFAULT_MATRIX,
     ) -> None:
         self._require("classify")
-        if not _text(category):
-            raise InvalidCommand.field("category", "must not be empty")
         computed = matrix.priority(Urgency(urgency), Impact(impact), Importance(importance))
         chosen = Priority(priority) if priority else computed
-        if chosen != computed and not _text(override_reason):
-            raise OverrideReasonRequired()
+        _refuse_all(_require_text("category", category),
+                    OverrideReasonRequired() if chosen != computed and not _text(override_reason)
+                    else None)
         self.trigger_event(
             self.Classified,
             timestamp=at,
@@ -838,10 +851,8 @@ class Ticket(Aggregate):
     ) -> None:
         self._require("resolve")
         text = _text(resolution)
-        if vague_resolution(text):
-            raise ResolutionTooVague(resolution)
-        if not _text(root_cause):
-            raise InvalidCommand.field("root_cause", "must not be empty")
+        _refuse_all(ResolutionTooVague(resolution) if vague_resolution(text) else None,
+                    _require_text("root_cause", root_cause))
         self.trigger_event(
             self.Resolved,
             timestamp=at,

@@ -33,6 +33,7 @@ from adapters.numbers import MAX_WHOLE, NotAWholeNumber, whole_number
 from adapters.http import schemas as s
 from adapters.http.docs_page import docs_page
 from adapters.http.access import authorize, own_customer, principal_of, scoped_customer
+from adapters.http.body_check import STATE_OPT, state_then_fields
 from adapters.http.fastlane import COMMAND_OPT, command_lane
 from adapters.http.problems import document_problems, exception_handlers, problem
 from adapters.http.threads import run_sync
@@ -354,7 +355,8 @@ def command_route(
         summary=summary,
         tags=[collection],
         name=f"{label}-{name}",
-        opt={COMMAND_OPT: body},  # the command lane (ADR 0040)
+        # the command lane (ADR 0040); the record's state before the body's fields (issue 16)
+        opt={COMMAND_OPT: body, STATE_OPT: (label, name)},
     )(handler)
 
 
@@ -737,7 +739,7 @@ def create_app(services: Services, *, run_projections: bool = True) -> Litestar:
         ],
         state=State({"services": services}),
         middleware=[edge(services.settings), command_lane],
-        guards=[authorize],
+        guards=[authorize, state_then_fields],  # who may, then state, then fields
         exception_handlers=exception_handlers(),
         request_max_body_size=services.settings.max_body_bytes,
         on_startup=[startup],
