@@ -303,8 +303,10 @@ def volumes(tickets: list[_Ticket]) -> TicketVolumes:
     valid = _valid(tickets)
     status = Counter(str(x.ticket.status) for x in tickets)
     classified = [x.ticket.classification for x in valid if x.ticket.classification]
+    # By current priority: a classification's, or one given before it (issue 16 item 4).
+    prioritised = [str(x.ticket.priority) for x in valid if x.ticket.priority is not None]
     by_priority = Counter({p: 0 for p in PRIORITIES})
-    by_priority.update(str(c.priority) for c in classified)
+    by_priority.update(prioritised)
     return TicketVolumes(
         total=len(tickets),
         valid=len(valid),
@@ -312,7 +314,7 @@ def volumes(tickets: list[_Ticket]) -> TicketVolumes:
         open=sum(n for s, n in status.items() if s not in ("resolved", "closed", "invalid")),
         resolved=status["resolved"],
         closed=status["closed"],
-        unclassified=len(valid) - len(classified),
+        unclassified=len(valid) - len(prioritised),  # without a priority (docs/reports.md)
         by_priority=dict(sorted(by_priority.items())),
         by_type=_sorted(Counter(str(c.type) for c in classified)),
         by_category=_sorted(Counter(c.category for c in classified)),
