@@ -16,13 +16,19 @@ How the time line is made:
   be realistic);
 * all steps of all tickets are then executed in time order on a ``FixedClock`` that only
   moves forward and never passes the real "now" (so ``reported_at`` is never in the future);
-* the log's recorded times never go backwards: on a store that already holds events, the
-  run starts after the latest of them (a second run soon after a first one is therefore
-  squeezed into the time between the first run's last event and now, without the
-  working-hours rule; its numbers continue the same daily sequences).
+* the history is the same on every store (issue 16 item 6): on a store that already holds
+  events it covers the same 60 days alongside them, so the log's recorded times are not in
+  log order there (ADR 0008 orders as-of by recorded time per record, not across records).
+  What stays true is that each record's own events never go backwards in recorded time:
+  the tickets' steps touch only the demo's own tickets and the daily number sequences
+  (bookkeeping, never read as of a time; their numbers continue the day's sequence), and
+  the closing records (problems, changes, the project, the erasure), which share records
+  with earlier events (a customer's contract, a change model, the erased customer's other
+  tickets), are recorded at the real time of their commands (``_DemoClock``, which also
+  keeps a ticket's steps after what a server on the same store records on it meanwhile).
 
 ``random.Random(seed)`` drives every choice, so the same seed gives the same tickets, texts
-and paths (the absolute times move with the real clock).
+and paths, fresh store or not (the absolute times move with the real clock).
 
 After the tickets come problems over the largest groups of alike tickets (``demo_problems``),
 changes from tickets (``demo_changes``) and a delivery project with its inspections, one
@@ -31,6 +37,7 @@ abnormal run and its ticket (``demo_projects``); the summary says where to look 
 
 from __future__ import annotations
 
+import functools
 import random
 import sys
 import time
@@ -46,7 +53,7 @@ from adapters.container import Services, build
 from adapters.demo_changes import add_demo_changes
 from adapters.demo_problems import add_demo_problems
 from adapters.demo_privacy import add_demo_erasure
-from adapters.demo_projects import add_demo_project
+from adapters.demo_projects import add_demo_project, caught_up
 from adapters.settings import Settings
 from application.desk import ServiceDesk
 from application.ports import FixedClock
@@ -823,7 +830,7 @@ class _Demo:
             t0 = max(t0, self.start)
             times = self.schedule(plan, t0, snap)
         if times[-1] > self.end or times[0] < self.start:
-            # Squeeze into the window, keeping the order (a short window on a used store).
+            # Squeeze into the window, keeping the order (a plan that does not fit otherwise).
             lo = max(self.start, min(times[0], self.end))
             first, last = times[0], times[-1]
             width = (last - first) or timedelta(seconds=1)
@@ -1183,15 +1190,36 @@ def _scenarios(rng: random.Random, count: int) -> list[str]:
     return chosen
 
 
-def _last_recorded(services: Services) -> datetime | None:
-    desk = services.desk
-    head = desk.max_position()
-    if not head:
-        return None
-    last = desk.recorder.select_notifications(start=head, limit=1)
-    if not last:
-        return None
-    return desk.mapper.to_domain_event(last[0]).timestamp
+class _DemoClock(FixedClock):
+    """The demo's recording clock: ``set`` to each ticket step's time, but never before the
+    latest recorded event of the ticket the step is on (``after``): a server running on the
+    same store meanwhile (README: ``scripts/serve``, then the demo) may record on a demo
+    ticket (its SLA watcher: a warning, a breach), and the rest of the ticket's story is
+    recorded after that. The desk reads the clock after loading the ticket, on every attempt,
+    so a record written in between makes the save conflict and the retry read it.
+
+    Then ``live`` for the closing records (problems, changes, the project, the erasure):
+    each is recorded at the real time of its command, so after every event already in the
+    store (a customer's contract, a change model, the erased customer's other tickets keep
+    their events in time order; so do the records a server writes meanwhile) and never after
+    now."""
+
+    live = False
+    after: Callable[[], datetime] | None = None
+
+    def now(self) -> datetime:
+        if self.live:
+            return datetime.now(UTC)
+        at = super().now()
+        return at if self.after is None else max(at, self.after())
+
+    def advance(self, **delta: float) -> datetime:
+        return self.now() if self.live else super().advance(**delta)
+
+
+def _latest_of(desk: ServiceDesk, number: str) -> datetime:
+    """When the ticket's latest event was recorded."""
+    return desk.get_ticket(number).modified_on  # type: ignore[no-any-return]
 
 
 def _masked(url: str) -> str:
@@ -1231,18 +1259,13 @@ def run_demo(settings: Settings, tickets: int = 300, seed: int = 7) -> int:
         return 2
     began = time.perf_counter()
     tz = ZoneInfo(settings.timezone)
+    # The same history on every store, fresh or not: the last WINDOW, ending before now.
     end = datetime.now(UTC) - timedelta(seconds=5)
     start = end - WINDOW
-    clock = FixedClock(start)
+    clock = _DemoClock(start)
     services = build(settings, clock=clock)
     try:
-        last = _last_recorded(services)
-        after_existing = last is not None and last >= start
-        if last is not None and last >= start:
-            # Keep the log's recorded times in order: start after what the store holds.
-            start = last + timedelta(seconds=1)
-            if start >= end:  # the store is (nearly) at "now" already
-                start, end = last, max(end, last + timedelta(seconds=1))
+        head = services.desk.max_position()
         rng = random.Random(seed)
         demo = _Demo(rng, tz, start, end, settings.priority_matrix)
         plans: list[Plan] = []
@@ -1263,24 +1286,29 @@ def run_demo(settings: Settings, tickets: int = 300, seed: int = 7) -> int:
             task = progress.add_task("tickets", total=len(plans), commands=0)
             for n, (at, idx, _, step) in enumerate(steps, 1):
                 clock.set(at)
+                number = plans[idx].number
+                clock.after = None if number is None else functools.partial(
+                    _latest_of, services.desk, number)
+                at = clock.now()
                 step.fn(services.desk, at)
                 plans[idx].last_at = at
                 commands[step.kind] += 1
                 if step.registers or n % 50 == 0:
                     progress.update(task, completed=commands["register"], commands=n)
             progress.update(task, completed=commands["register"], commands=len(steps))
+        clock.after, clock.live = None, True
         problems = add_demo_problems(services.desk, clock, plans)
         changes = add_demo_changes(services.desk, clock, plans)
         project = add_demo_project(services, clock)
         erased = add_demo_erasure(services.desk, clock, plans)
-        for view in services.runner.views.values():
-            services.runner.catch_up(view)
+        for name in services.runner.views:
+            caught_up(services, name)
         rows = _all_rows(services)
         records = DemoRecords(project, problems, changes, _search_term(services.desk, problems),
                               erased)
         print(_summary(
             settings, plans, rows, commands, time.perf_counter() - began,
-            (start, end, tz), seed, after_existing, records,
+            (start, end, tz), seed, head > 0, records,
         ))
         sys.stdout.flush()
         return 0
@@ -1333,8 +1361,9 @@ def _summary(settings: Settings, plans: list[Plan], rows: list[Any], commands: C
     w(f"recorded {start.astimezone(tz):%Y-%m-%d %H:%M} … {end.astimezone(tz):%Y-%m-%d %H:%M} "
       f"({tz.key}) for {', '.join(c.name for c in CUSTOMERS)}")
     if after_existing:
-        w("note: the store already held events, so this run starts after the latest of them "
-          "(recorded times in the log never go backwards)")
+        w("note: the store already held events; this run's history covers the same 60 days "
+          "alongside them (each record's own events stay in time order; the problems, changes, "
+          "project and erasure are recorded now)")
     w("")
     w("tickets by status (whole store)        tickets by priority (whole store)")
     statuses = [s.value for s in Status]
