@@ -9,7 +9,7 @@ import structlog
 
 from adapters.calendars.holidays import ChinaHolidaySource
 from adapters.channels.notify import Dispatcher, LogSender, Sender, WebhookSender
-from adapters.persistence import (
+from adapters.stores.persistence import (
     RecorderPositions,
     PostgresIssuingLock,
     RecorderVersions,
@@ -25,7 +25,7 @@ from adapters.persistence import (
 from adapters.runners.plugins import plugin_views
 from adapters.runners.projections import ProjectionRunner
 from adapters.settings import Settings
-from adapters.sqlite_store import writer_lock
+from adapters.stores.sqlite import writer_lock
 from application.current import CurrentRecords
 from application.customers import customer_policy
 from application.desk import ServiceDesk

@@ -10,7 +10,7 @@ Each stored event is bound to the one before it:
 
 with ``hash(before the first event) = 32 zero bytes``. Every field is length-prefixed, so no
 two different events encode alike; the position is inside the hash, so moving a row breaks it.
-The recorders (``adapters/audit_store.py``) compute it inside the insert transaction; this
+The recorders (``adapters/audit/store.py``) compute it inside the insert transaction; this
 module recomputes it from rows alone, streaming, and names the first position that fails.
 It is pure (stdlib only) so a bundle can be checked with nothing but this file.
 """

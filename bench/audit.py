@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Sequence
 
-from adapters.audit import verify_store
-from adapters.audit_bundle import export, verify_bundle
-from adapters.audit_replay import replay
+from adapters.audit.chain import verify_store
+from adapters.audit.bundle import export, verify_bundle
+from adapters.audit.replay import replay
 from adapters.container import build
 from adapters.settings import Settings
 from application.ports import FixedClock

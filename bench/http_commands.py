@@ -355,8 +355,8 @@ class SQLiteStore(Store):
         def worker(groups: list[Group]) -> Callable[[threading.Barrier], list[tuple[str, float]]]:
             def run(barrier: threading.Barrier) -> list[tuple[str, float]]:
                 # Like the library's pool: autocommit connection, explicit BEGIN, WAL, the
-                # same 10 s lock timeout as SQLITE_LOCK_TIMEOUT in adapters/persistence.py,
-                # and the server's durability setting (adapters/sqlite_store.py, ADR 0012).
+                # same 10 s lock timeout as SQLITE_LOCK_TIMEOUT in adapters/stores/persistence.py,
+                # and the server's durability setting (adapters/stores/sqlite.py, ADR 0012).
                 conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
                 conn.execute(f"PRAGMA synchronous={SQLITE_SYNCHRONOUS}")
                 out: list[tuple[str, float]] = []
@@ -500,7 +500,7 @@ def opsledger_command() -> list[str]:
     if script.is_file():
         return [str(script)]
     found = shutil.which("opsledger")
-    return [found] if found else [sys.executable, "-m", "adapters.cli"]
+    return [found] if found else [sys.executable, "-m", "adapters.cli.main"]
 
 
 def cpu_seconds(pid: int) -> float | None:

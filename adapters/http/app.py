@@ -29,7 +29,7 @@ from litestar.serialization import encode_json, get_serializer
 from litestar.types import Receive, Scope, Send
 
 from adapters.container import Services
-from adapters.numbers import MAX_WHOLE, NotAWholeNumber, whole_number
+from adapters.numbers import MAX_DIGITS, MAX_WHOLE, NotAWholeNumber, whole_number
 from adapters.http import schemas as s
 from adapters.http.docs_page import docs_page
 from adapters.http.access import authorize, own_customer, principal_of, scoped_customer
@@ -482,11 +482,18 @@ def _split(value: str | None, name: str, allowed: set[str] | None = None) -> tup
     return items
 
 
-def _cursor(value: str | None) -> int | None:
+#: The breaching queue's cursor is a due time and a row (``due_micros * 10**13 + seq``,
+#: ADR 0017): wider than 64 bits, and split in Python before it reaches a store.
+BREACHING_CURSOR_MAX = 10**MAX_DIGITS - 1
+
+
+def _cursor(value: str | None, high: int = MAX_WHOLE) -> int | None:
+    """``?cursor=``: a ``next_cursor`` of a previous page (``adapters.numbers``: ASCII
+    digits, at most ``high``), else a 400 naming ``cursor``."""
     if value is None or value == "":
         return None
     try:
-        return whole_number(value)
+        return whole_number(value, high=high)
     except NotAWholeNumber:
         raise ValidationException("bad cursor", extra=[{"key": "cursor", "message": "not a cursor from a previous page"}]) from None
 
@@ -571,7 +578,7 @@ def queue(request: Request[Any, Any, Any], state: State, name: str, limit: int =
         # earliest due of the running clocks, then the oldest (ADR 0017).
         q = TicketQuery(statuses=_OPEN, sla_states=("warning", "breached"),
                         now=stamp(_services(state).desk.clock.now()), order="breaching",
-                        limit=_limit(limit), after=_cursor(cursor))
+                        limit=_limit(limit), after=_cursor(cursor, BREACHING_CURSOR_MAX))
     else:
         raise NotFoundException(f"no queue {name!r}; queues: {', '.join(QUEUES)}")
     return _page(_services(state), q)

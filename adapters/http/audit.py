@@ -18,7 +18,7 @@ from litestar import get
 from litestar.datastructures import State
 from litestar.params import QueryParameter
 
-from adapters.audit import verify_store
+from adapters.audit.chain import verify_store
 from adapters.http.app import API, _services, threaded
 from adapters.numbers import MAX_WHOLE, NotAWholeNumber, whole_number
 from domain.errors import InvalidCommand

@@ -23,7 +23,7 @@ from typing import Any
 
 import structlog
 
-from adapters.persistence import LogReader, originator_uuid
+from adapters.stores.persistence import LogReader, originator_uuid
 from application.desk import ServiceDesk
 from projections.base import Positioned, TrackingConflict, View
 from projections.follower import SqlPosition

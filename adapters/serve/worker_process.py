@@ -70,7 +70,7 @@ class ProjectionWorker:
     """Starts, wakes, restarts and stops one ``opsledger projections run --parent-pipe``."""
 
     def __init__(self, database_url: str, on_report: Callable[[dict[str, Any]], None]) -> None:
-        self.command = [sys.executable, "-m", "adapters.cli", "projections", "run",
+        self.command = [sys.executable, "-m", "adapters.cli.main", "projections", "run",
                         "--database", database_url, "--parent-pipe", str(os.getpid())]
         self.on_report = on_report  # the worker's status reports (``report_status``)
         self.restarts = 0

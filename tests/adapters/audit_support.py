@@ -9,9 +9,9 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from adapters.audit_store import CHAIN_TABLE
+from adapters.audit.store import CHAIN_TABLE
 from adapters.container import Services
-from adapters.persistence import store_kind
+from adapters.stores.persistence import store_kind
 from tests.projections.workload import Spec, ticket_in_state
 
 
@@ -45,7 +45,7 @@ def tamper(services: Services, statement: str, params: tuple[Any, ...] = ()) -> 
 
 
 def state_at(services: Services, position: int) -> bytes:
-    from adapters.persistence import LogReader
+    from adapters.stores.persistence import LogReader
 
     row = LogReader(services.desk.recorder).read(position - 1, 1)[0]
     assert row[0] == position

@@ -14,9 +14,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from litestar.testing import TestClient
 
-from adapters.audit import AuditError, raw_public, verify_store
-from adapters.audit_bundle import export, verify_bundle
-from adapters.cli import main
+from adapters.audit.chain import AuditError, raw_public, verify_store
+from adapters.audit.bundle import export, verify_bundle
+from adapters.cli.main import main
 from adapters.container import Services, build
 from adapters.http.app import create_app
 from adapters.settings import Settings

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from adapters.audit import AuditError, check_head, check_signature, head_document, verify_store
-from adapters.audit_store import seal
+from adapters.audit.chain import AuditError, check_head, check_signature, head_document, verify_store
+from adapters.audit.store import seal
 from adapters.container import Services, build
-from adapters.persistence import LogReader
+from adapters.stores.persistence import LogReader
 from adapters.settings import Settings
 from application.audit import GENESIS, extend
 from tests.adapters.audit_support import fill, flip_byte, tamper
@@ -172,7 +172,7 @@ def test_from_checks_the_rest_against_a_trusted_anchor(filled: tuple[Services, i
 @pytest.mark.parametrize("source_kind", ["sqlite", "postgres"])
 def test_a_restored_store_keeps_the_chain_and_its_heads(
         source_kind: str, tmp_path: Path, postgres_url: str) -> None:
-    from adapters.backup import backup, restore
+    from adapters.stores.backup import backup, restore
 
     urls = {"sqlite": f"sqlite:///{tmp_path / 'a.sqlite3'}", "postgres": postgres_url}
     target = "postgres" if source_kind == "sqlite" else "sqlite"

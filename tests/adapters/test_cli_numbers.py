@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.cli import main
+from adapters.cli.main import main
 from adapters.settings import Settings, SettingsError
 
 BEYOND_64_BITS = str(2**63)

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from adapters.cli import main
+from adapters.cli.main import main
 from adapters.container import Services, build
 from adapters.runners.plugins import GROUP
 from adapters.settings import Settings

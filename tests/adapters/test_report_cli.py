@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.cli import main
+from adapters.cli.main import main
 from adapters.container import build
 from adapters.render.report import to_json
 from adapters.settings import Settings

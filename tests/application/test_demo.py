@@ -1,4 +1,4 @@
-"""``opsledger demo`` (adapters/demo.py): a realistic data set through the real use cases."""
+"""``opsledger demo`` (adapters/demo/run.py): a realistic data set through the real use cases."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from adapters.container import Services, build
-from adapters.demo import run_demo
-from adapters.demo_projects import ABNORMAL_RUNS
+from adapters.demo.run import run_demo
+from adapters.demo.projects import ABNORMAL_RUNS
 from adapters.settings import Settings
 from domain.ticket import Status
 from projections.ticket_list.view import TicketQuery

@@ -1,4 +1,4 @@
-"""``opsledger demo`` also turns repeated incidents into problems (adapters/demo_problems.py):
+"""``opsledger demo`` also turns repeated incidents into problems (adapters/demo/problems.py):
 one known error, one resolved, one still recorded, each linked both ways to its tickets."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from adapters.container import build
-from adapters.demo import run_demo
+from adapters.demo.run import run_demo
 from adapters.settings import Settings
 from application import problems as uc
 from projections.problem_list.view import ProblemQuery

@@ -1,10 +1,10 @@
-"""The demo's delivery project (adapters/demo_projects.py): a contract become a project with a
+"""The demo's delivery project (adapters/demo/projects.py): a contract become a project with a
 monthly inspection, its runs recorded, one abnormal with its ticket linked both ways."""
 
 from __future__ import annotations
 
 from adapters.container import build
-from adapters.demo import run_demo
+from adapters.demo.run import run_demo
 from adapters.settings import Settings
 from application import projects as uc
 

@@ -21,10 +21,10 @@ from typing import Any
 
 import pytest
 
-from adapters.cli import main
+from adapters.cli.main import main
 from adapters.container import build
-from adapters.demo import WINDOW
-from adapters.demo_projects import ABNORMAL_RUNS
+from adapters.demo.run import WINDOW
+from adapters.demo.projects import ABNORMAL_RUNS
 from adapters.settings import Settings
 from application.errors import RecordNotFound
 from application.reports import ReportBuilder

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from adapters.persistence import change_list_view
+from adapters.stores.persistence import change_list_view
 from application import changes as uc
 from application.desk import ServiceDesk
 from application.ports import FixedClock

@@ -19,7 +19,7 @@ import pytest
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from adapters.container import Services, build
-from adapters.persistence import RecorderPositions
+from adapters.stores.persistence import RecorderPositions
 from adapters.settings import Settings
 from application.ports import FixedClock
 from domain.ticket import Improvement

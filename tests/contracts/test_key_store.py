@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from adapters.persistence import key_store
+from adapters.stores.persistence import key_store
 from adapters.settings import parse_database_url
 
 

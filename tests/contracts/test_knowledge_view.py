@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from adapters.persistence import knowledge_view
+from adapters.stores.persistence import knowledge_view
 from application import knowledge as kb
 from application import problems as uc
 from application.desk import ServiceDesk

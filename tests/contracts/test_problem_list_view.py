@@ -17,7 +17,7 @@ from uuid import UUID
 
 import pytest
 
-from adapters.persistence import problem_list_view
+from adapters.stores.persistence import problem_list_view
 from application.encoding import MsgspecMapper
 from domain.problem import Problem
 from projections.base import Positioned, TrackingConflict

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from adapters.calendars.holidays import ChinaHolidaySource
-from adapters.persistence import sla_due_view
+from adapters.stores.persistence import sla_due_view
 from application.desk import ServiceDesk
 from application.ports import FixedClock
 from application.sla_clocks import SlaClocks

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from adapters.persistence import ticket_list_view
+from adapters.stores.persistence import ticket_list_view
 from projections.base import Positioned, TrackingConflict
 from projections.ticket_list import projection
 from projections.ticket_list.view import TicketListView, TicketQuery

@@ -33,7 +33,7 @@ def verify(api: Api, params: dict[str, Any] | None = None) -> dict[str, Any]:
 
 
 def _head_at(api: Api, position: int) -> str:
-    from adapters.audit import verify_store
+    from adapters.audit.chain import verify_store
 
     return verify_store(api.services.desk.recorder, stop=position).head
 

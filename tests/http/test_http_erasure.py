@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from adapters.audit_bundle import export
+from adapters.audit.bundle import export
 from tests.fixtures_http import ALL_STORES, API, PRECISE, Api, CLASSIFICATION
 
 ADMIN = {"Authorization": "Bearer s3cret"}

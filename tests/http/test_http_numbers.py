@@ -134,11 +134,17 @@ def test_a_hostile_if_match_is_a_400_naming_it(api: Api):
 @pytest.mark.parametrize("http_store", ALL_STORES)
 @pytest.mark.parametrize("path", LISTS)
 def test_a_hostile_cursor_is_a_400_naming_it_on_every_list(api: Api, path: str):
-    for cursor in ("%C2%B2", BEYOND_64_BITS, "%D9%A3", "-1", "1e3", "9" * 40):
+    # the breaching queue's cursors are wider than 64 bits (a due time and a row, ADR 0017)
+    wide = path == "queues/breaching"
+    for cursor in ("%C2%B2", "%D9%A3", "-1", "1e3", "9" * 40, *(() if wide else (BEYOND_64_BITS,))):
         r = api.client.get(f"{API}/{path}?cursor={cursor}")
         assert_problem(r, 400, field="cursor")
     assert api.client.get(f"{API}/{path}?cursor={MAX_WHOLE}").status_code == 200
     assert api.client.get(f"{API}/{path}?cursor=0").status_code == 200
+    if wide:
+        for cursor in (BEYOND_64_BITS, "17955504000000000000000000042", "9" * 30):
+            r = api.client.get(f"{API}/{path}?cursor={cursor}")
+            assert r.status_code == 200, r.text
 
 
 @pytest.mark.parametrize("http_store", ALL_STORES)

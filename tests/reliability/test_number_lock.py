@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from adapters.container import build
-from adapters.persistence import PostgresIssuingLock
+from adapters.stores.persistence import PostgresIssuingLock
 from adapters.settings import Settings
 from application.desk import ServiceDesk
 from domain.ticket import Contact

@@ -11,7 +11,7 @@ import sys
 import threading
 
 from adapters.container import build
-from adapters.persistence import LogReader, originator_uuid
+from adapters.stores.persistence import LogReader, originator_uuid
 from adapters.settings import Settings
 
 THREADS = 16

@@ -1,7 +1,7 @@
 """A real ``opsledger serve`` (or other ``opsledger`` command) as a child process.
 
 The reliability tests need the service as it runs in production: its own process, uvicorn,
-threads, and a way to kill it with SIGKILL. The child runs ``python -m adapters.cli`` from
+threads, and a way to kill it with SIGKILL. The child runs ``python -m adapters.cli.main`` from
 this source tree (``PYTHONPATH`` is set to the tree root), so a worktree tests its own code,
 not whatever the virtualenv's editable install points at.
 """
@@ -46,7 +46,7 @@ def child_env(database_url: str, **extra: str) -> dict[str, str]:
 def run_cli(database_url: str, *args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
     """``opsledger <args>`` to completion (e.g. ``backup``), output captured."""
     return subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "adapters.cli", *args],
+        [sys.executable, "-m", "adapters.cli.main", *args],
         cwd=ROOT, env=child_env(database_url, **env), capture_output=True, text=True,
         timeout=timeout, check=False,
     )
@@ -80,7 +80,7 @@ class Process:
         return self.command[0] == "serve"
 
     def start(self, timeout: float = 60.0) -> Process:
-        args = [sys.executable, "-m", "adapters.cli", *self.command]
+        args = [sys.executable, "-m", "adapters.cli.main", *self.command]
         if self.serving:
             args += ["--port", str(self.port)]
         with open(self.log_path, "ab") as log:

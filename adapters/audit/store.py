@@ -9,7 +9,7 @@ PostgreSQL's ``LOCK TABLE ... IN EXCLUSIVE MODE`` the library takes before inser
 chain rows are appended in position order and no two writers link to the same head.
 
 They are selected by ``APPLICATION_RECORDER_TOPIC`` (SQLite, PostgreSQL) and a factory topic
-(memory) in ``adapters/persistence.py:eventsourcing_env``.
+(memory) in ``adapters/stores/persistence.py:eventsourcing_env``.
 
 A store with events but an empty chain (written before this existed) is sealed when the
 recorder starts: the chain is computed for the existing events under the write lock. A store
@@ -35,8 +35,8 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import retry
 from psycopg import sql
 
-from adapters.persistence import LogReader, store_kind
-from adapters.postgres_store import ATTEMPTS, FastFailRecorder
+from adapters.stores.persistence import LogReader, store_kind
+from adapters.stores.postgres import ATTEMPTS, FastFailRecorder
 from projections.sql import Tracking
 from application.audit import GENESIS, ChainRow, EventRow, extend
 

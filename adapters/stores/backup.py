@@ -40,7 +40,7 @@ from uuid import UUID
 
 import msgspec
 
-from adapters.persistence import LogReader, recorder_kind
+from adapters.stores.persistence import LogReader, recorder_kind
 from adapters.settings import Database, Settings
 
 EXPORT_MAGIC = b"OPSLEDGER-EVENTS 1\n"
@@ -298,7 +298,7 @@ def restore(settings: Settings, path: str | Path, progress: Progress = _quiet) -
             # The hash chain (ADR 0030) covers only what the rows keep (positions, ids,
             # versions, topics, bytes), so sealing the imported log gives back the source's
             # very chain: its published heads still check out.
-            from adapters.audit_store import seal
+            from adapters.audit.store import seal
 
             seal(services.desk.recorder)
         # The read models (tables); not the process managers the runner also feeds: they act

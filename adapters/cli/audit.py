@@ -68,8 +68,8 @@ def _done(verdict: Any, seconds: float) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from adapters.audit import public_key, verify_store
-    from adapters.audit_bundle import verify_bundle
+    from adapters.audit.chain import public_key, verify_store
+    from adapters.audit.bundle import verify_bundle
 
     began = time.perf_counter()
     if args.bundle:
@@ -78,7 +78,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
             verdict, signed = verify_bundle(lines, trusted, progress=p)
         print(f"bundle: {signed}", file=sys.stderr)
         return _done(verdict, time.perf_counter() - began)
-    from adapters.audit_store import ChainStore
+    from adapters.audit.store import ChainStore
     from adapters.container import build
 
     services = build(_settings(args))
@@ -93,7 +93,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_head(args: argparse.Namespace) -> int:
-    from adapters.audit import head_document, signing_key, verify_store
+    from adapters.audit.chain import head_document, signing_key, verify_store
     from adapters.container import build
 
     key = signing_key()
@@ -112,7 +112,7 @@ def cmd_head(args: argparse.Namespace) -> int:
 
 
 def cmd_check_head(args: argparse.Namespace) -> int:
-    from adapters.audit import check_head, public_key
+    from adapters.audit.chain import check_head, public_key
     from adapters.container import build
 
     doc = json.loads(Path(args.file).read_text(encoding="utf-8"))
@@ -127,8 +127,8 @@ def cmd_check_head(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from adapters.audit import signing_key
-    from adapters.audit_bundle import export
+    from adapters.audit.chain import signing_key
+    from adapters.audit.bundle import export
     from adapters.container import build
 
     key = signing_key()
@@ -143,7 +143,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from adapters.audit_replay import replay
+    from adapters.audit.replay import replay
     from adapters.render.report import RENDERERS
 
     as_of = datetime.fromisoformat(args.as_of) if args.as_of else None
@@ -164,7 +164,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_seal(args: argparse.Namespace) -> int:
-    from adapters.audit_store import seal
+    from adapters.audit.store import seal
     from adapters.container import build
 
     services = build(_settings(args))
@@ -180,7 +180,7 @@ def cmd_keygen(args: argparse.Namespace) -> int:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from adapters.audit import raw_public
+    from adapters.audit.chain import raw_public
 
     key = Ed25519PrivateKey.generate()
     raw = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
@@ -191,7 +191,7 @@ def cmd_keygen(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from adapters.audit import AuditError
+    from adapters.audit.chain import AuditError
     from application.errors import RecordNotFound
     from domain.errors import InvalidCommand
 

@@ -50,10 +50,10 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 from adapters.container import Services, build
-from adapters.demo_changes import add_demo_changes
-from adapters.demo_problems import add_demo_problems
-from adapters.demo_privacy import add_demo_erasure
-from adapters.demo_projects import add_demo_project, caught_up
+from adapters.demo.changes import add_demo_changes
+from adapters.demo.problems import add_demo_problems
+from adapters.demo.privacy import add_demo_erasure
+from adapters.demo.projects import add_demo_project, caught_up
 from adapters.settings import Settings
 from application.desk import ServiceDesk
 from application.ports import FixedClock

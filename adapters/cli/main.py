@@ -27,7 +27,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from adapters.container import build
     from adapters.http.app import create_app
     from adapters.serve.corked import CorkedHttpToolsProtocol
-    from adapters.logging import configure_logging
+    from adapters.cli.logging import configure_logging
 
     settings = _settings(args)
     if args.workers is not None:
@@ -41,7 +41,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         if args.http_worker_of is not None:
             return serve_workers.run_http_worker(args, settings)
-        command = [sys.executable, "-m", "adapters.cli", "serve", "--database", settings.database_url]
+        command = [sys.executable, "-m", "adapters.cli.main", "serve", "--database", settings.database_url]
         if not args.projections:
             command.append("--no-projections")
         return serve_workers.supervise(args, settings, settings.workers, command)
@@ -160,7 +160,7 @@ def _run_worker(services: Any, *, parent_pipe: bool = False, status_fd: int | No
     import signal
     import threading
 
-    from adapters.logging import configure_logging
+    from adapters.cli.logging import configure_logging
 
     settings = services.settings
     configure_logging(settings.log_level, settings.log_json)
@@ -197,7 +197,7 @@ def cmd_sla_watch(args: argparse.Namespace) -> int:
     import threading
 
     from adapters.container import build
-    from adapters.logging import configure_logging
+    from adapters.cli.logging import configure_logging
 
     settings = _settings(args)
     configure_logging(settings.log_level, settings.log_json)
@@ -235,7 +235,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from adapters import backup
+    from adapters.stores import backup
 
     settings = _settings(args)
     console = Console(stderr=True)
@@ -304,7 +304,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from adapters.demo import run_demo
+    from adapters.demo.run import run_demo
 
     return run_demo(_settings(args), tickets=args.tickets, seed=args.seed)
 
@@ -371,7 +371,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     db_arg(report)
     report.set_defaults(func=cmd_report)
 
-    from adapters import audit_cli
+    from adapters.cli import audit as audit_cli
 
     audit_cli.add_parser(sub, db_arg)
 

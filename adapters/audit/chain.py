@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from eventsourcing.persistence import ApplicationRecorder
 
-from adapters.audit_store import ChainStore
+from adapters.audit.store import ChainStore
 from application.audit import Verdict, merge, verify
 
 HEAD_FORMAT = "opsledger-chain-head/1"

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder
 
-from adapters.keystore import SqlKeyStore
+from adapters.stores.keystore import SqlKeyStore
 from adapters.settings import Database
 from application.ports import KeyStore
 from application.sealing import MemoryKeyStore
@@ -42,12 +42,12 @@ from projections.ticket_list.view import TicketListView
 def eventsourcing_env(db: Database, sqlite_synchronous: str = "NORMAL") -> dict[str, str]:
     # The recorders that write the hash chain in the insert transaction (ADR 0030).
     if db.kind == "memory":
-        return {"PERSISTENCE_MODULE": "adapters.audit_store:ChainedPOPOFactory"}
+        return {"PERSISTENCE_MODULE": "adapters.audit.store:ChainedPOPOFactory"}
     if db.kind == "sqlite":
         Path(db.path).parent.mkdir(parents=True, exist_ok=True)
         return {
-            "PERSISTENCE_MODULE": "adapters.sqlite_store:SQLiteStoreFactory",
-            "APPLICATION_RECORDER_TOPIC": "adapters.audit_store:ChainedSQLiteRecorder",
+            "PERSISTENCE_MODULE": "adapters.stores.sqlite:SQLiteStoreFactory",
+            "APPLICATION_RECORDER_TOPIC": "adapters.audit.store:ChainedSQLiteRecorder",
             "SQLITE_DBNAME": db.path,
             "SQLITE_LOCK_TIMEOUT": "10",
             "SQLITE_SYNCHRONOUS": sqlite_synchronous,
@@ -56,8 +56,8 @@ def eventsourcing_env(db: Database, sqlite_synchronous: str = "NORMAL") -> dict[
     env = {
         # Fails fast while the database is away, recovers by itself (ADR 0024); the recorder
         # chains every event as it is recorded (ADR 0030).
-        "PERSISTENCE_MODULE": "adapters.postgres_store:PostgresStoreFactory",
-        "APPLICATION_RECORDER_TOPIC": "adapters.audit_store:ChainedPostgresRecorder",
+        "PERSISTENCE_MODULE": "adapters.stores.postgres:PostgresStoreFactory",
+        "APPLICATION_RECORDER_TOPIC": "adapters.audit.store:ChainedPostgresRecorder",
         "POSTGRES_DBNAME": db.dbname,
         "POSTGRES_HOST": db.host,
         "POSTGRES_PORT": str(db.port),

@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from adapters.audit import AuditError, verify_store
-from adapters.audit_bundle import load, verify_bundle
+from adapters.audit.chain import AuditError, verify_store
+from adapters.audit.bundle import load, verify_bundle
 from adapters.container import build
 from adapters.settings import Settings
 from application.reports import ReportBuilder

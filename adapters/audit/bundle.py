@@ -4,7 +4,7 @@
 chain hash) and a trailer with the head (signed when a key is set). ``verify_bundle`` checks a
 bundle alone: no server, no database. ``load`` puts a verified bundle's rows into a fresh
 store with their positions and chain rows, so the read models and reports can be rebuilt from
-it (``adapters/audit_replay.py``).
+it (``adapters/audit/replay.py``).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from typing import IO, Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from eventsourcing.persistence import ApplicationRecorder
 
-from adapters.audit import AuditError, Progress, check_signature, head_document
-from adapters.audit_store import CHAIN_TABLE, ChainStore
+from adapters.audit.chain import AuditError, Progress, check_signature, head_document
+from adapters.audit.store import CHAIN_TABLE, ChainStore
 from application.audit import GENESIS, EventRow, Verdict, merge, originator_text, verify
 
 FORMAT = "opsledger-audit-bundle"
