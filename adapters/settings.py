@@ -139,6 +139,9 @@ class Settings:
     notify_timeout_seconds: float = 2.0
     # ADR 0037: requests per token ("100/second", "/minute", "/hour", "/day"), or "off".
     rate_limit: str = "100/second"
+    # ADR 0030: the Ed25519 key that signs published chain heads and bundles (a PEM file path
+    # or base64 of 32 raw bytes); "" when heads go unsigned.
+    audit_signing_key: str = ""
     # ADR 0038: ``serve`` keeps its read models, the SLA watcher and the routine follower in a
     # supervised child process (True) or a thread (False); None ("auto"): a child process on
     # PostgreSQL, where it measured faster, a thread on SQLite, where it did not.
@@ -206,6 +209,7 @@ class Settings:
             sla_watch_seconds=float(env.get("OPSLEDGER_SLA_WATCH_SECONDS") or 15),
             notify_webhook_url=env.get("OPSLEDGER_NOTIFY_WEBHOOK_URL") or None,
             rate_limit=env.get("OPSLEDGER_RATE_LIMIT") or "100/second",
+            audit_signing_key=env.get("OPSLEDGER_AUDIT_SIGNING_KEY") or "",
             projections_process=_auto_flag(env.get("OPSLEDGER_PROJECTIONS_PROCESS"),
                                            "OPSLEDGER_PROJECTIONS_PROCESS"),
             workers=_whole(env.get("OPSLEDGER_WORKERS"), "OPSLEDGER_WORKERS", default=1),

@@ -13,7 +13,6 @@ ways (a PEM ``SubjectPublicKeyInfo`` file or base64 of the raw 32 bytes).
 from __future__ import annotations
 
 import base64
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -60,9 +59,9 @@ def head_message(position: int, head: str) -> bytes:
     return f"{HEAD_FORMAT}\n{position}\n{head}\n".encode()
 
 
-def signing_key(value: str | None = None) -> Ed25519PrivateKey | None:
-    """The Ed25519 key from ``OPSLEDGER_AUDIT_SIGNING_KEY`` (or ``value``), None when unset."""
-    value = value if value is not None else os.environ.get(SIGNING_KEY_ENV, "")
+def signing_key(value: str) -> Ed25519PrivateKey | None:
+    """The Ed25519 key ``value`` names (``Settings.audit_signing_key``, from
+    ``OPSLEDGER_AUDIT_SIGNING_KEY``), None when it is empty."""
     if not value.strip():
         return None
     path = Path(value.strip())

@@ -96,8 +96,9 @@ def cmd_head(args: argparse.Namespace) -> int:
     from adapters.audit.chain import head_document, signing_key, verify_store
     from adapters.container import build
 
-    key = signing_key()
-    services = build(_settings(args))
+    settings = _settings(args)
+    key = signing_key(settings.audit_signing_key)
+    services = build(settings)
     try:
         verdict = verify_store(services.desk.recorder)
         kind = services.settings.database.kind
@@ -131,8 +132,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     from adapters.audit.bundle import export
     from adapters.container import build
 
-    key = signing_key()
-    services = build(_settings(args))
+    settings = _settings(args)
+    key = signing_key(settings.audit_signing_key)
+    services = build(settings)
     try:
         trailer = export(services.desk.recorder, sys.stdout, since=args.since or 0, key=key)
     finally:
