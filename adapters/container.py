@@ -90,7 +90,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
         desk.serialise_writes(writer_lock(db.path), optimistic_numbers=settings.commands_inline)
     elif db.kind == "postgres":
         # One number issuer at a time across processes (ADR 0039).
-        desk._issuing = PostgresIssuingLock(versions)
+        desk.number_lock = PostgresIssuingLock(versions)
     # Personal data is sealed with per-customer keys in their own table (ADR 0034, 0043).
     desk.mapper.sealer = ContactSealer(  # type: ignore[attr-defined]
         key_store(db, desk.write_lock), owners=record_owners(desk))

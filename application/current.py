@@ -18,9 +18,7 @@ from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
-
-from application.desk import ServiceDesk, _own
+from application.desk import ServiceDesk, private_copy
 from application.ports import VersionIndex
 
 MAX_RECORDS = 10_000  # customers, policies, calendars: far fewer; a bound all the same
@@ -28,7 +26,7 @@ MAX_RECORDS = 10_000  # customers, policies, calendars: far fewer; a bound all t
 
 class CurrentRecords:
     """``get(record_id)``: the record as it stands now (a private copy), or ``None`` when it
-    has no events -- what ``desk._get`` answers, without the load when nothing changed."""
+    has no events -- what ``desk.load`` answers, without the load when nothing changed."""
 
     def __init__(self, desk: ServiceDesk, versions: VersionIndex) -> None:
         self.desk = desk
@@ -58,12 +56,12 @@ class CurrentRecords:
     def get(self, record_id: UUID) -> Any | None:
         seen: dict[UUID, Any] | None = getattr(self._scope, "seen", None)
         if seen is not None and record_id in seen:
-            return _own(seen[record_id])
+            return private_copy(seen[record_id])
         found = self._get(record_id)
         # A record that does not exist yet is not remembered: another process may create it
         # within this command (two servers recording the default calendars at once).
         if seen is not None and found is not None:
-            seen[record_id] = _own(found)
+            seen[record_id] = private_copy(found)
         return found
 
     def _get(self, record_id: UUID) -> Any | None:
@@ -72,15 +70,14 @@ class CurrentRecords:
             return None
         cached = self._records.get(record_id)
         if cached is not None and cached.version == version:
-            return _own(cached)
-        try:
-            record = self.desk._get(record_id)
-        except AggregateNotFoundError:
+            return private_copy(cached)
+        record = self.desk.load(record_id)
+        if record is None:
             return None
         with self._lock:
             if len(self._records) >= MAX_RECORDS:
                 self._records.clear()
             known = self._records.get(record_id)
             if known is None or known.version < record.version:
-                self._records[record_id] = _own(record)
+                self._records[record_id] = private_copy(record)
         return record

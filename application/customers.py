@@ -1,30 +1,19 @@
-"""Use cases of customers: register, read, list, assign an SLA policy (API.md "Identities",
-ADR 0018), and the lookup the SLA clocks use to find a customer's policy.
+"""Customers: reads, lists, the lookup the SLA clocks use to find a customer's policy (ADR
+0018), and a customer registered on its first use by another record.
 
-Functions over the same ``ServiceDesk`` (store, clock, cache, write lock), like
-``application.catalog``. A registration is keyed by the customer id: the aggregate id derives
-from it, so two registrations of one id race on one stream; the loser reloads and compares.
-A repeat with the same ``name`` and ``sla_policy`` is an idempotent repeat (nothing recorded,
-``created`` false: a ``200``); with different data it is a ``CustomerExists`` (a ``409``: use
-``assign_sla_policy`` to change the policy).
-
-Not here yet (issue 7): registering a free-text customer on a ticket's first use of it. A
-ticket whose customer is not registered takes ``default``.
+The commands are values in ``application.commands.customers`` (``RegisterCustomer``,
+``AssignSlaPolicy``), run by ``ServiceDesk.handle``. A ticket whose customer is not
+registered takes the ``default`` policy.
 """
 
 from __future__ import annotations
 
-import random
-import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError
-
 from application.catalog import get_policy
-from application.desk import MAX_ATTEMPTS, RETRY_DELAY, RETRY_MAX_DELAY, ServiceDesk
-from application.errors import ApplicationError, ConcurrencyConflict, RecordNotFound
+from application.desk import ServiceDesk
+from application.errors import ApplicationError, RecordNotFound
 from domain.customer import Customer, CustomerDirectory, normalise_customer_id
 from domain.errors import InvalidCommand
 
@@ -46,13 +35,14 @@ class CustomerExists(ApplicationError):
 
 
 @dataclass
-class CustomerResult:
+class CustomerResult:  # shim for adapters/http until converted
     customer: Customer
     created: bool = False
     changed: bool = False
 
 
-def _check_policy(desk: ServiceDesk, slug: str | None) -> None:
+def check_policy(desk: ServiceDesk, slug: str | None) -> None:
+    """A 422 naming ``sla_policy`` when ``slug`` names no SLA policy."""
     if slug is None:
         return
     try:
@@ -68,9 +58,9 @@ def find_customer(desk: ServiceDesk, customer: str,
     if not text:
         return None
     try:
-        found = (desk._get_current(Customer.id_for(text)) if as_of is None
+        found = (desk.load_current(Customer.id_for(text)) if as_of is None
                  else desk.get_record(Customer.id_for(text), Customer, "customer", as_of))
-    except (AggregateNotFoundError, RecordNotFound):
+    except RecordNotFound:
         return None
     return found if isinstance(found, Customer) else None
 
@@ -84,41 +74,16 @@ def customer_on_first_use(desk: ServiceDesk, customer: str, at: datetime,
     if found is not None:
         return (found,)
     record = Customer.register(customer, customer, None, actor=actor, at=at)
-    try:
-        directory = desk._get(CustomerDirectory.ID)
-    except AggregateNotFoundError:
-        directory = CustomerDirectory.open(at)
+    directory = desk.load(CustomerDirectory.ID) or CustomerDirectory.open(at)
     directory.add(record.customer, at)
     return record, directory
 
 
-def _retry_pause(attempt: int) -> None:
-    time.sleep(random.uniform(0, min(RETRY_MAX_DELAY, RETRY_DELAY * 2**attempt)))
-
-
 def register_customer(desk: ServiceDesk, customer: str, name: str,
-                      sla_policy: str | None = None, *, actor: str) -> CustomerResult:
-    _check_policy(desk, sla_policy)
-    for attempt in range(MAX_ATTEMPTS):
-        existing = find_customer(desk, customer)
-        if existing is not None:
-            if existing.same_as(name, sla_policy):
-                return CustomerResult(customer=existing)
-            raise CustomerExists(existing.customer)
-        at = desk.clock.now()
-        record = Customer.register(customer, name, sla_policy, actor=actor, at=at)
-        try:
-            directory = desk._get(CustomerDirectory.ID)
-        except AggregateNotFoundError:
-            directory = CustomerDirectory.open(at)
-        directory.add(record.customer, at)
-        try:
-            desk._save(record, directory)
-        except IntegrityError:
-            _retry_pause(attempt)
-            continue
-        return CustomerResult(customer=record, created=True, changed=True)
-    raise ConcurrencyConflict(MAX_ATTEMPTS)
+                      sla_policy: str | None = None, *, actor: str) -> CustomerResult:  # shim for adapters/http until converted
+    from application.commands.customers import RegisterCustomer
+    r = desk.handle(RegisterCustomer(id=customer, name=name, sla_policy=sla_policy), actor=actor)
+    return CustomerResult(customer=r.aggregate, created=r.created, changed=r.changed)
 
 
 def get_customer(desk: ServiceDesk, customer: str) -> Customer:
@@ -129,33 +94,18 @@ def get_customer(desk: ServiceDesk, customer: str) -> Customer:
 
 
 def list_customers(desk: ServiceDesk) -> list[Customer]:
-    try:
-        directory: CustomerDirectory = desk._get(CustomerDirectory.ID)
-    except AggregateNotFoundError:
+    directory: CustomerDirectory | None = desk.load(CustomerDirectory.ID)
+    if directory is None:
         return []
     found = (find_customer(desk, i) for i in sorted(directory.customers))
     return [c for c in found if c is not None]
 
 
 def assign_policy(desk: ServiceDesk, customer: str, sla_policy: str, *,
-                  actor: str) -> CustomerResult:
-    """Sets the policy the customer's tickets take from now on (when they are classified);
-    tickets that already have deadlines keep their policy."""
-    if not sla_policy:
-        raise InvalidCommand.field("sla_policy", "must not be empty")
-    _check_policy(desk, sla_policy)
-    for attempt in range(MAX_ATTEMPTS):
-        record = get_customer(desk, customer)
-        changed = record.assign_policy(sla_policy, actor=actor, at=desk.clock.now())
-        if not changed:
-            return CustomerResult(customer=record)
-        try:
-            desk._save(record)
-        except IntegrityError:
-            _retry_pause(attempt)
-            continue
-        return CustomerResult(customer=record, changed=True)
-    raise ConcurrencyConflict(MAX_ATTEMPTS)
+                  actor: str) -> CustomerResult:  # shim for adapters/http until converted
+    from application.commands.customers import AssignSlaPolicy
+    r = desk.handle(AssignSlaPolicy(customer=customer, sla_policy=sla_policy), actor=actor)
+    return CustomerResult(customer=r.aggregate, changed=r.changed)
 
 
 def customer_policy(desk: ServiceDesk, customer: str) -> str | None:

@@ -1,8 +1,10 @@
-"""The service desk use cases: every ticket command, reads by id, number, time and history.
+"""The service desk: the one command handler, reads by id, number, time and history.
 
-``ServiceDesk`` is an eventsourcing ``Application``. Each command loads the ticket, checks an
-optional expected version (``If-Match``), runs the domain method with the clock's time and the
-acting user, and saves the ticket's new events together with any numbers it issued and the
+``ServiceDesk`` is an eventsourcing ``Application``. ``handle(command)`` runs every command
+(a frozen value from ``application.commands``, ADR 0046): it loads the record the command
+names, checks an optional expected version (``If-Match``) and ``Idempotency-Key``, calls the
+command's ``decide`` with the clock's time and the acting user, and saves the record's new
+events together with any other records the command changed, the numbers it issued and the
 idempotency record, in one transaction. A conflicting concurrent save (the store's unique
 originator id + version) is retried from a fresh load, so no update is ever lost.
 """
@@ -12,8 +14,8 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -24,71 +26,62 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Mapper, Notification, Recording
 
 from application.encoding import MsgspecMapper
+from application.commands.base import NOTHING, Command, resolve_ref
 from application.errors import (
     ConcurrencyConflict,
     IdempotencyKeyReused,
-    RecordNotFound,
-    TicketNotFound,
     VersionMismatch,
+    record_not_found,
 )
 from application.idempotency import IdempotencyKey, IdempotencyRecord
-from application.ports import Clock, Notice, Notifier, PositionIndex, SystemClock, TicketClocks
-from domain.customer import normalise_customer_id
+from application.ports import Clock, Notifier, PositionIndex, SystemClock, TicketClocks
 from domain.errors import InvalidCommand
-from domain.numbering import NUMBERED_RECORDS, DailySequence, RecordKind, record_id_for
-from domain.priority import DEFAULT_MATRIX, Impact, Importance, Priority, PriorityMatrix, Urgency
-from domain.ticket import (
-    Channel,
-    Contact,
-    Improvement,
-    ProposedClassification,
-    Ticket,
-    TicketType,
-)
+from domain.numbering import DailySequence, RecordKind
+from domain.priority import DEFAULT_MATRIX, PriorityMatrix
+from domain.ticket import Ticket
 
 MAX_ATTEMPTS = 30  # with RETRY_* below: about 2.6 s of waiting at most before a 409
 RETRY_DELAY = 0.002  # seconds: the first conflict waits up to this long, doubling each time
 RETRY_MAX_DELAY = 0.1
-NUMBER_PREFIXES = tuple(f"{prefix}-" for prefix in NUMBERED_RECORDS)
-SLA_ACTOR = "system:sla"
 
 
-class _NothingDue(Exception):
-    """Raised inside the watcher's command when nothing is due: nothing is saved."""
-
-
-def ticket_id_for(number: str) -> UUID:
-    """Ticket ids derive from their SR number, so a number resolves without a read model."""
-    return record_id_for(number)
-
-
-@dataclass
+@dataclass(slots=True)
 class CommandResult:
-    aggregate: Any  # the record the command was addressed to, as saved
+    """What ``ServiceDesk.handle`` answers."""
+
+    aggregate: Any  # the record the command was addressed to (or created), as saved
     created: bool = False
-    position: int | None = None  # notification id of the last event saved (None: replayed)
+    position: int | None = None  # notification id of the last event saved (None: none)
     replayed: bool = False  # an Idempotency-Key repeat: nothing new was recorded
+    changed: bool = False  # the command recorded events (not ``NOTHING``, not a replay)
+    events: tuple[Any, ...] = ()  # every event saved, in order (numbers, idempotency too)
 
     @property
     def ticket(self) -> Ticket:
         return self.aggregate  # type: ignore[no-any-return]
 
 
-@dataclass
-class _NumberIssuer:
-    """Issues record numbers inside one command; the sequences are saved with the command."""
+class Context:
+    """What a command's ``decide`` gets besides its record, for one attempt: ``desk`` (for
+    reads: ``get_record``, ``load``, ``load_current``, ``matrix``, ``sla``), ``at`` (the
+    clock's time), ``actor``, and ``issue(kind)``: the next number of a numbered record,
+    saved with the command (a refused command saves nothing, so its number is never used)."""
 
-    desk: ServiceDesk
-    at: datetime
-    sequences: dict[UUID, DailySequence] = field(default_factory=dict)
-    holds_lock: bool = False
+    __slots__ = ("desk", "at", "actor", "sequences", "holds_lock")
+
+    def __init__(self, desk: ServiceDesk, at: datetime, actor: str) -> None:
+        self.desk = desk
+        self.at = at
+        self.actor = actor
+        self.sequences: dict[UUID, DailySequence] = {}
+        self.holds_lock = False
 
     def issue(self, kind: RecordKind) -> str:
         if not self.holds_lock:
             # One issuer at a time in this process, from reading the sequence until the
             # command is saved (``release``): creators in one process never collide on a
             # number, only those of other processes can (and are retried).
-            self.desk._issuing.acquire()
+            self.desk.number_lock.acquire()
             self.holds_lock = True
         day = self.at.astimezone(self.desk.timezone).date()
         seq_id = DailySequence.id_for(kind, day)
@@ -110,7 +103,7 @@ class _NumberIssuer:
     def release(self) -> None:
         if self.holds_lock:
             self.holds_lock = False
-            self.desk._issuing.release()
+            self.desk.number_lock.release()
 
 
 @dataclass(frozen=True)
@@ -143,7 +136,7 @@ class ServiceDesk(Application):
         "AGGREGATE_CACHE_MAXSIZE": "20000",
         "AGGREGATE_CACHE_FASTFORWARD": "y",
         # Our aggregates never change nested state in place (events reassign attributes), so a
-        # shallow copy with its own pending-event list isolates a command; see ``_own``.
+        # shallow copy with its own pending-event list isolates a command; see ``private_copy``.
         "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",
     }
 
@@ -162,8 +155,10 @@ class ServiceDesk(Application):
         self.matrix = matrix
         self.positions = positions
         self.saved_position = 0  # the highest notification id this process has written
-        self._issuing: Any = threading.Lock()  # see _NumberIssuer
-        self._sequences: dict[UUID, DailySequence] = {}  # last saved, guarded by _issuing
+        # Held by a creator from its first number to its save (``Context.issue``); replaced by
+        # ``serialise_writes`` or, across processes, by the composition root (ADR 0042).
+        self.number_lock: Any = threading.Lock()
+        self._sequences: dict[UUID, DailySequence] = {}  # last saved, guarded by number_lock
         # Shared with same-process writers of the same SQLite file (the read models), so they
         # queue on a lock instead of SQLite's sleeping busy handler (ADR 0012). Set it with
         # ``serialise_writes``.
@@ -175,7 +170,7 @@ class ServiceDesk(Application):
         # Where escalation notices go (ADR 0016): called after the save, must not block.
         self.notifier: Notifier | None = None
         # Reference records checked against the store's version (``application.current``,
-        # ADR 0038), wired by the composition root; ``_get_current`` uses it.
+        # ADR 0038), wired by the composition root; ``load_current`` uses it.
         self.current: Any = None
 
     # --------------------------------------------------------------- plumbing
@@ -202,7 +197,7 @@ class ServiceDesk(Application):
         """
         lock = lock if lock is not None else threading.RLock()
         self.write_lock = lock
-        self._issuing = threading.RLock() if optimistic_numbers else lock
+        self.number_lock = threading.RLock() if optimistic_numbers else lock
         return lock
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
@@ -246,32 +241,37 @@ class ServiceDesk(Application):
                                           topic=s.topic, state=s.state, id=n))
                 for d, s, n in zip(events, stored, ids, strict=True)]
 
-    def _save(self, *aggregates: Aggregate | None) -> int | None:
+    def _save(self, *aggregates: Aggregate | None) -> tuple[int | None, list[Recording[UUID]]]:
         recordings = self.save(*aggregates)
         if self.current is not None:
             self.current.forget_command()  # what this command reads next includes this save
         if not recordings:
-            return None
+            return None, recordings
         position = max(r.notification.id for r in recordings)
         if position > self.saved_position:
             self.saved_position = position
         for listener in self.after_save:
             listener(position)
-        return position
+        return position, recordings
 
     def _get(self, aggregate_id: UUID) -> Any:
         """A private copy of the (cached) aggregate, safe to run a command on."""
-        return _own(self.repository.get(aggregate_id, projector_func=_project))
+        return private_copy(self.repository.get(aggregate_id, projector_func=_project))
 
-    def _get_current(self, aggregate_id: UUID) -> Any:
-        """``_get`` for the reference records read by every command (customers, SLA policies,
+    def load(self, record_id: UUID) -> Any | None:
+        """The record ``record_id`` as it stands now (a private copy: a command may change
+        it), or ``None`` when it has no events."""
+        try:
+            return self._get(record_id)
+        except AggregateNotFoundError:
+            return None
+
+    def load_current(self, record_id: UUID) -> Any | None:
+        """``load`` for the reference records read by every command (customers, SLA policies,
         calendars): cached against the store's current version when ``current`` is wired."""
         if self.current is None:
-            return self._get(aggregate_id)
-        found = self.current.get(aggregate_id)
-        if found is None:
-            raise AggregateNotFoundError(aggregate_id)
-        return found
+            return self.load(record_id)
+        return self.current.get(record_id)
 
     def _load_sequence(self, kind: RecordKind, day: date, at: datetime) -> DailySequence:
         # Under the number lock, the sequence this process saved last is the latest unless
@@ -286,7 +286,7 @@ class ServiceDesk(Application):
         if known is not None and (
             self.current is None or self.current.versions.latest_version(seq_id) == known.version
         ):
-            return _own(known)  # type: ignore[no-any-return]
+            return private_copy(known)  # type: ignore[no-any-return]
         try:
             return self._get(seq_id)
         except AggregateNotFoundError:
@@ -294,15 +294,7 @@ class ServiceDesk(Application):
 
     def resolve_ref(self, ref: str | UUID, kind: str = "ticket") -> UUID:
         """An id, or a human number of any numbered record (``SR-…``, ``PRB-…``, ``CHG-…``)."""
-        if isinstance(ref, UUID):
-            return ref
-        ref = ref.strip()
-        if ref.upper().startswith(NUMBER_PREFIXES):
-            return record_id_for(ref.upper())
-        try:
-            return UUID(ref)
-        except ValueError:
-            raise _not_found(ref, kind) from None
+        return resolve_ref(ref, kind)
 
     def _find_idempotent(
         self, idempotency: IdempotencyKey | None
@@ -321,475 +313,148 @@ class ServiceDesk(Application):
         aggregate = self.repository.get(record.target_id, version=record.target_version)
         return CommandResult(aggregate=aggregate, created=record.created, replayed=True)
 
-    def _run(self, record_id: UUID | None, mutate: Callable[[Any, datetime, _NumberIssuer], Any],
-             **options: Any) -> CommandResult:
-        """Load the record ``record_id`` (of class ``kind``; ``None``: a create), run
-        ``mutate`` on it and save what it returns: the changed record, or a tuple whose first
-        item is the record and whose others change with it in the same transaction (e.g. a
-        problem and the ticket linked to it). Options: ``actor``, ``expected_version``,
-        ``idempotency``, ``kind``, ``label``. Reference records are read once per command."""
-        if self.current is None:
-            return self._run_attempts(record_id, mutate, **options)
-        with self.current.one_command():
-            return self._run_attempts(record_id, mutate, **options)
+    # ------------------------------------------------------------- the handler
 
-    def _run_attempts(
-        self,
-        record_id: UUID | None,
-        mutate: Callable[[Any, datetime, _NumberIssuer], Any],
-        *,
-        actor: str,
-        expected_version: int | None,
-        idempotency: IdempotencyKey | None,
-        kind: type[Aggregate] = Ticket,
-        label: str = "ticket",
-    ) -> CommandResult:
+    def handle(self, command: Command, *, actor: str, expected_version: int | None = None,
+               idempotency: IdempotencyKey | None = None) -> CommandResult:
+        """Runs ``command`` (``application.commands``) as ``actor``: loads the record it names
+        (``command.target()``; none for a command that creates its record), checks
+        ``expected_version`` (``If-Match``: ``VersionMismatch``, a 412) and ``idempotency``
+        (a repeat answers the first result, ``replayed``), lets the command ``decide`` and
+        saves what it changed in one transaction, trying again from a fresh load when
+        another writer saved first (``ConcurrencyConflict`` after ``MAX_ATTEMPTS``).
+        Reference records are read once per attempt (``current``)."""
+        record_id = command.target()
+        command.prepare(self)
+        if self.current is None:
+            result = self._attempts(command, record_id, actor, expected_version, idempotency)
+        else:
+            with self.current.one_command():
+                result = self._attempts(command, record_id, actor, expected_version,
+                                        idempotency)
+        if not result.replayed:
+            command.after(result, self)
+        return result
+
+    def _attempts(self, command: Command, record_id: UUID | None, actor: str,
+                  expected_version: int | None,
+                  idempotency: IdempotencyKey | None) -> CommandResult:
         for attempt in range(MAX_ATTEMPTS):
-            record = self._find_idempotent(idempotency)
-            if record is not None:
-                return self._replay(record)
-            target = self.get_record(record_id, kind, label) if record_id is not None else None
-            if target is not None and expected_version is not None:
-                if target.version != expected_version:
-                    raise VersionMismatch(expected_version, target.version)
-            at = self.clock.now()
-            numbers = _NumberIssuer(self, at)
+            if idempotency is not None:
+                done = self._find_idempotent(idempotency)
+                if done is not None:
+                    return self._replay(done)
+            target = None
+            if record_id is not None:
+                target = self.load(record_id)
+                if target is not None and not isinstance(target, command.record_class):
+                    target = None
+                if target is None and not command.missing_ok:
+                    raise command.missing(record_id)
+                if expected_version is not None:
+                    actual = 0 if target is None else target.version
+                    if actual != expected_version:
+                        raise VersionMismatch(expected_version, actual, command.record_label)
+            ctx = Context(self, self.clock.now(), actor)
             try:
-                outcome = mutate(target, at, numbers)
-                changed, *others = outcome if isinstance(outcome, tuple) else (outcome,)
-                if self.sla is not None:
-                    for aggregate in (changed, *others):
+                outcome = command.decide(target, ctx)
+                changed = outcome is not NOTHING
+                # ``None``: the record changed; aggregates: saved with it (the first one *is*
+                # the record when there was none); ``NOTHING``: nothing to save.
+                if not changed or outcome is None:
+                    record, others = target, ()
+                elif type(outcome) is tuple:
+                    record, others = ((outcome[0], outcome[1:]) if target is None
+                                      else (target, outcome))
+                else:
+                    record, others = (outcome, ()) if target is None else (target, (outcome,))
+                if changed and self.sla is not None:
+                    for aggregate in (record, *others):
                         if isinstance(aggregate, Ticket):
-                            self.sla.update(aggregate, at)
-                idem = (
-                    IdempotencyRecord.record(
-                        idempotency,
-                        target_id=changed.id,
-                        target_version=changed.version,
-                        created=target is None,
-                        actor=actor,
-                        at=at,
-                    )
-                    if idempotency is not None
-                    else None
-                )
-                position = self._save(changed, *others, *numbers.sequences.values(), idem)
-                numbers.remember()
+                            self.sla.update(aggregate, ctx.at)
+                idem = None
+                if idempotency is not None and record is not None:
+                    idem = IdempotencyRecord.record(
+                        idempotency, target_id=record.id, target_version=record.version,
+                        created=changed and target is None, actor=actor, at=ctx.at)
+                if changed:
+                    position, recordings = self._save(record, *others,
+                                                      *ctx.sequences.values(), idem)
+                elif idem is not None:
+                    position, recordings = self._save(idem)
+                else:
+                    position, recordings = None, []
+                ctx.remember()
             except IntegrityError:
-                numbers.forget()
+                ctx.forget()
                 if self.current is not None:
                     self.current.forget_command()
                 # Someone saved first; the cache fast-forwards on the next load. Wait a
                 # random, growing while first, so that contenders (e.g. creators racing for
                 # the day's number sequence) spread out instead of colliding again.
-                numbers.release()
+                ctx.release()
                 time.sleep(random.uniform(0, min(RETRY_MAX_DELAY, RETRY_DELAY * 2**attempt)))
                 continue
             finally:
-                numbers.release()
-            return CommandResult(aggregate=changed, created=target is None, position=position)
+                ctx.release()
+            return CommandResult(aggregate=record, created=changed and target is None,
+                                 position=position, changed=changed,
+                                 events=tuple(r.domain_event for r in recordings))
         raise ConcurrencyConflict(MAX_ATTEMPTS)
 
-    def _change(
-        self,
-        ref: str | UUID,
-        command: Callable[[Any, datetime, _NumberIssuer], Any],
-        *,
-        actor: str,
-        expected_version: int | None = None,
-        idempotency: IdempotencyKey | None = None,
-        kind: type[Aggregate] = Ticket,
-        label: str = "ticket",
-    ) -> CommandResult:
-        """Run ``command`` on the existing record ``ref``. The command may return other
-        aggregates it changed (one or a tuple): they are saved in the same transaction."""
-        record_id = self.resolve_ref(ref, label)
+    # ---------------------------------------- shims for adapters/http until converted
 
-        def mutate(record: Any, at: datetime, numbers: _NumberIssuer) -> Any:
-            assert record is not None
-            others = command(record, at, numbers)
-            if others is None:
-                return record
-            return (record, *(others if isinstance(others, tuple) else (others,)))
+    def _relay(self, name: str, ref: Any, fields: dict[str, Any]) -> CommandResult:  # shim for adapters/http until converted
+        from application.commands import tickets
 
-        return self._run(
-            record_id,
-            mutate,
-            actor=actor,
-            expected_version=expected_version,
-            idempotency=idempotency,
-            kind=kind,
-            label=label,
-        )
+        opts = {k: fields.pop(k) for k in ("actor", "expected_version", "idempotency")
+                if k in fields}
+        fields.pop("check_assignee", None)  # ``Assign`` checks the assignee itself
+        if ref is not None:
+            fields["ref"] = ref
+        return self.handle(getattr(tickets, name)(**fields), **opts)
 
-    # ---------------------------------------------------------------- commands
+    def register_ticket(self, **fields: Any) -> CommandResult:  # shim for adapters/http until converted
+        return self._relay("RegisterTicket", None, fields)
 
-    def register_ticket(
-        self,
-        *,
-        actor: str,
-        customer: str,
-        contact: Contact,
-        channel: Channel | str,
-        title: str,
-        description: str = "",
-        affected_system: str = "",
-        reported_at: datetime | None = None,
-        attachments: Sequence[str] = (),
-        type: TicketType | str | None = None,
-        category: str | None = None,
-        urgency: Urgency | str | None = None,
-        impact: Impact | str | None = None,
-        importance: Importance | str | None = None,
-        priority: Priority | str | None = None,
-        override_reason: str = "",
-        sla_policy: str | None = None,
-        idempotency: IdempotencyKey | None = None,
-    ) -> CommandResult:
-        if sla_policy is not None and self.sla is not None:
-            self.sla.check_policy(sla_policy)  # unknown: 422 naming sla_policy
-        # Stored as the customers and projects keep it, so that the customer's list filter,
-        # its contract's report and its SLA lookups all meet on one spelling.
-        customer = normalise_customer_id(customer)
-        proposed = ProposedClassification(
-            type=TicketType(type) if type else None,
-            category=category.strip() if category and category.strip() else None,
-            urgency=Urgency(urgency) if urgency else None,
-            impact=Impact(impact) if impact else None,
-            importance=Importance(importance) if importance else None,
-        )
+    def invalidate(self, ref: Any, **fields: Any) -> CommandResult:  # shim for adapters/http until converted
+        return self._relay("Invalidate", ref, fields)
 
-        # With all five classification fields the ticket is classified at once (the priority,
-        # if given, overrides the matrix's); without them a priority given is kept as it is,
-        # and its SLA clocks start at ``reported_at`` (issue 16 item 4).
-        given = None if proposed.complete() or not priority else Priority(priority)
+    def classify(self, ref: Any, **fields: Any) -> CommandResult:  # shim for adapters/http until converted
+        return self._relay("Classify", ref, fields)
 
-        def mutate(_: Ticket | None, at: datetime, numbers: _NumberIssuer) -> Ticket:
-            number = numbers.issue(RecordKind.SERVICE_REQUEST)
-            ticket = Ticket.register(
-                id=ticket_id_for(number),
-                number=number,
-                customer=customer,
-                contact=contact,
-                channel=Channel(channel),
-                title=title,
-                description=description,
-                affected_system=affected_system,
-                reported_at=reported_at or at,
-                attachments=tuple(attachments),
-                proposed=proposed,
-                sla_policy=sla_policy,
-                actor=actor,
-                at=at,
-                priority=given,
-                override_reason=override_reason,
-            )
-            if proposed.complete():
-                assert proposed.type and proposed.category and proposed.urgency
-                assert proposed.impact and proposed.importance
-                ticket.classify(
-                    type=proposed.type,
-                    category=proposed.category,
-                    urgency=proposed.urgency,
-                    impact=proposed.impact,
-                    importance=proposed.importance,
-                    priority=Priority(priority) if priority else None,
-                    override_reason=override_reason,
-                    matrix=self.matrix,
-                    actor=actor,
-                    at=at,
-                )
-            return ticket
+    def assign(self, ref: Any, **fields: Any) -> CommandResult:  # shim for adapters/http until converted
+        return self._relay("Assign", ref, fields)
 
-        return self._run(
-            None, mutate, actor=actor, expected_version=None, idempotency=idempotency
-        )
+    def start(self, ref: Any, **fields: Any) -> CommandResult:  # shim for adapters/http until converted
+        return self._relay("Start", ref, fields)
 
-    def invalidate(self, ref: str | UUID, *, reason: str, actor: str, **opts: Any) -> CommandResult:
-        return self._change(
-            ref, lambda t, at, _: t.invalidate(reason=reason, actor=actor, at=at), actor=actor, **opts
-        )
+    def log_work(self, ref: Any, **fields: Any) -> CommandResult:  # shim for adapters/http until converted
+        return self._relay("LogWork", ref, fields)
 
-    def classify(
-        self,
-        ref: str | UUID,
-        *,
-        type: TicketType | str,
-        category: str,
-        urgency: Urgency | str,
-        impact: Impact | str,
-        importance: Importance | str,
-        actor: str,
-        priority: Priority | str | None = None,
-        override_reason: str = "",
-        **opts: Any,
-    ) -> CommandResult:
-        def command(t: Ticket, at: datetime, _: _NumberIssuer) -> None:
-            t.classify(
-                type=TicketType(type),
-                category=category,
-                urgency=Urgency(urgency),
-                impact=Impact(impact),
-                importance=Importance(importance),
-                priority=Priority(priority) if priority else None,
-                override_reason=override_reason,
-                matrix=self.matrix,
-                actor=actor,
-                at=at,
-            )
+    def await_customer(self, ref: Any, **fields: Any) -> CommandResult:  # shim for adapters/http until converted
+        return self._relay("AwaitCustomer", ref, fields)
 
-        return self._change(ref, command, actor=actor, **opts)
+    def resume(self, ref: Any, **fields: Any) -> CommandResult:  # shim for adapters/http until converted
+        return self._relay("Resume", ref, fields)
 
-    def assign(
-        self,
-        ref: str | UUID,
-        *,
-        actor: str,
-        assignee: str | None = None,
-        group: str | None = None,
-        interface_person: str | None = None,
-        **opts: Any,
-    ) -> CommandResult:
-        return self._change(
-            ref,
-            lambda t, at, _: t.assign(
-                assignee=assignee,
-                group=group,
-                interface_person=interface_person,
-                actor=actor,
-                at=at,
-            ),
-            actor=actor,
-            **opts,
-        )
+    def resolve(self, ref: Any, **fields: Any) -> CommandResult:  # shim for adapters/http until converted
+        return self._relay("Resolve", ref, fields)
 
-    def start(self, ref: str | UUID, *, actor: str, **opts: Any) -> CommandResult:
-        return self._change(ref, lambda t, at, _: t.start(actor=actor, at=at), actor=actor, **opts)
+    def confirm(self, ref: Any, **fields: Any) -> CommandResult:  # shim for adapters/http until converted
+        return self._relay("Confirm", ref, fields)
 
-    def log_work(
-        self,
-        ref: str | UUID,
-        *,
-        action: str,
-        hours: float,
-        actor: str,
-        performed_at: datetime | None = None,
-        workaround: str = "",
-        **opts: Any,
-    ) -> CommandResult:
-        return self._change(
-            ref,
-            lambda t, at, _: t.log_work(
-                action=action,
-                hours=hours,
-                performed_at=performed_at,
-                workaround=workaround,
-                actor=actor,
-                at=at,
-            ),
-            actor=actor,
-            **opts,
-        )
+    def close_ticket(self, ref: Any, **fields: Any) -> CommandResult:  # shim for adapters/http until converted
+        return self._relay("CloseTicket", ref, fields)
 
-    def await_customer(
-        self, ref: str | UUID, *, reason: str, actor: str, **opts: Any
-    ) -> CommandResult:
-        return self._change(
-            ref, lambda t, at, _: t.await_customer(reason=reason, actor=actor, at=at), actor=actor, **opts
-        )
+    def reopen(self, ref: Any, **fields: Any) -> CommandResult:  # shim for adapters/http until converted
+        return self._relay("Reopen", ref, fields)
 
-    def resume(self, ref: str | UUID, *, actor: str, **opts: Any) -> CommandResult:
-        return self._change(ref, lambda t, at, _: t.resume(actor=actor, at=at), actor=actor, **opts)
+    def give_feedback(self, ref: Any, **fields: Any) -> CommandResult:  # shim for adapters/http until converted
+        return self._relay("GiveFeedback", ref, fields)
 
-    def resolve(
-        self,
-        ref: str | UUID,
-        *,
-        resolution: str,
-        root_cause: str,
-        actor: str,
-        first_contact: bool = False,
-        **opts: Any,
-    ) -> CommandResult:
-        return self._change(
-            ref,
-            lambda t, at, _: t.resolve(
-                resolution=resolution,
-                root_cause=root_cause,
-                first_contact=first_contact,
-                actor=actor,
-                at=at,
-            ),
-            actor=actor,
-            **opts,
-        )
-
-    def confirm(
-        self,
-        ref: str | UUID,
-        *,
-        signer: str,
-        items: Sequence[str],
-        criteria: Sequence[str],
-        passed: bool,
-        actor: str,
-        unmet_items: Sequence[str] = (),
-        note: str = "",
-        **opts: Any,
-    ) -> CommandResult:
-        def command(t: Ticket, at: datetime, numbers: _NumberIssuer) -> None:
-            # A refused command saves nothing, so the number issued here is never used.
-            t.confirm(
-                number=numbers.issue(RecordKind.DELIVERY_ACCEPTANCE),
-                signer=signer,
-                items=tuple(items),
-                criteria=tuple(criteria),
-                passed=passed,
-                unmet_items=tuple(unmet_items),
-                note=note,
-                actor=actor,
-                at=at,
-            )
-
-        return self._change(ref, command, actor=actor, **opts)
-
-    def close_ticket(
-        self, ref: str | UUID, *, signer: str, reason: str, actor: str, **opts: Any
-    ) -> CommandResult:
-        def command(t: Ticket, at: datetime, numbers: _NumberIssuer) -> None:
-            t.close(
-                number=numbers.issue(RecordKind.DELIVERY_ACCEPTANCE),
-                signer=signer,
-                reason=reason,
-                actor=actor,
-                at=at,
-            )
-
-        return self._change(ref, command, actor=actor, **opts)
-
-    def reopen(self, ref: str | UUID, *, reason: str, actor: str, **opts: Any) -> CommandResult:
-        return self._change(
-            ref, lambda t, at, _: t.reopen(reason=reason, actor=actor, at=at), actor=actor, **opts
-        )
-
-    def give_feedback(
-        self,
-        ref: str | UUID,
-        *,
-        timeliness: int,
-        effectiveness: int,
-        attitude: int,
-        actor: str,
-        comment: str = "",
-        improvement: Improvement | None = None,
-        **opts: Any,
-    ) -> CommandResult:
-        # The window's end, the low-score improvement and its project (ADR 0028).
-        from application import feedback
-
-        def command(t: Ticket, at: datetime, numbers: _NumberIssuer) -> Any:
-            number = numbers.issue(RecordKind.FEEDBACK)
-            scores = (timeliness, effectiveness, attitude)
-            imp, projects = feedback.follow_up(self, t, scores, improvement, number, actor, at)
-            t.give_feedback(number=number, timeliness=timeliness, effectiveness=effectiveness,
-                            attitude=attitude, comment=comment, improvement=imp, actor=actor,
-                            at=at, window_end=feedback.window_end(self, t))
-            return projects or None
-
-        return self._change(ref, command, actor=actor, **opts)
-
-    # ------------------------------------------------------ escalation (ADR 0016)
-
-    def escalate(self, ref: str | UUID, *, reason: str, actor: str, **opts: Any) -> CommandResult:
-        """Manual escalation (API.md ``escalate``): one level up, priority raised, the
-        policy's manager and expert notified after the save."""
-        escalated: list[Ticket.Escalated] = []
-
-        def command(t: Ticket, at: datetime, _: _NumberIssuer) -> None:
-            manager, expert = self._contacts(t)
-            t.escalate(reason=reason, manager=manager, expert=expert, actor=actor, at=at)
-            escalated[:] = [e for e in t.pending_events if isinstance(e, Ticket.Escalated)]
-
-        result = self._change(ref, command, actor=actor, **opts)
-        if not result.replayed:
-            self._send_notices(result.ticket, escalated)
-        return result
-
-    def record_sla_events(
-        self, ref: str | UUID, now: datetime | None = None, *, actor: str = SLA_ACTOR
-    ) -> tuple[CommandResult | None, list[Any]]:
-        """The watcher's command for one ticket: records every warning and breach of its
-        running clocks reached by ``now`` and not yet recorded, oldest first, and escalates
-        on the first breach of each clock. Returns the result (``None``: nothing to record)
-        and the new SLA events; escalation notices go out after the save."""
-        if self.sla is None:
-            return None, []
-        recorded: list[Any] = []
-
-        def command(t: Ticket, at: datetime, _: _NumberIssuer) -> None:
-            recorded.clear()
-            assert self.sla is not None
-            limit = min(now or at, at)
-            marks = self.sla.reached(t, limit)
-            if not marks:
-                raise _NothingDue()
-            for m in marks:
-                if m.breach:
-                    t.record_sla_breach(clock=m.clock, due=m.due, actor=actor, at=at)
-                    if m.clock not in t.escalated_clocks:
-                        manager, expert = self._contacts(t)
-                        t.escalate(
-                            reason=f"{m.clock} SLA breached", manager=manager, expert=expert,
-                            actor=actor, at=at, occurred_at=m.due, clock=m.clock, due=m.due)
-                else:
-                    t.raise_sla_warning(clock=m.clock, threshold=m.threshold, due=m.due,
-                                        occurred_at=m.occurred_at, actor=actor, at=at)
-            recorded[:] = [
-                e for e in t.pending_events
-                if isinstance(e, (Ticket.SlaWarningRaised, Ticket.SlaBreached, Ticket.Escalated))
-            ]
-
-        try:
-            result = self._change(ref, command, actor=actor)
-        except _NothingDue:
-            return None, []
-        self._send_notices(result.ticket, [e for e in recorded if isinstance(e, Ticket.Escalated)])
-        return result, recorded
-
-    def refresh_sla_deadlines(
-        self, ref: str | UUID, *, actor: str = SLA_ACTOR
-    ) -> CommandResult | None:
-        """Records new deadlines on a ticket whose running clocks cite an older version of
-        their policy or calendar (reason ``policy_changed`` / ``calendar_changed``, ADR 0018);
-        ``None`` when nothing had to change."""
-        if self.sla is None:
-            return None
-
-        def command(t: Ticket, at: datetime, _: _NumberIssuer) -> None:
-            assert self.sla is not None
-            if not self.sla.refresh(t, at):
-                raise _NothingDue()
-
-        try:
-            return self._change(ref, command, actor=actor)
-        except _NothingDue:
-            return None
-
-    def _contacts(self, t: Ticket) -> tuple[str, str]:
-        return self.sla.escalation_contacts(t) if self.sla is not None else ("", "")
-
-    def _send_notices(self, ticket: Ticket, escalated: Sequence[Ticket.Escalated]) -> None:
-        if self.notifier is None:
-            return
-        for e in escalated:
-            for role, who in (("manager", e.manager), ("expert", e.expert)):
-                if who:
-                    self.notifier.notify(Notice(
-                        kind="escalation", recipient=who, role=role, ticket_id=str(ticket.id),
-                        number=ticket.number, level=e.level, reason=e.reason,
-                        priority_from=str(e.priority_from) if e.priority_from else None,
-                        priority_to=str(e.priority_to) if e.priority_to else None,
-                        occurred_at=e.occurred_at, by=e.by))
+    def escalate(self, ref: Any, **fields: Any) -> CommandResult:  # shim for adapters/http until converted
+        return self._relay("Escalate", ref, fields)
 
     # ------------------------------------------------------------------- reads
 
@@ -803,12 +468,9 @@ class ServiceDesk(Application):
         ``as_of`` (by recorded time, ADR 0008); ``RecordNotFound`` names ``label``."""
         record_id = self.resolve_ref(ref, label)
         if as_of is None:
-            try:
-                record = self._get(record_id)
-            except AggregateNotFoundError:
-                raise _not_found(str(ref), label) from None
+            record = self.load(record_id)
             if not isinstance(record, kind):
-                raise _not_found(str(ref), label)
+                raise record_not_found(str(ref), label)
             return record
         if as_of.tzinfo is None:
             raise InvalidCommand.field("as_of", "needs a UTC offset")
@@ -818,7 +480,7 @@ class ServiceDesk(Application):
                 break
             aggregate = event.mutate(aggregate)
         if not isinstance(aggregate, kind):
-            raise _not_found(str(ref), label)
+            raise record_not_found(str(ref), label)
         return aggregate
 
     def ticket_history(self, ref: str | UUID) -> list[HistoryEntry]:
@@ -829,7 +491,7 @@ class ServiceDesk(Application):
         record_id = self.resolve_ref(ref, label)
         events = list(self.events.get(record_id))
         if not events or not isinstance(events[0].mutate(None), kind):
-            raise _not_found(str(ref), label)
+            raise record_not_found(str(ref), label)
         positions = self.positions.positions(record_id) if self.positions else {}
         return [
             HistoryEntry(
@@ -855,11 +517,7 @@ class ServiceDesk(Application):
         return self.recorder.max_notification_id() or 0
 
 
-def _not_found(ref: str, label: str) -> RecordNotFound:
-    return TicketNotFound(ref) if label == "ticket" else RecordNotFound(ref, label)
-
-
-def _own(aggregate: Any) -> Any:
+def private_copy(aggregate: Any) -> Any:
     """A shallow copy with its own pending events: enough because every event's ``apply``
     assigns new values (tuples, frozen dataclasses) instead of changing shared ones in place
     (``tests/application/test_desk_cache.py`` keeps it so). Much cheaper than ``deepcopy``.

@@ -23,13 +23,18 @@ class TicketNotFound(RecordNotFound):
     kind = "ticket"
 
 
+def record_not_found(ref: str, label: str) -> RecordNotFound:
+    """The 404 for ``ref`` naming its kind ``label`` (a ``TicketNotFound`` for tickets)."""
+    return TicketNotFound(ref) if label == "ticket" else RecordNotFound(ref, label)
+
+
 class VersionMismatch(ApplicationError):
     """``If-Match`` named a version the aggregate has moved on from (a 412)."""
 
-    def __init__(self, expected: int, actual: int):
+    def __init__(self, expected: int, actual: int, label: str = "record"):
         self.expected = expected
         self.actual = actual
-        super().__init__(f"the record is at version {actual}, not {expected}; reload and retry")
+        super().__init__(f"the {label} is at version {actual}, not {expected}; reload and retry")
 
 
 class ConcurrencyConflict(ApplicationError):

@@ -1,5 +1,5 @@
 """Ticket feedback (客户反馈, DOMAIN §1.9) beyond the scores: the 3-working-day window and the
-improvement a low score must raise (ADR 0028). Used by ``ServiceDesk.give_feedback``.
+improvement a low score must raise (ADR 0028). Used by ``commands.tickets.GiveFeedback``.
 
 * The window ends 3 working days after the (last passed) acceptance, at the same point of the
   working day, in the ticket's SLA calendar (the project's for project tickets); feedback after
@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from application.catalog import DEFAULT_CALENDAR
+from application.commands.catalog import DEFAULT_CALENDAR
 from application.projects import IMPROVEMENT_WORKING_DAYS, project_calendar
 from domain.calendar import BusinessCalendar
 from domain.project import LOW_SCORE, Project

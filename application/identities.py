@@ -1,9 +1,9 @@
 """Use cases of users and API tokens, and the token check every request makes (issue 7,
 ADR 0035).
 
-Functions over the ``ServiceDesk`` (like ``application.customers``); the commands go through
-``desk._run`` / ``desk._change``, so they retry on concurrent saves and honour ``If-Match``
-and ``Idempotency-Key`` like every other record's commands.
+The commands are values in ``application.commands.users`` (``RegisterUser``, ``IssueToken``,
+...), run by ``ServiceDesk.handle`` like every other record's commands; this module holds
+the tokens, their check and cache, and the reads.
 
 Tokens: ``olt_<user aggregate id, hex>_<token id>_<secret>``. The secret is 256 random bits
 (``secrets.token_urlsafe(32)``); the user's stream records only the SHA-256 of the whole token
@@ -22,19 +22,18 @@ import secrets
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
 
 from application.desk import CommandResult, HistoryEntry, ServiceDesk
 from application.errors import ApplicationError, RecordNotFound
 from application.idempotency import IdempotencyKey
-from application.customers import customer_on_first_use
-from domain.identity import ApiToken, Profile, Role, User, UserDirectory, normalise_user_id
+from domain.errors import InvalidCommand
+from domain.identity import ApiToken, User, UserDirectory, normalise_user_id
 
 LABEL = "user"
 TOKEN_PREFIX = "olt"
@@ -70,13 +69,6 @@ class UserExists(ApplicationError):
         self.user = user
         super().__init__(f"user {user!r} is already registered with other data; "
                          "use POST /users/{id}/update to change it")
-
-
-class _AlreadyRegistered(Exception):
-    """Raised inside the registration to leave ``desk._run`` without saving."""
-
-    def __init__(self, user: User):
-        self.user = user
 
 
 # ------------------------------------------------------------------ tokens
@@ -128,6 +120,8 @@ class TokenCache:
         self.ttl = ttl
         self.ticks = ticks
         self.any_users = False  # once a user exists, one always does (users are never deleted)
+        self.known_users: set[str] = set()  # ids seen registered (``require_known_user``)
+        self.no_users_seen_at = float("-inf")  # ``ticks()`` of the last read that found none
         self._lock = threading.Lock()
         self._entries: dict[str, _Entry] = {}
         self._floors: dict[str, int] = {}
@@ -209,10 +203,7 @@ def authenticate(desk: ServiceDesk, token: str) -> Principal | None:
 
 
 def _load(desk: ServiceDesk, aggregate_id: UUID) -> User | None:
-    try:
-        found = desk._get(aggregate_id)
-    except AggregateNotFoundError:
-        return None
+    found = desk.load(aggregate_id)
     return found if isinstance(found, User) else None
 
 
@@ -221,124 +212,87 @@ def has_identities(desk: ServiceDesk) -> bool:
     open). One small read while there are none, none at all once there are."""
     cache = token_cache(desk)
     if not cache.any_users:
-        try:
-            directory: UserDirectory = desk._get(UserDirectory.ID)
-        except AggregateNotFoundError:
+        directory: UserDirectory | None = desk.load(UserDirectory.ID)
+        if directory is None:
             return False
         cache.any_users = bool(directory.users)
     return cache.any_users
 
 
-# ---------------------------------------------------------------- commands
+#: How long "the store has no users" is trusted by ``require_known_user`` (as the open
+#: development store's own recheck, ``adapters.http.access``).
+USERS_RECHECK_SECONDS = 1.0
 
 
-def _first_use_of(desk: ServiceDesk, customer: str | None, actor: str,
-                  at: datetime) -> tuple[Any, ...]:
-    """A requester's customer, registered now (named by its id, with the customer directory)
-    when the store does not know it yet: saved with the user."""
-    return () if customer is None else customer_on_first_use(desk, customer, at, actor)
+def require_known_user(desk: ServiceDesk, user: str, field: str = "assignee") -> None:
+    """``user`` is a registered user once the store has users (issue 16): an
+    ``InvalidCommand`` naming ``field`` (a 422) otherwise. A store without users (a fresh
+    development store) takes any name. Users are never deleted, so one found is remembered
+    and later checks read nothing; one not found is looked up again next time (it may have
+    been registered by another process since). While the store has no users, that is read
+    at most once a second (``USERS_RECHECK_SECONDS``), not on every assignment."""
+    cache = token_cache(desk)
+    if not cache.any_users:
+        if cache.ticks() - cache.no_users_seen_at < USERS_RECHECK_SECONDS:
+            return
+        if not has_identities(desk):
+            cache.no_users_seen_at = cache.ticks()
+            return
+    text = normalise_user_id(user)
+    if text in cache.known_users:
+        return
+    if _load(desk, User.id_for(text)) is None:
+        raise InvalidCommand.field(
+            field, f"no user {text!r} is registered (assign to a registered user)")
+    cache.known_users.add(text)
+
+
+# ----------------------------------------- shims for adapters/http until converted
 
 
 def register_user(desk: ServiceDesk, user: str, name: str, roles: Iterable[str], *,
-                  customer: str | None = None, skills: Iterable[str] = (),
-                  groups: Iterable[str] = (), actor: str,
-                  idempotency: IdempotencyKey | None = None) -> CommandResult:
-    """Registers a user (``created``); a repeat with the same data answers the user as it is
-    (not ``created``), the same id with other data is a ``UserExists``."""
-    profile = Profile.of(name, roles, customer, skills, groups)
-    text = normalise_user_id(user)
-
-    def mutate(_: None, at: datetime, __: Any) -> Any:
-        record = User.register(text, profile, actor=actor, at=at)
-        existing = _load(desk, record.id)
-        if existing is not None:
-            if existing.same_as(profile):
-                raise _AlreadyRegistered(existing)
-            raise UserExists(existing.user)
-        try:
-            directory = desk._get(UserDirectory.ID)
-        except AggregateNotFoundError:
-            directory = UserDirectory.open(at)
-        directory.add(record.user, at)
-        return (record, directory, *_first_use_of(desk, profile.customer, actor, at))
-
-    try:
-        result = desk._run(None, mutate, actor=actor, expected_version=None,
-                           idempotency=idempotency, kind=User, label=LABEL)
-    except _AlreadyRegistered as repeat:
-        return CommandResult(aggregate=repeat.user)
-    token_cache(desk).any_users = True
-    return result
+                  actor: str, idempotency: IdempotencyKey | None = None,
+                  **fields: Any) -> CommandResult:  # shim for adapters/http until converted
+    from application.commands.users import RegisterUser
+    return desk.handle(RegisterUser(id=user, name=name, roles=tuple(roles), **fields),
+                       actor=actor, idempotency=idempotency)
 
 
-def _on_user(desk: ServiceDesk, ref: str, command: Callable[[User, datetime], Any], *,
-             actor: str, invalidate: bool = True, **opts: Any) -> CommandResult:
-    """Runs ``command(user, at)`` on the user ``ref``; afterwards (``invalidate``) this
-    process's cached principals of the user are dropped."""
-    text = normalise_user_id(ref)
-    try:
-        result = desk._change(User.id_for(text), lambda u, at, _: command(u, at), actor=actor,
-                              kind=User, label=LABEL, **opts)
-    except RecordNotFound:
-        raise RecordNotFound(text, LABEL) from None
-    if invalidate:
-        token_cache(desk).invalidate(result.aggregate.user, result.aggregate.version)
-    return result
+def _user_shim(class_name: str) -> Any:
+    def run(desk: ServiceDesk, ref: str, *, actor: str, **fields: Any) -> CommandResult:
+        from application.commands import users as commands
+        opts = {k: fields.pop(k) for k in ("expected_version", "idempotency") if k in fields}
+        return desk.handle(getattr(commands, class_name)(user=ref, **fields), actor=actor, **opts)
+
+    return run
 
 
-def update_user(desk: ServiceDesk, ref: str, *, actor: str, name: str | None = None,
-                roles: Sequence[str] | None = None, customer: str | None = None,
-                skills: Sequence[str] | None = None, groups: Sequence[str] | None = None,
-                **opts: Any) -> CommandResult:
-    """Changes the fields given (the others stay). A user that stops being a requester
-    leaves its customer; one that stays a requester keeps it unless another is given."""
-
-    def command(u: User, at: datetime) -> None:
-        new_roles = u.roles if roles is None else roles
-        kept = u.customer if Role.REQUESTER.value in new_roles else None
-        profile = Profile.of(u.name if name is None else name, new_roles,
-                             kept if customer is None else customer,
-                             u.skills if skills is None else skills,
-                             u.groups if groups is None else groups)
-        if u.update(profile, actor=actor, at=at):
-            return _first_use_of(desk, profile.customer, actor, at) or None
-        return None
-
-    return _on_user(desk, ref, command, actor=actor, **opts)
-
-
-def deactivate_user(desk: ServiceDesk, ref: str, *, actor: str, reason: str = "",
-                    **opts: Any) -> CommandResult:
-    return _on_user(desk, ref, lambda u, at: u.deactivate(reason=reason, actor=actor, at=at),
-                    actor=actor, **opts)
-
-
-def reactivate_user(desk: ServiceDesk, ref: str, *, actor: str, **opts: Any) -> CommandResult:
-    return _on_user(desk, ref, lambda u, at: u.reactivate(actor=actor, at=at), actor=actor,
-                    **opts)
-
-
-def issue_token(desk: ServiceDesk, ref: str, expires_at: datetime | None = None, *,
-                actor: str, label: str = "", **opts: Any) -> IssuedToken:
-    """Issues a token (default expiry: 90 days); the token string is in the answer only.
-    An ``Idempotency-Key`` repeat answers the token issued then, without its secret."""
-    token_id, token = make_token(User.id_for(normalise_user_id(ref)))
-
-    def command(u: User, at: datetime) -> None:
-        u.issue_token(token_id, token_digest(token), expires_at, label=label, actor=actor, at=at)
-
-    result = _on_user(desk, ref, command, actor=actor, invalidate=False, **opts)
-    if result.replayed:  # the token issued then, by the same request: its secret is gone
-        return IssuedToken(token=None, issued=result.aggregate.tokens[-1], result=result)
-    return IssuedToken(token=token, issued=result.aggregate.token(token_id), result=result)
+update_user = _user_shim("UpdateUser")  # shim for adapters/http until converted
+deactivate_user = _user_shim("DeactivateUser")  # shim for adapters/http until converted
+reactivate_user = _user_shim("ReactivateUser")  # shim for adapters/http until converted
 
 
 def revoke_token(desk: ServiceDesk, ref: str, token_id: str, *, actor: str,
-                 **opts: Any) -> CommandResult:
-    """Revokes the token: refused at once in this process, within ``CACHE_TTL`` elsewhere."""
-    get_token(desk, ref, token_id)  # an unknown token: 404
-    return _on_user(desk, ref, lambda u, at: u.revoke_token(token_id, actor=actor, at=at),
-                    actor=actor, **opts)
+                 **opts: Any) -> CommandResult:  # shim for adapters/http until converted
+    from application.commands.users import RevokeToken
+    return desk.handle(RevokeToken(user=ref, token_id=token_id), actor=actor, **opts)
+
+
+def issue_token(desk: ServiceDesk, ref: str, expires_at: datetime | None = None, *,
+                actor: str, label: str = "", **opts: Any) -> IssuedToken:  # shim for adapters/http until converted
+    from application.commands.users import IssueToken
+    command = IssueToken(user=ref, expires_at=expires_at, label=label)
+    return issued_token(command, desk.handle(command, actor=actor, **opts))
+
+
+def issued_token(command: Any, result: CommandResult) -> IssuedToken:
+    """The answer to an ``IssueToken``: the token string this once, or ``None`` on an
+    ``Idempotency-Key`` replay (the token issued then, by the same request: its secret is
+    gone)."""
+    if result.replayed:
+        return IssuedToken(token=None, issued=result.aggregate.tokens[-1], result=result)
+    return IssuedToken(token=command.token, issued=result.aggregate.token(command.token_id),
+                       result=result)
 
 
 # ------------------------------------------------------------------- reads
@@ -363,9 +317,8 @@ def user_history(desk: ServiceDesk, ref: str) -> list[HistoryEntry]:
 def list_users(desk: ServiceDesk, *, role: str | None = None,
                customer: str | None = None) -> list[User]:
     """Every user by id, optionally only those with ``role`` or of ``customer``."""
-    try:
-        directory: UserDirectory = desk._get(UserDirectory.ID)
-    except AggregateNotFoundError:
+    directory: UserDirectory | None = desk.load(UserDirectory.ID)
+    if directory is None:
         return []
     found = (_load(desk, User.id_for(u)) for u in sorted(directory.users))
     return [u for u in found if u is not None

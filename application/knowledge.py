@@ -1,13 +1,8 @@
-"""The knowledge-article use cases (DOMAIN §3, ADR 0020): write, revise, retire, read.
+"""Knowledge articles (DOMAIN §3, ADR 0020): reads, and the lookups the article commands make.
 
-Articles are one aggregate each in the desk's one store (``KB-YYYYMMDD-NNN``), written through
-the desk's generic command path, so ``If-Match`` (``expected_version``) and
-``Idempotency-Key`` (``idempotency``) work as for every record. Tickets and the problem an
-article names are checked to exist here (a 422 naming ``tickets`` / ``problem_id``), and the
-tickets' numbers are recorded with their ids so the knowledge view can show them.
-
-Searching is the ``knowledge`` read model's job (``projections/knowledge``); this module only
-records.
+The commands are values in ``application.commands.knowledge`` (``WriteArticle``,
+``ReviseArticle``, ``RetireArticle``), run by ``ServiceDesk.handle``. Searching is the
+``knowledge`` read model's job (``projections/knowledge``).
 """
 
 from __future__ import annotations
@@ -19,24 +14,24 @@ from uuid import UUID
 from application.desk import CommandResult, HistoryEntry, ServiceDesk
 from application.errors import RecordNotFound
 from application.idempotency import IdempotencyKey
-from application.problems import _tickets as find_tickets
+from application.problems import find_tickets
 from domain.article import Article, ArticleText
 from domain.errors import InvalidCommand
-from domain.numbering import RecordKind, record_id_for
 from domain.problem import Problem
 
 LABEL = "article"
 ENTRY = "knowledge entry"
 
 
-def _text(desk: ServiceDesk, text: ArticleText) -> ArticleText:
+def checked_text(desk: ServiceDesk, text: ArticleText) -> ArticleText:
     """``text`` with its ticket refs (ids or numbers) turned into ids and numbers."""
     found = find_tickets(desk, list(text.tickets), "tickets")
     return ArticleText(text.title, text.symptoms, text.cause, text.workaround, text.solution,
                        text.tags, tuple(str(t.id) for t in found), tuple(t.number for t in found))
 
 
-def _problem_id(desk: ServiceDesk, ref: str | None) -> str | None:
+def problem_ref(desk: ServiceDesk, ref: str | None) -> str | None:
+    """The id of the problem ``ref`` (an id or ``PRB-…``); a 422 naming ``problem_id``."""
     if ref is None or not ref.strip():
         return None
     try:
@@ -45,42 +40,29 @@ def _problem_id(desk: ServiceDesk, ref: str | None) -> str | None:
         raise InvalidCommand.field("problem_id", f"no problem {ref!r}") from None
 
 
-def write_article(
-    desk: ServiceDesk,
-    text: ArticleText,
-    *,
-    actor: str,
-    problem: str | None = None,
-    idempotency: IdempotencyKey | None = None,
-) -> CommandResult:
-    """Writes a new article (numbered ``KB-…``), optionally about the problem ``problem``."""
-
-    def mutate(_: None, at: datetime, numbers: Any) -> Article:
-        checked = _text(desk, text)
-        problem_id = _problem_id(desk, problem)
-        number = numbers.issue(RecordKind.ARTICLE)
-        return Article.write(id=record_id_for(number), number=number, text=checked,
-                             problem_id=problem_id, actor=actor, at=at)
-
-    return desk._run(None, mutate, actor=actor, expected_version=None, kind=Article,
-                     label=LABEL, idempotency=idempotency)
+def write_article(desk: ServiceDesk, text: ArticleText, *, actor: str, problem: str | None = None,
+                  idempotency: IdempotencyKey | None = None) -> CommandResult:  # shim for adapters/http until converted
+    from application.commands.knowledge import WriteArticle
+    return desk.handle(WriteArticle(**_fields(text), problem_id=problem), actor=actor,
+                       idempotency=idempotency)
 
 
 def revise_article(desk: ServiceDesk, ref: str | UUID, text: ArticleText, *, note: str,
-                   actor: str, **opts: Any) -> CommandResult:
-    """Records a revision with the full new text (``opts``: ``expected_version``,
-    ``idempotency``)."""
-
-    def command(a: Article, at: datetime, _: Any) -> None:
-        a.revise(_text(desk, text), note=note, actor=actor, at=at)
-
-    return desk._change(ref, command, actor=actor, kind=Article, label=LABEL, **opts)
+                   actor: str, **opts: Any) -> CommandResult:  # shim for adapters/http until converted
+    from application.commands.knowledge import ReviseArticle
+    return desk.handle(ReviseArticle(ref=ref, **_fields(text), note=note), actor=actor, **opts)
 
 
 def retire_article(desk: ServiceDesk, ref: str | UUID, *, reason: str, actor: str,
-                   **opts: Any) -> CommandResult:
-    return desk._change(ref, lambda a, at, _: a.retire(reason=reason, actor=actor, at=at),
-                        actor=actor, kind=Article, label=LABEL, **opts)
+                   **opts: Any) -> CommandResult:  # shim for adapters/http until converted
+    from application.commands.knowledge import RetireArticle
+    return desk.handle(RetireArticle(ref=ref, reason=reason), actor=actor, **opts)
+
+
+def _fields(text: ArticleText) -> dict[str, Any]:  # shim for adapters/http until converted
+    return {"title": text.title, "symptoms": text.symptoms, "cause": text.cause,
+            "workaround": text.workaround, "solution": text.solution, "tags": text.tags,
+            "tickets": text.tickets}
 
 
 def get_article(desk: ServiceDesk, ref: str | UUID, as_of: datetime | None = None) -> Article:

@@ -18,20 +18,15 @@ written while the erasure ran is found by a second scan after the key is gone.
 
 from __future__ import annotations
 
-import random
-import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import msgspec
-from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError
-
-from application.customers import CustomerNotFound, find_customer
-from application.desk import MAX_ATTEMPTS, RETRY_DELAY, RETRY_MAX_DELAY, ServiceDesk
-from application.errors import ApplicationError, ConcurrencyConflict
+from application.commands.privacy import EraseLateRecords, RecordErasure
+from application.desk import ServiceDesk
+from application.errors import ApplicationError
 from application.sealing import (
     PERSONAL_FIELDS,
     PERSONAL_TOPICS,
@@ -45,7 +40,7 @@ from domain.change import Change
 from domain.customer import normalise_customer_id
 from domain.errors import InvalidCommand
 from domain.identity import User
-from domain.privacy import ErasureCounts, PersonalDataErasure, erasure_id
+from domain.privacy import PersonalDataErasure, erasure_id
 from domain.project import Project
 from domain.ticket import Ticket
 
@@ -154,20 +149,6 @@ def _aggregate_of(event_class: type) -> type | None:
                  if event_class.__qualname__.startswith(a.__name__ + ".")), None)
 
 
-def _mark(desk: ServiceDesk, scan: _Scan, customer: str, reason: str, erasure: UUID,
-          actor: str, at: datetime) -> tuple[list[Any], list[Any], list[Any], list[Any]]:
-    """The customer's tickets, projects, changes and requesters that got an erasure event."""
-    marked: tuple[list[Any], list[Any], list[Any], list[Any]] = ([], [], [], [])
-    for found, record_ids in zip(marked, scan.records(customer), strict=True):
-        for record_id in record_ids:
-            record = desk._get(record_id)
-            erase = record.erase_contact if isinstance(record, Ticket) \
-                else record.erase_personal_data
-            if erase(reason=reason, erasure_id=str(erasure), actor=actor, at=at):
-                found.append(record)
-    return marked
-
-
 def _sealer(desk: ServiceDesk) -> ContactSealer:
     sealer = getattr(desk.mapper, "sealer", None)
     if sealer is None:
@@ -175,66 +156,59 @@ def _sealer(desk: ServiceDesk) -> ContactSealer:
     return sealer  # type: ignore[no-any-return]
 
 
+def _erased(events: Any) -> tuple[int, int, int, int]:
+    """The tickets, projects, changes and requesters that got an erasure event."""
+    counts = [0, 0, 0, 0]
+    for e in events:
+        kind = _ERASED.get(type(e))
+        if kind is not None:
+            counts[kind] += 1
+    return counts[0], counts[1], counts[2], counts[3]
+
+
+_ERASED = {Ticket.ContactErased: 0, Project.PersonalDataErased: 1,
+           Change.PersonalDataErased: 2, User.PersonalDataErased: 3}
+
+
 def erase_personal_data(desk: ServiceDesk, customer: str, *, reason: str, requested_by: str,
                         actor: str) -> ErasureResult:
     """Shreds the customer's personal data; ``CustomerNotFound`` when the customer is neither
-    registered nor named by any ticket."""
+    registered nor named by any ticket. A process of two commands around the destruction of
+    the key: ``RecordErasure``, then ``EraseLateRecords`` for what was written meanwhile."""
     sealer = _sealer(desk)
     text = normalise_customer_id(customer)
     if not text:
         raise InvalidCommand.field("customer", "must not be empty")
     key_id = key_id_for(text)
     scan = _scan(desk, sealer, text)
-    for attempt in range(MAX_ATTEMPTS):
-        at = desk.clock.now()
-        try:
-            record: PersonalDataErasure = desk._get(erasure_id(text))
-        except AggregateNotFoundError:
-            if not any(scan.records(text)) and find_customer(desk, text) is None:
-                raise CustomerNotFound(text) from None
-            record = PersonalDataErasure.open(text, actor=actor, at=at)
-        tickets, projects, changes, users = _mark(desk, scan, text, reason, record.id, actor, at)
-        marked = [*tickets, *projects, *changes, *users]
-        recorded = bool(marked) or not record.erasures
-        if recorded:
-            counts = ErasureCounts(tickets=len(tickets), sealed_events=scan.sealed,
-                                   legacy_plaintext_events=scan.legacy, projects=len(projects),
-                                   changes=len(changes), users=len(users))
-            record.erase(reason=reason, requested_by=requested_by, key_id=key_id,
-                         key_versions=tuple(sorted(scan.versions)), counts=counts,
-                         actor=actor, at=at)
-        try:
-            position = desk._save(record, *marked) if recorded else None
-        except IntegrityError:
-            time.sleep(random.uniform(0, min(RETRY_MAX_DELAY, RETRY_DELAY * 2**attempt)))
-            continue
-        break
-    else:
-        raise ConcurrencyConflict(MAX_ATTEMPTS)
+    result = desk.handle(RecordErasure(customer=text, reason=reason, requested_by=requested_by,
+                                       key_id=key_id, scan=scan), actor=actor)
+    record: PersonalDataErasure = result.aggregate
+    erased = [e for e in result.events if type(e) is PersonalDataErasure.Erased]
+    at = erased[-1].timestamp if erased else desk.clock.now()
+    tickets, projects, changes, users = _erased(result.events)
+    position = result.position
     destroyed = sealer.keys.destroy(key_id)
     sealer.forget(key_id)
     # Written while we ran: sealed with the key now destroyed, but perhaps cached as plain.
     late = _scan(desk, sealer, text, after=scan.last)
-    late_marked = _mark(desk, late, text, reason, record.id, actor, at)
-    if any(late_marked):
-        position = desk._save(*(r for found in late_marked for r in found)) or position
-        tickets += late_marked[0]
-        projects += late_marked[1]
-        changes += late_marked[2]
-        users += late_marked[3]
+    if any(late.records(text)):
+        late_result = desk.handle(EraseLateRecords(customer=text, reason=reason, scan=late),
+                                  actor=actor)
+        position = late_result.position or position
+        more = _erased(late_result.events)
+        tickets, projects, changes, users = (tickets + more[0], projects + more[1],
+                                             changes + more[2], users + more[3])
     return ErasureResult(
-        customer=text, erasure_id=record.id, recorded=recorded, erased_at=at,
-        tickets=len(scan.tickets.keys() | late.tickets.keys()), tickets_erased=len(tickets),
+        customer=text, erasure_id=record.id, recorded=result.changed, erased_at=at,
+        tickets=len(scan.tickets.keys() | late.tickets.keys()), tickets_erased=tickets,
         sealed_events=scan.sealed + late.sealed,
         legacy_plaintext_events=scan.legacy + late.legacy,
-        destroyed_key_versions=destroyed, position=position, projects_erased=len(projects),
-        changes_erased=len(changes), users_erased=len(users))
+        destroyed_key_versions=destroyed, position=position, projects_erased=projects,
+        changes_erased=changes, users_erased=users)
 
 
 def erasures(desk: ServiceDesk, customer: str) -> list[PersonalDataErasure.Erased]:
     """Every erasure recorded for the customer, oldest first (empty when none)."""
-    try:
-        record: PersonalDataErasure = desk._get(erasure_id(normalise_customer_id(customer)))
-    except AggregateNotFoundError:
-        return []
-    return list(record.erasures)
+    record: PersonalDataErasure | None = desk.load(erasure_id(normalise_customer_id(customer)))
+    return [] if record is None else list(record.erasures)

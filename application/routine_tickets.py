@@ -22,12 +22,10 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from uuid import UUID
 
-from application.desk import CommandResult, ServiceDesk, ticket_id_for
+from application.commands.tickets import OpenRoutineTicket
+from application.desk import ServiceDesk
 from application.idempotency import IdempotencyKey
-from application.sealing import ROUTINE_SIGNER
-from domain.numbering import RecordKind
 from domain.project import Project, Verdict
-from domain.ticket import Channel, Contact, Ticket
 from projections.base import TrackingConflict
 
 ACTOR = "system:routines"
@@ -53,43 +51,11 @@ def run_key(project_id: str, routine_id: str, run_at: datetime) -> IdempotencyKe
                           fingerprint="routine-ticket")
 
 
-def source_of(project_id: str, routine_id: str, run_at: datetime) -> str:
-    return f"routine:{project_id}:{routine_id}:{run_at.astimezone(UTC).isoformat()}"
-
-
-def open_routine_ticket(desk: ServiceDesk, project_id: str | UUID, routine_id: str,
-                        run_at: datetime) -> CommandResult | None:
-    """Opens the ticket of an abnormal run and links it on the project, once; ``None`` when
-    the run already has its ticket (nothing saved)."""
-    project: Project = desk.get_record(project_id, Project, "project")
-    run = project.run(routine_id, run_at)
-    if run is None or run.verdict != Verdict.ABNORMAL or run.ticket_id is not None:
-        return None
-    key = run_key(str(project.id), routine_id, run_at)
-
-    def mutate(_: None, at: datetime, numbers: Any) -> Any:
-        p: Project = desk.get_record(project.id, Project, "project")
-        r = p.run(routine_id, run_at)
-        routine = p.routine(routine_id)
-        assert r is not None and routine is not None
-        number = numbers.issue(RecordKind.SERVICE_REQUEST)
-        local = run_at.astimezone(UTC).isoformat()
-        ticket = Ticket.register(
-            id=ticket_id_for(number), number=number, customer=p.customer,
-            contact=Contact(name=r.signer), channel=Channel.ONSITE,
-            title=f"{routine.name}: abnormal result ({p.number})",
-            # The signer is the contact (sealed with the customer's key); the description is
-            # plain text, so it does not name them (ADR 0043).
-            description=f"Routine {routine.kind} '{routine.name}' of project {p.number} run at "
-                        f"{local}, performed {r.performed_at.isoformat()}, signed by "
-                        f"{ROUTINE_SIGNER}, found: {r.findings}",
-            affected_system=p.name, reported_at=min(r.performed_at, at),
-            source=source_of(str(p.id), routine_id, run_at), actor=ACTOR, at=at)
-        p.link_routine_ticket(routine_id=routine_id, run_at=run_at, ticket_id=str(ticket.id),
-                              ticket_number=number, actor=ACTOR, at=at)
-        return (ticket, p)
-
-    return desk._run(None, mutate, actor=ACTOR, expected_version=None, idempotency=key)
+def open_command(project_id: str | UUID, routine_id: str,
+                 run_at: datetime) -> tuple[OpenRoutineTicket, IdempotencyKey]:
+    """The command that opens the ticket of one run, and the run's idempotency key."""
+    return (OpenRoutineTicket(project_id=project_id, routine_id=routine_id, run_at=run_at),
+            run_key(str(project_id), routine_id, run_at))
 
 
 class RoutineTicketOpener:
@@ -111,7 +77,8 @@ class RoutineTicketOpener:
         for positioned in events:
             e = positioned.event
             if e.verdict == Verdict.ABNORMAL:
-                open_routine_ticket(self.desk, e.originator_id, e.routine_id, e.run_at)
+                command, key = open_command(e.originator_id, e.routine_id, e.run_at)
+                self.desk.handle(command, actor=ACTOR, idempotency=key)
         self.tracking.move(start, end)
 
     def reset(self) -> None:

@@ -31,7 +31,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from application.catalog import DEFAULT_POLICY, get_calendar, get_policy
+from application.catalog import get_calendar, get_policy
+from application.commands.catalog import DEFAULT_POLICY
 from application.desk import ServiceDesk
 from application.errors import ApplicationError
 from application.ports import HolidaySource

@@ -2,7 +2,7 @@
 breaches its running clocks have reached, and escalates on a breach.
 
 ``tick(now)`` asks the ``sla_due`` index for the clocks whose next check is at or before
-``now`` (earliest first) and runs ``ServiceDesk.record_sla_events`` once per ticket: one short
+``now`` (earliest first) and runs ``RecordSlaEvents`` once per ticket: one short
 transaction per ticket, with the desk's optimistic-concurrency retries, so a tick never holds
 a lock that commands wait for. The ticket decides what is really due (from its recorded
 deadlines, pauses and marks); the index is only how candidates are found fast. An escalation
@@ -10,7 +10,7 @@ raises the priority, which recomputes the deadlines; if the new ones are already
 are recorded in the same tick (up to ``MAX_ROUNDS`` commands per ticket).
 Before that, when a calendar or policy has a new version since the last tick (and on the first
 tick of a process, which cannot know what changed while it was down), every ticket with a
-running clock is offered ``ServiceDesk.refresh_sla_deadlines``: those whose deadlines cite an
+running clock is offered ``RefreshSlaDeadlines``: those whose deadlines cite an
 older version get new ones (reason ``policy_changed`` / ``calendar_changed``, ADR 0018).
 Events carry the true instant (``occurred_at``, from the deadline arithmetic); their
 timestamp is when they were recorded, so a watcher that was down catches up truthfully.
@@ -25,9 +25,11 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from application.catalog import current_versions
+from application.commands.tickets import RecordSlaEvents, RefreshSlaDeadlines
 from application.desk import ServiceDesk
 from application.errors import ApplicationError, TicketNotFound
 from application.ports import Clock, Notifier
+from application.sla_clocks import SLA_ACTOR
 from domain.errors import DomainError
 from domain.ticket import Ticket
 
@@ -104,10 +106,11 @@ class SlaWatcher:
             counts.checked += 1
             try:
                 for _ in range(MAX_ROUNDS):
-                    result, events = self.desk.record_sla_events(row.ticket_id, now)
-                    if result is None:
+                    result = self.desk.handle(RecordSlaEvents(ref=row.ticket_id, now=now),
+                                              actor=SLA_ACTOR)
+                    if not result.changed:
                         break
-                    for e in events:
+                    for e in result.events:
                         if isinstance(e, Ticket.SlaWarningRaised):
                             counts.warnings += 1
                         elif isinstance(e, Ticket.SlaBreached):
@@ -149,7 +152,8 @@ class SlaWatcher:
             ids = running(sweep["after"], want)
             for tid in ids:
                 try:
-                    if self.desk.refresh_sla_deadlines(tid) is not None:
+                    result = self.desk.handle(RefreshSlaDeadlines(ref=tid), actor=SLA_ACTOR)
+                    if result.changed:
                         counts.recomputed += 1
                 except TicketNotFound:
                     continue  # an index row without a ticket: nothing to recompute

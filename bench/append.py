@@ -5,9 +5,9 @@
 
 1. Builds the application on a fresh store (``adapters.container.build``: the real event store,
    mapper, numbering, SLA clocks; the projection runner thread is NOT started, so this is the
-   write path alone) and runs ``--tickets`` ticket lifecycles through ``ServiceDesk`` methods —
-   ``register_ticket`` (all five classification fields), ``assign``, ``start``, ``log_work``,
-   ``resolve``, ``confirm`` — with the same arguments the HTTP benchmark sends, on ``--threads``
+   write path alone) and runs ``--tickets`` ticket lifecycles through ``ServiceDesk.handle`` —
+   ``RegisterTicket`` (all five classification fields), ``Assign``, ``Start``, ``LogWork``,
+   ``Resolve``, ``Confirm`` — built from the bodies the HTTP benchmark sends, on ``--threads``
    threads, timing each command. No HTTP, no JSON bodies, no views.
 2. Reads back exactly the rows those commands appended (ticket events and the numbering
    sequences' events: same ids, versions, topics and state bytes, so the same sizes) and writes
@@ -35,6 +35,7 @@ from pathlib import Path
 
 from adapters.container import build
 from adapters.settings import Settings
+from application.commands.tickets import Assign, Confirm, LogWork, RegisterTicket, Resolve, Start
 from application.desk import ServiceDesk
 from bench.common import load_average, source_state, stop_on_sigterm, write_json
 from bench.http_commands import (
@@ -51,6 +52,9 @@ from bench.http_commands import (
 from domain.ticket import Contact
 
 ACTOR = "desk.bench"
+# The command of each HTTP body: its fields are named as the body's (ADR 0046).
+COMMANDS: dict[str, type] = {"assign": Assign, "start": Start, "log_work": LogWork,
+                             "resolve": Resolve, "confirm": Confirm}
 
 
 def desk_lifecycle(desk: ServiceDesk, body: dict[str, bytes], out: list[tuple[str, float]] | None) -> None:
@@ -60,12 +64,12 @@ def desk_lifecycle(desk: ServiceDesk, body: dict[str, bytes], out: list[tuple[st
     reg["contact"] = Contact(**reg["contact"])
     reg["reported_at"] = datetime.fromisoformat(reg["reported_at"])
     t0 = time.perf_counter()
-    ref = desk.register_ticket(actor=ACTOR, **reg).aggregate.id
+    ref = desk.handle(RegisterTicket(**reg), actor=ACTOR).aggregate.id
     if out is not None:
         out.append(("register", (time.perf_counter() - t0) * 1000))
     for kind in KINDS[1:]:
         t0 = time.perf_counter()
-        getattr(desk, kind)(ref, actor=ACTOR, **args[kind])
+        desk.handle(COMMANDS[kind](ref=ref, **args[kind]), actor=ACTOR)
         if out is not None:
             out.append((kind, (time.perf_counter() - t0) * 1000))
 

@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 from adapters.container import build
 from adapters.settings import Settings
+from application.commands.tickets import RegisterTicket
 from application.ports import FixedClock
 from bench.common import ROOT, load_average, source_state
 from domain.ticket import Contact
@@ -55,8 +56,8 @@ def main() -> None:
         try:
             began = time.perf_counter()
             for i in range(due_n):
-                s.desk.register_ticket(actor="bench", customer="C", contact=Contact("n"),
-                                       channel="web", title=f"t{i}", **P1)
+                s.desk.handle(RegisterTicket(customer="C", contact=Contact("n"), channel="web",
+                                             title=f"t{i}", **P1), actor="bench")
             s.runner.catch_up(s.sla_due)
             rows = []
             future = stamp(datetime(2027, 1, 4, 10, 0, tzinfo=SH))

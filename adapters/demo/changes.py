@@ -11,7 +11,24 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from application import changes as uc
+from application.changes import OriginRef
+from application.commands.base import Command
+from application.commands.changes import (
+    ApproveEmergency,
+    Assess,
+    CloseChange,
+    Complete,
+    Consent,
+    CustomerReview,
+    Evaluate,
+    PlanChange,
+    PutStandardModel,
+    RaiseChangeImprovement,
+    RequestChange,
+    Review,
+    StartChange,
+    StartTrial,
+)
 from application.desk import ServiceDesk
 from application.ports import FixedClock
 from domain.change import PlanInput
@@ -36,78 +53,74 @@ def add_demo_changes(desk: ServiceDesk, clock: FixedClock, plans: Sequence[Any])
     """Records the demo changes (origins: demo tickets from ``plans``); returns their numbers."""
     tickets = [p for p in plans if getattr(p, "number", None)]
 
-    def run(ref: str, name: str, **args: Any) -> None:
-        clock.advance(seconds=1)  # every step its own recorded time, in log order
-        if name == "plan":
-            uc.record_plan(desk, ref, args["plan"], actor=OWNER)
-        else:
-            uc.run_command(desk, ref, name, actor=OWNER, **args)
+    def run(*commands: Command) -> None:
+        for command in commands:
+            clock.advance(seconds=1)  # every step its own recorded time, in log order
+            desk.handle(command, actor=OWNER)
 
     def new(title: str, system: str, kind: str = "normal", **extra: Any) -> str:
         clock.advance(seconds=1)
-        origin = (uc.OriginRef(tickets[len(numbers) % len(tickets)].number) if tickets
-                  else uc.OriginRef("demo-project", "project"))
-        number: str = uc.request_change(desk, kind=kind, origin=origin, title=title,
-                                        affected_system=system, actor=OWNER, **extra
-                                        ).aggregate.number
+        origin = (OriginRef(tickets[len(numbers) % len(tickets)].number) if tickets
+                  else OriginRef("demo-project", "project"))
+        number: str = desk.handle(RequestChange(kind=kind, origin=origin, title=title,
+                                                affected_system=system, **extra),
+                                  actor=OWNER).aggregate.number
         numbers.append(number)
         return number
 
     def gates(ref: str) -> None:
-        run(ref, "review", decision="approved", reviewer=REVIEWER, comment="方案与回退可行")
-        run(ref, "customer_review", decision="approved", reviewer="客户信息部 王经理")
-        run(ref, "consent", evidence="客户邮件确认同意按计划实施", channel="email",
-            reference="客户邮件 2026-11 第 12 号")
+        run(Review(ref=ref, decision="approved", reviewer=REVIEWER, comment="方案与回退可行"),
+            CustomerReview(ref=ref, decision="approved", reviewer="客户信息部 王经理"),
+            Consent(ref=ref, evidence="客户邮件确认同意按计划实施", channel="email",
+                    reference="客户邮件 2026-11 第 12 号"))
 
     numbers: list[str] = []
     closed = new("ERP 应用服务器扩容", "ERP")
-    run(closed, "assess", risk="medium", impact="ERP 停机 3 小时")
-    run(closed, "plan", plan=_plan(clock, "ERP", -10))
+    run(Assess(ref=closed, risk="medium", impact="ERP 停机 3 小时"),
+        PlanChange(ref=closed, plan=_plan(clock, "ERP", -10)))
     gates(closed)
-    for name, args in (("start", {}), ("complete", {"result": "内存扩至 64G，连接池调整完成"}),
-                       ("start_trial", {"days": 7}),
-                       ("evaluate", {"goal_met": True, "notes": "高峰期平均响应 0.6 秒"}),
-                       ("close", {"confirmed_by": "客户信息部 王经理"})):
-        run(closed, name, **args)
+    run(StartChange(ref=closed), Complete(ref=closed, result="内存扩至 64G，连接池调整完成"),
+        StartTrial(ref=closed, days=7),
+        Evaluate(ref=closed, goal_met=True, notes="高峰期平均响应 0.6 秒"),
+        CloseChange(ref=closed, confirmed_by="客户信息部 王经理"))
 
     waiting = new("OA 数据库索引优化", "OA")
-    run(waiting, "assess", risk="low", impact="OA 查询短暂变慢")
-    run(waiting, "plan", plan=_plan(clock, "OA", 5))
-    run(waiting, "review", decision="approved", reviewer=REVIEWER)
+    run(Assess(ref=waiting, risk="low", impact="OA 查询短暂变慢"),
+        PlanChange(ref=waiting, plan=_plan(clock, "OA", 5)),
+        Review(ref=waiting, decision="approved", reviewer=REVIEWER))
     clash = new("OA 操作系统升级", "OA")  # overlaps the window above: a calendar conflict
-    run(clash, "assess", risk="high", impact="OA 全部用户")
-    run(clash, "plan", plan=_plan(clock, "OA", 5, hours=5))
+    run(Assess(ref=clash, risk="high", impact="OA 全部用户"),
+        PlanChange(ref=clash, plan=_plan(clock, "OA", 5, hours=5)))
 
     emergency = new("邮件网关紧急切换", "邮件系统", kind="emergency")
-    run(emergency, "assess", risk="high", impact="全员收发邮件中断")
-    run(emergency, "plan", plan=_plan(clock, "邮件系统", 0, hours=1))
-    run(emergency, "approve_emergency", approver="cto-liu", reason="邮件网关宕机，全员无法收发")
-    run(emergency, "start")
-    run(emergency, "complete", result="已切换至备用网关，收发恢复")
+    run(Assess(ref=emergency, risk="high", impact="全员收发邮件中断"),
+        PlanChange(ref=emergency, plan=_plan(clock, "邮件系统", 0, hours=1)),
+        ApproveEmergency(ref=emergency, approver="cto-liu", reason="邮件网关宕机，全员无法收发"),
+        StartChange(ref=emergency),
+        Complete(ref=emergency, result="已切换至备用网关，收发恢复"))
 
-    clock.advance(seconds=1)
-    uc.put_model(desk, "os-patch", ModelDefinition.parse(
+    run(PutStandardModel(slug="os-patch", definition=ModelDefinition.parse(
         name="操作系统月度安全补丁", description="按厂商月度补丁清单安装并重启",
         systems=["ERP", "OA"], steps=["快照", "安装补丁", "重启", "冒烟测试"], risk="low",
-        approved_by="变更委员会 2026-01 例会"), actor=OWNER)
+        approved_by="变更委员会 2026-01 例会")))
     standard = new("ERP 月度补丁", "ERP", kind="standard", standard_change="os-patch")
-    run(standard, "assess", risk="low", impact="单台服务器重启 10 分钟")
-    run(standard, "plan", plan=_plan(clock, "ERP", 2, hours=1))
-    run(standard, "start")
+    run(Assess(ref=standard, risk="low", impact="单台服务器重启 10 分钟"),
+        PlanChange(ref=standard, plan=_plan(clock, "ERP", 2, hours=1)),
+        StartChange(ref=standard))
 
     missed = new("CRM 报表缓存", "CRM")
-    run(missed, "assess", risk="medium", impact="报表 1 小时不可用")
-    run(missed, "plan", plan=_plan(clock, "CRM", -6))
+    run(Assess(ref=missed, risk="medium", impact="报表 1 小时不可用"),
+        PlanChange(ref=missed, plan=_plan(clock, "CRM", -6)))
     gates(missed)
-    for name, args in (("start", {}), ("complete", {"result": "报表缓存已上线"}),
-                       ("start_trial", {"days": 3}),
-                       ("evaluate", {"goal_met": False, "notes": "月底高峰仍超过 3 秒"})):
-        run(missed, name, **args)
+    run(StartChange(ref=missed), Complete(ref=missed, result="报表缓存已上线"),
+        StartTrial(ref=missed, days=3),
+        Evaluate(ref=missed, goal_met=False, notes="月底高峰仍超过 3 秒"))
     clock.advance(seconds=1)
-    follow_up = uc.raise_improvement(desk, missed, action="增加报表预计算任务", owner="eng-li",
-                                     due=(clock.now() + timedelta(days=30)).date(),
-                                     actor=OWNER).aggregate.improvements[-1].change_number
+    improvement = RaiseChangeImprovement(ref=missed, action="增加报表预计算任务", owner="eng-li",
+                                         due=(clock.now() + timedelta(days=30)).date())
+    changed = desk.handle(improvement, actor=OWNER).aggregate
+    follow_up = changed.improvements[-1].change_number
     numbers.append(follow_up)
-    run(missed, "close", note="遗留问题转改进变更 " + follow_up)
+    run(CloseChange(ref=missed, note="遗留问题转改进变更 " + follow_up))
     return numbers
 

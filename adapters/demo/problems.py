@@ -13,7 +13,15 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from application import problems as uc
+from application.commands.problems import (
+    ClassifyProblem,
+    LinkTickets,
+    MarkKnownError,
+    RecordProblem,
+    RecordRootCause,
+    RecordWorkaround,
+    ResolveProblem,
+)
 from application.desk import ServiceDesk
 from application.ports import FixedClock
 
@@ -39,27 +47,28 @@ def add_demo_problems(desk: ServiceDesk, clock: FixedClock, plans: Sequence[Any]
             clock.advance(seconds=1)  # every step its own recorded time, in log order
 
         step()
-        p = uc.record_problem(
-            desk, title=f"反复故障：{first.t(template.title)}",
-            description=first.t(template.description),
-            tickets=[first.number], category=template.category, affected_system=template.system,
-            actor=ANALYST).aggregate
+        p = desk.handle(RecordProblem(title=f"反复故障：{first.t(template.title)}",
+                                      description=first.t(template.description),
+                                      tickets=[first.number], category=template.category,
+                                      affected_system=template.system), actor=ANALYST).aggregate
         numbers.append(p.number)
         if len(group) > 1:
             step()
-            uc.link_tickets(desk, p.number, [g.number for g in group[1:MAX_LINKED]], actor=ANALYST)
+            desk.handle(LinkTickets(ref=p.number,
+                                    ticket_ids=[g.number for g in group[1:MAX_LINKED]]),
+                        actor=ANALYST)
         step()
-        uc.classify(desk, p.number, priority="P2" if n else "P1", actor=ANALYST)
+        desk.handle(ClassifyProblem(ref=p.number, priority="P2" if n else "P1"), actor=ANALYST)
         if n == 2:
             continue  # stays recorded: still under analysis
         step()
-        uc.record_root_cause(desk, p.number, root_cause=first.t(root_cause), actor=ANALYST)
+        desk.handle(RecordRootCause(ref=p.number, root_cause=first.t(root_cause)), actor=ANALYST)
         step()
         workaround = template.workaround or "按已知错误处理：先按知识库步骤临时恢复，再安排根本修复"
-        uc.record_workaround(desk, p.number, workaround=first.t(workaround), actor=ANALYST)
+        desk.handle(RecordWorkaround(ref=p.number, workaround=first.t(workaround)), actor=ANALYST)
         step()
-        uc.mark_known_error(desk, p.number, actor=ANALYST)
+        desk.handle(MarkKnownError(ref=p.number), actor=ANALYST)
         if n == 1:
             step()
-            uc.resolve(desk, p.number, resolution=first.t(resolution), actor=MANAGER)
+            desk.handle(ResolveProblem(ref=p.number, resolution=first.t(resolution)), actor=MANAGER)
     return numbers

@@ -15,6 +15,16 @@ from zoneinfo import ZoneInfo
 
 from adapters.container import Services
 from application import projects as uc
+from application.commands.projects import (
+    Approve,
+    Contract,
+    ContractProject,
+    PlanProject,
+    RecordRoutine,
+    RecordSurvey,
+    ScheduleRoutine,
+    SubmitReport,
+)
 from application.ports import FixedClock
 from application.routine_tickets import NAME as ROUTINE_TICKETS
 from projections.base import TrackingConflict
@@ -56,29 +66,30 @@ def add_demo_project(services: Services, clock: FixedClock) -> str:
     step()
     tz = ZoneInfo(uc.project_calendar(desk, "china-5x8").timezone)
     first = (clock.now() - CONTRACT_AGE).astimezone(tz).date()
-    p = uc.contract_project(
-        desk, name="华东电力 2026 年度 IT 运维服务", customer=CUSTOMER,
-        contract_number="HDP-IT-2026-07", services=["例行巡检", "响应支持", "优化改善"],
-        start=first, end=first + timedelta(days=364), budget="96 万元",
-        sla_policy="default", calendar="china-5x8", actor=MANAGER).aggregate
+    contract = Contract(number="HDP-IT-2026-07", services=["例行巡检", "响应支持", "优化改善"],
+                        start=first, end=first + timedelta(days=364), budget="96 万元")
+    p = desk.handle(ContractProject(name="华东电力 2026 年度 IT 运维服务", customer=CUSTOMER,
+                                    contract=contract, sla_policy="default",
+                                    calendar="china-5x8"), actor=MANAGER).aggregate
     step()
-    uc.approve(desk, p.id, project_manager=MANAGER, team=[ENGINEER, "eng-li", "eng-zhao"],
-               actor="director-sun")
+    desk.handle(Approve(ref=p.id, project_manager=MANAGER, team=[ENGINEER, "eng-li", "eng-zhao"]),
+                actor="director-sun")
     step()
-    uc.plan(desk, p.id, targets="P1 2h 响应 / 4h 解决；巡检按期完成率 100%",
-            scope="调度中心与信息中心的服务器、网络、UPS 与核心业务系统",
-            staff=[ENGINEER, "eng-li"], budget="96 万元", assessment="月度服务报告与季度满意度调查",
-            duration="12 个月", actor=MANAGER)
+    desk.handle(PlanProject(ref=p.id, targets="P1 2h 响应 / 4h 解决；巡检按期完成率 100%",
+                            scope="调度中心与信息中心的服务器、网络、UPS 与核心业务系统",
+                            staff=[ENGINEER, "eng-li"], budget="96 万元",
+                            assessment="月度服务报告与季度满意度调查", duration="12 个月"),
+                actor=MANAGER)
     step()
-    inspection = uc.schedule_routine(
-        desk, p.id, name="机房月度巡检", kind="inspection",
-        rrule="FREQ=MONTHLY;BYDAY=1MO;BYHOUR=9", on_holiday="next_workday",
-        actor=MANAGER).aggregate.routines[-1].routine_id
+    schedule = ScheduleRoutine(ref=p.id, name="机房月度巡检", kind="inspection",
+                               rrule="FREQ=MONTHLY;BYDAY=1MO;BYHOUR=9", on_holiday="next_workday")
+    desk.handle(schedule, actor=MANAGER)
+    inspection = schedule.routine_id
     step()
-    backup = uc.schedule_routine(
-        desk, p.id, name="核心数据库周备份核验", kind="backup",
-        rrule="FREQ=WEEKLY;BYDAY=FR;BYHOUR=16", on_holiday="skip",
-        actor=MANAGER).aggregate.routines[-1].routine_id
+    schedule = ScheduleRoutine(ref=p.id, name="核心数据库周备份核验", kind="backup",
+                               rrule="FREQ=WEEKLY;BYDAY=FR;BYHOUR=16", on_holiday="skip")
+    desk.handle(schedule, actor=MANAGER)
+    backup = schedule.routine_id
     runs = uc.routine_runs(desk, p.id, now=clock.now())
     inspections = [r for r in runs if r.routine_id == inspection]
     backups = [r for r in runs if r.routine_id == backup]
@@ -88,17 +99,17 @@ def add_demo_project(services: Services, clock: FixedClock) -> str:
     for run in [*inspections, *backups]:
         abnormal = run is inspections[-1]
         step()
-        uc.record_routine(
-            desk, p.id, routine_id=run.routine_id, run_at=run.run_at,
-            performed_at=min(run.run_at + timedelta(minutes=50), clock.now()),  # not after now
+        desk.handle(RecordRoutine(
+            ref=p.id, routine_id=run.routine_id, run_at=run.run_at,
+            performed_at=min(run.run_at + timedelta(minutes=50), clock.now()),
             verdict="abnormal" if abnormal else "normal",
-            findings=FINDING if abnormal else "各项指标正常", signer=SIGNER, actor=ENGINEER)
+            findings=FINDING if abnormal else "各项指标正常", signer=SIGNER), actor=ENGINEER)
     # The process manager opens the abnormal run's ticket now, so the demo's summary counts it.
     caught_up(services, ROUTINE_TICKETS)
     step()
-    uc.record_survey(desk, p.id, timeliness=4, effectiveness=5, attitude=5,
-                     comment="巡检及时，报告清楚", actor="quality-he")
+    desk.handle(RecordSurvey(ref=p.id, timeliness=4, effectiveness=5, attitude=5,
+                             comment="巡检及时，报告清楚"), actor="quality-he")
     step()
     month = (clock.now().astimezone(tz).replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
-    uc.submit_report(desk, p.id, period=month, actor=MANAGER)
+    desk.handle(SubmitReport(ref=p.id, period=month), actor=MANAGER)
     return p.number

@@ -55,6 +55,21 @@ from adapters.demo.problems import add_demo_problems
 from adapters.demo.privacy import add_demo_erasure
 from adapters.demo.projects import add_demo_project, caught_up
 from adapters.settings import Settings
+from application.commands.tickets import (
+    Assign,
+    AwaitCustomer,
+    Classify,
+    CloseTicket,
+    Confirm,
+    GiveFeedback,
+    Invalidate,
+    LogWork,
+    RegisterTicket,
+    Reopen,
+    Resolve,
+    Resume,
+    Start,
+)
 from application.desk import ServiceDesk
 from application.ports import FixedClock
 from domain.problem import Problem
@@ -958,11 +973,11 @@ class _Builder:
 
         def run(desk: ServiceDesk, at: datetime) -> Any:
             reported = at - timedelta(minutes=late)
-            r = desk.register_ticket(
-                actor=actor, customer=p.customer.name, contact=p.contact, channel=channel,
-                title=tpl.title, description=description, affected_system=tpl.system,
-                reported_at=reported, attachments=attachments, **kwargs,
-            )
+            r = desk.handle(RegisterTicket(customer=p.customer.name, contact=p.contact,
+                                           channel=channel, title=tpl.title,
+                                           description=description, affected_system=tpl.system,
+                                           reported_at=reported, attachments=attachments, **kwargs),
+                            actor=actor)
             p.number, p.reported_at = r.ticket.number, reported
             self.demo.by_customer.setdefault(p.customer.name, []).append(p)
             return r
@@ -972,9 +987,9 @@ class _Builder:
     def classify(self, u: Urgency, m: Impact, i: Importance, priority: Priority | None,
                  override: str) -> None:
         p, tpl = self.plan, self.plan.template
-        self.add("classify", 4, 45, lambda desk, at: desk.classify(
-            p.number, type=tpl.type, category=tpl.category, urgency=u, impact=m, importance=i,
-            priority=priority, override_reason=override, actor=DISPATCHER))
+        self.add("classify", 4, 45, lambda desk, at: desk.handle(Classify(
+            ref=p.number, type=tpl.type, category=tpl.category, urgency=u, impact=m, importance=i,
+            priority=priority, override_reason=override), actor=DISPATCHER))
 
     def reclassify(self, u: Urgency, m: Impact, i: Importance) -> None:
         p, tpl = self.plan, self.plan.template
@@ -983,9 +998,9 @@ class _Builder:
         if wider == m:
             return
         p.notes.add("reclassified")
-        self.add("classify", 20, 90, lambda desk, at: desk.classify(
-            p.number, type=tpl.type, category=tpl.category, urgency=u, impact=wider, importance=i,
-            actor=DISPATCHER))
+        self.add("classify", 20, 90, lambda desk, at: desk.handle(Classify(
+            ref=p.number, type=tpl.type, category=tpl.category, urgency=u, impact=wider,
+            importance=i), actor=DISPATCHER))
 
     def invalidate(self) -> None:
         p, rng = self.plan, self.rng
@@ -1000,15 +1015,15 @@ class _Builder:
                            if o is not p and o.number and o.template is p.template]
                 if earlier:
                     text = f"重复报障：与 {earlier[-1].number} 为同一故障，已合并到该工单跟踪"
-            return desk.invalidate(p.number, reason=text, actor=DISPATCHER)
+            return desk.handle(Invalidate(ref=p.number, reason=text), actor=DISPATCHER)
 
         self.add("invalidate", 5, 60, run)
 
     def assign(self, group_only: bool = False) -> None:
         p = self.plan
         engineer = None if group_only else self.engineer
-        self.add("assign", 3, 50, lambda desk, at: desk.assign(
-            p.number, assignee=engineer, group=self.group, actor=DISPATCHER))
+        self.add("assign", 3, 50, lambda desk, at: desk.handle(Assign(
+            ref=p.number, assignee=engineer, group=self.group), actor=DISPATCHER))
 
     def reassign(self) -> None:
         p, rng = self.plan, self.rng
@@ -1022,8 +1037,9 @@ class _Builder:
         else:
             assignee, group = self.demo.pick(GROUPS[other_group]), other_group
         p.notes.add("reassigned")
-        self.add("assign", 30, 180, lambda desk, at: desk.assign(
-            p.number, assignee=assignee, group=group, interface_person=interface, actor=DISPATCHER))
+        self.add("assign", 30, 180, lambda desk, at: desk.handle(Assign(
+            ref=p.number, assignee=assignee, group=group, interface_person=interface),
+            actor=DISPATCHER))
         self.engineer = assignee
 
     def desk_fix(self) -> None:
@@ -1031,16 +1047,17 @@ class _Builder:
         resolution, cause = self.demo.pick(p.template.desk)
         p.notes.add("first_contact")
         agent = self.agent
-        self.add("assign", 1, 4, lambda desk, at: desk.assign(
-            p.number, assignee=agent, group=DESK_GROUP, actor=agent))
-        self.add("resolve", 4, 25, lambda desk, at: desk.resolve(
-            p.number, resolution=p.t(resolution), root_cause=p.t(cause), first_contact=True,
+        self.add("assign", 1, 4, lambda desk, at: desk.handle(Assign(
+            ref=p.number, assignee=agent, group=DESK_GROUP), actor=agent))
+        self.add("resolve", 4, 25, lambda desk, at: desk.handle(Resolve(
+            ref=p.number, resolution=p.t(resolution), root_cause=p.t(cause), first_contact=True),
             actor=agent))
 
     def start(self) -> None:
         p = self.plan
         engineer = self.engineer
-        self.add("start", 5, 120, lambda desk, at: desk.start(p.number, actor=engineer))
+        self.add("start", 5, 120, lambda desk, at: desk.handle(Start(
+            ref=p.number), actor=engineer))
 
     def work(self, count: int, workaround: bool = False, follow_up: bool = False) -> None:
         p, tpl, rng = self.plan, self.plan.template, self.rng
@@ -1068,8 +1085,8 @@ class _Builder:
                 room = int((at - since).total_seconds() / 900) / 4
                 hours = max(0.25, min(wanted, room))
                 performed = max(at - timedelta(minutes=late), since)
-                return desk.log_work(p.number, action=action, hours=hours, performed_at=performed,
-                                     workaround=wa, actor=engineer)
+                return desk.handle(LogWork(ref=p.number, action=action, hours=hours,
+                                           performed_at=performed, workaround=wa), actor=engineer)
 
             self.add("log_work", 20, 240, run)
 
@@ -1078,13 +1095,14 @@ class _Builder:
         reason = self.demo.pick(WAIT_REASONS[p.template.group])
         engineer = self.engineer
         p.notes.add("waited")
-        self.add("await_customer", 10, 90, lambda desk, at: desk.await_customer(
-            p.number, reason=reason, actor=engineer))
+        self.add("await_customer", 10, 90, lambda desk, at: desk.handle(AwaitCustomer(
+            ref=p.number, reason=reason), actor=engineer))
 
     def resume(self) -> None:
         p = self.plan
         engineer = self.engineer
-        self.add("resume", 120, 1800, lambda desk, at: desk.resume(p.number, actor=engineer))
+        self.add("resume", 120, 1800, lambda desk, at: desk.handle(Resume(
+            ref=p.number), actor=engineer))
 
     def resolve(self, second: bool = False) -> None:
         p = self.plan
@@ -1095,8 +1113,8 @@ class _Builder:
             fix = self.demo.pick(p.template.fixes)
             resolution, cause = p.t(fix[0]), p.t(fix[1])
         engineer = self.engineer
-        self.add("resolve", 30, 360, lambda desk, at: desk.resolve(
-            p.number, resolution=resolution, root_cause=cause, actor=engineer))
+        self.add("resolve", 30, 360, lambda desk, at: desk.handle(Resolve(
+            ref=p.number, resolution=resolution, root_cause=cause), actor=engineer))
 
     def _items(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         tpl, p = self.plan.template, self.plan
@@ -1109,9 +1127,9 @@ class _Builder:
         items, criteria = self._items()
         agent = self.agent
         note = self.demo.pick(("", "客户现场签字确认", "客户邮件确认验收"))
-        self.add("confirm", 60, 1500, lambda desk, at: desk.confirm(
-            p.number, signer=p.contact.name, items=items, criteria=criteria, passed=True,
-            note=note, actor=agent), office=True)
+        self.add("confirm", 60, 1500, lambda desk, at: desk.handle(Confirm(
+            ref=p.number, signer=p.contact.name, items=items, criteria=criteria, passed=True,
+            note=note), actor=agent), office=True)
 
     def reject(self) -> None:
         p = self.plan
@@ -1120,9 +1138,9 @@ class _Builder:
         unmet = p.t(p.template.again[0])
         agent = self.agent
         p.notes.add("rejected")
-        self.add("confirm (rejected)", 60, 1200, lambda desk, at: desk.confirm(
-            p.number, signer=p.contact.name, items=items, criteria=criteria, passed=False,
-            unmet_items=(unmet,), note="客户验收未通过，退回二次处理", actor=agent), office=True)
+        self.add("confirm (rejected)", 60, 1200, lambda desk, at: desk.handle(Confirm(
+            ref=p.number, signer=p.contact.name, items=items, criteria=criteria, passed=False,
+            unmet_items=(unmet,), note="客户验收未通过，退回二次处理"), actor=agent), office=True)
 
     def close(self, *, feedback: bool, improvement: bool, agreed: bool = False) -> None:
         p = self.plan
@@ -1132,8 +1150,8 @@ class _Builder:
                 "客户电话确认问题已解决，同意结束支持", "客户邮件回复确认恢复正常，同意关闭",
                 "客户在服务单上签字确认，同意结束本次支持",
             ))
-            self.add("close", 20, 600, lambda desk, at: desk.close_ticket(
-                p.number, signer=p.contact.name, reason=reason, actor=agent), office=True)
+            self.add("close", 20, 600, lambda desk, at: desk.handle(CloseTicket(
+                ref=p.number, signer=p.contact.name, reason=reason), actor=agent), office=True)
         else:
             self.accept()
         if feedback:
@@ -1161,9 +1179,9 @@ class _Builder:
             if action:
                 due = (at.astimezone(self.demo.tz) + timedelta(days=due_days)).date()
                 imp = Improvement(action=action, owner=owner, due=due)
-            return desk.give_feedback(
-                p.number, timeliness=scores[0], effectiveness=scores[1], attitude=scores[2],
-                comment=comment, improvement=imp, actor=FEEDBACK_AGENT)
+            return desk.handle(GiveFeedback(ref=p.number, timeliness=scores[0],
+                                            effectiveness=scores[1], attitude=scores[2],
+                                            comment=comment, improvement=imp), actor=FEEDBACK_AGENT)
 
         # Within 3 working days after acceptance ([003]).
         self.add("feedback", 90, 2000, run, office=True)
@@ -1174,8 +1192,8 @@ class _Builder:
         reason = p.t(f"客户反馈问题复现：{p.template.again[0]}，要求重新处理")
         agent = self.agent
         p.notes.add("reopened")
-        self.add("reopen", 600, 4000, lambda desk, at: desk.reopen(
-            p.number, reason=reason, actor=agent), office=True)
+        self.add("reopen", 600, 4000, lambda desk, at: desk.handle(Reopen(
+            ref=p.number, reason=reason), actor=agent), office=True)
 
 
 # ------------------------------------------------------------------- running

@@ -280,7 +280,7 @@ class RecorderVersions:
 class PostgresIssuingLock:
     """The number issuers' lock across processes on PostgreSQL (ADR 0039): this process's
     thread lock, then a session advisory lock on a connection of ``versions``' autocommit pool,
-    held from the first number a command issues until its save is done (``_NumberIssuer``).
+    held from the first number a command issues until its save is done (``desk.Context``).
 
     Without it creators in two processes read the same day's sequence, and one of them lost the
     save, slept a random while and tried the whole command again: register and confirm had a p99

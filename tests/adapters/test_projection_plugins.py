@@ -20,6 +20,7 @@ from adapters.cli.main import main
 from adapters.container import Services, build
 from adapters.runners.plugins import GROUP
 from adapters.settings import Settings
+from application.commands.tickets import Assign, LogWork, RegisterTicket, Resolve
 from application.ports import FixedClock
 from domain.ticket import Contact
 
@@ -76,21 +77,24 @@ def work_week(services: Services) -> None:
     desk, clock = services.desk, services.desk.clock
     numbers = []
     for title in ("ERP down", "VPN slow"):
-        numbers.append(desk.register_ticket(
-            actor="desk", customer="acme", contact=Contact("Li"), channel="phone",
-            title=title, type="fault", category="software", urgency="very_urgent", impact="all",
-            importance="very_important").aggregate.number)
+        numbers.append(desk.handle(RegisterTicket(customer="acme", contact=Contact("Li"),
+                                                  channel="phone", title=title, type="fault",
+                                                  category="software", urgency="very_urgent",
+                                                  impact="all", importance="very_important"),
+                                   actor="desk").aggregate.number)
     erp, vpn = numbers
-    desk.assign(erp, actor="lead", assignee="ana")
-    desk.assign(vpn, actor="lead", assignee="ana")
-    desk.log_work(erp, actor="ana", action="restart", hours=1.5)
-    desk.resolve(erp, actor="ana", resolution="restarted the service", root_cause="leak")
+    desk.handle(Assign(ref=erp, assignee="ana"), actor="lead")
+    desk.handle(Assign(ref=vpn, assignee="ana"), actor="lead")
+    desk.handle(LogWork(ref=erp, action="restart", hours=1.5), actor="ana")
+    desk.handle(Resolve(ref=erp, resolution="restarted the service", root_cause="leak"),
+                actor="ana")
     clock.advance(days=7)  # week 48
-    desk.assign(vpn, actor="lead", assignee="bo")
-    desk.log_work(vpn, actor="bo", action="trace", hours=2.0)
-    desk.log_work(vpn, actor="ana", action="handover note", hours=0.5,
-                  performed_at=MONDAY)  # logged late: counts in the week it was done
-    desk.resolve(vpn, actor="bo", resolution="replaced the router", root_cause="hardware")
+    desk.handle(Assign(ref=vpn, assignee="bo"), actor="lead")
+    desk.handle(LogWork(ref=vpn, action="trace", hours=2.0), actor="bo")
+    desk.handle(LogWork(ref=vpn, action="handover note", hours=0.5, performed_at=MONDAY),
+                actor="ana")  # logged late: counts in the week it was done
+    desk.handle(Resolve(ref=vpn, resolution="replaced the router", root_cause="hardware"),
+                actor="bo")
 
 
 EXPECTED = [
@@ -177,8 +181,8 @@ def test_broken_plugins_are_isolated_and_reported(
     services = build(Settings(database_url=f"sqlite:///{tmp_path / 'x.sqlite3'}",
                               sla_watch_seconds=0), clock=FixedClock(MONDAY))
     try:
-        services.desk.register_ticket(actor="desk", customer="acme", contact=Contact("Li"),
-                                      channel="phone", title="printer")
+        services.desk.handle(RegisterTicket(customer="acme", contact=Contact("Li"),
+                                            channel="phone", title="printer"), actor="desk")
         services.runner.catch_up_all()  # what ``serve`` does before taking traffic: no raise
         status = {s["name"]: s for s in services.runner.status()}
         assert not status["broken"]["healthy"] and status["broken"]["plugin"]

@@ -16,8 +16,43 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from application import changes as ch
-from application import problems as pb
-from application import projects as pj
+from application.commands.changes import (
+    Assess,
+    CloseChange,
+    Complete,
+    Consent,
+    CustomerReview,
+    Evaluate,
+    PlanChange,
+    RequestChange,
+    Review,
+    RollBack,
+    StartChange,
+    StartTrial,
+)
+from application.commands.problems import LinkTicket, MarkKnownError, RecordProblem, RecordRootCause
+from application.commands.projects import (
+    Approve,
+    Contract,
+    ContractProject,
+    RecordRoutine,
+    RecordSurvey,
+    ScheduleRoutine,
+)
+from application.commands.tickets import (
+    Assign,
+    AwaitCustomer,
+    Confirm,
+    Escalate,
+    GiveFeedback,
+    Invalidate,
+    LogWork,
+    RegisterTicket,
+    Reopen,
+    Resolve,
+    Resume,
+    Start,
+)
 from application.desk import ServiceDesk
 from application.ports import FixedClock
 from domain.change import PlanInput
@@ -61,23 +96,23 @@ class Scenario:
                  recorded: datetime | None = None, **cls: str) -> Any:
         self.at(recorded or when)
         fields: dict[str, Any] = dict(type=type, category=category, **cls) if cls else {}
-        t = self.desk.register_ticket(actor="agent-zhou", customer=customer,
-                                      contact=Contact("李四"), channel="phone",
-                                      title=f"{name} 故障", affected_system="ERP",
-                                      reported_at=when, **fields).ticket
+        t = self.desk.handle(RegisterTicket(customer=customer, contact=Contact("李四"),
+                                            channel="phone", title=f"{name} 故障",
+                                            affected_system="ERP", reported_at=when, **fields),
+                             actor="agent-zhou").ticket
         self.tickets[name] = t.id
         return t.id
 
-    def do(self, name: str, when: datetime, command: str, actor: str = "eng", **kw: Any) -> Any:
+    def do(self, name: str, when: datetime, command: type, actor: str = "eng", **kw: Any) -> Any:
         self.at(when)
-        return getattr(self.desk, command)(self.tickets[name], actor=actor, **kw)
+        return self.desk.handle(command(ref=self.tickets[name], **kw), actor=actor)
 
     def close(self, name: str, when: datetime) -> None:
-        self.do(name, when, "confirm", actor="agent-zhou", signer="王经理", items=["恢复"],
+        self.do(name, when, Confirm, actor="agent-zhou", signer="王经理", items=["恢复"],
                 criteria=["可用"], passed=True)
 
     def feedback(self, name: str, when: datetime, t: int, e: int, a: int) -> None:
-        self.do(name, when, "give_feedback", actor="客户", timeliness=t, effectiveness=e,
+        self.do(name, when, GiveFeedback, actor="客户", timeliness=t, effectiveness=e,
                 attitude=a, comment="反馈")
 
     # ------------------------------------------------------------------ changes
@@ -85,48 +120,50 @@ class Scenario:
     def change(self, name: str, when: datetime, origin: str, kind: str = "normal",
                origin_kind: str | None = None) -> None:
         self.at(when)
-        c = ch.request_change(self.desk, kind=kind, origin=ch.OriginRef(origin, origin_kind),
-                              title=f"变更 {name}", affected_system="ERP", actor="eng-li")
+        c = self.desk.handle(RequestChange(kind=kind, origin=ch.OriginRef(origin, origin_kind),
+                                           title=f"变更 {name}", affected_system="ERP"),
+                             actor="eng-li")
         self.changes[name] = c.aggregate.id
 
-    def change_do(self, name: str, when: datetime, command: str, **kw: Any) -> None:
+    def change_do(self, name: str, when: datetime, command: type, **kw: Any) -> None:
         self.at(when)
-        if command == "plan":
-            ch.record_plan(self.desk, self.changes[name], PLAN, actor="eng-li")
-            return
-        ch.run_command(self.desk, self.changes[name], command, actor="eng-li", **kw)
+        if command is PlanChange:
+            kw["plan"] = PLAN
+        self.desk.handle(command(ref=self.changes[name], **kw), actor="eng-li")
 
     def change_approved(self, name: str, when: datetime) -> None:
-        self.change_do(name, when, "assess", risk="medium", impact="ERP 停机")
-        self.change_do(name, when, "plan")
-        self.change_do(name, when, "review", decision="approved", reviewer="mgr-zhang")
-        self.change_do(name, when, "customer_review", decision="approved", reviewer="王经理")
-        self.change_do(name, when, "consent", evidence="邮件同意", channel="email")
-        self.change_do(name, when, "start")
+        self.change_do(name, when, Assess, risk="medium", impact="ERP 停机")
+        self.change_do(name, when, PlanChange)
+        self.change_do(name, when, Review, decision="approved", reviewer="mgr-zhang")
+        self.change_do(name, when, CustomerReview, decision="approved", reviewer="王经理")
+        self.change_do(name, when, Consent, evidence="邮件同意", channel="email")
+        self.change_do(name, when, StartChange)
 
 
 def build_scenario(desk: ServiceDesk, clock: FixedClock) -> Scenario:
     """The data set up to ``REPORT_AT`` (comments: local times, what the SLA makes of them)."""
     s = Scenario(desk, clock)
     s.at(local(2, 8, 30))
-    s.project = pj.contract_project(
-        desk, name="ERP 运维 2026", customer=CUSTOMER, contract_number="HT-2026-018",
-        services=["response", "routine"], start=date(2026, 11, 1), end=date(2027, 10, 31),
-        sla_policy="default", calendar="china-5x8", actor="mgr-wang").aggregate.id
-    pj.approve(desk, s.project, project_manager="mgr-wang", team=["eng-wang", "eng-li"],
-               actor="mgr-wang")
-    pj.schedule_routine(desk, s.project, name="月度巡检", kind="inspection",
-                        rrule="FREQ=MONTHLY;BYDAY=1MO;BYHOUR=9", on_holiday="next_workday",
-                        actor="mgr-wang", routine_id="inspect")  # Nov 2 09:00
-    pj.schedule_routine(desk, s.project, name="周五备份", kind="backup",
-                        rrule="FREQ=WEEKLY;BYDAY=FR;BYHOUR=16", on_holiday="skip",
-                        actor="mgr-wang", routine_id="backup")  # Nov 6, 13, 20, (27)
+    contract = Contract(number="HT-2026-018", services=["response", "routine"],
+                        start=date(2026, 11, 1), end=date(2027, 10, 31))
+    s.project = desk.handle(ContractProject(name="ERP 运维 2026", customer=CUSTOMER,
+                                            contract=contract, sla_policy="default",
+                                            calendar="china-5x8"), actor="mgr-wang").aggregate.id
+    desk.handle(Approve(ref=s.project, project_manager="mgr-wang", team=["eng-wang", "eng-li"]),
+                actor="mgr-wang")
+    desk.handle(ScheduleRoutine(ref=s.project, name="月度巡检", kind="inspection",
+                                rrule="FREQ=MONTHLY;BYDAY=1MO;BYHOUR=9",  # Nov 2 09:00
+                                on_holiday="next_workday", routine_id="inspect"), actor="mgr-wang")
+    desk.handle(ScheduleRoutine(ref=s.project, name="周五备份", kind="backup",
+                                rrule="FREQ=WEEKLY;BYDAY=FR;BYHOUR=16", on_holiday="skip",
+                                routine_id="backup"), actor="mgr-wang")  # Nov 6, 13, 20, (27)
 
     def run(routine: str, run_at: datetime, verdict: str, when: datetime) -> None:
         s.at(when)
-        pj.record_routine(desk, s.project, routine_id=routine, run_at=run_at, verdict=verdict,
-                          findings="磁盘 93%" if verdict == "abnormal" else "", signer="王经理",
-                          actor="eng-wang")
+        findings = "磁盘 93%" if verdict == "abnormal" else ""
+        desk.handle(RecordRoutine(ref=s.project, routine_id=routine, run_at=run_at,
+                                  verdict=verdict, findings=findings, signer="王经理"),
+                    actor="eng-wang")
 
     run("inspect", local(2, 9), "normal", local(2, 11))
     run("backup", local(6, 16), "normal", local(6, 17))
@@ -140,10 +177,10 @@ def build_scenario(desk: ServiceDesk, clock: FixedClock) -> Scenario:
     # T1 P1 Mon Nov 9 10:00: assigned 10:30 (response due 12:00: met); resolved 14:30
     # (due 14:00: missed) = 4.5 working h; closed; feedback 5/5/4.
     s.register("T1", local(9, 10), **P1)
-    s.do("T1", local(9, 10, 30), "assign", assignee="eng-wang")
-    s.do("T1", local(9, 10, 30), "start", actor="eng-wang")
-    s.do("T1", local(9, 13), "log_work", actor="eng-wang", action="重启服务", hours=2.5)
-    s.do("T1", local(9, 14, 30), "resolve", actor="eng-wang", **FIX)
+    s.do("T1", local(9, 10, 30), Assign, assignee="eng-wang")
+    s.do("T1", local(9, 10, 30), Start, actor="eng-wang")
+    s.do("T1", local(9, 13), LogWork, actor="eng-wang", action="重启服务", hours=2.5)
+    s.do("T1", local(9, 14, 30), Resolve, actor="eng-wang", **FIX)
     s.close("T1", local(9, 15))
     s.feedback("T1", local(10, 9), 5, 5, 4)
 
@@ -151,19 +188,19 @@ def build_scenario(desk: ServiceDesk, clock: FixedClock) -> Scenario:
     # customer Wed 10:00 -> Thu 10:00 (9 working h); resolved Thu 15:00: 24 h - 9 h = 15 h
     # (due Thu 15:00 + 9 h = Fri 15:00: met); closed; feedback 2/3/3 (a low score).
     s.register("T2", local(10, 9), category="network", **P2)
-    s.do("T2", local(10, 14), "assign", assignee="eng-li")
-    s.do("T2", local(10, 14), "start", actor="eng-li")
-    s.do("T2", local(11, 10), "await_customer", actor="eng-li", reason="等待客户提供日志")
-    s.do("T2", local(12, 10), "resume", actor="eng-li")
-    s.do("T2", local(12, 14), "log_work", actor="eng-li", action="更换交换机端口", hours=4)
-    s.do("T2", local(12, 15), "resolve", actor="eng-li", **FIX)
+    s.do("T2", local(10, 14), Assign, assignee="eng-li")
+    s.do("T2", local(10, 14), Start, actor="eng-li")
+    s.do("T2", local(11, 10), AwaitCustomer, actor="eng-li", reason="等待客户提供日志")
+    s.do("T2", local(12, 10), Resume, actor="eng-li")
+    s.do("T2", local(12, 14), LogWork, actor="eng-li", action="更换交换机端口", hours=4)
+    s.do("T2", local(12, 15), Resolve, actor="eng-li", **FIX)
     s.close("T2", local(12, 16))
     s.feedback("T2", local(13, 10), 2, 3, 3)
 
     # T3 P3 consultation Mon Nov 16 09:00: solved at the desk (first contact) 09:40 = 0.67 h.
     s.register("T3", local(16, 9), type="consultation", **P3)
-    s.do("T3", local(16, 9, 10), "assign", assignee="agent-zhou")
-    s.do("T3", local(16, 9, 40), "resolve", actor="agent-zhou", first_contact=True, **FIX)
+    s.do("T3", local(16, 9, 10), Assign, assignee="agent-zhou")
+    s.do("T3", local(16, 9, 40), Resolve, actor="agent-zhou", first_contact=True, **FIX)
     s.close("T3", local(16, 10))
     s.feedback("T3", local(16, 11), 5, 5, 5)
 
@@ -171,40 +208,41 @@ def build_scenario(desk: ServiceDesk, clock: FixedClock) -> Scenario:
     # reassigned, resolved again Tue 11:00 (not first contact). Working time Mon 11:00 -> Tue
     # 11:00 = 9 h minus the pause 11:35 -> Tue 10:00 (6 h 25 m + 1 h) = 1 h 35 m = 1.58 h.
     s.register("T4", local(16, 11), category="hardware", **P3)
-    s.do("T4", local(16, 11, 5), "assign", assignee="agent-zhou")
-    s.do("T4", local(16, 11, 35), "resolve", actor="agent-zhou", first_contact=True, **FIX)
+    s.do("T4", local(16, 11, 5), Assign, assignee="agent-zhou")
+    s.do("T4", local(16, 11, 35), Resolve, actor="agent-zhou", first_contact=True, **FIX)
     s.close("T4", local(16, 12))
-    s.do("T4", local(17, 10), "reopen", actor="agent-zhou", reason="问题复现")
-    s.do("T4", local(17, 10), "assign", assignee="eng-wang")
-    s.do("T4", local(17, 10, 30), "log_work", actor="eng-wang", action="更换内存条", hours=1)
-    s.do("T4", local(17, 11), "resolve", actor="eng-wang", **FIX)
+    s.do("T4", local(17, 10), Reopen, actor="agent-zhou", reason="问题复现")
+    s.do("T4", local(17, 10), Assign, assignee="eng-wang")
+    s.do("T4", local(17, 10, 30), LogWork, actor="eng-wang", action="更换内存条", hours=1)
+    s.do("T4", local(17, 11), Resolve, actor="eng-wang", **FIX)
     s.close("T4", local(17, 11, 30))
 
     # T5 P2 network Wed Nov 18 14:00: desk fix 15:00 (first contact, 1 h), not yet accepted.
     s.register("T5", local(18, 14), category="network", **P2)
-    s.do("T5", local(18, 14, 30), "assign", assignee="agent-zhou")
-    s.do("T5", local(18, 15), "resolve", actor="agent-zhou", first_contact=True, **FIX)
+    s.do("T5", local(18, 14, 30), Assign, assignee="agent-zhou")
+    s.do("T5", local(18, 15), Resolve, actor="agent-zhou", first_contact=True, **FIX)
 
     # T6 P1 Fri Nov 20 16:00: assigned 16:10 (met); escalated; still open at Mon 12:00 past
     # its resolution due (Fri 16-18 + Mon 9-11 = Mon 11:00): missed.
     s.register("T6", local(20, 16), **P1)
-    s.do("T6", local(20, 16, 10), "assign", assignee="eng-li")
-    s.do("T6", local(20, 16, 10), "start", actor="eng-li")
-    s.do("T6", local(20, 17), "log_work", actor="eng-li", action="排查数据库", hours=1.5)
-    s.do("T6", local(20, 17, 30), "escalate", actor="mgr-wang", reason="影响全部用户")
+    s.do("T6", local(20, 16, 10), Assign, assignee="eng-li")
+    s.do("T6", local(20, 16, 10), Start, actor="eng-li")
+    s.do("T6", local(20, 17), LogWork, actor="eng-li", action="排查数据库", hours=1.5)
+    s.do("T6", local(20, 17, 30), Escalate, actor="mgr-wang", reason="影响全部用户")
 
     # T7 registered Thu Nov 19 and found invalid.
     s.register("T7", local(19, 10))
-    s.do("T7", local(19, 10, 5), "invalidate", actor="agent-zhou", reason="重复报障")
+    s.do("T7", local(19, 10, 5), Invalidate, actor="agent-zhou", reason="重复报障")
 
     # Problems: PRB-a on T2 and T6, a known error; PRB-b on T4, recorded.
     s.at(local(20, 18))
-    a = pb.record_problem(desk, title="交换机端口老化", description="网络抖动", actor="eng-li",
-                          tickets=[str(s.tickets["T2"]), str(s.tickets["T6"])]).aggregate.id
-    pb.record_root_cause(desk, a, root_cause="端口老化", actor="eng-li")
-    pb.mark_known_error(desk, a, actor="eng-li")
-    pb.record_problem(desk, title="内存故障复现", description="内存", actor="eng-wang",
-                      tickets=[str(s.tickets["T4"])])
+    a = desk.handle(RecordProblem(title="交换机端口老化", description="网络抖动",
+                                  tickets=[str(s.tickets["T2"]), str(s.tickets["T6"])]),
+                    actor="eng-li").aggregate.id
+    desk.handle(RecordRootCause(ref=a, root_cause="端口老化"), actor="eng-li")
+    desk.handle(MarkKnownError(ref=a), actor="eng-li")
+    desk.handle(RecordProblem(title="内存故障复现", description="内存", tickets=[str(s.tickets["T4"])]),
+                actor="eng-wang")
 
     # Changes requested in November: C1 (from T2) closed with the goal met; C2 (from the
     # project) rolled back and closed; C3 (standard, from T6) still pending. C0 comes from
@@ -212,20 +250,20 @@ def build_scenario(desk: ServiceDesk, clock: FixedClock) -> Scenario:
     s.change("C0", local(10, 11), str(s.tickets["other"]))
     s.change("C1", local(12, 16), str(s.tickets["T2"]))
     s.change_approved("C1", local(13, 9))
-    s.change_do("C1", local(13, 10), "complete", result="交换机已更换")
-    s.change_do("C1", local(13, 10), "start_trial", days=3)
-    s.change_do("C1", local(18, 10), "evaluate", goal_met=True, notes="无抖动")
-    s.change_do("C1", local(18, 11), "close", confirmed_by="王经理")
+    s.change_do("C1", local(13, 10), Complete, result="交换机已更换")
+    s.change_do("C1", local(13, 10), StartTrial, days=3)
+    s.change_do("C1", local(18, 10), Evaluate, goal_met=True, notes="无抖动")
+    s.change_do("C1", local(18, 11), CloseChange, confirmed_by="王经理")
     s.change("C2", local(16, 10), str(s.project), origin_kind="project")
     s.change_approved("C2", local(16, 11))
-    s.change_do("C2", local(17, 20), "roll_back", reason="升级后报表异常")
-    s.change_do("C2", local(18, 9), "close", confirmed_by="王经理")
+    s.change_do("C2", local(17, 20), RollBack, reason="升级后报表异常")
+    s.change_do("C2", local(18, 9), CloseChange, confirmed_by="王经理")
     s.change("C3", local(20, 17, 45), str(s.tickets["T6"]), kind="standard")
 
     # A project survey Fri Nov 20: 4/4/4.
     s.at(local(20, 18, 30))
-    pj.record_survey(desk, s.project, timeliness=4, effectiveness=4, attitude=4,
-                     comment="总体满意", actor="mgr-wang")
+    desk.handle(RecordSurvey(ref=s.project, timeliness=4, effectiveness=4, attitude=4,
+                             comment="总体满意"), actor="mgr-wang")
     s.at(REPORT_AT)
     return s
 
@@ -234,19 +272,19 @@ def later_events(s: Scenario) -> None:
     """Everything recorded after ``REPORT_AT``, some of it claiming earlier times."""
     # Reported before REPORT_AT, recorded after it.
     s.register("T8", local(23, 11), recorded=local(23, 12, 30), **P2)
-    s.do("T6", local(23, 13), "resolve", actor="eng-li", **FIX)
+    s.do("T6", local(23, 13), Resolve, actor="eng-li", **FIX)
     s.close("T6", local(23, 14))
     s.feedback("T6", local(23, 15), 1, 1, 1)
     s.close("T5", local(23, 15))
     s.feedback("T5", local(23, 16), 4, 4, 4)
-    s.do("T1", local(23, 16), "reopen", actor="agent-zhou", reason="再次无法登录")
+    s.do("T1", local(23, 16), Reopen, actor="agent-zhou", reason="再次无法登录")
     s.at(local(23, 17))
-    pj.record_routine(s.desk, s.project, routine_id="backup", run_at=local(20, 16),
-                      verdict="normal", findings="", signer="王经理", actor="eng-wang")
-    pj.record_survey(s.desk, s.project, timeliness=1, effectiveness=2, attitude=2,
-                     comment="不满意", actor="mgr-wang")
-    pb.link_ticket(s.desk, pb.record_problem(
-        s.desk, title="新问题", description="新", actor="eng-li").aggregate.id,
-        str(s.tickets["T1"]), actor="eng-li")
+    s.desk.handle(RecordRoutine(ref=s.project, routine_id="backup", run_at=local(20, 16),
+                                verdict="normal", findings="", signer="王经理"), actor="eng-wang")
+    s.desk.handle(RecordSurvey(ref=s.project, timeliness=1, effectiveness=2, attitude=2,
+                               comment="不满意"), actor="mgr-wang")
+    problem = s.desk.handle(RecordProblem(title="新问题", description="新"), actor="eng-li")
+    s.desk.handle(LinkTicket(ref=problem.aggregate.id, ticket_id=str(s.tickets["T1"])),
+                  actor="eng-li")
     s.change("C4", local(23, 17), str(s.project), origin_kind="project")
     s.change_approved("C3", local(23, 17))

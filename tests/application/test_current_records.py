@@ -12,8 +12,12 @@ import pytest
 
 from adapters.container import Services, build
 from adapters.settings import Settings
-from application.catalog import default_policy, get_policy, put_policy
-from application.customers import assign_policy, customer_policy, find_customer, register_customer
+from application.catalog import get_policy
+from application.commands.catalog import default_policy
+from application.commands.catalog import PutPolicy
+from application.commands.customers import AssignSlaPolicy, RegisterCustomer
+from application.commands.tickets import RegisterTicket
+from application.customers import customer_policy, find_customer
 from domain.customer import Customer
 from domain.sla import PolicyDefinition
 from tests.fixtures_stores import STORE_PARAMS, sqlite_url
@@ -42,14 +46,14 @@ def renamed(definition: PolicyDefinition, name: str) -> PolicyDefinition:
 
 def test_a_customer_registered_or_changed_elsewhere_is_read_at_once(two):
     a, b = two
-    put_policy(a.desk, "slow", default_policy(), actor="admin")
-    put_policy(a.desk, "fast", default_policy(), actor="admin")
+    a.desk.handle(PutPolicy(slug="slow", definition=default_policy()), actor="admin")
+    a.desk.handle(PutPolicy(slug="fast", definition=default_policy()), actor="admin")
     # when A has read the customer as unknown (cached as such), and B registers it
     assert find_customer(a.desk, "acme") is None
-    register_customer(b.desk, "acme", "ACME", "slow", actor="admin")
+    b.desk.handle(RegisterCustomer(id="acme", name="ACME", sla_policy="slow"), actor="admin")
     # then A sees it on its next read, and every change B makes after that
     assert customer_policy(a.desk, "acme") == "slow"
-    assign_policy(b.desk, "acme", "fast", actor="admin")
+    b.desk.handle(AssignSlaPolicy(customer="acme", sla_policy="fast"), actor="admin")
     assert customer_policy(a.desk, "acme") == "fast"
     assert find_customer(a.desk, "acme").version == find_customer(b.desk, "acme").version
 
@@ -57,17 +61,18 @@ def test_a_customer_registered_or_changed_elsewhere_is_read_at_once(two):
 def test_a_policy_redefined_elsewhere_is_read_at_once(two):
     a, b = two
     before = get_policy(a.desk, "default")
-    put_policy(b.desk, "default", renamed(before.definition, "Redefined"), actor="admin")
+    b.desk.handle(PutPolicy(slug="default", definition=renamed(before.definition, "Redefined")),
+                  actor="admin")
     after = get_policy(a.desk, "default")
     assert after.version == before.version + 1 and after.definition.name == "Redefined"
 
 
 def test_a_read_is_a_private_copy(two):
     a, _ = two
-    register_customer(a.desk, "acme", "ACME", None, actor="admin")
+    a.desk.handle(RegisterCustomer(id="acme", name="ACME", sla_policy=None), actor="admin")
     first = find_customer(a.desk, "acme")
     assert isinstance(first, Customer)
-    put_policy(a.desk, "slow", default_policy(), actor="admin")
+    a.desk.handle(PutPolicy(slug="slow", definition=default_policy()), actor="admin")
     first.assign_policy("slow", actor="admin", at=a.desk.clock.now())  # pending, never saved
     again = find_customer(a.desk, "acme")
     assert again is not first and again.sla_policy is None and not again.pending_events
@@ -75,7 +80,7 @@ def test_a_read_is_a_private_copy(two):
 
 def test_a_miss_is_one_version_lookup_and_no_load(two, monkeypatch):
     a, _ = two
-    register_customer(a.desk, "acme", "ACME", None, actor="admin")
+    a.desk.handle(RegisterCustomer(id="acme", name="ACME", sla_policy=None), actor="admin")
     find_customer(a.desk, "acme")  # cached now
     loads = []
     original = a.desk._get
@@ -88,18 +93,18 @@ def test_a_miss_is_one_version_lookup_and_no_load(two, monkeypatch):
 
 def test_one_command_looks_each_reference_record_up_once(two, monkeypatch):
     a, _ = two
-    put_policy(a.desk, "slow", default_policy(), actor="admin")
-    register_customer(a.desk, "acme", "ACME", "slow", actor="admin")
+    a.desk.handle(PutPolicy(slug="slow", definition=default_policy()), actor="admin")
+    a.desk.handle(RegisterCustomer(id="acme", name="ACME", sla_policy="slow"), actor="admin")
     asked = []
     versions = a.desk.current.versions
     original = versions.latest_version
     monkeypatch.setattr(versions, "latest_version", lambda i: asked.append(i) or original(i))
     from domain.ticket import Contact
 
-    ticket = a.desk.register_ticket(
-        actor="agent", customer="acme", contact=Contact("李四"), channel="phone", title="ERP",
-        type="fault", category="software", urgency="urgent", impact="some",
-        importance="important").ticket
+    ticket = a.desk.handle(RegisterTicket(customer="acme", contact=Contact("李四"), channel="phone",
+                                          title="ERP", type="fault", category="software",
+                                          urgency="urgent", impact="some", importance="important"),
+                           actor="agent").ticket
     assert ticket.sla_deadlines.policy == "slow"  # the customer's, found through the lookups
     assert asked and len(asked) == len(set(asked))
 
@@ -111,6 +116,6 @@ def test_within_one_command_a_record_created_elsewhere_meanwhile_is_found(two):
     current = a.desk.current
     with current.one_command():
         assert find_customer(a.desk, "acme") is None
-        register_customer(b.desk, "acme", "ACME", None, actor="admin")
+        b.desk.handle(RegisterCustomer(id="acme", name="ACME", sla_policy=None), actor="admin")
         assert find_customer(a.desk, "acme") is not None
         assert current.get(Customer.id_for("acme")).version == 1

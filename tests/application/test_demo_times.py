@@ -26,6 +26,7 @@ from adapters.container import build
 from adapters.demo.run import WINDOW
 from adapters.demo.projects import ABNORMAL_RUNS
 from adapters.settings import Settings
+from application.commands.tickets import RegisterTicket
 from application.errors import RecordNotFound
 from application.reports import ReportBuilder
 from domain.ticket import Contact
@@ -48,11 +49,13 @@ def _register_now(url: str) -> str:
     """What README's ``curl -XPOST …/api/v1/tickets`` does: one ticket, recorded now."""
     services = build(Settings(database_url=url))
     try:
-        return services.desk.register_ticket(  # type: ignore[no-any-return]
-            actor="agent-he", customer="客户A", contact=Contact("李四", "13800005678"),
-            channel="phone", title="生产系统无法登录", affected_system="ERP", type="fault",
-            category="software", urgency="very_urgent", impact="all",
-            importance="very_important").aggregate.number
+        return services.desk.handle(RegisterTicket(customer="客户A",
+                                                   contact=Contact("李四", "13800005678"),
+                                                   channel="phone", title="生产系统无法登录",
+                                                   affected_system="ERP", type="fault",
+                                                   category="software", urgency="very_urgent",
+                                                   impact="all", importance="very_important"),
+                                    actor="agent-he").aggregate.number
     finally:
         services.close()
 

@@ -9,7 +9,21 @@ from uuid import UUID
 
 import pytest
 
-from application.desk import CommandResult, ServiceDesk, ticket_id_for
+from application.commands.tickets import (
+    Assign,
+    Classify,
+    CloseTicket,
+    Confirm,
+    GiveFeedback,
+    Invalidate,
+    LogWork,
+    RegisterTicket,
+    Reopen,
+    Resolve,
+    Start,
+    ticket_id_for,
+)
+from application.desk import CommandResult, ServiceDesk
 from application.errors import IdempotencyKeyReused, TicketNotFound, VersionMismatch
 from application.idempotency import IdempotencyKey
 from application.ports import FixedClock
@@ -53,9 +67,9 @@ def clock(clock_and_desk) -> FixedClock:
     return clock_and_desk[0]
 
 
-def register(desk: ServiceDesk, **overrides: Any) -> CommandResult:
+def register(desk: ServiceDesk, *, actor: str = "agent-zhang",
+             idempotency: IdempotencyKey | None = None, **overrides: Any) -> CommandResult:
     kwargs: dict[str, Any] = dict(
-        actor="agent-zhang",
         customer="客户A",
         contact=CONTACT,
         channel="phone",
@@ -64,7 +78,7 @@ def register(desk: ServiceDesk, **overrides: Any) -> CommandResult:
         affected_system="ERP",
     )
     kwargs.update(overrides)
-    return desk.register_ticket(**kwargs)
+    return desk.handle(RegisterTicket(**kwargs), actor=actor, idempotency=idempotency)
 
 
 def key(name: str, fingerprint: str = "fp-1") -> IdempotencyKey:
@@ -88,35 +102,35 @@ def test_the_whole_lifecycle(desk, clock):
     assert created.position == desk.max_position()
 
     clock.advance(minutes=5)
-    r = desk.assign(t.id, actor="disp-wang", assignee="eng-li", group="应用组")
+    r = desk.handle(Assign(ref=t.id, assignee="eng-li", group="应用组"), actor="disp-wang")
     assert (r.ticket.status, r.ticket.assignee, r.ticket.version) == (Status.ASSIGNED, "eng-li", 3)
     assert not r.created
 
     clock.advance(minutes=5)
-    assert desk.start(t.id, actor="eng-li").ticket.status is Status.IN_PROGRESS
+    assert desk.handle(Start(ref=t.id), actor="eng-li").ticket.status is Status.IN_PROGRESS
 
     clock.advance(minutes=30)
-    r = desk.log_work(t.id, action="检查应用日志并重启服务", hours=0.5, actor="eng-li",
-                      performed_at=START + timedelta(minutes=20))
+    r = desk.handle(LogWork(ref=t.id, action="检查应用日志并重启服务", hours=0.5,
+                            performed_at=START + timedelta(minutes=20)), actor="eng-li")
     [entry] = r.ticket.work_log
     assert entry.performed_at == START + timedelta(minutes=20)
     assert entry.recorded_at == clock.now()
 
     clock.advance(minutes=10)
-    r = desk.resolve(t.id, resolution=PRECISE, root_cause="会话表写满", actor="eng-li")
+    r = desk.handle(Resolve(ref=t.id, resolution=PRECISE, root_cause="会话表写满"), actor="eng-li")
     assert r.ticket.status is Status.RESOLVED
 
     clock.advance(hours=1)
-    r = desk.confirm(t.id, signer="李四", items=["ERP 登录恢复"], criteria=["全部用户可登录"],
-                     passed=True, actor="agent-zhang")
+    r = desk.handle(Confirm(ref=t.id, signer="李四", items=["ERP 登录恢复"], criteria=["全部用户可登录"],
+                            passed=True), actor="agent-zhang")
     assert r.ticket.status is Status.CLOSED
     [acceptance] = r.ticket.acceptances
     assert acceptance.number == f"SD-{DAY}-001"
     assert acceptance.passed
 
     clock.advance(hours=2)
-    r = desk.give_feedback(t.id, timeliness=5, effectiveness=4, attitude=5, actor="agent-zhang",
-                           comment="很快")
+    r = desk.handle(GiveFeedback(ref=t.id, timeliness=5, effectiveness=4, attitude=5, comment="很快"),
+                    actor="agent-zhang")
     [fb] = r.ticket.feedbacks
     assert fb.number == f"FB-{DAY}-001"
     assert fb.mean == 4.67
@@ -135,8 +149,8 @@ def test_registration_without_all_five_stays_registered_until_classified(desk, c
     assert t.classification is None
 
     clock.advance(minutes=1)
-    r = desk.classify(t.id, type="consultation", category="network", urgency="urgent",
-                      impact="some", importance="important", actor="disp-wang")
+    r = desk.handle(Classify(ref=t.id, type="consultation", category="network", urgency="urgent",
+                             impact="some", importance="important"), actor="disp-wang")
     assert r.ticket.status is Status.CLASSIFIED
     assert r.ticket.priority is Priority.P2
 
@@ -155,24 +169,24 @@ def test_registration_with_an_override_needs_its_reason(desk):
 
 def test_rejection_reopen_close_and_second_feedback_issue_consecutive_numbers(desk, clock):
     t = register(desk, **CLASSIFICATION).ticket
-    desk.assign(t.id, actor="d", group="应用组")
-    desk.start(t.id, actor="e")
-    desk.resolve(t.id, resolution=PRECISE, root_cause="会话表写满", actor="e")
-    r = desk.confirm(t.id, signer="李四", items=["登录"], criteria=["可登录"], passed=False,
-                     unmet_items=["报表仍报错"], actor="a")
+    desk.handle(Assign(ref=t.id, group="应用组"), actor="d")
+    desk.handle(Start(ref=t.id), actor="e")
+    desk.handle(Resolve(ref=t.id, resolution=PRECISE, root_cause="会话表写满"), actor="e")
+    r = desk.handle(Confirm(ref=t.id, signer="李四", items=["登录"], criteria=["可登录"], passed=False,
+                            unmet_items=["报表仍报错"]), actor="a")
     assert r.ticket.status is Status.IN_PROGRESS
     assert r.ticket.acceptances[-1].number == f"SD-{DAY}-001"
-    desk.resolve(t.id, resolution=PRECISE + "，并修复报表服务", root_cause="会话表写满", actor="e")
-    r = desk.close_ticket(t.id, signer="李四", reason="客户同意结束支持", actor="a")
+    desk.handle(Resolve(ref=t.id, resolution=PRECISE + "，并修复报表服务", root_cause="会话表写满"), actor="e")
+    r = desk.handle(CloseTicket(ref=t.id, signer="李四", reason="客户同意结束支持"), actor="a")
     assert r.ticket.status is Status.CLOSED
     assert r.ticket.acceptances[-1].number == f"SD-{DAY}-002"
-    desk.give_feedback(t.id, timeliness=3, effectiveness=3, attitude=3, actor="a")
+    desk.handle(GiveFeedback(ref=t.id, timeliness=3, effectiveness=3, attitude=3), actor="a")
     with pytest.raises(TransitionNotAllowed):
-        desk.give_feedback(t.id, timeliness=3, effectiveness=3, attitude=3, actor="a")
-    desk.reopen(t.id, reason="问题再次出现", actor="a")
-    desk.resolve(t.id, resolution=PRECISE + "，扩容会话表", root_cause="会话表写满", actor="e")
-    desk.close_ticket(t.id, signer="李四", reason="客户同意结束支持", actor="a")
-    r = desk.give_feedback(t.id, timeliness=5, effectiveness=5, attitude=5, actor="a")
+        desk.handle(GiveFeedback(ref=t.id, timeliness=3, effectiveness=3, attitude=3), actor="a")
+    desk.handle(Reopen(ref=t.id, reason="问题再次出现"), actor="a")
+    desk.handle(Resolve(ref=t.id, resolution=PRECISE + "，扩容会话表", root_cause="会话表写满"), actor="e")
+    desk.handle(CloseTicket(ref=t.id, signer="李四", reason="客户同意结束支持"), actor="a")
+    r = desk.handle(GiveFeedback(ref=t.id, timeliness=5, effectiveness=5, attitude=5), actor="a")
     assert [f.number for f in r.ticket.feedbacks] == [f"FB-{DAY}-001", f"FB-{DAY}-002"]
     assert [a.number for a in r.ticket.acceptances] == [f"SD-{DAY}-00{n}" for n in (1, 2, 3)]
 
@@ -205,7 +219,7 @@ def test_a_refused_command_records_nothing_and_issues_no_number(desk):
     before = desk.max_position()
 
     with pytest.raises(TransitionNotAllowed) as caught:
-        desk.start(first.id, actor="eng-li")  # a registered ticket cannot start
+        desk.handle(Start(ref=first.id), actor="eng-li")  # a registered ticket cannot start
     assert caught.value.state == "registered"
     assert caught.value.allowed == ("invalidate", "classify")
     with pytest.raises(InvalidCommand):
@@ -220,18 +234,18 @@ def test_a_refused_command_records_nothing_and_issues_no_number(desk):
 
 def test_a_refused_confirmation_uses_no_acceptance_number(desk):
     t = register(desk, **CLASSIFICATION).ticket
-    desk.assign(t.id, actor="d", assignee="eng-li")
-    desk.start(t.id, actor="e")
-    desk.resolve(t.id, resolution=PRECISE, root_cause="会话表写满", actor="e")
+    desk.handle(Assign(ref=t.id, assignee="eng-li"), actor="d")
+    desk.handle(Start(ref=t.id), actor="e")
+    desk.handle(Resolve(ref=t.id, resolution=PRECISE, root_cause="会话表写满"), actor="e")
     before = desk.max_position()
 
     with pytest.raises(InvalidCommand):
-        desk.confirm(t.id, signer="李四", items=["登录"], criteria=["可登录"], passed=False,
-                     actor="a")  # a rejection without unmet items
+        desk.handle(Confirm(ref=t.id, signer="李四", items=["登录"], criteria=["可登录"], passed=False),
+                    actor="a")  # a rejection without unmet items
 
     assert desk.max_position() == before
-    r = desk.confirm(t.id, signer="李四", items=["登录"], criteria=["可登录"], passed=True,
-                     actor="a")
+    r = desk.handle(Confirm(ref=t.id, signer="李四", items=["登录"], criteria=["可登录"], passed=True),
+                    actor="a")
     assert r.ticket.acceptances[-1].number == f"SD-{DAY}-001"
 
 
@@ -259,7 +273,7 @@ def test_unknown_references_are_not_found(desk, ref):
     with pytest.raises(TicketNotFound):
         desk.ticket_history(ref)
     with pytest.raises(TicketNotFound):
-        desk.start(ref, actor="eng-li")
+        desk.handle(Start(ref=ref), actor="eng-li")
 
 
 def test_other_aggregates_are_not_tickets(desk):
@@ -277,11 +291,11 @@ def test_other_aggregates_are_not_tickets(desk):
 def test_as_of_returns_the_ticket_as_it_stood(desk, clock):
     t = register(desk).ticket  # at START
     t1 = clock.advance(minutes=10)
-    desk.classify(t.id, actor="d", **CLASSIFICATION)
+    desk.handle(Classify(ref=t.id, **CLASSIFICATION), actor="d")
     t2 = clock.advance(minutes=10)
-    desk.assign(t.id, actor="d", assignee="eng-li")
+    desk.handle(Assign(ref=t.id, assignee="eng-li"), actor="d")
     clock.advance(minutes=10)
-    desk.start(t.id, actor="eng-li")
+    desk.handle(Start(ref=t.id), actor="eng-li")
 
     with pytest.raises(TicketNotFound):
         desk.get_ticket(t.id, as_of=START - timedelta(seconds=1))
@@ -299,9 +313,9 @@ def test_as_of_returns_the_ticket_as_it_stood(desk, clock):
 def test_history_lists_every_event_oldest_first_with_actor_and_recorded_at(desk, clock):
     t = register(desk, **CLASSIFICATION).ticket
     clock.advance(minutes=3)
-    desk.assign(t.id, actor="disp-wang", assignee="eng-li")
+    desk.handle(Assign(ref=t.id, assignee="eng-li"), actor="disp-wang")
     clock.advance(minutes=4)
-    desk.start(t.id, actor="eng-li")
+    desk.handle(Start(ref=t.id), actor="eng-li")
 
     history = desk.ticket_history(t.number)
 
@@ -330,16 +344,16 @@ def test_history_lists_every_event_oldest_first_with_actor_and_recorded_at(desk,
 
 def test_an_expected_version_that_moved_on_is_refused_and_records_nothing(desk):
     t = register(desk, **CLASSIFICATION).ticket  # version 2
-    desk.assign(t.id, actor="d", assignee="eng-li", expected_version=2)  # now version 3
+    desk.handle(Assign(ref=t.id, assignee="eng-li"), actor="d", expected_version=2)  # now version 3
     before = desk.max_position()
 
     with pytest.raises(VersionMismatch) as caught:
-        desk.assign(t.id, actor="d", assignee="eng-zhou", expected_version=2)
+        desk.handle(Assign(ref=t.id, assignee="eng-zhou"), actor="d", expected_version=2)
 
     assert (caught.value.expected, caught.value.actual) == (2, 3)
     assert desk.max_position() == before
     assert desk.get_ticket(t.id).assignee == "eng-li"
-    assert desk.start(t.id, actor="eng-li", expected_version=3).ticket.version == 4
+    assert desk.handle(Start(ref=t.id), actor="eng-li", expected_version=3).ticket.version == 4
 
 
 # ---------------------------------------------------------------- idempotency
@@ -363,11 +377,11 @@ def test_a_repeated_registration_returns_the_first_answer_and_records_nothing(de
 
 def test_a_repeated_command_returns_the_ticket_as_that_command_left_it(desk):
     t = register(desk, **CLASSIFICATION).ticket
-    first = desk.assign(t.id, actor="d", assignee="eng-li", idempotency=key("assign-1"))
-    desk.start(t.id, actor="eng-li")
+    first = desk.handle(Assign(ref=t.id, assignee="eng-li"), actor="d", idempotency=key("assign-1"))
+    desk.handle(Start(ref=t.id), actor="eng-li")
     before = desk.max_position()
 
-    again = desk.assign(t.id, actor="d", assignee="eng-li", idempotency=key("assign-1"))
+    again = desk.handle(Assign(ref=t.id, assignee="eng-li"), actor="d", idempotency=key("assign-1"))
 
     assert again.replayed and not again.created
     assert again.ticket.version == first.ticket.version == 3
@@ -383,7 +397,7 @@ def test_the_same_key_with_a_different_request_is_refused(desk):
     with pytest.raises(IdempotencyKeyReused) as caught:
         register(desk, title="另一个请求", idempotency=key("k-1", "fp-B"))
     with pytest.raises(IdempotencyKeyReused):
-        desk.invalidate(t.id, reason="重复", actor="d", idempotency=key("k-1", "fp-C"))
+        desk.handle(Invalidate(ref=t.id, reason="重复"), actor="d", idempotency=key("k-1", "fp-C"))
 
     assert caught.value.key == "k-1"
     assert desk.max_position() == before
@@ -393,9 +407,9 @@ def test_the_same_key_with_a_different_request_is_refused(desk):
 def test_a_refused_command_does_not_consume_its_idempotency_key(desk):
     t = register(desk).ticket
     with pytest.raises(TransitionNotAllowed):
-        desk.start(t.id, actor="e", idempotency=key("k-2"))
-    desk.classify(t.id, actor="d", **CLASSIFICATION)
-    desk.assign(t.id, actor="d", assignee="eng-li")
-    r = desk.start(t.id, actor="e", idempotency=key("k-2"))
+        desk.handle(Start(ref=t.id), actor="e", idempotency=key("k-2"))
+    desk.handle(Classify(ref=t.id, **CLASSIFICATION), actor="d")
+    desk.handle(Assign(ref=t.id, assignee="eng-li"), actor="d")
+    r = desk.handle(Start(ref=t.id), actor="e", idempotency=key("k-2"))
     assert not r.replayed
     assert r.ticket.status is Status.IN_PROGRESS

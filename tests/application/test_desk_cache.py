@@ -1,10 +1,11 @@
-"""Commands run on a shallow copy of the cached aggregate (``desk._get``); no event's ``apply``
+"""Commands run on a shallow copy of the cached aggregate (``desk.load``); no event's ``apply``
 may change state shared with the cache in place, or a refused or conflicting command would
 corrupt what later commands see."""
 
 import copy
 from datetime import UTC, datetime, timedelta
 
+from application.commands.tickets import RegisterTicket
 from application.desk import ServiceDesk
 from application.ports import FixedClock
 from domain.ticket import Contact, Improvement
@@ -15,10 +16,9 @@ T0 = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
 def test_every_ticket_event_leaves_the_cached_aggregate_untouched() -> None:
     clock = FixedClock(T0)
     desk = ServiceDesk({"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
-    ticket_id = desk.register_ticket(
-        actor="desk", customer="客户A", contact=Contact("李四", "13800005678"), channel="phone",
-        title="生产系统无法登录", reported_at=T0 - timedelta(minutes=5),
-    ).ticket.id
+    ticket_id = desk.handle(RegisterTicket(customer="客户A", contact=Contact("李四", "13800005678"),
+                                           channel="phone", title="生产系统无法登录",
+                                           reported_at=T0 - timedelta(minutes=5)), actor="desk").ticket.id
     at = T0 + timedelta(minutes=1)
     steps = [
         lambda t: t.classify(type="fault", category="software", urgency="urgent", impact="some",
@@ -42,7 +42,7 @@ def test_every_ticket_event_leaves_the_cached_aggregate_untouched() -> None:
     for step in steps:
         cached = desk.repository.get(ticket_id)  # the cache's own object
         before = copy.deepcopy(cached.__dict__)
-        mine = desk._get(ticket_id)
+        mine = desk.load(ticket_id)
         assert mine is not cached
         step(mine)
         assert cached.__dict__ == before, "an event changed state shared with the cache"

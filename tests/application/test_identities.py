@@ -15,11 +15,26 @@ import pytest
 from adapters.container import Services, build
 from adapters.settings import Settings
 from application import identities as uc
+from application.commands.users import (
+    DeactivateUser,
+    IssueToken,
+    ReactivateUser,
+    RegisterUser,
+    RevokeToken,
+    UpdateUser,
+)
 from application.customers import list_customers
 from application.desk import ServiceDesk
 from application.errors import RecordNotFound
 from application.idempotency import IdempotencyKey
-from application.identities import CACHE_TTL, Principal, TokenCache, UserExists
+from application.identities import (
+    CACHE_TTL,
+    IssuedToken,
+    Principal,
+    TokenCache,
+    UserExists,
+    issued_token,
+)
 from application.ports import FixedClock
 from domain.errors import InvalidCommand, TransitionNotAllowed
 
@@ -60,20 +75,30 @@ def desk(store_url: str, open_services: Callable[[str], Services]) -> ServiceDes
 
 
 def wang(desk: ServiceDesk, **overrides: object) -> None:
-    data: dict[str, object] = {"skills": ["oracle"], "groups": ["dba"], "actor": "admin"}
+    data: dict[str, object] = {"skills": ["oracle"], "groups": ["dba"]}
     data.update(overrides)
-    uc.register_user(desk, "eng-wang", "王工", ["engineer"], **data)  # type: ignore[arg-type]
+    desk.handle(RegisterUser(id="eng-wang", name="王工", roles=["engineer"], **data),  # type: ignore[arg-type]
+                actor="admin")
+
+
+def issue(desk: ServiceDesk, user: str, expires_at: datetime | None = None, *, actor: str,
+          label: str = "", idempotency: IdempotencyKey | None = None) -> IssuedToken:
+    command = IssueToken(user=user, expires_at=expires_at, label=label)
+    return issued_token(command, desk.handle(command, actor=actor, idempotency=idempotency))
 
 
 def test_registered_users_are_read_listed_and_repeats_are_idempotent(desk: ServiceDesk):
     assert not uc.has_identities(desk) and uc.list_users(desk) == []
     wang(desk)
-    first = uc.register_user(desk, "li", "李四", ["requester"], customer="客户A", actor="admin")
+    first = desk.handle(RegisterUser(id="li", name="李四", roles=["requester"], customer="客户A"),
+                        actor="admin")
     assert first.created and uc.has_identities(desk)
-    again = uc.register_user(desk, "li", " 李四 ", ["requester"], customer="客户A", actor="x")
+    again = desk.handle(RegisterUser(id="li", name=" 李四 ", roles=["requester"], customer="客户A"),
+                        actor="x")
     assert not again.created and again.aggregate.version == first.aggregate.version
     with pytest.raises(UserExists):
-        uc.register_user(desk, "li", "李四", ["requester"], customer="客户B", actor="admin")
+        desk.handle(RegisterUser(id="li", name="李四", roles=["requester"], customer="客户B"),
+                    actor="admin")
     assert [u.user for u in uc.list_users(desk)] == ["eng-wang", "li"]
     assert [u.user for u in uc.list_users(desk, role="requester")] == ["li"]
     assert [u.user for u in uc.list_users(desk, customer="客户A")] == ["li"]
@@ -86,8 +111,10 @@ def test_registered_users_are_read_listed_and_repeats_are_idempotent(desk: Servi
 
 
 def test_a_requesters_unknown_customer_is_registered_on_first_use_once(desk: ServiceDesk):
-    uc.register_user(desk, "li", "李四", ["requester"], customer="客户A", actor="admin")
-    uc.register_user(desk, "zhao", "赵六", ["requester"], customer="客户A", actor="admin")
+    desk.handle(RegisterUser(id="li", name="李四", roles=["requester"], customer="客户A"),
+                actor="admin")
+    desk.handle(RegisterUser(id="zhao", name="赵六", roles=["requester"], customer="客户A"),
+                actor="admin")
     [customer] = list_customers(desk)
     assert (customer.customer, customer.name, customer.registered_by) == ("客户A", "客户A", "admin")
 
@@ -95,15 +122,16 @@ def test_a_requesters_unknown_customer_is_registered_on_first_use_once(desk: Ser
 def test_a_refused_registration_records_nothing(desk: ServiceDesk):
     before = desk.max_position()
     with pytest.raises(InvalidCommand) as e:
-        uc.register_user(desk, "li", "李四", ["requester", "admin"], actor="admin")
+        desk.handle(RegisterUser(id="li", name="李四", roles=["requester", "admin"]), actor="admin")
     assert {f.field for f in e.value.errors} == {"roles", "customer"}
     assert desk.max_position() == before and not uc.has_identities(desk)
 
 
 def test_a_token_authenticates_as_its_user_until_it_expires(desk: ServiceDesk,
                                                             clock: FixedClock):
-    uc.register_user(desk, "li", "李四", ["requester"], customer="客户A", actor="admin")
-    issued = uc.issue_token(desk, "li", actor="admin")
+    desk.handle(RegisterUser(id="li", name="李四", roles=["requester"], customer="客户A"),
+                actor="admin")
+    issued = issue(desk, "li", actor="admin")
     assert issued.token is not None and issued.token.startswith("olt_")
     assert issued.issued.expires_at == START + timedelta(days=90)
     p = uc.authenticate(desk, issued.token)
@@ -120,7 +148,7 @@ def test_a_token_authenticates_as_its_user_until_it_expires(desk: ServiceDesk,
 
 def test_only_the_digest_is_stored(desk: ServiceDesk, store_kind: str, store_url: str):
     wang(desk)
-    issued = uc.issue_token(desk, "eng-wang", actor="admin", label="ci")
+    issued = issue(desk, "eng-wang", actor="admin", label="ci")
     assert issued.token is not None
     secret = issued.token.split("_", 3)[3]
     stored = b"".join(bytes(n.state) for n in desk.recorder.select_notifications(
@@ -148,7 +176,7 @@ def test_only_the_digest_is_stored(desk: ServiceDesk, store_kind: str, store_url
 def test_a_bad_token_authenticates_as_nobody(desk: ServiceDesk,
                                              mangle: Callable[[str], str]):
     wang(desk)
-    issued = uc.issue_token(desk, "eng-wang", actor="admin")
+    issued = issue(desk, "eng-wang", actor="admin")
     assert issued.token is not None
     assert uc.authenticate(desk, mangle(issued.token)) is None
     assert uc.authenticate(desk, issued.token) is not None
@@ -157,9 +185,9 @@ def test_a_bad_token_authenticates_as_nobody(desk: ServiceDesk,
 def test_a_token_of_another_users_stream_is_refused(desk: ServiceDesk):
     """The token id names a token of one user; the same id under another user is unknown."""
     wang(desk)
-    uc.register_user(desk, "zhao", "赵六", ["agent"], actor="admin")
-    w = uc.issue_token(desk, "eng-wang", actor="admin")
-    z = uc.issue_token(desk, "zhao", actor="admin")
+    desk.handle(RegisterUser(id="zhao", name="赵六", roles=["agent"]), actor="admin")
+    w = issue(desk, "eng-wang", actor="admin")
+    z = issue(desk, "zhao", actor="admin")
     assert w.token is not None and z.token is not None
     swapped = "_".join([*z.token.split("_", 2)[:2], w.token.split("_", 2)[2]])
     assert uc.authenticate(desk, swapped) is None
@@ -167,44 +195,45 @@ def test_a_token_of_another_users_stream_is_refused(desk: ServiceDesk):
 
 def test_a_revoked_token_is_refused_at_once_in_this_process(desk: ServiceDesk):
     wang(desk)
-    keep = uc.issue_token(desk, "eng-wang", actor="admin")
-    drop = uc.issue_token(desk, "eng-wang", actor="admin")
+    keep = issue(desk, "eng-wang", actor="admin")
+    drop = issue(desk, "eng-wang", actor="admin")
     assert keep.token and drop.token
     assert uc.authenticate(desk, drop.token) is not None  # now cached
-    result = uc.revoke_token(desk, "eng-wang", drop.issued.token_id, actor="admin")
+    result = desk.handle(RevokeToken(user="eng-wang", token_id=drop.issued.token_id), actor="admin")
     assert result.aggregate.token(drop.issued.token_id).revoked_by == "admin"
     assert uc.authenticate(desk, drop.token) is None
     assert uc.authenticate(desk, keep.token) is not None
     with pytest.raises(TransitionNotAllowed):
-        uc.revoke_token(desk, "eng-wang", drop.issued.token_id, actor="admin")
+        desk.handle(RevokeToken(user="eng-wang", token_id=drop.issued.token_id), actor="admin")
     with pytest.raises(RecordNotFound):
-        uc.revoke_token(desk, "eng-wang", "0123456789abcdef", actor="admin")
+        desk.handle(RevokeToken(user="eng-wang", token_id="0123456789abcdef"), actor="admin")
 
 
 def test_deactivation_stops_every_token_and_reactivation_restores_them(desk: ServiceDesk):
     wang(desk)
-    issued = uc.issue_token(desk, "eng-wang", actor="admin")
+    issued = issue(desk, "eng-wang", actor="admin")
     assert issued.token and uc.authenticate(desk, issued.token) is not None
-    uc.deactivate_user(desk, "eng-wang", reason="left", actor="admin")
+    desk.handle(DeactivateUser(user="eng-wang", reason="left"), actor="admin")
     assert uc.authenticate(desk, issued.token) is None
     with pytest.raises(TransitionNotAllowed):
-        uc.issue_token(desk, "eng-wang", actor="admin")
-    uc.reactivate_user(desk, "eng-wang", actor="admin")
+        issue(desk, "eng-wang", actor="admin")
+    desk.handle(ReactivateUser(user="eng-wang"), actor="admin")
     assert uc.authenticate(desk, issued.token) is not None
 
 
 def test_an_update_is_seen_by_the_next_request_in_this_process(desk: ServiceDesk):
-    uc.register_user(desk, "li", "李四", ["requester"], customer="客户A", actor="admin")
-    issued = uc.issue_token(desk, "li", actor="admin")
+    desk.handle(RegisterUser(id="li", name="李四", roles=["requester"], customer="客户A"),
+                actor="admin")
+    issued = issue(desk, "li", actor="admin")
     assert issued.token and uc.authenticate(desk, issued.token).customer == "客户A"
-    uc.update_user(desk, "li", customer="客户B", actor="admin")
+    desk.handle(UpdateUser(user="li", customer="客户B"), actor="admin")
     assert uc.authenticate(desk, issued.token).customer == "客户B"
-    uc.update_user(desk, "li", roles=["agent"], actor="admin")  # no longer a requester
+    desk.handle(UpdateUser(user="li", roles=["agent"]), actor="admin")  # no longer a requester
     p = uc.authenticate(desk, issued.token)
     assert (p.roles, p.customer) == (frozenset({"agent"}), None)
     assert {c.customer for c in list_customers(desk)} == {"客户A", "客户B"}
     with pytest.raises(InvalidCommand) as e:
-        uc.update_user(desk, "li", roles=["requester"], actor="admin")
+        desk.handle(UpdateUser(user="li", roles=["requester"]), actor="admin")
     assert [f.field for f in e.value.errors] == ["customer"]
 
 
@@ -216,11 +245,11 @@ def test_a_given_expiry_is_checked_against_the_desks_clock(desk: ServiceDesk,
                                                            expires_at: datetime, ok: bool):
     wang(desk)
     if ok:
-        assert uc.issue_token(desk, "eng-wang", expires_at, actor="a").issued.expires_at == (
+        assert issue(desk, "eng-wang", expires_at, actor="a").issued.expires_at == (
             expires_at)
     else:
         with pytest.raises(InvalidCommand) as e:
-            uc.issue_token(desk, "eng-wang", expires_at, actor="a")
+            issue(desk, "eng-wang", expires_at, actor="a")
         assert [f.field for f in e.value.errors] == ["expires_at"]
 
 
@@ -228,8 +257,8 @@ def test_an_idempotent_repeat_of_an_issue_answers_the_token_without_its_secret(
         desk: ServiceDesk):
     wang(desk)
     key = IdempotencyKey(key="k1", fingerprint="f1")
-    first = uc.issue_token(desk, "eng-wang", actor="admin", idempotency=key)
-    again = uc.issue_token(desk, "eng-wang", actor="admin", idempotency=key)
+    first = issue(desk, "eng-wang", actor="admin", idempotency=key)
+    again = issue(desk, "eng-wang", actor="admin", idempotency=key)
     assert first.token is not None and again.token is None and again.result.replayed
     assert again.issued.token_id == first.issued.token_id
     assert len(uc.list_tokens(desk, "eng-wang")) == 1
@@ -244,9 +273,9 @@ def test_two_processes_see_a_revocation_within_the_cache_ttl(
     assert not uc.has_identities(two)
     wang(one)
     assert uc.has_identities(two)  # registered by the other process
-    issued = uc.issue_token(one, "eng-wang", actor="admin")
+    issued = issue(one, "eng-wang", actor="admin")
     assert issued.token and uc.authenticate(two, issued.token) is not None  # cached in two
-    uc.revoke_token(one, "eng-wang", issued.issued.token_id, actor="admin")
+    one.handle(RevokeToken(user="eng-wang", token_id=issued.issued.token_id), actor="admin")
     assert uc.authenticate(one, issued.token) is None
     ticks.now += CACHE_TTL - 0.01
     assert uc.authenticate(two, issued.token) is not None  # the trade-off: stale for < TTL
@@ -273,8 +302,8 @@ def test_concurrent_registrations_of_one_user_record_it_once(desk: ServiceDesk):
 
     def register() -> None:
         barrier.wait(timeout=10)
-        results.append(uc.register_user(desk, "li", "李四", ["requester"], customer="客户A",
-                                        actor="admin").created)
+        results.append(desk.handle(RegisterUser(id="li", name="李四", roles=["requester"],
+                                                customer="客户A"), actor="admin").created)
 
     threads = [threading.Thread(target=register) for _ in range(4)]
     for t in threads:

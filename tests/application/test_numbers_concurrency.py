@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from application.desk import ServiceDesk, ticket_id_for
+from application.commands.tickets import RegisterTicket, ticket_id_for
+from application.desk import ServiceDesk
 from application.idempotency import IdempotencyKey
 from application.ports import FixedClock
 from domain.ticket import Contact, Status
@@ -42,13 +43,9 @@ def register_concurrently(desk_for: Callable[[int], ServiceDesk]) -> list[str]:
             desk = desk_for(n)
             barrier.wait(timeout=30)
             for i in range(PER_THREAD):
-                result = desk.register_ticket(
-                    actor=f"agent-{n}",
-                    customer="客户A",
-                    contact=Contact(name="李四"),
-                    channel="web",
-                    title=f"thread {n} ticket {i}",
-                )
+                result = desk.handle(RegisterTicket(customer="客户A", contact=Contact(name="李四"),
+                                                    channel="web", title=f"thread {n} ticket {i}"),
+                                     actor=f"agent-{n}")
                 numbers[n].append(result.ticket.number)
         except BaseException as error:  # noqa: BLE001 - reported below
             errors.append(error)
@@ -78,9 +75,8 @@ def assert_consecutive_and_stored(numbers: list[str], desk: ServiceDesk) -> None
 
 
 def register_one(desk: ServiceDesk) -> str:
-    return desk.register_ticket(
-        actor="agent", customer="客户A", contact=Contact(name="李四"), channel="web", title="next"
-    ).ticket.number
+    return desk.handle(RegisterTicket(customer="客户A", contact=Contact(name="李四"), channel="web",
+                                      title="next"), actor="agent").ticket.number
 
 
 def test_a_desk_per_creator_on_one_sqlite_file_never_duplicates_a_number(tmp_path):
@@ -164,10 +160,9 @@ def test_racing_repeats_of_one_idempotency_key_register_once(tmp_path, threads_s
                 with lock:
                     opened.append(desk)
             barrier.wait(timeout=30)
-            r = desk.register_ticket(
-                actor="agent", customer="客户A", contact=Contact(name="李四"), channel="web",
-                title="same request", idempotency=IdempotencyKey("race-1", "fp"),
-            )
+            r = desk.handle(RegisterTicket(customer="客户A", contact=Contact(name="李四"),
+                                           channel="web", title="same request"),
+                            actor="agent", idempotency=IdempotencyKey("race-1", "fp"))
             with lock:
                 results.append((r.ticket.number, r.replayed))
         except BaseException as error:  # noqa: BLE001 - reported below

@@ -15,6 +15,18 @@ import pytest
 
 from adapters.container import Services
 from application import problems as uc
+from application.commands.problems import (
+    ClassifyProblem,
+    CloseProblem,
+    LinkTicket,
+    LinkTickets,
+    MarkKnownError,
+    RecordProblem,
+    RecordRootCause,
+    RecordWorkaround,
+    ResolveProblem,
+)
+from application.commands.tickets import LinkProblem, RegisterTicket
 from application.desk import ServiceDesk
 from application.idempotency import IdempotencyKey
 from domain.change import Change, Origin, OriginKind
@@ -25,15 +37,15 @@ from domain.ticket import Contact, Ticket
 
 
 def ticket(desk: ServiceDesk, title: str = "数据库连接超时", system: str = "ERP") -> Ticket:
-    return desk.register_ticket(actor="agent", customer="客户A", contact=Contact("李四"),
-                                channel="phone", title=title, affected_system=system).ticket
+    return desk.handle(RegisterTicket(customer="客户A", contact=Contact("李四"), channel="phone",
+                                      title=title, affected_system=system), actor="agent").ticket
 
 
 def problem(desk: ServiceDesk, *tickets: Ticket, **overrides: Any) -> Problem:
-    kwargs: dict[str, Any] = dict(title="连接池耗尽", description="高峰期连接超时", actor="eng-li",
+    kwargs: dict[str, Any] = dict(title="连接池耗尽", description="高峰期连接超时",
                                   tickets=[str(t.id) for t in tickets])
     kwargs.update(overrides)
-    return uc.record_problem(desk, **kwargs).aggregate  # type: ignore[no-any-return]
+    return desk.handle(RecordProblem(**kwargs), actor="eng-li").aggregate  # type: ignore[no-any-return]
 
 
 def saves(desk: ServiceDesk, monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
@@ -103,11 +115,11 @@ def test_a_link_from_either_side_saves_both_sides_in_one_transaction(services, m
     p = problem(desk, t1)
     calls = saves(desk, monkeypatch)
     if side == "problem":  # link_ticket answers the problem
-        result = uc.link_ticket(desk, p.number, t2.number, actor="eng-li")
+        result = desk.handle(LinkTicket(ref=p.number, ticket_id=t2.number), actor="eng-li")
         assert calls == [["TicketLinked", "ProblemLinked"]]
         assert isinstance(result.aggregate, Problem) and result.aggregate.version == 2
     else:  # link_problem, from the ticket's side, answers the ticket
-        result = uc.link_problem(desk, t2.number, p.number, actor="eng-li")
+        result = desk.handle(LinkProblem(ref=t2.number, problem_id=p.number), actor="eng-li")
         assert calls == [["ProblemLinked", "TicketLinked"]]
         assert isinstance(result.aggregate, Ticket) and result.aggregate.problems == (str(p.id),)
     linked_both_ways(desk, p, [t1, t2])
@@ -118,9 +130,9 @@ def test_linking_again_from_either_side_records_nothing(services):
     t1 = ticket(desk)
     p = problem(desk, t1)
     before = desk.max_position()
-    uc.link_ticket(desk, p.id, str(t1.id), actor="a")
-    uc.link_problem(desk, t1.id, p.number, actor="a")
-    uc.link_tickets(desk, p.id, [t1.number, str(t1.id)], actor="a")
+    desk.handle(LinkTicket(ref=p.id, ticket_id=str(t1.id)), actor="a")
+    desk.handle(LinkProblem(ref=t1.id, problem_id=p.number), actor="a")
+    desk.handle(LinkTickets(ref=p.id, ticket_ids=[t1.number, str(t1.id)]), actor="a")
     assert desk.max_position() == before
     linked_both_ways(desk, p, [t1])
 
@@ -130,7 +142,8 @@ def test_link_tickets_links_several_in_one_step(services, monkeypatch):
     t1, t2, t3 = ticket(desk), ticket(desk), ticket(desk)
     p = problem(desk, t1)
     calls = saves(desk, monkeypatch)
-    uc.link_tickets(desk, p.id, [t1.number, t2.number, str(t3.id)], actor="eng-li")
+    desk.handle(LinkTickets(ref=p.id, ticket_ids=[t1.number, t2.number, str(t3.id)]),
+                actor="eng-li")
     assert calls == [["TicketLinked", "TicketLinked", "ProblemLinked", "ProblemLinked"]]
     linked_both_ways(desk, p, [t1, t2, t3])
 
@@ -148,7 +161,7 @@ def test_a_link_that_fails_half_way_records_neither_side(services, monkeypatch):
 
     monkeypatch.setattr(Ticket, "link_problem", failing)
     with pytest.raises(RuntimeError):
-        uc.link_tickets(desk, p.id, [t1.number, t2.number], actor="a")
+        desk.handle(LinkTickets(ref=p.id, ticket_ids=[t1.number, t2.number]), actor="a")
     assert uc.get_problem(desk, p.id).version == 1
     assert desk.get_ticket(t1.id).problems == () and desk.get_ticket(t1.id).version == t1.version
 
@@ -157,14 +170,15 @@ def test_linking_to_a_closed_problem_is_a_409_from_either_side(services):
     desk = services.desk
     t1, t2 = ticket(desk), ticket(desk)
     p = problem(desk, t1)
-    uc.record_workaround(desk, p.id, workaround="重启连接池", actor="a")
-    uc.resolve(desk, p.id, resolution="扩容连接池到 200", actor="a")
-    uc.close(desk, p.id, actor="a")
+    desk.handle(RecordWorkaround(ref=p.id, workaround="重启连接池"), actor="a")
+    desk.handle(ResolveProblem(ref=p.id, resolution="扩容连接池到 200"), actor="a")
+    desk.handle(CloseProblem(ref=p.id), actor="a")
     with pytest.raises(TransitionNotAllowed) as info:
-        uc.link_problem(desk, t2.id, p.number, actor="a")
+        desk.handle(LinkProblem(ref=t2.id, problem_id=p.number), actor="a")
     assert (info.value.state, info.value.record) == ("closed", "problem")
     with pytest.raises(TransitionNotAllowed):
-        uc.link_ticket(desk, p.id, "SR-20990101-001", actor="a")  # the state before the ref
+        # the state before the ref
+        desk.handle(LinkTicket(ref=p.id, ticket_id="SR-20990101-001"), actor="a")
     assert desk.get_ticket(t2.id).problems == ()
 
 
@@ -172,7 +186,7 @@ def test_link_problem_with_an_unknown_problem_is_a_422_naming_problem_id(service
     desk = services.desk
     t1 = ticket(desk)
     with pytest.raises(InvalidCommand) as info:
-        uc.link_problem(desk, t1.id, "PRB-20990101-001", actor="a")
+        desk.handle(LinkProblem(ref=t1.id, problem_id="PRB-20990101-001"), actor="a")
     assert [e.field for e in info.value.errors] == ["problem_id"]
 
 
@@ -201,10 +215,12 @@ def test_concurrent_links_from_both_sides_lose_nothing(services):
     p = problem(desk)
     shared = tickets[0]  # linked by two threads at once, from both sides
     works: list[Callable[[], Any]] = [
-        lambda t=t: uc.link_ticket(desk, p.id, t.number, actor="a") for t in tickets[:3]
+        lambda t=t: desk.handle(LinkTicket(ref=p.id, ticket_id=t.number), actor="a")
+        for t in tickets[:3]
     ] + [
-        lambda t=t: uc.link_problem(desk, t.id, p.number, actor="b") for t in tickets[3:]
-    ] + [lambda: uc.link_problem(desk, shared.id, p.number, actor="c")]
+        lambda t=t: desk.handle(LinkProblem(ref=t.id, problem_id=p.number), actor="b")
+        for t in tickets[3:]
+    ] + [lambda: desk.handle(LinkProblem(ref=shared.id, problem_id=p.number), actor="c")]
     run_together(works)
     linked_both_ways(desk, p, tickets)
     history = [h.type for h in uc.problem_history(desk, p.id)]
@@ -219,7 +235,7 @@ def a_change(desk: ServiceDesk, p: Problem, number: str = "CHG-20261121-001") ->
                        origin=Origin(OriginKind.PROBLEM, str(p.id), p.number),
                        title="扩容连接池", description="连接池上限 200", actor="eng-li",
                        at=datetime.now(UTC))
-    desk._save(c)
+    desk.save(c)
     return c
 
 
@@ -228,22 +244,24 @@ def test_resolve_names_an_existing_change_by_number_or_id(services):
     p = problem(desk)
     c = a_change(desk, p)
     with pytest.raises(InvalidCommand) as info:
-        uc.resolve(desk, p.id, resolution="扩容连接池到 200", change_id="CHG-20990101-001", actor="a")
+        desk.handle(ResolveProblem(ref=p.id, resolution="扩容连接池到 200",
+                                   change_id="CHG-20990101-001"), actor="a")
     assert [e.field for e in info.value.errors] == ["change_id"]
     assert uc.get_problem(desk, p.id).version == 1
-    done = uc.resolve(desk, p.id, resolution="扩容连接池到 200", change_id=c.number, actor="a")
+    done = desk.handle(ResolveProblem(ref=p.id, resolution="扩容连接池到 200", change_id=c.number),
+                       actor="a")
     assert done.aggregate.change_id == str(c.id) and done.aggregate.status == "resolved"
 
 
 def test_the_whole_lifecycle_is_in_the_history_with_actors(services):
     desk = services.desk
     p = problem(desk, ticket(desk))
-    uc.classify(desk, p.id, category="database", priority="P2", actor="disp")
-    uc.record_root_cause(desk, p.id, root_cause="连接泄漏", actor="exp")
-    uc.record_workaround(desk, p.id, workaround="定时重启", actor="eng")
-    uc.mark_known_error(desk, p.id, actor="eng")
-    uc.resolve(desk, p.id, resolution="修复连接泄漏并发布补丁", actor="eng")
-    uc.close(desk, p.id, actor="mgr")
+    desk.handle(ClassifyProblem(ref=p.id, category="database", priority="P2"), actor="disp")
+    desk.handle(RecordRootCause(ref=p.id, root_cause="连接泄漏"), actor="exp")
+    desk.handle(RecordWorkaround(ref=p.id, workaround="定时重启"), actor="eng")
+    desk.handle(MarkKnownError(ref=p.id), actor="eng")
+    desk.handle(ResolveProblem(ref=p.id, resolution="修复连接泄漏并发布补丁"), actor="eng")
+    desk.handle(CloseProblem(ref=p.id), actor="mgr")
     history = uc.problem_history(desk, p.number)
     assert [(h.type, h.actor) for h in history] == [
         ("Recorded", "eng-li"), ("Classified", "disp"), ("RootCauseRecorded", "exp"),
@@ -255,8 +273,8 @@ def test_the_whole_lifecycle_is_in_the_history_with_actors(services):
 def test_an_idempotency_key_repeat_records_nothing(services):
     desk = services.desk
     key = IdempotencyKey("k-1", "fingerprint")
-    first = uc.record_problem(desk, title="t", description="d", actor="a", idempotency=key)
-    again = uc.record_problem(desk, title="t", description="d", actor="a", idempotency=key)
+    first = desk.handle(RecordProblem(title="t", description="d"), actor="a", idempotency=key)
+    again = desk.handle(RecordProblem(title="t", description="d"), actor="a", idempotency=key)
     assert again.replayed and again.aggregate.id == first.aggregate.id
     assert problem(desk).number.endswith("-002")
 
@@ -265,7 +283,7 @@ def test_as_of_shows_the_problem_as_it_stood(services: Services):
     desk = services.desk
     p = problem(desk)
     between = datetime.now(UTC)
-    uc.record_workaround(desk, p.id, workaround="重启", actor="a")
+    desk.handle(RecordWorkaround(ref=p.id, workaround="重启"), actor="a")
     assert uc.get_problem(desk, p.id, as_of=between).workaround is None
     assert uc.get_problem(desk, p.id).workaround == "重启"
 
@@ -273,10 +291,12 @@ def test_as_of_shows_the_problem_as_it_stood(services: Services):
 def test_a_409_names_the_link_command_that_was_refused(services):
     desk = services.desk
     p = problem(desk)
-    uc.resolve(desk, p.id, resolution="扩容连接池到 200", actor="a")
-    uc.close(desk, p.id, actor="a")
-    for name, call in (("link_ticket", lambda: uc.link_ticket(desk, p.id, "x", actor="a")),
-                       ("link_tickets", lambda: uc.link_tickets(desk, p.id, ["x"], actor="a"))):
+    desk.handle(ResolveProblem(ref=p.id, resolution="扩容连接池到 200"), actor="a")
+    desk.handle(CloseProblem(ref=p.id), actor="a")
+    for name, call in (("link_ticket", lambda: desk.handle(LinkTicket(ref=p.id, ticket_id="x"),
+                                                           actor="a")),
+                       ("link_tickets", lambda: desk.handle(LinkTickets(ref=p.id, ticket_ids=["x"]),
+                                                            actor="a"))):
         with pytest.raises(TransitionNotAllowed) as info:
             call()
         assert info.value.command == name

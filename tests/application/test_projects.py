@@ -14,10 +14,24 @@ import pytest
 from adapters.container import Services, build
 from adapters.settings import Settings
 from application import projects as uc
-from application.catalog import put_calendar, put_policy
+from application.commands.catalog import PutCalendar, PutPolicy
+from application.commands.projects import (
+    AcceptProject,
+    Approve,
+    CloseProject,
+    Contract,
+    ContractProject,
+    PlanProject,
+    RaiseProjectImprovement,
+    RecordRoutine,
+    RecordSurvey,
+    ScheduleRoutine,
+)
+from application.commands.tickets import OpenRoutineTicket, RegisterTicket
 from application.idempotency import IdempotencyKey
 from application.ports import FixedClock
-from application.routine_tickets import NAME, RoutineTicketOpener, run_key
+from application.routine_tickets import ACTOR as ROUTINE_ACTOR
+from application.routine_tickets import NAME, RoutineTicketOpener, open_command
 from domain.customer import Customer
 from domain.errors import InvalidCommand, TransitionNotAllowed
 from domain.project import Project
@@ -51,40 +65,46 @@ def svc(store_url: str, clock: FixedClock) -> Iterator[Services]:
 
 
 def define_7x24_policy(svc: Services) -> None:
-    put_calendar(svc.desk, "ops-7x24", CalendarDefinition.parse(
+    calendar = CalendarDefinition.parse(
         name="Ops 7x24", timezone="Asia/Shanghai", base=None,
         working_hours={d: [["00:00", "24:00"]] for d in (
-            "mon", "tue", "wed", "thu", "fri", "sat", "sun")}), actor="admin")
-    put_policy(svc.desk, "gold", PolicyDefinition.parse(
+            "mon", "tue", "wed", "thu", "fri", "sat", "sun")})
+    svc.desk.handle(PutCalendar(slug="ops-7x24", definition=calendar), actor="admin")
+    policy = PolicyDefinition.parse(
         name="Gold", calendar="china-5x8",
         targets={"P1": {"response": "PT1H", "resolution": "PT2H"},
                  "P2": {"response": "PT2H", "resolution": "PT8H"},
                  "P3": {"response": "PT4H", "resolution": "P1D"}},
-        warning_thresholds=[0.5], escalation={"manager": "mgr-wang", "expert": "exp-zhao"}),
-        actor="admin")
+        warning_thresholds=[0.5], escalation={"manager": "mgr-wang", "expert": "exp-zhao"})
+    svc.desk.handle(PutPolicy(slug="gold", definition=policy), actor="admin")
+
+
+CONTRACT = Contract(number="HT-2026-001", services=["巡检", "故障处理"], start=date(2026, 11, 1),
+                    end=date(2027, 10, 31), budget="120万")
 
 
 def contract(svc: Services, **over: Any) -> Project:
-    kwargs: dict[str, Any] = dict(
-        name="ACME 2026 运维", customer="acme", contract_number="HT-2026-001",
-        services=["巡检", "故障处理"], start=date(2026, 11, 1), end=date(2027, 10, 31),
-        sla_policy="default", calendar="china-5x8", actor="sales-li", budget="120万")
+    kwargs: dict[str, Any] = dict(name="ACME 2026 运维", customer="acme", contract=CONTRACT,
+                                  sla_policy="default", calendar="china-5x8")
     kwargs.update(over)
-    return uc.contract_project(svc.desk, **kwargs).aggregate  # type: ignore[no-any-return]
+    return svc.desk.handle(ContractProject(**kwargs), actor="sales-li").aggregate  # type: ignore[no-any-return]
 
 
 def delivering(svc: Services, **over: Any) -> Project:
     p = contract(svc, **over)
-    uc.approve(svc.desk, p.id, project_manager="pm-zhang", team=["eng-li", "eng-wu"], actor="dir")
-    return uc.plan(svc.desk, p.id, targets="P1 4h", scope="ERP", staff=["eng-li"],
-                   budget="120万", assessment="monthly review", actor="pm-zhang").aggregate
+    svc.desk.handle(Approve(ref=p.id, project_manager="pm-zhang", team=["eng-li", "eng-wu"]),
+                    actor="dir")
+    return svc.desk.handle(PlanProject(ref=p.id, targets="P1 4h", scope="ERP", staff=["eng-li"],
+                                       budget="120万", assessment="monthly review"),
+                           actor="pm-zhang").aggregate
 
 
 def register(svc: Services, reported_at: datetime, customer: str = "acme", **kw: Any) -> Ticket:
-    return svc.desk.register_ticket(
-        actor="agent", customer=customer, contact=Contact("李四"), channel="phone",
-        title="ERP 登录失败", reported_at=reported_at, type="fault", category="软件问题",
-        urgency="urgent", impact="some", importance="important", **kw).ticket
+    return svc.desk.handle(RegisterTicket(customer=customer, contact=Contact("李四"),
+                                          channel="phone", title="ERP 登录失败",
+                                          reported_at=reported_at, type="fault", category="软件问题",
+                                          urgency="urgent", impact="some", importance="important",
+                                          **kw), actor="agent").ticket
 
 
 # ------------------------------------------------------------------ contract
@@ -94,7 +114,7 @@ def test_contracting_numbers_the_project_and_records_the_contract_on_the_custome
     p = contract(svc)
     assert p.number.startswith("PRJ-20261102-") and p.status == "contracted"
     assert uc.get_project(svc.desk, p.number).id == p.id
-    c: Customer = svc.desk._get(Customer.id_for("acme"))
+    c: Customer = svc.desk.load(Customer.id_for("acme"))
     assert [(t.project_id, t.start, t.end, t.sla_policy, t.calendar) for t in c.contracts] == [
         (str(p.id), date(2026, 11, 1), date(2027, 10, 31), "default", "china-5x8")]
     assert [x.id for x in uc.list_projects(svc.desk, customer=" acme ")] == [p.id]
@@ -111,26 +131,26 @@ def test_an_unknown_policy_and_calendar_are_422s_naming_both_and_save_nothing(sv
 def test_the_lifecycle_refuses_out_of_order_commands_with_409s(svc):
     p = contract(svc)
     with pytest.raises(TransitionNotAllowed) as e:
-        uc.close(svc.desk, p.id, actor="x")
+        svc.desk.handle(CloseProject(ref=p.id), actor="x")
     assert e.value.state == "contracted" and e.value.allowed == ("approve",)
-    uc.approve(svc.desk, p.id, project_manager="pm", team=["a"], actor="dir")
+    svc.desk.handle(Approve(ref=p.id, project_manager="pm", team=["a"]), actor="dir")
     with pytest.raises(TransitionNotAllowed) as e:
-        uc.accept(svc.desk, p.id, signer="c", passed=True, notes="", actor="x")
+        svc.desk.handle(AcceptProject(ref=p.id, signer="c", passed=True, notes=""), actor="x")
     assert e.value.missing == ("plan",)
 
 
 def test_a_failed_acceptance_keeps_delivery_until_an_improvement_is_raised(svc, clock):
     p = delivering(svc)
-    uc.accept(svc.desk, p.id, signer="客户王", passed=False, notes="报表缺失", actor="pm")
+    svc.desk.handle(AcceptProject(ref=p.id, signer="客户王", passed=False, notes="报表缺失"), actor="pm")
     assert uc.get_project(svc.desk, p.id).status == "planned"
     with pytest.raises(TransitionNotAllowed) as e:
-        uc.accept(svc.desk, p.id, signer="客户王", passed=True, notes="", actor="pm")
+        svc.desk.handle(AcceptProject(ref=p.id, signer="客户王", passed=True, notes=""), actor="pm")
     assert e.value.missing == ("improvement",)
     clock.advance(minutes=1)
-    uc.raise_improvement(svc.desk, p.id, action="补交月报", owner="pm-zhang",
-                         due=date(2026, 11, 9), source="acceptance", actor="pm")
-    uc.accept(svc.desk, p.id, signer="客户王", passed=True, notes="", actor="pm")
-    assert uc.close(svc.desk, p.id, actor="pm").aggregate.status == "closed"
+    svc.desk.handle(RaiseProjectImprovement(ref=p.id, action="补交月报", owner="pm-zhang",
+                                            due=date(2026, 11, 9), source="acceptance"), actor="pm")
+    svc.desk.handle(AcceptProject(ref=p.id, signer="客户王", passed=True, notes=""), actor="pm")
+    assert svc.desk.handle(CloseProject(ref=p.id), actor="pm").aggregate.status == "closed"
 
 
 # ------------------------------------------------------- membership and SLA
@@ -154,10 +174,11 @@ def test_tickets_in_the_period_take_the_projects_policy_and_calendar(svc, clock)
     # The project's calendar is what a refresh compares against: unchanged, nothing to do;
     # redefined, the ticket's clocks are recomputed on it.
     assert svc.desk.sla.outdated(svc.desk.get_ticket(inside.id)) is None
-    put_calendar(svc.desk, "ops-7x24", CalendarDefinition.parse(
+    svc.desk.handle(PutCalendar(slug="ops-7x24",
+                                definition=CalendarDefinition.parse(
         name="Ops 7x20", timezone="Asia/Shanghai", base=None,
         working_hours={d: [["02:00", "22:00"]] for d in (
-            "mon", "tue", "wed", "thu", "fri", "sat", "sun")}), actor="admin")
+            "mon", "tue", "wed", "thu", "fri", "sat", "sun")})), actor="admin")
     assert svc.desk.sla.outdated(svc.desk.get_ticket(inside.id)) == "calendar_changed"
 
 
@@ -167,36 +188,36 @@ def test_tickets_in_the_period_take_the_projects_policy_and_calendar(svc, clock)
 def test_scheduling_checks_the_rule_and_answers_the_new_routine(svc):
     p = delivering(svc)
     with pytest.raises(InvalidCommand) as e:
-        uc.schedule_routine(svc.desk, p.id, name="x", kind="inspection", rrule="FREQ=SOMETIMES",
-                            on_holiday="skip", actor="pm")
+        svc.desk.handle(ScheduleRoutine(ref=p.id, name="x", kind="inspection",
+                                        rrule="FREQ=SOMETIMES", on_holiday="skip"), actor="pm")
     assert [f.field for f in e.value.errors] == ["rrule"]
-    p = uc.schedule_routine(svc.desk, p.id, name="月度巡检", kind="inspection",
-                            rrule="FREQ=MONTHLY;BYDAY=1MO;BYHOUR=9", on_holiday="next_workday",
-                            actor="pm").aggregate
+    p = svc.desk.handle(ScheduleRoutine(ref=p.id, name="月度巡检", kind="inspection",
+                                        rrule="FREQ=MONTHLY;BYDAY=1MO;BYHOUR=9",
+                                        on_holiday="next_workday"), actor="pm").aggregate
     r = p.routines[-1]
     assert r.starts == local(2026, 11, 1, 9, 0) and r.until is None
 
 
 def test_routine_runs_are_due_overdue_done_or_abnormal(svc, clock):
     p = delivering(svc)
-    p = uc.schedule_routine(svc.desk, p.id, name="日检", kind="inspection", rrule=WEEKDAYS,
-                            on_holiday="skip", actor="pm").aggregate
+    p = svc.desk.handle(ScheduleRoutine(ref=p.id, name="日检", kind="inspection", rrule=WEEKDAYS,
+                                        on_holiday="skip"), actor="pm").aggregate
     rid = p.routines[-1].routine_id
     clock.set(local(2026, 11, 4, 10, 0))  # Wednesday morning
-    uc.record_routine(svc.desk, p.id, routine_id=rid, run_at=local(2026, 11, 2, 9, 0),
-                      verdict="normal", findings="", signer="客户王", actor="eng-li")
+    svc.desk.handle(RecordRoutine(ref=p.id, routine_id=rid, run_at=local(2026, 11, 2, 9, 0),
+                                  verdict="normal", findings="", signer="客户王"), actor="eng-li")
     runs = uc.routine_runs(svc.desk, p.id, now=clock.now(), due_before=local(2026, 11, 5))
     assert [(r.run_at.day, r.status) for r in runs] == [
         (2, "done"), (3, "overdue"), (4, "due")]
     assert runs[0].record is not None and runs[0].record.signer == "客户王"
     assert runs[2].overdue_after == local(2026, 11, 4, 18, 0)
     with pytest.raises(InvalidCommand) as e:  # not an occurrence (a Saturday)
-        uc.record_routine(svc.desk, p.id, routine_id=rid, run_at=local(2026, 11, 7, 9, 0),
-                          verdict="normal", findings="", signer="c", actor="eng")
+        svc.desk.handle(RecordRoutine(ref=p.id, routine_id=rid, run_at=local(2026, 11, 7, 9, 0),
+                                      verdict="normal", findings="", signer="c"), actor="eng")
     assert [f.field for f in e.value.errors] == ["run_at"]
     with pytest.raises(TransitionNotAllowed):  # the same run twice
-        uc.record_routine(svc.desk, p.id, routine_id=rid, run_at=local(2026, 11, 2, 9, 0),
-                          verdict="normal", findings="", signer="c", actor="eng")
+        svc.desk.handle(RecordRoutine(ref=p.id, routine_id=rid, run_at=local(2026, 11, 2, 9, 0),
+                                      verdict="normal", findings="", signer="c"), actor="eng")
 
 
 def opener(svc: Services) -> RoutineTicketOpener:
@@ -205,13 +226,13 @@ def opener(svc: Services) -> RoutineTicketOpener:
 
 def abnormal_run(svc: Services, clock: FixedClock) -> tuple[Project, str, datetime]:
     p = delivering(svc)
-    p = uc.schedule_routine(svc.desk, p.id, name="机房巡检", kind="inspection", rrule=WEEKDAYS,
-                            on_holiday="skip", actor="pm").aggregate
+    p = svc.desk.handle(ScheduleRoutine(ref=p.id, name="机房巡检", kind="inspection", rrule=WEEKDAYS,
+                                        on_holiday="skip"), actor="pm").aggregate
     rid = p.routines[-1].routine_id
     clock.set(local(2026, 11, 3, 10, 0))
     run_at = local(2026, 11, 3, 9, 0)
-    uc.record_routine(svc.desk, p.id, routine_id=rid, run_at=run_at, verdict="abnormal",
-                      findings="UPS 告警", signer="客户王", actor="eng-li")
+    svc.desk.handle(RecordRoutine(ref=p.id, routine_id=rid, run_at=run_at, verdict="abnormal",
+                                  findings="UPS 告警", signer="客户王"), actor="eng-li")
     return p, rid, run_at
 
 
@@ -285,17 +306,18 @@ def test_exactly_once_across_a_restart_between_the_save_and_the_tracking(
         second.close()
 
 
-def test_two_openers_racing_on_one_run_open_one_ticket(svc, clock):
+def test_two_openers_racing_on_one_run_open_one_ticket(svc, clock, monkeypatch):
     p, rid, run_at = abnormal_run(svc, clock)
-    from application.routine_tickets import open_routine_ticket
-
-    a = open_routine_ticket(svc.desk, p.id, rid, run_at)
+    command, key = open_command(p.id, rid, run_at)
+    a = svc.desk.handle(command, actor=ROUTINE_ACTOR, idempotency=key)
+    assert a.created and a.aggregate.source is not None
     # The second one comes with a stale view of the project: the idempotency key still holds.
-    b = svc.desk._run(None, lambda *_: (_ for _ in ()).throw(AssertionError("re-ran")),
-                      actor="x", expected_version=None,
-                      idempotency=run_key(str(p.id), rid, run_at))
-    assert a is not None and b.aggregate.id == a.aggregate.id
-    assert open_routine_ticket(svc.desk, p.id, rid, run_at) is None
+    monkeypatch.setattr(OpenRoutineTicket, "decide", lambda *_: pytest.fail("re-ran"))
+    b = svc.desk.handle(command, actor=ROUTINE_ACTOR, idempotency=key)
+    assert b.replayed and b.aggregate.id == a.aggregate.id
+    monkeypatch.undo()
+    # Without the key, the project's link says the run has its ticket: nothing is opened.
+    assert not svc.desk.handle(command, actor=ROUTINE_ACTOR).changed
     assert len(routine_tickets(svc)) == 1
 
 
@@ -305,24 +327,22 @@ def test_two_openers_racing_on_one_run_open_one_ticket(svc, clock):
 def test_a_low_survey_score_raises_an_improvement_for_the_project_manager(svc, clock):
     p = delivering(svc)
     clock.set(local(2026, 11, 6, 10, 0))  # Friday
-    p = uc.record_survey(svc.desk, p.id, timeliness=4, effectiveness=2, attitude=5,
-                         comment="处理慢", actor="quality").aggregate
+    p = svc.desk.handle(RecordSurvey(ref=p.id, timeliness=4, effectiveness=2, attitude=5,
+                                     comment="处理慢"), actor="quality").aggregate
     assert p.surveys[-1].mean == 3.67
     [imp] = p.improvements
     assert (imp.owner, imp.source, imp.due) == ("pm-zhang", "survey", date(2026, 11, 13))
-    p = uc.record_survey(svc.desk, p.id, timeliness=4, effectiveness=3, attitude=5,
-                         comment="", actor="quality").aggregate
+    p = svc.desk.handle(RecordSurvey(ref=p.id, timeliness=4, effectiveness=3, attitude=5,
+                                     comment=""), actor="quality").aggregate
     assert len(p.improvements) == 1
 
 
 def test_idempotent_contract_replays_the_first_answer(svc):
     key = IdempotencyKey("k-1", "f")
-    a = uc.contract_project(svc.desk, name="A", customer="acme", contract_number="1",
-                            services=["x"], start=date(2026, 1, 1), end=date(2026, 12, 31),
-                            sla_policy="default", calendar="china-5x8", actor="a",
-                            idempotency=key)
-    b = uc.contract_project(svc.desk, name="A", customer="acme", contract_number="1",
-                            services=["x"], start=date(2026, 1, 1), end=date(2026, 12, 31),
-                            sla_policy="default", calendar="china-5x8", actor="a",
-                            idempotency=key)
-    assert a.aggregate.id == b.aggregate.id and len(uc.list_projects(svc.desk)) == 1
+    command = ContractProject(
+        name="A", customer="acme", sla_policy="default", calendar="china-5x8",
+        contract=Contract(number="1", services=["x"], start=date(2026, 1, 1),
+                          end=date(2026, 12, 31)))
+    a = svc.desk.handle(command, actor="a", idempotency=key)
+    b = svc.desk.handle(command, actor="a", idempotency=key)
+    assert b.replayed and a.aggregate.id == b.aggregate.id and len(uc.list_projects(svc.desk)) == 1

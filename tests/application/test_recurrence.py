@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from adapters.calendars.holidays import ChinaHolidaySource
-from application.catalog import default_calendar
+from application.commands.catalog import default_calendar
 from application.recurrence import grace_end, is_occurrence, occurrences
 from domain.calendar import seven_by_twenty_four
 from domain.errors import InvalidCommand

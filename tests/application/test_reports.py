@@ -13,7 +13,7 @@ import pytest
 from adapters.container import Services, build
 from adapters.render.report import to_json
 from adapters.settings import Settings
-from application import projects as pj
+from application.commands.projects import Contract, ContractProject
 from application.errors import RecordNotFound
 from application.ports import FixedClock
 from application.report_period import parse_period
@@ -196,10 +196,11 @@ def test_a_ticket_typed_with_other_spacing_belongs_to_the_report(
     spaces, padded) is stored the same way, so it takes the project's SLA *and* is counted."""
     services, s = world
     s.at(local(23, 9))
-    q = pj.contract_project(
-        services.desk, name="Q 运维", customer="客户 Q", contract_number="HT-2026-Q",
-        services=["response"], start=date(2026, 11, 1), end=date(2027, 10, 31),
-        sla_policy="default", calendar="china-5x8", actor="mgr-wang").aggregate.id
+    contract = Contract(number="HT-2026-Q", services=["response"], start=date(2026, 11, 1),
+                        end=date(2027, 10, 31))
+    q = services.desk.handle(ContractProject(name="Q 运维", customer="客户 Q", contract=contract,
+                                             sla_policy="default", calendar="china-5x8"),
+                             actor="mgr-wang").aggregate.id
     ticket = s.desk.get_ticket(s.register("Q1", local(23, 10), customer="  客户 \u3000 Q ", **P1))
     assert ticket.customer == "客户 Q"
     assert services.desk.sla is not None

@@ -11,10 +11,23 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from adapters.calendars.holidays import ChinaHolidaySource
-from application.catalog import put_calendar, put_policy
+from application.commands.catalog import PutCalendar, PutPolicy
+from application.commands.tickets import (
+    Assign,
+    AwaitCustomer,
+    Classify,
+    CloseTicket,
+    Confirm,
+    RefreshSlaDeadlines,
+    RegisterTicket,
+    Reopen,
+    Resolve,
+    Resume,
+    Start,
+)
 from application.desk import ServiceDesk
 from application.ports import FixedClock
-from application.sla_clocks import RESTART, SlaClocks
+from application.sla_clocks import RESTART, SLA_ACTOR, SlaClocks
 from domain.errors import InvalidCommand
 from domain.sla import CalendarDefinition, PolicyDefinition
 from domain.ticket import Contact, Ticket
@@ -44,9 +57,13 @@ class Desk:
         return self
 
     def register(self, reported_at: datetime, **fields: Any) -> Ticket:
-        return self.desk.register_ticket(
-            actor="agent", customer="客户A", contact=Contact("李四"), channel="phone",
-            title="ERP 无法登录", reported_at=reported_at, **fields).ticket
+        return self.desk.handle(RegisterTicket(customer="客户A", contact=Contact("李四"),
+                                               channel="phone", title="ERP 无法登录",
+                                               reported_at=reported_at, **fields), actor="agent").ticket
+
+    def refresh(self, ref: Any) -> bool:
+        """The watcher's recompute of one ticket: whether it recorded new deadlines."""
+        return self.desk.handle(RefreshSlaDeadlines(ref=ref), actor=SLA_ACTOR).changed
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.desk, name)
@@ -112,15 +129,15 @@ def test_waiting_two_working_hours_on_tuesday_moves_the_running_clock_two_hours(
     d = Desk(local(2026, 11, 23, 10, 0))
     t = d.register(local(2026, 11, 23, 10, 0), **P2)
     assert dues(t) == (local(2026, 11, 23, 14, 0), local(2026, 11, 25, 16, 0))
-    d.at(local(2026, 11, 23, 10, 30)).assign(t.id, assignee="eng-wang", actor="lead")
-    d.start(t.id, actor="eng-wang")  # the response clock stopped at 10:30 (assignment)
-    d.at(local(2026, 11, 24, 10, 0)).await_customer(t.id, reason="等待客户日志", actor="eng")
+    d.at(local(2026, 11, 23, 10, 30)).handle(Assign(ref=t.id, assignee="eng-wang"), actor="lead")
+    d.handle(Start(ref=t.id), actor="eng-wang")  # the response clock stopped at 10:30 (assignment)
+    d.at(local(2026, 11, 24, 10, 0)).handle(AwaitCustomer(ref=t.id, reason="等待客户日志"), actor="eng")
     s = d.sla(t.id, local(2026, 11, 24, 11, 0))
     assert (s.paused, s.paused_seconds, s.state) == (True, 3600, "ok")
     later = d.sla(t.id, local(2026, 11, 26))
     assert later.resolution_remaining_seconds == s.resolution_remaining_seconds  # stands still
     assert later.state == "ok"  # and never breaches while paused
-    t = d.at(local(2026, 11, 24, 12, 0)).resume(t.id, actor="eng").ticket
+    t = d.at(local(2026, 11, 24, 12, 0)).handle(Resume(ref=t.id), actor="eng").ticket
     # both clocks that were running move by the paused working time: resolution Wed 18:00;
     # the response clock had stopped before the pause, so it keeps its due
     assert dues(t) == (local(2026, 11, 23, 14, 0), local(2026, 11, 25, 18, 0))
@@ -136,21 +153,21 @@ def test_waiting_two_working_hours_on_tuesday_moves_the_running_clock_two_hours(
 def test_a_pause_over_the_night_moves_nothing_and_records_nothing():
     d = Desk(local(2026, 11, 23, 17, 0))
     t = d.register(local(2026, 11, 23, 17, 0), **P2)
-    d.assign(t.id, assignee="eng-wang", actor="lead")
-    d.start(t.id, actor="eng-wang")
-    d.at(local(2026, 11, 23, 19, 0)).await_customer(t.id, reason="等待客户", actor="eng")
-    d.at(local(2026, 11, 24, 8, 0)).resume(t.id, actor="eng")
+    d.handle(Assign(ref=t.id, assignee="eng-wang"), actor="lead")
+    d.handle(Start(ref=t.id), actor="eng-wang")
+    d.at(local(2026, 11, 23, 19, 0)).handle(AwaitCustomer(ref=t.id, reason="等待客户"), actor="eng")
+    d.at(local(2026, 11, 24, 8, 0)).handle(Resume(ref=t.id), actor="eng")
     assert len(d.deadline_events(t.id)) == 1
 
 
 def test_a_priority_change_keeps_the_start_and_the_pauses():
     d = Desk(local(2026, 11, 23, 10, 0))
     t = d.register(local(2026, 11, 23, 10, 0), **P2)
-    d.assign(t.id, assignee="eng-wang", actor="lead")
-    d.start(t.id, actor="eng-wang")
-    d.at(local(2026, 11, 24, 10, 0)).await_customer(t.id, reason="等待客户", actor="eng")
-    d.at(local(2026, 11, 24, 12, 0)).resume(t.id, actor="eng")
-    t = d.at(local(2026, 11, 24, 13, 0)).classify(t.id, actor="lead", **P3).ticket
+    d.handle(Assign(ref=t.id, assignee="eng-wang"), actor="lead")
+    d.handle(Start(ref=t.id), actor="eng-wang")
+    d.at(local(2026, 11, 24, 10, 0)).handle(AwaitCustomer(ref=t.id, reason="等待客户"), actor="eng")
+    d.at(local(2026, 11, 24, 12, 0)).handle(Resume(ref=t.id), actor="eng")
+    t = d.at(local(2026, 11, 24, 13, 0)).handle(Classify(ref=t.id, **P3), actor="lead").ticket
     # P3D from Monday 10:00 = Thursday 10:00, + the 2 h pause; the stopped response keeps 14:00
     assert dues(t) == (local(2026, 11, 23, 14, 0), local(2026, 11, 26, 12, 0))
     x = t.sla_deadlines
@@ -161,14 +178,14 @@ def test_a_priority_change_keeps_the_start_and_the_pauses():
 def test_a_priority_change_before_the_response_recomputes_both_clocks():
     d = Desk(local(2026, 11, 23, 10, 0))
     t = d.register(local(2026, 11, 23, 10, 0), **P3)
-    t = d.at(local(2026, 11, 23, 11, 0)).classify(t.id, actor="lead", **P1).ticket
+    t = d.at(local(2026, 11, 23, 11, 0)).handle(Classify(ref=t.id, **P1), actor="lead").ticket
     assert dues(t) == (local(2026, 11, 23, 12, 0), local(2026, 11, 23, 14, 0))
 
 
 def test_the_restart_rule_starts_again_at_the_change():
     d = Desk(local(2026, 11, 23, 10, 0), rule=RESTART)
     t = d.register(local(2026, 11, 23, 10, 0), **P3)
-    t = d.at(local(2026, 11, 23, 11, 0)).classify(t.id, actor="lead", **P1).ticket
+    t = d.at(local(2026, 11, 23, 11, 0)).handle(Classify(ref=t.id, **P1), actor="lead").ticket
     assert dues(t) == (local(2026, 11, 23, 13, 0), local(2026, 11, 23, 15, 0))
     assert t.sla_deadlines.rule == "restart"
 
@@ -176,7 +193,7 @@ def test_the_restart_rule_starts_again_at_the_change():
 def test_the_same_classification_again_records_no_new_deadlines():
     d = Desk(local(2026, 11, 23, 10, 0))
     t = d.register(local(2026, 11, 23, 10, 0), **P1)
-    d.classify(t.id, actor="lead", **{**P1, "category": "hardware"})
+    d.handle(Classify(ref=t.id, **{**P1, "category": "hardware"}), actor="lead")
     assert len(d.deadline_events(t.id)) == 1
 
 
@@ -184,20 +201,20 @@ def test_classification_after_registration_computes_from_reported_at():
     d = Desk(local(2026, 11, 23, 10, 30))
     t = d.register(local(2026, 11, 23, 10, 0))
     assert t.sla_deadlines is None and d.sla(t.id) is None
-    t = d.at(local(2026, 11, 23, 11, 0)).classify(t.id, actor="lead", **P1).ticket
+    t = d.at(local(2026, 11, 23, 11, 0)).handle(Classify(ref=t.id, **P1), actor="lead").ticket
     assert dues(t) == (local(2026, 11, 23, 12, 0), local(2026, 11, 23, 14, 0))
 
 
 def test_a_rejected_acceptance_gives_back_the_time_that_was_left():
     d = Desk(local(2026, 11, 23, 10, 0))
     t = d.register(local(2026, 11, 23, 10, 0), **P1)  # resolution due 14:00
-    d.assign(t.id, assignee="eng-wang", actor="lead")
-    d.start(t.id, actor="eng-wang")
-    d.at(local(2026, 11, 23, 13, 0)).resolve(t.id, actor="eng-wang", **RESOLUTION)
+    d.handle(Assign(ref=t.id, assignee="eng-wang"), actor="lead")
+    d.handle(Start(ref=t.id), actor="eng-wang")
+    d.at(local(2026, 11, 23, 13, 0)).handle(Resolve(ref=t.id, **RESOLUTION), actor="eng-wang")
     assert d.sla(t.id, local(2026, 11, 30)).state == "met"
-    t = d.at(local(2026, 11, 23, 16, 0)).confirm(
-        t.id, signer="王经理", items=["ERP"], criteria=["可登录"], passed=False,
-        unmet_items=["报表"], actor="agent").ticket
+    t = d.at(local(2026, 11, 23, 16, 0)).handle(Confirm(ref=t.id, signer="王经理", items=["ERP"],
+                                                        criteria=["可登录"], passed=False,
+                                                        unmet_items=["报表"]), actor="agent").ticket
     # 1 h was left at 13:00; the 3 working hours until the rejection are kept as paused
     assert dues(t)[1] == local(2026, 11, 23, 17, 0)
     assert t.sla_deadlines.reason == "acceptance_rejected"
@@ -209,12 +226,12 @@ def test_a_rejected_acceptance_gives_back_the_time_that_was_left():
 def test_a_resolution_after_the_due_stays_breached_after_a_reopen():
     d = Desk(local(2026, 11, 23, 10, 0))
     t = d.register(local(2026, 11, 23, 10, 0), **P1)
-    d.assign(t.id, assignee="eng-wang", actor="lead")
-    d.start(t.id, actor="eng-wang")
-    d.at(local(2026, 11, 23, 15, 0)).resolve(t.id, actor="eng-wang", **RESOLUTION)
+    d.handle(Assign(ref=t.id, assignee="eng-wang"), actor="lead")
+    d.handle(Start(ref=t.id), actor="eng-wang")
+    d.at(local(2026, 11, 23, 15, 0)).handle(Resolve(ref=t.id, **RESOLUTION), actor="eng-wang")
     assert d.sla(t.id).state == "breached"
-    d.close_ticket(t.id, signer="王经理", reason="同意结束", actor="agent")
-    t = d.at(local(2026, 11, 25, 10, 0)).reopen(t.id, reason="又坏了", actor="agent").ticket
+    d.handle(CloseTicket(ref=t.id, signer="王经理", reason="同意结束"), actor="agent")
+    t = d.at(local(2026, 11, 25, 10, 0)).handle(Reopen(ref=t.id, reason="又坏了"), actor="agent").ticket
     assert dues(t)[1] == local(2026, 11, 23, 14, 0)  # the pause began after the due
     assert d.sla(t.id).state == "breached"
 
@@ -224,16 +241,18 @@ def test_an_unknown_sla_policy_is_refused_naming_the_field_and_a_known_one_is_us
     with pytest.raises(InvalidCommand) as e:
         d.register(local(2026, 11, 23, 10, 0), sla_policy="no-such", **P1)
     assert [f.field for f in e.value.errors] == ["sla_policy"]
-    put_calendar(d.desk, "acme-7x24", CalendarDefinition.parse(
+    d.desk.handle(PutCalendar(slug="acme-7x24",
+                              definition=CalendarDefinition.parse(
         name="ACME 7x24", timezone="Asia/Shanghai", base=None,
         working_hours={day: [["00:00", "24:00"]] for day in (
-            "mon", "tue", "wed", "thu", "fri", "sat", "sun")}), actor="admin")
-    put_policy(d.desk, "acme", PolicyDefinition.parse(
+            "mon", "tue", "wed", "thu", "fri", "sat", "sun")})), actor="admin")
+    d.desk.handle(PutPolicy(slug="acme",
+                            definition=PolicyDefinition.parse(
         name="ACME", calendar="acme-7x24",
         targets={"P1": {"response": "PT5M", "resolution": "PT1H"},
                  "P2": {"response": "PT1H", "resolution": "PT4H"},
                  "P3": {"response": "PT4H", "resolution": "P1D"}},
-        warning_thresholds=[0.8], escalation={"manager": "m", "expert": "e"}), actor="admin")
+        warning_thresholds=[0.8], escalation={"manager": "m", "expert": "e"})), actor="admin")
     d.at(local(2026, 11, 28, 23, 31))
     t = d.register(local(2026, 11, 28, 23, 30), sla_policy="acme", **P1)  # a Saturday night
     assert dues(t) == (local(2026, 11, 28, 23, 35), local(2026, 11, 29, 0, 30))
@@ -255,8 +274,8 @@ def test_deadlines_survive_the_stored_encoding(tmp_path):
     clock = FixedClock(local(2026, 11, 23, 10, 0))
     desk = ServiceDesk(env, clock=clock)
     desk.sla = SlaClocks(desk, ChinaHolidaySource())
-    t = desk.register_ticket(actor="a", customer="c", contact=Contact("n"), channel="web",
-                             title="t", **P1).ticket
+    t = desk.handle(RegisterTicket(customer="c", contact=Contact("n"), channel="web", title="t",
+                                   **P1), actor="a").ticket
     again = ServiceDesk(env, clock=clock)
     assert again.get_ticket(t.id).sla_deadlines == t.sla_deadlines
     assert again.get_ticket(t.id, as_of=clock.now() + timedelta(seconds=1)).sla_deadlines == (

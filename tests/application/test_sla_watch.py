@@ -18,7 +18,18 @@ import pytest
 
 from adapters.container import Services, build
 from adapters.settings import Settings
+from application.commands.tickets import (
+    Assign,
+    AwaitCustomer,
+    Escalate,
+    Invalidate,
+    RecordSlaEvents,
+    RegisterTicket,
+    Resume,
+    Start,
+)
 from application.ports import FixedClock, Notice
+from application.sla_clocks import SLA_ACTOR
 from domain.errors import TransitionNotAllowed
 from domain.ticket import Contact
 
@@ -66,9 +77,10 @@ class World:
         return self
 
     def register(self, reported_at: datetime, **fields: Any) -> str:
-        return str(self.desk.register_ticket(
-            actor="agent", customer="客户A", contact=Contact("李四"), channel="phone",
-            title="ERP 无法登录", reported_at=reported_at, **fields).ticket.id)
+        return str(self.desk.handle(RegisterTicket(customer="客户A", contact=Contact("李四"),
+                                                   channel="phone", title="ERP 无法登录",
+                                                   reported_at=reported_at, **fields),
+                                    actor="agent").ticket.id)
 
     def tick(self) -> Any:
         return self.services.watcher.tick()
@@ -124,8 +136,9 @@ def test_exactly_once_across_two_ticks(world):
     assert (again.warnings, again.breaches, again.checked) == (0, 0, 0)  # index moved on
     assert world.sla_events(t) == before
     # Even asked directly, the ticket records nothing twice.
-    result, events = world.desk.record_sla_events(t, local(2026, 11, 23, 11, 40))
-    assert (result, events) == (None, [])
+    result = world.desk.handle(RecordSlaEvents(ref=t, now=local(2026, 11, 23, 11, 40)),
+                               actor=SLA_ACTOR)
+    assert (result.changed, result.events) == (False, ())
 
 
 def test_exactly_once_across_a_restart_on_the_same_sqlite_file(tmp_path: Path):
@@ -164,11 +177,11 @@ def test_after_a_long_gap_every_missed_event_is_recorded_in_order_with_true_time
 
 def test_a_pause_postpones_warnings_and_the_breach(world):
     t = world.register(local(2026, 11, 23, 10, 0), **P1)  # resolution 14:00, 50 % at 12:00
-    world.at(local(2026, 11, 23, 10, 20)).desk.assign(t, assignee="eng", actor="lead")
-    world.desk.start(t, actor="eng")  # the response clock stops at 10:20
-    world.at(local(2026, 11, 23, 11, 0)).desk.await_customer(t, reason="日志", actor="eng")
+    world.at(local(2026, 11, 23, 10, 20)).desk.handle(Assign(ref=t, assignee="eng"), actor="lead")
+    world.desk.handle(Start(ref=t), actor="eng")  # the response clock stops at 10:20
+    world.at(local(2026, 11, 23, 11, 0)).desk.handle(AwaitCustomer(ref=t, reason="日志"), actor="eng")
     assert world.at(local(2026, 11, 23, 15, 0)).tick().warnings == 0  # paused since 11:00
-    world.at(local(2026, 11, 23, 16, 0)).desk.resume(t, actor="eng")  # 5 working hours paused
+    world.at(local(2026, 11, 23, 16, 0)).desk.handle(Resume(ref=t), actor="eng")  # 5 working hours paused
     d = world.desk.get_ticket(t).sla_deadlines
     assert d.resolution_due == local(2026, 11, 24, 10, 0)  # 14:00 + 5 h: Tue 10:00
     # 75 %: 13:00 + 5 h is 18:00 (the end of the working day is that instant, ADR 0013)
@@ -186,7 +199,7 @@ def test_a_pause_postpones_warnings_and_the_breach(world):
 
 def test_a_stopped_clock_records_nothing(world):
     t = world.register(local(2026, 11, 23, 10, 0), **P1)
-    world.at(local(2026, 11, 23, 10, 30)).desk.assign(t, assignee="eng", actor="lead")
+    world.at(local(2026, 11, 23, 10, 30)).desk.handle(Assign(ref=t, assignee="eng"), actor="lead")
     c = world.at(local(2026, 11, 23, 12, 30)).tick()
     assert [e[1] for e in world.sla_events(t)] == ["resolution"]  # 12:00 resolution 50 %
     assert c.breaches == 0
@@ -219,13 +232,13 @@ def test_escalation_on_breach_raises_the_priority_and_notifies_manager_and_exper
 
 def test_manual_escalation_and_its_refusal_from_closed_states(world):
     t = world.register(local(2026, 11, 23, 10, 0), **P3)
-    world.at(local(2026, 11, 23, 10, 5)).desk.escalate(t, reason="客户投诉", actor="lead")
-    world.desk.escalate(t, reason="仍未恢复", actor="lead")
-    world.desk.escalate(t, reason="再次升级", actor="lead")
+    world.at(local(2026, 11, 23, 10, 5)).desk.handle(Escalate(ref=t, reason="客户投诉"), actor="lead")
+    world.desk.handle(Escalate(ref=t, reason="仍未恢复"), actor="lead")
+    world.desk.handle(Escalate(ref=t, reason="再次升级"), actor="lead")
     ticket = world.desk.get_ticket(t)
     assert (str(ticket.priority), ticket.escalation_level) == ("P1", 3)  # P1 stays P1
     assert [n.level for n in world.notices.notices] == [1, 1, 2, 2, 3, 3]
     inv = world.register(local(2026, 11, 23, 10, 0))
-    world.desk.invalidate(inv, reason="重复报障", actor="lead")
+    world.desk.handle(Invalidate(ref=inv, reason="重复报障"), actor="lead")
     with pytest.raises(TransitionNotAllowed):
-        world.desk.escalate(inv, reason="x", actor="lead")
+        world.desk.handle(Escalate(ref=inv, reason="x"), actor="lead")

@@ -19,9 +19,19 @@ import pytest
 
 from adapters.stores.persistence import change_list_view
 from application import changes as uc
+from application.commands.changes import (
+    Assess,
+    CancelChange,
+    Consent,
+    CustomerReview,
+    PlanChange,
+    RequestChange,
+    Review,
+)
+from application.commands.projects import Contract, ContractProject
+from application.commands.tickets import RegisterTicket
 from application.desk import ServiceDesk
 from application.ports import FixedClock
-from application.projects import contract_project
 from domain.change import PlanInput
 from domain.ticket import Contact
 from projections.base import Positioned
@@ -59,19 +69,22 @@ class Log:
 def log() -> Log:
     clock = FixedClock(local(2026, 11, 23, 10, 30))
     desk = ServiceDesk({"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
-    ticket = desk.register_ticket(actor="a", customer="C", contact=Contact("n"), channel="web",
-                                  title="t", affected_system="ERP").ticket
-    project = contract_project(desk, name="p", customer="C", contract_number="1",
-                               services=["s"], start=date(2026, 1, 1), end=date(2026, 12, 31),
-                               sla_policy="default", calendar="china-5x8", actor="a").aggregate
+    ticket = desk.handle(RegisterTicket(customer="C", contact=Contact("n"), channel="web",
+                                        title="t", affected_system="ERP"), actor="a").ticket
+    contract = Contract(number="1", services=["s"], start=date(2026, 1, 1),
+                        end=date(2026, 12, 31))
+    project = desk.handle(ContractProject(name="p", customer="C", contract=contract,
+                                          sla_policy="default", calendar="china-5x8"),
+                          actor="a").aggregate
 
     def new(name: str, system: str, start: datetime | None, kind: str = "normal",
             origin: uc.OriginRef | None = None) -> str:
-        c = uc.request_change(desk, kind=kind, title=name, affected_system=system, actor="a",
-                              origin=origin or uc.OriginRef(str(project.id), "project")).aggregate
-        uc.run_command(desk, c.id, "assess", risk="medium", impact="i", actor="a")
+        c = desk.handle(RequestChange(kind=kind, title=name, affected_system=system,
+                                      origin=origin or uc.OriginRef(str(project.id), "project")),
+                        actor="a").aggregate
+        desk.handle(Assess(ref=c.id, risk="medium", impact="i"), actor="a")
         if start is not None:
-            uc.record_plan(desk, c.id, plan(start), actor="a")
+            desk.handle(PlanChange(ref=c.id, plan=plan(start)), actor="a")
         return str(c.id)
 
     ids = {
@@ -83,12 +96,13 @@ def log() -> Log:
         "unplanned": new("unplanned", "ERP", None),
         "approved": new("approved", "CRM", local(2026, 12, 5, 9)),
     }
-    uc.run_command(desk, ids["cancelled"], "cancel", reason="r", actor="a")
-    for name, args in (("review", {"decision": "approved", "reviewer": "r"}),
-                       ("customer_review", {"decision": "approved", "reviewer": "c"}),
-                       ("consent", {"evidence": "e", "channel": "fax"})):
-        uc.run_command(desk, ids["approved"], name, **args, actor="a")
-    uc.run_command(desk, ids["erp_b"], "review", decision="approved", reviewer="r", actor="a")
+    desk.handle(CancelChange(ref=ids["cancelled"], reason="r"), actor="a")
+    approved = ids["approved"]
+    for command in (Review(ref=approved, decision="approved", reviewer="r"),
+                    CustomerReview(ref=approved, decision="approved", reviewer="c"),
+                    Consent(ref=approved, evidence="e", channel="fax")):
+        desk.handle(command, actor="a")
+    desk.handle(Review(ref=ids["erp_b"], decision="approved", reviewer="r"), actor="a")
     events = [Positioned(n.id, e) for n, e in desk.read_log(0, 10_000)]
     return Log(events, events[-1].position, ids, str(ticket.id), ticket.number)
 

@@ -21,6 +21,7 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 from adapters.container import Services, build
 from adapters.stores.persistence import RecorderPositions
 from adapters.settings import Settings
+from application.commands.tickets import Assign, Classify, RegisterTicket, Resolve, Start
 from application.ports import FixedClock
 from domain.ticket import Improvement
 from projections.ticket_list.view import TicketQuery
@@ -251,10 +252,11 @@ def test_tables_are_created_on_first_start_and_a_second_build_sees_the_old_event
         assert first.desk.read_log(0, 10) == []
         assert first.tickets.position() == 0
         assert list(first.tickets.query(TicketQuery()).rows) == []
-        r = first.desk.register_ticket(actor="agent", customer="A", contact=CONTACT,
-                                       channel="web", title="first start")
-        first.desk.classify(r.ticket.id, type="fault", category="software", actor="agent",
-                            urgency="urgent", impact="some", importance="important")
+        r = first.desk.handle(RegisterTicket(customer="A", contact=CONTACT, channel="web",
+                                             title="first start"), actor="agent")
+        first.desk.handle(Classify(ref=r.ticket.id, type="fault", category="software",
+                                   urgency="urgent", impact="some", importance="important"),
+                          actor="agent")
         first.runner.catch_up(first.tickets)
         head = first.desk.max_position()
         assert head >= 3 and first.tickets.position() == head
@@ -275,8 +277,8 @@ def test_tables_are_created_on_first_start_and_a_second_build_sees_the_old_event
         row = second.tickets.get(str(t.id))
         assert row is not None and row["status"] == "classified" and row["version"] == 3
         # ... and it goes on where it stopped (numbers continue, nothing re-created).
-        again = second.desk.register_ticket(actor="agent", customer="A", contact=CONTACT,
-                                            channel="web", title="second start")
+        again = second.desk.handle(RegisterTicket(customer="A", contact=CONTACT, channel="web",
+                                                  title="second start"), actor="agent")
         assert again.ticket.number.endswith("-002")
         second.runner.catch_up(second.tickets)
         assert second.tickets.get(str(again.ticket.id)) is not None
@@ -291,8 +293,8 @@ def test_postgres_schema_from_the_url_holds_events_and_views(postgres_url):
     url = f"{postgres_url}?schema=desk"
     services = build(Settings(database_url=url), clock=FixedClock(BASE))
     try:
-        r = services.desk.register_ticket(actor="agent", customer="A", contact=CONTACT,
-                                          channel="web", title="in a schema")
+        r = services.desk.handle(RegisterTicket(customer="A", contact=CONTACT, channel="web",
+                                                title="in a schema"), actor="agent")
         services.runner.catch_up(services.tickets)
         assert services.tickets.get(str(r.ticket.id)) is not None
         positions = RecorderPositions(services.desk.recorder).positions(r.ticket.id)
@@ -321,18 +323,18 @@ def test_recorder_positions_give_each_versions_notification_id(services):
     refs = []
     for i in range(3):
         clock.advance(minutes=1)
-        refs.append(desk.register_ticket(actor="a", customer="A", contact=CONTACT,
-                                         channel="web", title=f"p{i}").ticket.id)
+        refs.append(desk.handle(RegisterTicket(customer="A", contact=CONTACT, channel="web",
+                                               title=f"p{i}"), actor="a").ticket.id)
     for ref in refs:  # interleave: each ticket's events are spread over the log
         clock.advance(minutes=1)
-        desk.classify(ref, type="fault", category="software", actor="a",
-                      urgency="urgent", impact="some", importance="important")
+        desk.handle(Classify(ref=ref, type="fault", category="software", urgency="urgent",
+                             impact="some", importance="important"), actor="a")
     for ref in refs[:2]:
         clock.advance(minutes=1)
-        desk.assign(ref, assignee="zhang", actor="lead")
-    result = desk.start(refs[0], actor="zhang")
+        desk.handle(Assign(ref=ref, assignee="zhang"), actor="lead")
+    result = desk.handle(Start(ref=refs[0]), actor="zhang")
     clock.advance(minutes=1)
-    desk.resolve(refs[0], **RESOLUTION, actor="zhang")
+    desk.handle(Resolve(ref=refs[0], **RESOLUTION), actor="zhang")
 
     index = RecorderPositions(desk.recorder)
     log = full_log(services)

@@ -16,11 +16,18 @@ from datetime import UTC, datetime
 import pytest
 
 from adapters.stores.persistence import knowledge_view
-from application import knowledge as kb
-from application import problems as uc
+from application.commands.knowledge import ReviseArticle, RetireArticle, WriteArticle
+from application.commands.problems import (
+    MarkKnownError,
+    RecordProblem,
+    RecordRootCause,
+    RecordWorkaround,
+    ResolveProblem,
+)
+from application.commands.tickets import RegisterTicket
 from application.desk import ServiceDesk
 from application.ports import FixedClock
-from domain.article import TEXT_FIELDS, ArticleText
+from domain.article import TEXT_FIELDS
 from domain.ticket import Contact
 from projections.base import Positioned
 from projections.knowledge.search import fold, parse
@@ -56,16 +63,16 @@ def log() -> Log:
 
     def article(name: str, **text: str | tuple[str, ...]) -> None:
         clock.advance(minutes=1)
-        ids[name] = str(kb.write_article(desk, ArticleText(**text), actor="agent").aggregate.id)
+        ids[name] = str(desk.handle(WriteArticle(**text), actor="agent").aggregate.id)  # type: ignore[arg-type]
 
-    ticket = desk.register_ticket(actor="agent", customer="客户A", contact=Contact("张三"),
-                                  channel="phone", title="支付失败").ticket
+    ticket = desk.handle(RegisterTicket(customer="客户A", contact=Contact("张三"), channel="phone",
+                                        title="支付失败"), actor="agent").ticket
     ids["ticket"], ids["ticket_number"] = str(ticket.id), ticket.number
-    ids["p1"] = str(uc.record_problem(
-        desk, title="支付网关响应慢", description="高峰期应用连接超时，用户支付失败",
-        tickets=[ticket.number], actor="agent").aggregate.id)
-    ids["p2"] = str(uc.record_problem(desk, title="邮件系统连接超时", description="数据库连接超时",
-                                      actor="agent").aggregate.id)
+    ids["p1"] = str(desk.handle(RecordProblem(title="支付网关响应慢",
+                                              description="高峰期应用连接超时，用户支付失败",
+                                              tickets=[ticket.number]), actor="agent").aggregate.id)
+    ids["p2"] = str(desk.handle(RecordProblem(title="邮件系统连接超时", description="数据库连接超时"),
+                                actor="agent").aggregate.id)
     article("k1", title="Database connection timeout after failover",
             symptoms="Applications report a connection timeout after the primary fails over",
             solution="Point the pool at the cluster VIP and lower the DNS TTL",
@@ -81,19 +88,19 @@ def log() -> Log:
     marks["recorded"] = desk.max_position()
 
     clock.advance(minutes=1)
-    uc.record_root_cause(desk, ids["p1"], root_cause="连接池耗尽", actor="eng")
-    uc.record_workaround(desk, ids["p1"], workaround="重启应用服务器", actor="eng")
-    uc.mark_known_error(desk, ids["p1"], actor="eng")
-    kb.retire_article(desk, ids["k4"], reason="VPN 已下线", actor="mgr")
+    desk.handle(RecordRootCause(ref=ids["p1"], root_cause="连接池耗尽"), actor="eng")
+    desk.handle(RecordWorkaround(ref=ids["p1"], workaround="重启应用服务器"), actor="eng")
+    desk.handle(MarkKnownError(ref=ids["p1"]), actor="eng")
+    desk.handle(RetireArticle(ref=ids["k4"], reason="VPN 已下线"), actor="mgr")
     marks["known_error"] = desk.max_position()
 
     clock.advance(minutes=1)
-    uc.resolve(desk, ids["p1"], resolution="扩容连接池并修复连接泄漏", actor="eng")
-    kb.revise_article(desk, ids["k1"], ArticleText(
-        title="Database connection timeout after failover",
+    desk.handle(ResolveProblem(ref=ids["p1"], resolution="扩容连接池并修复连接泄漏"), actor="eng")
+    desk.handle(ReviseArticle(
+        ref=ids["k1"], title="Database connection timeout after failover",
         symptoms="Applications report a connection timeout after the primary fails over",
         solution="Use the listener's service name; failover is transparent",
-        tags=("database",)), note="new listener", actor="agent")
+        tags=("database",), note="new listener"), actor="agent")
     marks["resolved"] = desk.max_position()
     events = [Positioned(n.id, e) for n, e in desk.read_log(0, 10_000)]
     return Log(events, marks, ids)

@@ -17,9 +17,18 @@ import pytest
 
 from adapters.calendars.holidays import ChinaHolidaySource
 from adapters.stores.persistence import sla_due_view
+from application.commands.tickets import (
+    Assign,
+    AwaitCustomer,
+    Invalidate,
+    RecordSlaEvents,
+    RegisterTicket,
+    Resolve,
+    Start,
+)
 from application.desk import ServiceDesk
 from application.ports import FixedClock
-from application.sla_clocks import SlaClocks
+from application.sla_clocks import SLA_ACTOR, SlaClocks
 from domain.ticket import Contact
 from projections.base import Positioned
 from projections.sla_due.projection import stamp
@@ -53,23 +62,25 @@ def log() -> Log:
     desk.sla = SlaClocks(desk, ChinaHolidaySource())
 
     def reg(minute: int) -> str:
-        return str(desk.register_ticket(
-            actor="a", customer="C", contact=Contact("n"), channel="web", title="t",
-            reported_at=local(2026, 11, 23, 10, minute), **P1).ticket.id)
+        return str(desk.handle(RegisterTicket(customer="C", contact=Contact("n"), channel="web",
+                                              title="t",
+                                              reported_at=local(2026, 11, 23, 10, minute), **P1),
+                               actor="a").ticket.id)
 
     ids = {"plain": reg(0), "responded": reg(5), "paused": reg(10), "warned": reg(15),
            "closed": reg(20)}
     clock.set(local(2026, 11, 23, 10, 45))
     for name in ("responded", "paused", "closed"):
-        desk.assign(ids[name], assignee="e", actor="l")
-    desk.start(ids["paused"], actor="e")
-    desk.await_customer(ids["paused"], reason="r", actor="e")
-    desk.invalidate(reg(25), reason="dup", actor="l")
+        desk.handle(Assign(ref=ids[name], assignee="e"), actor="l")
+    desk.handle(Start(ref=ids["paused"]), actor="e")
+    desk.handle(AwaitCustomer(ref=ids["paused"], reason="r"), actor="e")
+    desk.handle(Invalidate(ref=reg(25), reason="dup"), actor="l")
     clock.set(local(2026, 11, 23, 11, 20))
-    desk.record_sla_events(ids["warned"])  # response 50 % (11:15) recorded
+    desk.handle(RecordSlaEvents(ref=ids["warned"]), actor=SLA_ACTOR)  # response 50 % (11:15)
     clock.set(local(2026, 11, 23, 11, 50))
-    desk.start(ids["closed"], actor="e")
-    desk.resolve(ids["closed"], resolution="重启服务器并清理会话表", root_cause="满", actor="e")
+    desk.handle(Start(ref=ids["closed"]), actor="e")
+    desk.handle(Resolve(ref=ids["closed"], resolution="重启服务器并清理会话表", root_cause="满"),
+                actor="e")
     events = [Positioned(n.id, e) for n, e in desk.read_log(0, 10_000)]
     return Log(events, events[-1].position, ids)
 

@@ -22,6 +22,7 @@ import pytest
 
 from adapters.container import Services, build
 from adapters.settings import Settings
+from application.commands.tickets import RegisterTicket
 from application.ports import FixedClock
 from application.sla_compliance import compliance
 from domain.ticket import Contact
@@ -60,9 +61,11 @@ class Desk:
 
     def register(self, name: str, reported: datetime, customer: str = "客户A", **fields: Any) -> None:
         self.when(reported)
-        self.ids[name] = str(self.desk.register_ticket(
-            actor="agent", customer=customer, contact=Contact("李四"), channel="phone",
-            title=name, reported_at=reported, **fields).ticket.id)
+        self.ids[name] = str(self.desk.handle(RegisterTicket(customer=customer,
+                                                             contact=Contact("李四"),
+                                                             channel="phone", title=name,
+                                                             reported_at=reported, **fields),
+                                              actor="agent").ticket.id)
 
     def do(self, name: str, command: str, t: datetime, **kw: Any) -> None:
         self.when(t)

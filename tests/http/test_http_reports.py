@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from adapters.render.report import to_json
-from application import projects as pj
+from application.commands.projects import Contract, ContractProject
 from application.ports import FixedClock
 from application.reports import ReportBuilder
 from tests.application.report_scenario import (
@@ -79,11 +79,11 @@ def test_json_has_the_api_fields_and_is_the_builders_report(api: Api, scenario: 
 
 def test_html_has_svg_charts_and_escapes_text(api: Api, scenario: Scenario) -> None:
     api.clock.set(local(23, 12))
-    odd = pj.contract_project(
-        api.services.desk, name="<script>alert(1)</script> & co", customer="客户X",
-        contract_number="HT-<9>", services=["response"], start=REPORT_AT.date(),
-        end=REPORT_AT.date(), sla_policy="default", calendar="china-5x8",
-        actor="mgr").aggregate
+    contract = Contract(number="HT-<9>", services=["response"], start=REPORT_AT.date(),
+                        end=REPORT_AT.date())
+    odd = api.services.desk.handle(ContractProject(
+        name="<script>alert(1)</script> & co", customer="客户X", contract=contract,
+        sla_policy="default", calendar="china-5x8"), actor="mgr").aggregate
     settle(api)
     for headers, params in (({"Accept": "text/html"}, {}), ({}, {"format": "html"})):
         r = api.client.get(url(scenario.project), headers=headers, params=params)

@@ -14,9 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from application.desk import ServiceDesk
-from application.knowledge import write_article
+from application.commands.knowledge import WriteArticle
 from application.ports import FixedClock
-from domain.article import ArticleText
 from projections.base import Positioned
 from projections.knowledge.search import MAX_TERMS, fold, fts_query, like_pattern, parse, snippet
 from projections.knowledge.sqlite import sqlite_knowledge
@@ -80,7 +79,7 @@ def sqlite_view() -> Iterator[SqlKnowledgeView]:
                            clock=FixedClock(datetime(2026, 11, 23, 2, tzinfo=UTC)))
         for title, symptoms in [("数据库连接超时", "应用报错"), ("Database timeout", "fails over"),
                                 ('引号 " 和 * 星号', "NEAR(a b) OR -x")]:
-            write_article(desk, ArticleText(title, symptoms, solution="s"), actor="a")
+            desk.handle(WriteArticle(title=title, symptoms=symptoms, solution="s"), actor="a")
         view = sqlite_knowledge(str(Path(tmp) / "kb.sqlite3"))
         events = [Positioned(n.id, e) for n, e in desk.read_log(0, 100)]
         view.apply(events, start=0, end=events[-1].position)

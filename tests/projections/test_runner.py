@@ -19,6 +19,7 @@ import pytest
 from adapters.container import Services, build
 from adapters.runners.projections import ProjectionRunner
 from adapters.settings import Settings
+from application.commands.tickets import Classify, RegisterTicket
 from application.ports import FixedClock
 from domain.ticket import Ticket
 from projections.base import Positioned
@@ -105,9 +106,8 @@ def feed_reference(services: Services, until: int) -> MemoryTicketListView:
 
 
 def register(services: Services, title: str = "printer on fire") -> Any:
-    return services.desk.register_ticket(
-        actor="agent", customer="A", contact=CONTACT, channel="web", title=title
-    )
+    return services.desk.handle(RegisterTicket(customer="A", contact=CONTACT, channel="web",
+                                               title=title), actor="agent")
 
 
 def eventually(check: Callable[[], bool], within: float) -> float:
@@ -336,9 +336,9 @@ def test_the_runner_thread_follows_new_writes_within_a_second(make, clock, store
             r = register(services, f"live {i}")
             key = str(r.ticket.id)
             assert eventually(lambda: view.get(key) is not None, within=1.0) < 1.0
-            services.desk.classify(r.ticket.id, type="fault", category="software",
-                                   urgency="urgent", impact="some", importance="important",
-                                   actor="a")
+            services.desk.handle(Classify(ref=r.ticket.id, type="fault", category="software",
+                                          urgency="urgent", impact="some", importance="important"),
+                                 actor="a")
             eventually(lambda: (view.get(key) or {}).get("version") == 3, within=1.0)  # + SlaDeadlinesSet
 
         if store_kind != "memory":  # writes of another process are picked up by polling

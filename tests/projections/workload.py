@@ -14,6 +14,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
+from application.commands.tickets import (
+    Assign,
+    AwaitCustomer,
+    Classify,
+    CloseTicket,
+    Confirm,
+    GiveFeedback,
+    Invalidate,
+    LogWork,
+    RegisterTicket,
+    Reopen,
+    Resolve,
+    Resume,
+    Start,
+)
 from application.desk import ServiceDesk
 from application.ports import FixedClock
 from domain.priority import Impact, Importance, Urgency
@@ -199,10 +214,9 @@ def drive_desk(
             if rng.random() < 0.4:
                 chosen = CLASSIFY[rng.choice(list(CLASSIFY))]
                 extra = dict(type="fault", category="network", **chosen)
-            r = desk.register_ticket(
-                actor="agent", customer=rng.choice("ABCD"), contact=CONTACT, channel="phone",
-                title=f"desk ticket {done}", affected_system="ERP", **extra,
-            )
+            r = desk.handle(RegisterTicket(customer=rng.choice("ABCD"), contact=CONTACT,
+                                           channel="phone", title=f"desk ticket {done}",
+                                           affected_system="ERP", **extra), actor="agent")
             ids.append(r.ticket.id)
             latest[r.ticket.id] = r.ticket
             done += 1
@@ -222,31 +236,33 @@ def drive_desk(
 
 def _command(desk: ServiceDesk, ref: UUID, command: str, actor: str, rng: random.Random) -> Any:
     if command == "invalidate":
-        return desk.invalidate(ref, reason="not a service request", actor=actor)
+        return desk.handle(Invalidate(ref=ref, reason="not a service request"), actor=actor)
     if command == "classify":
-        return desk.classify(ref, type="fault", category="software", actor=actor,
-                             **CLASSIFY[rng.choice(list(CLASSIFY))])
+        return desk.handle(Classify(ref=ref, type="fault", category="software",
+                                    **CLASSIFY[rng.choice(list(CLASSIFY))]), actor=actor)
     if command == "assign":
-        return desk.assign(ref, actor=actor, assignee=rng.choice((*ACTORS, None)),
-                           group=rng.choice(("net", "desk", None)) or "ops")
+        return desk.handle(Assign(ref=ref, assignee=rng.choice((*ACTORS, None)),
+                                  group=rng.choice(("net", "desk", None)) or "ops"), actor=actor)
     if command == "start":
-        return desk.start(ref, actor=actor)
+        return desk.handle(Start(ref=ref), actor=actor)
     if command == "log_work":
-        return desk.log_work(ref, action="checked the logs", hours=0.25, actor=actor)
+        return desk.handle(LogWork(ref=ref, action="checked the logs", hours=0.25), actor=actor)
     if command == "await_customer":
-        return desk.await_customer(ref, reason="need a screenshot", actor=actor)
+        return desk.handle(AwaitCustomer(ref=ref, reason="need a screenshot"), actor=actor)
     if command == "resume":
-        return desk.resume(ref, actor=actor)
+        return desk.handle(Resume(ref=ref), actor=actor)
     if command == "resolve":
-        return desk.resolve(ref, **RESOLUTION, actor=actor)
+        return desk.handle(Resolve(ref=ref, **RESOLUTION), actor=actor)
     if command == "confirm":
         passed = rng.random() < 0.7
-        return desk.confirm(ref, signer="客户", items=["ERP"], criteria=["可登录"], passed=passed,
-                            unmet_items=[] if passed else ["报表"], actor=actor)
+        return desk.handle(Confirm(ref=ref, signer="客户", items=["ERP"], criteria=["可登录"],
+                                   passed=passed, unmet_items=[] if passed else ["报表"]),
+                           actor=actor)
     if command == "close":
-        return desk.close_ticket(ref, signer="客户", reason="客户同意结束支持", actor=actor)
+        return desk.handle(CloseTicket(ref=ref, signer="客户", reason="客户同意结束支持"), actor=actor)
     if command == "reopen":
-        return desk.reopen(ref, reason="came back", actor=actor)
+        return desk.handle(Reopen(ref=ref, reason="came back"), actor=actor)
     if command == "feedback":
-        return desk.give_feedback(ref, timeliness=5, effectiveness=4, attitude=5, actor=actor)
+        return desk.handle(GiveFeedback(ref=ref, timeliness=5, effectiveness=4, attitude=5),
+                           actor=actor)
     raise AssertionError(f"the walk does not know the command {command!r}")

@@ -20,7 +20,7 @@ def test_two_processes_desks_issue_each_number_once(tmp_path: Path) -> None:
     a = build(Settings(database_url=url, sla_watch_seconds=0))
     b = build(Settings(database_url=url, sla_watch_seconds=0))
     try:
-        assert a.desk._issuing is not a.desk.write_lock  # the process's own lock
+        assert a.desk.number_lock is not a.desk.write_lock  # the process's own lock
         numbers: list[str] = []
         errors: list[BaseException] = []
         lock = threading.Lock()
@@ -54,7 +54,7 @@ def test_with_commands_in_threads_the_issuer_holds_the_writers_lock(tmp_path: Pa
     services = build(Settings(database_url=sqlite_url(tmp_path), sla_watch_seconds=0,
                               inline_commands=False))
     try:
-        assert services.desk._issuing is services.desk.write_lock
+        assert services.desk.number_lock is services.desk.write_lock
     finally:
         services.close()
 

@@ -13,6 +13,7 @@ import pytest
 from adapters.container import build
 from adapters.stores.persistence import PostgresIssuingLock
 from adapters.settings import Settings
+from application.commands.tickets import RegisterTicket
 from application.desk import ServiceDesk
 from domain.ticket import Contact
 
@@ -20,11 +21,12 @@ pytestmark = pytest.mark.postgres
 
 
 def register(desk: ServiceDesk, title: str) -> str:
-    result = desk.register_ticket(
-        customer="客户A", contact=Contact("李四", "13800000000", "li@example.com"), channel="phone",
-        title=title, description="d", affected_system="ERP", reported_at=datetime(2026, 11, 20, 9, tzinfo=UTC),
-        actor="agent",
-    )
+    result = desk.handle(RegisterTicket(customer="客户A",
+                                        contact=Contact("李四", "13800000000", "li@example.com"),
+                                        channel="phone", title=title, description="d",
+                                        affected_system="ERP",
+                                        reported_at=datetime(2026, 11, 20, 9, tzinfo=UTC)),
+                         actor="agent")
     return str(result.aggregate.number)
 
 
@@ -32,7 +34,7 @@ def test_two_desks_issue_each_number_once_without_retrying(postgres_url: str, mo
     a = build(Settings(database_url=postgres_url, sla_watch_seconds=0))
     b = build(Settings(database_url=postgres_url, sla_watch_seconds=0))
     try:
-        assert isinstance(a.desk._issuing, PostgresIssuingLock)
+        assert isinstance(a.desk.number_lock, PostgresIssuingLock)
         slept: list[float] = []
         monkeypatch.setattr("application.desk.time.sleep", slept.append)  # a retry would sleep
         numbers: list[str] = []
@@ -62,7 +64,7 @@ def test_the_lock_excludes_another_process_until_released(postgres_url: str):
     a = build(Settings(database_url=postgres_url, sla_watch_seconds=0))
     b = build(Settings(database_url=postgres_url, sla_watch_seconds=0))
     try:
-        first, second = a.desk._issuing, b.desk._issuing
+        first, second = a.desk.number_lock, b.desk.number_lock
         first.acquire()
         got = threading.Event()
         waiter = threading.Thread(target=lambda: (second.acquire(), got.set(), second.release()))
