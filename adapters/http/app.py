@@ -19,7 +19,7 @@ import msgspec
 import msgspec.inspect
 import structlog
 from litestar import Litestar, MediaType, Request, Response, get, post
-from litestar.params import QueryParameter
+from litestar.params import PathParameter
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.openapi import OpenAPIConfig
@@ -30,7 +30,9 @@ from litestar.types import Receive, Scope, Send
 
 from adapters.container import Services
 from adapters.numbers import MAX_DIGITS, MAX_WHOLE, NotAWholeNumber, whole_number
+from adapters.http import params as p
 from adapters.http import schemas as s
+from adapters.http.contract import complete_document
 from adapters.http.docs_page import docs_page
 from adapters.http.access import authorize, own_customer, principal_of, scoped_customer
 from adapters.http.body_check import STATE_OPT, state_then_fields
@@ -101,7 +103,7 @@ def _default_body(body_type: type[s.Input]) -> s.Input:
 
 def _strict(body_type: type[s.Input], raw: bytes) -> s.Input:
     try:
-        return msgspec.json.decode(raw, type=body_type, strict=True)
+        return s.decode_body(body_type, raw)
     except msgspec.ValidationError as e:
         raise ValidationException(str(e), extra=[{"message": str(e)}]) from None
 
@@ -344,7 +346,9 @@ def command_route(
         "request": Request,
         "state": State,
         "ref": str,
-        "data": body | None,  # type: ignore[operator]
+        # ``X | None`` only where every field is optional: such a body may be left out or
+        # ``null``; any other body is required and never null (the OpenAPI document says so).
+        "data": body | None if _all_optional(body) else body,  # type: ignore[operator]
         "return": Response[view],  # type: ignore[valid-type]
     }
     handler.__name__ = f"{label}_{name}"
@@ -358,6 +362,11 @@ def command_route(
         # the command lane (ADR 0040); the record's state before the body's fields (issue 16)
         opt={COMMAND_OPT: body, STATE_OPT: (label, name)},
     )(handler)
+
+
+def _all_optional(body: type) -> bool:
+    info: Any = msgspec.inspect.type_info(body)
+    return not any(f.required for f in info.fields)
 
 
 def _ticket_command(name: str, body: type, summary: str, invoke: Callable[..., CommandResult]) -> Any:
@@ -439,7 +448,7 @@ TICKET_COMMANDS = [
 
 @get(f"{API}/tickets/{{ref:str}}", summary="A ticket (optionally as of a past time)", tags=["tickets"])
 @threaded
-def get_ticket(state: State, ref: str, as_of: str | None = None) -> Response[s.TicketView]:
+def get_ticket(state: State, ref: str, as_of: p.AsOf = None) -> Response[s.TicketView]:
     desk = _services(state).desk
     when = _as_of(as_of)
     ticket = desk.get_ticket(ref, as_of=when)
@@ -524,6 +533,12 @@ def _item(row: Any, now: str) -> s.TicketListItem:
 _STATUSES = {x.value for x in Status}
 _PRIORITIES = {"P1", "P2", "P3"}
 _OPEN = tuple(x.value for x in OPEN_STATUSES)
+# The list's parameters as the OpenAPI document states them (ADR 0044).
+StatusFilter = p.listed(_STATUSES, "Ticket status")
+PriorityFilter = p.listed(_PRIORITIES, "Priority")
+SlaStateFilter = p.listed(SLA_STATES, "SLA state now")
+Limit = p.limit(50)
+AuditLimit = p.limit(100, clamped=True)
 
 
 @get(f"{API}/tickets", summary="List tickets with filters", tags=["tickets"])
@@ -531,14 +546,14 @@ _OPEN = tuple(x.value for x in OPEN_STATUSES)
 def list_tickets(
     request: Request[Any, Any, Any],
     state: State,
-    status: str | None = None,
-    priority: str | None = None,
+    status: StatusFilter = None,
+    priority: PriorityFilter = None,
     assignee: str | None = None,
     customer: str | None = None,
     group: str | None = None,
-    sla_state: str | None = None,
-    limit: int = 50,
-    cursor: str | None = None,
+    sla_state: SlaStateFilter = None,
+    limit: Limit = 50,
+    cursor: p.Cursor = None,
 ) -> s.TicketPage:
     services = _services(state)
     q = TicketQuery(
@@ -562,11 +577,13 @@ def _customer_filter(request: Request[Any, Any, Any], customer: str | None) -> s
 
 
 QUEUES = ("unassigned", "mine", "breaching", "by-assignee/{id}")
+QueueName = Annotated[str, PathParameter(schema_extra={"enum": list(QUEUES[:3])})]
 
 
 @get(f"{API}/queues/{{name:str}}", summary="A work queue: unassigned, mine or breaching", tags=["queues"])
 @threaded
-def queue(request: Request[Any, Any, Any], state: State, name: str, limit: int = 50, cursor: str | None = None) -> s.TicketPage:
+def queue(request: Request[Any, Any, Any], state: State, name: QueueName, limit: Limit = 50,
+          cursor: p.Cursor = None) -> s.TicketPage:
     if name == "unassigned":
         q = TicketQuery(statuses=("registered", "classified"), unassigned=True, order="queue",
                         limit=_limit(limit), after=_cursor(cursor))
@@ -586,7 +603,7 @@ def queue(request: Request[Any, Any, Any], state: State, name: str, limit: int =
 
 @get(f"{API}/queues/by-assignee/{{assignee:str}}", summary="Open tickets of one assignee", tags=["queues"])
 @threaded
-def queue_by_assignee(state: State, assignee: str, limit: int = 50, cursor: str | None = None) -> s.TicketPage:
+def queue_by_assignee(state: State, assignee: str, limit: Limit = 50, cursor: p.Cursor = None) -> s.TicketPage:
     q = TicketQuery(statuses=_OPEN, assignee=assignee, order="queue", limit=_limit(limit), after=_cursor(cursor))
     return _page(_services(state), q)
 
@@ -628,8 +645,8 @@ def _figures(f: Any, **key: Any) -> s.ComplianceFigures:
 
 @get(f"{API}/sla/compliance", summary="SLA compliance for a period, by priority and customer", tags=["sla"])
 @threaded
-def sla_compliance_figures(state: State, from_: Annotated[str | None, QueryParameter(name="from")] = None,
-                           to: str | None = None) -> s.Compliance:
+def sla_compliance_figures(state: State, from_: p.RequiredFrom = None,
+                           to: p.RequiredTo = None) -> s.Compliance:
     services = _services(state)
     start = _period_bound(from_, "from", end=False)
     end = _period_bound(to, "to", end=True)
@@ -646,7 +663,7 @@ def sla_compliance_figures(state: State, from_: Annotated[str | None, QueryParam
 
 @get(f"{API}/audit/events", summary="The global event log in recorded order", tags=["audit"])
 @threaded
-def audit_events(state: State, after: int = 0, limit: int = 100) -> s.LogPage:
+def audit_events(state: State, after: p.After = 0, limit: AuditLimit = 100) -> s.LogPage:
     if not 0 <= after <= MAX_POSITION:
         raise ValidationException("bad after", extra=[
             {"key": "after", "message": f"must be from 0 to {MAX_POSITION} (a position)"}])
@@ -766,4 +783,5 @@ def create_app(services: Services, *, run_projections: bool = True) -> Litestar:
         debug=False,
     )
     document_problems(app.openapi_schema)
+    complete_document(app, app.openapi_schema)
     return app

@@ -20,10 +20,18 @@ from litestar.params import QueryParameter
 
 from adapters.audit.chain import verify_store
 from adapters.http.app import API, _services, threaded
+from adapters.http.contract import also_answers
 from adapters.numbers import MAX_WHOLE, NotAWholeNumber, whole_number
 from domain.errors import InvalidCommand
 
 _HASH = re.compile(r"[0-9a-fA-F]{64}")
+# The parameters as the OpenAPI document states them (ADR 0044).
+From = Annotated[str | None, QueryParameter(
+    name="from", description="Check from this position on (1 or more)",
+    schema_extra={"pattern": r"^[1-9][0-9]{0,17}$"})]
+Anchor = Annotated[str | None, QueryParameter(
+    description="The hash of the chain row before from (64 hex digits); only with from",
+    schema_extra={"pattern": f"^{_HASH.pattern}$"})]
 
 
 class AuditVerdict(msgspec.Struct, omit_defaults=True):
@@ -42,10 +50,10 @@ class AuditVerdict(msgspec.Struct, omit_defaults=True):
 
 
 @get(f"{API}/audit/verify", summary="Recompute the event log's hash chain (tamper evidence)",
-     tags=["audit"])
+     tags=["audit"], responses=also_answers(
+         422, "from is not a position, or anchor not a hash or given without from"))
 @threaded
-def audit_verify(state: State, from_: Annotated[str | None, QueryParameter(name="from")] = None,
-                 anchor: str | None = None) -> AuditVerdict:
+def audit_verify(state: State, from_: From = None, anchor: Anchor = None) -> AuditVerdict:
     start = _position(from_)
     if anchor is not None and not _HASH.fullmatch(anchor):
         raise InvalidCommand.field("anchor", "must be a hash of 64 hex digits")

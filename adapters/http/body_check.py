@@ -84,7 +84,7 @@ def body_errors(body_type: type[msgspec.Struct], raw: bytes) -> tuple[bool, list
     empty = not text or text == b"null"
     if not empty:
         try:
-            msgspec.json.decode(text, type=body_type, strict=True)
+            s.decode_body(body_type, text)  # ``5.0`` is an integer too (ADR 0044)
             return True, []
         except msgspec.ValidationError:
             pass
@@ -105,7 +105,7 @@ def body_errors(body_type: type[msgspec.Struct], raw: bytes) -> tuple[bool, list
         if empty:
             return True, []
         try:  # every field is fine alone: a rule across fields (``__post_init__``) is not
-            msgspec.json.decode(text, type=body_type, strict=True)
+            s.decode_body(body_type, text)
         except msgspec.ValidationError as e:
             return False, [{"message": str(e)}]
     return True, []

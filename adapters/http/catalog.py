@@ -25,6 +25,8 @@ from msgspec import Meta, Struct
 
 from adapters.calendars import holidays as holiday_data
 from adapters.http import schemas as s
+from adapters.http.contract import also_answers
+from adapters.http.params import AsOf, NewSlug
 from adapters.http.app import API, _actor, _as_of, _idempotency, _if_match, _services, threaded
 from application import catalog as uc
 from application.catalog import RecordNotFound, RecordResult
@@ -219,7 +221,7 @@ def list_calendars(state: State) -> CalendarList:
 @get(f"{API}/calendars/{{slug:str}}", summary="A business calendar (optionally as of a time)",
      tags=["sla"])
 @threaded
-def get_calendar(state: State, slug: str, as_of: str | None = None) -> Response[CalendarView]:
+def get_calendar(state: State, slug: str, as_of: AsOf = None) -> Response[CalendarView]:
     desk = _services(state).desk
     record = _found(lambda: uc.get_calendar(desk, slug, as_of=_as_of(as_of)))
     return Response(calendar_view(record, desk.clock.now()),
@@ -227,9 +229,10 @@ def get_calendar(state: State, slug: str, as_of: str | None = None) -> Response[
 
 
 @put(f"{API}/calendars/{{slug:str}}", summary="Define or redefine a business calendar",
-     tags=["sla"], status_code=200)
+     tags=["sla"], status_code=200,
+     responses=also_answers(201, "Defined: the calendar's first version", CalendarView))
 @threaded
-def put_calendar(request: Request[Any, Any, Any], state: State, slug: str,
+def put_calendar(request: Request[Any, Any, Any], state: State, slug: NewSlug,
                  data: CalendarIn) -> Response[CalendarView]:
     _slug_for_put(slug)
     desk = _services(state).desk
@@ -256,16 +259,17 @@ def list_policies(state: State) -> PolicyList:
 @get(f"{API}/sla-policies/{{slug:str}}", summary="An SLA policy (optionally as of a time)",
      tags=["sla"])
 @threaded
-def get_policy(state: State, slug: str, as_of: str | None = None) -> Response[PolicyView]:
+def get_policy(state: State, slug: str, as_of: AsOf = None) -> Response[PolicyView]:
     desk = _services(state).desk
     record = _found(lambda: uc.get_policy(desk, slug, as_of=_as_of(as_of)))
     return Response(policy_view(record), headers={"ETag": f'"{record.version}"'})
 
 
 @put(f"{API}/sla-policies/{{slug:str}}", summary="Define or redefine an SLA policy",
-     tags=["sla"], status_code=200)
+     tags=["sla"], status_code=200,
+     responses=also_answers(201, "Defined: the policy's first version", PolicyView))
 @threaded
-def put_policy(request: Request[Any, Any, Any], state: State, slug: str,
+def put_policy(request: Request[Any, Any, Any], state: State, slug: NewSlug,
                data: PolicyIn) -> Response[PolicyView]:
     _slug_for_put(slug)
     desk = _services(state).desk

@@ -18,13 +18,12 @@ and reads them (``?as_of=``).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
 from litestar import Request, Response, get, post, put
 from litestar.datastructures import State
 from litestar.exceptions import ValidationException
-from litestar.params import QueryParameter
 
 from adapters.http import change_schemas as cs
 from adapters.http import schemas as s
@@ -42,10 +41,13 @@ from adapters.http.app import (
     history_items,
     threaded,
 )
+from adapters.http.contract import also_answers
+from adapters.http.params import AsOf, Cursor, RequiredFrom, RequiredTo, limit, listed, new_slug
 from adapters.http.records import Records, read_your_writes, versioned
 from application import changes as uc
 from application.desk import CommandResult, ServiceDesk
 from domain.change import ChangeKind, PlanInput, Status
+from domain.standard_change import SLUG as MODEL_SLUG
 from domain.standard_change import ModelDefinition
 from projections.change_list.projection import stamp
 from projections.change_list.view import ChangeQuery
@@ -66,8 +68,8 @@ def _origin(value: str | cs.OriginIn) -> uc.OriginRef:
 @get(f"{API}/changes/calendar", summary="Scheduled change windows, with conflict warnings",
      tags=[TAG])
 @threaded
-def change_calendar(state: State, from_: Annotated[str | None, QueryParameter(name="from")] = None,
-                    to: str | None = None, system: str | None = None) -> cs.ChangeCalendar:
+def change_calendar(state: State, from_: RequiredFrom = None, to: RequiredTo = None,
+                    system: str | None = None) -> cs.ChangeCalendar:
     services = _services(state)
     start = _period_bound(from_, "from", end=False)
     end = _period_bound(to, "to", end=True)
@@ -142,7 +144,7 @@ CHANGE_COMMANDS = [
 
 @get(f"{API}/changes/{{ref:str}}", summary="A change (optionally as of a past time)", tags=[TAG])
 @threaded
-def get_change(state: State, ref: str, as_of: str | None = None) -> Response[cs.ChangeView]:
+def get_change(state: State, ref: str, as_of: AsOf = None) -> Response[cs.ChangeView]:
     c = uc.get_change(_services(state).desk, ref, as_of=_as_of(as_of))
     return versioned(cs.change_view(c), c.version)
 
@@ -156,18 +158,23 @@ def change_history(state: State, ref: str) -> list[s.HistoryItem]:
 
 _STATUSES = {x.value for x in Status}
 _KINDS = {x.value for x in ChangeKind}
+StatusFilter = listed(_STATUSES, "Change status")
+KindFilter = listed(_KINDS, "Change kind")
+Limit = limit(50)
+ModelSlug = new_slug(MODEL_SLUG.pattern, "1 to 64 characters: lower-case letters, digits, "
+                     "'.', '_' and '-', starting with a letter or digit")
 
 
 @get(f"{API}/changes", summary="List changes with filters", tags=[TAG])
 @threaded
 def list_changes(
     state: State,
-    status: str | None = None,
-    kind: str | None = None,
+    status: StatusFilter = None,
+    kind: KindFilter = None,
     system: str | None = None,
     origin: str | None = None,
-    limit: int = 50,
-    cursor: str | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> cs.ChangePage:
     services = _services(state)
     q = ChangeQuery(
@@ -197,9 +204,10 @@ def _origin_filter(value: str | None) -> str | None:
 
 @put(f"{API}/standard-changes/{{slug:str}}", status_code=200,
      summary="Define or redefine a standard-change model (pre-approves standard changes)",
-     tags=[TAG])
+     tags=[TAG], responses=also_answers(201, "Defined: the model's first version",
+                                        cs.StandardModelView))
 @threaded
-def put_standard_change(request: Request[Any, Any, Any], state: State, slug: str,
+def put_standard_change(request: Request[Any, Any, Any], state: State, slug: ModelSlug,
                         data: cs.StandardModelIn) -> Response[cs.StandardModelView]:
     definition = ModelDefinition.parse(
         name=data.name, description=data.description, systems=data.systems, steps=data.steps,
@@ -226,7 +234,7 @@ def list_standard_changes(state: State) -> cs.StandardModelList:
 
 @get(f"{API}/standard-changes/{{slug:str}}", summary="A standard-change model", tags=[TAG])
 @threaded
-def get_standard_change(state: State, slug: str, as_of: str | None = None
+def get_standard_change(state: State, slug: str, as_of: AsOf = None
                         ) -> Response[cs.StandardModelView]:
     m = uc.get_model(_services(state).desk, slug, as_of=_as_of(as_of))
     return versioned(cs.model_view(m), m.version)

@@ -22,6 +22,7 @@ from msgspec import Struct
 
 from adapters.http import schemas as s
 from adapters.http.app import API, _actor, _services, threaded
+from adapters.http.contract import also_answers
 from application import customers as uc
 from application.customers import CustomerExists, CustomerNotFound
 from domain.customer import Customer
@@ -70,7 +71,8 @@ def _found(read: Any) -> Any:
 
 
 @post(f"{API}/customers", summary="Register a customer (optionally with its SLA policy)",
-      tags=["customers"], status_code=201)
+      tags=["customers"], status_code=201,
+      responses=also_answers(200, "Already registered with this name: unchanged", CustomerView))
 @threaded
 def register_customer(request: Request[Any, Any, Any], state: State,
                       data: CustomerIn) -> Response[CustomerView]:

@@ -27,6 +27,7 @@ from adapters.http import schemas as s
 from adapters.http.app import (
     API, _as_of, _command, _services, history_items, threaded,
 )
+from adapters.http.params import AsOf, choice
 from adapters.http.records import versioned
 from application import identities as uc
 from application.desk import CommandResult, ServiceDesk
@@ -35,6 +36,7 @@ from application.identities import UserExists
 from domain.identity import ROLES, Role
 
 TAG = "users"
+RoleFilter = choice([r.value for r in Role], "Users with this role")
 USERS = f"{API}/users"
 USER = f"{USERS}/{{user:str}}"
 TOKEN = f"{USER}/tokens/{{token_id:str}}"
@@ -89,7 +91,7 @@ def register_user(request: Request[Any, Any, Any], state: State,
 @get(USERS, summary="Every user (optionally with a role, or of a customer)", tags=[TAG],
      name="user-list")
 @threaded
-def list_users(state: State, role: str | None = None,
+def list_users(state: State, role: RoleFilter = None,
                customer: str | None = None) -> ids.UserList:
     if role is not None and role not in ROLES:
         raise ValidationException("unknown role", extra=[{
@@ -100,7 +102,7 @@ def list_users(state: State, role: str | None = None,
 
 @get(USER, summary="A user (optionally as of a past time)", tags=[TAG], name="user-get")
 @threaded
-def get_user(state: State, user: str, as_of: str | None = None) -> Response[ids.UserView]:
+def get_user(state: State, user: str, as_of: AsOf = None) -> Response[ids.UserView]:
     u = uc.get_user(_services(state).desk, user, _as_of(as_of))
     return versioned(ids.user_view(u), u.version)
 

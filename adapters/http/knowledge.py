@@ -29,6 +29,7 @@ from adapters.http.app import (
     history_items,
     threaded,
 )
+from adapters.http.params import AsOf, Cursor, limit, text
 from adapters.http.records import Records, read_your_writes, versioned
 from application import knowledge as kb
 from application.desk import CommandResult, ServiceDesk
@@ -182,6 +183,11 @@ ARTICLE_COMMANDS = [
 # -------------------------------------------------------------------- reads
 
 
+Query = text("Words to search for (Chinese or English); empty: the most recent entries",
+             MAX_QUERY)
+Limit = limit(20)
+
+
 def _query(q: str) -> str:
     if len(q) > MAX_QUERY:
         raise InvalidCommand.field("q", f"at most {MAX_QUERY} characters")
@@ -195,8 +201,8 @@ def _item(h: Hit) -> SearchItem:
 
 @get(f"{API}/knowledge", summary="Search the knowledge base (Chinese and English)", tags=[TAG])
 @threaded
-def search_knowledge(state: State, q: str = "", limit: int = 20,
-                     cursor: str | None = None) -> KnowledgePage:
+def search_knowledge(state: State, q: Query = "", limit: Limit = 20,
+                     cursor: Cursor = None) -> KnowledgePage:
     services = _services(state)
     query = KnowledgeQuery(q=_query(q), limit=_limit(limit), offset=_cursor(cursor) or 0)
     read_your_writes(services)
@@ -208,7 +214,7 @@ def search_knowledge(state: State, q: str = "", limit: int = 20,
 @get(f"{API}/knowledge/{{ref:str}}", summary="A knowledge entry (optionally as of a past time)",
      tags=[TAG])
 @threaded
-def get_entry(state: State, ref: str, as_of: str | None = None) -> Response[EntryView]:
+def get_entry(state: State, ref: str, as_of: AsOf = None) -> Response[EntryView]:
     entry = _entry(_services(state).desk, ref, _as_of(as_of))
     return versioned(entry, entry.version)
 

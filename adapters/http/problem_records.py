@@ -15,13 +15,14 @@ ticket's view. ``GET /problems/{ref}`` (``?as_of=``), ``/history`` and the list
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.exceptions import ValidationException
+from litestar.params import QueryParameter
 
 from adapters.http import problem_schemas as ps
 from adapters.http import schemas as s
@@ -37,6 +38,7 @@ from adapters.http.app import (
     history_items,
     threaded,
 )
+from adapters.http.params import AsOf, Cursor, choice, limit, listed
 from adapters.http.records import Records, read_your_writes, versioned
 from application import problems as uc
 from application.desk import CommandResult, ServiceDesk
@@ -100,7 +102,7 @@ link_problem = command_route(
 
 @get(f"{API}/problems/{{ref:str}}", summary="A problem (optionally as of a past time)", tags=[TAG])
 @threaded
-def get_problem(state: State, ref: str, as_of: str | None = None) -> Response[ps.ProblemView]:
+def get_problem(state: State, ref: str, as_of: AsOf = None) -> Response[ps.ProblemView]:
     p = uc.get_problem(_services(state).desk, ref, as_of=_as_of(as_of))
     return versioned(ps.problem_view(p), p.version)
 
@@ -113,6 +115,13 @@ def problem_history(state: State, ref: str) -> list[s.HistoryItem]:
 
 
 _STATUSES = {x.value for x in Status}
+StatusFilter = listed(_STATUSES, "Problem status")
+KnownError = choice(["true", "false"], "Known errors only (true) or none of them (false)")
+TicketFilter = Annotated[str | None, QueryParameter(
+    description="Problems linked to this ticket: its id or its SR-… number",
+    schema_extra={"pattern": r"^(?:[Ss][Rr]-[^\x00-\x1f\x7f-\x9f]*|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}"
+                             r"-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"})]
+Limit = limit(50)
 
 
 def _ticket_filter(desk: ServiceDesk, ref: str | None) -> str | None:
@@ -142,12 +151,12 @@ def _known_error(value: str | None) -> bool | None:
 @threaded
 def list_problems(
     state: State,
-    status: str | None = None,
+    status: StatusFilter = None,
     category: str | None = None,
-    ticket: str | None = None,
-    known_error: str | None = None,
-    limit: int = 50,
-    cursor: str | None = None,
+    ticket: TicketFilter = None,
+    known_error: KnownError = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> ps.ProblemPage:
     services = _services(state)
     q = ProblemQuery(

@@ -304,8 +304,10 @@ def _statuses(method: str, path: str, has_body: bool) -> list[int]:
 
 def document_problems(openapi: OpenAPI) -> OpenAPI:
     """Declares in the OpenAPI document the problem+json answers every operation can give
-    (Litestar documents only a generic JSON 400). Schemathesis and clients check responses
-    against it. Idempotent; returns ``openapi``."""
+    (Litestar documents only a generic JSON 400): the common ones of ``_statuses``, declared
+    here once for every operation, and those a route declares itself
+    (``contract.also_answers``, e.g. a ``422`` on a read), which get the same content.
+    Schemathesis and clients check responses against it. Idempotent; returns ``openapi``."""
     schemas = openapi.components.schemas
     schemas.setdefault("Problem", _problem_schema())
     content = {PROBLEM: OpenAPIMediaType(schema=Reference(ref="#/components/schemas/Problem"))}
@@ -315,7 +317,13 @@ def document_problems(openapi: OpenAPI) -> OpenAPI:
             if op is None:
                 continue
             op.responses = op.responses or {}
-            for code in _statuses(method, path, op.request_body is not None):
-                op.responses[str(code)] = OpenAPIResponse(description=_ERRORS[code],
+            common = _statuses(method, path, op.request_body is not None)
+            own = {int(c): r.description for c, r in op.responses.items()
+                   if c.isdigit() and int(c) in _ERRORS and int(c) not in common
+                   and isinstance(r, OpenAPIResponse)}
+            for code in sorted({*common, *own}):
+                description = own.get(code, _ERRORS[code])
+                op.responses[str(code)] = OpenAPIResponse(description=description,
                                                           content=content)
+            op.responses = dict(sorted(op.responses.items()))
     return openapi

@@ -21,12 +21,15 @@ from adapters.http import project_schemas as ps
 from adapters.http import schemas as s
 from adapters.http.access import scoped_customer
 from adapters.http.app import API, _as_of, _services, _split, history_items, threaded
+from adapters.http.params import AsOf, listed, time
 from adapters.http.records import Records, query_time, versioned
 from application import projects as uc
 from application.desk import CommandResult, ServiceDesk
 from domain.project import Status
 
 TAG = "projects"
+DueBefore = time("Runs due before this time (default: now)")
+Since = time("Runs due from this time on")
 
 
 def _present(result: CommandResult, desk: ServiceDesk) -> ps.ProjectView:
@@ -106,7 +109,7 @@ PROJECT_COMMANDS = [
 @get(f"{API}/projects/{{ref:str}}", summary="A project (optionally as of a past time)",
      tags=[TAG])
 @threaded
-def get_project(state: State, ref: str, as_of: str | None = None) -> Response[ps.ProjectView]:
+def get_project(state: State, ref: str, as_of: AsOf = None) -> Response[ps.ProjectView]:
     p = uc.get_project(_services(state).desk, ref, as_of=_as_of(as_of))
     return versioned(ps.project_view(p), p.version)
 
@@ -121,8 +124,8 @@ def project_history(state: State, ref: str) -> list[s.HistoryItem]:
 @get(f"{API}/projects/{{ref:str}}/routines",
      summary="Runs of the project's routines before due_before (default now)", tags=[TAG])
 @threaded
-def routine_runs(state: State, ref: str, due_before: str | None = None,
-                 since: str | None = None, routine: str | None = None) -> ps.RunPage:
+def routine_runs(state: State, ref: str, due_before: DueBefore = None,
+                 since: Since = None, routine: str | None = None) -> ps.RunPage:
     desk = _services(state).desk
     items = uc.routine_runs(desk, ref, now=desk.clock.now(),
                             due_before=query_time(due_before, "due_before"),
@@ -131,12 +134,13 @@ def routine_runs(state: State, ref: str, due_before: str | None = None,
 
 
 _STATUSES = {x.value for x in Status}
+StatusFilter = listed(_STATUSES, "Project status")
 
 
 @get(f"{API}/projects", summary="List projects (newest first)", tags=[TAG])
 @threaded
 def list_projects(request: Request[Any, Any, Any], state: State, customer: str | None = None,
-                  status: str | None = None) -> ps.ProjectPage:
+                  status: StatusFilter = None) -> ps.ProjectPage:
     found = uc.list_projects(_services(state).desk, customer=scoped_customer(request, customer),
                              statuses=_split(status, "status", _STATUSES))
     items = [ps.project_view(p) for p in found]

@@ -10,14 +10,17 @@ unknown project (or one not yet contracted at ``as_of``) a 404.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, Response, get
 from litestar.datastructures import State
 from litestar.exceptions import ValidationException
+from litestar.params import PathParameter
 
 from adapters.http.access import may_call, principal_of
 from adapters.http.app import API, _as_of, _services, threaded
+from adapters.http.contract import also_answers
+from adapters.http.params import AsOf, choice
 from adapters.render.report import to_html, to_json, to_markdown
 from application.report_model import ServiceReport
 from application.reports import ReportBuilder, without_titles
@@ -25,6 +28,12 @@ from domain.errors import InvalidCommand
 
 # Litestar adds ``; charset=utf-8`` to ``text/*`` itself (naming it here doubled it).
 FORMATS = {"json": "application/json", "md": "text/markdown", "html": "text/html"}
+# The parameters as the OpenAPI document states them (ADR 0044); ``parse_period`` checks.
+Period = Annotated[str, PathParameter(
+    description="A month (2026-11), a quarter (2026-Q4) or a year (2026), from 1970 to 9998",
+    schema_extra={"pattern": r"^(?:19[7-9][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]"
+                             r"|999[0-8])(?:-(?:0[1-9]|1[0-2])|-Q[1-4])?$"})]
+Format = choice(FORMATS, "The form of the report (instead of Accept)")
 
 
 def negotiate(accept: str, given: str | None) -> str:
@@ -63,10 +72,11 @@ def render(report: ServiceReport, form: str) -> Response[Any]:
 
 @get(f"{API}/projects/{{ref:str}}/reports/{{period:str}}",
      summary="A project's service report for a month, quarter or year (JSON, Markdown, HTML)",
-     tags=["projects"])
+     tags=["projects"],
+     responses=also_answers(422, "A malformed period, as_of or format: errors[] names it"))
 @threaded
-def project_report(request: Request[Any, Any, Any], state: State, ref: str, period: str,
-                   as_of: str | None = None, format: str | None = None) -> Response[Any]:
+def project_report(request: Request[Any, Any, Any], state: State, ref: str, period: Period,
+                   as_of: AsOf = None, format: Format = None) -> Response[Any]:
     services = _services(state)
     form = negotiate(request.headers.get("accept", ""), format)
     when = report_as_of(as_of)
