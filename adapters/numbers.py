@@ -1,5 +1,5 @@
 """Whole numbers that come from outside: HTTP headers and query values, command-line
-arguments, environment variables (issue 16, ADR 0043).
+arguments, environment variables (issue 16, ADR 0045).
 
 One parser for all of them, because Python's own are too lenient for text a stranger wrote:
 ``str.isdigit()`` accepts ``"²"``, which ``int()`` then refuses (a 500 where it was trusted);

@@ -472,7 +472,9 @@ def render_matrix() -> str:
         "- Contact names, phones, e-mails and signers are shown masked (`李*`, `138****5678`) to",
         "  " + ", ".join(f"`{r}`" for r in ROLES if r not in UNMASKED)
         + "; in clear to " + ", ".join(f"`{r}`" for r in ROLES if r in UNMASKED) + ".",
-        "- `admin` may call everything. `/healthz`, `/schema` and `/docs` need no token.",
+        "- `admin` may call everything. `/healthz`, `/schema` and `/docs` need no token;",
+        "  `/healthz` then says only up or down (store, event count, projections and notices",
+        "  for staff: any role but `requester`, ADR 0045).",
         "- What a role cannot read through a record's own route it cannot read through a report,",
         "  export, search or history either. A service report lists the problems linked to the",
         "  customer's tickets and the changes raised for them; a problem may have been recorded",

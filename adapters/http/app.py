@@ -23,7 +23,6 @@ from litestar.params import PathParameter
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import RedocRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.serialization import encode_json, get_serializer
 from litestar.types import Receive, Scope, Send
@@ -33,15 +32,19 @@ from adapters.numbers import MAX_DIGITS, MAX_WHOLE, NotAWholeNumber, whole_numbe
 from adapters.http import params as p
 from adapters.http import schemas as s
 from adapters.http.contract import complete_document
-from adapters.http.docs_page import docs_page
-from adapters.http.access import authorize, own_customer, principal_of, scoped_customer
+from adapters.http.docs_page import DocsPagePlugin, docs_page
+from adapters.http.access import (
+    ADMIN, STAFF, authenticate_caller, authorize, own_customer, principal_of, scoped_customer,
+)
 from adapters.http.body_check import STATE_OPT, state_then_fields
 from adapters.http.fastlane import COMMAND_OPT, command_lane
+from adapters.http.limits import declare_queries
 from adapters.http.problems import document_problems, exception_handlers, problem
 from adapters.http.threads import run_sync
 from application.desk import CommandResult, ServiceDesk
 from application.encoding import prepare_types
 from application.idempotency import IdempotencyKey
+from application.identities import require_known_user
 from domain.customer import normalise_customer_id
 from domain.ticket import Contact, Improvement, Status
 from application.sla_compliance import compliance as sla_compliance
@@ -394,7 +397,8 @@ TICKET_COMMANDS = [
     _ticket_command(
         "assign", s.Assign, "Assign to an engineer and/or group",
         lambda d, r, b, **o: d.assign(
-            r, assignee=b.assignee, group=b.group, interface_person=b.interface_person, **o
+            r, assignee=b.assignee, group=b.group, interface_person=b.interface_person,
+            check_assignee=functools.partial(require_known_user, d), **o,  # issue 16
         ),
     ),
     _ticket_command("start", s.Empty, "Start work", lambda d, r, b, **o: d.start(r, **o)),
@@ -630,6 +634,15 @@ def _period_bound(value: str | None, key: str, *, end: bool) -> datetime:
     return parsed
 
 
+def _this_month(now: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The month ``now`` falls in, in ``zone`` (the service's, ``OPSLEDGER_TIMEZONE``): its
+    first midnight and the next month's."""
+    local = now.astimezone(zone)
+    first = datetime(local.year, local.month, 1, tzinfo=zone)
+    following = datetime(local.year + local.month // 12, local.month % 12 + 1, 1, tzinfo=zone)
+    return first, following
+
+
 def _in_range(parsed: datetime, key: str) -> None:
     if s.out_of_range(parsed):
         raise ValidationException(f"{key} out of range",
@@ -643,13 +656,17 @@ def _figures(f: Any, **key: Any) -> s.ComplianceFigures:
         resolution_missed=f.resolution_missed, resolution_met_pct=f.resolution_met_pct, **key)
 
 
-@get(f"{API}/sla/compliance", summary="SLA compliance for a period, by priority and customer", tags=["sla"])
+@get(f"{API}/sla/compliance", summary="SLA compliance for a period (default: the current month), "
+     "by priority and customer", tags=["sla"])
 @threaded
-def sla_compliance_figures(state: State, from_: p.RequiredFrom = None,
-                           to: p.RequiredTo = None) -> s.Compliance:
+def sla_compliance_figures(state: State, from_: p.PeriodFrom = None,
+                           to: p.PeriodTo = None) -> s.Compliance:
     services = _services(state)
-    start = _period_bound(from_, "from", end=False)
-    end = _period_bound(to, "to", end=True)
+    if from_ is None and to is None:  # the current month in the service's zone
+        start, end = _this_month(services.desk.clock.now(), services.desk.timezone)
+    else:
+        start = _period_bound(from_, "from", end=False)
+        end = _period_bound(to, "to", end=True)
     if end <= start:
         raise ValidationException("empty period", extra=[{"key": "to", "message": "must be later than from"}])
     services.runner.wait_for(services.desk.saved_position, services.settings.read_your_writes_seconds)
@@ -684,17 +701,41 @@ def audit_events(state: State, after: p.After = 0, limit: AuditLimit = 100) -> s
     return s.LogPage(items=items, last_position=items[-1].position if items else None, head=desk.max_position())
 
 
-@get("/healthz", summary="Liveness and store health", tags=["health"], exclude_from_auth=True,
+@get("/healthz", summary="Liveness: up (200) or down (503); for staff also the store, "
+     "projections, SLA watch and notifications", tags=["health"], exclude_from_auth=True,
      security=[])
-@threaded
-def healthz(state: State) -> Response[Any]:
+async def healthz(request: Request[Any, Any, Any], state: State) -> Response[Any]:
     services = _services(state)
+    staff = await _staff_asks(services, request)
+    return await run_sync(_health, services, staff)
+
+
+async def _staff_asks(services: Services, request: Request[Any, Any, Any]) -> bool:
+    """Whether ``/healthz`` may say more than up or down (ADR 0045): to a caller the rest of
+    the API knows as staff (any role but requester) -- a valid token, or anyone on an open
+    development store, where every caller is the admin. No token, a requester's, a bad one:
+    the short answer, never a 401 (the probe must always answer)."""
+    try:
+        principal, _ = await authenticate_caller(
+            services, request.headers.get("authorization"),
+            request.headers.get("x-opsledger-actor"))
+    except Exception:  # noqa: BLE001 - not authenticated (or the store is down): short answer
+        return False
+    return bool(principal.roles & _HEALTH_ROLES)
+
+
+_HEALTH_ROLES = frozenset({*STAFF, ADMIN})
+
+
+def _health(services: Services, staff: bool) -> Response[Any]:
     try:
         head = services.desk.max_position()
     except Exception as e:
         log.warning("health.store_unavailable", error=f"{type(e).__name__}: {e}")
         return problem(503, "Store unavailable", "the event store does not answer", "store-unavailable",
                        status_text="unavailable")
+    if not staff:
+        return Response({"status": "ok"})
     return Response(
         {
             "status": "ok",
@@ -773,7 +814,7 @@ def create_app(services: Services, *, run_projections: bool = True) -> Litestar:
             version="1.0.0",
             description="Event-sourced IT operations service delivery. See /docs for a browsable reference.",
             path="/schema",
-            render_plugins=[RedocRenderPlugin()],
+            render_plugins=[DocsPagePlugin()],  # no CDN scripts (ADR 0045)
             components=Components(security_schemes={"bearer": SecurityScheme(
                 type="http", scheme="bearer",
                 description="An API token (POST /api/v1/users/{user}/tokens) or OPSLEDGER_ADMIN_TOKEN",
@@ -783,5 +824,6 @@ def create_app(services: Services, *, run_projections: bool = True) -> Litestar:
         debug=False,
     )
     document_problems(app.openapi_schema)
+    declare_queries(app, API)  # unknown query parameters: 400 (ADR 0045)
     complete_document(app, app.openapi_schema)
     return app

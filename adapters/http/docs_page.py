@@ -1,7 +1,10 @@
 """A browsable API reference rendered on the server from the OpenAPI document.
 
-Litestar's own renderers (``/schema``) load their JavaScript from a CDN, which machines
-without internet cannot reach; ``/docs`` needs nothing but this page.
+Litestar's own renderers (Redoc, Swagger UI, Scalar, ...) load their JavaScript, styles and
+fonts from a CDN, which machines without internet cannot reach. This page needs nothing but
+itself (no script, no style sheet or font from elsewhere): it is served at ``/docs`` and, in
+place of Litestar's renderers, at ``/schema`` and ``/schema/redoc`` (``DocsPagePlugin``,
+ADR 0045). The machine-readable document stays at ``/schema/openapi.json``.
 """
 
 from __future__ import annotations
@@ -9,6 +12,9 @@ from __future__ import annotations
 import json
 from html import escape
 from typing import Any
+
+from litestar import Request
+from litestar.openapi.plugins import OpenAPIRenderPlugin
 
 
 def _ref_name(schema: dict[str, Any]) -> str:
@@ -79,3 +85,14 @@ def docs_page(openapi: dict[str, Any]) -> str:
             out.append(f"<p>{_ref_name(schema)}</p>")
     out.append("</body></html>")
     return "".join(out)
+
+
+class DocsPagePlugin(OpenAPIRenderPlugin):
+    """``/schema`` and ``/schema/redoc`` (the address Litestar's Redoc page had): this page,
+    rendered on the server, instead of a renderer that loads its script from a CDN."""
+
+    def __init__(self) -> None:
+        super().__init__(path=["/", "/redoc"])
+
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        return docs_page(openapi_schema).encode()

@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any
+from typing import Any, get_args
 from urllib.parse import parse_qsl
 
-from litestar import Request
+from litestar import Litestar, Request
 from litestar.exceptions import HTTPException, TooManyRequestsException, ValidationException
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware, get_remote_address
+from litestar.routes import HTTPRoute
 from litestar.types import Receive, Scope, Send
 
+from adapters.numbers import NotAWholeNumber, whole_number
 from adapters.settings import Settings
 from application.identities import Principal
 
@@ -35,9 +37,6 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _QUERY_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _JSON = re.compile(r"^application/(?:[\w.+-]+\+)?json$")
 _WITH_BODY = {"POST", "PUT", "PATCH"}
-# What plain clients send with a JSON body they did not label (``curl -d``: form-urlencoded,
-# no header at all, text/plain): read as JSON, so such scripts keep working (ADR 0037).
-_LENIENT = {b"", b"application/x-www-form-urlencoded", b"text/plain"}
 
 
 def _bearer(request: Request[Any, Any, Any]) -> str | None:
@@ -111,12 +110,15 @@ def _check_body_type(headers: dict[bytes, bytes]) -> None:
     if not has_body:
         return
     media = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-    if media in _LENIENT:  # decoded as JSON all the same (a body that is not: 400 naming body)
-        return
+    # A body is read as JSON only when it says so (ADR 0045): text/plain, a form (what
+    # ``curl -d`` sends without ``-H``) or no type at all is a 415, also when it holds JSON --
+    # a web page can send those to any address without the browser asking first.
     if not _JSON.match(media.decode("latin-1")):
+        given = media.decode("latin-1")[:100] or "none"
         raise HTTPException(
             status_code=415,
-            detail="send the body as JSON with Content-Type: application/json",
+            detail=f"the body must be JSON sent with Content-Type: application/json (given: "
+                   f"{given}); with curl: -H 'content-type: application/json'",
             extra=[{"key": "Content-Type", "message": "must be application/json"}],
         )
 
@@ -142,11 +144,60 @@ def _check_values(scope: Scope) -> None:
             raise _invalid(name, f"longer than {MAX_QUERY_VALUE} characters")
         if _QUERY_CONTROL.search(value) or _CONTROL.search(name):
             raise _invalid(name, "contains a control character")
+    _check_query_names(scope, pairs)
+
+
+#: ``opt`` key of a route whose query is checked at the edge (``declare_queries``): the
+#: names it takes, each with whether it is an integer.
+QUERY_OPT = "opsledger_query"
+
+
+def declare_queries(app: Litestar, prefix: str) -> None:
+    """Marks every ``GET`` route under ``prefix`` with the query parameters its handler
+    takes (``QUERY_OPT``), for ``check_request`` (ADR 0045): any other name is a 400 naming
+    it, and an integer parameter takes ASCII digits only (``adapters.numbers``), before
+    Litestar's lax conversion would read ``1e2`` as 100."""
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute) or not route.path.startswith(prefix):
+            continue
+        for method, (handler, kwargs_model) in route.route_handler_map.items():
+            if method != "GET":
+                continue
+            parameters = handler.parsed_fn_signature.parameters
+            handler.opt[QUERY_OPT] = {
+                p.field_alias: _is_integer(parameters[p.field_name].annotation)
+                for p in kwargs_model.expected_query_params}
+
+
+def _is_integer(annotation: Any) -> bool:
+    kinds = [a for a in (get_args(annotation) or (annotation,)) if a is not type(None)]
+    return kinds == [int]
+
+
+def _check_query_names(scope: Scope, pairs: list[tuple[str, str]]) -> None:
+    handler = scope.get("route_handler")
+    known: dict[str, bool] | None = handler.opt.get(QUERY_OPT) if handler is not None else None
+    if known is None:
+        return
+    unknown = sorted({name for name, _ in pairs if name not in known})
+    if unknown:
+        expected = ", ".join(sorted(known)) or "none"
+        raise ValidationException(
+            f"unknown query parameter(s): {', '.join(unknown)} (this route takes: {expected})",
+            extra=[{"key": name, "message": f"unknown query parameter; this route takes: {expected}"}
+                   for name in unknown])
+    for name, value in pairs:
+        if known[name]:
+            try:
+                whole_number(value)
+            except NotAWholeNumber as e:
+                raise _invalid(name, e.reason) from None
 
 
 def check_request(scope: Scope, headers: dict[bytes, bytes]) -> None:
     """Refuses, before the handler: a body that is not JSON (415), and path ids or query
-    values that are overlong, hold control characters or are not UTF-8 (400 naming them).
+    values that are overlong, hold control characters or are not UTF-8, query parameters
+    the route does not take and integers that are not ASCII digits (400 naming them).
     A 10 kB ``ref`` or a NUL in ``?assignee=`` never reaches a store (PostgreSQL refuses
     NUL in text: that would be a 500). ``headers``: the request's, by lower-case name."""
     if scope["method"] in _WITH_BODY:

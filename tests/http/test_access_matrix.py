@@ -212,6 +212,7 @@ def test_every_command_records_the_acting_user(world):
 def test_engineers_work_only_their_own_or_their_groups_tickets(world):
     client, eng = world.api.client, world.tokens[ENGINEER]
     other = world.ok(world.post("/tickets", ticket_body(**CLASSIFICATION)), 201)
+    world.user("someone-else", ENGINEER)  # an assignee is a user once users exist (issue 16)
     world.ok(world.post(f"/tickets/{other['id']}/assign", {"assignee": "someone-else"}))
     r = client.post(f"{API}/tickets/{other['id']}/start", json={}, headers=eng)
     assert r.status_code == 403, r.text

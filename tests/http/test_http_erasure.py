@@ -56,6 +56,10 @@ pytestmark = pytest.mark.parametrize("http_store", ALL_STORES, indirect=True)
 def admin(make_api: Callable[..., Api]) -> Api:
     a = make_api(admin_token="s3cret")
     a.client.headers.update(ADMIN)
+    # the tickets' assignee: once users exist, an assignee is one of them (issue 16 item 8)
+    r = a.client.post(f"{API}/users", json={"id": "eng-wang", "name": "王工",
+                                            "roles": ["engineer"]})
+    assert r.status_code == 201, r.text
     return a
 
 

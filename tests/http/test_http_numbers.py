@@ -1,4 +1,4 @@
-"""Numbers from outside (issue 16, item 1; ADR 0043): ``If-Match``, ``?cursor=`` on every
+"""Numbers from outside (issue 16, item 1; ADR 0045): ``If-Match``, ``?cursor=`` on every
 list and ``/audit/verify?from=`` are parsed by one parser (``adapters.numbers``): ASCII
 digits only, bounded to 64 bits. Anything else is a 4xx problem+json naming the field, never
 a 500 -- on every store.
