@@ -1023,7 +1023,8 @@ class _Builder:
         p = self.plan
         engineer = None if group_only else self.engineer
         self.add("assign", 3, 50, lambda desk, at: desk.handle(Assign(
-            ref=p.number, assignee=engineer, group=self.group), actor=DISPATCHER))
+            ref=p.number, assignee=engineer, group=self.group, known_assignee=False),
+            actor=DISPATCHER))
 
     def reassign(self) -> None:
         p, rng = self.plan, self.rng
@@ -1038,8 +1039,8 @@ class _Builder:
             assignee, group = self.demo.pick(GROUPS[other_group]), other_group
         p.notes.add("reassigned")
         self.add("assign", 30, 180, lambda desk, at: desk.handle(Assign(
-            ref=p.number, assignee=assignee, group=group, interface_person=interface),
-            actor=DISPATCHER))
+            ref=p.number, assignee=assignee, group=group, interface_person=interface,
+            known_assignee=False), actor=DISPATCHER))
         self.engineer = assignee
 
     def desk_fix(self) -> None:
@@ -1048,7 +1049,7 @@ class _Builder:
         p.notes.add("first_contact")
         agent = self.agent
         self.add("assign", 1, 4, lambda desk, at: desk.handle(Assign(
-            ref=p.number, assignee=agent, group=DESK_GROUP), actor=agent))
+            ref=p.number, assignee=agent, group=DESK_GROUP, known_assignee=False), actor=agent))
         self.add("resolve", 4, 25, lambda desk, at: desk.handle(Resolve(
             ref=p.number, resolution=p.t(resolution), root_cause=p.t(cause), first_contact=True),
             actor=agent))
