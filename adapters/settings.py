@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from adapters.numbers import MAX_WHOLE, NotAWholeNumber, whole_number
+from adapters.inputs.numbers import MAX_WHOLE, NotAWholeNumber, whole_number
 from domain.priority import DEFAULT_MATRIX, Priority, PriorityMatrix
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/opsledger.sqlite3"
@@ -93,7 +93,7 @@ def load_matrix(path: str | None) -> PriorityMatrix:
 
 def _whole(value: str | None, name: str, *, default: int, low: int = 0,
            high: int = MAX_WHOLE) -> int:
-    """A whole number from the environment (``adapters.numbers``: ASCII digits, bounded)."""
+    """A whole number from the environment (``adapters.inputs.numbers``: ASCII digits, bounded)."""
     if value is None or not value.strip():
         return default
     try:

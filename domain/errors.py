@@ -1,6 +1,6 @@
 """The DomainError tree: every broken business rule has a name.
 
-Adapters map these to HTTP problems (see ``adapters/http/problems.py``); the domain
+Adapters map these to HTTP problems (see ``adapters/http/problem_details.py``); the domain
 itself never knows about status codes.
 """
 

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from adapters.numbers import whole_argument
+from adapters.inputs.numbers import whole_argument
 from adapters.settings import Settings
 
 Progress = Callable[[int, int], None]

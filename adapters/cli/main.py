@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from adapters.numbers import whole_argument
+from adapters.inputs.numbers import whole_argument
 from adapters.settings import Settings, SettingsError
 
 

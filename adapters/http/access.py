@@ -1,7 +1,7 @@
 """Who may call what: authentication, the route × role matrix, customer scoping and the
 masking of personal data (issue 7, ADR 0036; the matrix is docs/authorization.md).
 
-- ``authenticate_caller`` (called by the edge middleware, ``adapters/http/edge.py``) turns
+- ``authenticate_caller`` (called by the edge middleware, ``adapters/http/edge/middleware.py``) turns
   ``Authorization: Bearer <token>`` into a ``Principal``: the operator's
   ``OPSLEDGER_ADMIN_TOKEN`` is the admin, any other token is looked up by
   ``application.identities.authenticate`` (hash only, cached). No or a bad token is a ``401``. A store with no users and no admin token configured is a development
@@ -35,10 +35,10 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import (NotAuthorizedException, NotFoundException, PermissionDeniedException,
                                  ValidationException)
 from litestar.handlers.base import BaseRouteHandler
+from litestar.datastructures import State
 from litestar.types import Send
 
 from adapters.container import Services
-from adapters.http.threads import run_sync
 from application.errors import RecordNotFound
 from application.identities import (Principal, authenticate, has_identities, token_cache,
                                    token_digest)
@@ -63,14 +63,17 @@ _OPEN_RECHECK_SECONDS = 1.0
 # --------------------------------------------------------------- authentication
 
 
-async def authenticate_caller(services: Services, authorization: str | None,
+async def authenticate_caller(state: State, authorization: str | None,
                               actor: str | None) -> tuple[Principal, str | None]:
     """``Authorization: Bearer <token>`` → the ``Principal`` that goes into ``request.user``
     and what goes into ``request.auth`` (the token's id, ``"bootstrap"`` or None). The edge
-    middleware (``adapters/http/edge.py``) calls this; ``actor`` is ``X-Opsledger-Actor``,
-    the caller's name on an open development store."""
+    middleware (``adapters/http/edge/middleware.py``) calls this; ``actor`` is ``X-Opsledger-Actor``,
+    the caller's name on an open development store. ``state``: the app's (its ``services``
+    and ``run_blocking``, the way off the event loop)."""
+    services: Services = state.services
+    run_blocking = state.run_blocking
     if authorization is None:
-        if await _open_store(services):
+        if await _open_store(services, run_blocking):
             return _open_principal((actor or "").strip()[:200] or "anonymous"), None
         raise NotAuthorizedException("send Authorization: Bearer <token>")
     scheme, _, given = authorization.partition(" ")
@@ -83,7 +86,7 @@ async def authenticate_caller(services: Services, authorization: str | None,
     desk = services.desk
     principal = token_cache(desk).get(token_digest(token), desk.clock.now())  # no hop
     if principal is None:
-        principal = await run_sync(authenticate, desk, token)
+        principal = await run_blocking(authenticate, desk, token)
     if principal is None:
         raise NotAuthorizedException("the token is not valid (unknown, expired or revoked)")
     return principal, principal.token_id
@@ -99,7 +102,7 @@ class _OpenState:
 _open_states: dict[int, _OpenState] = {}
 
 
-async def _open_store(services: Services) -> bool:
+async def _open_store(services: Services, run_blocking: Any) -> bool:
     """True while the store has no users and no admin token is configured (development)."""
     if services.settings.admin_token is not None:
         return False
@@ -111,7 +114,7 @@ async def _open_store(services: Services) -> bool:
     if state.open and token_cache(services.desk).any_users:  # registered in this process
         state.open = False
     if state.open and time.monotonic() - state.checked > _OPEN_RECHECK_SECONDS:
-        state.open = not await run_sync(has_identities, services.desk)
+        state.open = not await run_blocking(has_identities, services.desk)
         state.checked = time.monotonic()
     return state.open
 
@@ -301,12 +304,12 @@ async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: Bas
     services: Services = connection.app.state.services
     ref = str(next(iter(params.values()), ""))
     if REQUESTER in principal.roles:
-        owner = await run_sync(_owner, services, rule.kind, ref)
+        owner = await connection.app.state.run_blocking(_owner, services, rule.kind, ref)
         if (owner is None or not principal.customer
                 or normalise_customer_id(owner) != normalise_customer_id(principal.customer)):
             raise NotFoundException(f"no {rule.kind} {ref!r}")
     if rule.engineer_assigned and not (allowed - {ENGINEER}):
-        ticket = await run_sync(services.desk.get_ticket, ref)
+        ticket = await connection.app.state.run_blocking(services.desk.get_ticket, ref)
         if ticket.assignee != principal.user_id and ticket.group not in principal.groups:
             raise PermissionDeniedException(
                 "engineers work only tickets assigned to them or to one of their groups")

@@ -17,8 +17,8 @@ from typing import Annotated, Any
 
 from litestar.params import PathParameter, QueryParameter
 
-from adapters.http.schemas import DATE_PATTERN, TIME_PATTERN
-from adapters.numbers import MAX_WHOLE
+from adapters.http.schemas.common import DATE_PATTERN, TIME_PATTERN
+from adapters.inputs.numbers import MAX_WHOLE
 from domain.sla import SLUG_RE, SLUG_RULE
 
 #: The largest page a list gives (``app._limit``).

@@ -1,5 +1,5 @@
 """Numbers on the command line and in the environment (issue 16, item 1; ADR 0045): the same
-parser as the HTTP edge (``adapters.numbers``). A position beyond 64 bits or a digit of
+parser as the HTTP edge (``adapters.inputs.numbers``). A position beyond 64 bits or a digit of
 another script is a usage error (exit 2) naming the option, never a traceback from the
 store."""
 

@@ -1,5 +1,5 @@
 """Numbers from outside (issue 16, item 1; ADR 0045): ``If-Match``, ``?cursor=`` on every
-list and ``/audit/verify?from=`` are parsed by one parser (``adapters.numbers``): ASCII
+list and ``/audit/verify?from=`` are parsed by one parser (``adapters.inputs.numbers``): ASCII
 digits only, bounded to 64 bits. Anything else is a 4xx problem+json naming the field, never
 a 500 -- on every store.
 
@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.numbers import MAX_WHOLE, NotAWholeNumber, whole_argument, whole_number
+from adapters.inputs.numbers import MAX_WHOLE, NotAWholeNumber, whole_argument, whole_number
 from tests.fixtures_http import ALL_STORES, API, PROBLEM, Api, assert_problem
 
 #: Every list with a cursor.

@@ -18,8 +18,9 @@ import jsonschema_rs
 import msgspec
 import pytest
 
-from adapters.http import schemas as s
-from adapters.http.limits import MAX_PATH_VALUE, MAX_QUERY_VALUE
+from adapters.http.schemas import common as s
+from adapters.http.schemas.tickets import FeedbackIn
+from adapters.http.edge.limits import MAX_PATH_VALUE, MAX_QUERY_VALUE
 from tests.fixtures_http import API, Api, assert_problem, ticket_body
 
 MEMORY_ONLY = pytest.mark.parametrize("http_store", ["memory"])
@@ -214,10 +215,10 @@ def test_a_whole_number_written_with_a_fraction_is_an_integer(api: Api):
                         content=b'{"timeliness": 5.0, "effectiveness": 4, "attitude": 5}',
                         headers={"content-type": "application/json"})
     assert r.status_code == 200 and r.json()["feedback"]["timeliness"] == 5, r.text
-    ok = s.decode_body(s.FeedbackIn, b'{"timeliness": 5.0, "effectiveness": 4, "attitude": 1.0}')
+    ok = s.decode_body(FeedbackIn, b'{"timeliness": 5.0, "effectiveness": 4, "attitude": 1.0}')
     assert (ok.timeliness, ok.effectiveness, ok.attitude) == (5, 4, 1)
     for bad in (b'{"timeliness": 5.5, "effectiveness": 4, "attitude": 1}',
                 b'{"timeliness": "5", "effectiveness": 4, "attitude": 1}',
                 b'{"timeliness": 6.0, "effectiveness": 4, "attitude": 1}'):
         with pytest.raises(msgspec.ValidationError):
-            s.decode_body(s.FeedbackIn, bad)
+            s.decode_body(FeedbackIn, bad)

@@ -35,7 +35,7 @@ from schemathesis.checks import (
 )
 from schemathesis.config import SchemathesisConfig
 
-from adapters.http.app import _period_bound
+from adapters.http.kit import period_bound as _period_bound
 from tests.fixtures_http import API, CLASSIFICATION, Api, ticket_body
 
 TOKEN = "fuzz-admin-token"

@@ -32,8 +32,8 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
 from adapters.http.access import authenticate_caller, masking_send, needs_masking
-from adapters.http.limits import check_request, counted, rate_limiter
-from adapters.http.problems import send_problem
+from adapters.http.edge.limits import check_request, counted, rate_limiter
+from adapters.http.problem_details import send_problem
 from adapters.settings import Settings
 from application.identities import Principal
 
@@ -69,7 +69,7 @@ def edge(settings: Settings) -> Callable[[ASGIApp], ASGIApp]:
                 if not _public(scope):
                     first = dict(reversed(raw))  # the first of repeated headers, as Litestar's
                     scope["user"], scope["auth"] = await authenticate_caller(
-                        scope["litestar_app"].state.services, _text(first.get(b"authorization")),
+                        scope["litestar_app"].state, _text(first.get(b"authorization")),
                         _text(first.get(b"x-opsledger-actor")))
                 if limited is not None and counted(scope.get("user")):
                     await limited(scope, receive, send)

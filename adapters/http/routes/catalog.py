@@ -24,10 +24,10 @@ from litestar.exceptions import NotFoundException, ValidationException
 from msgspec import Meta, Struct
 
 from adapters.calendars import holidays as holiday_data
-from adapters.http import schemas as s
-from adapters.http.contract import also_answers
+from adapters.http.schemas import common as s
+from adapters.http.openapi.contract import also_answers
 from adapters.http.params import AsOf, NewSlug
-from adapters.http.app import API, _actor, _as_of, _idempotency, _if_match, _services, threaded
+from adapters.http import kit
 from application import catalog as uc
 from application.catalog import RecordNotFound, RecordResult
 from domain.sla import (
@@ -209,70 +209,70 @@ def _respond(result: RecordResult, view: Any, path: str) -> Response[Any]:
 # ------------------------------------------------------------------ calendars
 
 
-@get(f"{API}/calendars", summary="Every business calendar (current versions)", tags=["sla"])
-@threaded
+@get(f"{kit.API}/calendars", summary="Every business calendar (current versions)", tags=["sla"])
+@kit.threaded
 def list_calendars(state: State) -> CalendarList:
-    desk = _services(state).desk
+    desk = kit.services_of(state).desk
     now = desk.clock.now()
     items = [calendar_view(r, now) for r in uc.list_calendars(desk)]
     return CalendarList(items=items, count=len(items))
 
 
-@get(f"{API}/calendars/{{slug:str}}", summary="A business calendar (optionally as of a time)",
+@get(f"{kit.API}/calendars/{{slug:str}}", summary="A business calendar (optionally as of a time)",
      tags=["sla"])
-@threaded
+@kit.threaded
 def get_calendar(state: State, slug: str, as_of: AsOf = None) -> Response[CalendarView]:
-    desk = _services(state).desk
-    record = _found(lambda: uc.get_calendar(desk, slug, as_of=_as_of(as_of)))
+    desk = kit.services_of(state).desk
+    record = _found(lambda: uc.get_calendar(desk, slug, as_of=kit.parse_as_of(as_of)))
     return Response(calendar_view(record, desk.clock.now()),
                     headers={"ETag": f'"{record.version}"'})
 
 
-@put(f"{API}/calendars/{{slug:str}}", summary="Define or redefine a business calendar",
+@put(f"{kit.API}/calendars/{{slug:str}}", summary="Define or redefine a business calendar",
      tags=["sla"], status_code=200,
      responses=also_answers(201, "Defined: the calendar's first version", CalendarView))
-@threaded
+@kit.threaded
 def put_calendar(request: Request[Any, Any, Any], state: State, slug: NewSlug,
                  data: CalendarIn) -> Response[CalendarView]:
     _slug_for_put(slug)
-    desk = _services(state).desk
+    desk = kit.services_of(state).desk
     definition = CalendarDefinition.parse(
         name=data.name, timezone=data.timezone, base=data.base,
         working_hours=data.working_hours, holidays=data.holidays, workdays=data.workdays)
     result = uc.put_calendar(
-        desk, slug, definition, actor=_actor(request), expected_version=_if_match(request),
-        idempotency=_idempotency(request, data))
+        desk, slug, definition, actor=kit.actor_of(request), expected_version=kit.if_match(request),
+        idempotency=kit.idempotency_key(request, data))
     return _respond(result, calendar_view(result.record, desk.clock.now()),
-                    f"{API}/calendars/{slug}")
+                    f"{kit.API}/calendars/{slug}")
 
 
 # ------------------------------------------------------------------- policies
 
 
-@get(f"{API}/sla-policies", summary="Every SLA policy (current versions)", tags=["sla"])
-@threaded
+@get(f"{kit.API}/sla-policies", summary="Every SLA policy (current versions)", tags=["sla"])
+@kit.threaded
 def list_policies(state: State) -> PolicyList:
-    items = [policy_view(r) for r in uc.list_policies(_services(state).desk)]
+    items = [policy_view(r) for r in uc.list_policies(kit.services_of(state).desk)]
     return PolicyList(items=items, count=len(items))
 
 
-@get(f"{API}/sla-policies/{{slug:str}}", summary="An SLA policy (optionally as of a time)",
+@get(f"{kit.API}/sla-policies/{{slug:str}}", summary="An SLA policy (optionally as of a time)",
      tags=["sla"])
-@threaded
+@kit.threaded
 def get_policy(state: State, slug: str, as_of: AsOf = None) -> Response[PolicyView]:
-    desk = _services(state).desk
-    record = _found(lambda: uc.get_policy(desk, slug, as_of=_as_of(as_of)))
+    desk = kit.services_of(state).desk
+    record = _found(lambda: uc.get_policy(desk, slug, as_of=kit.parse_as_of(as_of)))
     return Response(policy_view(record), headers={"ETag": f'"{record.version}"'})
 
 
-@put(f"{API}/sla-policies/{{slug:str}}", summary="Define or redefine an SLA policy",
+@put(f"{kit.API}/sla-policies/{{slug:str}}", summary="Define or redefine an SLA policy",
      tags=["sla"], status_code=200,
      responses=also_answers(201, "Defined: the policy's first version", PolicyView))
-@threaded
+@kit.threaded
 def put_policy(request: Request[Any, Any, Any], state: State, slug: NewSlug,
                data: PolicyIn) -> Response[PolicyView]:
     _slug_for_put(slug)
-    desk = _services(state).desk
+    desk = kit.services_of(state).desk
     definition = PolicyDefinition.parse(
         name=data.name, calendar=data.calendar,
         targets={p: {"response": t.response, "resolution": t.resolution}
@@ -280,10 +280,10 @@ def put_policy(request: Request[Any, Any, Any], state: State, slug: NewSlug,
         warning_thresholds=data.warning_thresholds,
         escalation={"manager": data.escalation.manager, "expert": data.escalation.expert})
     result = uc.put_policy(
-        desk, slug, definition, actor=_actor(request), expected_version=_if_match(request),
-        idempotency=_idempotency(request, data))
-    return _respond(result, policy_view(result.record), f"{API}/sla-policies/{slug}")
+        desk, slug, definition, actor=kit.actor_of(request), expected_version=kit.if_match(request),
+        idempotency=kit.idempotency_key(request, data))
+    return _respond(result, policy_view(result.record), f"{kit.API}/sla-policies/{slug}")
 
 
-CATALOG_HANDLERS = [list_calendars, get_calendar, put_calendar, list_policies, get_policy,
+HANDLERS = [list_calendars, get_calendar, put_calendar, list_policies, get_policy,
                     put_policy]

@@ -1,129 +1,23 @@
-"""Wire types: strict msgspec structs for request bodies, plain structs for responses.
+"""The ticket's wire types: request bodies of its commands and its views (ADR 0009).
 
-Request structs forbid unknown fields and bound every string, so bad input is a 400 that
-names the field before any use case runs. Times in responses are UTC (``Z``).
+Request structs forbid unknown fields and bound every string (``common.Input``), so bad
+input is a 400 that names the field before any use case runs. Times in responses are UTC.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from typing import Annotated, Any, TypeVar
+from datetime import date, datetime
+from typing import Annotated, Any
 from uuid import UUID
 
-import msgspec
 from msgspec import Meta, Struct
 
+from adapters.http.schemas.common import (
+    Name, Short, Text, Line, Phone, Email, Items, Hours, Score, AwareTime, Input, LinkedRecord,
+    utc, utc_opt,
+)
 from domain.priority import Impact, Importance, Priority, Urgency
 from domain.ticket import Channel, Status, Ticket, TicketType
-
-# Characters refused in strings (ADR 0037). Short fields (names, ids, titles, refs) take no
-# control character at all: C0, DEL, C1, the Unicode line/paragraph separators. Free text
-# (descriptions, resolutions, reasons) may also hold tab and newline. A lone surrogate (JSON
-# can escape one, "\\ud800"; it is not text and PostgreSQL refuses it) never gets this far:
-# msgspec's decoder refuses it (a 400 naming the body). The patterns leave it out (ADR 0044):
-# they are also the OpenAPI document's, and a JSON Schema regular expression cannot hold a
-# surrogate (validators refuse the whole pattern, and clients then check nothing).
-LINE = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"
-TEXT = r"^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$"
-Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=LINE)]
-Short = Annotated[str, Meta(max_length=200, pattern=LINE)]
-Ref = Annotated[str, Meta(min_length=1, max_length=100, pattern=LINE)]  # an id or a number
-Slug = Annotated[str, Meta(min_length=1, max_length=63, pattern=LINE)]  # calendar, policy ids
-Text = Annotated[str, Meta(max_length=20_000, pattern=TEXT)]
-Line = Annotated[str, Meta(max_length=2_000, pattern=TEXT)]  # a reason, a note, an item
-Phone = Annotated[str, Meta(max_length=40, pattern=r"^[0-9+()\- ]*$")]
-# No space and no control character (spelled out: ``\s`` is not the same class in Python's
-# and in JSON Schema's regular expressions, ADR 0044).
-_MAILBOX = r"[^@\s\x00-\x1f\x7f-\x9f]+"
-Email = Annotated[str, Meta(max_length=254, pattern=rf"^$|^{_MAILBOX}@{_MAILBOX}$")]
-Items = Annotated[list[Line], Meta(max_length=100)]
-Refs = Annotated[list[Ref], Meta(max_length=100)]
-Hours = Annotated[float, Meta(gt=0, le=744)]
-Score = Annotated[int, Meta(ge=1, le=5)]
-# A budget given as a number: nothing negative or absurd (a whole number stays whole).
-Amount = Annotated[int, Meta(ge=0, le=10**15)] | Annotated[float, Meta(ge=0, le=1e15)]
-# The times the service holds, as the OpenAPI document states them (ADR 0044): an RFC 3339
-# time with an offset (``date-time``) from 1971 to 2198 -- a little less than the 1970-2200
-# that ``out_of_range`` takes, so an offset can never carry a documented time out of it -- and
-# a day that every month has (no 29 February: a regular expression cannot count leap years).
-_YEAR = r"(?:197[1-9]|19[89][0-9]|20[0-9]{2}|21[0-8][0-9]|219[0-8])"
-_DAY = (r"(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)"
-        r"|(?:0[13578]|1[02])-31)")
-DATE_PATTERN = rf"^{_YEAR}-{_DAY}$"
-TIME_PATTERN = (rf"^{_YEAR}-{_DAY}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{{1,6}})?"
-                r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])$")
-# A time without an offset is ambiguous (API.md: times carry an offset): a 400 naming the field.
-AwareTime = Annotated[datetime, Meta(tz=True, extra_json_schema={"pattern": TIME_PATTERN})]
-# Times outside these bounds are refused (``Input.__post_init__``): an extreme year would
-# overflow when moved to UTC or when deadlines are added to it.
-T = TypeVar("T")
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(2200, 1, 1, tzinfo=UTC)
-
-
-def out_of_range(value: datetime) -> bool:
-    """True for a time the service will not hold (see ``EARLIEST``/``LATEST``)."""
-    try:
-        return not EARLIEST <= value.astimezone(UTC) < LATEST
-    except OverflowError:
-        return True
-
-
-_EXACT = 2**53  # beyond this a float no longer spells one integer
-
-
-def decode_body(body_type: type[T], raw: bytes) -> T:
-    """``raw`` decoded strictly into ``body_type`` (``msgspec.ValidationError`` if it does not
-    fit). ``5.0`` is the integer 5 in JSON Schema, so the OpenAPI document allows it where it
-    says ``integer`` (ADR 0044): a body that fails is read once more with its whole numbers
-    written as integers (the common case, a body that fits, costs nothing more)."""
-    try:
-        return msgspec.json.decode(raw, type=body_type, strict=True)
-    except msgspec.ValidationError:
-        try:
-            whole = _whole_numbers(msgspec.json.decode(raw))
-        except (msgspec.DecodeError, RecursionError):  # not JSON, or nested too deep
-            whole = None
-        if whole is None:
-            raise
-        try:
-            return msgspec.json.decode(msgspec.json.encode(whole), type=body_type, strict=True)
-        except msgspec.ValidationError:
-            pass
-        raise
-
-
-def _whole_numbers(value: Any) -> Any:
-    """``value`` (decoded JSON) with every whole float (``5.0``) as an int; None when it
-    holds none (then there is nothing to read again)."""
-    found = False
-
-    def walk(v: Any) -> Any:
-        nonlocal found
-        if isinstance(v, float) and v.is_integer() and -_EXACT <= v <= _EXACT:
-            found = True
-            return int(v)
-        if isinstance(v, dict):
-            return {k: walk(x) for k, x in v.items()}
-        if isinstance(v, list):
-            return [walk(x) for x in v]
-        return v
-
-    result = walk(value)
-    return result if found else None
-
-
-class Input(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    """A request body: strict, unknown fields refused, every string bounded."""
-
-    def __post_init__(self) -> None:
-        # msgspec turns a ValueError here into a 400 (``problems._validation`` names the field).
-        for name in self.__struct_fields__:
-            value = getattr(self, name)
-            if isinstance(value, datetime) and out_of_range(value):
-                raise ValueError(
-                    f"Invalid field `{name}`: times must lie between "
-                    f"{EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}")
 
 
 class ContactIn(Input):
@@ -153,10 +47,6 @@ class RegisterTicket(Input, kw_only=True):
     sla_policy: Short | None = None
 
 
-class Reason(Input):
-    reason: Line
-
-
 class Escalate(Input):
     """Manual escalation (ADR 0016); the SLA watcher escalates by itself on a breach."""
 
@@ -177,10 +67,6 @@ class Assign(Input):
     assignee: Short | None = None
     group: Short | None = None
     interface_person: Short | None = None
-
-
-class Empty(Input):
-    pass
 
 
 class LogWork(Input):
@@ -308,13 +194,6 @@ class SlaView(Struct):
     escalation_level: int
 
 
-class LinkedRecord(Struct):
-    """Another record linked to this one (a ticket's problems, a problem's tickets)."""
-
-    id: str
-    number: str
-
-
 class TicketView(Struct):
     id: UUID
     number: str
@@ -427,58 +306,6 @@ class TicketPage(Struct):
     count: int
 
 
-class HistoryItem(Struct):
-    version: int
-    position: int | None
-    type: str
-    topic: str
-    recorded_at: datetime
-    actor: str | None
-    data: dict[str, Any]
-
-
-class LogItem(Struct):
-    position: int
-    originator_id: str
-    version: int
-    type: str
-    topic: str
-    recorded_at: datetime | None
-    actor: str | None
-    data: dict[str, Any]
-
-
-class LogPage(Struct):
-    items: list[LogItem]
-    last_position: int | None
-    head: int
-
-
-def utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
-
-
-def _utc_opt(value: datetime | None) -> datetime | None:
-    return value.astimezone(UTC) if value is not None else None
-
-
-def plain(value: Any) -> Any:
-    """Event data as JSON-ready builtins (dataclasses, enums, datetimes in UTC)."""
-    return msgspec.to_builtins(_to_utc(value))
-
-
-def _to_utc(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC) if value.tzinfo else value
-    if isinstance(value, dict):
-        return {k: _to_utc(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_to_utc(v) for v in value]
-    if hasattr(value, "__dataclass_fields__"):
-        return {k: _to_utc(getattr(value, k)) for k in value.__dataclass_fields__}
-    return value
-
-
 def _acceptance(a: Any) -> AcceptanceOut:
     return AcceptanceOut(
         number=a.number,
@@ -504,7 +331,7 @@ def _feedback(f: Any) -> FeedbackOut:
         at=utc(f.at),
         improvement=ImprovementOut(imp.action, imp.owner, imp.due) if imp else None,
         late=getattr(f, "late", False),
-        window_end=_utc_opt(getattr(f, "window_end", None)),
+        window_end=utc_opt(getattr(f, "window_end", None)),
     )
 
 
@@ -520,8 +347,8 @@ def sla_view(status: Any) -> SlaView | None:
         holiday_data=status.holiday_data,
         response_due=utc(status.response_due),
         resolution_due=utc(status.resolution_due),
-        responded_at=_utc_opt(status.responded_at),
-        resolved_at=_utc_opt(status.resolved_at),
+        responded_at=utc_opt(status.responded_at),
+        resolved_at=utc_opt(status.resolved_at),
         paused=status.paused,
         paused_seconds=status.paused_seconds,
         state=status.state,
@@ -599,8 +426,8 @@ def ticket_view(t: Ticket, sla: Any = None, project: LinkedRecord | None = None)
         feedback=feedbacks[-1] if feedbacks else None,
         feedbacks=feedbacks,
         invalid_reason=t.invalid_reason,
-        first_response_at=_utc_opt(t.first_response_at),
-        closed_at=_utc_opt(t.closed_at),
+        first_response_at=utc_opt(t.first_response_at),
+        closed_at=utc_opt(t.closed_at),
         reopen_count=t.reopen_count,
         allowed_commands=list(t.allowed_commands()),
         version=t.version,

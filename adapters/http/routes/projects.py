@@ -17,12 +17,11 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
 
-from adapters.http import project_schemas as ps
-from adapters.http import schemas as s
+from adapters.http.schemas import projects as ps
+from adapters.http.schemas import common as s
 from adapters.http.access import scoped_customer
-from adapters.http.app import API, _as_of, _services, _split, history_items, threaded
+from adapters.http import kit
 from adapters.http.params import AsOf, listed, time
-from adapters.http.records import Records, query_time, versioned
 from application import projects as uc
 from application.desk import CommandResult, ServiceDesk
 from domain.project import Status
@@ -36,11 +35,11 @@ def _present(result: CommandResult, desk: ServiceDesk) -> ps.ProjectView:
     return ps.project_view(result.aggregate)
 
 
-PROJECTS = Records("projects", "project", ps.ProjectView, _present)
+PROJECTS = kit.Records("projects", "project", ps.ProjectView, _present)
 
 
-@post(f"{API}/projects", status_code=201, summary="Contract a project", tags=[TAG])
-@threaded
+@post(f"{kit.API}/projects", status_code=201, summary="Contract a project", tags=[TAG])
+@kit.threaded
 def contract_project(request: Request[Any, Any, Any], state: State,
                      data: ps.CreateProject) -> Response[ps.ProjectView]:
     def call(desk: ServiceDesk, **opts: Any) -> CommandResult:
@@ -106,30 +105,30 @@ PROJECT_COMMANDS = [
 ]
 
 
-@get(f"{API}/projects/{{ref:str}}", summary="A project (optionally as of a past time)",
+@get(f"{kit.API}/projects/{{ref:str}}", summary="A project (optionally as of a past time)",
      tags=[TAG])
-@threaded
+@kit.threaded
 def get_project(state: State, ref: str, as_of: AsOf = None) -> Response[ps.ProjectView]:
-    p = uc.get_project(_services(state).desk, ref, as_of=_as_of(as_of))
-    return versioned(ps.project_view(p), p.version)
+    p = uc.get_project(kit.services_of(state).desk, ref, as_of=kit.parse_as_of(as_of))
+    return kit.versioned(ps.project_view(p), p.version)
 
 
-@get(f"{API}/projects/{{ref:str}}/history", summary="Every event of a project, oldest first",
+@get(f"{kit.API}/projects/{{ref:str}}/history", summary="Every event of a project, oldest first",
      tags=[TAG])
-@threaded
+@kit.threaded
 def project_history(state: State, ref: str) -> list[s.HistoryItem]:
-    return history_items(uc.project_history(_services(state).desk, ref))
+    return kit.history_items(uc.project_history(kit.services_of(state).desk, ref))
 
 
-@get(f"{API}/projects/{{ref:str}}/routines",
+@get(f"{kit.API}/projects/{{ref:str}}/routines",
      summary="Runs of the project's routines before due_before (default now)", tags=[TAG])
-@threaded
+@kit.threaded
 def routine_runs(state: State, ref: str, due_before: DueBefore = None,
                  since: Since = None, routine: str | None = None) -> ps.RunPage:
-    desk = _services(state).desk
+    desk = kit.services_of(state).desk
     items = uc.routine_runs(desk, ref, now=desk.clock.now(),
-                            due_before=query_time(due_before, "due_before"),
-                            since=query_time(since, "since"), routine_id=routine or None)
+                            due_before=kit.query_time(due_before, "due_before"),
+                            since=kit.query_time(since, "since"), routine_id=routine or None)
     return ps.RunPage(items=[ps.run_view(i) for i in items], count=len(items))
 
 
@@ -137,15 +136,15 @@ _STATUSES = {x.value for x in Status}
 StatusFilter = listed(_STATUSES, "Project status")
 
 
-@get(f"{API}/projects", summary="List projects (newest first)", tags=[TAG])
-@threaded
+@get(f"{kit.API}/projects", summary="List projects (newest first)", tags=[TAG])
+@kit.threaded
 def list_projects(request: Request[Any, Any, Any], state: State, customer: str | None = None,
                   status: StatusFilter = None) -> ps.ProjectPage:
-    found = uc.list_projects(_services(state).desk, customer=scoped_customer(request, customer),
-                             statuses=_split(status, "status", _STATUSES))
+    found = uc.list_projects(kit.services_of(state).desk, customer=scoped_customer(request, customer),
+                             statuses=kit.split_values(status, "status", _STATUSES))
     items = [ps.project_view(p) for p in found]
     return ps.ProjectPage(items=items, next_cursor=None, count=len(items))
 
 
-PROJECT_HANDLERS = [contract_project, *PROJECT_COMMANDS, schedule_routine, get_project,
+HANDLERS = [contract_project, *PROJECT_COMMANDS, schedule_routine, get_project,
                     project_history, routine_runs, list_projects]

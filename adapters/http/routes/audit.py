@@ -16,12 +16,15 @@ from typing import Annotated, Any
 import msgspec
 from litestar import get
 from litestar.datastructures import State
+from litestar.exceptions import ValidationException
 from litestar.params import QueryParameter
 
 from adapters.audit.chain import verify_store
-from adapters.http.app import API, _services, threaded
-from adapters.http.contract import also_answers
-from adapters.numbers import MAX_WHOLE, NotAWholeNumber, whole_number
+from adapters.http import kit
+from adapters.http import params as p
+from adapters.http.schemas import common as s
+from adapters.http.openapi.contract import also_answers
+from adapters.inputs.numbers import MAX_WHOLE, NotAWholeNumber, whole_number
 from domain.errors import InvalidCommand
 
 _HASH = re.compile(r"[0-9a-fA-F]{64}")
@@ -49,17 +52,17 @@ class AuditVerdict(msgspec.Struct, omit_defaults=True):
     found: str | None = None
 
 
-@get(f"{API}/audit/verify", summary="Recompute the event log's hash chain (tamper evidence)",
+@get(f"{kit.API}/audit/verify", summary="Recompute the event log's hash chain (tamper evidence)",
      tags=["audit"], responses=also_answers(
          422, "from is not a position, or anchor not a hash or given without from"))
-@threaded
+@kit.threaded
 def audit_verify(state: State, from_: From = None, anchor: Anchor = None) -> AuditVerdict:
     start = _position(from_)
     if anchor is not None and not _HASH.fullmatch(anchor):
         raise InvalidCommand.field("anchor", "must be a hash of 64 hex digits")
     if anchor is not None and start is None:
         raise InvalidCommand.field("anchor", "only with from")
-    recorder = _services(state).desk.recorder
+    recorder = kit.services_of(state).desk.recorder
     return AuditVerdict(**verify_store(recorder, start=start or 0, anchor=anchor).as_dict())
 
 
@@ -74,4 +77,32 @@ def _position(value: str | None) -> int | None:
             "from", f"must be a position from 1 to {MAX_WHOLE} (ASCII digits)") from None
 
 
-AUDIT_HANDLERS = [audit_verify]
+
+
+AuditLimit = p.limit(100, clamped=True)
+
+
+@get(f"{kit.API}/audit/events", summary="The global event kit.log in recorded order", tags=["audit"])
+@kit.threaded
+def audit_events(state: State, after: p.After = 0, limit: AuditLimit = 100) -> s.LogPage:
+    if not 0 <= after <= kit.MAX_POSITION:
+        raise ValidationException("bad after", extra=[
+            {"key": "after", "message": f"must be from 0 to {kit.MAX_POSITION} (a position)"}])
+    desk = kit.services_of(state).desk
+    items = [
+        s.LogItem(
+            position=n.id,
+            originator_id=str(n.originator_id),
+            version=n.originator_version,
+            type=type(e).__name__,
+            topic=n.topic,
+            recorded_at=s.utc(e.timestamp) if getattr(e, "timestamp", None) else None,
+            actor=getattr(e, "actor", None),
+            data=s.plain({k: v for k, v in vars(e).items() if k not in ("originator_id", "originator_version", "timestamp")}),
+        )
+        for n, e in desk.read_log(after, kit.parse_limit(limit) if limit <= 500 else 500)
+    ]
+    return s.LogPage(items=items, last_position=items[-1].position if items else None, head=desk.max_position())
+
+
+HANDLERS = [audit_events, audit_verify]

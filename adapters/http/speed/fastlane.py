@@ -26,14 +26,11 @@ from litestar import Request
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from adapters.http.access import authorize
-from adapters.http.problems import send_problem
-from adapters.http.threads import run_sync
-from adapters.numbers import NotAWholeNumber, whole_number
+from adapters.http.kit import COMMAND_OPT
+from adapters.http.problem_details import send_problem
+from adapters.http.speed.threads import run_sync
+from adapters.inputs.numbers import NotAWholeNumber, whole_number
 
-#: ``opt`` key of a command route: its body type. The route's function is ``app.threaded``'s
-#: wrapper; the lane calls what it wraps (``__wrapped__``) with ``request``, ``state``,
-#: ``data`` (and ``ref`` when the path has it).
-COMMAND_OPT = "opsledger_command"
 
 
 def command_lane(app: ASGIApp) -> ASGIApp:

@@ -21,8 +21,8 @@ from litestar.datastructures import State
 from litestar.exceptions import NotFoundException, ServiceUnavailableException
 from msgspec import Struct
 
-from adapters.http import schemas as s
-from adapters.http.app import API, _actor, _services, log, threaded
+from adapters.http.schemas import common as s
+from adapters.http import kit
 from application.customers import CustomerNotFound
 from application.privacy import ErasureResult, NoKeyStore, erase_personal_data, erasures
 
@@ -76,21 +76,21 @@ def _note(r: ErasureResult) -> str:
     return "all stored personal data of this customer was sealed; its key is destroyed."
 
 
-@post(f"{API}/customers/{{customer:str}}/erase_personal_data",
+@post(f"{kit.API}/customers/{{customer:str}}/erase_personal_data",
       summary="Erase a customer's personal data (crypto-shredding)", tags=["customers"],
       status_code=200)
-@threaded
+@kit.threaded
 def erase(request: Request[Any, Any, Any], state: State, customer: str,
           data: EraseIn) -> ErasureView:
     try:
-        r = erase_personal_data(_services(state).desk, customer, reason=data.reason,
-                                requested_by=data.requested_by, actor=_actor(request))
+        r = erase_personal_data(kit.services_of(state).desk, customer, reason=data.reason,
+                                requested_by=data.requested_by, actor=kit.actor_of(request))
     except CustomerNotFound as e:
         raise NotFoundException(str(e)) from None
     except NoKeyStore as e:
         raise ServiceUnavailableException(str(e)) from None
     # Never the contact itself: only who, which customer, and the counts.
-    log.info("customer.erase_personal_data", customer=r.customer, actor=_actor(request),
+    kit.log.info("customer.erase_personal_data", customer=r.customer, actor=kit.actor_of(request),
              recorded=r.recorded, tickets_erased=r.tickets_erased,
              legacy_plaintext_events=r.legacy_plaintext_events)
     return ErasureView(
@@ -102,9 +102,9 @@ def erase(request: Request[Any, Any, Any], state: State, customer: str,
         users_erased=r.users_erased)
 
 
-@get(f"{API}/customers/{{customer:str}}/erasures", summary="A customer's recorded erasures",
+@get(f"{kit.API}/customers/{{customer:str}}/erasures", summary="A customer's recorded erasures",
      tags=["customers"])
-@threaded
+@kit.threaded
 def list_erasures(state: State, customer: str) -> ErasureList:
     items = [
         ErasureEntry(recorded_at=s.utc(e.timestamp), actor=e.actor, reason=e.reason,
@@ -113,9 +113,9 @@ def list_erasures(state: State, customer: str) -> ErasureList:
                      legacy_plaintext_events=e.counts.legacy_plaintext_events,
                      projects_erased=e.counts.projects, changes_erased=e.counts.changes,
                      users_erased=e.counts.users)
-        for e in erasures(_services(state).desk, customer)
+        for e in erasures(kit.services_of(state).desk, customer)
     ]
     return ErasureList(items=items, count=len(items))
 
 
-PRIVACY_HANDLERS = [erase, list_erasures]
+HANDLERS = [erase, list_erasures]

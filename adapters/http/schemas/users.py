@@ -1,4 +1,4 @@
-"""Wire types of users and API tokens (``adapters/http/identities.py``, ADR 0035).
+"""Wire types of users and API tokens (``adapters/http/routes/users.py``, ADR 0035).
 
 Bodies are strict (``s.Input``); the rules of roles and customers are the domain's (a ``422``
 naming ``roles`` or ``customer``), so a role here is any short string. Token views never carry
@@ -12,8 +12,8 @@ from typing import Annotated
 
 from msgspec import Meta, Struct
 
-from adapters.http import schemas as s
-from adapters.http.customers import CustomerId
+from adapters.http.schemas import common as s
+from adapters.http.routes.customers import CustomerId
 from application.identities import IssuedToken, Principal
 from domain.identity import MAX_LABEL, MAX_TAG, MAX_TAGS, ApiToken, User
 
@@ -119,7 +119,7 @@ def token_view(t: ApiToken, now: datetime) -> TokenView:
     return TokenView(
         token_id=t.token_id, label=t.label, issued_at=s.utc(t.issued_at), issued_by=t.issued_by,
         expires_at=s.utc(t.expires_at), expired=expired, revoked=t.revoked,
-        revoked_at=s._utc_opt(t.revoked_at), revoked_by=t.revoked_by,
+        revoked_at=s.utc_opt(t.revoked_at), revoked_by=t.revoked_by,
         active=not expired and not t.revoked)
 
 

@@ -18,8 +18,8 @@ from litestar.exceptions import ValidationException
 from litestar.params import PathParameter
 
 from adapters.http.access import may_call, principal_of
-from adapters.http.app import API, _as_of, _services, threaded
-from adapters.http.contract import also_answers
+from adapters.http import kit
+from adapters.http.openapi.contract import also_answers
 from adapters.http.params import AsOf, choice
 from adapters.render.report import to_html, to_json, to_markdown
 from application.report_model import ServiceReport
@@ -58,7 +58,7 @@ def negotiate(accept: str, given: str | None) -> str:
 def report_as_of(value: str | None) -> Any:
     """``?as_of=``: an ISO 8601 time with an offset, else a 422 naming ``as_of``."""
     try:
-        return _as_of(value)
+        return kit.parse_as_of(value)
     except ValidationException as e:
         raise InvalidCommand.field("as_of", str(e.extra[0]["message"])) from None  # type: ignore[index]
 
@@ -70,14 +70,14 @@ def render(report: ServiceReport, form: str) -> Response[Any]:
     return Response(text, media_type=FORMATS[form])
 
 
-@get(f"{API}/projects/{{ref:str}}/reports/{{period:str}}",
+@get(f"{kit.API}/projects/{{ref:str}}/reports/{{period:str}}",
      summary="A project's service report for a month, quarter or year (JSON, Markdown, HTML)",
      tags=["projects"],
      responses=also_answers(422, "A malformed period, as_of or format: errors[] names it"))
-@threaded
+@kit.threaded
 def project_report(request: Request[Any, Any, Any], state: State, ref: str, period: Period,
                    as_of: AsOf = None, format: Format = None) -> Response[Any]:
-    services = _services(state)
+    services = kit.services_of(state)
     form = negotiate(request.headers.get("accept", ""), format)
     when = report_as_of(as_of)
     # The candidates come from the read models: they must hold every event recorded so far
@@ -93,8 +93,8 @@ def for_caller(request: Request[Any, Any, Any], report: ServiceReport) -> Servic
     may not open it through its own route (requesters; docs/authorization.md, issue 16)."""
     principal = principal_of(request)
     return without_titles(
-        report, problems=not may_call(principal, f"GET {API}/problems/{{ref}}"),
-        changes=not may_call(principal, f"GET {API}/changes/{{ref}}"))
+        report, problems=not may_call(principal, f"GET {kit.API}/problems/{{ref}}"),
+        changes=not may_call(principal, f"GET {kit.API}/changes/{{ref}}"))
 
 
-REPORT_HANDLERS = [project_report]
+HANDLERS = [project_report]

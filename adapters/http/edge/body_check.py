@@ -11,7 +11,7 @@ not see the record still gets its ``403``/``404`` first). It looks at bodies onl
 that decodes strictly into its type passes untouched (the command lane never gets here: it
 takes only bodies that decode, ADR 0040); so does a body that is not a JSON object at all,
 after the state check (Litestar's path then answers it as before). Command routes name their
-record and command in ``opt[STATE_OPT]`` (``app.command_route``).
+record and command in ``opt[STATE_OPT]`` (``kit.command_route``).
 """
 
 from __future__ import annotations
@@ -27,14 +27,11 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import ValidationException
 from litestar.handlers.base import BaseRouteHandler
 
-from adapters.http import schemas as s
-from adapters.http.fastlane import COMMAND_OPT
-from adapters.http.threads import run_sync
+from adapters.http.schemas import common as s
+from adapters.http.kit import COMMAND_OPT, STATE_OPT
 from application.command_state import check_state
 from application.encoding import TYPE_INFO_LOCK
 
-#: ``opt`` key of a ``POST /<collection>/{ref}/<command>`` route: ``(record label, command)``.
-STATE_OPT = "opsledger_state"
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _AT = re.compile(r" - at `\$(.*)`$")
@@ -55,7 +52,7 @@ async def state_then_fields(connection: ASGIConnection[Any, Any, Any, Any],
     ref = connection.path_params.get("ref")
     if state is not None and ref is not None:
         label, command = state
-        await run_sync(check_state, connection.app.state.services.desk, str(ref), label,
+        await connection.app.state.run_blocking(check_state, connection.app.state.services.desk, str(ref), label,
                        command)
     if errors:
         raise ValidationException("the body has invalid fields", extra=errors)

@@ -38,7 +38,7 @@ from litestar.openapi.spec import OpenAPI, Operation, Parameter, Reference, Sche
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.routes import HTTPRoute
 
-from adapters.http.limits import _CONTROL, _QUERY_CONTROL, MAX_PATH_VALUE, MAX_QUERY_VALUE
+from adapters.http.edge.limits import _CONTROL, _QUERY_CONTROL, MAX_PATH_VALUE, MAX_QUERY_VALUE
 
 #: ``Meta(extra={DOCUMENT_REQUIRED: True})`` on a body field: required in the document.
 DOCUMENT_REQUIRED = "document_required"

@@ -24,22 +24,11 @@ from litestar.datastructures import State
 from litestar.exceptions import ValidationException
 from litestar.params import QueryParameter
 
-from adapters.http import problem_schemas as ps
-from adapters.http import schemas as s
-from adapters.http.app import (
-    API,
-    _as_of,
-    _cursor,
-    _limit,
-    _respond,
-    _services,
-    _split,
-    command_route,
-    history_items,
-    threaded,
-)
+from adapters.http.schemas import problems as ps
+from adapters.http.schemas import common as s
+from adapters.http.schemas.tickets import TicketView
+from adapters.http import kit
 from adapters.http.params import AsOf, Cursor, choice, limit, listed
-from adapters.http.records import Records, read_your_writes, versioned
 from application import problems as uc
 from application.desk import CommandResult, ServiceDesk
 from domain.numbering import RecordKind
@@ -49,13 +38,13 @@ from projections.problem_list.view import ProblemQuery
 TAG = "problems"
 
 
-PROBLEMS = Records("problems", "problem", ps.ProblemView,
+PROBLEMS = kit.Records("problems", "problem", ps.ProblemView,
                    lambda result, desk: ps.problem_view(result.aggregate))
 
 
-@post(f"{API}/problems", status_code=201, summary="Record a problem (from 0..n tickets)",
+@post(f"{kit.API}/problems", status_code=201, summary="Record a problem (from 0..n tickets)",
       tags=[TAG])
-@threaded
+@kit.threaded
 def record_problem(request: Request[Any, Any, Any], state: State,
                    data: ps.RecordProblem) -> Response[ps.ProblemView]:
     def call(desk: ServiceDesk, **opts: Any) -> CommandResult:
@@ -92,26 +81,26 @@ PROBLEM_COMMANDS = [
                      lambda d, r, b, **o: uc.close(d, r, **o)),
 ]
 
-link_problem = command_route(
+link_problem = kit.command_route(
     "tickets", "ticket", "link_problem", ps.LinkProblem,
     "Link the ticket to a problem (both sides, one transaction)",
     lambda d, r, b, **o: uc.link_problem(d, r, b.problem_id, **o),
-    respond=_respond, view=s.TicketView,
+    respond=kit.respond_ticket, view=TicketView,
 )
 
 
-@get(f"{API}/problems/{{ref:str}}", summary="A problem (optionally as of a past time)", tags=[TAG])
-@threaded
+@get(f"{kit.API}/problems/{{ref:str}}", summary="A problem (optionally as of a past time)", tags=[TAG])
+@kit.threaded
 def get_problem(state: State, ref: str, as_of: AsOf = None) -> Response[ps.ProblemView]:
-    p = uc.get_problem(_services(state).desk, ref, as_of=_as_of(as_of))
-    return versioned(ps.problem_view(p), p.version)
+    p = uc.get_problem(kit.services_of(state).desk, ref, as_of=kit.parse_as_of(as_of))
+    return kit.versioned(ps.problem_view(p), p.version)
 
 
-@get(f"{API}/problems/{{ref:str}}/history", summary="Every event of a problem, oldest first",
+@get(f"{kit.API}/problems/{{ref:str}}/history", summary="Every event of a problem, oldest first",
      tags=[TAG])
-@threaded
+@kit.threaded
 def problem_history(state: State, ref: str) -> list[s.HistoryItem]:
-    return history_items(uc.problem_history(_services(state).desk, ref))
+    return kit.history_items(uc.problem_history(kit.services_of(state).desk, ref))
 
 
 _STATUSES = {x.value for x in Status}
@@ -147,8 +136,8 @@ def _known_error(value: str | None) -> bool | None:
     return value.lower() == "true"
 
 
-@get(f"{API}/problems", summary="List problems with filters", tags=[TAG])
-@threaded
+@get(f"{kit.API}/problems", summary="List problems with filters", tags=[TAG])
+@kit.threaded
 def list_problems(
     state: State,
     status: StatusFilter = None,
@@ -158,16 +147,16 @@ def list_problems(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> ps.ProblemPage:
-    services = _services(state)
+    services = kit.services_of(state)
     q = ProblemQuery(
-        statuses=_split(status, "status", _STATUSES),
-        categories=_split(category, "category"),
+        statuses=kit.split_values(status, "status", _STATUSES),
+        categories=kit.split_values(category, "category"),
         ticket=_ticket_filter(services.desk, ticket),
         known_error=_known_error(known_error),
-        limit=_limit(limit),
-        after=_cursor(cursor),
+        limit=kit.parse_limit(limit),
+        after=kit.parse_cursor(cursor),
     )
-    read_your_writes(services)
+    kit.read_your_writes(services)
     page = services.problems.query(q)
     items = [msgspec.convert({**r, "known_error": bool(r["known_error"]),
                               "tickets": msgspec.json.decode(r["tickets"])}, ps.ProblemListItem)
@@ -175,5 +164,5 @@ def list_problems(
     return ps.ProblemPage(items=items, next_cursor=page.next_cursor, count=len(items))
 
 
-PROBLEM_HANDLERS = [record_problem, *PROBLEM_COMMANDS, link_problem, get_problem,
+HANDLERS = [record_problem, *PROBLEM_COMMANDS, link_problem, get_problem,
                     problem_history, list_problems]

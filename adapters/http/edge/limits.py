@@ -1,7 +1,7 @@
 """Limits at the HTTP edge (ADR 0037): requests per token, and the shape of a request before
 any handler sees it (body media type, path ids and query values).
 
-The edge middleware (``adapters/http/edge.py``) applies both after authentication: the rate
+The edge middleware (``adapters/http/edge/middleware.py``) applies both after authentication: the rate
 limit (``rate_limiter``) counts every request of a caller, bad ones too, and a caller is known
 by then; ``check_request`` then refuses a malformed request before any handler sees it.
 Errors are raised as Litestar exceptions, so they are problem+json like every other answer
@@ -22,7 +22,7 @@ from litestar.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware,
 from litestar.routes import HTTPRoute
 from litestar.types import Receive, Scope, Send
 
-from adapters.numbers import NotAWholeNumber, whole_number
+from adapters.inputs.numbers import NotAWholeNumber, whole_number
 from adapters.settings import Settings
 from application.identities import Principal
 
@@ -155,7 +155,7 @@ QUERY_OPT = "opsledger_query"
 def declare_queries(app: Litestar, prefix: str) -> None:
     """Marks every ``GET`` route under ``prefix`` with the query parameters its handler
     takes (``QUERY_OPT``), for ``check_request`` (ADR 0045): any other name is a 400 naming
-    it, and an integer parameter takes ASCII digits only (``adapters.numbers``), before
+    it, and an integer parameter takes ASCII digits only (``adapters.inputs.numbers``), before
     Litestar's lax conversion would read ``1e2`` as 100."""
     for route in app.routes:
         if not isinstance(route, HTTPRoute) or not route.path.startswith(prefix):

@@ -25,25 +25,11 @@ from litestar import Request, Response, get, post, put
 from litestar.datastructures import State
 from litestar.exceptions import ValidationException
 
-from adapters.http import change_schemas as cs
-from adapters.http import schemas as s
-from adapters.http.app import (
-    API,
-    _actor,
-    _as_of,
-    _cursor,
-    _idempotency,
-    _if_match,
-    _limit,
-    _period_bound,
-    _services,
-    _split,
-    history_items,
-    threaded,
-)
-from adapters.http.contract import also_answers
+from adapters.http.schemas import changes as cs
+from adapters.http.schemas import common as s
+from adapters.http import kit
+from adapters.http.openapi.contract import also_answers
 from adapters.http.params import AsOf, Cursor, RequiredFrom, RequiredTo, limit, listed, new_slug
-from adapters.http.records import Records, read_your_writes, versioned
 from application import changes as uc
 from application.desk import CommandResult, ServiceDesk
 from domain.change import ChangeKind, PlanInput, Status
@@ -55,7 +41,7 @@ from projections.change_list.view import ChangeQuery
 TAG = "changes"
 
 
-CHANGES = Records("changes", "change", cs.ChangeView,
+CHANGES = kit.Records("changes", "change", cs.ChangeView,
                   lambda result, desk: cs.change_view(result.aggregate))
 
 
@@ -65,26 +51,26 @@ def _origin(value: str | cs.OriginIn) -> uc.OriginRef:
     return uc.OriginRef(id=value.id, kind=value.kind)
 
 
-@get(f"{API}/changes/calendar", summary="Scheduled change windows, with conflict warnings",
+@get(f"{kit.API}/changes/calendar", summary="Scheduled change windows, with conflict warnings",
      tags=[TAG])
-@threaded
+@kit.threaded
 def change_calendar(state: State, from_: RequiredFrom = None, to: RequiredTo = None,
                     system: str | None = None) -> cs.ChangeCalendar:
-    services = _services(state)
-    start = _period_bound(from_, "from", end=False)
-    end = _period_bound(to, "to", end=True)
+    services = kit.services_of(state)
+    start = kit.period_bound(from_, "from", end=False)
+    end = kit.period_bound(to, "to", end=True)
     if end <= start:
         raise ValidationException("empty period",
                                   extra=[{"key": "to", "message": "must be later than from"}])
     system = system.strip() if system and system.strip() else None
-    read_your_writes(services)
+    kit.read_your_writes(services)
     items = [cs.calendar_item(e) for e in services.changes.calendar(stamp(start), stamp(end), system)]
     return cs.ChangeCalendar(start=s.utc(start), end=s.utc(end), system=system, items=items,
                              count=len(items), conflicts=sum(1 for i in items if i.conflicts))
 
 
-@post(f"{API}/changes", status_code=201, summary="Request a change", tags=[TAG])
-@threaded
+@post(f"{kit.API}/changes", status_code=201, summary="Request a change", tags=[TAG])
+@kit.threaded
 def request_change(request: Request[Any, Any, Any], state: State,
                    data: cs.RequestChange) -> Response[cs.ChangeView]:
     def call(desk: ServiceDesk, **opts: Any) -> CommandResult:
@@ -142,18 +128,18 @@ CHANGE_COMMANDS = [
 ]
 
 
-@get(f"{API}/changes/{{ref:str}}", summary="A change (optionally as of a past time)", tags=[TAG])
-@threaded
+@get(f"{kit.API}/changes/{{ref:str}}", summary="A change (optionally as of a past time)", tags=[TAG])
+@kit.threaded
 def get_change(state: State, ref: str, as_of: AsOf = None) -> Response[cs.ChangeView]:
-    c = uc.get_change(_services(state).desk, ref, as_of=_as_of(as_of))
-    return versioned(cs.change_view(c), c.version)
+    c = uc.get_change(kit.services_of(state).desk, ref, as_of=kit.parse_as_of(as_of))
+    return kit.versioned(cs.change_view(c), c.version)
 
 
-@get(f"{API}/changes/{{ref:str}}/history", summary="Every event of a change, oldest first",
+@get(f"{kit.API}/changes/{{ref:str}}/history", summary="Every event of a change, oldest first",
      tags=[TAG])
-@threaded
+@kit.threaded
 def change_history(state: State, ref: str) -> list[s.HistoryItem]:
-    return history_items(uc.change_history(_services(state).desk, ref))
+    return kit.history_items(uc.change_history(kit.services_of(state).desk, ref))
 
 
 _STATUSES = {x.value for x in Status}
@@ -165,8 +151,8 @@ ModelSlug = new_slug(MODEL_SLUG.pattern, "1 to 64 characters: lower-case letters
                      "'.', '_' and '-', starting with a letter or digit")
 
 
-@get(f"{API}/changes", summary="List changes with filters", tags=[TAG])
-@threaded
+@get(f"{kit.API}/changes", summary="List changes with filters", tags=[TAG])
+@kit.threaded
 def list_changes(
     state: State,
     status: StatusFilter = None,
@@ -176,12 +162,12 @@ def list_changes(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> cs.ChangePage:
-    services = _services(state)
+    services = kit.services_of(state)
     q = ChangeQuery(
-        statuses=_split(status, "status", _STATUSES), kinds=_split(kind, "kind", _KINDS),
+        statuses=kit.split_values(status, "status", _STATUSES), kinds=kit.split_values(kind, "kind", _KINDS),
         system=system.strip() if system and system.strip() else None,
-        origin=_origin_filter(origin), limit=_limit(limit), after=_cursor(cursor))
-    read_your_writes(services)
+        origin=_origin_filter(origin), limit=kit.parse_limit(limit), after=kit.parse_cursor(cursor))
+    kit.read_your_writes(services)
     page = services.changes.query(q)
     items = [cs.change_item(dict(r)) for r in page.rows]
     return cs.ChangePage(items=items, next_cursor=page.next_cursor, count=len(items))
@@ -202,44 +188,44 @@ def _origin_filter(value: str | None) -> str | None:
 # ------------------------------------------------------------ standard-change models
 
 
-@put(f"{API}/standard-changes/{{slug:str}}", status_code=200,
+@put(f"{kit.API}/standard-changes/{{slug:str}}", status_code=200,
      summary="Define or redefine a standard-change model (pre-approves standard changes)",
      tags=[TAG], responses=also_answers(201, "Defined: the model's first version",
                                         cs.StandardModelView))
-@threaded
+@kit.threaded
 def put_standard_change(request: Request[Any, Any, Any], state: State, slug: ModelSlug,
                         data: cs.StandardModelIn) -> Response[cs.StandardModelView]:
     definition = ModelDefinition.parse(
         name=data.name, description=data.description, systems=data.systems, steps=data.steps,
         risk=data.risk, approved_by=data.approved_by)
-    result = uc.put_model(_services(state).desk, slug, definition, actor=_actor(request),
-                          expected_version=_if_match(request),
-                          idempotency=_idempotency(request, data))
+    result = uc.put_model(kit.services_of(state).desk, slug, definition, actor=kit.actor_of(request),
+                          expected_version=kit.if_match(request),
+                          idempotency=kit.idempotency_key(request, data))
     m = result.model
     headers = {"ETag": f'"{m.version}"'}
     if result.created:
-        headers["Location"] = f"{API}/standard-changes/{m.slug}"
+        headers["Location"] = f"{kit.API}/standard-changes/{m.slug}"
     if result.replayed:
         headers["Idempotent-Replayed"] = "true"
     return Response(cs.model_view(m), status_code=201 if result.created else 200,
                     headers=headers)
 
 
-@get(f"{API}/standard-changes", summary="Every standard-change model", tags=[TAG])
-@threaded
+@get(f"{kit.API}/standard-changes", summary="Every standard-change model", tags=[TAG])
+@kit.threaded
 def list_standard_changes(state: State) -> cs.StandardModelList:
-    items = [cs.model_view(m) for m in uc.list_models(_services(state).desk)]
+    items = [cs.model_view(m) for m in uc.list_models(kit.services_of(state).desk)]
     return cs.StandardModelList(items=items, count=len(items))
 
 
-@get(f"{API}/standard-changes/{{slug:str}}", summary="A standard-change model", tags=[TAG])
-@threaded
+@get(f"{kit.API}/standard-changes/{{slug:str}}", summary="A standard-change model", tags=[TAG])
+@kit.threaded
 def get_standard_change(state: State, slug: str, as_of: AsOf = None
                         ) -> Response[cs.StandardModelView]:
-    m = uc.get_model(_services(state).desk, slug, as_of=_as_of(as_of))
-    return versioned(cs.model_view(m), m.version)
+    m = uc.get_model(kit.services_of(state).desk, slug, as_of=kit.parse_as_of(as_of))
+    return kit.versioned(cs.model_view(m), m.version)
 
 
-CHANGE_HANDLERS = [change_calendar, request_change, *CHANGE_COMMANDS, get_change,
+HANDLERS = [change_calendar, request_change, *CHANGE_COMMANDS, get_change,
                    change_history, list_changes, put_standard_change, list_standard_changes,
                    get_standard_change]

@@ -21,14 +21,11 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.exceptions import ClientException, ValidationException
 
-from adapters.http import identity_schemas as ids
+from adapters.http.schemas import users as ids
 from adapters.http.access import principal_of
-from adapters.http import schemas as s
-from adapters.http.app import (
-    API, _as_of, _command, _services, history_items, threaded,
-)
+from adapters.http.schemas import common as s
+from adapters.http import kit
 from adapters.http.params import AsOf, choice
-from adapters.http.records import versioned
 from application import identities as uc
 from application.desk import CommandResult, ServiceDesk
 from application.errors import RecordNotFound
@@ -37,7 +34,7 @@ from domain.identity import ROLES, Role
 
 TAG = "users"
 RoleFilter = choice([r.value for r in Role], "Users with this role")
-USERS = f"{API}/users"
+USERS = f"{kit.API}/users"
 USER = f"{USERS}/{{user:str}}"
 TOKEN = f"{USER}/tokens/{{token_id:str}}"
 
@@ -51,7 +48,7 @@ def _run(request: Request[Any, Any, Any], state: State, name: str, data: Any,
          respond: Callable[[CommandResult, ServiceDesk], Response[Any]]) -> Response[Any]:
     """``app._command`` for users (``Idempotency-Key``, ``If-Match`` when ``ref`` names the
     user, the ``user.<name>`` log line: never a token, the answer is not logged)."""
-    return _command(request, state, name, data, call, ref, label="user", respond=respond)
+    return kit.run_command(request, state, name, data, call, ref, label="user", respond=respond)
 
 
 def _answer(result: CommandResult, body: Any, status: int = 200,
@@ -75,7 +72,7 @@ def _user_answer(result: CommandResult, _: Any = None) -> Response[ids.UserView]
 
 @post(USERS, summary="Register a user (roles, a requester's customer, skills, groups)",
       tags=[TAG], status_code=201, name="user-register")
-@threaded
+@kit.threaded
 def register_user(request: Request[Any, Any, Any], state: State,
                   data: ids.RegisterUser) -> Response[ids.UserView]:
     def call(desk: ServiceDesk, **opts: Any) -> CommandResult:
@@ -90,33 +87,33 @@ def register_user(request: Request[Any, Any, Any], state: State,
 
 @get(USERS, summary="Every user (optionally with a role, or of a customer)", tags=[TAG],
      name="user-list")
-@threaded
+@kit.threaded
 def list_users(state: State, role: RoleFilter = None,
                customer: str | None = None) -> ids.UserList:
     if role is not None and role not in ROLES:
         raise ValidationException("unknown role", extra=[{
             "key": "role", "message": f"roles: {', '.join(r.value for r in Role)}"}])
-    users = uc.list_users(_services(state).desk, role=role, customer=customer)
+    users = uc.list_users(kit.services_of(state).desk, role=role, customer=customer)
     return ids.UserList(items=[ids.user_view(u) for u in users], count=len(users))
 
 
 @get(USER, summary="A user (optionally as of a past time)", tags=[TAG], name="user-get")
-@threaded
+@kit.threaded
 def get_user(state: State, user: str, as_of: AsOf = None) -> Response[ids.UserView]:
-    u = uc.get_user(_services(state).desk, user, _as_of(as_of))
-    return versioned(ids.user_view(u), u.version)
+    u = uc.get_user(kit.services_of(state).desk, user, kit.parse_as_of(as_of))
+    return kit.versioned(ids.user_view(u), u.version)
 
 
 @get(f"{USER}/history", summary="Every event of a user, oldest first", tags=[TAG],
      name="user-history")
-@threaded
+@kit.threaded
 def user_history(state: State, user: str) -> list[s.HistoryItem]:
-    return history_items(uc.user_history(_services(state).desk, user))
+    return kit.history_items(uc.user_history(kit.services_of(state).desk, user))
 
 
 @post(f"{USER}/update", summary="Change a user's name, roles, customer, skills or groups",
       tags=[TAG], status_code=200, name="user-update")
-@threaded
+@kit.threaded
 def update_user(request: Request[Any, Any, Any], state: State, user: str,
                 data: ids.UpdateUser) -> Response[ids.UserView]:
     return _run(request, state, "update", data, lambda desk, **o: uc.update_user(
@@ -126,7 +123,7 @@ def update_user(request: Request[Any, Any, Any], state: State, user: str,
 
 @post(f"{USER}/deactivate", summary="Deactivate a user (their tokens stop working)",
       tags=[TAG], status_code=200, name="user-deactivate")
-@threaded
+@kit.threaded
 def deactivate_user(request: Request[Any, Any, Any], state: State, user: str,
                     data: ids.Deactivate | None = None) -> Response[ids.UserView]:
     body = data or ids.Deactivate()
@@ -136,7 +133,7 @@ def deactivate_user(request: Request[Any, Any, Any], state: State, user: str,
 
 @post(f"{USER}/reactivate", summary="Reactivate a user", tags=[TAG], status_code=200,
       name="user-reactivate")
-@threaded
+@kit.threaded
 def reactivate_user(request: Request[Any, Any, Any], state: State, user: str,
                     data: s.Empty | None = None) -> Response[ids.UserView]:
     return _run(request, state, "reactivate", data or s.Empty(),
@@ -148,7 +145,7 @@ def reactivate_user(request: Request[Any, Any, Any], state: State, user: str,
 
 @post(f"{USER}/tokens", summary="Issue an API token (the token is shown this once)",
       tags=[TAG], status_code=201, name="user-token-issue")
-@threaded
+@kit.threaded
 def issue_token(request: Request[Any, Any, Any], state: State, user: str,
                 data: ids.IssueToken | None = None) -> Response[ids.IssuedTokenView]:
     body = data or ids.IssueToken()
@@ -168,9 +165,9 @@ def issue_token(request: Request[Any, Any, Any], state: State, user: str,
 
 @get(f"{USER}/tokens", summary="A user's API tokens (never their secrets)", tags=[TAG],
      name="user-token-list")
-@threaded
+@kit.threaded
 def list_tokens(state: State, user: str) -> ids.TokenList:
-    desk = _services(state).desk
+    desk = kit.services_of(state).desk
     now = desk.clock.now()
     items = [ids.token_view(t, now) for t in uc.list_tokens(desk, user)]
     return ids.TokenList(items=items, count=len(items))
@@ -178,15 +175,15 @@ def list_tokens(state: State, user: str) -> ids.TokenList:
 
 @get(TOKEN, summary="One API token of a user (never its secret)", tags=[TAG],
      name="user-token-get")
-@threaded
+@kit.threaded
 def get_token(state: State, user: str, token_id: str) -> ids.TokenView:
-    desk = _services(state).desk
+    desk = kit.services_of(state).desk
     return ids.token_view(uc.get_token(desk, user, token_id), desk.clock.now())
 
 
 @post(f"{TOKEN}/revoke", summary="Revoke an API token (refused from now on)", tags=[TAG],
       status_code=200, name="user-token-revoke")
-@threaded
+@kit.threaded
 def revoke_token(request: Request[Any, Any, Any], state: State, user: str, token_id: str,
                  data: s.Empty | None = None) -> Response[ids.TokenView]:
     def respond(result: CommandResult, desk: ServiceDesk) -> Response[Any]:
@@ -199,18 +196,18 @@ def revoke_token(request: Request[Any, Any, Any], state: State, user: str, token
 # ------------------------------------------------------------------- me
 
 
-@get(f"{API}/me", summary="The caller: their user and roles", tags=[TAG], name="me")
-@threaded
+@get(f"{kit.API}/me", summary="The caller: their user and roles", tags=[TAG], name="me")
+@kit.threaded
 def me(request: Request[Any, Any, Any], state: State) -> ids.MeView:
     p = principal_of(request)
     try:
-        user = uc.get_user(_services(state).desk, p.user_id)
+        user = uc.get_user(kit.services_of(state).desk, p.user_id)
     except RecordNotFound:  # the bootstrap admin, or a caller named in open mode
         user = None
     return ids.me_view(p, user)
 
 
-IDENTITY_HANDLERS = [
+HANDLERS = [
     register_user, list_users, get_user, user_history, update_user, deactivate_user,
     reactivate_user, issue_token, list_tokens, get_token, revoke_token, me,
 ]

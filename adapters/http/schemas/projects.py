@@ -9,7 +9,7 @@ from uuid import UUID
 
 from msgspec import Meta, Struct
 
-from adapters.http import schemas as s
+from adapters.http.schemas import common as s
 from application.projects import RunItem
 from domain.project import Project
 

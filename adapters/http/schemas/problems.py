@@ -9,7 +9,7 @@ from uuid import UUID
 
 from msgspec import Meta, Struct
 
-from adapters.http import schemas as s
+from adapters.http.schemas import common as s
 from domain.problem import Problem, Status
 
 # An id or a number (``SR-…``, ``PRB-…``, ``CHG-…``).

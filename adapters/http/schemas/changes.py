@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from msgspec import Meta, Struct
 
-from adapters.http import schemas as s
+from adapters.http.schemas import common as s
 from domain.change import (
     PRE_START,
     Change,
@@ -268,14 +268,14 @@ def change_view(c: Change) -> ChangeView:
         consents=[{**s.plain(x), "current": x.revision == c.revision} for x in c.consents],
         emergency_approval=s.plain(c.emergency_approval) if c.emergency_approval else None,
         gates=gates, missing_gates=list(c.missing_gates()), authorised_by=c.authorised_by,
-        started_at=s._utc_opt(c.started_at), result=c.result,
-        completed_at=s._utc_opt(c.completed_at),
+        started_at=s.utc_opt(c.started_at), result=c.result,
+        completed_at=s.utc_opt(c.completed_at),
         rollback={"reason": c.rollback_reason, "at": s.utc(c.rolled_back_at)}
         if c.rollback_reason and c.rolled_back_at else None,
         trial=s.plain(c.trial) if c.trial else None,
         evaluation=s.plain(c.evaluation) if c.evaluation else None,
         improvements=[s.plain(i) for i in c.improvements],
-        closed_at=s._utc_opt(c.closed_at), confirmed_by=c.confirmed_by,
+        closed_at=s.utc_opt(c.closed_at), confirmed_by=c.confirmed_by,
         cancel_reason=c.cancel_reason, version=c.version,
         allowed_commands=list(c.allowed_commands()), recorded_at=s.utc(c.created_on),
         modified_at=s.utc(c.modified_on))

@@ -20,9 +20,9 @@ from litestar.datastructures import State
 from litestar.exceptions import ClientException, NotFoundException
 from msgspec import Struct
 
-from adapters.http import schemas as s
-from adapters.http.app import API, _actor, _services, threaded
-from adapters.http.contract import also_answers
+from adapters.http.schemas import common as s
+from adapters.http import kit
+from adapters.http.openapi.contract import also_answers
 from application import customers as uc
 from application.customers import CustomerExists, CustomerNotFound
 from domain.customer import Customer
@@ -70,51 +70,51 @@ def _found(read: Any) -> Any:
         raise NotFoundException(str(e)) from None
 
 
-@post(f"{API}/customers", summary="Register a customer (optionally with its SLA policy)",
+@post(f"{kit.API}/customers", summary="Register a customer (optionally with its SLA policy)",
       tags=["customers"], status_code=201,
       responses=also_answers(200, "Already registered with this name: unchanged", CustomerView))
-@threaded
+@kit.threaded
 def register_customer(request: Request[Any, Any, Any], state: State,
                       data: CustomerIn) -> Response[CustomerView]:
-    desk = _services(state).desk
+    desk = kit.services_of(state).desk
     try:
         result = uc.register_customer(desk, data.id, data.name, data.sla_policy,
-                                      actor=_actor(request))
+                                      actor=kit.actor_of(request))
     except CustomerExists as e:
         raise ClientException(str(e), status_code=409) from None
     c = result.customer
     headers = {"ETag": f'"{c.version}"'}
     if result.created:
-        headers["Location"] = f"{API}/customers/{quote(c.customer, safe='')}"
+        headers["Location"] = f"{kit.API}/customers/{quote(c.customer, safe='')}"
     return Response(customer_view(c), status_code=201 if result.created else 200,
                     headers=headers)
 
 
-@get(f"{API}/customers", summary="Every registered customer", tags=["customers"])
-@threaded
+@get(f"{kit.API}/customers", summary="Every registered customer", tags=["customers"])
+@kit.threaded
 def list_customers(state: State) -> CustomerList:
-    items = [customer_view(c) for c in uc.list_customers(_services(state).desk)]
+    items = [customer_view(c) for c in uc.list_customers(kit.services_of(state).desk)]
     return CustomerList(items=items, count=len(items))
 
 
-@get(f"{API}/customers/{{customer:str}}", summary="A customer", tags=["customers"])
-@threaded
+@get(f"{kit.API}/customers/{{customer:str}}", summary="A customer", tags=["customers"])
+@kit.threaded
 def get_customer(state: State, customer: str) -> Response[CustomerView]:
-    c = _found(lambda: uc.get_customer(_services(state).desk, customer))
+    c = _found(lambda: uc.get_customer(kit.services_of(state).desk, customer))
     return Response(customer_view(c), headers={"ETag": f'"{c.version}"'})
 
 
-@post(f"{API}/customers/{{customer:str}}/assign_sla_policy",
+@post(f"{kit.API}/customers/{{customer:str}}/assign_sla_policy",
       summary="Set the SLA policy a customer's tickets take", tags=["customers"],
       status_code=200)
-@threaded
+@kit.threaded
 def assign_sla_policy(request: Request[Any, Any, Any], state: State, customer: str,
                       data: AssignPolicyIn) -> Response[CustomerView]:
-    desk = _services(state).desk
+    desk = kit.services_of(state).desk
     result = _found(lambda: uc.assign_policy(desk, customer, data.sla_policy,
-                                             actor=_actor(request)))
+                                             actor=kit.actor_of(request)))
     return Response(customer_view(result.customer),
                     headers={"ETag": f'"{result.customer.version}"'})
 
 
-CUSTOMER_HANDLERS = [register_customer, list_customers, get_customer, assign_sla_policy]
+HANDLERS = [register_customer, list_customers, get_customer, assign_sla_policy]

@@ -19,18 +19,9 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from msgspec import Meta, Struct
 
-from adapters.http import schemas as s
-from adapters.http.app import (
-    API,
-    _as_of,
-    _cursor,
-    _limit,
-    _services,
-    history_items,
-    threaded,
-)
+from adapters.http.schemas import common as s
+from adapters.http import kit
 from adapters.http.params import AsOf, Cursor, limit, text
-from adapters.http.records import Records, read_your_writes, versioned
 from application import knowledge as kb
 from application.desk import CommandResult, ServiceDesk
 from application.errors import RecordNotFound
@@ -154,14 +145,14 @@ def _article(result: CommandResult, desk: ServiceDesk) -> EntryView:
     return entry
 
 
-ARTICLES = Records("knowledge", "article", EntryView, _article)
+ARTICLES = kit.Records("knowledge", "article", EntryView, _article)
 
 
 # ----------------------------------------------------------------- commands
 
 
-@post(f"{API}/knowledge", status_code=201, summary="Write a knowledge article", tags=[TAG])
-@threaded
+@post(f"{kit.API}/knowledge", status_code=201, summary="Write a knowledge article", tags=[TAG])
+@kit.threaded
 def write_article(request: Request[Any, Any, Any], state: State,
                   data: WriteArticle) -> Response[EntryView]:
     def call(desk: ServiceDesk, **opts: Any) -> CommandResult:
@@ -199,32 +190,32 @@ def _item(h: Hit) -> SearchItem:
                            SearchItem)
 
 
-@get(f"{API}/knowledge", summary="Search the knowledge base (Chinese and English)", tags=[TAG])
-@threaded
+@get(f"{kit.API}/knowledge", summary="Search the knowledge base (Chinese and English)", tags=[TAG])
+@kit.threaded
 def search_knowledge(state: State, q: Query = "", limit: Limit = 20,
                      cursor: Cursor = None) -> KnowledgePage:
-    services = _services(state)
-    query = KnowledgeQuery(q=_query(q), limit=_limit(limit), offset=_cursor(cursor) or 0)
-    read_your_writes(services)
+    services = kit.services_of(state)
+    query = KnowledgeQuery(q=_query(q), limit=kit.parse_limit(limit), offset=kit.parse_cursor(cursor) or 0)
+    kit.read_your_writes(services)
     found = services.knowledge.search(query)
     items = [_item(h) for h in found.hits]
     return KnowledgePage(items=items, next_cursor=found.next_cursor, count=len(items), q=q)
 
 
-@get(f"{API}/knowledge/{{ref:str}}", summary="A knowledge entry (optionally as of a past time)",
+@get(f"{kit.API}/knowledge/{{ref:str}}", summary="A knowledge entry (optionally as of a past time)",
      tags=[TAG])
-@threaded
+@kit.threaded
 def get_entry(state: State, ref: str, as_of: AsOf = None) -> Response[EntryView]:
-    entry = _entry(_services(state).desk, ref, _as_of(as_of))
-    return versioned(entry, entry.version)
+    entry = _entry(kit.services_of(state).desk, ref, kit.parse_as_of(as_of))
+    return kit.versioned(entry, entry.version)
 
 
-@get(f"{API}/knowledge/{{ref:str}}/history",
+@get(f"{kit.API}/knowledge/{{ref:str}}/history",
      summary="Every event of an article (or of the problem behind an entry)", tags=[TAG])
-@threaded
+@kit.threaded
 def entry_history(state: State, ref: str) -> list[s.HistoryItem]:
-    return history_items(kb.entry_history(_services(state).desk, ref))
+    return kit.history_items(kb.entry_history(kit.services_of(state).desk, ref))
 
 
-KNOWLEDGE_HANDLERS = [write_article, *ARTICLE_COMMANDS, search_knowledge, get_entry,
+HANDLERS = [write_article, *ARTICLE_COMMANDS, search_knowledge, get_entry,
                       entry_history]

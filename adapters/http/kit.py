@@ -1,0 +1,430 @@
+"""The kit of the HTTP edge: from a request to a use case and back (docs/architecture.md).
+
+Every route module uses it and nothing else of the edge's plumbing:
+
+* the request's parts: the actor (``actor_of``), ``If-Match`` (``if_match``),
+  ``Idempotency-Key`` (``idempotency_key``), ``?as_of=`` (``parse_as_of``), ``?cursor=`` and
+  ``?limit=`` (``parse_cursor``, ``parse_limit``), comma lists (``split_values``), periods
+  (``period_bound``);
+* running a command (``run_command``) and answering it (``record_response``: ``ETag``,
+  ``201`` + ``Location`` on create, ``Idempotent-Replayed``), the command routes of every record
+  kind (``command_route``, ``Records``) and the reads' helpers (``read_your_writes``,
+  ``versioned``, ``query_time``, ``history_items``);
+* ``threaded``: a blocking handler off the event loop (or on it, for commands, ADR 0039).
+
+The speed machinery these use lives in ``adapters/http/speed/`` (each module names its ADR).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import functools
+import hashlib
+import time
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import msgspec
+import msgspec.inspect
+import structlog
+from litestar import Request, Response, post
+from litestar.datastructures import State
+from litestar.exceptions import ValidationException
+
+from adapters.container import Services
+from adapters.inputs.numbers import MAX_DIGITS, MAX_WHOLE, NotAWholeNumber, whole_number
+from adapters.http.schemas import common as c
+from adapters.http.schemas import tickets as s
+from adapters.http.access import (
+    principal_of,
+)
+from application.desk import CommandResult, ServiceDesk
+from application.idempotency import IdempotencyKey
+from adapters.http.speed.answer import JsonAnswer
+from adapters.http.speed.threads import run_sync
+
+#: ``opt`` keys of a command route: its body type (read by the command lane, ADR 0040, and by
+#: the state-before-fields guard) and its (record label, command name) for that guard.
+COMMAND_OPT = "opsledger_command"
+STATE_OPT = "opsledger_state"
+
+
+def json_answer(content: Any, *, status_code: int = 200,
+                headers: dict[str, str] | None = None) -> Response[Any]:
+    """A JSON answer, encoded where it is built (``speed.answer.JsonAnswer``, ADR 0040)."""
+    return JsonAnswer(content, status_code=status_code, headers=headers)
+
+log = structlog.get_logger("opsledger.http")
+
+
+API = "/api/v1"
+
+
+MAX_POSITION = MAX_WHOLE  # positions are 64-bit integers in both stores
+
+
+LOCAL_ZONE = ZoneInfo("Asia/Shanghai")  # the zone of the service's dates (ticket numbers too)
+
+
+def threaded(fn: Callable[..., Any], *, inline: bool = False) -> Callable[..., Any]:
+    """Run a blocking handler in a worker thread (the store has no async API).
+
+    ``inline``: a short command may run on the event loop itself, where the settings say so
+    (``inline_commands``, ADR 0039): the hop to a worker thread and back cost ~0.35 ms of
+    latency and ~0.2 ms of CPU per request, as much as a third of a command.
+
+    Litestar's own ``sync_to_thread=True`` wraps a handler a second time when another
+    method is later added on the same path, which then returns an un-awaited coroutine
+    (seen with Litestar 2.25); an explicit async wrapper avoids that.
+
+    A JSON body is also decoded again *strictly*: Litestar converts bodies in msgspec's lax
+    mode, which would take ``"hours": "2"`` as a number and ``1763659800`` as a time.
+    """
+
+    @functools.wraps(fn)
+    async def handler(*args: Any, **kwargs: Any) -> Any:
+        data = kwargs.get("data")
+        request = kwargs.get("request")
+        if isinstance(data, s.Input) and request is not None:
+            raw = await request.body()
+            if raw.strip():
+                kwargs["data"] = strict_body(type(data), raw)
+        call = functools.partial(fn, *args, **kwargs)
+        if inline and kwargs["state"].services.settings.commands_inline:
+            return call()
+        return await run_sync(call)
+
+    return handler
+
+
+def default_body(body_type: type[s.Input]) -> s.Input:
+    try:
+        return body_type()
+    except TypeError:
+        info: Any = msgspec.inspect.type_info(body_type)
+        required = [f.name for f in info.fields if f.required]
+        raise ValidationException(
+            "a JSON body is required",
+            extra=[{"key": f, "message": "required (send a JSON object)"} for f in required],
+        ) from None
+
+
+def strict_body(body_type: type[s.Input], raw: bytes) -> s.Input:
+    try:
+        return c.decode_body(body_type, raw)
+    except msgspec.ValidationError as e:
+        raise ValidationException(str(e), extra=[{"message": str(e)}]) from None
+
+
+def services_of(state: State) -> Services:
+    return state.services  # type: ignore[no-any-return]
+
+
+def if_match(request: Request[Any, Any, Any]) -> int | None:
+    raw = request.headers.get("if-match")
+    if raw is None or raw.strip() == "*":
+        return None
+    value = raw.strip()
+    if value.startswith("W/"):
+        value = value[2:]
+    value = value.strip('"')
+    try:
+        return whole_number(value)
+    except NotAWholeNumber:
+        raise ValidationException(
+            "If-Match must be a version as given in the ETag, e.g. \"3\"",
+            extra=[{"key": "If-Match", "message": 'must be a quoted version like "3"'}],
+        ) from None
+
+
+def idempotency_key(request: Request[Any, Any, Any], data: Any) -> IdempotencyKey | None:
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    key = key.strip()
+    if not key or len(key) > 200:
+        raise ValidationException(
+            "bad Idempotency-Key",
+            extra=[{"key": "Idempotency-Key", "message": "must be 1 to 200 characters"}],
+        )
+    digest = hashlib.sha256()
+    digest.update(f"{request.method} {request.url.path}\n".encode())
+    digest.update(msgspec.json.encode(data, order="deterministic"))
+    return IdempotencyKey(key=key, fingerprint=digest.hexdigest())
+
+
+def actor_of(request: Request[Any, Any, Any]) -> str:
+    """The acting user's id, recorded on every event of a command."""
+    return principal_of(request).user_id
+
+
+def sla_of(desk: ServiceDesk, ticket: Any, now: datetime | None = None) -> Any:
+    """The ticket's SLA clocks at ``now`` (default: the desk's clock), for the view."""
+    if desk.sla is None:
+        return None
+    return desk.sla.status(ticket, now or desk.clock.now())
+
+
+def ticket_view(desk: ServiceDesk, ticket: Any, as_of: datetime | None = None) -> s.TicketView:
+    """The ticket's view with its SLA clocks at ``as_of`` (default: now) and its project
+    (ADR 0028) from the contracts recorded by then."""
+    terms = (desk.sla.project_terms(ticket.customer, ticket.reported_at, as_of)
+             if desk.sla else None)
+    project = s.LinkedRecord(terms.project_id, terms.project_number) if terms else None
+    return s.ticket_view(ticket, sla_of(desk, ticket, as_of), project)
+
+
+def record_response(result: CommandResult, body: Any, collection: str) -> Response[Any]:
+    """A command's answer for any record: its view, ``ETag``, ``201`` + ``Location`` on
+    create, ``Idempotent-Replayed`` on a repeat."""
+    record = result.aggregate
+    headers = {"ETag": f'"{record.version}"'}
+    if result.created:
+        headers["Location"] = f"{API}/{collection}/{record.id}"
+    if result.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JsonAnswer(body, status_code=201 if result.created else 200, headers=headers)
+
+
+def respond_ticket(result: CommandResult, desk: ServiceDesk) -> Response[s.TicketView]:
+    return record_response(result, ticket_view(desk, result.ticket), "tickets")
+
+
+def run_command(
+    request: Request[Any, Any, Any],
+    state: State,
+    name: str,
+    data: Any,
+    call: Callable[..., CommandResult],
+    ref: str | None = None,
+    *,
+    label: str = "ticket",
+    respond: Callable[[CommandResult, ServiceDesk], Response[Any]] | None = None,
+) -> Response[Any]:
+    """Runs ``call`` with the actor, ``Idempotency-Key`` and ``If-Match`` of the request and
+    answers ``respond(result, desk)`` (default: the ticket view); logs ``<label>.<name>``."""
+    services = services_of(state)
+    actor = actor_of(request)
+    opts: dict[str, Any] = {"actor": actor, "idempotency": idempotency_key(request, data)}
+    if ref is not None:
+        opts["expected_version"] = if_match(request)
+    began = time.perf_counter()
+    outcome = "error"
+    number = None
+    try:
+        result = call(services.desk, **opts)
+        outcome = "replayed" if result.replayed else "ok"
+        number = result.aggregate.number
+        return (respond or respond_ticket)(result, services.desk)
+    except Exception as e:
+        outcome = type(e).__name__
+        raise
+    finally:
+        log.info(
+            f"{label}.{name}",
+            outcome=outcome,
+            **{label: number or ref},
+            actor=actor,
+            duration_ms=round((time.perf_counter() - began) * 1000, 2),
+        )
+
+
+def parse_as_of(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    text = value.strip().replace(" ", "+")  # a '+' in an unencoded query arrives as ' '
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationException(
+            "as_of must be an ISO 8601 time with an offset",
+            extra=[{"key": "as_of", "message": "not an ISO 8601 time (e.g. 2026-11-20T17:30:00+08:00)"}],
+        ) from None
+    if parsed.tzinfo is None:
+        raise ValidationException(
+            "as_of needs an offset",
+            extra=[{"key": "as_of", "message": "needs a UTC offset (e.g. Z or +08:00)"}],
+        )
+    in_range(parsed, "as_of")
+    return parsed
+
+
+def command_route(
+    collection: str,
+    label: str,
+    name: str,
+    body: type,
+    summary: str,
+    invoke: Callable[..., CommandResult],
+    *,
+    respond: Callable[[CommandResult, ServiceDesk], Response[Any]],
+    view: type,
+) -> Any:
+    """One ``POST /<collection>/{ref}/<name>`` handler with its own body schema, answering
+    ``respond(result, desk)`` (a ``view`` struct); ``label`` names the record in logs."""
+
+    def handler(
+        request: Request[Any, Any, Any], state: State, ref: str, data: Any = None
+    ) -> Response[Any]:
+        if data is None:  # no body at all: fine when every field of the body is optional
+            data = default_body(body)
+        return run_command(
+            request, state, name, data, lambda desk, **opts: invoke(desk, ref, data, **opts), ref,
+            label=label, respond=respond,
+        )
+
+    handler.__annotations__ = {
+        "request": Request,
+        "state": State,
+        "ref": str,
+        # ``X | None`` only where every field is optional: such a body may be left out or
+        # ``null``; any other body is required and never null (the OpenAPI document says so).
+        "data": body | None if all_optional(body) else body,  # type: ignore[operator]
+        "return": Response[view],  # type: ignore[valid-type]
+    }
+    handler.__name__ = f"{label}_{name}"
+    handler = threaded(handler, inline=True)
+    return post(
+        f"{API}/{collection}/{{ref:str}}/{name}",
+        status_code=200,
+        summary=summary,
+        tags=[collection],
+        name=f"{label}-{name}",
+        # the command lane (ADR 0040); the record's state before the body's fields (issue 16)
+        opt={COMMAND_OPT: body, STATE_OPT: (label, name)},
+    )(handler)
+
+
+def all_optional(body: type) -> bool:
+    info: Any = msgspec.inspect.type_info(body)
+    return not any(f.required for f in info.fields)
+
+
+def history_items(entries: Any) -> list[c.HistoryItem]:
+    """``desk.history`` entries on the wire, for any record's ``/history``."""
+    return [
+        c.HistoryItem(
+            version=h.version,
+            position=h.position,
+            type=h.type,
+            topic=h.topic,
+            recorded_at=s.utc(h.recorded_at),
+            actor=h.actor,
+            data=c.plain(h.data),
+        )
+        for h in entries
+    ]
+
+
+def split_values(value: str | None, name: str, allowed: set[str] | None = None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    items = tuple(v.strip() for v in value.split(",") if v.strip())
+    if allowed is not None:
+        bad = [v for v in items if v not in allowed]
+        if bad:
+            raise ValidationException(
+                f"unknown {name}",
+                extra=[{"key": name, "message": f"unknown value(s) {', '.join(bad)}; use {', '.join(sorted(allowed))}"}],
+            )
+    return items
+
+
+#: The breaching queue's cursor is a due time and a row (``due_micros * 10**13 + seq``,
+#: ADR 0017): wider than 64 bits, and split in Python before it reaches a store.
+BREACHING_CURSOR_MAX = 10**MAX_DIGITS - 1
+
+
+def parse_cursor(value: str | None, high: int = MAX_WHOLE) -> int | None:
+    """``?cursor=``: a ``next_cursor`` of a previous page (``adapters.inputs.numbers``: ASCII
+    digits, at most ``high``), else a 400 naming ``cursor``."""
+    if value is None or value == "":
+        return None
+    try:
+        return whole_number(value, high=high)
+    except NotAWholeNumber:
+        raise ValidationException("bad cursor", extra=[{"key": "cursor", "message": "not a cursor from a previous page"}]) from None
+
+
+def parse_limit(value: int) -> int:
+    if not 1 <= value <= 500:
+        raise ValidationException("bad limit", extra=[{"key": "limit", "message": "must be from 1 to 500"}])
+    return value
+
+
+def period_bound(value: str | None, key: str, *, end: bool) -> datetime:
+    """An ISO date (the day's start in the service's zone, Asia/Shanghai; an end date
+    counts in full) or an ISO time with an offset."""
+    if value is None or not value.strip():
+        raise ValidationException(f"{key} is required", extra=[{"key": key, "message": "required (ISO date or time)"}])
+    text = value.strip().replace(" ", "+")
+    try:
+        if len(text) == 10:
+            day = datetime.combine(date.fromisoformat(text), datetime.min.time(), tzinfo=LOCAL_ZONE)
+            in_range(day, key)
+            return day + timedelta(days=1) if end else day
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationException(
+            f"bad {key}", extra=[{"key": key, "message": "not an ISO 8601 date or time (e.g. 2026-11-01 or 2026-11-01T00:00:00+08:00)"}],
+        ) from None
+    if parsed.tzinfo is None:
+        raise ValidationException(f"{key} needs an offset", extra=[{"key": key, "message": "a time needs a UTC offset (e.g. Z or +08:00)"}])
+    in_range(parsed, key)
+    return parsed
+
+
+def in_range(parsed: datetime, key: str) -> None:
+    if c.out_of_range(parsed):
+        raise ValidationException(f"{key} out of range",
+                                  extra=[{"key": key, "message": "must lie between 1970 and 2200"}])
+
+
+
+@dataclass(frozen=True)
+class Records:
+    collection: str  # the path segment: "problems", "changes", "knowledge"
+    label: str  # the record in logs and errors: "problem", "change", "article"
+    view: type  # the struct a command answers (for the OpenAPI schema)
+    present: Callable[[CommandResult, ServiceDesk], Any]  # a command's result as ``view``
+
+    def respond(self, result: CommandResult, desk: ServiceDesk) -> Response[Any]:
+        return record_response(result, self.present(result, desk), self.collection)
+
+    def create(self, request: Request[Any, Any, Any], state: State, name: str, data: Any,
+               call: Callable[..., CommandResult]) -> Response[Any]:
+        """Runs the creating command ``call(desk, **opts)`` (``201`` + ``Location``)."""
+        return run_command(request, state, name, data, call, label=self.label,
+                        respond=self.respond)
+
+    def command(self, name: str, body: type, summary: str,
+                invoke: Callable[..., CommandResult]) -> Any:
+        """The ``POST /<collection>/{ref}/<name>`` handler: ``invoke(desk, ref, body, **opts)``."""
+        return command_route(self.collection, self.label, name, body, summary, invoke,
+                             respond=self.respond, view=self.view)
+
+
+def read_your_writes(services: Services) -> None:
+    """Wait (briefly) until the read models have what this process saved, so a list shows
+    the writes its caller just made."""
+    services.runner.wait_for(services.desk.saved_position,
+                             services.settings.read_your_writes_seconds)
+
+
+def versioned(body: Any, version: int) -> Response[Any]:
+    """A record's view with its version as ``ETag`` (for ``If-Match`` on the next command)."""
+    return Response(body, headers={"ETag": f'"{version}"'})
+
+
+def query_time(value: str | None, name: str) -> datetime | None:
+    """A time in the query string by ``as_of``'s rules (ISO 8601 with an offset), its
+    ``400`` naming the parameter ``name``."""
+    try:
+        return parse_as_of(value)
+    except ValidationException as e:
+        raise ValidationException(f"bad {name}", extra=[
+            {"key": name, "message": str(x.get("message", ""))} for x in (e.extra or [])
+        ]) from None

@@ -1,0 +1,261 @@
+"""Ticket routes: register, the ticket's commands, the ticket, its history, the list and
+the work queues (API.md "Tickets", "Queues")."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import msgspec
+import msgspec.inspect
+from litestar import Request, Response, get, post
+from litestar.params import PathParameter
+from litestar.datastructures import State
+from litestar.exceptions import NotFoundException
+
+from adapters.container import Services
+from adapters.http import params as p
+from adapters.http.schemas import common as c
+from adapters.http.schemas import tickets as s
+from adapters.http.access import (
+    own_customer, scoped_customer,
+)
+from application.desk import CommandResult, ServiceDesk
+from application.identities import require_known_user
+from domain.customer import normalise_customer_id
+from domain.ticket import Contact, Improvement, Status
+from projections.ticket_list.projection import OPEN_STATUSES, SLA_STATES, sla_state_at, stamp
+from projections.ticket_list.view import TicketQuery
+from adapters.http import kit
+
+
+@post(f"{kit.API}/tickets", status_code=201, summary="Register a ticket", tags=["tickets"],
+      opt={kit.COMMAND_OPT: s.RegisterTicket})
+@functools.partial(kit.threaded, inline=True)
+def register_ticket(request: Request[Any, Any, Any], state: State, data: s.RegisterTicket) -> Response[s.TicketView]:
+    customer = own_customer(request, data.customer)
+    def call(desk: ServiceDesk, **opts: Any) -> CommandResult:
+        return desk.register_ticket(
+            customer=customer,
+            contact=Contact(data.contact.name, data.contact.phone, data.contact.email),
+            channel=data.channel,
+            title=data.title,
+            description=data.description,
+            affected_system=data.affected_system,
+            reported_at=data.reported_at,
+            attachments=data.attachments,
+            type=data.type,
+            category=data.category,
+            urgency=data.urgency,
+            impact=data.impact,
+            importance=data.importance,
+            priority=data.priority,
+            override_reason=data.override_reason,
+            sla_policy=data.sla_policy,
+            **opts,
+        )
+
+    return kit.run_command(request, state, "register", data, call)
+
+
+def _ticket_command(name: str, body: type, summary: str, invoke: Callable[..., CommandResult]) -> Any:
+    """One POST /tickets/{ref}/<name> handler with its own body schema."""
+    return kit.command_route("tickets", "ticket", name, body, summary, invoke,
+                         respond=kit.respond_ticket, view=s.TicketView)
+
+
+TICKET_COMMANDS = [
+    _ticket_command(
+        "escalate", s.Escalate, "Escalate manually: priority raised, manager and expert notified",
+        lambda d, r, b, **o: d.escalate(r, reason=b.reason, **o),
+    ),
+    _ticket_command(
+        "invalidate", c.Reason, "Invalidate a registered request",
+        lambda d, r, b, **o: d.invalidate(r, reason=b.reason, **o),
+    ),
+    _ticket_command(
+        "classify", s.Classify, "Classify and prioritise",
+        lambda d, r, b, **o: d.classify(
+            r, type=b.type, category=b.category, urgency=b.urgency, impact=b.impact,
+            importance=b.importance, priority=b.priority, override_reason=b.override_reason, **o,
+        ),
+    ),
+    _ticket_command(
+        "assign", s.Assign, "Assign to an engineer and/or group",
+        lambda d, r, b, **o: d.assign(
+            r, assignee=b.assignee, group=b.group, interface_person=b.interface_person,
+            check_assignee=functools.partial(require_known_user, d), **o,  # issue 16
+        ),
+    ),
+    _ticket_command("start", c.Empty, "Start work", lambda d, r, b, **o: d.start(r, **o)),
+    _ticket_command(
+        "log_work", s.LogWork, "Log work done",
+        lambda d, r, b, **o: d.log_work(
+            r, action=b.action, hours=b.hours, performed_at=b.performed_at,
+            workaround=b.workaround, **o,
+        ),
+    ),
+    _ticket_command(
+        "await_customer", c.Reason, "Wait for the customer (SLA paused)",
+        lambda d, r, b, **o: d.await_customer(r, reason=b.reason, **o),
+    ),
+    _ticket_command("resume", c.Empty, "Resume after the customer answered",
+                    lambda d, r, b, **o: d.resume(r, **o)),
+    _ticket_command(
+        "resolve", s.Resolve, "Record the resolution",
+        lambda d, r, b, **o: d.resolve(
+            r, resolution=b.resolution, root_cause=b.root_cause, first_contact=b.first_contact, **o
+        ),
+    ),
+    _ticket_command(
+        "confirm", s.Confirm, "Customer acceptance (SD record); rejection returns to work",
+        lambda d, r, b, **o: d.confirm(
+            r, signer=b.signer, items=b.items, criteria=b.criteria, passed=b.passed,
+            unmet_items=b.unmet_items, note=b.note, **o,
+        ),
+    ),
+    _ticket_command(
+        "close", s.CloseTicket, "Close with the customer's agreement (SD record)",
+        lambda d, r, b, **o: d.close_ticket(r, signer=b.signer, reason=b.reason, **o),
+    ),
+    _ticket_command("reopen", c.Reason, "Reopen a closed ticket",
+                    lambda d, r, b, **o: d.reopen(r, reason=b.reason, **o)),
+    _ticket_command(
+        "feedback", s.FeedbackIn, "Customer satisfaction feedback (FB record)",
+        lambda d, r, b, **o: d.give_feedback(
+            r, timeliness=b.timeliness, effectiveness=b.effectiveness, attitude=b.attitude,
+            comment=b.comment,
+            improvement=Improvement(b.improvement.action, b.improvement.owner, b.improvement.due)
+            if b.improvement else None,
+            **o,
+        ),
+    ),
+]
+
+
+@get(f"{kit.API}/tickets/{{ref:str}}", summary="A ticket (optionally as of a past time)", tags=["tickets"])
+@kit.threaded
+def get_ticket(state: State, ref: str, as_of: p.AsOf = None) -> Response[s.TicketView]:
+    desk = kit.services_of(state).desk
+    when = kit.parse_as_of(as_of)
+    ticket = desk.get_ticket(ref, as_of=when)
+    return kit.json_answer(kit.ticket_view(desk, ticket, when), headers={"ETag": f'"{ticket.version}"'})
+
+
+@get(f"{kit.API}/tickets/{{ref:str}}/history", summary="Every event of a ticket, oldest first", tags=["tickets"])
+@kit.threaded
+def ticket_history(state: State, ref: str) -> list[c.HistoryItem]:
+    return kit.history_items(kit.services_of(state).desk.ticket_history(ref))
+
+
+def _page(services: Services, q: TicketQuery) -> s.TicketPage:
+    # Read your own writes: wait (briefly) until the read model has what this process saved.
+    services.runner.wait_for(services.desk.saved_position, services.settings.read_your_writes_seconds)
+    now = q.now or stamp(services.desk.clock.now())
+    page = services.tickets.query(q)
+    items = [_item(r, now) for r in page.rows]
+    return s.TicketPage(items=items, next_cursor=page.next_cursor, count=len(items))
+
+
+def _item(row: Any, now: str) -> s.TicketListItem:
+    data = dict(row)
+    data["paused"] = row["status"] == "waiting_customer"  # the clocks stand still
+    data["sla_recorded_state"] = row["sla_state"]
+    data["sla_state"] = sla_state_at(row, now)
+    return msgspec.convert(data, s.TicketListItem)
+
+
+_STATUSES = {x.value for x in Status}
+
+
+_PRIORITIES = {"P1", "P2", "P3"}
+
+
+_OPEN = tuple(x.value for x in OPEN_STATUSES)
+
+
+# The list's parameters as the OpenAPI document states them (ADR 0044).
+StatusFilter = p.listed(_STATUSES, "Ticket status")
+
+
+PriorityFilter = p.listed(_PRIORITIES, "Priority")
+
+
+SlaStateFilter = p.listed(SLA_STATES, "SLA state now")
+
+
+Limit = p.limit(50)
+
+
+@get(f"{kit.API}/tickets", summary="List tickets with filters", tags=["tickets"])
+@kit.threaded
+def list_tickets(
+    request: Request[Any, Any, Any],
+    state: State,
+    status: StatusFilter = None,
+    priority: PriorityFilter = None,
+    assignee: str | None = None,
+    customer: str | None = None,
+    group: str | None = None,
+    sla_state: SlaStateFilter = None,
+    limit: Limit = 50,
+    cursor: p.Cursor = None,
+) -> s.TicketPage:
+    services = kit.services_of(state)
+    q = TicketQuery(
+        sla_states=kit.split_values(sla_state, "sla_state", set(SLA_STATES)),
+        now=stamp(services.desk.clock.now()),
+        statuses=kit.split_values(status, "status", _STATUSES),
+        priorities=kit.split_values(priority, "priority", _PRIORITIES),
+        assignee=assignee,
+        customer=_customer_filter(request, customer),
+        group=group,
+        limit=kit.parse_limit(limit),
+        after=kit.parse_cursor(cursor),
+    )
+    return _page(services, q)
+
+
+def _customer_filter(request: Request[Any, Any, Any], customer: str | None) -> str | None:
+    """The list's customer filter (a requester's own organisation, whatever they asked)."""
+    customer = scoped_customer(request, customer)
+    return normalise_customer_id(customer) if customer is not None else None
+
+
+QUEUES = ("unassigned", "mine", "breaching", "by-assignee/{id}")
+
+
+QueueName = Annotated[str, PathParameter(schema_extra={"enum": list(QUEUES[:3])})]
+
+
+@get(f"{kit.API}/queues/{{name:str}}", summary="A work queue: unassigned, mine or breaching", tags=["queues"])
+@kit.threaded
+def queue(request: Request[Any, Any, Any], state: State, name: QueueName, limit: Limit = 50,
+          cursor: p.Cursor = None) -> s.TicketPage:
+    if name == "unassigned":
+        q = TicketQuery(statuses=("registered", "classified"), unassigned=True, order="queue",
+                        limit=kit.parse_limit(limit), after=kit.parse_cursor(cursor))
+    elif name == "mine":
+        q = TicketQuery(statuses=_OPEN, assignee=kit.actor_of(request), order="queue",
+                        limit=kit.parse_limit(limit), after=kit.parse_cursor(cursor))
+    elif name == "breaching":
+        # Open tickets whose SLA state is warning or breached now, most urgent first: the
+        # earliest due of the running clocks, then the oldest (ADR 0017).
+        q = TicketQuery(statuses=_OPEN, sla_states=("warning", "breached"),
+                        now=stamp(kit.services_of(state).desk.clock.now()), order="breaching",
+                        limit=kit.parse_limit(limit), after=kit.parse_cursor(cursor, kit.BREACHING_CURSOR_MAX))
+    else:
+        raise NotFoundException(f"no queue {name!r}; queues: {', '.join(QUEUES)}")
+    return _page(kit.services_of(state), q)
+
+
+@get(f"{kit.API}/queues/by-assignee/{{assignee:str}}", summary="Open tickets of one assignee", tags=["queues"])
+@kit.threaded
+def queue_by_assignee(state: State, assignee: str, limit: Limit = 50, cursor: p.Cursor = None) -> s.TicketPage:
+    q = TicketQuery(statuses=_OPEN, assignee=assignee, order="queue", limit=kit.parse_limit(limit), after=kit.parse_cursor(cursor))
+    return _page(kit.services_of(state), q)
+
+
+HANDLERS = [register_ticket, *TICKET_COMMANDS, get_ticket, ticket_history, list_tickets, queue,
+            queue_by_assignee]
