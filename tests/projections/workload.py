@@ -214,6 +214,9 @@ def drive_desk(
             if rng.random() < 0.4:
                 chosen = CLASSIFY[rng.choice(list(CLASSIFY))]
                 extra = dict(type="fault", category="network", **chosen)
+            elif rng.random() < 0.25:  # a priority given before classification (PriorityGiven)
+                extra = dict(priority=rng.choice(("P1", "P2", "P3")),
+                             override_reason="客户来电要求加急")
             r = desk.handle(RegisterTicket(customer=rng.choice("ABCD"), contact=CONTACT,
                                            channel="phone", title=f"desk ticket {done}",
                                            affected_system="ERP", **extra), actor="agent")
