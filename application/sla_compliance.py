@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from projections.ticket_list.projection import stamp
+from projections.base import stamp
 from projections.ticket_list.view import ComplianceCount, TicketListView
 
 

@@ -11,6 +11,7 @@ rows as they were.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any, NamedTuple, Protocol
 
 
@@ -53,3 +54,13 @@ class View(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def stamp(value: datetime | str) -> str:
+    """Fixed-width UTC text (``2026-01-05T01:00:00.000000Z``): sorts like the instants. The
+    time format of every read model's stored times and of the queries' ``now``."""
+    if isinstance(value, str):
+        return value
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat(timespec="microseconds")[:26] + "Z"  # faster than strftime

@@ -71,8 +71,18 @@ def test_import_linter_catches_a_forbidden_import(tmp_path):
         "from adapters.settings import Settings\n", encoding="utf-8"
     )
     (tmp_path / "application" / "leak.py").write_text(
-        "from adapters import container\n", encoding="utf-8"
+        "from adapters import container\nfrom projections.ticket_list import projection\n",
+        encoding="utf-8",
     )
+    # the rooms of adapters/ (issue 17): a store that reaches up into the HTTP edge, a route
+    # module that imports another and the app, an edge module that touches the speed machinery
+    (tmp_path / "adapters" / "stores" / "leak.py").write_text(
+        "from adapters.http import kit\n", encoding="utf-8")
+    (tmp_path / "adapters" / "http" / "routes" / "leak.py").write_text(
+        "from adapters.http.routes import tickets\nfrom adapters.http import app\n",
+        encoding="utf-8")
+    (tmp_path / "adapters" / "http" / "edge" / "leak.py").write_text(
+        "from adapters.http.speed import threads\n", encoding="utf-8")
     result = lint_imports(tmp_path)
     out = result.stdout + result.stderr
     assert result.returncode == 1, out

@@ -235,7 +235,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from adapters.stores import backup
+    from adapters.ops import backup
 
     settings = _settings(args)
     console = Console(stderr=True)

@@ -12,6 +12,7 @@ from typing import Any, TypedDict
 from uuid import UUID
 
 from domain.ticket import Status, Ticket
+from projections.base import stamp
 
 NAME = "ticket_list"
 # Bump when the row shape or the handlers change: the runner rebuilds the view.
@@ -101,15 +102,6 @@ FIELDS: dict[str, frozenset[str]] = {
     Ticket.SlaDeadlinesSet.TOPIC: frozenset({"timestamp", "deadlines"}),
     Ticket.Escalated.TOPIC: frozenset({"timestamp", "level"}),
 }
-
-
-def stamp(value: datetime | str) -> str:
-    """Fixed-width UTC text (``2026-01-05T01:00:00.000000Z``): sorts like the instants."""
-    if isinstance(value, str):
-        return value
-    if value.tzinfo is not UTC:
-        value = value.astimezone(UTC)
-    return value.isoformat(timespec="microseconds")[:26] + "Z"  # faster than strftime
 
 
 def _iso(value: datetime | str) -> str:

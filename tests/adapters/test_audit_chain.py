@@ -172,7 +172,7 @@ def test_from_checks_the_rest_against_a_trusted_anchor(filled: tuple[Services, i
 @pytest.mark.parametrize("source_kind", ["sqlite", "postgres"])
 def test_a_restored_store_keeps_the_chain_and_its_heads(
         source_kind: str, tmp_path: Path, postgres_url: str) -> None:
-    from adapters.stores.backup import backup, restore
+    from adapters.ops.backup import backup, restore
 
     urls = {"sqlite": f"sqlite:///{tmp_path / 'a.sqlite3'}", "postgres": postgres_url}
     target = "postgres" if source_kind == "sqlite" else "sqlite"

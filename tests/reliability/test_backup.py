@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.stores.backup import _log_batches, store_digest
+from adapters.ops.backup import _log_batches, store_digest
 from adapters.container import build
 from adapters.settings import Settings
 from tests.reliability.driver import Driver, check_store, view_rows

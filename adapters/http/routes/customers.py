@@ -27,8 +27,8 @@ from application import customers as uc
 from application.customers import CustomerExists, CustomerNotFound
 from domain.customer import Customer
 
-CustomerId = s.Name
-PolicyId = s.Slug
+CustomerId = s.CustomerId
+PolicyId = s.PolicyId
 
 
 class CustomerIn(s.Input):

@@ -28,6 +28,8 @@ Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=LINE)]
 Short = Annotated[str, Meta(max_length=200, pattern=LINE)]
 Ref = Annotated[str, Meta(min_length=1, max_length=100, pattern=LINE)]  # an id or a number
 Slug = Annotated[str, Meta(min_length=1, max_length=63, pattern=LINE)]  # calendar, policy ids
+CustomerId = Name  # a customer organisation's id
+PolicyId = Slug  # an SLA policy's id
 Text = Annotated[str, Meta(max_length=20_000, pattern=TEXT)]
 Line = Annotated[str, Meta(max_length=2_000, pattern=TEXT)]  # a reason, a note, an item
 Phone = Annotated[str, Meta(max_length=40, pattern=r"^[0-9+()\- ]*$")]

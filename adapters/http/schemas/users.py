@@ -13,11 +13,10 @@ from typing import Annotated
 from msgspec import Meta, Struct
 
 from adapters.http.schemas import common as s
-from adapters.http.routes.customers import CustomerId
 from application.identities import IssuedToken, Principal
 from domain.identity import MAX_LABEL, MAX_TAG, MAX_TAGS, ApiToken, User
 
-UserId = CustomerId  # the same rule: 1 to 200 characters, no control characters
+UserId = s.CustomerId  # the same rule: 1 to 200 characters, no control characters
 RoleName = Annotated[str, Meta(min_length=1, max_length=40, pattern=s.LINE)]
 Roles = Annotated[list[RoleName], Meta(max_length=10)]
 Tag = Annotated[str, Meta(min_length=1, max_length=MAX_TAG, pattern=s.LINE)]
