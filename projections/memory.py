@@ -53,6 +53,10 @@ class MemoryView(Generic[Row]):
 
 
 class MemoryRows(MemoryView[Row]):
+    def get(self, key: str) -> Row | None:
+        """The row with id ``key``, or ``None``."""
+        return self._rows.get(key)
+
     def key(self, event: Any) -> str:
         return str(event.originator_id)
 

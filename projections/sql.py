@@ -300,6 +300,30 @@ def select_rows(cur: Cursor, table: str, columns: tuple[str, ...], param: str,
     return rows
 
 
+class Filter:
+    """The ``WHERE`` clauses of a list query and their parameters, in order: what
+    ``newest_page`` and ``ordered_page`` take. A filter not asked for adds nothing."""
+
+    def __init__(self, param: str) -> None:
+        self.param = param
+        self.where: list[str] = []
+        self.params: list[Any] = []
+
+    def add(self, clause: str, *params: Any) -> None:
+        self.where.append(clause)
+        self.params += params
+
+    def one_of(self, column: str, values: Sequence[Any] | None) -> None:
+        """``column IN (…)`` when ``values`` names any."""
+        if values:
+            self.add(f"{column} IN ({', '.join([self.param] * len(values))})", *values)
+
+    def equal(self, column: str, value: Any) -> None:
+        """``column = value`` when ``value`` is given (not ``None``)."""
+        if value is not None:
+            self.add(f"{column} = {self.param}", value)
+
+
 def newest_page(
     store: SqlStore, table: str, columns: tuple[str, ...], where: list[str], params: list[Any],
     after: int | None, limit: int,
@@ -425,7 +449,7 @@ class SqlRows(SqlView):
         """Stores the rows a batch changed (a view with more tables adds to it)."""
         write_rows(cur, self._upsert, [tuple(r[c] for c in self.columns) for r in rows])
 
-    def _one(self, key: str) -> Any:
+    def get(self, key: str) -> Any:
         """The row with id ``key``, or ``None``."""
         with self.store.read() as cur:
             found = select_rows(cur, self.table, self.columns, self.store.param, [key])

@@ -36,9 +36,6 @@ class MemoryChangeListView(MemoryRows[ChangeRow]):
     def apply_event(self, row: ChangeRow | None, event: Any, position: int) -> ChangeRow | None:
         return p.apply(row, event, position) or row
 
-    def get(self, change_id: str) -> ChangeRow | None:
-        return self._rows.get(change_id)
-
     def query(self, q: ChangeQuery) -> ChangePage:
         rows, cursor = newest_page((r for r in self._rows.values() if matches(r, q)),
                                    q.after, q.limit)

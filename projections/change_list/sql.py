@@ -8,7 +8,7 @@ from typing import Any
 from projections.change_list import projection as p
 from projections.change_list.projection import COLUMNS, CalendarEntry, ChangeRow
 from projections.change_list.view import ChangePage, ChangeQuery
-from projections.sql import SqlRows, SqlStore, newest_page
+from projections.sql import Filter, SqlRows, SqlStore, newest_page
 
 TABLE = "change_list"
 
@@ -46,23 +46,16 @@ class SqlChangeListView(SqlRows):
         cur.execute(f"SELECT {self._cols} FROM {TABLE} WHERE {where}", list(params))
         return [dict(zip(COLUMNS, r, strict=True)) for r in cur.fetchall()]  # type: ignore[misc]
 
-    def get(self, change_id: str) -> ChangeRow | None:
-        return self._one(change_id)  # type: ignore[no-any-return]
-
     def query(self, q: ChangeQuery) -> ChangePage:
         ph = self.store.param
-        where, params = [], []  # type: list[str], list[Any]
-        for column, values in (("status", q.statuses), ("kind", q.kinds)):
-            if values:
-                where.append(f"{column} IN ({', '.join([ph] * len(values))})")
-                params += values
+        f = Filter(ph)
+        f.one_of("status", q.statuses)
+        f.one_of("kind", q.kinds)
         if q.system is not None:
-            where.append(f"LOWER(affected_system) = {ph}")
-            params.append(p.system_key(q.system))
+            f.add(f"LOWER(affected_system) = {ph}", p.system_key(q.system))
         if q.origin is not None:
-            where.append(f"(origin_id = {ph} OR origin_number = {ph})")
-            params += [q.origin, q.origin]
-        rows, cursor = newest_page(self.store, TABLE, COLUMNS, where, params, q.after, q.limit)
+            f.add(f"(origin_id = {ph} OR origin_number = {ph})", q.origin, q.origin)
+        rows, cursor = newest_page(self.store, TABLE, COLUMNS, f.where, f.params, q.after, q.limit)
         return ChangePage(rows=rows, next_cursor=cursor)  # type: ignore[arg-type]
 
     def _scheduled(self, cur: Any, start: str, end: str, systems: Sequence[str] | None

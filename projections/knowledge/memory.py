@@ -33,6 +33,3 @@ class MemoryKnowledgeView(MemoryRows[KnowledgeRow]):
         scored.sort(key=lambda rs: rs[0]["updated_at"], reverse=True)
         scored.sort(key=lambda rs: rs[1], reverse=True)
         return page(scored[q.offset : q.offset + q.limit + 1], q, terms.all)
-
-    def get(self, entry_id: str) -> KnowledgeRow | None:
-        return self._rows.get(entry_id)

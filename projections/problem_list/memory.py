@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from projections.memory import MemoryRows, newest_page
 from projections.problem_list import projection as p
 from projections.problem_list.projection import ProblemRow
+from projections.problem_list.sql import ProblemRows
 from projections.problem_list.view import ProblemPage, ProblemQuery
 
 
-class MemoryProblemListView(MemoryRows[ProblemRow]):
-    name = p.NAME
-    topics = p.TOPICS
-    fields = p.FIELDS
-
-    def apply_event(self, row: ProblemRow | None, event: Any, position: int) -> ProblemRow | None:
-        return p.apply(row, event, position)
-
-    def get(self, problem_id: str) -> ProblemRow | None:
-        return self._rows.get(problem_id)
-
+class MemoryProblemListView(ProblemRows, MemoryRows[ProblemRow]):
     def query(self, q: ProblemQuery) -> ProblemPage:
         def keep(r: ProblemRow) -> bool:
             return (

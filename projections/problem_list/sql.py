@@ -12,18 +12,26 @@ from typing import Any
 from projections.problem_list import projection as p
 from projections.problem_list.projection import COLUMNS, ProblemRow
 from projections.problem_list.view import ProblemPage, ProblemQuery
-from projections.sql import SqlRows, SqlStore, newest_page
+from projections.sql import Filter, SqlRows, SqlStore, newest_page
 
 TABLE = "problem_list"
 LINKS = "problem_list_tickets"
 
 
-class SqlProblemListView(SqlRows):
-    table = TABLE
-    columns = COLUMNS
+class ProblemRows:
+    """How events make problem rows, the same for the memory and the SQL view."""
+
     name = p.NAME
     topics = p.TOPICS
     fields = p.FIELDS
+
+    def apply_event(self, row: ProblemRow | None, event: Any, position: int) -> ProblemRow | None:
+        return p.apply(row, event, position)
+
+
+class SqlProblemListView(ProblemRows, SqlRows):
+    table = TABLE
+    columns = COLUMNS
 
     def __init__(self, store: SqlStore) -> None:
         super().__init__(store, p.NAME, p.VERSION)
@@ -56,31 +64,19 @@ class SqlProblemListView(SqlRows):
         cur.execute(f"DELETE FROM {LINKS}")
         super()._reset(cur)
 
-    def apply_event(self, row: ProblemRow | None, event: Any, position: int) -> ProblemRow | None:
-        return p.apply(row, event, position)
-
     def _write(self, cur: Any, rows: list[Any]) -> None:
         super()._write(cur, rows)
         links = [(r["id"], t) for r in rows for t in p.ticket_ids(r)]
         if links:
             cur.executemany(self._link, links)
 
-    def get(self, problem_id: str) -> ProblemRow | None:
-        return self._one(problem_id)  # type: ignore[no-any-return]
-
     def query(self, q: ProblemQuery) -> ProblemPage:
-        ph = self.store.param
-        where: list[str] = []
-        params: list[Any] = []
-        for column, values in (("status", q.statuses), ("category", q.categories)):
-            if values:
-                where.append(f"{column} IN ({', '.join([ph] * len(values))})")
-                params += values
+        f = Filter(self.store.param)
+        f.one_of("status", q.statuses)
+        f.one_of("category", q.categories)
         if q.ticket is not None:
-            where.append(f"id IN (SELECT problem_id FROM {LINKS} WHERE ticket_id = {ph})")
-            params.append(q.ticket)
+            f.add(f"id IN (SELECT problem_id FROM {LINKS} WHERE ticket_id = {f.param})", q.ticket)
         if q.known_error is not None:
-            where.append(f"known_error = {ph}")
-            params.append(int(q.known_error))
-        rows, cursor = newest_page(self.store, TABLE, COLUMNS, where, params, q.after, q.limit)
+            f.equal("known_error", int(q.known_error))
+        rows, cursor = newest_page(self.store, TABLE, COLUMNS, f.where, f.params, q.after, q.limit)
         return ProblemPage(rows=rows, next_cursor=cursor)  # type: ignore[arg-type]

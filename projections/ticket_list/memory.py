@@ -10,9 +10,6 @@ from projections.ticket_list.view import ComplianceCount, Page, TicketQuery
 
 
 class MemoryTicketListView(TicketRows, MemoryRows[TicketRow]):
-    def get(self, ticket_id: str) -> TicketRow | None:
-        return self._rows.get(ticket_id)
-
     def query(self, q: TicketQuery) -> Page:
         def keep(r: TicketRow) -> bool:
             return (

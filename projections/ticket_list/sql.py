@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from projections.sql import SqlRows, SqlStore, newest_page, ordered_page
+from projections.sql import Filter, SqlRows, SqlStore, newest_page, ordered_page
 from projections.ticket_list import projection as p
 from projections.ticket_list.projection import COLUMNS, TicketRow
 from projections.ticket_list.view import ComplianceCount, Page, TicketQuery
@@ -115,50 +115,34 @@ class SqlTicketListView(TicketRows, SqlRows):
 
     # ---------------------------------------------------------------- queries
 
-    def get(self, ticket_id: str) -> TicketRow | None:
-        return self._one(ticket_id)  # type: ignore[no-any-return]
-
     def query(self, q: TicketQuery) -> Page:
         ph = self.store.param
-        where: list[str] = []
-        params: list[Any] = []
-        if q.statuses:
-            where.append(f"status IN ({', '.join([ph] * len(q.statuses))})")
-            params += q.statuses
-        if q.priorities:
-            where.append(f"priority IN ({', '.join([ph] * len(q.priorities))})")
-            params += q.priorities
-        if q.assignee is not None:
-            where.append(f"assignee = {ph}")
-            params.append(q.assignee)
+        f = Filter(ph)
+        f.one_of("status", q.statuses)
+        f.one_of("priority", q.priorities)
+        f.equal("assignee", q.assignee)
         if q.unassigned:
-            where.append('assignee IS NULL AND "group" IS NULL')
-        if q.customer is not None:
-            where.append(f"customer = {ph}")
-            params.append(q.customer)
-        if q.group is not None:
-            where.append(f'"group" = {ph}')
-            params.append(q.group)
+            f.add('assignee IS NULL AND "group" IS NULL')
+        f.equal("customer", q.customer)
+        f.equal('"group"', q.group)
         if q.sla_states:
             sla = _Sla(ph, q.now or "")
-            where.append(sla.where(q.sla_states))
-            params += sla.params
+            clause = sla.where(q.sla_states)  # collects its parameters
+            f.add(clause, *sla.params)
         if q.order == "breaching":
             if q.after is not None:
-                where.append(f"(sla_next_due, seq) > ({ph}, {ph})")
-                params += list(_breaching_after(q.after))
+                f.add(f"(sla_next_due, seq) > ({ph}, {ph})", *_breaching_after(q.after))
             order = "sla_next_due, seq"
         elif q.order == "queue":
             if q.after is not None:
                 rank, seq = divmod(q.after, 1 << 48)
-                where.append(f"({_QUEUE_KEY}, seq) > ({ph}, {ph})")
-                params += [f"P{rank}", seq]
+                f.add(f"({_QUEUE_KEY}, seq) > ({ph}, {ph})", f"P{rank}", seq)
             order = f"{_QUEUE_KEY}, seq"
         else:
-            rows, cursor = newest_page(self.store, TABLE, COLUMNS, where, params, q.after,
+            rows, cursor = newest_page(self.store, TABLE, COLUMNS, f.where, f.params, q.after,
                                        q.limit)
             return Page(rows=rows, next_cursor=cursor)  # type: ignore[arg-type]
-        found, more = ordered_page(self.store, TABLE, COLUMNS, where, params, order, q.limit)
+        found, more = ordered_page(self.store, TABLE, COLUMNS, f.where, f.params, order, q.limit)
         ordered: list[TicketRow] = found  # type: ignore[assignment]
         return Page(rows=ordered, next_cursor=cursor_after(ordered[-1], q.order) if more else None)
 
