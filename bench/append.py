@@ -20,10 +20,8 @@ It prints events (stored rows)/s, commands/s, p50/p99 per command and the desk/r
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import shutil
 import sys
 import tempfile
 import threading
@@ -37,7 +35,14 @@ from adapters.container import build
 from adapters.settings import Settings
 from application.commands.tickets import Assign, Confirm, LogWork, RegisterTicket, Resolve, Start
 from application.desk import ServiceDesk
-from bench.common import load_average, source_state, stop_on_sigterm, write_json
+from bench.common import (
+    bench_parser,
+    clean_up,
+    load_average,
+    source_state,
+    stop_on_sigterm,
+    write_json,
+)
 from bench.http_commands import (
     KINDS,
     RunResult,
@@ -94,12 +99,10 @@ def run_desk(desk: ServiceDesk, tickets: int, threads: int) -> RunResult:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.append", description=(__doc__ or "").split("\n")[0])
+    parser = bench_parser("bench.append", __doc__)
     parser.add_argument("--tickets", type=int, default=1000, help="timed ticket lifecycles (6 commands each)")
-    parser.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--threads", type=int, default=1, help="threads issuing commands (and replaying raw rows)")
     parser.add_argument("--warmup", type=int, default=20, help="untimed lifecycles first")
-    parser.add_argument("--pg-url", help="an existing PostgreSQL server (needs CREATEDB); default: start a private one")
     parser.add_argument("--raw-repeats", type=int, default=3, help="raw baseline runs; the fastest is kept")
     parser.add_argument("--json", type=Path, help="also write the figures here as JSON")
     args = parser.parse_args(argv)
@@ -160,8 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         })
         return 0
     finally:
-        store.close()
-        shutil.rmtree(tmp, ignore_errors=True)
+        clean_up(tmp, store)
 
 
 if __name__ == "__main__":

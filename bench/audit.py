@@ -18,23 +18,29 @@ It prints events/s and each line's ratio to the raw read. A benchmark, not a tes
 
 from __future__ import annotations
 
-import argparse
 import hashlib
-import shutil
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from collections.abc import Sequence
 
-from adapters.audit.chain import verify_store
 from adapters.audit.bundle import export, verify_bundle
+from adapters.audit.chain import verify_store
 from adapters.audit.replay import replay
 from adapters.container import build
 from adapters.settings import Settings
 from application.ports import FixedClock
-from bench.common import load_average, source_state, stop_on_sigterm, write_json
-from bench.rebuild import BASE, Line, PostgresStore, SQLiteStore, Store, best_of, fill, raw_read
+from bench.common import (
+    bench_parser,
+    clean_up,
+    load_average,
+    print_header,
+    source_state,
+    stop_on_sigterm,
+    write_json,
+)
+from bench.rebuild import BASE, Line, Store, best_of, fill, open_store, raw_read
 
 
 def raw_read_sha256(store: Store) -> int:
@@ -46,10 +52,8 @@ def raw_read_sha256(store: Store) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.audit", description=(__doc__ or "").split("\n")[0])
+    parser = bench_parser("bench.audit", __doc__)
     parser.add_argument("--tickets", type=int, default=5_000, help="ticket lifecycles (7.5 events each)")
-    parser.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite")
-    parser.add_argument("--pg-url", help="an existing PostgreSQL server (needs CREATEDB)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", type=Path, help="also write the figures here as JSON")
     args = parser.parse_args(argv)
@@ -58,14 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     store: Store | None = None
     services: Any = None
     try:
-        if args.store == "sqlite":
-            store = SQLiteStore(tmp)
-        else:
-            try:
-                store = PostgresStore(args.pg_url)
-            except Exception as e:  # the harness or server is missing: say why, do not fail
-                print(f"skipping postgres: {type(e).__name__}: {e}", file=sys.stderr)
-                return 0
+        store = open_store(args.store, tmp, args.pg_url)
+        if store is None:
+            return 0
         settings = Settings(database_url=store.url, sla_watch_seconds=0)
         services = build(settings, clock=FixedClock(BASE))
         load0 = load_average()
@@ -108,9 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"code: {source_state()}")
         print(f"bundle: {bundle.stat().st_size / events:,.0f} bytes per event")
         print()
-        header = f"{'':44} {'seconds':>8} {'events':>9} {'events/s':>11} {'vs raw read':>12}"
-        print(header)
-        print("-" * len(header))
+        print_header(f"{'':44} {'seconds':>8} {'events':>9} {'events/s':>11} {'vs raw read':>12}")
         for ln in lines:
             print(f"{ln.name:44} {ln.seconds:8.3f} {ln.count:9,} {ln.per_s:11,.0f} "
                   f"{ln.per_s / raw.per_s:11.3f}x")
@@ -124,11 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         })
         return 0
     finally:
-        if services is not None:
-            services.close()
-        if store is not None:
-            store.close()
-        shutil.rmtree(tmp, ignore_errors=True)
+        clean_up(tmp, services, store)
 
 
 if __name__ == "__main__":  # pragma: no cover

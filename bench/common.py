@@ -1,16 +1,23 @@
-"""Small helpers shared by the benchmarks: what code was measured, and how busy the machine was."""
+"""Small helpers shared by the benchmarks: the command line, the PostgreSQL server and the clean-up
+of a run, its tables, what code was measured, and how busy the machine was."""
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import hashlib
 import json
 import os
+import shutil
 import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCT = ("domain", "application", "adapters", "projections")
+T = TypeVar("T")
 
 
 def source_state() -> str:
@@ -53,3 +60,68 @@ def write_json(path: Path | None, data: Any) -> None:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def bench_parser(module: str, doc: str | None) -> argparse.ArgumentParser:
+    """The command line of ``python -m <module>`` (described by the first line of ``doc``), with
+    the options every single-store benchmark takes: ``--store`` and ``--pg-url``."""
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=(doc or "").split("\n")[0])
+    parser.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--pg-url", help="an existing PostgreSQL server (needs CREATEDB); default: start a private one")
+    return parser
+
+
+def print_header(header: str) -> None:
+    """A table's header line and a rule as wide under it."""
+    print(header)
+    print("-" * len(header))
+
+
+class BenchPostgres:
+    """The PostgreSQL server of a run: the one at ``--pg-url``, or a private one from the test
+    harness, and the databases made on it (``database``); ``close`` drops them from an external
+    server (a private one goes away with its data) and stops the server."""
+
+    def __init__(self, pg_url: str | None) -> None:
+        from tests.support import postgres as pg  # the test harness: a private PostgreSQL 15
+
+        self.pg = pg
+        self.server = pg.PostgresServer(url=pg_url)
+        self.base = self.server.start()
+        self.created: list[str] = []
+
+    def database(self, hint: str) -> str:
+        """A fresh database named after ``hint``; its URL."""
+        name = self.pg.unique_database_name(hint)
+        url = self.pg.create_database(self.base, name)
+        self.created.append(name)
+        return url
+
+    def close(self) -> None:
+        if self.server.is_external:
+            for name in self.created:
+                with contextlib.suppress(Exception):
+                    self.pg.drop_database(self.base, name)
+        self.server.stop()
+
+
+def postgres_or_skip(make: Callable[[], T]) -> T | None:
+    """``make()``, a store on PostgreSQL, or None with the reason printed when PostgreSQL
+    cannot be had (no test harness and no ``--pg-url``, or no server): the run skips it."""
+    try:
+        return make()
+    except ImportError as e:
+        print(f"skipping postgres: the test harness tests.support.postgres is missing ({e}) "
+              "and no --pg-url was given", file=sys.stderr)
+    except Exception as e:
+        print(f"skipping postgres: {type(e).__name__}: {e}", file=sys.stderr)
+    return None
+
+
+def clean_up(tmp: Path, *opened: Any) -> None:
+    """The end of a run: closes what it opened, in the order given (``None``: never opened),
+    then removes its temporary directory."""
+    for thing in opened:
+        if thing is not None:
+            thing.close()
+    shutil.rmtree(tmp, ignore_errors=True)

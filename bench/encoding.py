@@ -118,6 +118,27 @@ CHANNELS = tuple(Channel)
 TYPES = (TicketType.FAULT, TicketType.FAULT, TicketType.CONSULTATION, TicketType.OPTIMIZATION)
 
 
+def register_sample(i: int, number: str, at: datetime, **options: Any) -> Ticket:
+    """Sample ticket ``i`` registered at ``at`` as ``number`` (its id derives from the number):
+    customer, system, title and description of sample ``i % 4``, a contact, the channel by
+    ``i``, reported 25 minutes before in local time; ``options``: register's optional fields."""
+    k = i % 4
+    return Ticket.register(
+        id=uuid5(NAMESPACE_URL, f"opsledger:ticket:{number}"),
+        number=number,
+        customer=CUSTOMERS[k],
+        contact=Contact(name="王建国", phone=f"1380013{i % 10000:04d}", email="wangjg@example.cn"),
+        channel=CHANNELS[i % len(CHANNELS)],
+        title=TITLES[k],
+        description=DESCRIPTIONS[k],
+        affected_system=SYSTEMS[k],
+        reported_at=(at - timedelta(minutes=25)).astimezone(CST),
+        actor="desk.liu",
+        at=at,
+        **options,
+    )
+
+
 def build_events(n: int) -> list[Any]:
     """``n`` full ticket lifecycles, 8 events each, deterministic (fixed ids and times)."""
     events: list[Any] = []
@@ -125,18 +146,10 @@ def build_events(n: int) -> list[Any]:
         k = i % 4
         t0 = BASE + timedelta(minutes=7 * i)
         number = f"SR-{t0:%Y%m%d}-{i + 1:05d}"
-        ticket = Ticket.register(
-            id=uuid5(NAMESPACE_URL, f"opsledger:ticket:{number}"),
-            number=number,
-            customer=CUSTOMERS[k],
-            contact=Contact(name="王建国", phone=f"1380013{i % 10000:04d}", email="wangjg@example.cn"),
-            channel=CHANNELS[i % len(CHANNELS)],
-            title=TITLES[k],
-            description=DESCRIPTIONS[k],
-            affected_system=SYSTEMS[k],
-            reported_at=(t0 - timedelta(minutes=25)).astimezone(CST),
-            actor="desk.liu",
-            at=t0,
+        ticket = register_sample(
+            i,
+            number,
+            t0,
             attachments=("现场照片-1.jpg", "告警日志-0303.txt") if i % 2 else (),
             proposed=ProposedClassification(type=TYPES[k], urgency=Urgency.URGENT)
             if i % 3 == 0

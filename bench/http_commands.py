@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import http.client
 import json
 import os
 import platform
@@ -52,6 +53,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -60,13 +62,20 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-import http.client
-import urllib.parse
-
 import httpx
 
-from bench.common import load_average, source_state, stop_on_sigterm, write_json
 from adapters.settings import Settings
+from bench.common import (
+    BenchPostgres,
+    bench_parser,
+    clean_up,
+    load_average,
+    postgres_or_skip,
+    print_header,
+    source_state,
+    stop_on_sigterm,
+    write_json,
+)
 from bench.encoding import CUSTOMERS, DESCRIPTIONS, ENGINEERS, GROUPS, SYSTEMS, TITLES
 from domain.ticket import Ticket
 
@@ -303,6 +312,20 @@ def timed_threads(
     return seconds, samples, errors
 
 
+def raw_result(label: str, groups_by_thread: list[list[Group]],
+               worker: Callable[[list[Group]], Callable[[threading.Barrier], list[tuple[str, float]]]]
+               ) -> RunResult:
+    """A raw baseline run: ``worker`` of each thread's groups, started together; ``rows`` is
+    every row the groups hold."""
+    seconds, samples, errors = timed_threads([worker(g) for g in groups_by_thread])
+    if errors:
+        raise errors[0]
+    tickets = sum(1 for gs in groups_by_thread for g in gs if g.kind == "register")
+    res = result_from(label, len(groups_by_thread), tickets, seconds, samples)
+    res.rows = sum(len(g.rows) for gs in groups_by_thread for g in gs)
+    return res
+
+
 def result_from(label: str, clients: int, tickets: int, seconds: float,
                 samples: list[tuple[str, float]]) -> RunResult:
     by: dict[str, list[float]] = defaultdict(list)
@@ -376,37 +399,17 @@ class SQLiteStore(Store):
 
             return run
 
-        seconds, samples, errors = timed_threads([worker(g) for g in groups_by_thread])
-        if errors:
-            raise errors[0]
-        tickets = sum(1 for gs in groups_by_thread for g in gs if g.kind == "register")
-        res = result_from("raw sqlite3 + writer lock" if serialise else "raw sqlite3", clients, tickets, seconds, samples)
-        res.rows = sum(len(g.rows) for gs in groups_by_thread for g in gs)
-        return res
+        return raw_result("raw sqlite3 + writer lock" if serialise else "raw sqlite3", groups_by_thread, worker)
 
     def close(self) -> None:
         pass
 
 
-class PostgresStore(Store):
+class PostgresStore(BenchPostgres, Store):
     kind = "postgres"
 
-    def __init__(self, pg_url: str | None) -> None:
-        from tests.support import postgres as pg  # the test harness: a private PostgreSQL 15
-
-        self.pg = pg
-        self.server = pg.PostgresServer(url=pg_url)
-        self.base = self.server.start()
-        self.created: list[str] = []
-
-    def _database(self, hint: str) -> str:
-        name = self.pg.unique_database_name(hint)
-        url = self.pg.create_database(self.base, name)
-        self.created.append(name)
-        return url
-
     def server_url(self, clients: int) -> str:
-        return self._database(f"bench_http_{clients}c")
+        return self.database(f"bench_http_{clients}c")
 
     def read_rows(self, url: str, after: int) -> list[tuple[int, str, int, str, bytes]]:
         import psycopg
@@ -427,7 +430,7 @@ class PostgresStore(Store):
         import psycopg
 
         clients = len(groups_by_thread)
-        url = self._database(f"bench_raw_{clients}c_{attempt}")
+        url = self.database(f"bench_raw_{clients}c_{attempt}")
         with psycopg.connect(url, autocommit=True) as conn:
             # The shape of the library's events table (eventsourcing.postgres, 9.5.6).
             conn.execute(
@@ -456,34 +459,12 @@ class PostgresStore(Store):
 
             return run
 
-        seconds, samples, errors = timed_threads([worker(g) for g in groups_by_thread])
-        if errors:
-            raise errors[0]
-        tickets = sum(1 for gs in groups_by_thread for g in gs if g.kind == "register")
-        res = result_from("raw psycopg", clients, tickets, seconds, samples)
-        res.rows = sum(len(g.rows) for gs in groups_by_thread for g in gs)
-        return res
-
-    def close(self) -> None:
-        if self.server.is_external:
-            for name in self.created:
-                with contextlib.suppress(Exception):
-                    self.pg.drop_database(self.base, name)
-        self.server.stop()
+        return raw_result("raw psycopg", groups_by_thread, worker)
 
 
 def open_store(kind: str, tmp: Path, pg_url: str | None) -> Store | None:
     """The store to benchmark, or None (with the reason printed) when PostgreSQL cannot be had."""
-    if kind == "sqlite":
-        return SQLiteStore(tmp)
-    try:
-        return PostgresStore(pg_url)
-    except ImportError as e:
-        print(f"skipping postgres: the test harness tests.support.postgres is missing ({e}) "
-              "and no --pg-url was given", file=sys.stderr)
-    except Exception as e:
-        print(f"skipping postgres: {type(e).__name__}: {e}", file=sys.stderr)
-    return None
+    return SQLiteStore(tmp) if kind == "sqlite" else postgres_or_skip(lambda: PostgresStore(pg_url))
 
 
 # ----------------------------------------------------------------------- server
@@ -823,8 +804,7 @@ def print_level(ops: RunResult, raws: list[RunResult]) -> None:
     for r in raws:
         name = short.get(r.label, r.label)
         header += f" | {name + ' p50':>12} {'p99':>7}"
-    print(header)
-    print("-" * len(header))
+    print_header(header)
     for name in (*KINDS, "overall"):
         d = ops.overall if name == "overall" else ops.by_kind[name]
         sd = ops.server_overall if name == "overall" else ops.server_by_kind.get(name)
@@ -865,12 +845,9 @@ def server_workers_text(n: int) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.http_commands",
-                                     description=(__doc__ or "").split("\n")[0])
+    parser = bench_parser("bench.http_commands", __doc__)
     parser.add_argument("--tickets", type=int, default=400, help="timed ticket lifecycles per client count (6 calls each)")
     parser.add_argument("--clients", default="1,8", help="comma-separated concurrent client counts")
-    parser.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite")
-    parser.add_argument("--pg-url", help="an existing PostgreSQL server (needs CREATEDB); default: start a private one")
     parser.add_argument("--warmup", type=int, default=20, help="untimed lifecycles before each timed run")
     parser.add_argument("--raw-repeats", type=int, default=3, help="raw baseline runs per level; the fastest is kept")
     add_load_options(parser)
@@ -939,9 +916,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             {"opsledger": o.as_dict(), "raw": [r.as_dict() for r in rs]} for o, rs in results]})
         return 0
     finally:
-        if store is not None:
-            store.close()
-        shutil.rmtree(tmp, ignore_errors=True)
+        clean_up(tmp, store)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ cProfile and prints where the time goes. It is a benchmark, not a test.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import cProfile
 import gc
@@ -33,7 +32,6 @@ import json
 import os
 import platform
 import pstats
-import shutil
 import sqlite3
 import sys
 import tempfile
@@ -45,25 +43,32 @@ from datetime import datetime, timedelta, timezone
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
-from uuid import NAMESPACE_URL, uuid5
 
 import msgspec
 
 from adapters.container import Services, build
 from adapters.settings import Settings
 from application.ports import FixedClock
-from bench.common import load_average, source_state, stop_on_sigterm, write_json
-from bench.encoding import CUSTOMERS, DESCRIPTIONS, ENGINEERS, GROUPS, SYSTEMS, TITLES
+from bench.common import (
+    BenchPostgres,
+    bench_parser,
+    clean_up,
+    load_average,
+    postgres_or_skip,
+    print_header,
+    source_state,
+    stop_on_sigterm,
+    write_json,
+)
+from bench.encoding import ENGINEERS, GROUPS, TYPES, register_sample
 from domain.priority import Impact, Importance, Urgency
-from domain.ticket import Channel, Contact, ProposedClassification, Ticket, TicketType
+from domain.ticket import ProposedClassification, Ticket
 from projections.ticket_list.view import TicketQuery
 
 UTC = timezone.utc
-CST = timezone(timedelta(hours=8))
 BASE = datetime(2025, 3, 3, 1, 0, tzinfo=UTC)
 TARGET_EVENTS_PER_S = 100_000
 SAVE_BATCH = 1000  # aggregates per desk.save call (one transaction)
-TYPES = (TicketType.FAULT, TicketType.FAULT, TicketType.CONSULTATION, TicketType.OPTIMIZATION)
 
 
 # ------------------------------------------------------------------------- fill
@@ -87,22 +92,8 @@ def ticket(i: int, stage: int = len(STAGES) - 1, clocks: Clocks | None = None) -
     number = f"SR-{t0:%Y%m%d}-{i + 1:06d}"
     urgency, impact, importance = tuple(Urgency)[i % 3], tuple(Impact)[(i // 3) % 3], tuple(Importance)[k % 3]
     engineer = ENGINEERS[k]
-    t = Ticket.register(
-        id=uuid5(NAMESPACE_URL, f"opsledger:ticket:{number}"),
-        number=number,
-        customer=CUSTOMERS[k],
-        contact=Contact(name="王建国", phone=f"1380013{i % 10000:04d}", email="wangjg@example.cn"),
-        channel=tuple(Channel)[i % 5],
-        title=TITLES[k],
-        description=DESCRIPTIONS[k],
-        affected_system=SYSTEMS[k],
-        reported_at=(t0 - timedelta(minutes=25)).astimezone(CST),
-        actor="desk.liu",
-        at=t0,
-        proposed=ProposedClassification(
-            type=TYPES[k], category="网络/交换机", urgency=urgency, impact=impact, importance=importance
-        ),
-    )
+    t = register_sample(i, number, t0, proposed=ProposedClassification(
+        type=TYPES[k], category="网络/交换机", urgency=urgency, impact=impact, importance=importance))
     steps: list[tuple[int, Callable[[datetime], None]]] = [
         (0, lambda at: t.classify(type=TYPES[k], category="网络/交换机", urgency=urgency, impact=impact,
                                   importance=importance, actor="desk.liu", at=at)),
@@ -166,17 +157,12 @@ class SQLiteStore(Store):
             yield from conn.execute("SELECT rowid, * FROM stored_events ORDER BY rowid").fetchall()
 
 
-class PostgresStore(Store):
+class PostgresStore(BenchPostgres, Store):
     kind = "postgres"
 
     def __init__(self, pg_url: str | None) -> None:
-        from tests.support import postgres as pg  # the test harness: a private PostgreSQL 15
-
-        self.pg = pg
-        self.server = pg.PostgresServer(url=pg_url)
-        self.base = self.server.start()
-        self.name = pg.unique_database_name("bench_rebuild")
-        self.url = pg.create_database(self.base, self.name)
+        super().__init__(pg_url)
+        self.url = self.database("bench_rebuild")
 
     def raw_rows(self) -> Iterator[tuple[Any, ...]]:
         import psycopg
@@ -191,11 +177,10 @@ class PostgresStore(Store):
                 f'FROM "{table}" ORDER BY notification_id'
             ).fetchall()
 
-    def close(self) -> None:
-        if self.server.is_external:
-            with contextlib.suppress(Exception):
-                self.pg.drop_database(self.base, self.name)
-        self.server.stop()
+
+def open_store(kind: str, tmp: Path, pg_url: str | None) -> Store | None:
+    """The store to fill, or None (with the reason printed) when PostgreSQL cannot be had."""
+    return SQLiteStore(tmp) if kind == "sqlite" else postgres_or_skip(lambda: PostgresStore(pg_url))
 
 
 # ----------------------------------------------------------------------- timing
@@ -264,10 +249,8 @@ def profile_rebuild(services: Services, top: int) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.rebuild", description=(__doc__ or "").split("\n")[0])
+    parser = bench_parser("bench.rebuild", __doc__)
     parser.add_argument("--tickets", type=int, default=20_000, help="ticket lifecycles (7.5 events each)")
-    parser.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite")
-    parser.add_argument("--pg-url", help="an existing PostgreSQL server (needs CREATEDB); default: start a private one")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs of each; the best is kept")
     parser.add_argument("--profile", action="store_true", help="also profile one rebuild with cProfile")
     parser.add_argument("--json", type=Path, help="also write the figures here as JSON")
@@ -278,18 +261,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     store: Store | None = None
     services: Services | None = None
     try:
-        if args.store == "sqlite":
-            store = SQLiteStore(tmp)
-        else:
-            try:
-                store = PostgresStore(args.pg_url)
-            except ImportError as e:
-                print(f"skipping postgres: the test harness tests.support.postgres is missing ({e}) "
-                      "and no --pg-url was given", file=sys.stderr)
-                return 0
-            except Exception as e:
-                print(f"skipping postgres: {type(e).__name__}: {e}", file=sys.stderr)
-                return 0
+        store = open_store(args.store, tmp, args.pg_url)
+        if store is None:
+            return 0
         settings = Settings(database_url=store.url)
         services = build(settings, clock=FixedClock(BASE))
         load0 = load_average()
@@ -324,8 +298,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"code: {source_state()}")
         print()
         header = f"{'':46} {'seconds':>8} {'rows':>9} {'events/s':>11}"
-        print(header)
-        print("-" * len(header))
+        print_header(header)
         for ln in lines:
             print(f"{ln.name:46} {ln.seconds:8.3f} {ln.count:9,} {ln.per_s:11,.0f}")
         print()
@@ -364,11 +337,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         })
         return 0
     finally:
-        if services is not None:
-            services.close()
-        if store is not None:
-            store.close()
-        shutil.rmtree(tmp, ignore_errors=True)
+        clean_up(tmp, services, store)
 
 
 def _count_rows(services: Services) -> int:

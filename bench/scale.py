@@ -36,14 +36,12 @@ much it wrote.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import gc
 import multiprocessing
 import os
 import random
 import secrets
-import shutil
 import sqlite3
 import sys
 import tempfile
@@ -57,7 +55,15 @@ from typing import Any
 
 from adapters.container import Services, build
 from adapters.settings import Settings
-from bench.common import load_average, source_state, stop_on_sigterm, write_json
+from bench.common import (
+    bench_parser,
+    clean_up,
+    load_average,
+    print_header,
+    source_state,
+    stop_on_sigterm,
+    write_json,
+)
 from bench.http_commands import Client, Dist, Server
 from bench.rebuild import BASE, STAGES, PostgresStore, SQLiteStore, Store, ticket
 from projections.ticket_list.projection import OPEN_STATUSES, stamp
@@ -330,10 +336,8 @@ def disk_bytes(store: Store) -> int | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.scale", description=(__doc__ or "").split("\n")[0])
+    parser = bench_parser("bench.scale", __doc__)
     parser.add_argument("--tickets", type=int, default=20_000, help="tickets to generate (1,000,000 for the full run)")
-    parser.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite")
-    parser.add_argument("--pg-url", help="an existing PostgreSQL server (needs CREATEDB); default: start a private one")
     parser.add_argument("--queries", type=int, default=200, help="timed requests per query")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes encoding events")
     parser.add_argument("--batch", type=int, default=200_000, help="rows per write transaction")
@@ -398,9 +402,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             results = run_queries(services, store, server, client, args.tickets, args.queries, args.seed)
         print(f"Queries over HTTP (opsledger serve, ready in {boot_s:.1f} s; {args.queries} timed requests each, "
               f"one client, after 20 untimed)")
-        header = f"{'':58} {'rows':>4} | {'p50':>7} {'p95':>7} {'p99':>7} | {'baseline':24} {'p50':>7} {'p99':>7} | {'p99 ratio':>9}"
-        print(header)
-        print("-" * len(header))
+        print_header(f"{'':58} {'rows':>4} | {'p50':>7} {'p95':>7} {'p99':>7} | {'baseline':24} {'p50':>7} "
+                     f"{'p99':>7} | {'p99 ratio':>9}")
         for r in results:
             line = f"{r.name:58} {r.rows:4} | {r.dist.p50:7.2f} {r.dist.p95:7.2f} {r.dist.p99:7.2f} |"
             if r.floor:
@@ -418,11 +421,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if server is not None:
             server.stop()
-        if services is not None:
-            services.close()
-        if store is not None:
-            store.close()
-        shutil.rmtree(tmp, ignore_errors=True)
+        clean_up(tmp, services, store)
 
 
 if __name__ == "__main__":
