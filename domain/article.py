@@ -22,7 +22,8 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.errors import FieldError, InvalidCommand, TransitionNotAllowed
+from domain.checks import StatusRules, given, refuse_fields, stripped
+from domain.errors import FieldError, InvalidCommand
 
 MAX_TITLE = 200
 MAX_TEXT = 20_000
@@ -69,11 +70,11 @@ class ArticleText:
         linked = {t.strip(): n for t, n in zip(self.tickets, numbers, strict=True)
                   if isinstance(t, str)}
         text = ArticleText(
-            title=_clean(self.title),
-            symptoms=_clean(self.symptoms),
-            cause=_clean(self.cause),
-            workaround=_clean(self.workaround),
-            solution=_clean(self.solution),
+            title=stripped(self.title),
+            symptoms=stripped(self.symptoms),
+            cause=stripped(self.cause),
+            workaround=stripped(self.workaround),
+            solution=stripped(self.solution),
             tags=_unique(" ".join(t.split()) for t in self.tags if isinstance(t, str)),
             tickets=tuple(linked),
             ticket_numbers=tuple(linked.values()),
@@ -95,21 +96,18 @@ class ArticleText:
                                              f"{MAX_TAG} characters"))
         if len(text.tickets) > MAX_TICKETS or any(not t for t in text.tickets):
             errors.append(FieldError("tickets", f"at most {MAX_TICKETS} ticket ids"))
-        if errors:
-            raise InvalidCommand(errors)
+        refuse_fields(errors)
         return text
-
-
-def _clean(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ""
 
 
 def _unique(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
 
-class Article(Aggregate):
+class Article(StatusRules, Aggregate):
     TOPIC = "opsledger.article:Article"
+    ALLOWED = ALLOWED
+    RECORD = "article"
 
     class Event(Aggregate.Event):
         TOPIC = "opsledger.article:Article.Event"
@@ -209,14 +207,6 @@ class Article(Aggregate):
         """(ticket id, ticket number) of every ticket the article names."""
         return list(zip(self.tickets, self.ticket_numbers, strict=True))
 
-    def allowed_commands(self) -> tuple[str, ...]:
-        return ALLOWED[self.status]
-
-    def _require(self, command: str) -> None:
-        if command not in self.allowed_commands():
-            raise TransitionNotAllowed(self.status.value, command, self.allowed_commands(),
-                                       record="article")
-
     # ---------------------------------------------------------------- commands
 
     @classmethod
@@ -240,9 +230,9 @@ class Article(Aggregate):
     def revise(self, text: ArticleText, *, note: str, actor: str, at: datetime) -> None:
         """Records a revision; refused when retired, or when nothing in the text changed
         (a revision that changes nothing would only bump the revision number)."""
-        self._require("revise")
+        self.require("revise")
         t = text.checked()
-        note = _clean(note)
+        note = stripped(note)
         if len(note) > MAX_NOTE:
             raise InvalidCommand.field("note", f"at most {MAX_NOTE} characters")
         if t == self.text:
@@ -254,10 +244,8 @@ class Article(Aggregate):
             tickets=t.tickets, ticket_numbers=t.ticket_numbers, note=note)
 
     def retire(self, *, reason: str, actor: str, at: datetime) -> None:
-        self._require("retire")
-        reason = _clean(reason)
-        if not reason:
-            raise InvalidCommand.field("reason", "say why the article is retired")
+        self.require("retire")
+        reason = given("reason", reason, "say why the article is retired")
         if len(reason) > MAX_NOTE:
             raise InvalidCommand.field("reason", f"at most {MAX_NOTE} characters")
         self.trigger_event(self.Retired, timestamp=at, actor=actor, reason=reason)

@@ -32,8 +32,9 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.errors import FieldError, InvalidCommand, TransitionNotAllowed
-from domain.privacy import ERASED_TEXT
+from domain.checks import StatusRules, given, refuse_fields, required, stripped
+from domain.errors import FieldError, InvalidCommand
+from domain.privacy import ERASED_TEXT, erased
 
 
 class ChangeKind(StrEnum):
@@ -308,25 +309,19 @@ class PlanInput:
     rollback_plan: str | None = None
 
 
-def _erased(value: str) -> str:
-    """A personal text after an erasure: ``[erased]``; an empty one stays empty."""
-    return ERASED_TEXT if value else value
-
-
-def _text(value: str | None) -> str:
-    return value.strip() if isinstance(value, str) else ""
-
-
 def _items(values: tuple[str, ...] | None) -> tuple[str, ...]:
-    return tuple(_text(v) for v in values or () if _text(v))
+    return tuple(stripped(v) for v in values or () if stripped(v))
 
 
 def _required(**values: str | None) -> list[FieldError]:
-    return [FieldError(name, "must not be empty") for name, v in values.items() if not _text(v)]
+    """``required`` of each field named by its keyword."""
+    return [e for name, v in values.items() for e in required(name, v)]
 
 
-class Change(Aggregate):
+class Change(StatusRules, Aggregate):
     TOPIC = "opsledger.change:Change"
+    ALLOWED = ALLOWED
+    RECORD = "change"
 
     class Event(Aggregate.Event):
         TOPIC = "opsledger.change:Change.Event"
@@ -491,9 +486,9 @@ class Change(Aggregate):
 
         def apply(self, c: Change) -> None:
             c.customer_reviews = tuple(
-                replace(r, reviewer=_erased(r.reviewer), comment=_erased(r.comment))
+                replace(r, reviewer=erased(r.reviewer), comment=erased(r.comment))
                 for r in c.customer_reviews)
-            c.consents = tuple(replace(k, given_by=_erased(k.given_by)) for k in c.consents)
+            c.consents = tuple(replace(k, given_by=erased(k.given_by)) for k in c.consents)
             if c.confirmed_by:
                 c.confirmed_by = ERASED_TEXT
 
@@ -603,14 +598,6 @@ class Change(Aggregate):
             allowed += tuple(REVIEW_GATES[g] for g in self.owed_gates())
         return tuple(c for c in allowed if c not in hidden)
 
-    def _refuse(self, command: str, reason: str = "", missing: tuple[str, ...] = ()) -> None:
-        raise TransitionNotAllowed(self.status.value, command, self.allowed_commands(), reason,
-                                   record="change", missing=missing)
-
-    def _require(self, command: str, reason: str = "") -> None:
-        if command not in ALLOWED[self.status]:
-            self._refuse(command, reason)
-
     # ---------------------------------------------------------------- commands
 
     @classmethod
@@ -632,41 +619,39 @@ class Change(Aggregate):
         errors = _required(title=title)
         if kind not in set(ChangeKind):
             errors.append(FieldError("kind", "one of standard, normal, emergency"))
-        if origin.kind not in set(OriginKind) or not _text(origin.id):
+        if origin.kind not in set(OriginKind) or not stripped(origin.id):
             errors.append(FieldError("origin", "name a ticket, problem or project"))
         if standard_model is not None:
             if kind != ChangeKind.STANDARD:
                 errors.append(FieldError("standard_change", "only a standard change cites a "
                                                             "standard-change model"))
-            elif not standard_model.covers(_text(affected_system)):
+            elif not standard_model.covers(stripped(affected_system)):
                 errors.append(FieldError(
                     "affected_system", f"standard-change model {standard_model.id!r} covers "
-                    f"{', '.join(standard_model.systems)}, not {_text(affected_system)!r}"))
-        if errors:
-            raise InvalidCommand(errors)
+                    f"{', '.join(standard_model.systems)}, not {stripped(affected_system)!r}"))
+        refuse_fields(errors)
         return cls._create(
             cls.Requested, id=id, timestamp=at, number=number, kind=ChangeKind(kind),
-            origin=Origin(OriginKind(origin.kind), _text(origin.id), _text(origin.number)),
-            title=_text(title), description=_text(description),
-            affected_system=_text(affected_system), standard_model=standard_model, actor=actor)
+            origin=Origin(OriginKind(origin.kind), stripped(origin.id), stripped(origin.number)),
+            title=stripped(title), description=stripped(description),
+            affected_system=stripped(affected_system), standard_model=standard_model, actor=actor)
 
     def assess(self, *, risk: Risk | str, impact: str, actor: str, at: datetime) -> None:
         """Records the risk and impact; a new revision, so earlier reviews no longer count."""
-        self._require("assess")
+        self.require("assess")
         errors = _required(impact=impact)
         if risk not in set(Risk):
             errors.append(FieldError("risk", "one of low, medium, high"))
-        if errors:
-            raise InvalidCommand(errors)
+        refuse_fields(errors)
         self.trigger_event(self.Assessed, timestamp=at, actor=actor, assessment=Assessment(
-            risk=Risk(risk), impact=_text(impact), revision=self.revision + 1, actor=actor,
+            risk=Risk(risk), impact=stripped(impact), revision=self.revision + 1, actor=actor,
             at=at))
 
     def record_plan(self, plan: PlanInput, *, actor: str, at: datetime) -> None:
         """Records the plan (目标、内容、步骤、人员、预算、进度、风险预案、回退方案): every
         field is required and one 422 names all that are missing. A new revision: reviews,
         consent and an emergency approval of an earlier plan no longer count."""
-        self._require("plan")
+        self.require("plan")
         errors = _required(goal=plan.goal, content=plan.content, budget=plan.budget,
                            risk_plan=plan.risk_plan, rollback_plan=plan.rollback_plan)
         if not _items(plan.steps):
@@ -689,21 +674,21 @@ class Change(Aggregate):
                 f"{e.field}: {e.message}" for e in errors))
         assert start is not None and end is not None
         self.trigger_event(self.Planned, timestamp=at, actor=actor, plan=Plan(
-            goal=_text(plan.goal), content=_text(plan.content), steps=_items(plan.steps),
-            people=_items(plan.people), budget=_text(plan.budget), schedule_start=start,
-            schedule_end=end, risk_plan=_text(plan.risk_plan),
-            rollback_plan=_text(plan.rollback_plan), revision=self.revision + 1, actor=actor,
+            goal=stripped(plan.goal), content=stripped(plan.content), steps=_items(plan.steps),
+            people=_items(plan.people), budget=stripped(plan.budget), schedule_start=start,
+            schedule_end=end, risk_plan=stripped(plan.risk_plan),
+            rollback_plan=stripped(plan.rollback_plan), revision=self.revision + 1, actor=actor,
             at=at))
 
     def _check_review(self, command: str, gate: str) -> None:
         if self.status in PRE_START:
             if self.plan is None:
-                self._refuse(command, "there is no plan to review yet", missing=("plan",))
+                self.refuse(command, "there is no plan to review yet", missing=("plan",))
             if self.gates.rejected:
-                self._refuse(command, "a review rejected the current plan: record a revised "
-                                      "plan first", missing=("plan",))
+                self.refuse(command, "a review rejected the current plan: record a revised "
+                                     "plan first", missing=("plan",))
         elif gate not in self.owed_gates():
-            self._refuse(command, f"the {gate.replace('_', ' ')} is not owed")
+            self.refuse(command, f"the {gate.replace('_', ' ')} is not owed")
 
     def _review(self, command: str, gate: str, *, decision: Decision | str, reviewer: str,
                 comment: str, actor: str, at: datetime) -> Review:
@@ -711,12 +696,11 @@ class Change(Aggregate):
         errors = _required(reviewer=reviewer)
         if decision not in set(Decision):
             errors.append(FieldError("decision", "approved or rejected"))
-        elif decision == Decision.REJECTED and not _text(comment):
+        elif decision == Decision.REJECTED and not stripped(comment):
             errors.append(FieldError("comment", "say why the plan is rejected"))
-        if errors:
-            raise InvalidCommand(errors)
-        return Review(decision=Decision(decision), reviewer=_text(reviewer),
-                      comment=_text(comment), revision=self.revision, actor=actor, at=at)
+        refuse_fields(errors)
+        return Review(decision=Decision(decision), reviewer=stripped(reviewer),
+                      comment=stripped(comment), revision=self.revision, actor=actor, at=at)
 
     def review(self, *, decision: Decision | str, reviewer: str, actor: str, at: datetime,
                comment: str = "") -> None:
@@ -738,56 +722,52 @@ class Change(Aggregate):
         errors = _required(evidence=evidence)
         if channel not in set(ConsentChannel):
             errors.append(FieldError("channel", "one of " + ", ".join(ConsentChannel)))
-        if errors:
-            raise InvalidCommand(errors)
+        refuse_fields(errors)
         self.trigger_event(self.ConsentRecorded, timestamp=at, actor=actor, consent=Consent(
-            evidence=_text(evidence), channel=ConsentChannel(channel),
-            reference=_text(reference), given_by=_text(given_by), revision=self.revision,
+            evidence=stripped(evidence), channel=ConsentChannel(channel),
+            reference=stripped(reference), given_by=stripped(given_by), revision=self.revision,
             actor=actor, at=at))
 
     def approve_emergency(self, *, approver: str, reason: str, actor: str, at: datetime) -> None:
         """Lets an emergency change start before its reviews and consent (still owed)."""
         if self.status not in PRE_START:
-            self._refuse("approve_emergency")
+            self.refuse("approve_emergency")
         if self.kind is not ChangeKind.EMERGENCY:
-            self._refuse("approve_emergency", f"a {self.kind.value} change has no emergency path")
+            self.refuse("approve_emergency", f"a {self.kind.value} change has no emergency path")
         if self.plan is None:
-            self._refuse("approve_emergency", "an emergency approval approves a plan: record "
-                                              "it first", missing=("plan",))
+            self.refuse("approve_emergency", "an emergency approval approves a plan: record "
+                                             "it first", missing=("plan",))
         errors = _required(approver=approver, reason=reason)
-        if errors:
-            raise InvalidCommand(errors)
+        refuse_fields(errors)
         self.trigger_event(self.EmergencyApproved, timestamp=at, actor=actor,
-                           approval=EmergencyApproval(approver=_text(approver),
-                                                      reason=_text(reason),
+                           approval=EmergencyApproval(approver=stripped(approver),
+                                                      reason=stripped(reason),
                                                       revision=self.revision, actor=actor, at=at))
 
     def start(self, *, actor: str, at: datetime) -> None:
         """Implementation begins: refused (409 naming every missing gate) unless it may."""
         if self.status not in PRE_START:
-            self._refuse("start")
+            self.refuse("start")
         missing = self.missing_for_start()
         if missing:
-            self._refuse("start", "the change may not be implemented yet: missing "
-                         + ", ".join(missing), missing=missing)
+            self.refuse("start", "the change may not be implemented yet: missing "
+                        + ", ".join(missing), missing=missing)
         how = "standard_model" if self.pre_approved else (
             "reviewed" if not self.owed_gates() else "emergency")
         self.trigger_event(self.Started, timestamp=at, actor=actor, authorised_by=how)
 
     def complete(self, *, result: str, actor: str, at: datetime) -> None:
-        self._require("complete")
-        if not _text(result):
-            raise InvalidCommand.field("result", "describe the result of the implementation")
-        self.trigger_event(self.Completed, timestamp=at, actor=actor, result=_text(result))
+        self.require("complete")
+        self.trigger_event(self.Completed, timestamp=at, actor=actor, result=given(
+            "result", result, "describe the result of the implementation"))
 
     def roll_back(self, *, reason: str, actor: str, at: datetime) -> None:
-        self._require("roll_back")
-        if not _text(reason):
-            raise InvalidCommand.field("reason", "say why the change is rolled back")
-        self.trigger_event(self.RolledBack, timestamp=at, actor=actor, reason=_text(reason))
+        self.require("roll_back")
+        self.trigger_event(self.RolledBack, timestamp=at, actor=actor,
+                           reason=given("reason", reason, "say why the change is rolled back"))
 
     def start_trial(self, *, days: int, actor: str, at: datetime) -> None:
-        self._require("start_trial")
+        self.require("start_trial")
         if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_TRIAL_DAYS:
             raise InvalidCommand.field("days", f"a whole number from 1 to {MAX_TRIAL_DAYS}")
         self.trigger_event(self.TrialStarted, timestamp=at, actor=actor, trial=Trial(
@@ -795,22 +775,20 @@ class Change(Aggregate):
 
     def evaluate(self, *, goal_met: bool, notes: str, actor: str, at: datetime) -> None:
         """The effect evaluated against the plan's goal (效果评估)."""
-        self._require("evaluate")
+        self.require("evaluate")
         errors = [] if isinstance(goal_met, bool) else [FieldError("goal_met", "true or false")]
         errors += _required(notes=notes)
-        if errors:
-            raise InvalidCommand(errors)
+        refuse_fields(errors)
         self.trigger_event(self.Evaluated, timestamp=at, actor=actor, evaluation=Evaluation(
-            goal_met=goal_met, notes=_text(notes), actor=actor, at=at))
+            goal_met=goal_met, notes=stripped(notes), actor=actor, at=at))
 
     def check_improvement(self, *, action: str, owner: str, due: date | None) -> None:
         """Checks ``raise_improvement``'s input before the follow-up change is made."""
-        self._require("raise_improvement")
+        self.require("raise_improvement")
         errors = _required(action=action, owner=owner)
         if due is None:
             errors.append(FieldError("due", "must not be empty"))
-        if errors:
-            raise InvalidCommand(errors)
+        refuse_fields(errors)
 
     def raise_improvement(self, *, action: str, owner: str, due: date, follow_up: Change,
                           actor: str, at: datetime) -> None:
@@ -821,26 +799,25 @@ class Change(Aggregate):
             raise InvalidCommand.field("follow_up", "the follow-up change must originate here")
         self.trigger_event(self.ImprovementRaised, timestamp=at, actor=actor,
                            improvement=Improvement(
-                               action=_text(action), owner=_text(owner), due=due,
+                               action=stripped(action), owner=stripped(owner), due=due,
                                change_id=str(follow_up.id), change_number=follow_up.number,
                                actor=actor, at=at))
 
     def close(self, *, actor: str, at: datetime, confirmed_by: str = "", note: str = "") -> None:
         """Closes an evaluated (or rolled-back) change; 409 naming the gates still owed."""
         if self.status not in (S.EVALUATED, S.ROLLED_BACK):
-            self._refuse("close")
+            self.refuse("close")
         missing = self.missing_for_close()
         if missing:
-            self._refuse("close", "the change may not close yet: missing " + ", ".join(missing),
-                         missing=missing)
+            self.refuse("close", "the change may not close yet: missing " + ", ".join(missing),
+                        missing=missing)
         self.trigger_event(self.Closed, timestamp=at, actor=actor,
-                           confirmed_by=_text(confirmed_by), note=_text(note))
+                           confirmed_by=stripped(confirmed_by), note=stripped(note))
 
     def cancel(self, *, reason: str, actor: str, at: datetime) -> None:
-        self._require("cancel")
-        if not _text(reason):
-            raise InvalidCommand.field("reason", "say why the change is cancelled")
-        self.trigger_event(self.Cancelled, timestamp=at, actor=actor, reason=_text(reason))
+        self.require("cancel")
+        self.trigger_event(self.Cancelled, timestamp=at, actor=actor,
+                           reason=given("reason", reason, "say why the change is cancelled"))
 
     def erase_personal_data(self, *, reason: str, erasure_id: str, actor: str,
                             at: datetime) -> bool:
@@ -848,7 +825,7 @@ class Change(Aggregate):
         when none is readable here."""
         values = [v for r in self.customer_reviews for v in (r.reviewer, r.comment)] + [
             k.given_by for k in self.consents] + [self.confirmed_by or ""]
-        if all(_erased(v) == v for v in values):
+        if all(erased(v) == v for v in values):
             return False
         self.trigger_event(self.PersonalDataErased, timestamp=at, actor=actor, reason=reason,
                            erasure_id=erasure_id)

@@ -25,6 +25,11 @@ MAX_TEXT = 2000
 ERASED_TEXT = "[erased]"
 
 
+def erased(value: str) -> str:
+    """A personal text after an erasure: ``[erased]``; an empty one stays empty."""
+    return ERASED_TEXT if value else value
+
+
 def erasure_id(customer: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"opsledger:personal-data-erasure:{customer}")
 

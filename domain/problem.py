@@ -28,7 +28,8 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.errors import FieldError, InvalidCommand, ResolutionTooVague, TransitionNotAllowed
+from domain.checks import StatusRules, given, refuse_fields, required, stripped
+from domain.errors import FieldError, InvalidCommand, ResolutionTooVague
 from domain.priority import Priority
 from domain.ticket import vague_resolution
 
@@ -52,16 +53,10 @@ ALLOWED: dict[Status, tuple[str, ...]] = {
 PRIORITIES = tuple(p.value for p in Priority)
 
 
-def _text(value: str | None) -> str:
-    return (value or "").strip()
-
-
-def _required(field: str, value: str | None) -> list[FieldError]:
-    return [] if _text(value) else [FieldError(field, "must not be empty")]
-
-
-class Problem(Aggregate):
+class Problem(StatusRules, Aggregate):
     TOPIC = "opsledger.problem:Problem"
+    ALLOWED = ALLOWED
+    RECORD = "problem"
 
     class Event(Aggregate.Event):
         TOPIC = "opsledger.problem:Problem.Event"
@@ -183,18 +178,6 @@ class Problem(Aggregate):
         """(ticket id, ticket number) of every linked ticket, oldest link first."""
         return list(zip(self.tickets, self.ticket_numbers, strict=True))
 
-    def allowed_commands(self) -> tuple[str, ...]:
-        return ALLOWED[self.status]
-
-    def require(self, command: str, reason: str = "", missing: tuple[str, ...] = ()) -> None:
-        """Raises the 409 (``TransitionNotAllowed``) when ``command`` is not allowed now, or
-        when ``missing`` names gates not yet passed; use cases call it before lookups."""
-        if command not in self.allowed_commands() or missing:
-            raise TransitionNotAllowed(
-                self.status.value, command, self.allowed_commands(), reason,
-                record="problem", missing=missing,
-            )
-
     # ---------------------------------------------------------------- commands
 
     @classmethod
@@ -213,19 +196,17 @@ class Problem(Aggregate):
     ) -> Problem:
         """``tickets``: (id, number) of each ticket it comes from (checked to exist by the
         use case, which links each ticket back in the same transaction)."""
-        errors = _required("title", title) + _required("description", description)
-        if errors:
-            raise InvalidCommand(errors)
+        refuse_fields(required("title", title) + required("description", description))
         unique = tuple(dict(tickets).items())  # a ticket named twice is linked once
         return cls._create(
             cls.Recorded,
             id=id,
             timestamp=at,
             number=number,
-            title=_text(title),
-            description=_text(description),
-            category=_text(category) or None,
-            affected_system=_text(affected_system),
+            title=stripped(title),
+            description=stripped(description),
+            category=stripped(category) or None,
+            affected_system=stripped(affected_system),
             tickets=tuple(t for t, _ in unique),
             ticket_numbers=tuple(n for _, n in unique),
             actor=actor,
@@ -236,8 +217,8 @@ class Problem(Aggregate):
     ) -> None:
         """Sets the category and/or priority (P1–P3); a value not given is kept."""
         self.require("classify")
-        category = _text(category) or None
-        priority = _text(priority).upper() or None
+        category = stripped(category) or None
+        priority = stripped(priority).upper() or None
         if category is None and priority is None:
             raise InvalidCommand([
                 FieldError("category", "give a category and/or a priority"),
@@ -262,17 +243,13 @@ class Problem(Aggregate):
 
     def record_root_cause(self, *, root_cause: str, actor: str, at: datetime) -> None:
         self.require("record_root_cause")
-        if not _text(root_cause):
-            raise InvalidCommand.field("root_cause", "must not be empty")
         self.trigger_event(self.RootCauseRecorded, timestamp=at, actor=actor,
-                           root_cause=_text(root_cause))
+                           root_cause=given("root_cause", root_cause, "must not be empty"))
 
     def record_workaround(self, *, workaround: str, actor: str, at: datetime) -> None:
         self.require("record_workaround")
-        if not _text(workaround):
-            raise InvalidCommand.field("workaround", "must not be empty")
         self.trigger_event(self.WorkaroundRecorded, timestamp=at, actor=actor,
-                           workaround=_text(workaround))
+                           workaround=given("workaround", workaround, "must not be empty"))
 
     def mark_known_error(self, *, actor: str, at: datetime) -> None:
         self.require("mark_known_error")
@@ -291,7 +268,7 @@ class Problem(Aggregate):
         if vague_resolution(resolution):
             raise ResolutionTooVague(resolution)
         self.trigger_event(self.Resolved, timestamp=at, actor=actor,
-                           resolution=_text(resolution), change_id=change_id)
+                           resolution=stripped(resolution), change_id=change_id)
 
     def close(self, *, actor: str, at: datetime) -> None:
         self.require("close", "only a resolved problem can be closed"

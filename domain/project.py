@@ -34,9 +34,10 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
+from domain.checks import StatusRules, collapsed, refuse_fields, required, stripped
 from domain.customer import normalise_customer_id
-from domain.errors import FieldError, InvalidCommand, TransitionNotAllowed
-from domain.privacy import ERASED_TEXT
+from domain.errors import FieldError, InvalidCommand
+from domain.privacy import erased
 
 
 class Status(StrEnum):
@@ -155,22 +156,10 @@ class Acceptance:
     recorded_at: datetime
 
 
-def _text(value: Any) -> str:
-    return " ".join(value.split()) if isinstance(value, str) else ""
-
-
-def _body(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _required(field: str, value: Any) -> list[FieldError]:
-    return [] if _body(value) else [FieldError(field, "must not be empty")]
-
-
 def _names(field: str, values: Any, *, empty_ok: bool = False) -> tuple[tuple[str, ...],
                                                                         list[FieldError]]:
     """Distinct non-empty names in the order given (a name given twice is kept once)."""
-    names = tuple(dict.fromkeys(n for n in (_text(v) for v in values or ()) if n))
+    names = tuple(dict.fromkeys(n for n in (collapsed(v) for v in values or ()) if n))
     if not names and not empty_ok:
         return names, [FieldError(field, "name at least one")]
     return names, []
@@ -192,18 +181,10 @@ def _aware(field: str, value: Any) -> list[FieldError]:
     return []
 
 
-def _erased(value: str) -> str:
-    """A personal text after an erasure: ``[erased]``; an empty one stays empty."""
-    return ERASED_TEXT if value else value
-
-
-def _raise(errors: list[FieldError]) -> None:
-    if errors:
-        raise InvalidCommand(errors)
-
-
-class Project(Aggregate):
+class Project(StatusRules, Aggregate):
     TOPIC = "opsledger.project:Project"
+    ALLOWED = ALLOWED
+    RECORD = "project"
 
     class Event(Aggregate.Event):
         TOPIC = "opsledger.project:Project.Event"
@@ -368,9 +349,9 @@ class Project(Aggregate):
         erasure_id: str
 
         def apply(self, p: Project) -> None:
-            p.runs = tuple(replace(r, signer=_erased(r.signer)) for r in p.runs)
-            p.acceptances = tuple(replace(a, signer=_erased(a.signer)) for a in p.acceptances)
-            p.surveys = tuple(replace(v, comment=_erased(v.comment)) for v in p.surveys)
+            p.runs = tuple(replace(r, signer=erased(r.signer)) for r in p.runs)
+            p.acceptances = tuple(replace(a, signer=erased(a.signer)) for a in p.acceptances)
+            p.surveys = tuple(replace(v, comment=erased(v.comment)) for v in p.surveys)
 
     def __init__(
         self, number: str, name: str, customer: str, contract_number: str,
@@ -428,18 +409,6 @@ class Project(Aggregate):
         failed_at = self.acceptances[-1].recorded_at
         return not any(i.raised_at >= failed_at for i in self.improvements)
 
-    def allowed_commands(self) -> tuple[str, ...]:
-        return ALLOWED[self.status]
-
-    def require(self, command: str, reason: str = "", missing: tuple[str, ...] = ()) -> None:
-        """The 409 (``TransitionNotAllowed``) when ``command`` is not allowed now, or when
-        ``missing`` names gates not yet passed; use cases call it before lookups."""
-        if command not in self.allowed_commands() or missing:
-            raise TransitionNotAllowed(
-                self.status.value, command, self.allowed_commands(), reason,
-                record="project", missing=missing,
-            )
-
     # ---------------------------------------------------------------- commands
 
     @classmethod
@@ -451,16 +420,16 @@ class Project(Aggregate):
         """The caller has checked that ``sla_policy`` and ``calendar`` exist."""
         customer = normalise_customer_id(customer)
         names, errors = _names("contract.services", services)
-        errors += _required("name", name) + _required("customer", customer)
-        errors += _required("contract.number", contract_number)
-        errors += _required("sla_policy", sla_policy) + _required("calendar", calendar)
+        errors += required("name", name) + required("customer", customer)
+        errors += required("contract.number", contract_number)
+        errors += required("sla_policy", sla_policy) + required("calendar", calendar)
         if isinstance(start, date) and isinstance(end, date) and end < start:
             errors.append(FieldError("contract.end", "must not be before contract.start"))
-        _raise(errors)
+        refuse_fields(errors)
         return cls._create(
-            cls.Contracted, id=id, timestamp=at, number=number, name=_text(name),
-            customer=customer, contract_number=_text(contract_number), services=names,
-            contract_start=start, contract_end=end, budget=_body(budget) or None,
+            cls.Contracted, id=id, timestamp=at, number=number, name=collapsed(name),
+            customer=customer, contract_number=collapsed(contract_number), services=names,
+            contract_start=start, contract_end=end, budget=stripped(budget) or None,
             sla_policy=sla_policy, calendar=calendar, actor=actor,
         )
 
@@ -468,9 +437,9 @@ class Project(Aggregate):
                 at: datetime) -> None:
         self.require("approve")
         names, errors = _names("team", team)
-        _raise(_required("project_manager", project_manager) + errors)
+        refuse_fields(required("project_manager", project_manager) + errors)
         self.trigger_event(self.Approved, timestamp=at, actor=actor,
-                           project_manager=_text(project_manager), team=names)
+                           project_manager=collapsed(project_manager), team=names)
 
     def make_plan(
         self, *, targets: str, scope: str, staff: tuple[str, ...] | list[str], budget: str,
@@ -480,12 +449,12 @@ class Project(Aggregate):
         self.require("plan", "approve the project first (立项)"
                      if self.status is S.CONTRACTED else "")
         names, errors = _names("staff", staff)
-        errors = (_required("targets", targets) + _required("scope", scope) + errors
-                  + _required("budget", budget) + _required("assessment", assessment))
-        _raise(errors)
-        self.trigger_event(self.Planned, timestamp=at, actor=actor, targets=_body(targets),
-                           scope=_body(scope), staff=names, budget=_body(budget),
-                           assessment=_body(assessment), duration=_body(duration) or None)
+        errors = (required("targets", targets) + required("scope", scope) + errors
+                  + required("budget", budget) + required("assessment", assessment))
+        refuse_fields(errors)
+        self.trigger_event(self.Planned, timestamp=at, actor=actor, targets=stripped(targets),
+                           scope=stripped(scope), staff=names, budget=stripped(budget),
+                           assessment=stripped(assessment), duration=stripped(duration) or None)
 
     def schedule_routine(
         self, *, routine_id: str, name: str, kind: str, rrule: str, on_holiday: str,
@@ -494,8 +463,8 @@ class Project(Aggregate):
         """The use case has parsed ``rrule`` (a 422 naming ``rrule`` when it cannot)."""
         self.require("schedule_routine", "approve the project first (立项)"
                      if self.status is S.CONTRACTED else "")
-        errors = (_required("name", name) + _choice("kind", kind, RoutineKind)
-                  + _choice("on_holiday", on_holiday, OnHoliday) + _required("rrule", rrule)
+        errors = (required("name", name) + _choice("kind", kind, RoutineKind)
+                  + _choice("on_holiday", on_holiday, OnHoliday) + required("rrule", rrule)
                   + _aware("starts", starts))
         if until is not None:
             errors += _aware("until", until)
@@ -503,9 +472,9 @@ class Project(Aggregate):
                 errors.append(FieldError("until", "must not be before starts"))
         if self.routine(routine_id) is not None:
             errors.append(FieldError("routine_id", "already scheduled"))
-        _raise(errors)
+        refuse_fields(errors)
         self.trigger_event(self.RoutineScheduled, timestamp=at, actor=actor,
-                           routine_id=routine_id, name=_text(name), kind=kind,
+                           routine_id=routine_id, name=collapsed(name), kind=kind,
                            rrule=rrule.strip(), on_holiday=on_holiday, starts=starts,
                            until=until)
 
@@ -520,18 +489,15 @@ class Project(Aggregate):
         if self.routine(routine_id) is None:
             raise InvalidCommand.field("routine_id", f"no routine {routine_id!r} in this project")
         errors = (_aware("run_at", run_at) + _aware("performed_at", performed_at)
-                  + _choice("verdict", verdict, Verdict) + _required("signer", signer))
+                  + _choice("verdict", verdict, Verdict) + required("signer", signer))
         if verdict == Verdict.ABNORMAL:
-            errors += _required("findings", findings)  # an abnormal run says what was found
-        _raise(errors)
+            errors += required("findings", findings)  # an abnormal run says what was found
+        refuse_fields(errors)
         if self.run(routine_id, run_at) is not None:
-            raise TransitionNotAllowed(self.status.value, "record_routine",
-                                       self.allowed_commands(),
-                                       "this run of the routine is already recorded",
-                                       record="project")
+            self.refuse("record_routine", "this run of the routine is already recorded")
         self.trigger_event(self.RoutineRecorded, timestamp=at, actor=actor,
                            routine_id=routine_id, run_at=run_at, performed_at=performed_at,
-                           verdict=verdict, findings=_body(findings), signer=_text(signer))
+                           verdict=verdict, findings=stripped(findings), signer=collapsed(signer))
 
     def link_routine_ticket(self, *, routine_id: str, run_at: datetime, ticket_id: str,
                             ticket_number: str, actor: str, at: datetime) -> bool:
@@ -557,38 +523,38 @@ class Project(Aggregate):
         """Records a survey by dimension; ``True`` when a score is low (≤ 2), so the use case
         raises the improvement that must follow."""
         self.require("record_survey")
-        _raise(_score("timeliness", timeliness) + _score("effectiveness", effectiveness)
+        refuse_fields(_score("timeliness", timeliness) + _score("effectiveness", effectiveness)
                + _score("attitude", attitude))
         scores = (timeliness, effectiveness, attitude)
         self.trigger_event(self.SurveyRecorded, timestamp=at, actor=actor,
                            timeliness=timeliness, effectiveness=effectiveness,
                            attitude=attitude, mean=round(sum(scores) / 3, 2),
-                           comment=_body(comment))
+                           comment=stripped(comment))
         return min(scores) <= LOW_SCORE
 
     def raise_improvement(self, *, action: str, owner: str, due: date, source: str,
                           actor: str, at: datetime, reference: str | None = None) -> None:
         self.require("raise_improvement")
-        errors = _required("action", action) + _required("owner", owner)
+        errors = required("action", action) + required("owner", owner)
         if source not in IMPROVEMENT_SOURCES:
             errors.append(FieldError("source", "one of " + ", ".join(IMPROVEMENT_SOURCES)))
         if not isinstance(due, date):
             errors.append(FieldError("due", "a date"))
-        _raise(errors)
+        refuse_fields(errors)
         self.trigger_event(self.ImprovementRaised, timestamp=at, actor=actor,
-                           action=_body(action), owner=_text(owner), due=due, source=source,
-                           reference=_body(reference) or None)
+                           action=stripped(action), owner=collapsed(owner), due=due, source=source,
+                           reference=stripped(reference) or None)
 
     def record_check(self, *, kind: str, findings: str, passed: bool, actor: str,
                      at: datetime) -> None:
         """An execution check (交付执行检查): complaint, audit or satisfaction review."""
         self.require("record_check")
-        errors = _choice("kind", kind, CheckKind) + _required("findings", findings)
+        errors = _choice("kind", kind, CheckKind) + required("findings", findings)
         if not isinstance(passed, bool):
             errors.append(FieldError("passed", "true or false"))
-        _raise(errors)
+        refuse_fields(errors)
         self.trigger_event(self.CheckRecorded, timestamp=at, actor=actor, kind=kind,
-                           findings=_body(findings), passed=passed)
+                           findings=stripped(findings), passed=passed)
 
     def accept(self, *, signer: str, passed: bool, notes: str, actor: str,
                at: datetime) -> None:
@@ -598,14 +564,14 @@ class Project(Aggregate):
         if self.awaiting_improvement():
             self.require("accept", "the last acceptance failed: raise an improvement first",
                          missing=("improvement",))
-        errors = _required("signer", signer)
+        errors = required("signer", signer)
         if not isinstance(passed, bool):
             errors.append(FieldError("passed", "true or false"))
         if passed is False:
-            errors += _required("notes", notes)  # a failed acceptance says what is unmet
-        _raise(errors)
-        self.trigger_event(self.Accepted, timestamp=at, actor=actor, signer=_text(signer),
-                           passed=passed, notes=_body(notes))
+            errors += required("notes", notes)  # a failed acceptance says what is unmet
+        refuse_fields(errors)
+        self.trigger_event(self.Accepted, timestamp=at, actor=actor, signer=collapsed(signer),
+                           passed=passed, notes=stripped(notes))
 
     def close(self, *, actor: str, at: datetime) -> None:
         self.require("close", "only an accepted project can be closed"
@@ -618,7 +584,7 @@ class Project(Aggregate):
         when none is readable here (none recorded, or all erased already)."""
         values = [r.signer for r in self.runs] + [a.signer for a in self.acceptances] + [
             v.comment for v in self.surveys]
-        if all(_erased(v) == v for v in values):
+        if all(erased(v) == v for v in values):
             return False
         self.trigger_event(self.PersonalDataErased, timestamp=at, actor=actor, reason=reason,
                            erasure_id=erasure_id)

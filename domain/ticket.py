@@ -18,13 +18,8 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.errors import (
-    FieldError,
-    InvalidCommand,
-    OverrideReasonRequired,
-    ResolutionTooVague,
-    TransitionNotAllowed,
-)
+from domain.checks import StatusRules, given, refuse_fields, required, stripped
+from domain.errors import FieldError, InvalidCommand, OverrideReasonRequired, ResolutionTooVague
 from domain.priority import DEFAULT_MATRIX, Impact, Importance, Priority, PriorityMatrix, Urgency
 
 
@@ -260,14 +255,6 @@ def sla_mark(kind: str, clock: str, threshold: float, instant: datetime) -> tupl
     return (kind, clock, float(threshold), instant)
 
 
-def _text(value: str) -> str:
-    return value.strip()
-
-
-def _require_text(field_name: str, value: str) -> list[FieldError]:
-    return [] if _text(value) else [FieldError(field_name, "must not be empty")]
-
-
 def _refuse_all(*parts: list[FieldError] | InvalidCommand | None) -> None:
     """Raises one ``InvalidCommand`` naming every field refused, in the order given: a part
     is a list of field errors or a named rule broken (raised as itself when it is the only
@@ -282,8 +269,10 @@ def _refuse_all(*parts: list[FieldError] | InvalidCommand | None) -> None:
         raise InvalidCommand(errors)
 
 
-class Ticket(Aggregate):
+class Ticket(StatusRules, Aggregate):
     TOPIC = "opsledger.ticket:Ticket"
+    ALLOWED = ALLOWED
+    RECORD = "ticket"
 
     class Event(Aggregate.Event):
         TOPIC = "opsledger.ticket:Ticket.Event"
@@ -638,12 +627,6 @@ class Ticket(Aggregate):
             allowed = tuple(c for c in allowed if c != "feedback")
         return allowed
 
-    def _require(self, command: str, reason: str = "") -> None:
-        if command not in self.allowed_commands():
-            raise TransitionNotAllowed(
-                self.status.value, command, self.allowed_commands(), reason
-            )
-
     # ---------------------------------------------------------------- commands
 
     @classmethod
@@ -671,29 +654,28 @@ class Ticket(Aggregate):
         """``priority`` (with its ``override_reason``) is a priority given by hand before the
         classification is complete (``PriorityGiven``); with all five classification fields
         the use case classifies at once instead (``classify`` takes the priority then)."""
-        errors = _require_text("customer", customer) + _require_text("title", title)
-        errors += _require_text("contact.name", contact.name)
+        errors = required("customer", customer) + required("title", title)
+        errors += required("contact.name", contact.name)
         if reported_at.tzinfo is None:
             errors.append(FieldError("reported_at", "needs a UTC offset"))
         elif reported_at > at:
             errors.append(FieldError("reported_at", "may not be in the future"))
-        if priority is not None and not _text(override_reason):
+        if priority is not None and not stripped(override_reason):
             errors.append(FieldError(
                 "override_reason", "a priority given without the full classification needs a "
                 "reason (or give type, category, urgency, impact and importance)"))
-        if errors:
-            raise InvalidCommand(errors)
+        refuse_fields(errors)
         ticket = cls._create(
             cls.Registered,
             id=id,
             timestamp=at,
             number=number,
-            customer=_text(customer),
+            customer=stripped(customer),
             contact=contact,
             channel=Channel(channel),
-            title=_text(title),
+            title=stripped(title),
             description=description,
-            affected_system=_text(affected_system),
+            affected_system=stripped(affected_system),
             reported_at=reported_at,
             attachments=tuple(attachments),
             proposed=proposed or ProposedClassification(),
@@ -704,7 +686,7 @@ class Ticket(Aggregate):
         if priority is not None:
             ticket.trigger_event(cls.PriorityGiven, timestamp=at, actor=actor,
                                  priority=Priority(priority),
-                                 override_reason=_text(override_reason))
+                                 override_reason=stripped(override_reason))
         return ticket
 
     def erase_contact(self, *, reason: str, erasure_id: str, actor: str, at: datetime) -> bool:
@@ -720,10 +702,9 @@ class Ticket(Aggregate):
         return True
 
     def invalidate(self, *, reason: str, actor: str, at: datetime) -> None:
-        self._require("invalidate")
-        if not _text(reason):
-            raise InvalidCommand.field("reason", "say why the request is not valid")
-        self.trigger_event(self.Invalidated, timestamp=at, actor=actor, reason=_text(reason))
+        self.require("invalidate")
+        self.trigger_event(self.Invalidated, timestamp=at, actor=actor,
+                           reason=given("reason", reason, "say why the request is not valid"))
 
     def classify(
         self,
@@ -739,11 +720,11 @@ class Ticket(Aggregate):
         override_reason: str = "",
         matrix: PriorityMatrix = DEFAULT_MATRIX,
     ) -> None:
-        self._require("classify")
+        self.require("classify")
         computed = matrix.priority(Urgency(urgency), Impact(impact), Importance(importance))
         chosen = Priority(priority) if priority else computed
-        _refuse_all(_require_text("category", category),
-                    OverrideReasonRequired() if chosen != computed and not _text(override_reason)
+        _refuse_all(required("category", category),
+                    OverrideReasonRequired() if chosen != computed and not stripped(override_reason)
                     else None)
         self.trigger_event(
             self.Classified,
@@ -751,13 +732,13 @@ class Ticket(Aggregate):
             actor=actor,
             classification=Classification(
                 type=TicketType(type),
-                category=_text(category),
+                category=stripped(category),
                 urgency=Urgency(urgency),
                 impact=Impact(impact),
                 importance=Importance(importance),
                 priority=chosen,
                 computed_priority=computed,
-                override_reason=_text(override_reason) if chosen != computed else "",
+                override_reason=stripped(override_reason) if chosen != computed else "",
             ),
         )
 
@@ -770,9 +751,9 @@ class Ticket(Aggregate):
         group: str | None = None,
         interface_person: str | None = None,
     ) -> None:
-        self._require("assign")
-        assignee = _text(assignee or "") or None
-        group = _text(group or "") or None
+        self.require("assign")
+        assignee = stripped(assignee) or None
+        group = stripped(group) or None
         if assignee is None and group is None:
             raise InvalidCommand(
                 [
@@ -786,11 +767,11 @@ class Ticket(Aggregate):
             actor=actor,
             assignee=assignee,
             group=group,
-            interface_person=_text(interface_person or "") or None,
+            interface_person=stripped(interface_person) or None,
         )
 
     def start(self, *, actor: str, at: datetime) -> None:
-        self._require("start")
+        self.require("start")
         self.trigger_event(self.Started, timestamp=at, actor=actor)
 
     def log_work(
@@ -803,8 +784,8 @@ class Ticket(Aggregate):
         performed_at: datetime | None = None,
         workaround: str = "",
     ) -> None:
-        self._require("log_work")
-        errors = _require_text("action", action)
+        self.require("log_work")
+        errors = required("action", action)
         if not 0 < hours <= 24 * 31:
             errors.append(FieldError("hours", "must be more than 0 and at most 744"))
         performed = performed_at or at
@@ -814,30 +795,28 @@ class Ticket(Aggregate):
             errors.append(FieldError("performed_at", "may not be in the future"))
         elif performed < self.reported_at:
             errors.append(FieldError("performed_at", "is before the ticket was reported"))
-        if errors:
-            raise InvalidCommand(errors)
+        refuse_fields(errors)
         self.trigger_event(
             self.WorkLogged,
             timestamp=at,
             actor=actor,
             entry=WorkEntry(
-                action=_text(action),
+                action=stripped(action),
                 hours=float(hours),
                 performed_at=performed,
                 recorded_at=at,
                 actor=actor,
-                workaround=_text(workaround),
+                workaround=stripped(workaround),
             ),
         )
 
     def await_customer(self, *, reason: str, actor: str, at: datetime) -> None:
-        self._require("await_customer")
-        if not _text(reason):
-            raise InvalidCommand.field("reason", "say what the customer must do")
-        self.trigger_event(self.CustomerAwaited, timestamp=at, actor=actor, reason=_text(reason))
+        self.require("await_customer")
+        self.trigger_event(self.CustomerAwaited, timestamp=at, actor=actor,
+                           reason=given("reason", reason, "say what the customer must do"))
 
     def resume(self, *, actor: str, at: datetime) -> None:
-        self._require("resume")
+        self.require("resume")
         self.trigger_event(self.Resumed, timestamp=at, actor=actor)
 
     def resolve(
@@ -849,17 +828,17 @@ class Ticket(Aggregate):
         at: datetime,
         first_contact: bool = False,
     ) -> None:
-        self._require("resolve")
-        text = _text(resolution)
+        self.require("resolve")
+        text = stripped(resolution)
         _refuse_all(ResolutionTooVague(resolution) if vague_resolution(text) else None,
-                    _require_text("root_cause", root_cause))
+                    required("root_cause", root_cause))
         self.trigger_event(
             self.Resolved,
             timestamp=at,
             actor=actor,
             resolution=Resolution(
                 resolution=text,
-                root_cause=_text(root_cause),
+                root_cause=stripped(root_cause),
                 first_contact=bool(first_contact),
                 resolved_at=at,
                 actor=actor,
@@ -880,28 +859,27 @@ class Ticket(Aggregate):
         note: str = "",
     ) -> None:
         """The customer's acceptance (验收): passed closes, rejected goes back to work."""
-        self._require("confirm")
-        errors = _require_text("signer", signer)
-        items = tuple(_text(i) for i in items if _text(i))
-        criteria = tuple(_text(c) for c in criteria if _text(c))
-        unmet = tuple(_text(u) for u in unmet_items if _text(u))
+        self.require("confirm")
+        errors = required("signer", signer)
+        items = tuple(stripped(i) for i in items if stripped(i))
+        criteria = tuple(stripped(c) for c in criteria if stripped(c))
+        unmet = tuple(stripped(u) for u in unmet_items if stripped(u))
         if not items:
             errors.append(FieldError("items", "list what was delivered"))
         if not criteria:
             errors.append(FieldError("criteria", "list the acceptance criteria"))
         if not passed and not unmet:
             errors.append(FieldError("unmet_items", "a rejection must name the unmet items"))
-        if errors:
-            raise InvalidCommand(errors)
+        refuse_fields(errors)
         acceptance = Acceptance(
             number=number,
-            signer=_text(signer),
+            signer=stripped(signer),
             items=items,
             criteria=criteria,
             passed=bool(passed),
             at=at,
             unmet_items=() if passed else unmet,
-            note=_text(note),
+            note=stripped(note),
         )
         event_class = self.AcceptanceConfirmed if passed else self.AcceptanceRejected
         self.trigger_event(event_class, timestamp=at, actor=actor, acceptance=acceptance)
@@ -912,10 +890,8 @@ class Ticket(Aggregate):
         [004 §3.2.1 d]: support ends only when the customer accepts the result and agrees
         to end it, so the signer is required and an acceptance record (SD) is issued.
         """
-        self._require("close")
-        errors = _require_text("signer", signer) + _require_text("reason", reason)
-        if errors:
-            raise InvalidCommand(errors)
+        self.require("close")
+        refuse_fields(required("signer", signer) + required("reason", reason))
         assert self.resolution is not None  # resolved tickets always carry one
         self.trigger_event(
             self.AcceptanceConfirmed,
@@ -923,22 +899,19 @@ class Ticket(Aggregate):
             actor=actor,
             acceptance=Acceptance(
                 number=number,
-                signer=_text(signer),
+                signer=stripped(signer),
                 items=(self.resolution.resolution,),
                 criteria=("customer agreed to end support",),
                 passed=True,
                 at=at,
-                note=_text(reason),
+                note=stripped(reason),
             ),
         )
 
     def set_sla_deadlines(self, deadlines: SlaDeadlines, *, actor: str, at: datetime) -> None:
         """Records deadlines computed elsewhere (the domain reads no clock and no policy)."""
         if self.priority is None:
-            raise TransitionNotAllowed(
-                self.status.value, "set_sla_deadlines", self.allowed_commands(),
-                "a ticket gets SLA deadlines once it has a priority",
-            )
+            self.refuse("set_sla_deadlines", "a ticket gets SLA deadlines once it has a priority")
         errors: list[FieldError] = []
         if deadlines.priority != self.priority:
             errors.append(FieldError(
@@ -950,8 +923,7 @@ class Ticket(Aggregate):
                 errors.append(FieldError(f"{name}_due", "needs a UTC offset"))
             elif due < start:
                 errors.append(FieldError(f"{name}_due", "is before the clock started"))
-        if errors:
-            raise InvalidCommand(errors)
+        refuse_fields(errors)
         self.trigger_event(self.SlaDeadlinesSet, timestamp=at, actor=actor, deadlines=deadlines)
 
     # ------------------------------------------------------------ SLA events (ADR 0016)
@@ -998,11 +970,8 @@ class Ticket(Aggregate):
         """Escalates one level: raises the priority through a ``Classified`` event (so the
         SLA deadlines are recomputed by the ADR 0015 rule), then records ``Escalated``."""
         if self.status not in ESCALATABLE:
-            raise TransitionNotAllowed(
-                self.status.value, "escalate", self.allowed_commands(),
-                "only an open ticket can be escalated")
-        if not _text(reason):
-            raise InvalidCommand.field("reason", "say why the ticket is escalated")
+            self.refuse("escalate", "only an open ticket can be escalated")
+        reason = given("reason", reason, "say why the ticket is escalated")
         level = self.escalation_level + 1
         before = self.priority
         after = RAISED_PRIORITY[before] if before is not None else None
@@ -1014,19 +983,19 @@ class Ticket(Aggregate):
                     type=c.type, category=c.category, urgency=c.urgency, impact=c.impact,
                     importance=c.importance, priority=after,
                     computed_priority=c.computed_priority,
-                    override_reason=f"escalation {level}: {_text(reason)}",
+                    override_reason=f"escalation {level}: {reason}",
                 ),
             )
         elif after is not None and after != before:  # a priority given before classification
             self.trigger_event(self.PriorityGiven, timestamp=at, actor=actor, priority=after,
-                               override_reason=f"escalation {level}: {_text(reason)}")
+                               override_reason=f"escalation {level}: {reason}")
         actions = (
             "priority_raised" if after != before else "priority_kept",
             "manager_notified",
             "expert_notified",
         )
         self.trigger_event(
-            self.Escalated, timestamp=at, actor=actor, level=level, reason=_text(reason),
+            self.Escalated, timestamp=at, actor=actor, level=level, reason=reason,
             by="system" if actor.startswith("system:") else actor,
             priority_from=before, priority_to=after, manager=manager, expert=expert,
             actions=actions, occurred_at=occurred_at or at, clock=clock, due=due,
@@ -1044,10 +1013,9 @@ class Ticket(Aggregate):
         return True
 
     def reopen(self, *, reason: str, actor: str, at: datetime) -> None:
-        self._require("reopen")
-        if not _text(reason):
-            raise InvalidCommand.field("reason", "say why the ticket is reopened")
-        self.trigger_event(self.Reopened, timestamp=at, actor=actor, reason=_text(reason))
+        self.require("reopen")
+        self.trigger_event(self.Reopened, timestamp=at, actor=actor,
+                           reason=given("reason", reason, "say why the ticket is reopened"))
 
     def give_feedback(
         self,
@@ -1064,7 +1032,7 @@ class Ticket(Aggregate):
     ) -> None:
         """``window_end``: the end of the feedback window (computed by the use case with the
         ticket's calendar); feedback after it is recorded all the same, flagged ``late``."""
-        self._require(
+        self.require(
             "feedback",
             reason="feedback for this closure was already given" if self.status is S.CLOSED else "",
         )
@@ -1078,10 +1046,9 @@ class Ticket(Aggregate):
             if not (isinstance(score, int) and not isinstance(score, bool) and 1 <= score <= 5)
         ]
         if improvement is not None:
-            errors += _require_text("improvement.action", improvement.action)
-            errors += _require_text("improvement.owner", improvement.owner)
-        if errors:
-            raise InvalidCommand(errors)
+            errors += required("improvement.action", improvement.action)
+            errors += required("improvement.owner", improvement.owner)
+        refuse_fields(errors)
         mean = round((timeliness + effectiveness + attitude) / 3, 2)
         late = window_end is not None and at > window_end
         self.trigger_event(
@@ -1096,7 +1063,7 @@ class Ticket(Aggregate):
                 effectiveness=effectiveness,
                 attitude=attitude,
                 mean=mean,
-                comment=_text(comment),
+                comment=stripped(comment),
                 at=at,
                 improvement=improvement,
             ),
