@@ -22,7 +22,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.checks import StatusRules, given, refuse_fields, stripped
+from domain.checks import StatusRules, collapsed, given, refuse_fields, stripped
 from domain.errors import FieldError, InvalidCommand
 
 MAX_TITLE = 200
@@ -75,7 +75,7 @@ class ArticleText:
             cause=stripped(self.cause),
             workaround=stripped(self.workaround),
             solution=stripped(self.solution),
-            tags=_unique(" ".join(t.split()) for t in self.tags if isinstance(t, str)),
+            tags=_unique(collapsed(t) for t in self.tags if isinstance(t, str)),
             tickets=tuple(linked),
             ticket_numbers=tuple(linked.values()),
         )

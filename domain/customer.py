@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from eventsourcing.domain import Aggregate
 
+from domain.checks import collapsed, refuse_fields
 from domain.errors import FieldError, InvalidCommand
 
 MAX_ID = 200
@@ -29,7 +30,7 @@ MAX_NAME = 200
 
 def normalise_customer_id(text: str) -> str:
     """The customer id as kept: surrounding and repeated white space removed."""
-    return " ".join(text.split()) if isinstance(text, str) else ""
+    return collapsed(text)
 
 
 def customer_id(text: str) -> UUID:
@@ -53,8 +54,7 @@ def _check(customer: str, name: str) -> None:
         errors.append(FieldError("name", "must not be empty"))
     elif len(name) > MAX_NAME:
         errors.append(FieldError("name", f"at most {MAX_NAME} characters"))
-    if errors:
-        raise InvalidCommand(errors)
+    refuse_fields(errors)
 
 
 @dataclass(frozen=True)
@@ -131,14 +131,14 @@ class Customer(Aggregate):
                  at: datetime) -> Customer:
         """The caller has checked that ``sla_policy`` names an existing policy."""
         customer = normalise_customer_id(customer)
-        name = " ".join(name.split()) if isinstance(name, str) else ""
+        name = collapsed(name)
         _check(customer, name)
         return cls._create(cls.Registered, id=cls.id_for(customer), timestamp=at,
                            customer=customer, name=name, sla_policy=sla_policy, actor=actor)
 
     def same_as(self, name: str, sla_policy: str | None) -> bool:
         """Whether a registration with these data repeats this one (an idempotent repeat)."""
-        return " ".join(name.split()) == self.name and sla_policy == self.sla_policy
+        return collapsed(name) == self.name and sla_policy == self.sla_policy
 
     def assign_policy(self, sla_policy: str, *, actor: str, at: datetime) -> bool:
         """Records the assignment; ``False`` (nothing recorded) when it is already the one."""

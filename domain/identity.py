@@ -29,6 +29,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
+from domain.checks import collapsed, refuse_fields
 from domain.customer import normalise_customer_id
 from domain.errors import FieldError, InvalidCommand, TransitionNotAllowed
 from domain.privacy import ERASED_TEXT
@@ -82,7 +83,7 @@ class Profile:
            skills: Iterable[str] = (), groups: Iterable[str] = ()) -> Profile:
         """Checks every field and raises one ``InvalidCommand`` naming all that are wrong."""
         errors: list[FieldError] = []
-        name = " ".join(name.split()) if isinstance(name, str) else ""
+        name = collapsed(name)
         if not name:
             errors.append(FieldError("name", "must not be empty"))
         elif len(name) > MAX_NAME or not name.isprintable():
@@ -108,14 +109,13 @@ class Profile:
             errors.append(FieldError("customer", f"at most {MAX_ID} printable characters"))
         tags = {f: _tags(values, f, errors) for f, values in (("skills", skills),
                                                                ("groups", groups))}
-        if errors:
-            raise InvalidCommand(errors)
+        refuse_fields(errors)
         return cls(name=name, roles=tuple(sorted(wanted)), customer=customer,
                    skills=tags["skills"], groups=tags["groups"])
 
 
 def _tags(values: Iterable[str], field: str, errors: list[FieldError]) -> tuple[str, ...]:
-    items = tuple(dict.fromkeys(" ".join(v.split()) if isinstance(v, str) else "" for v in values))
+    items = tuple(dict.fromkeys(collapsed(v) for v in values))
     if len(items) > MAX_TAGS:
         errors.append(FieldError(field, f"at most {MAX_TAGS}"))
     elif any(not v or len(v) > MAX_TAG or not v.isprintable() for v in items):
@@ -314,15 +314,14 @@ class User(Aggregate):
             errors.append(FieldError("expires_at", "must be in the future"))
         elif expires_at > at + MAX_TOKEN_LIFETIME:
             errors.append(FieldError("expires_at", "at most two years ahead"))
-        label = " ".join(label.split()) if isinstance(label, str) else ""
+        label = collapsed(label)
         if len(label) > MAX_LABEL or not label.isprintable():
             errors.append(FieldError("label", f"at most {MAX_LABEL} printable characters"))
         if not token_id or self.token(token_id) is not None:
             errors.append(FieldError("token_id", "must be new"))
         if not _DIGEST.match(digest):
             errors.append(FieldError("digest", "a SHA-256 in hex"))
-        if errors:
-            raise InvalidCommand(errors)
+        refuse_fields(errors)
         self.trigger_event(self.TokenIssued, timestamp=at, actor=actor, token_id=token_id,
                            digest=digest, expires_at=expires_at, label=label)
         token = self.token(token_id)

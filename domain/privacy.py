@@ -17,7 +17,8 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
-from domain.errors import FieldError, InvalidCommand
+from domain.checks import refuse_fields
+from domain.errors import FieldError
 
 MAX_TEXT = 2000
 # What a personal text reads as once its customer's key is destroyed (a contact reads as
@@ -91,8 +92,7 @@ class PersonalDataErasure(Aggregate):
                 errors.append(FieldError(name, "must not be empty"))
             elif len(value) > MAX_TEXT:
                 errors.append(FieldError(name, f"at most {MAX_TEXT} characters"))
-        if errors:
-            raise InvalidCommand(errors)
+        refuse_fields(errors)
         self.trigger_event(self.Erased, timestamp=at, actor=actor, reason=reason.strip(),
                            requested_by=requested_by.strip(), key_id=key_id,
                            key_versions=key_versions, counts=counts)

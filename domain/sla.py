@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from eventsourcing.domain import Aggregate
 
 from domain.calendar import WEEKDAYS, BusinessCalendar, format_clock, parse_clock
+from domain.checks import collapsed, refuse_fields
 from domain.errors import FieldError, InvalidCommand
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -49,10 +50,6 @@ def valid_slug(slug: str) -> bool:
 def _check_slug(slug: str) -> None:
     if not valid_slug(slug):
         raise InvalidCommand.field("id", f"not a valid id: {SLUG_RULE}")
-
-
-def _text(value: Any) -> str:
-    return " ".join(value.split()) if isinstance(value, str) else ""
 
 
 # ---------------------------------------------------------------------- durations
@@ -128,7 +125,7 @@ class CalendarDefinition:
         workdays: Iterable[date] = (),
     ) -> CalendarDefinition:
         errors: list[FieldError] = []
-        if not _text(name):
+        if not collapsed(name):
             errors.append(FieldError("name", "must not be empty"))
         tz = timezone.strip() if isinstance(timezone, str) else ""
         try:
@@ -181,9 +178,8 @@ class CalendarDefinition:
             errors.append(FieldError(
                 "workdays", "dates cannot be both holiday and workday: "
                 + ", ".join(d.isoformat() for d in both)))
-        if errors:
-            raise InvalidCommand(errors)
-        return cls(name=_text(name), timezone=tz, base=base, working_hours=hours,
+        refuse_fields(errors)
+        return cls(name=collapsed(name), timezone=tz, base=base, working_hours=hours,
                    holidays=hol, workdays=work)
 
     def calendar(self, base_holidays: Iterable[date] = (),
@@ -330,7 +326,7 @@ class PolicyDefinition:
         escalation: Mapping[str, str],
     ) -> PolicyDefinition:
         errors: list[FieldError] = []
-        if not _text(name):
+        if not collapsed(name):
             errors.append(FieldError("name", "must not be empty"))
         if not valid_slug(calendar):
             errors.append(FieldError("calendar", f"not a calendar id: {SLUG_RULE}"))
@@ -377,14 +373,13 @@ class PolicyDefinition:
             if key not in ("manager", "expert"):
                 errors.append(FieldError(f"escalation.{key}", "unknown; use manager, expert"))
         for key in ("manager", "expert"):
-            if not _text(escalation.get(key)):
+            if not collapsed(escalation.get(key)):
                 errors.append(FieldError(f"escalation.{key}", "required: who is notified"))
-        if errors:
-            raise InvalidCommand(errors)
-        return cls(name=_text(name), calendar=calendar, targets=parsed,
+        refuse_fields(errors)
+        return cls(name=collapsed(name), calendar=calendar, targets=parsed,
                    warning_thresholds=tuple(sorted(set(thresholds))),
-                   escalation=Escalation(_text(escalation["manager"]),
-                                         _text(escalation["expert"])))
+                   escalation=Escalation(collapsed(escalation["manager"]),
+                                         collapsed(escalation["expert"])))
 
     def as_fields(self) -> dict[str, Any]:
         return dict(name=self.name, calendar=self.calendar, targets=self.targets,

@@ -20,6 +20,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
+from domain.checks import refuse_fields
 from domain.errors import FieldError, InvalidCommand
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -57,8 +58,7 @@ class ModelDefinition:
         if clean["risk"] != PRE_APPROVED_RISK:
             errors.append(FieldError("risk", "a standard change is pre-approved only at low "
                                              "risk: must be 'low'"))
-        if errors:
-            raise InvalidCommand(errors)
+        refuse_fields(errors)
         return cls(name=clean["name"], description=(description or "").strip(),
                    systems=system_list, steps=step_list, risk=clean["risk"],
                    approved_by=clean["approved_by"])
