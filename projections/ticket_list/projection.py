@@ -232,27 +232,28 @@ def _priority_given(e: Ticket.PriorityGiven, row: TicketRow) -> None:
     row["priority"] = str(e.priority)  # only recorded while the ticket is unclassified
 
 
-# The first of assign/start/work log stops the response clock (Ticket.first_response_at).
 # Handlers are inlined on the rebuild's hot path (ADR 0005 amendment).
+
+
+def _responded(e: Any, row: TicketRow) -> None:
+    """The first of assign/start/work log stops the response clock (Ticket.first_response_at)."""
+    if row["responded_at"] is None:
+        row["responded_at"] = stamp(e.timestamp)
+        if row["response_due"] is not None:
+            _next_due(row)
 
 
 def _assigned(e: Ticket.Assigned, row: TicketRow) -> None:
     row["assignee"] = e.assignee
     row["group"] = e.group
     row["status"] = _ASSIGNED
-    if row["responded_at"] is None:
-        row["responded_at"] = stamp(e.timestamp)
-        if row["response_due"] is not None:
-            _next_due(row)
+    _responded(e, row)
 
 
 def _working(e: Any, row: TicketRow) -> None:
     """Started, work logged: in progress; the first of them may be the first response."""
     row["status"] = _IN_PROGRESS
-    if row["responded_at"] is None:
-        row["responded_at"] = stamp(e.timestamp)
-        if row["response_due"] is not None:
-            _next_due(row)
+    _responded(e, row)
 
 
 def _restarted(e: Any, row: TicketRow) -> None:
