@@ -9,7 +9,6 @@ stays empty until something asks for a calendar or policy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -18,28 +17,13 @@ from application.commands.catalog import with_defaults
 from application.desk import ServiceDesk
 from application.errors import ApplicationError
 from domain.errors import InvalidCommand
-from domain.sla import (
-    Catalog,
-    CalendarDefinition,
-    CalendarRecord,
-    PolicyDefinition,
-    SlaPolicy,
-    valid_slug,
-)
+from domain.sla import Catalog, CalendarRecord, SlaPolicy, valid_slug
 
 class RecordNotFound(ApplicationError):
     def __init__(self, kind: str, slug: str):
         self.kind = kind
         self.slug = slug
         super().__init__(f"no {kind} {slug!r}")
-
-
-@dataclass
-class RecordResult:  # shim for adapters/http until converted
-    record: Any  # CalendarRecord | SlaPolicy
-    created: bool = False
-    changed: bool = False  # a new version was recorded
-    replayed: bool = False  # an Idempotency-Key repeat
 
 
 _KINDS: dict[str, type] = {"calendar": CalendarRecord, "policy": SlaPolicy}
@@ -87,18 +71,6 @@ def _list(desk: ServiceDesk, kind: str) -> list[Any]:
 # ------------------------------------------------------------------- calendars
 
 
-def put_calendar(desk: ServiceDesk, slug: str, definition: CalendarDefinition, *, actor: str,
-                 **opts: Any) -> RecordResult:  # shim for adapters/http until converted
-    from application.commands.catalog import PutCalendar
-    return _result(desk.handle(PutCalendar(slug=slug, definition=definition), actor=actor,
-                               **opts))
-
-
-def _result(r: Any) -> RecordResult:  # shim for adapters/http until converted
-    return RecordResult(record=r.aggregate, created=r.created, changed=r.changed,
-                        replayed=r.replayed)
-
-
 def get_calendar(desk: ServiceDesk, slug: str, as_of: datetime | None = None) -> CalendarRecord:
     return _get(desk, "calendar", slug, as_of)  # type: ignore[no-any-return]
 
@@ -108,13 +80,6 @@ def list_calendars(desk: ServiceDesk) -> list[CalendarRecord]:
 
 
 # -------------------------------------------------------------------- policies
-
-
-def put_policy(desk: ServiceDesk, slug: str, definition: PolicyDefinition, *, actor: str,
-               **opts: Any) -> RecordResult:  # shim for adapters/http until converted
-    from application.commands.catalog import PutPolicy
-    return _result(desk.handle(PutPolicy(slug=slug, definition=definition), actor=actor,
-                               **opts))
 
 
 def get_policy(desk: ServiceDesk, slug: str, as_of: datetime | None = None) -> SlaPolicy:

@@ -13,18 +13,12 @@ from typing import Any
 from uuid import UUID
 
 
-from application.desk import CommandResult, HistoryEntry, ServiceDesk
+from application.desk import HistoryEntry, ServiceDesk
 from application.errors import RecordNotFound
-from application.idempotency import IdempotencyKey
-from domain.change import Change, Origin, OriginKind, PlanInput, StandardModelRef
+from domain.change import Change, Origin, OriginKind, StandardModelRef
 from domain.errors import InvalidCommand
 from domain.numbering import NUMBERED_RECORDS, record_id_for
-from domain.standard_change import (
-    ModelDefinition,
-    StandardChangeCatalogue,
-    StandardChangeModel,
-    valid_model_slug,
-)
+from domain.standard_change import StandardChangeCatalogue, StandardChangeModel, valid_model_slug
 
 LABEL = "change"
 MODEL_LABEL = "standard change"
@@ -82,42 +76,6 @@ def model_ref(desk: ServiceDesk, slug: str | None) -> StandardModelRef | None:
                             systems=d.systems, approved_by=d.approved_by)
 
 
-# shim for adapters/http until converted: the commands are ``application.commands.changes``.
-_SIMPLE = {"assess": "Assess", "review": "Review", "customer_review": "CustomerReview",
-           "consent": "Consent", "approve_emergency": "ApproveEmergency",
-           "start": "StartChange", "complete": "Complete", "roll_back": "RollBack",
-           "start_trial": "StartTrial", "evaluate": "Evaluate", "close": "CloseChange",
-           "cancel": "CancelChange"}
-
-
-def request_change(desk: ServiceDesk, *, actor: str, idempotency: IdempotencyKey | None = None,
-                   **fields: Any) -> CommandResult:  # shim for adapters/http until converted
-    from application.commands.changes import RequestChange
-    return desk.handle(RequestChange(**fields), actor=actor, idempotency=idempotency)
-
-
-def run_command(desk: ServiceDesk, ref: str | UUID, name: str, *, actor: str,
-                expected_version: int | None = None, idempotency: IdempotencyKey | None = None,
-                **arguments: Any) -> CommandResult:  # shim for adapters/http until converted
-    from application.commands import changes as commands
-    command = getattr(commands, _SIMPLE[name])(ref=ref, **arguments)
-    return desk.handle(command, actor=actor, expected_version=expected_version,
-                       idempotency=idempotency)
-
-
-def record_plan(desk: ServiceDesk, ref: str | UUID, plan: PlanInput, *, actor: str,
-                **opts: Any) -> CommandResult:  # shim for adapters/http until converted
-    from application.commands.changes import PlanChange
-    return desk.handle(PlanChange(ref=ref, plan=plan), actor=actor, **opts)
-
-
-def raise_improvement(desk: ServiceDesk, ref: str | UUID, *, actor: str,
-                      **opts: Any) -> CommandResult:  # shim for adapters/http until converted
-    from application.commands.changes import RaiseChangeImprovement
-    handler_opts = {k: opts.pop(k) for k in ("expected_version", "idempotency") if k in opts}
-    return desk.handle(RaiseChangeImprovement(ref=ref, **opts), actor=actor, **handler_opts)
-
-
 def get_change(desk: ServiceDesk, ref: str | UUID, as_of: datetime | None = None) -> Change:
     return desk.get_record(ref, Change, LABEL, as_of)  # type: ignore[no-any-return]
 
@@ -129,29 +87,11 @@ def change_history(desk: ServiceDesk, ref: str | UUID) -> list[HistoryEntry]:
 # ------------------------------------------------------------- standard-change models
 
 
-@dataclass(frozen=True)
-class ModelResult:  # shim for adapters/http until converted
-    model: StandardChangeModel
-    created: bool = False
-    changed: bool = False
-    replayed: bool = False
-
-
 def _load_model(desk: ServiceDesk, slug: str) -> StandardChangeModel | None:
     if not valid_model_slug(slug):
         return None
     found = desk.load(StandardChangeModel.id_for(slug))
     return found if isinstance(found, StandardChangeModel) else None
-
-
-def put_model(desk: ServiceDesk, slug: str, definition: ModelDefinition, *, actor: str,
-              expected_version: int | None = None,
-              idempotency: IdempotencyKey | None = None) -> ModelResult:  # shim for adapters/http until converted
-    from application.commands.changes import PutStandardModel
-    r = desk.handle(PutStandardModel(slug=slug, definition=definition), actor=actor,
-                    expected_version=expected_version, idempotency=idempotency)
-    return ModelResult(model=r.aggregate, created=r.created, changed=r.changed,
-                       replayed=r.replayed)
 
 
 def get_model(desk: ServiceDesk, slug: str, as_of: datetime | None = None

@@ -8,7 +8,6 @@ registered takes the ``default`` policy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from application.catalog import get_policy
@@ -32,13 +31,6 @@ class CustomerExists(ApplicationError):
         super().__init__(
             f"customer {customer!r} is already registered with another name or SLA policy; "
             "use assign_sla_policy to change its policy")
-
-
-@dataclass
-class CustomerResult:  # shim for adapters/http until converted
-    customer: Customer
-    created: bool = False
-    changed: bool = False
 
 
 def check_policy(desk: ServiceDesk, slug: str | None) -> None:
@@ -79,13 +71,6 @@ def customer_on_first_use(desk: ServiceDesk, customer: str, at: datetime,
     return record, directory
 
 
-def register_customer(desk: ServiceDesk, customer: str, name: str,
-                      sla_policy: str | None = None, *, actor: str) -> CustomerResult:  # shim for adapters/http until converted
-    from application.commands.customers import RegisterCustomer
-    r = desk.handle(RegisterCustomer(id=customer, name=name, sla_policy=sla_policy), actor=actor)
-    return CustomerResult(customer=r.aggregate, created=r.created, changed=r.changed)
-
-
 def get_customer(desk: ServiceDesk, customer: str) -> Customer:
     found = find_customer(desk, customer)
     if found is None:
@@ -99,13 +84,6 @@ def list_customers(desk: ServiceDesk) -> list[Customer]:
         return []
     found = (find_customer(desk, i) for i in sorted(directory.customers))
     return [c for c in found if c is not None]
-
-
-def assign_policy(desk: ServiceDesk, customer: str, sla_policy: str, *,
-                  actor: str) -> CustomerResult:  # shim for adapters/http until converted
-    from application.commands.customers import AssignSlaPolicy
-    r = desk.handle(AssignSlaPolicy(customer=customer, sla_policy=sla_policy), actor=actor)
-    return CustomerResult(customer=r.aggregate, changed=r.changed)
 
 
 def customer_policy(desk: ServiceDesk, customer: str) -> str | None:

@@ -402,60 +402,6 @@ class ServiceDesk(Application):
                                  events=tuple(r.domain_event for r in recordings))
         raise ConcurrencyConflict(MAX_ATTEMPTS)
 
-    # ---------------------------------------- shims for adapters/http until converted
-
-    def _relay(self, name: str, ref: Any, fields: dict[str, Any]) -> CommandResult:  # shim for adapters/http until converted
-        from application.commands import tickets
-
-        opts = {k: fields.pop(k) for k in ("actor", "expected_version", "idempotency")
-                if k in fields}
-        fields.pop("check_assignee", None)  # ``Assign`` checks the assignee itself
-        if ref is not None:
-            fields["ref"] = ref
-        return self.handle(getattr(tickets, name)(**fields), **opts)
-
-    def register_ticket(self, **fields: Any) -> CommandResult:  # shim for adapters/http until converted
-        return self._relay("RegisterTicket", None, fields)
-
-    def invalidate(self, ref: Any, **fields: Any) -> CommandResult:  # shim for adapters/http until converted
-        return self._relay("Invalidate", ref, fields)
-
-    def classify(self, ref: Any, **fields: Any) -> CommandResult:  # shim for adapters/http until converted
-        return self._relay("Classify", ref, fields)
-
-    def assign(self, ref: Any, **fields: Any) -> CommandResult:  # shim for adapters/http until converted
-        return self._relay("Assign", ref, fields)
-
-    def start(self, ref: Any, **fields: Any) -> CommandResult:  # shim for adapters/http until converted
-        return self._relay("Start", ref, fields)
-
-    def log_work(self, ref: Any, **fields: Any) -> CommandResult:  # shim for adapters/http until converted
-        return self._relay("LogWork", ref, fields)
-
-    def await_customer(self, ref: Any, **fields: Any) -> CommandResult:  # shim for adapters/http until converted
-        return self._relay("AwaitCustomer", ref, fields)
-
-    def resume(self, ref: Any, **fields: Any) -> CommandResult:  # shim for adapters/http until converted
-        return self._relay("Resume", ref, fields)
-
-    def resolve(self, ref: Any, **fields: Any) -> CommandResult:  # shim for adapters/http until converted
-        return self._relay("Resolve", ref, fields)
-
-    def confirm(self, ref: Any, **fields: Any) -> CommandResult:  # shim for adapters/http until converted
-        return self._relay("Confirm", ref, fields)
-
-    def close_ticket(self, ref: Any, **fields: Any) -> CommandResult:  # shim for adapters/http until converted
-        return self._relay("CloseTicket", ref, fields)
-
-    def reopen(self, ref: Any, **fields: Any) -> CommandResult:  # shim for adapters/http until converted
-        return self._relay("Reopen", ref, fields)
-
-    def give_feedback(self, ref: Any, **fields: Any) -> CommandResult:  # shim for adapters/http until converted
-        return self._relay("GiveFeedback", ref, fields)
-
-    def escalate(self, ref: Any, **fields: Any) -> CommandResult:  # shim for adapters/http until converted
-        return self._relay("Escalate", ref, fields)
-
     # ------------------------------------------------------------------- reads
 
     def get_ticket(self, ref: str | UUID, as_of: datetime | None = None) -> Ticket:

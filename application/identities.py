@@ -22,7 +22,7 @@ import secrets
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -31,7 +31,6 @@ from uuid import UUID
 
 from application.desk import CommandResult, HistoryEntry, ServiceDesk
 from application.errors import ApplicationError, RecordNotFound
-from application.idempotency import IdempotencyKey
 from domain.errors import InvalidCommand
 from domain.identity import ApiToken, User, UserDirectory, normalise_user_id
 
@@ -247,42 +246,7 @@ def require_known_user(desk: ServiceDesk, user: str, field: str = "assignee") ->
     cache.known_users.add(text)
 
 
-# ----------------------------------------- shims for adapters/http until converted
-
-
-def register_user(desk: ServiceDesk, user: str, name: str, roles: Iterable[str], *,
-                  actor: str, idempotency: IdempotencyKey | None = None,
-                  **fields: Any) -> CommandResult:  # shim for adapters/http until converted
-    from application.commands.users import RegisterUser
-    return desk.handle(RegisterUser(id=user, name=name, roles=tuple(roles), **fields),
-                       actor=actor, idempotency=idempotency)
-
-
-def _user_shim(class_name: str) -> Any:
-    def run(desk: ServiceDesk, ref: str, *, actor: str, **fields: Any) -> CommandResult:
-        from application.commands import users as commands
-        opts = {k: fields.pop(k) for k in ("expected_version", "idempotency") if k in fields}
-        return desk.handle(getattr(commands, class_name)(user=ref, **fields), actor=actor, **opts)
-
-    return run
-
-
-update_user = _user_shim("UpdateUser")  # shim for adapters/http until converted
-deactivate_user = _user_shim("DeactivateUser")  # shim for adapters/http until converted
-reactivate_user = _user_shim("ReactivateUser")  # shim for adapters/http until converted
-
-
-def revoke_token(desk: ServiceDesk, ref: str, token_id: str, *, actor: str,
-                 **opts: Any) -> CommandResult:  # shim for adapters/http until converted
-    from application.commands.users import RevokeToken
-    return desk.handle(RevokeToken(user=ref, token_id=token_id), actor=actor, **opts)
-
-
-def issue_token(desk: ServiceDesk, ref: str, expires_at: datetime | None = None, *,
-                actor: str, label: str = "", **opts: Any) -> IssuedToken:  # shim for adapters/http until converted
-    from application.commands.users import IssueToken
-    command = IssueToken(user=ref, expires_at=expires_at, label=label)
-    return issued_token(command, desk.handle(command, actor=actor, **opts))
+# ------------------------------------------------------------------ tokens issued
 
 
 def issued_token(command: Any, result: CommandResult) -> IssuedToken:

@@ -11,9 +11,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from application.desk import CommandResult, HistoryEntry, ServiceDesk
+from application.desk import HistoryEntry, ServiceDesk
 from application.errors import RecordNotFound
-from application.idempotency import IdempotencyKey
 from application.problems import find_tickets
 from domain.article import Article, ArticleText
 from domain.errors import InvalidCommand
@@ -38,31 +37,6 @@ def problem_ref(desk: ServiceDesk, ref: str | None) -> str | None:
         return str(desk.get_record(ref, Problem, "problem").id)
     except RecordNotFound:
         raise InvalidCommand.field("problem_id", f"no problem {ref!r}") from None
-
-
-def write_article(desk: ServiceDesk, text: ArticleText, *, actor: str, problem: str | None = None,
-                  idempotency: IdempotencyKey | None = None) -> CommandResult:  # shim for adapters/http until converted
-    from application.commands.knowledge import WriteArticle
-    return desk.handle(WriteArticle(**_fields(text), problem_id=problem), actor=actor,
-                       idempotency=idempotency)
-
-
-def revise_article(desk: ServiceDesk, ref: str | UUID, text: ArticleText, *, note: str,
-                   actor: str, **opts: Any) -> CommandResult:  # shim for adapters/http until converted
-    from application.commands.knowledge import ReviseArticle
-    return desk.handle(ReviseArticle(ref=ref, **_fields(text), note=note), actor=actor, **opts)
-
-
-def retire_article(desk: ServiceDesk, ref: str | UUID, *, reason: str, actor: str,
-                   **opts: Any) -> CommandResult:  # shim for adapters/http until converted
-    from application.commands.knowledge import RetireArticle
-    return desk.handle(RetireArticle(ref=ref, reason=reason), actor=actor, **opts)
-
-
-def _fields(text: ArticleText) -> dict[str, Any]:  # shim for adapters/http until converted
-    return {"title": text.title, "symptoms": text.symptoms, "cause": text.cause,
-            "workaround": text.workaround, "solution": text.solution, "tags": text.tags,
-            "tickets": text.tickets}
 
 
 def get_article(desk: ServiceDesk, ref: str | UUID, as_of: datetime | None = None) -> Article:

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
-from application.desk import CommandResult, HistoryEntry, ServiceDesk
+from application.desk import HistoryEntry, ServiceDesk
 from application.errors import RecordNotFound
-from application.idempotency import IdempotencyKey
 from domain.change import Change
 from domain.errors import FieldError, InvalidCommand
 from domain.problem import Problem
@@ -41,74 +39,6 @@ def find_tickets(desk: ServiceDesk, refs: Sequence[str], field: str) -> list[Tic
     if errors:
         raise InvalidCommand(errors)
     return list(found.values())
-
-
-# shim for adapters/http until converted: the commands are ``application.commands.problems``.
-
-
-def _handle(desk: ServiceDesk, command: Any, actor: str, **opts: Any) -> CommandResult:
-    return desk.handle(command, actor=actor, **opts)
-
-
-def record_problem(desk: ServiceDesk, *, actor: str, idempotency: IdempotencyKey | None = None,
-                   **fields: Any) -> CommandResult:  # shim for adapters/http until converted
-    from application.commands.problems import RecordProblem
-    return desk.handle(RecordProblem(**fields), actor=actor, idempotency=idempotency)
-
-
-def classify(desk: ServiceDesk, ref: str | UUID, *, actor: str, category: str | None = None,
-             priority: str | None = None, **opts: Any) -> CommandResult:  # shim for adapters/http until converted
-    from application.commands.problems import ClassifyProblem
-    return _handle(desk, ClassifyProblem(ref=ref, category=category, priority=priority), actor,
-                   **opts)
-
-
-def link_tickets(desk: ServiceDesk, ref: str | UUID, ticket_refs: Sequence[str], *, actor: str,
-                 **opts: Any) -> CommandResult:  # shim for adapters/http until converted
-    from application.commands.problems import LinkTickets
-    return _handle(desk, LinkTickets(ref=ref, ticket_ids=ticket_refs), actor, **opts)
-
-
-def link_ticket(desk: ServiceDesk, ref: str | UUID, ticket_ref: str, *, actor: str,
-                **opts: Any) -> CommandResult:  # shim for adapters/http until converted
-    from application.commands.problems import LinkTicket
-    return _handle(desk, LinkTicket(ref=ref, ticket_id=ticket_ref), actor, **opts)
-
-
-def link_problem(desk: ServiceDesk, ticket_ref: str | UUID, problem_ref: str, *, actor: str,
-                 **opts: Any) -> CommandResult:  # shim for adapters/http until converted
-    from application.commands.tickets import LinkProblem
-    return _handle(desk, LinkProblem(ref=ticket_ref, problem_id=problem_ref), actor, **opts)
-
-
-def record_root_cause(desk: ServiceDesk, ref: str | UUID, *, root_cause: str, actor: str,
-                      **opts: Any) -> CommandResult:  # shim for adapters/http until converted
-    from application.commands.problems import RecordRootCause
-    return _handle(desk, RecordRootCause(ref=ref, root_cause=root_cause), actor, **opts)
-
-
-def record_workaround(desk: ServiceDesk, ref: str | UUID, *, workaround: str, actor: str,
-                      **opts: Any) -> CommandResult:  # shim for adapters/http until converted
-    from application.commands.problems import RecordWorkaround
-    return _handle(desk, RecordWorkaround(ref=ref, workaround=workaround), actor, **opts)
-
-
-def mark_known_error(desk: ServiceDesk, ref: str | UUID, *, actor: str,
-                     **opts: Any) -> CommandResult:  # shim for adapters/http until converted
-    from application.commands.problems import MarkKnownError
-    return _handle(desk, MarkKnownError(ref=ref), actor, **opts)
-
-
-def resolve(desk: ServiceDesk, ref: str | UUID, *, resolution: str, actor: str,
-            change_id: str | None = None, **opts: Any) -> CommandResult:  # shim for adapters/http until converted
-    from application.commands.problems import ResolveProblem
-    return _handle(desk, ResolveProblem(ref=ref, resolution=resolution, change_id=change_id),
-                   actor, **opts)
-
-
-def close(desk: ServiceDesk, ref: str | UUID, *, actor: str, **opts: Any) -> CommandResult:  # shim for adapters/http until converted
-    from application.commands.problems import CloseProblem
-    return _handle(desk, CloseProblem(ref=ref), actor, **opts)
 
 
 def change_ref(desk: ServiceDesk, ref: str | None) -> str | None:

@@ -14,16 +14,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 
 from application.catalog import get_calendar, get_policy
 from application.customers import find_customer
-from application.desk import CommandResult, HistoryEntry, ServiceDesk
+from application.desk import HistoryEntry, ServiceDesk
 from application.errors import ApplicationError
-from application.idempotency import IdempotencyKey
 from application.recurrence import grace_end, occurrences
 from domain.calendar import BusinessCalendar
 from domain.customer import ContractTerms, normalise_customer_id
@@ -58,48 +56,6 @@ def project_calendar(desk: ServiceDesk, slug: str) -> BusinessCalendar:
     if desk.sla is not None:
         return desk.sla.calendar(slug, record.version)[0]  # type: ignore[no-any-return]
     return record.definition.calendar()
-
-
-# shim for adapters/http until converted: the commands are ``application.commands.projects``.
-_COMMANDS = {"approve": "Approve", "plan": "PlanProject", "schedule_routine": "ScheduleRoutine",
-             "record_routine": "RecordRoutine", "submit_report": "SubmitReport",
-             "record_survey": "RecordSurvey", "raise_improvement": "RaiseProjectImprovement",
-             "record_check": "RecordCheck", "accept": "AcceptProject", "close": "CloseProject"}
-_OPTIONS = ("expected_version", "idempotency")
-
-
-def _shim(name: str) -> Any:
-    def run(desk: ServiceDesk, ref: str | UUID, *, actor: str, **fields: Any) -> CommandResult:
-        from application.commands import projects as commands
-        opts = {k: fields.pop(k) for k in _OPTIONS if k in fields}
-        command = getattr(commands, _COMMANDS[name])(ref=ref, **fields)
-        return desk.handle(command, actor=actor, **opts)
-
-    run.__name__ = name
-    return run
-
-
-approve = _shim("approve")  # shim for adapters/http until converted
-plan = _shim("plan")  # shim for adapters/http until converted
-schedule_routine = _shim("schedule_routine")  # shim for adapters/http until converted
-record_routine = _shim("record_routine")  # shim for adapters/http until converted
-submit_report = _shim("submit_report")  # shim for adapters/http until converted
-record_survey = _shim("record_survey")  # shim for adapters/http until converted
-raise_improvement = _shim("raise_improvement")  # shim for adapters/http until converted
-record_check = _shim("record_check")  # shim for adapters/http until converted
-accept = _shim("accept")  # shim for adapters/http until converted
-close = _shim("close")  # shim for adapters/http until converted
-
-
-def contract_project(desk: ServiceDesk, *, actor: str, contract_number: str,
-                     services: Sequence[str], start: date, end: date, budget: str | None = None,
-                     idempotency: IdempotencyKey | None = None,
-                     **fields: Any) -> CommandResult:  # shim for adapters/http until converted
-    from application.commands.projects import Contract, ContractProject
-    contract = Contract(number=contract_number, services=services, start=start, end=end,
-                        budget=budget)
-    return desk.handle(ContractProject(contract=contract, **fields), actor=actor,
-                       idempotency=idempotency)
 
 
 def _period_end(p: Project, tz: str) -> datetime:

@@ -6,9 +6,10 @@ Every route module uses it and nothing else of the edge's plumbing:
   ``Idempotency-Key`` (``idempotency_key``), ``?as_of=`` (``parse_as_of``), ``?cursor=`` and
   ``?limit=`` (``parse_cursor``, ``parse_limit``), comma lists (``split_values``), periods
   (``period_bound``);
-* running a command (``run_command``) and answering it (``record_response``: ``ETag``,
-  ``201`` + ``Location`` on create, ``Idempotent-Replayed``), the command routes of every record
-  kind (``command_route``, ``Records``) and the reads' helpers (``read_your_writes``,
+* running a command through the one handler (``run_command``: a command value built from the
+  body, ``from_body``, ADR 0046) and answering it (``record_response``: ``ETag``, ``201`` +
+  ``Location`` on create, ``Idempotent-Replayed``), the command routes of every record kind
+  (``command_route``, ``Records``) and the reads' helpers (``read_your_writes``,
   ``versioned``, ``query_time``, ``history_items``);
 * ``threaded``: a blocking handler off the event loop (or on it, for commands, ADR 0039).
 
@@ -29,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 import msgspec.inspect
+from msgspec.structs import asdict
 import structlog
 from litestar import Request, Response, post
 from litestar.datastructures import State
@@ -41,6 +43,7 @@ from adapters.http.schemas import tickets as s
 from adapters.http.access import (
     principal_of,
 )
+from application.commands.base import Command
 from application.desk import CommandResult, ServiceDesk
 from application.idempotency import IdempotencyKey
 from adapters.http.speed.answer import JsonAnswer
@@ -50,6 +53,8 @@ from adapters.http.speed.threads import run_sync
 #: the state-before-fields guard) and its (record label, command name) for that guard.
 COMMAND_OPT = "opsledger_command"
 STATE_OPT = "opsledger_state"
+#: ``opt`` key of a command route: the command class it runs (ADR 0046).
+COMMAND_CLASS_OPT = "opsledger_command_class"
 
 
 def json_answer(content: Any, *, status_code: int = 200,
@@ -196,26 +201,27 @@ def respond_ticket(result: CommandResult, desk: ServiceDesk) -> Response[s.Ticke
 def run_command(
     request: Request[Any, Any, Any],
     state: State,
-    name: str,
     data: Any,
-    call: Callable[..., CommandResult],
+    command: Command,
     ref: str | None = None,
     *,
-    label: str = "ticket",
     respond: Callable[[CommandResult, ServiceDesk], Response[Any]] | None = None,
 ) -> Response[Any]:
-    """Runs ``call`` with the actor, ``Idempotency-Key`` and ``If-Match`` of the request and
-    answers ``respond(result, desk)`` (default: the ticket view); logs ``<label>.<name>``."""
+    """Runs ``command`` (built from the request's body) through the one handler,
+    ``desk.handle``, with the actor, ``Idempotency-Key`` (a digest of ``data``) and, on a
+    record named by ``ref``, ``If-Match`` of the request; answers ``respond(result, desk)``
+    (default: the ticket view); logs ``<record_label>.<verb>``."""
     services = services_of(state)
     actor = actor_of(request)
-    opts: dict[str, Any] = {"actor": actor, "idempotency": idempotency_key(request, data)}
-    if ref is not None:
-        opts["expected_version"] = if_match(request)
+    idempotency = idempotency_key(request, data)
+    expected_version = if_match(request) if ref is not None else None
+    label = command.record_label
     began = time.perf_counter()
     outcome = "error"
     number = None
     try:
-        result = call(services.desk, **opts)
+        result = services.desk.handle(command, actor=actor, expected_version=expected_version,
+                                      idempotency=idempotency)
         outcome = "replayed" if result.replayed else "ok"
         number = result.aggregate.number
         return (respond or respond_ticket)(result, services.desk)
@@ -224,12 +230,23 @@ def run_command(
         raise
     finally:
         log.info(
-            f"{label}.{name}",
+            f"{label}.{command.verb}",
             outcome=outcome,
             **{label: number or ref},
             actor=actor,
             duration_ms=round((time.perf_counter() - began) * 1000, 2),
         )
+
+
+def from_body(command: type[Command]) -> Callable[[str, Any], Command]:
+    """The command ``command`` built from a body whose fields are named as its fields:
+    ``command(ref=ref, **fields of the body)`` (ADR 0046). A body with a nested value that
+    differs from the command's gives its own conversion instead."""
+
+    def build(ref: str, body: Any) -> Command:
+        return command(ref=ref, **asdict(body))  # type: ignore[call-arg]
+
+    return build
 
 
 def parse_as_of(value: str | None) -> datetime | None:
@@ -254,27 +271,27 @@ def parse_as_of(value: str | None) -> datetime | None:
 
 def command_route(
     collection: str,
-    label: str,
-    name: str,
+    command: type[Command],
     body: type,
     summary: str,
-    invoke: Callable[..., CommandResult],
     *,
     respond: Callable[[CommandResult, ServiceDesk], Response[Any]],
     view: type,
+    build: Callable[[str, Any], Command] | None = None,
 ) -> Any:
-    """One ``POST /<collection>/{ref}/<name>`` handler with its own body schema, answering
-    ``respond(result, desk)`` (a ``view`` struct); ``label`` names the record in logs."""
+    """One ``POST /<collection>/{ref}/<verb>`` handler for the command class ``command``
+    with its own body schema ``body``: the command is ``build(ref, body)`` (default:
+    ``from_body``, the body's fields as the command's), answered ``respond(result, desk)``
+    (a ``view`` struct)."""
+    label, name = command.record_label, command.verb
+    make = build or from_body(command)
 
     def handler(
         request: Request[Any, Any, Any], state: State, ref: str, data: Any = None
     ) -> Response[Any]:
         if data is None:  # no body at all: fine when every field of the body is optional
             data = default_body(body)
-        return run_command(
-            request, state, name, data, lambda desk, **opts: invoke(desk, ref, data, **opts), ref,
-            label=label, respond=respond,
-        )
+        return run_command(request, state, data, make(ref, data), ref, respond=respond)
 
     handler.__annotations__ = {
         "request": Request,
@@ -293,8 +310,9 @@ def command_route(
         summary=summary,
         tags=[collection],
         name=f"{label}-{name}",
-        # the command lane (ADR 0040); the record's state before the body's fields (issue 16)
-        opt={COMMAND_OPT: body, STATE_OPT: (label, name)},
+        # the command lane (ADR 0040); the record's state before the body's fields (issue 16);
+        # the command the route runs (its fields are the body's, ADR 0046)
+        opt={COMMAND_OPT: body, STATE_OPT: (label, name), COMMAND_CLASS_OPT: command},
     )(handler)
 
 
@@ -387,24 +405,22 @@ def in_range(parsed: datetime, key: str) -> None:
 @dataclass(frozen=True)
 class Records:
     collection: str  # the path segment: "problems", "changes", "knowledge"
-    label: str  # the record in logs and errors: "problem", "change", "article"
     view: type  # the struct a command answers (for the OpenAPI schema)
     present: Callable[[CommandResult, ServiceDesk], Any]  # a command's result as ``view``
 
     def respond(self, result: CommandResult, desk: ServiceDesk) -> Response[Any]:
         return record_response(result, self.present(result, desk), self.collection)
 
-    def create(self, request: Request[Any, Any, Any], state: State, name: str, data: Any,
-               call: Callable[..., CommandResult]) -> Response[Any]:
-        """Runs the creating command ``call(desk, **opts)`` (``201`` + ``Location``)."""
-        return run_command(request, state, name, data, call, label=self.label,
-                        respond=self.respond)
+    def create(self, request: Request[Any, Any, Any], state: State, data: Any,
+               command: Command) -> Response[Any]:
+        """Runs the creating ``command`` built from ``data`` (``201`` + ``Location``)."""
+        return run_command(request, state, data, command, respond=self.respond)
 
-    def command(self, name: str, body: type, summary: str,
-                invoke: Callable[..., CommandResult]) -> Any:
-        """The ``POST /<collection>/{ref}/<name>`` handler: ``invoke(desk, ref, body, **opts)``."""
-        return command_route(self.collection, self.label, name, body, summary, invoke,
-                             respond=self.respond, view=self.view)
+    def command(self, command: type[Command], body: type, summary: str,
+                build: Callable[[str, Any], Command] | None = None) -> Any:
+        """The ``POST /<collection>/{ref}/<verb>`` handler of ``command`` (``command_route``)."""
+        return command_route(self.collection, command, body, summary, respond=self.respond,
+                             view=self.view, build=build)
 
 
 def read_your_writes(services: Services) -> None:

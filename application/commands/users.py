@@ -127,7 +127,7 @@ class DeactivateUser(_OnUser):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReactivateUser(_OnUser):
-    """``User.reactivate`` → ``User.Reactivated``. HTTP: no body."""
+    """``User.reactivate`` → ``User.Reactivated``. HTTP: ``Empty`` (or no body)."""
 
     verb = "reactivate"
 
@@ -165,7 +165,8 @@ class IssueToken(_OnUser):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RevokeToken(_OnUser):
     """``User.revoke_token`` → ``User.TokenRevoked``: refused at once in this process, within
-    ``CACHE_TTL`` elsewhere; an unknown token is a 404. HTTP: no body."""
+    ``CACHE_TTL`` elsewhere; an unknown token is a 404. HTTP: ``Empty`` (or no body), the
+    token named in the path."""
 
     verb = "revoke_token"
     token_id: str

@@ -22,7 +22,15 @@ import pytest
 
 from adapters.container import Services, build
 from adapters.settings import Settings
-from application.commands.tickets import RegisterTicket
+from application.commands.tickets import (
+    Assign,
+    AwaitCustomer,
+    Confirm,
+    Invalidate,
+    RegisterTicket,
+    Resolve,
+    Start,
+)
 from application.ports import FixedClock
 from application.sla_compliance import compliance
 from domain.ticket import Contact
@@ -67,9 +75,9 @@ class Desk:
                                                              reported_at=reported, **fields),
                                               actor="agent").ticket.id)
 
-    def do(self, name: str, command: str, t: datetime, **kw: Any) -> None:
+    def do(self, name: str, command: type, t: datetime, **kw: Any) -> None:
         self.when(t)
-        getattr(self.desk, command)(self.ids[name], actor="eng", **kw)
+        self.desk.handle(command(ref=self.ids[name], **kw), actor="eng")
 
     def sync(self) -> None:
         self.services.runner.catch_up(self.services.tickets)
@@ -103,27 +111,27 @@ def scenario(d: Desk) -> None:
     invalid, unclassified; two customers."""
     d.register("untouched-P1", at(10), **P1)  # response due 12:00, resolution 14:00
     d.register("responded-P1", at(10), customer="客户B", **P1)
-    d.do("responded-P1", "assign", at(10, 30), assignee="eng-wang")
-    d.do("responded-P1", "start", at(10, 31))
+    d.do("responded-P1", Assign, at(10, 30), assignee="eng-wang")
+    d.do("responded-P1", Start, at(10, 31))
     d.register("late-P1", at(9, 30), **P1)  # response due 11:30
     d.register("paused-P3", at(10), customer="客户B", **P3)
-    d.do("paused-P3", "assign", at(10, 5), assignee="eng-li")
-    d.do("paused-P3", "start", at(10, 6))
-    d.do("paused-P3", "await_customer", at(10, 40), reason="需要截图")
+    d.do("paused-P3", Assign, at(10, 5), assignee="eng-li")
+    d.do("paused-P3", Start, at(10, 6))
+    d.do("paused-P3", AwaitCustomer, at(10, 40), reason="需要截图")
     d.register("closed-P2", at(10), **P2)
-    d.do("closed-P2", "assign", at(10, 10), assignee="eng-wang")
-    d.do("closed-P2", "start", at(10, 11))
-    d.do("closed-P2", "resolve", at(11), **RESOLVE)
-    d.do("closed-P2", "confirm", at(11, 5), **CONFIRM)
+    d.do("closed-P2", Assign, at(10, 10), assignee="eng-wang")
+    d.do("closed-P2", Start, at(10, 11))
+    d.do("closed-P2", Resolve, at(11), **RESOLVE)
+    d.do("closed-P2", Confirm, at(11, 5), **CONFIRM)
     d.register("rejected-P1", at(10), **P1)
-    d.do("rejected-P1", "assign", at(10, 15), assignee="eng-li")
-    d.do("rejected-P1", "start", at(10, 16))
-    d.do("rejected-P1", "resolve", at(10, 50), **RESOLVE)
+    d.do("rejected-P1", Assign, at(10, 15), assignee="eng-li")
+    d.do("rejected-P1", Start, at(10, 16))
+    d.do("rejected-P1", Resolve, at(10, 50), **RESOLVE)
     d.register("invalid-P2", at(10), customer="客户B", **P2)
-    d.do("invalid-P2", "invalidate", at(10, 20), reason="重复报障")
+    d.do("invalid-P2", Invalidate, at(10, 20), reason="重复报障")
     d.register("unclassified", at(10))
-    d.do("late-P1", "assign", at(11, 45), assignee="eng-wang")  # 15 min late
-    d.do("rejected-P1", "confirm", at(11, 10), **{**CONFIRM, "passed": False,
+    d.do("late-P1", Assign, at(11, 45), assignee="eng-wang")  # 15 min late
+    d.do("rejected-P1", Confirm, at(11, 10), **{**CONFIRM, "passed": False,
                                                   "unmet_items": ("ERP",)})
 
 

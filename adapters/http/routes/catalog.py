@@ -29,7 +29,9 @@ from adapters.http.openapi.contract import also_answers
 from adapters.http.params import AsOf, NewSlug
 from adapters.http import kit
 from application import catalog as uc
-from application.catalog import RecordNotFound, RecordResult
+from application.catalog import RecordNotFound
+from application.commands.catalog import PutCalendar, PutPolicy
+from application.desk import CommandResult
 from domain.sla import (
     SLUG_RULE,
     CalendarDefinition,
@@ -197,8 +199,8 @@ def _found(read: Any) -> Any:
         raise NotFoundException(str(e)) from None
 
 
-def _respond(result: RecordResult, view: Any, path: str) -> Response[Any]:
-    headers = {"ETag": f'"{result.record.version}"'}
+def _respond(result: CommandResult, view: Any, path: str) -> Response[Any]:
+    headers = {"ETag": f'"{result.aggregate.version}"'}
     if result.created:
         headers["Location"] = path
     if result.replayed:
@@ -239,10 +241,10 @@ def put_calendar(request: Request[Any, Any, Any], state: State, slug: NewSlug,
     definition = CalendarDefinition.parse(
         name=data.name, timezone=data.timezone, base=data.base,
         working_hours=data.working_hours, holidays=data.holidays, workdays=data.workdays)
-    result = uc.put_calendar(
-        desk, slug, definition, actor=kit.actor_of(request), expected_version=kit.if_match(request),
-        idempotency=kit.idempotency_key(request, data))
-    return _respond(result, calendar_view(result.record, desk.clock.now()),
+    result = desk.handle(
+        PutCalendar(slug=slug, definition=definition), actor=kit.actor_of(request),
+        expected_version=kit.if_match(request), idempotency=kit.idempotency_key(request, data))
+    return _respond(result, calendar_view(result.aggregate, desk.clock.now()),
                     f"{kit.API}/calendars/{slug}")
 
 
@@ -279,10 +281,10 @@ def put_policy(request: Request[Any, Any, Any], state: State, slug: NewSlug,
                  for p, t in data.targets.items()},
         warning_thresholds=data.warning_thresholds,
         escalation={"manager": data.escalation.manager, "expert": data.escalation.expert})
-    result = uc.put_policy(
-        desk, slug, definition, actor=kit.actor_of(request), expected_version=kit.if_match(request),
-        idempotency=kit.idempotency_key(request, data))
-    return _respond(result, policy_view(result.record), f"{kit.API}/sla-policies/{slug}")
+    result = desk.handle(
+        PutPolicy(slug=slug, definition=definition), actor=kit.actor_of(request),
+        expected_version=kit.if_match(request), idempotency=kit.idempotency_key(request, data))
+    return _respond(result, policy_view(result.aggregate), f"{kit.API}/sla-policies/{slug}")
 
 
 HANDLERS = [list_calendars, get_calendar, put_calendar, list_policies, get_policy,

@@ -5,8 +5,9 @@
 ``assess``, ``plan``, ``review``, ``customer_review``, ``consent``, ``approve_emergency``,
 ``start``, ``complete``, ``roll_back``, ``start_trial``, ``evaluate``, ``raise_improvement``,
 ``close`` and ``cancel``; each answers the change's view with ``ETag``, honours ``If-Match``
-(``412``) and ``Idempotency-Key`` like the ticket commands (they share ``app._command``,
-through ``records.Records``). A refused gate is a ``409`` whose ``missing`` names every gate
+(``412``) and ``Idempotency-Key`` like the ticket commands (they share ``kit.run_command``,
+through ``kit.Records``): each builds its command (``application.commands.changes``) from
+the body. A refused gate is a ``409`` whose ``missing`` names every gate
 not passed.
 
 Reads: ``GET /changes/{ref}`` (``?as_of=``), ``/history``, the list
@@ -21,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from msgspec.structs import asdict
 from litestar import Request, Response, get, post, put
 from litestar.datastructures import State
 from litestar.exceptions import ValidationException
@@ -31,7 +33,24 @@ from adapters.http import kit
 from adapters.http.openapi.contract import also_answers
 from adapters.http.params import AsOf, Cursor, RequiredFrom, RequiredTo, limit, listed, new_slug
 from application import changes as uc
-from application.desk import CommandResult, ServiceDesk
+from application.commands.changes import (
+    ApproveEmergency,
+    Assess,
+    CancelChange,
+    CloseChange,
+    Complete,
+    Consent,
+    CustomerReview,
+    Evaluate,
+    PlanChange,
+    PutStandardModel,
+    RaiseChangeImprovement,
+    RequestChange,
+    Review,
+    RollBack,
+    StartChange,
+    StartTrial,
+)
 from domain.change import ChangeKind, PlanInput, Status
 from domain.standard_change import SLUG as MODEL_SLUG
 from domain.standard_change import ModelDefinition
@@ -41,14 +60,12 @@ from projections.change_list.view import ChangeQuery
 TAG = "changes"
 
 
-CHANGES = kit.Records("changes", "change", cs.ChangeView,
-                  lambda result, desk: cs.change_view(result.aggregate))
+CHANGES = kit.Records("changes", cs.ChangeView,
+                      lambda result, desk: cs.change_view(result.aggregate))
 
 
-def _origin(value: str | cs.OriginIn) -> uc.OriginRef:
-    if isinstance(value, str):
-        return uc.OriginRef(id=value)
-    return uc.OriginRef(id=value.id, kind=value.kind)
+def _origin(value: str | cs.OriginIn) -> str | uc.OriginRef:
+    return value if isinstance(value, str) else uc.OriginRef(id=value.id, kind=value.kind)
 
 
 @get(f"{kit.API}/changes/calendar", summary="Scheduled change windows, with conflict warnings",
@@ -69,26 +86,17 @@ def change_calendar(state: State, from_: RequiredFrom = None, to: RequiredTo = N
                              count=len(items), conflicts=sum(1 for i in items if i.conflicts))
 
 
-@post(f"{kit.API}/changes", status_code=201, summary="Request a change", tags=[TAG])
+@post(f"{kit.API}/changes", status_code=201, summary="Request a change", tags=[TAG],
+      opt={kit.COMMAND_CLASS_OPT: RequestChange})
 @kit.threaded
 def request_change(request: Request[Any, Any, Any], state: State,
                    data: cs.RequestChange) -> Response[cs.ChangeView]:
-    def call(desk: ServiceDesk, **opts: Any) -> CommandResult:
-        return uc.request_change(
-            desk, kind=data.kind, origin=_origin(data.origin), title=data.title,
-            description=data.description, affected_system=data.affected_system,
-            standard_change=data.standard_change, **opts)
-
-    return CHANGES.create(request, state, "request", data, call)
+    fields = asdict(data)
+    fields["origin"] = _origin(data.origin)
+    return CHANGES.create(request, state, data, RequestChange(**fields))
 
 
-def _simple(name: str, body: type, summary: str, *fields: str) -> Any:
-    """A command whose body fields go to the domain method as they are."""
-    return CHANGES.command(name, body, summary, lambda d, r, b, **o: uc.run_command(
-        d, r, name, **{f: getattr(b, f) for f in fields}, **o))
-
-
-def _plan(desk: ServiceDesk, ref: str, b: cs.PlanIn, **opts: Any) -> CommandResult:
+def _plan(ref: str, b: cs.PlanIn) -> PlanChange:
     schedule = b.schedule or cs.Schedule()
     budget = b.budget if b.budget is None or isinstance(b.budget, str) else f"{b.budget:g}"
     plan = PlanInput(
@@ -96,35 +104,29 @@ def _plan(desk: ServiceDesk, ref: str, b: cs.PlanIn, **opts: Any) -> CommandResu
         people=tuple(b.people) if b.people is not None else None, budget=budget,
         schedule_start=schedule.start, schedule_end=schedule.end, risk_plan=b.risk_plan,
         rollback_plan=b.rollback_plan)
-    return uc.record_plan(desk, ref, plan, **opts)
+    return PlanChange(ref=ref, plan=plan)
 
 
 CHANGE_COMMANDS = [
-    _simple("assess", cs.Assess, "Assess risk and impact (a new revision)", "risk", "impact"),
-    CHANGES.command("plan", cs.PlanIn, "Record the plan: every field required (a new revision)",
-                    _plan),
-    _simple("review", cs.ReviewIn, "Internal review of the current plan", "decision",
-            "reviewer", "comment"),
-    _simple("customer_review", cs.ReviewIn, "Customer review of the current plan", "decision",
-            "reviewer", "comment"),
-    _simple("consent", cs.ConsentIn, "The customer's formal consent with its evidence",
-            "evidence", "channel", "reference", "given_by"),
-    _simple("approve_emergency", cs.EmergencyIn,
-            "Emergency approval: may start before the reviews (still owed before close)",
-            "approver", "reason"),
-    _simple("start", s.Empty, "Start the implementation (409 naming every missing gate)"),
-    _simple("complete", cs.CompleteIn, "Record the implementation's result", "result"),
-    _simple("roll_back", s.Reason, "Roll the change back", "reason"),
-    _simple("start_trial", cs.TrialIn, "Start the trial run", "days"),
-    _simple("evaluate", cs.EvaluateIn, "Evaluate the effect against the goal", "goal_met",
-            "notes"),
+    CHANGES.command(Assess, cs.Assess, "Assess risk and impact (a new revision)"),
+    CHANGES.command(PlanChange, cs.PlanIn,
+                    "Record the plan: every field required (a new revision)", _plan),
+    CHANGES.command(Review, cs.ReviewIn, "Internal review of the current plan"),
+    CHANGES.command(CustomerReview, cs.ReviewIn, "Customer review of the current plan"),
+    CHANGES.command(Consent, cs.ConsentIn, "The customer's formal consent with its evidence"),
+    CHANGES.command(ApproveEmergency, cs.EmergencyIn,
+                    "Emergency approval: may start before the reviews (still owed before close)"),
+    CHANGES.command(StartChange, s.Empty,
+                    "Start the implementation (409 naming every missing gate)"),
+    CHANGES.command(Complete, cs.CompleteIn, "Record the implementation's result"),
+    CHANGES.command(RollBack, s.Reason, "Roll the change back"),
+    CHANGES.command(StartTrial, cs.TrialIn, "Start the trial run"),
+    CHANGES.command(Evaluate, cs.EvaluateIn, "Evaluate the effect against the goal"),
     CHANGES.command(
-        "raise_improvement", cs.ImprovementIn,
-        "Record a left-over issue's action as a follow-up change (reviews and consent again)",
-        lambda d, r, b, **o: uc.raise_improvement(d, r, action=b.action, owner=b.owner,
-                                                  due=b.due, title=b.title, **o)),
-    _simple("close", cs.CloseIn, "Close (409 naming gates still owed)", "confirmed_by", "note"),
-    _simple("cancel", s.Reason, "Cancel before implementation", "reason"),
+        RaiseChangeImprovement, cs.ImprovementIn,
+        "Record a left-over issue's action as a follow-up change (reviews and consent again)"),
+    CHANGES.command(CloseChange, cs.CloseIn, "Close (409 naming gates still owed)"),
+    CHANGES.command(CancelChange, s.Reason, "Cancel before implementation"),
 ]
 
 
@@ -198,10 +200,10 @@ def put_standard_change(request: Request[Any, Any, Any], state: State, slug: Mod
     definition = ModelDefinition.parse(
         name=data.name, description=data.description, systems=data.systems, steps=data.steps,
         risk=data.risk, approved_by=data.approved_by)
-    result = uc.put_model(kit.services_of(state).desk, slug, definition, actor=kit.actor_of(request),
-                          expected_version=kit.if_match(request),
-                          idempotency=kit.idempotency_key(request, data))
-    m = result.model
+    result = kit.services_of(state).desk.handle(
+        PutStandardModel(slug=slug, definition=definition), actor=kit.actor_of(request),
+        expected_version=kit.if_match(request), idempotency=kit.idempotency_key(request, data))
+    m = result.aggregate
     headers = {"ETag": f'"{m.version}"'}
     if result.created:
         headers["Location"] = f"{kit.API}/standard-changes/{m.slug}"

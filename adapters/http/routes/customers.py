@@ -19,11 +19,13 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.exceptions import ClientException, NotFoundException
 from msgspec import Struct
+from msgspec.structs import asdict
 
 from adapters.http.schemas import common as s
 from adapters.http import kit
 from adapters.http.openapi.contract import also_answers
 from application import customers as uc
+from application.commands.customers import AssignSlaPolicy, RegisterCustomer
 from application.customers import CustomerExists, CustomerNotFound
 from domain.customer import Customer
 
@@ -71,18 +73,17 @@ def _found(read: Any) -> Any:
 
 
 @post(f"{kit.API}/customers", summary="Register a customer (optionally with its SLA policy)",
-      tags=["customers"], status_code=201,
+      tags=["customers"], status_code=201, opt={kit.COMMAND_CLASS_OPT: RegisterCustomer},
       responses=also_answers(200, "Already registered with this name: unchanged", CustomerView))
 @kit.threaded
 def register_customer(request: Request[Any, Any, Any], state: State,
                       data: CustomerIn) -> Response[CustomerView]:
     desk = kit.services_of(state).desk
     try:
-        result = uc.register_customer(desk, data.id, data.name, data.sla_policy,
-                                      actor=kit.actor_of(request))
+        result = desk.handle(RegisterCustomer(**asdict(data)), actor=kit.actor_of(request))
     except CustomerExists as e:
         raise ClientException(str(e), status_code=409) from None
-    c = result.customer
+    c = result.aggregate
     headers = {"ETag": f'"{c.version}"'}
     if result.created:
         headers["Location"] = f"{kit.API}/customers/{quote(c.customer, safe='')}"
@@ -106,15 +107,15 @@ def get_customer(state: State, customer: str) -> Response[CustomerView]:
 
 @post(f"{kit.API}/customers/{{customer:str}}/assign_sla_policy",
       summary="Set the SLA policy a customer's tickets take", tags=["customers"],
-      status_code=200)
+      status_code=200, opt={kit.COMMAND_CLASS_OPT: AssignSlaPolicy})
 @kit.threaded
 def assign_sla_policy(request: Request[Any, Any, Any], state: State, customer: str,
                       data: AssignPolicyIn) -> Response[CustomerView]:
     desk = kit.services_of(state).desk
-    result = _found(lambda: uc.assign_policy(desk, customer, data.sla_policy,
-                                             actor=kit.actor_of(request)))
-    return Response(customer_view(result.customer),
-                    headers={"ETag": f'"{result.customer.version}"'})
+    result = _found(lambda: desk.handle(AssignSlaPolicy(customer=customer, **asdict(data)),
+                                        actor=kit.actor_of(request)))
+    return Response(customer_view(result.aggregate),
+                    headers={"ETag": f'"{result.aggregate.version}"'})
 
 
 HANDLERS = [register_customer, list_customers, get_customer, assign_sla_policy]

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
+from msgspec.structs import asdict
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from msgspec import Meta, Struct
@@ -23,9 +24,10 @@ from adapters.http.schemas import common as s
 from adapters.http import kit
 from adapters.http.params import AsOf, Cursor, limit, text
 from application import knowledge as kb
+from application.commands import knowledge as commands
 from application.desk import CommandResult, ServiceDesk
 from application.errors import RecordNotFound
-from domain.article import MAX_TAG, MAX_TAGS, Article, ArticleText
+from domain.article import MAX_TAG, MAX_TAGS, Article
 from domain.errors import InvalidCommand
 from projections.knowledge import projection as p
 from projections.knowledge.projection import KnowledgeRow
@@ -45,10 +47,6 @@ class ArticleIn(s.Input):
     solution: s.Text = ""
     tags: Annotated[list[Tag], Meta(max_length=MAX_TAGS)] = []
     tickets: s.Refs = []  # ids or SR- numbers
-
-    def text(self) -> ArticleText:
-        return ArticleText(self.title, self.symptoms, self.cause, self.workaround,
-                           self.solution, tuple(self.tags), tuple(self.tickets))
 
 
 class WriteArticle(ArticleIn):
@@ -145,29 +143,25 @@ def _article(result: CommandResult, desk: ServiceDesk) -> EntryView:
     return entry
 
 
-ARTICLES = kit.Records("knowledge", "article", EntryView, _article)
+ARTICLES = kit.Records("knowledge", EntryView, _article)
 
 
 # ----------------------------------------------------------------- commands
 
 
-@post(f"{kit.API}/knowledge", status_code=201, summary="Write a knowledge article", tags=[TAG])
+@post(f"{kit.API}/knowledge", status_code=201, summary="Write a knowledge article", tags=[TAG],
+      opt={kit.COMMAND_CLASS_OPT: commands.WriteArticle})
 @kit.threaded
 def write_article(request: Request[Any, Any, Any], state: State,
                   data: WriteArticle) -> Response[EntryView]:
-    def call(desk: ServiceDesk, **opts: Any) -> CommandResult:
-        return kb.write_article(desk, data.text(), problem=data.problem_id, **opts)
-
-    return ARTICLES.create(request, state, "write", data, call)
+    return ARTICLES.create(request, state, data, commands.WriteArticle(**asdict(data)))
 
 
 ARTICLE_COMMANDS = [
-    ARTICLES.command(
-        "revise", ReviseArticle, "Revise an article (the full new text; every revision is kept)",
-        lambda d, r, b, **o: kb.revise_article(d, r, b.text(), note=b.note, **o)),
-    ARTICLES.command(
-        "retire", RetireArticle, "Retire an article (no longer found; its history stays)",
-        lambda d, r, b, **o: kb.retire_article(d, r, reason=b.reason, **o)),
+    ARTICLES.command(commands.ReviseArticle, ReviseArticle,
+                     "Revise an article (the full new text; every revision is kept)"),
+    ARTICLES.command(commands.RetireArticle, RetireArticle,
+                     "Retire an article (no longer found; its history stays)"),
 ]
 
 

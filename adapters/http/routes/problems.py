@@ -6,8 +6,8 @@
 runs ``link_ticket``, ``link_tickets`` (several in one step), ``classify``,
 ``record_root_cause``, ``record_workaround``, ``mark_known_error``, ``resolve`` and ``close``;
 each answers the problem's view with ``ETag``, honours ``If-Match`` (``412``) and
-``Idempotency-Key``, exactly as the ticket commands do (they share ``app._command``, through
-``records.Records``).
+``Idempotency-Key``, exactly as the ticket commands do (they share ``kit.run_command``, through
+``kit.Records``): each builds its command (``application.commands.problems``) from the body.
 ``POST /tickets/{ref}/link_problem`` is the same link from the ticket's side; it answers the
 ticket's view. ``GET /problems/{ref}`` (``?as_of=``), ``/history`` and the list
 ``GET /problems?status=&category=&ticket=&known_error=&limit=&cursor=`` read.
@@ -19,6 +19,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
+from msgspec.structs import asdict
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.exceptions import ValidationException
@@ -30,7 +31,18 @@ from adapters.http.schemas.tickets import TicketView
 from adapters.http import kit
 from adapters.http.params import AsOf, Cursor, choice, limit, listed
 from application import problems as uc
-from application.desk import CommandResult, ServiceDesk
+from application.commands.problems import (
+    ClassifyProblem,
+    CloseProblem,
+    LinkTicket,
+    LinkTickets,
+    MarkKnownError,
+    RecordProblem,
+    RecordRootCause,
+    RecordWorkaround,
+    ResolveProblem,
+)
+from application.commands.tickets import LinkProblem
 from domain.numbering import RecordKind
 from domain.problem import Status
 from projections.problem_list.view import ProblemQuery
@@ -38,53 +50,34 @@ from projections.problem_list.view import ProblemQuery
 TAG = "problems"
 
 
-PROBLEMS = kit.Records("problems", "problem", ps.ProblemView,
-                   lambda result, desk: ps.problem_view(result.aggregate))
+PROBLEMS = kit.Records("problems", ps.ProblemView,
+                       lambda result, desk: ps.problem_view(result.aggregate))
 
 
 @post(f"{kit.API}/problems", status_code=201, summary="Record a problem (from 0..n tickets)",
-      tags=[TAG])
+      tags=[TAG], opt={kit.COMMAND_CLASS_OPT: RecordProblem})
 @kit.threaded
 def record_problem(request: Request[Any, Any, Any], state: State,
                    data: ps.RecordProblem) -> Response[ps.ProblemView]:
-    def call(desk: ServiceDesk, **opts: Any) -> CommandResult:
-        return uc.record_problem(
-            desk, title=data.title, description=data.description, tickets=data.tickets,
-            category=data.category, affected_system=data.affected_system, **opts)
-
-    return PROBLEMS.create(request, state, "record", data, call)
+    return PROBLEMS.create(request, state, data, RecordProblem(**asdict(data)))
 
 
 PROBLEM_COMMANDS = [
-    PROBLEMS.command(
-        "classify", ps.ClassifyProblem, "Set the category and/or priority",
-        lambda d, r, b, **o: uc.classify(d, r, category=b.category, priority=b.priority, **o)),
-    PROBLEMS.command(
-        "link_ticket", ps.LinkTicket, "Link a ticket (both sides, one transaction)",
-        lambda d, r, b, **o: uc.link_ticket(d, r, b.ticket_id, **o)),
-    PROBLEMS.command(
-        "link_tickets", ps.LinkTickets, "Link several tickets in one step",
-        lambda d, r, b, **o: uc.link_tickets(d, r, b.ticket_ids, **o)),
-    PROBLEMS.command(
-        "record_root_cause", ps.RootCause, "Record (or revise) the root cause",
-        lambda d, r, b, **o: uc.record_root_cause(d, r, root_cause=b.root_cause, **o)),
-    PROBLEMS.command(
-        "record_workaround", ps.Workaround, "Record (or revise) the workaround",
-        lambda d, r, b, **o: uc.record_workaround(d, r, workaround=b.workaround, **o)),
-    PROBLEMS.command(
-        "mark_known_error", s.Empty, "Mark as a known error (needs a root cause or workaround)",
-        lambda d, r, b, **o: uc.mark_known_error(d, r, **o)),
-    PROBLEMS.command(
-        "resolve", ps.ResolveProblem, "Resolve, optionally naming the change that fixed it",
-        lambda d, r, b, **o: uc.resolve(d, r, resolution=b.resolution, change_id=b.change_id, **o)),
-    PROBLEMS.command("close", s.Empty, "Close a resolved problem",
-                     lambda d, r, b, **o: uc.close(d, r, **o)),
+    PROBLEMS.command(ClassifyProblem, ps.ClassifyProblem, "Set the category and/or priority"),
+    PROBLEMS.command(LinkTicket, ps.LinkTicket, "Link a ticket (both sides, one transaction)"),
+    PROBLEMS.command(LinkTickets, ps.LinkTickets, "Link several tickets in one step"),
+    PROBLEMS.command(RecordRootCause, ps.RootCause, "Record (or revise) the root cause"),
+    PROBLEMS.command(RecordWorkaround, ps.Workaround, "Record (or revise) the workaround"),
+    PROBLEMS.command(MarkKnownError, s.Empty,
+                     "Mark as a known error (needs a root cause or workaround)"),
+    PROBLEMS.command(ResolveProblem, ps.ResolveProblem,
+                     "Resolve, optionally naming the change that fixed it"),
+    PROBLEMS.command(CloseProblem, s.Empty, "Close a resolved problem"),
 ]
 
 link_problem = kit.command_route(
-    "tickets", "ticket", "link_problem", ps.LinkProblem,
+    "tickets", LinkProblem, ps.LinkProblem,
     "Link the ticket to a problem (both sides, one transaction)",
-    lambda d, r, b, **o: uc.link_problem(d, r, b.problem_id, **o),
     respond=kit.respond_ticket, view=TicketView,
 )
 

@@ -3,8 +3,9 @@
 ``POST /projects`` contracts one (``201`` + ``Location``); ``POST /projects/{ref}/<command>``
 runs ``approve``, ``plan``, ``schedule_routine`` (the answer's ``routine_id`` names the new
 routine), ``record_routine``, ``submit_report``, ``record_survey``, ``record_check``,
-``raise_improvement``, ``accept`` and ``close``; each answers the project's view with
-``ETag``, honours ``If-Match`` (``412``) and ``Idempotency-Key``. ``GET /projects/{ref}``
+``raise_improvement``, ``accept`` and ``close`` (commands of ``application.commands.projects``
+built from the bodies); each answers the project's view with ``ETag``, honours ``If-Match``
+(``412``) and ``Idempotency-Key``. ``GET /projects/{ref}``
 (``?as_of=``), ``/history``, ``/routines?due_before=&since=&routine=`` (runs computed from the
 project and its calendar) and the list ``GET /projects?customer=&status=`` read.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from msgspec.structs import asdict
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
 
@@ -23,6 +25,20 @@ from adapters.http.access import scoped_customer
 from adapters.http import kit
 from adapters.http.params import AsOf, listed, time
 from application import projects as uc
+from application.commands.projects import (
+    AcceptProject,
+    Approve,
+    CloseProject,
+    Contract,
+    ContractProject,
+    PlanProject,
+    RaiseProjectImprovement,
+    RecordCheck,
+    RecordRoutine,
+    RecordSurvey,
+    ScheduleRoutine,
+    SubmitReport,
+)
 from application.desk import CommandResult, ServiceDesk
 from domain.project import Status
 
@@ -35,21 +51,17 @@ def _present(result: CommandResult, desk: ServiceDesk) -> ps.ProjectView:
     return ps.project_view(result.aggregate)
 
 
-PROJECTS = kit.Records("projects", "project", ps.ProjectView, _present)
+PROJECTS = kit.Records("projects", ps.ProjectView, _present)
 
 
-@post(f"{kit.API}/projects", status_code=201, summary="Contract a project", tags=[TAG])
+@post(f"{kit.API}/projects", status_code=201, summary="Contract a project", tags=[TAG],
+      opt={kit.COMMAND_CLASS_OPT: ContractProject})
 @kit.threaded
 def contract_project(request: Request[Any, Any, Any], state: State,
                      data: ps.CreateProject) -> Response[ps.ProjectView]:
-    def call(desk: ServiceDesk, **opts: Any) -> CommandResult:
-        c = data.contract
-        return uc.contract_project(
-            desk, name=data.name, customer=data.customer, contract_number=c.number,
-            services=c.services, start=c.start, end=c.end, budget=c.budget,
-            sla_policy=data.sla_policy, calendar=data.calendar, **opts)
-
-    return PROJECTS.create(request, state, "contract", data, call)
+    fields = asdict(data)
+    fields["contract"] = Contract(**asdict(data.contract))
+    return PROJECTS.create(request, state, data, ContractProject(**fields))
 
 
 def _with_new_routine(result: CommandResult, desk: ServiceDesk) -> ps.ProjectView:
@@ -59,49 +71,20 @@ def _with_new_routine(result: CommandResult, desk: ServiceDesk) -> ps.ProjectVie
 
 
 schedule_routine = replace(PROJECTS, present=_with_new_routine).command(
-    "schedule_routine", ps.ScheduleRoutine, "Schedule a routine operation (RFC 5545 rule)",
-    lambda d, r, b, **o: uc.schedule_routine(
-        d, r, name=b.name, kind=b.kind, rrule=b.rrule, on_holiday=b.on_holiday,
-        starts=b.starts, until=b.until, **o))
+    ScheduleRoutine, ps.ScheduleRoutine, "Schedule a routine operation (RFC 5545 rule)")
 
 PROJECT_COMMANDS = [
-    PROJECTS.command(
-        "approve", ps.Approve, "Approve the project (立项): manager and team",
-        lambda d, r, b, **o: uc.approve(d, r, project_manager=b.project_manager, team=b.team,
-                                        **o)),
-    PROJECTS.command(
-        "plan", ps.Plan, "Record (or revise) the delivery plan",
-        lambda d, r, b, **o: uc.plan(d, r, targets=b.targets, scope=b.scope, staff=b.staff,
-                                     budget=b.budget, assessment=b.assessment,
-                                     duration=b.duration, **o)),
-    PROJECTS.command(
-        "record_routine", ps.RecordRoutine, "Record one run of a routine (巡检确认单)",
-        lambda d, r, b, **o: uc.record_routine(
-            d, r, routine_id=b.routine_id, run_at=b.run_at, verdict=b.verdict,
-            findings=b.findings, signer=b.signer, performed_at=b.performed_at, **o)),
-    PROJECTS.command(
-        "submit_report", ps.SubmitReport, "Record that the period's service report was submitted",
-        lambda d, r, b, **o: uc.submit_report(d, r, period=b.period, **o)),
-    PROJECTS.command(
-        "record_survey", ps.RecordSurvey, "Record a satisfaction survey by dimension",
-        lambda d, r, b, **o: uc.record_survey(
-            d, r, timeliness=b.timeliness, effectiveness=b.effectiveness, attitude=b.attitude,
-            comment=b.comment, **o)),
-    PROJECTS.command(
-        "record_check", ps.RecordCheck, "Record an execution check (交付执行检查)",
-        lambda d, r, b, **o: uc.record_check(d, r, kind=b.kind, findings=b.findings,
-                                             passed=b.passed, **o)),
-    PROJECTS.command(
-        "raise_improvement", ps.RaiseImprovement, "Raise an improvement action (交付改进)",
-        lambda d, r, b, **o: uc.raise_improvement(
-            d, r, action=b.action, owner=b.owner, due=b.due, source=b.source,
-            reference=b.reference, **o)),
-    PROJECTS.command(
-        "accept", ps.Accept, "Acceptance (验收), passed or not",
-        lambda d, r, b, **o: uc.accept(d, r, signer=b.signer, passed=b.passed, notes=b.notes,
-                                       **o)),
-    PROJECTS.command("close", s.Empty, "Close an accepted project",
-                     lambda d, r, b, **o: uc.close(d, r, **o)),
+    PROJECTS.command(Approve, ps.Approve, "Approve the project (立项): manager and team"),
+    PROJECTS.command(PlanProject, ps.Plan, "Record (or revise) the delivery plan"),
+    PROJECTS.command(RecordRoutine, ps.RecordRoutine, "Record one run of a routine (巡检确认单)"),
+    PROJECTS.command(SubmitReport, ps.SubmitReport,
+                     "Record that the period's service report was submitted"),
+    PROJECTS.command(RecordSurvey, ps.RecordSurvey, "Record a satisfaction survey by dimension"),
+    PROJECTS.command(RecordCheck, ps.RecordCheck, "Record an execution check (交付执行检查)"),
+    PROJECTS.command(RaiseProjectImprovement, ps.RaiseImprovement,
+                     "Raise an improvement action (交付改进)"),
+    PROJECTS.command(AcceptProject, ps.Accept, "Acceptance (验收), passed or not"),
+    PROJECTS.command(CloseProject, s.Empty, "Close an accepted project"),
 ]
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import msgspec
 import msgspec.inspect
+from msgspec.structs import asdict
 from litestar import Request, Response, get, post
 from litestar.params import PathParameter
 from litestar.datastructures import State
@@ -21,8 +22,23 @@ from adapters.http.schemas import tickets as s
 from adapters.http.access import (
     own_customer, scoped_customer,
 )
-from application.desk import CommandResult, ServiceDesk
-from application.identities import require_known_user
+from application.commands.base import Command
+from application.commands.tickets import (
+    Assign,
+    AwaitCustomer,
+    Classify,
+    CloseTicket,
+    Confirm,
+    Escalate,
+    GiveFeedback,
+    Invalidate,
+    LogWork,
+    RegisterTicket,
+    Reopen,
+    Resolve,
+    Resume,
+    Start,
+)
 from domain.customer import normalise_customer_id
 from domain.ticket import Contact, Improvement, Status
 from projections.ticket_list.projection import OPEN_STATUSES, SLA_STATES, sla_state_at, stamp
@@ -31,106 +47,46 @@ from adapters.http import kit
 
 
 @post(f"{kit.API}/tickets", status_code=201, summary="Register a ticket", tags=["tickets"],
-      opt={kit.COMMAND_OPT: s.RegisterTicket})
+      opt={kit.COMMAND_OPT: s.RegisterTicket, kit.COMMAND_CLASS_OPT: RegisterTicket})
 @functools.partial(kit.threaded, inline=True)
 def register_ticket(request: Request[Any, Any, Any], state: State, data: s.RegisterTicket) -> Response[s.TicketView]:
-    customer = own_customer(request, data.customer)
-    def call(desk: ServiceDesk, **opts: Any) -> CommandResult:
-        return desk.register_ticket(
-            customer=customer,
-            contact=Contact(data.contact.name, data.contact.phone, data.contact.email),
-            channel=data.channel,
-            title=data.title,
-            description=data.description,
-            affected_system=data.affected_system,
-            reported_at=data.reported_at,
-            attachments=data.attachments,
-            type=data.type,
-            category=data.category,
-            urgency=data.urgency,
-            impact=data.impact,
-            importance=data.importance,
-            priority=data.priority,
-            override_reason=data.override_reason,
-            sla_policy=data.sla_policy,
-            **opts,
-        )
-
-    return kit.run_command(request, state, "register", data, call)
+    fields = asdict(data)
+    fields["customer"] = own_customer(request, data.customer)
+    fields["contact"] = Contact(data.contact.name, data.contact.phone, data.contact.email)
+    return kit.run_command(request, state, data, RegisterTicket(**fields))
 
 
-def _ticket_command(name: str, body: type, summary: str, invoke: Callable[..., CommandResult]) -> Any:
-    """One POST /tickets/{ref}/<name> handler with its own body schema."""
-    return kit.command_route("tickets", "ticket", name, body, summary, invoke,
-                         respond=kit.respond_ticket, view=s.TicketView)
+def _ticket_command(command: type[Command], body: type, summary: str,
+                    build: Callable[[str, Any], Command] | None = None) -> Any:
+    """One ``POST /tickets/{ref}/<verb>`` handler: ``command`` built from ``body``."""
+    return kit.command_route("tickets", command, body, summary, respond=kit.respond_ticket,
+                             view=s.TicketView, build=build)
+
+
+def _feedback(ref: str, b: s.FeedbackIn) -> GiveFeedback:
+    i = b.improvement
+    return GiveFeedback(ref=ref, timeliness=b.timeliness, effectiveness=b.effectiveness,
+                        attitude=b.attitude, comment=b.comment,
+                        improvement=Improvement(i.action, i.owner, i.due) if i else None)
 
 
 TICKET_COMMANDS = [
-    _ticket_command(
-        "escalate", s.Escalate, "Escalate manually: priority raised, manager and expert notified",
-        lambda d, r, b, **o: d.escalate(r, reason=b.reason, **o),
-    ),
-    _ticket_command(
-        "invalidate", c.Reason, "Invalidate a registered request",
-        lambda d, r, b, **o: d.invalidate(r, reason=b.reason, **o),
-    ),
-    _ticket_command(
-        "classify", s.Classify, "Classify and prioritise",
-        lambda d, r, b, **o: d.classify(
-            r, type=b.type, category=b.category, urgency=b.urgency, impact=b.impact,
-            importance=b.importance, priority=b.priority, override_reason=b.override_reason, **o,
-        ),
-    ),
-    _ticket_command(
-        "assign", s.Assign, "Assign to an engineer and/or group",
-        lambda d, r, b, **o: d.assign(
-            r, assignee=b.assignee, group=b.group, interface_person=b.interface_person,
-            check_assignee=functools.partial(require_known_user, d), **o,  # issue 16
-        ),
-    ),
-    _ticket_command("start", c.Empty, "Start work", lambda d, r, b, **o: d.start(r, **o)),
-    _ticket_command(
-        "log_work", s.LogWork, "Log work done",
-        lambda d, r, b, **o: d.log_work(
-            r, action=b.action, hours=b.hours, performed_at=b.performed_at,
-            workaround=b.workaround, **o,
-        ),
-    ),
-    _ticket_command(
-        "await_customer", c.Reason, "Wait for the customer (SLA paused)",
-        lambda d, r, b, **o: d.await_customer(r, reason=b.reason, **o),
-    ),
-    _ticket_command("resume", c.Empty, "Resume after the customer answered",
-                    lambda d, r, b, **o: d.resume(r, **o)),
-    _ticket_command(
-        "resolve", s.Resolve, "Record the resolution",
-        lambda d, r, b, **o: d.resolve(
-            r, resolution=b.resolution, root_cause=b.root_cause, first_contact=b.first_contact, **o
-        ),
-    ),
-    _ticket_command(
-        "confirm", s.Confirm, "Customer acceptance (SD record); rejection returns to work",
-        lambda d, r, b, **o: d.confirm(
-            r, signer=b.signer, items=b.items, criteria=b.criteria, passed=b.passed,
-            unmet_items=b.unmet_items, note=b.note, **o,
-        ),
-    ),
-    _ticket_command(
-        "close", s.CloseTicket, "Close with the customer's agreement (SD record)",
-        lambda d, r, b, **o: d.close_ticket(r, signer=b.signer, reason=b.reason, **o),
-    ),
-    _ticket_command("reopen", c.Reason, "Reopen a closed ticket",
-                    lambda d, r, b, **o: d.reopen(r, reason=b.reason, **o)),
-    _ticket_command(
-        "feedback", s.FeedbackIn, "Customer satisfaction feedback (FB record)",
-        lambda d, r, b, **o: d.give_feedback(
-            r, timeliness=b.timeliness, effectiveness=b.effectiveness, attitude=b.attitude,
-            comment=b.comment,
-            improvement=Improvement(b.improvement.action, b.improvement.owner, b.improvement.due)
-            if b.improvement else None,
-            **o,
-        ),
-    ),
+    _ticket_command(Escalate, s.Escalate,
+                    "Escalate manually: priority raised, manager and expert notified"),
+    _ticket_command(Invalidate, c.Reason, "Invalidate a registered request"),
+    _ticket_command(Classify, s.Classify, "Classify and prioritise"),
+    _ticket_command(Assign, s.Assign, "Assign to an engineer and/or group"),
+    _ticket_command(Start, c.Empty, "Start work"),
+    _ticket_command(LogWork, s.LogWork, "Log work done"),
+    _ticket_command(AwaitCustomer, c.Reason, "Wait for the customer (SLA paused)"),
+    _ticket_command(Resume, c.Empty, "Resume after the customer answered"),
+    _ticket_command(Resolve, s.Resolve, "Record the resolution"),
+    _ticket_command(Confirm, s.Confirm,
+                    "Customer acceptance (SD record); rejection returns to work"),
+    _ticket_command(CloseTicket, s.CloseTicket, "Close with the customer's agreement (SD record)"),
+    _ticket_command(Reopen, c.Reason, "Reopen a closed ticket"),
+    _ticket_command(GiveFeedback, s.FeedbackIn, "Customer satisfaction feedback (FB record)",
+                    _feedback),
 ]
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
+from msgspec.structs import asdict
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.exceptions import ClientException, ValidationException
@@ -27,6 +28,15 @@ from adapters.http.schemas import common as s
 from adapters.http import kit
 from adapters.http.params import AsOf, choice
 from application import identities as uc
+from application.commands.base import Command
+from application.commands.users import (
+    DeactivateUser,
+    IssueToken,
+    ReactivateUser,
+    RegisterUser,
+    RevokeToken,
+    UpdateUser,
+)
 from application.desk import CommandResult, ServiceDesk
 from application.errors import RecordNotFound
 from application.identities import UserExists
@@ -43,12 +53,12 @@ def _location(user: str, *rest: str) -> str:
     return "/".join((USERS, quote(user, safe=""), *rest))
 
 
-def _run(request: Request[Any, Any, Any], state: State, name: str, data: Any,
-         call: Callable[..., CommandResult], ref: str | None,
+def _run(request: Request[Any, Any, Any], state: State, data: Any, command: Command,
+         ref: str | None,
          respond: Callable[[CommandResult, ServiceDesk], Response[Any]]) -> Response[Any]:
-    """``app._command`` for users (``Idempotency-Key``, ``If-Match`` when ``ref`` names the
-    user, the ``user.<name>`` log line: never a token, the answer is not logged)."""
-    return kit.run_command(request, state, name, data, call, ref, label="user", respond=respond)
+    """``kit.run_command`` for users (``Idempotency-Key``, ``If-Match`` when ``ref`` names the
+    user, the ``user.<verb>`` log line: never a token, the answer is not logged)."""
+    return kit.run_command(request, state, data, command, ref, respond=respond)
 
 
 def _answer(result: CommandResult, body: Any, status: int = 200,
@@ -71,16 +81,13 @@ def _user_answer(result: CommandResult, _: Any = None) -> Response[ids.UserView]
 
 
 @post(USERS, summary="Register a user (roles, a requester's customer, skills, groups)",
-      tags=[TAG], status_code=201, name="user-register")
+      tags=[TAG], status_code=201, name="user-register",
+      opt={kit.COMMAND_CLASS_OPT: RegisterUser})
 @kit.threaded
 def register_user(request: Request[Any, Any, Any], state: State,
                   data: ids.RegisterUser) -> Response[ids.UserView]:
-    def call(desk: ServiceDesk, **opts: Any) -> CommandResult:
-        return uc.register_user(desk, data.id, data.name, data.roles, customer=data.customer,
-                                skills=data.skills, groups=data.groups, **opts)
-
     try:
-        return _run(request, state, "register", data, call, None, _user_answer)
+        return _run(request, state, data, RegisterUser(**asdict(data)), None, _user_answer)
     except UserExists as e:
         raise ClientException(str(e), status_code=409) from None
 
@@ -112,55 +119,53 @@ def user_history(state: State, user: str) -> list[s.HistoryItem]:
 
 
 @post(f"{USER}/update", summary="Change a user's name, roles, customer, skills or groups",
-      tags=[TAG], status_code=200, name="user-update")
+      tags=[TAG], status_code=200, name="user-update", opt={kit.COMMAND_CLASS_OPT: UpdateUser})
 @kit.threaded
 def update_user(request: Request[Any, Any, Any], state: State, user: str,
                 data: ids.UpdateUser) -> Response[ids.UserView]:
-    return _run(request, state, "update", data, lambda desk, **o: uc.update_user(
-        desk, user, name=data.name, roles=data.roles, customer=data.customer,
-        skills=data.skills, groups=data.groups, **o), user, _user_answer)
+    return _run(request, state, data, UpdateUser(user=user, **asdict(data)), user,
+                _user_answer)
 
 
 @post(f"{USER}/deactivate", summary="Deactivate a user (their tokens stop working)",
-      tags=[TAG], status_code=200, name="user-deactivate")
+      tags=[TAG], status_code=200, name="user-deactivate",
+      opt={kit.COMMAND_CLASS_OPT: DeactivateUser})
 @kit.threaded
 def deactivate_user(request: Request[Any, Any, Any], state: State, user: str,
                     data: ids.Deactivate | None = None) -> Response[ids.UserView]:
     body = data or ids.Deactivate()
-    return _run(request, state, "deactivate", body, lambda desk, **o: uc.deactivate_user(
-        desk, user, reason=body.reason, **o), user, _user_answer)
+    return _run(request, state, body, DeactivateUser(user=user, **asdict(body)), user,
+                _user_answer)
 
 
 @post(f"{USER}/reactivate", summary="Reactivate a user", tags=[TAG], status_code=200,
-      name="user-reactivate")
+      name="user-reactivate",
+      opt={kit.COMMAND_CLASS_OPT: ReactivateUser})
 @kit.threaded
 def reactivate_user(request: Request[Any, Any, Any], state: State, user: str,
                     data: s.Empty | None = None) -> Response[ids.UserView]:
-    return _run(request, state, "reactivate", data or s.Empty(),
-                lambda desk, **o: uc.reactivate_user(desk, user, **o), user, _user_answer)
+    return _run(request, state, data or s.Empty(), ReactivateUser(user=user), user,
+                _user_answer)
 
 
 # --------------------------------------------------------------- tokens
 
 
 @post(f"{USER}/tokens", summary="Issue an API token (the token is shown this once)",
-      tags=[TAG], status_code=201, name="user-token-issue")
+      tags=[TAG], status_code=201, name="user-token-issue",
+      opt={kit.COMMAND_CLASS_OPT: IssueToken})
 @kit.threaded
 def issue_token(request: Request[Any, Any, Any], state: State, user: str,
                 data: ids.IssueToken | None = None) -> Response[ids.IssuedTokenView]:
     body = data or ids.IssueToken()
-    issued: list[uc.IssuedToken] = []
-
-    def call(desk: ServiceDesk, **opts: Any) -> CommandResult:
-        issued.append(uc.issue_token(desk, user, body.expires_at, label=body.label, **opts))
-        return issued[-1].result
+    command = IssueToken(user=user, **asdict(body))  # the token is made with the command
 
     def respond(result: CommandResult, _: ServiceDesk) -> Response[Any]:
-        token_id = issued[-1].issued.token_id
-        return _answer(result, ids.issued_view(issued[-1]), 201,
-                       _location(result.aggregate.user, "tokens", token_id))
+        issued = uc.issued_token(command, result)
+        return _answer(result, ids.issued_view(issued), 201,
+                       _location(result.aggregate.user, "tokens", issued.issued.token_id))
 
-    return _run(request, state, "issue_token", body, call, user, respond)
+    return _run(request, state, body, command, user, respond)
 
 
 @get(f"{USER}/tokens", summary="A user's API tokens (never their secrets)", tags=[TAG],
@@ -182,15 +187,16 @@ def get_token(state: State, user: str, token_id: str) -> ids.TokenView:
 
 
 @post(f"{TOKEN}/revoke", summary="Revoke an API token (refused from now on)", tags=[TAG],
-      status_code=200, name="user-token-revoke")
+      status_code=200, name="user-token-revoke",
+      opt={kit.COMMAND_CLASS_OPT: RevokeToken})
 @kit.threaded
 def revoke_token(request: Request[Any, Any, Any], state: State, user: str, token_id: str,
                  data: s.Empty | None = None) -> Response[ids.TokenView]:
     def respond(result: CommandResult, desk: ServiceDesk) -> Response[Any]:
         return _answer(result, ids.token_view(result.aggregate.token(token_id), desk.clock.now()))
 
-    return _run(request, state, "revoke_token", data or s.Empty(),
-                lambda d, **o: uc.revoke_token(d, user, token_id, **o), user, respond)
+    return _run(request, state, data or s.Empty(), RevokeToken(user=user, token_id=token_id),
+                user, respond)
 
 
 # ------------------------------------------------------------------- me
