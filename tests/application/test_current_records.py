@@ -83,8 +83,8 @@ def test_a_miss_is_one_version_lookup_and_no_load(two, monkeypatch):
     a.desk.handle(RegisterCustomer(id="acme", name="ACME", sla_policy=None), actor="admin")
     find_customer(a.desk, "acme")  # cached now
     loads = []
-    original = a.desk._get
-    monkeypatch.setattr(a.desk, "_get", lambda i: loads.append(i) or original(i))
+    original = a.desk.load
+    monkeypatch.setattr(a.desk, "load", lambda i: loads.append(i) or original(i))
     for _ in range(3):
         assert find_customer(a.desk, "acme").customer == "acme"
         assert find_customer(a.desk, "nobody") is None
