@@ -1,4 +1,4 @@
-"""Fixtures and helpers for the HTTP tests (tests/http/), registered in tests/conftest.py.
+"""Fixtures and helpers for the HTTP tests (tests/adapters/http/), registered in tests/conftest.py.
 
 Fixtures:
     http_store         "memory" | "sqlite" (the default parameters); a test parametrises

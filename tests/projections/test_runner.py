@@ -130,7 +130,7 @@ def test_catch_up_equals_a_full_rebuild_row_for_row(make, clock):
     log = services.desk.read_log(0, 10**7)
     # every event the view handles, but those of the SLA watcher and escalation (ADR 0017):
     # the random walk runs no watcher (tests/contracts/test_ticket_list_sla.py covers them)
-    # and links no problem (tests/http/test_http_problems.py checks the list's version then)
+    # and links no problem (tests/adapters/http/test_http_problems.py checks the list's version then)
     watcher = {Ticket.SlaWarningRaised.TOPIC, Ticket.SlaBreached.TOPIC, Ticket.Escalated.TOPIC}
     assert {n.topic for n, _ in log} >= projection.TOPICS - watcher - {Ticket.ProblemLinked.TOPIC}
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.adapters.audit_support import flip_byte
+from tests.adapters.audit.audit_support import flip_byte
 from tests.fixtures_http import PROBLEM, Api
 
 

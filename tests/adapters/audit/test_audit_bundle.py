@@ -21,7 +21,7 @@ from adapters.container import Services, build
 from adapters.http.app import create_app
 from adapters.settings import Settings
 from application.ports import FixedClock
-from tests.adapters.audit_support import fill, flip_byte
+from tests.adapters.audit.audit_support import fill, flip_byte
 from tests.application.report_scenario import START, build_scenario, local
 
 AS_OF = local(20, 18)

@@ -16,7 +16,7 @@ from adapters.container import Services, build
 from adapters.stores.persistence import LogReader
 from adapters.settings import Settings
 from application.audit import GENESIS, extend
-from tests.adapters.audit_support import fill, flip_byte, tamper
+from tests.adapters.audit.audit_support import fill, flip_byte, tamper
 from tests.projections.workload import register
 
 DB_STORES = [pytest.param("sqlite", id="sqlite"),

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from tests.fixtures_http import API, CLASSIFICATION, Api, etag
-from tests.http.test_http_changes import request
-from tests.http.test_http_knowledge import ARTICLE, write
-from tests.http.test_http_problems import given_problem
-from tests.http.test_http_projects import create
+from tests.adapters.http.test_http_changes import request
+from tests.adapters.http.test_http_knowledge import ARTICLE, write
+from tests.adapters.http.test_http_problems import given_problem
+from tests.adapters.http.test_http_projects import create
 
 Step = Callable[[Api], dict[str, Any]]
 

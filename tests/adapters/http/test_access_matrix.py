@@ -19,7 +19,7 @@ import pytest
 from adapters.http.access import ADMIN, ENGINEER, REQUESTER, ROLES, RULES, render_matrix
 from tests.fixtures_http import API, CLASSIFICATION, Api, ticket_body
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 ADMIN_TOKEN = "bootstrap-admin-token"
 PHONE, EMAIL, NAME = "13800005678", "li@example.com", "李四"
 B_PHONE = "13900001234"

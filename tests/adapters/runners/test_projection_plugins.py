@@ -24,7 +24,7 @@ from application.commands.tickets import Assign, LogWork, RegisterTicket, Resolv
 from application.ports import FixedClock
 from domain.ticket import Contact
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = ROOT / "examples" / "opsledger-weekly-load"
 UV = Path(sys.executable).with_name("uv")
 # Monday 2026-11-16 09:00 in Shanghai: ISO week 2026-W47.

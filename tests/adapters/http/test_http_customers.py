@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.fixtures_http import ALL_STORES, API, CLASSIFICATION, Api, assert_problem
-from tests.http.test_http_catalog import ACME_CALENDAR, ACME_POLICY, body, put_calendar, put_policy
+from tests.adapters.http.test_http_catalog import ACME_CALENDAR, ACME_POLICY, body, put_calendar, put_policy
 
 SH = ZoneInfo("Asia/Shanghai")
 MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=SH)
