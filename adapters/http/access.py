@@ -463,7 +463,7 @@ def render_matrix() -> str:
         "# Authorization matrix",
         "",
         "Generated from `adapters/http/access.py` (`RULES`) by",
-        "`python -m adapters.http.access > docs/authorization.md`; `tests/http/test_access_matrix.py`",
+        "`python -m adapters.http.access > docs/authorization.md`; `tests/adapters/http/test_access_matrix.py`",
         "fails when this file, the code and the OpenAPI document disagree (ADR 0036).",
         "",
         "- ✓ allowed · refused with `403`.",

@@ -6,7 +6,7 @@ parsers keep their own messages: ``app._as_of``, ``app._limit``, ``app._cursor``
 what it states is what the parser accepts, or a little less where a regular expression
 cannot say it exactly (a time on 29 February, the first and last hours of the range of
 times), so a request that follows the document is never refused as malformed -- the fuzz
-test (``tests/http/test_schemathesis.py``, ``positive_data_acceptance``) holds the two to
+test (``tests/adapters/http/test_schemathesis.py``, ``positive_data_acceptance``) holds the two to
 each other. Rules across parameters (``from`` before ``to``) are in the description.
 """
 
