@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -31,19 +30,9 @@ from application.sla_clocks import RESTART, SLA_ACTOR, SlaClocks
 from domain.errors import InvalidCommand
 from domain.sla import CalendarDefinition, PolicyDefinition
 from domain.ticket import Contact, Ticket
+from tests.support.sla import P1, P2, P3, local
 
-SH = ZoneInfo("Asia/Shanghai")
-P1 = dict(type="fault", category="software", urgency="very_urgent", impact="all",
-          importance="important")
-P2 = dict(type="fault", category="software", urgency="urgent", impact="some",
-          importance="important")
-P3 = dict(type="fault", category="software", urgency="not_urgent", impact="single",
-          importance="important")
 RESOLUTION = dict(resolution="重启 ERP 应用服务器并清理会话表", root_cause="会话表已满")
-
-
-def local(*args: int) -> datetime:
-    return datetime(*args, tzinfo=SH)
 
 
 class Desk:

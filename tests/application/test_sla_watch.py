@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -32,16 +31,7 @@ from application.ports import FixedClock, Notice
 from application.sla_clocks import SLA_ACTOR
 from domain.errors import TransitionNotAllowed
 from domain.ticket import Contact
-
-SH = ZoneInfo("Asia/Shanghai")
-P1 = dict(type="fault", category="software", urgency="very_urgent", impact="all",
-          importance="important")
-P3 = dict(type="fault", category="software", urgency="not_urgent", impact="single",
-          importance="important")
-
-
-def local(*args: int) -> datetime:
-    return datetime(*args, tzinfo=SH)
+from tests.support.sla import P1, P3, local
 
 
 class Recorder:

@@ -9,9 +9,7 @@ earliest first; stopped, paused and fully recorded clocks have no next check.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -38,14 +36,7 @@ from tests.fixtures_stores import (
     assert_replays_change_nothing,
     open_view_fixture,
 )
-
-SH = ZoneInfo("Asia/Shanghai")
-P1 = dict(type="fault", category="software", urgency="very_urgent", impact="all",
-          importance="important")
-
-
-def local(*args: int) -> datetime:
-    return datetime(*args, tzinfo=SH)
+from tests.support.sla import P1, local
 
 
 @dataclass

@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -37,14 +36,8 @@ from domain.ticket import Contact
 from projections.ticket_list import projection
 from projections.ticket_list.projection import SLA_STATES, sla_state_at, stamp
 from projections.ticket_list.view import TicketQuery
+from tests.support.sla import P1, P2, P3, SH
 
-SH = ZoneInfo("Asia/Shanghai")
-P1 = dict(type="fault", category="software", urgency="very_urgent", impact="all",
-          importance="important")
-P2 = dict(type="fault", category="software", urgency="urgent", impact="some",
-          importance="important")
-P3 = dict(type="fault", category="software", urgency="not_urgent", impact="single",
-          importance="important")
 OPEN = tuple(s.value for s in projection.OPEN_STATUSES)
 
 
