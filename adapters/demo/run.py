@@ -51,8 +51,8 @@ from zoneinfo import ZoneInfo
 
 from adapters.container import Services, build
 from adapters.demo.changes import add_demo_changes
-from adapters.demo.problems import add_demo_problems
 from adapters.demo.privacy import add_demo_erasure
+from adapters.demo.problems import add_demo_problems
 from adapters.demo.projects import add_demo_project, caught_up
 from adapters.settings import Settings
 from application.commands.tickets import (
@@ -72,8 +72,8 @@ from application.commands.tickets import (
 )
 from application.desk import ServiceDesk
 from application.ports import FixedClock
-from domain.problem import Problem
 from domain.priority import Impact, Importance, Priority, PriorityMatrix, Urgency
+from domain.problem import Problem
 from domain.ticket import Contact, Improvement, Status, TicketType
 from projections.ticket_list.view import TicketQuery
 
@@ -1251,7 +1251,8 @@ def _masked(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:***@{hostport}"))
 
 
-def _all_rows(services: Services) -> list[Any]:
+def all_rows(services: Services) -> list[Any]:
+    """Every row of the ticket list, page by page (the demo's summary; tests read it too)."""
     rows: list[Any] = []
     after: int | None = None
     while True:
@@ -1322,7 +1323,7 @@ def run_demo(settings: Settings, tickets: int = 300, seed: int = 7) -> int:
         erased = add_demo_erasure(services.desk, clock, plans)
         for name in services.runner.views:
             caught_up(services, name)
-        rows = _all_rows(services)
+        rows = all_rows(services)
         records = DemoRecords(project, problems, changes, _search_term(services.desk, problems),
                               erased)
         print(_summary(

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from adapters.container import Services, build
-from adapters.demo.run import run_demo
+from adapters.container import build
 from adapters.demo.projects import ABNORMAL_RUNS
+from adapters.demo.run import run_demo
 from adapters.settings import Settings
 from domain.ticket import Status
-from projections.ticket_list.view import TicketQuery
+from tests.support.demo import caught_up_rows
 
 # The demo's scenario tickets, plus the one its project's abnormal inspection opens.
 TICKETS = 60
@@ -24,19 +24,6 @@ ALL_TICKETS = TICKETS + ABNORMAL_RUNS
 
 def settings_for(path: Path) -> Settings:
     return Settings(database_url=f"sqlite:///{path}")
-
-
-def rows_of(services: Services) -> list[Any]:
-    for view in services.runner.views.values():
-        services.runner.catch_up(view)
-    rows: list[Any] = []
-    after: int | None = None
-    while True:
-        page = services.tickets.query(TicketQuery(limit=500, after=after))
-        rows.extend(page.rows)
-        if page.next_cursor is None:
-            return rows
-        after = int(page.next_cursor)
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +42,7 @@ def test_run_demo_returns_0(store):
 def test_every_status_occurs_in_the_ticket_list_view(store):
     services = build(settings_for(store["path"]))
     try:
-        rows = rows_of(services)
+        rows = caught_up_rows(services)
     finally:
         services.close()
     assert len(rows) == ALL_TICKETS
@@ -67,7 +54,7 @@ def test_every_status_occurs_in_the_ticket_list_view(store):
 def test_numbers_are_unique_and_records_are_complete(store):
     services = build(settings_for(store["path"]))
     try:
-        rows = rows_of(services)
+        rows = caught_up_rows(services)
         numbers = [r["number"] for r in rows]
         assert len(set(numbers)) == len(numbers)
         assert all(n.startswith("SR-") for n in numbers)
@@ -104,7 +91,7 @@ def test_a_second_run_adds_tickets_without_duplicate_numbers(tmp_path, capsys):
     second = capsys.readouterr().out
     services = build(settings)
     try:
-        rows = rows_of(services)
+        rows = caught_up_rows(services)
         events = [services.desk.mapper.to_domain_event(n)
                   for n in services.desk.recorder.select_notifications(start=1, limit=100_000)]
     finally:

@@ -23,15 +23,15 @@ import pytest
 
 from adapters.cli.main import main
 from adapters.container import build
-from adapters.demo.run import WINDOW
 from adapters.demo.projects import ABNORMAL_RUNS
+from adapters.demo.run import WINDOW
 from adapters.settings import Settings
 from application.commands.tickets import RegisterTicket
 from application.errors import RecordNotFound
 from application.reports import ReportBuilder
 from domain.ticket import Contact
 from projections.base import TrackingConflict
-from projections.ticket_list.view import TicketQuery
+from tests.support.demo import caught_up_rows
 
 TICKETS = 60
 SEED = 7
@@ -80,7 +80,7 @@ def _demo(path: Path, used: bool) -> dict[str, Any]:
         notifications = services.desk.recorder.select_notifications(start=1, limit=1_000_000)
         events = [(n.originator_id, n.originator_version, n.topic,
                    services.desk.mapper.to_domain_event(n).timestamp) for n in notifications]
-        tickets = [services.desk.get_ticket(r["id"]) for r in _rows(services)
+        tickets = [services.desk.get_ticket(r["id"]) for r in caught_up_rows(services)
                    if r["number"] != prior]  # the demo's
         builder = ReportBuilder(services.desk, services.tickets, services.changes)
         try:
@@ -91,19 +91,6 @@ def _demo(path: Path, used: bool) -> dict[str, Any]:
         services.close()
     return {"code": code, "report": report, "done": done, "events": events, "tickets": tickets,
             "quarters": quarters, "month": month}
-
-
-def _rows(services: Any) -> list[Any]:
-    for view in services.runner.views.values():
-        services.runner.catch_up(view)
-    rows: list[Any] = []
-    after: int | None = None
-    while True:
-        page = services.tickets.query(TicketQuery(limit=500, after=after))
-        rows.extend(page.rows)
-        if page.next_cursor is None:
-            return rows
-        after = int(page.next_cursor)
 
 
 @pytest.fixture(scope="module")
