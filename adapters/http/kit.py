@@ -182,16 +182,35 @@ def ticket_view(desk: ServiceDesk, ticket: Any, as_of: datetime | None = None) -
     return s.ticket_view(ticket, sla_of(desk, ticket, as_of), project)
 
 
+def answer_headers(result: CommandResult, location: str) -> dict[str, str]:
+    """A command's answer headers: ``ETag``, ``Location`` on create, ``Idempotent-Replayed``
+    on a repeat."""
+    headers = {"ETag": f'"{result.aggregate.version}"'}
+    if result.created:
+        headers["Location"] = location
+    if result.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return headers
+
+
 def record_response(result: CommandResult, body: Any, collection: str) -> Response[Any]:
     """A command's answer for any record: its view, ``ETag``, ``201`` + ``Location`` on
     create, ``Idempotent-Replayed`` on a repeat."""
-    record = result.aggregate
-    headers = {"ETag": f'"{record.version}"'}
-    if result.created:
-        headers["Location"] = f"{API}/{collection}/{record.id}"
-    if result.replayed:
-        headers["Idempotent-Replayed"] = "true"
+    headers = answer_headers(result, f"{API}/{collection}/{result.aggregate.id}")
     return JsonAnswer(body, status_code=201 if result.created else 200, headers=headers)
+
+
+def put_definition(request: Request[Any, Any, Any], state: State, data: Any, command: Command,
+                   present: Callable[[Any, ServiceDesk], Any], location: str) -> Response[Any]:
+    """``PUT`` of a definition named by a slug (a calendar, an SLA policy, a standard-change
+    model): ``command`` through the one handler with the actor, ``If-Match`` and
+    ``Idempotency-Key`` of the request; answers ``present(record, desk)`` with
+    ``answer_headers`` (``201`` on the first version, ``200`` on a redefinition)."""
+    desk = services_of(state).desk
+    result = desk.handle(command, actor=actor_of(request), expected_version=if_match(request),
+                         idempotency=idempotency_key(request, data))
+    return Response(present(result.aggregate, desk), status_code=201 if result.created else 200,
+                    headers=answer_headers(result, location))
 
 
 def respond_ticket(result: CommandResult, desk: ServiceDesk) -> Response[s.TicketView]:

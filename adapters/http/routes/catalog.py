@@ -31,7 +31,6 @@ from adapters.http import kit
 from application import catalog as uc
 from application.catalog import RecordNotFound
 from application.commands.catalog import PutCalendar, PutPolicy
-from application.desk import CommandResult
 from domain.sla import (
     SLUG_RULE,
     CalendarDefinition,
@@ -199,15 +198,6 @@ def _found(read: Any) -> Any:
         raise NotFoundException(str(e)) from None
 
 
-def _respond(result: CommandResult, view: Any, path: str) -> Response[Any]:
-    headers = {"ETag": f'"{result.aggregate.version}"'}
-    if result.created:
-        headers["Location"] = path
-    if result.replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return Response(view, status_code=201 if result.created else 200, headers=headers)
-
-
 # ------------------------------------------------------------------ calendars
 
 
@@ -226,8 +216,7 @@ def list_calendars(state: State) -> CalendarList:
 def get_calendar(state: State, slug: str, as_of: AsOf = None) -> Response[CalendarView]:
     desk = kit.services_of(state).desk
     record = _found(lambda: uc.get_calendar(desk, slug, as_of=kit.parse_as_of(as_of)))
-    return Response(calendar_view(record, desk.clock.now()),
-                    headers={"ETag": f'"{record.version}"'})
+    return kit.versioned(calendar_view(record, desk.clock.now()), record.version)
 
 
 @put(f"{kit.API}/calendars/{{slug:str}}", summary="Define or redefine a business calendar",
@@ -237,15 +226,12 @@ def get_calendar(state: State, slug: str, as_of: AsOf = None) -> Response[Calend
 def put_calendar(request: Request[Any, Any, Any], state: State, slug: NewSlug,
                  data: CalendarIn) -> Response[CalendarView]:
     _slug_for_put(slug)
-    desk = kit.services_of(state).desk
     definition = CalendarDefinition.parse(
         name=data.name, timezone=data.timezone, base=data.base,
         working_hours=data.working_hours, holidays=data.holidays, workdays=data.workdays)
-    result = desk.handle(
-        PutCalendar(slug=slug, definition=definition), actor=kit.actor_of(request),
-        expected_version=kit.if_match(request), idempotency=kit.idempotency_key(request, data))
-    return _respond(result, calendar_view(result.aggregate, desk.clock.now()),
-                    f"{kit.API}/calendars/{slug}")
+    return kit.put_definition(request, state, data, PutCalendar(slug=slug, definition=definition),
+                              lambda record, desk: calendar_view(record, desk.clock.now()),
+                              f"{kit.API}/calendars/{slug}")
 
 
 # ------------------------------------------------------------------- policies
@@ -264,7 +250,7 @@ def list_policies(state: State) -> PolicyList:
 def get_policy(state: State, slug: str, as_of: AsOf = None) -> Response[PolicyView]:
     desk = kit.services_of(state).desk
     record = _found(lambda: uc.get_policy(desk, slug, as_of=kit.parse_as_of(as_of)))
-    return Response(policy_view(record), headers={"ETag": f'"{record.version}"'})
+    return kit.versioned(policy_view(record), record.version)
 
 
 @put(f"{kit.API}/sla-policies/{{slug:str}}", summary="Define or redefine an SLA policy",
@@ -274,17 +260,15 @@ def get_policy(state: State, slug: str, as_of: AsOf = None) -> Response[PolicyVi
 def put_policy(request: Request[Any, Any, Any], state: State, slug: NewSlug,
                data: PolicyIn) -> Response[PolicyView]:
     _slug_for_put(slug)
-    desk = kit.services_of(state).desk
     definition = PolicyDefinition.parse(
         name=data.name, calendar=data.calendar,
         targets={p: {"response": t.response, "resolution": t.resolution}
                  for p, t in data.targets.items()},
         warning_thresholds=data.warning_thresholds,
         escalation={"manager": data.escalation.manager, "expert": data.escalation.expert})
-    result = desk.handle(
-        PutPolicy(slug=slug, definition=definition), actor=kit.actor_of(request),
-        expected_version=kit.if_match(request), idempotency=kit.idempotency_key(request, data))
-    return _respond(result, policy_view(result.aggregate), f"{kit.API}/sla-policies/{slug}")
+    return kit.put_definition(request, state, data, PutPolicy(slug=slug, definition=definition),
+                              lambda record, desk: policy_view(record),
+                              f"{kit.API}/sla-policies/{slug}")
 
 
 HANDLERS = [list_calendars, get_calendar, put_calendar, list_policies, get_policy,

@@ -200,17 +200,10 @@ def put_standard_change(request: Request[Any, Any, Any], state: State, slug: Mod
     definition = ModelDefinition.parse(
         name=data.name, description=data.description, systems=data.systems, steps=data.steps,
         risk=data.risk, approved_by=data.approved_by)
-    result = kit.services_of(state).desk.handle(
-        PutStandardModel(slug=slug, definition=definition), actor=kit.actor_of(request),
-        expected_version=kit.if_match(request), idempotency=kit.idempotency_key(request, data))
-    m = result.aggregate
-    headers = {"ETag": f'"{m.version}"'}
-    if result.created:
-        headers["Location"] = f"{kit.API}/standard-changes/{m.slug}"
-    if result.replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return Response(cs.model_view(m), status_code=201 if result.created else 200,
-                    headers=headers)
+    return kit.put_definition(request, state, data,
+                              PutStandardModel(slug=slug, definition=definition),
+                              lambda model, desk: cs.model_view(model),
+                              f"{kit.API}/standard-changes/{slug}")
 
 
 @get(f"{kit.API}/standard-changes", summary="Every standard-change model", tags=[TAG])
