@@ -13,9 +13,8 @@ from uuid import UUID
 
 from application.desk import HistoryEntry, ServiceDesk
 from application.errors import RecordNotFound
-from application.problems import find_tickets
+from application.problems import find_tickets, record_ref
 from domain.article import Article, ArticleText
-from domain.errors import InvalidCommand
 from domain.problem import Problem
 
 LABEL = "article"
@@ -31,12 +30,7 @@ def checked_text(desk: ServiceDesk, text: ArticleText) -> ArticleText:
 
 def problem_ref(desk: ServiceDesk, ref: str | None) -> str | None:
     """The id of the problem ``ref`` (an id or ``PRB-…``); a 422 naming ``problem_id``."""
-    if ref is None or not ref.strip():
-        return None
-    try:
-        return str(desk.get_record(ref, Problem, "problem").id)
-    except RecordNotFound:
-        raise InvalidCommand.field("problem_id", f"no problem {ref!r}") from None
+    return record_ref(desk, ref, Problem, "problem", "problem_id")
 
 
 def get_article(desk: ServiceDesk, ref: str | UUID, as_of: datetime | None = None) -> Article:

@@ -41,15 +41,22 @@ def find_tickets(desk: ServiceDesk, refs: Sequence[str], field: str) -> list[Tic
     return list(found.values())
 
 
-def change_ref(desk: ServiceDesk, ref: str | None) -> str | None:
-    """The id of the change ``ref`` (an id or ``CHG-…`` number); a 422 naming ``change_id``
-    when there is no such change."""
+def record_ref(desk: ServiceDesk, ref: str | None, record_class: type, label: str,
+               field: str) -> str | None:
+    """The id of the ``label`` record ``ref`` (an id or its number), None for no ref; a 422
+    naming ``field`` when there is no such record."""
     if ref is None or not ref.strip():
         return None
     try:
-        return str(desk.get_record(ref, Change, "change").id)
+        return str(desk.get_record(ref, record_class, label).id)
     except RecordNotFound:
-        raise InvalidCommand.field("change_id", f"no change {ref!r}") from None
+        raise InvalidCommand.field(field, f"no {label} {ref!r}") from None
+
+
+def change_ref(desk: ServiceDesk, ref: str | None) -> str | None:
+    """The id of the change ``ref`` (an id or ``CHG-…`` number); a 422 naming ``change_id``
+    when there is no such change."""
+    return record_ref(desk, ref, Change, "change", "change_id")
 
 
 # ------------------------------------------------------------------- reads
