@@ -32,6 +32,32 @@ def sqlite_env(path: Path) -> dict[str, str]:
     return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)}
 
 
+class Desks:
+    """Desks on the SQLite file ``path`` with one clock: ``first``, opened at once (it creates
+    the tables, as the service would on first start), and ``desk_for(n)``, a creator's own
+    desk, or ``first`` again when the creators ``share`` it; ``close`` closes every one."""
+
+    def __init__(self, path: Path, share: bool) -> None:
+        self.path = path
+        self.share = share
+        self.clock = FixedClock(START)
+        self.first = ServiceDesk(sqlite_env(path), clock=self.clock)
+        self.opened: list[ServiceDesk] = [self.first]
+        self._lock = threading.Lock()
+
+    def desk_for(self, n: int = 0) -> ServiceDesk:
+        if self.share:
+            return self.first
+        desk = ServiceDesk(sqlite_env(self.path), clock=self.clock)
+        with self._lock:
+            self.opened.append(desk)
+        return desk
+
+    def close(self) -> None:
+        for desk in self.opened:
+            desk.close()
+
+
 def register_concurrently(desk_for: Callable[[int], ServiceDesk]) -> list[str]:
     """Each thread registers PER_THREAD tickets; returns every number handed out."""
     barrier = threading.Barrier(THREADS)
@@ -80,27 +106,12 @@ def register_one(desk: ServiceDesk) -> str:
 
 
 def test_a_desk_per_creator_on_one_sqlite_file_never_duplicates_a_number(tmp_path):
-    path = tmp_path / "numbers.sqlite3"
-    clock = FixedClock(START)
-    # create the tables once, as the service would on first start
-    first = ServiceDesk(sqlite_env(path), clock=clock)
-    desks: list[ServiceDesk] = [first]
-    lock = threading.Lock()
-
-    def desk_for(n: int) -> ServiceDesk:
-        desk = ServiceDesk(sqlite_env(path), clock=clock)
-        with lock:
-            desks.append(desk)
-        return desk
-
+    desks = Desks(tmp_path / "numbers.sqlite3", share=False)
     try:
-        numbers = register_concurrently(desk_for)
-        checker = ServiceDesk(sqlite_env(path), clock=clock)
-        desks.append(checker)
-        assert_consecutive_and_stored(numbers, checker)
+        numbers = register_concurrently(desks.desk_for)
+        assert_consecutive_and_stored(numbers, desks.desk_for())
     finally:
-        for desk in desks:
-            desk.close()
+        desks.close()
 
 
 def test_creators_sharing_one_desk_never_duplicate_a_number(tmp_path):
@@ -114,39 +125,22 @@ def test_creators_sharing_one_desk_never_duplicate_a_number(tmp_path):
 
 @pytest.mark.parametrize("threads_share_desk", [True, False], ids=["shared", "per-thread"])
 def test_the_log_holds_exactly_one_registration_per_number(tmp_path, threads_share_desk):
-    path = tmp_path / "log.sqlite3"
-    clock = FixedClock(START)
-    shared = ServiceDesk(sqlite_env(path), clock=clock)
-    opened: list[ServiceDesk] = [shared]
-    lock = threading.Lock()
-
-    def desk_for(n: int) -> ServiceDesk:
-        if threads_share_desk:
-            return shared
-        desk = ServiceDesk(sqlite_env(path), clock=clock)
-        with lock:
-            opened.append(desk)
-        return desk
-
+    desks = Desks(tmp_path / "log.sqlite3", share=threads_share_desk)
     try:
-        register_concurrently(desk_for)
-        log = shared.read_log(after=0, limit=10_000)
+        register_concurrently(desks.desk_for)
+        log = desks.first.read_log(after=0, limit=10_000)
         registered = [e.number for _, e in log if type(e).__name__ == "Registered"]
         issued = [e.number for _, e in log if type(e).__name__ == "NumberIssued"]
         assert sorted(registered) == sorted(issued) == EXPECTED
         positions = [n.id for n, _ in log]
         assert positions == sorted(positions)
     finally:
-        for desk in opened:
-            desk.close()
+        desks.close()
 
 
 @pytest.mark.parametrize("threads_share_desk", [True, False], ids=["shared", "per-thread"])
 def test_racing_repeats_of_one_idempotency_key_register_once(tmp_path, threads_share_desk):
-    path = tmp_path / "idem.sqlite3"
-    clock = FixedClock(START)
-    shared = ServiceDesk(sqlite_env(path), clock=clock)
-    opened: list[ServiceDesk] = [shared]
+    desks = Desks(tmp_path / "idem.sqlite3", share=threads_share_desk)
     barrier = threading.Barrier(THREADS)
     results: list[tuple[str, bool]] = []
     errors: list[BaseException] = []
@@ -154,11 +148,7 @@ def test_racing_repeats_of_one_idempotency_key_register_once(tmp_path, threads_s
 
     def work() -> None:
         try:
-            desk = shared
-            if not threads_share_desk:
-                desk = ServiceDesk(sqlite_env(path), clock=clock)
-                with lock:
-                    opened.append(desk)
+            desk = desks.desk_for()
             barrier.wait(timeout=30)
             r = desk.handle(RegisterTicket(customer="客户A", contact=Contact(name="李四"),
                                            channel="web", title="same request"),
@@ -178,7 +168,6 @@ def test_racing_repeats_of_one_idempotency_key_register_once(tmp_path, threads_s
         assert not errors, errors
         assert {number for number, _ in results} == {EXPECTED[0]}
         assert sorted(replayed for _, replayed in results) == [False] + [True] * (THREADS - 1)
-        assert register_one(shared) == EXPECTED[1]  # the losers used no number
+        assert register_one(desks.first) == EXPECTED[1]  # the losers used no number
     finally:
-        for desk in opened:
-            desk.close()
+        desks.close()
