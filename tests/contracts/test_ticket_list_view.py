@@ -18,6 +18,7 @@ from projections.ticket_list import projection
 from projections.ticket_list.view import TicketListView, TicketQuery
 from tests.fixtures_stores import assert_replays_change_nothing, open_view_fixture
 from tests.projections.workload import Dataset, Spec, view_dataset
+from tests.support.crash import ApplyCrash
 
 ALL = TicketQuery(limit=10_000)
 
@@ -114,24 +115,14 @@ def test_a_crash_in_the_middle_of_a_batch_leaves_rows_and_position_unchanged(
     first, rest, middle = split(data.events, 30)  # rest updates old rows and adds new ones
     view.apply(first, start=0, end=middle)
     before = state(view)
-    real_apply = projection.apply
-    calls = 0
-
-    def crashing(row: Any, event: Any, position: int) -> Any:
-        nonlocal calls
-        calls += 1
-        if calls == crash_at:
-            raise Crash(f"crash at event {crash_at} of the batch")
-        return real_apply(row, event, position)
-
-    monkeypatch.setattr(projection, "apply", crashing)
+    crash = ApplyCrash(monkeypatch, crash_at, Crash(f"crash at event {crash_at} of the batch"))
     with pytest.raises(Crash):
         view.apply(rest, start=middle, end=data.head)
-    assert calls == crash_at
+    assert crash.calls == crash_at
     assert state(view) == before
 
     # The same batch again, by a runner that restarted: applies exactly once.
-    monkeypatch.setattr(projection, "apply", real_apply)
+    crash.restore()
     view.apply(rest, start=middle, end=data.head)
     assert view.position() == data.head
     assert_rows_match(data, rows(view))

@@ -27,6 +27,7 @@ from projections.ticket_list import projection
 from projections.ticket_list.memory import MemoryTicketListView
 from projections.ticket_list.view import TicketListView, TicketQuery
 from tests.projections.workload import BASE, CONTACT, drive_desk
+from tests.support.crash import ApplyCrash
 
 COMMANDS = 300
 ALL = TicketQuery(limit=100_000)
@@ -163,20 +164,10 @@ def test_a_runner_killed_mid_batch_resumes_without_loss_or_double_counting(
     head = services.desk.max_position()
     wanted = ticket_events(services)
 
-    real_apply = projection.apply
-    calls = 0
-
-    def dies_once(row: Any, event: Any, position: int) -> Any:
-        nonlocal calls
-        calls += 1
-        if calls == wanted * 2 // 5:
-            raise Crash("killed")
-        return real_apply(row, event, position)
-
-    monkeypatch.setattr(projection, "apply", dies_once)
+    crash = ApplyCrash(monkeypatch, wanted * 2 // 5, Crash("killed"))
     with pytest.raises(Crash):
         services.runner.catch_up(services.tickets)
-    monkeypatch.setattr(projection, "apply", real_apply)
+    crash.restore()
 
     stopped = services.tickets.position()
     assert 0 < stopped < head
