@@ -68,34 +68,37 @@ def add_demo_changes(desk: ServiceDesk, clock: FixedClock, plans: Sequence[Any])
         numbers.append(number)
         return number
 
-    def gates(ref: str) -> None:
+    def planned(title: str, system: str, risk: str, impact: str, days: int, hours: int = 3,
+                kind: str = "normal", **extra: Any) -> str:
+        """A new change, assessed and planned ``days`` from now for ``hours``."""
+        ref = new(title, system, kind, **extra)
+        run(Assess(ref=ref, risk=risk, impact=impact),
+            PlanChange(ref=ref, plan=_plan(clock, system, days, hours=hours)))
+        return ref
+
+    def tried(ref: str, result: str, trial_days: int, goal_met: bool, notes: str) -> None:
+        """Both reviews and consent, then implemented, trialled and evaluated."""
         run(Review(ref=ref, decision="approved", reviewer=REVIEWER, comment="方案与回退可行"),
             CustomerReview(ref=ref, decision="approved", reviewer="客户信息部 王经理"),
             Consent(ref=ref, evidence="客户邮件确认同意按计划实施", channel="email",
-                    reference="客户邮件 2026-11 第 12 号"))
+                    reference="客户邮件 2026-11 第 12 号"),
+            StartChange(ref=ref), Complete(ref=ref, result=result),
+            StartTrial(ref=ref, days=trial_days),
+            Evaluate(ref=ref, goal_met=goal_met, notes=notes))
 
     numbers: list[str] = []
-    closed = new("ERP 应用服务器扩容", "ERP")
-    run(Assess(ref=closed, risk="medium", impact="ERP 停机 3 小时"),
-        PlanChange(ref=closed, plan=_plan(clock, "ERP", -10)))
-    gates(closed)
-    run(StartChange(ref=closed), Complete(ref=closed, result="内存扩至 64G，连接池调整完成"),
-        StartTrial(ref=closed, days=7),
-        Evaluate(ref=closed, goal_met=True, notes="高峰期平均响应 0.6 秒"),
-        CloseChange(ref=closed, confirmed_by="客户信息部 王经理"))
+    closed = planned("ERP 应用服务器扩容", "ERP", "medium", "ERP 停机 3 小时", -10)
+    tried(closed, "内存扩至 64G，连接池调整完成", 7, True, "高峰期平均响应 0.6 秒")
+    run(CloseChange(ref=closed, confirmed_by="客户信息部 王经理"))
 
-    waiting = new("OA 数据库索引优化", "OA")
-    run(Assess(ref=waiting, risk="low", impact="OA 查询短暂变慢"),
-        PlanChange(ref=waiting, plan=_plan(clock, "OA", 5)),
-        Review(ref=waiting, decision="approved", reviewer=REVIEWER))
-    clash = new("OA 操作系统升级", "OA")  # overlaps the window above: a calendar conflict
-    run(Assess(ref=clash, risk="high", impact="OA 全部用户"),
-        PlanChange(ref=clash, plan=_plan(clock, "OA", 5, hours=5)))
+    waiting = planned("OA 数据库索引优化", "OA", "low", "OA 查询短暂变慢", 5)
+    run(Review(ref=waiting, decision="approved", reviewer=REVIEWER))
+    # overlaps the window above: a calendar conflict
+    planned("OA 操作系统升级", "OA", "high", "OA 全部用户", 5, hours=5)
 
-    emergency = new("邮件网关紧急切换", "邮件系统", kind="emergency")
-    run(Assess(ref=emergency, risk="high", impact="全员收发邮件中断"),
-        PlanChange(ref=emergency, plan=_plan(clock, "邮件系统", 0, hours=1)),
-        ApproveEmergency(ref=emergency, approver="cto-liu", reason="邮件网关宕机，全员无法收发"),
+    emergency = planned("邮件网关紧急切换", "邮件系统", "high", "全员收发邮件中断", 0, hours=1,
+                        kind="emergency")
+    run(ApproveEmergency(ref=emergency, approver="cto-liu", reason="邮件网关宕机，全员无法收发"),
         StartChange(ref=emergency),
         Complete(ref=emergency, result="已切换至备用网关，收发恢复"))
 
@@ -103,18 +106,12 @@ def add_demo_changes(desk: ServiceDesk, clock: FixedClock, plans: Sequence[Any])
         name="操作系统月度安全补丁", description="按厂商月度补丁清单安装并重启",
         systems=["ERP", "OA"], steps=["快照", "安装补丁", "重启", "冒烟测试"], risk="low",
         approved_by="变更委员会 2026-01 例会")))
-    standard = new("ERP 月度补丁", "ERP", kind="standard", standard_change="os-patch")
-    run(Assess(ref=standard, risk="low", impact="单台服务器重启 10 分钟"),
-        PlanChange(ref=standard, plan=_plan(clock, "ERP", 2, hours=1)),
-        StartChange(ref=standard))
+    standard = planned("ERP 月度补丁", "ERP", "low", "单台服务器重启 10 分钟", 2, hours=1,
+                       kind="standard", standard_change="os-patch")
+    run(StartChange(ref=standard))
 
-    missed = new("CRM 报表缓存", "CRM")
-    run(Assess(ref=missed, risk="medium", impact="报表 1 小时不可用"),
-        PlanChange(ref=missed, plan=_plan(clock, "CRM", -6)))
-    gates(missed)
-    run(StartChange(ref=missed), Complete(ref=missed, result="报表缓存已上线"),
-        StartTrial(ref=missed, days=3),
-        Evaluate(ref=missed, goal_met=False, notes="月底高峰仍超过 3 秒"))
+    missed = planned("CRM 报表缓存", "CRM", "medium", "报表 1 小时不可用", -6)
+    tried(missed, "报表缓存已上线", 3, False, "月底高峰仍超过 3 秒")
     clock.advance(seconds=1)
     improvement = RaiseChangeImprovement(ref=missed, action="增加报表预计算任务", owner="eng-li",
                                          due=(clock.now() + timedelta(days=30)).date())
