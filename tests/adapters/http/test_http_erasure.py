@@ -27,6 +27,7 @@ import pytest
 
 from adapters.audit.bundle import export
 from tests.fixtures_http import ALL_STORES, API, PRECISE, Api, CLASSIFICATION
+from tests.support.stored import schema_rows
 
 ADMIN = {"Authorization": "Bearer s3cret"}
 ERASE = {"reason": "客户依据个人信息保护法要求删除个人信息", "requested_by": "客户A 法务部"}
@@ -205,14 +206,9 @@ def database_bytes(api: Api) -> bytes:
         return states
     import psycopg
 
-    rows = []
     with psycopg.connect(db.conninfo) as conn:
-        tables = [r[0] for r in conn.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")]
         events = api.services.desk.recorder.events_table_name  # type: ignore[attr-defined]
-        assert events in tables and "personal_data_keys" in tables, tables
-        for table in tables:
-            rows += [row for (row,) in conn.execute(f'SELECT t::text FROM "{table}" t')]
+        rows = schema_rows(conn, events)
         rows += [bytes(s).hex() for (s,) in conn.execute(f'SELECT state FROM "{events}"')]
     return states + "\n".join(rows).encode()
 
