@@ -29,6 +29,7 @@ from adapters.container import Services, build
 from adapters.http.app import create_app
 from adapters.settings import Settings
 from application.ports import FixedClock
+from tests.support.threads import start_and_join
 
 API = "/api/v1"
 PROBLEM = "application/problem+json"
@@ -194,12 +195,7 @@ def run_concurrently(n: int, work: Callable[[int], Response]) -> list[Response]:
         except BaseException as e:  # noqa: BLE001 - reported below
             errors.append(e)
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not any(t.is_alive() for t in threads), "a request hung"
+    start_and_join([threading.Thread(target=run, args=(i,)) for i in range(n)], 60, "a request")
     assert not errors, errors
     return [r for r in results if r is not None]
 

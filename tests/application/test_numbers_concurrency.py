@@ -20,6 +20,7 @@ from application.desk import ServiceDesk
 from application.idempotency import IdempotencyKey
 from application.ports import FixedClock
 from domain.ticket import Contact, Status
+from tests.support.threads import start_and_join
 
 THREADS = 8
 PER_THREAD = 25
@@ -77,12 +78,8 @@ def register_concurrently(desk_for: Callable[[int], ServiceDesk]) -> list[str]:
             errors.append(error)
             barrier.abort()
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "a creator hung"
+    start_and_join([threading.Thread(target=work, args=(n,)) for n in range(THREADS)], 120,
+                   "a creator")
     assert not errors, errors
     for own in numbers:
         assert own == sorted(own)  # each creator sees its own numbers increase
