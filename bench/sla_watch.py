@@ -118,6 +118,7 @@ def main() -> None:
         "index_catch_up_after_tick_ms": round(index_after * 1000, 1),
     }
     out = ROOT / "bench" / "results" / "sla-watch.json"
+    out.parent.mkdir(parents=True, exist_ok=True)  # git-ignored: absent on a fresh clone
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
 
