@@ -1,8 +1,8 @@
 """Query and path parameters as the OpenAPI document declares them (issue 16 item 5, ADR 0044).
 
 Each type is used on the handler's parameter, beside the parser that checks the value (the
-parsers keep their own messages: ``app._as_of``, ``app._limit``, ``app._cursor``,
-``app._split``, ...). The declaration is for the document only (Litestar's ``schema_extra``):
+parsers keep their own messages: ``kit.parse_as_of``, ``kit.parse_limit``, ``kit.parse_cursor``,
+``kit.split_values``, ...). The declaration is for the document only (Litestar's ``schema_extra``):
 what it states is what the parser accepts, or a little less where a regular expression
 cannot say it exactly (a time on 29 February, the first and last hours of the range of
 times), so a request that follows the document is never refused as malformed -- the fuzz
@@ -21,12 +21,12 @@ from adapters.http.schemas.common import DATE_PATTERN, TIME_PATTERN
 from adapters.inputs.numbers import MAX_WHOLE
 from domain.sla import SLUG_RE, SLUG_RULE
 
-#: The largest page a list gives (``app._limit``).
+#: The largest page a list gives (``kit.parse_limit``).
 MAX_LIMIT = 500
 
 
 def one_of(values: Iterable[str]) -> str:
-    """A pattern of one or more of ``values``, comma-separated (``app._split``: the parser
+    """A pattern of one or more of ``values``, comma-separated (``kit.split_values``: the parser
     also takes spaces around them and empty items)."""
     choice = "(?:" + "|".join(sorted(values)) + ")"
     return f"^{choice}(?:,{choice})*$"
@@ -52,7 +52,7 @@ Cursor = Annotated[str | None, _query(
 #: ``?after=``: a position in the event log.
 After = Annotated[int, _query("Positions after this one (0: from the first)",
                               minimum=0, maximum=MAX_WHOLE)]
-#: ``?as_of=``: an ISO 8601 time with an offset (``app._as_of``).
+#: ``?as_of=``: an ISO 8601 time with an offset (``kit.parse_as_of``).
 AS_OF_TEXT = ("An ISO 8601 time with a UTC offset, between 1970 and 2200 "
               "(e.g. 2026-11-20T17:30:00+08:00)")
 AsOf = Annotated[str | None, _query(AS_OF_TEXT, pattern=TIME_PATTERN, format="date-time")]
@@ -64,7 +64,7 @@ def time(description: str) -> Any:
 
 
 def period_bound(name: str, description: str, *, required: bool = False) -> Any:
-    """``?from=``/``?to=`` of a period (``app._period_bound``): an ISO date (the day in the
+    """``?from=``/``?to=`` of a period (``kit.period_bound``): an ISO date (the day in the
     service's zone) or an ISO time with an offset. ``required``: the handler refuses the
     request without it (the document says so; the handler's parser answers)."""
     return Annotated[str | None, QueryParameter(
@@ -75,7 +75,7 @@ def period_bound(name: str, description: str, *, required: bool = False) -> Any:
 
 
 def listed(values: Iterable[str], what: str) -> Any:
-    """A filter of one or more known values, comma-separated (``app._split``)."""
+    """A filter of one or more known values, comma-separated (``kit.split_values``)."""
     values = sorted(values)
     return Annotated[str | None, _query(f"{what}: one or more of {', '.join(values)}, "
                                         "comma-separated", pattern=one_of(values))]

@@ -6,7 +6,7 @@ from the server:
 
 1. **Request bodies** are described by msgspec's own JSON Schema of the struct the handler
    decodes them into (``msgspec.json.schema_components``): the same types that decode a body
-   strictly (``app._strict``) describe it. Litestar's translation of a struct drops
+   strictly (``kit.strict_body``) describe it. Litestar's translation of a struct drops
    ``forbid_unknown_fields`` (``additionalProperties: false``) and every constraint on the
    items of a list (``list[Line]``). A body that may be left out (a handler that takes
    ``X | None``: every field optional) is ``required: false`` and may be ``null``; any other

@@ -2,10 +2,10 @@
 handler machinery (ADR 0040).
 
 For every request Litestar builds the handler's arguments (the body decoded, then converted
-to the body type in msgspec's lax mode -- which ``app.threaded`` then decodes again strictly),
+to the body type in msgspec's lax mode -- which ``kit.threaded`` then decodes again strictly),
 copies the route handler for each guard call, and turns the answer into an ``ASGIResponse``:
 about 0.1 ms per command on the event loop that every request shares. For the command routes
-(``app.command_route`` and ticket registration mark them with ``COMMAND_OPT``) this lane does
+(``kit.command_route`` and ticket registration mark them with ``COMMAND_OPT``) this lane does
 the same steps once each: the guard (``access.authorize``), the body decoded strictly into
 its type, the handler in a worker thread (or on the loop where commands run inline, ADR
 0039), its ``Response``; errors go through Litestar's
