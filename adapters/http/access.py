@@ -394,12 +394,15 @@ def mask_email(email: str) -> str:
 
 _MASKS: dict[str, Callable[[str], str]] = {
     "phone": mask_phone, "email": mask_email, "signer": mask_name,
+    # the customer's people named outside ``contact`` (ADR 0043's personal fields): the
+    # ticket's interface person, who gave a change's consent, who confirmed its close
+    "interface_person": mask_name, "given_by": mask_name, "confirmed_by": mask_name,
 }
 
 
 def mask(value: Any) -> Any:
-    """``value`` (JSON-like) with every contact (``contact.name/phone/email``), phone, e-mail
-    and signer masked, wherever it is nested."""
+    """``value`` (JSON-like) with every contact (``contact.name/phone/email``), phone, e-mail,
+    signer and the other customer people's names of ``_MASKS`` masked, wherever nested."""
     if isinstance(value, list):
         return [mask(v) for v in value]
     if not isinstance(value, dict):
@@ -472,7 +475,9 @@ def render_matrix() -> str:
         "  requester's organisation.",
         "- **assigned**: an engineer only on tickets assigned to them or to one of their groups.",
         "- **self**: every user may read their own identity and list and revoke their own tokens.",
-        "- Contact names, phones, e-mails and signers are shown masked (`李*`, `138****5678`) to",
+        "- Contact names, phones, e-mails, signers and the customer's other people (a ticket's",
+        "  interface person, who gave a change's consent, who confirmed its close) are shown",
+        "  masked (`李*`, `138****5678`) to",
         "  " + ", ".join(f"`{r}`" for r in ROLES if r not in UNMASKED)
         + "; in clear to " + ", ".join(f"`{r}`" for r in ROLES if r in UNMASKED) + ".",
         "- `admin` may call everything. `/healthz`, `/schema` and `/docs` need no token;",

@@ -22,6 +22,7 @@ from tests.fixtures_http import API, CLASSIFICATION, Api, ticket_body
 ROOT = Path(__file__).resolve().parents[3]
 ADMIN_TOKEN = "bootstrap-admin-token"
 PHONE, EMAIL, NAME = "13800005678", "li@example.com", "李四"
+INTERFACE = "周接口人"  # the customer's interface person (ADR 0043: personal data)
 B_PHONE = "13900001234"
 
 
@@ -48,7 +49,8 @@ class World:
         self.user("target", ENGINEER)
         self.target_token = self.ok(self.post("/users/target/tokens", {}), 201)["token_id"]
         self.ticket = self.ok(self.post("/tickets", ticket_body(**CLASSIFICATION)), 201)
-        self.ok(self.post(f"/tickets/{self.ticket['id']}/assign", {"assignee": "u-engineer"}))
+        self.ok(self.post(f"/tickets/{self.ticket['id']}/assign",
+                          {"assignee": "u-engineer", "interface_person": INTERFACE}))
         self.ticket_b = self.ok(self.post("/tickets", ticket_body(
             customer="客户B", contact={"name": "赵六", "phone": B_PHONE}, title="打印机卡纸",
             description="三楼打印机频繁卡纸", affected_system="打印机")), 201)
@@ -389,6 +391,8 @@ def test_contact_data_is_masked_for_roles_that_do_not_need_it(world, role):
         "/tickets", "/audit/events?limit=500", f"/projects/{world.project['id']}")]
     for text in bodies:
         assert PHONE not in text and EMAIL not in text and NAME not in text
+        assert INTERFACE not in text  # the customer's interface person, a name too
+    assert view["interface_person"] == INTERFACE[0] + "*" * (len(INTERFACE) - 1)
     clear = client.get(f"{API}/tickets/{ref}", headers=world.tokens["agent"]).json()
     assert clear["contact"]["phone"] == PHONE
 

@@ -38,6 +38,11 @@ def test_masks():
                      {"data": {"signer": "王经理", "title": "李四的电脑"}}]}
     assert mask(doc) == {"items": [{"contact": {"name": "李*", "phone": "138****5678", "email": None}},
                                    {"data": {"signer": "王**", "title": "李四的电脑"}}]}
+    people = {"interface_person": "赵六", "consent": {"given_by": "钱总", "evidence": "邮件"},
+              "confirmed_by": "孙主任", "assignee": "li.engineer"}
+    assert mask(people) == {"interface_person": "赵*", "consent": {"given_by": "钱*",
+                                                                   "evidence": "邮件"},
+                            "confirmed_by": "孙**", "assignee": "li.engineer"}
 
 
 @given(st.text(alphabet="0123456789+- ", min_size=1, max_size=40))
