@@ -74,6 +74,7 @@ from application.desk import ServiceDesk
 from application.ports import FixedClock
 from domain.priority import Impact, Importance, Priority, PriorityMatrix, Urgency
 from domain.problem import Problem
+from domain.project import Project
 from domain.ticket import Contact, Improvement, Status, TicketType
 from projections.ticket_list.view import TicketQuery
 
@@ -1236,9 +1237,18 @@ class _DemoClock(FixedClock):
         return self.now() if self.live else super().advance(**delta)
 
 
-def _latest_of(desk: ServiceDesk, number: str) -> datetime:
-    """When the ticket's latest event was recorded."""
-    return desk.get_ticket(number).modified_on  # type: ignore[no-any-return]
+def _latest_of(desk: ServiceDesk, number: str, with_project: bool = False) -> datetime:
+    """When the ticket's latest event was recorded; ``with_project``: or its project's, if
+    later (low feedback raises an improvement on the ticket's project, a record the demo did
+    not make on a store that already has one: its times must not go backwards, ADR 0008)."""
+    ticket = desk.get_ticket(number)
+    latest: datetime = ticket.modified_on
+    terms = (desk.sla.project_terms(ticket.customer, ticket.reported_at)
+             if with_project and desk.sla is not None else None)
+    if terms is not None:
+        project = desk.get_record(terms.project_id, Project, "project")
+        latest = max(latest, project.modified_on)
+    return latest
 
 
 def _masked(url: str) -> str:
@@ -1308,7 +1318,7 @@ def run_demo(settings: Settings, tickets: int = 300, seed: int = 7) -> int:
                 clock.set(at)
                 number = plans[idx].number
                 clock.after = None if number is None else functools.partial(
-                    _latest_of, services.desk, number)
+                    _latest_of, services.desk, number, step.kind == "feedback")
                 at = clock.now()
                 step.fn(services.desk, at)
                 plans[idx].last_at = at

@@ -162,16 +162,18 @@ def test_a_used_store_gets_the_same_spread_as_a_fresh_one(runs):
 
 @pytest.mark.parametrize("kind", ["fresh", "used"])
 def test_the_reports_figures_are_realistic(runs, kind):
-    """Over the quarters the demo covers: resolution hours above zero and an SLA not met by
-    every ticket (a demo squeezed into one minute meets every deadline in no time)."""
+    """Over the quarters the demo covers: resolution takes working hours, not none (a demo
+    squeezed into one minute resolved everything in 0.00 h and met every deadline). Whether
+    one customer's dozen tickets miss a deadline depends on where the window's office hours
+    fall (the window ends at the time the test runs), so that is not asserted."""
     reports = runs[kind]["quarters"]
     assert not any(isinstance(r, Exception) for r in reports), reports
     resolved = sum(r.resolution_time.resolved for r in reports)
     assert resolved >= 5
     assert all(r.resolution_time.mean_working_hours > 0
                for r in reports if r.resolution_time.resolved)
-    missed = sum(r.sla.response_missed + r.sla.resolution_missed for r in reports)
-    assert missed > 0
+    assert max(r.resolution_time.mean_working_hours for r in reports
+               if r.resolution_time.resolved) > 1.0
 
 
 def test_the_used_stores_report_equals_the_fresh_ones(runs):
@@ -180,8 +182,12 @@ def test_the_used_stores_report_equals_the_fresh_ones(runs):
         pytest.skip("the two runs straddle the turn of a month")
     assert used["tickets"]["total"] == fresh["tickets"]["total"]
     assert used["resolution_time"]["resolved"] == fresh["resolution_time"]["resolved"]
-    assert used["resolution_time"]["mean_working_hours"] == pytest.approx(
-        fresh["resolution_time"]["mean_working_hours"], rel=0.1, abs=0.5)
+    fresh_mean = fresh["resolution_time"]["mean_working_hours"]
+    used_mean = used["resolution_time"]["mean_working_hours"]
+    if fresh_mean is None:  # nothing resolved yet this month (its first days): none either
+        assert used_mean is None
+    else:
+        assert used_mean == pytest.approx(fresh_mean, rel=0.1, abs=0.5)
 
 
 def test_a_server_writing_on_the_store_meanwhile(tmp_path):
