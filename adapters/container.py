@@ -58,6 +58,14 @@ class Services:
     knowledge: KnowledgeView
     changes: ChangeListView
 
+    def console_secret(self) -> str:
+        """The secret that signs the console's CSRF tokens (ADR 0049): the setting, else a key
+        kept in the store's key table, so that every worker process signs alike."""
+        if self.settings.console_secret:
+            return self.settings.console_secret
+        keys = self.desk.mapper.sealer.keys  # type: ignore[attr-defined]
+        return str(keys.current("opsledger:console-csrf")[1].hex())
+
     def close(self) -> None:
         self.watch_thread.stop()
         self.notifier.stop()

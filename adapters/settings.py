@@ -150,6 +150,10 @@ class Settings:
     workers: int = 1
     # ADR 0039: run ticket commands on the event loop instead of a worker thread; None: auto.
     inline_commands: bool | None = None
+    # ADR 0049: the console's cookies carry ``Secure`` (set it behind HTTPS), and the secret
+    # that signs its CSRF tokens (unset: one kept in the store's key table, shared by workers).
+    secure_cookies: bool = False
+    console_secret: str = ""
 
     def __post_init__(self) -> None:
         if not 1 <= self.workers <= 64:
@@ -214,6 +218,9 @@ class Settings:
                                            "OPSLEDGER_PROJECTIONS_PROCESS"),
             workers=_whole(env.get("OPSLEDGER_WORKERS"), "OPSLEDGER_WORKERS", default=1),
             inline_commands=_auto_flag(env.get("OPSLEDGER_INLINE_COMMANDS"), "OPSLEDGER_INLINE_COMMANDS"),
+            secure_cookies=bool(_auto_flag(env.get("OPSLEDGER_SECURE_COOKIES"),
+                                           "OPSLEDGER_SECURE_COOKIES")),
+            console_secret=env.get("OPSLEDGER_CONSOLE_SECRET") or "",
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **given) if given else settings  # type: ignore[arg-type]

@@ -120,8 +120,15 @@ class HistoryEntry:
 EVENT_BASE_FIELDS = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic"})
 
 
+#: What history and audit reads show instead of a field an event class lists in its
+#: ``SECRET_FIELDS`` (a password's hash, ADR 0049): the stored event keeps it for the chain.
+HIDDEN = "[hidden]"
+
+
 def event_data(event: Any) -> dict[str, Any]:
-    return {k: v for k, v in vars(event).items() if k not in EVENT_BASE_FIELDS}
+    secret = getattr(type(event), "SECRET_FIELDS", ())
+    return {k: (HIDDEN if k in secret else v) for k, v in vars(event).items()
+            if k not in EVENT_BASE_FIELDS}
 
 
 def event_type(event: Any) -> str:

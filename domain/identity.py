@@ -42,6 +42,12 @@ MAX_LABEL = 100
 DEFAULT_TOKEN_LIFETIME = timedelta(days=90)
 MAX_TOKEN_LIFETIME = timedelta(days=730)  # two years
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")  # a SHA-256, hex
+# Console passwords (ADR 0049): the stream keeps an argon2id hash (``$argon2id$...``), never
+# the password; after ``MAX_LOGIN_FAILURES`` failed logins in a row, the next login is refused
+# until ``LOCKOUT`` has passed since the last failure.
+MAX_LOGIN_FAILURES = 5
+LOCKOUT = timedelta(minutes=15)
+MAX_PASSWORD_HASH = 512
 
 
 class Role(StrEnum):
@@ -207,6 +213,7 @@ class User(Aggregate):
             user.tokens = (*user.tokens, ApiToken(
                 token_id=self.token_id, digest=self.digest, label=self.label,
                 issued_at=self.timestamp, issued_by=self.actor, expires_at=self.expires_at))
+            user.login_failures = ()  # a session is a token: a login ends the failures
 
     class TokenRevoked(Event):
         TOPIC = "opsledger.identity:User.TokenRevoked"
@@ -216,6 +223,26 @@ class User(Aggregate):
             user.tokens = tuple(
                 replace(t, revoked_at=self.timestamp, revoked_by=self.actor)
                 if t.token_id == self.token_id else t for t in user.tokens)
+
+    class PasswordSet(Event):
+        """A console password was set (by the user or an admin): its argon2id hash, which
+        history and audit reads show as hidden (``SECRET_FIELDS``). Clears failed logins."""
+
+        TOPIC = "opsledger.identity:User.PasswordSet"
+        SECRET_FIELDS = ("password_hash",)
+        password_hash: str
+
+        def apply(self, user: User) -> None:
+            user.password_hash = self.password_hash
+            user.login_failures = ()
+
+    class LoginFailed(Event):
+        """A console login with a wrong password (ADR 0049): counted for the lock-out."""
+
+        TOPIC = "opsledger.identity:User.LoginFailed"
+
+        def apply(self, user: User) -> None:
+            user.login_failures = (*user.login_failures, self.timestamp)[-MAX_LOGIN_FAILURES:]
 
     class PersonalDataErased(Event):
         """The personal data of the requester's customer was erased (ADR 0034, 0043): the
@@ -236,6 +263,8 @@ class User(Aggregate):
         self.registered_by = actor
         self.active = True
         self.tokens: tuple[ApiToken, ...] = ()
+        self.password_hash: str | None = None
+        self.login_failures: tuple[datetime, ...] = ()
 
     def _set(self, profile: Profile) -> None:
         self.name = profile.name
@@ -327,6 +356,27 @@ class User(Aggregate):
         token = self.token(token_id)
         assert token is not None
         return token
+
+    def set_password(self, password_hash: str, *, actor: str, at: datetime) -> None:
+        """Records a console password by its hash (made by the application: argon2id)."""
+        self._require_active("set_password", ("reactivate", "update"))
+        if not password_hash.startswith("$argon2") or len(password_hash) > MAX_PASSWORD_HASH:
+            raise InvalidCommand.field("password_hash", "an argon2 hash")
+        self.trigger_event(self.PasswordSet, timestamp=at, actor=actor,
+                           password_hash=password_hash)
+
+    def login_failed(self, *, actor: str, at: datetime) -> None:
+        """Records a failed console login (a wrong password)."""
+        self.trigger_event(self.LoginFailed, timestamp=at, actor=actor)
+
+    def locked_until(self, now: datetime) -> datetime | None:
+        """When the console lets this user try again, or ``None`` when it does now: after
+        ``MAX_LOGIN_FAILURES`` failures in a row, ``LOCKOUT`` after the last of them."""
+        failures = getattr(self, "login_failures", ())
+        if len(failures) < MAX_LOGIN_FAILURES:
+            return None
+        until: datetime = failures[-1] + LOCKOUT
+        return until if now < until else None
 
     def revoke_token(self, token_id: str, *, actor: str, at: datetime) -> None:
         token = self.token(token_id)

@@ -269,11 +269,21 @@ RULES: dict[str, Rule] = {
     f"GET {_U}/tokens/{{token_id}}": _r(kind="user", note="everyone: their own tokens"),
     f"POST {_U}/tokens": _r(),
     f"POST {_U}/tokens/{{token_id}}/revoke": _r(kind="user", note="everyone: their own tokens"),
+    f"POST {_U}/password": _r(kind="user", note="everyone: their own password"),
 }
 
 #: Rules whose ``user`` path parameter may also be the caller themselves.
 _SELF_SERVICE = {f"GET {_U}", f"GET {_U}/history", f"GET {_U}/tokens",
-                 f"GET {_U}/tokens/{{token_id}}", f"POST {_U}/tokens/{{token_id}}/revoke"}
+                 f"GET {_U}/tokens/{{token_id}}", f"POST {_U}/tokens/{{token_id}}/revoke",
+                 f"POST {_U}/password"}
+
+
+#: A console page or form names the API operation whose rule governs it (ADR 0048): the
+#: same matrix, the same scoping (the page's first path parameter is the record).
+OPERATION_OPT = "api_operation"
+#: Who a console page is for: ``STAFF`` (the desk, ``/ui``) or ``PORTAL`` (requesters).
+AUDIENCE_OPT = "audience"
+STAFF, PORTAL = "staff", "portal"
 
 
 def operation(method: str, path_template: str) -> str:
@@ -288,7 +298,12 @@ async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: Bas
     principal = principal_of(connection)
     if ADMIN in principal.roles:
         return
-    key = operation(connection.scope["method"], connection.scope.get("path_template", ""))
+    audience = handler.opt.get(AUDIENCE_OPT)
+    if audience is not None and (audience == PORTAL) != (REQUESTER in principal.roles):
+        raise PermissionDeniedException(
+            "the desk (/ui) is for staff, the portal (/portal) for customers' requesters")
+    key = handler.opt.get(OPERATION_OPT) or operation(
+        connection.scope["method"], connection.scope.get("path_template", ""))
     rule = RULES.get(key)
     if rule is None:
         raise PermissionDeniedException(f"no access rule for {key}")

@@ -11,12 +11,15 @@ import sys
 
 import msgspec
 from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from adapters.container import Services
-from adapters.http import kit
+from adapters.http import console, kit
+from adapters.http.console.errors import for_browsers
+from adapters.http.console.render import template_config
 from adapters.http.edge.body_check import state_then_fields
 from adapters.http.edge.limits import declare_queries
 from adapters.http.edge.middleware import edge
@@ -32,6 +35,9 @@ from adapters.http.speed.fastlane import command_lane
 from adapters.http.speed.threads import run_sync
 from application.encoding import prepare_types
 
+
+#: Everything but the console's pages (``/``, ``/ui``, ``/portal``): CSRF concerns forms.
+CSRF_EXEMPT = r"^/(?!$|ui(/|$)|portal(/|$))"
 
 #: The route table: every module of ``routes/``, each with its ``HANDLERS``.
 ROUTES = [tickets, sla, audit, health, catalog, customers, problems, changes, knowledge, projects,
@@ -64,12 +70,17 @@ def create_app(services: Services, *, run_projections: bool = True) -> Litestar:
     _prepare_structs()
 
     app = Litestar(
-        route_handlers=[handler for module in ROUTES for handler in module.HANDLERS],
+        route_handlers=[*(handler for module in ROUTES for handler in module.HANDLERS),
+                        *console.HANDLERS],
         # ``run_blocking``: how the edge and the guards leave the event loop (ADR 0040)
         state=State({"services": services, "run_blocking": run_sync}),
         middleware=[edge(services.settings), command_lane],
         guards=[authorize, state_then_fields],  # who may, then state, then fields
-        exception_handlers=exception_handlers(),
+        exception_handlers=for_browsers(exception_handlers()),  # pages for the console
+        template_config=template_config(),
+        # the console's forms carry a CSRF token; the JSON API needs none (ADR 0049)
+        csrf_config=CSRFConfig(secret=services.console_secret(), cookie_httponly=True,
+                               exclude=CSRF_EXEMPT),
         request_max_body_size=services.settings.max_body_bytes,
         on_startup=[startup],
         on_shutdown=[shutdown],

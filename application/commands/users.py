@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from application.commands.base import NOTHING, Command
 from application.customers import customer_on_first_use
 from application.errors import RecordNotFound
+from application import passwords
 from application.identities import LABEL, UserExists, make_token, token_cache, token_digest
 from domain.identity import Profile, Role, User, UserDirectory, normalise_user_id
 
@@ -175,3 +176,68 @@ class RevokeToken(_OnUser):
         if u.token(self.token_id) is None:
             raise RecordNotFound(self.token_id, "token")
         u.revoke_token(self.token_id, actor=ctx.actor, at=ctx.at)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetPassword(_OnUser):
+    """``User.set_password`` → ``User.PasswordSet``: the console password's argon2id hash
+    (ADR 0049); the password itself is never recorded, logged or shown (``repr=False``).
+    Ends a lock-out. HTTP: ``POST /api/v1/users/{user}/password`` ``{"password": ...}``."""
+
+    verb = "set_password"
+    password: str = field(repr=False)
+
+    def decide(self, u: User, ctx: Context) -> None:
+        passwords.check_new(self.password)
+        u.set_password(passwords.hash_password(self.password), actor=ctx.actor, at=ctx.at)
+
+
+#: How long a console session (a token issued at login) lasts.
+SESSION_LIFETIME = timedelta(hours=12)
+SESSION_LABEL = "console session"
+
+
+class LoginLocked(Exception):
+    """Too many failed logins in a row: refused until ``until`` (ADR 0049)."""
+
+    def __init__(self, until: datetime):
+        super().__init__(f"locked until {until.isoformat()}")
+        self.until = until
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpenSession(_OnUser):
+    """A console login (ADR 0049): ``User.issue_token`` → ``User.TokenIssued`` or
+    ``User.login_failed`` → ``User.LoginFailed``. The right password of an active user issues
+    a session token (12 hours, label ``console session``): the token is the
+    session cookie, so a session is authenticated, revoked and audited as a token is. A wrong
+    one records ``User.LoginFailed`` (counted for the lock-out) and issues nothing: whether
+    the login worked is ``opened(result)``. A locked user: ``LoginLocked``, nothing
+    recorded."""
+
+    verb = "open_session"
+    password: str = field(repr=False)
+    token_id: str = ""
+    token: str = field(default="", repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.token:
+            token_id, token = make_token(User.id_for(normalise_user_id(self.user)))
+            object.__setattr__(self, "token_id", token_id)
+            object.__setattr__(self, "token", token)
+
+    def decide(self, u: User, ctx: Context) -> None:
+        until = u.locked_until(ctx.at)
+        if until is not None:
+            raise LoginLocked(until)
+        if u.active and passwords.verify(getattr(u, "password_hash", None), self.password):
+            u.issue_token(self.token_id, token_digest(self.token), ctx.at + SESSION_LIFETIME,
+                          label=SESSION_LABEL, actor=u.user, at=ctx.at)
+        else:
+            u.login_failed(actor=u.user, at=ctx.at)
+
+    def opened(self, result: CommandResult) -> bool:
+        return result.aggregate.token(self.token_id) is not None
+
+    def after(self, result: CommandResult, desk: ServiceDesk) -> None:
+        """A session changes no cached principal."""

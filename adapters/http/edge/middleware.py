@@ -31,7 +31,10 @@ import structlog
 from litestar.types import ASGIApp, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
+from litestar.exceptions import NotAuthorizedException
+
 from adapters.http.access import authenticate_caller, masking_send, needs_masking
+from adapters.http.edge.browser import is_console, send_to_login, session_token
 from adapters.http.edge.limits import check_request, counted, rate_limiter
 from adapters.http.problem_details import send_problem
 from adapters.settings import Settings
@@ -68,9 +71,19 @@ def edge(settings: Settings) -> Callable[[ASGIApp], ASGIApp]:
             try:
                 if not _public(scope):
                     first = dict(reversed(raw))  # the first of repeated headers, as Litestar's
-                    scope["user"], scope["auth"] = await authenticate_caller(
-                        scope["litestar_app"].state, _text(first.get(b"authorization")),
-                        _text(first.get(b"x-opsledger-actor")))
+                    authorization = _text(first.get(b"authorization"))
+                    cookie = None if authorization else session_token(scope, first)
+                    try:
+                        scope["user"], scope["auth"] = await authenticate_caller(
+                            scope["litestar_app"].state,
+                            authorization or (f"Bearer {cookie}" if cookie else None),
+                            _text(first.get(b"x-opsledger-actor")))
+                    except NotAuthorizedException:
+                        if not (authorization is None and is_console(scope["path"])):
+                            raise
+                        # a browser on a page: to the login form (browser.py, ADR 0049)
+                        await send_to_login(scope, receive, send, expired=cookie is not None)
+                        return
                 if limited is not None and counted(scope.get("user")):
                     await limited(scope, receive, send)
                 else:
@@ -78,8 +91,8 @@ def edge(settings: Settings) -> Callable[[ASGIApp], ASGIApp]:
             except Exception as exc:
                 # Refused here (401, 429, 400, 415, ...): answered through the app's exception
                 # handlers like any error, but with this request's id on the answer too.
-                if ScopeState.from_scope(scope).response_started:
-                    raise
+                if ScopeState.from_scope(scope).response_started or is_console(scope["path"]):
+                    raise  # the console's errors are pages (console/errors.py)
                 await send_problem(scope, receive, send, exc)
             finally:
                 structlog.contextvars.unbind_contextvars("request_id")

@@ -35,6 +35,7 @@ from application.commands.users import (
     ReactivateUser,
     RegisterUser,
     RevokeToken,
+    SetPassword,
     UpdateUser,
 )
 from application.desk import CommandResult, ServiceDesk
@@ -199,6 +200,23 @@ def revoke_token(request: Request[Any, Any, Any], state: State, user: str, token
                 user, respond)
 
 
+# ------------------------------------------------------------- password
+
+
+@post(f"{USER}/password", summary="Set a user's console password (admin, or the user)",
+      tags=[TAG], status_code=204, name="user-password",
+      opt={kit.COMMAND_CLASS_OPT: SetPassword})
+@kit.threaded
+def set_password(request: Request[Any, Any, Any], state: State, user: str,
+                 data: ids.SetPassword) -> Response[None]:
+    def respond(result: CommandResult, _: ServiceDesk) -> Response[None]:
+        return Response(None, status_code=204,
+                        headers={"ETag": f'"{result.aggregate.version}"'})
+
+    return _run(request, state, data, SetPassword(user=user, password=data.password), user,
+                respond)
+
+
 # ------------------------------------------------------------------- me
 
 
@@ -215,5 +233,5 @@ def me(request: Request[Any, Any, Any], state: State) -> ids.MeView:
 
 HANDLERS = [
     register_user, list_users, get_user, user_history, update_user, deactivate_user,
-    reactivate_user, issue_token, list_tokens, get_token, revoke_token, me,
+    reactivate_user, issue_token, list_tokens, get_token, revoke_token, set_password, me,
 ]

@@ -52,6 +52,10 @@ class IssueToken(s.Input):
     label: Label = ""
 
 
+class SetPassword(s.Input):
+    password: Annotated[str, Meta(min_length=1, max_length=1024)]  # 8..1024 (ADR 0049)
+
+
 class _Identity(Struct, frozen=True):
     id: str
     name: str

@@ -1,0 +1,85 @@
+"""How a console page is answered (ADR 0048): the Jinja environment, and ``page``, which
+every page handler ends with.
+
+``page(request, "desk/queue.html", tickets=...)`` turns the context into plain values
+(msgspec structs and dataclasses become dicts; times stay times), masks contacts for the
+callers who must not see them (``access.needs_masking``: auditors, requesters) by the same
+``access.mask`` that masks every JSON answer, and adds what every page needs: ``t`` and the
+time formats of the request's language (``i18n.Words``), ``me`` (the caller), ``forms`` (which
+API operations the caller may call, so a page shows only the commands the matrix allows),
+the CSRF token. A page cannot forget the masking: it is not the page's to do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import is_dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import msgspec
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from litestar import Request
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.response import Template
+from litestar.template.config import TemplateConfig
+
+from adapters.http.access import (ADMIN, REQUESTER, mask, may_call, needs_masking,
+                                  principal_of)
+from adapters.http.console import i18n
+from adapters.http.edge.browser import open_store_caller
+
+TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
+STATIC_PATH = "/ui/static"
+
+ENVIRONMENT = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,  # a misspelt name fails the page's test, not silently
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    return TemplateConfig(instance=JinjaTemplateEngine.from_environment(ENVIRONMENT))
+
+
+def words(request: Request[Any, Any, Any]) -> i18n.Words:
+    language = i18n.choose(request.cookies.get(i18n.LANG_COOKIE),
+                           request.headers.get("accept-language"))
+    zone = ZoneInfo(request.app.state.services.settings.timezone)
+    return i18n.Words(language, zone)
+
+
+def plain(value: Any) -> Any:
+    """``value`` as dicts, lists and scalars (times kept), for masking and templates."""
+    if isinstance(value, msgspec.Struct) or is_dataclass(value) or isinstance(
+            value, (list, tuple, dict)):
+        return msgspec.to_builtins(value, builtin_types=(datetime, date), str_keys=True)
+    return value
+
+
+def page(request: Request[Any, Any, Any], template: str, *, status_code: int = 200,
+         headers: dict[str, str] | None = None, **context: Any) -> Template:
+    """The answer of a console page: ``template`` with ``context`` (see the module's
+    docstring)."""
+    principal = principal_of(request)
+    values = {k: plain(v) for k, v in context.items()}
+    if needs_masking(principal):
+        values = {k: mask(v) for k, v in values.items()}
+    w = words(request)
+    values.update(
+        w=w, t=w.t, lang=w.language,
+        me=principal,
+        staff=not (REQUESTER in principal.roles and ADMIN not in principal.roles),
+        open_store=open_store_caller(request.scope),
+        may=lambda operation: may_call(principal, operation),
+        static=STATIC_PATH,
+        path=request.url.path,
+        htmx=request.headers.get("hx-request") == "true",
+    )
+    return Template(template_name=template, context=values, status_code=status_code,
+                    headers=headers or {})
