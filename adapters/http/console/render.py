@@ -28,6 +28,7 @@ from litestar.template.config import TemplateConfig
 from adapters.http.access import (ADMIN, REQUESTER, mask, may_call, needs_masking,
                                   principal_of)
 from adapters.http.console import i18n
+from adapters.http.console.forms import new_key
 from adapters.http.edge.browser import open_store_caller
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -78,6 +79,7 @@ def page(request: Request[Any, Any, Any], template: str, *, status_code: int = 2
         open_store=open_store_caller(request.scope),
         may=lambda operation: may_call(principal, operation),
         static=STATIC_PATH,
+        form_key=new_key,
         path=request.url.path,
         htmx=request.headers.get("hx-request") == "true",
     )

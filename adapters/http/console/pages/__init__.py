@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
-from adapters.http.console.pages import desk, portal
+from adapters.http.console.pages import (changes, dashboard, desk, knowledge, portal, problems,
+                                         projects, search, tickets)
 
-PAGES = [*desk.HANDLERS, *portal.HANDLERS]
+PAGES = [handler for module in (desk, tickets, search, problems, changes, knowledge, projects,
+                                dashboard, portal)
+         for handler in module.HANDLERS]

@@ -1,0 +1,5 @@
+"""The console's tickets pages (issue 18): being built."""
+
+from __future__ import annotations
+
+HANDLERS: list[object] = []
