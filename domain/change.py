@@ -94,6 +94,8 @@ REVIEW_GATES: dict[str, str] = {
     "customer_review": "customer_review",
     "consent": "consent",
 }
+#: Every gate of ``start``, in the order the 409 names them (``gate_checklist`` lists them).
+START_GATES = ("assessment", "plan", *REVIEW_GATES)
 # Commands each status admits before the gates are looked at (``allowed_commands`` refines).
 ALLOWED: dict[Status, tuple[str, ...]] = {
     S.REQUESTED: ("assess", "plan", "cancel"),
@@ -565,10 +567,14 @@ class Change(StatusRules, Aggregate):
     def missing_for_start(self) -> tuple[str, ...]:
         return self.gates.missing_for_start()
 
+    def _improvement_required(self) -> bool:
+        """An evaluation that missed the goal: closing needs an improvement raised since."""
+        e = self.evaluation
+        return self.status is S.EVALUATED and e is not None and not e.goal_met
+
     def missing_for_close(self) -> tuple[str, ...]:
         missing = list(self.owed_gates())
-        e = self.evaluation
-        if self.status is S.EVALUATED and e is not None and not e.goal_met:
+        if self._improvement_required():
             started = self.started_at
             if not any(started is None or i.at >= started for i in self.improvements):
                 missing.append("improvement")
@@ -581,6 +587,31 @@ class Change(StatusRules, Aggregate):
         if self.status in FINAL:
             return ()
         return self.missing_for_close()
+
+    def gate_checklist(self) -> tuple[tuple[str, str], ...]:
+        """Every gate of the next gated step (``start`` before implementation, ``close``
+        after, nothing once closed or cancelled), each with how it stands: ``missing`` or
+        ``rejected`` (a rejected review: missing too; together exactly ``missing_gates``),
+        ``passed``, or ``pre_approved`` / ``emergency`` where a standard-change model's
+        approval or an emergency approval stands in for a review not held."""
+        if self.status in FINAL:
+            return ()
+        missing = self.missing_gates()
+        if self.status in PRE_START:
+            gates: tuple[str, ...] = START_GATES
+        else:
+            gates = (*REVIEW_GATES, *(("improvement",) if self._improvement_required() else ()))
+        checklist = []
+        for gate in gates:
+            if gate in missing:
+                state = ("rejected" if getattr(self.gates, gate, None) == Decision.REJECTED
+                         else "missing")
+            elif gate not in REVIEW_GATES or self.gate_passed(gate):
+                state = "passed"
+            else:
+                state = "pre_approved" if self.pre_approved else "emergency"
+            checklist.append((gate, state))
+        return tuple(checklist)
 
     def allowed_commands(self) -> tuple[str, ...]:
         allowed = ALLOWED[self.status]

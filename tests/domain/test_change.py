@@ -324,3 +324,36 @@ def test_every_event_survives_the_store_mapper_and_replays_to_an_equal_change() 
         k: v for k, v in vars(change).items() if k != "_pending_events"}
     assert all(e.TOPIC.startswith("opsledger.change:Change.") for e in events)
     assert all(getattr(e, "actor", None) == ACTOR for e in events)
+
+
+# ------------------------------------------------------------ the gate checklist
+
+
+def test_the_checklist_shows_every_start_gate_and_marks_exactly_the_missing_ones() -> None:
+    change = given()
+    assert change.gate_checklist() == (
+        ("assessment", "missing"), ("plan", "missing"), ("internal_review", "missing"),
+        ("customer_review", "missing"), ("consent", "missing"))
+    when(change, "assess")
+    when(change, "plan")
+    when(change, "reject")
+    assert dict(change.gate_checklist()) == {
+        "assessment": "passed", "plan": "passed", "internal_review": "rejected",
+        "customer_review": "missing", "consent": "missing"}
+    approved = given(*APPROVED)
+    assert {state for _, state in approved.gate_checklist()} == {"passed"}
+    for c in (change, approved, given("assess", "plan", "review")):
+        assert tuple(g for g, s in c.gate_checklist() if s in ("missing", "rejected")) \
+            == c.missing_gates()
+
+
+def test_the_checklist_names_what_stands_in_for_a_review_and_what_close_needs() -> None:
+    standard = given("assess_low", "plan", kind="standard", standard_model=MODEL)
+    assert dict(standard.gate_checklist())["consent"] == "pre_approved"
+    emergency = given("assess", "plan", "approve_emergency", kind="emergency")
+    assert dict(emergency.gate_checklist())["internal_review"] == "emergency"
+    when(emergency, "start")
+    assert emergency.gate_checklist() == tuple((g, "missing") for g in GATES)
+    missed = given(*TRIAL, "evaluate_missed")
+    assert missed.gate_checklist()[-1] == ("improvement", "missing")
+    assert given(*TRIAL, "evaluate", "close").gate_checklist() == ()
