@@ -323,9 +323,9 @@ async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: Bas
         if (owner is None or not principal.customer
                 or normalise_customer_id(owner) != normalise_customer_id(principal.customer)):
             raise NotFoundException(f"no {rule.kind} {ref!r}")
-    if rule.engineer_assigned and not (allowed - {ENGINEER}):
+    if only_assigned(principal, rule):
         ticket = await connection.app.state.run_blocking(services.desk.get_ticket, ref)
-        if ticket.assignee != principal.user_id and ticket.group not in principal.groups:
+        if not works_on(principal, ticket):
             raise PermissionDeniedException(
                 "engineers work only tickets assigned to them or to one of their groups")
 
@@ -336,6 +336,28 @@ def may_call(principal: Principal, key: str) -> bool:
     leave out what the caller could not read through the record's own route."""
     rule = RULES.get(key)
     return ADMIN in principal.roles or (rule is not None and bool(rule.roles & principal.roles))
+
+
+def only_assigned(principal: Principal, rule: Rule) -> bool:
+    """Whether ``rule`` lets ``principal`` in only on tickets they work (an engineer with no
+    other role the rule names)."""
+    return rule.engineer_assigned and not (rule.roles & principal.roles) - {ENGINEER}
+
+
+def works_on(principal: Principal, ticket: Any) -> bool:
+    """Whether ``ticket`` is assigned to ``principal`` or to one of their groups."""
+    return ticket.assignee == principal.user_id or ticket.group in principal.groups
+
+
+def may_command(principal: Principal, key: str, ticket: Any) -> bool:
+    """Whether ``principal`` may call the ticket command ``key`` on ``ticket``: its roles
+    (``may_call``) and, for an engineer, the ticket assigned to them or their group (as
+    ``authorize`` decides the call itself)."""
+    if not may_call(principal, key):
+        return False
+    if ADMIN in principal.roles:
+        return True
+    return not only_assigned(principal, RULES[key]) or works_on(principal, ticket)
 
 
 def _owner(services: Services, kind: str, ref: str) -> str | None:

@@ -41,11 +41,13 @@ from adapters.inputs.numbers import MAX_DIGITS, MAX_WHOLE, NotAWholeNumber, whol
 from adapters.http.schemas import common as c
 from adapters.http.schemas import tickets as s
 from adapters.http.access import (
-    principal_of,
+    own_customer, principal_of,
 )
 from application.commands.base import Command
+from application.commands.tickets import RegisterTicket
 from application.desk import CommandResult, ServiceDesk
 from application.idempotency import IdempotencyKey
+from domain.ticket import Contact
 from adapters.http.speed.answer import JsonAnswer
 from adapters.http.speed.threads import run_sync
 
@@ -55,6 +57,9 @@ COMMAND_OPT = "opsledger_command"
 STATE_OPT = "opsledger_state"
 #: ``opt`` key of a command route: the command class it runs (ADR 0046).
 COMMAND_CLASS_OPT = "opsledger_command_class"
+#: ``opt`` key of a command route: how it builds the command from ``(ref, body)``, for the
+#: console's forms, which build it the same way (ADR 0048).
+BUILD_OPT = "opsledger_command_build"
 
 
 def json_answer(content: Any, *, status_code: int = 200,
@@ -268,7 +273,19 @@ def from_body(command: type[Command]) -> Callable[[str, Any], Command]:
     return build
 
 
-def parse_as_of(value: str | None) -> datetime | None:
+def registration(request: Request[Any, Any, Any], data: s.RegisterTicket) -> RegisterTicket:
+    """The ``RegisterTicket`` command of a registration body (the API's and the console's):
+    a requester's own organisation as the customer (``access.own_customer``)."""
+    fields = asdict(data)
+    fields["customer"] = own_customer(request, data.customer)
+    fields["contact"] = Contact(data.contact.name, data.contact.phone, data.contact.email)
+    return RegisterTicket(**fields)
+
+
+def parse_as_of(value: str | None, local: ZoneInfo | None = None) -> datetime | None:
+    """``?as_of=``: an ISO 8601 time with an offset (400 naming ``as_of`` otherwise);
+    ``local``: the zone a time without an offset is read in (a browser's ``datetime-local``
+    input on the console), else such a time is refused."""
     if value is None:
         return None
     text = value.strip().replace(" ", "+")  # a '+' in an unencoded query arrives as ' '
@@ -279,6 +296,8 @@ def parse_as_of(value: str | None) -> datetime | None:
             "as_of must be an ISO 8601 time with an offset",
             extra=[{"key": "as_of", "message": "not an ISO 8601 time (e.g. 2026-11-20T17:30:00+08:00)"}],
         ) from None
+    if parsed.tzinfo is None and local is not None:
+        parsed = parsed.replace(tzinfo=local)
     if parsed.tzinfo is None:
         raise ValidationException(
             "as_of needs an offset",
@@ -331,7 +350,8 @@ def command_route(
         name=f"{label}-{name}",
         # the command lane (ADR 0040); the record's state before the body's fields (issue 16);
         # the command the route runs (its fields are the body's, ADR 0046)
-        opt={COMMAND_OPT: body, STATE_OPT: (label, name), COMMAND_CLASS_OPT: command},
+        opt={COMMAND_OPT: body, STATE_OPT: (label, name), COMMAND_CLASS_OPT: command,
+             BUILD_OPT: make},
     )(handler)
 
 

@@ -19,6 +19,7 @@ class MemoryTicketListView(TicketRows, MemoryRows[TicketRow]):
                 and (not q.unassigned or (r["assignee"] is None and r["group"] is None))
                 and (q.customer is None or r["customer"] == q.customer)
                 and (q.group is None or r["group"] == q.group)
+                and (q.affected_system is None or r["affected_system"] == q.affected_system)
                 and (not q.sla_states or p.sla_state_at(r, q.now or "") in q.sla_states)
             )
 

@@ -125,6 +125,7 @@ class SqlTicketListView(TicketRows, SqlRows):
             f.add('assignee IS NULL AND "group" IS NULL')
         f.equal("customer", q.customer)
         f.equal('"group"', q.group)
+        f.equal("affected_system", q.affected_system)
         if q.sla_states:
             sla = _Sla(ph, q.now or "")
             clause = sla.where(q.sla_states)  # collects its parameters

@@ -18,6 +18,7 @@ class TicketQuery:
     unassigned: bool = False
     customer: str | None = None
     group: str | None = None
+    affected_system: str | None = None
     limit: int = 50
     after: int | None = None  # cursor from the previous page: ``seq`` (newest) or rank<<48 + seq (queue)
     order: str = "newest"  # "newest" (seq desc) | "queue" (priority, then oldest first)

@@ -210,6 +210,12 @@ QUERIES: dict[str, tuple[TicketQuery, Callable[[Spec], bool]]] = {
         lambda s: s.group == "desk" and s.priority == "P1",
     ),
     "nobody": (TicketQuery(customer="Z"), lambda s: False),
+    # every ticket of the dataset is for the system "ERP" (the console's duplicate check)
+    "customer's open tickets of a system": (
+        TicketQuery(customer="A", affected_system="ERP", statuses=OPEN),
+        lambda s: s.customer == "A" and s.final_status in OPEN,
+    ),
+    "another system": (TicketQuery(affected_system="OA"), lambda s: False),
 }
 
 

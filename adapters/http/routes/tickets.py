@@ -9,7 +9,6 @@ from typing import Annotated, Any
 
 import msgspec
 import msgspec.inspect
-from msgspec.structs import asdict
 from litestar import Request, Response, get, post
 from litestar.params import PathParameter
 from litestar.datastructures import State
@@ -20,7 +19,7 @@ from adapters.http import params as p
 from adapters.http.schemas import common as c
 from adapters.http.schemas import tickets as s
 from adapters.http.access import (
-    own_customer, scoped_customer,
+    scoped_customer,
 )
 from application.commands.base import Command
 from application.commands.tickets import (
@@ -40,7 +39,7 @@ from application.commands.tickets import (
     Start,
 )
 from domain.customer import normalise_customer_id
-from domain.ticket import Contact, Improvement, Status
+from domain.ticket import Improvement, Status
 from projections.ticket_list.projection import OPEN_STATUSES, SLA_STATES, sla_state_at, stamp
 from projections.ticket_list.view import TicketQuery
 from adapters.http import kit
@@ -50,10 +49,7 @@ from adapters.http import kit
       opt={kit.COMMAND_OPT: s.RegisterTicket, kit.COMMAND_CLASS_OPT: RegisterTicket})
 @functools.partial(kit.threaded, inline=True)
 def register_ticket(request: Request[Any, Any, Any], state: State, data: s.RegisterTicket) -> Response[s.TicketView]:
-    fields = asdict(data)
-    fields["customer"] = own_customer(request, data.customer)
-    fields["contact"] = Contact(data.contact.name, data.contact.phone, data.contact.email)
-    return kit.run_command(request, state, data, RegisterTicket(**fields))
+    return kit.run_command(request, state, data, kit.registration(request, data))
 
 
 def _ticket_command(command: type[Command], body: type, summary: str,
