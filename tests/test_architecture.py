@@ -83,6 +83,10 @@ def test_import_linter_catches_a_forbidden_import(tmp_path):
         encoding="utf-8")
     (tmp_path / "adapters" / "http" / "edge" / "leak.py").write_text(
         "from adapters.http.speed import threads\n", encoding="utf-8")
+    # the console (issue 18): a page that imports a JSON route module and another page
+    (tmp_path / "adapters" / "http" / "console" / "pages" / "leak.py").write_text(
+        "from adapters.http.routes import tickets\nfrom adapters.http.console.pages import desk\n",
+        encoding="utf-8")
     result = lint_imports(tmp_path)
     out = result.stdout + result.stderr
     assert result.returncode == 1, out
