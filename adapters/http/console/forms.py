@@ -12,14 +12,17 @@ Every command form carries two hidden fields (``hidden_fields`` in templates):
 
 ``form_body`` turns the form into the body type: empty fields are left out (the body's
 defaults apply), ``a,b`` or repeated fields fill a list, and numbers arrive as text (msgspec's
-lax conversion reads them); anything it refuses is a 422 naming the field, as on the API.
+lax conversion reads them); a time without an offset (a ``datetime-local`` input) is read in the
+calendar's zone when one is given; anything it refuses is a 422 naming the field, as on the API.
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
+from datetime import datetime
 from typing import Any, get_args, get_origin
+from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Request
@@ -41,11 +44,13 @@ def new_key() -> str:
     return uuid.uuid4().hex
 
 
-def form_body(form: Any, body_type: type[Any]) -> Any:
+def form_body(form: Any, body_type: type[Any], zone: ZoneInfo | None = None) -> Any:
     """The form's fields as ``body_type`` (an API body struct); 422 naming the field. A
-    nested struct's fields are named with a dot (``contact.name``)."""
+    nested struct's fields are named with a dot (``contact.name``); a time field without an
+    offset is read in ``zone`` (when given)."""
     try:
-        return msgspec.convert(_values(form, body_type, ""), type=body_type, strict=False)
+        return msgspec.convert(_values(form, body_type, "", zone), type=body_type,
+                               strict=False)
     except msgspec.ValidationError as e:
         text = str(e)
         field = text.rsplit("`$.", 1)[-1].rstrip("`").split("[")[0] if "`$." in text else "form"
@@ -53,13 +58,14 @@ def form_body(form: Any, body_type: type[Any]) -> Any:
                                   extra=[{"key": field, "message": text}]) from None
 
 
-def _values(form: Any, body_type: type[Any], prefix: str) -> dict[str, Any]:
+def _values(form: Any, body_type: type[Any], prefix: str,
+            zone: ZoneInfo | None) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for f in msgspec.structs.fields(body_type):
         name = prefix + f.name
         nested = _struct_in(f.type)
         if nested is not None:
-            inner = _values(form, nested, name + ".")
+            inner = _values(form, nested, name + ".", zone)
             if inner:
                 values[f.name] = inner
             continue
@@ -69,9 +75,27 @@ def _values(form: Any, body_type: type[Any], prefix: str) -> dict[str, Any]:
             continue
         if _is_list(f.type):
             values[f.name] = [p.strip() for v in items for p in str(v).split(",") if p.strip()]
+        elif zone is not None and _is_time(f.type):
+            values[f.name] = _in_zone(str(items[-1]), zone)
         else:
             values[f.name] = items[-1]
     return values
+
+
+def _is_time(annotation: Any) -> bool:
+    kinds = [annotation, *get_args(annotation)]
+    kinds += [a for k in kinds for a in get_args(k)]  # Optional[Annotated[datetime, ...]]
+    return datetime in kinds
+
+
+def _in_zone(text: str, zone: ZoneInfo) -> str:
+    """``2026-12-01T10:00`` as ``2026-12-01T10:00:00+08:00`` in ``zone``; a time with an
+    offset, or no time at all, as it came (the body's own check answers it)."""
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    return parsed.replace(tzinfo=zone).isoformat() if parsed.tzinfo is None else text
 
 
 def _struct_in(annotation: Any) -> type[Any] | None:
