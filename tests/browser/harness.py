@@ -1,0 +1,174 @@
+"""The browser tests' harness (ADR 0051): a real ``opsledger serve``, its people, and Debian's
+Chromium driven by Playwright.
+
+- ``Console``: one ``opsledger serve`` child process (``tests/support/serve.Process``) on a
+  fresh SQLite file or PostgreSQL database, with ``OPSLEDGER_ADMIN_TOKEN`` set, and the
+  people of every role created over the API with that token (``POST /api/v1/users``, then
+  ``POST /api/v1/users/{id}/password`` -> 204). ``api(...)`` calls the JSON API as the admin,
+  for the givens a test does not click through (another organisation's ticket).
+- ``launch(playwright)``: the system Chromium (``/usr/bin/chromium``, Debian's package), never
+  a downloaded browser; ``CHROMIUM_MISSING`` says how to get it.
+- ``login(page, who)``: through the form at ``/ui/login`` (fields ``user``, ``password``).
+- ``Shots``: screenshots of the main pages, saved under ``test-artifacts/screenshots/<store>/``
+  and, with ``OPSLEDGER_UPDATE_SCREENSHOTS=1``, the SQLite run's copied into ``docs/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, Playwright
+
+from tests.support.console import PASSWORD
+from tests.support.serve import ROOT, Process
+
+BROWSER = [pytest.mark.browser, pytest.mark.slow]  # every test module's pytestmark
+
+CHROMIUM = Path(os.environ.get("OPSLEDGER_TEST_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu",
+    # without these Chromium keeps calling home (updates, sync, safe browsing) on a closed network
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-first-run", "--disable-quic",
+]
+CHROMIUM_MISSING = (
+    f"Chromium not found at {CHROMIUM}. The browser tests drive Debian's Chromium (they never "
+    "download a browser): run scripts/test, which installs it, or "
+    "`apt-get install -y chromium fonts-noto-cjk` (or point OPSLEDGER_TEST_CHROMIUM at one)."
+)
+
+ADMIN_TOKEN = "browser-tests-admin-token"
+ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
+DOCS_SHOTS = ROOT / "docs" / "screenshots"
+UPDATE_SHOTS = "OPSLEDGER_UPDATE_SCREENSHOTS"
+VIEWPORT = {"width": 1400, "height": 900}
+
+# The organisations of the two requesters (a requester sees only their own).
+ORG_A = "华东制造"
+ORG_B = "西南物流"
+
+
+@dataclass(frozen=True)
+class Person:
+    id: str
+    name: str
+    roles: tuple[str, ...]
+    customer: str | None = None
+    groups: tuple[str, ...] = ()
+
+
+PEOPLE = {
+    p.id: p
+    for p in (
+        Person("zhang.dispatch", "张调度", ("dispatcher",)),
+        Person("li.engineer", "李工程师", ("engineer",), groups=("应用运维",)),
+        Person("zhao.engineer", "赵工程师", ("engineer",), groups=("网络运维",)),
+        Person("wang.manager", "王经理", ("manager",)),
+        Person("chen.requester", "陈客户", ("requester",), customer=ORG_A),
+        Person("zhou.requester", "周客户", ("requester",), customer=ORG_B),
+    )
+}
+
+
+def launch(playwright: Playwright) -> Browser:
+    """Debian's Chromium, headless, quiet on the network (ADR 0051)."""
+    if not CHROMIUM.is_file() or not os.access(CHROMIUM, os.X_OK):
+        raise RuntimeError(CHROMIUM_MISSING)
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                      args=CHROMIUM_ARGS)
+
+
+class Console:
+    """A running ``opsledger serve`` on ``database_url`` with the people of ``PEOPLE``."""
+
+    def __init__(self, store: str, database_url: str, log_path: Path) -> None:
+        self.store = store
+        self.process = Process(database_url, log_path, env={
+            "OPSLEDGER_ADMIN_TOKEN": ADMIN_TOKEN,
+            # a page load fetches its stylesheet and htmx too: not the API's budget
+            "OPSLEDGER_RATE_LIMIT": "1000/second",
+        })
+        self.http = httpx.Client(timeout=30, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+
+    @property
+    def url(self) -> str:
+        return self.process.url
+
+    def start(self) -> Console:
+        self.process.start(timeout=90)
+        for person in PEOPLE.values():
+            body: dict[str, Any] = {"id": person.id, "name": person.name,
+                                    "roles": list(person.roles), "groups": list(person.groups)}
+            if person.customer:
+                body["customer"] = person.customer
+            self.api("POST", "/api/v1/users", body, expect=201)
+            self.api("POST", f"/api/v1/users/{person.id}/password", {"password": PASSWORD},
+                     expect=204)
+        return self
+
+    def stop(self) -> None:
+        self.http.close()
+        self.process.stop()
+
+    def api(self, method: str, path: str, body: dict[str, Any] | None = None, *,
+            expect: int = 200) -> Any:
+        """The JSON API as the admin; the answer's JSON (``None`` for no content)."""
+        r = self.http.request(method, self.url + path, json=body)
+        assert r.status_code == expect, f"{method} {path}: {r.status_code} {r.text}"
+        return r.json() if r.content else None
+
+    def register_ticket(self, *, customer: str, title: str) -> dict[str, Any]:
+        """A ticket registered over the API (a given, not the flow under test)."""
+        return self.api("POST", "/api/v1/tickets", {  # type: ignore[no-any-return]
+            "customer": customer,
+            "contact": {"name": "刘联系人", "phone": "13912345678", "email": "liu@example.com"},
+            "channel": "phone", "title": title, "description": f"{title}：用户电话报障",
+            "affected_system": "ERP",
+        }, expect=201)
+
+    def log_tail(self) -> str:
+        return self.process.log_tail()
+
+
+def login(page: Page, who: str, *, password: str = PASSWORD) -> None:
+    """Log ``who`` in through the form; the page ends where the login sent it."""
+    page.goto("/ui/login")
+    page.fill("input[name=user]", who)
+    page.fill("input[name=password]", password)
+    with page.expect_navigation():
+        page.click("form[action='/ui/login'] button[type=submit]")
+
+
+def eventually(check: Callable[[], bool], *, timeout: float = 15.0, every: float = 0.3,
+               what: str = "") -> None:
+    """Waits for a read model to catch up (the queues and the dashboard are projections)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: {what}")
+        time.sleep(every)
+
+
+class Shots:
+    """Screenshots of the main pages for one store's run (see the module's docstring)."""
+
+    def __init__(self, store: str) -> None:
+        self.store = store
+        self.folder = ARTIFACTS / store
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def take(self, page: Page, name: str, *, full_page: bool = True) -> Path:
+        path = self.folder / f"{name}.png"
+        page.screenshot(path=str(path), full_page=full_page)
+        if os.environ.get(UPDATE_SHOTS) == "1" and self.store == "sqlite":
+            DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, DOCS_SHOTS / path.name)
+        return path
