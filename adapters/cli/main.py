@@ -1,5 +1,5 @@
 """The ``opsledger`` command: serve, demo, projections status|rebuild|run, sla-watch, backup, restore,
-report, audit."""
+report, audit, user."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from adapters.container import build
     from adapters.http.app import create_app
     from adapters.serve.corked import CorkedHttpToolsProtocol
+    from adapters.serve.first_run import first_run_notice
     from adapters.cli.logging import configure_logging
 
     settings = _settings(args)
@@ -67,6 +68,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 report, services.runner, watch, services.notifier))
             services.desk.after_save.append(lambda _position: worker.wake())
     app = create_app(services, run_projections=args.projections and worker is None)
+    notice = first_run_notice(services, f"http://{settings.host}:{settings.port}/")
     where = ("" if args.projections and worker is None
              else ", read models kept by a projections worker process" if worker
              else ", read models kept by a projections worker")
@@ -75,6 +77,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         f"(store: {settings.database.kind}, docs: /docs, OpenAPI: /schema/openapi.json{where})",
         file=sys.stderr,
     )
+    if notice is not None:
+        print(notice, file=sys.stderr)
     try:
         if worker is not None:
             worker.start()
@@ -374,6 +378,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from adapters.cli import audit as audit_cli
 
     audit_cli.add_parser(sub, db_arg)
+    from adapters.cli import users as users_cli
+
+    users_cli.add_parser(sub, db_arg)
 
     args = parser.parse_args(argv)
     try:

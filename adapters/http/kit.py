@@ -10,7 +10,8 @@ Every route module uses it and nothing else of the edge's plumbing:
   body, ``from_body``, ADR 0046) and answering it (``record_response``: ``ETag``, ``201`` +
   ``Location`` on create, ``Idempotent-Replayed``), the command routes of every record kind
   (``command_route``, ``Records``) and the reads' helpers (``read_your_writes``,
-  ``versioned``, ``query_time``, ``history_items``);
+  ``versioned``, ``query_time``, ``history_items``) and the ticket list's pages
+  (``ticket_page``: the list, the queues, the console's desk);
 * ``threaded``: a blocking handler off the event loop (or on it, for commands, ADR 0039).
 
 The speed machinery these use lives in ``adapters/http/speed/`` (each module names its ADR).
@@ -48,6 +49,9 @@ from application.commands.tickets import RegisterTicket
 from application.desk import CommandResult, ServiceDesk
 from application.idempotency import IdempotencyKey
 from domain.ticket import Contact
+from projections.base import stamp
+from projections.ticket_list.projection import sla_state_at
+from projections.ticket_list.view import TicketQuery
 from adapters.http.speed.answer import JsonAnswer
 from adapters.http.speed.threads import run_sync
 
@@ -467,6 +471,34 @@ def read_your_writes(services: Services) -> None:
     the writes its caller just made."""
     services.runner.wait_for(services.desk.saved_position,
                              services.settings.read_your_writes_seconds)
+
+
+def ticket_page(services: Services, q: TicketQuery | None) -> s.TicketPage:
+    """One page of the ticket list read model for ``q`` (``None``: a query that can match
+    nothing, ``application.queues``), as the list, the queues and the console's desk show it,
+    after the read models have caught up with this process's writes (``read_your_writes``)."""
+    read_your_writes(services)
+    if q is None:
+        return s.TicketPage(items=[], next_cursor=None, count=0)
+    now = q.now or stamp(services.desk.clock.now())
+    page = services.tickets.query(q)
+    items = [ticket_item(r, now) for r in page.rows]
+    return s.TicketPage(items=items, next_cursor=page.next_cursor, count=len(items))
+
+
+def ticket_item(row: Any, now: str) -> s.TicketListItem:
+    """A row of the ticket list on the wire, with its SLA state at ``now`` (ADR 0017)."""
+    data = dict(row)
+    data["paused"] = row["status"] == "waiting_customer"  # the clocks stand still
+    data["sla_recorded_state"] = row["sla_state"]
+    data["sla_state"] = sla_state_at(row, now)
+    return msgspec.convert(data, s.TicketListItem)
+
+
+def cursor_of(value: str | None, order: str) -> int | None:
+    """``?cursor=`` of a list in ``order`` (``parse_cursor``; the breaching order's cursors
+    are wider, ``BREACHING_CURSOR_MAX``)."""
+    return parse_cursor(value, BREACHING_CURSOR_MAX if order == "breaching" else MAX_WHOLE)
 
 
 def versioned(body: Any, version: int) -> Response[Any]:

@@ -216,11 +216,13 @@ def relay_wakes(read_fd: int, wake: Any) -> threading.Thread:
 def supervise(args: Any, settings: Any, count: int, base_command: list[str]) -> int:
     """The supervisor's life: prepare the store, start everything, wait for SIGTERM/Ctrl-C."""
     from adapters.container import build
+    from adapters.serve.first_run import first_run_notice
 
     services = build(settings)  # creates the schema once, before N processes race to
     try:
         if args.projections:
             services.runner.catch_up_all()
+        notice = first_run_notice(services, f"http://{settings.host}:{settings.port}/")
     finally:
         services.close()
 
@@ -250,6 +252,8 @@ def supervise(args: Any, settings: Any, count: int, base_command: list[str]) -> 
         f", docs: /docs, OpenAPI: /schema/openapi.json)",
         file=sys.stderr,
     )
+    if notice is not None:
+        print(notice, file=sys.stderr)
     try:
         if projections is not None:
             projections.start()

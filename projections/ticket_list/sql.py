@@ -106,6 +106,8 @@ class SqlTicketListView(TicketRows, SqlRows):
                 ("status", "status, seq"),
                 ("assignee", "assignee, status, seq"),
                 ("customer", "customer, seq"),
+                ("group", '"group", status, seq'),
+                ("category", "category, seq"),
                 ("number", "number"),
             ):
                 cur.execute(f"CREATE INDEX IF NOT EXISTS {TABLE}_{name} ON {TABLE} ({cols})")
@@ -125,12 +127,15 @@ class SqlTicketListView(TicketRows, SqlRows):
             f.add('assignee IS NULL AND "group" IS NULL')
         f.equal("customer", q.customer)
         f.equal('"group"', q.group)
+        f.one_of('"group"', q.groups)
+        f.equal("category", q.category)
         f.equal("affected_system", q.affected_system)
         if q.sla_states:
             sla = _Sla(ph, q.now or "")
             clause = sla.where(q.sla_states)  # collects its parameters
             f.add(clause, *sla.params)
         if q.order == "breaching":
+            f.add("sla_next_due IS NOT NULL")  # the partial index's rows, in both stores
             if q.after is not None:
                 f.add(f"(sla_next_due, seq) > ({ph}, {ph})", *_breaching_after(q.after))
             order = "sla_next_due, seq"

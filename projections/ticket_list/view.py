@@ -7,7 +7,11 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from projections.base import View
-from projections.ticket_list.projection import TicketRow
+from projections.ticket_list.projection import OPEN_STATUSES, SLA_STATES, TicketRow
+
+# The values a query may name (defined beside the rows they describe).
+__all__ = ["OPEN_STATUSES", "SLA_STATES", "TicketQuery", "Page", "ComplianceCount",
+           "TicketListView"]
 
 
 @dataclass(frozen=True)
@@ -18,11 +22,14 @@ class TicketQuery:
     unassigned: bool = False
     customer: str | None = None
     group: str | None = None
+    groups: tuple[str, ...] = ()  # the group is one of these (a caller's groups)
+    category: str | None = None
     affected_system: str | None = None
     limit: int = 50
     after: int | None = None  # cursor from the previous page: ``seq`` (newest) or rank<<48 + seq (queue)
     order: str = "newest"  # "newest" (seq desc) | "queue" (priority, then oldest first)
-    # | "breaching" (earliest due of the running clocks first, then oldest; ADR 0017)
+    # | "breaching" (earliest due of the running clocks first, then oldest; ADR 0017; only
+    # tickets with SLA deadlines)
     # SLA state at ``now`` (a fixed-width stamp, projection.stamp): ok|warning|breached|met.
     sla_states: tuple[str, ...] = ()
     now: str | None = None

@@ -205,6 +205,15 @@ QUERIES: dict[str, tuple[TicketQuery, Callable[[Spec], bool]]] = {
     ),
     "customer": (TicketQuery(customer="A"), lambda s: s.customer == "A"),
     "group": (TicketQuery(group="net"), lambda s: s.group == "net"),
+    # a caller's groups (the console's "my groups" queue)
+    "groups": (TicketQuery(groups=("net", "desk")), lambda s: s.group in ("net", "desk")),
+    "groups open": (
+        TicketQuery(groups=("desk",), statuses=OPEN),
+        lambda s: s.group == "desk" and s.final_status in OPEN,
+    ),
+    # classified tickets are "software"; a registered one proposed no category
+    "category": (TicketQuery(category="software"), lambda s: s.priority is not None),
+    "another category": (TicketQuery(category="network"), lambda s: False),
     "group and priority": (
         TicketQuery(group="desk", priorities=("P1",)),
         lambda s: s.group == "desk" and s.priority == "P1",
@@ -278,3 +287,10 @@ def test_paging_with_cursors_returns_each_row_exactly_once(filled, data, order, 
         want = expected_ids(data, keep, order)
         assert seen == want, (name, order, limit)
         assert len(set(seen)) == len(seen)
+
+
+def test_the_breaching_order_lists_only_tickets_with_deadlines(filled, data):
+    # The dataset's tickets have no SLA deadlines: nothing to order by due (a row without
+    # one would have no cursor, and the stores would put it first or last).
+    assert filled.query(TicketQuery(order="breaching")).rows == []
+    assert filled.query(TicketQuery(order="breaching", groups=("net",))).next_cursor is None

@@ -7,20 +7,18 @@ import functools
 from collections.abc import Callable
 from typing import Annotated, Any
 
-import msgspec
-import msgspec.inspect
 from litestar import Request, Response, get, post
 from litestar.params import PathParameter
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
 
-from adapters.container import Services
 from adapters.http import params as p
 from adapters.http.schemas import common as c
 from adapters.http.schemas import tickets as s
 from adapters.http.access import (
     scoped_customer,
 )
+from application import queues
 from application.commands.base import Command
 from application.commands.tickets import (
     Assign,
@@ -40,8 +38,8 @@ from application.commands.tickets import (
 )
 from domain.customer import normalise_customer_id
 from domain.ticket import Improvement, Status
-from projections.ticket_list.projection import OPEN_STATUSES, SLA_STATES, sla_state_at, stamp
-from projections.ticket_list.view import TicketQuery
+from projections.base import stamp
+from projections.ticket_list.view import SLA_STATES, TicketQuery
 from adapters.http import kit
 
 
@@ -101,30 +99,10 @@ def ticket_history(state: State, ref: str) -> list[c.HistoryItem]:
     return kit.history_items(kit.services_of(state).desk.ticket_history(ref))
 
 
-def _page(services: Services, q: TicketQuery) -> s.TicketPage:
-    # Read your own writes: wait (briefly) until the read model has what this process saved.
-    services.runner.wait_for(services.desk.saved_position, services.settings.read_your_writes_seconds)
-    now = q.now or stamp(services.desk.clock.now())
-    page = services.tickets.query(q)
-    items = [_item(r, now) for r in page.rows]
-    return s.TicketPage(items=items, next_cursor=page.next_cursor, count=len(items))
-
-
-def _item(row: Any, now: str) -> s.TicketListItem:
-    data = dict(row)
-    data["paused"] = row["status"] == "waiting_customer"  # the clocks stand still
-    data["sla_recorded_state"] = row["sla_state"]
-    data["sla_state"] = sla_state_at(row, now)
-    return msgspec.convert(data, s.TicketListItem)
-
-
 _STATUSES = {x.value for x in Status}
 
 
 _PRIORITIES = {"P1", "P2", "P3"}
-
-
-_OPEN = tuple(x.value for x in OPEN_STATUSES)
 
 
 # The list's parameters as the OpenAPI document states them (ADR 0044).
@@ -166,7 +144,7 @@ def list_tickets(
         limit=kit.parse_limit(limit),
         after=kit.parse_cursor(cursor),
     )
-    return _page(services, q)
+    return kit.ticket_page(services, q)
 
 
 def _customer_filter(request: Request[Any, Any, Any], customer: str | None) -> str | None:
@@ -175,7 +153,7 @@ def _customer_filter(request: Request[Any, Any, Any], customer: str | None) -> s
     return normalise_customer_id(customer) if customer is not None else None
 
 
-QUEUES = ("unassigned", "mine", "breaching", "by-assignee/{id}")
+QUEUES = (queues.UNASSIGNED, queues.MINE, queues.BREACHING, "by-assignee/{id}")
 
 
 QueueName = Annotated[str, PathParameter(schema_extra={"enum": list(QUEUES[:3])})]
@@ -185,28 +163,24 @@ QueueName = Annotated[str, PathParameter(schema_extra={"enum": list(QUEUES[:3])}
 @kit.threaded
 def queue(request: Request[Any, Any, Any], state: State, name: QueueName, limit: Limit = 50,
           cursor: p.Cursor = None) -> s.TicketPage:
-    if name == "unassigned":
-        q = TicketQuery(statuses=("registered", "classified"), unassigned=True, order="queue",
-                        limit=kit.parse_limit(limit), after=kit.parse_cursor(cursor))
-    elif name == "mine":
-        q = TicketQuery(statuses=_OPEN, assignee=kit.actor_of(request), order="queue",
-                        limit=kit.parse_limit(limit), after=kit.parse_cursor(cursor))
-    elif name == "breaching":
-        # Open tickets whose SLA state is warning or breached now, most urgent first: the
-        # earliest due of the running clocks, then the oldest (ADR 0017).
-        q = TicketQuery(statuses=_OPEN, sla_states=("warning", "breached"),
-                        now=stamp(kit.services_of(state).desk.clock.now()), order="breaching",
-                        limit=kit.parse_limit(limit), after=kit.parse_cursor(cursor, kit.BREACHING_CURSOR_MAX))
-    else:
+    # The queues of application.queues that the API offers (the console shows them all).
+    if name not in QUEUES[:3]:
         raise NotFoundException(f"no queue {name!r}; queues: {', '.join(QUEUES)}")
-    return _page(kit.services_of(state), q)
+    services = kit.services_of(state)
+    q = queues.base_query(name, user=kit.actor_of(request),
+                          now=stamp(services.desk.clock.now()), limit=kit.parse_limit(limit),
+                          after=kit.cursor_of(cursor, "breaching" if name == queues.BREACHING
+                                              else "queue"))
+    return kit.ticket_page(services, q)
 
 
 @get(f"{kit.API}/queues/by-assignee/{{assignee:str}}", summary="Open tickets of one assignee", tags=["queues"])
 @kit.threaded
 def queue_by_assignee(state: State, assignee: str, limit: Limit = 50, cursor: p.Cursor = None) -> s.TicketPage:
-    q = TicketQuery(statuses=_OPEN, assignee=assignee, order="queue", limit=kit.parse_limit(limit), after=kit.parse_cursor(cursor))
-    return _page(kit.services_of(state), q)
+    # the "mine" queue of ``assignee``
+    q = queues.base_query(queues.MINE, user=assignee, limit=kit.parse_limit(limit),
+                          after=kit.parse_cursor(cursor))
+    return kit.ticket_page(kit.services_of(state), q)
 
 
 HANDLERS = [register_ticket, *TICKET_COMMANDS, get_ticket, ticket_history, list_tickets, queue,
