@@ -17,10 +17,11 @@ carries) and its customer, plus the total.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from projections.base import stamp
+from projections.ticket_list.projection import reported_bound
 from projections.ticket_list.view import ComplianceCount, TicketListView
 
 
@@ -56,13 +57,6 @@ def _pct(met: int, missed: int) -> float | None:
     return round(100.0 * met / decided, 2) if decided else None
 
 
-def _bound(when: datetime) -> str:
-    """A ``reported_at`` text bound (the view stores ``isoformat`` UTC with ``Z``, without
-    microseconds when they are 0): the second without a suffix sorts before every value of
-    that second and after every earlier one."""
-    return when.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat()
-
-
 def compliance(
     source: Any, period_start: datetime, period_end: datetime, now: datetime
 ) -> ComplianceReport:
@@ -71,7 +65,7 @@ def compliance(
     ``Services``)."""
     view: TicketListView = getattr(source, "tickets", source)
     counts: list[ComplianceCount] = view.compliance(
-        _bound(period_start), _bound(period_end), stamp(now))
+        reported_bound(period_start), reported_bound(period_end), stamp(now))
 
     def figures(c: ComplianceCount) -> Figures:
         return Figures(c.tickets, c.response_met, c.response_missed, c.resolution_met,

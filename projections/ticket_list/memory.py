@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
+
+from projections.base import stamp
 from projections.memory import MemoryRows, newest_page
 from projections.ticket_list import projection as p
 from projections.ticket_list.projection import TicketRow
-from projections.ticket_list.sql import TicketRows, cursor_after
-from projections.ticket_list.view import ComplianceCount, Page, TicketQuery
+from projections.ticket_list.sql import TicketRows, cursor_after, open_order
+from projections.ticket_list.view import (ComplianceCount, DayCount, OpenCount, Page,
+                                          TicketQuery)
+
+_OPEN = frozenset(s.value for s in p.OPEN_STATUSES)
 
 
 class MemoryTicketListView(TicketRows, MemoryRows[TicketRow]):
@@ -59,3 +67,28 @@ class MemoryTicketListView(TicketRows, MemoryRows[TicketRow]):
                     g[i] += n
         return [ComplianceCount(d, k, *g)
                 for (d, k), g in sorted(groups.items(), key=lambda kv: (kv[0][0] != "priority", kv[0][0], kv[0][1] or ""))]
+
+    def open_counts(self) -> list[OpenCount]:
+        counts = Counter((r["status"], r["priority"], r["assignee"])
+                         for r in self._rows.values() if r["status"] in _OPEN)
+        return sorted((OpenCount(*k, n) for k, n in counts.items()), key=open_order)
+
+    def flow(self, bounds: Sequence[datetime]) -> list[DayCount]:
+        rows = list(self._rows.values())
+        out = []
+        for lo, hi in zip(bounds, bounds[1:]):
+            opened_lo, opened_hi = p.reported_bound(lo), p.reported_bound(hi)
+            done_lo, done_hi = stamp(lo), stamp(hi)
+            opened = sum(1 for r in rows if opened_lo <= r["reported_at"] < opened_hi)
+            done = [r["status"] for r in rows
+                    if r["resolved_at"] is not None and done_lo <= r["resolved_at"] < done_hi]
+            invalid = done.count("invalid")
+            out.append(DayCount(lo, hi, opened, len(done) - invalid, invalid))
+        return out
+
+    def breached(self, start: datetime, now: datetime,
+                 limit: int = 50) -> tuple[int, list[TicketRow]]:
+        since, until = stamp(start), stamp(now)
+        found = [r for r in self._rows.values() if p.breached_clocks(r, since, until)]
+        found.sort(key=lambda r: (r["priority"] or "P9", r["seq"]))
+        return len(found), found[:limit]

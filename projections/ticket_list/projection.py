@@ -370,6 +370,35 @@ def sla_state_at(row: TicketRow, now: str) -> str | None:
     return OK
 
 
+CLOCKS = ("response", "resolution")
+_STOPS = {"response": "responded_at", "resolution": "resolved_at"}
+
+
+def breached_clocks(row: TicketRow, start: str, now: str) -> tuple[str, ...]:
+    """The clocks (``response``, ``resolution``) of ``row`` that breached in ``[start, now]``
+    (stamps): a clock breaches at its due, so its due lies in that span and, at ``now``, it
+    stopped after its due or still runs (read at the pause's start while paused) past it. An
+    invalid ticket breaches nothing (as in the compliance figures). The same rule as
+    ``sql.SqlTicketListView.breached`` (the dashboard's "breached today", issue 18)."""
+    if row["response_due"] is None or row["status"] == Status.INVALID.value:
+        return ()
+    at = row["paused_since"] if row["status"] == _WAITING and row["paused_since"] else now
+    found = []
+    for clock in CLOCKS:
+        due: str = row[f"{clock}_due"]  # type: ignore[literal-required]
+        stopped: str | None = row[_STOPS[clock]]  # type: ignore[literal-required]
+        if start <= due <= now and _clock(due, None, stopped, at) == BREACHED:
+            found.append(clock)
+    return tuple(found)
+
+
+def reported_bound(when: datetime) -> str:
+    """A ``reported_at`` text bound (rows store ``isoformat`` UTC with ``Z``, without
+    microseconds when they are 0): the second without a suffix sorts before every value of
+    that second and after every earlier one."""
+    return when.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat()
+
+
 def _clock(due: Any, warn_at: str | None, stopped: str | None, at: str) -> str:
     if stopped is not None:
         return MET if stopped <= due else BREACHED

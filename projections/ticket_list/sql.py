@@ -9,7 +9,8 @@ from typing import Any
 from projections.sql import Filter, SqlRows, SqlStore, newest_page, ordered_page
 from projections.ticket_list import projection as p
 from projections.ticket_list.projection import COLUMNS, TicketRow
-from projections.ticket_list.view import ComplianceCount, Page, TicketQuery
+from projections.base import stamp
+from projections.ticket_list.view import ComplianceCount, DayCount, OpenCount, Page, TicketQuery
 
 TABLE = "ticket_list"
 _QUEUE_KEY = "COALESCE(priority, 'P9')"
@@ -111,6 +112,16 @@ class SqlTicketListView(TicketRows, SqlRows):
                 ("number", "number"),
             ):
                 cur.execute(f"CREATE INDEX IF NOT EXISTS {TABLE}_{name} ON {TABLE} ({cols})")
+            # The dashboard's daily flow (issue 18): reported and resolved per day.
+            cur.execute(f"CREATE INDEX IF NOT EXISTS {TABLE}_reported_at ON {TABLE} "
+                        "(reported_at)")
+            cur.execute(f"CREATE INDEX IF NOT EXISTS {TABLE}_resolved_at ON {TABLE} "
+                        "(resolved_at, status)")
+            # Its clocks breached today: partial, only clocks still running or stopped late
+            # (``_LATE``), so a clock met in time costs no index entry.
+            for clock, stop in _CLOCKS:
+                cur.execute(f"CREATE INDEX IF NOT EXISTS {TABLE}_{clock}_late ON {TABLE} "
+                            f"({clock}_due) WHERE {_late(clock, stop)}")
             # The breaching order; partial: rows without deadlines cost no index entry.
             cur.execute(f"CREATE INDEX IF NOT EXISTS {TABLE}_sla_next_due ON {TABLE} "
                         "(sla_next_due, seq) WHERE sla_next_due IS NOT NULL")
@@ -178,6 +189,77 @@ class SqlTicketListView(TicketRows, SqlRows):
             out += [ComplianceCount(dimension, r[0], *(int(x or 0) for x in r[1:]))
                     for r in fetched]
         return out
+
+
+    # ------------------------------------------------- the dashboard (issue 18)
+
+    def open_counts(self) -> list[OpenCount]:
+        ph = self.store.param
+        statuses = [x.value for x in p.OPEN_STATUSES]
+        sql = (f'SELECT status, priority, assignee, COUNT(*) FROM {TABLE} '
+               f'WHERE status IN ({", ".join([ph] * len(statuses))}) '
+               "GROUP BY status, priority, assignee")
+        with self.store.read() as cur:
+            cur.execute(sql, statuses)
+            fetched = cur.fetchall()
+        return sorted((OpenCount(r[0], r[1], r[2], int(r[3])) for r in fetched), key=open_order)
+
+    def flow(self, bounds: Sequence[datetime]) -> list[DayCount]:
+        ph = self.store.param
+        spans = list(zip(bounds, bounds[1:]))
+        if not spans:
+            return []
+        parts, params = [], []  # type: list[str], list[Any]
+        reported = f"SELECT COUNT(*) FROM {TABLE} WHERE reported_at >= {ph} AND reported_at < {ph}"
+        # No equality on ``status`` (the planner would take the status index and read every
+        # invalid ticket): the resolved_at index covers both counts.
+        done = f"FROM {TABLE} WHERE resolved_at >= {ph} AND resolved_at < {ph}"
+        for i, (lo, hi) in enumerate(spans):
+            parts.append(f"SELECT {i}, ({reported}), (SELECT COUNT(*) {done}), "
+                         f"(SELECT SUM(CASE WHEN status = 'invalid' THEN 1 ELSE 0 END) {done})")
+            params += [p.reported_bound(lo), p.reported_bound(hi), *[stamp(lo), stamp(hi)] * 2]
+        with self.store.read() as cur:
+            cur.execute(" UNION ALL ".join(parts) + " ORDER BY 1", params)
+            fetched = cur.fetchall()
+        return [DayCount(lo, hi, int(r[1]), int(r[2]) - int(r[3] or 0), int(r[3] or 0))
+                for (lo, hi), r in zip(spans, fetched, strict=True)]
+
+    def breached(self, start: datetime, now: datetime,
+                 limit: int = 50) -> tuple[int, list[TicketRow]]:
+        """The SQL form of ``projection.breached_clocks``: one arm per clock, each on its
+        partial index (``_late``)."""
+        ph = self.store.param
+        arms, params = [], []  # type: list[str], list[Any]
+        for clock, stop in _CLOCKS:
+            sla = _Sla(ph, stamp(now))
+            breached = sla.breached(clock, stop)  # collects its parameters
+            arms.append(f"SELECT id FROM {TABLE} WHERE {_late(clock, stop)} "
+                        f"AND {clock}_due >= {ph} AND {clock}_due <= {ph} "
+                        f"AND status <> 'invalid' AND {breached}")
+            params += [stamp(start), stamp(now), *sla.params]
+        ids = " UNION ".join(arms)
+        cols = ", ".join(f'"{c}"' for c in COLUMNS)
+        with self.store.read() as cur:
+            cur.execute(f"SELECT COUNT(*) FROM ({ids}) AS breached", params)
+            count = int(cur.fetchone()[0])
+            cur.execute(f"SELECT {cols} FROM {TABLE} WHERE id IN ({ids}) "
+                        f"ORDER BY {_QUEUE_KEY}, seq LIMIT {ph}", [*params, limit])
+            rows = [dict(zip(COLUMNS, r, strict=True)) for r in cur.fetchall()]
+        return count, rows  # type: ignore[return-value]
+
+
+_CLOCKS = (("response", "responded_at"), ("resolution", "resolved_at"))
+
+
+def _late(clock: str, stop: str) -> str:
+    """A clock that may have breached: it has a due, and runs or stopped after it (the
+    partial indexes' condition, repeated word for word by the queries that use them)."""
+    return f"{clock}_due IS NOT NULL AND ({stop} IS NULL OR {stop} > {clock}_due)"
+
+
+def open_order(c: OpenCount) -> tuple[str, str, str]:
+    """Open counts by priority (unclassified last), assignee, status."""
+    return (c.priority or "P9", c.assignee or "", c.status)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from projections.base import View
@@ -55,6 +56,29 @@ class ComplianceCount:
     resolution_missed: int
 
 
+@dataclass(frozen=True)
+class OpenCount:
+    """How many open tickets (``projection.OPEN_STATUSES``) have this status, priority and
+    assignee."""
+
+    status: str
+    priority: str | None
+    assignee: str | None
+    tickets: int
+
+
+@dataclass(frozen=True)
+class DayCount:
+    """Tickets reported, resolved (the resolution clock's stop, not invalid) and invalidated
+    in one span ``[start, end)``, as the rows stand now."""
+
+    start: datetime
+    end: datetime
+    opened: int
+    resolved: int
+    invalidated: int
+
+
 class TicketListView(View, Protocol):
     def query(self, q: TicketQuery) -> Page: ...
 
@@ -62,6 +86,23 @@ class TicketListView(View, Protocol):
         """Per priority and per customer, tickets with deadlines (not invalid) reported in
         ``[start, end)`` (``reported_at`` text bounds) and their met/missed clocks at ``now``
         (a stamp), ADR 0017."""
+        ...
+
+    def open_counts(self) -> list[OpenCount]:
+        """The open tickets counted per status, priority and assignee (one indexed
+        aggregate query, issue 18's dashboard)."""
+        ...
+
+    def flow(self, bounds: Sequence[datetime]) -> list[DayCount]:
+        """Per span between consecutive ``bounds`` (ascending instants, e.g. the local
+        midnights of the last 14 days), how many tickets were reported (``reported_at``),
+        resolved and invalidated (``resolved_at``) in it: index range counts."""
+        ...
+
+    def breached(self, start: datetime, now: datetime,
+                 limit: int = 50) -> tuple[int, list[TicketRow]]:
+        """The tickets with a clock that breached in ``[start, now]`` (``projection
+        .breached_clocks``): how many, and the first ``limit`` (priority, then oldest)."""
         ...
 
     def get(self, ticket_id: str) -> TicketRow | None: ...
