@@ -46,6 +46,11 @@ def state_refusal(record: Any, command: str, label: str) -> TransitionNotAllowed
                 return None
             return TransitionNotAllowed(status.value, command, allowed,
                                         "only an open ticket can be escalated")
+        if command == "add_information":  # any open status (ADR 0052), not in the table
+            if status in ticket.TAKES_INFORMATION:
+                return None
+            return TransitionNotAllowed(status.value, command, allowed,
+                                        ticket.NOT_OPEN_FOR_INFORMATION, record=label)
         if command == "feedback" and status is ticket.Status.CLOSED and command not in allowed:
             return TransitionNotAllowed(status.value, command, allowed,
                                         "feedback for this closure was already given")

@@ -82,6 +82,7 @@ PERSONAL_FIELDS: dict[type, tuple[PersonalField, ...]] = {
     Ticket.AcceptanceConfirmed: _fields(PersonalField(("acceptance", "signer"))),
     Ticket.AcceptanceRejected: _fields(PersonalField(("acceptance", "signer"))),
     Ticket.FeedbackGiven: _fields(PersonalField(("feedback", "comment"))),
+    Ticket.InformationAdded: _fields(PersonalField(("information",))),  # ADR 0052
     Project.RoutineRecorded: _fields(PersonalField(("signer",))),
     Project.SurveyRecorded: _fields(PersonalField(("comment",))),
     Project.Accepted: _fields(PersonalField(("signer",))),

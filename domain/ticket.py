@@ -244,6 +244,14 @@ SLA_CLOCKS = ("response", "resolution")
 ESCALATABLE = frozenset(
     {S.REGISTERED, S.CLASSIFIED, S.ASSIGNED, S.IN_PROGRESS, S.WAITING_CUSTOMER, S.RESOLVED}
 )
+# The customer (or the desk for them) may add information while the ticket is being worked
+# (ADR 0052): not in the ``ALLOWED`` table, like escalation, since it changes no status.
+TAKES_INFORMATION = frozenset(
+    {S.REGISTERED, S.CLASSIFIED, S.ASSIGNED, S.IN_PROGRESS, S.WAITING_CUSTOMER}
+)
+MAX_INFORMATION = 20_000
+NOT_OPEN_FOR_INFORMATION = ("information is added to an open ticket; a resolved one is "
+                            "accepted or rejected")
 # What an escalation raises the priority to (DOMAIN §2): P3 -> P2 -> P1, P1 stays P1.
 RAISED_PRIORITY = {Priority.P3: Priority.P2, Priority.P2: Priority.P1, Priority.P1: Priority.P1}
 
@@ -432,6 +440,18 @@ class Ticket(StatusRules, Aggregate):
             t.reopen_count += 1
             t.closed_at = None
             t.feedback_due = False
+
+    class InformationAdded(Event):
+        """The customer added information to an open ticket (补充信息, ADR 0052): what they
+        say, as they say it. Changes no status and no clock: an engineer waiting for the
+        customer resumes the ticket when the answer is enough. ``information`` is the
+        customer's words (sealed with the customer's key, ADR 0043)."""
+
+        TOPIC = "opsledger.ticket:Ticket.InformationAdded"
+        information: str
+
+        def apply(self, t: Ticket) -> None:
+            pass
 
     class FeedbackGiven(Event):
         TOPIC = "opsledger.ticket:Ticket.FeedbackGiven"
@@ -1011,6 +1031,15 @@ class Ticket(StatusRules, Aggregate):
         self.trigger_event(self.ProblemLinked, timestamp=at, actor=actor,
                            problem_id=problem_id, problem_number=problem_number)
         return True
+
+    def add_information(self, *, information: str, actor: str, at: datetime) -> None:
+        """Records what the customer adds while the ticket is open (``TAKES_INFORMATION``)."""
+        if self.status not in TAKES_INFORMATION:
+            self.refuse("add_information", NOT_OPEN_FOR_INFORMATION)
+        text = given("information", information, "say what you want to add")
+        if len(text) > MAX_INFORMATION:
+            raise InvalidCommand.field("information", f"at most {MAX_INFORMATION} characters")
+        self.trigger_event(self.InformationAdded, timestamp=at, actor=actor, information=text)
 
     def reopen(self, *, reason: str, actor: str, at: datetime) -> None:
         self.require("reopen")

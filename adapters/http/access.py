@@ -189,6 +189,8 @@ RULES: dict[str, Rule] = {
     f"POST {_T}/close": _r(REQUESTER, AGENT, MANAGER, kind="ticket"),
     f"POST {_T}/reopen": _r(REQUESTER, AGENT, MANAGER, kind="ticket"),
     f"POST {_T}/feedback": _r(REQUESTER, AGENT, MANAGER, kind="ticket"),
+    f"POST {_T}/add_information": _r(REQUESTER, AGENT, DISPATCHER, MANAGER, kind="ticket",
+                                     note="the customer's words (ADR 0052)"),
     f"POST {_T}/link_problem": _r(*TECH, kind="ticket"),
     # queues and SLA figures (staff)
     f"GET {API}/queues/{{name}}": _r(*STAFF, note="mine: the caller's own open tickets"),

@@ -286,6 +286,18 @@ class Reopen(TicketCommand):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AddInformation(TicketCommand):
+    """``Ticket.add_information`` → ``Ticket.InformationAdded`` (ADR 0052): what the
+    customer adds to an open ticket. HTTP: ``AddInformation``."""
+
+    verb = "add_information"
+    information: str
+
+    def decide(self, t: Ticket, ctx: Context) -> None:
+        t.add_information(information=self.information, actor=ctx.actor, at=ctx.at)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class GiveFeedback(TicketCommand):
     """``Ticket.give_feedback`` → ``Ticket.FeedbackGiven`` (an ``FB-…`` record). A score ≤ 2
     needs an improvement: the one given, else an automatic one; a project ticket's project

@@ -84,6 +84,7 @@ TOPICS = frozenset(
         Ticket.SlaBreached,
         Ticket.Escalated,
         Ticket.ProblemLinked,  # version only: the list shows the same version as the view
+        Ticket.InformationAdded,  # version only (ADR 0052)
     )
 )
 

@@ -42,6 +42,7 @@ NOT_IN_V1 = ("opsledger.privacy:",  # crypto-shredding (issue 6, ADR 0034): the 
              "opsledger.project:Project.PersonalDataErased",
              "opsledger.change:Change.PersonalDataErased",
              "opsledger.ticket:Ticket.PriorityGiven",  # a priority before classification (issue 16)
+             "opsledger.ticket:Ticket.InformationAdded",  # the customer's words (ADR 0052)
              "opsledger.identity:")  # users and tokens (issue 7, ADR 0035)
 
 

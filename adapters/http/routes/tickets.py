@@ -21,6 +21,7 @@ from adapters.http.access import (
 from application import queues
 from application.commands.base import Command
 from application.commands.tickets import (
+    AddInformation,
     Assign,
     AwaitCustomer,
     Classify,
@@ -79,6 +80,8 @@ TICKET_COMMANDS = [
                     "Customer acceptance (SD record); rejection returns to work"),
     _ticket_command(CloseTicket, s.CloseTicket, "Close with the customer's agreement (SD record)"),
     _ticket_command(Reopen, c.Reason, "Reopen a closed ticket"),
+    _ticket_command(AddInformation, s.AddInformation,
+                    "Add information to an open ticket (the customer's words; no status change)"),
     _ticket_command(GiveFeedback, s.FeedbackIn, "Customer satisfaction feedback (FB record)",
                     _feedback),
 ]

@@ -96,6 +96,12 @@ class CloseTicket(Input):
     reason: Line
 
 
+class AddInformation(Input):
+    """What the customer adds to an open ticket (ADR 0052)."""
+
+    information: Text
+
+
 class ImprovementIn(Input):
     action: Line
     owner: Name
