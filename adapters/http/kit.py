@@ -5,12 +5,13 @@ Every route module uses it and nothing else of the edge's plumbing:
 * the request's parts: the actor (``actor_of``), ``If-Match`` (``if_match``),
   ``Idempotency-Key`` (``idempotency_key``), ``?as_of=`` (``parse_as_of``), ``?cursor=`` and
   ``?limit=`` (``parse_cursor``, ``parse_limit``), comma lists (``split_values``), periods
-  (``period_bound``);
+  (``period_bound``, ``compliance_period``);
 * running a command through the one handler (``run_command``: a command value built from the
   body, ``from_body``, ADR 0046) and answering it (``record_response``: ``ETag``, ``201`` +
   ``Location`` on create, ``Idempotent-Replayed``), the command routes of every record kind
   (``command_route``, ``Records``) and the reads' helpers (``read_your_writes``,
-  ``versioned``, ``query_time``, ``history_items``) and the ticket list's pages
+  ``versioned``, ``query_time``, ``history_items``; ``compliance``: the SLA figures of the
+  API and the console's SLA board) and the ticket list's pages
   (``ticket_page``: the list, the queues, the console's desk);
 * ``threaded``: a blocking handler off the event loop (or on it, for commands, ADR 0039).
 
@@ -48,6 +49,7 @@ from application.commands.base import Command
 from application.commands.tickets import RegisterTicket
 from application.desk import CommandResult, ServiceDesk
 from application.idempotency import IdempotencyKey
+from application.sla_compliance import compliance as sla_compliance
 from domain.ticket import Contact
 from projections.base import stamp
 from projections.ticket_list.projection import sla_state_at
@@ -436,6 +438,46 @@ def period_bound(value: str | None, key: str, *, end: bool) -> datetime:
         raise ValidationException(f"{key} needs an offset", extra=[{"key": key, "message": "a time needs a UTC offset (e.g. Z or +08:00)"}])
     in_range(parsed, key)
     return parsed
+
+
+def compliance_period(services: Services, from_: str | None,
+                      to: str | None) -> tuple[datetime, datetime]:
+    """The period of the SLA compliance figures (``GET /sla/compliance`` and the console's SLA
+    board): ``from`` and ``to`` (``period_bound``), or, when neither is given, the current
+    month in the service's zone (``OPSLEDGER_TIMEZONE``); a 422 naming ``to`` when the period
+    is empty."""
+    if from_ is None and to is None:
+        zone = services.desk.timezone
+        local = services.desk.clock.now().astimezone(zone)
+        start = datetime(local.year, local.month, 1, tzinfo=zone)
+        end = datetime(local.year + local.month // 12, local.month % 12 + 1, 1, tzinfo=zone)
+    else:
+        start = period_bound(from_, "from", end=False)
+        end = period_bound(to, "to", end=True)
+    if end <= start:
+        raise ValidationException("empty period", extra=[{"key": "to", "message": "must be later than from"}])
+    return start, end
+
+
+def compliance(services: Services, start: datetime, end: datetime) -> s.Compliance:
+    """The SLA compliance figures for ``[start, end)`` at now (``application.sla_compliance``,
+    ADR 0017), by priority and customer, as the API answers them; the read models first catch
+    up with this process's writes."""
+    read_your_writes(services)
+    r = sla_compliance(services.tickets, start, end, services.desk.clock.now())
+
+    def figures(f: Any, **key: Any) -> s.ComplianceFigures:
+        return s.ComplianceFigures(
+            tickets=f.tickets, response_met=f.response_met, response_missed=f.response_missed,
+            response_met_pct=f.response_met_pct, resolution_met=f.resolution_met,
+            resolution_missed=f.resolution_missed, resolution_met_pct=f.resolution_met_pct,
+            **key)
+
+    return s.Compliance(
+        period_start=start, period_end=end, now=r.now, total=figures(r.total),
+        by_priority=[figures(f, priority=k) for k, f in r.by_priority.items()],
+        by_customer=[figures(f, customer=k) for k, f in r.by_customer.items()],
+    )
 
 
 def in_range(parsed: datetime, key: str) -> None:
