@@ -21,6 +21,7 @@ from adapters.stores.persistence import (
     problem_list_view,
     sla_due_view,
     ticket_list_view,
+    ticket_search_view,
 )
 from adapters.runners.plugins import plugin_views
 from adapters.runners.projections import ProjectionRunner
@@ -42,6 +43,7 @@ from projections.knowledge.view import KnowledgeView
 from projections.problem_list.view import ProblemListView
 from projections.sla_due.view import SlaDueView
 from projections.ticket_list.view import TicketListView
+from projections.ticket_search.view import TicketSearchView
 
 
 @dataclass
@@ -57,6 +59,7 @@ class Services:
     problems: ProblemListView
     knowledge: KnowledgeView
     changes: ChangeListView
+    ticket_search: TicketSearchView  # the desk's search over tickets' text (ADR 0050)
 
     def console_secret(self) -> str:
         """The secret that signs the console's CSRF tokens (ADR 0049): the setting, else a key
@@ -113,7 +116,8 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
     problems = problem_list_view(db, desk.write_lock)
     knowledge = knowledge_view(db, desk.write_lock)
     changes = change_list_view(db, desk.write_lock)
-    builtin = [tickets, sla_due, problems, knowledge, changes,
+    ticket_search = ticket_search_view(db, desk.write_lock)
+    builtin = [tickets, sla_due, problems, knowledge, changes, ticket_search,
                # The process manager of abnormal routine runs (ADR 0028).
                RoutineTicketOpener(desk, follower_position(db, ROUTINE_TICKETS, desk.write_lock))]
     # Read models of installed packages (entry points ``opsledger.projections``, ADR 0033).
@@ -153,4 +157,5 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
     return Services(settings=settings, desk=desk, tickets=tickets, runner=runner,
                     sla_due=sla_due, notifier=notifier, watcher=watcher,
                     watch_thread=WatcherThread(watcher, settings.sla_watch_seconds, log),
-                    problems=problems, knowledge=knowledge, changes=changes)
+                    problems=problems, knowledge=knowledge, changes=changes,
+                    ticket_search=ticket_search)

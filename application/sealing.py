@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import os
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -37,7 +36,8 @@ from application.ports import KeyStore
 from domain.change import Change
 from domain.customer import customer_id
 from domain.identity import User
-from domain.privacy import ERASED_TEXT
+from domain.privacy import (ROUTINE_SIGNER, ERASED_TEXT, names_routine_signer,  # noqa: F401
+                            without_routine_signer)
 from domain.project import Project
 from domain.ticket import ERASED_CONTACT, Ticket
 
@@ -95,13 +95,6 @@ PERSONAL_FIELDS: dict[type, tuple[PersonalField, ...]] = {
 }
 PERSONAL_TOPICS = tuple(cls.TOPIC for cls in PERSONAL_FIELDS)  # type: ignore[attr-defined]
 
-# The product's own text that named a person before ADR 0043: the description of a ticket
-# opened for an abnormal routine run said who signed the run. New ones do not; old ones are
-# redacted on read once their customer had an erasure (their bytes stay: ADR 0034, legacy).
-_ROUTINE_SIGNED = re.compile(r", signed by (.+?), found: ", re.DOTALL)
-ROUTINE_SIGNER = "the ticket's contact"  # what new descriptions say instead of the name
-ROUTINE_SIGNER_GONE = ", signed by [erased], found: "
-
 
 def key_id_for(customer: str) -> str:
     """The key id of a customer: its customer uuid (no name in the key table)."""
@@ -144,11 +137,7 @@ def personal_values(event_class: type, state: dict[str, Any]
 def routine_description(state: dict[str, Any]) -> bool:
     """Whether a ``Ticket.Registered`` state is a routine ticket whose description names the
     run's signer (written before ADR 0043)."""
-    source, text = state.get("source"), state.get("description")
-    if not (isinstance(source, str) and source.startswith("routine:") and isinstance(text, str)):
-        return False
-    found = _ROUTINE_SIGNED.search(text)
-    return found is not None and found.group(1) not in (ROUTINE_SIGNER, ERASED_TEXT)
+    return names_routine_signer(state.get("source"), state.get("description"))
 
 
 class RecordOwners:
@@ -388,7 +377,7 @@ def open_state(sealer: ContactSealer | None, event_class: type, state: dict[str,
             _set(state, spec.path, spec.erased)
     if event_class is Ticket.Registered and state.get("contact") == ERASED_STATE \
             and routine_description(state):
-        state["description"] = _ROUTINE_SIGNED.sub(ROUTINE_SIGNER_GONE, state["description"], 1)
+        state["description"] = without_routine_signer(state["description"])
 
 
 def _erased_owner(sealer: ContactSealer, spec: PersonalField, state: dict[str, Any],

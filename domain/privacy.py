@@ -11,6 +11,7 @@ Pure: standard library and ``eventsourcing.domain`` only; time and actor come in
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -29,6 +30,29 @@ ERASED_TEXT = "[erased]"
 def erased(value: str) -> str:
     """A personal text after an erasure: ``[erased]``; an empty one stays empty."""
     return ERASED_TEXT if value else value
+
+
+# The product's own text that named a person before ADR 0043: the description of a ticket
+# opened for an abnormal routine run said who signed the run. New ones do not; old ones are
+# redacted on read once their customer had an erasure (their bytes stay: ADR 0034, legacy).
+ROUTINE_SIGNED = re.compile(r", signed by (.+?), found: ", re.DOTALL)
+ROUTINE_SIGNER = "the ticket's contact"  # what new descriptions say instead of the name
+ROUTINE_SIGNER_GONE = ", signed by [erased], found: "
+
+
+def names_routine_signer(source: object, description: object) -> bool:
+    """Whether a ticket opened by ``source`` with ``description`` is a routine ticket whose
+    description names the run's signer (written before ADR 0043)."""
+    if not (isinstance(source, str) and source.startswith("routine:")
+            and isinstance(description, str)):
+        return False
+    found = ROUTINE_SIGNED.search(description)
+    return found is not None and found.group(1) not in (ROUTINE_SIGNER, ERASED_TEXT)
+
+
+def without_routine_signer(description: str) -> str:
+    """A routine ticket's description with the signer's name erased."""
+    return ROUTINE_SIGNED.sub(ROUTINE_SIGNER_GONE, description, 1)
 
 
 def erasure_id(customer: str) -> UUID:

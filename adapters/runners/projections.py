@@ -39,6 +39,20 @@ Member = tuple[str, View, Batch, SqlStore, Tracking]
 RECHECK_SECONDS = 1.0
 
 
+def _committed(view: View) -> None:
+    """Tells a view that the shared transaction with its batch has committed, if it wants to
+    know (``committed()``: the ticket search purges what an erasure left in the database files
+    then, ADR 0050; its own ``apply`` calls it after its own transaction)."""
+    committed = getattr(view, "committed", None)
+    if committed is None:
+        return
+    try:
+        committed()
+    except Exception as e:  # noqa: BLE001 - the batch is in: say so, the runner goes on
+        log.warning("projection.after_commit_failed", projection=view.name,
+                    error=f"{type(e).__name__}: {e}")
+
+
 def _sql_tracking(view: View) -> tuple[SqlStore, Tracking] | None:
     """Where ``view`` keeps its position, if in a SQL database: a SQL view, or a follower of
     the log with a ``SqlPosition`` (``projections/follower.py``)."""
@@ -263,6 +277,7 @@ class ProjectionRunner:
                 for name, view, (events, _, end, _), _, _ in group:
                     self._applied(view, events, end)
                     self._healthy(name)
+                    _committed(view)
                 return True
         for name, view, (events, start, end, _), _, _ in group:
             try:

@@ -37,6 +37,10 @@ from projections.ticket_list.memory import MemoryTicketListView
 from projections.ticket_list.postgres import postgres_ticket_list
 from projections.ticket_list.sqlite import sqlite_ticket_list
 from projections.ticket_list.view import TicketListView
+from projections.ticket_search.memory import MemoryTicketSearchView
+from projections.ticket_search.postgres import postgres_ticket_search
+from projections.ticket_search.sqlite import sqlite_ticket_search
+from projections.ticket_search.view import TicketSearchView
 
 
 def eventsourcing_env(db: Database, sqlite_synchronous: str = "NORMAL") -> dict[str, str]:
@@ -104,6 +108,14 @@ def knowledge_view(db: Database, write_lock: Any | None = None) -> KnowledgeView
     return postgres_knowledge(db.conninfo, db.schema)
 
 
+def ticket_search_view(db: Database, write_lock: Any | None = None) -> TicketSearchView:
+    if db.kind == "memory":
+        return MemoryTicketSearchView()
+    if db.kind == "sqlite":
+        return sqlite_ticket_search(db.path, write_lock)
+    return postgres_ticket_search(db.conninfo, db.schema)
+
+
 def sla_due_view(db: Database, write_lock: Any | None = None) -> SlaDueView:
     if db.kind == "memory":
         return MemorySlaDueView()
@@ -150,7 +162,7 @@ def key_store(db: Database, write_lock: Any | None = None) -> KeyStore:
 def all_views(db: Database, write_lock: Any | None = None) -> list[View]:
     return [ticket_list_view(db, write_lock), sla_due_view(db, write_lock),
             problem_list_view(db, write_lock), knowledge_view(db, write_lock),
-            change_list_view(db, write_lock)]
+            change_list_view(db, write_lock), ticket_search_view(db, write_lock)]
 
 
 def recorder_kind(recorder: ApplicationRecorder) -> str:

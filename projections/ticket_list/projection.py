@@ -339,6 +339,23 @@ _HANDLERS: dict[type, Any] = {
 }
 
 
+_SCRATCH: dict[str, Any] = dict.fromkeys(COLUMNS) | {"escalation_level": 0}
+
+
+def status_after(status: str, event: Any) -> str:
+    """The ticket's status after ``event`` when it was ``status``, by this view's own handlers:
+    what another read model that keeps a ticket's status (``projections/ticket_search``) calls,
+    so that the two cannot disagree. The handler runs on a scratch row (no deadlines), so an
+    event needs the fields the handler reads (``FIELDS``) and nothing else."""
+    handler = _HANDLERS.get(type(event))
+    if handler is None:
+        return status
+    row = dict(_SCRATCH)
+    row["status"] = status
+    handler(event, row)
+    return str(row["status"])
+
+
 # ------------------------------------------------- the SLA state at a time (ADR 0017)
 
 OK, WARNING, BREACHED, MET = "ok", "warning", "breached", "met"

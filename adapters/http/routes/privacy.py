@@ -82,13 +82,18 @@ def _note(r: ErasureResult) -> str:
 @kit.threaded
 def erase(request: Request[Any, Any, Any], state: State, customer: str,
           data: EraseIn) -> ErasureView:
+    services = kit.services_of(state)
     try:
-        r = erase_personal_data(kit.services_of(state).desk, customer, reason=data.reason,
+        r = erase_personal_data(services.desk, customer, reason=data.reason,
                                 requested_by=data.requested_by, actor=kit.actor_of(request))
     except CustomerNotFound as e:
         raise NotFoundException(str(e)) from None
     except NoKeyStore as e:
         raise ServiceUnavailableException(str(e)) from None
+    # The answer comes once the read models have dropped what they held of the customer's
+    # people (the ticket search keeps contacts, ADR 0050), as far as they can within the
+    # read-your-writes wait.
+    kit.read_your_writes(services)
     # Never the contact itself: only who, which customer, and the counts.
     kit.log.info("customer.erase_personal_data", customer=r.customer, actor=kit.actor_of(request),
              recorded=r.recorded, tickets_erased=r.tickets_erased,

@@ -1,0 +1,136 @@
+"""The ticket search read model (issue 18, ADR 0050): one row per ticket with the text a desk
+searches -- number, title, description, work log, resolution, affected system, customer --
+and, apart, the contact's name, phone and e-mail, which only staff who see contacts search.
+
+``apply`` computes a row from the row as it stands (or ``None``) and one ticket event. The
+status follows ``projections.ticket_list.projection.status_after`` (the list's own handlers),
+so the two read models cannot disagree about it.
+
+**Personal data** (ADR 0034, 0043). The contact is the customer's personal data: the row
+keeps it only while it can be read. A contact already erased when the registration is read
+(a rebuild after the erasure) is stored empty; ``Ticket.ContactErased`` empties it, and
+erases the signer's name from an old routine ticket's description as the event mapper does
+(``domain.privacy.without_routine_signer``). The customer's other words (interface person,
+signers, feedback, added information) are never read. The SQL views also make sure that the
+erased values do not linger in the database's bytes (``sql.py``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypedDict
+
+from domain.privacy import names_routine_signer, without_routine_signer
+from domain.ticket import Ticket
+from projections.base import stamp
+from projections.knowledge.search import fold
+from projections.ticket_list.projection import row_key, status_after
+
+NAME = "ticket_search"
+# Bump when the row shape, the folding or the handlers change: the runner rebuilds the view.
+VERSION = 1
+
+
+class TicketSearchRow(TypedDict):
+    id: str
+    seq: int  # log position of the registration: a stable ordering key (newest first)
+    number: str
+    customer: str
+    status: str
+    title: str
+    description: str
+    affected_system: str
+    work_log: str  # JSON list of the work-log texts (what was done; a workaround), oldest first
+    resolution: str  # the resolution and its root cause, one a line ("" until resolved)
+    contact_name: str  # "" once erased
+    contact_phone: str
+    contact_email: str
+    source: str  # what opened the ticket when not a person ("" for a person)
+    recorded_at: str
+    updated_at: str
+    version: int
+
+
+COLUMNS: tuple[str, ...] = tuple(TicketSearchRow.__annotations__)
+
+T = Ticket
+# Events that only move the status (by the ticket list's handlers).
+_STATUS_EVENTS = (T.Invalidated, T.Classified, T.Assigned, T.Started, T.CustomerAwaited,
+                  T.Resumed, T.AcceptanceConfirmed, T.AcceptanceRejected, T.Reopened)
+TOPICS = frozenset(cls.TOPIC for cls in (T.Registered, T.WorkLogged, T.Resolved,
+                                         T.ContactErased, *_STATUS_EVENTS))
+
+# The fields ``apply`` reads, per topic: the runner decodes only these (ADR 0005). The status
+# handlers of the ticket list read ``classification``, ``assignee`` and ``group``; no personal
+# field but the registration's contact is ever decoded (an acceptance's signer is not).
+FIELDS: dict[str, frozenset[str]] = {topic: frozenset({"timestamp"}) for topic in TOPICS} | {
+    T.Registered.TOPIC: frozenset({"timestamp", "number", "customer", "contact", "title",
+                                   "description", "affected_system", "source"}),
+    T.Classified.TOPIC: frozenset({"timestamp", "classification"}),
+    T.Assigned.TOPIC: frozenset({"timestamp", "assignee", "group"}),
+    T.WorkLogged.TOPIC: frozenset({"timestamp", "entry"}),
+    T.Resolved.TOPIC: frozenset({"timestamp", "resolution"}),
+}
+
+
+def text_of(row: TicketSearchRow) -> str:
+    """The folded text every caller may search (``knowledge.search.fold``: NFKC, lower case,
+    length kept), one field a line: a term never holds a line break, so no match spans two
+    fields."""
+    return fold("\n".join((row["number"], row["title"], row["affected_system"], row["customer"],
+                           row["description"], *work_log(row), row["resolution"])))
+
+
+def contact_of(row: TicketSearchRow) -> str:
+    """The folded contact (name, phone, e-mail): searched only for staff who see contacts."""
+    return fold("\n".join(v for v in (row["contact_name"], row["contact_phone"],
+                                      row["contact_email"]) if v))
+
+
+def work_log(row: TicketSearchRow) -> list[str]:
+    return list(json.loads(row["work_log"]))
+
+
+def _registered(e: Any, position: int) -> TicketSearchRow:
+    contact = e.contact
+    erased = contact.erased
+    at = stamp(e.timestamp)
+    return TicketSearchRow(
+        id=row_key(e.originator_id), seq=position, number=e.number, customer=e.customer,
+        status="registered", title=e.title, description=e.description,
+        affected_system=e.affected_system, work_log="[]", resolution="",
+        contact_name="" if erased else contact.name,
+        contact_phone="" if erased else contact.phone or "",
+        contact_email="" if erased else contact.email or "",
+        source=getattr(e, "source", None) or "", recorded_at=at, updated_at=at,
+        version=e.originator_version)
+
+
+def _erased(row: dict[str, Any]) -> None:
+    row.update(contact_name="", contact_phone="", contact_email="")
+    if names_routine_signer(row["source"], row["description"]):
+        row["description"] = without_routine_signer(row["description"])
+
+
+def apply(row: TicketSearchRow | None, event: Any, position: int) -> TicketSearchRow | None:
+    """The row after ``event`` (``None`` if the row cannot exist yet); a given row is updated
+    in place and returned. An event not newer than the row changes nothing."""
+    kind = type(event)
+    if row is None:
+        return _registered(event, position) if kind is T.Registered else None
+    if event.originator_version <= row["version"]:
+        return row  # already applied: a view fed the same event twice is unchanged
+    new: dict[str, Any] = row  # type: ignore[assignment]
+    if kind is T.WorkLogged:
+        entry = event.entry
+        texts = [t for t in (entry.action, entry.workaround) if t]
+        new["work_log"] = json.dumps([*work_log(row), *texts], ensure_ascii=False)
+    elif kind is T.Resolved:
+        r = event.resolution
+        new["resolution"] = "\n".join(t for t in (r.resolution, r.root_cause) if t)
+    elif kind is T.ContactErased:
+        _erased(new)
+    new["status"] = status_after(row["status"], event)
+    new["updated_at"] = stamp(event.timestamp)
+    new["version"] = event.originator_version
+    return row

@@ -1,0 +1,66 @@
+"""The terms of a ticket search (ADR 0050), shared by every ticket search view.
+
+A desk looks for *one* ticket: by its number, a phone number, an error code, a word of the
+title, a phrase of the description. So where the knowledge base (ADR 0020) ORs trigrams to find
+loosely related entries, a ticket search ANDs substrings: the query is folded like the
+knowledge base's (``knowledge.search.fold``: NFKC, lower case), split at white space and
+punctuation that never belongs to a word (``，。、`` and ``, ; ! ? " ' ( ) [ ] { } < > |``; not
+``- . @ _ / : # +``, which hold numbers, e-mails and error codes together), and every piece is
+a *term* that the ticket must contain somewhere:
+
+* three or more characters (打印机, timeout, SR-20261207-001, 13800005678): a substring, found
+  through the trigram index (SQLite FTS5 ``trigram`` phrases, PostgreSQL ``pg_trgm``);
+* two characters (卡纸, db): a substring matched without the index (a trigram index cannot
+  look up fewer than three characters);
+* one character: only when the query has nothing longer (``猫`` alone still searches);
+* a piece without a letter, digit or ideograph (``-``, ``%%``) is no term at all.
+
+Terms are only ever data (bound parameters, quoted FTS phrases, escaped LIKE patterns).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from projections.knowledge.search import MAX_QUERY, fold
+
+__all__ = ["MAX_QUERY", "MAX_TERMS", "Terms", "parse", "is_number"]
+
+MAX_TERMS = 16  # every term is one more index lookup (AND): a longer query is cut here
+_SPLIT = re.compile(r"[\s,;!?\"'()\[\]{}<>|，。、；：！？“”‘’（）【】《》「」『』]+")
+_NUMBER = re.compile(r"^[a-z]{2,4}-\d{8}-\d{3,}$")  # SR-20261207-001, folded
+
+
+@dataclass(frozen=True)
+class Terms:
+    """A parsed query: ``long`` terms (three or more characters, indexed) and ``short`` ones."""
+
+    long: tuple[str, ...] = ()
+    short: tuple[str, ...] = ()
+
+    @property
+    def all(self) -> tuple[str, ...]:
+        return self.long + self.short
+
+    def __bool__(self) -> bool:
+        return bool(self.long or self.short)
+
+
+def parse(query: str) -> Terms:
+    pieces = [p for p in _SPLIT.split(fold(unicodedata.normalize("NFKC", query)))
+              if any(ch.isalnum() for ch in p)]  # "-", "%%%": no word, no term
+    unique = list(dict.fromkeys(pieces))
+    long = [p for p in unique if len(p) >= 3]
+    short = [p for p in unique if len(p) == 2] or ([] if long else unique)
+    long = long[:MAX_TERMS]
+    return Terms(tuple(long), tuple(short[: MAX_TERMS - len(long)]))
+
+
+def is_number(terms: Terms) -> str | None:
+    """The record number a one-term query names (``SR-20261207-001``, as stored: upper
+    case), else ``None``: that ticket comes first."""
+    if len(terms.all) == 1 and _NUMBER.match(terms.all[0]):
+        return terms.all[0].upper()
+    return None
