@@ -29,8 +29,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from projections.base import stamp
-from projections.ticket_list.projection import breached_clocks
-from projections.ticket_list.view import TicketListView
+from projections.ticket_list.view import TicketListView, breached_clocks
 
 PRIORITIES = ("P1", "P2", "P3", "P4")
 TREND_DAYS = (14, 30)

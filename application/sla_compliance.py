@@ -21,8 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from projections.base import stamp
-from projections.ticket_list.projection import reported_bound
-from projections.ticket_list.view import ComplianceCount, TicketListView
+from projections.ticket_list.view import ComplianceCount, TicketListView, reported_bound
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,13 @@ from datetime import datetime
 from typing import Protocol
 
 from projections.base import View
-from projections.ticket_list.projection import OPEN_STATUSES, SLA_STATES, TicketRow
+from projections.ticket_list.projection import (OPEN_STATUSES, SLA_STATES, TicketRow,
+                                                breached_clocks, reported_bound)
 
-# The values a query may name (defined beside the rows they describe).
+# The values a query may name and the rules its bounds and rows follow (defined beside the
+# rows they describe).
 __all__ = ["OPEN_STATUSES", "SLA_STATES", "TicketQuery", "Page", "ComplianceCount",
-           "TicketListView"]
+           "OpenCount", "DayCount", "TicketListView", "breached_clocks", "reported_bound"]
 
 
 @dataclass(frozen=True)
