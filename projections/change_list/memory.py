@@ -8,12 +8,15 @@ from projections.change_list import projection as p
 from projections.change_list.projection import CalendarEntry, ChangeRow
 from projections.change_list.view import ChangePage, ChangeQuery
 from projections.memory import MemoryRows, newest_page
+from projections.ticket_search.search import parse
 
 
 def matches(row: ChangeRow, q: ChangeQuery) -> bool:
     """Whether ``row`` passes the filters of ``q`` (the SQL views say the same in SQL)."""
+    terms = parse(q.text).all if q.text else ()
     return (
-        (not q.statuses or row["status"] in q.statuses)
+        (not q.text or bool(terms) and all(t in p.search_text(row) for t in terms))
+        and (not q.statuses or row["status"] in q.statuses)
         and (not q.kinds or row["kind"] in q.kinds)
         and (q.system is None or p.system_key(row["affected_system"]) == p.system_key(q.system))
         and (q.origin is None or q.origin in (row["origin_id"], row["origin_number"]))

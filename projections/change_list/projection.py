@@ -18,9 +18,10 @@ from datetime import UTC, datetime
 from typing import Any, TypedDict
 
 from domain.change import PRE_START, Change, Gates, Status
+from projections.knowledge.search import fold
 
 NAME = "change_list"
-VERSION = 1
+VERSION = 2  # 2: the folded search text of the SQL views (ADR 0050)
 
 
 class ChangeRow(TypedDict):
@@ -67,6 +68,13 @@ def stamp(value: datetime | str) -> str:
     if isinstance(value, str):
         return value
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def search_text(row: ChangeRow) -> str:
+    """What the desk's search looks in (ADR 0050): the number, title, affected system and
+    the origin's number, folded (``knowledge.search.fold``), one a line."""
+    return fold("\n".join((row["number"], row["title"], row["affected_system"],
+                           row["origin_number"])))
 
 
 def _gates(row: ChangeRow) -> Gates:

@@ -8,7 +8,8 @@ from typing import Any
 from projections.change_list import projection as p
 from projections.change_list.projection import COLUMNS, CalendarEntry, ChangeRow
 from projections.change_list.view import ChangePage, ChangeQuery
-from projections.sql import Filter, SqlRows, SqlStore, newest_page
+from projections.sql import Filter, SqlRows, SqlStore, newest_page, upsert_sql, write_rows
+from projections.ticket_search.search import parse
 
 TABLE = "change_list"
 
@@ -22,6 +23,7 @@ class SqlChangeListView(SqlRows):
     def __init__(self, store: SqlStore) -> None:
         super().__init__(store, p.NAME, p.VERSION)
         self._cols = ", ".join(COLUMNS)
+        self._upsert_text = upsert_sql(TABLE, (*COLUMNS, "lc_text"), store.param)
         with self.store.transaction() as cur:
             self._drop_stale(cur)
             cur.execute(
@@ -32,7 +34,8 @@ class SqlChangeListView(SqlRows):
                 "affected_system TEXT NOT NULL, risk TEXT, schedule_start TEXT, "
                 "schedule_end TEXT, gates TEXT NOT NULL, missing_gates TEXT NOT NULL, "
                 "requested_at TEXT NOT NULL, updated_at TEXT NOT NULL, "
-                "version INTEGER NOT NULL)"
+                "version INTEGER NOT NULL, "
+                "lc_text TEXT NOT NULL DEFAULT '')"  # projection.search_text (ADR 0050)
             )
             for name, cols in (("seq", "seq"), ("status", "status, seq"),
                                ("system", "affected_system, schedule_start"),
@@ -41,6 +44,10 @@ class SqlChangeListView(SqlRows):
 
     def apply_event(self, row: ChangeRow | None, event: Any, position: int) -> ChangeRow | None:
         return p.apply(row, event, position)
+
+    def _write(self, cur: Any, rows: list[Any]) -> None:
+        write_rows(cur, self._upsert_text, [(*(r[c] for c in COLUMNS), p.search_text(r))
+                                            for r in rows])
 
     def _select(self, cur: Any, where: str, params: Sequence[Any]) -> list[ChangeRow]:
         cur.execute(f"SELECT {self._cols} FROM {TABLE} WHERE {where}", list(params))
@@ -55,6 +62,13 @@ class SqlChangeListView(SqlRows):
             f.add(f"LOWER(affected_system) = {ph}", p.system_key(q.system))
         if q.origin is not None:
             f.add(f"(origin_id = {ph} OR origin_number = {ph})", q.origin, q.origin)
+        if q.text:
+            terms = parse(q.text).all
+            if not terms:
+                return ChangePage(rows=[], next_cursor=None)
+            found = "instr" if self.store.dialect == "sqlite" else "strpos"
+            for term in terms:  # a scan: a desk has thousands of changes, not millions
+                f.add(f"{found}(lc_text, {ph}) > 0", term)
         rows, cursor = newest_page(self.store, TABLE, COLUMNS, f.where, f.params, q.after, q.limit)
         return ChangePage(rows=rows, next_cursor=cursor)  # type: ignore[arg-type]
 

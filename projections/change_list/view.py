@@ -16,6 +16,9 @@ class ChangeQuery:
     kinds: tuple[str, ...] = ()
     system: str | None = None  # affected system, case-insensitive
     origin: str | None = None  # the origin's id or number
+    # Words that must all be in the number, title, affected system or origin number (the
+    # desk's search terms, ``projections.ticket_search.search``; no term: nothing found).
+    text: str = ""
     limit: int = 50
     after: int | None = None  # cursor: the ``seq`` of the last row of the previous page
 

@@ -15,10 +15,11 @@ from datetime import UTC, datetime
 from typing import Any, TypedDict
 
 from domain.problem import Problem, Status
+from projections.knowledge.search import fold
 
 NAME = "problem_list"
 # Bump when the row shape or the handlers change: the runner rebuilds the view.
-VERSION = 1
+VERSION = 2  # 2: the folded search text of the SQL views (ADR 0050)
 
 
 class ProblemRow(TypedDict):
@@ -63,6 +64,13 @@ FIELDS: dict[str, frozenset[str]] = {topic: frozenset({"timestamp"}) for topic i
 def iso(value: datetime) -> str:
     """UTC, ``Z``-suffixed: the form of every API response, sortable as text."""
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def search_text(row: ProblemRow) -> str:
+    """What the desk's search looks in (ADR 0050): the number, title, affected system and
+    category, folded (``knowledge.search.fold``), one a line."""
+    return fold("\n".join((row["number"], row["title"], row["affected_system"],
+                           row["category"] or "")))
 
 
 def ticket_ids(row: ProblemRow) -> list[str]:

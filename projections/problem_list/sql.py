@@ -12,7 +12,8 @@ from typing import Any
 from projections.problem_list import projection as p
 from projections.problem_list.projection import COLUMNS, ProblemRow
 from projections.problem_list.view import ProblemPage, ProblemQuery
-from projections.sql import Filter, SqlRows, SqlStore, newest_page
+from projections.sql import Filter, SqlRows, SqlStore, newest_page, upsert_sql, write_rows
+from projections.ticket_search.search import parse
 
 TABLE = "problem_list"
 LINKS = "problem_list_tickets"
@@ -36,6 +37,7 @@ class SqlProblemListView(ProblemRows, SqlRows):
     def __init__(self, store: SqlStore) -> None:
         super().__init__(store, p.NAME, p.VERSION)
         ph = store.param
+        self._upsert_text = upsert_sql(TABLE, (*COLUMNS, "lc_text"), ph)
         self._link = (
             f"INSERT INTO {LINKS} (problem_id, ticket_id) VALUES ({ph}, {ph}) "
             "ON CONFLICT (problem_id, ticket_id) DO NOTHING"
@@ -49,7 +51,8 @@ class SqlProblemListView(ProblemRows, SqlRows):
                 "affected_system TEXT NOT NULL, known_error INTEGER NOT NULL, change_id TEXT, "
                 "tickets TEXT NOT NULL, ticket_count INTEGER NOT NULL, "
                 "created_by TEXT NOT NULL, recorded_at TEXT NOT NULL, "
-                "updated_at TEXT NOT NULL, version INTEGER NOT NULL)"
+                "updated_at TEXT NOT NULL, version INTEGER NOT NULL, "
+                "lc_text TEXT NOT NULL DEFAULT '')"  # projection.search_text (ADR 0050)
             )
             cur.execute(
                 f"CREATE TABLE IF NOT EXISTS {LINKS} (problem_id TEXT NOT NULL, "
@@ -65,7 +68,8 @@ class SqlProblemListView(ProblemRows, SqlRows):
         super()._reset(cur)
 
     def _write(self, cur: Any, rows: list[Any]) -> None:
-        super()._write(cur, rows)
+        write_rows(cur, self._upsert_text, [(*(r[c] for c in COLUMNS), p.search_text(r))
+                                            for r in rows])
         links = [(r["id"], t) for r in rows for t in p.ticket_ids(r)]
         if links:
             cur.executemany(self._link, links)
@@ -78,5 +82,12 @@ class SqlProblemListView(ProblemRows, SqlRows):
             f.add(f"id IN (SELECT problem_id FROM {LINKS} WHERE ticket_id = {f.param})", q.ticket)
         if q.known_error is not None:
             f.equal("known_error", int(q.known_error))
+        if q.text:
+            terms = parse(q.text).all
+            if not terms:
+                return ProblemPage(rows=[], next_cursor=None)
+            found = "instr" if self.store.dialect == "sqlite" else "strpos"
+            for term in terms:  # a scan: a desk has thousands of problems, not millions
+                f.add(f"{found}(lc_text, {f.param}) > 0", term)
         rows, cursor = newest_page(self.store, TABLE, COLUMNS, f.where, f.params, q.after, q.limit)
         return ProblemPage(rows=rows, next_cursor=cursor)  # type: ignore[arg-type]

@@ -16,6 +16,9 @@ class ProblemQuery:
     categories: tuple[str, ...] = ()
     ticket: str | None = None  # a ticket id: problems linked to it
     known_error: bool | None = None
+    # Words that must all be in the number, title, affected system or category (the desk's
+    # search terms, ``projections.ticket_search.search``; words without a term find nothing).
+    text: str = ""
     limit: int = 50
     after: int | None = None  # cursor from the previous page: the last row's ``seq``
 
