@@ -123,8 +123,10 @@ def bar_chart(title: str, bars: Iterable[tuple[str, float | None]], *, maximum: 
     top = maximum or max([v or 0 for _, v in items] + [1])
     row, label_w, bar_w = 24, 150, 300
     height = row * len(items) + 30
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{label_w + bar_w + 70}" '
-             f'height="{height}" aria-label="{escape(title)}"><title>{escape(title)}</title>',
+    width = label_w + bar_w + 70
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" '
+             f'height="{height}" viewBox="0 0 {width} {height}" aria-label="{escape(title)}">'
+             f'<title>{escape(title)}</title>',
              f'<text x="0" y="14" class="ct">{escape(title)}</text>']
     for i, (label, value) in enumerate(items):
         y = 24 + i * row
@@ -144,8 +146,11 @@ th,td{border:1px solid #bbb;padding:3px 8px;text-align:left}th{background:#eee}
 dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px;font-size:13px}
 dt{font-weight:bold}.charts{display:flex;flex-wrap:wrap;gap:18px}
 svg text{font-size:12px;fill:#222}svg .ct{font-weight:bold}svg .bar{fill:#3b6ea5}
-@media print{body{margin:0}h2{break-after:avoid}table,svg{break-inside:avoid}
-svg .bar{fill:#555}.charts{display:block}}
+@media print{@page{size:A4;margin:14mm 12mm}
+body{margin:0;font-size:12px;-webkit-print-color-adjust:exact;print-color-adjust:exact}
+h1{font-size:17px;margin-top:0}h2{font-size:14px;margin-top:14px;break-after:avoid}
+thead{display:table-header-group}tr,svg,dl{break-inside:avoid}
+.charts{gap:6px 2%}.charts svg{width:48%;height:auto}svg .bar{fill:#555}}
 """
 
 
