@@ -11,14 +11,15 @@ Every command form carries two hidden fields (``hidden_fields`` in templates):
   double click or a resent form records the command once.
 
 ``form_body`` turns the form into the body type: empty fields are left out (the body's
-defaults apply), ``a,b`` or repeated fields fill a list, and numbers arrive as text (msgspec's
-lax conversion reads them); a time without an offset (a ``datetime-local`` input) is read in the
+defaults apply), ``a,b``, the lines of a textarea or repeated fields fill a list, and numbers
+arrive as text (msgspec's lax conversion reads them); a time without an offset (a ``datetime-local`` input) is read in the
 calendar's zone when one is given; anything it refuses is a 422 naming the field, as on the API.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from datetime import datetime
 from typing import Any, get_args, get_origin
@@ -37,6 +38,8 @@ from adapters.inputs.numbers import NotAWholeNumber, whole_number
 
 VERSION_FIELD, KEY_FIELD = "_version", "_key"
 _RESERVED = {VERSION_FIELD, KEY_FIELD, "_csrf_token"}
+#: A list field's items: ``a,b`` in an input, or one a line in a textarea.
+_LIST_SEPARATORS = re.compile(r"[,\r\n]")
 
 
 def new_key() -> str:
@@ -74,7 +77,8 @@ def _values(form: Any, body_type: type[Any], prefix: str,
         if not items:
             continue
         if _is_list(f.type):
-            values[f.name] = [p.strip() for v in items for p in str(v).split(",") if p.strip()]
+            values[f.name] = [p.strip() for v in items for p in _LIST_SEPARATORS.split(str(v))
+                              if p.strip()]
         elif zone is not None and _is_time(f.type):
             values[f.name] = _in_zone(str(items[-1]), zone)
         else:
@@ -118,6 +122,7 @@ def _all(form: Any, name: str) -> list[Any]:
 
 def _is_list(annotation: Any) -> bool:
     kinds = [annotation, *get_args(annotation)]
+    kinds += [a for k in kinds for a in get_args(k)]  # Optional[Annotated[list[...], ...]]
     return any(get_origin(k) in (list, tuple) or k in (list, tuple) for k in kinds)
 
 
