@@ -20,15 +20,14 @@ from litestar.datastructures import State
 from adapters.http.schemas import common as s
 from adapters.http.schemas.knowledge import (EntryView, KnowledgePage, ReviseArticle,
                                              RetireArticle, WriteArticle, entry, entry_of,
-                                             search_item)
+                                             search, search_query)
 from adapters.http import kit
+from adapters.http.access import customer_side
 from adapters.http.params import AsOf, Cursor, limit, text
 from application import knowledge as kb
 from application.commands import knowledge as commands
 from application.desk import CommandResult, ServiceDesk
-from domain.errors import InvalidCommand
 from projections.knowledge.search import MAX_QUERY
-from projections.knowledge.view import KnowledgeQuery
 
 TAG = "knowledge"
 
@@ -70,29 +69,23 @@ Query = text("Words to search for (Chinese or English); empty: the most recent e
 Limit = limit(20)
 
 
-def _query(q: str) -> str:
-    if len(q) > MAX_QUERY:
-        raise InvalidCommand.field("q", f"at most {MAX_QUERY} characters")
-    return q
-
-
 @get(f"{kit.API}/knowledge", summary="Search the knowledge base (Chinese and English)", tags=[TAG])
 @kit.threaded
-def search_knowledge(state: State, q: Query = "", limit: Limit = 20,
-                     cursor: Cursor = None) -> KnowledgePage:
+def search_knowledge(request: Request[Any, Any, Any], state: State, q: Query = "",
+                     limit: Limit = 20, cursor: Cursor = None) -> KnowledgePage:
     services = kit.services_of(state)
-    query = KnowledgeQuery(q=_query(q), limit=kit.parse_limit(limit), offset=kit.parse_cursor(cursor) or 0)
+    query = search_query(q, kit.parse_limit(limit), kit.parse_cursor(cursor) or 0)
     kit.read_your_writes(services)
-    found = services.knowledge.search(query)
-    items = [search_item(h) for h in found.hits]
-    return KnowledgePage(items=items, next_cursor=found.next_cursor, count=len(items), q=q)
+    return search(services.knowledge, query, requester=customer_side(request))
 
 
 @get(f"{kit.API}/knowledge/{{ref:str}}", summary="A knowledge entry (optionally as of a past time)",
      tags=[TAG])
 @kit.threaded
-def get_entry(state: State, ref: str, as_of: AsOf = None) -> Response[EntryView]:
-    found = entry(kit.services_of(state).desk, ref, kit.parse_as_of(as_of))
+def get_entry(request: Request[Any, Any, Any], state: State, ref: str,
+              as_of: AsOf = None) -> Response[EntryView]:
+    found = entry(kit.services_of(state).desk, ref, kit.parse_as_of(as_of),
+                  requester=customer_side(request))
     return kit.versioned(found, found.version)
 
 

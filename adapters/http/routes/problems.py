@@ -18,7 +18,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-import msgspec
 from msgspec.structs import asdict
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
@@ -151,9 +150,7 @@ def list_problems(
     )
     kit.read_your_writes(services)
     page = services.problems.query(q)
-    items = [msgspec.convert({**r, "known_error": bool(r["known_error"]),
-                              "tickets": msgspec.json.decode(r["tickets"])}, ps.ProblemListItem)
-             for r in page.rows]
+    items = [ps.problem_item(r) for r in page.rows]
     return ps.ProblemPage(items=items, next_cursor=page.next_cursor, count=len(items))
 
 

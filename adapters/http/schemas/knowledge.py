@@ -8,8 +8,9 @@ exactly as the search finds it.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 from msgspec import Meta, Struct
@@ -18,10 +19,12 @@ from adapters.http.schemas import common as s
 from application import knowledge as kb
 from application.desk import ServiceDesk
 from application.errors import RecordNotFound
-from domain.article import MAX_TAG, MAX_TAGS, Article
+from domain.errors import InvalidCommand
+from domain.article import MAX_TAG, MAX_TAGS, Article, Audience
 from projections.knowledge import projection as p
 from projections.knowledge.projection import KnowledgeRow
-from projections.knowledge.view import Hit
+from projections.knowledge.search import MAX_QUERY
+from projections.knowledge.view import Hit, KnowledgeQuery, KnowledgeView
 
 Ref = s.Ref
 Tag = Annotated[str, Meta(min_length=1, max_length=MAX_TAG, pattern=s.LINE)]
@@ -35,6 +38,9 @@ class ArticleIn(s.Input):
     solution: s.Text = ""
     tags: Annotated[list[Tag], Meta(max_length=MAX_TAGS)] = []
     tickets: s.Refs = []  # ids or SR- numbers
+    # Who reads it (ADR 0052): ``public`` for the customers' requesters too; left out,
+    # ``internal`` on a new article and unchanged on a revision.
+    audience: Audience | None = None
 
 
 class WriteArticle(ArticleIn):
@@ -78,6 +84,10 @@ class EntryView(Struct):
     updated_at: str
     note: str | None = None  # articles: the last revision's note
     retired_reason: str | None = None
+    audience: str = p.INTERNAL  # internal | public: who reads it (ADR 0052)
+
+
+V = TypeVar("V", bound=EntryView)
 
 
 class SearchItem(EntryView, kw_only=True):
@@ -117,15 +127,51 @@ def entry_of(events: list[Any]) -> EntryView | None:
                       retired_reason=reasons[-1] if reasons else None)
 
 
-def entry(desk: ServiceDesk, ref: str, as_of: datetime | None = None) -> EntryView:
+def entry(desk: ServiceDesk, ref: str, as_of: datetime | None = None, *,
+          requester: bool = False) -> EntryView:
     """The entry ``ref`` (``KB-…``, ``PRB-…`` or an id) as it stood at ``as_of`` (default:
-    now); ``RecordNotFound`` when there is none (a problem not yet a known error included)."""
+    now); ``RecordNotFound`` when there is none (a problem not yet a known error included).
+    ``requester``: as a customer's requester reads it (``for_requesters``), not found unless
+    it was a published public article then."""
     found = entry_of(kb.entry_events(desk, ref, as_of))
+    if found is not None and requester:
+        found = for_requesters(found)
     if found is None:
         raise RecordNotFound(ref, kb.ENTRY)
     return found
 
 
+def for_requesters(view: V) -> V | None:
+    """What a customer's requester reads of an entry (ADR 0052): a published article whose
+    audience is public, without what is the staff's (the tickets it was written from, the
+    problem and change behind it, the revision note); ``None`` for anything else, which is
+    answered as if it did not exist."""
+    if view.source != "article" or view.status != "published" or view.audience != p.PUBLIC:
+        return None
+    return msgspec.structs.replace(view, tickets=[], problem_id=None, change_id=None,
+                                   note=None, retired_reason=None)
+
+
 def search_item(h: Hit) -> SearchItem:
     return msgspec.convert(_values(h.row) | {"score": h.score, "snippet": h.snippet},
                            SearchItem)
+
+
+def search(knowledge: KnowledgeView, query: KnowledgeQuery, *,
+           requester: bool = False) -> KnowledgePage:
+    """The page of entries ``query`` finds; a requester's: the published public articles
+    only, as ``for_requesters`` shows them (ADR 0052)."""
+    if requester:
+        query = replace(query, audience=p.PUBLIC)
+    found = knowledge.search(query)
+    items = [search_item(h) for h in found.hits]
+    if requester:
+        items = [x for x in map(for_requesters, items) if x is not None]
+    return KnowledgePage(items=items, next_cursor=found.next_cursor, count=len(items), q=query.q)
+
+
+def search_query(q: str, limit: int, offset: int) -> KnowledgeQuery:
+    """The knowledge view's query for the words ``q``; a 422 naming ``q`` when too long."""
+    if len(q) > MAX_QUERY:
+        raise InvalidCommand.field("q", f"at most {MAX_QUERY} characters")
+    return KnowledgeQuery(q=q, limit=limit, offset=offset)

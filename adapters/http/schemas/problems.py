@@ -4,9 +4,10 @@ problem view and the list page. Times in responses are UTC (``Z``)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
+import msgspec
 from msgspec import Meta, Struct
 
 from adapters.http.schemas import common as s
@@ -120,3 +121,9 @@ def problem_view(p: Problem) -> ProblemView:
         updated_at=s.utc(p.modified_on), version=p.version,
         allowed_commands=list(p.allowed_commands()),
     )
+
+
+def problem_item(row: Any) -> ProblemListItem:
+    """A row of the problem list read model on the wire."""
+    return msgspec.convert({**row, "known_error": bool(row["known_error"]),
+                            "tickets": msgspec.json.decode(row["tickets"])}, ProblemListItem)
