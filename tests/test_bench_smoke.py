@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import append, audit, lifecycle, rebuild, scale
+from bench import append, audit, console, lifecycle, rebuild, scale
 
 
 @pytest.mark.parametrize("how", [("--client", "asyncio"), ("--client", "threads", "--server-workers", "2")])
@@ -68,3 +68,18 @@ def test_audit_lines_cover_every_event(tmp_path: Path) -> None:
     data = json.loads(out.read_text())
     assert data["events"] == 20 * 7 + 10
     assert all(line["count"] == data["events"] for line in data["lines"])
+
+
+def test_console_measures_each_page_beside_its_api_equivalent(tmp_path: Path) -> None:
+    out = tmp_path / "console.json"
+    assert console.main(["--tickets", "300", "--stores", "sqlite", "--samples", "3", "--events", "30",
+                         "--long-tickets", "1", "--workers", "1", "--json", str(out)]) == 0
+    [store] = json.loads(out.read_text())["stores"]
+    assert store["events"] > 300 * 6 and store["floor"]["n"] == 3
+    pairs = {p["page"]: p for p in store["pairs"]}
+    assert set(pairs) == {"GET /ui/?queue=all", "GET /ui/?queue=unassigned", "GET /ui/tickets/{number}"}
+    for pair in pairs.values():
+        assert pair["error"] == "" and pair["page_dist"]["n"] == pair["api_dist"]["n"] == 3
+    assert pairs["GET /ui/?queue=all"]["rows"] == 50  # a full page of the 300 tickets
+    assert pairs["GET /ui/?queue=unassigned"]["rows"] > 0  # 2 in 1000 of the bulk, numbered first
+    assert pairs["GET /ui/tickets/{number}"]["rows"] == 30  # the history has the events asked for
