@@ -7,6 +7,7 @@ The commands are values in ``application.commands.knowledge`` (``WriteArticle``,
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -24,8 +25,8 @@ ENTRY = "knowledge entry"
 def checked_text(desk: ServiceDesk, text: ArticleText) -> ArticleText:
     """``text`` with its ticket refs (ids or numbers) turned into ids and numbers."""
     found = find_tickets(desk, list(text.tickets), "tickets")
-    return ArticleText(text.title, text.symptoms, text.cause, text.workaround, text.solution,
-                       text.tags, tuple(str(t.id) for t in found), tuple(t.number for t in found))
+    return replace(text, tickets=tuple(str(t.id) for t in found),
+                   ticket_numbers=tuple(t.number for t in found))
 
 
 def problem_ref(desk: ServiceDesk, ref: str | None) -> str | None:

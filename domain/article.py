@@ -7,6 +7,10 @@ fix that never needed a problem record. An article keeps every revision: ``Creat
 from one event and ``?as_of=`` shows the article as it stood. ``Retired`` takes it out of the
 search; the history stays.
 
+Each revision also says who the article is for (``audience``, ADR 0052): ``internal`` (staff
+only, the default, and what every article written before the flag reads as) or ``public``
+(customers' requesters read it in the portal and through the API, while it is published).
+
 Numbers are ``KB-YYYYMMDD-NNN`` and the id derives from the number (``record_id_for``).
 Pure: standard library and ``eventsourcing.domain`` only; time and actor come in as arguments.
 """
@@ -34,6 +38,16 @@ MAX_NOTE = 2_000
 TEXT_FIELDS = ("symptoms", "cause", "workaround", "solution")
 
 
+class Audience(StrEnum):
+    """Who reads an article (ADR 0052): staff only, or the customers' requesters too."""
+
+    INTERNAL = "internal"
+    PUBLIC = "public"
+
+
+AUDIENCES = frozenset(a.value for a in Audience)
+
+
 class ArticleStatus(StrEnum):
     PUBLISHED = "published"
     RETIRED = "retired"
@@ -59,6 +73,7 @@ class ArticleText:
     tags: tuple[str, ...] = ()
     tickets: tuple[str, ...] = ()
     ticket_numbers: tuple[str, ...] = ()
+    audience: str = Audience.INTERNAL.value  # who reads it (ADR 0052)
 
     def checked(self) -> ArticleText:
         """The text as kept (trimmed, tags and tickets without repeats), or ``InvalidCommand``
@@ -78,6 +93,7 @@ class ArticleText:
             tags=_unique(collapsed(t) for t in self.tags if isinstance(t, str)),
             tickets=tuple(linked),
             ticket_numbers=tuple(linked.values()),
+            audience=self.audience,
         )
         errors: list[FieldError] = []
         if not text.title:
@@ -96,6 +112,8 @@ class ArticleText:
                                              f"{MAX_TAG} characters"))
         if len(text.tickets) > MAX_TICKETS or any(not t for t in text.tickets):
             errors.append(FieldError("tickets", f"at most {MAX_TICKETS} ticket ids"))
+        if text.audience not in AUDIENCES:
+            errors.append(FieldError("audience", "internal or public"))
         refuse_fields(errors)
         return text
 
@@ -129,6 +147,7 @@ class Article(StatusRules, Aggregate):
         problem_id: str | None
         actor: str
         ticket_numbers: tuple[str, ...] = ()  # same order as ``tickets`` (for views)
+        audience: str = Audience.INTERNAL.value  # absent before ADR 0052: internal
 
     class Revised(Event):
         """A new revision: the full text as it reads from now on, and why it changed."""
@@ -143,6 +162,7 @@ class Article(StatusRules, Aggregate):
         tickets: tuple[str, ...]
         note: str
         ticket_numbers: tuple[str, ...] = ()
+        audience: str = Audience.INTERNAL.value  # absent before ADR 0052: internal
 
         def apply(self, a: Article) -> None:
             a._take(self)
@@ -172,6 +192,7 @@ class Article(StatusRules, Aggregate):
         problem_id: str | None,
         actor: str,
         ticket_numbers: tuple[str, ...] = (),
+        audience: str = Audience.INTERNAL.value,
     ) -> None:
         self.number = number
         self.problem_id = problem_id
@@ -183,7 +204,7 @@ class Article(StatusRules, Aggregate):
         self.retired_reason: str | None = None
         self.retired_at: datetime | None = None
         self._take(ArticleText(title, symptoms, cause, workaround, solution, tuple(tags),
-                               tuple(tickets), tuple(ticket_numbers)))
+                               tuple(tickets), tuple(ticket_numbers), audience))
 
     def _take(self, text: Any) -> None:
         self.title: str = text.title
@@ -195,13 +216,20 @@ class Article(StatusRules, Aggregate):
         self.tickets: tuple[str, ...] = tuple(text.tickets)
         # Numbers line up with ``tickets``; a stream without them shows the ids.
         self.ticket_numbers: tuple[str, ...] = tuple(text.ticket_numbers) or self.tickets
+        self.audience: str = getattr(text, "audience", None) or Audience.INTERNAL.value
 
     # ----------------------------------------------------------------- queries
 
     @property
     def text(self) -> ArticleText:
         return ArticleText(self.title, self.symptoms, self.cause, self.workaround,
-                           self.solution, self.tags, self.tickets, self.ticket_numbers)
+                           self.solution, self.tags, self.tickets, self.ticket_numbers,
+                           self.audience)
+
+    @property
+    def public(self) -> bool:
+        """Whether the customers' requesters read it now: published and for the public."""
+        return self.status is ArticleStatus.PUBLISHED and self.audience == Audience.PUBLIC
 
     def linked(self) -> list[tuple[str, str]]:
         """(ticket id, ticket number) of every ticket the article names."""
@@ -225,7 +253,7 @@ class Article(StatusRules, Aggregate):
             cls.Created, id=id, timestamp=at, number=number, title=t.title,
             symptoms=t.symptoms, cause=t.cause, workaround=t.workaround, solution=t.solution,
             tags=t.tags, tickets=t.tickets, ticket_numbers=t.ticket_numbers,
-            problem_id=problem_id, actor=actor)
+            problem_id=problem_id, actor=actor, audience=t.audience)
 
     def revise(self, text: ArticleText, *, note: str, actor: str, at: datetime) -> None:
         """Records a revision; refused when retired, or when nothing in the text changed
@@ -241,7 +269,8 @@ class Article(StatusRules, Aggregate):
         self.trigger_event(
             self.Revised, timestamp=at, actor=actor, title=t.title, symptoms=t.symptoms,
             cause=t.cause, workaround=t.workaround, solution=t.solution, tags=t.tags,
-            tickets=t.tickets, ticket_numbers=t.ticket_numbers, note=note)
+            tickets=t.tickets, ticket_numbers=t.ticket_numbers, note=note,
+            audience=t.audience)
 
     def retire(self, *, reason: str, actor: str, at: datetime) -> None:
         self.require("retire")

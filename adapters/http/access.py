@@ -221,9 +221,10 @@ RULES: dict[str, Rule] = {
     **{f"POST {_PRB}/{c}": _r(*TECH) for c in (
         "classify", "link_ticket", "link_tickets", "record_root_cause", "record_workaround",
         "mark_known_error", "resolve", "close")},
-    f"GET {API}/knowledge": _r(*STAFF),
+    f"GET {API}/knowledge": _r(*EVERYONE, note="requesters: published public articles only"),
     f"POST {API}/knowledge": _r(*TECH),
-    f"GET {API}/knowledge/{{ref}}": _r(*STAFF),
+    f"GET {API}/knowledge/{{ref}}": _r(*EVERYONE,
+                                      note="requesters: published public articles only"),
     f"GET {API}/knowledge/{{ref}}/history": _r(*STAFF),
     f"POST {API}/knowledge/{{ref}}/revise": _r(*TECH),
     f"POST {API}/knowledge/{{ref}}/retire": _r(*TECH),
@@ -375,6 +376,13 @@ def _owner(services: Services, kind: str, ref: str) -> str | None:
     except RecordNotFound:
         return None
     return None
+
+
+def customer_side(request: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    """Whether the caller is a customer's requester (and no admin): what the portal shows,
+    the rows of their organisation and the public articles only (ADR 0052)."""
+    principal = principal_of(request)
+    return REQUESTER in principal.roles and ADMIN not in principal.roles
 
 
 def scoped_customer(request: Request[Any, Any, Any], customer: str | None) -> str | None:

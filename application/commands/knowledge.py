@@ -16,7 +16,7 @@ from uuid import UUID
 
 from application.commands.base import Command, RecordCommand, resolve_ref
 from application.knowledge import LABEL, checked_text, problem_ref
-from domain.article import Article, ArticleText
+from domain.article import Article, ArticleText, Audience
 from domain.numbering import RecordKind, record_id_for
 
 if TYPE_CHECKING:
@@ -34,10 +34,14 @@ class _Text(Command):
     solution: str = ""
     tags: Sequence[str] = ()
     tickets: Sequence[str] = ()  # ids or SR- numbers
+    # ``internal`` or ``public`` (ADR 0052); left out: internal on a new article, unchanged
+    # on a revision
+    audience: str | None = None
 
-    def text(self) -> ArticleText:
+    def text(self, audience: str = Audience.INTERNAL.value) -> ArticleText:
         return ArticleText(self.title, self.symptoms, self.cause, self.workaround, self.solution,
-                           tuple(self.tags), tuple(self.tickets))
+                           tuple(self.tags), tuple(self.tickets),
+                           audience=self.audience or audience)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,8 +79,8 @@ class ReviseArticle(_Text):
         return resolve_ref(self.ref, self.record_label)
 
     def decide(self, a: Article, ctx: Context) -> None:
-        a.revise(checked_text(ctx.desk, self.text()), note=self.note, actor=ctx.actor,
-                 at=ctx.at)
+        a.revise(checked_text(ctx.desk, self.text(a.audience)), note=self.note,
+                 actor=ctx.actor, at=ctx.at)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

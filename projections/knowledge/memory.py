@@ -22,7 +22,8 @@ class MemoryKnowledgeView(MemoryRows[KnowledgeRow]):
 
     def search(self, q: KnowledgeQuery) -> KnowledgePage:
         terms = parse(q.q)
-        visible = [r for r in self._rows.values() if r["visible"]]
+        visible = [r for r in self._rows.values() if r["visible"]
+                   and (q.audience is None or r["audience"] == q.audience)]
         if not q.q.strip():
             scored = [(r, 0.0) for r in visible]
         else:

@@ -9,7 +9,9 @@ Entries come from two streams:
   title and description, cause = root cause, workaround, solution = resolution, tickets =
   the linked tickets with their numbers.
 * **articles** written by agents (``Article``): visible from ``Created``, updated by every
-  ``Revised`` (which carries the full text), hidden by ``Retired``.
+  ``Revised`` (which carries the full text), hidden by ``Retired``. An article's ``audience``
+  (ADR 0052) is ``public`` when the customers' requesters may read it; everything else,
+  problems included, is ``internal``.
 
 ``apply`` is pure: it takes the stored row (or ``None``) and one event and returns the new row;
 an event not newer than the row's ``version`` is ignored, so a replay changes nothing.
@@ -20,13 +22,13 @@ from __future__ import annotations
 import json
 from typing import Any, TypedDict
 
-from domain.article import Article
+from domain.article import Article, Audience
 from domain.problem import Problem
 from projections.knowledge.search import Folded, folded
 from projections.sla_due.projection import stamp
 
 NAME = "knowledge"
-VERSION = 1
+VERSION = 2  # 2: the audience column (ADR 0052)
 
 
 class KnowledgeRow(TypedDict):
@@ -46,6 +48,7 @@ class KnowledgeRow(TypedDict):
     change_id: str | None  # the change that resolved the problem
     revision: int  # articles: 1 + revisions; problems: events applied
     visible: int  # 1: found by search and listed
+    audience: str  # internal | public (ADR 0052)
     created_at: str
     updated_at: str
     version: int
@@ -61,6 +64,7 @@ TOPICS = frozenset(
         P.KnownErrorMarked, P.Resolved, P.Closed, A.Created, A.Revised, A.Retired,
     )
 )
+INTERNAL, PUBLIC = Audience.INTERNAL.value, Audience.PUBLIC.value  # who reads an entry
 # A problem is knowledge once its cause or way around is known, or once it is solved.
 VISIBLE_PROBLEM = frozenset({"known_error", "resolved", "closed"})
 
@@ -87,7 +91,7 @@ def _new(event: Any, source: str, status: str, **values: Any) -> KnowledgeRow:
         id=str(event.originator_id), source=source, number=event.number, cause="",
         workaround="", solution="", tags="[]", category=None, problem_id=None,
         change_id=None, revision=1, status=status, created_at=at, updated_at=at,
-        version=event.originator_version)
+        version=event.originator_version, audience=INTERNAL)
     return KnowledgeRow(**(base | values))  # type: ignore[typeddict-item]
 
 
@@ -97,7 +101,8 @@ def _text(event: Any) -> dict[str, Any]:
         title=event.title, symptoms=event.symptoms, cause=event.cause,
         workaround=event.workaround, solution=event.solution,
         tags=json.dumps(list(event.tags), ensure_ascii=False),
-        tickets=_pairs(tuple(event.tickets), tuple(getattr(event, "ticket_numbers", ()))))
+        tickets=_pairs(tuple(event.tickets), tuple(getattr(event, "ticket_numbers", ()))),
+        audience=getattr(event, "audience", None) or INTERNAL)
 
 
 def apply(row: KnowledgeRow | None, event: Any) -> KnowledgeRow | None:

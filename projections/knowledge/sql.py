@@ -59,6 +59,14 @@ class SqlKnowledgeView(SqlView):
         self._upsert = upsert_sql(TABLE, cols, ph)
         with self.store.transaction() as cur:
             self.tracking.create(cur)
+            _, version = self.tracking.stored(cur)
+            if version != p.VERSION:
+                # Rows of another shape (VERSION 1 had no ``audience``): the tables go and the
+                # runner rebuilds the view from the log (position 0).
+                cur.execute(f"DROP TABLE IF EXISTS {TABLE}")
+                if self.sqlite:
+                    cur.execute(f"DROP TABLE IF EXISTS {FTS}")
+                self.tracking.reset(cur)
             columns = ", ".join(f"{c} {_TYPES.get(c, 'TEXT NOT NULL')}" for c in cols if c != "id")
             key = "seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE" if self.sqlite \
                 else "id TEXT PRIMARY KEY"
@@ -68,9 +76,6 @@ class SqlKnowledgeView(SqlView):
             if self.sqlite:
                 cur.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS} USING fts5("
                             f"{', '.join(GROUPS)}, tokenize='trigram')")
-            _, version = self.tracking.stored(cur)
-            if version != p.VERSION:
-                self._reset(cur)
         if not self.sqlite:
             self._trigram_index()
 
@@ -150,11 +155,11 @@ class SqlKnowledgeView(SqlView):
     def search(self, q: KnowledgeQuery) -> KnowledgePage:
         terms = parse(q.q)
         if not q.q.strip():
-            sql, params = f"SELECT {self._cols}, 0 FROM {TABLE} WHERE visible = 1", []
+            sql, params = f"SELECT {self._cols}, 0 FROM {TABLE} WHERE {_shown(q)}", []
         elif not terms:
             return page([], q, ())
         else:
-            sql, params = self._sqlite_match(terms) if self.sqlite else self._pg_match(terms)
+            sql, params = self._sqlite_match(terms, q) if self.sqlite else self._pg_match(terms, q)
         ph = self.store.param
         with self.store.read() as cur:
             cur.execute(f"{sql} ORDER BY {len(COLUMNS) + 1} DESC, updated_at DESC, id "
@@ -169,12 +174,12 @@ class SqlKnowledgeView(SqlView):
                  for t in terms for lc, w in zip(LC, WEIGHTS.values(), strict=True)]
         return " + ".join(parts) or "0", [t for t in terms for _ in LC]
 
-    def _sqlite_match(self, terms: Terms) -> tuple[str, list[Any]]:
+    def _sqlite_match(self, terms: Terms, q: KnowledgeQuery) -> tuple[str, list[Any]]:
         short_score, short_params = self._coverage(terms.short, "instr")
         short_any = " OR ".join(f"instr({ALL_TEXT}, ?) > 0" for _ in terms.short)
         if not terms.grams:
             return (f"SELECT {self._cols}, {short_score} FROM {TABLE} "
-                    f"WHERE visible = 1 AND ({short_any})", [*short_params, *terms.short])
+                    f"WHERE {_shown(q)} AND ({short_any})", [*short_params, *terms.short])
         weights = ", ".join(str(w) for w in WEIGHTS.values())
         hits = (f"SELECT rowid AS seq, -bm25({FTS}, {weights}) AS rank FROM {FTS} "
                 f"WHERE {FTS} MATCH ?")
@@ -182,11 +187,22 @@ class SqlKnowledgeView(SqlView):
         join = "LEFT JOIN" if terms.short else "JOIN"
         where = f" AND (h.seq IS NOT NULL OR {short_any})" if terms.short else ""
         return (f"SELECT {cols}, COALESCE(h.rank, 0) + {short_score} FROM {TABLE} k "
-                f"{join} ({hits}) h ON h.seq = k.seq WHERE k.visible = 1{where}",
+                f"{join} ({hits}) h ON h.seq = k.seq WHERE {_shown(q, 'k.')}{where}",
                 [*short_params, fts_query(terms.grams), *terms.short])
 
-    def _pg_match(self, terms: Terms) -> tuple[str, list[Any]]:
+    def _pg_match(self, terms: Terms, q: KnowledgeQuery) -> tuple[str, list[Any]]:
         score, params = self._coverage(terms.all, "strpos")
         any_ = " OR ".join(f"({ALL_TEXT}) LIKE %s" for _ in terms.all)
-        return (f"SELECT {self._cols}, {score} FROM {TABLE} WHERE visible = 1 AND ({any_})",
+        return (f"SELECT {self._cols}, {score} FROM {TABLE} WHERE {_shown(q)} AND ({any_})",
                 [*params, *(like_pattern(t) for t in terms.all)])
+
+
+def _shown(q: KnowledgeQuery, table: str = "") -> str:
+    """The rows a search may find: the visible ones, of ``q.audience`` when one is asked for
+    (a literal: one of the two audiences, checked here, ADR 0052); ``table``: the alias of
+    the table in a join (``k.``)."""
+    if q.audience is None:
+        return f"{table}visible = 1"
+    if q.audience not in (p.INTERNAL, p.PUBLIC):
+        raise ValueError(f"no audience {q.audience!r}")
+    return f"{table}visible = 1 AND {table}audience = '{q.audience}'"

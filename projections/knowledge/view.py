@@ -14,11 +14,14 @@ from projections.knowledge.search import snippet
 @dataclass(frozen=True)
 class KnowledgeQuery:
     """``q`` empty: the visible entries, most recently updated first; else a search. The
-    cursor is the offset of the next page (a ranked list has no stable key to resume at)."""
+    cursor is the offset of the next page (a ranked list has no stable key to resume at).
+    ``audience``: only the entries for it (``public``: what requesters read, ADR 0052);
+    ``None``: all."""
 
     q: str = ""
     limit: int = 20
     offset: int = 0
+    audience: str | None = None
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,10 @@ class World:
             "description": "解决登录缓慢"}), 201)
         self.article = self.ok(self.post("/knowledge", {
             "title": "连接超时", "symptoms": "高峰期超时", "solution": "调大连接池", "tags": ["db"]}), 201)
+        # An article for the customers too (ADR 0052): requesters read it, and only it.
+        self.public_article = self.ok(self.post("/knowledge", {
+            "title": "如何重置打印队列", "symptoms": "打印任务卡住", "solution": "重启打印服务",
+            "audience": "public"}), 201)
         self.project = self.ok(self.post("/projects", {
             "name": "客户A 2026 运维", "customer": "客户A",
             "contract": {"number": "HT-2026-001", "services": ["巡检"], "start": "2026-11-01",
@@ -101,7 +105,7 @@ class World:
         ticket when ``own`` is false for customer B's requester...)."""
         collection = template.split("/")[3]
         refs = {"tickets": self.ticket["id"], "problems": self.problem["id"],
-                "changes": self.change["id"], "knowledge": self.article["id"],
+                "changes": self.change["id"], "knowledge": self.public_article["id"],
                 "projects": self.project["id"], "calendars": "china-5x8",
                 "sla-policies": "default", "standard-changes": "os-patch", "users": "target",
                 "customers": "客户A", "queues": "unassigned"}
@@ -311,9 +315,11 @@ def test_a_requester_never_reads_another_customers_words(world, reader, user, mi
     # Not vacuous: the requester's own lists, views and report answer, the staff-only ones
     # (problems, changes, knowledge, queues, the audit log) are refused.
     for ok in ("/tickets", "/tickets/{ref}", "/tickets/{ref}/history", "/projects",
-               "/projects/{ref}", "/projects/{ref}/reports/{period}", "/customers/{customer}"):
+               "/projects/{ref}", "/projects/{ref}/reports/{period}", "/customers/{customer}",
+               "/knowledge"):  # the public articles (ADR 0052)
         assert answered[API + ok] == 200, ok
-    for refused in ("/problems", "/changes", "/knowledge", "/queues/{name}", "/audit/events",
+    assert answered[f"{API}/knowledge/{{ref}}"] == 404  # the staff's article
+    for refused in ("/problems", "/changes", "/queues/{name}", "/audit/events",
                     "/audit/verify"):
         assert answered[API + refused] == 403, refused
     report = _path(world, f"{API}/projects/{{ref}}/reports/{{period}}", mine, user)
