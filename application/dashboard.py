@@ -7,6 +7,9 @@ Rules:
 
 * **open**: a ticket in one of ``OPEN_STATUSES`` (the queues' "open": registered to resolved,
   that is, including a resolution that waits for the customer's acceptance);
+* **load**: an assignee's open tickets; **unassigned**: the unassigned queue's tickets
+  (registered or classified, neither an assignee nor a group; one assigned to a group alone
+  is in neither);
 * **unresolved**: open and not resolved (its resolution clock runs or is paused);
 * **breached today**: a response or resolution clock whose due fell between today's local
   midnight (the service's zone) and now and that has breached at now (it stopped late, or still
@@ -28,12 +31,16 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from application import queues
 from projections.base import stamp
 from projections.ticket_list.view import TicketListView, breached_clocks
 
 PRIORITIES = ("P1", "P2", "P3", "P4")
 TREND_DAYS = (14, 30)
 RESOLVED = "resolved"
+#: The statuses of the unassigned queue (``application.queues``: registered or classified,
+#: neither an assignee nor a group named yet).
+UNASSIGNED = queues.base_query(queues.UNASSIGNED, user="").statuses  # type: ignore[union-attr]
 
 
 @dataclass(frozen=True)
@@ -81,7 +88,7 @@ class Dashboard:
     unresolved: int
     by_priority: list[PriorityCount]
     load: list[Load]  # most open tickets first
-    unassigned: int  # open tickets without an assignee
+    unassigned: int  # the unassigned queue: registered or classified, no assignee, no group
     breaches: list[Breach]  # the first ``breach_limit``
     breach_count: int
     trend: list[Day]  # oldest first, today last
@@ -107,10 +114,10 @@ def dashboard(source: Any, now: datetime, zone: ZoneInfo, *, days: int = 14,
         open_total[c.priority] += c.tickets
         if c.status == RESOLVED:
             waiting[c.priority] += c.tickets
-        if c.assignee is None:
-            unassigned += c.tickets
-        else:
+        if c.assignee is not None:
             loads[c.assignee][c.priority] += c.tickets
+        elif c.group is None and c.status in UNASSIGNED:
+            unassigned += c.tickets
     shown = [*PRIORITIES, *sorted(k for k in open_total if k is not None and k not in PRIORITIES)]
     if open_total[None]:
         shown.append(None)  # type: ignore[arg-type]

@@ -62,3 +62,19 @@ def parse_period(text: str, timezone: str) -> Period:
     else:
         first, months, label, kind = 1, 12, str(year), "year"
     return Period(label, kind, date(year, first, 1), _month_start(year, first + months), timezone)
+
+
+def periods_between(first: date, last: date, kind: str = "month") -> list[str]:
+    """The labels of the months (``2026-11``), quarters (``2026-Q4``) or years (``2026``)
+    that ``[first, last]`` touches, latest first: the reports a contract has had so far."""
+    if last < first:
+        return []
+    labels: list[str] = []
+    month = first.replace(day=1)
+    while month <= last:
+        label = {"month": f"{month:%Y-%m}", "quarter": f"{month.year}-Q{(month.month + 2) // 3}",
+                 "year": str(month.year)}[kind]
+        if not labels or labels[-1] != label:
+            labels.append(label)
+        month = _month_start(month.year, month.month + 1)
+    return labels[::-1]

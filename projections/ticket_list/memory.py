@@ -69,7 +69,7 @@ class MemoryTicketListView(TicketRows, MemoryRows[TicketRow]):
                 for (d, k), g in sorted(groups.items(), key=lambda kv: (kv[0][0] != "priority", kv[0][0], kv[0][1] or ""))]
 
     def open_counts(self) -> list[OpenCount]:
-        counts = Counter((r["status"], r["priority"], r["assignee"])
+        counts = Counter((r["status"], r["priority"], r["assignee"], r["group"])
                          for r in self._rows.values() if r["status"] in _OPEN)
         return sorted((OpenCount(*k, n) for k, n in counts.items()), key=open_order)
 

@@ -122,6 +122,9 @@ class SqlTicketListView(TicketRows, SqlRows):
             for clock, stop in _CLOCKS:
                 cur.execute(f"CREATE INDEX IF NOT EXISTS {TABLE}_{clock}_late ON {TABLE} "
                             f"({clock}_due) WHERE {_late(clock, stop)}")
+            # The queue order (P1 first, then the oldest): a page of it walks this index.
+            cur.execute(f"CREATE INDEX IF NOT EXISTS {TABLE}_queue ON {TABLE} "
+                        f"({_QUEUE_KEY}, seq)")
             # The breaching order; partial: rows without deadlines cost no index entry.
             cur.execute(f"CREATE INDEX IF NOT EXISTS {TABLE}_sla_next_due ON {TABLE} "
                         "(sla_next_due, seq) WHERE sla_next_due IS NOT NULL")
@@ -196,13 +199,14 @@ class SqlTicketListView(TicketRows, SqlRows):
     def open_counts(self) -> list[OpenCount]:
         ph = self.store.param
         statuses = [x.value for x in p.OPEN_STATUSES]
-        sql = (f'SELECT status, priority, assignee, COUNT(*) FROM {TABLE} '
+        sql = (f'SELECT status, priority, assignee, "group", COUNT(*) FROM {TABLE} '
                f'WHERE status IN ({", ".join([ph] * len(statuses))}) '
-               "GROUP BY status, priority, assignee")
+               'GROUP BY status, priority, assignee, "group"')
         with self.store.read() as cur:
             cur.execute(sql, statuses)
             fetched = cur.fetchall()
-        return sorted((OpenCount(r[0], r[1], r[2], int(r[3])) for r in fetched), key=open_order)
+        return sorted((OpenCount(r[0], r[1], r[2], r[3], int(r[4])) for r in fetched),
+                      key=open_order)
 
     def flow(self, bounds: Sequence[datetime]) -> list[DayCount]:
         ph = self.store.param
@@ -257,9 +261,9 @@ def _late(clock: str, stop: str) -> str:
     return f"{clock}_due IS NOT NULL AND ({stop} IS NULL OR {stop} > {clock}_due)"
 
 
-def open_order(c: OpenCount) -> tuple[str, str, str]:
-    """Open counts by priority (unclassified last), assignee, status."""
-    return (c.priority or "P9", c.assignee or "", c.status)
+def open_order(c: OpenCount) -> tuple[str, str, str, str]:
+    """Open counts by priority (unclassified last), assignee, group, status."""
+    return (c.priority or "P9", c.assignee or "", c.group or "", c.status)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -60,12 +60,13 @@ class ComplianceCount:
 
 @dataclass(frozen=True)
 class OpenCount:
-    """How many open tickets (``projection.OPEN_STATUSES``) have this status, priority and
-    assignee."""
+    """How many open tickets (``projection.OPEN_STATUSES``) have this status, priority,
+    assignee and group."""
 
     status: str
     priority: str | None
     assignee: str | None
+    group: str | None
     tickets: int
 
 
@@ -91,7 +92,7 @@ class TicketListView(View, Protocol):
         ...
 
     def open_counts(self) -> list[OpenCount]:
-        """The open tickets counted per status, priority and assignee (one indexed
+        """The open tickets counted per status, priority, assignee and group (one indexed
         aggregate query, issue 18's dashboard)."""
         ...
 

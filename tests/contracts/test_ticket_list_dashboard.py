@@ -15,11 +15,13 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from application import queues
+from application.commands.tickets import Assign
 from application.dashboard import dashboard
 from projections.ticket_list.projection import breached_clocks
 from projections.base import stamp
 from tests.contracts.test_ticket_list_sla import Desk, at, scenario
-from tests.support.sla import SH
+from tests.support.sla import P2, SH
 
 
 @pytest.fixture
@@ -77,10 +79,11 @@ def test_breached_today_names_each_kind_and_the_limit_keeps_the_count(desk: Desk
 
 def test_open_counts_and_flow_add_up_to_the_backlog(desk: Desk):
     counts = desk.services.tickets.open_counts()
-    by = {(c.status, c.priority, c.assignee): c.tickets for c in counts}
-    assert by == {("classified", "P1", None): 1, ("in_progress", "P1", "eng-wang"): 1,
-                  ("assigned", "P1", "eng-wang"): 1, ("in_progress", "P1", "eng-li"): 1,
-                  ("waiting_customer", "P3", "eng-li"): 1, ("registered", None, None): 1}
+    by = {(c.status, c.priority, c.assignee, c.group): c.tickets for c in counts}
+    assert by == {("classified", "P1", None, None): 1, ("in_progress", "P1", "eng-wang", None): 1,
+                  ("assigned", "P1", "eng-wang", None): 1, ("in_progress", "P1", "eng-li", None): 1,
+                  ("waiting_customer", "P3", "eng-li", None): 1,
+                  ("registered", None, None, None): 1}
     midnights = [datetime(2026, 11, 22 + i, tzinfo=SH) for i in range(4)]
     flow = desk.services.tickets.flow(midnights)
     assert [(f.opened, f.resolved, f.invalidated) for f in flow] == [(0, 0, 0), (8, 1, 1),
@@ -107,6 +110,18 @@ def test_the_dashboard_reads_them_in_the_local_day(desk: Desk):
     tomorrow = dashboard(desk.services, at(8, 0, day=24), SH, days=14)
     assert tomorrow.breach_count == 0 and len(tomorrow.trend) == 14
     assert tomorrow.trend[-2].backlog == tomorrow.trend[-1].backlog == 6
+
+
+def test_unassigned_is_the_unassigned_queue_and_a_group_alone_is_no_ones_load(desk: Desk):
+    desk.register("group-only-P2", at(10, 0), **P2)
+    desk.do("group-only-P2", Assign, at(10, 5), group="desktop")
+    desk.sync()
+    d = dashboard(desk.services, at(14, 30), SH)
+    queue = desk.services.tickets.query(
+        queues.base_query(queues.UNASSIGNED, user="x", limit=100)).rows  # type: ignore[arg-type]
+    assert d.unassigned == len(queue) == 2
+    assert (d.open, sum(x.open for x in d.load)) == (7, 4)  # the group's ticket: open, no one's
+    assert d.by_priority[1].open == 1  # P2
 
 
 def test_sqlite_answers_them_from_indexes(store_kind: str, store_url: str, desk: Desk):
