@@ -40,6 +40,7 @@ from litestar.types import Send
 
 from adapters.container import Services
 from application.errors import RecordNotFound
+from application.search import Scope
 from application.identities import (Principal, authenticate, has_identities, token_cache,
                                    token_digest)
 from domain.customer import normalise_customer_id
@@ -256,6 +257,10 @@ RULES: dict[str, Rule] = {
     f"POST {_P}/record_routine": _r(ENGINEER, MANAGER, kind="project"),
     f"POST {_P}/record_check": _r(ENGINEER, MANAGER, kind="project"),
     f"POST {_P}/record_survey": _r(REQUESTER, AGENT, MANAGER, kind="project"),
+    # the desk's search (ADR 0050): each kind as the caller may read it
+    f"GET {API}/search": _r(*EVERYONE, note="what the caller may read of each kind: requesters "
+                            "their organisation's tickets and public articles; contacts "
+                            "searched only for roles that see them"),
     # audit (auditors and managers read; nobody changes anything)
     f"GET {API}/audit/events": _r(AUDITOR, MANAGER),
     f"GET {API}/audit/verify": _r(AUDITOR, MANAGER),
@@ -383,6 +388,27 @@ def customer_side(request: ASGIConnection[Any, Any, Any, Any]) -> bool:
     the rows of their organisation and the public articles only (ADR 0052)."""
     principal = principal_of(request)
     return REQUESTER in principal.roles and ADMIN not in principal.roles
+
+
+#: The read of each kind that the desk's search shows (ADR 0050): a caller finds the records
+#: they may read through the kind's own route, no others.
+SEARCH_READS = {"ticket": f"GET {_T}", "problem": f"GET {_PRB}", "change": f"GET {_C}",
+                "knowledge": f"GET {API}/knowledge/{{ref}}"}
+
+
+def search_scope(principal: Principal) -> Scope:
+    """What ``principal`` may search (``application.search.Scope``): the kinds whose records
+    their roles may read; a requester only their organisation's tickets and the public
+    articles (``403`` for a requester of no organisation, as the lists); the contact's name,
+    phone and e-mail only for the roles that see contacts in clear (``UNMASKED``) -- for the
+    others those fields are not searched at all, not merely masked in the answer."""
+    kinds = frozenset(kind for kind, key in SEARCH_READS.items() if may_call(principal, key))
+    if REQUESTER in principal.roles and ADMIN not in principal.roles:
+        if not principal.customer:
+            raise PermissionDeniedException("this requester belongs to no customer organisation")
+        return Scope(kinds=kinds, customer=principal.customer, contacts=False,
+                     knowledge={"audience": "public"})
+    return Scope(kinds=kinds, contacts=not needs_masking(principal))
 
 
 def scoped_customer(request: Request[Any, Any, Any], customer: str | None) -> str | None:

@@ -29,7 +29,7 @@ from adapters.http.openapi.docs_page import DocsPagePlugin
 from adapters.http.problem_details import document_problems, exception_handlers
 from adapters.http.routes import (
     audit, catalog, changes, customers, health, knowledge, privacy, problems, projects, reports,
-    sla, tickets, users,
+    search, sla, tickets, users,
 )
 from adapters.http.speed.fastlane import command_lane
 from adapters.http.speed.threads import run_sync
@@ -41,7 +41,7 @@ CSRF_EXEMPT = r"^/(?!$|ui(/|$)|portal(/|$))"
 
 #: The route table: every module of ``routes/``, each with its ``HANDLERS``.
 ROUTES = [tickets, sla, audit, health, catalog, customers, problems, changes, knowledge, projects,
-          reports, privacy, users]
+          reports, privacy, users, search]
 
 
 def _prepare_structs() -> None:
