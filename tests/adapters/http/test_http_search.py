@@ -4,7 +4,7 @@ A ticket is found by its number (first), a Chinese word of its title, an English
 description, its work log and its affected system; by its contact's phone only for a role that
 sees contacts (a dispatcher), never for an auditor or a requester -- not even the requester's
 own ticket, and the phone never shows in their snippets; a requester finds only their own
-organisation's tickets and no problem or change; problems, changes and knowledge are found by
+organisation's tickets, the public articles only and no problem or change; problems, changes and knowledge are found by
 their titles; ``kinds`` and ``limit`` narrow the answer; bad parameters are 400s naming them.
 """
 
@@ -83,8 +83,10 @@ def desk(make_api: Callable[..., Api]) -> Desk:
                                      "title": "ERP 会话表扩容", "description": "扩大会话表"}, 201)
     article = _post(api, "/knowledge", {"title": "打印机卡纸的处理", "symptoms": "打印机频繁卡纸",
                                         "solution": "更换搓纸轮"}, 201)
+    public = _post(api, "/knowledge", {"title": "如何更换硒鼓", "symptoms": "打印颜色变淡",
+                                       "solution": "按说明书更换硒鼓", "audience": "public"}, 201)
     return Desk(api, tokens, {"printer": printer, "erp": erp, "again": again},
-                {"problem": problem, "change": change, "article": article})
+                {"problem": problem, "change": change, "article": article, "public": public})
 
 
 def test_a_ticket_is_found_by_its_number_first(desk: Desk) -> None:
@@ -133,6 +135,9 @@ def test_a_requester_finds_only_their_own_organisations_tickets(desk) -> None:
     kinds = [g["kind"] for g in desk.search("req-a", "打印机")["groups"]]
     assert "problem" not in kinds and "change" not in kinds  # not theirs to read
     assert desk.numbers("req-a", "打印机", kind="knowledge") == []  # an internal article
+    public = desk.records["public"]["number"]
+    assert desk.numbers("req-a", "硒鼓", kind="knowledge") == [public]  # a public one
+    assert desk.numbers("disp", "硒鼓", kind="knowledge") == [public]
     assert desk.numbers("disp", "ERP") == [desk.tickets["erp"]["number"]]
 
 
