@@ -4,8 +4,9 @@ A ticket is found by its number (first), a Chinese word of its title, an English
 description, its work log and its affected system; by its contact's phone only for a role that
 sees contacts (a dispatcher), never for an auditor or a requester -- not even the requester's
 own ticket, and the phone never shows in their snippets; a requester finds only their own
-organisation's tickets, the public articles only and no problem or change; problems, changes and knowledge are found by
-their titles; ``kinds`` and ``limit`` narrow the answer; bad parameters are 400s naming them.
+organisation's tickets, only public articles and no problem or change; problems, changes and
+knowledge are found by their titles; ``kinds`` and ``limit`` narrow the answer; bad parameters
+are 400s naming them.
 """
 
 from __future__ import annotations
