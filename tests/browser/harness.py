@@ -22,10 +22,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Playwright
+from playwright.sync_api import Browser, Locator, Page, Playwright
 
 from tests.support.console import PASSWORD
 from tests.support.serve import ROOT, Process
@@ -91,11 +92,7 @@ class Console:
 
     def __init__(self, store: str, database_url: str, log_path: Path) -> None:
         self.store = store
-        self.process = Process(database_url, log_path, env={
-            "OPSLEDGER_ADMIN_TOKEN": ADMIN_TOKEN,
-            # a page load fetches its stylesheet and htmx too: not the API's budget
-            "OPSLEDGER_RATE_LIMIT": "1000/second",
-        })
+        self.process = Process(database_url, log_path, env={"OPSLEDGER_ADMIN_TOKEN": ADMIN_TOKEN})
         self.http = httpx.Client(timeout=30, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
 
     @property
@@ -145,6 +142,55 @@ def login(page: Page, who: str, *, password: str = PASSWORD) -> None:
     page.fill("input[name=password]", password)
     with page.expect_navigation():
         page.click("form[action='/ui/login'] button[type=submit]")
+
+
+def path_of(page: Page) -> str:
+    return urlsplit(page.url).path
+
+
+def status_of(page: Page) -> str | None:
+    """The status of the ticket page shown (its header's ``data-status``)."""
+    return page.locator("header[data-ticket]").get_attribute("data-status")
+
+
+def commands_of(page: Page) -> set[str]:
+    """The commands the ticket page offers (each a ``[data-command]`` form)."""
+    return set(page.locator("[data-command]").evaluate_all(
+        "nodes => nodes.map(n => n.dataset.command)"))
+
+
+def run_command(page: Page, verb: str, fields: dict[str, str] | None = None) -> None:
+    """Opens the command's form on the ticket page, fills ``fields`` (by name: inputs,
+    text areas, selects) and sends it; the page is the ticket again afterwards."""
+    box = page.locator(f"[data-command='{verb}']")
+    if box.evaluate("node => node.tagName") == "DETAILS" and not box.evaluate("n => n.open"):
+        box.locator("summary").click()
+    form = box.locator("form")
+    for name, value in (fields or {}).items():
+        field = form.locator(f"[name='{name}']")
+        if field.evaluate("node => node.tagName") == "SELECT":
+            field.select_option(value)
+        else:
+            field.fill(value)
+    with page.expect_navigation():
+        form.locator("button[type=submit]").click()
+    error = page.locator(".banner.error, [role=alert]")
+    assert error.count() == 0, f"{verb}: {error.first.inner_text()}"
+
+
+def reload_until(page: Page, selector: str, *, what: str = "") -> Locator:
+    """``selector`` on ``page``, reloading until it shows: the queues, the portal's list and
+    the dashboard are read models, a moment behind the command (a person would reload)."""
+    found = page.locator(selector)
+
+    def shown() -> bool:
+        if found.count():
+            return True
+        page.reload()
+        return False
+
+    eventually(shown, what=what or f"{selector} on {page.url}")
+    return found
 
 
 def eventually(check: Callable[[], bool], *, timeout: float = 15.0, every: float = 0.3,
