@@ -1,5 +1,82 @@
-"""The console's knowledge pages (issue 18): being built."""
+"""The knowledge base's pages (知识库, issue 18): ``/ui/knowledge?q=`` (the knowledge read
+model's search, Chinese and English, as ``GET /api/v1/knowledge``), ``/ui/knowledge/{ref}``
+(an entry as ``GET /api/v1/knowledge/{ref}`` reads it: an article, or a known error or
+solved problem; its history; an article's revision note, for staff, and its commands:
+``revise``, ``retire``) and ``/ui/knowledge/new`` (write an article, as
+``POST /api/v1/knowledge``).
+
+Each page is governed by the rule of the API operation it shows (``OPERATION_OPT``).
+"""
 
 from __future__ import annotations
 
-HANDLERS: list[object] = []
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from litestar import Request, get, post
+from litestar.datastructures import State
+from litestar.response import Redirect, Template
+from msgspec.structs import asdict
+
+from adapters.http import kit
+from adapters.http.access import AUDIENCE_OPT, OPERATION_OPT, STAFF
+from adapters.http.console.forms import form_body, run_form
+from adapters.http.console.records import command_forms, offered, timeline
+from adapters.http.console.render import page, words
+from adapters.http.schemas import knowledge as ks
+from application import knowledge as kb
+from application.commands import knowledge as commands
+
+COLLECTION, LABEL = "knowledge", "article"
+VERBS = ("revise", "retire")
+PAGE_SIZE = 20
+
+
+@get("/ui/knowledge", name="console-knowledge", include_in_schema=False,
+     opt={OPERATION_OPT: f"GET {kit.API}/knowledge", AUDIENCE_OPT: STAFF})
+@kit.threaded
+def knowledge_search(request: Request[Any, Any, Any], state: State, q: str = "",
+                     cursor: str | None = None) -> Template:
+    services = kit.services_of(state)
+    query = ks.search_query(q.strip(), PAGE_SIZE, kit.parse_cursor(cursor) or 0)
+    kit.read_your_writes(services)
+    found = services.knowledge.search(query)
+    return page(request, "knowledge/list.html", q=q.strip(),
+                items=[ks.search_item(h) for h in found.hits], next_cursor=found.next_cursor)
+
+
+@get("/ui/knowledge/new", name="console-knowledge-new", include_in_schema=False,
+     opt={OPERATION_OPT: f"POST {kit.API}/knowledge", AUDIENCE_OPT: STAFF})
+async def new_article(request: Request[Any, Any, Any], problem: str = "") -> Template:
+    return page(request, "knowledge/new.html", problem=problem)
+
+
+@post("/ui/knowledge", name="console-knowledge-write", include_in_schema=False,
+      status_code=303, opt={OPERATION_OPT: f"POST {kit.API}/knowledge", AUDIENCE_OPT: STAFF})
+async def write_article(request: Request[Any, Any, Any], state: State) -> Redirect:
+    """Writes an article as ``POST /api/v1/knowledge`` does (its body, its command)."""
+    form = await request.form()
+
+    def run() -> str:
+        zone = ZoneInfo(kit.services_of(state).settings.timezone)
+        body = form_body(form, ks.WriteArticle, zone)
+        result = run_form(request, state, form, commands.WriteArticle(**asdict(body)))
+        return f"/ui/knowledge/{result.aggregate.number}"
+
+    return Redirect(await request.app.state.run_blocking(run), status_code=303)
+
+
+@get("/ui/knowledge/{ref:str}", name="console-knowledge-entry", include_in_schema=False,
+     opt={OPERATION_OPT: f"GET {kit.API}/knowledge/{{ref}}", AUDIENCE_OPT: STAFF})
+@kit.threaded
+def knowledge_entry(request: Request[Any, Any, Any], state: State, ref: str) -> Template:
+    desk = kit.services_of(state).desk
+    entry = ks.entry(desk, ref)
+    article = kb.get_article(desk, entry.id) if entry.source == "article" else None
+    return page(request, "knowledge/page.html", entry=entry,
+                commands=offered(request, article, LABEL, COLLECTION, VERBS) if article else [],
+                timeline=timeline(kb.entry_history(desk, entry.id), words(request).when))
+
+
+HANDLERS = [knowledge_search, new_article, write_article, knowledge_entry,
+            *command_forms(COLLECTION, LABEL, VERBS)]
