@@ -1,5 +1,212 @@
-"""The console's tickets pages (issue 18): being built."""
+"""The ticket page and the new-ticket form (issue 18).
+
+- ``GET /ui/tickets/{ref}`` (an id or a number): what ``GET /api/v1/tickets/{ref}`` answers
+  (``kit.ticket_view``: the header, the SLA clocks from ``kit.sla_of``), the timeline from
+  the ticket's history (``desk.ticket_history``, as ``/history``), oldest first, each event
+  with the time it claims (``reported_at``, ``performed_at``, ``occurred_at``...) beside the
+  time it was recorded; and one form per command the page offers (``commands``): the
+  ticket's state admits it (``command_state.state_refusal``, the API's ``409``) and the
+  caller may call it (``access.may_command``: the matrix and, for an engineer, the ticket
+  assigned to them or their group). ``?as_of=`` (a ``datetime-local`` time is read in the
+  calendar's zone) shows the page as it stood then, without forms.
+- ``POST /ui/tickets/{ref}/<verb>``: each ticket command of the matrix, run as its API route
+  runs it (``console.records.command_forms``), then ``303`` back here.
+- ``GET /ui/tickets/new`` + ``POST /ui/tickets/new``: phone and walk-in intake, the API's
+  ``RegisterTicket`` body and its builder (``kit.registration``); the priority the desk's
+  matrix gives (``GET /ui/tickets/priority``, ``desk.matrix`` as registration uses it) and
+  the customer's open tickets of the same system (``GET /ui/tickets/duplicates``, the ticket
+  list read model), both htmx fragments.
+"""
 
 from __future__ import annotations
 
-HANDLERS: list[object] = []
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from litestar import Request, get, post
+from litestar.datastructures import State
+from litestar.exceptions import ValidationException
+from litestar.response import Redirect, Template
+
+from adapters.http import kit
+from adapters.http.access import (AUDIENCE_OPT, OPERATION_OPT, RULES, STAFF, may_call,
+                                  may_command, principal_of)
+from adapters.http.console import records
+from adapters.http.console.forms import form_body, run_form
+from adapters.http.console.render import page, words
+from adapters.http.schemas import tickets as s
+from application.command_state import state_refusal
+from application.customers import list_customers
+from domain.customer import normalise_customer_id
+from domain.priority import Impact, Importance, Priority, Urgency
+from domain.ticket import Channel, Ticket, TicketType
+from projections.ticket_list.projection import OPEN_STATUSES
+from projections.ticket_list.view import TicketQuery
+
+COLLECTION, LABEL = "tickets", "ticket"
+_TICKET = f"{kit.API}/tickets/{{ref}}"
+#: Every ticket command of the matrix (``access.RULES``), in its order: a form each.
+VERBS = tuple(key.rsplit("/", 1)[1] for key in RULES if key.startswith(f"POST {_TICKET}/"))
+#: The choices of the forms' selects (the domain's values; labels in common.toml).
+CHOICES = {
+    "channel": [c.value for c in Channel], "type": [t.value for t in TicketType],
+    "urgency": [u.value for u in Urgency], "impact": [i.value for i in Impact],
+    "importance": [i.value for i in Importance], "priority": [p.value for p in Priority],
+}
+DUPLICATES_SHOWN = 10
+
+
+# ------------------------------------------------------------------ the ticket
+
+
+@get("/ui/tickets/{ref:str}", name="console-ticket", include_in_schema=False,
+     opt={OPERATION_OPT: f"GET {_TICKET}", AUDIENCE_OPT: STAFF})
+@kit.threaded
+def ticket_page(request: Request[Any, Any, Any], state: State, ref: str,
+                as_of: str | None = None) -> Template:
+    desk = kit.services_of(state).desk
+    w = words(request)
+    when = kit.parse_as_of(as_of, w.zone) if as_of else None
+    ticket = desk.get_ticket(ref, as_of=when)
+    history = [h for h in desk.ticket_history(ticket.id) if when is None or h.recorded_at <= when]
+    return page(request, "tickets/page.html", ticket=kit.ticket_view(desk, ticket, when),
+                timeline=timeline(history, w.when), as_of=when,
+                as_of_value=when.astimezone(w.zone).strftime("%Y-%m-%dT%H:%M") if when else "",
+                commands=[] if when else commands(request, ticket), choices=CHOICES)
+
+
+def commands(request: Request[Any, Any, Any], ticket: Ticket) -> list[str]:
+    """The commands the page has a form for (see the module's docstring)."""
+    principal = principal_of(request)
+    return [v for v in VERBS if state_refusal(ticket, v, LABEL) is None
+            and may_command(principal, records.operation(COLLECTION, v), ticket)]
+
+
+#: Fields an event's time claim may be in (the event's own, or its entry's, resolution's...).
+_CLAIMED = ("occurred_at", "reported_at", "performed_at", "resolved_at", "at")
+#: Events whose facts would drown the timeline (or repeat the header): only these are shown
+#: (``a.b``: the field ``b`` of ``a``).
+_ONLY = {
+    "Registered": ("contact", "channel"),
+    "SlaDeadlinesSet": ("deadlines.priority", "deadlines.policy", "deadlines.response_due",
+                        "deadlines.resolution_due", "deadlines.reason"),
+}
+#: Not among an event's facts: the times shown beside it; a contact's ``erased`` flag.
+_HIDDEN = {*_CLAIMED, "recorded_at", "erased"}
+#: Facts that say again what the event says (who escalated is its actor; what an escalation
+#: does is the same every time).
+_DROP = {"Escalated": {"by", "actions"}}
+
+
+def timeline(entries: list[Any], when: Any) -> list[dict[str, Any]]:
+    """The history oldest first, as ``records.timeline`` reads each event, with the time the
+    event claims (``claimed_at``) where it differs from when it was recorded."""
+    items = records.timeline(entries, when)[::-1]
+    for item, entry in zip(items, entries, strict=True):
+        claimed = _claimed(entry.data)
+        differs = claimed is not None and when(claimed) != when(entry.recorded_at)
+        item["claimed_at"] = claimed if differs else None
+        item["facts"] = _shown(entry.type, item["facts"])
+    return items
+
+
+def _claimed(data: dict[str, Any]) -> datetime | None:
+    """The time an event claims: its own field, or its value's (a work entry's
+    ``performed_at``, a resolution's ``resolved_at``, an acceptance's ``at``)."""
+    for scope in (data, *data.values()):
+        for key in _CLAIMED:
+            found = scope.get(key) if isinstance(scope, dict) else getattr(scope, key, None)
+            if isinstance(found, datetime):
+                return found
+    return None
+
+
+def _shown(event_type: str, facts: dict[str, Any]) -> dict[str, Any]:
+    """The facts of one event the timeline shows (``_ONLY``, ``_DROP``, ``_HIDDEN``); an
+    event type not named there shows all its facts."""
+    only = _ONLY.get(event_type)
+    if only is not None:
+        kept: dict[str, Any] = {}
+        for path in only:
+            key, _, field = path.partition(".")
+            if key in facts and not field:
+                kept[key] = facts[key]
+            elif isinstance(facts.get(key), dict) and field in facts[key]:
+                kept.setdefault(key, {})[field] = facts[key][field]
+        facts = kept
+    drop = _DROP.get(event_type, set()) | _HIDDEN
+    return {k: ({f: v for f, v in value.items() if f not in _HIDDEN}
+                if isinstance(value, dict) else value)
+            for k, value in facts.items() if k not in drop}
+
+
+# ------------------------------------------------------------------ a new ticket
+
+
+@get("/ui/tickets/new", name="console-ticket-new", include_in_schema=False,
+     opt={OPERATION_OPT: f"POST {kit.API}/tickets", AUDIENCE_OPT: STAFF})
+@kit.threaded
+def new_ticket(request: Request[Any, Any, Any], state: State) -> Template:
+    desk = kit.services_of(state).desk
+    principal = principal_of(request)
+    customers = []  # offered as the customer field's suggestions to who may list them
+    if may_call(principal, f"GET {kit.API}/customers"):
+        customers = [{"id": c.customer, "name": c.name} for c in list_customers(desk)]
+    return page(request, "tickets/new.html", choices=CHOICES, customers=customers)
+
+
+@post("/ui/tickets/new", name="console-ticket-register", include_in_schema=False,
+      status_code=303, opt={OPERATION_OPT: f"POST {kit.API}/tickets", AUDIENCE_OPT: STAFF})
+async def register(request: Request[Any, Any, Any], state: State) -> Redirect:
+    form = await request.form()
+    number = await request.app.state.run_blocking(_register, request, state, form)
+    return Redirect(f"/ui/tickets/{number}", status_code=303)
+
+
+def _register(request: Request[Any, Any, Any], state: State, form: Any) -> str:
+    zone = ZoneInfo(kit.services_of(state).settings.timezone)
+    body = form_body(form, s.RegisterTicket, zone)
+    result = run_form(request, state, form, kit.registration(request, body))
+    return str(result.aggregate.number)
+
+
+@get("/ui/tickets/priority", name="console-ticket-priority", include_in_schema=False,
+     opt={OPERATION_OPT: f"POST {kit.API}/tickets", AUDIENCE_OPT: STAFF})
+async def priority(request: Request[Any, Any, Any], state: State, urgency: str = "",
+                   impact: str = "", importance: str = "") -> Template:
+    """The priority the desk's matrix gives (``desk.matrix``, as registration and
+    ``classify`` take it); none until all three are chosen."""
+    chosen = None
+    given = {"urgency": urgency, "impact": impact, "importance": importance}
+    bad = [{"key": k, "message": f"one of {', '.join(CHOICES[k])}"}
+           for k, v in given.items() if v and v not in CHOICES[k]]
+    if bad:
+        raise ValidationException("unknown urgency, impact or importance", extra=bad)
+    if all(given.values()):
+        chosen = kit.services_of(state).desk.matrix.priority(
+            Urgency(urgency), Impact(impact), Importance(importance))
+    return page(request, "tickets/_priority.html", priority=chosen)
+
+
+@get("/ui/tickets/duplicates", name="console-ticket-duplicates", include_in_schema=False,
+     opt={OPERATION_OPT: f"GET {kit.API}/tickets", AUDIENCE_OPT: STAFF})
+@kit.threaded
+def duplicates(request: Request[Any, Any, Any], state: State, customer: str = "",
+               affected_system: str = "") -> Template:
+    """The customer's open tickets of the same affected system (the ticket list read
+    model), for the intake form: is this call a ticket we already have?"""
+    customer, system = customer.strip(), affected_system.strip()
+    found: list[Any] = []
+    if customer and system:
+        services = kit.services_of(state)
+        kit.read_your_writes(services)
+        q = TicketQuery(customer=normalise_customer_id(customer), affected_system=system,
+                        statuses=tuple(x.value for x in OPEN_STATUSES), limit=DUPLICATES_SHOWN)
+        found = [dict(row) for row in services.tickets.query(q).rows]
+    return page(request, "tickets/_duplicates.html", tickets=found,
+                asked=bool(customer and system))
+
+
+HANDLERS = [new_ticket, register, priority, duplicates, ticket_page,
+            *records.command_forms(COLLECTION, LABEL, VERBS)]
