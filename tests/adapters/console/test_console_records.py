@@ -24,6 +24,7 @@ _COMMAND = re.compile(r'data-command="([a-z_]+)"')
 _HIDDEN = re.compile(r'name="(_csrf_token|_key|_version)" value="([^"]+)"')
 _GATE = re.compile(r'data-gate="([a-z_]+)" data-state="([a-z_]+)"')
 _STATUS = re.compile(r'data-field="status">([^<]+)<')
+_AUDIENCE = re.compile(r'data-field="audience">([^<]+)<')
 
 PLAN: dict[str, Any] = {
     "goal": "ERP 登录响应时间降到 1 秒以内", "content": "升级 ERP 应用服务器内存",
@@ -324,10 +325,12 @@ def test_an_article_is_written_found_revised_and_retired_through_the_forms(desk)
     token = dict(_HIDDEN.findall(html))
     r = desk.client.post("/ui/knowledge", data={
         **token, "title": "VPN 频繁掉线", "symptoms": "VPN 每隔 10 分钟断开\n需要重新登录",
-        "solution": "升级客户端到 5.2", "tags": "VPN\n网络"}, follow_redirects=False)
+        "solution": "升级客户端到 5.2", "tags": "VPN\n网络", "audience": "public"},
+        follow_redirects=False)
     html = followed(desk, r)
     number = r.headers["location"].rsplit("/", 1)[-1]
     assert number.startswith("KB-") and f"{number} · VPN 频繁掉线" in html
+    assert _AUDIENCE.findall(html) == ["对客户公开"]  # the customers' requesters read it too
     assert "VPN 每隔 10 分钟断开\n需要重新登录" in html  # the text keeps its line breaks
     assert commands_on(html) == {"revise", "retire"}
     assert number in page(desk, "/ui/knowledge?q=掉线")
@@ -336,6 +339,9 @@ def test_an_article_is_written_found_revised_and_retired_through_the_forms(desk)
     html = followed(desk, post_form(desk, url, "revise", solution="升级客户端到 5.3",
                                     note="5.2 仍有问题"))
     assert "升级客户端到 5.3" in html and "5.2 仍有问题" in html  # the staff's note
+    assert _AUDIENCE.findall(html) == ["对客户公开"]  # a revision keeps who reads it
+    html = followed(desk, post_form(desk, url, "revise", audience="internal", note="仅内部"))
+    assert _AUDIENCE.findall(html) == ["仅内部"]
     assert 'data-event="Revised"' in html
     html = followed(desk, post_form(desk, url, "retire", reason="客户端已统一升级"))
     assert _STATUS.findall(html) == ["已下线"] and not commands_on(html)

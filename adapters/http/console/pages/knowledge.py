@@ -1,7 +1,8 @@
 """The knowledge base's pages (知识库, issue 18): ``/ui/knowledge?q=`` (the knowledge read
 model's search, Chinese and English, as ``GET /api/v1/knowledge``), ``/ui/knowledge/{ref}``
-(an entry as ``GET /api/v1/knowledge/{ref}`` reads it: an article, or a known error or
-solved problem; its history; an article's revision note, for staff, and its commands:
+(an entry as ``GET /api/v1/knowledge/{ref}`` reads it for staff: an article, or a known
+error or solved problem; who reads it (its audience, ADR 0052); its history; what only staff
+read: the tickets, problem and change behind it and the revision note; an article's commands:
 ``revise``, ``retire``) and ``/ui/knowledge/new`` (write an article, as
 ``POST /api/v1/knowledge``).
 
@@ -26,8 +27,10 @@ from adapters.http.console.render import page, words
 from adapters.http.schemas import knowledge as ks
 from application import knowledge as kb
 from application.commands import knowledge as commands
+from domain.article import Audience
 
 COLLECTION, LABEL = "knowledge", "article"
+AUDIENCES = tuple(a.value for a in Audience)
 VERBS = ("revise", "retire")
 PAGE_SIZE = 20
 
@@ -40,15 +43,15 @@ def knowledge_search(request: Request[Any, Any, Any], state: State, q: str = "",
     services = kit.services_of(state)
     query = ks.search_query(q.strip(), PAGE_SIZE, kit.parse_cursor(cursor) or 0)
     kit.read_your_writes(services)
-    found = services.knowledge.search(query)
-    return page(request, "knowledge/list.html", q=q.strip(),
-                items=[ks.search_item(h) for h in found.hits], next_cursor=found.next_cursor)
+    found = ks.search(services.knowledge, query)
+    return page(request, "knowledge/list.html", q=q.strip(), items=found.items,
+                next_cursor=found.next_cursor)
 
 
 @get("/ui/knowledge/new", name="console-knowledge-new", include_in_schema=False,
      opt={OPERATION_OPT: f"POST {kit.API}/knowledge", AUDIENCE_OPT: STAFF})
 async def new_article(request: Request[Any, Any, Any], problem: str = "") -> Template:
-    return page(request, "knowledge/new.html", problem=problem)
+    return page(request, "knowledge/new.html", problem=problem, audiences=AUDIENCES)
 
 
 @post("/ui/knowledge", name="console-knowledge-write", include_in_schema=False,
@@ -73,7 +76,7 @@ def knowledge_entry(request: Request[Any, Any, Any], state: State, ref: str) -> 
     desk = kit.services_of(state).desk
     entry = ks.entry(desk, ref)
     article = kb.get_article(desk, entry.id) if entry.source == "article" else None
-    return page(request, "knowledge/page.html", entry=entry,
+    return page(request, "knowledge/page.html", entry=entry, audiences=AUDIENCES,
                 commands=offered(request, article, LABEL, COLLECTION, VERBS) if article else [],
                 timeline=timeline(kb.entry_history(desk, entry.id), words(request).when))
 
