@@ -157,13 +157,15 @@ def test_sqlite_answers_them_from_indexes(store_kind: str, store_url: str, desk:
     try:
         view.breached(at(0, 0), at(14, 30))
         view.flow([at(0, 0) + timedelta(days=i) for i in range(3)])
+        view.open_counts()
     finally:
         view.store.read = read  # type: ignore[method-assign]
     plans = "\n".join(" ".join(str(x) for x in row) for sql, params in statements
                       for row in con.execute("EXPLAIN QUERY PLAN " + sql, params))
     con.close()
     for index in ("ticket_list_response_late", "ticket_list_resolution_late",
-                  "ticket_list_reported_at", "ticket_list_resolved_at"):
+                  "ticket_list_reported_at", "ticket_list_resolved_at", "ticket_list_open"):
         assert index in plans, plans
     assert "SCAN ticket_list" not in plans.replace("SCAN ticket_list USING", ""), plans
     assert "ticket_list_status" not in plans, plans  # every invalid ticket, once per day
+    assert "COVERING INDEX ticket_list_open" in plans and "TEMP B-TREE FOR GROUP BY" not in plans
