@@ -44,6 +44,27 @@ ENVIRONMENT = Environment(
 )
 
 
+#: The header's links: (path, message key, the API operation its page names). A link shows
+#: only to callers the matrix lets through (``tests/adapters/console/test_console_nav.py``
+#: keeps each operation equal to its page's ``OPERATION_OPT``).
+DESK_NAV = (
+    ("/ui/", "nav.desk", "GET /api/v1/tickets"),
+    ("/ui/tickets/new", "nav.new_ticket", "POST /api/v1/tickets"),
+    ("/ui/search", "nav.search", "GET /api/v1/search"),
+    ("/ui/problems", "nav.problems", "GET /api/v1/problems"),
+    ("/ui/changes", "nav.changes", "GET /api/v1/changes"),
+    ("/ui/knowledge", "nav.knowledge", "GET /api/v1/knowledge"),
+    ("/ui/projects", "nav.projects", "GET /api/v1/projects"),
+    ("/ui/dashboard", "nav.dashboard", "GET /api/v1/sla/compliance"),
+    ("/ui/sla", "nav.sla", "GET /api/v1/sla/compliance"),
+)
+PORTAL_NAV = (
+    ("/portal/", "nav.portal_home", "GET /api/v1/tickets"),
+    ("/portal/tickets/new", "nav.portal_new", "POST /api/v1/tickets"),
+    ("/portal/knowledge", "nav.portal_kb", "GET /api/v1/knowledge"),
+)
+
+
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(ENVIRONMENT))
 
@@ -72,10 +93,14 @@ def page(request: Request[Any, Any, Any], template: str, *, status_code: int = 2
     if needs_masking(principal):
         values = {k: mask(v) for k, v in values.items()}
     w = words(request)
+    staff = not (REQUESTER in principal.roles and ADMIN not in principal.roles)
+    nav = [(href, key) for href, key, operation in (DESK_NAV if staff else PORTAL_NAV)
+           if may_call(principal, operation)] if principal.roles else []
     values.update(
         w=w, t=w.t, lang=w.language,
         me=principal,
-        staff=not (REQUESTER in principal.roles and ADMIN not in principal.roles),
+        staff=staff,
+        nav=nav,
         open_store=open_store_caller(request.scope),
         may=lambda operation: may_call(principal, operation),
         static=STATIC_PATH,
