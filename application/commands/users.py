@@ -182,7 +182,7 @@ class RevokeToken(_OnUser):
 class SetPassword(_OnUser):
     """``User.set_password`` → ``User.PasswordSet``: the console password's argon2id hash
     (ADR 0049); the password itself is never recorded, logged or shown (``repr=False``).
-    Ends a lock-out. HTTP: ``POST /api/v1/users/{user}/password`` ``{"password": ...}``."""
+    Ends a lock-out. HTTP: ``SetPassword`` (``POST /api/v1/users/{user}/password``)."""
 
     verb = "set_password"
     password: str = field(repr=False)

@@ -98,7 +98,9 @@ class Words:
         if value is None or value == "":
             return "–"
         if isinstance(value, str):
-            return value[:10]
+            if len(value) <= 10:
+                return value  # a date already
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
         if isinstance(value, datetime) and value.tzinfo is not None:
             value = value.astimezone(self.zone)
         return value.strftime("%Y-%m-%d")

@@ -54,6 +54,8 @@ def test_times_read_in_the_calendar_zone_and_countdowns_in_words():
     assert zh.countdown(-20 * 60) == "已超时 20分"
     assert zh.countdown(2 * 86400 + 3 * 3600) == "剩余 2天3小时"
     assert en.countdown(80 * 60) == "1 h 20 min left"
+    assert zh.day("2026-12-06T17:30:00Z") == "2026-12-07"  # the local date, not UTC's
+    assert zh.day("2026-12-06") == "2026-12-06"
 
 
 @pytest.mark.parametrize(("cookie", "accept", "expected"), [
