@@ -34,6 +34,7 @@ from adapters.http.access import (AUDIENCE_OPT, OPERATION_OPT, RULES, STAFF, may
                                   may_command, principal_of)
 from adapters.http.console import records
 from adapters.http.console.forms import form_body, run_form
+from adapters.http.console.i18n import Words
 from adapters.http.console.render import page, words
 from adapters.http.schemas import tickets as s
 from application.command_state import state_refusal
@@ -70,8 +71,9 @@ def ticket_page(request: Request[Any, Any, Any], state: State, ref: str,
     when = kit.parse_as_of(as_of, w.zone) if as_of else None
     ticket = desk.get_ticket(ref, as_of=when)
     history = [h for h in desk.ticket_history(ticket.id) if when is None or h.recorded_at <= when]
+    events = timeline(history, w)
     return page(request, "tickets/page.html", ticket=kit.ticket_view(desk, ticket, when),
-                timeline=timeline(history, w.when), as_of=when,
+                timeline=events, fields=field_words(w, events), as_of=when,
                 as_of_value=when.astimezone(w.zone).strftime("%Y-%m-%dT%H:%M") if when else "",
                 commands=[] if when else commands(request, ticket), choices=CHOICES)
 
@@ -99,24 +101,62 @@ _HIDDEN = {*_CLAIMED, "recorded_at", "erased"}
 _DROP = {"Escalated": {"by", "actions"}}
 
 
-def timeline(entries: list[Any], when: Any) -> list[dict[str, Any]]:
-    """The history oldest first, as ``records.timeline`` reads each event, with the time the
-    event claims (``claimed_at``) where it differs from when it was recorded."""
+def timeline(entries: list[Any], w: Words) -> list[dict[str, Any]]:
+    """The history oldest first, as ``records.timeline`` reads each event, each with its
+    ``label`` (``tickets.event.<type>``; an unknown type reads as itself), its times read
+    once here rather than in the template (a page lists hundreds of events): ``at``
+    (recorded), ``claimed`` (the time the event claims, where it reads differently),
+    ``as_of`` (the recorded time for the page's ``?as_of=``), and its facts with the domain's
+    values in words (``VALUE_WORDS``); the facts keep their field names, which ``page``
+    masks by."""
+    when = w.when
     items = records.timeline(entries, when)[::-1]
     for item, entry in zip(items, entries, strict=True):
         claimed = _claimed(entry.data)
-        differs = claimed is not None and when(claimed) != when(entry.recorded_at)
-        item["claimed_at"] = claimed if differs else None
-        item["facts"] = _shown(entry.type, item["facts"])
+        item["label"] = _word(w, "tickets.event", entry.type)
+        item["at"] = when(entry.recorded_at)
+        item["claimed"] = None
+        if claimed is not None and claimed != entry.recorded_at:
+            item["claimed"] = when(claimed) if when(claimed) != item["at"] else None
+        item["as_of"] = entry.recorded_at.isoformat().replace("+", "%2B")
+        item["facts"] = {k: ({f: _value(w, f, x) for f, x in v.items()} if isinstance(v, dict)
+                             else _value(w, k, v))
+                         for k, v in _shown(entry.type, item["facts"]).items()}
     return items
+
+
+#: The catalogue tables that name a field's domain values (common.toml).
+VALUE_WORDS = {"channel": "channel", "type": "ticket_type", "urgency": "urgency",
+               "impact": "impact", "importance": "importance", "status": "status"}
+
+
+def field_words(w: Words, items: list[dict[str, Any]]) -> dict[str, str]:
+    """The label of every fact's field on the page (``tickets.field.<name>``, else the name)."""
+    names = {f for item in items for k, v in item["facts"].items()
+             for f in (v if isinstance(v, dict) else (k,))}
+    return {name: _word(w, "tickets.field", name) for name in names}
+
+
+def _word(w: Words, table: str, key: str) -> str:
+    return w.t(f"{table}.{key}") if w.has(f"{table}.{key}") else key
+
+
+def _value(w: Words, field: str, value: Any) -> Any:
+    table = VALUE_WORDS.get(field)
+    return _word(w, table, value) if table and isinstance(value, str) else value
 
 
 def _claimed(data: dict[str, Any]) -> datetime | None:
     """The time an event claims: its own field, or its value's (a work entry's
     ``performed_at``, a resolution's ``resolved_at``, an acceptance's ``at``)."""
-    for scope in (data, *data.values()):
-        for key in _CLAIMED:
-            found = scope.get(key) if isinstance(scope, dict) else getattr(scope, key, None)
+    for key in _CLAIMED:
+        found = data.get(key)
+        if isinstance(found, datetime):
+            return found
+    for value in data.values():
+        fields = getattr(value, "__dataclass_fields__", None)
+        for key in _CLAIMED if fields else ():
+            found = getattr(value, key, None) if key in fields else None
             if isinstance(found, datetime):
                 return found
     return None
