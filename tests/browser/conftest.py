@@ -6,11 +6,14 @@ Fixtures:
     console        (session)  a ``harness.Console``: ``opsledger serve`` on a free 127.0.0.1 port
                               on that store, ``OPSLEDGER_ADMIN_TOKEN`` set, the people of
                               ``harness.PEOPLE`` created; stopped by its PID at the end. Under
-                              pytest-xdist each worker starts its own.
+                              pytest-xdist each worker starts its own (one store's tests on
+                              one worker: the ``xdist_group`` marks).
     browser        (session)  the Chromium (one per worker, reused by every test)
     open_as        (function) ``open_as(who)`` -> a ``Page`` in a fresh browser context (its own
                               cookies), logged in as ``who`` (``None``: not logged in), Chinese
-                              by default (``lang="en"`` for English); closed after the test
+                              by default (``lang="en"`` for English); closed after the test,
+                              after a screenshot of each page into ``test-artifacts/failures/``
+                              if the test failed (its report also carries the server's log)
     shots          (session)  ``harness.Shots`` of the store: ``shots.take(page, "desk")``
 
 Every test module here says ``pytestmark = harness.BROWSER`` (the markers ``browser`` and
@@ -25,19 +28,42 @@ from collections.abc import Callable, Iterator
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from tests.browser.harness import ARTIFACTS, VIEWPORT, Console, Shots, launch, login
+from tests.browser.harness import ARTIFACTS, FAILURES, VIEWPORT, Console, Shots, launch, login
 from tests.support.postgres import create_database, drop_database, unique_database_name
 
+# Under pytest-xdist (scripts/test: --dist loadgroup) a store's tests stay on one worker, so
+# each worker starts one server and one Chromium, not both stores' servers each.
 CONSOLE_STORES = [
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+    pytest.param("sqlite", id="sqlite", marks=pytest.mark.xdist_group("browser-sqlite")),
+    pytest.param("postgres", id="postgres",
+                 marks=[pytest.mark.postgres, pytest.mark.xdist_group("browser-postgres")]),
 ]
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter,
+                            config: pytest.Config) -> None:
     """Where the screenshots went (plain pytest; scripts/test says it under xdist)."""
+    if config.pluginmanager.hasplugin("dsession"):
+        return  # the xdist controller: its workers took them
     if ARTIFACTS.is_dir() and any(ARTIFACTS.rglob("*.png")):
         terminalreporter.write_line(f"browser screenshots: {ARTIFACTS}")
+
+
+_REPORT = pytest.StashKey[pytest.TestReport]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item,
+                              call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+    """A failed browser test's report carries the server's log; ``open_as`` sees the failure
+    and keeps a screenshot of every page the test had open."""
+    report: pytest.TestReport = yield
+    if call.when == "call":
+        item.stash[_REPORT] = report
+        console = getattr(item, "funcargs", {}).get("console")
+        if report.failed and isinstance(console, Console):
+            report.sections.append(("opsledger serve log (tail)", console.log_tail()))
+    return report
 
 
 @pytest.fixture(scope="session", params=CONSOLE_STORES)
@@ -83,7 +109,8 @@ def shots(console_store: str) -> Shots:
 
 
 @pytest.fixture
-def open_as(browser: Browser, console: Console) -> Iterator[Callable[..., Page]]:
+def open_as(browser: Browser, console: Console,
+            request: pytest.FixtureRequest) -> Iterator[Callable[..., Page]]:
     contexts: list[BrowserContext] = []
 
     def open_(who: str | None, *, lang: str = "zh-CN") -> Page:
@@ -97,5 +124,9 @@ def open_as(browser: Browser, console: Console) -> Iterator[Callable[..., Page]]
         return page
 
     yield open_
-    for context in contexts:
+    report = request.node.stash.get(_REPORT, None)
+    for n, context in enumerate(contexts):
+        if report is not None and report.failed:
+            for m, page in enumerate(context.pages):
+                page.screenshot(path=str(FAILURES / f"{request.node.name}-{n}{m}.png"))
         context.close()

@@ -10,7 +10,8 @@ Chromium driven by Playwright.
   a downloaded browser; ``CHROMIUM_MISSING`` says how to get it.
 - ``login(page, who)``: through the form at ``/ui/login`` (fields ``user``, ``password``).
 - ``Shots``: screenshots of the main pages, saved under ``test-artifacts/screenshots/<store>/``
-  and, with ``OPSLEDGER_UPDATE_SCREENSHOTS=1``, the SQLite run's copied into ``docs/screenshots/``.
+  and, with ``OPSLEDGER_UPDATE_SCREENSHOTS=1``, the SQLite run's ``DOCS_SET`` copied into
+  ``docs/screenshots/`` (the README shows them).
 """
 
 from __future__ import annotations
@@ -49,7 +50,16 @@ CHROMIUM_MISSING = (
 ADMIN_TOKEN = "browser-tests-admin-token"
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
 DOCS_SHOTS = ROOT / "docs" / "screenshots"
+FAILURES = ROOT / "test-artifacts" / "failures"  # every page open when a test failed
 UPDATE_SHOTS = "OPSLEDGER_UPDATE_SCREENSHOTS"
+#: The stable set shown in the README: a screenshot of the flow -> its name in docs/screenshots/
+#: (the other screenshots there are of the demo's data, made by hand).
+DOCS_SET = {
+    "ticket-new": "flow-1-new-ticket.png",
+    "desk": "flow-2-dispatch.png",
+    "ticket": "flow-3-ticket.png",
+    "portal-ticket": "flow-4-portal-acceptance.png",
+}
 VIEWPORT = {"width": 1400, "height": 900}
 
 # The organisations of the two requesters (a requester sees only their own).
@@ -148,9 +158,19 @@ def path_of(page: Page) -> str:
     return urlsplit(page.url).path
 
 
+def ticket_header(page: Page) -> Locator:
+    """The ticket page's header (``data-ticket``, ``data-status``); what the page says instead
+    when it is not a ticket page (an error page, the login form)."""
+    header = page.locator("header[data-ticket]")
+    if header.count() != 1:
+        said = page.locator("main").inner_text() if page.locator("main").count() else page.content()
+        raise AssertionError(f"not a ticket page: {page.url}\n{said[:800]}")
+    return header
+
+
 def status_of(page: Page) -> str | None:
     """The status of the ticket page shown (its header's ``data-status``)."""
-    return page.locator("header[data-ticket]").get_attribute("data-status")
+    return ticket_header(page).get_attribute("data-status")
 
 
 def commands_of(page: Page) -> set[str]:
@@ -214,7 +234,7 @@ class Shots:
     def take(self, page: Page, name: str, *, full_page: bool = True) -> Path:
         path = self.folder / f"{name}.png"
         page.screenshot(path=str(path), full_page=full_page)
-        if os.environ.get(UPDATE_SHOTS) == "1" and self.store == "sqlite":
+        if os.environ.get(UPDATE_SHOTS) == "1" and self.store == "sqlite" and name in DOCS_SET:
             DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, DOCS_SHOTS / path.name)
+            shutil.copyfile(path, DOCS_SHOTS / DOCS_SET[name])
         return path

@@ -4,18 +4,14 @@ against a real ``opsledger serve`` (SQLite and PostgreSQL; ADR 0051)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
 from playwright.sync_api import Page
 
 from adapters.http.console.i18n import EN, ZH, catalogue
-from tests.browser.harness import BROWSER, PASSWORD, PEOPLE, Shots, login
+from tests.browser.harness import (BROWSER, ORG_A, ORG_B, PASSWORD, PEOPLE, Console, Shots, login,
+                                   path_of, reload_until)
 
 pytestmark = BROWSER
-
-
-def path_of(page: Page) -> str:
-    return urlsplit(page.url).path
 
 
 def test_a_dispatcher_logs_in_through_the_form_and_lands_on_the_desk(
@@ -51,7 +47,7 @@ def test_a_requester_lands_on_the_portal_and_cannot_open_the_desk(
         open_as: Callable[..., Page]) -> None:
     page = open_as("chen.requester")
     assert path_of(page) == "/portal/"
-    for staff_page in ("/ui/",):
+    for staff_page in ("/ui/", "/ui/tickets/new", "/ui/dashboard", "/ui/search?q=ERP"):
         answer = page.goto(staff_page)
         assert answer is not None
         # the desk is for staff: sent on to the portal (or refused), never shown
@@ -80,6 +76,34 @@ def test_a_form_post_without_the_csrf_token_is_refused(open_as: Callable[..., Pa
     assert path_of(page) == "/ui/login"
     page.goto("/ui/")
     assert path_of(page) == "/ui/login"
+
+
+def test_a_requester_cannot_open_another_organisations_ticket(
+        console: Console, open_as: Callable[..., Page]) -> None:
+    theirs = console.register_ticket(customer=ORG_B, title="仓储系统打印机离线")
+    ours = console.register_ticket(customer=ORG_A, title="报表导出超时")
+    page = open_as("chen.requester")
+    # their list shows their organisation's ticket, never the other's
+    row = reload_until(page, f"[data-ticket='{ours['number']}']")
+    assert ours["title"] in row.inner_text()
+    assert page.locator(f"[data-ticket='{theirs['number']}']").count() == 0
+    answer = page.goto(f"/portal/tickets/{theirs['number']}")
+    assert answer is not None and answer.status == 404
+    assert theirs["title"] not in page.content()
+    answer = page.goto(f"/ui/tickets/{theirs['number']}")
+    assert answer is not None
+    assert theirs["title"] not in page.content()
+    assert path_of(page) == "/portal/" or answer.status in (403, 404)
+    # their own organisation's ticket opens (so the 404 above is the scoping, not a missing page)
+    answer = page.goto(f"/portal/tickets/{ours['number']}")
+    assert answer is not None and answer.status == 200
+    assert ours["title"] in page.content()
+    # and the other organisation's requester opens theirs
+    other = open_as("zhou.requester")
+    answer = other.goto(f"/portal/tickets/{theirs['number']}")
+    assert answer is not None and answer.status == 200
+    assert theirs["title"] in other.content()
+
 
 
 def test_the_language_switch_shows_english_labels(open_as: Callable[..., Page]) -> None:
