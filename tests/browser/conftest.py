@@ -114,8 +114,8 @@ def open_as(browser: Browser, console: Console,
     contexts: list[BrowserContext] = []
 
     def open_(who: str | None, *, lang: str = "zh-CN") -> Page:
-        context = browser.new_context(base_url=console.url, viewport=VIEWPORT,  # type: ignore[arg-type]
-                                      locale=lang, timezone_id="Asia/Shanghai")
+        context = browser.new_context(base_url=console.url, viewport=VIEWPORT, locale=lang,
+                                      timezone_id="Asia/Shanghai")
         context.set_default_timeout(15_000)
         contexts.append(context)
         page = context.new_page()

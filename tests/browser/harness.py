@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Locator, Page, Playwright
+from playwright.sync_api import Browser, Locator, Page, Playwright, ViewportSize
 
 from tests.support.console import PASSWORD
 from tests.support.serve import ROOT, Process
@@ -60,7 +60,7 @@ DOCS_SET = {
     "ticket": "flow-3-ticket.png",
     "portal-ticket": "flow-4-portal-acceptance.png",
 }
-VIEWPORT = {"width": 1400, "height": 900}
+VIEWPORT: ViewportSize = {"width": 1400, "height": 900}
 
 # The organisations of the two requesters (a requester sees only their own).
 ORG_A = "华东制造"

@@ -160,7 +160,8 @@ def test_an_engineer_sees_only_the_commands_the_state_and_the_assignment_allow(
     assert status_of(page) == "waiting_customer"
     assert commands_of(page) == {"resume", "link_problem"}
     # the form of a command the state no longer allows, posted anyway, is refused (409)...
-    token = page.locator("header form[action='/ui/logout'] input[name*=csrf]").get_attribute("value")
+    token = page.locator("header form[action='/ui/logout'] input[name*=csrf]").get_attribute(
+        "value")
     answer = page.request.post(f"/ui/tickets/{number}/start", form={"_csrf_token": token or ""},
                                max_redirects=0)
     assert answer.status == 409
