@@ -23,12 +23,14 @@ skips them.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from tests.browser.harness import ARTIFACTS, FAILURES, VIEWPORT, Console, Shots, launch, login
+from tests.browser.harness import (ARTIFACTS, CHROMIUM_MISSING, FAILURES, VIEWPORT, Console, Shots,
+                                   chromium_present, launch, login)
 from tests.support.postgres import create_database, drop_database, unique_database_name
 
 # Under pytest-xdist (scripts/test: --dist loadgroup) a store's tests stay on one worker, so
@@ -40,13 +42,18 @@ CONSOLE_STORES = [
 ]
 
 
+_STARTED = time.time()
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter,
                             config: pytest.Config) -> None:
-    """Where the screenshots went (plain pytest; scripts/test says it under xdist)."""
+    """Where this run's screenshots went (plain pytest; scripts/test says it under xdist)."""
     if config.pluginmanager.hasplugin("dsession"):
         return  # the xdist controller: its workers took them
-    if ARTIFACTS.is_dir() and any(ARTIFACTS.rglob("*.png")):
+    if ARTIFACTS.is_dir() and any(p.stat().st_mtime >= _STARTED for p in ARTIFACTS.rglob("*.png")):
         terminalreporter.write_line(f"browser screenshots: {ARTIFACTS}")
+    if FAILURES.is_dir() and any(p.stat().st_mtime >= _STARTED for p in FAILURES.rglob("*.png")):
+        terminalreporter.write_line(f"browser failures (pages as they were): {FAILURES}")
 
 
 _REPORT = pytest.StashKey[pytest.TestReport]()
@@ -94,11 +101,10 @@ def console(console_store: str, request: pytest.FixtureRequest,
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
+    if not chromium_present():
+        pytest.fail(CHROMIUM_MISSING, pytrace=False)  # never a skip: see the module's docstring
     with sync_playwright() as playwright:
-        try:
-            chromium = launch(playwright)
-        except RuntimeError as e:
-            pytest.fail(str(e), pytrace=False)
+        chromium = launch(playwright)
         yield chromium
         chromium.close()
 

@@ -89,9 +89,13 @@ PEOPLE = {
 }
 
 
+def chromium_present() -> bool:
+    return CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)
+
+
 def launch(playwright: Playwright) -> Browser:
     """Debian's Chromium, headless, quiet on the network (ADR 0051)."""
-    if not CHROMIUM.is_file() or not os.access(CHROMIUM, os.X_OK):
+    if not chromium_present():
         raise RuntimeError(CHROMIUM_MISSING)
     return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
                                       args=CHROMIUM_ARGS)
