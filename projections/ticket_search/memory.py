@@ -24,6 +24,9 @@ class MemoryTicketSearchView(MemoryRows[TicketSearchRow]):
                     position: int) -> TicketSearchRow | None:
         return p.apply(row, event, position)
 
+    def purge(self) -> None:
+        """Nothing outside the rows to remove (``sql.SqlTicketSearchView.purge``)."""
+
     def search(self, q: TicketSearchQuery) -> TicketSearchPage:
         terms = parse(q.q)
         if not terms:

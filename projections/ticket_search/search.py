@@ -16,6 +16,16 @@ a *term* that the ticket must contain somewhere:
 * a piece without a letter, digit or ideograph (``-``, ``%%``) is no term at all.
 
 Terms are only ever data (bound parameters, quoted FTS phrases, escaped LIKE patterns).
+
+**Two characters through a trigram index.** The SQL views append to the text they index its
+two-character windows, each followed by ``MARK`` (``pairs``): ``打印机卡纸`` gains
+``打印⁂印机⁂机卡⁂卡纸⁂`` (⁂ standing for ``MARK``). A two-character term ``卡纸`` is then
+found as the three characters ``卡纸⁂`` (``pair_term``), which a trigram index looks up. In
+the ticket's text only the windows of two CJK characters are added (a Chinese word of two
+characters is common, a two-letter Latin one is not; those are matched without the index);
+in the contact every window is (it is short, and names are two characters). No term holds
+``MARK`` or white space, so the added windows never make a term match that the text itself
+does not.
 """
 
 from __future__ import annotations
@@ -24,13 +34,14 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from projections.knowledge.search import MAX_QUERY, fold
+from projections.knowledge.search import MAX_QUERY, fold, is_cjk
 
-__all__ = ["MAX_QUERY", "MAX_TERMS", "Terms", "parse", "is_number"]
+__all__ = ["MAX_QUERY", "MAX_TERMS", "MARK", "Terms", "parse", "is_number", "pairs", "pair_term"]
 
 MAX_TERMS = 16  # every term is one more index lookup (AND): a longer query is cut here
 _SPLIT = re.compile(r"[\s,;!?\"'()\[\]{}<>|，。、；：！？“”‘’（）【】《》「」『』]+")
 _NUMBER = re.compile(r"^[a-z]{2,4}-\d{8}-\d{3,}$")  # SR-20261207-001, folded
+MARK = "\ue000"  # a private-use character: follows each window of ``pairs``
 
 
 @dataclass(frozen=True)
@@ -64,3 +75,23 @@ def is_number(terms: Terms) -> str | None:
     if len(terms.all) == 1 and _NUMBER.match(terms.all[0]):
         return terms.all[0].upper()
     return None
+
+
+def pairs(text: str, *, cjk_only: bool) -> str:
+    """The distinct two-character windows of ``text``'s lines, each followed by ``MARK``
+    (``cjk_only``: only windows of two CJK characters), for the SQL views to index."""
+    found: dict[str, None] = {}
+    for line in text.split("\n"):
+        for a, b in zip(line, line[1:], strict=False):
+            if a.isspace() or b.isspace() or (cjk_only and not (is_cjk(a) and is_cjk(b))):
+                continue
+            found[a + b + MARK] = None
+    return "".join(found)
+
+
+def pair_term(term: str, *, cjk_only: bool) -> str | None:
+    """What a two-character ``term`` is looked up as among ``pairs`` (``None``: it is not
+    there, because ``cjk_only`` and it is not two CJK characters)."""
+    if len(term) != 2 or (cjk_only and not all(is_cjk(c) for c in term)):
+        return None
+    return term + MARK

@@ -2,14 +2,17 @@
 
 One table ``ticket_search`` holds a row per ticket with its text and two folded search texts
 (``projection.text_of`` as ``lc_text``, ``projection.contact_of`` as ``lc_contact``), kept
-apart so that a caller who may not search contacts never touches them.
+apart so that a caller who may not search contacts never touches them; each ends with a line
+of its two-character windows (``search.pairs``), so that a trigram index finds two-character
+terms too.
 
 * **SQLite**: two external-content FTS5 tables with the ``trigram`` tokenizer over those
   columns (``ticket_search_text``, ``ticket_search_contact``; rowid = the ticket's ``seq``;
-  the text is stored once, in ``ticket_search``). A term of three or more characters is a
-  quoted FTS phrase, which the trigram tokenizer answers as a substring; the terms are ANDed,
-  each answered by the text index (or, with contacts, by either index); two-character terms
-  match with ``instr``.
+  the text is stored once, in ``ticket_search``). A term is a quoted FTS phrase (a substring
+  for the trigram tokenizer; a two-character term its pair); the phrases are ANDed in one
+  ``MATCH`` that drives the query in rowid order, newest first, so it stops after ``limit``
+  rows however common the words (``_sqlite_rows``). Two-letter Latin terms are checked on the
+  rows found (``instr``).
 * **PostgreSQL**: ``LIKE '%term%'`` on the folded columns, served by ``pg_trgm`` GIN indexes
   (``gin_trgm_ops``) when the extension can be had (as the knowledge view, ADR 0020); without
   it the same query answers by a scan.
@@ -20,9 +23,10 @@ first. Snippets are made in Python (``view.hit``), the same on every store.
 **Erasure** (ADR 0034, 0043): a batch that empties a contact (``Ticket.ContactErased``) writes
 with ``secure_delete`` on (SQLite zeroes what it frees) and merges the contact index into one
 segment (``optimize``), so the deleted entries -- which still listed the contact's trigrams with
-their positions -- are gone; once the batch has committed (``committed``), SQLite checkpoints
-and truncates its WAL, where older copies of those pages were, and PostgreSQL vacuums the table
-(the old row versions and their index entries).
+their positions -- are gone; once the batch has committed (``committed``) and once more when
+the erasure answers (``purge``, called by the erasure's route after the read models have it),
+SQLite checkpoints and truncates its WAL, where older copies of those pages were, and
+PostgreSQL vacuums the table (the old row versions and their index entries).
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from projections.knowledge.search import fts_query, like_pattern
 from projections.sql import SqlStore, SqlView, select_rows, upsert_sql
 from projections.ticket_search import projection as p
 from projections.ticket_search.projection import COLUMNS, TicketSearchRow
-from projections.ticket_search.search import Terms, is_number, parse
+from projections.ticket_search.search import Terms, is_number, pair_term, pairs, parse
 from projections.ticket_search.view import TicketSearchPage, TicketSearchQuery, page
 
 TABLE = "ticket_search"
@@ -133,7 +137,7 @@ class SqlTicketSearchView(SqlView):
                 rows[key] = changed[key] = row
         if not changed:
             return
-        texts = {key: (p.text_of(row), p.contact_of(row)) for key, row in changed.items()}
+        texts = {key: indexed(row) for key, row in changed.items()}
         erased = any(key in before and before[key][1] and not texts[key][1] for key in changed)
         secure = None
         if erased and self.sqlite:
@@ -168,13 +172,17 @@ class SqlTicketSearchView(SqlView):
         self.committed()
 
     def committed(self) -> None:
-        """After the transaction of a batch that erased a contact has committed: SQLite
-        checkpoints and truncates the WAL (older copies of the pages that held the contact),
-        PostgreSQL vacuums the table (old row versions, their index entries). Called by the
-        projection runner after a shared transaction, by ``apply`` after its own."""
-        if not self._erased:
-            return
-        self._erased = False
+        """After the transaction of a batch that erased a contact has committed: ``purge``.
+        Called by the projection runner after a shared transaction, by ``apply`` after its
+        own."""
+        if self._erased:
+            self._erased = False
+            self.purge()
+
+    def purge(self) -> None:
+        """Removes what erased contacts left in the database files outside the rows: SQLite
+        checkpoints and truncates the WAL (older copies of the pages that held them),
+        PostgreSQL vacuums the table (old row versions and their index entries)."""
         if self.sqlite:
             with self.store.read() as cur:
                 cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -199,48 +207,104 @@ class SqlTicketSearchView(SqlView):
         if not terms:
             return TicketSearchPage(hits=[], more=False)
         ph = self.store.param
-        where, params = self._match(terms, q.contacts)
+        where: list[str] = []
+        params: list[Any] = []
         if q.customer is not None:
             where.append(f"t.customer = {ph}")
             params.append(q.customer)
         number = is_number(terms)
         exact = None
         with self.store.read() as cur:
-            if number is not None:
-                cur.execute(f"SELECT {self._cols} FROM {TABLE} t WHERE t.number = {ph} AND "
-                            + " AND ".join(where), [number, *params])
+            if number is not None:  # its own term: the number is in its text
+                cur.execute(f"SELECT {self._cols} FROM {TABLE} t WHERE "
+                            + " AND ".join([f"t.number = {ph}", *where]), [number, *params])
                 found = cur.fetchone()
                 if found is not None:
                     exact = dict(zip(COLUMNS, found, strict=True))
                     where.append(f"t.number <> {ph}")
                     params.append(number)
-            cur.execute(f"SELECT {self._cols} FROM {TABLE} t WHERE {' AND '.join(where)} "
-                        f"ORDER BY t.seq DESC LIMIT {ph}", [*params, q.limit + 1])
-            rows = [dict(zip(COLUMNS, r, strict=True)) for r in cur.fetchall()]
+            match = self._sqlite_rows if self.sqlite else self._postgres_rows
+            rows = match(cur, terms, q.contacts, where, params, q.limit + 1)
         return page(exact, rows, q, terms)  # type: ignore[arg-type]
 
-    def _match(self, terms: Terms, contacts: bool) -> tuple[list[str], list[Any]]:
-        """The ``WHERE`` clauses that every term of ``terms`` is in the text (or, with
-        ``contacts``, in the contact), and their parameters."""
-        where: list[str] = []
-        params: list[Any] = []
-        ph = self.store.param
-        if self.sqlite:
-            if terms.long and not contacts:  # one FTS query: every phrase in the text
-                where.append(f"t.seq IN (SELECT rowid FROM {TEXT_FTS} WHERE {TEXT_FTS} MATCH ?)")
-                params.append(" AND ".join(fts_query([term]) for term in terms.long))
-            for term in terms.long if contacts else ():
-                where.append(f"(t.seq IN (SELECT rowid FROM {TEXT_FTS} WHERE {TEXT_FTS} MATCH ?)"
-                             f" OR t.seq IN (SELECT rowid FROM {CONTACT_FTS} "
-                             f"WHERE {CONTACT_FTS} MATCH ?))")
-                params += [fts_query([term])] * 2
-            for term in terms.short:
-                where.append("(instr(t.lc_text, ?) > 0 OR instr(t.lc_contact, ?) > 0)"
-                             if contacts else "instr(t.lc_text, ?) > 0")
-                params += [term] * (2 if contacts else 1)
-            return where, params
-        for term in terms.all:
-            where.append(f"(t.lc_text LIKE {ph} OR t.lc_contact LIKE {ph})" if contacts
-                         else f"t.lc_text LIKE {ph}")
-            params += [like_pattern(term)] * (2 if contacts else 1)
-        return where, params
+    def _fetch(self, cur: Any, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+        cur.execute(sql, params)
+        return [dict(zip(COLUMNS, r, strict=True)) for r in cur.fetchall()]
+
+    def _sqlite_rows(self, cur: Any, terms: Terms, contacts: bool, where: list[str],
+                     params: list[Any], limit: int) -> list[dict[str, Any]]:
+        """The newest ``limit`` matches, each query driven by an FTS index in rowid order
+        (it stops once it has ``limit`` rows, however common the words):
+
+        * every term in the text: the text index finds the rows holding every phrase (a
+          term of three or more characters, or a two-CJK-character term as its pair), the
+          others are checked on those rows (``instr``);
+        * with contacts, also the rows where some term is in the contact: the contact index
+          finds the rows holding any of the terms (as phrases or pairs), and every term is
+          checked in the text or the contact. The two are merged, newest first.
+
+        A query with no term the text index can look up (only two-letter Latin or single
+        characters) reads the rows newest first until it has enough."""
+        phrases = [fts_query([t]) for t in terms.long]
+        loose: list[str] = []
+        for t in terms.short:
+            pair = pair_term(t, cjk_only=True)
+            phrases += [fts_query([pair])] if pair else []
+            loose += [] if pair else [t]
+        checks = [*where, *("instr(t.lc_text, ?) > 0" for _ in loose)]
+        values = [*params, *loose]
+        if phrases:
+            sql = (f"SELECT {self._cols} FROM {TEXT_FTS} f JOIN {TABLE} t ON t.seq = f.rowid "
+                   f"WHERE {TEXT_FTS} MATCH ?{_and(checks)} ORDER BY f.rowid DESC LIMIT ?")
+            values = [" AND ".join(phrases), *values]
+        else:
+            sql = (f"SELECT {self._cols} FROM {TABLE} t WHERE 1 = 1{_and(checks)} "
+                   "ORDER BY t.seq DESC LIMIT ?")
+        rows = self._fetch(cur, sql, [*values, limit])
+        if not contacts:
+            return rows
+        in_contact = [fts_query([t]) for t in terms.long] + [
+            fts_query([pair]) for t in terms.short if (pair := pair_term(t, cjk_only=False))]
+        checks = [*where, *("(instr(t.lc_text, ?) > 0 OR instr(t.lc_contact, ?) > 0)"
+                            for _ in terms.all)]
+        values = [*params, *(t for term in terms.all for t in (term, term))]
+        if in_contact:
+            sql = (f"SELECT {self._cols} FROM {CONTACT_FTS} c JOIN {TABLE} t "
+                   f"ON t.seq = c.rowid WHERE {CONTACT_FTS} MATCH ?{_and(checks)} "
+                   "ORDER BY c.rowid DESC LIMIT ?")
+            values = [" OR ".join(in_contact), *values]
+        else:
+            sql = (f"SELECT {self._cols} FROM {TABLE} t WHERE 1 = 1{_and(checks)} "
+                   "ORDER BY t.seq DESC LIMIT ?")
+        merged = {r["seq"]: r for r in (*rows, *self._fetch(cur, sql, [*values, limit]))}
+        return [merged[seq] for seq in sorted(merged, reverse=True)[:limit]]
+
+    def _postgres_rows(self, cur: Any, terms: Terms, contacts: bool, where: list[str],
+                       params: list[Any], limit: int) -> list[dict[str, Any]]:
+        """The newest ``limit`` rows where every term is in the text (or the contact):
+        ``LIKE`` patterns the ``pg_trgm`` indexes serve (a two-character term as its pair),
+        the plan -- the indexes, or the rows newest first -- left to PostgreSQL."""
+        checks, values = list(where), list(params)
+        for t in terms.all:
+            text = like_pattern(pair_term(t, cjk_only=True) or t)
+            if contacts:
+                checks.append("(t.lc_text LIKE %s OR t.lc_contact LIKE %s)")
+                values += [text, like_pattern(pair_term(t, cjk_only=False) or t)]
+            else:
+                checks.append("t.lc_text LIKE %s")
+                values.append(text)
+        return self._fetch(cur, f"SELECT {self._cols} FROM {TABLE} t WHERE "
+                                f"{' AND '.join(checks)} ORDER BY t.seq DESC LIMIT %s",
+                           [*values, limit])
+
+
+def _and(clauses: list[str]) -> str:
+    return "".join(f" AND {c}" for c in clauses)
+
+
+def indexed(row: TicketSearchRow) -> tuple[str, str]:
+    """The folded text and contact as the SQL views store and index them: each with its
+    two-character windows (``search.pairs``) on a last line."""
+    text, contact = p.text_of(row), p.contact_of(row)
+    return (f"{text}\n{pairs(text, cjk_only=True)}",
+            f"{contact}\n{pairs(contact, cjk_only=False)}" if contact else "")

@@ -71,3 +71,8 @@ class TicketSearchView(View, Protocol):
     def get(self, ticket_id: str) -> TicketSearchRow | None:
         """The row of a ticket id (``None``: no such ticket)."""
         ...
+
+    def purge(self) -> None:
+        """Removes what erased contacts may have left in the store's files outside the rows
+        (after an erasure, once the view has applied it; ADR 0050)."""
+        ...

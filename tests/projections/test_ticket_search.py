@@ -19,6 +19,8 @@ from typing import Any
 from uuid import NAMESPACE_URL, uuid5
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from adapters.stores.persistence import ticket_list_view, ticket_search_view
 from domain.priority import Impact, Importance, Urgency
@@ -26,6 +28,7 @@ from domain.ticket import Channel, Contact, Ticket, TicketType
 from projections.base import Positioned
 from projections.knowledge.search import fold
 from projections.ticket_list.view import TicketQuery
+from projections.ticket_search.memory import MemoryTicketSearchView
 from projections.ticket_search import projection as p
 from projections.ticket_search.search import parse
 from projections.ticket_search.view import TicketSearchQuery, TicketSearchView
@@ -258,3 +261,36 @@ def test_folding_keeps_a_term_inside_one_field() -> None:
     assert "\n" in p.text_of(row) and fold("打印机") in p.text_of(row)
     assert parse("客户A，打印机。卡纸 x").all == ("客户a", "打印机", "卡纸")
     assert parse("x").all == ("x",) and parse("x 打印机").all == ("打印机",)
+
+
+def test_two_character_and_latin_terms_in_the_contact(view) -> None:
+    assert found(view, "li", contacts=True) == [number(3), number(1)]  # li.si@…
+    assert found(view, "li 打印机", contacts=True) == [number(1)]  # one in each
+    assert found(view, "si 13800005678", contacts=True) == [number(3), number(1)]
+    assert found(view, "王五", contacts=True) == [number(2)]
+    assert found(view, "五", contacts=True) == [number(2)]  # one character alone: a scan
+    assert found(view, "li") == []  # "li" is in no ticket's text
+
+
+WORDS = ["打印机", "卡纸", "打印", "三楼", "printer", "jams", "li", "si", "13800005678", "5678",
+         "客户a", "客户b", "erp", "500", "会话表", "王五", "李四", "example", number(1), "vpn",
+         "0", "搓纸轮", "pickup", "手动", "邮件", "附件", "ge", "ro", "赵", "x"]
+
+
+@given(words=st.lists(st.sampled_from(WORDS), min_size=1, max_size=3),
+       contacts=st.booleans(), customer=st.sampled_from([None, "客户A", "客户B"]),
+       limit=st.integers(1, 5))
+@settings(max_examples=80, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_every_store_answers_as_the_memory_view(view, words: list[str], contacts: bool,
+                                                customer: str | None, limit: int) -> None:
+    """The indexes (FTS5 phrases and pairs, pg_trgm patterns, the merge of text and contact
+    matches) find what a plain substring scan finds, in the same order."""
+    reference = MemoryTicketSearchView()
+    events, _ = history()
+    reference.apply(events, start=0, end=events[-1].position)
+    q = TicketSearchQuery(q=" ".join(words), contacts=contacts, customer=customer, limit=limit)
+    got, want = view.search(q), reference.search(q)
+    assert [(h.row["number"], h.exact, h.snippet) for h in got.hits] == [
+        (h.row["number"], h.exact, h.snippet) for h in want.hits]
+    assert got.more == want.more

@@ -92,8 +92,9 @@ def erase(request: Request[Any, Any, Any], state: State, customer: str,
         raise ServiceUnavailableException(str(e)) from None
     # The answer comes once the read models have dropped what they held of the customer's
     # people (the ticket search keeps contacts, ADR 0050), as far as they can within the
-    # read-your-writes wait.
+    # read-your-writes wait, and the search has purged what the old values left in the files.
     kit.read_your_writes(services)
+    services.ticket_search.purge()
     # Never the contact itself: only who, which customer, and the counts.
     kit.log.info("customer.erase_personal_data", customer=r.customer, actor=kit.actor_of(request),
              recorded=r.recorded, tickets_erased=r.tickets_erased,
