@@ -6,8 +6,7 @@ Fixtures:
     console        (session)  a ``harness.Console``: ``opsledger serve`` on a free 127.0.0.1 port
                               on that store, ``OPSLEDGER_ADMIN_TOKEN`` set, the people of
                               ``harness.PEOPLE`` created; stopped by its PID at the end. Under
-                              pytest-xdist each worker starts its own (one store's tests on
-                              one worker: the ``xdist_group`` marks).
+                              pytest-xdist each worker starts its own.
     browser        (session)  the Chromium (one per worker, reused by every test)
     open_as        (function) ``open_as(who)`` -> a ``Page`` in a fresh browser context (its own
                               cookies), logged in as ``who`` (``None``: not logged in), Chinese
@@ -33,12 +32,9 @@ from tests.browser.harness import (ARTIFACTS, CHROMIUM_MISSING, FAILURES, VIEWPO
                                    chromium_present, launch, login)
 from tests.support.postgres import create_database, drop_database, unique_database_name
 
-# Under pytest-xdist (scripts/test: --dist loadgroup) a store's tests stay on one worker, so
-# each worker starts one server and one Chromium, not both stores' servers each.
 CONSOLE_STORES = [
-    pytest.param("sqlite", id="sqlite", marks=pytest.mark.xdist_group("browser-sqlite")),
-    pytest.param("postgres", id="postgres",
-                 marks=[pytest.mark.postgres, pytest.mark.xdist_group("browser-postgres")]),
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
 ]
 
 
