@@ -10,22 +10,21 @@ a *term* that the ticket must contain somewhere:
 
 * three or more characters (打印机, timeout, SR-20261207-001, 13800005678): a substring, found
   through the trigram index (SQLite FTS5 ``trigram`` phrases, PostgreSQL ``pg_trgm``);
-* two characters (卡纸, db): a substring matched without the index (a trigram index cannot
-  look up fewer than three characters);
-* one character: only when the query has nothing longer (``猫`` alone still searches);
-* a piece without a letter, digit or ideograph (``-``, ``%%``) is no term at all.
+* two characters (卡纸, db): a substring too, looked up by its window (below: a trigram index
+  cannot look up fewer than three characters);
+* one character is no term (``x 打印机`` searches 打印机), nor is a piece without a letter,
+  digit or ideograph (``-``, ``%%``).
 
 Terms are only ever data (bound parameters, quoted FTS phrases, escaped LIKE patterns).
 
 **Two characters through a trigram index.** The SQL views append to the text they index its
 two-character windows, each followed by ``MARK`` (``pairs``): ``打印机卡纸`` gains
 ``打印⁂印机⁂机卡⁂卡纸⁂`` (⁂ standing for ``MARK``). A two-character term ``卡纸`` is then
-found as the three characters ``卡纸⁂`` (``pair_term``), which a trigram index looks up. In
-the ticket's text only the windows of two CJK characters are added (a Chinese word of two
-characters is common, a two-letter Latin one is not; those are matched without the index);
-in the contact every window is (it is short, and names are two characters). No term holds
-``MARK`` or white space, so the added windows never make a term match that the text itself
-does not.
+found as the three characters ``卡纸⁂`` (``pair_term``), which a trigram index looks up. No
+term holds ``MARK`` or white space, so the added windows never make a term match that the
+text itself does not. So every term goes through an index: a query of single characters only
+(``猫``, ``a b``) finds nothing (the search box asks for two characters at least), since it
+could only be answered by reading every ticket.
 """
 
 from __future__ import annotations
@@ -34,7 +33,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from projections.knowledge.search import MAX_QUERY, fold, is_cjk
+from projections.knowledge.search import MAX_QUERY, fold
 
 __all__ = ["MAX_QUERY", "MAX_TERMS", "MARK", "Terms", "parse", "is_number", "pairs", "pair_term"]
 
@@ -63,9 +62,8 @@ def parse(query: str) -> Terms:
     pieces = [p for p in _SPLIT.split(fold(unicodedata.normalize("NFKC", query)))
               if any(ch.isalnum() for ch in p)]  # "-", "%%%": no word, no term
     unique = list(dict.fromkeys(pieces))
-    long = [p for p in unique if len(p) >= 3]
-    short = [p for p in unique if len(p) == 2] or ([] if long else unique)
-    long = long[:MAX_TERMS]
+    long = [p for p in unique if len(p) >= 3][:MAX_TERMS]
+    short = [p for p in unique if len(p) == 2][: MAX_TERMS - len(long)]
     return Terms(tuple(long), tuple(short[: MAX_TERMS - len(long)]))
 
 
@@ -77,21 +75,17 @@ def is_number(terms: Terms) -> str | None:
     return None
 
 
-def pairs(text: str, *, cjk_only: bool) -> str:
+def pairs(text: str) -> str:
     """The distinct two-character windows of ``text``'s lines, each followed by ``MARK``
-    (``cjk_only``: only windows of two CJK characters), for the SQL views to index."""
+    (windows with white space left out), for the SQL views to index."""
     found: dict[str, None] = {}
     for line in text.split("\n"):
         for a, b in zip(line, line[1:], strict=False):
-            if a.isspace() or b.isspace() or (cjk_only and not (is_cjk(a) and is_cjk(b))):
-                continue
-            found[a + b + MARK] = None
+            if not (a.isspace() or b.isspace()):
+                found[a + b + MARK] = None
     return "".join(found)
 
 
-def pair_term(term: str, *, cjk_only: bool) -> str | None:
-    """What a two-character ``term`` is looked up as among ``pairs`` (``None``: it is not
-    there, because ``cjk_only`` and it is not two CJK characters)."""
-    if len(term) != 2 or (cjk_only and not all(is_cjk(c) for c in term)):
-        return None
+def pair_term(term: str) -> str:
+    """What a two-character ``term`` is looked up as among ``pairs``."""
     return term + MARK

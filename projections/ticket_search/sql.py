@@ -11,8 +11,7 @@ terms too.
   the text is stored once, in ``ticket_search``). A term is a quoted FTS phrase (a substring
   for the trigram tokenizer; a two-character term its pair); the phrases are ANDed in one
   ``MATCH`` that drives the query in rowid order, newest first, so it stops after ``limit``
-  rows however common the words (``_sqlite_rows``). Two-letter Latin terms are checked on the
-  rows found (``instr``).
+  rows however common the words (``_sqlite_rows``).
 * **PostgreSQL**: ``LIKE '%term%'`` on the folded columns, served by ``pg_trgm`` GIN indexes
   (``gin_trgm_ops``) when the extension can be had (as the knowledge view, ADR 0020); without
   it the same query answers by a scan.
@@ -146,7 +145,8 @@ class SqlTicketSearchView(SqlView):
             cur.execute("PRAGMA secure_delete=ON")
         for key, row in changed.items():
             text, contact = texts[key]
-            cur.execute(self._upsert, (*(row[c] for c in COLUMNS), text, contact))  # type: ignore[literal-required]
+            values = (*(row[c] for c in COLUMNS), text, contact)  # type: ignore[literal-required]
+            cur.execute(self._upsert, values)
             if self.sqlite:
                 self._index(cur, row["seq"], before.get(key), (text, contact))
         if secure is not None:
@@ -233,50 +233,28 @@ class SqlTicketSearchView(SqlView):
 
     def _sqlite_rows(self, cur: Any, terms: Terms, contacts: bool, where: list[str],
                      params: list[Any], limit: int) -> list[dict[str, Any]]:
-        """The newest ``limit`` matches, each query driven by an FTS index in rowid order
-        (it stops once it has ``limit`` rows, however common the words):
+        """The newest ``limit`` matches, each query driven by an FTS index in rowid order (it
+        stops once it has ``limit`` rows, however common the words). Every term is a phrase
+        (a two-character term its pair, ``search.pair_term``):
 
-        * every term in the text: the text index finds the rows holding every phrase (a
-          term of three or more characters, or a two-CJK-character term as its pair), the
-          others are checked on those rows (``instr``);
+        * every term in the text: the text index finds the rows holding every phrase;
         * with contacts, also the rows where some term is in the contact: the contact index
-          finds the rows holding any of the terms (as phrases or pairs), and every term is
-          checked in the text or the contact. The two are merged, newest first.
-
-        A query with no term the text index can look up (only two-letter Latin or single
-        characters) reads the rows newest first until it has enough."""
-        phrases = [fts_query([t]) for t in terms.long]
-        loose: list[str] = []
-        for t in terms.short:
-            pair = pair_term(t, cjk_only=True)
-            phrases += [fts_query([pair])] if pair else []
-            loose += [] if pair else [t]
-        checks = [*where, *("instr(t.lc_text, ?) > 0" for _ in loose)]
-        values = [*params, *loose]
-        if phrases:
-            sql = (f"SELECT {self._cols} FROM {TEXT_FTS} f JOIN {TABLE} t ON t.seq = f.rowid "
-                   f"WHERE {TEXT_FTS} MATCH ?{_and(checks)} ORDER BY f.rowid DESC LIMIT ?")
-            values = [" AND ".join(phrases), *values]
-        else:
-            sql = (f"SELECT {self._cols} FROM {TABLE} t WHERE 1 = 1{_and(checks)} "
-                   "ORDER BY t.seq DESC LIMIT ?")
-        rows = self._fetch(cur, sql, [*values, limit])
+          finds the rows holding any of the phrases, and every term is checked in the text
+          or the contact (``instr``). The two are merged, newest first."""
+        phrases = [fts_query([t]) for t in terms.long] + [
+            fts_query([pair_term(t)]) for t in terms.short]
+        sql = (f"SELECT {self._cols} FROM {TEXT_FTS} f JOIN {TABLE} t ON t.seq = f.rowid "
+               f"WHERE {TEXT_FTS} MATCH ?{_and(where)} ORDER BY f.rowid DESC LIMIT ?")
+        rows = self._fetch(cur, sql, [" AND ".join(phrases), *params, limit])
         if not contacts:
             return rows
-        in_contact = [fts_query([t]) for t in terms.long] + [
-            fts_query([pair]) for t in terms.short if (pair := pair_term(t, cjk_only=False))]
         checks = [*where, *("(instr(t.lc_text, ?) > 0 OR instr(t.lc_contact, ?) > 0)"
                             for _ in terms.all)]
+        sql = (f"SELECT {self._cols} FROM {CONTACT_FTS} c JOIN {TABLE} t ON t.seq = c.rowid "
+               f"WHERE {CONTACT_FTS} MATCH ?{_and(checks)} ORDER BY c.rowid DESC LIMIT ?")
         values = [*params, *(t for term in terms.all for t in (term, term))]
-        if in_contact:
-            sql = (f"SELECT {self._cols} FROM {CONTACT_FTS} c JOIN {TABLE} t "
-                   f"ON t.seq = c.rowid WHERE {CONTACT_FTS} MATCH ?{_and(checks)} "
-                   "ORDER BY c.rowid DESC LIMIT ?")
-            values = [" OR ".join(in_contact), *values]
-        else:
-            sql = (f"SELECT {self._cols} FROM {TABLE} t WHERE 1 = 1{_and(checks)} "
-                   "ORDER BY t.seq DESC LIMIT ?")
-        merged = {r["seq"]: r for r in (*rows, *self._fetch(cur, sql, [*values, limit]))}
+        more = self._fetch(cur, sql, [" OR ".join(phrases), *values, limit])
+        merged = {r["seq"]: r for r in (*rows, *more)}
         return [merged[seq] for seq in sorted(merged, reverse=True)[:limit]]
 
     def _postgres_rows(self, cur: Any, terms: Terms, contacts: bool, where: list[str],
@@ -285,14 +263,14 @@ class SqlTicketSearchView(SqlView):
         ``LIKE`` patterns the ``pg_trgm`` indexes serve (a two-character term as its pair),
         the plan -- the indexes, or the rows newest first -- left to PostgreSQL."""
         checks, values = list(where), list(params)
-        for t in terms.all:
-            text = like_pattern(pair_term(t, cjk_only=True) or t)
+        for term in terms.all:
+            pattern = like_pattern(term if len(term) > 2 else pair_term(term))
             if contacts:
                 checks.append("(t.lc_text LIKE %s OR t.lc_contact LIKE %s)")
-                values += [text, like_pattern(pair_term(t, cjk_only=False) or t)]
+                values += [pattern, pattern]
             else:
                 checks.append("t.lc_text LIKE %s")
-                values.append(text)
+                values.append(pattern)
         return self._fetch(cur, f"SELECT {self._cols} FROM {TABLE} t WHERE "
                                 f"{' AND '.join(checks)} ORDER BY t.seq DESC LIMIT %s",
                            [*values, limit])
@@ -306,5 +284,4 @@ def indexed(row: TicketSearchRow) -> tuple[str, str]:
     """The folded text and contact as the SQL views store and index them: each with its
     two-character windows (``search.pairs``) on a last line."""
     text, contact = p.text_of(row), p.contact_of(row)
-    return (f"{text}\n{pairs(text, cjk_only=True)}",
-            f"{contact}\n{pairs(contact, cjk_only=False)}" if contact else "")
+    return f"{text}\n{pairs(text)}", f"{contact}\n{pairs(contact)}" if contact else ""
