@@ -217,7 +217,7 @@ def reload_until(page: Page, selector: str, *, what: str = "") -> Locator:
     return found
 
 
-def eventually(check: Callable[[], bool], *, timeout: float = 15.0, every: float = 0.3,
+def eventually(check: Callable[[], bool], *, timeout: float = 30.0, every: float = 0.3,
                what: str = "") -> None:
     """Waits for a read model to catch up (the queues and the dashboard are projections)."""
     deadline = time.monotonic() + timeout
