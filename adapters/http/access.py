@@ -159,7 +159,7 @@ def _r(*roles: str, kind: str | None = None, assigned: bool = False, note: str =
 
 
 EVERYONE = (REQUESTER, AGENT, DISPATCHER, ENGINEER, MANAGER, AUDITOR)
-STAFF = (AGENT, DISPATCHER, ENGINEER, MANAGER, AUDITOR)
+STAFF_ROLES = (AGENT, DISPATCHER, ENGINEER, MANAGER, AUDITOR)
 DESK = (AGENT, DISPATCHER, MANAGER)  # the service desk's front line
 WORK = (ENGINEER, MANAGER)  # those who work tickets (engineers: their own)
 TECH = (ENGINEER, DISPATCHER, MANAGER)  # problem and knowledge workers
@@ -194,8 +194,8 @@ RULES: dict[str, Rule] = {
                                      note="the customer's words (ADR 0052)"),
     f"POST {_T}/link_problem": _r(*TECH, kind="ticket"),
     # queues and SLA figures (staff)
-    f"GET {API}/queues/{{name}}": _r(*STAFF, note="mine: the caller's own open tickets"),
-    f"GET {API}/queues/by-assignee/{{assignee}}": _r(*STAFF),
+    f"GET {API}/queues/{{name}}": _r(*STAFF_ROLES, note="mine: the caller's own open tickets"),
+    f"GET {API}/queues/by-assignee/{{assignee}}": _r(*STAFF_ROLES),
     f"GET {API}/sla/compliance": _r(DISPATCHER, MANAGER, AUDITOR),
     # calendars, SLA policies, standard change models: everyone reads, admins manage
     f"GET {API}/calendars": _r(*EVERYONE),
@@ -204,21 +204,21 @@ RULES: dict[str, Rule] = {
     f"GET {API}/sla-policies": _r(*EVERYONE),
     f"GET {API}/sla-policies/{{slug}}": _r(*EVERYONE),
     f"PUT {API}/sla-policies/{{slug}}": _r(),
-    f"GET {API}/standard-changes": _r(*STAFF),
-    f"GET {API}/standard-changes/{{slug}}": _r(*STAFF),
+    f"GET {API}/standard-changes": _r(*STAFF_ROLES),
+    f"GET {API}/standard-changes/{{slug}}": _r(*STAFF_ROLES),
     f"PUT {API}/standard-changes/{{slug}}": _r(MANAGER),
     # customers and their personal data
-    f"GET {API}/customers": _r(*STAFF),
+    f"GET {API}/customers": _r(*STAFF_ROLES),
     f"POST {API}/customers": _r(AGENT, MANAGER),
     f"GET {API}/customers/{{customer}}": _r(*EVERYONE, kind="customer"),
     f"POST {API}/customers/{{customer}}/assign_sla_policy": _r(MANAGER),
     f"POST {API}/customers/{{customer}}/erase_personal_data": _r(),
     f"GET {API}/customers/{{customer}}/erasures": _r(MANAGER, AUDITOR),
     # problems and the knowledge base (staff)
-    f"GET {API}/problems": _r(*STAFF),
+    f"GET {API}/problems": _r(*STAFF_ROLES),
     f"POST {API}/problems": _r(*TECH),
-    f"GET {_PRB}": _r(*STAFF),
-    f"GET {_PRB}/history": _r(*STAFF),
+    f"GET {_PRB}": _r(*STAFF_ROLES),
+    f"GET {_PRB}/history": _r(*STAFF_ROLES),
     **{f"POST {_PRB}/{c}": _r(*TECH) for c in (
         "classify", "link_ticket", "link_tickets", "record_root_cause", "record_workaround",
         "mark_known_error", "resolve", "close")},
@@ -226,15 +226,15 @@ RULES: dict[str, Rule] = {
     f"POST {API}/knowledge": _r(*TECH),
     f"GET {API}/knowledge/{{ref}}": _r(*EVERYONE,
                                       note="requesters: published public articles only"),
-    f"GET {API}/knowledge/{{ref}}/history": _r(*STAFF),
+    f"GET {API}/knowledge/{{ref}}/history": _r(*STAFF_ROLES),
     f"POST {API}/knowledge/{{ref}}/revise": _r(*TECH),
     f"POST {API}/knowledge/{{ref}}/retire": _r(*TECH),
     # changes (staff; managers approve)
-    f"GET {API}/changes": _r(*STAFF),
-    f"GET {API}/changes/calendar": _r(*STAFF),
+    f"GET {API}/changes": _r(*STAFF_ROLES),
+    f"GET {API}/changes/calendar": _r(*STAFF_ROLES),
     f"POST {API}/changes": _r(*TECH, AGENT),
-    f"GET {_C}": _r(*STAFF),
-    f"GET {_C}/history": _r(*STAFF),
+    f"GET {_C}": _r(*STAFF_ROLES),
+    f"GET {_C}/history": _r(*STAFF_ROLES),
     **{f"POST {_C}/{c}": _r(ENGINEER, MANAGER) for c in (
         "assess", "plan", "start", "complete", "roll_back", "start_trial", "evaluate",
         "raise_improvement", "cancel")},

@@ -11,7 +11,7 @@ from litestar.datastructures import State
 from adapters.container import Services
 from adapters.http.openapi.docs_page import docs_page
 from adapters.http.access import (
-    ADMIN, STAFF, authenticate_caller,
+    ADMIN, STAFF_ROLES, authenticate_caller,
 )
 from adapters.http.problem_details import problem
 from adapters.http import kit
@@ -40,7 +40,7 @@ async def _staff_asks(state: State, request: Request[Any, Any, Any]) -> bool:
     return bool(principal.roles & _HEALTH_ROLES)
 
 
-_HEALTH_ROLES = frozenset({*STAFF, ADMIN})
+_HEALTH_ROLES = frozenset({*STAFF_ROLES, ADMIN})
 
 
 def _health(services: Services, staff: bool) -> Response[Any]:
