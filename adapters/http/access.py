@@ -74,7 +74,7 @@ async def authenticate_caller(state: State, authorization: str | None,
     services: Services = state.services
     run_blocking = state.run_blocking
     if authorization is None:
-        if await _open_store(services, run_blocking):
+        if await open_store(services, run_blocking):
             return _open_principal((actor or "").strip()[:200] or "anonymous"), None
         raise NotAuthorizedException("send Authorization: Bearer <token>")
     scheme, _, given = authorization.partition(" ")
@@ -103,7 +103,7 @@ class _OpenState:
 _open_states: dict[int, _OpenState] = {}
 
 
-async def _open_store(services: Services, run_blocking: Any) -> bool:
+async def open_store(services: Services, run_blocking: Any) -> bool:
     """True while the store has no users and no admin token is configured (development)."""
     if services.settings.admin_token is not None:
         return False

@@ -21,7 +21,7 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from adapters.http import kit
-from adapters.http.access import ADMIN, OPERATION_OPT, REQUESTER, principal_of
+from adapters.http.access import ADMIN, OPERATION_OPT, REQUESTER, open_store, principal_of
 from adapters.http.console.render import page, words
 from adapters.http.edge.browser import LOGIN_PATH, SESSION_COOKIE, is_console
 from application.commands.users import SESSION_LIFETIME, LoginLocked, OpenSession, RevokeToken
@@ -52,8 +52,10 @@ def _next(target: str | None) -> str | None:
 
 @get("/", name="console-root", include_in_schema=False, opt=PUBLIC)
 async def root(request: Request[Any, Any, Any]) -> Redirect:
-    """``/``: the desk or the portal for a logged-in caller, else the login form."""
-    if request.cookies.get(SESSION_COOKIE):
+    """``/``: the desk or the portal for a logged-in caller (and for everyone on an open
+    development store, where nobody logs in), else the login form."""
+    if request.cookies.get(SESSION_COOKIE) or await open_store(request.app.state.services,
+                                                               request.app.state.run_blocking):
         return Redirect("/ui/", status_code=303)  # the desk sends requesters on to the portal
     return Redirect(LOGIN_PATH, status_code=303)
 
@@ -63,6 +65,9 @@ async def login_form(request: Request[Any, Any, Any], next: str | None = None,
                      expired: str | None = None, out: str | None = None) -> Template:
     w = words(request)
     notice = w.t("login.expired") if expired else w.t("login.logged_out") if out else None
+    if notice is None and await open_store(request.app.state.services,
+                                           request.app.state.run_blocking):
+        notice = w.t("app.dev_mode")  # nobody logs in yet: say so, and where to go
     return page(request, "login.html", error=None, notice=notice, user="",
                 next=_next(next) or "")
 

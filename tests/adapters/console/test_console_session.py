@@ -148,3 +148,5 @@ def test_an_open_development_store_lets_everyone_in_as_admin(make_api: Callable[
     c = make_api().client
     r = c.get("/ui/")
     assert r.status_code == 200 and "开发模式" in r.text
+    assert c.get("/", follow_redirects=False).headers["location"] == "/ui/"
+    assert "开发模式" in c.get("/ui/login").text  # nobody can log in yet: it says so

@@ -77,6 +77,6 @@ def test_a_fresh_open_store_is_open_even_where_old_services_were(make_api):
     async def run_blocking(fn, *args):
         return fn(*args)
 
-    assert asyncio.run(access._open_store(services, run_blocking)) is True
+    assert asyncio.run(access.open_store(services, run_blocking)) is True
     r = api.client.get("/api/v1/tickets")
     assert r.status_code == 200, r.text
