@@ -28,6 +28,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from adapters.http.app import create_app
     from adapters.serve.corked import CorkedHttpToolsProtocol
     from adapters.serve.first_run import first_run_notice
+    from adapters.serve.heap import freeze_startup_heap
     from adapters.cli.logging import configure_logging
 
     settings = _settings(args)
@@ -79,6 +80,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
     if notice is not None:
         print(notice, file=sys.stderr)
+    freeze_startup_heap()  # ADR 0054: the long-lived heap out of the collector's walks
     try:
         if worker is not None:
             worker.start()

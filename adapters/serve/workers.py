@@ -41,6 +41,7 @@ from typing import Any
 import structlog
 import uvicorn
 
+from adapters.serve.heap import freeze_startup_heap
 from adapters.serve.worker_process import keep_restarting, wake_on_bytes
 
 log = structlog.get_logger("opsledger.serve")
@@ -308,6 +309,7 @@ def run_http_worker(args: Any, settings: Any) -> int:
                                          timeout_graceful_shutdown=5,
                                          http=CorkedHttpToolsProtocol),
                           socket.socket(fileno=args.channel_fd))
+    freeze_startup_heap()  # ADR 0054
     try:
         server.run()
     finally:
