@@ -15,6 +15,7 @@ from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from application.commands.tickets import (
+    AddInformation,
     Assign,
     AwaitCustomer,
     Classify,
@@ -32,7 +33,7 @@ from application.commands.tickets import (
 from application.desk import ServiceDesk
 from application.ports import FixedClock
 from domain.priority import Impact, Importance, Urgency
-from domain.ticket import Channel, Contact, Status, Ticket, TicketType
+from domain.ticket import TAKES_INFORMATION, Channel, Contact, Status, Ticket, TicketType
 from projections.base import Positioned
 
 BASE = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
@@ -225,6 +226,12 @@ def drive_desk(
             done += 1
             continue
         ref = rng.choice(list(latest))
+        if latest[ref].status in TAKES_INFORMATION and rng.random() < 0.05:
+            # the customer adds what they know (ADR 0052): any open state, no status change
+            latest[ref] = desk.handle(AddInformation(ref=ref, information="截图已发邮箱"),
+                                      actor="li.si").ticket
+            done += 1
+            continue
         allowed = [
             c for c in latest[ref].allowed_commands() if c != "invalidate" or rng.random() < 0.1
         ]
