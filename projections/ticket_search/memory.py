@@ -34,8 +34,8 @@ class MemoryTicketSearchView(MemoryRows[TicketSearchRow]):
 
         def matches(r: TicketSearchRow) -> bool:
             text = p.text_of(r)
-            contact = p.contact_of(r) if q.contacts else ""
-            return all(t in text or t in contact for t in terms.all)
+            contact = p.contact_of(r).split() if q.contacts else ()
+            return all(t in text or p.contact_token(t) in contact for t in terms.all)
 
         found = [r for r in self._rows.values()
                  if (q.customer is None or r["customer"] == q.customer) and matches(r)]

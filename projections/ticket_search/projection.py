@@ -17,7 +17,9 @@ erased values do not linger in the database's bytes (``sql.py``).
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from typing import Any, TypedDict
 
 from domain.privacy import names_routine_signer, without_routine_signer
@@ -28,7 +30,7 @@ from projections.ticket_list.projection import row_key, status_after
 
 NAME = "ticket_search"
 # Bump when the row shape, the folding or the handlers change: the runner rebuilds the view.
-VERSION = 3  # 2, 3: the SQL views index two-character windows (search.pairs)
+VERSION = 4  # 2, 3: the SQL views index two-character windows (search.pairs); 4: contact digests
 
 
 class TicketSearchRow(TypedDict):
@@ -42,7 +44,7 @@ class TicketSearchRow(TypedDict):
     affected_system: str
     work_log: str  # JSON list of the work-log texts (what was done; a workaround), oldest first
     resolution: str  # the resolution and its root cause, one a line ("" until resolved)
-    contact_name: str  # "" once erased
+    contact_name: str  # the value's tokens (``contact_tokens``), never the value; "" once erased
     contact_phone: str
     contact_email: str
     source: str  # what opened the ticket when not a person ("" for a person)
@@ -82,9 +84,37 @@ def text_of(row: TicketSearchRow) -> str:
 
 
 def contact_of(row: TicketSearchRow) -> str:
-    """The folded contact (name, phone, e-mail): searched only for staff who see contacts."""
-    return fold("\n".join(v for v in (row["contact_name"], row["contact_phone"],
-                                      row["contact_email"]) if v))
+    """The contact's search tokens (name, phone, e-mail; ``contact_tokens``): searched only
+    for staff who see contacts."""
+    return " ".join(v for v in (row["contact_name"], row["contact_phone"],
+                                row["contact_email"]) if v)
+
+
+def contact_token(term: str) -> str:
+    """What a folded search term (or a folded contact value) is stored and looked up as
+    among a contact's tokens: a digest, never the value (ADR 0050 amended: the contact is
+    sealed in the log, ADR 0034, and no read model keeps it in clear)."""
+    if _PHONE_LIKE.match(term):
+        term = "".join(ch for ch in term if ch.isdigit())  # 138-0000-5678 is 13800005678
+    return "k" + hashlib.sha256(("opsledger-contact\n" + term).encode()).hexdigest()[:24]
+
+
+_PHONE_LIKE = re.compile(r"^\+?[\d\s().-]*\d[\d\s().-]*$")
+
+
+def contact_tokens(value: str, kind: str) -> str:
+    """The tokens of one contact value: the whole value folded; a phone also by its digits
+    and their last four and eight; an e-mail also by its local part."""
+    folded = fold(value).strip()
+    if not folded:
+        return ""
+    keys = {folded}
+    if kind == "phone":
+        digits = "".join(ch for ch in folded if ch.isdigit())
+        keys |= {d for d in (digits, digits[-4:], digits[-8:]) if len(d) >= 4}
+    elif kind == "email":
+        keys.add(folded.partition("@")[0])
+    return " ".join(sorted(contact_token(k) for k in keys if k))
 
 
 def work_log(row: TicketSearchRow) -> list[str]:
@@ -99,9 +129,9 @@ def _registered(e: Any, position: int) -> TicketSearchRow:
         id=row_key(e.originator_id), seq=position, number=e.number, customer=e.customer,
         status="registered", title=e.title, description=e.description,
         affected_system=e.affected_system, work_log="[]", resolution="",
-        contact_name="" if erased else contact.name,
-        contact_phone="" if erased else contact.phone or "",
-        contact_email="" if erased else contact.email or "",
+        contact_name="" if erased else contact_tokens(contact.name, "name"),
+        contact_phone="" if erased else contact_tokens(contact.phone or "", "phone"),
+        contact_email="" if erased else contact_tokens(contact.email or "", "email"),
         source=getattr(e, "source", None) or "", recorded_at=at, updated_at=at,
         version=e.originator_version)
 

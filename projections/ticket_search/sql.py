@@ -2,9 +2,10 @@
 
 One table ``ticket_search`` holds a row per ticket with its text and two folded search texts
 (``projection.text_of`` as ``lc_text``, ``projection.contact_of`` as ``lc_contact``), kept
-apart so that a caller who may not search contacts never touches them; each ends with a line
-of its two-character windows (``search.pairs``), so that a trigram index finds two-character
-terms too.
+apart so that a caller who may not search contacts never touches them. The text ends with a
+line of its two-character windows (``search.pairs``), so that a trigram index finds
+two-character terms too; the contact is only its tokens (``projection.contact_tokens``:
+digests, never the name, phone or e-mail), each looked up whole by a term's own token.
 
 * **SQLite**: two external-content FTS5 tables with the ``trigram`` tokenizer over those
   columns (``ticket_search_text``, ``ticket_search_contact``; rowid = the ticket's ``seq``;
@@ -252,8 +253,11 @@ class SqlTicketSearchView(SqlView):
                             for _ in terms.all)]
         sql = (f"SELECT {self._cols} FROM {CONTACT_FTS} c JOIN {TABLE} t ON t.seq = c.rowid "
                f"WHERE {CONTACT_FTS} MATCH ?{_and(checks)} ORDER BY c.rowid DESC LIMIT ?")
-        values = [*params, *(t for term in terms.all for t in (term, term))]
-        more = self._fetch(cur, sql, [" OR ".join(phrases), *values, limit])
+        tokens = [p.contact_token(t) for t in terms.all]  # the contact holds only tokens
+        values = [*params, *(v for term, token in zip(terms.all, tokens, strict=True)
+                             for v in (term, token))]
+        more = self._fetch(cur, sql, [" OR ".join(fts_query([k]) for k in tokens), *values,
+                                      limit])
         merged = {r["seq"]: r for r in (*rows, *more)}
         return [merged[seq] for seq in sorted(merged, reverse=True)[:limit]]
 
@@ -267,7 +271,7 @@ class SqlTicketSearchView(SqlView):
             pattern = like_pattern(term if len(term) > 2 else pair_term(term))
             if contacts:
                 checks.append("(t.lc_text LIKE %s OR t.lc_contact LIKE %s)")
-                values += [pattern, pattern]
+                values += [pattern, like_pattern(p.contact_token(term))]
             else:
                 checks.append("t.lc_text LIKE %s")
                 values.append(pattern)
@@ -284,4 +288,4 @@ def indexed(row: TicketSearchRow) -> tuple[str, str]:
     """The folded text and contact as the SQL views store and index them: each with its
     two-character windows (``search.pairs``) on a last line."""
     text, contact = p.text_of(row), p.contact_of(row)
-    return f"{text}\n{pairs(text)}", f"{contact}\n{pairs(contact)}" if contact else ""
+    return f"{text}\n{pairs(text)}", contact  # the contact's tokens are whole words

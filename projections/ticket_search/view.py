@@ -41,12 +41,10 @@ class TicketSearchPage:
 def hit(row: TicketSearchRow, terms: Terms, contacts: bool, exact: bool = False) -> TicketHit:
     """A result with its snippet, from the field that matches the most terms: the description
     first, then the work log, the resolution, the title, the system, the customer and the
-    number -- and the contact only when ``contacts``."""
+    number (a ticket found by its contact alone shows its description: the row keeps only
+    the contact's tokens, ``projection.contact_tokens``)."""
     fields = [row["description"], "\n".join(work_log(row)), row["resolution"], row["title"],
               row["affected_system"], row["customer"], row["number"]]
-    if contacts:
-        fields.append(" ".join(v for v in (row["contact_name"], row["contact_phone"],
-                                           row["contact_email"]) if v))
     return TicketHit(row=row, snippet=snippet(fields, terms.all), exact=exact)
 
 

@@ -81,7 +81,7 @@ def test_a_dispatcher_finds_a_ticket_by_its_contacts_phone_and_an_auditor_does_n
     login(c, "wang")
     html = c.get("/ui/search", params={"q": PHONE}).text
     assert hits(html) == [("ticket", desk["printer"]["number"])]
-    assert f"<mark>{PHONE}</mark>" in html and "联系人的姓名、电话和邮箱也在搜索范围内" in html
+    assert "联系人的姓名、电话和邮箱也在搜索范围内" in html  # found by it, not shown in a snippet
     login(c, "shen")
     html = c.get("/ui/search", params={"q": PHONE}).text
     assert hits(html) == [] and 'id="search-none"' in html
