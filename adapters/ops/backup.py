@@ -1,25 +1,37 @@
 """Online, consistent backups and restores of a store (ADR 0023).
 
 * SQLite: the backup is an SQLite file made with SQLite's online backup API (events, read
-  models and tracking positions of one instant); it is itself a store.
-* PostgreSQL: the backup is an *event-log export* (the format below) written from one
+  models, tracking positions and the data-key table of one instant); it is itself a store.
+* PostgreSQL: the backup is an *event-log export* (the format below) of the events and the
+  rows of the data-key table (``personal_data_keys``, ADR 0034), written from one
   ``REPEATABLE READ`` snapshot; the read models are rebuilt on restore.
 
 ``restore`` takes either kind of file into an empty store of either kind (so it also moves
 a store from SQLite to PostgreSQL and back), keeping every event's position, originator,
-version, topic and payload bytes; then it brings the read models up to date and checks the
-restored log's digest against the backup's.
+version, topic and payload bytes, and every row of the data-key table (live keys and the
+destroyed ones' markers, so an erased customer stays erased), written before the read models
+are brought up to date (they open sealed contacts); then it checks the restored log's digest
+against the backup's. Without the keys a restored store would read every contact as erased.
 
-Event-log export, version 1 (all integers big-endian)::
+Event-log export, version 2 (all integers big-endian)::
 
-    b"OPSLEDGER-EVENTS 1\\n"
+    b"OPSLEDGER-EVENTS 2\\n"
     one JSON line: {"source": "postgres", "head": <max position>, "created_at": <ISO time>}
     frames: u32 length, then msgpack [position, originator id (32 hex), version, topic, state]
-    u32 0 (the end), then one JSON line: {"count": <events>, "sha256": <log digest>}
+    u32 0 (the end of the events)
+    key frames: u32 length, then a msgpack map {column: value} of one row of the data-key
+      table (key_id, version, key: bytes or nil once destroyed, created_at, destroyed_at, and
+      any other column it has), in (key_id, version) order
+    u32 0 (the end of the keys), then one JSON line: {"count": <events>, "sha256": <log
+      digest>, "keys": <key rows>, "keys_sha256": <SHA-256 over the key frames' bytes>}
+
+Version 1 (``b"OPSLEDGER-EVENTS 1\\n"``) is the same without the key frames and their end
+mark, and without ``keys`` in the trailer; it is still read (it restores no keys).
 
 The *log digest* is SHA-256 over every event in position order of
 ``u64 position, 16-byte originator id, u64 version, u32 len + topic UTF-8, u32 len + state``;
-``opsledger backup`` prints it, and a restore must end with the same.
+``opsledger backup`` prints it, and a restore must end with the same. The summary also
+counts the key rows (``keys``); key material is never printed.
 """
 
 from __future__ import annotations
@@ -40,15 +52,18 @@ from uuid import UUID
 
 import msgspec
 
+from adapters.stores.keystore import TABLE as KEY_TABLE
 from adapters.stores.persistence import LogReader, recorder_kind
 from adapters.settings import Database, Settings
 
-EXPORT_MAGIC = b"OPSLEDGER-EVENTS 1\n"
+EXPORT_MAGIC = b"OPSLEDGER-EVENTS 2\n"
+EXPORT_MAGIC_V1 = b"OPSLEDGER-EVENTS 1\n"
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BATCH = 5000
 SQLITE_STEP_PAGES = 2048
 
 Row = tuple[int, Any, int, str, bytes]
+KeyRow = dict[str, Any]  # one row of the data-key table, by column name
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
 
@@ -64,9 +79,10 @@ class Summary:
     head: int
     sha256: str
     seconds: float
+    keys: int = 0  # rows of the data-key table (live and destroyed), never their bytes
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in ("path", "kind", "count", "head", "sha256", "seconds")}
+        return {k: getattr(self, k) for k in ("path", "kind", "count", "head", "sha256", "keys", "seconds")}
 
 
 def _quiet(_phase: str, _done: int, _total: int) -> None:
@@ -116,9 +132,10 @@ def backup(settings: Settings, path: str | Path, progress: Progress = _quiet) ->
         if db.kind == "sqlite":
             _sqlite_copy(Path(db.path), partial, progress)
             digest = _digest_rows(_sqlite_rows(partial), progress, "verify")
+            keys = len(_sqlite_key_rows(partial))
             kind = "sqlite"
         elif db.kind == "postgres":
-            digest = _export_postgres(db, partial, progress)
+            digest, keys = _export_postgres(db, partial, progress)
             kind = "events"
         else:
             raise BackupError("an in-memory store has nothing to back up")
@@ -126,7 +143,7 @@ def backup(settings: Settings, path: str | Path, progress: Progress = _quiet) ->
     finally:
         partial.unlink(missing_ok=True)
     return Summary(str(target), kind, digest.count, digest.head, digest.hexdigest(),
-                   round(time.perf_counter() - began, 3))
+                   round(time.perf_counter() - began, 3), keys)
 
 
 class _Restarted(Exception):
@@ -174,6 +191,26 @@ def _sqlite_rows(path: Path, table: str = "stored_events") -> Iterator[list[Row]
         conn.close()
 
 
+def _sqlite_key_rows(path: Path) -> list[KeyRow]:
+    """The rows of the data-key table of an SQLite store or backup (none if it has no table)."""
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+        if not conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?",
+                            (KEY_TABLE,)).fetchone():
+            return []
+        cur = conn.execute(f"SELECT * FROM {KEY_TABLE} ORDER BY key_id, version")
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, (_plain(v) for v in r), strict=True)) for r in cur.fetchall()]
+
+
+def _first(row: Any) -> Any:
+    """The first column of a row, which a recorder's cursor may give as a tuple or a dict."""
+    return next(iter(row.values())) if isinstance(row, dict) else row[0]
+
+
+def _plain(value: Any) -> Any:
+    return bytes(value) if isinstance(value, memoryview | bytearray) else value
+
+
 def _digest_rows(batches: Iterator[list[Row]], progress: Progress, phase: str, total: int = 0) -> LogDigest:
     digest = LogDigest()
     for batch in batches:
@@ -183,12 +220,14 @@ def _digest_rows(batches: Iterator[list[Row]], progress: Progress, phase: str, t
     return digest
 
 
-def _export_postgres(db: Database, path: Path, progress: Progress) -> LogDigest:
+def _export_postgres(db: Database, path: Path, progress: Progress) -> tuple[LogDigest, int]:
     import psycopg
     from psycopg import IsolationLevel, sql
 
     table = _postgres_events_table(db)
     digest = LogDigest()
+    keys = hashlib.sha256()
+    key_count = 0
     with psycopg.connect(db.conninfo) as conn, open(path, "wb") as out:
         conn.isolation_level = IsolationLevel.REPEATABLE_READ
         conn.read_only = True
@@ -211,11 +250,32 @@ def _export_postgres(db: Database, path: Path, progress: Progress) -> LogDigest:
                     out.write(struct.pack(">I", len(frame)) + frame)
                     if n % BATCH == 0:
                         progress("export events", position, head)
-        progress("export events", digest.head, head)
-        out.write(struct.pack(">I", 0) + json.dumps({"count": digest.count, "sha256": digest.hexdigest()}).encode() + b"\n")
+            progress("export events", digest.head, head)
+            out.write(struct.pack(">I", 0))
+            # The data keys of the same snapshot: without them no contact could be unsealed.
+            for row in _postgres_key_rows(conn, db):
+                frame = msgspec.msgpack.encode(row)
+                keys.update(frame)
+                key_count += 1
+                out.write(struct.pack(">I", len(frame)) + frame)
+        out.write(struct.pack(">I", 0) + json.dumps({
+            "count": digest.count, "sha256": digest.hexdigest(),
+            "keys": key_count, "keys_sha256": keys.hexdigest()}).encode() + b"\n")
         out.flush()
         os.fsync(out.fileno())
-    return digest
+    return digest, key_count
+
+
+def _postgres_key_rows(conn: Any, db: Database) -> list[KeyRow]:
+    from psycopg import sql
+
+    schema = db.schema or "public"
+    if conn.execute("SELECT to_regclass(%s)", (f'"{schema}"."{KEY_TABLE}"',)).fetchone()[0] is None:
+        return []  # a store that never sealed anything
+    cur = conn.execute(sql.SQL("SELECT * FROM {} ORDER BY key_id, version").format(
+        sql.Identifier(schema, KEY_TABLE)))
+    names = [d.name for d in cur.description]
+    return [dict(zip(names, (_plain(v) for v in r), strict=True)) for r in cur.fetchall()]
 
 
 def _postgres_events_table(db: Database) -> Any:
@@ -230,14 +290,33 @@ def _postgres_events_table(db: Database) -> Any:
 
 
 def read_export(path: Path) -> tuple[dict[str, Any], Iterator[list[Row]], dict[str, Any]]:
-    """(header, batches of rows, trailer) of an event-log export; the trailer dict is
-    filled once the batches have been read to the end."""
+    """(header, batches of rows, trailer) of an event-log export (version 1 or 2); the trailer
+    dict is filled once the batches have been read to the end, and then holds the key rows
+    under ``"key_rows"`` (none in version 1) and the digest of their frames under
+    ``"key_frames_sha256"``."""
     f = open(path, "rb")  # noqa: SIM115 - closed by the generator
-    if f.readline() != EXPORT_MAGIC:
+    magic = f.readline()
+    if magic not in (EXPORT_MAGIC, EXPORT_MAGIC_V1):
         f.close()
         raise BackupError(f"{path} is not an opsledger event-log export")
+    with_keys = magic == EXPORT_MAGIC
     header = json.loads(f.readline())
     trailer: dict[str, Any] = {}
+
+    def key_rows(stream: BinaryIO) -> tuple[list[KeyRow], str]:
+        decode = msgspec.msgpack.decode
+        digest = hashlib.sha256()
+        found: list[KeyRow] = []
+        while True:
+            size_bytes = stream.read(4)
+            if len(size_bytes) < 4:
+                raise BackupError(f"{path} is truncated (no end mark of the keys)")
+            (size,) = struct.unpack(">I", size_bytes)
+            if size == 0:
+                return found, digest.hexdigest()
+            frame = stream.read(size)
+            digest.update(frame)
+            found.append(decode(frame))
 
     def batches(stream: BinaryIO) -> Iterator[list[Row]]:
         decode = msgspec.msgpack.decode
@@ -249,7 +328,9 @@ def read_export(path: Path) -> tuple[dict[str, Any], Iterator[list[Row]], dict[s
                     raise BackupError(f"{path} is truncated (no end mark)")
                 (size,) = struct.unpack(">I", size_bytes)
                 if size == 0:
+                    rows, frames = key_rows(stream) if with_keys else ([], hashlib.sha256().hexdigest())
                     trailer.update(json.loads(stream.readline()))
+                    trailer["key_rows"], trailer["key_frames_sha256"] = rows, frames
                     break
                 position, oid, version, topic, state = decode(stream.read(size))
                 batch.append((position, oid, version, topic, state))
@@ -267,7 +348,7 @@ def backup_kind(path: Path) -> str:
         start = f.read(len(EXPORT_MAGIC))
     if start.startswith(SQLITE_MAGIC):
         return "sqlite"
-    if start == EXPORT_MAGIC:
+    if start in (EXPORT_MAGIC, EXPORT_MAGIC_V1):
         return "events"
     raise BackupError(f"{path} is neither an SQLite backup nor an opsledger event-log export")
 
@@ -287,14 +368,19 @@ def restore(settings: Settings, path: str | Path, progress: Progress = _quiet) -
         raise BackupError("restore into a kept store (sqlite:// or postgresql://), not memory://")
     began = time.perf_counter()
     copy_file = kind == "sqlite" and db.kind == "sqlite"
-    if copy_file:  # the file as it is, read models included
+    keys = 0
+    if copy_file:  # the file as it is, read models and data keys included
         _refuse_unless_empty_sqlite(Path(db.path))
         expected = _digest_rows(_sqlite_rows(source), progress, "read backup").hexdigest()
+        keys = len(_sqlite_key_rows(source))
         _sqlite_restore_file(source, Path(db.path), progress)
+    # Building the services makes the (empty) key table with the key store's own schema.
     services = build(replace(settings, sla_watch_seconds=0))
     try:
         if not copy_file:
-            expected = _import_backup(services.desk, source, kind, progress)
+            # The events and the data keys, in one transaction, before any read model opens
+            # a sealed contact.
+            expected, keys = _import_backup(services.desk, source, kind, progress)
             # The hash chain (ADR 0030) covers only what the rows keep (positions, ids,
             # versions, topics, bytes), so sealing the imported log gives back the source's
             # very chain: its published heads still check out.
@@ -313,11 +399,12 @@ def restore(settings: Settings, path: str | Path, progress: Progress = _quiet) -
     if digest.hexdigest() != expected:
         raise BackupError(f"restored log digest {digest.hexdigest()} differs from the backup's {expected}")
     return Summary(str(source), kind, digest.count, digest.head, digest.hexdigest(),
-                   round(time.perf_counter() - began, 3))
+                   round(time.perf_counter() - began, 3), keys)
 
 
-def _import_backup(desk: Any, source: Path, kind: str, progress: Progress) -> str:
-    """Write the events of ``source`` into the empty store of ``desk``; the expected digest."""
+def _import_backup(desk: Any, source: Path, kind: str, progress: Progress) -> tuple[str, int]:
+    """Write the events and data keys of ``source`` into the empty store of ``desk``; the
+    expected digest and the number of key rows written."""
     if desk.max_position():
         raise BackupError("the target store is not empty; restore into a fresh store")
     if kind == "events":
@@ -325,10 +412,12 @@ def _import_backup(desk: Any, source: Path, kind: str, progress: Progress) -> st
         total = int(header.get("head") or 0)
         _verify_export(batches, trailer, progress, total)  # whole and intact, before writing
         _, batches, _ = read_export(source)
-        _import(desk.recorder, batches, progress, total)
-        return str(trailer["sha256"])
-    written = _import(desk.recorder, _sqlite_rows(source), progress, 0)
-    return written.hexdigest()
+        key_rows: list[KeyRow] = trailer["key_rows"]
+        _import(desk.recorder, batches, progress, total, key_rows)
+        return str(trailer["sha256"]), len(key_rows)
+    key_rows = _sqlite_key_rows(source)
+    written = _import(desk.recorder, _sqlite_rows(source), progress, 0, key_rows)
+    return written.hexdigest(), len(key_rows)
 
 
 def _verify_export(batches: Iterator[list[Row]], trailer: dict[str, Any], progress: Progress,
@@ -336,6 +425,9 @@ def _verify_export(batches: Iterator[list[Row]], trailer: dict[str, Any], progre
     digest = _digest_rows(batches, progress, "check backup", total)
     if (trailer.get("count"), trailer.get("sha256")) != (digest.count, digest.hexdigest()):
         raise BackupError("the export's digest does not match its events: the file is damaged")
+    if "keys" in trailer and (trailer["keys"], trailer.get("keys_sha256")) != (
+            len(trailer["key_rows"]), trailer["key_frames_sha256"]):
+        raise BackupError("the export's key digest does not match its keys: the file is damaged")
 
 
 def _log_batches(recorder: Any) -> Iterator[list[Row]]:
@@ -378,9 +470,10 @@ def _sqlite_restore_file(source: Path, target: Path, progress: Progress) -> None
                    progress=lambda _s, remaining, total: progress("copy pages", total - remaining, total))
 
 
-def _import(recorder: Any, batches: Iterator[list[Row]], progress: Progress, total: int) -> LogDigest:
-    """Insert the rows with their own positions, in one transaction (the target is empty and
-    no one else writes to it during a restore)."""
+def _import(recorder: Any, batches: Iterator[list[Row]], progress: Progress, total: int,
+            key_rows: list[KeyRow] | None = None) -> LogDigest:
+    """Insert the rows with their own positions, and the data-key rows, in one transaction
+    (the target is empty and no one else writes to it during a restore)."""
     digest = LogDigest()
     kind = recorder_kind(recorder)
     table = recorder.events_table_name
@@ -412,4 +505,34 @@ def _import(recorder: Any, batches: Iterator[list[Row]], progress: Progress, tot
 
             c.execute(sql.SQL("SELECT setval(pg_get_serial_sequence(%s, 'notification_id'), %s)"),
                       (f'"{recorder.datastore.schema or "public"}"."{table}"', digest.head))
+        if key_rows:
+            _import_keys(c, kind, recorder, key_rows)
+            progress("import keys", len(key_rows), len(key_rows))
     return digest
+
+
+def _import_keys(c: Any, kind: str, recorder: Any, key_rows: list[KeyRow]) -> None:
+    """Write the backup's data-key rows into the target's key table (made by the key store
+    when the services were built). A row of the same (key_id, version) already there (a key
+    made before the restore, say the console's) takes the backup's values."""
+    if kind == "sqlite":
+        table, param = KEY_TABLE, "?"
+        c.execute(f"SELECT name FROM pragma_table_info('{KEY_TABLE}') ORDER BY cid")
+        have = [_first(r) for r in c.fetchall()]
+    else:
+        schema = recorder.datastore.schema or "public"
+        table, param = f'"{schema}"."{KEY_TABLE}"', "%s"
+        c.execute("SELECT column_name FROM information_schema.columns WHERE table_schema=%s "
+                  "AND table_name=%s ORDER BY ordinal_position", (schema, KEY_TABLE))
+        have = [_first(r) for r in c.fetchall()]
+    if not have:
+        raise BackupError(f"the target store has no {KEY_TABLE} table")
+    given = {name for row in key_rows for name in row}
+    missing = given - set(have)
+    if missing:
+        raise BackupError(f"the target's {KEY_TABLE} lacks the backup's columns {sorted(missing)}")
+    columns = [name for name in have if name in given]
+    updates = ", ".join(f"{n}=excluded.{n}" for n in columns if n not in ("key_id", "version"))
+    insert = (f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([param] * len(columns))}) "
+              f"ON CONFLICT (key_id, version) DO UPDATE SET {updates}")
+    c.executemany(insert, [tuple(row.get(n) for n in columns) for row in key_rows])

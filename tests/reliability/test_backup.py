@@ -128,7 +128,7 @@ def test_restore_moves_a_store_between_sqlite_and_postgresql(tmp_path: Path, pos
     # when its backup is restored into PostgreSQL, and that store's export back into SQLite
     cli_json(postgres_url, "restore", str(tmp_path / "a.bak"))
     cli_json(postgres_url, "backup", str(tmp_path / "b.bak"))
-    assert (tmp_path / "b.bak").read_bytes().startswith(b"OPSLEDGER-EVENTS 1\n")
+    assert (tmp_path / "b.bak").read_bytes().startswith(b"OPSLEDGER-EVENTS 2\n")
     back_url = f"sqlite:///{tmp_path}/back.sqlite3"
     cli_json(back_url, "restore", str(tmp_path / "b.bak"))
 
@@ -148,3 +148,91 @@ def test_a_damaged_export_is_refused(tmp_path: Path):
     assert done.returncode == 1 and "truncated" in done.stderr
     # and nothing was written to the target
     assert store_digest(Settings(database_url=f"sqlite:///{tmp_path}/t.sqlite3")).count == 0
+
+
+@pytest.mark.postgres
+def test_a_restored_store_still_opens_its_contacts_and_keeps_erasures(
+    tmp_path: Path, postgres_url: str, postgres_server: str
+):
+    """The data keys travel with the backup (issue 18): without them every sealed contact of a
+    restored store read as erased. Destroyed keys travel as destroyed: an erasure stays one."""
+    from application.commands.tickets import RegisterTicket
+    from application.privacy import erase_personal_data
+    from domain.ticket import ERASED_CONTACT, Contact
+    from projections.ticket_search.view import TicketSearchQuery
+
+    # given a PostgreSQL store with a contact in clear and an erased customer's contact
+    source = build(Settings(database_url=postgres_url, sla_watch_seconds=0))
+    try:
+        numbers = {}
+        for customer, phone in (("acme", "13800005678"), ("beta", "13900001111")):
+            numbers[customer] = source.desk.handle(RegisterTicket(
+                customer=customer, contact=Contact("李四", phone, "li@example.com"), channel="phone",
+                title="ERP 故障", type="fault", category="software"), actor="agent").ticket.number
+        erase_personal_data(source.desk, "beta", reason="PIPL", requested_by="beta", actor="admin")
+    finally:
+        source.close()
+
+    # when it is backed up and restored into a fresh PostgreSQL database and into SQLite
+    taken = cli_json(postgres_url, "backup", str(tmp_path / "keys.bak"))["backup"]
+    assert isinstance(taken, dict) and taken["keys"] >= 2
+    assert (tmp_path / "keys.bak").read_bytes().startswith(b"OPSLEDGER-EVENTS 2\n")
+    name = unique_database_name("keys")
+    targets = [create_database(postgres_server, name), f"sqlite:///{tmp_path}/keys.sqlite3"]
+    try:
+        for url in targets:
+            restored = cli_json(url, "restore", str(tmp_path / "keys.bak"))["restore"]
+            assert isinstance(restored, dict) and restored["keys"] == taken["keys"]
+
+            # then the ticket's contact reads in clear, and it is found by it
+            services = build(Settings(database_url=url, sla_watch_seconds=0))
+            try:
+                ticket = services.desk.get_ticket(numbers["acme"])
+                assert ticket.contact.phone == "13800005678", url
+                hits = services.ticket_search.search(TicketSearchQuery(q="13800005678", contacts=True)).hits
+                assert [h.row["number"] for h in hits] == [numbers["acme"]], url
+                # and the erased customer's contact stays erased
+                assert services.desk.get_ticket(numbers["beta"]).contact == ERASED_CONTACT, url
+                assert services.ticket_search.search(
+                    TicketSearchQuery(q="13900001111", contacts=True)).hits == [], url
+            finally:
+                services.close()
+        # and a version 1 export (no keys) is still read: the same events, no keys
+        old = tmp_path / "keys.v1.bak"
+        old.write_bytes(version_1(tmp_path / "keys.bak"))
+        restored = cli_json(f"sqlite:///{tmp_path}/v1.sqlite3", "restore", str(old))["restore"]
+        assert isinstance(restored, dict)
+        assert (restored["sha256"], restored["keys"]) == (taken["sha256"], 0)
+        # and the SQLite store's own backup (a file) carries them on to PostgreSQL again
+        cli_json(targets[1], "backup", str(tmp_path / "keys.sqlite.bak"))
+        again = unique_database_name("keys2")
+        url = create_database(postgres_server, again)
+        try:
+            moved = cli_json(url, "restore", str(tmp_path / "keys.sqlite.bak"))["restore"]
+            assert isinstance(moved, dict) and moved["keys"] == taken["keys"]
+            services = build(Settings(database_url=url, sla_watch_seconds=0))
+            try:
+                assert services.desk.get_ticket(numbers["acme"]).contact.phone == "13800005678"
+                assert services.desk.get_ticket(numbers["beta"]).contact == ERASED_CONTACT
+            finally:
+                services.close()
+        finally:
+            drop_database(postgres_server, again)
+    finally:
+        drop_database(postgres_server, name)
+
+
+def version_1(path: Path) -> bytes:
+    """The version 1 export (before issue 18) of the same events: no key frames."""
+    import struct
+
+    with open(path, "rb") as f:
+        assert f.readline() == b"OPSLEDGER-EVENTS 2\n"
+        out = b"OPSLEDGER-EVENTS 1\n" + f.readline()
+        while size := struct.unpack(">I", f.read(4))[0]:
+            out += struct.pack(">I", size) + f.read(size)
+        while size := struct.unpack(">I", f.read(4))[0]:
+            f.read(size)  # a key row
+        trailer = json.loads(f.readline())
+    return out + struct.pack(">I", 0) + json.dumps(
+        {"count": trailer["count"], "sha256": trailer["sha256"]}).encode() + b"\n"
