@@ -69,6 +69,7 @@ from bench.rebuild import Store, open_store
 from bench.scale import CHUNK, PostgresWriter, SQLiteWriter, disk_bytes
 from domain.priority import Impact, Importance, Urgency
 from domain.ticket import Channel, Contact, ProposedClassification, Ticket, TicketType
+from projections.ticket_search.projection import contact_token
 from projections.ticket_search.search import parse
 
 TARGET_P99_MS = 100.0
@@ -253,10 +254,10 @@ class RawScan:
         contacts = shape.scope.contacts
         where, params = [], []
         for t in terms:
-            if contacts:
+            if contacts:  # the contact holds its tokens (digests), a term is looked up as one
                 where.append(f"({self.find}(lc_text, {self.ph}) > 0 OR "
                              f"{self.find}(lc_contact, {self.ph}) > 0)")
-                params += [t, t]
+                params += [t, contact_token(t)]
             else:
                 where.append(f"{self.find}(lc_text, {self.ph}) > 0")
                 params.append(t)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import append, audit, console, lifecycle, rebuild, scale
+from bench import append, audit, console, lifecycle, rebuild, scale, search
 
 
 @pytest.mark.parametrize("how", [("--client", "asyncio"), ("--client", "threads", "--server-workers", "2")])
@@ -83,3 +83,17 @@ def test_console_measures_each_page_beside_its_api_equivalent(tmp_path: Path) ->
     assert pairs["GET /ui/?queue=all"]["rows"] == 50  # a full page of the 300 tickets
     assert pairs["GET /ui/?queue=unassigned"]["rows"] > 0  # 2 in 1000 of the bulk, numbered first
     assert pairs["GET /ui/tickets/{number}"]["rows"] == 30  # the history has the events asked for
+
+
+def test_search_times_the_shapes_it_finds(tmp_path: Path) -> None:
+    out = tmp_path / "search.json"
+    assert search.main(["--tickets", "300", "--samples", "3", "--stores", "sqlite",
+                        "--workers", "1", "--json", str(out)]) == 0
+    [store] = json.loads(out.read_text())["stores"]
+    lines = {line["shape"]: line for line in store["lines"]}
+    assert lines["ticket number"]["hits"] == lines["asset tag (1 ticket)"]["hits"] == 1
+    assert lines["打印机 (common)"]["hits"] == 10  # a full page of a common word
+    assert lines["无果 (2 characters, no match)"]["hits"] == 0
+    assert lines["phone, dispatcher"]["hits"] == 1  # contacts searched for a dispatcher
+    assert lines["phone, auditor (no contacts)"]["hits"] == 0  # and not for an auditor
+    assert all(line["http"]["n"] == line["raw"]["n"] == 3 for line in store["lines"])
