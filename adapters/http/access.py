@@ -306,10 +306,19 @@ async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: Bas
     principal = principal_of(connection)
     if ADMIN in principal.roles:
         return
+    await _by_the_rule(connection, handler, principal)
+    # A page's audience after the rule and its scoping: another organisation's ticket is a
+    # 404 on the desk's page too (existence does not leak), the requester's own one a 403,
+    # which the console answers by sending them to the portal (console/errors.py).
     audience = handler.opt.get(AUDIENCE_OPT)
     if audience is not None and (audience == PORTAL) != (REQUESTER in principal.roles):
         raise PermissionDeniedException(
             "the desk (/ui) is for staff, the portal (/portal) for customers' requesters")
+
+
+async def _by_the_rule(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler,
+                       principal: Principal) -> None:
+    """The operation's rule: the caller's roles, then the rows a scoped role reaches."""
     key = handler.opt.get(OPERATION_OPT) or operation(
         connection.scope["method"], connection.scope.get("path_template", ""))
     rule = RULES.get(key)

@@ -58,6 +58,7 @@ def test_a_requester_never_reads_another_customers_words_on_a_page(world, reader
     assert seen[f"/portal/tickets/{{ref}} {mine}"] == 200
     assert seen[f"/portal/tickets/{{ref}} {theirs}"] == 404
     assert seen[f"/ui/tickets/{{ref}} {mine}"] in (303, 403)
+    assert seen[f"/ui/tickets/{{ref}} {theirs}"] == 404
 
 
 def test_an_auditor_reads_pages_with_contacts_masked_and_no_forms(world):
@@ -72,3 +73,15 @@ def test_an_auditor_reads_pages_with_contacts_masked_and_no_forms(world):
     page = client.get(f"/ui/tickets/{number}", headers=headers).text
     assert "138****5678" in page
     assert 'method="post" action="/ui/tickets/' not in page
+
+
+def test_another_organisations_ticket_is_404_on_the_desks_page_too(world):
+    """A requester's session on /ui/tickets/{x}: another organisation's ticket does not exist
+    (404), their own sends them to the portal (the desk is for staff)."""
+    headers, client = world.tokens["requester-b"], world.api.client
+    theirs = client.get(f"/ui/tickets/{world.ticket['number']}", headers=headers,
+                        follow_redirects=False)
+    assert theirs.status_code == 404
+    own = client.get(f"/ui/tickets/{world.ticket_b['number']}", headers=headers,
+                     follow_redirects=False)
+    assert own.status_code == 303 and own.headers["location"].startswith("/portal/")
