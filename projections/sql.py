@@ -454,3 +454,33 @@ class SqlRows(SqlView):
         with self.store.read() as cur:
             found = select_rows(cur, self.table, self.columns, self.store.param, [key])
         return found[0] if found else None
+
+
+def trigram_indexes(store: SqlStore, ddl_lock: int, table: str,
+                    indexes: dict[str, str]) -> bool:
+    """The ``pg_trgm`` GIN indexes ``{name: expression}`` of ``table`` for ``LIKE '%term%'``
+    (ADR 0020, 0050), when the extension can be had: it is a trusted extension, so a database
+    owner may create it. The operator class is named with its schema, since the extension may
+    live in another schema than the view's ``search_path``. Under the read models' DDL lock
+    (``ddl_lock``), as their tables: two processes starting together otherwise collide in
+    ``CREATE INDEX IF NOT EXISTS`` (a duplicate key in ``pg_class``; issue 8). Whether the
+    indexes are there (without the extension, ``LIKE`` answers by a scan)."""
+    lock = f"SELECT pg_advisory_xact_lock({ddl_lock})"
+    try:
+        with store.transaction() as cur:
+            cur.execute(lock)
+            cur.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    except Exception:  # noqa: BLE001 - no rights, or a concurrent creator: look below
+        pass
+    with store.transaction() as cur:
+        cur.execute(lock)
+        cur.execute("SELECT n.nspname FROM pg_extension e JOIN pg_namespace n "
+                    "ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'")
+        found = cur.fetchone()
+        if found is None:
+            return False
+        schema = '"' + str(found[0]).replace('"', '""') + '"'
+        for name, expression in indexes.items():
+            cur.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {table} "
+                        f"USING gin ({expression} {schema}.gin_trgm_ops)")
+    return True

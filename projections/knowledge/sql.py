@@ -30,7 +30,7 @@ from projections.knowledge import projection as p
 from projections.knowledge.projection import COLUMNS, KnowledgeRow
 from projections.knowledge.search import WEIGHTS, Terms, fts_query, like_pattern, parse
 from projections.knowledge.view import KnowledgePage, KnowledgeQuery, page
-from projections.sql import SqlStore, SqlView, select_rows, upsert_sql
+from projections.sql import SqlStore, SqlView, select_rows, trigram_indexes, upsert_sql
 
 TABLE = "knowledge"
 FTS = "knowledge_fts"
@@ -80,30 +80,9 @@ class SqlKnowledgeView(SqlView):
             self._trigram_index()
 
     def _trigram_index(self) -> None:
-        """The ``pg_trgm`` GIN index for ``LIKE '%term%'`` (ADR 0020), when the extension can
-        be had: it is a trusted extension, so a database owner may create it. The operator
-        class is named with its schema, since the extension may live in another schema than
-        this view's ``search_path``."""
-        # Under the read models' DDL lock (``Tracking.DDL_LOCK``), as their tables: two
-        # processes starting together otherwise collide in ``CREATE INDEX IF NOT EXISTS``
-        # (a duplicate key in ``pg_class``; seen with two servers and a worker, issue 8).
-        lock = f"SELECT pg_advisory_xact_lock({self.tracking.DDL_LOCK})"
-        try:
-            with self.store.transaction() as cur:
-                cur.execute(lock)
-                cur.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-        except Exception:  # noqa: BLE001 - no rights, or a concurrent creator: look below
-            pass
-        with self.store.transaction() as cur:
-            cur.execute(lock)
-            cur.execute("SELECT n.nspname FROM pg_extension e JOIN pg_namespace n "
-                        "ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'")
-            found = cur.fetchone()
-            if found is None:
-                return
-            schema = '"' + str(found[0]).replace('"', '""') + '"'
-            cur.execute(f"CREATE INDEX IF NOT EXISTS {TABLE}_trgm ON {TABLE} "
-                        f"USING gin (({ALL_TEXT}) {schema}.gin_trgm_ops)")
+        """The ``pg_trgm`` GIN index for ``LIKE '%term%'`` (ADR 0020; ``sql.trigram_indexes``)."""
+        trigram_indexes(self.store, self.tracking.DDL_LOCK, TABLE,
+                        {f"{TABLE}_trgm": f"({ALL_TEXT})"})
 
     def _reset(self, cur: Any) -> None:
         super()._reset(cur)

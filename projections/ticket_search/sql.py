@@ -7,8 +7,9 @@ line of its two-character windows (``search.pairs``), so that a trigram index fi
 two-character terms too; the contact is only its tokens (``projection.contact_tokens``:
 digests, never the name, phone or e-mail), each looked up whole by a term's own token.
 
-* **SQLite**: two external-content FTS5 tables with the ``trigram`` tokenizer over those
-  columns (``ticket_search_text``, ``ticket_search_contact``; rowid = the ticket's ``seq``;
+* **SQLite**: two external-content FTS5 tables over those columns, the text's with the
+  ``trigram`` tokenizer, the contact's tokens with ``unicode61`` (each token one word, looked
+  up whole) (``ticket_search_text``, ``ticket_search_contact``; rowid = the ticket's ``seq``;
   the text is stored once, in ``ticket_search``). A term is a quoted FTS phrase (a substring
   for the trigram tokenizer; a two-character term its pair); the phrases are ANDed in one
   ``MATCH`` that drives the query in rowid order, newest first, so it stops after ``limit``
@@ -37,7 +38,7 @@ from typing import Any
 
 from projections.base import Positioned
 from projections.knowledge.search import fts_query, like_pattern
-from projections.sql import SqlStore, SqlView, select_rows, upsert_sql
+from projections.sql import SqlStore, SqlView, select_rows, trigram_indexes, upsert_sql
 from projections.ticket_search import projection as p
 from projections.ticket_search.projection import COLUMNS, TicketSearchRow
 from projections.ticket_search.search import Terms, is_number, pair_term, pairs, parse
@@ -83,35 +84,20 @@ class SqlTicketSearchView(SqlView):
             for name, cols in indexes:
                 cur.execute(f"CREATE INDEX IF NOT EXISTS {TABLE}_{name} ON {TABLE} ({cols})")
             if self.sqlite:
-                for fts, column in ((TEXT_FTS, "lc_text"), (CONTACT_FTS, "lc_contact")):
+                # The text by trigrams (substrings); the contact's tokens whole (each a word of
+                # letters and digits: one index entry, one look-up).
+                for fts, column, tokenizer in ((TEXT_FTS, "lc_text", "trigram"),
+                                               (CONTACT_FTS, "lc_contact", "unicode61")):
                     cur.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {fts} USING fts5("
                                 f"{column}, content='{TABLE}', content_rowid='seq', "
-                                "tokenize='trigram')")
+                                f"tokenize='{tokenizer}')")
         if not self.sqlite:
             self._trigram_indexes()
 
     def _trigram_indexes(self) -> None:
-        """The ``pg_trgm`` GIN indexes for ``LIKE '%term%'``, when the extension can be had
-        (see ``projections.knowledge.sql``: a trusted extension; the operator class named with
-        its schema; under the read models' DDL lock)."""
-        lock = f"SELECT pg_advisory_xact_lock({self.tracking.DDL_LOCK})"
-        try:
-            with self.store.transaction() as cur:
-                cur.execute(lock)
-                cur.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-        except Exception:  # noqa: BLE001 - no rights, or a concurrent creator: look below
-            pass
-        with self.store.transaction() as cur:
-            cur.execute(lock)
-            cur.execute("SELECT n.nspname FROM pg_extension e JOIN pg_namespace n "
-                        "ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'")
-            found = cur.fetchone()
-            if found is None:
-                return
-            schema = '"' + str(found[0]).replace('"', '""') + '"'
-            for column in LC:
-                cur.execute(f"CREATE INDEX IF NOT EXISTS {TABLE}_{column}_trgm ON {TABLE} "
-                            f"USING gin ({column} {schema}.gin_trgm_ops)")
+        """The ``pg_trgm`` GIN indexes for ``LIKE '%term%'`` (``sql.trigram_indexes``)."""
+        trigram_indexes(self.store, self.tracking.DDL_LOCK, TABLE,
+                        {f"{TABLE}_{column}_trgm": column for column in LC})
 
     def _reset(self, cur: Any) -> None:
         super()._reset(cur)
