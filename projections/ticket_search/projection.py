@@ -30,7 +30,8 @@ from projections.ticket_list.projection import row_key, status_after
 
 NAME = "ticket_search"
 # Bump when the row shape, the folding or the handlers change: the runner rebuilds the view.
-VERSION = 4  # 2, 3: the SQL views index two-character windows (search.pairs); 4: contact digests
+VERSION = 5  # 2, 3: the SQL views index two-character windows (search.pairs); 4: contact
+# digests; 5: SQLite indexes the contact's digests as whole words
 
 
 class TicketSearchRow(TypedDict):
