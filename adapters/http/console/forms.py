@@ -158,3 +158,16 @@ def _version(form: Any) -> int | None:
     except NotAWholeNumber as e:
         raise ValidationException("bad _version", extra=[
             {"key": VERSION_FIELD, "message": e.reason}]) from None
+
+
+def register_ticket(request: Request[Any, Any, Any], state: State, form: Any) -> str:
+    """A ticket registered from a form (the desk's intake, the portal's request) exactly as
+    ``POST /api/v1/tickets`` registers one (``kit.registration``: a requester's own
+    organisation); its number."""
+    from zoneinfo import ZoneInfo
+
+    from adapters.http.schemas.tickets import RegisterTicket
+
+    zone = ZoneInfo(kit.services_of(state).settings.timezone)
+    body = form_body(form, RegisterTicket, zone)
+    return str(run_form(request, state, form, kit.registration(request, body)).aggregate.number)

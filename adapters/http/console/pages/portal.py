@@ -26,7 +26,6 @@ masks contacts and signers for them.
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from litestar import Request, get, post
 from litestar.datastructures import State
@@ -37,10 +36,9 @@ from adapters.http import kit
 from adapters.http.access import (AUDIENCE_OPT, OPERATION_OPT, PORTAL, may_command,
                                   principal_of, scoped_customer)
 from adapters.http.console import records
-from adapters.http.console.forms import form_body, run_form
+from adapters.http.console.forms import register_ticket
 from adapters.http.console.render import page
 from adapters.http.schemas import knowledge as kb
-from adapters.http.schemas import tickets as s
 from application import feedback
 from application.command_state import state_refusal
 from domain.customer import normalise_customer_id
@@ -100,15 +98,8 @@ async def new_ticket(request: Request[Any, Any, Any]) -> Template:
       status_code=303, opt=_opt(f"POST {API}/tickets"))
 async def register(request: Request[Any, Any, Any], state: State) -> Redirect:
     form = await request.form()
-    number = await request.app.state.run_blocking(_register, request, state, form)
+    number = await request.app.state.run_blocking(register_ticket, request, state, form)
     return Redirect(f"/portal/tickets/{number}", status_code=303)
-
-
-def _register(request: Request[Any, Any, Any], state: State, form: Any) -> str:
-    zone = ZoneInfo(kit.services_of(state).settings.timezone)
-    body = form_body(form, s.RegisterTicket, zone)
-    result = run_form(request, state, form, kit.registration(request, body))
-    return str(result.aggregate.number)
 
 
 @get("/portal/tickets/{ref:str}", name="console-portal-ticket", include_in_schema=False,

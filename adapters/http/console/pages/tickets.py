@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from litestar import Request, get, post
 from litestar.datastructures import State
@@ -33,10 +32,9 @@ from adapters.http import kit
 from adapters.http.access import (AUDIENCE_OPT, OPERATION_OPT, RULES, STAFF, may_call,
                                   may_command, principal_of)
 from adapters.http.console import records
-from adapters.http.console.forms import form_body, run_form
+from adapters.http.console.forms import register_ticket
 from adapters.http.console.i18n import Words
 from adapters.http.console.render import page, words
-from adapters.http.schemas import tickets as s
 from application.command_state import state_refusal
 from application.customers import list_customers
 from domain.customer import normalise_customer_id
@@ -200,15 +198,8 @@ def new_ticket(request: Request[Any, Any, Any], state: State) -> Template:
       status_code=303, opt={OPERATION_OPT: f"POST {kit.API}/tickets", AUDIENCE_OPT: STAFF})
 async def register(request: Request[Any, Any, Any], state: State) -> Redirect:
     form = await request.form()
-    number = await request.app.state.run_blocking(_register, request, state, form)
+    number = await request.app.state.run_blocking(register_ticket, request, state, form)
     return Redirect(f"/ui/tickets/{number}", status_code=303)
-
-
-def _register(request: Request[Any, Any, Any], state: State, form: Any) -> str:
-    zone = ZoneInfo(kit.services_of(state).settings.timezone)
-    body = form_body(form, s.RegisterTicket, zone)
-    result = run_form(request, state, form, kit.registration(request, body))
-    return str(result.aggregate.number)
 
 
 @get("/ui/tickets/priority", name="console-ticket-priority", include_in_schema=False,
