@@ -33,6 +33,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from application.ports import KeyStore
+from domain.attachment import Attachment
 from domain.change import Change
 from domain.customer import customer_id
 from domain.identity import User
@@ -83,6 +84,8 @@ PERSONAL_FIELDS: dict[type, tuple[PersonalField, ...]] = {
     Ticket.AcceptanceRejected: _fields(PersonalField(("acceptance", "signer"))),
     Ticket.FeedbackGiven: _fields(PersonalField(("feedback", "comment"))),
     Ticket.InformationAdded: _fields(PersonalField(("information",))),  # ADR 0052
+    Ticket.CommentAdded: _fields(PersonalField(("body",)), PersonalField(("sender",))),  # 0055
+    Attachment.Uploaded: _fields(PersonalField(("filename",), owner="owner")),  # ADR 0056
     Project.RoutineRecorded: _fields(PersonalField(("signer",))),
     Project.SurveyRecorded: _fields(PersonalField(("comment",))),
     Project.Accepted: _fields(PersonalField(("signer",))),

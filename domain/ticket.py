@@ -42,6 +42,21 @@ class Channel(StrEnum):
     ONSITE = "onsite"
 
 
+class Visibility(StrEnum):
+    """Who reads a note (ADR 0055): everyone entitled to the ticket, or the staff only
+    (requesters and auditors never see an internal note)."""
+
+    PUBLIC = "public"
+    INTERNAL = "internal"
+
+
+class Author(StrEnum):
+    """Whose words a note is: the provider's staff, or the customer (mail, portal)."""
+
+    STAFF = "staff"
+    CUSTOMER = "customer"
+
+
 class TicketType(StrEnum):
     FAULT = "fault"
     CONSULTATION = "consultation"
@@ -250,6 +265,7 @@ TAKES_INFORMATION = frozenset(
     {S.REGISTERED, S.CLASSIFIED, S.ASSIGNED, S.IN_PROGRESS, S.WAITING_CUSTOMER}
 )
 MAX_INFORMATION = 20_000
+MAX_COMMENT = 100_000  # a long mail's text body
 NOT_OPEN_FOR_INFORMATION = ("information is added to an open ticket; a resolved one is "
                             "accepted or rejected")
 # What an escalation raises the priority to (DOMAIN §2): P3 -> P2 -> P1, P1 stays P1.
@@ -449,6 +465,26 @@ class Ticket(StatusRules, Aggregate):
 
         TOPIC = "opsledger.ticket:Ticket.InformationAdded"
         information: str
+
+        def apply(self, t: Ticket) -> None:
+            pass
+
+    class CommentAdded(Event):
+        """A note on the ticket (ADR 0055): the staff's (public or internal) or the customer's
+        (always public: a reply by mail, a message from the portal). ``via`` says where it came
+        from (``api``, ``console``, ``portal``, ``email``); ``message_id`` is the mail's
+        ``Message-ID`` ("" otherwise) and ``sender`` its ``From`` (personal data, sealed with
+        ``body``); ``attachments`` are the ids of uploaded files (``domain.attachment``).
+        Allowed in every status; changes no status and no clock."""
+
+        TOPIC = "opsledger.ticket:Ticket.CommentAdded"
+        body: str
+        visibility: str
+        author: str
+        via: str
+        attachments: tuple[str, ...]
+        message_id: str
+        sender: str
 
         def apply(self, t: Ticket) -> None:
             pass
@@ -1040,6 +1076,36 @@ class Ticket(StatusRules, Aggregate):
         if len(text) > MAX_INFORMATION:
             raise InvalidCommand.field("information", f"at most {MAX_INFORMATION} characters")
         self.trigger_event(self.InformationAdded, timestamp=at, actor=actor, information=text)
+
+    def comment(self, *, body: str, visibility: Visibility | str = Visibility.PUBLIC,
+                author: Author | str = Author.STAFF, via: str = "api",
+                attachments: tuple[str, ...] = (), message_id: str = "", sender: str = "",
+                actor: str, at: datetime) -> None:
+        """Records a note (``CommentAdded``). A customer's words are public: a customer
+        cannot write an internal note."""
+        errors: list[FieldError] = []
+        text = body.strip() if isinstance(body, str) else ""
+        if not text and not attachments:
+            errors.append(FieldError("body", "must not be empty: say something, or attach a file"))
+        elif len(text) > MAX_COMMENT:
+            errors.append(FieldError("body", f"at most {MAX_COMMENT} characters"))
+        try:
+            seen = Visibility(visibility)
+        except ValueError:
+            errors.append(FieldError("visibility", "public or internal"))
+            seen = Visibility.PUBLIC
+        try:
+            whose = Author(author)
+        except ValueError:
+            errors.append(FieldError("author", "staff or customer"))
+            whose = Author.STAFF
+        if whose is Author.CUSTOMER and seen is Visibility.INTERNAL:
+            errors.append(FieldError("visibility", "a customer's message is public"))
+        refuse_fields(errors)
+        self.trigger_event(self.CommentAdded, timestamp=at, actor=actor, body=text,
+                           visibility=seen.value, author=whose.value, via=via,
+                           attachments=tuple(attachments), message_id=message_id,
+                           sender=sender)
 
     def reopen(self, *, reason: str, actor: str, at: datetime) -> None:
         self.require("reopen")

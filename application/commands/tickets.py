@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from application import feedback
+from application.attachments import claim
 from application.commands.base import NOTHING, Command, RecordCommand
 from application.commands.problems import link_both
 from application.errors import RecordNotFound
@@ -29,12 +30,15 @@ from domain.priority import Impact, Importance, Priority, Urgency
 from domain.problem import Problem
 from domain.project import Project, Verdict
 from domain.ticket import (
+    Author,
     Channel,
     Contact,
     Improvement,
     ProposedClassification,
+    Status,
     Ticket,
     TicketType,
+    Visibility,
 )
 
 if TYPE_CHECKING:
@@ -295,6 +299,55 @@ class AddInformation(TicketCommand):
 
     def decide(self, t: Ticket, ctx: Context) -> None:
         t.add_information(information=self.information, actor=ctx.actor, at=ctx.at)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Comment(TicketCommand):
+    """``Ticket.comment`` → ``Ticket.CommentAdded`` (ADR 0055): a note, public or internal,
+    with uploaded files (``application.attachments.claim`` links them in the same save).
+    HTTP: ``CommentIn``."""
+
+    verb = "comment"
+    body: str
+    visibility: Visibility | str = Visibility.PUBLIC
+    author: Author | str = Author.STAFF
+    via: str = "api"
+    attachments: Sequence[str] = ()
+    message_id: str = ""
+    sender: str = ""
+
+    def decide(self, t: Ticket, ctx: Context) -> tuple[Any, ...] | None:
+        visibility = str(self.visibility)
+        files = claim(ctx, self.attachments, kind="ticket", record_id=t.id, number=t.number,
+                      visibility=visibility if visibility in ("public", "internal") else "public")
+        t.comment(body=self.body, visibility=self.visibility, author=self.author, via=self.via,
+                  attachments=tuple(self.attachments), message_id=self.message_id,
+                  sender=self.sender, actor=ctx.actor, at=ctx.at)
+        return files or None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CustomerReply(TicketCommand):
+    """The customer's message on their ticket (a reply by mail, a message from the portal):
+    ``Ticket.comment`` as a public note by the customer → ``Ticket.CommentAdded``; and when
+    the ticket waits for the customer, ``Ticket.resume`` → ``Ticket.Resumed`` in the same save
+    (issue 19: "a reply to a ticket waiting for the customer resumes it"; ADR 0055)."""
+
+    verb = "comment"
+    body: str
+    via: str = "email"
+    attachments: Sequence[str] = ()
+    message_id: str = ""
+    sender: str = ""
+
+    def decide(self, t: Ticket, ctx: Context) -> tuple[Any, ...] | None:
+        files = claim(ctx, self.attachments, kind="ticket", record_id=t.id, number=t.number)
+        t.comment(body=self.body, visibility=Visibility.PUBLIC, author=Author.CUSTOMER,
+                  via=self.via, attachments=tuple(self.attachments),
+                  message_id=self.message_id, sender=self.sender, actor=ctx.actor, at=ctx.at)
+        if t.status is Status.WAITING_CUSTOMER:
+            t.resume(actor=ctx.actor, at=ctx.at)
+        return files or None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -43,6 +43,8 @@ NOT_IN_V1 = ("opsledger.privacy:",  # crypto-shredding (issue 6, ADR 0034): the 
              "opsledger.change:Change.PersonalDataErased",
              "opsledger.ticket:Ticket.PriorityGiven",  # a priority before classification (issue 16)
              "opsledger.ticket:Ticket.InformationAdded",  # the customer's words (ADR 0052)
+             "opsledger.ticket:Ticket.CommentAdded",  # notes (issue 19, ADR 0055)
+             "opsledger.attachment:",  # uploaded files (issue 19, ADR 0056)
              "opsledger.identity:")  # users and tokens (issue 7, ADR 0035)
 
 
