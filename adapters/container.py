@@ -24,13 +24,14 @@ from adapters.stores.persistence import (
     ticket_search_view,
 )
 from adapters.runners.plugins import plugin_views
+from adapters.stores.blobs import blob_store
 from adapters.runners.projections import ProjectionRunner
 from adapters.settings import Settings
 from adapters.stores.sqlite import writer_lock
 from application.current import CurrentRecords
 from application.customers import customer_policy
 from application.desk import ServiceDesk
-from application.ports import Clock
+from application.ports import BlobStore, Clock
 from application.projects import contract_terms
 from application.routine_tickets import NAME as ROUTINE_TICKETS
 from application.routine_tickets import RoutineTicketOpener
@@ -60,6 +61,7 @@ class Services:
     knowledge: KnowledgeView
     changes: ChangeListView
     ticket_search: TicketSearchView  # the desk's search over tickets' text (ADR 0050)
+    blobs: BlobStore  # the bytes of uploaded files (ADR 0056)
 
     def console_secret(self) -> str:
         """The secret that signs the console's CSRF tokens (ADR 0049): the setting, else a key
@@ -76,6 +78,7 @@ class Services:
         for view in self.runner.views.values():
             view.close()
         self.desk.close()
+        self.blobs.close()
         self.desk.current.versions.close()
         if hasattr(self.desk.write_lock, "close"):
             self.desk.write_lock.close()  # the SQLite writers' lock file (ADR 0038)
@@ -158,4 +161,5 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
                     sla_due=sla_due, notifier=notifier, watcher=watcher,
                     watch_thread=WatcherThread(watcher, settings.sla_watch_seconds, log),
                     problems=problems, knowledge=knowledge, changes=changes,
-                    ticket_search=ticket_search)
+                    ticket_search=ticket_search,
+                    blobs=blob_store(db, settings.blob_dir))

@@ -154,6 +154,10 @@ class Settings:
     # that signs its CSRF tokens (unset: one kept in the store's key table, shared by workers).
     secure_cookies: bool = False
     console_secret: str = ""
+    # ADR 0056: the largest uploaded file, and where a SQLite deployment keeps the files
+    # ("": a directory beside the database file, ``<database>.blobs``).
+    attachment_max_bytes: int = 20 * 1024 * 1024
+    blob_dir: str = ""
 
     def __post_init__(self) -> None:
         if not 1 <= self.workers <= 64:
@@ -221,6 +225,10 @@ class Settings:
             secure_cookies=bool(_auto_flag(env.get("OPSLEDGER_SECURE_COOKIES"),
                                            "OPSLEDGER_SECURE_COOKIES")),
             console_secret=env.get("OPSLEDGER_CONSOLE_SECRET") or "",
+            attachment_max_bytes=_whole(env.get("OPSLEDGER_ATTACHMENT_MAX_BYTES"),
+                                        "OPSLEDGER_ATTACHMENT_MAX_BYTES",
+                                        default=20 * 1024 * 1024, low=1),
+            blob_dir=env.get("OPSLEDGER_BLOB_DIR") or "",
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **given) if given else settings  # type: ignore[arg-type]

@@ -144,3 +144,27 @@ class KeyStore(Protocol):
     def erased(self, key_id: str) -> bool:
         """Whether any version of ``key_id`` was destroyed (the customer had an erasure)."""
         ...
+
+
+class BlobStore(Protocol):
+    """The bytes of uploaded files, beside the event store (ADR 0056): a directory next to a
+    SQLite file, a table on PostgreSQL, a dict for ``memory://``. A blob is named by the
+    caller (``application.attachments.blob_name``: the SHA-256 of the plain bytes, the key
+    that seals them and its version) and never changes once stored: ``put`` of a name that
+    exists keeps the stored bytes (two uploads of one file race harmlessly)."""
+
+    def put(self, name: str, data: bytes) -> bool:
+        """Stores ``data`` as ``name`` unless that name exists; ``True`` when it stored."""
+        ...
+
+    def get(self, name: str) -> bytes | None:
+        """The stored bytes of ``name``; ``None`` when there is no such blob."""
+        ...
+
+    def has(self, name: str) -> bool: ...
+
+    def names(self) -> list[str]:
+        """Every stored name, sorted (backups, audit)."""
+        ...
+
+    def close(self) -> None: ...

@@ -52,6 +52,7 @@ class Attachment(Aggregate):
         filename: str
         owner: str
         actor: str
+        key_version: int  # the version of the owner's key that seals the bytes (0: plain)
 
     class Attached(Event):
         TOPIC = "opsledger.attachment:Attachment.Attached"
@@ -68,18 +69,19 @@ class Attachment(Aggregate):
                                                  at=self.timestamp))
 
     def __init__(self, sha256: str, size: int, content_type: str, filename: str, owner: str,
-                 actor: str) -> None:
+                 actor: str, key_version: int = 0) -> None:
         self.sha256 = sha256
         self.size = size
         self.content_type = content_type
         self.filename = filename
         self.owner = owner
         self.uploaded_by = actor
+        self.key_version = key_version
         self.links: tuple[Link, ...] = ()
 
     @classmethod
     def upload(cls, *, id: UUID, sha256: str, size: int, content_type: str, filename: str,
-               owner: str, actor: str, at: datetime) -> Attachment:
+               owner: str, actor: str, at: datetime, key_version: int = 0) -> Attachment:
         errors: list[FieldError] = []
         if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
             errors.append(FieldError("sha256", "64 lower-case hex digits"))
@@ -93,7 +95,7 @@ class Attachment(Aggregate):
         refuse_fields(errors)
         return cls._create(cls.Uploaded, id=id, timestamp=at, sha256=sha256, size=size,
                            content_type=content_type, filename=name or "file", owner=owner,
-                           actor=actor)
+                           actor=actor, key_version=key_version)
 
     def attached(self, kind: str, record_id: UUID | str) -> bool:
         return any(link.kind == kind and link.record_id == str(record_id) for link in self.links)

@@ -12,6 +12,7 @@ record kind, all run by the one handler ``ServiceDesk.handle``.
 ``customers``      register a customer, assign its SLA policy (keyed by customer id)
 ``users``          users and API tokens (keyed by user id)
 ``privacy``        the erasure record of a customer's personal data
+``attachments``    an uploaded file's record (ADR 0056)
 =================  =====================================================================
 
 A command's docstring names the domain method it calls and the event that method records;
