@@ -224,6 +224,17 @@ class Improvement:
 
 
 @dataclass(frozen=True)
+class AnnouncementLink:
+    """An announcement of the change's planned window to the customers (ADR 0060)."""
+
+    id: str
+    number: str
+    starts: datetime
+    ends: datetime
+    withdrawn: bool = False
+
+
+@dataclass(frozen=True)
 class Gates:
     """What the gates of ``start`` and ``close`` depend on, kept by the change and by the
     change list (so both decide the status with this one piece of code). Every assessment or
@@ -476,6 +487,26 @@ class Change(StatusRules, Aggregate):
             c.cancel_reason = self.reason
             c.closed_at = self.timestamp
 
+    class AnnouncementLinked(Event):
+        """An announcement of the change's window was published (ADR 0060), in the same save."""
+
+        TOPIC = "opsledger.change:Change.AnnouncementLinked"
+        announcement: AnnouncementLink
+
+        def apply(self, c: Change) -> None:
+            c.announcements = (*c.announcements, self.announcement)
+
+    class AnnouncementWithdrawn(Event):
+        """That announcement was withdrawn (ADR 0060), in the same save."""
+
+        TOPIC = "opsledger.change:Change.AnnouncementWithdrawn"
+        announcement_id: str
+        reason: str
+
+        def apply(self, c: Change) -> None:
+            c.announcements = tuple(replace(a, withdrawn=True) if a.id == self.announcement_id
+                                    else a for a in c.announcements)
+
     class PersonalDataErased(Event):
         """The personal data of the change's customer (its origin's) was erased (ADR 0034,
         0043): the customer's reviewer and their comment, who gave consent and who confirmed
@@ -493,6 +524,9 @@ class Change(StatusRules, Aggregate):
             c.consents = tuple(replace(k, given_by=erased(k.given_by)) for k in c.consents)
             if c.confirmed_by:
                 c.confirmed_by = ERASED_TEXT
+
+    #: The announcements of its window (ADR 0060); a class default for changes cached before.
+    announcements: tuple[AnnouncementLink, ...] = ()
 
     def __init__(
         self,
@@ -849,6 +883,22 @@ class Change(StatusRules, Aggregate):
         self.require("cancel")
         self.trigger_event(self.Cancelled, timestamp=at, actor=actor,
                            reason=given("reason", reason, "say why the change is cancelled"))
+
+    def link_announcement(self, link: AnnouncementLink, *, actor: str, at: datetime) -> None:
+        """Records the announcement of the change's window (ADR 0060): a 422 naming
+        ``change_id`` once the change is closed or cancelled."""
+        if self.status in FINAL:
+            raise InvalidCommand.field("change_id", f"change {self.number} is "
+                                                    f"{self.status.value}")
+        self.trigger_event(self.AnnouncementLinked, timestamp=at, actor=actor,
+                           announcement=link)
+
+    def announcement_withdrawn(self, announcement_id: str, *, reason: str, actor: str,
+                               at: datetime) -> None:
+        """Records that an announcement of the change was withdrawn (in any status)."""
+        if any(a.id == announcement_id and not a.withdrawn for a in self.announcements):
+            self.trigger_event(self.AnnouncementWithdrawn, timestamp=at, actor=actor,
+                               announcement_id=announcement_id, reason=reason)
 
     def erase_personal_data(self, *, reason: str, erasure_id: str, actor: str,
                             at: datetime) -> bool:

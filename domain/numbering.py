@@ -26,6 +26,7 @@ class RecordKind(StrEnum):
     CHANGE = "CHG"
     ARTICLE = "KB"
     PROJECT = "PRJ"
+    ANNOUNCEMENT = "ANN"  # planned maintenance (ADR 0060)
 
 
 # The aggregates whose id derives from their number (``record_id_for``), by number prefix.
@@ -35,6 +36,7 @@ NUMBERED_RECORDS: dict[str, str] = {
     RecordKind.CHANGE.value: "change",
     RecordKind.ARTICLE.value: "article",
     RecordKind.PROJECT.value: "project",
+    RecordKind.ANNOUNCEMENT.value: "announcement",
 }
 
 

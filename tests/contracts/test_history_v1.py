@@ -45,6 +45,8 @@ NOT_IN_V1 = ("opsledger.privacy:",  # crypto-shredding (issue 6, ADR 0034): the 
              "opsledger.ticket:Ticket.InformationAdded",  # the customer's words (ADR 0052)
              "opsledger.ticket:Ticket.CommentAdded",  # notes (issue 19, ADR 0055)
              "opsledger.attachment:",  # uploaded files (issue 19, ADR 0056)
+             "opsledger.announcement:",  # planned maintenance (issue 19, ADR 0060)
+             "opsledger.change:Change.Announcement",  # a change's announcement (ADR 0060)
              "opsledger.identity:")  # users and tokens (issue 7, ADR 0035)
 
 
