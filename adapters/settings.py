@@ -78,6 +78,51 @@ def parse_database_url(url: str) -> Database:
     )
 
 
+@dataclass(frozen=True)
+class ImapMailbox:
+    """The fault mailbox ``opsledger mail-poll`` reads (ADR 0058)."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+    folder: str = "INBOX"
+    security: str = "starttls"  # "tls" (imaps://) | "starttls" (imap://) | "none" (?tls=off)
+    processed_folder: str = "Processed"  # "" : only flag \Seen, leave the message in place
+    ca_file: str = ""  # a private CA's certificates (PEM) to trust besides the system's
+
+
+def parse_imap_url(url: str, *, password: str = "", processed_folder: str = "Processed",
+                   ca_file: str = "") -> ImapMailbox:
+    """``imaps://user:pass@host[:993]/FOLDER`` (TLS), ``imap://user:pass@host[:143]/FOLDER``
+    (STARTTLS, required), ``imap://…/FOLDER?tls=off`` (no TLS: a server on this machine).
+    The user and password are percent-encoded; ``password`` (OPSLEDGER_IMAP_PASSWORD) wins
+    over one in the URL; the folder defaults to INBOX."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("imap", "imaps"):
+        raise SettingsError(f"OPSLEDGER_IMAP_URL must be imaps://… or imap://…, not {url!r}")
+    tls = (parse_qs(parts.query).get("tls") or ["on"])[0].lower()
+    if tls not in ("on", "off"):
+        raise SettingsError(f"OPSLEDGER_IMAP_URL: tls must be on or off, not {tls!r}")
+    if scheme == "imaps" and tls == "off":
+        raise SettingsError("OPSLEDGER_IMAP_URL: imaps:// is TLS; use imap://…?tls=off for none")
+    try:
+        port = parts.port
+    except ValueError:
+        raise SettingsError(f"OPSLEDGER_IMAP_URL: bad port in {url!r}") from None
+    user = unquote(parts.username or "")
+    if not parts.hostname or not user:
+        raise SettingsError(f"OPSLEDGER_IMAP_URL needs a user and a host: {url!r}")
+    return ImapMailbox(
+        host=parts.hostname, port=port or (993 if scheme == "imaps" else 143), user=user,
+        password=password or unquote(parts.password or ""),
+        folder=unquote(parts.path.lstrip("/")) or "INBOX",
+        security="tls" if scheme == "imaps" else "starttls" if tls == "on" else "none",
+        processed_folder="" if processed_folder.strip().lower() == "none" else processed_folder,
+        ca_file=ca_file)
+
+
 def load_matrix(path: str | None) -> PriorityMatrix:
     """A JSON file: {"p1_from": 5, "p2_from": 3, "cells": [["very_urgent","all","not_important","P1"], ...]}."""
     if not path:
@@ -100,6 +145,19 @@ def _whole(value: str | None, name: str, *, default: int, low: int = 0,
         return whole_number(value.strip(), low=low, high=high)
     except NotAWholeNumber as e:
         raise SettingsError(f"{name} must be a whole number ({e.reason}), not {value!r}") from None
+
+
+def _seconds(value: str | None, name: str, *, default: float) -> float:
+    """A positive number of seconds (``0.5``, ``60``) from the environment."""
+    if value is None or not value.strip():
+        return default
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= 86400:
+        raise SettingsError(f"{name} must be a number of seconds from 0 to 86400, not {value!r}")
+    return seconds
 
 
 def _auto_flag(value: str | None, name: str) -> bool | None:
@@ -158,6 +216,14 @@ class Settings:
     # ("": a directory beside the database file, ``<database>.blobs``).
     attachment_max_bytes: int = 20 * 1024 * 1024
     blob_dir: str = ""
+    # ADR 0058: the mailbox ``opsledger mail-poll`` reads (unset: none), the password (instead
+    # of one in the URL), where processed messages go ("none": only flagged \Seen), how often
+    # to look when the server has no IDLE (and at the latest with it), a private CA file.
+    imap_url: str = ""
+    imap_password: str = ""
+    imap_processed_folder: str = "Processed"
+    imap_poll_seconds: float = 60.0
+    imap_ca_file: str = ""
 
     def __post_init__(self) -> None:
         if not 1 <= self.workers <= 64:
@@ -197,6 +263,15 @@ class Settings:
     def database(self) -> Database:
         return parse_database_url(self.database_url)
 
+    @property
+    def imap(self) -> ImapMailbox | None:
+        """The fault mailbox of ``opsledger mail-poll`` (ADR 0058), None when not configured."""
+        if not self.imap_url:
+            return None
+        return parse_imap_url(self.imap_url, password=self.imap_password,
+                              processed_folder=self.imap_processed_folder,
+                              ca_file=self.imap_ca_file)
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
         env = os.environ if environ is None else environ
@@ -229,6 +304,12 @@ class Settings:
                                         "OPSLEDGER_ATTACHMENT_MAX_BYTES",
                                         default=20 * 1024 * 1024, low=1),
             blob_dir=env.get("OPSLEDGER_BLOB_DIR") or "",
+            imap_url=env.get("OPSLEDGER_IMAP_URL") or "",
+            imap_password=env.get("OPSLEDGER_IMAP_PASSWORD") or "",
+            imap_processed_folder=env.get("OPSLEDGER_IMAP_PROCESSED_FOLDER") or "Processed",
+            imap_poll_seconds=_seconds(env.get("OPSLEDGER_IMAP_POLL_SECONDS"),
+                                       "OPSLEDGER_IMAP_POLL_SECONDS", default=60.0),
+            imap_ca_file=env.get("OPSLEDGER_IMAP_CA_FILE") or "",
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **given) if given else settings  # type: ignore[arg-type]

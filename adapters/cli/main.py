@@ -1,5 +1,5 @@
 """The ``opsledger`` command: serve, demo, projections status|rebuild|run, sla-watch, backup, restore,
-report, audit, user."""
+report, audit, user, mail-poll."""
 
 from __future__ import annotations
 
@@ -383,6 +383,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from adapters.cli import users as users_cli
 
     users_cli.add_parser(sub, db_arg)
+    from adapters.cli import mail as mail_cli
+
+    mail_cli.add_parser(sub, db_arg)
 
     args = parser.parse_args(argv)
     try:

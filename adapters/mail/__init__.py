@@ -1,0 +1,1 @@
+"""Mail in: the intake (intake.py), the SMTP gateway and the IMAP poller (imap.py)."""
