@@ -1,14 +1,15 @@
 """The IMAP poller (ADR 0058): ``opsledger mail-poll`` reads the fault mailbox (报障邮箱) of a
 provider whose mail sits in a mailbox, and hands every new message to the mail intake.
 
-One pass: SEARCH UNSEEN in the folder, FETCH each message by UID with ``BODY.PEEK[]`` (peeking
-leaves it unseen), ``receive(raw, source="imap:<folder>")``, and only after ``receive`` has
-returned, flag it ``\\Seen`` and move it into the processed folder (or only flag it). The
-mailbox's flags are the poller's position: a crash between ``receive`` and the flag leaves the
-message unseen, the next pass fetches it again, and the intake's idempotency on the
-Message-ID records nothing new (outcome ``duplicate``). Exactly once, no state of our own. A message the
-intake ``deferred`` (the store is away, nothing recorded) stays unseen and ends the pass; the
-loop tries again after its backoff.
+One pass: SEARCH UNSEEN in the folder, FETCH the messages by UID with ``BODY.PEEK[]`` (peeking
+leaves them unseen; at most 20 messages or 16 MiB a FETCH), ``receive(raw,
+source="imap:<folder>")`` each, and only after ``receive`` has returned, flag it ``\\Seen``
+and move it into the processed folder (or only flag it). The mailbox's flags are the poller's
+position: a crash between ``receive`` and the flag leaves the message unseen, the next pass
+fetches it again, and the intake's idempotency on the Message-ID records nothing new (outcome
+``duplicate``). Exactly once, no state of our own. A message the intake ``deferred`` (the
+store is away, nothing recorded) stays unseen and ends the pass; the loop tries again after
+its backoff.
 
 Between passes the poller waits in IDLE when the server has it (woken by the server's
 ``EXISTS`` within moments of a delivery; renewed at the latest every ``poll_seconds``), else it
@@ -23,7 +24,7 @@ import ssl
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -87,17 +88,27 @@ class Tally:
         return f"received {self.received}" + (": " + ", ".join(parts) if parts else "")
 
 
-def batches(uids: Sequence[int], size: int) -> Iterator[list[int]]:
-    ordered = sorted(uids)
-    for start in range(0, len(ordered), size):
-        yield ordered[start:start + size]
+def batches(sizes: dict[int, int], most: int, most_bytes: int) -> Iterator[list[int]]:
+    """UIDs oldest first, in FETCHes of at most ``most`` messages and ``most_bytes`` (a big
+    message alone), so that a pass never holds a mailbox's worth of attachments at once."""
+    chunk: list[int] = []
+    held = 0
+    for uid in sorted(sizes):
+        if chunk and (len(chunk) >= most or held + sizes[uid] > most_bytes):
+            yield chunk
+            chunk, held = [], 0
+        chunk.append(uid)
+        held += sizes[uid]
+    if chunk:
+        yield chunk
 
 
 class ImapPoller:
     """Polls one folder of one mailbox; ``once()`` is one pass, ``run()`` the loop."""
 
     def __init__(self, mailbox: ImapMailbox, receive: Receive, *, poll_seconds: float = 60.0,
-                 stop: threading.Event | None = None, batch: int = 20, timeout: float = 30.0,
+                 stop: threading.Event | None = None, batch: int = 20,
+                 batch_bytes: int = 16 * 1024 * 1024, timeout: float = 30.0,
                  backoff: tuple[float, float] = (1.0, 60.0),
                  on_pass: Callable[[Tally], None] | None = None, log: Any = None) -> None:
         self.mailbox = mailbox
@@ -105,6 +116,7 @@ class ImapPoller:
         self.poll_seconds = poll_seconds
         self.stop = stop or threading.Event()
         self.batch = batch
+        self.batch_bytes = batch_bytes
         self.timeout = timeout
         self.backoff = backoff
         self.on_pass = on_pass
@@ -153,7 +165,9 @@ class ImapPoller:
         marked processed. Stops between two messages when ``stop`` is set."""
         tally = Tally()
         uids = client.search(["UNSEEN"])
-        for chunk in batches(uids, self.batch):
+        sizes = {uid: int(data.get(b"RFC822.SIZE", 0)) for uid, data in
+                 (client.fetch(uids, ["RFC822.SIZE"]) if uids else {}).items()}
+        for chunk in batches(sizes, self.batch, self.batch_bytes):
             fetched = client.fetch(chunk, ["BODY.PEEK[]"])
             for uid in chunk:
                 if self.stop.is_set():

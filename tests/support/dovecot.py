@@ -13,7 +13,8 @@ APPEND (``deliver``), as a mail client or a delivery agent puts them there.
 The configuration that works as root (CI) and as an ordinary user:
 
 * ``base_dir``/``state_dir``/``log_path`` inside ``root``; ``ssl = no`` unless ``tls=True``
-  (then a self-signed certificate made with ``openssl`` for 127.0.0.1, STARTTLS on the port);
+  (then a self-signed certificate made with ``openssl`` for 127.0.0.1, STARTTLS on the port
+  and IMAPS on ``tls_port``);
 * Dovecot refuses mail access as uid 0 and runs its login and internal processes as an
   unprivileged user: as root that is the ``dovecot`` user of the package (``root`` is
   chowned to it), otherwise the current user; the login and anvil processes are not chrooted
@@ -65,6 +66,7 @@ class Dovecot:
                  tls: bool = False) -> None:
         self.root = root
         self.port = port or free_port()
+        self.tls_port = free_port() if tls else 0  # IMAPS (TLS from the first byte)
         self.capabilities = capabilities
         self.tls = tls
         self.process: subprocess.Popen[bytes] | None = None
@@ -123,7 +125,8 @@ service imap-login {{
     port = {self.port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {self.tls_port}
   }}
 }}
 service anvil {{

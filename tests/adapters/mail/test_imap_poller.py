@@ -11,6 +11,7 @@ message is quarantined and never fetched again; SIGTERM stops ``opsledger mail-p
 from __future__ import annotations
 
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -25,11 +26,12 @@ import pytest
 from imapclient.exceptions import CapabilityError
 
 from adapters.container import Services, build
-from adapters.mail.imap import Deferred, ImapPoller, Tally
+from adapters.mail.imap import Deferred, ImapPoller, Tally, batches
 from adapters.mail.intake import MailIntake, Receipt
 from adapters.settings import Settings, parse_imap_url
 from tests.fixtures_stores import sqlite_url
 from tests.support.dovecot import (  # noqa: F401 - fixtures
+    PASSWORD,
     Dovecot,
     dovecot_server,
     imap_user,
@@ -221,9 +223,15 @@ def test_many_messages_in_order_in_batches(dovecot_server, imap_user, store):
     subjects = [f"巡检异常 {i:02d}" for i in range(7)]
     for subject in subjects:
         dovecot_server.deliver(imap_user, mail(subject))
-    tally = poller(dovecot_server, imap_user, store, batch=3).once()
+    tally = poller(dovecot_server, imap_user, store, batch=3, batch_bytes=2000).once()
     assert tally.line() == "received 7: 7 registered"
     assert [e.title for e in registered(store)] == subjects
+
+
+def test_batches_hold_few_messages_and_few_bytes():
+    sizes = {5: 10, 1: 10, 2: 985, 3: 10, 4: 10, 9: 5000, 7: 10}
+    assert list(batches(sizes, 3, 1000)) == [[1, 2], [3, 4, 5], [7], [9]]
+    assert list(batches({}, 3, 1000)) == []
 
 
 # ---------------------------------------------------------------- the loop
@@ -270,13 +278,20 @@ def test_the_poller_reconnects_after_the_server_restarts(store):
         assert [e.title for e in registered(store)] == ["机房断电", "机房恢复供电"]
 
 
-def test_starttls_with_a_private_ca_and_never_clear_text_by_accident(store, dovecot_server):
+def test_starttls_and_imaps_with_a_private_ca_and_never_clear_text_by_accident(store, dovecot_server):
     with running_dovecot(tls=True) as server:
         user = server.add_user()
         server.deliver(user, mail("VPN 无法连接"))
         box = parse_imap_url(server.url(user), ca_file=str(server.cert))
         assert box.security == "starttls"
         assert ImapPoller(box, MailIntake(store).receive).once().line() == "received 1: 1 registered"
+        server.deliver(user, mail("VPN 证书过期"))
+        imaps = parse_imap_url(f"imaps://{user}@127.0.0.1:{server.tls_port}/INBOX",
+                               password=PASSWORD, ca_file=str(server.cert))
+        assert ImapPoller(imaps, MailIntake(store).receive).once().line() == "received 1: 1 registered"
+        # without the private CA the certificate is not trusted: nothing is fetched
+        with pytest.raises(ssl.SSLCertVerificationError):
+            ImapPoller(parse_imap_url(server.url(user)), MailIntake(store).receive).once()
     # a server without STARTTLS: the poller refuses to log in in clear text
     plain = dovecot_server.url(dovecot_server.add_user()).replace("?tls=off", "")
     with pytest.raises(CapabilityError):
