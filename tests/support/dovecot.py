@@ -10,7 +10,8 @@ follow each other within one), and ``add_user`` hands out the next unused one, s
 gets an empty mailbox of its own. Messages arrive by IMAP
 APPEND (``deliver``), as a mail client or a delivery agent puts them there.
 
-The configuration that works as root (CI) and as an ordinary user:
+The configuration, found to work as root (CI runs as root; an ordinary user takes the same
+path with their own uid, untried here):
 
 * ``base_dir``/``state_dir``/``log_path`` inside ``root``; ``ssl = no`` unless ``tls=True``
   (then a self-signed certificate made with ``openssl`` for 127.0.0.1, STARTTLS on the port
