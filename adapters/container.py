@@ -25,6 +25,7 @@ from adapters.stores.persistence import (
 )
 from adapters.runners.plugins import plugin_views
 from adapters.stores.blobs import blob_store
+from adapters.stores.quarantine import Quarantine, quarantine_store
 from adapters.runners.projections import ProjectionRunner
 from adapters.settings import Settings
 from adapters.stores.sqlite import writer_lock
@@ -62,6 +63,7 @@ class Services:
     changes: ChangeListView
     ticket_search: TicketSearchView  # the desk's search over tickets' text (ADR 0050)
     blobs: BlobStore  # the bytes of uploaded files (ADR 0056)
+    quarantine: Quarantine  # mail the intake kept aside, whole, with its reason (ADR 0057)
 
     def console_secret(self) -> str:
         """The secret that signs the console's CSRF tokens (ADR 0049): the setting, else a key
@@ -79,6 +81,7 @@ class Services:
             view.close()
         self.desk.close()
         self.blobs.close()
+        self.quarantine.close()
         self.desk.current.versions.close()
         if hasattr(self.desk.write_lock, "close"):
             self.desk.write_lock.close()  # the SQLite writers' lock file (ADR 0038)
@@ -162,4 +165,5 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
                     watch_thread=WatcherThread(watcher, settings.sla_watch_seconds, log),
                     problems=problems, knowledge=knowledge, changes=changes,
                     ticket_search=ticket_search,
-                    blobs=blob_store(db, settings.blob_dir))
+                    blobs=blob_store(db, settings.blob_dir),
+                    quarantine=quarantine_store(db, desk.write_lock))

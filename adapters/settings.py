@@ -160,6 +160,22 @@ def _seconds(value: str | None, name: str, *, default: float) -> float:
     return seconds
 
 
+def listen_address(text: str, name: str) -> tuple[str, int] | None:
+    """``host:port`` (``[::1]:2525`` for IPv6) as (host, port); None for "" (off)."""
+    text = text.strip()
+    if not text:
+        return None
+    host, sep, port = text.rpartition(":")
+    host = host.strip("[]")
+    try:
+        number = whole_number(port, low=0, high=65535) if sep and host else -1
+    except NotAWholeNumber:
+        number = -1
+    if number < 0:
+        raise SettingsError(f"{name} must be host:port (e.g. 127.0.0.1:2525), not {text!r}")
+    return host, number
+
+
 def _auto_flag(value: str | None, name: str) -> bool | None:
     """``1``/``0`` (yes/no, true/false, on/off) or ``auto`` (or unset): ``None``."""
     text = (value or "auto").strip().lower()
@@ -212,6 +228,14 @@ class Settings:
     # that signs its CSRF tokens (unset: one kept in the store's key table, shared by workers).
     secure_cookies: bool = False
     console_secret: str = ""
+    # ADR 0057: the SMTP (and LMTP) listener of the fault mailbox inside ``serve`` ("host:port";
+    # "": off), the sender's domain → customer map ("acme.com=ACME,example.cn=EXAMPLE"), the
+    # customer of an unknown sender ("": the sender's domain) and the largest message taken.
+    smtp_listen: str = ""
+    lmtp_listen: str = ""
+    mail_customers: str = ""
+    mail_default_customer: str = ""
+    mail_max_bytes: int = 25 * 1024 * 1024
     # ADR 0056: the largest uploaded file, and where a SQLite deployment keeps the files
     # ("": a directory beside the database file, ``<database>.blobs``).
     attachment_max_bytes: int = 20 * 1024 * 1024
@@ -232,6 +256,7 @@ class Settings:
             raise SettingsError(
                 f"OPSLEDGER_SLA_RECOMPUTE must be same_start or restart, not {self.sla_recompute!r}")
         _ = self.rate_limit_rule  # a bad OPSLEDGER_RATE_LIMIT fails at start, not later
+        _ = (self.smtp_address, self.lmtp_address, self.mail_customer_map)  # ADR 0057: likewise
 
     @property
     def rate_limit_rule(self) -> tuple[str, int] | None:
@@ -262,6 +287,30 @@ class Settings:
     @property
     def database(self) -> Database:
         return parse_database_url(self.database_url)
+
+    @property
+    def smtp_address(self) -> tuple[str, int] | None:
+        """``smtp_listen`` as (host, port); None when off (ADR 0057)."""
+        return listen_address(self.smtp_listen, "OPSLEDGER_SMTP_LISTEN")
+
+    @property
+    def lmtp_address(self) -> tuple[str, int] | None:
+        return listen_address(self.lmtp_listen, "OPSLEDGER_LMTP_LISTEN")
+
+    @property
+    def mail_customer_map(self) -> dict[str, str]:
+        """``mail_customers`` as {domain: customer} (domains in lower case)."""
+        found: dict[str, str] = {}
+        for item in self.mail_customers.split(","):
+            if not item.strip():
+                continue
+            domain, sep, customer = item.partition("=")
+            domain, customer = domain.strip().lower().lstrip("@"), customer.strip()
+            if not sep or not domain or not customer:
+                raise SettingsError("OPSLEDGER_MAIL_CUSTOMERS must be like "
+                                    f"acme.com=ACME,example.cn=EXAMPLE, not {item.strip()!r}")
+            found[domain] = customer
+        return found
 
     @property
     def imap(self) -> ImapMailbox | None:
@@ -300,6 +349,12 @@ class Settings:
             secure_cookies=bool(_auto_flag(env.get("OPSLEDGER_SECURE_COOKIES"),
                                            "OPSLEDGER_SECURE_COOKIES")),
             console_secret=env.get("OPSLEDGER_CONSOLE_SECRET") or "",
+            smtp_listen=env.get("OPSLEDGER_SMTP_LISTEN") or "",
+            lmtp_listen=env.get("OPSLEDGER_LMTP_LISTEN") or "",
+            mail_customers=env.get("OPSLEDGER_MAIL_CUSTOMERS") or "",
+            mail_default_customer=env.get("OPSLEDGER_MAIL_DEFAULT_CUSTOMER") or "",
+            mail_max_bytes=_whole(env.get("OPSLEDGER_MAIL_MAX_BYTES"), "OPSLEDGER_MAIL_MAX_BYTES",
+                                  default=25 * 1024 * 1024, low=1024),
             attachment_max_bytes=_whole(env.get("OPSLEDGER_ATTACHMENT_MAX_BYTES"),
                                         "OPSLEDGER_ATTACHMENT_MAX_BYTES",
                                         default=20 * 1024 * 1024, low=1),

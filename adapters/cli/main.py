@@ -34,6 +34,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if args.workers is not None:
         settings = replace(settings, workers=args.workers)
+    if args.smtp or args.lmtp:  # ADR 0057
+        settings = replace(settings, smtp_listen=args.smtp or settings.smtp_listen,
+                           lmtp_listen=args.lmtp or settings.lmtp_listen)
     configure_logging(settings.log_level, settings.log_json)
     # Hand the GIL over more often than every 5 ms: a worker holding a short lock (a number
     # sequence, the SQLite writer) then gets it back sooner, which cuts tail latency (ADR 0012).
@@ -69,6 +72,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 report, services.runner, watch, services.notifier))
             services.desk.after_save.append(lambda _position: worker.wake())
     app = create_app(services, run_projections=args.projections and worker is None)
+    from adapters.mail.smtp import gateway_for
+
+    gateway = gateway_for(services)  # the fault mailbox's listener (ADR 0057), if asked for
     notice = first_run_notice(services, f"http://{settings.host}:{settings.port}/")
     where = ("" if args.projections and worker is None
              else ", read models kept by a projections worker process" if worker
@@ -84,10 +90,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         if worker is not None:
             worker.start()
+        if gateway is not None:
+            print(f"opsledger mail intake: {gateway.start().describe()}", file=sys.stderr)
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
                     access_log=False, timeout_graceful_shutdown=5,
                     http=CorkedHttpToolsProtocol)  # one write per answer (ADR 0041)
     finally:
+        if gateway is not None:
+            gateway.stop()
         if worker is not None:
             worker.stop()
         services.close()
@@ -333,6 +343,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--workers", type=whole_argument(low=1, high=64), metavar="N",
                        help="HTTP worker processes on the one port (default: $OPSLEDGER_WORKERS or 1; "
                             "ADR 0039, docs/scaling.md)")
+    serve.add_argument("--smtp", metavar="HOST:PORT",
+                       help="the fault mailbox's SMTP listener (default: $OPSLEDGER_SMTP_LISTEN, "
+                            "off; ADR 0057)")
+    serve.add_argument("--lmtp", metavar="HOST:PORT",
+                       help="an LMTP listener for the MTA (default: $OPSLEDGER_LMTP_LISTEN, off)")
     # one of serve --workers N's HTTP workers (ADR 0039): the supervisor's PID and inherited fds
     serve.add_argument("--http-worker-of", type=int, metavar="PID", help=argparse.SUPPRESS)
     serve.add_argument("--channel-fd", type=int, help=argparse.SUPPRESS)

@@ -261,6 +261,10 @@ RULES: dict[str, Rule] = {
     f"GET {API}/search": _r(*EVERYONE, note="what the caller may read of each kind: requesters "
                             "their organisation's tickets and public articles; contacts "
                             "searched only for roles that see them"),
+    # the mail intake's quarantine (ADR 0057): whole messages, personal data; managers
+    f"GET {API}/mail/quarantine": _r(MANAGER),
+    f"GET {API}/mail/quarantine/{{id}}": _r(MANAGER, note="the message itself, message/rfc822"),
+    f"POST {API}/mail/quarantine/{{id}}/release": _r(MANAGER, note="runs the intake again"),
     # audit (auditors and managers read; nobody changes anything)
     f"GET {API}/audit/events": _r(AUDITOR, MANAGER),
     f"GET {API}/audit/verify": _r(AUDITOR, MANAGER),

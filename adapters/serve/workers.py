@@ -242,6 +242,14 @@ def supervise(args: Any, settings: Any, count: int, base_command: list[str]) -> 
 
         projections = ProjectionWorker(settings.database_url, on_report)
 
+    from adapters.mail.smtp import gateway_for
+
+    # The fault mailbox's listener (ADR 0057): once, here, with services of its own.
+    mail_services = build(settings) if settings.smtp_address or settings.lmtp_address else None
+    gateway = gateway_for(mail_services) if mail_services is not None else None
+    if mail_services is not None and projections is not None:
+        mail_services.desk.after_save.append(lambda _position: projections.wake())
+
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -261,11 +269,17 @@ def supervise(args: Any, settings: Any, count: int, base_command: list[str]) -> 
             relay_wakes(wake_read, projections.wake)
         workers.start()
         threading.Thread(target=workers.accept, args=(sock,), name="accept", daemon=True).start()
+        if gateway is not None:
+            print(f"opsledger mail intake: {gateway.start().describe()}", file=sys.stderr)
         while not stop.wait(1.0):
             pass
     finally:
         sock.close()  # no new connections; the workers finish the requests in flight
         workers.stop()
+        if gateway is not None:
+            gateway.stop()
+        if mail_services is not None:
+            mail_services.close()
         if projections is not None:
             projections.stop()
         os.close(wake_write)

@@ -86,8 +86,11 @@ class RegisterTicket(Command):
     priority: Priority | str | None = None
     override_reason: str = ""
     sla_policy: str | None = None
+    # ``attachments`` are ids of uploaded files, linked in the same save (``claim``; the mail
+    # intake, ADR 0057), not the text references of the JSON API's registration.
+    claim_attachments: bool = False
 
-    def decide(self, record: None, ctx: Context) -> Ticket:
+    def decide(self, record: None, ctx: Context) -> Ticket | tuple[Any, ...]:
         desk = ctx.desk
         if self.sla_policy is not None and desk.sla is not None:
             desk.sla.check_policy(self.sla_policy)  # unknown: 422 naming sla_policy
@@ -121,6 +124,9 @@ class RegisterTicket(Command):
                 type=proposed.type, category=proposed.category, urgency=proposed.urgency,
                 impact=proposed.impact, importance=proposed.importance, priority=priority,
                 override_reason=self.override_reason, matrix=desk.matrix, actor=actor, at=at)
+        if self.claim_attachments and self.attachments:
+            files = claim(ctx, self.attachments, kind="ticket", record_id=ticket.id, number=number)
+            return (ticket, *files)
         return ticket
 
 

@@ -86,6 +86,10 @@ class World:
             "name": "操作系统月度补丁", "systems": ["ERP"], "steps": ["快照", "打补丁"],
             "risk": "low", "approved_by": "变更委员会"})
         assert r.status_code == 201, r.text
+        # A message in the mail intake's quarantine (ADR 0057).
+        self.quarantined = api.services.quarantine.add(
+            b"Subject: kept\r\n\r\nno sender", key="mail:matrix", reason="malformed",
+            source="smtp:127.0.0.1", sender="", subject="kept", at=api.clock.now())[0].id
 
     def post(self, path: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
         return self.api.client.post(f"{API}{path}", json=body, headers=headers or self.admin)
@@ -111,7 +115,8 @@ class World:
                 "customers": "客户A", "queues": "unassigned"}
         values = {"ref": refs.get(collection, ""), "slug": refs.get(collection, ""),
                   "customer": "客户A", "name": "unassigned", "assignee": "u-engineer",
-                  "period": "2026-11", "token_id": self.target_token, "user": "target"}
+                  "period": "2026-11", "token_id": self.target_token, "user": "target",
+                  "id": self.quarantined}
         path = template
         for key, value in values.items():
             path = path.replace("{" + key + "}", str(value))
@@ -269,7 +274,8 @@ def _path(world: World, template: str, customer: str, user: str) -> str:
     collection = template.split("/")[3]
     values = {"ref": refs.get(collection, ""), "slug": refs.get(collection, ""),
               "customer": customer, "name": "unassigned", "assignee": "u-engineer",
-              "period": "2026-11", "token_id": world.target_token, "user": user}
+              "period": "2026-11", "token_id": world.target_token, "user": user,
+              "id": world.quarantined}
     path = template
     for key, value in values.items():
         path = path.replace("{" + key + "}", str(value))
