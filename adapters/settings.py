@@ -188,6 +188,19 @@ def _auto_flag(value: str | None, name: str) -> bool | None:
     raise SettingsError(f"{name} must be 1, 0 or auto, not {value!r}")
 
 
+def _hours(value: str | None, name: str, *, default: float) -> float:
+    """A number of hours from 0 to 8760 (a year); unset or empty: ``default``."""
+    if value is None or not value.strip():
+        return default
+    try:
+        hours = float(value)
+    except ValueError:
+        hours = -1.0
+    if not 0 <= hours <= 8760:
+        raise SettingsError(f"{name} must be a number of hours from 0 to 8760, not {value!r}")
+    return hours
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
@@ -213,6 +226,14 @@ class Settings:
     notify_timeout_seconds: float = 2.0
     # ADR 0037: requests per token ("100/second", "/minute", "/hour", "/day"), or "off".
     rate_limit: str = "100/second"
+    # ADR 0057: the SMTP (and LMTP) listener of the fault mailbox inside ``serve`` ("host:port";
+    # "": off), the sender's domain → customer map ("acme.com=ACME,example.cn=EXAMPLE"), the
+    # customer of an unknown sender ("": the sender's domain) and the largest message taken.
+    smtp_listen: str = ""
+    lmtp_listen: str = ""
+    mail_customers: str = ""
+    mail_default_customer: str = ""
+    mail_max_bytes: int = 25 * 1024 * 1024
     # ADR 0030: the Ed25519 key that signs published chain heads and bundles (a PEM file path
     # or base64 of 32 raw bytes); "" when heads go unsigned.
     audit_signing_key: str = ""
@@ -228,14 +249,8 @@ class Settings:
     # that signs its CSRF tokens (unset: one kept in the store's key table, shared by workers).
     secure_cookies: bool = False
     console_secret: str = ""
-    # ADR 0057: the SMTP (and LMTP) listener of the fault mailbox inside ``serve`` ("host:port";
-    # "": off), the sender's domain → customer map ("acme.com=ACME,example.cn=EXAMPLE"), the
-    # customer of an unknown sender ("": the sender's domain) and the largest message taken.
-    smtp_listen: str = ""
-    lmtp_listen: str = ""
-    mail_customers: str = ""
-    mail_default_customer: str = ""
-    mail_max_bytes: int = 25 * 1024 * 1024
+    # ADR 0060: the least notice of planned maintenance (the source documents' 48 hours).
+    announcement_lead_hours: float = 48.0
     # ADR 0056: the largest uploaded file, and where a SQLite deployment keeps the files
     # ("": a directory beside the database file, ``<database>.blobs``).
     attachment_max_bytes: int = 20 * 1024 * 1024
@@ -285,10 +300,6 @@ class Settings:
         return True
 
     @property
-    def database(self) -> Database:
-        return parse_database_url(self.database_url)
-
-    @property
     def smtp_address(self) -> tuple[str, int] | None:
         """``smtp_listen`` as (host, port); None when off (ADR 0057)."""
         return listen_address(self.smtp_listen, "OPSLEDGER_SMTP_LISTEN")
@@ -313,6 +324,10 @@ class Settings:
         return found
 
     @property
+    def database(self) -> Database:
+        return parse_database_url(self.database_url)
+
+    @property
     def imap(self) -> ImapMailbox | None:
         """The fault mailbox of ``opsledger mail-poll`` (ADR 0058), None when not configured."""
         if not self.imap_url:
@@ -332,6 +347,12 @@ class Settings:
                         high=65535),
             admin_token=env.get("OPSLEDGER_ADMIN_TOKEN") or None,
             timezone=env.get("OPSLEDGER_TIMEZONE") or "Asia/Shanghai",
+            smtp_listen=env.get("OPSLEDGER_SMTP_LISTEN") or "",
+            lmtp_listen=env.get("OPSLEDGER_LMTP_LISTEN") or "",
+            mail_customers=env.get("OPSLEDGER_MAIL_CUSTOMERS") or "",
+            mail_default_customer=env.get("OPSLEDGER_MAIL_DEFAULT_CUSTOMER") or "",
+            mail_max_bytes=_whole(env.get("OPSLEDGER_MAIL_MAX_BYTES"), "OPSLEDGER_MAIL_MAX_BYTES",
+                                  default=25 * 1024 * 1024, low=1024),
             log_level=(env.get("OPSLEDGER_LOG_LEVEL") or "info").lower(),
             log_json=None if log_json is None else log_json.lower() in ("1", "true", "yes", "y"),
             priority_matrix=load_matrix(env.get("OPSLEDGER_PRIORITY_MATRIX")),
@@ -349,12 +370,8 @@ class Settings:
             secure_cookies=bool(_auto_flag(env.get("OPSLEDGER_SECURE_COOKIES"),
                                            "OPSLEDGER_SECURE_COOKIES")),
             console_secret=env.get("OPSLEDGER_CONSOLE_SECRET") or "",
-            smtp_listen=env.get("OPSLEDGER_SMTP_LISTEN") or "",
-            lmtp_listen=env.get("OPSLEDGER_LMTP_LISTEN") or "",
-            mail_customers=env.get("OPSLEDGER_MAIL_CUSTOMERS") or "",
-            mail_default_customer=env.get("OPSLEDGER_MAIL_DEFAULT_CUSTOMER") or "",
-            mail_max_bytes=_whole(env.get("OPSLEDGER_MAIL_MAX_BYTES"), "OPSLEDGER_MAIL_MAX_BYTES",
-                                  default=25 * 1024 * 1024, low=1024),
+            announcement_lead_hours=_hours(env.get("OPSLEDGER_ANNOUNCEMENT_LEAD_HOURS"),
+                                           "OPSLEDGER_ANNOUNCEMENT_LEAD_HOURS", default=48.0),
             attachment_max_bytes=_whole(env.get("OPSLEDGER_ATTACHMENT_MAX_BYTES"),
                                         "OPSLEDGER_ATTACHMENT_MAX_BYTES",
                                         default=20 * 1024 * 1024, low=1),

@@ -257,6 +257,14 @@ RULES: dict[str, Rule] = {
     f"POST {_P}/record_routine": _r(ENGINEER, MANAGER, kind="project"),
     f"POST {_P}/record_check": _r(ENGINEER, MANAGER, kind="project"),
     f"POST {_P}/record_survey": _r(REQUESTER, AGENT, MANAGER, kind="project"),
+    # announcements of planned maintenance (ADR 0060): the desk publishes, customers read
+    f"GET {API}/announcements": _r(*EVERYONE, note="requesters: those whose scope names "
+                                   "their organisation"),
+    f"POST {API}/announcements": _r(DISPATCHER, MANAGER),
+    f"GET {API}/announcements/{{ref}}": _r(*EVERYONE, note="requesters: only when its scope "
+                                          "names their organisation (else 404)"),
+    f"GET {API}/announcements/{{ref}}/history": _r(*STAFF_ROLES),
+    f"POST {API}/announcements/{{ref}}/withdraw": _r(DISPATCHER, MANAGER),
     # the desk's search (ADR 0050): each kind as the caller may read it
     f"GET {API}/search": _r(*EVERYONE, note="what the caller may read of each kind: requesters "
                             "their organisation's tickets and public articles; contacts "

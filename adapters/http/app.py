@@ -31,6 +31,7 @@ from adapters.http.routes import (
     audit, catalog, changes, customers, health, knowledge, privacy, problems, projects, reports,
     search, sla, tickets, users,
 )
+from adapters.http.routes import announcements
 from adapters.http.routes import mail
 from adapters.http.speed.fastlane import command_lane
 from adapters.http.speed.threads import run_sync
@@ -42,7 +43,7 @@ CSRF_EXEMPT = r"^/(?!$|ui(/|$)|portal(/|$))"
 
 #: The route table: every module of ``routes/``, each with its ``HANDLERS``.
 ROUTES = [tickets, sla, audit, health, catalog, customers, problems, changes, knowledge, projects,
-          reports, privacy, users, search, mail]
+          reports, privacy, users, search, announcements, mail]
 
 
 def _prepare_structs() -> None:

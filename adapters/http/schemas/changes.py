@@ -161,6 +161,9 @@ class ChangeView(Struct):
     allowed_commands: list[str]
     recorded_at: datetime
     modified_at: datetime
+    # the announcements of its window to the customers (ADR 0060): id, number, starts, ends,
+    # withdrawn
+    announcements: list[dict[str, Any]] = []
 
 
 class ChangeListItem(Struct):
@@ -278,7 +281,8 @@ def change_view(c: Change) -> ChangeView:
         closed_at=s.utc_opt(c.closed_at), confirmed_by=c.confirmed_by,
         cancel_reason=c.cancel_reason, version=c.version,
         allowed_commands=list(c.allowed_commands()), recorded_at=s.utc(c.created_on),
-        modified_at=s.utc(c.modified_on))
+        modified_at=s.utc(c.modified_on),
+        announcements=[s.plain(a) for a in c.announcements])
 
 
 def change_item(r: dict[str, Any]) -> ChangeListItem:

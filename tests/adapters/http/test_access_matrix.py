@@ -84,12 +84,17 @@ class World:
             "description": "客户A 高峰期连接数翻倍"}), 201)
         r = api.client.put(f"{API}/standard-changes/os-patch", headers=self.admin, json={
             "name": "操作系统月度补丁", "systems": ["ERP"], "steps": ["快照", "打补丁"],
-            "risk": "low", "approved_by": "变更委员会"})
-        assert r.status_code == 201, r.text
         # A message in the mail intake's quarantine (ADR 0057).
         self.quarantined = api.services.quarantine.add(
             b"Subject: kept\r\n\r\nno sender", key="mail:matrix", reason="malformed",
             source="smtp:127.0.0.1", sender="", subject="kept", at=api.clock.now())[0].id
+            "risk": "low", "approved_by": "变更委员会"})
+        assert r.status_code == 201, r.text
+        # Planned maintenance announced to each customer (ADR 0060).
+        self.announcement, self.announcement_b = (self.ok(self.post("/announcements", {
+            "scope": {"customers": [c]}, "starts": "2026-12-01T22:00:00+08:00",
+            "ends": "2026-12-02T02:00:00+08:00", "title": title, "body": title}), 201)
+            for c, title in (("客户A", "客户A 机房停电检修"), ("客户B", "客户B 打印服务器迁移")))
 
     def post(self, path: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
         return self.api.client.post(f"{API}{path}", json=body, headers=headers or self.admin)
@@ -112,7 +117,8 @@ class World:
                 "changes": self.change["id"], "knowledge": self.public_article["id"],
                 "projects": self.project["id"], "calendars": "china-5x8",
                 "sla-policies": "default", "standard-changes": "os-patch", "users": "target",
-                "customers": "客户A", "queues": "unassigned"}
+                "customers": "客户A", "queues": "unassigned",
+                "announcements": self.announcement["id"]}
         values = {"ref": refs.get(collection, ""), "slug": refs.get(collection, ""),
                   "customer": "客户A", "name": "unassigned", "assignee": "u-engineer",
                   "period": "2026-11", "token_id": self.target_token, "user": "target",
@@ -256,11 +262,12 @@ def _words_of(world: World, customer: str) -> list[str]:
     contacts, its tickets' and project's ids, numbers, titles, names and contract."""
     if customer == "客户A":
         t, p = world.ticket, world.project
+        a = world.announcement
         return ["客户A", NAME, PHONE, EMAIL, t["id"], t["number"], t["title"], t["description"],
-                p["id"], p["number"], p["name"], "HT-2026-001"]
-    t, p = world.ticket_b, world.project_b
+                p["id"], p["number"], p["name"], "HT-2026-001", a["id"], a["number"], a["title"]]
+    t, p, a = world.ticket_b, world.project_b, world.announcement_b
     return ["客户B", "赵六", B_PHONE, t["id"], t["number"], t["title"], t["description"],
-            p["id"], p["number"], p["name"], "HT-2026-002"]
+            p["id"], p["number"], p["name"], "HT-2026-002", a["id"], a["number"], a["title"]]
 
 
 def _path(world: World, template: str, customer: str, user: str) -> str:
@@ -270,7 +277,9 @@ def _path(world: World, template: str, customer: str, user: str) -> str:
     ticket, project = own[customer]
     refs = {"tickets": ticket["id"], "projects": project["id"], "problems": world.problem["id"],
             "changes": world.problem_change["id"], "knowledge": world.article["id"],
-            "calendars": "china-5x8", "sla-policies": "default", "standard-changes": "os-patch"}
+            "calendars": "china-5x8", "sla-policies": "default", "standard-changes": "os-patch",
+            "announcements": {"客户A": world.announcement,
+                              "客户B": world.announcement_b}[customer]["id"]}
     collection = template.split("/")[3]
     values = {"ref": refs.get(collection, ""), "slug": refs.get(collection, ""),
               "customer": customer, "name": "unassigned", "assignee": "u-engineer",
@@ -322,11 +331,12 @@ def test_a_requester_never_reads_another_customers_words(world, reader, user, mi
     # (problems, changes, knowledge, queues, the audit log) are refused.
     for ok in ("/tickets", "/tickets/{ref}", "/tickets/{ref}/history", "/projects",
                "/projects/{ref}", "/projects/{ref}/reports/{period}", "/customers/{customer}",
-               "/knowledge"):  # the public articles (ADR 0052)
+               "/knowledge",  # the public articles (ADR 0052)
+               "/announcements", "/announcements/{ref}"):  # their own (ADR 0060)
         assert answered[API + ok] == 200, ok
     assert answered[f"{API}/knowledge/{{ref}}"] == 404  # the staff's article
     for refused in ("/problems", "/changes", "/queues/{name}", "/audit/events",
-                    "/audit/verify"):
+                    "/audit/verify", "/announcements/{ref}/history"):
         assert answered[API + refused] == 403, refused
     report = _path(world, f"{API}/projects/{{ref}}/reports/{{period}}", mine, user)
     for form in REPORT_FORMS:
