@@ -84,10 +84,6 @@ class World:
             "description": "客户A 高峰期连接数翻倍"}), 201)
         r = api.client.put(f"{API}/standard-changes/os-patch", headers=self.admin, json={
             "name": "操作系统月度补丁", "systems": ["ERP"], "steps": ["快照", "打补丁"],
-        # A message in the mail intake's quarantine (ADR 0057).
-        self.quarantined = api.services.quarantine.add(
-            b"Subject: kept\r\n\r\nno sender", key="mail:matrix", reason="malformed",
-            source="smtp:127.0.0.1", sender="", subject="kept", at=api.clock.now())[0].id
             "risk": "low", "approved_by": "变更委员会"})
         assert r.status_code == 201, r.text
         # Planned maintenance announced to each customer (ADR 0060).
@@ -95,6 +91,10 @@ class World:
             "scope": {"customers": [c]}, "starts": "2026-12-01T22:00:00+08:00",
             "ends": "2026-12-02T02:00:00+08:00", "title": title, "body": title}), 201)
             for c, title in (("客户A", "客户A 机房停电检修"), ("客户B", "客户B 打印服务器迁移")))
+        # A message in the mail intake's quarantine (ADR 0057).
+        self.quarantined = api.services.quarantine.add(
+            b"Subject: kept\r\n\r\nno sender", key="mail:matrix", reason="malformed",
+            source="smtp:127.0.0.1", sender="", subject="kept", at=api.clock.now())[0].id
 
     def post(self, path: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
         return self.api.client.post(f"{API}{path}", json=body, headers=headers or self.admin)
