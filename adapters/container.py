@@ -8,7 +8,11 @@ from dataclasses import dataclass
 import structlog
 
 from adapters.calendars.holidays import ChinaHolidaySource
-from adapters.channels.notify import Dispatcher, LogSender, Sender, WebhookSender
+from adapters.channels.outbox import outbox_for
+from adapters.channels.render import Renderer
+from adapters.channels.rules import load_rules
+from adapters.channels.sender import OutboxSender
+from adapters.channels.senders import SmtpChannel
 from adapters.stores.persistence import (
     RecorderPositions,
     PostgresIssuingLock,
@@ -27,11 +31,12 @@ from adapters.runners.plugins import plugin_views
 from adapters.stores.blobs import blob_store
 from adapters.stores.quarantine import Quarantine, quarantine_store
 from adapters.runners.projections import ProjectionRunner
-from adapters.settings import Settings
+from adapters.settings import Settings, SettingsError
 from adapters.stores.sqlite import writer_lock
 from application.current import CurrentRecords
 from application.customers import customer_policy
 from application.desk import ServiceDesk
+from application.notices import NoticeDecider, RulesError, desk_directory
 from application.ports import BlobStore, Clock
 from application.projects import contract_terms
 from application.routine_tickets import NAME as ROUTINE_TICKETS
@@ -55,7 +60,7 @@ class Services:
     tickets: TicketListView
     runner: ProjectionRunner
     sla_due: SlaDueView
-    notifier: Dispatcher
+    notifier: OutboxSender  # the notice outbox's sender (ADR 0059; ``.outbox``: its rows)
     watcher: SlaWatcher
     watch_thread: WatcherThread
     problems: ProblemListView
@@ -123,9 +128,20 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
     knowledge = knowledge_view(db, desk.write_lock)
     changes = change_list_view(db, desk.write_lock)
     ticket_search = ticket_search_view(db, desk.write_lock)
+    # The notice outbox (ADR 0059): its process manager follows the log with the views.
+    try:
+        rules = load_rules(settings.notice_rules)
+    except RulesError as e:
+        raise SettingsError(str(e)) from None
+    now = desk.clock.now
+    outbox = outbox_for(db, desk.write_lock, desk.max_position, now)
+    channels = (["email"] if settings.smtp_relay else []) + (
+        ["webhook"] if settings.notify_webhook_url else [])
+    notices = NoticeDecider(outbox, desk_directory(desk), lambda: rules, channels)
     builtin = [tickets, sla_due, problems, knowledge, changes, ticket_search,
                # The process manager of abnormal routine runs (ADR 0028).
-               RoutineTicketOpener(desk, follower_position(db, ROUTINE_TICKETS, desk.write_lock))]
+               RoutineTicketOpener(desk, follower_position(db, ROUTINE_TICKETS, desk.write_lock)),
+               notices]
     # Read models of installed packages (entry points ``opsledger.projections``, ADR 0033).
     plugins = plugin_views(settings, desk.write_lock, reserved=[v.name for v in builtin])
     runner = ProjectionRunner(
@@ -138,10 +154,13 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
         if plugin.load_error:  # shown as failed, retried with the runner's backoff
             runner.failed(plugin.name, plugin.load_error)
     desk.after_save.append(lambda _position: runner.wake())
-    senders: list[Sender] = [LogSender()]
-    if settings.notify_webhook_url:
-        senders.append(WebhookSender(settings.notify_webhook_url, settings.notify_timeout_seconds))
-    notifier = Dispatcher(senders)
+    public_url = settings.public_url or f"http://{settings.host}:{settings.port}"
+    notifier = OutboxSender(
+        outbox, desk, lambda: rules, Renderer(settings.timezone, public_url),
+        smtp=SmtpChannel(settings.smtp_relay, settings.mail_from) if settings.smtp_relay else None,
+        webhook_url=settings.notify_webhook_url, attempts=settings.notice_attempts,
+        retry_seconds=settings.notice_retry_seconds,
+        catch_up=lambda: _caught_up(runner, notices), now=now)
     log = structlog.get_logger("opsledger.sla")
 
     def index_up_to_date() -> None:
@@ -159,7 +178,8 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
                 return
             time.sleep(0.001)
 
-    watcher = SlaWatcher(desk, notifier, desk.clock, sla_due, catch_up=index_up_to_date, log=log)
+    # Escalation notices come from the outbox (ADR 0059), not from ``desk.notifier``.
+    watcher = SlaWatcher(desk, None, desk.clock, sla_due, catch_up=index_up_to_date, log=log)
     return Services(settings=settings, desk=desk, tickets=tickets, runner=runner,
                     sla_due=sla_due, notifier=notifier, watcher=watcher,
                     watch_thread=WatcherThread(watcher, settings.sla_watch_seconds, log),
@@ -167,3 +187,12 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
                     ticket_search=ticket_search,
                     blobs=blob_store(db, settings.blob_dir),
                     quarantine=quarantine_store(db, desk.write_lock))
+
+
+def _caught_up(runner: ProjectionRunner, view: NoticeDecider) -> None:
+    """The notice decider up to the log's head (``sla-watch --once``, tests), unless another
+    runner moves it at the same time."""
+    try:
+        runner.catch_up(view)
+    except TrackingConflict:
+        pass

@@ -249,6 +249,15 @@ class Settings:
     # that signs its CSRF tokens (unset: one kept in the store's key table, shared by workers).
     secure_cookies: bool = False
     console_secret: str = ""
+    # ADR 0059: the notice outbox: who gets what (a TOML or JSON file; "" = built-in rules),
+    # the SMTP relay (host:port; "" = no mail), the From address, the public base URL of the
+    # portal's links, and the sender's attempts and first retry delay (doubling).
+    notice_rules: str = ""
+    smtp_relay: str = ""
+    mail_from: str = "opsledger@opsledger.localhost"
+    public_url: str = ""
+    notice_attempts: int = 8
+    notice_retry_seconds: float = 30.0
     # ADR 0060: the least notice of planned maintenance (the source documents' 48 hours).
     announcement_lead_hours: float = 48.0
     # ADR 0056: the largest uploaded file, and where a SQLite deployment keeps the files
@@ -370,6 +379,13 @@ class Settings:
             secure_cookies=bool(_auto_flag(env.get("OPSLEDGER_SECURE_COOKIES"),
                                            "OPSLEDGER_SECURE_COOKIES")),
             console_secret=env.get("OPSLEDGER_CONSOLE_SECRET") or "",
+            notice_rules=env.get("OPSLEDGER_NOTICE_RULES") or "",
+            smtp_relay=env.get("OPSLEDGER_SMTP_RELAY") or "",
+            mail_from=env.get("OPSLEDGER_MAIL_FROM") or "opsledger@opsledger.localhost",
+            public_url=env.get("OPSLEDGER_PUBLIC_URL") or "",
+            notice_attempts=_whole(env.get("OPSLEDGER_NOTICE_ATTEMPTS"),
+                                   "OPSLEDGER_NOTICE_ATTEMPTS", default=8, low=1, high=100),
+            notice_retry_seconds=float(env.get("OPSLEDGER_NOTICE_RETRY_SECONDS") or 30),
             announcement_lead_hours=_hours(env.get("OPSLEDGER_ANNOUNCEMENT_LEAD_HOURS"),
                                            "OPSLEDGER_ANNOUNCEMENT_LEAD_HOURS", default=48.0),
             attachment_max_bytes=_whole(env.get("OPSLEDGER_ATTACHMENT_MAX_BYTES"),

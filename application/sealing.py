@@ -93,8 +93,10 @@ PERSONAL_FIELDS: dict[type, tuple[PersonalField, ...]] = {
                                      PersonalField(("review", "comment"))),
     Change.ConsentRecorded: _fields(PersonalField(("consent", "given_by"))),
     Change.Closed: _fields(PersonalField(("confirmed_by",))),
-    User.Registered: _fields(PersonalField(("name",), owner="customer")),
-    User.Updated: _fields(PersonalField(("name",), owner="customer")),
+    User.Registered: _fields(PersonalField(("name",), owner="customer"),
+                             PersonalField(("email",), owner="customer")),  # ADR 0059
+    User.Updated: _fields(PersonalField(("name",), owner="customer"),
+                          PersonalField(("email",), owner="customer")),
 }
 PERSONAL_TOPICS = tuple(cls.TOPIC for cls in PERSONAL_FIELDS)  # type: ignore[attr-defined]
 

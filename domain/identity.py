@@ -42,6 +42,8 @@ MAX_LABEL = 100
 DEFAULT_TOKEN_LIFETIME = timedelta(days=90)
 MAX_TOKEN_LIFETIME = timedelta(days=730)  # two years
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")  # a SHA-256, hex
+_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+MAX_EMAIL = 254
 # Console passwords (ADR 0049): the stream keeps an argon2id hash (``$argon2id$...``), never
 # the password; after ``MAX_LOGIN_FAILURES`` failed logins in a row, the next login is refused
 # until ``LOCKOUT`` has passed since the last failure.
@@ -83,10 +85,13 @@ class Profile:
     customer: str | None  # requesters only
     skills: tuple[str, ...]
     groups: tuple[str, ...]
+    # Where notices are mailed (ADR 0059); "" for none. Personal data: a requester's is sealed
+    # with the customer's key and erased with the customer's personal data.
+    email: str = ""
 
     @classmethod
     def of(cls, name: str, roles: Iterable[str], customer: str | None = None,
-           skills: Iterable[str] = (), groups: Iterable[str] = ()) -> Profile:
+           skills: Iterable[str] = (), groups: Iterable[str] = (), email: str = "") -> Profile:
         """Checks every field and raises one ``InvalidCommand`` naming all that are wrong."""
         errors: list[FieldError] = []
         name = collapsed(name)
@@ -115,9 +120,12 @@ class Profile:
             errors.append(FieldError("customer", f"at most {MAX_ID} printable characters"))
         tags = {f: _tags(values, f, errors) for f, values in (("skills", skills),
                                                                ("groups", groups))}
+        email = (email or "").strip()
+        if email and (len(email) > MAX_EMAIL or not _EMAIL.match(email)):
+            errors.append(FieldError("email", "an e-mail address (name@domain)"))
         refuse_fields(errors)
         return cls(name=name, roles=tuple(sorted(wanted)), customer=customer,
-                   skills=tags["skills"], groups=tags["groups"])
+                   skills=tags["skills"], groups=tags["groups"], email=email)
 
 
 def _tags(values: Iterable[str], field: str, errors: list[FieldError]) -> tuple[str, ...]:
@@ -175,6 +183,7 @@ class User(Aggregate):
         skills: tuple[str, ...]
         groups: tuple[str, ...]
         actor: str
+        email: str = ""  # ADR 0059; absent in older events
 
     class Updated(Event):
         """The whole profile after the change (every field, so each event reads alone)."""
@@ -185,9 +194,11 @@ class User(Aggregate):
         customer: str | None
         skills: tuple[str, ...]
         groups: tuple[str, ...]
+        email: str = ""  # ADR 0059; absent in older events
 
         def apply(self, user: User) -> None:
-            user._set(Profile(self.name, self.roles, self.customer, self.skills, self.groups))
+            user._set(Profile(self.name, self.roles, self.customer, self.skills, self.groups,
+                              self.email))
 
     class Deactivated(Event):
         TOPIC = "opsledger.identity:User.Deactivated"
@@ -255,11 +266,13 @@ class User(Aggregate):
 
         def apply(self, user: User) -> None:
             user.name = ERASED_TEXT
+            user.email = ""
 
     def __init__(self, user: str, name: str, roles: tuple[str, ...], customer: str | None,
-                 skills: tuple[str, ...], groups: tuple[str, ...], actor: str) -> None:
+                 skills: tuple[str, ...], groups: tuple[str, ...], actor: str,
+                 email: str = "") -> None:
         self.user = user
-        self._set(Profile(name, roles, customer, skills, groups))
+        self._set(Profile(name, roles, customer, skills, groups, email))
         self.registered_by = actor
         self.active = True
         self.tokens: tuple[ApiToken, ...] = ()
@@ -272,10 +285,12 @@ class User(Aggregate):
         self.customer = profile.customer
         self.skills = profile.skills
         self.groups = profile.groups
+        self.email = profile.email
 
     @property
     def profile(self) -> Profile:
-        return Profile(self.name, self.roles, self.customer, self.skills, self.groups)
+        return Profile(self.name, self.roles, self.customer, self.skills, self.groups,
+                       getattr(self, "email", ""))
 
     @property
     def number(self) -> str:
@@ -292,7 +307,8 @@ class User(Aggregate):
         _check_id(user)
         return cls._create(cls.Registered, id=cls.id_for(user), timestamp=at, user=user,
                            name=profile.name, roles=profile.roles, customer=profile.customer,
-                           skills=profile.skills, groups=profile.groups, actor=actor)
+                           skills=profile.skills, groups=profile.groups, actor=actor,
+                           email=profile.email)
 
     def same_as(self, profile: Profile) -> bool:
         """Whether a registration with this profile repeats this one (an idempotent repeat)."""
@@ -306,7 +322,7 @@ class User(Aggregate):
             return False
         self.trigger_event(self.Updated, timestamp=at, actor=actor, name=profile.name,
                            roles=profile.roles, customer=profile.customer,
-                           skills=profile.skills, groups=profile.groups)
+                           skills=profile.skills, groups=profile.groups, email=profile.email)
         return True
 
     def deactivate(self, *, reason: str = "", actor: str, at: datetime) -> None:

@@ -63,7 +63,7 @@ def cmd_create(args: argparse.Namespace) -> int:
 
     fields: dict[str, Any] = {"id": args.id, "name": args.name, "roles": args.roles or [],
                               "customer": args.customer, "skills": args.skills or [],
-                              "groups": args.groups or []}
+                              "groups": args.groups or [], "email": args.email or ""}
     try:
         body = msgspec.convert(fields, ids.RegisterUser)
     except msgspec.ValidationError as e:
@@ -175,6 +175,7 @@ def add_parser(sub: Any, db_arg: Callable[[argparse.ArgumentParser], None]) -> N
                         help="an engineer's group (repeatable)")
     create.add_argument("--skill", dest="skills", action="append", metavar="SKILL",
                         help="repeatable")
+    create.add_argument("--email", help="where notices are mailed (ADR 0059)")
     db_arg(create)
     create.set_defaults(func=cmd_create)
 

@@ -177,6 +177,9 @@ RULES: dict[str, Rule] = {
     f"GET {API}/tickets": _r(*EVERYONE, note="requesters: their organisation's tickets only"),
     f"GET {_T}": _r(*EVERYONE, kind="ticket"),
     f"GET {_T}/history": _r(*EVERYONE, kind="ticket"),
+    f"GET {_T}/notices": _r(*STAFF_ROLES, kind="ticket",
+                            note="the notices' delivery status; addresses masked as contacts "
+                                 "(ADR 0059)"),
     f"POST {_T}/invalidate": _r(*DESK, kind="ticket"),
     f"POST {_T}/classify": _r(DISPATCHER, MANAGER, kind="ticket"),
     f"POST {_T}/assign": _r(DISPATCHER, MANAGER, kind="ticket"),

@@ -32,6 +32,7 @@ from adapters.http.routes import (
     search, sla, tickets, users,
 )
 from adapters.http.routes import announcements
+from adapters.http.routes import notices
 from adapters.http.routes import mail
 from adapters.http.speed.fastlane import command_lane
 from adapters.http.speed.threads import run_sync
@@ -43,7 +44,7 @@ CSRF_EXEMPT = r"^/(?!$|ui(/|$)|portal(/|$))"
 
 #: The route table: every module of ``routes/``, each with its ``HANDLERS``.
 ROUTES = [tickets, sla, audit, health, catalog, customers, problems, changes, knowledge, projects,
-          reports, privacy, users, search, announcements, mail]
+          reports, privacy, users, search, announcements, mail, notices]
 
 
 def _prepare_structs() -> None:
@@ -58,9 +59,10 @@ def _prepare_structs() -> None:
 
 def create_app(services: Services, *, run_projections: bool = True) -> Litestar:
     def startup(app: Litestar) -> None:
-        services.notifier.start()  # this process's own commands (escalate) send notices too
         if run_projections:
             services.runner.start()
+            # The outbox's sender runs where the projections run: one per deployment (ADR 0059).
+            services.notifier.start()
             if services.settings.sla_watch_seconds > 0:
                 services.watch_thread.start()
 

@@ -51,12 +51,14 @@ class RegisterUser(Command):
     customer: str | None = None
     skills: Sequence[str] = ()
     groups: Sequence[str] = ()
+    email: str = ""  # where notices are mailed (ADR 0059)
 
     def target(self) -> UUID | None:
         return User.id_for(normalise_user_id(self.id))
 
     def decide(self, existing: User | None, ctx: Context) -> Any:
-        profile = Profile.of(self.name, self.roles, self.customer, self.skills, self.groups)
+        profile = Profile.of(self.name, self.roles, self.customer, self.skills, self.groups,
+                             self.email)
         record = User.register(normalise_user_id(self.id), profile, actor=ctx.actor, at=ctx.at)
         if existing is not None:
             if existing.same_as(profile):
@@ -101,6 +103,7 @@ class UpdateUser(_OnUser):
     customer: str | None = None
     skills: Sequence[str] | None = None
     groups: Sequence[str] | None = None
+    email: str | None = None
 
     def decide(self, u: User, ctx: Context) -> Any:
         roles = u.roles if self.roles is None else self.roles
@@ -108,7 +111,8 @@ class UpdateUser(_OnUser):
         profile = Profile.of(u.name if self.name is None else self.name, roles,
                              kept if self.customer is None else self.customer,
                              u.skills if self.skills is None else self.skills,
-                             u.groups if self.groups is None else self.groups)
+                             u.groups if self.groups is None else self.groups,
+                             u.profile.email if self.email is None else self.email)
         if u.update(profile, actor=ctx.actor, at=ctx.at):
             return _first_use_of(ctx, profile.customer) or None
         return None

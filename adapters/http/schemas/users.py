@@ -22,6 +22,7 @@ Roles = Annotated[list[RoleName], Meta(max_length=10)]
 Tag = Annotated[str, Meta(min_length=1, max_length=MAX_TAG, pattern=s.LINE)]
 Tags = Annotated[list[Tag], Meta(max_length=MAX_TAGS)]
 Label = Annotated[str, Meta(max_length=MAX_LABEL, pattern=s.LINE)]
+Email = Annotated[str, Meta(max_length=254, pattern=s.LINE)]  # checked by ``Profile.of``
 
 
 class RegisterUser(s.Input):
@@ -31,6 +32,7 @@ class RegisterUser(s.Input):
     customer: UserId | None = None  # required for a requester, refused otherwise
     skills: Tags = []
     groups: Tags = []
+    email: Email = ""  # where notices are mailed (ADR 0059)
 
 
 class UpdateUser(s.Input):
@@ -41,6 +43,7 @@ class UpdateUser(s.Input):
     customer: UserId | None = None
     skills: Tags | None = None
     groups: Tags | None = None
+    email: Email | None = None
 
 
 class Deactivate(s.Input):
@@ -71,6 +74,7 @@ class UserView(_Identity, frozen=True):
     registered_at: datetime
     registered_by: str
     modified_at: datetime
+    email: str = ""  # masked like a contact's for the roles that see contacts masked
 
 
 class UserList(Struct, frozen=True):
@@ -114,7 +118,7 @@ def user_view(u: User) -> UserView:
         id=u.user, name=u.name, roles=list(u.roles), customer=u.customer,
         skills=list(u.skills), groups=list(u.groups), active=u.active, version=u.version,
         registered_at=s.utc(u.created_on), registered_by=u.registered_by,
-        modified_at=s.utc(u.modified_on))
+        modified_at=s.utc(u.modified_on), email=getattr(u, "email", ""))
 
 
 def token_view(t: ApiToken, now: datetime) -> TokenView:

@@ -30,9 +30,10 @@ from litestar.response import Redirect, Template
 
 from adapters.http import kit
 from adapters.http.access import (AUDIENCE_OPT, OPERATION_OPT, RULES, STAFF, may_call,
-                                  may_command, principal_of)
+                                  may_command, needs_masking, principal_of)
 from adapters.http.console import records
 from adapters.http.console.forms import register_ticket
+from adapters.http.notices import notice_items
 from adapters.http.console.i18n import Words
 from adapters.http.console.render import page, words
 from application.command_state import state_refusal
@@ -73,7 +74,9 @@ def ticket_page(request: Request[Any, Any, Any], state: State, ref: str,
     return page(request, "tickets/page.html", ticket=kit.ticket_view(desk, ticket, when),
                 timeline=events, fields=field_words(w, events), as_of=when,
                 as_of_value=when.astimezone(w.zone).strftime("%Y-%m-%dT%H:%M") if when else "",
-                commands=[] if when else commands(request, ticket), choices=CHOICES)
+                commands=[] if when else commands(request, ticket), choices=CHOICES,
+                notices=notice_items(kit.services_of(state), str(ticket.id),  # ADR 0059
+                                     masked=needs_masking(principal_of(request))))
 
 
 def commands(request: Request[Any, Any, Any], ticket: Ticket) -> list[str]:

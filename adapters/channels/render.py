@@ -1,0 +1,51 @@
+"""What a notice says (ADR 0059): Jinja2 templates in ``templates/<language>/<rule>.txt`` --
+the first line the subject, the rest the text -- rendered when the notice is sent, from the
+event at the notice's position and its record as it is then."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+TEMPLATES = Path(__file__).parent / "templates"
+CLOCKS = {"zh-CN": {"response": "响应", "resolution": "解决"},
+          "en": {"response": "response", "resolution": "resolution"}}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str  # with the record's number in brackets: ``[SR-…] …``
+    text: str
+    title: str  # the subject without the number (a robot's title)
+
+
+class Renderer:
+    def __init__(self, timezone: str = "Asia/Shanghai", public_url: str = "") -> None:
+        self.zone = ZoneInfo(timezone)
+        self.public_url = public_url.rstrip("/")
+        self.env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=False,
+                               undefined=StrictUndefined, keep_trailing_newline=True)
+
+    def portal(self, number: str) -> str:
+        return f"{self.public_url}/portal/tickets/{number}"
+
+    def when(self, value: Any) -> str:
+        if isinstance(value, datetime):
+            return value.astimezone(self.zone).strftime("%Y-%m-%d %H:%M")
+        return str(value or "-")
+
+    def render(self, rule: str, language: str, number: str, context: dict[str, Any]) -> Rendered:
+        language = language if language in CLOCKS else "zh-CN"
+        template = self.env.get_template(f"{language}/{rule}.txt")
+        clock = getattr(context.get("e"), "clock", None) or ""
+        text = template.render(number=number, portal=self.portal(number), when=self.when,
+                               clock=CLOCKS[language].get(clock, clock), **context)
+        title, _, body = text.partition("\n")
+        title = " ".join(title.split())
+        return Rendered(subject=f"[{number}] {title}" if number else title,
+                        text=body.lstrip("\n"), title=title)

@@ -1,0 +1,378 @@
+"""Notices decided from events (issue 19 item 4, ADR 0059): the process manager of the outbox.
+
+It follows the event log like a read model (the projection runner drives it through the
+``View`` protocol: ``position``, ``apply``, ``reset``, ``close``) with its own tracked
+position. For each event that concerns somebody (a ticket registered, assigned, waiting for the
+customer, resolved, a public note by staff, an SLA warning, breach or escalation, a change's
+window, an announcement) it decides the notices -- who gets what on which channel, by the
+rules (``Rules``: built-in defaults, overridden per customer and group by a rules file) -- and
+stores them in the outbox **in the same transaction as it moves its position**
+(``NoticeOutbox.store``): a crash before the commit replays the batch, after it the notices
+are there; a replayed batch (or a second runner racing on it) stores nothing twice, because a
+notice's id derives from (event position, rule, recipient, channel).
+
+A notice holds references, not personal data: the recipient is a role (``contact``: the
+ticket's contact, read when it is sent; ``user:<id>``: a user's profile e-mail;
+``group:<name>``/``cab``: the rules' robots and addresses; ``address:<mail>``: an address
+the rules configure; ``webhook``: the generic webhook). What it says is rendered when it is
+sent, from the event at its position and the record as it is then (``adapters/channels``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from uuid import UUID
+
+from domain.change import Change
+from domain.ticket import Author, Ticket, Visibility
+
+NAME = "notices"
+ANNOUNCEMENT_PUBLISHED = "opsledger.announcement:Announcement.Published"  # H6 (ADR 0060)
+
+#: Every kind of notice, and who gets it unless the rules say otherwise.
+DEFAULT_NOTICES: dict[str, tuple[str, ...]] = {
+    "registered": ("contact",),
+    "assigned": ("assignee", "group"),
+    "waiting_customer": ("contact",),
+    "resolved": ("contact",),
+    "public_note": ("contact",),
+    "sla_warning": ("manager", "expert", "group"),
+    "sla_breach": ("manager", "expert", "group"),
+    "escalation": ("manager", "expert", "group", "webhook"),
+    "change_scheduled": ("cab", "customer_contacts"),
+    "change_approved": ("cab", "customer_contacts"),
+    "announcement": ("customer_contacts",),
+}
+KINDS = tuple(DEFAULT_NOTICES)
+ROLES = frozenset({"contact", "assignee", "group", "manager", "expert", "customer_contacts",
+                   "cab", "webhook"})
+ROBOTS = ("wecom", "dingtalk", "webhook")
+CHANNELS = ("email", *ROBOTS)
+LANGUAGES = ("zh-CN", "en")
+
+
+class RulesError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a group's (or the CAB's) notices go besides its members: addresses and robots
+    (``wecom``/``dingtalk``/``webhook``: a URL; ``dingtalk_secret``: the robot's signing
+    secret)."""
+
+    addresses: tuple[str, ...] = ()
+    wecom: str = ""
+    dingtalk: str = ""
+    dingtalk_secret: str = ""
+    webhook: str = ""
+
+    def robots(self) -> tuple[str, ...]:
+        return tuple(r for r in ROBOTS if getattr(self, r))
+
+
+@dataclass(frozen=True)
+class CustomerRules:
+    language: str = ""
+    addresses: tuple[str, ...] = ()  # mailed with the customer's contacts (announcements)
+    notices: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Who gets what (a rules file, TOML or JSON, ``OPSLEDGER_NOTICE_RULES``; ADR 0059)."""
+
+    language: str = "zh-CN"
+    notices: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_NOTICES))
+    customers: Mapping[str, CustomerRules] = field(default_factory=dict)
+    groups: Mapping[str, Target] = field(default_factory=dict)  # "*": any other group
+    cab: Target = Target()
+    systems: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # system -> customers
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> Rules:
+        """Rules from a parsed file; unknown kinds, roles or languages are refused."""
+        def roles(where: str, value: Any) -> tuple[str, ...]:
+            items = tuple(value or ())
+            unknown = [r for r in items if r not in ROLES]
+            if unknown:
+                raise RulesError(f"{where}: unknown recipient(s) {unknown}; known: {sorted(ROLES)}")
+            return items
+
+        def notices(where: str, value: Any) -> dict[str, tuple[str, ...]]:
+            value = dict(value or {})
+            unknown = [k for k in value if k not in DEFAULT_NOTICES]
+            if unknown:
+                raise RulesError(f"{where}: unknown notice(s) {unknown}; known: {list(KINDS)}")
+            return {k: roles(f"{where}.{k}", v) for k, v in value.items()}
+
+        def language(where: str, value: Any) -> str:
+            if value and value not in LANGUAGES:
+                raise RulesError(f"{where}: language must be one of {LANGUAGES}, not {value!r}")
+            return str(value or "")
+
+        def target(where: str, value: Any) -> Target:
+            value = dict(value or {})
+            known = {"addresses", *ROBOTS, "dingtalk_secret"}
+            if set(value) - known:
+                raise RulesError(f"{where}: unknown key(s) {sorted(set(value) - known)}")
+            return Target(addresses=tuple(value.pop("addresses", ()) or ()),
+                          **{k: str(v) for k, v in value.items()})
+
+        extra = set(data) - {"language", "notices", "customers", "groups", "cab", "systems"}
+        if extra:
+            raise RulesError(f"unknown key(s) {sorted(extra)}")
+        customers = {
+            str(name): CustomerRules(language=language(f"customers.{name}.language",
+                                                       c.get("language")),
+                                     addresses=tuple(c.get("addresses") or ()),
+                                     notices=notices(f"customers.{name}.notices", c.get("notices")))
+            for name, c in dict(data.get("customers") or {}).items()}
+        return cls(
+            language=language("language", data.get("language")) or "zh-CN",
+            notices={**DEFAULT_NOTICES, **notices("notices", data.get("notices"))},
+            customers=customers,
+            groups={str(g): target(f"groups.{g}", t) for g, t in dict(data.get("groups") or {}).items()},
+            cab=target("cab", data.get("cab")),
+            systems={str(s): tuple(c) for s, c in dict(data.get("systems") or {}).items()},
+        )
+
+    def recipients(self, kind: str, customer: str | None) -> tuple[str, ...]:
+        own = self.customers.get(customer or "")
+        if own is not None and kind in own.notices:
+            return own.notices[kind]
+        return tuple(self.notices.get(kind, ()))
+
+    def language_of(self, customer: str | None) -> str:
+        own = self.customers.get(customer or "")
+        return (own.language if own is not None and own.language else "") or self.language
+
+    def group(self, name: str | None) -> Target | None:
+        if not name:
+            return None
+        return self.groups.get(name) or self.groups.get("*")
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One notice to send: to one recipient on one channel about one event."""
+
+    id: str
+    position: int  # the event's position in the log
+    rule: str  # the kind of notice (``DEFAULT_NOTICES``)
+    recipient: str  # a role reference (see the module's text), never an address from a record
+    channel: str  # email | wecom | dingtalk | webhook
+    record_id: str  # the ticket's (change's, announcement's) id
+    number: str  # SR-… / CHG-… / the announcement's number
+    language: str
+
+
+def notice_id(position: int, rule: str, recipient: str, channel: str) -> str:
+    """The deterministic id: the same event, rule, recipient and channel give the same id."""
+    text = f"{position}\x1f{rule}\x1f{recipient}\x1f{channel}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+class NoticeOutbox(Protocol):
+    """The outbox with the tracked position of its process manager (``adapters/channels``)."""
+
+    tracking: Any  # the position object the runner knows (``projections.follower``)
+
+    def position(self) -> int: ...
+
+    def store(self, notices: Sequence[Notice], start: int, end: int) -> None:
+        """Stores the notices not stored yet and moves the position from ``start`` to
+        ``end``, in one transaction; ``TrackingConflict`` when the position is not ``start``."""
+        ...
+
+    def reset(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What the decisions know of the record an event belongs to."""
+
+    record_id: str
+    number: str
+    customer: str | None
+    group: str | None = None
+    assignee: str | None = None
+
+
+class Directory(Protocol):
+    """The reads the decisions need (the service desk, ``desk_directory``)."""
+
+    def ticket(self, record_id: UUID) -> Ticket | None: ...
+
+    def change(self, record_id: UUID) -> Change | None: ...
+
+    def escalation_contacts(self, ticket: Ticket) -> tuple[str, str]: ...
+
+    def requesters(self, customer: str) -> list[str]: ...
+
+
+def desk_directory(desk: Any) -> Directory:
+    """The ``Directory`` over a ``ServiceDesk``."""
+    from application.identities import list_users
+    from domain.identity import Role
+
+    class _Desk:
+        def ticket(self, record_id: UUID) -> Ticket | None:
+            record = desk.load(record_id)
+            return record if isinstance(record, Ticket) else None
+
+        def change(self, record_id: UUID) -> Change | None:
+            record = desk.load(record_id)
+            return record if isinstance(record, Change) else None
+
+        def escalation_contacts(self, ticket: Ticket) -> tuple[str, str]:
+            return desk.sla.escalation_contacts(ticket) if desk.sla is not None else ("", "")
+
+        def requesters(self, customer: str) -> list[str]:
+            return [u.user for u in list_users(desk, role=Role.REQUESTER.value, customer=customer)
+                    if u.active and "@" in (getattr(u, "email", "") or "")]
+
+    return _Desk()
+
+
+class NoticeDecider:
+    """The process manager of the outbox, as a follower of the log (``projections.base.View``).
+
+    ``channels``: the channels that can send (``email`` only with an SMTP relay, ``webhook``
+    only with a URL for the generic webhook); robots come from the rules."""
+
+    name = NAME
+    topics = frozenset({
+        Ticket.Registered.TOPIC, Ticket.Assigned.TOPIC, Ticket.CustomerAwaited.TOPIC,
+        Ticket.Resolved.TOPIC, Ticket.CommentAdded.TOPIC, Ticket.SlaWarningRaised.TOPIC,
+        Ticket.SlaBreached.TOPIC, Ticket.Escalated.TOPIC, Change.Planned.TOPIC,
+        Change.ConsentRecorded.TOPIC, Change.EmergencyApproved.TOPIC, ANNOUNCEMENT_PUBLISHED,
+    })
+
+    def __init__(self, outbox: NoticeOutbox, directory: Directory, rules: Callable[[], Rules],
+                 channels: Iterable[str]) -> None:
+        self.outbox = outbox
+        self.directory = directory
+        self.rules = rules
+        self.channels = frozenset(channels)
+        self.tracking = outbox.tracking  # the runner groups followers by their position's store
+
+    def position(self) -> int:
+        return self.outbox.position()
+
+    def apply(self, events: Sequence[Any], *, start: int, end: int) -> None:
+        rules = self.rules()
+        notices: dict[str, Notice] = {}
+        for positioned in events:
+            for notice in self.decide(positioned.position, positioned.event, rules):
+                notices.setdefault(notice.id, notice)
+        self.outbox.store(list(notices.values()), start, end)
+
+    def reset(self) -> None:
+        self.outbox.reset()
+
+    def close(self) -> None:
+        self.outbox.close()
+
+    # -------------------------------------------------------------- decisions
+
+    def decide(self, position: int, e: Any, rules: Rules) -> list[Notice]:
+        """The notices of one event (an event of no interest: none)."""
+        kind, subject, people = self._what(e)
+        if kind is None or subject is None:
+            return []
+        out: list[Notice] = []
+        for role in rules.recipients(kind, subject.customer):
+            for recipient, channel, customer in self._expand(role, kind, subject, people, rules):
+                if channel not in self.channels and channel not in ROBOTS:
+                    continue
+                if channel == "webhook" and recipient.startswith("user:") and "webhook" not in self.channels:
+                    continue
+                out.append(Notice(id=notice_id(position, kind, recipient, channel),
+                                  position=position, rule=kind, recipient=recipient,
+                                  channel=channel, record_id=subject.record_id,
+                                  number=subject.number,
+                                  language=rules.language_of(customer or subject.customer)))
+        return out
+
+    def _what(self, e: Any) -> tuple[str | None, Subject | None, dict[str, Any]]:
+        """The kind of notice, its record and the people the event itself names."""
+        topic = type(e).TOPIC if hasattr(type(e), "TOPIC") else ""
+        if topic == ANNOUNCEMENT_PUBLISHED:
+            subject = Subject(str(e.originator_id), str(getattr(e, "number", "") or ""), None)
+            return "announcement", subject, {"customers": tuple(getattr(e, "customers", ()) or ())}
+        if isinstance(e, Change.Event) or isinstance(e, Change.Requested):
+            change = self.directory.change(e.originator_id)
+            if change is None:
+                return None, None, {}
+            kind = "change_scheduled" if isinstance(e, Change.Planned) else "change_approved"
+            subject = Subject(str(change.id), change.number, None)
+            return kind, subject, {"system": getattr(change, "affected_system", "")}
+        ticket = self.directory.ticket(e.originator_id)
+        if ticket is None:
+            return None, None, {}
+        subject = Subject(str(ticket.id), ticket.number, ticket.customer,
+                          group=ticket.group, assignee=ticket.assignee)
+        if isinstance(e, Ticket.Registered):
+            return "registered", subject, {}
+        if isinstance(e, Ticket.Assigned):
+            return "assigned", Subject(subject.record_id, subject.number, subject.customer,
+                                       group=e.group, assignee=e.assignee), {}
+        if isinstance(e, Ticket.CustomerAwaited):
+            return "waiting_customer", subject, {}
+        if isinstance(e, Ticket.Resolved):
+            return "resolved", subject, {}
+        if isinstance(e, Ticket.CommentAdded):
+            if e.visibility == Visibility.PUBLIC.value and e.author == Author.STAFF.value:
+                return "public_note", subject, {}
+            return None, None, {}
+        if isinstance(e, Ticket.Escalated):
+            return "escalation", subject, {"manager": e.manager, "expert": e.expert}
+        if isinstance(e, (Ticket.SlaWarningRaised, Ticket.SlaBreached)):
+            manager, expert = self.directory.escalation_contacts(ticket)
+            kind = "sla_warning" if isinstance(e, Ticket.SlaWarningRaised) else "sla_breach"
+            return kind, subject, {"manager": manager, "expert": expert}
+        return None, None, {}
+
+    def _expand(self, role: str, kind: str, subject: Subject, people: dict[str, Any],
+                rules: Rules) -> list[tuple[str, str, str | None]]:
+        """(recipient, channel, the recipient's customer if not the record's) of one role."""
+        if role == "contact":
+            return [("contact", "email", None)]
+        if role == "assignee":
+            return [(f"user:{subject.assignee}", "email", None)] if subject.assignee else []
+        if role in ("manager", "expert"):
+            who = people.get(role)
+            return [(f"user:{who}", "email", None)] if who else []
+        if role == "webhook":
+            if kind == "escalation":  # one per person, the JSON of ADR 0016
+                return [(f"user:{people[r]}", "webhook", None) for r in ("manager", "expert")
+                        if people.get(r)]
+            return [("webhook", "webhook", None)]
+        if role in ("group", "cab"):
+            target = rules.cab if role == "cab" else rules.group(subject.group)
+            if target is None:
+                return []
+            name = "cab" if role == "cab" else f"group:{subject.group}"
+            return ([(f"address:{a}", "email", None) for a in target.addresses]
+                    + [(name, robot, None) for robot in target.robots()])
+        if role == "customer_contacts":
+            customers = list(people.get("customers") or ())
+            if subject.customer:
+                customers.append(subject.customer)
+            if people.get("system"):
+                customers.extend(rules.systems.get(people["system"], ()))
+            out: list[tuple[str, str, str | None]] = []
+            for customer in dict.fromkeys(customers):
+                out.extend((f"user:{u}", "email", customer)
+                           for u in self.directory.requesters(customer))
+                own = rules.customers.get(customer)
+                if own is not None:
+                    out.extend((f"address:{a}", "email", customer) for a in own.addresses)
+            return out
+        return []
