@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bench import append, audit, console, lifecycle, rebuild, scale, search
+from bench import mail_intake
 
 
 @pytest.mark.parametrize("how", [("--client", "asyncio"), ("--client", "threads", "--server-workers", "2")])
@@ -97,3 +98,13 @@ def test_search_times_the_shapes_it_finds(tmp_path: Path) -> None:
     assert lines["phone, dispatcher"]["hits"] == 1  # contacts searched for a dispatcher
     assert lines["phone, auditor (no contacts)"]["hits"] == 0  # and not for an auditor
     assert all(line["http"]["n"] == line["raw"]["n"] == 3 for line in store["lines"])
+
+
+def test_mail_intake_registers_every_message_beside_http_registrations(tmp_path: Path) -> None:
+    out = tmp_path / "mail.json"
+    assert mail_intake.main(["--messages", "6", "--connections", "2", "--attachment-bytes",
+                             "2048", "--json", str(out)]) == 0
+    [lv] = json.loads(out.read_text())["levels"]
+    assert (lv["mail"]["count"], lv["mail"]["failures"], lv["refused"]) == (6, 0, [])
+    assert (lv["http"]["count"], lv["http"]["failures"]) == (6, 0)
+    assert lv["ratio"] > 0
