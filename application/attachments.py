@@ -11,10 +11,7 @@ uploads of one file share a blob, two customers' never do (each is sealed with i
 and the provider's own files (owner "") are sealed with a provider key no erasure destroys.
 
 A command that takes ``attachments`` (ids of ``domain.attachment.Attachment``) calls ``claim``
-in its ``decide``: each file is checked (it exists; the actor uploaded it, or a system actor
-such as the mail gateway did) and linked to the record; the linked attachments are returned
-so that the handler saves them in the same transaction as the record's event. A refused
-command links nothing.
+in its ``decide`` (``application.commands.attachments``, re-exported here).
 """
 
 from __future__ import annotations
@@ -22,24 +19,25 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from application.commands.attachments import (MAX_PER_COMMAND, UploadAttachment,  # noqa: F401
+                                               attachment_uuid, claim, may_claim)
 from application.errors import ApplicationError
 from application.ports import BlobStore, KeyStore
 from application.sealing import key_id_for
 from domain.attachment import Attachment
-from domain.errors import FieldError, InvalidCommand
+from domain.customer import normalise_customer_id
+from domain.privacy import ERASED_TEXT
 
 if TYPE_CHECKING:
-    from application.desk import Context, ServiceDesk
+    from application.desk import ServiceDesk
 
-MAX_PER_COMMAND = 50
 #: The key of the provider's own files (owner ""): in the key table, never erased.
 PROVIDER_KEY = "opsledger:provider-files"
 NONCE = 12
@@ -116,10 +114,9 @@ def upload(desk: ServiceDesk, blobs: BlobStore, *, data: bytes, filename: str,
     ``Attachment.Uploaded``; the attachment belongs to nothing until a command ``claim``s it.
     ``InvalidCommand`` for a bad file name; the bytes are stored before the event (a failed
     save leaves an unreferenced blob, never an event without its bytes)."""
-    from application.commands.attachments import UploadAttachment
-
     sha256 = hashlib.sha256(data).hexdigest()
     kind = media_type(content_type)
+    owner = normalise_customer_id(owner) if owner else ""
     # The domain's checks first, so a refused upload stores nothing.
     Attachment.upload(id=uuid4(), sha256=sha256, size=len(data), content_type=kind,
                       filename=filename, owner=owner, actor=actor, at=datetime.now(UTC))
@@ -158,6 +155,24 @@ def read(desk: ServiceDesk, blobs: BlobStore, attachment: Attachment) -> bytes:
     return data
 
 
+def erased(desk: ServiceDesk, attachment: Attachment) -> bool:
+    """Whether the key that sealed ``attachment`` was destroyed (its customer's erasure)."""
+    keys = key_store(desk)
+    if not attachment.key_version or keys is None:
+        return False
+    key_id = owner_key_id(attachment.owner)
+    sealer = getattr(desk.mapper, "sealer", None)
+    if sealer is not None and not sealer.erased(key_id):
+        return False
+    return keys.get(key_id, attachment.key_version) is None
+
+
+def filename_of(desk: ServiceDesk, attachment: Attachment) -> str:
+    """The file's name as it may be shown: ``[erased]`` once its customer's key is destroyed
+    (a cached aggregate may still hold the name it was loaded with)."""
+    return ERASED_TEXT if erased(desk, attachment) else attachment.filename
+
+
 def check(desk: ServiceDesk, blobs: BlobStore, attachment: Attachment) -> str:
     """"ok", "erased", "missing" or "altered": the state of an attachment's bytes (audit)."""
     try:
@@ -182,42 +197,3 @@ def describe(attachment: Attachment) -> dict[str, Any]:
             "content_type": attachment.content_type}
 
 
-def attachment_uuid(ref: str) -> UUID | None:
-    try:
-        return UUID(str(ref).strip())
-    except ValueError:
-        return None
-
-
-def may_claim(attachment: Attachment, actor: str) -> bool:
-    """Whether ``actor`` may attach ``attachment``: their own upload, or one uploaded by a
-    system actor (``system:…``: the mail gateway) on the system's behalf."""
-    return attachment.uploaded_by == actor or actor.startswith("system:")
-
-
-def claim(ctx: Context, ids: Sequence[str], *, kind: str, record_id: UUID, number: str,
-          visibility: str = "public", field: str = "attachments") -> tuple[Attachment, ...]:
-    """Links each uploaded file of ``ids`` to the record (``kind``, ``record_id``,
-    ``number``) and returns the attachments to save with it; ``InvalidCommand`` naming
-    ``field`` for an unknown id, a file uploaded by someone else, or too many files."""
-    if not ids:
-        return ()
-    if len(ids) > MAX_PER_COMMAND:
-        raise InvalidCommand.field(field, f"at most {MAX_PER_COMMAND} files at once")
-    errors: list[FieldError] = []
-    claimed: list[Attachment] = []
-    for ref in dict.fromkeys(ids):
-        uid = attachment_uuid(ref)
-        found = ctx.desk.load(uid) if uid is not None else None
-        if not isinstance(found, Attachment):
-            errors.append(FieldError(field, f"no uploaded file {ref!r} (POST /api/v1/attachments first)"))
-            continue
-        if not may_claim(found, ctx.actor):
-            errors.append(FieldError(field, f"{ref} was uploaded by someone else"))
-            continue
-        if found.attach(kind=kind, record_id=record_id, number=number, visibility=visibility,
-                        actor=ctx.actor, at=ctx.at):
-            claimed.append(found)
-    if errors:
-        raise InvalidCommand(errors)
-    return tuple(claimed)

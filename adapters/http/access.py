@@ -276,6 +276,14 @@ RULES: dict[str, Rule] = {
     f"GET {API}/mail/quarantine": _r(MANAGER),
     f"GET {API}/mail/quarantine/{{id}}": _r(MANAGER, note="the message itself, message/rfc822"),
     f"POST {API}/mail/quarantine/{{id}}/release": _r(MANAGER, note="runs the intake again"),
+    # uploaded files (ADR 0056): read by the records they are attached to
+    f"POST {API}/attachments": _r(REQUESTER, AGENT, DISPATCHER, ENGINEER, MANAGER,
+                                  note="requesters: for their own organisation"),
+    f"GET {API}/attachments/{{ref}}": _r(*EVERYONE, note="the uploader, and whoever may read a "
+                                         "record it is attached to (requesters: public files of "
+                                         "their organisation's records; auditors: public files)"),
+    f"GET {API}/attachments/{{ref}}/meta": _r(*EVERYONE, note="as the download"),
+    f"POST {_C}/attach": _r(*TECH, AGENT),
     # audit (auditors and managers read; nobody changes anything)
     f"GET {API}/audit/events": _r(AUDITOR, MANAGER),
     f"GET {API}/audit/verify": _r(AUDITOR, MANAGER),
@@ -542,7 +550,9 @@ def masking_send(send: Send) -> Send:
         headers = list(start.get("headers", []))
         body = b"".join(chunks)
         media = dict(headers).get(b"content-type", b"").decode("latin-1")
-        if "json" in media and body:
+        # A downloaded file (ADR 0056) goes out as it was uploaded, whatever its type.
+        download = any(k.lower() == b"content-disposition" for k, _ in headers)
+        if "json" in media and body and not download:
             body = msgspec.json.encode(mask(msgspec.json.decode(body)))
             headers = [(k, v) for k, v in headers if k.lower() != b"content-length"]
             headers.append((b"content-length", str(len(body)).encode()))

@@ -32,6 +32,7 @@ from adapters.http.routes import (
     search, sla, tickets, users,
 )
 from adapters.http.routes import announcements
+from adapters.http.routes import attachments
 from adapters.http.routes import notices
 from adapters.http.routes import mail
 from adapters.http.speed.fastlane import command_lane
@@ -44,7 +45,7 @@ CSRF_EXEMPT = r"^/(?!$|ui(/|$)|portal(/|$))"
 
 #: The route table: every module of ``routes/``, each with its ``HANDLERS``.
 ROUTES = [tickets, sla, audit, health, catalog, customers, problems, changes, knowledge, projects,
-          reports, privacy, users, search, announcements, mail, notices]
+          reports, privacy, users, search, announcements, attachments, mail, notices]
 
 
 def _prepare_structs() -> None:

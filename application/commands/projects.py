@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from application.attachments import claim
 from application.commands.base import Command, RecordCommand
 from application.customers import customer_on_first_use
 from application.projects import (
@@ -174,8 +175,11 @@ class RecordRoutine(ProjectCommand):
     signer: str
     findings: str = ""
     performed_at: datetime | None = None
+    # Uploaded files (the scanned inspection sheet), linked to the project in the same save
+    # (``application.attachments.claim``, ADR 0056).
+    attachments: Sequence[str] = ()
 
-    def decide(self, p: Project, ctx: Context) -> None:
+    def decide(self, p: Project, ctx: Context) -> tuple[Any, ...] | None:
         p.require(self.verb)
         routine = p.routine(self.routine_id)
         if routine is None:
@@ -192,6 +196,8 @@ class RecordRoutine(ProjectCommand):
                          performed_at=self.performed_at or ctx.at, verdict=self.verdict,
                          findings=self.findings, signer=self.signer, actor=ctx.actor,
                          at=ctx.at)
+        files = claim(ctx, self.attachments, kind="project", record_id=p.id, number=p.number)
+        return files or None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -274,16 +280,20 @@ class RecordCheck(ProjectCommand):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AcceptProject(ProjectCommand):
-    """``Project.accept`` → ``Project.Accepted``. HTTP: ``Accept``."""
+    """``Project.accept`` → ``Project.Accepted``; ``attachments``: uploaded files (the signed
+    acceptance form) linked to the project in the same save (ADR 0056). HTTP: ``Accept``."""
 
     verb = "accept"
     signer: str
     passed: bool
     notes: str = ""
+    attachments: Sequence[str] = ()
 
-    def decide(self, p: Project, ctx: Context) -> None:
+    def decide(self, p: Project, ctx: Context) -> tuple[Any, ...] | None:
         p.accept(signer=self.signer, passed=self.passed, notes=self.notes, actor=ctx.actor,
                  at=ctx.at)
+        files = claim(ctx, self.attachments, kind="project", record_id=p.id, number=p.number)
+        return files or None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

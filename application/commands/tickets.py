@@ -124,8 +124,11 @@ class RegisterTicket(Command):
                 type=proposed.type, category=proposed.category, urgency=proposed.urgency,
                 impact=proposed.impact, importance=proposed.importance, priority=priority,
                 override_reason=self.override_reason, matrix=desk.matrix, actor=actor, at=at)
-        if self.claim_attachments and self.attachments:
-            files = claim(ctx, self.attachments, kind="ticket", record_id=ticket.id, number=number)
+        if self.attachments:
+            # The JSON API's may also be text references (a file name, a link): only those
+            # that are ids must be uploaded files, and are linked (ADR 0056).
+            files = claim(ctx, self.attachments, kind="ticket", record_id=ticket.id,
+                          number=number, text_refs=not self.claim_attachments)
             return (ticket, *files)
         return ticket
 
@@ -200,17 +203,22 @@ class Start(TicketCommand):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LogWork(TicketCommand):
-    """``Ticket.log_work`` → ``Ticket.WorkLogged``. HTTP: ``LogWork``."""
+    """``Ticket.log_work`` → ``Ticket.WorkLogged``; ``attachments``: uploaded files (a
+    service record, a screenshot) linked to the ticket in the same save (``claim``, ADR
+    0056; shown to whoever reads the work log). HTTP: ``LogWork``."""
 
     verb = "log_work"
     action: str
     hours: float
     performed_at: datetime | None = None
     workaround: str = ""
+    attachments: Sequence[str] = ()
 
-    def decide(self, t: Ticket, ctx: Context) -> None:
+    def decide(self, t: Ticket, ctx: Context) -> tuple[Any, ...] | None:
         t.log_work(action=self.action, hours=self.hours, performed_at=self.performed_at,
                    workaround=self.workaround, actor=ctx.actor, at=ctx.at)
+        files = claim(ctx, self.attachments, kind="ticket", record_id=t.id, number=t.number)
+        return files or None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -62,6 +62,7 @@ class RecordRoutine(s.Input):
     signer: s.Name
     findings: s.Text = ""
     performed_at: s.AwareTime | None = None  # default: when recorded
+    attachments: s.Refs = []  # uploaded files: the scanned inspection sheet (ADR 0056)
 
 
 class SubmitReport(s.Input):
@@ -93,6 +94,7 @@ class Accept(s.Input):
     signer: s.Name
     passed: bool
     notes: s.Text = ""
+    attachments: s.Refs = []  # uploaded files: the signed acceptance form (ADR 0056)
 
 
 class RoutineView(Struct):

@@ -14,7 +14,7 @@ from msgspec import Meta, Struct
 
 from adapters.http.schemas.common import (
     Name, Short, Text, Line, Phone, Email, Items, Hours, Score, AwareTime, Input, LinkedRecord,
-    utc, utc_opt,
+    Ref, utc, utc_opt,
 )
 from domain.priority import Impact, Importance, Priority, Urgency
 from domain.ticket import Channel, Status, Ticket, TicketType
@@ -74,6 +74,7 @@ class LogWork(Input):
     hours: Hours
     performed_at: AwareTime | None = None
     workaround: Text = ""
+    attachments: Annotated[list[Ref], Meta(max_length=20)] = []  # uploaded files (ADR 0056)
 
 
 class Resolve(Input):

@@ -86,6 +86,9 @@ class World:
             "name": "操作系统月度补丁", "systems": ["ERP"], "steps": ["快照", "打补丁"],
             "risk": "low", "approved_by": "变更委员会"})
         assert r.status_code == 201, r.text
+        # A file on each customer's ticket, public (ADR 0056): every role reads A's.
+        self.attachment, self.attachment_b = (self.attached(c, t) for c, t in (
+            ("客户A", self.ticket), ("客户B", self.ticket_b)))
         # Planned maintenance announced to each customer (ADR 0060).
         self.announcement, self.announcement_b = (self.ok(self.post("/announcements", {
             "scope": {"customers": [c]}, "starts": "2026-12-01T22:00:00+08:00",
@@ -98,6 +101,15 @@ class World:
 
     def post(self, path: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
         return self.api.client.post(f"{API}{path}", json=body, headers=headers or self.admin)
+
+    def attached(self, customer: str, ticket: dict[str, Any]) -> Any:
+        from application.commands.tickets import Comment
+        f = self.ok(self.api.client.post(f"{API}/attachments", headers=self.admin,
+                                         files={"file": (f"{customer}.txt", customer.encode())},
+                                         data={"customer": customer}), 201)
+        self.api.services.desk.handle(Comment(ref=ticket["id"], body="附件", attachments=(
+            f["id"],)), actor="admin")
+        return f
 
     @staticmethod
     def ok(r: Any, status: int = 200) -> Any:
@@ -118,7 +130,8 @@ class World:
                 "projects": self.project["id"], "calendars": "china-5x8",
                 "sla-policies": "default", "standard-changes": "os-patch", "users": "target",
                 "customers": "客户A", "queues": "unassigned",
-                "announcements": self.announcement["id"]}
+                "announcements": self.announcement["id"],
+                "attachments": self.attachment["id"]}
         values = {"ref": refs.get(collection, ""), "slug": refs.get(collection, ""),
                   "customer": "客户A", "name": "unassigned", "assignee": "u-engineer",
                   "period": "2026-11", "token_id": self.target_token, "user": "target",
@@ -279,7 +292,8 @@ def _path(world: World, template: str, customer: str, user: str) -> str:
             "changes": world.problem_change["id"], "knowledge": world.article["id"],
             "calendars": "china-5x8", "sla-policies": "default", "standard-changes": "os-patch",
             "announcements": {"客户A": world.announcement,
-                              "客户B": world.announcement_b}[customer]["id"]}
+                              "客户B": world.announcement_b}[customer]["id"],
+            "attachments": {"客户A": world.attachment, "客户B": world.attachment_b}[customer]["id"]}
     collection = template.split("/")[3]
     values = {"ref": refs.get(collection, ""), "slug": refs.get(collection, ""),
               "customer": customer, "name": "unassigned", "assignee": "u-engineer",
