@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
-from domain import article, change, problem, project, ticket
+from domain import announcement, article, change, problem, project, ticket
 from domain.errors import TransitionNotAllowed
 
 # Each record kind by the label its routes use, with its table of the commands each status
@@ -28,6 +28,7 @@ _KINDS: dict[str, tuple[type, Mapping[Any, tuple[str, ...]]]] = {
     "change": (change.Change, change.ALLOWED),
     "project": (project.Project, project.ALLOWED),
     "article": (article.Article, article.ALLOWED),
+    "announcement": (announcement.Announcement, announcement.ALLOWED),
 }
 
 

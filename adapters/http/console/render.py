@@ -55,6 +55,7 @@ DESK_NAV = (
     ("/ui/changes", "nav.changes", "GET /api/v1/changes"),
     ("/ui/knowledge", "nav.knowledge", "GET /api/v1/knowledge"),
     ("/ui/projects", "nav.projects", "GET /api/v1/projects"),
+    ("/ui/announcements", "nav.announcements", "GET /api/v1/announcements"),
     ("/ui/dashboard", "nav.dashboard", "GET /api/v1/sla/compliance"),
     ("/ui/sla", "nav.sla", "GET /api/v1/sla/compliance"),
 )
@@ -62,6 +63,7 @@ PORTAL_NAV = (
     ("/portal/", "nav.portal_home", "GET /api/v1/tickets"),
     ("/portal/tickets/new", "nav.portal_new", "POST /api/v1/tickets"),
     ("/portal/knowledge", "nav.portal_kb", "GET /api/v1/knowledge"),
+    ("/portal/announcements", "nav.portal_announcements", "GET /api/v1/announcements"),
 )
 
 

@@ -16,7 +16,6 @@ filtered to it, and another customer's announcement answers ``404`` like an unkn
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -45,14 +44,6 @@ def _present(result: CommandResult, desk: ServiceDesk) -> ans.AnnouncementView:
 ANNOUNCEMENTS = kit.Records("announcements", ans.AnnouncementView, _present)
 
 
-def publish_command(body: ans.PublishAnnouncement, lead_hours: float) -> PublishAnnouncement:
-    """The command of a publishing body (the API's and the console's form)."""
-    return PublishAnnouncement(
-        body=body.body, customers=tuple(body.scope.customers), systems=tuple(body.scope.systems),
-        starts=body.starts, ends=body.ends, title=body.title, change_id=body.change_id,
-        lead=timedelta(hours=lead_hours))
-
-
 @post(f"{kit.API}/announcements", status_code=201, tags=[TAG],
       summary="Announce planned maintenance (at least 48 hours ahead) to the customers in scope",
       opt={kit.COMMAND_CLASS_OPT: PublishAnnouncement})
@@ -60,7 +51,7 @@ def publish_command(body: ans.PublishAnnouncement, lead_hours: float) -> Publish
 def publish(request: Request[Any, Any, Any], state: State,
             data: ans.PublishAnnouncement) -> Response[ans.AnnouncementView]:
     lead = kit.services_of(state).settings.announcement_lead_hours
-    return ANNOUNCEMENTS.create(request, state, data, publish_command(data, lead))
+    return ANNOUNCEMENTS.create(request, state, data, ans.publish_command(data, lead))
 
 
 withdraw = ANNOUNCEMENTS.command(WithdrawAnnouncement, ans.WithdrawAnnouncement,

@@ -7,12 +7,14 @@ so that the domain answers one 422 naming every field refused (``starts`` too sh
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
+from datetime import datetime, timedelta
+from typing import Annotated, Any
 
 from msgspec import Meta, Struct
 
 from adapters.http.schemas import common as s
+from application.announcements import active_for
+from application.commands.announcements import PublishAnnouncement as Publish
 from domain.announcement import Announcement
 
 Names = Annotated[list[s.Short], Meta(max_length=200)]
@@ -80,3 +82,22 @@ def announcement_view(a: Announcement, now: datetime) -> AnnouncementView:
         notice_hours=round(a.notice.total_seconds() / 3600, 2),
         withdrawn_at=s.utc_opt(a.withdrawn_at), withdrawn_by=a.withdrawn_by,
         withdraw_reason=a.withdraw_reason, version=a.version)
+
+
+def publish_command(body: PublishAnnouncement, lead_hours: float) -> Publish:
+    """The command of a publishing body (the API's and the console's form); ``lead_hours``:
+    ``OPSLEDGER_ANNOUNCEMENT_LEAD_HOURS``."""
+    return Publish(
+        body=body.body, customers=tuple(body.scope.customers), systems=tuple(body.scope.systems),
+        starts=body.starts, ends=body.ends, title=body.title, change_id=body.change_id,
+        lead=timedelta(hours=lead_hours))
+
+
+def portal_banner(desk: Any, customer: str | None) -> list[AnnouncementView]:
+    """The portal home's banner (``console/templates/announcements/_banner.html``): the
+    announcements of the requester's organisation ``customer`` still to come or going on
+    now, soonest first (none without an organisation)."""
+    if not customer:
+        return []
+    now = desk.clock.now()
+    return [announcement_view(a, now) for a in active_for(desk, customer, now)]

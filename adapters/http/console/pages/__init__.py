@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from adapters.http.console.pages import (changes, dashboard, desk, knowledge, portal, problems,
                                          projects, search, tickets)
+from adapters.http.console.pages import announcements
 
 PAGES = [handler for module in (desk, tickets, search, problems, changes, knowledge, projects,
-                                dashboard, portal)
+                                dashboard, portal, announcements)
          for handler in module.HANDLERS]

@@ -39,6 +39,7 @@ from adapters.http.console import records
 from adapters.http.console.forms import register_ticket
 from adapters.http.console.render import page
 from adapters.http.schemas import knowledge as kb
+from adapters.http.schemas.announcements import portal_banner
 from application import feedback
 from application.command_state import state_refusal
 from domain.customer import normalise_customer_id
@@ -84,7 +85,8 @@ def portal_home(request: Request[Any, Any, Any], state: State, tab: str = "all",
         customer=customer, statuses=TABS[tab], order="newest", limit=PAGE_SIZE,
         after=kit.parse_cursor(cursor)))
     return page(request, "portal/home.html", tickets=[dict(r) for r in found.rows],
-                tabs=list(TABS), tab=tab, next_cursor=found.next_cursor, paged=cursor is not None)
+                tabs=list(TABS), tab=tab, next_cursor=found.next_cursor, paged=cursor is not None,
+                announcements=portal_banner(services.desk, customer))  # ADR 0060
 
 
 @get("/portal/tickets/new", name="console-portal-new", include_in_schema=False,

@@ -1,0 +1,99 @@
+"""Announcements of planned maintenance on the console (维护通知, issue 19 item 5, ADR 0060).
+
+- ``GET /ui/announcements?phase=``: every announcement, the latest window first, as ``GET
+  /api/v1/announcements`` lists them for staff, and (for the roles that may publish) the form
+  that publishes one, as ``POST /api/v1/announcements`` does (``POST /ui/announcements``: the
+  API's body from the form, ``scope.customers`` and ``scope.systems`` one a line or
+  comma-separated, the times read in the calendar's zone).
+- ``GET /ui/announcements/{ref}``: one announcement, its timeline and the ``withdraw`` form
+  (``POST /ui/announcements/{ref}/withdraw``, ``console.records``).
+- ``GET /portal/announcements``: a requester's organisation's announcements (the API's list,
+  scoped the same way: ``access.scoped_customer``); the portal's home shows the ones still to
+  come or going on now as a banner (``templates/announcements/_banner.html``).
+
+Each page is governed by the rule of the API operation it shows (``OPERATION_OPT``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from litestar import Request, get, post
+from litestar.datastructures import State
+from litestar.response import Redirect, Template
+
+from adapters.http import kit
+from adapters.http.access import AUDIENCE_OPT, OPERATION_OPT, PORTAL, STAFF, scoped_customer
+from adapters.http.console.forms import form_body, run_form
+from adapters.http.console.records import command_forms, offered, timeline
+from adapters.http.console.render import page, words
+from adapters.http.schemas import announcements as ans
+from application import announcements as uc
+
+COLLECTION, LABEL = "announcements", "announcement"
+VERBS = ("withdraw",)
+PAGE_SIZE = 50
+API = kit.API
+
+
+def _phases(phase: str | None) -> tuple[str, ...]:
+    return kit.split_values(phase, "phase", set(uc.PHASES))
+
+
+@get("/ui/announcements", name="console-announcements", include_in_schema=False,
+     opt={OPERATION_OPT: f"GET {API}/announcements", AUDIENCE_OPT: STAFF})
+@kit.threaded
+def announcement_list(request: Request[Any, Any, Any], state: State, phase: str | None = None,
+                      cursor: str | None = None) -> Template:
+    services = kit.services_of(state)
+    now = services.desk.clock.now()
+    found = uc.list_announcements(services.desk, uc.AnnouncementQuery(
+        now=now, phases=_phases(phase), limit=PAGE_SIZE, offset=kit.parse_cursor(cursor) or 0))
+    return page(request, "announcements/list.html",
+                items=[ans.announcement_view(a, now) for a in found.items],
+                next_cursor=found.next_offset, filters={"phase": phase or ""},
+                phases=uc.PHASES, lead_hours=services.settings.announcement_lead_hours)
+
+
+@post("/ui/announcements", name="console-announcements-publish", include_in_schema=False,
+      status_code=303, opt={OPERATION_OPT: f"POST {API}/announcements", AUDIENCE_OPT: STAFF})
+async def publish(request: Request[Any, Any, Any], state: State) -> Redirect:
+    """Publishes as ``POST /api/v1/announcements`` does (its body, its command)."""
+    form = await request.form()
+
+    def run() -> str:
+        settings = kit.services_of(state).settings
+        body = form_body(form, ans.PublishAnnouncement, ZoneInfo(settings.timezone))
+        command = ans.publish_command(body, settings.announcement_lead_hours)
+        return f"/ui/announcements/{run_form(request, state, form, command).aggregate.number}"
+
+    return Redirect(await request.app.state.run_blocking(run), status_code=303)
+
+
+@get("/ui/announcements/{ref:str}", name="console-announcement", include_in_schema=False,
+     opt={OPERATION_OPT: f"GET {API}/announcements/{{ref}}", AUDIENCE_OPT: STAFF})
+@kit.threaded
+def announcement_page(request: Request[Any, Any, Any], state: State, ref: str) -> Template:
+    desk = kit.services_of(state).desk
+    a = uc.get_announcement(desk, ref)
+    view = ans.announcement_view(a, desk.clock.now())
+    commands = offered(request, a, LABEL, COLLECTION, VERBS) if view.phase != "past" else []
+    return page(request, "announcements/page.html", a=view, commands=commands,
+                timeline=timeline(uc.announcement_history(desk, a.id), words(request).when))
+
+
+@get("/portal/announcements", name="console-portal-announcements", include_in_schema=False,
+     opt={OPERATION_OPT: f"GET {API}/announcements", AUDIENCE_OPT: PORTAL})
+@kit.threaded
+def portal_announcements(request: Request[Any, Any, Any], state: State) -> Template:
+    desk = kit.services_of(state).desk
+    now = desk.clock.now()
+    found = uc.list_announcements(desk, uc.AnnouncementQuery(
+        now=now, customer=scoped_customer(request, None), limit=PAGE_SIZE))
+    return page(request, "announcements/portal.html",
+                items=[ans.announcement_view(a, now) for a in found.items])
+
+
+HANDLERS = [announcement_list, publish, announcement_page, portal_announcements,
+            *command_forms(COLLECTION, LABEL, VERBS)]

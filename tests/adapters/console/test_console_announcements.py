@@ -1,0 +1,120 @@
+"""Announcements of planned maintenance on the console (ADR 0060): a dispatcher publishes one
+from the desk's form (the times read in Beijing time), sees it listed and withdraws it; a
+form too close to the window answers the API's 422 naming ``starts``; a requester sees their
+organisation's announcements as a banner on the portal's home and on the portal's list, never
+another organisation's, and no desk page of them.
+
+The clock stands at 2026-11-21 01:00 in Asia/Shanghai (``fixtures_http.START``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.fixtures_http import ALL_STORES, API, Api
+from tests.support.console import login, person
+
+ADMIN = {"Authorization": "Bearer s3cret"}
+
+
+@pytest.fixture
+def desk(make_api: Callable[..., Api]) -> Api:
+    api = make_api(admin_token="s3cret")
+    for c in ("客户A", "客户B"):
+        r = api.client.post(f"{API}/customers", json={"id": c, "name": c}, headers=ADMIN)
+        assert r.status_code == 201, r.text
+    person(api.client, ADMIN, "wang", "dispatcher", name="王调度")
+    person(api.client, ADMIN, "eng", "engineer")
+    person(api.client, ADMIN, "li", "requester", customer="客户A", name="李四")
+    person(api.client, ADMIN, "zhao", "requester", customer="客户B", name="赵六")
+    return api
+
+
+def hidden_fields(html: str, action: str) -> dict[str, str]:
+    start = html.index(f'method="post" action="{action}"')
+    form = html[start:html.index("</form>", start)]
+    return dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', form))
+
+
+def announce(api: Api, customers: str, title: str, starts: str, ends: str) -> Any:
+    html = api.client.get("/ui/announcements").text
+    fields = {**hidden_fields(html, "/ui/announcements"), "title": title,
+              "body": f"{title}：期间系统暂停服务。", "scope.customers": customers,
+              "scope.systems": "ERP, OA", "starts": starts, "ends": ends}
+    return api.client.post("/ui/announcements", data=fields, follow_redirects=False)
+
+
+@pytest.mark.parametrize("http_store", ALL_STORES)
+def test_a_dispatcher_publishes_lists_and_withdraws(desk: Api) -> None:
+    login(desk.client, "wang")
+    page = desk.client.get("/ui/announcements")
+    assert page.status_code == 200 and "至少提前 48 小时" in page.text
+    assert 'href="/ui/announcements"' in page.text.split("<nav>", 1)[1].split("</nav>", 1)[0]
+    r = announce(desk, "客户A\n客户B", "ERP 停机扩容", "2026-11-28T22:00", "2026-11-29T02:00")
+    assert r.status_code == 303, r.text
+    assert r.headers["location"] == "/ui/announcements/ANN-20261121-001"
+    view = desk.client.get(f"{API}/announcements/ANN-20261121-001").json()
+    assert view["starts"] == "2026-11-28T14:00:00Z"  # 22:00 in Beijing
+    assert view["scope"] == {"customers": ["客户A", "客户B"], "systems": ["ERP", "OA"]}
+    listed = desk.client.get("/ui/announcements").text
+    assert 'data-announcement="ANN-20261121-001" data-phase="upcoming"' in listed
+    assert "2026-11-28 22:00 – 2026-11-29 02:00" in listed
+    one = desk.client.get("/ui/announcements/ANN-20261121-001").text
+    assert 'data-command="withdraw"' in one and "189.0 小时" in one
+    html = one
+    fields = {**hidden_fields(html, "/ui/announcements/ANN-20261121-001/withdraw"),
+              "reason": "厂商补丁推迟"}
+    r = desk.client.post("/ui/announcements/ANN-20261121-001/withdraw", data=fields,
+                         follow_redirects=False)
+    assert r.status_code == 303, r.text
+    one = desk.client.get("/ui/announcements/ANN-20261121-001").text
+    assert 'data-phase="withdrawn"' in one and "厂商补丁推迟" in one
+    assert 'data-command="withdraw"' not in one and "撤回维护公告" in one  # the timeline
+
+
+def test_too_short_a_notice_is_refused_naming_starts(desk: Api) -> None:
+    login(desk.client, "wang")
+    r = announce(desk, "客户A", "OA 补丁", "2026-11-22T09:00", "2026-11-22T10:00")
+    assert r.status_code == 422, r.text
+    assert "starts" in r.text and "48 hours" in r.text
+    assert desk.client.get(f"{API}/announcements").json()["count"] == 0
+
+
+def test_an_engineer_reads_but_has_no_form(desk: Api) -> None:
+    login(desk.client, "eng")
+    page = desk.client.get("/ui/announcements")
+    assert page.status_code == 200 and 'method="post" action="/ui/announcements"' not in page.text
+    r = desk.client.post("/ui/announcements", data={}, follow_redirects=False)
+    assert r.status_code == 403
+
+
+@pytest.mark.parametrize("http_store", ALL_STORES)
+def test_requesters_see_their_organisations_maintenance_only(desk: Api) -> None:
+    login(desk.client, "wang")
+    for customers, title, starts, ends in (
+            ("客户A", "客户A 机房停电检修", "2026-11-24T20:00", "2026-11-24T23:00"),
+            ("客户B", "客户B 打印服务器迁移", "2026-11-25T20:00", "2026-11-25T22:00"),
+            ("客户A,客户B", "全体 OA 升级", "2026-11-26T20:00", "2026-11-26T22:00")):
+        assert announce(desk, customers, title, starts, ends).status_code == 303
+    login(desk.client, "li")
+    home = desk.client.get("/portal/")
+    assert home.status_code == 200 and "data-announcements" in home.text
+    banner = home.text.split("data-announcements", 1)[1].split("</section>", 1)[0]
+    assert "客户A 机房停电检修" in banner and "全体 OA 升级" in banner
+    assert banner.index("客户A 机房停电检修") < banner.index("全体 OA 升级")  # soonest first
+    assert "2026-11-24 20:00 – 2026-11-24 23:00" in banner
+    listed = desk.client.get("/portal/announcements")
+    assert listed.status_code == 200 and "全体 OA 升级" in listed.text
+    for text in (home.text, listed.text):
+        assert "客户B 打印服务器迁移" not in text and "客户B" not in text
+    for page in ("/ui/announcements", "/ui/announcements/ANN-20261121-002"):
+        r = desk.client.get(page, follow_redirects=False)
+        assert r.status_code in (303, 403, 404) and "客户B 打印服务器迁移" not in r.text
+    r = desk.client.get(f"{API}/announcements/ANN-20261121-002")
+    assert r.status_code == 404
+    desk.clock.advance(days=10)  # every window is over: no banner
+    assert "data-announcements" not in desk.client.get("/portal/").text
