@@ -150,6 +150,10 @@ class Rules:
         own = self.customers.get(customer or "")
         return (own.language if own is not None and own.language else "") or self.language
 
+    def robots(self) -> bool:
+        """Whether any group (or the CAB) has a robot or webhook."""
+        return bool(self.cab.robots()) or any(t.robots() for t in self.groups.values())
+
     def group(self, name: str | None) -> Target | None:
         if not name:
             return None
@@ -268,6 +272,8 @@ class NoticeDecider:
     def apply(self, events: Sequence[Any], *, start: int, end: int) -> None:
         rules = self.rules()
         notices: dict[str, Notice] = {}
+        if not self.channels and not rules.robots():
+            events = ()  # nothing could send a notice: decide none (the position moves on)
         for positioned in events:
             for notice in self.decide(positioned.position, positioned.event, rules):
                 notices.setdefault(notice.id, notice)

@@ -58,10 +58,10 @@ class SmtpChannel:
         msg["Auto-Submitted"] = "auto-generated"
         msg["X-Loop"] = f"{LOOP}@{self.domain}"
         msg["X-Auto-Response-Suppress"] = "All"
-        msg["Content-Language"] = language
         msg.set_content(text, charset="utf-8")
         if html:
             msg.add_alternative(html, subtype="html", charset="utf-8")
+        msg["Content-Language"] = language  # after the content, which resets Content-* headers
         return msg
 
     def send(self, msg: EmailMessage) -> None:
