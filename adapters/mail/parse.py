@@ -1,6 +1,6 @@
 """A mail's bytes → what intake needs of it (issue 19 item 1, ADR 0057).
 
-Standard library only (``email`` with ``policy.default`` for the structure, ``html.parser``
+Standard library only (``email`` with its ``compat32`` policy for the structure, ``html.parser``
 for HTML-only mail). Real mail from Chinese clients is often mislabelled: ``gb2312`` (and
 ``gbk``, ``cp936``) is decoded as ``gb18030``, its superset, so a character outside GB2312
 (镕, 喆, …) is not lost; undeclared 8-bit text is tried as UTF-8, then GB18030. Nothing here
@@ -345,7 +345,9 @@ def parse(raw: bytes) -> ParsedMail:
     if not raw or not raw.strip():
         raise MalformedMail("empty message")
     try:
-        msg = email.message_from_bytes(raw, policy=policy.default)
+        # compat32: headers stay raw strings, decoded here (``decode_header``); the modern
+        # policy parsed Content-Type again on every look (half the time of a message).
+        msg = email.message_from_bytes(raw, policy=policy.compat32)
     except Exception as e:  # noqa: BLE001 - the parser is lenient; this is rare
         raise MalformedMail(f"unreadable message: {type(e).__name__}") from None
     headers = [k.lower() for k, _ in msg.raw_items()]  # type: ignore[attr-defined]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from typing import Any
 
 import structlog
@@ -98,6 +99,9 @@ class MailGateway:
                     lmtp=is_lmtp, max_bytes=max_bytes))
 
     def start(self) -> MailGateway:
+        # aiosmtpd logs every connection at INFO through the standard library ("mail.log"),
+        # outside structlog's JSON lines; our own ``mail.received`` lines say what counts.
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
         for server in self.servers:
             server.start()
             log.info("mail.listening", protocol="lmtp" if server.lmtp else "smtp",

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 from email.message import EmailMessage
-from email.utils import make_msgid
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -19,6 +18,7 @@ from application.commands.tickets import AwaitCustomer, Assign, Classify, Start
 from application.commands.users import RegisterUser
 from domain.attachment import Attachment
 from domain.ticket import Status
+from tests.adapters.mail.messages import message
 from tests.fixtures_http import ALL_STORES, CLASSIFICATION
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "mail"
@@ -40,18 +40,8 @@ def intake(services: Any) -> MailIntake:
     return MailIntake(services)
 
 
-def mail(subject: str = "服务器宕机", body: str = "机房 3 号机柜的服务器宕机", *,
-         sender: str = "王喆 <wangzhe@acme.com>", msgid: str | None = None,
-         **headers: str) -> bytes:
-    m = EmailMessage()
-    m["From"] = sender
-    m["To"] = "helpdesk@ops.example"
-    m["Subject"] = subject
-    m["Message-ID"] = msgid or make_msgid(domain="acme.com")
-    for name, value in headers.items():
-        m[name.replace("_", "-")] = value
-    m.set_content(body)
-    return m.as_bytes()
+def mail(*args: str, **kwargs: str) -> bytes:
+    return message(*args, **kwargs).as_bytes()
 
 
 def history_types(services: Any, number: str) -> list[str]:

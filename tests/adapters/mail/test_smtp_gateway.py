@@ -9,7 +9,6 @@ import quopri
 import smtplib
 import time
 from collections.abc import Iterator
-from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.adapters.mail.messages import message as mail
 from tests.support.postgres import PostgresServer, create_database
 from tests.support.serve import Process, free_port
 
@@ -78,19 +78,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         s = Served(process, smtp_port, lmtp_port)
         yield s
         s.http.close()
-
-
-def mail(subject: str, body: str, *, sender: str = "王喆 <wangzhe@acme.com>",
-         msgid: str | None = None, charset: str = "utf-8", **headers: str) -> EmailMessage:
-    m = EmailMessage()
-    m["From"] = sender
-    m["To"] = "helpdesk@ops.example"
-    m["Subject"] = subject
-    m["Message-ID"] = msgid or make_msgid(domain="acme.com")
-    for name, value in headers.items():
-        m[name.replace("_", "-")] = value
-    m.set_content(body, charset=charset)
-    return m
 
 
 def number_of(answer: tuple[int, str]) -> str:
