@@ -196,6 +196,10 @@ RULES: dict[str, Rule] = {
     f"POST {_T}/add_information": _r(REQUESTER, AGENT, DISPATCHER, MANAGER, kind="ticket",
                                      note="the customer's words (ADR 0052)"),
     f"POST {_T}/link_problem": _r(*TECH, kind="ticket"),
+    f"POST {_T}/comment": _r(REQUESTER, AGENT, DISPATCHER, ENGINEER, MANAGER, kind="ticket",
+                             assigned=True, note="a note, public or internal; requesters: "
+                             "always the customer's public message; internal notes are read "
+                             "by staff only, not by requesters or auditors (ADR 0055)"),
     # queues and SLA figures (staff)
     f"GET {API}/queues/{{name}}": _r(*STAFF_ROLES, note="mine: the caller's own open tickets"),
     f"GET {API}/queues/by-assignee/{{assignee}}": _r(*STAFF_ROLES),
@@ -502,7 +506,17 @@ _MASKS: dict[str, Callable[[str], str]] = {
     # the customer's people named outside ``contact`` (ADR 0043's personal fields): the
     # ticket's interface person, who gave a change's consent, who confirmed its close
     "interface_person": mask_name, "given_by": mask_name, "confirmed_by": mask_name,
+    "sender": lambda v: mask_sender(v),  # a mail's From (ADR 0055)
 }
+
+
+def mask_sender(sender: str) -> str:
+    """``李四 <li@example.com>`` → ``李* <l***@example.com>`` (a mail's ``From``)."""
+    name, _, address = sender.partition("<")
+    if not address:
+        return mask_email(sender.strip())
+    shown = f"{mask_name(name.strip())} " if name.strip() else ""
+    return f"{shown}<{mask_email(address.rstrip('>').strip())}>"
 
 
 def mask(value: Any) -> Any:

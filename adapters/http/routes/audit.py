@@ -14,7 +14,7 @@ import re
 from typing import Annotated, Any
 
 import msgspec
-from litestar import get
+from litestar import Request, get
 from litestar.datastructures import State
 from litestar.exceptions import ValidationException
 from litestar.params import QueryParameter
@@ -22,6 +22,8 @@ from litestar.params import QueryParameter
 from adapters.audit.chain import verify_store
 from adapters.http import kit
 from adapters.http import params as p
+from adapters.http.access import principal_of
+from adapters.http.notes import visible_data
 from adapters.http.schemas import common as s
 from adapters.http.openapi.contract import also_answers
 from adapters.inputs.numbers import MAX_WHOLE, NotAWholeNumber, whole_number
@@ -84,11 +86,13 @@ AuditLimit = p.limit(100, clamped=True)
 
 @get(f"{kit.API}/audit/events", summary="The global event kit.log in recorded order", tags=["audit"])
 @kit.threaded
-def audit_events(state: State, after: p.After = 0, limit: AuditLimit = 100) -> s.LogPage:
+def audit_events(request: Request[Any, Any, Any], state: State, after: p.After = 0,
+                 limit: AuditLimit = 100) -> s.LogPage:
     if not 0 <= after <= kit.MAX_POSITION:
         raise ValidationException("bad after", extra=[
             {"key": "after", "message": f"must be from 0 to {kit.MAX_POSITION} (a position)"}])
     desk = kit.services_of(state).desk
+    reader = principal_of(request)
     items = [
         s.LogItem(
             position=n.id,
@@ -98,7 +102,8 @@ def audit_events(state: State, after: p.After = 0, limit: AuditLimit = 100) -> s
             topic=n.topic,
             recorded_at=s.utc(e.timestamp) if getattr(e, "timestamp", None) else None,
             actor=getattr(e, "actor", None),
-            data=s.plain({k: v for k, v in vars(e).items() if k not in ("originator_id", "originator_version", "timestamp")}),
+            # an internal note's text hidden from auditors (ADR 0055)
+            data=s.plain(visible_data(reader, n.topic, {k: v for k, v in vars(e).items() if k not in ("originator_id", "originator_version", "timestamp")}) or {}),
         )
         for n, e in desk.read_log(after, kit.parse_limit(limit) if limit <= 500 else 500)
     ]

@@ -16,8 +16,9 @@ from adapters.http import params as p
 from adapters.http.schemas import common as c
 from adapters.http.schemas import tickets as s
 from adapters.http.access import (
-    scoped_customer,
+    customer_side, principal_of, scoped_customer,
 )
+from adapters.http.notes import visible_history
 from application import queues
 from application.commands.base import Command
 from application.commands.tickets import (
@@ -26,7 +27,9 @@ from application.commands.tickets import (
     AwaitCustomer,
     Classify,
     CloseTicket,
+    Comment,
     Confirm,
+    CustomerReply,
     Escalate,
     GiveFeedback,
     Invalidate,
@@ -38,7 +41,8 @@ from application.commands.tickets import (
     Start,
 )
 from domain.customer import normalise_customer_id
-from domain.ticket import Improvement, Status
+from domain.errors import InvalidCommand
+from domain.ticket import Improvement, Status, Visibility
 from projections.base import stamp
 from projections.ticket_list.view import SLA_STATES, TicketQuery
 from adapters.http import kit
@@ -87,6 +91,34 @@ TICKET_COMMANDS = [
 ]
 
 
+def _staff_note(ref: str, b: s.CommentIn) -> Comment:
+    """A note by the staff: ``internal`` unless the body says ``public`` (ADR 0055)."""
+    return Comment(ref=ref, body=b.body, visibility=b.visibility or Visibility.INTERNAL,
+                   attachments=tuple(b.attachments), via="api")
+
+
+def _customer_note(ref: str, b: s.CommentIn) -> CustomerReply:
+    """A requester's note: the customer's public message, which resumes a ticket waiting
+    for the customer (``CustomerReply``); ``internal`` is refused naming ``visibility``."""
+    if b.visibility is Visibility.INTERNAL:
+        raise InvalidCommand.field("visibility", "a customer's message is public; internal "
+                                   "notes are the staff's")
+    return CustomerReply(ref=ref, body=b.body, attachments=tuple(b.attachments), via="api")
+
+
+@post(f"{kit.API}/tickets/{{ref:str}}/comment", status_code=200, tags=["tickets"],
+      summary="Add a note: public, or internal (staff only); a requester's is the customer's "
+              "public message and resumes a ticket waiting for the customer",
+      name="ticket-comment",
+      opt={kit.COMMAND_OPT: s.CommentIn, kit.STATE_OPT: ("ticket", "comment"),
+           kit.COMMAND_CLASS_OPT: Comment, kit.BUILD_OPT: _staff_note})
+@functools.partial(kit.threaded, inline=True)
+def comment(request: Request[Any, Any, Any], state: State, ref: str,
+            data: s.CommentIn) -> Response[s.TicketView]:
+    build = _customer_note if customer_side(request) else _staff_note
+    return kit.run_command(request, state, data, build(ref, data), ref)
+
+
 @get(f"{kit.API}/tickets/{{ref:str}}", summary="A ticket (optionally as of a past time)", tags=["tickets"])
 @kit.threaded
 def get_ticket(state: State, ref: str, as_of: p.AsOf = None) -> Response[s.TicketView]:
@@ -98,8 +130,10 @@ def get_ticket(state: State, ref: str, as_of: p.AsOf = None) -> Response[s.Ticke
 
 @get(f"{kit.API}/tickets/{{ref:str}}/history", summary="Every event of a ticket, oldest first", tags=["tickets"])
 @kit.threaded
-def ticket_history(state: State, ref: str) -> list[c.HistoryItem]:
-    return kit.history_items(kit.services_of(state).desk.ticket_history(ref))
+def ticket_history(request: Request[Any, Any, Any], state: State, ref: str) -> list[c.HistoryItem]:
+    # internal notes: left out for requesters, their text hidden for auditors (ADR 0055)
+    return kit.history_items(visible_history(principal_of(request),
+                                             kit.services_of(state).desk.ticket_history(ref)))
 
 
 _STATUSES = {x.value for x in Status}
@@ -186,5 +220,5 @@ def queue_by_assignee(state: State, assignee: str, limit: Limit = 50, cursor: p.
     return kit.ticket_page(kit.services_of(state), q)
 
 
-HANDLERS = [register_ticket, *TICKET_COMMANDS, get_ticket, ticket_history, list_tickets, queue,
+HANDLERS = [register_ticket, *TICKET_COMMANDS, comment, get_ticket, ticket_history, list_tickets, queue,
             queue_by_assignee]

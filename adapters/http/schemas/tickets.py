@@ -14,10 +14,10 @@ from msgspec import Meta, Struct
 
 from adapters.http.schemas.common import (
     Name, Short, Text, Line, Phone, Email, Items, Hours, Score, AwareTime, Input, LinkedRecord,
-    Ref, utc, utc_opt,
+    Ref, TEXT, utc, utc_opt,
 )
 from domain.priority import Impact, Importance, Priority, Urgency
-from domain.ticket import Channel, Status, Ticket, TicketType
+from domain.ticket import MAX_COMMENT, Channel, Status, Ticket, TicketType, Visibility
 
 
 class ContactIn(Input):
@@ -101,6 +101,19 @@ class AddInformation(Input):
     """What the customer adds to an open ticket (ADR 0052)."""
 
     information: Text
+
+
+class CommentIn(Input):
+    """A note on a ticket (ADR 0055): ``visibility`` ``internal`` (the staff only) or
+    ``public`` (everyone entitled to the ticket). Left out: ``internal`` from staff (the safe
+    default, as Request Tracker's and Zammad's agents' notes), ``public`` from a requester,
+    whose words are always the customer's public message (``internal`` from them is a
+    ``422`` naming ``visibility``). ``attachments``: ids of files uploaded by the caller
+    (``POST /api/v1/attachments``). ``body`` may be empty only when files are attached."""
+
+    body: Annotated[str, Meta(max_length=MAX_COMMENT, pattern=TEXT)]
+    visibility: Visibility | None = None
+    attachments: Annotated[list[Ref], Meta(max_length=20)] = []
 
 
 class ImprovementIn(Input):

@@ -1,6 +1,6 @@
 """The customers' portal (``/portal/``, issue 18, ADR 0052) as a requester uses it in a
 browser: log in, see the organisation's tickets (never another's), submit a ticket, add
-information, accept or reject the resolution, give the feedback, read the public articles;
+a message (ADR 0055), accept or reject the resolution, give the feedback, read the public articles;
 a staff page sends them back to the portal, a form without its CSRF token is refused."""
 
 from __future__ import annotations
@@ -194,12 +194,12 @@ def test_rejecting_needs_the_unmet_items_and_sends_the_ticket_back_to_work(porta
     view = staff(portal, "GET", f"/tickets/{t['id']}")
     assert view["status"] == "in_progress" and view["acceptance"]["unmet_items"] == ["报表仍然乱码"]
     page = portal.client.get(ticket_page).text
-    assert 'data-form="confirm"' not in page and 'data-form="add_information"' in page
+    assert 'data-form="confirm"' not in page and 'data-form="comment"' in page
     assert "验收未通过" in page and "报表仍然乱码" in page
 
 
 @pytest.mark.parametrize("http_store", ALL_STORES, indirect=True)
-def test_information_is_added_while_open_and_the_timeline_is_the_customers(portal: Api):
+def test_a_message_resumes_the_waiting_ticket_and_the_timeline_is_the_customers(portal: Api):
     t = ticket_of(portal)
     staff(portal, "POST", f"/tickets/{t['id']}/assign", {"assignee": "eng"})
     staff(portal, "POST", f"/tickets/{t['id']}/start", {})
@@ -213,20 +213,22 @@ def test_information_is_added_while_open_and_the_timeline_is_the_customers(porta
     assert "请提供出错时的截图" in page  # what the desk waits for
     assert "内部排查" not in page  # the work log is the staff's
     assert 'data-event="SlaDeadlinesSet"' not in page and 'data-event="Started"' in page
-    r = post_form(portal, ticket_page, f"{ticket_page}/add_information",
-                  {"information": "截图已发到服务台邮箱，文件名 err-0905.png"})
+    # the message form (ADR 0055) took the place of "add information"
+    r = post_form(portal, ticket_page, f"{ticket_page}/comment",
+                  {"body": "截图已发到服务台邮箱，文件名 err-0905.png"})
     assert r.status_code == 303, r.text
     history = staff(portal, "GET", f"/tickets/{t['id']}/history")
-    assert history[-1]["type"] == "InformationAdded" and history[-1]["actor"] == "li"
+    assert [h["type"] for h in history[-2:]] == ["CommentAdded", "Resumed"]
+    assert history[-2]["actor"] == "li" and history[-2]["data"]["author"] == "customer"
     page = portal.client.get(ticket_page).text
-    assert "err-0905.png" in page and 'data-event="InformationAdded"' in page
+    assert "err-0905.png" in page and 'data-event="CommentAdded"' in page
     # a form drawn before someone changed the ticket answers as a stale If-Match does
-    stale = form_of(page, f"{ticket_page}/add_information")
-    staff(portal, "POST", f"/tickets/{t['id']}/resume", {})
-    r = portal.client.post(f"{ticket_page}/add_information",
-                           data={**stale, "information": "再补充一句"}, follow_redirects=False)
+    stale = form_of(page, f"{ticket_page}/comment")
+    staff(portal, "POST", f"/tickets/{t['id']}/log_work", {"action": "查看截图", "hours": 0.5})
+    r = portal.client.post(f"{ticket_page}/comment",
+                           data={**stale, "body": "再补充一句"}, follow_redirects=False)
     assert r.status_code == 412
-    assert staff(portal, "GET", f"/tickets/{t['id']}/history")[-1]["type"] == "Resumed"
+    assert staff(portal, "GET", f"/tickets/{t['id']}/history")[-1]["type"] == "WorkLogged"
 
 
 def test_another_organisations_ticket_takes_no_command_from_the_portal(portal: Api):

@@ -14,10 +14,14 @@ masks contacts and signers for them.
   public timeline (``public_timeline``: the events that concern the customer, without the
   staff's work log, SLA marks, escalations and problem links) and the forms the ticket's
   state admits (``command_state.state_refusal``, the API's ``409``) among the requester's
-  commands: add information while it is open, accept or reject the resolution (the SD
-  record), the feedback (FB) after the acceptance, reopen a closed ticket.
+  commands: a message to the desk until the ticket is closed, accept or reject the
+  resolution (the SD record), the feedback (FB) after the acceptance, reopen a closed ticket.
 - ``POST /portal/tickets/{ref}/<verb>``: each of those commands, run as its API route runs it
   (``records.command_forms``: the route's body type and builder), then ``303`` back.
+- ``POST /portal/tickets/{ref}/comment``: the message (ADR 0055): the customer's public note,
+  ``CustomerReply`` via ``portal``, which resumes a ticket waiting for the customer. It takes
+  the place of the "add information" form (``POST /api/v1/tickets/{ref}/add_information``
+  still records ``InformationAdded``, and the timeline still shows those).
 - ``GET /portal/knowledge`` and ``/portal/knowledge/{ref}``: the published public articles,
   searched and read as a requester reads them through the API
   (``schemas.knowledge.search`` and ``entry`` with ``requester=True``).
@@ -36,15 +40,18 @@ from adapters.http import kit
 from adapters.http.access import (AUDIENCE_OPT, OPERATION_OPT, PORTAL, may_command,
                                   principal_of, scoped_customer)
 from adapters.http.console import records
-from adapters.http.console.forms import register_ticket
+from adapters.http.console.forms import form_body, register_ticket, run_form
+from adapters.http.notes import visible_history
 from adapters.http.console.render import page
 from adapters.http.schemas import knowledge as kb
-from adapters.http.schemas.announcements import portal_banner
+from adapters.http.schemas.tickets import CommentIn
 from application import feedback
 from application.command_state import state_refusal
+from application.commands.tickets import CustomerReply
 from domain.customer import normalise_customer_id
 from domain.priority import Urgency
-from domain.ticket import Ticket
+from domain.errors import InvalidCommand
+from domain.ticket import Status, Ticket, Visibility
 from projections.ticket_list.view import OPEN_STATUSES, TicketQuery
 
 API = kit.API
@@ -58,8 +65,12 @@ TABS: dict[str, tuple[str, ...]] = {
     "acceptance": ("resolved",),
     "closed": ("closed", "invalid"),
 }
-#: The requester's ticket commands, in the order the page offers them.
-VERBS = ("confirm", "feedback", "add_information", "reopen")
+#: The requester's ticket commands with a form of ``records.command_forms``, in the order
+#: the page offers them; and the message (``comment``, its own handler, ADR 0055), offered
+#: until the ticket is closed or invalid.
+VERBS = ("confirm", "feedback", "reopen")
+MESSAGE = "comment"
+NO_MESSAGES = frozenset({Status.CLOSED, Status.INVALID})
 URGENCIES = [u.value for u in Urgency]
 
 
@@ -85,8 +96,7 @@ def portal_home(request: Request[Any, Any, Any], state: State, tab: str = "all",
         customer=customer, statuses=TABS[tab], order="newest", limit=PAGE_SIZE,
         after=kit.parse_cursor(cursor)))
     return page(request, "portal/home.html", tickets=[dict(r) for r in found.rows],
-                tabs=list(TABS), tab=tab, next_cursor=found.next_cursor, paged=cursor is not None,
-                announcements=portal_banner(services.desk, customer))  # ADR 0060
+                tabs=list(TABS), tab=tab, next_cursor=found.next_cursor, paged=cursor is not None)
 
 
 @get("/portal/tickets/new", name="console-portal-new", include_in_schema=False,
@@ -113,7 +123,9 @@ def ticket_page(request: Request[Any, Any, Any], state: State, ref: str) -> Temp
     offered = commands(request, ticket)
     window = feedback.window_end(desk, ticket) if "feedback" in offered else None
     return page(request, "portal/ticket.html", ticket=kit.ticket_view(desk, ticket),
-                timeline=public_timeline(desk.ticket_history(ticket.id)), commands=offered,
+                timeline=public_timeline(visible_history(principal_of(request),
+                                                         desk.ticket_history(ticket.id))),
+                commands=offered,
                 feedback_window=window, signer=principal_of(request).name)
 
 
@@ -121,8 +133,32 @@ def commands(request: Request[Any, Any, Any], ticket: Ticket) -> list[str]:
     """The requester's commands the ticket's state admits now (the API's ``409`` rule) and
     the matrix lets the caller call."""
     principal = principal_of(request)
-    return [v for v in VERBS if state_refusal(ticket, v, LABEL) is None
-            and may_command(principal, records.operation("tickets", v), ticket)]
+    offered = [v for v in VERBS if state_refusal(ticket, v, LABEL) is None
+               and may_command(principal, records.operation("tickets", v), ticket)]
+    if ticket.status not in NO_MESSAGES and may_command(
+            principal, records.operation("tickets", MESSAGE), ticket):
+        offered.append(MESSAGE)
+    return offered
+
+
+@post("/portal/tickets/{ref:str}/comment", name="portal-ticket-comment",
+      include_in_schema=False, status_code=303,
+      opt=_opt(records.operation("tickets", MESSAGE)))
+async def message(request: Request[Any, Any, Any], state: State, ref: str) -> Redirect:
+    """The customer's message (see the module's docstring): the API's ``CommentIn`` from
+    the form; ``internal`` is refused naming ``visibility``, as on the API."""
+    form = await request.form()
+
+    def run() -> str:
+        body = form_body(form, CommentIn)
+        if body.visibility is Visibility.INTERNAL:
+            raise InvalidCommand.field("visibility", "a customer's message is public")
+        command = CustomerReply(ref=ref, body=body.body, attachments=tuple(body.attachments),
+                                via="portal")
+        return str(run_form(request, state, form, command, ref).aggregate.number)
+
+    number = await request.app.state.run_blocking(run)
+    return Redirect(f"/portal/tickets/{number}", status_code=303)
 
 
 # ---------------------------------------------------------- the public timeline
@@ -154,6 +190,9 @@ PUBLIC_EVENTS: dict[str, Any] = {
     "FeedbackGiven": lambda d: {"number": (d.get("feedback") or {}).get("number"),
                                 "mean": (d.get("feedback") or {}).get("mean")},
     "InformationAdded": lambda d: {"information": d.get("information")},
+    # public notes only: ``notes.visible_history`` has left the others out already
+    "CommentAdded": lambda d: {"body": d.get("body")} if d.get("visibility") == "public"
+    else None,
 }
 
 
@@ -162,11 +201,12 @@ def public_timeline(entries: list[Any]) -> list[dict[str, Any]]:
     shown = []
     for h in kit.history_items(entries):
         pick = PUBLIC_EVENTS.get(h.type)
-        if pick is None:
+        picked = pick(h.data) if pick is not None else None
+        if picked is None:
             continue
-        facts = {k: v for k, v in pick(h.data).items() if v not in (None, "", [])}
+        facts = {k: v for k, v in picked.items() if v not in (None, "", [])}
         shown.append({"type": h.type, "actor": h.actor, "recorded_at": h.recorded_at,
-                      "facts": facts})
+                      "facts": facts, "author": h.data.get("author")})
     return shown
 
 
@@ -193,5 +233,5 @@ def article(request: Request[Any, Any, Any], state: State, ref: str) -> Template
     return page(request, "portal/article.html", article=found)
 
 
-HANDLERS = [portal_home, new_ticket, register, ticket_page, knowledge, article,
+HANDLERS = [portal_home, new_ticket, register, ticket_page, message, knowledge, article,
             *records.command_forms("tickets", LABEL, VERBS, base="/portal", audience=PORTAL)]

@@ -32,22 +32,28 @@ from adapters.http import kit
 from adapters.http.access import (AUDIENCE_OPT, OPERATION_OPT, RULES, STAFF, may_call,
                                   may_command, needs_masking, principal_of)
 from adapters.http.console import records
-from adapters.http.console.forms import register_ticket
+from adapters.http.console.forms import form_body, register_ticket, run_form
+from adapters.http.notes import visible_history
 from adapters.http.notices import notice_items
+from adapters.http.schemas.tickets import CommentIn
 from adapters.http.console.i18n import Words
 from adapters.http.console.render import page, words
 from application.command_state import state_refusal
+from application.commands.tickets import Comment
 from application.customers import list_customers
 from domain.customer import normalise_customer_id
 from domain.priority import Impact, Importance, Priority, Urgency
-from domain.ticket import Channel, Ticket, TicketType
+from domain.ticket import Channel, Ticket, TicketType, Visibility
 from projections.ticket_list.projection import OPEN_STATUSES
 from projections.ticket_list.view import TicketQuery
 
 COLLECTION, LABEL = "tickets", "ticket"
 _TICKET = f"{kit.API}/tickets/{{ref}}"
+#: The notes' command (ADR 0055): its own form under the timeline (``note``), not a panel.
+NOTE = "comment"
 #: Every ticket command of the matrix (``access.RULES``), in its order: a form each.
-VERBS = tuple(key.rsplit("/", 1)[1] for key in RULES if key.startswith(f"POST {_TICKET}/"))
+VERBS = tuple(key.rsplit("/", 1)[1] for key in RULES
+              if key.startswith(f"POST {_TICKET}/") and not key.endswith(f"/{NOTE}"))
 #: The choices of the forms' selects (the domain's values; labels in common.toml).
 CHOICES = {
     "channel": [c.value for c in Channel], "type": [t.value for t in TicketType],
@@ -69,12 +75,15 @@ def ticket_page(request: Request[Any, Any, Any], state: State, ref: str,
     w = words(request)
     when = kit.parse_as_of(as_of, w.zone) if as_of else None
     ticket = desk.get_ticket(ref, as_of=when)
-    history = [h for h in desk.ticket_history(ticket.id) if when is None or h.recorded_at <= when]
+    history = [h for h in visible_history(principal_of(request), desk.ticket_history(ticket.id))
+               if when is None or h.recorded_at <= when]  # internal notes: ADR 0055
     events = timeline(history, w)
     return page(request, "tickets/page.html", ticket=kit.ticket_view(desk, ticket, when),
                 timeline=events, fields=field_words(w, events), as_of=when,
                 as_of_value=when.astimezone(w.zone).strftime("%Y-%m-%dT%H:%M") if when else "",
                 commands=[] if when else commands(request, ticket), choices=CHOICES,
+                may_note=not when and may_command(principal_of(request),
+                                                  records.operation(COLLECTION, NOTE), ticket),
                 notices=notice_items(kit.services_of(state), str(ticket.id),  # ADR 0059
                                      masked=needs_masking(principal_of(request))))
 
@@ -84,6 +93,24 @@ def commands(request: Request[Any, Any, Any], ticket: Ticket) -> list[str]:
     principal = principal_of(request)
     return [v for v in VERBS if state_refusal(ticket, v, LABEL) is None
             and may_command(principal, records.operation(COLLECTION, v), ticket)]
+
+
+@post(f"/ui/tickets/{{ref:str}}/{NOTE}", name="ui-ticket-comment", include_in_schema=False,
+      status_code=303, opt={OPERATION_OPT: records.operation(COLLECTION, NOTE),
+                            AUDIENCE_OPT: STAFF})
+async def note(request: Request[Any, Any, Any], state: State, ref: str) -> Redirect:
+    """The notes form (ADR 0055): the API's ``CommentIn`` from the form, a staff note
+    (``internal`` unless ``public`` is chosen) recorded ``via`` the console."""
+    form = await request.form()
+
+    def run() -> str:
+        body = form_body(form, CommentIn)
+        command = Comment(ref=ref, body=body.body, attachments=tuple(body.attachments),
+                          visibility=body.visibility or Visibility.INTERNAL, via="console")
+        return str(run_form(request, state, form, command, ref).aggregate.number)
+
+    number = await request.app.state.run_blocking(run)
+    return Redirect(f"/ui/tickets/{number}#notes", status_code=303)
 
 
 #: Fields an event's time claim may be in (the event's own, or its entry's, resolution's...).
@@ -99,7 +126,9 @@ _ONLY = {
 _HIDDEN = {*_CLAIMED, "recorded_at", "erased"}
 #: Facts that say again what the event says (who escalated is its actor; what an escalation
 #: does is the same every time).
-_DROP = {"Escalated": {"by", "actions"}}
+_DROP = {"Escalated": {"by", "actions"},
+         # a note's visibility, author and channel are its badges (``note``), not facts
+         "CommentAdded": {"visibility", "author", "via", "message_id"}}
 
 
 def timeline(entries: list[Any], w: Words) -> list[dict[str, Any]]:
@@ -123,6 +152,8 @@ def timeline(entries: list[Any], w: Words) -> list[dict[str, Any]]:
         item["facts"] = {k: ({f: _value(w, f, x) for f, x in v.items()} if isinstance(v, dict)
                              else _value(w, k, v))
                          for k, v in _shown(entry.type, item["facts"]).items()}
+        item["note"] = ({k: str(entry.data.get(k, "")) for k in ("visibility", "author", "via")}
+                        if entry.type == "CommentAdded" else None)
     return items
 
 
@@ -242,5 +273,5 @@ def duplicates(request: Request[Any, Any, Any], state: State, customer: str = ""
                 asked=bool(customer and system))
 
 
-HANDLERS = [new_ticket, register, priority, duplicates, ticket_page,
+HANDLERS = [new_ticket, register, priority, duplicates, ticket_page, note,
             *records.command_forms(COLLECTION, LABEL, VERBS)]
