@@ -293,3 +293,60 @@ def test_the_dingtalk_signature_is_hmac_sha256_of_timestamp_and_secret():
     from urllib.parse import quote_plus
     assert url == ("https://oapi.dingtalk.com/robot/send?access_token=x&timestamp=1700000000000"
                    f"&sign={quote_plus(sign)}")
+
+
+def test_sla_warnings_and_breaches_go_to_the_policys_manager_and_expert(store_url, sink):
+    from application.ports import FixedClock
+    from tests.support.sla import P1, local
+
+    clock = FixedClock(local(2026, 11, 23, 10, 0))
+    s = build(settings(store_url, sink.relay), clock=clock)
+    try:
+        for who in ("sla-manager", "sla-expert"):
+            s.desk.handle(RegisterUser(id=who, name=who, roles=["manager"],
+                                       email=f"{who}@provider.example"), actor="admin")
+        r = s.desk.handle(RegisterTicket(customer="ACME", contact=Contact(name="李四"),
+                                         channel="phone", title="ERP 无法登录",
+                                         reported_at=local(2026, 11, 23, 10, 0), **P1),
+                          actor="agent")
+        clock.set(local(2026, 11, 23, 11, 5))  # response due 12:00: 50 % used
+        assert s.watcher.tick().warnings == 1
+        send_all(s)
+        warned = sorted((m["To"], m["Subject"]) for m in sink.mails)
+        number = r.aggregate.number
+        assert warned == [("sla-expert@provider.example", f"[{number}] SLA 预警：ERP 无法登录"),
+                          ("sla-manager@provider.example", f"[{number}] SLA 预警：ERP 无法登录")]
+        assert "响应时限已用去 50%" in sink.mails[0].get_content()
+    finally:
+        s.close()
+
+
+def test_a_changes_window_goes_to_the_cab_and_the_customers_of_its_system(store_url, sink,
+                                                                          tmp_path):
+    from application.changes import OriginRef
+    from application.commands.changes import Assess, PlanChange, RequestChange
+    from domain.change import PlanInput
+
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[cab]\naddresses = ["cab@provider.example"]\n'
+                     '[systems]\n"core-switch" = ["ACME"]\n'
+                     '[customers.ACME]\naddresses = ["ops@acme.example"]\n', encoding="utf-8")
+    s = build(settings(store_url, sink.relay, str(rules)))
+    try:
+        ticket = register(s)
+        c = s.desk.handle(RequestChange(kind="normal", title="核心交换机升级",
+                                        affected_system="core-switch",
+                                        origin=OriginRef(ticket)), actor="mgr").aggregate
+        s.desk.handle(Assess(ref=c.id, risk="medium", impact="全网中断 1 小时"), actor="mgr")
+        start = s.desk.clock.now() + timedelta(days=3)
+        s.desk.handle(PlanChange(ref=c.id, plan=PlanInput(
+            goal="g", content="c", steps=("s",), people=("p",), budget="1",
+            schedule_start=start, schedule_end=start + timedelta(hours=1), risk_plan="r",
+            rollback_plan="rb")), actor="mgr")
+        send_all(s)
+        planned = sorted((m["To"], m["Subject"]) for m in sink.mails if "变更" in m["Subject"])
+        assert planned == [("cab@provider.example", f"[{c.number}] 变更计划：核心交换机升级"),
+                           ("ops@acme.example", f"[{c.number}] 变更计划：核心交换机升级")]
+        assert "core-switch" in [m for m in sink.mails if "变更" in m["Subject"]][0].get_content()
+    finally:
+        s.close()
