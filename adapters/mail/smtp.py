@@ -66,6 +66,8 @@ class IntakeHandler:
         loop = asyncio.get_running_loop()
         receipt = await loop.run_in_executor(
             None, lambda: self.intake.receive(bytes(raw), source=source))
+        if self.protocol == "lmtp":  # one answer per recipient (RFC 2033 §4.2); one message
+            return "\r\n".join([answer(receipt)] * max(1, len(envelope.rcpt_tos)))
         return answer(receipt)
 
 

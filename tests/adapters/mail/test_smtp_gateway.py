@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import quopri
 import smtplib
+import socket
 import time
 from collections.abc import Iterator
 from email.utils import make_msgid
@@ -164,6 +165,31 @@ def test_replies_by_subject_and_by_in_reply_to_reach_the_ticket_and_resume_it(se
     assert notes == ["日志见附件", "已经好了"]
     assert [h["type"] for h in history].count("Resumed") == 2
     assert served.ticket(number)["status"] == "in_progress"
+
+
+def test_lmtp_answers_once_per_recipient_and_records_once(served):
+    raw = wire(mail("两个收件人", "同一封信").as_bytes())
+    with socket.create_connection(("127.0.0.1", served.lmtp_port), timeout=30) as sock:
+        lines = sock.makefile("rb")
+
+        def say(command: bytes) -> bytes:
+            sock.sendall(command + b"\r\n")
+            reply = lines.readline()
+            while reply[3:4] == b"-":  # a multi-line reply (LHLO)
+                reply = lines.readline()
+            return reply
+
+        assert lines.readline().startswith(b"220")
+        assert say(b"LHLO client.example").startswith(b"250")
+        assert say(b"MAIL FROM:<wangzhe@acme.com>").startswith(b"250")
+        assert say(b"RCPT TO:<helpdesk@ops.example>").startswith(b"250")
+        assert say(b"RCPT TO:<fault@ops.example>").startswith(b"250")
+        assert say(b"DATA").startswith(b"354")
+        sock.sendall(raw + b".\r\n")
+        first, second = lines.readline(), lines.readline()
+    assert first == second and first.startswith(b"250 2.0.0 OK: registered SR-")
+    number = first.decode().split()[-1]
+    assert served.ticket(number)["title"] == "两个收件人"
 
 
 def test_the_same_message_id_twice_records_once(served):
