@@ -186,6 +186,25 @@ def check(desk: ServiceDesk, blobs: BlobStore, attachment: Attachment) -> str:
     return "ok"
 
 
+def verify_files(desk: ServiceDesk, blobs: BlobStore, batch: int = 5000) -> dict[str, Any]:
+    """Every uploaded file's bytes against the SHA-256 its ``Uploaded`` event records (the
+    audit chain covers that event): how many are ``ok`` or ``erased``, and the ids of those
+    ``altered`` or ``missing``. ``ok`` is false when any is."""
+    states: dict[str, list[str]] = {"ok": [], "erased": [], "altered": [], "missing": []}
+    after = 0
+    while found := desk.read_log(after, batch):
+        for notification, event in found:
+            if isinstance(event, Attachment.Uploaded):
+                attachment = desk.load(event.originator_id)
+                if isinstance(attachment, Attachment):
+                    states[check(desk, blobs, attachment)].append(str(attachment.id))
+        after = found[-1][0].id
+    return {"ok": not (states["altered"] or states["missing"]),
+            "checked": sum(len(v) for v in states.values()), "intact": len(states["ok"]),
+            "erased": len(states["erased"]), "altered": states["altered"],
+            "missing": states["missing"]}
+
+
 def load_attachment(desk: ServiceDesk, ref: str) -> Attachment | None:
     uid = attachment_uuid(ref)
     found = desk.load(uid) if uid is not None else None

@@ -58,8 +58,10 @@ def _progress(label: str, total: int) -> Iterator[Progress]:
     yield plain
 
 
-def _done(verdict: Any, seconds: float) -> int:
+def _done(verdict: Any, seconds: float, files: dict[str, Any] | None = None) -> int:
     out = verdict.as_dict()
+    if files is not None:
+        out["files"] = files
     print(json.dumps(out))
     rate = verdict.events / max(seconds, 1e-9)
     print(f"{'ok' if verdict.ok else 'BROKEN'}: {verdict.events} events in {seconds:.2f} s "
@@ -82,14 +84,20 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from adapters.container import build
 
     services = build(_settings(args))
+    files = None
     try:
         recorder = services.desk.recorder
         began = time.perf_counter()  # the check itself, not opening the store
         with _progress("verify", max(ChainStore(recorder).bounds())) as p:
             verdict = verify_store(recorder, start=args.from_ or 0, anchor=args.anchor, progress=p)
+        if args.files:  # each file's bytes against its Uploaded event's SHA-256 (ADR 0056)
+            from application.attachments import verify_files
+
+            files = verify_files(services.desk, services.blobs)
     finally:
         services.close()
-    return _done(verdict, time.perf_counter() - began)
+    code = _done(verdict, time.perf_counter() - began, files)
+    return 1 if files is not None and not files["ok"] else code
 
 
 def cmd_head(args: argparse.Namespace) -> int:
@@ -227,6 +235,9 @@ def add_parser(sub: Any, db_arg: Callable[[argparse.ArgumentParser], None]) -> N
                         help="start at this position, "
                         "trusting the chain row before it")
     verify.add_argument("--anchor", help="with --from: the hash you trust before that position")
+    verify.add_argument("--files", action="store_true",
+                        help="also check every uploaded file's bytes against the SHA-256 its "
+                        "event records (exit 1 when one is altered or missing)")
     action("head", cmd_head, "print the chain head (signed with $OPSLEDGER_AUDIT_SIGNING_KEY)")
     check = action("check-head", cmd_check_head, "check that the store still holds a published head")
     check.add_argument("file", help="a head printed by 'opsledger audit head'")

@@ -2,9 +2,13 @@
 
 * SQLite: the backup is an SQLite file made with SQLite's online backup API (events, read
   models, tracking positions and the data-key table of one instant); it is itself a store.
-* PostgreSQL: the backup is an *event-log export* (the format below) of the events and the
-  rows of the data-key table (``personal_data_keys``, ADR 0034), written from one
-  ``REPEATABLE READ`` snapshot; the read models are rebuilt on restore.
+  The uploaded files' blobs (a directory beside the store, ADR 0056) are copied into its
+  table ``backup_blobs`` (name, data) after that instant: a blob is written before the event
+  that names it, so every file the backup's events name is in it.
+* PostgreSQL: the backup is an *event-log export* (the format below) of the events, the
+  rows of the data-key table (``personal_data_keys``, ADR 0034) and the uploaded files'
+  blobs (``attachment_blobs``, ADR 0056), written from one ``REPEATABLE READ`` snapshot; the
+  read models are rebuilt on restore.
 
 ``restore`` takes either kind of file into an empty store of either kind (so it also moves
 a store from SQLite to PostgreSQL and back), keeping every event's position, originator,
@@ -13,20 +17,25 @@ destroyed ones' markers, so an erased customer stays erased), written before the
 are brought up to date (they open sealed contacts); then it checks the restored log's digest
 against the backup's. Without the keys a restored store would read every contact as erased.
 
-Event-log export, version 2 (all integers big-endian)::
+Event-log export, version 3 (all integers big-endian)::
 
-    b"OPSLEDGER-EVENTS 2\\n"
+    b"OPSLEDGER-EVENTS 3\\n"
     one JSON line: {"source": "postgres", "head": <max position>, "created_at": <ISO time>}
     frames: u32 length, then msgpack [position, originator id (32 hex), version, topic, state]
     u32 0 (the end of the events)
     key frames: u32 length, then a msgpack map {column: value} of one row of the data-key
       table (key_id, version, key: bytes or nil once destroyed, created_at, destroyed_at, and
       any other column it has), in (key_id, version) order
-    u32 0 (the end of the keys), then one JSON line: {"count": <events>, "sha256": <log
-      digest>, "keys": <key rows>, "keys_sha256": <SHA-256 over the key frames' bytes>}
+    u32 0 (the end of the keys)
+    blob frames: u32 length, then msgpack [name, bytes] of one stored file (sealed as it is
+      stored, ADR 0056), in name order
+    u32 0 (the end of the blobs), then one JSON line: {"count": <events>, "sha256": <log
+      digest>, "keys": <key rows>, "keys_sha256": <SHA-256 over the key frames' bytes>,
+      "blobs": <blobs>, "blobs_sha256": <SHA-256 over the blob frames' bytes>}
 
-Version 1 (``b"OPSLEDGER-EVENTS 1\\n"``) is the same without the key frames and their end
-mark, and without ``keys`` in the trailer; it is still read (it restores no keys).
+Version 2 (``b"OPSLEDGER-EVENTS 2\\n"``) is the same without the blob frames and their end
+mark (it restores no files); version 1 also without the key frames and their end mark, and
+without ``keys`` in the trailer (it restores no keys). Both are still read.
 
 The *log digest* is SHA-256 over every event in position order of
 ``u64 position, 16-byte originator id, u64 version, u32 len + topic UTF-8, u32 len + state``;
@@ -56,8 +65,11 @@ from adapters.stores.keystore import TABLE as KEY_TABLE
 from adapters.stores.persistence import LogReader, recorder_kind
 from adapters.settings import Database, Settings
 
-EXPORT_MAGIC = b"OPSLEDGER-EVENTS 2\n"
+EXPORT_MAGIC = b"OPSLEDGER-EVENTS 3\n"
+EXPORT_MAGIC_V2 = b"OPSLEDGER-EVENTS 2\n"
 EXPORT_MAGIC_V1 = b"OPSLEDGER-EVENTS 1\n"
+#: The table of an SQLite backup file that carries the uploaded files' blobs (ADR 0056).
+BACKUP_BLOBS = "backup_blobs"
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BATCH = 5000
 SQLITE_STEP_PAGES = 2048
@@ -80,9 +92,11 @@ class Summary:
     sha256: str
     seconds: float
     keys: int = 0  # rows of the data-key table (live and destroyed), never their bytes
+    blobs: int = 0  # uploaded files' blobs (ADR 0056)
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in ("path", "kind", "count", "head", "sha256", "keys", "seconds")}
+        return {k: getattr(self, k) for k in ("path", "kind", "count", "head", "sha256", "keys",
+                                              "blobs", "seconds")}
 
 
 def _quiet(_phase: str, _done: int, _total: int) -> None:
@@ -133,9 +147,10 @@ def backup(settings: Settings, path: str | Path, progress: Progress = _quiet) ->
             _sqlite_copy(Path(db.path), partial, progress)
             digest = _digest_rows(_sqlite_rows(partial), progress, "verify")
             keys = len(_sqlite_key_rows(partial))
+            blobs = _sqlite_add_blobs(settings, partial, progress)
             kind = "sqlite"
         elif db.kind == "postgres":
-            digest, keys = _export_postgres(db, partial, progress)
+            digest, keys, blobs = _export_postgres(db, partial, progress)
             kind = "events"
         else:
             raise BackupError("an in-memory store has nothing to back up")
@@ -143,7 +158,39 @@ def backup(settings: Settings, path: str | Path, progress: Progress = _quiet) ->
     finally:
         partial.unlink(missing_ok=True)
     return Summary(str(target), kind, digest.count, digest.head, digest.hexdigest(),
-                   round(time.perf_counter() - began, 3), keys)
+                   round(time.perf_counter() - began, 3), keys, blobs)
+
+
+def _sqlite_add_blobs(settings: Settings, backup_file: Path, progress: Progress) -> int:
+    """Copies the store's blobs (its directory, ADR 0056) into the backup file's
+    ``backup_blobs``, after the copy of the database: every blob its events name was written
+    before that event, so it is there; a later one is a harmless extra."""
+    from adapters.stores.blobs import blob_store
+
+    blobs = blob_store(settings.database, settings.blob_dir)
+    names = blobs.names()
+    with contextlib.closing(sqlite3.connect(backup_file)) as conn:
+        conn.execute(f"CREATE TABLE {BACKUP_BLOBS} (name TEXT PRIMARY KEY, data BLOB NOT NULL)")
+        for n, name in enumerate(names, 1):
+            data = blobs.get(name)
+            if data is not None:
+                conn.execute(f"INSERT INTO {BACKUP_BLOBS} (name, data) VALUES (?, ?)", (name, data))
+            progress("copy files", n, len(names))
+        conn.commit()
+    blobs.close()
+    return len(names)
+
+
+def _sqlite_blobs(path: Path) -> Iterator[tuple[str, bytes]]:
+    """The (name, bytes) of the files of an SQLite backup (none in one made before ADR 0056)."""
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+        if not conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?",
+                            (BACKUP_BLOBS,)).fetchone():
+            return
+        names = [r[0] for r in conn.execute(f"SELECT name FROM {BACKUP_BLOBS} ORDER BY name")]
+        for name in names:
+            row = conn.execute(f"SELECT data FROM {BACKUP_BLOBS} WHERE name=?", (name,)).fetchone()
+            yield name, bytes(row[0])
 
 
 class _Restarted(Exception):
@@ -220,7 +267,7 @@ def _digest_rows(batches: Iterator[list[Row]], progress: Progress, phase: str, t
     return digest
 
 
-def _export_postgres(db: Database, path: Path, progress: Progress) -> tuple[LogDigest, int]:
+def _export_postgres(db: Database, path: Path, progress: Progress) -> tuple[LogDigest, int, int]:
     import psycopg
     from psycopg import IsolationLevel, sql
 
@@ -228,6 +275,8 @@ def _export_postgres(db: Database, path: Path, progress: Progress) -> tuple[LogD
     digest = LogDigest()
     keys = hashlib.sha256()
     key_count = 0
+    files = hashlib.sha256()
+    file_count = 0
     with psycopg.connect(db.conninfo) as conn, open(path, "wb") as out:
         conn.isolation_level = IsolationLevel.REPEATABLE_READ
         conn.read_only = True
@@ -258,12 +307,44 @@ def _export_postgres(db: Database, path: Path, progress: Progress) -> tuple[LogD
                 keys.update(frame)
                 key_count += 1
                 out.write(struct.pack(">I", len(frame)) + frame)
+            out.write(struct.pack(">I", 0))
+            # The uploaded files of the same snapshot (ADR 0056), one at a time.
+            names = _postgres_blob_names(conn, db)
+            for n, name in enumerate(names, 1):
+                frame = msgspec.msgpack.encode([name, _postgres_blob(conn, db, name)])
+                files.update(frame)
+                file_count += 1
+                out.write(struct.pack(">I", len(frame)) + frame)
+                progress("export files", n, len(names))
         out.write(struct.pack(">I", 0) + json.dumps({
             "count": digest.count, "sha256": digest.hexdigest(),
-            "keys": key_count, "keys_sha256": keys.hexdigest()}).encode() + b"\n")
+            "keys": key_count, "keys_sha256": keys.hexdigest(),
+            "blobs": file_count, "blobs_sha256": files.hexdigest()}).encode() + b"\n")
         out.flush()
         os.fsync(out.fileno())
-    return digest, key_count
+    return digest, key_count, file_count
+
+
+def _postgres_blob_names(conn: Any, db: Database) -> list[str]:
+    from psycopg import sql
+
+    from adapters.stores.blobs import TABLE as BLOB_TABLE
+
+    schema = db.schema or "public"
+    if conn.execute("SELECT to_regclass(%s)", (f'"{schema}"."{BLOB_TABLE}"',)).fetchone()[0] is None:
+        return []
+    return [r[0] for r in conn.execute(sql.SQL("SELECT name FROM {} ORDER BY name").format(
+        sql.Identifier(schema, BLOB_TABLE))).fetchall()]
+
+
+def _postgres_blob(conn: Any, db: Database, name: str) -> bytes:
+    from psycopg import sql
+
+    from adapters.stores.blobs import TABLE as BLOB_TABLE
+
+    row = conn.execute(sql.SQL("SELECT data FROM {} WHERE name=%s").format(
+        sql.Identifier(db.schema or "public", BLOB_TABLE)), (name,)).fetchone()
+    return bytes(row[0])
 
 
 def _postgres_key_rows(conn: Any, db: Database) -> list[KeyRow]:
@@ -290,16 +371,18 @@ def _postgres_events_table(db: Database) -> Any:
 
 
 def read_export(path: Path) -> tuple[dict[str, Any], Iterator[list[Row]], dict[str, Any]]:
-    """(header, batches of rows, trailer) of an event-log export (version 1 or 2); the trailer
-    dict is filled once the batches have been read to the end, and then holds the key rows
-    under ``"key_rows"`` (none in version 1) and the digest of their frames under
-    ``"key_frames_sha256"``."""
+    """(header, batches of rows, trailer) of an event-log export (version 1, 2 or 3); the
+    trailer dict is filled once the batches have been read to the end, and then holds the key
+    rows under ``"key_rows"`` (none in version 1) and the digest of their frames under
+    ``"key_frames_sha256"``; the (offset, size) of each blob frame under ``"blob_frames"``
+    (none before version 3) and their digest under ``"blob_frames_sha256"``."""
     f = open(path, "rb")  # noqa: SIM115 - closed by the generator
     magic = f.readline()
-    if magic not in (EXPORT_MAGIC, EXPORT_MAGIC_V1):
+    if magic not in (EXPORT_MAGIC, EXPORT_MAGIC_V2, EXPORT_MAGIC_V1):
         f.close()
         raise BackupError(f"{path} is not an opsledger event-log export")
-    with_keys = magic == EXPORT_MAGIC
+    with_keys = magic != EXPORT_MAGIC_V1
+    with_blobs = magic == EXPORT_MAGIC
     header = json.loads(f.readline())
     trailer: dict[str, Any] = {}
 
@@ -318,6 +401,26 @@ def read_export(path: Path) -> tuple[dict[str, Any], Iterator[list[Row]], dict[s
             digest.update(frame)
             found.append(decode(frame))
 
+    def blob_frames(stream: BinaryIO) -> tuple[list[tuple[int, int]], str]:
+        """The (offset, size) of each blob frame, read in pieces (files may be large)."""
+        digest = hashlib.sha256()
+        found: list[tuple[int, int]] = []
+        while True:
+            size_bytes = stream.read(4)
+            if len(size_bytes) < 4:
+                raise BackupError(f"{path} is truncated (no end mark of the files)")
+            (size,) = struct.unpack(">I", size_bytes)
+            if size == 0:
+                return found, digest.hexdigest()
+            found.append((stream.tell(), size))
+            left = size
+            while left:
+                piece = stream.read(min(left, 1 << 20))
+                if not piece:
+                    raise BackupError(f"{path} is truncated (in a file)")
+                digest.update(piece)
+                left -= len(piece)
+
     def batches(stream: BinaryIO) -> Iterator[list[Row]]:
         decode = msgspec.msgpack.decode
         with stream:
@@ -329,8 +432,11 @@ def read_export(path: Path) -> tuple[dict[str, Any], Iterator[list[Row]], dict[s
                 (size,) = struct.unpack(">I", size_bytes)
                 if size == 0:
                     rows, frames = key_rows(stream) if with_keys else ([], hashlib.sha256().hexdigest())
+                    files, files_sha = blob_frames(stream) if with_blobs else (
+                        [], hashlib.sha256().hexdigest())
                     trailer.update(json.loads(stream.readline()))
                     trailer["key_rows"], trailer["key_frames_sha256"] = rows, frames
+                    trailer["blob_frames"], trailer["blob_frames_sha256"] = files, files_sha
                     break
                 position, oid, version, topic, state = decode(stream.read(size))
                 batch.append((position, oid, version, topic, state))
@@ -348,7 +454,7 @@ def backup_kind(path: Path) -> str:
         start = f.read(len(EXPORT_MAGIC))
     if start.startswith(SQLITE_MAGIC):
         return "sqlite"
-    if start in (EXPORT_MAGIC, EXPORT_MAGIC_V1):
+    if start in (EXPORT_MAGIC, EXPORT_MAGIC_V2, EXPORT_MAGIC_V1):
         return "events"
     raise BackupError(f"{path} is neither an SQLite backup nor an opsledger event-log export")
 
@@ -368,7 +474,7 @@ def restore(settings: Settings, path: str | Path, progress: Progress = _quiet) -
         raise BackupError("restore into a kept store (sqlite:// or postgresql://), not memory://")
     began = time.perf_counter()
     copy_file = kind == "sqlite" and db.kind == "sqlite"
-    keys = 0
+    keys = files = 0
     if copy_file:  # the file as it is, read models and data keys included
         _refuse_unless_empty_sqlite(Path(db.path))
         expected = _digest_rows(_sqlite_rows(source), progress, "read backup").hexdigest()
@@ -377,6 +483,13 @@ def restore(settings: Settings, path: str | Path, progress: Progress = _quiet) -
     # Building the services makes the (empty) key table with the key store's own schema.
     services = build(replace(settings, sla_watch_seconds=0))
     try:
+        # The uploaded files into the target's blob store (ADR 0056), before the events
+        # that name them.
+        files = _restore_blobs(services.blobs, source, kind, progress)
+        if copy_file:
+            with contextlib.closing(sqlite3.connect(db.path)) as conn:
+                conn.execute(f"DROP TABLE IF EXISTS {BACKUP_BLOBS}")  # now in the directory
+                conn.commit()
         if not copy_file:
             # The events and the data keys, in one transaction, before any read model opens
             # a sealed contact.
@@ -399,7 +512,29 @@ def restore(settings: Settings, path: str | Path, progress: Progress = _quiet) -
     if digest.hexdigest() != expected:
         raise BackupError(f"restored log digest {digest.hexdigest()} differs from the backup's {expected}")
     return Summary(str(source), kind, digest.count, digest.head, digest.hexdigest(),
-                   round(time.perf_counter() - began, 3), keys)
+                   round(time.perf_counter() - began, 3), keys, files)
+
+
+def _restore_blobs(blobs: Any, source: Path, kind: str, progress: Progress) -> int:
+    """Puts the backup's files into ``blobs``; how many. An export is checked whole first."""
+    count = 0
+    if kind == "sqlite":
+        for name, data in _sqlite_blobs(source):
+            blobs.put(name, data)
+            count += 1
+            progress("restore files", count, 0)
+        return count
+    _, batches, trailer = read_export(source)
+    _verify_export(batches, trailer, progress, 0)
+    frames: list[tuple[int, int]] = trailer["blob_frames"]
+    with open(source, "rb") as f:
+        for offset, size in frames:
+            f.seek(offset)
+            name, data = msgspec.msgpack.decode(f.read(size))
+            blobs.put(name, data)
+            count += 1
+            progress("restore files", count, len(frames))
+    return count
 
 
 def _import_backup(desk: Any, source: Path, kind: str, progress: Progress) -> tuple[str, int]:
@@ -428,6 +563,9 @@ def _verify_export(batches: Iterator[list[Row]], trailer: dict[str, Any], progre
     if "keys" in trailer and (trailer["keys"], trailer.get("keys_sha256")) != (
             len(trailer["key_rows"]), trailer["key_frames_sha256"]):
         raise BackupError("the export's key digest does not match its keys: the file is damaged")
+    if "blobs" in trailer and (trailer["blobs"], trailer.get("blobs_sha256")) != (
+            len(trailer["blob_frames"]), trailer["blob_frames_sha256"]):
+        raise BackupError("the export's file digest does not match its files: the file is damaged")
 
 
 def _log_batches(recorder: Any) -> Iterator[list[Row]]:

@@ -128,7 +128,7 @@ def test_restore_moves_a_store_between_sqlite_and_postgresql(tmp_path: Path, pos
     # when its backup is restored into PostgreSQL, and that store's export back into SQLite
     cli_json(postgres_url, "restore", str(tmp_path / "a.bak"))
     cli_json(postgres_url, "backup", str(tmp_path / "b.bak"))
-    assert (tmp_path / "b.bak").read_bytes().startswith(b"OPSLEDGER-EVENTS 2\n")
+    assert (tmp_path / "b.bak").read_bytes().startswith(b"OPSLEDGER-EVENTS 3\n")
     back_url = f"sqlite:///{tmp_path}/back.sqlite3"
     cli_json(back_url, "restore", str(tmp_path / "b.bak"))
 
@@ -176,7 +176,7 @@ def test_a_restored_store_still_opens_its_contacts_and_keeps_erasures(
     # when it is backed up and restored into a fresh PostgreSQL database and into SQLite
     taken = cli_json(postgres_url, "backup", str(tmp_path / "keys.bak"))["backup"]
     assert isinstance(taken, dict) and taken["keys"] >= 2
-    assert (tmp_path / "keys.bak").read_bytes().startswith(b"OPSLEDGER-EVENTS 2\n")
+    assert (tmp_path / "keys.bak").read_bytes().startswith(b"OPSLEDGER-EVENTS 3\n")
     name = unique_database_name("keys")
     targets = [create_database(postgres_server, name), f"sqlite:///{tmp_path}/keys.sqlite3"]
     try:
@@ -227,12 +227,14 @@ def version_1(path: Path) -> bytes:
     import struct
 
     with open(path, "rb") as f:
-        assert f.readline() == b"OPSLEDGER-EVENTS 2\n"
+        assert f.readline() == b"OPSLEDGER-EVENTS 3\n"
         out = b"OPSLEDGER-EVENTS 1\n" + f.readline()
         while size := struct.unpack(">I", f.read(4))[0]:
             out += struct.pack(">I", size) + f.read(size)
         while size := struct.unpack(">I", f.read(4))[0]:
             f.read(size)  # a key row
+        while size := struct.unpack(">I", f.read(4))[0]:
+            f.read(size)  # a file (version 3, ADR 0056)
         trailer = json.loads(f.readline())
     return out + struct.pack(">I", 0) + json.dumps(
         {"count": trailer["count"], "sha256": trailer["sha256"]}).encode() + b"\n"
