@@ -1,5 +1,5 @@
 """The ``opsledger`` command: serve, demo, projections status|rebuild|run, sla-watch, backup, restore,
-report, audit, user, mail-poll."""
+report, audit, user, mail-poll, mail-quarantine."""
 
 from __future__ import annotations
 
@@ -401,6 +401,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from adapters.cli import mail as mail_cli
 
     mail_cli.add_parser(sub, db_arg)
+    from adapters.cli import quarantine as quarantine_cli
+
+    quarantine_cli.add_parser(sub, db_arg)
 
     args = parser.parse_args(argv)
     try:

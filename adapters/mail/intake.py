@@ -100,7 +100,7 @@ class MailIntake:
         self.quarantine: Quarantine = services.quarantine
         self.customers = self.settings.mail_customer_map
         # OPSLEDGER_MAIL_FROM, the address our notices come from (ADR 0059)
-        self.own_address = _address_of(getattr(self.settings, "mail_from", ""))
+        self.own_address = _address_of(self.settings.mail_from)
         self.now = now or (lambda: datetime.now(UTC))
 
     # ----------------------------------------------------------------- entry point
