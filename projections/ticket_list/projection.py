@@ -85,6 +85,7 @@ TOPICS = frozenset(
         Ticket.Escalated,
         Ticket.ProblemLinked,  # version only: the list shows the same version as the view
         Ticket.InformationAdded,  # version only (ADR 0052)
+        Ticket.CommentAdded,  # version only (ADR 0055): a note changes no column
     )
 )
 

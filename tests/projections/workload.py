@@ -20,6 +20,7 @@ from application.commands.tickets import (
     AwaitCustomer,
     Classify,
     CloseTicket,
+    Comment,
     Confirm,
     GiveFeedback,
     Invalidate,
@@ -227,9 +228,11 @@ def drive_desk(
             continue
         ref = rng.choice(list(latest))
         if latest[ref].status in TAKES_INFORMATION and rng.random() < 0.05:
-            # the customer adds what they know (ADR 0052): any open state, no status change
-            latest[ref] = desk.handle(AddInformation(ref=ref, information="截图已发邮箱"),
-                                      actor="li.si").ticket
+            # the customer adds what they know (ADR 0052), or the staff write a note (ADR
+            # 0055): any open state, no status change
+            command = (AddInformation(ref=ref, information="截图已发邮箱") if done % 2 else
+                       Comment(ref=ref, body="已电话联系客户", visibility="internal"))
+            latest[ref] = desk.handle(command, actor="li.si").ticket
             done += 1
             continue
         allowed = [
