@@ -161,6 +161,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
         webhook_url=settings.notify_webhook_url, attempts=settings.notice_attempts,
         retry_seconds=settings.notice_retry_seconds,
         catch_up=lambda: _caught_up(runner, notices), now=now)
+    notices.stored = notifier.wake  # sent at once, not at the sender's next poll
     log = structlog.get_logger("opsledger.sla")
 
     def index_up_to_date() -> None:

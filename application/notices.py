@@ -265,6 +265,7 @@ class NoticeDecider:
         self.rules = rules
         self.channels = frozenset(channels)
         self.tracking = outbox.tracking  # the runner groups followers by their position's store
+        self.stored: Callable[[], None] | None = None  # told after notices were stored (the sender)
 
     def position(self) -> int:
         return self.outbox.position()
@@ -278,6 +279,8 @@ class NoticeDecider:
             for notice in self.decide(positioned.position, positioned.event, rules):
                 notices.setdefault(notice.id, notice)
         self.outbox.store(list(notices.values()), start, end)
+        if notices and self.stored is not None:
+            self.stored()
 
     def reset(self) -> None:
         self.outbox.reset()

@@ -15,6 +15,7 @@ again, with the same ``Message-ID`` (derived from the notice id), so a receiver 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -80,6 +81,7 @@ class OutboxSender:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._cached: tuple[float, dict[str, Any]] | None = None
 
     # --------------------------------------------------------------- the thread
 
@@ -271,10 +273,19 @@ class OutboxSender:
 
     # ------------------------------------------------------------------ status
 
+    COUNTS_TTL = 1.0  # seconds: serve's projections worker reports its status 4 times a second
+
+    def _counts(self) -> dict[str, Any]:
+        now = time.monotonic()
+        cached = self._cached
+        if cached is None or now - cached[0] > self.COUNTS_TTL:
+            cached = self._cached = (now, self.outbox.counts())
+        return dict(cached[1])
+
     def status(self) -> dict[str, Any]:
         """The outbox's counts (``/healthz`` for staff): pending, sent, failed, dropped, the
         age of the oldest pending notice in seconds."""
-        counts = self.outbox.counts()
+        counts = self._counts()
         oldest = counts.pop("oldest_pending", None)
         age = None
         if oldest:

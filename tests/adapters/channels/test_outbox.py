@@ -350,3 +350,26 @@ def test_a_changes_window_goes_to_the_cab_and_the_customers_of_its_system(store_
         assert "core-switch" in [m for m in sink.mails if "变更" in m["Subject"]][0].get_content()
     finally:
         s.close()
+
+
+def test_an_outbox_new_to_a_store_with_a_history_starts_at_its_head(store_url, sink, store_kind):
+    if store_kind == "memory":
+        pytest.skip("a memory store has no history before its outbox")
+    s = build(settings(store_url, sink.relay))
+    try:
+        old = register(s)
+        s.runner.catch_up_all()
+        with s.notifier.outbox.db.transaction() as cur:  # as before this version
+            cur.execute("DROP TABLE notice_outbox")
+            cur.execute("DELETE FROM projection_tracking WHERE name='notices'")
+    finally:
+        s.close()
+    s = build(settings(store_url, sink.relay))
+    try:
+        assert s.runner.views["notices"].position() == s.desk.max_position()
+        new = register(s)
+        send_all(s)
+        assert [m["Subject"] for m in sink.mails] == [f"[{new}] 已受理：打印机卡纸"]
+        assert old != new
+    finally:
+        s.close()
