@@ -10,6 +10,7 @@ replacement characters rather than fail.
 
 from __future__ import annotations
 
+import codecs
 import email
 import email.header
 import email.message
@@ -86,18 +87,34 @@ def codec_for(charset: str | None) -> str:
     return CHARSET_ALIASES.get(name, name)
 
 
+#: Python codecs that are not a mail's charset, whatever a message claims (they read escapes
+#: and domain names, and may hand back lone surrogates).
+NOT_CHARSETS = frozenset({"unicode_escape", "raw_unicode_escape", "idna", "punycode"})
+
+
+def _text_codec(name: str) -> str | None:
+    try:
+        found = codecs.lookup(name).name
+    except (LookupError, ValueError, TypeError):
+        return None
+    return None if found in NOT_CHARSETS else found
+
+
 def decode_bytes(data: bytes, charset: str | None = None) -> str:
     """``data`` as text: its declared ``charset`` (aliases applied), else UTF-8, else
-    GB18030; never raises (replacement characters as the last resort)."""
+    GB18030; never raises (replacement characters as the last resort), never a lone
+    surrogate."""
     tried: list[str] = []
     for name in (codec_for(charset), "utf-8", "gb18030"):
-        if not name or name in tried:
+        codec = _text_codec(name) if name else None
+        if codec is None or codec in tried:
             continue
-        tried.append(name)
+        tried.append(codec)
         try:
-            return data.decode(name)
-        except (LookupError, UnicodeDecodeError):
+            text = data.decode(codec)
+        except (LookupError, UnicodeError, ValueError, TypeError):
             continue
+        return text.encode("utf-8", "replace").decode("utf-8") if _has_surrogates(text) else text
     return data.decode("utf-8", errors="replace")
 
 
