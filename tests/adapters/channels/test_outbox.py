@@ -30,6 +30,7 @@ from application.commands.tickets import (
     Assign, AwaitCustomer, Classify, Comment, Escalate, RegisterTicket, Resolve, Resume, Start)
 from application.commands.users import RegisterUser
 from application.privacy import erase_personal_data
+from domain.identity import user_id
 from domain.ticket import Contact
 from tests.adapters.channels.conftest import Robots, SmtpSink, free_port
 
@@ -371,5 +372,26 @@ def test_an_outbox_new_to_a_store_with_a_history_starts_at_its_head(store_url, s
         send_all(s)
         assert [m["Subject"] for m in sink.mails] == [f"[{new}] 已受理：打印机卡纸"]
         assert old != new
+    finally:
+        s.close()
+
+
+def test_a_requesters_email_is_erased_with_the_customers_personal_data(store_url, sink,
+                                                                      store_kind):
+    if store_kind == "memory":
+        pytest.skip("crypto-shredding needs a key store in the database")
+    s = build(settings(store_url, sink.relay))
+    try:
+        s.desk.handle(RegisterUser(id="li.si@acme", name="李四", roles=["requester"],
+                                   customer="ACME", email="li.si@acme.example"), actor="admin")
+        erase_personal_data(s.desk, "ACME", reason="客户要求删除", requested_by="dpo",
+                            actor="admin")
+        assert "@" not in s.desk.load(user_id("li.si@acme")).email
+        start = s.desk.clock.now() + timedelta(days=3)
+        s.desk.handle(PublishAnnouncement(title="核心交换机升级", body="网络中断 1 小时",
+                                          customers=["ACME"], starts=start,
+                                          ends=start + timedelta(hours=1)), actor="admin")
+        send_all(s)
+        assert sink.raw == []  # nobody left to mail: the erased requester is not a recipient
     finally:
         s.close()
