@@ -33,7 +33,8 @@ import structlog
 from eventsourcing.persistence import InterfaceError as StoreInterfaceError
 from eventsourcing.persistence import OperationalError as StoreOperationalError
 
-from adapters.mail.parse import MalformedMail, ParsedMail, fallback_id, new_text, parse
+from adapters.mail.parse import (MalformedMail, ParsedMail, fallback_id, new_text, one_line,
+                                 parse)
 from adapters.stores.quarantine import Quarantine
 from application.attachments import upload
 from application.commands.tickets import CustomerReply, RegisterTicket, ticket_id_for
@@ -276,6 +277,7 @@ class MailIntake:
 
     def _quarantine(self, raw: bytes, key: str, reason: str, source: str,
                     m: ParsedMail | None, keep: bool = True) -> Receipt:
+        reason = one_line(reason, 2000)  # an error's text may quote the mail's bytes
         if not keep:
             return Receipt("quarantined", None, reason)
         sender = m.sender_address if m is not None else ""
