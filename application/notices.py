@@ -91,6 +91,8 @@ class Rules:
     groups: Mapping[str, Target] = field(default_factory=dict)  # "*": any other group
     cab: Target = Target()
     systems: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # system -> customers
+    # A rule's own language (e.g. the staff's SLA notices in zh-CN whatever the customer's).
+    languages: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, data: Mapping[str, Any]) -> Rules:
@@ -122,9 +124,14 @@ class Rules:
             return Target(addresses=tuple(value.pop("addresses", ()) or ()),
                           **{k: str(v) for k, v in value.items()})
 
-        extra = set(data) - {"language", "notices", "customers", "groups", "cab", "systems"}
+        extra = set(data) - {"language", "notices", "customers", "groups", "cab", "systems",
+                             "languages"}
         if extra:
             raise RulesError(f"unknown key(s) {sorted(extra)}")
+        own_languages = dict(data.get("languages") or {})
+        unknown = [k for k in own_languages if k not in DEFAULT_NOTICES]
+        if unknown:
+            raise RulesError(f"languages: unknown notice(s) {unknown}; known: {list(KINDS)}")
         customers = {
             str(name): CustomerRules(language=language(f"customers.{name}.language",
                                                        c.get("language")),
@@ -138,6 +145,7 @@ class Rules:
             groups={str(g): target(f"groups.{g}", t) for g, t in dict(data.get("groups") or {}).items()},
             cab=target("cab", data.get("cab")),
             systems={str(s): tuple(c) for s, c in dict(data.get("systems") or {}).items()},
+            languages={str(k): language(f"languages.{k}", v) for k, v in own_languages.items()},
         )
 
     def recipients(self, kind: str, customer: str | None) -> tuple[str, ...]:
@@ -146,7 +154,10 @@ class Rules:
             return own.notices[kind]
         return tuple(self.notices.get(kind, ()))
 
-    def language_of(self, customer: str | None) -> str:
+    def language_of(self, customer: str | None, rule: str = "") -> str:
+        """The rule's own language, else the customer's, else the default."""
+        if self.languages.get(rule):
+            return self.languages[rule]
         own = self.customers.get(customer or "")
         return (own.language if own is not None and own.language else "") or self.language
 
@@ -306,7 +317,8 @@ class NoticeDecider:
                                   position=position, rule=kind, recipient=recipient,
                                   channel=channel, record_id=subject.record_id,
                                   number=subject.number,
-                                  language=rules.language_of(customer or subject.customer)))
+                                  language=rules.language_of(customer or subject.customer,
+                                                             kind)))
         return out
 
     def _what(self, e: Any) -> tuple[str | None, Subject | None, dict[str, Any]]:

@@ -56,6 +56,9 @@ addresses = ["it-ops@globex.example"]
 
 [customers.GLOBEX.notices]
 registered = []
+
+[languages]
+assigned = "zh-CN"
 ''', encoding="utf-8")
     return str(path)
 
@@ -264,10 +267,17 @@ def test_an_escalation_mails_manager_and_expert_and_posts_the_webhook_json(world
 
 def test_rules_per_customer_language_and_announcements_to_the_contacts_in_scope(world, sink):
     ref = register(world, customer="GLOBEX", email="bob@globex.example")
+    world.desk.handle(Classify(ref=ref, type="fault", category="hardware", urgency="urgent",
+                               impact="single", importance="important"), actor="desk.wang")
+    world.desk.handle(Assign(ref=ref, assignee="eng.li", group="network",
+                             known_assignee=False), actor="desk.wang")
     world.desk.handle(RegisterUser(id="bob@globex", name="Bob", roles=["requester"],
                                    customer="GLOBEX", email="bob@globex.example"), actor="admin")
     send_all(world)
     assert [m for m in sink.mails if m["To"] == "bob@globex.example"] == []  # registered = []
+    # the rule's own language wins over the customer's (en)
+    assert [m["Subject"] for m in sink.mails] == [f"[{ref}] 已分派：打印机卡纸"]
+    sink.raw.clear()
     start = world.desk.clock.now() + timedelta(days=3)
     world.desk.handle(PublishAnnouncement(title="Core switch upgrade", body="Network down 1 h.",
                                           customers=["GLOBEX"], starts=start,
