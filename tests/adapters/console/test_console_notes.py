@@ -124,7 +124,7 @@ def test_an_auditor_reads_that_an_internal_note_exists_but_not_its_text(desk: Ap
     call(desk, t["number"], "comment", {"body": PUBLIC, "visibility": "public"})
     login(desk.client, "shen")
     html = desk.client.get(f"/ui/tickets/{t['number']}").text
-    assert SECRET not in html and PUBLIC in html and "[hidden]" in html
+    assert SECRET not in html and PUBLIC in html and "内容仅服务方员工可见" in html
     assert notes_on(html) == [("internal", "staff"), ("public", "staff")]
     assert "data-notes-form" not in html  # auditors write nothing
     r = desk.client.post(f"/ui/tickets/{t['number']}/comment", data={

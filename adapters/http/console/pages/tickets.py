@@ -39,6 +39,7 @@ from adapters.http.schemas.tickets import CommentIn
 from adapters.http.console.i18n import Words
 from adapters.http.console.render import page, words
 from application.command_state import state_refusal
+from application.desk import HIDDEN
 from application.commands.tickets import Comment
 from application.customers import list_customers
 from domain.customer import normalise_customer_id
@@ -154,6 +155,8 @@ def timeline(entries: list[Any], w: Words) -> list[dict[str, Any]]:
                          for k, v in _shown(entry.type, item["facts"]).items()}
         item["note"] = ({k: str(entry.data.get(k, "")) for k in ("visibility", "author", "via")}
                         if entry.type == "CommentAdded" else None)
+        if item["note"] and entry.data.get("body") == HIDDEN:  # an auditor's (ADR 0055)
+            item["facts"] = {"body": w.t("tickets.note.hidden")}
     return items
 
 
