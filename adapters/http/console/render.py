@@ -58,6 +58,7 @@ DESK_NAV = (
     ("/ui/announcements", "nav.announcements", "GET /api/v1/announcements"),
     ("/ui/dashboard", "nav.dashboard", "GET /api/v1/sla/compliance"),
     ("/ui/sla", "nav.sla", "GET /api/v1/sla/compliance"),
+    ("/ui/mail/quarantine", "nav.mail", "GET /api/v1/mail/quarantine"),
 )
 PORTAL_NAV = (
     ("/portal/", "nav.portal_home", "GET /api/v1/tickets"),
