@@ -49,7 +49,9 @@ class Row:
         n = self.notice
         return {"id": n.id, "rule": n.rule, "recipient": n.recipient, "channel": n.channel,
                 "number": n.number, "language": n.language, "status": self.status,
-                "attempts": self.attempts, "next_attempt_at": self.next_attempt_at or None,
+                "attempts": self.attempts,
+                "next_attempt_at": (self.next_attempt_at or None) if self.status == "pending"
+                else None,
                 "last_error": self.last_error, "created_at": self.created_at,
                 "sent_at": self.sent_at}
 
