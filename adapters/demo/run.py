@@ -55,6 +55,7 @@ from zoneinfo import ZoneInfo
 
 from adapters.container import Services, build
 from adapters.demo import people
+from adapters.demo.announcements import add_demo_announcement
 from adapters.demo.changes import add_demo_changes
 from adapters.demo.privacy import add_demo_erasure
 from adapters.demo.problems import add_demo_problems
@@ -1338,6 +1339,7 @@ def run_demo(settings: Settings, tickets: int = 300, seed: int = 7) -> int:
         clock.after, clock.live = None, True
         problems = add_demo_problems(services.desk, clock, plans)
         changes = add_demo_changes(services.desk, clock, plans)
+        add_demo_announcement(services.desk, clock, changes, settings.announcement_lead_hours)
         project = add_demo_project(services, clock)
         erased = add_demo_erasure(services.desk, clock, plans)
         logins = people.set_passwords(services.desk, cast, foreign)

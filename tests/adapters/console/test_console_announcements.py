@@ -64,7 +64,7 @@ def test_a_dispatcher_publishes_lists_and_withdraws(desk: Api) -> None:
     assert 'data-announcement="ANN-20261121-001" data-phase="upcoming"' in listed
     assert "2026-11-28 22:00 – 2026-11-29 02:00" in listed
     one = desk.client.get("/ui/announcements/ANN-20261121-001").text
-    assert 'data-command="withdraw"' in one and "189.0 小时" in one
+    assert 'data-command="withdraw"' in one and "7天21小时" in one  # the notice given
     html = one
     fields = {**hidden_fields(html, "/ui/announcements/ANN-20261121-001/withdraw"),
               "reason": "厂商补丁推迟"}
@@ -118,3 +118,37 @@ def test_requesters_see_their_organisations_maintenance_only(desk: Api) -> None:
     assert r.status_code == 404
     desk.clock.advance(days=10)  # every window is over: no banner
     assert "data-announcements" not in desk.client.get("/portal/").text
+
+
+PLAN = {"goal": "OA 查询提速", "content": "重建索引", "steps": ["备份", "重建索引"],
+        "people": ["eng"], "budget": "无", "risk_plan": "回退", "rollback_plan": "恢复备份",
+        "schedule": {"start": "2026-11-27T22:00:00+08:00", "end": "2026-11-28T01:00:00+08:00"}}
+
+
+def test_a_changes_page_links_its_announcement_and_fills_the_form(desk: Api) -> None:
+    ticket = desk.client.post(f"{API}/tickets", headers=ADMIN, json={
+        "customer": "客户A", "title": "OA 查询慢", "description": "查询要 10 秒",
+        "channel": "phone", "contact": {"name": "李四", "phone": "13800005678"}}).json()
+    change = desk.client.post(f"{API}/changes", headers=ADMIN, json={
+        "kind": "normal", "origin": ticket["id"], "title": "OA 索引优化",
+        "affected_system": "OA"}).json()
+    for verb, body in (("assess", {"risk": "low", "impact": "OA 变慢"}), ("plan", PLAN)):
+        r = desk.client.post(f"{API}/changes/{change['id']}/{verb}", json=body, headers=ADMIN)
+        assert r.status_code == 200, r.text
+    login(desk.client, "wang")
+    page = desk.client.get(f"/ui/changes/{change['number']}").text
+    assert "尚未公告" in page and f'href="/ui/announcements?change={change["number"]}"' in page
+    form = desk.client.get(f"/ui/announcements?change={change['number']}").text
+    assert 'value="2026-11-27T22:00"' in form and 'value="2026-11-28T01:00"' in form
+    assert f'value="{change["number"]}"' in form and "已登记的客户：客户A、客户B" in form
+    r = announce(desk, "客户A", "OA 索引优化", "2026-11-27T22:00", "2026-11-28T01:00")
+    assert r.status_code == 303  # (the form as filled, without the change: announced alone)
+    html = desk.client.get("/ui/announcements").text
+    fields = {**hidden_fields(html, "/ui/announcements"), "body": "OA 索引优化，查询变慢",
+              "scope.customers": "客户A", "starts": "2026-11-27T21:30",
+              "ends": "2026-11-28T01:00", "change_id": change["number"]}
+    r = desk.client.post("/ui/announcements", data=fields, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    page = desk.client.get(f"/ui/changes/{change['number']}").text
+    assert 'href="/ui/announcements/ANN-20261121-002"' in page and "尚未公告" not in page
+    assert "发布维护公告" in page  # the change's timeline: AnnouncementLinked

@@ -30,6 +30,8 @@ from adapters.http.console.records import command_forms, offered, timeline
 from adapters.http.console.render import page, words
 from adapters.http.schemas import announcements as ans
 from application import announcements as uc
+from application.customers import list_customers
+from domain.change import FINAL, Change
 
 COLLECTION, LABEL = "announcements", "announcement"
 VERBS = ("withdraw",)
@@ -45,15 +47,32 @@ def _phases(phase: str | None) -> tuple[str, ...]:
      opt={OPERATION_OPT: f"GET {API}/announcements", AUDIENCE_OPT: STAFF})
 @kit.threaded
 def announcement_list(request: Request[Any, Any, Any], state: State, phase: str | None = None,
-                      cursor: str | None = None) -> Template:
+                      change: str | None = None, cursor: str | None = None) -> Template:
+    """``change``: a change's number (its page links here): its announcements, and the form
+    filled in for it."""
     services = kit.services_of(state)
-    now = services.desk.clock.now()
-    found = uc.list_announcements(services.desk, uc.AnnouncementQuery(
-        now=now, phases=_phases(phase), limit=PAGE_SIZE, offset=kit.parse_cursor(cursor) or 0))
+    desk, now = services.desk, services.desk.clock.now()
+    announced = (desk.get_record(change.strip(), Change, "change") if change and change.strip()
+                 else None)
+    found = uc.list_announcements(desk, uc.AnnouncementQuery(
+        now=now, phases=_phases(phase), limit=PAGE_SIZE, offset=kit.parse_cursor(cursor) or 0,
+        change=str(announced.id) if announced else None))
     return page(request, "announcements/list.html",
                 items=[ans.announcement_view(a, now) for a in found.items],
-                next_cursor=found.next_offset, filters={"phase": phase or ""},
-                phases=uc.PHASES, lead_hours=services.settings.announcement_lead_hours)
+                next_cursor=found.next_offset,
+                filters={"phase": phase or "", "change": announced.number if announced else ""},
+                phases=uc.PHASES, lead_hours=services.settings.announcement_lead_hours,
+                change=_prefill(announced), customers=[c.customer for c in list_customers(desk)])
+
+
+def _prefill(change: Change | None) -> dict[str, str]:
+    """The publish form's fields for ``change``'s window (times as ``datetime-local`` reads
+    them, in the page's zone, filled in by the template)."""
+    if change is None or change.plan is None or change.status in FINAL:
+        return dict.fromkeys(("number", "title", "system", "starts", "ends"), "")
+    return {"number": change.number, "title": change.title, "system": change.affected_system,
+            "starts": change.plan.schedule_start.isoformat(),
+            "ends": change.plan.schedule_end.isoformat()}
 
 
 @post("/ui/announcements", name="console-announcements-publish", include_in_schema=False,
@@ -79,8 +98,11 @@ def announcement_page(request: Request[Any, Any, Any], state: State, ref: str) -
     a = uc.get_announcement(desk, ref)
     view = ans.announcement_view(a, desk.clock.now())
     commands = offered(request, a, LABEL, COLLECTION, VERBS) if view.phase != "past" else []
-    return page(request, "announcements/page.html", a=view, commands=commands,
-                timeline=timeline(uc.announcement_history(desk, a.id), words(request).when))
+    events = timeline(uc.announcement_history(desk, a.id), words(request).when)
+    for e in events:  # the page's facts already show what was published
+        if e["type"] == "Published":
+            e["facts"] = {}
+    return page(request, "announcements/page.html", a=view, commands=commands, timeline=events)
 
 
 @get("/portal/announcements", name="console-portal-announcements", include_in_schema=False,

@@ -44,6 +44,7 @@ from adapters.http.console.forms import form_body, register_ticket, run_form
 from adapters.http.notes import visible_history
 from adapters.http.console.render import page
 from adapters.http.schemas import knowledge as kb
+from adapters.http.schemas.announcements import portal_banner
 from adapters.http.schemas.tickets import CommentIn
 from application import feedback
 from application.command_state import state_refusal
@@ -96,7 +97,8 @@ def portal_home(request: Request[Any, Any, Any], state: State, tab: str = "all",
         customer=customer, statuses=TABS[tab], order="newest", limit=PAGE_SIZE,
         after=kit.parse_cursor(cursor)))
     return page(request, "portal/home.html", tickets=[dict(r) for r in found.rows],
-                tabs=list(TABS), tab=tab, next_cursor=found.next_cursor, paged=cursor is not None)
+                tabs=list(TABS), tab=tab, next_cursor=found.next_cursor, paged=cursor is not None,
+                announcements=portal_banner(services.desk, customer))  # ADR 0060
 
 
 @get("/portal/tickets/new", name="console-portal-new", include_in_schema=False,
