@@ -148,6 +148,8 @@ class WorkEntry:
     recorded_at: datetime
     actor: str
     workaround: str = ""
+    # Ids of uploaded files that came with the entry (a service record, ADR 0056).
+    attachments: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -839,6 +841,7 @@ class Ticket(StatusRules, Aggregate):
         at: datetime,
         performed_at: datetime | None = None,
         workaround: str = "",
+        attachments: tuple[str, ...] = (),
     ) -> None:
         self.require("log_work")
         errors = required("action", action)
@@ -863,6 +866,7 @@ class Ticket(StatusRules, Aggregate):
                 recorded_at=at,
                 actor=actor,
                 workaround=stripped(workaround),
+                attachments=tuple(attachments),
             ),
         )
 

@@ -181,7 +181,7 @@ _TITLES = {
 def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
     status = exc.status_code
     detail = exc.detail
-    if status == 413:
+    if status == 413 and not exc.extra:  # a file's limit names itself (ADR 0056)
         detail = "the request body is over 1 MiB"
     headers = dict(exc.headers or {})
     if status == 401:

@@ -19,8 +19,10 @@ from multipart import MultipartSegment, ParserError, ParserLimitReached, PushMul
 
 from adapters.container import Services
 from adapters.http.access import (ADMIN, API, AUDITOR, REQUESTER, may_call, principal_of)
+from adapters.http.edge.limits import FILES_FORM_OVERHEAD
 from adapters.http.problem_details import problem
-from application.attachments import FileAltered, FileErased, FileMissing, FileUnreadable
+from application.attachments import (FileAltered, FileErased, FileMissing, FileUnreadable,
+                                     attachment_uuid, erased, filename_of, load_attachment)
 from application.errors import RecordNotFound
 from application.identities import Principal
 from domain.attachment import Attachment, Link
@@ -30,7 +32,7 @@ from domain.customer import normalise_customer_id
 MAX_TEXT_FIELD = 16 * 1024
 MAX_PARTS = 16
 #: The room a form's boundaries and part headers take beside the file itself.
-FORM_OVERHEAD = 64 * 1024
+FORM_OVERHEAD = FILES_FORM_OVERHEAD
 
 #: The read rule of each kind of record a file is attached to (``access.RULES``).
 READS = {"ticket": f"GET {API}/tickets/{{ref}}", "project": f"GET {API}/projects/{{ref}}",
@@ -243,3 +245,39 @@ def unreadable(exc: FileUnreadable) -> Response[Any]:
              else "Stored file missing")
     assert isinstance(exc, FileAltered | FileMissing)
     return problem(409, title, str(exc), kind, attachment=exc.attachment_id, sha256=exc.sha256)
+
+
+# ------------------------------------------------------------------ a record's files (pages)
+
+
+def history_file_ids(entries: list[Any]) -> list[str]:
+    """The ids of uploaded files a record's (already filtered) history names, oldest first:
+    a registration's and a note's ``attachments``, a work-log entry's."""
+    found: dict[str, None] = {}
+    for entry in entries:
+        data = entry.data
+        refs = list(data.get("attachments") or ())
+        refs += list(getattr(data.get("entry"), "attachments", ()) or ())
+        for ref in refs:
+            uid = attachment_uuid(str(ref))
+            if uid is not None:
+                found[str(uid)] = None
+    return list(found)
+
+
+def record_files(services: Services, principal: Principal, entries: list[Any]) -> list[dict[str, Any]]:
+    """The files of a record's history that ``principal`` may read, for a page: name, size,
+    media type, the visibility of its link, its state and where to download it."""
+    out: list[dict[str, Any]] = []
+    for ref in history_file_ids(entries):
+        a = load_attachment(services.desk, ref)
+        if a is None or not may_read(services, principal, a):
+            continue
+        state = "erased" if erased(services.desk, a) else "ok"
+        links = visible_links(services, principal, a)
+        out.append({"id": str(a.id), "filename": filename_of(services.desk, a), "size": a.size,
+                    "content_type": a.content_type, "state": state, "sha256": a.sha256,
+                    "visibility": "internal" if links and all(
+                        link.visibility == "internal" for link in links) else "public",
+                    "href": f"{API}/attachments/{a.id}", "uploaded_at": a.created_on})
+    return out

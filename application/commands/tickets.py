@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from application import feedback
-from application.attachments import claim
+from application.attachments import attachment_uuid, claim
 from application.commands.base import NOTHING, Command, RecordCommand
 from application.commands.problems import link_both
 from application.errors import RecordNotFound
@@ -215,9 +215,11 @@ class LogWork(TicketCommand):
     attachments: Sequence[str] = ()
 
     def decide(self, t: Ticket, ctx: Context) -> tuple[Any, ...] | None:
-        t.log_work(action=self.action, hours=self.hours, performed_at=self.performed_at,
-                   workaround=self.workaround, actor=ctx.actor, at=ctx.at)
         files = claim(ctx, self.attachments, kind="ticket", record_id=t.id, number=t.number)
+        t.log_work(action=self.action, hours=self.hours, performed_at=self.performed_at,
+                   workaround=self.workaround,
+                   attachments=tuple(dict.fromkeys(str(attachment_uuid(a)) for a in self.attachments)),
+                   actor=ctx.actor, at=ctx.at)
         return files or None
 
 

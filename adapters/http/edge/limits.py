@@ -107,6 +107,29 @@ def _invalid(field: str, message: str) -> ValidationException:
 
 #: ``opt`` key of a route that takes ``multipart/form-data`` files (ADR 0056).
 FILES_OPT = "opsledger_files"
+#: The room a form's boundaries, part headers and text fields take beside its file.
+FILES_FORM_OVERHEAD = 64 * 1024
+
+
+def check_files_length(scope: Scope, headers: dict[bytes, bytes], max_bytes: int) -> None:
+    """A route that takes files (``FILES_OPT``, ADR 0056): a body announced larger than the
+    file limit and its form's room is a 413 before anything reads it; a console form must
+    announce its length (411), since the CSRF check parses the whole form before the
+    handler (the JSON API's route counts the bytes as they stream instead)."""
+    route = scope.get("route_handler")
+    if route is None or not route.opt.get(FILES_OPT) or scope["method"] != "POST":
+        return
+    length = headers.get(b"content-length", b"").strip()
+    if not length:
+        if is_console(scope["path"]):
+            raise HTTPException(status_code=411, detail="send the form with a Content-Length")
+        return
+    if not length.isdigit() or int(length) > max_bytes + FILES_FORM_OVERHEAD:
+        size = f"{max_bytes / (1024 * 1024):g} MiB" if max_bytes >= 1024 * 1024 else f"{max_bytes} bytes"
+        raise HTTPException(
+            status_code=413,
+            detail=f"a file may be at most {size} (OPSLEDGER_ATTACHMENT_MAX_BYTES)",
+            extra=[{"key": "file", "message": f"larger than {size}"}])
 
 
 def _check_body_type(headers: dict[bytes, bytes]) -> None:

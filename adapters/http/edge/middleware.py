@@ -35,7 +35,7 @@ from litestar.exceptions import NotAuthorizedException
 
 from adapters.http.access import authenticate_caller, masking_send, needs_masking
 from adapters.http.edge.browser import is_console, send_to_login, session_token
-from adapters.http.edge.limits import check_request, counted, rate_limiter
+from adapters.http.edge.limits import check_files_length, check_request, counted, rate_limiter
 from adapters.http.problem_details import send_problem
 from adapters.settings import Settings
 from application.identities import Principal
@@ -51,6 +51,7 @@ def edge(settings: Settings) -> Callable[[ASGIApp], ASGIApp]:
     def middleware(app: ASGIApp) -> ASGIApp:
         async def checked(scope: Scope, receive: Receive, send: Send) -> None:
             check_request(scope, dict(scope["headers"]))
+            check_files_length(scope, dict(scope["headers"]), settings.attachment_max_bytes)
             user = scope.get("user")
             if isinstance(user, Principal) and needs_masking(user):
                 send = masking_send(send)

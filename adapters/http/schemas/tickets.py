@@ -152,6 +152,7 @@ class WorkEntryOut(Struct):
     # How long after the work it was recorded (0 when recorded as it happened): a late entry
     # shows as late (issue 6).
     late_by_seconds: int = 0
+    attachments: list[str] = []  # ids of uploaded files (ADR 0056)
 
 
 class ResolutionOut(Struct):
@@ -430,6 +431,7 @@ def ticket_view(t: Ticket, sla: Any = None, project: LinkedRecord | None = None)
                 actor=w.actor,
                 workaround=w.workaround or None,
                 late_by_seconds=late_by(w.performed_at, w.recorded_at),
+                attachments=list(w.attachments),
             )
             for w in t.work_log
         ],

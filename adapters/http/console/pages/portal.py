@@ -42,6 +42,7 @@ from adapters.http.access import (AUDIENCE_OPT, OPERATION_OPT, PORTAL, may_comma
 from adapters.http.console import records
 from adapters.http.console.forms import form_body, register_ticket, run_form
 from adapters.http.notes import visible_history
+from adapters.http.uploads import record_files
 from adapters.http.console.render import page
 from adapters.http.schemas import knowledge as kb
 from adapters.http.schemas.announcements import portal_banner
@@ -124,9 +125,10 @@ def ticket_page(request: Request[Any, Any, Any], state: State, ref: str) -> Temp
     ticket = desk.get_ticket(ref)
     offered = commands(request, ticket)
     window = feedback.window_end(desk, ticket) if "feedback" in offered else None
+    history = visible_history(principal_of(request), desk.ticket_history(ticket.id))
     return page(request, "portal/ticket.html", ticket=kit.ticket_view(desk, ticket),
-                timeline=public_timeline(visible_history(principal_of(request),
-                                                         desk.ticket_history(ticket.id))),
+                timeline=public_timeline(history),
+                files=record_files(kit.services_of(state), principal_of(request), history),
                 commands=offered,
                 feedback_window=window, signer=principal_of(request).name)
 

@@ -34,6 +34,7 @@ from adapters.http.access import (AUDIENCE_OPT, OPERATION_OPT, RULES, STAFF, may
 from adapters.http.console import records
 from adapters.http.console.forms import form_body, register_ticket, run_form
 from adapters.http.notes import visible_history
+from adapters.http.uploads import record_files
 from adapters.http.notices import notice_items
 from adapters.http.schemas.tickets import CommentIn
 from adapters.http.console.i18n import Words
@@ -79,12 +80,15 @@ def ticket_page(request: Request[Any, Any, Any], state: State, ref: str,
     history = [h for h in visible_history(principal_of(request), desk.ticket_history(ticket.id))
                if when is None or h.recorded_at <= when]  # internal notes: ADR 0055
     events = timeline(history, w)
+    may_note = not when and may_command(principal_of(request),
+                                        records.operation(COLLECTION, NOTE), ticket)
     return page(request, "tickets/page.html", ticket=kit.ticket_view(desk, ticket, when),
                 timeline=events, fields=field_words(w, events), as_of=when,
                 as_of_value=when.astimezone(w.zone).strftime("%Y-%m-%dT%H:%M") if when else "",
                 commands=[] if when else commands(request, ticket), choices=CHOICES,
-                may_note=not when and may_command(principal_of(request),
-                                                  records.operation(COLLECTION, NOTE), ticket),
+                may_note=may_note, may_attach=may_note,  # files: ADR 0056
+                files=record_files(kit.services_of(state), principal_of(request), history),
+                max_mib=kit.services_of(state).settings.attachment_max_bytes // (1024 * 1024),
                 notices=notice_items(kit.services_of(state), str(ticket.id),  # ADR 0059
                                      masked=needs_masking(principal_of(request))))
 
