@@ -93,6 +93,7 @@ class Rules:
     systems: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # system -> customers
     # A rule's own language (e.g. the staff's SLA notices in zh-CN whatever the customer's).
     languages: Mapping[str, str] = field(default_factory=dict)
+    html: bool = False  # mails carry an HTML alternative beside the text
 
     @classmethod
     def of(cls, data: Mapping[str, Any]) -> Rules:
@@ -125,7 +126,7 @@ class Rules:
                           **{k: str(v) for k, v in value.items()})
 
         extra = set(data) - {"language", "notices", "customers", "groups", "cab", "systems",
-                             "languages"}
+                             "languages", "html"}
         if extra:
             raise RulesError(f"unknown key(s) {sorted(extra)}")
         own_languages = dict(data.get("languages") or {})
@@ -146,6 +147,7 @@ class Rules:
             cab=target("cab", data.get("cab")),
             systems={str(s): tuple(c) for s, c in dict(data.get("systems") or {}).items()},
             languages={str(k): language(f"languages.{k}", v) for k, v in own_languages.items()},
+            html=bool(data.get("html", False)),
         )
 
     def recipients(self, kind: str, customer: str | None) -> tuple[str, ...]:

@@ -4,6 +4,7 @@ event at the notice's position and its record as it is then."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -11,8 +12,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup, escape
 
 TEMPLATES = Path(__file__).parent / "templates"
+_LINK = re.compile(r"(https?://[^\s<>\"'，。）]+)")
 CLOCKS = {"zh-CN": {"response": "响应", "resolution": "解决"},
           "en": {"response": "response", "resolution": "resolution"}}
 
@@ -30,6 +33,17 @@ class Renderer:
         self.public_url = public_url.rstrip("/")
         self.env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=False,
                                undefined=StrictUndefined, keep_trailing_newline=True)
+
+    @staticmethod
+    def html(text: str, language: str) -> str:
+        """The text as a small HTML page (the optional alternative, rules ``html = true``):
+        escaped, its links made links, its lines kept."""
+        lines = []
+        for line in escape(text).split("\n"):
+            lines.append(_LINK.sub(lambda m: f'<a href="{m.group(1)}">{m.group(1)}</a>', line))
+        body = Markup("<br>\n").join(Markup(line) for line in lines)
+        return (f'<!doctype html><html lang="{escape(language)}"><head><meta charset="utf-8">'
+                f'</head><body style="font-family:sans-serif;line-height:1.5">{body}</body></html>\n')
 
     def portal(self, number: str) -> str:
         return f"{self.public_url}/portal/tickets/{number}"

@@ -232,9 +232,10 @@ class OutboxSender:
                 raise Drop("no SMTP relay configured")
             to = self._address(n.recipient, context)
             text = self.renderer.render(n.rule, n.language, n.number, context)
+            html = self.renderer.html(text.text, n.language) if self.rules().html else None
             msg = self.smtp.message(to=to, subject=text.subject, text=text.text, number=n.number,
                                     notice_id=n.id, thread=self.outbox.first_mail(n.record_id),
-                                    language=n.language)
+                                    language=n.language, html=html)
             self.smtp.send(msg)
             return
         text = self.renderer.render(n.rule, n.language, n.number, context)

@@ -42,6 +42,7 @@ def rules_file(tmp_path: Path, robots: Robots) -> str:
     path = tmp_path / "notices.toml"
     path.write_text(f'''
 language = "zh-CN"
+html = true
 
 [groups.network]
 addresses = ["net-team@provider.example"]
@@ -133,16 +134,19 @@ def test_a_ticket_life_mails_the_contact_in_one_thread_and_the_staff_and_robots(
     for m in sink.mails:
         assert m["Auto-Submitted"] == "auto-generated"
         assert m["X-Loop"] == "opsledger@opsledger.example"
-        assert "内部" not in m.get_content()  # the internal note reaches nobody
-    note = to_contact[2].get_content()
+        assert "内部" not in m.get_body(preferencelist=("plain",)).get_content()  # nobody
+    note = to_contact[2].get_body(preferencelist=("plain",)).get_content()
     assert "我们明天上午上门更换硒鼓" in note
-    resolved = to_contact[3].get_content()
+    html = to_contact[3].get_body(preferencelist=("html",)).get_content()
+    link = f"https://desk.example/portal/tickets/{ref}#accept"
+    assert f'<a href="{link}">{link}</a>' in html and "已更换硒鼓" in html
+    resolved = to_contact[3].get_body(preferencelist=("plain",)).get_content()
     assert f"https://desk.example/portal/tickets/{ref}#accept" in resolved
     assert f"https://desk.example/portal/tickets/{ref}#reject" in resolved
     assert "已更换硒鼓" in resolved
     print("\n---- one zh-CN mail as the sink received it ----\n"
           + sink.raw[[m["To"] for m in sink.mails].index("li.si@acme.example")].decode())
-    print(to_contact[0].get_content())
+    print(to_contact[0].get_body(preferencelist=("plain",)).get_content())
 
     assigned = [m for m in sink.mails if m["To"] in ("eng.li@provider.example",
                                                      "net-team@provider.example")]
@@ -286,7 +290,7 @@ def test_rules_per_customer_language_and_announcements_to_the_contacts_in_scope(
     got = sorted((m["To"], m["Subject"]) for m in sink.mails)
     assert [to for to, _ in got] == ["bob@globex.example", "it-ops@globex.example"]
     assert all("Announcement: Core switch upgrade" in subject for _, subject in got)
-    assert "Network down 1 h." in sink.mails[0].get_content()
+    assert "Network down 1 h." in sink.mails[0].get_body(preferencelist=("plain",)).get_content()
 
 
 def test_a_bad_rules_file_stops_the_start(tmp_path):
