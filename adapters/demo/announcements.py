@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-from application.commands.announcements import PublishAnnouncement
+from application.commands.announcements import PublishAnnouncement, Scope
 from application.customers import find_customer, list_customers
 from application.desk import ServiceDesk
 from application.ports import FixedClock
@@ -41,8 +41,8 @@ def add_demo_announcement(desk: ServiceDesk, clock: FixedClock, changes: Sequenc
                 f"（变更 {change.number}）。维护期间 {change.affected_system} 查询可能短暂变慢，"
                 "其他系统不受影响。如有疑问请联系服务台。")
         result = desk.handle(PublishAnnouncement(
-            title=TITLE, body=body, customers=(customer,), starts=plan.schedule_start,
-            ends=plan.schedule_end, change_id=number, lead=timedelta(hours=lead_hours)),
-            actor=DISPATCHER)
+            title=TITLE, body=body, scope=Scope(customers=(customer,)),
+            starts=plan.schedule_start, ends=plan.schedule_end, change_id=number,
+            lead=timedelta(hours=lead_hours)), actor=DISPATCHER)
         return str(result.aggregate.number)
     return None

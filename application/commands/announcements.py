@@ -1,6 +1,5 @@
 """Announcement commands (维护通知, issue 19 item 5, ADR 0060); fields are named as the body of
-``POST /api/v1/announcements`` (its ``scope`` flattened into ``customers`` and ``systems``)
-and ``POST /api/v1/announcements/{ref}/withdraw``.
+``POST /api/v1/announcements`` (its ``scope`` a ``Scope``) and ``POST /api/v1/announcements/{ref}/withdraw``.
 
 Publishing saves in one transaction: the announcement (``ANN-YYYYMMDD-NNN``), the directory
 that lists it and, for an announcement about a change, ``Change.AnnouncementLinked`` on the
@@ -27,6 +26,14 @@ if TYPE_CHECKING:
     from application.desk import Context, ServiceDesk
 
 
+@dataclass(frozen=True)
+class Scope:
+    """Whom an announcement concerns: the customers told (ids) and the systems touched."""
+
+    customers: Sequence[str] = ()
+    systems: Sequence[str] = ()
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PublishAnnouncement(Command):
     """``Announcement.publish`` → ``Announcement.Published``, listed
@@ -40,16 +47,15 @@ class PublishAnnouncement(Command):
     verb = "publish"
 
     body: str
-    customers: Sequence[str]
+    scope: Scope
     starts: datetime | None
     ends: datetime | None
     title: str = ""
-    systems: Sequence[str] = ()
     change_id: str | None = None
     lead: timedelta = DEFAULT_LEAD
 
     def prepare(self, desk: ServiceDesk) -> None:
-        unknown = unknown_customers(desk, self.customers)
+        unknown = unknown_customers(desk, self.scope.customers)
         if unknown:
             raise InvalidCommand.field("scope.customers", "no registered customer "
                                        + ", ".join(repr(c) for c in unknown))
@@ -57,13 +63,13 @@ class PublishAnnouncement(Command):
     def decide(self, record: None, ctx: Context) -> Any:
         change = announced_change(ctx.desk, self.change_id)
         plan = change.plan if change is not None else None
-        systems = tuple(self.systems)
+        systems = tuple(self.scope.systems)
         if change is not None and not systems and change.affected_system:
             systems = (change.affected_system,)
         number = ctx.issue(RecordKind.ANNOUNCEMENT)
         a = Announcement.publish(
             id=record_id_for(number), number=number, title=self.title, body=self.body,
-            customers=tuple(self.customers), systems=systems, starts=self.starts,
+            customers=tuple(self.scope.customers), systems=systems, starts=self.starts,
             ends=self.ends, actor=ctx.actor, at=ctx.at, lead=self.lead,
             short_notice=change is not None and change.kind is ChangeKind.EMERGENCY,
             change_id=str(change.id) if change is not None else "",

@@ -15,6 +15,7 @@ from msgspec import Meta, Struct
 from adapters.http.schemas import common as s
 from application.announcements import active_for
 from application.commands.announcements import PublishAnnouncement as Publish
+from application.commands.announcements import Scope as PublishScope
 from domain.announcement import Announcement
 
 Names = Annotated[list[s.Short], Meta(max_length=200)]
@@ -88,7 +89,8 @@ def publish_command(body: PublishAnnouncement, lead_hours: float) -> Publish:
     """The command of a publishing body (the API's and the console's form); ``lead_hours``:
     ``OPSLEDGER_ANNOUNCEMENT_LEAD_HOURS``."""
     return Publish(
-        body=body.body, customers=tuple(body.scope.customers), systems=tuple(body.scope.systems),
+        body=body.body, scope=PublishScope(tuple(body.scope.customers),
+                                           tuple(body.scope.systems)),
         starts=body.starts, ends=body.ends, title=body.title, change_id=body.change_id,
         lead=timedelta(hours=lead_hours))
 
