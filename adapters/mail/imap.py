@@ -3,13 +3,13 @@ provider whose mail sits in a mailbox, and hands every new message to the mail i
 
 One pass: SEARCH UNSEEN in the folder, FETCH the messages by UID with ``BODY.PEEK[]`` (peeking
 leaves them unseen; at most 20 messages or 16 MiB a FETCH), ``receive(raw,
-source="imap:<folder>")`` each, and only after ``receive`` has returned, flag it ``\\Seen``
-and move it into the processed folder (or only flag it). The mailbox's flags are the poller's
-position: a crash between ``receive`` and the flag leaves the message unseen, the next pass
-fetches it again, and the intake's idempotency on the Message-ID records nothing new (outcome
-``duplicate``). Exactly once, no state of our own. A message the intake ``deferred`` (the
-store is away, nothing recorded) stays unseen and ends the pass; the loop tries again after
-its backoff.
+source="imap:<folder>")`` each, and only after ``receive`` has returned, MOVE it into the
+processed folder (flagged ``\\Seen`` there at the end of the pass), or only flag it. The
+folder and its flags are the poller's position: a crash between ``receive`` and the MOVE
+leaves the message unseen where it was, the next pass fetches it again, and the intake's
+idempotency on the Message-ID records nothing new (outcome ``duplicate``). Exactly once, no
+state of our own. A message the intake ``deferred`` (the store is away, nothing recorded)
+stays unseen and ends the pass; the loop tries again after its backoff.
 
 Between passes the poller waits in IDLE when the server has it (woken by the server's
 ``EXISTS`` within moments of a delivery; renewed at the latest every ``poll_seconds``), else it
@@ -124,6 +124,8 @@ class ImapPoller:
         self.total = Tally()
         self.source = f"imap:{mailbox.folder}"
         self.connections = 0  # successful logins: 2 or more after a reconnect
+        self._unswept = False  # messages may lie unread in the processed folder
+        self.highest_uid = 0  # the newest message a pass has looked at
 
     # -------------------------------------------------------------- the connection
 
@@ -143,6 +145,8 @@ class ImapPoller:
             self._close(client)
             raise
         self.connections += 1
+        self._unswept = bool(box.processed_folder and box.processed_folder != box.folder)
+        self.highest_uid = 0  # UIDs of another UIDVALIDITY may start again from 1
         self.log.info("mail.imap.connected", host=box.host, port=box.port, folder=box.folder,
                       security=box.security, idle=self._has(client, b"IDLE"))
         return client
@@ -164,7 +168,10 @@ class ImapPoller:
         """Every unseen message of the folder, oldest first, handed to the intake and then
         marked processed. Stops between two messages when ``stop`` is set."""
         tally = Tally()
+        if self._unswept:
+            self._sweep(client)
         uids = client.search(["UNSEEN"])
+        self.highest_uid = max([self.highest_uid, *uids])
         sizes = {uid: int(data.get(b"RFC822.SIZE", 0)) for uid, data in
                  (client.fetch(uids, ["RFC822.SIZE"]) if uids else {}).items()}
         for chunk in batches(sizes, self.batch, self.batch_bytes):
@@ -184,6 +191,8 @@ class ImapPoller:
                 self._processed(client, uid)
                 self.log.info("mail.imap.received", uid=uid, outcome=receipt.outcome,
                               ticket=receipt.ticket, reason=receipt.reason)
+        if self._unswept:
+            self._sweep(client)
         return self._passed(tally)
 
     def _passed(self, tally: Tally) -> Tally:
@@ -193,20 +202,33 @@ class ImapPoller:
         return tally
 
     def _processed(self, client: IMAPClient, uid: int) -> None:
-        """``\\Seen``, then into the processed folder (flags travel with it)."""
-        client.add_flags([uid], [SEEN])
+        """Into the processed folder in one step (MOVE), flagged ``\\Seen`` there by the
+        pass's sweep; or only flagged ``\\Seen`` where it is. Either way a single command
+        takes it out of the search, so no crash leaves a message half marked: one read,
+        unmoved in the folder, which no pass would fetch and no sweep would move."""
         target = self.mailbox.processed_folder
         if not target or target == self.mailbox.folder:
+            client.add_flags([uid], [SEEN])
             return
+        self._unswept = True
         if self._has(client, b"MOVE"):
             client.move([uid], target)
             return
-        client.copy([uid], target)
+        client.copy([uid], target)  # a crash before the expunge: a second copy, no loss
         client.delete_messages([uid])
         if self._has(client, b"UIDPLUS"):
             client.uid_expunge([uid])
         else:
             client.expunge()
+
+    def _sweep(self, client: IMAPClient) -> None:
+        """Flags ``\\Seen`` what was moved into the processed folder unread."""
+        client.select_folder(self.mailbox.processed_folder)
+        unseen = client.search(["UNSEEN"])
+        if unseen:
+            client.add_flags(unseen, [SEEN])
+        client.select_folder(self.mailbox.folder)
+        self._unswept = False
 
     def once(self) -> Tally:
         """One connection, one pass (``mail-poll --once``); connection errors propagate."""
@@ -246,22 +268,43 @@ class ImapPoller:
             self.drain(client)
             if self.stop.is_set():
                 return
+            # Mail that arrived during the pass was announced (EXISTS) in the answer to one of
+            # its commands, not to the IDLE that follows: look once more before waiting. Mail
+            # arriving between this look and the IDLE is announced right after the server's
+            # "+ idling", in the same packet, where imapclient reads past it into its buffer
+            # and idle_check() waits on the socket: that message waits for the IDLE's end
+            # (``poll_seconds`` at most), whose DONE brings the announcement out (ADR 0058).
+            if any(uid > self.highest_uid for uid in client.search(["UNSEEN"])):
+                continue
             if idle:
-                self._idle(client)
+                self._idle(client, self.poll_seconds)
             else:
                 self.stop.wait(self.poll_seconds)
 
-    def _idle(self, client: IMAPClient) -> None:
-        """Waits in IDLE until the server says the folder changed, ``poll_seconds`` pass or
+    def _idle(self, client: IMAPClient, seconds: float) -> bool:
+        """Waits in IDLE until the server says the folder changed (True), ``seconds`` pass or
         ``stop`` is set (looked at every second)."""
-        deadline = time.monotonic() + self.poll_seconds
+        deadline = time.monotonic() + seconds
+        changed = False
         client.idle()
         try:
-            while not self.stop.is_set() and time.monotonic() < deadline:
-                responses = client.idle_check(timeout=1)
-                if any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses):
-                    return
+            while not changed and not self.stop.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                responses = client.idle_check(timeout=min(1.0, left))
                 if any(r and r[0] == b"BYE" for r in responses):
                     raise ConnectionResetError(f"the server said goodbye: {responses!r}")
-        finally:
-            client.idle_done()
+                changed = _news(responses)
+        except BaseException:
+            with suppress(*CONNECTION_ERRORS):
+                client.idle_done()
+            raise
+        _, responses = client.idle_done()
+        return changed or _news(responses)
+
+
+def _news(responses: list[Any]) -> bool:
+    """Whether IDLE responses say a message came (``* 3 EXISTS``, ``* 1 RECENT``)."""
+    return any(isinstance(r, tuple) and len(r) > 1 and r[1] in (b"EXISTS", b"RECENT")
+               for r in responses)

@@ -169,14 +169,21 @@ service anvil {{
             return
         # The master leaves its imap, log and stats processes behind on SIGTERM: end the whole
         # process group (its own session), as a server going down ends every connection.
+        # Wait for all of them: one killed in the middle of writing a mailbox leaves a lock
+        # file that the next server waits on for minutes.
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
         try:
             process.wait(timeout=10)
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+            while time.monotonic() < deadline:
+                os.killpg(process.pid, 0)  # ProcessLookupError: the group is gone
+                time.sleep(0.02)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            pass
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
 
     def restart(self) -> None:
         self.stop()
