@@ -257,3 +257,33 @@ def dovecot_server() -> Iterator[Dovecot]:
 @pytest.fixture
 def imap_user(dovecot_server: Dovecot) -> str:
     return dovecot_server.add_user()
+
+
+def main() -> None:  # pragma: no cover - a newcomer's mailbox (README, "Polling a mailbox")
+    """``python -m tests.support.dovecot``: a throwaway Dovecot to try ``mail-poll`` on, until
+    Ctrl-C; prints the OPSLEDGER_IMAP_URL of an empty mailbox and puts a first mail in it."""
+    from email.message import EmailMessage
+
+    with running_dovecot() as server:
+        user = server.add_user()
+        message = EmailMessage()
+        message["From"], message["To"] = "王喆 <wangzhe@acme.com>", "helpdesk@example.com"
+        message["Subject"] = "打印机无法连接"
+        message.set_content("三楼的打印机从早上开始连不上。")
+        server.deliver(user, message.as_bytes())
+        print(f"export OPSLEDGER_IMAP_URL='{server.url(user)}'   # one unread mail in INBOX",
+              flush=True)
+        print(f"# more: python -m tests.support.dovecot is serving 127.0.0.1:{server.port} "
+              f"(user {user}, password {PASSWORD}) until Ctrl-C", flush=True)
+        signal.signal(signal.SIGTERM, _interrupt)
+        with contextlib.suppress(KeyboardInterrupt):
+            while True:
+                time.sleep(3600)
+
+
+def _interrupt(*_: object) -> None:  # pragma: no cover
+    raise KeyboardInterrupt
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
