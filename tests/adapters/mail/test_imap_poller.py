@@ -110,7 +110,10 @@ class Running:
 # ---------------------------------------------------------------- one pass
 
 
-def test_new_mail_becomes_a_ticket_and_is_moved_to_processed(dovecot_server, imap_user, store):
+def test_new_mail_becomes_a_ticket_and_is_moved_to_processed(dovecot_server, imap_user,
+                                                             services):
+    """On every store (memory, SQLite, PostgreSQL)."""
+    store = services
     dovecot_server.deliver(imap_user, mail("核心交换机端口掉线"))
     tally = poller(dovecot_server, imap_user, store).once()
     assert tally.line() == "received 1: 1 registered"
@@ -162,7 +165,9 @@ class Crash(BaseException):
 
 
 def test_a_crash_between_receive_and_flag_repolls_and_records_nothing_new(
-        dovecot_server, imap_user, store):
+        dovecot_server, imap_user, services):
+    """On every store (memory, SQLite, PostgreSQL)."""
+    store = services
     dovecot_server.deliver(imap_user, mail("数据库主从延迟"))
     intake = MailIntake(store)
 
