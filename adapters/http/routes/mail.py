@@ -74,7 +74,7 @@ QuarantineLimit = p.limit(100, clamped=True)
 @kit.threaded
 def quarantine_list(state: State, released: Released = False,
                     limit: QuarantineLimit = 100) -> QuarantineList:
-    rows = kit.services_of(state).quarantine.list(limit=kit.parse_limit(limit),
+    rows = kit.services_of(state).quarantine.list(limit=min(limit, p.MAX_LIMIT),
                                                   released=released)
     return QuarantineList(items=[quarantined_out(r) for r in rows], count=len(rows))
 
