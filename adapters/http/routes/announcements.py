@@ -21,7 +21,6 @@ from uuid import UUID
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
-from litestar.exceptions import ValidationException
 from litestar.params import QueryParameter
 
 from adapters.http import kit
@@ -83,6 +82,8 @@ Limit = limit(50)
 
 
 def _change_filter(ref: str | None) -> str | None:
+    """The change id a ``change`` filter names (an id or a ``CHG-`` number); any other text
+    names no change, and the list is empty."""
     if ref is None or not ref.strip():
         return None
     text = ref.strip()
@@ -91,8 +92,7 @@ def _change_filter(ref: str | None) -> str | None:
     try:
         return str(UUID(text))
     except ValueError:
-        raise ValidationException("bad change", extra=[
-            {"key": "change", "message": "a change id or CHG-… number"}]) from None
+        return text
 
 
 @get(f"{kit.API}/announcements", tags=[TAG],
