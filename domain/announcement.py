@@ -227,18 +227,18 @@ def _window_errors(starts: datetime, ends: datetime, at: datetime, lead: timedel
         hours = lead.total_seconds() / 3600
         errors.append(FieldError("starts", (
             f"planned maintenance is announced at least {hours:g} hours ahead: starts must be "
-            f"{(at + lead).isoformat(timespec='minutes')} or later")))
+            f"{(at + lead).astimezone(starts.tzinfo).isoformat(timespec='minutes')} or later")))
     if change_window is not None:
         first, last = change_window
         label = f"change {change_number}" if change_number else "the change"
         if starts > first:
             errors.append(FieldError("starts", (
                 f"must cover the planned window of {label}: no later than "
-                f"{first.isoformat(timespec='minutes')}")))
+                f"{first.astimezone(starts.tzinfo).isoformat(timespec='minutes')}")))
         if ends < last:
             errors.append(FieldError("ends", (
                 f"must cover the planned window of {label}: no earlier than "
-                f"{last.isoformat(timespec='minutes')}")))
+                f"{last.astimezone(ends.tzinfo).isoformat(timespec='minutes')}")))
     return errors
 
 

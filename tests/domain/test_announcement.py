@@ -53,6 +53,7 @@ def test_exactly_48_hours_ahead_is_enough_and_a_minute_less_is_refused() -> None
         publish(starts=T0 + DEFAULT_LEAD - timedelta(minutes=1))
     assert fields(e) == {"starts"}
     assert "48 hours" in e.value.detail
+    assert "2031-03-16T09:30+08:00 or later" in e.value.detail  # in the offset of starts
 
 
 def test_the_lead_is_configurable() -> None:
