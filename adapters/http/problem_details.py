@@ -267,6 +267,7 @@ _ERRORS: dict[int, str] = {
     403: "Not allowed for the caller's roles",
     404: "Unknown id or number (or another customer's record)",
     409: "Not allowed in the record's current state, or a concurrent update",
+    410: "Gone: erased with its customer's personal data (ADR 0056)",
     412: "If-Match names an older version",
     413: "Request body over 1 MiB",
     415: "The body is not JSON",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+import re
 from urllib.parse import quote
 
 from litestar import Request, Response
@@ -20,6 +21,7 @@ from multipart import MultipartSegment, ParserError, ParserLimitReached, PushMul
 from adapters.container import Services
 from adapters.http.access import (ADMIN, API, AUDITOR, REQUESTER, may_call, principal_of)
 from adapters.http.edge.limits import FILES_FORM_OVERHEAD
+from adapters.http.schemas.common import LINE
 from adapters.http.problem_details import problem
 from application.attachments import (FileAltered, FileErased, FileMissing, FileUnreadable,
                                      attachment_uuid, erased, filename_of, load_attachment)
@@ -145,6 +147,10 @@ def owner_for_upload(principal: Principal, given: str | None) -> str:
     field naming another one is refused), else the staff's ``customer`` field ("" for the
     provider's own files)."""
     given = normalise_customer_id(given or "")
+    if len(given) > 200 or not re.fullmatch(LINE, given):
+        raise ValidationException("customer: a customer's id",
+                                  extra=[{"key": "customer",
+                                          "message": "at most 200 printable characters"}])
     if REQUESTER in principal.roles and ADMIN not in principal.roles:
         own = normalise_customer_id(principal.customer or "")
         if not own:

@@ -386,15 +386,19 @@ def read_export(path: Path) -> tuple[dict[str, Any], Iterator[list[Row]], dict[s
     header = json.loads(f.readline())
     trailer: dict[str, Any] = {}
 
+    def frame_size(stream: BinaryIO, what: str) -> int:
+        """The length of the next frame (0: the end mark of ``what``)."""
+        size_bytes = stream.read(4)
+        if len(size_bytes) < 4:
+            raise BackupError(f"{path} is truncated (no end mark{what})")
+        return int(struct.unpack(">I", size_bytes)[0])
+
     def key_rows(stream: BinaryIO) -> tuple[list[KeyRow], str]:
         decode = msgspec.msgpack.decode
         digest = hashlib.sha256()
         found: list[KeyRow] = []
         while True:
-            size_bytes = stream.read(4)
-            if len(size_bytes) < 4:
-                raise BackupError(f"{path} is truncated (no end mark of the keys)")
-            (size,) = struct.unpack(">I", size_bytes)
+            size = frame_size(stream, " of the keys")
             if size == 0:
                 return found, digest.hexdigest()
             frame = stream.read(size)
@@ -406,10 +410,7 @@ def read_export(path: Path) -> tuple[dict[str, Any], Iterator[list[Row]], dict[s
         digest = hashlib.sha256()
         found: list[tuple[int, int]] = []
         while True:
-            size_bytes = stream.read(4)
-            if len(size_bytes) < 4:
-                raise BackupError(f"{path} is truncated (no end mark of the files)")
-            (size,) = struct.unpack(">I", size_bytes)
+            size = frame_size(stream, " of the files")
             if size == 0:
                 return found, digest.hexdigest()
             found.append((stream.tell(), size))
@@ -426,10 +427,7 @@ def read_export(path: Path) -> tuple[dict[str, Any], Iterator[list[Row]], dict[s
         with stream:
             batch: list[Row] = []
             while True:
-                size_bytes = stream.read(4)
-                if len(size_bytes) < 4:
-                    raise BackupError(f"{path} is truncated (no end mark)")
-                (size,) = struct.unpack(">I", size_bytes)
+                size = frame_size(stream, "")
                 if size == 0:
                     rows, frames = key_rows(stream) if with_keys else ([], hashlib.sha256().hexdigest())
                     files, files_sha = blob_frames(stream) if with_blobs else (

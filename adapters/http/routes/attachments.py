@@ -19,17 +19,21 @@ destroyed); ``409`` when the stored bytes were altered or are missing.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 
 from adapters.http import kit
 from adapters.http.access import principal_of
 from adapters.http.edge.limits import FILES_OPT
+from adapters.http.openapi.contract import also_answers
 from adapters.http.schemas.attachments import (AttachIn, AttachmentLinkOut, AttachmentMeta,
                                                AttachmentOut)
 from adapters.http.schemas.changes import ChangeView, change_view
+from adapters.http.schemas.common import LINE
 from adapters.http.uploads import (UploadRefused, file_response, owner_for_upload, read_upload,
                                    readable, unreadable, visible_links)
 from application.attachments import (FileUnreadable, check, filename_of, load_attachment, read,
@@ -40,6 +44,22 @@ from domain.attachment import Attachment
 TAGS = ["attachments"]
 
 
+@dataclass
+class UploadOperation(Operation):
+    """The upload's operation in the OpenAPI document: its ``multipart/form-data`` body (the
+    handler reads the stream itself, so Litestar knows no ``data`` to describe)."""
+
+    def __post_init__(self) -> None:
+        text = Schema(type=OpenAPIType.STRING, max_length=200, pattern=LINE)
+        self.request_body = RequestBody(required=True, description=(
+            "file: the file (at most OPSLEDGER_ATTACHMENT_MAX_BYTES, 20 MiB); customer: whose "
+            "data key seals it (staff; a requester's upload is their organisation's)"),
+            content={"multipart/form-data": OpenAPIMediaType(schema=Schema(
+                type=OpenAPIType.OBJECT, required=["file"],
+                properties={"file": Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY),
+                            "customer": text}))})
+
+
 def attachment_out(a: Attachment, filename: str) -> AttachmentOut:
     return AttachmentOut(id=str(a.id), sha256=a.sha256, size=a.size,
                          content_type=a.content_type, filename=filename, customer=a.owner,
@@ -47,7 +67,10 @@ def attachment_out(a: Attachment, filename: str) -> AttachmentOut:
 
 
 @post(f"{kit.API}/attachments", status_code=201, summary="Upload a file (multipart, field file)",
-      tags=TAGS, request_max_body_size=None, opt={FILES_OPT: True})
+      tags=TAGS, request_max_body_size=None, opt={FILES_OPT: True},
+      operation_class=UploadOperation,
+      responses={**also_answers(413, "The file is larger than OPSLEDGER_ATTACHMENT_MAX_BYTES"),
+                 **also_answers(415, "The body is not multipart/form-data")})
 async def upload_attachment(request: Request[Any, Any, Any], state: State) -> Response[AttachmentOut]:
     services = kit.services_of(state)
     try:
@@ -76,6 +99,8 @@ def _download(request: Request[Any, Any, Any], state: State, ref: str) -> Respon
 download_attachment = get(
     f"{kit.API}/attachments/{{ref:str}}", summary="Download a file: its exact bytes",
     tags=TAGS, media_type="application/octet-stream", name="attachment-download",
+    responses={**also_answers(409, "The stored bytes were altered or are missing"),
+               **also_answers(410, "Gone: erased with its customer's personal data")},
 )(kit.threaded(_download))
 
 

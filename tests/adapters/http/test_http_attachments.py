@@ -371,3 +371,12 @@ def test_a_registration_links_its_uploaded_files_and_keeps_text_references(world
     assert_problem(world.download(f["id"], "req-b"), 404)
     r = world.post("/tickets", ticket_body(attachments=[str(uuid4())]), "req-a")
     assert_problem(r, 422, field="attachments")
+
+
+def test_the_document_describes_the_upload_form(world: World):
+    doc = world.api.client.get("/schema/openapi.json").json()
+    op = doc["paths"][f"{API}/attachments"]["post"]
+    form = op["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert form["required"] == ["file"] and form["properties"]["file"]["format"] == "binary"
+    assert {"201", "413", "415", "422"} <= set(op["responses"])
+    assert {"200", "404", "409", "410"} <= set(doc["paths"][f"{API}/attachments/{{ref}}"]["get"]["responses"])

@@ -21,6 +21,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 import schemathesis
 from schemathesis import GenerationMode
@@ -108,10 +109,17 @@ def _call(api: Api, case: Any, seeded: dict[str, list[str]]) -> None:
         if case.path_parameters and name in case.path_parameters and rng.random() < 0.5:
             case.path_parameters[name] = rng.choice(known)
     kwargs = case.as_transport_kwargs(base_url="http://testserver.local", headers=AUTH)
-    response = api.client.request(
-        kwargs["method"], kwargs["url"], headers=kwargs.get("headers"),
-        params=kwargs.get("params"), content=_content(kwargs),
-    )
+    if kwargs.get("files"):  # a multipart form (POST /api/v1/attachments, ADR 0056)
+        form = httpx.Request(kwargs["method"], kwargs["url"], files=kwargs["files"])
+        body = form.read()
+        headers = {**(kwargs.get("headers") or {}), "content-type": form.headers["content-type"]}
+        response = api.client.request(kwargs["method"], kwargs["url"], headers=headers,
+                                      params=kwargs.get("params"), content=body)
+    else:
+        response = api.client.request(
+            kwargs["method"], kwargs["url"], headers=kwargs.get("headers"),
+            params=kwargs.get("params"), content=_content(kwargs),
+        )
     case.validate_response(response, checks=CHECKS)
 
 
