@@ -279,11 +279,12 @@ class NoticeDecider:
         self.channels = frozenset(channels)
         self.tracking = outbox.tracking  # the runner groups followers by their position's store
         self.stored: Callable[[], None] | None = None  # told after notices were stored (the sender)
+        self._pending = False  # notices stored in the runner's transaction, not yet told
 
     def position(self) -> int:
         return self.outbox.position()
 
-    def apply(self, events: Sequence[Any], *, start: int, end: int) -> None:
+    def _decided(self, events: Sequence[Any]) -> list[Notice]:
         rules = self.rules()
         notices: dict[str, Notice] = {}
         if not self.channels and not rules.robots():
@@ -291,8 +292,24 @@ class NoticeDecider:
         for positioned in events:
             for notice in self.decide(positioned.position, positioned.event, rules):
                 notices.setdefault(notice.id, notice)
-        self.outbox.store(list(notices.values()), start, end)
+        return list(notices.values())
+
+    def apply(self, events: Sequence[Any], *, start: int, end: int) -> None:
+        notices = self._decided(events)
+        self.outbox.store(notices, start, end)
         if notices and self.stored is not None:
+            self.stored()
+
+    def apply_in(self, cur: Any, events: Sequence[Any], *, start: int, end: int) -> None:
+        """``apply`` inside the runner's transaction of the read models of the same database
+        (ADR 0041: one transaction per pass); ``committed`` wakes the sender after it."""
+        notices = self._decided(events)
+        self.outbox.store_in(cur, notices, start, end)  # type: ignore[attr-defined]
+        self._pending = self._pending or bool(notices)
+
+    def committed(self) -> None:
+        if self._pending and self.stored is not None:
+            self._pending = False
             self.stored()
 
     def reset(self) -> None:

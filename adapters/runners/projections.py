@@ -245,8 +245,10 @@ class ProjectionRunner:
                 moved = 0
                 if sql is None:
                     moved = self.step(view, pages, now if lazy else None)
-                elif batch is not None and (isinstance(view, SqlView) or not batch[0]):
-                    # A SQL view, or a follower (a process manager) that only moves on.
+                elif batch is not None and (isinstance(view, SqlView) or not batch[0]
+                                            or hasattr(view, "apply_in")):
+                    # A SQL view, a follower (a process manager) that only moves on, or one
+                    # that writes its rows in the same database (the notice outbox, ADR 0059).
                     shared.setdefault(sql[0].database, []).append((name, view, batch, *sql))
                 elif batch is not None:  # a follower with events: its own transaction(s)
                     events, start, end, moved = batch

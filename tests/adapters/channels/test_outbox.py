@@ -25,7 +25,7 @@ from adapters.channels.outbox import backoff
 from adapters.channels.senders import DingtalkChannel
 from adapters.container import Services, build
 from adapters.settings import Settings, SettingsError
-from application.commands.announcements import PublishAnnouncement
+from application.commands.announcements import PublishAnnouncement, Scope
 from application.commands.tickets import (
     Assign, AwaitCustomer, Classify, Comment, Escalate, RegisterTicket, Resolve, Resume, Start)
 from application.commands.users import RegisterUser
@@ -284,7 +284,7 @@ def test_rules_per_customer_language_and_announcements_to_the_contacts_in_scope(
     sink.raw.clear()
     start = world.desk.clock.now() + timedelta(days=3)
     world.desk.handle(PublishAnnouncement(title="Core switch upgrade", body="Network down 1 h.",
-                                          customers=["GLOBEX"], starts=start,
+                                          scope=Scope(customers=["GLOBEX"]), starts=start,
                                           ends=start + timedelta(hours=1)), actor="admin")
     send_all(world)
     got = sorted((m["To"], m["Subject"]) for m in sink.mails)
@@ -403,7 +403,7 @@ def test_a_requesters_email_is_erased_with_the_customers_personal_data(store_url
         assert "@" not in s.desk.load(user_id("li.si@acme")).email
         start = s.desk.clock.now() + timedelta(days=3)
         s.desk.handle(PublishAnnouncement(title="核心交换机升级", body="网络中断 1 小时",
-                                          customers=["ACME"], starts=start,
+                                          scope=Scope(customers=["ACME"]), starts=start,
                                           ends=start + timedelta(hours=1)), actor="admin")
         send_all(s)
         assert sink.raw == []  # nobody left to mail: the erased requester is not a recipient
