@@ -44,6 +44,18 @@ ENVIRONMENT = Environment(
 )
 
 
+def file_size(n: int) -> str:
+    """A file's size as people read it: ``512 B``, ``3.4 KiB``, ``12.0 MiB``."""
+    if n < 1024:
+        return f"{n} B"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.1f} KiB"
+    return f"{n / (1024 * 1024):.1f} MiB"
+
+
+ENVIRONMENT.filters["file_size"] = file_size
+
+
 #: The header's links: (path, message key, the API operation its page names). A link shows
 #: only to callers the matrix lets through (``tests/adapters/console/test_console_nav.py``
 #: keeps each operation equal to its page's ``OPERATION_OPT``).
