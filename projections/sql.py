@@ -456,6 +456,15 @@ class SqlRows(SqlView):
         return found[0] if found else None
 
 
+def serialise_ddl(store: SqlStore, cur: Cursor) -> None:
+    """Takes the read models' DDL lock (``Tracking.DDL_LOCK``) for the rest of the transaction
+    on PostgreSQL, before a ``CREATE TABLE IF NOT EXISTS`` of a table kept beside the events
+    (keys, files, the mail quarantine): processes that start together otherwise collide in
+    ``pg_type`` (``DuplicateObject``). Nothing on SQLite (one writer at a time anyway)."""
+    if store.dialect == "postgres":
+        cur.execute(f"SELECT pg_advisory_xact_lock({Tracking.DDL_LOCK})")
+
+
 def trigram_indexes(store: SqlStore, ddl_lock: int, table: str,
                     indexes: dict[str, str]) -> bool:
     """The ``pg_trgm`` GIN indexes ``{name: expression}`` of ``table`` for ``LIKE '%term%'``

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from projections.sql import PostgresStore, SqlStore
+from projections.sql import PostgresStore, SqlStore, serialise_ddl
 
 TABLE = "attachment_blobs"
 NAME = re.compile(r"[0-9a-f]{64}\.[A-Za-z0-9_-]{1,80}\.[0-9]{1,9}")
@@ -118,6 +118,7 @@ class SqlBlobStore:
         self.store = store
         blob = "BYTEA" if store.dialect == "postgres" else "BLOB"
         with store.transaction() as cur:
+            serialise_ddl(store, cur)  # processes starting together (PostgreSQL)
             cur.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} (name TEXT PRIMARY KEY, "
                         f"data {blob} NOT NULL, size BIGINT NOT NULL, created_at TEXT NOT NULL)")
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from projections.sql import PostgresStore, SQLiteStore, SqlStore
+from projections.sql import PostgresStore, SQLiteStore, SqlStore, serialise_ddl
 
 TABLE = "personal_data_keys"
 
@@ -31,6 +31,7 @@ class SqlKeyStore:
         self.store = store
         blob = "BYTEA" if store.dialect == "postgres" else "BLOB"
         with store.transaction() as cur:
+            serialise_ddl(store, cur)  # processes starting together (PostgreSQL)
             cur.execute(
                 f"CREATE TABLE IF NOT EXISTS {TABLE} (key_id TEXT NOT NULL, version INTEGER NOT "
                 f"NULL, key {blob}, created_at TEXT NOT NULL, destroyed_at TEXT, "

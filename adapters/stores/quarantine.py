@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from projections.sql import PostgresStore, SQLiteStore, SqlStore
+from projections.sql import PostgresStore, SQLiteStore, SqlStore, serialise_ddl
 
 TABLE = "mail_quarantine"
 _COLUMNS = ("id, key, received_at, source, reason, sender, subject, size, released_at, "
@@ -103,6 +103,7 @@ class SqlQuarantine:
         self.store = store
         blob = "BYTEA" if store.dialect == "postgres" else "BLOB"
         with store.transaction() as cur:
+            serialise_ddl(store, cur)  # processes starting together (PostgreSQL)
             cur.execute(
                 f"CREATE TABLE IF NOT EXISTS {TABLE} (id TEXT PRIMARY KEY, key TEXT NOT NULL "
                 "UNIQUE, received_at TEXT NOT NULL, source TEXT NOT NULL, reason TEXT NOT NULL, "
