@@ -30,7 +30,8 @@ from domain.change import Change
 from domain.ticket import Author, Ticket, Visibility
 
 NAME = "notices"
-ANNOUNCEMENT_PUBLISHED = "opsledger.announcement:Announcement.Published"  # H6 (ADR 0060)
+ANNOUNCEMENT_PUBLISHED = "opsledger.announcement:Announcement.Published"  # ADR 0060
+ANNOUNCEMENT_WITHDRAWN = "opsledger.announcement:Announcement.Withdrawn"  # the same people told
 
 #: Every kind of notice, and who gets it unless the rules say otherwise.
 DEFAULT_NOTICES: dict[str, tuple[str, ...]] = {
@@ -45,6 +46,7 @@ DEFAULT_NOTICES: dict[str, tuple[str, ...]] = {
     "change_scheduled": ("cab", "customer_contacts"),
     "change_approved": ("cab", "customer_contacts"),
     "announcement": ("customer_contacts",),
+    "announcement_withdrawn": ("customer_contacts",),
 }
 KINDS = tuple(DEFAULT_NOTICES)
 ROLES = frozenset({"contact", "assignee", "group", "manager", "expert", "customer_contacts",
@@ -232,6 +234,8 @@ class Directory(Protocol):
 
     def requesters(self, customer: str) -> list[str]: ...
 
+    def announcement(self, record_id: UUID) -> Any | None: ...
+
 
 def desk_directory(desk: Any) -> Directory:
     """The ``Directory`` over a ``ServiceDesk``."""
@@ -249,6 +253,12 @@ def desk_directory(desk: Any) -> Directory:
 
         def escalation_contacts(self, ticket: Ticket) -> tuple[str, str]:
             return desk.sla.escalation_contacts(ticket) if desk.sla is not None else ("", "")
+
+        def announcement(self, record_id: UUID) -> Any | None:
+            from domain.announcement import Announcement
+
+            record = desk.load(record_id)
+            return record if isinstance(record, Announcement) else None
 
         def requesters(self, customer: str) -> list[str]:
             return [u.user for u in list_users(desk, role=Role.REQUESTER.value, customer=customer)
@@ -269,6 +279,7 @@ class NoticeDecider:
         Ticket.Resolved.TOPIC, Ticket.CommentAdded.TOPIC, Ticket.SlaWarningRaised.TOPIC,
         Ticket.SlaBreached.TOPIC, Ticket.Escalated.TOPIC, Change.Planned.TOPIC,
         Change.ConsentRecorded.TOPIC, Change.EmergencyApproved.TOPIC, ANNOUNCEMENT_PUBLISHED,
+        ANNOUNCEMENT_WITHDRAWN,
     })
 
     def __init__(self, outbox: NoticeOutbox, directory: Directory, rules: Callable[[], Rules],
@@ -346,6 +357,12 @@ class NoticeDecider:
         if topic == ANNOUNCEMENT_PUBLISHED:
             subject = Subject(str(e.originator_id), str(getattr(e, "number", "") or ""), None)
             return "announcement", subject, {"customers": tuple(getattr(e, "customers", ()) or ())}
+        if topic == ANNOUNCEMENT_WITHDRAWN:  # the maintenance is off: tell whom it was announced to
+            announcement = self.directory.announcement(e.originator_id)
+            if announcement is None:
+                return None, None, {}
+            subject = Subject(str(e.originator_id), announcement.number, None)
+            return "announcement_withdrawn", subject, {"customers": announcement.customers}
         if isinstance(e, Change.Event) or isinstance(e, Change.Requested):
             change = self.directory.change(e.originator_id)
             if change is None:

@@ -183,6 +183,9 @@ class OutboxSender:
         n = row.notice
         e = self._event(n.position)
         record = self.desk.load(UUID(n.record_id)) if n.rule != "announcement" else None
+        if n.rule == "announcement_withdrawn":  # the announcement as it was called off
+            return {"e": e, "title": getattr(record, "title", "") or n.number,
+                    "announcement": record}
         if isinstance(record, Ticket):
             return {"e": e, "title": record.title, "customer": record.customer,
                     "group": record.group, "ticket": record}

@@ -25,7 +25,7 @@ from adapters.channels.outbox import backoff
 from adapters.channels.senders import DingtalkChannel
 from adapters.container import Services, build
 from adapters.settings import Settings, SettingsError
-from application.commands.announcements import PublishAnnouncement, Scope
+from application.commands.announcements import PublishAnnouncement, Scope, WithdrawAnnouncement
 from application.commands.tickets import (
     Assign, AwaitCustomer, Classify, Comment, Escalate, RegisterTicket, Resolve, Resume, Start)
 from application.commands.users import RegisterUser
@@ -291,6 +291,17 @@ def test_rules_per_customer_language_and_announcements_to_the_contacts_in_scope(
     assert [to for to, _ in got] == ["bob@globex.example", "it-ops@globex.example"]
     assert all("Announcement: Core switch upgrade" in subject for _, subject in got)
     assert "Network down 1 h." in sink.mails[0].get_body(preferencelist=("plain",)).get_content()
+    # called off: the same people are told, with the reason
+    number = got[0][1].split("]")[0].lstrip("[")
+    sink.raw.clear()
+    world.desk.handle(WithdrawAnnouncement(ref=number, reason="Vendor postponed the upgrade"),
+                      actor="admin")
+    send_all(world)
+    off = sorted((m["To"], m["Subject"]) for m in sink.mails)
+    assert [to for to, _ in off] == ["bob@globex.example", "it-ops@globex.example"]
+    assert all(subject == f"[{number}] Called off: Core switch upgrade" for _, subject in off)
+    assert "Vendor postponed the upgrade" in sink.mails[0].get_body(
+        preferencelist=("plain",)).get_content()
 
 
 def test_a_bad_rules_file_stops_the_start(tmp_path):
