@@ -130,6 +130,7 @@ def ticket_page(request: Request[Any, Any, Any], state: State, ref: str) -> Temp
                 timeline=public_timeline(history),
                 files=record_files(kit.services_of(state), principal_of(request), history),
                 commands=offered,
+                max_mib=kit.services_of(state).settings.attachment_max_bytes // (1024 * 1024),
                 feedback_window=window, signer=principal_of(request).name)
 
 
