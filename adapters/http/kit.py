@@ -48,6 +48,7 @@ from adapters.http.access import (
 from application.commands.base import Command
 from application.commands.tickets import RegisterTicket
 from application.desk import CommandResult, ServiceDesk
+from application.errors import RecordNotFound
 from application.idempotency import IdempotencyKey
 from application.sla_compliance import compliance as sla_compliance
 from domain.ticket import Contact
@@ -175,6 +176,18 @@ def idempotency_key(request: Request[Any, Any, Any], data: Any) -> IdempotencyKe
 def actor_of(request: Request[Any, Any, Any]) -> str:
     """The acting user's id, recorded on every event of a command."""
     return principal_of(request).user_id
+
+
+def quarantined_message(state: State, id: str) -> Response[bytes]:
+    """A message the mail intake kept aside (ADR 0057), byte for byte as ``message/rfc822``
+    (the API's ``GET /mail/quarantine/{id}`` and the console's page of it); an unknown id:
+    ``404``."""
+    row = services_of(state).quarantine.get(id.strip())
+    if row is None or row.raw is None:
+        raise RecordNotFound(id, "quarantined mail")
+    return Response(row.raw, media_type="message/rfc822", headers={
+        "Content-Disposition": f'attachment; filename="{row.id}.eml"',
+        "X-Content-Type-Options": "nosniff"})
 
 
 def sla_of(desk: ServiceDesk, ticket: Any, now: datetime | None = None) -> Any:

@@ -83,12 +83,7 @@ def quarantine_list(state: State, released: Released = False,
      tags=TAGS, media_type="message/rfc822")
 @kit.threaded
 def quarantine_show(state: State, id: str) -> Response[bytes]:
-    row = kit.services_of(state).quarantine.get(id.strip())
-    if row is None or row.raw is None:
-        raise RecordNotFound(id, LABEL)
-    return Response(row.raw, media_type="message/rfc822", headers={
-        "Content-Disposition": f'attachment; filename="{row.id}.eml"',
-        "X-Content-Type-Options": "nosniff"})
+    return kit.quarantined_message(state, id)
 
 
 @post(f"{_Q}/{{id:str}}/release", status_code=200, tags=TAGS,

@@ -44,12 +44,7 @@ def quarantine_list(request: Request[Any, Any, Any], state: State, released: str
      opt={OPERATION_OPT: f"GET {_Q}/{{id}}", AUDIENCE_OPT: STAFF})
 @kit.threaded
 def quarantined(state: State, id: str) -> Response[bytes]:
-    row = kit.services_of(state).quarantine.get(id.strip())
-    if row is None or row.raw is None:
-        raise RecordNotFound(id, LABEL)
-    return Response(row.raw, media_type="message/rfc822", headers={
-        "Content-Disposition": f'attachment; filename="{row.id}.eml"',
-        "X-Content-Type-Options": "nosniff"})
+    return kit.quarantined_message(state, id)
 
 
 @post("/ui/mail/quarantine/{id:str}/release", name="console-mail-release",
