@@ -55,6 +55,9 @@ class CommandResult:
     replayed: bool = False  # an Idempotency-Key repeat: nothing new was recorded
     changed: bool = False  # the command recorded events (not ``NOTHING``, not a replay)
     events: tuple[Any, ...] = ()  # every event saved, in order (numbers, idempotency too)
+    # when the command was decided (a repeat: the first one's time), so that an answer's
+    # clocks read the same on every repeat of one Idempotency-Key
+    at: datetime | None = None
 
     @property
     def ticket(self) -> Ticket:
@@ -318,7 +321,8 @@ class ServiceDesk(Application):
 
     def _replay(self, record: IdempotencyRecord) -> CommandResult:
         aggregate = self.repository.get(record.target_id, version=record.target_version)
-        return CommandResult(aggregate=aggregate, created=record.created, replayed=True)
+        return CommandResult(aggregate=aggregate, created=record.created, replayed=True,
+                             at=record.created_on)
 
     # ------------------------------------------------------------- the handler
 
@@ -406,7 +410,7 @@ class ServiceDesk(Application):
                 ctx.release()
             return CommandResult(aggregate=record, created=changed and target is None,
                                  position=position, changed=changed,
-                                 events=tuple(r.domain_event for r in recordings))
+                                 events=tuple(r.domain_event for r in recordings), at=ctx.at)
         raise ConcurrencyConflict(MAX_ATTEMPTS)
 
     # ------------------------------------------------------------------- reads

@@ -197,13 +197,14 @@ def sla_of(desk: ServiceDesk, ticket: Any, now: datetime | None = None) -> Any:
     return desk.sla.status(ticket, now or desk.clock.now())
 
 
-def ticket_view(desk: ServiceDesk, ticket: Any, as_of: datetime | None = None) -> s.TicketView:
-    """The ticket's view with its SLA clocks at ``as_of`` (default: now) and its project
-    (ADR 0028) from the contracts recorded by then."""
+def ticket_view(desk: ServiceDesk, ticket: Any, as_of: datetime | None = None, *,
+                clocks_at: datetime | None = None) -> s.TicketView:
+    """The ticket's view with its SLA clocks at ``as_of`` (default: ``clocks_at``, or now)
+    and its project (ADR 0028) from the contracts recorded by then."""
     terms = (desk.sla.project_terms(ticket.customer, ticket.reported_at, as_of)
              if desk.sla else None)
     project = s.LinkedRecord(terms.project_id, terms.project_number) if terms else None
-    return s.ticket_view(ticket, sla_of(desk, ticket, as_of), project)
+    return s.ticket_view(ticket, sla_of(desk, ticket, as_of or clocks_at), project)
 
 
 def answer_headers(result: CommandResult, location: str) -> dict[str, str]:
@@ -238,7 +239,10 @@ def put_definition(request: Request[Any, Any, Any], state: State, data: Any, com
 
 
 def respond_ticket(result: CommandResult, desk: ServiceDesk) -> Response[s.TicketView]:
-    return record_response(result, ticket_view(desk, result.ticket), "tickets")
+    """A ticket command's answer: the ticket with its clocks read at the command's time, so
+    every repeat of one ``Idempotency-Key`` answers the same bytes."""
+    return record_response(result, ticket_view(desk, result.ticket, clocks_at=result.at),
+                           "tickets")
 
 
 def run_command(

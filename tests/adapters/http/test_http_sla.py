@@ -99,3 +99,22 @@ def test_an_unknown_sla_policy_is_a_422_naming_it(api: Api):
 def test_a_ticket_without_priority_has_no_sla_block_yet(api: Api):
     t = api.ok(api.register(), 201)
     assert t["sla"] is None
+
+
+def test_a_repeated_command_answers_the_clocks_of_its_first_answer(api: Api):
+    # given a ticket whose clocks run, registered with an Idempotency-Key
+    api.clock.set(MONDAY_10)
+    key = {"Idempotency-Key": "sla-repeat-1"}
+    first = api.register(headers=key, reported_at=MONDAY_10.isoformat(), **P1)
+    assert first.status_code == 201
+
+    # when the same request comes again a minute later (a client's retry)
+    api.clock.set(at(10, 1))
+    again = api.register(headers=key, reported_at=MONDAY_10.isoformat(), **P1)
+
+    # then it answers the first answer byte for byte: the clocks as read when it was decided
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.content == first.content
+    assert again.json()["sla"]["response_remaining_seconds"] == 7200
+    # while a read shows them now
+    assert api.view(first.json()["id"])["sla"]["response_remaining_seconds"] == 7140
