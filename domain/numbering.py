@@ -27,6 +27,14 @@ class RecordKind(StrEnum):
     ARTICLE = "KB"
     PROJECT = "PRJ"
     ANNOUNCEMENT = "ANN"  # planned maintenance (ADR 0060)
+    CONFIGURATION_ITEM = "CI"  # 配置项 (ADR 0063)
+    SPARE_PART_REQUISITION = "BJ"  # 备件领用单 (ADR 0064)
+    DISPATCH_ORDER = "PG"  # 派工单, a field visit (ADR 0064)
+    REPAIR_ORDER = "RP"  # 设备送修单 (ADR 0065)
+    AGREEMENT = "AGR"  # SLA / OLA / UC (ADR 0066)
+    COMPLAINT = "CMP"  # 投诉 (ADR 0066)
+    RISK = "RSK"  # 隐患 (ADR 0067)
+    MAJOR_INCIDENT = "MI"  # 重大事件 (ADR 0067)
 
 
 # The aggregates whose id derives from their number (``record_id_for``), by number prefix.
@@ -37,6 +45,14 @@ NUMBERED_RECORDS: dict[str, str] = {
     RecordKind.ARTICLE.value: "article",
     RecordKind.PROJECT.value: "project",
     RecordKind.ANNOUNCEMENT.value: "announcement",
+    RecordKind.CONFIGURATION_ITEM.value: "ci",
+    RecordKind.SPARE_PART_REQUISITION.value: "requisition",
+    RecordKind.DISPATCH_ORDER.value: "visit",
+    RecordKind.REPAIR_ORDER.value: "repair",
+    RecordKind.AGREEMENT.value: "agreement",
+    RecordKind.COMPLAINT.value: "complaint",
+    RecordKind.RISK.value: "risk",
+    RecordKind.MAJOR_INCIDENT.value: "major_incident",
 }
 
 
