@@ -1,0 +1,69 @@
+"""Configuration items (配置项, issue 20 item 1, ADR 0063): the reads, and the lookups commands
+make (the CIs a ticket, problem or change names).
+
+The commands are values in ``application.commands.cis``. Lists, relations, impact, the CI
+page's records and the monthly-update flag are answered by the CI index
+(``projections.ci_index``), an in-memory read model fed by the projection engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID
+
+from application.commands.base import resolve_ref
+from application.desk import HistoryEntry, ServiceDesk
+from application.errors import RecordNotFound
+from domain.ci import ConfigurationItem
+from domain.errors import FieldError, InvalidCommand
+
+LABEL = "configuration item"
+
+
+def load_ci(desk: ServiceDesk, ref: str | UUID) -> ConfigurationItem | None:
+    """The CI ``ref`` (an id or ``CI-`` number) as it stands now, or ``None``."""
+    try:
+        record_id = resolve_ref(ref.strip() if isinstance(ref, str) else ref, LABEL)
+    except RecordNotFound:
+        return None
+    found = desk.load(record_id)
+    return found if isinstance(found, ConfigurationItem) else None
+
+
+def get_ci(desk: ServiceDesk, ref: str | UUID, as_of: datetime | None = None
+           ) -> ConfigurationItem:
+    return desk.get_record(ref, ConfigurationItem, LABEL, as_of)  # type: ignore[no-any-return]
+
+
+def readable(ci: ConfigurationItem, customer: str | None) -> ConfigurationItem:
+    """``ci`` for a requester of ``customer`` (``None``: staff): another organisation's CI is
+    not found, exactly like an unknown number."""
+    if customer is not None and not ci.belongs_to(customer):
+        raise RecordNotFound(ci.number, LABEL)
+    return ci
+
+
+def ci_history(desk: ServiceDesk, ref: str | UUID) -> list[HistoryEntry]:
+    return desk.history(ref, ConfigurationItem, LABEL)
+
+
+def affected_cis(desk: ServiceDesk, refs: Sequence[str], customer: str | None,
+                 field: str = "affected_cis") -> tuple[ConfigurationItem, ...]:
+    """The CIs a ticket, problem or change names (ids or ``CI-`` numbers, first occurrence
+    kept): one 422 naming ``affected_cis.<i>`` for each unknown CI and, with ``customer``
+    (a ticket's), each CI of another customer."""
+    errors: list[FieldError] = []
+    found: dict[UUID, ConfigurationItem] = {}
+    for i, ref in enumerate(refs):
+        ci = load_ci(desk, ref) if isinstance(ref, str) and ref.strip() else None
+        if ci is None:
+            errors.append(FieldError(f"{field}.{i}", f"no configuration item {ref!r}"))
+        elif customer is not None and not ci.belongs_to(customer):
+            errors.append(FieldError(f"{field}.{i}", f"{ci.number} is not a configuration "
+                                                     f"item of customer {customer!r}"))
+        else:
+            found.setdefault(ci.id, ci)
+    if errors:
+        raise InvalidCommand(errors)
+    return tuple(found.values())

@@ -1,0 +1,194 @@
+"""Configuration item commands (配置项, issue 20 item 1, ADR 0063); fields are named as the
+bodies of ``POST /api/v1/cis``, ``…/cis/{ref}/update``, ``/status``, ``/relate``,
+``/unrelate``, ``/verify`` and the rows of an import (``ImportCis``).
+
+``classes``: the classes a CI may have (``OPSLEDGER_CI_CLASSES``, the edge passes them;
+``DEFAULT_CLASSES`` otherwise). A repair order (ADR 0065) sets a CI ``in_repair`` and back with
+``ChangeCiStatus``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any
+from uuid import NAMESPACE_URL, uuid5
+
+from application.commands.base import NOTHING, Command, RecordCommand
+from domain.ci import DEFAULT_CLASSES, ConfigurationItem, Status
+from domain.errors import InvalidCommand
+from domain.numbering import RecordKind, record_id_for
+
+if TYPE_CHECKING:
+    from application.desk import Context
+
+LABEL = "configuration item"
+
+
+def find_ci(ctx_desk: Any, ref: str, field_name: str) -> ConfigurationItem:
+    """The CI ``ref`` (an id or ``CI-`` number) for a command, or a 422 naming ``field_name``."""
+    from application.cis import load_ci  # the reads module (no cycle at import time)
+
+    found = load_ci(ctx_desk, ref)
+    if found is None:
+        raise InvalidCommand.field(field_name, f"no configuration item {ref!r}")
+    return found
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CiFields:
+    """What describes a CI (a registration's fields; an import row)."""
+
+    name: str
+    ci_class: str
+    customer: str
+    location: str = ""
+    asset_tag: str = ""
+    serial: str = ""
+    model: str = ""
+    vendor: str = ""
+    warranty_end: date | None = None
+    status: Status | str = Status.IN_USE
+    attributes: Mapping[str, str] = field(default_factory=dict)
+
+
+def _register(f: CiFields, ctx: Context, classes: Sequence[str]) -> ConfigurationItem:
+    number = ctx.issue(RecordKind.CONFIGURATION_ITEM)
+    return ConfigurationItem.register(
+        id=record_id_for(number), number=number, name=f.name, ci_class=f.ci_class,
+        customer=f.customer, actor=ctx.actor, at=ctx.at, classes=classes,
+        location=f.location, asset_tag=f.asset_tag, serial=f.serial, model=f.model,
+        vendor=f.vendor, warranty_end=f.warranty_end, status=f.status,
+        attributes=f.attributes)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RegisterCi(Command):
+    """``ConfigurationItem.register`` → ``ConfigurationItem.Registered`` (``CI-…``).
+    HTTP: ``RegisterCi``."""
+
+    record_class = ConfigurationItem
+    record_label = LABEL
+    verb = "register"
+
+    item: CiFields
+    classes: Sequence[str] = DEFAULT_CLASSES
+
+    def decide(self, record: None, ctx: Context) -> Any:
+        return _register(self.item, ctx, self.classes)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImportCis(Command):
+    """Many CIs registered in one save (one import batch: ``application.ci_import``); one
+    refused row refuses the batch (the preview finds them first)."""
+
+    record_class = ConfigurationItem
+    record_label = LABEL
+    verb = "import"
+
+    items: Sequence[CiFields]
+    classes: Sequence[str] = DEFAULT_CLASSES
+
+    def decide(self, record: None, ctx: Context) -> Any:
+        return tuple(_register(f, ctx, self.classes) for f in self.items)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CiCommand(RecordCommand):
+    record_class = ConfigurationItem
+    record_label = LABEL
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UpdateCi(CiCommand):
+    """``ConfigurationItem.update`` → ``Updated`` with the fields that changed (``None``:
+    unchanged; nothing changed records nothing). HTTP: ``UpdateCi``."""
+
+    verb = "update"
+
+    name: str | None = None
+    ci_class: str | None = None
+    customer: str | None = None
+    location: str | None = None
+    asset_tag: str | None = None
+    serial: str | None = None
+    model: str | None = None
+    vendor: str | None = None
+    warranty_end: date | str | None = None  # "" clears it
+    attributes: Mapping[str, str] | None = None
+    classes: Sequence[str] = DEFAULT_CLASSES
+
+    def decide(self, ci: ConfigurationItem, ctx: Context) -> Any:
+        fields = {n: getattr(self, n) for n in (
+            "name", "ci_class", "customer", "location", "asset_tag", "serial", "model",
+            "vendor", "warranty_end", "attributes")}
+        changed = ci.update(fields=fields, actor=ctx.actor, at=ctx.at, classes=self.classes)
+        return None if changed else NOTHING
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChangeCiStatus(CiCommand):
+    """``ConfigurationItem.change_status`` → ``StatusChanged`` (``in_use`` / ``spare`` /
+    ``in_repair`` / ``retired``, with a reason); the same status again records nothing.
+    HTTP: ``ChangeCiStatus``; a repair order uses it too (ADR 0065)."""
+
+    verb = "change_status"
+
+    status: Status | str
+    reason: str
+
+    def decide(self, ci: ConfigurationItem, ctx: Context) -> Any:
+        changed = ci.change_status(status=self.status, reason=self.reason, actor=ctx.actor,
+                                   at=ctx.at)
+        return None if changed else NOTHING
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RelateCi(CiCommand):
+    """``ConfigurationItem.relate`` → ``Related``: "this CI <type> ``target_ci``" (an id or
+    ``CI-`` number; 422 naming ``target`` when there is no such CI). HTTP: ``RelateCi``."""
+
+    verb = "relate"
+
+    type: str
+    target_ci: str  # the body's ``target`` (``target`` is the command's own method)
+
+    def decide(self, ci: ConfigurationItem, ctx: Context) -> Any:
+        other = find_ci(ctx.desk, self.target_ci, "target")
+        before = len(ci.relations)
+        relation_id = str(uuid5(NAMESPACE_URL, f"opsledger:ci-relation:{ci.id}:{ci.version}"))
+        ci.relate(relation_id=relation_id, type=self.type, target=str(other.id),
+                  target_number=other.number, actor=ctx.actor, at=ctx.at)
+        return None if len(ci.relations) > before else NOTHING
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnrelateCi(CiCommand):
+    """``ConfigurationItem.unrelate`` → ``Unrelated``. HTTP: ``UnrelateCi``."""
+
+    verb = "unrelate"
+
+    relation: str
+    reason: str = ""
+
+    def decide(self, ci: ConfigurationItem, ctx: Context) -> Any:
+        ci.unrelate(relation_id=self.relation.strip(), reason=self.reason, actor=ctx.actor,
+                    at=ctx.at)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VerifyCi(CiCommand):
+    """``ConfigurationItem.verify`` → ``Verified``: a verification round's (核查) verdict.
+    HTTP: ``VerifyCi``."""
+
+    verb = "verify"
+
+    round: str
+    verdict: str
+    note: str = ""
+
+    def decide(self, ci: ConfigurationItem, ctx: Context) -> Any:
+        ci.verify(round=self.round, verdict=self.verdict, note=self.note, actor=ctx.actor,
+                  at=ctx.at)
