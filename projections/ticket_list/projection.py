@@ -86,6 +86,7 @@ TOPICS = frozenset(
         Ticket.ProblemLinked,  # version only: the list shows the same version as the view
         Ticket.InformationAdded,  # version only (ADR 0052)
         Ticket.CommentAdded,  # version only (ADR 0055): a note changes no column
+        Ticket.ServiceRequested, Ticket.Approved, Ticket.ApprovalRejected,  # ADR 0061
     )
 )
 
@@ -103,6 +104,8 @@ FIELDS: dict[str, frozenset[str]] = {
     Ticket.Assigned.TOPIC: frozenset({"timestamp", "assignee", "group"}),
     Ticket.SlaDeadlinesSet.TOPIC: frozenset({"timestamp", "deadlines"}),
     Ticket.Escalated.TOPIC: frozenset({"timestamp", "level"}),
+    Ticket.ServiceRequested.TOPIC: frozenset({"timestamp", "approval"}),  # ADR 0061
+    Ticket.Approved.TOPIC: frozenset({"timestamp", "status"}),
 }
 
 
@@ -337,6 +340,11 @@ _HANDLERS: dict[type, Any] = {
     Ticket.SlaWarningRaised: _warned,
     Ticket.SlaBreached: _breached,
     Ticket.Escalated: _escalated,
+    # a catalogue request (ADR 0061): awaiting its approval, approved, rejected
+    Ticket.ServiceRequested: lambda e, row: row.update(
+        status=Status.AWAITING_APPROVAL.value) if e.approval != "none" else None,
+    Ticket.Approved: lambda e, row: row.update(status=Status(e.status).value),
+    Ticket.ApprovalRejected: _invalidated,
 }
 
 

@@ -129,6 +129,12 @@ def feedback(t: Ticket, when: datetime, **overrides: Any) -> None:
     t.give_feedback(**kwargs)
 
 
+def request_service(t: Ticket, when: datetime) -> None:
+    t.request_service(service_id="vpn-access", service_version=1, service_name="VPN 开通",
+                      form={"hostname": "vpn.example.com"}, approval="manager",
+                      actor="agent-zhang", at=when)
+
+
 # The steps that take a fresh ticket to each status, each one minute after the last.
 def _path(status: Status) -> list[Callable[[Ticket, datetime], None]]:
     to_in_progress = [
@@ -148,6 +154,7 @@ def _path(status: Status) -> list[Callable[[Ticket, datetime], None]]:
         S.RESOLVED: [*to_in_progress, resolve],
         S.CLOSED: [*to_in_progress, resolve, confirm],
         S.INVALID: [lambda t, w: t.invalidate(reason="重复申请", actor="agent-zhang", at=w)],
+        S.AWAITING_APPROVAL: [request_service],  # a catalogue request (ADR 0061)
     }[status]
 
 
@@ -188,6 +195,9 @@ COMMANDS: dict[str, Callable[[Ticket, datetime], None]] = {
     ),
     "reopen": lambda t, w: t.reopen(reason="问题再次出现", actor="agent-zhang", at=w),
     "feedback": feedback,
+    "approve": lambda t, w: t.approve(capacity="manager", actor="mgr-zhao", at=w),
+    "reject": lambda t, w: t.reject_request(reason="没有合同覆盖", capacity="manager",
+                                            actor="mgr-zhao", at=w),
 }
 ACTORS = {
     "invalidate": "disp-wang",
@@ -202,6 +212,8 @@ ACTORS = {
     "close": "agent-zhang",
     "reopen": "agent-zhang",
     "feedback": "agent-zhang",
+    "approve": "mgr-zhao",
+    "reject": "mgr-zhao",
 }
 EVENTS = {
     "invalidate": Ticket.Invalidated,
@@ -216,6 +228,8 @@ EVENTS = {
     "close": Ticket.AcceptanceConfirmed,
     "reopen": Ticket.Reopened,
     "feedback": Ticket.FeedbackGiven,
+    "approve": Ticket.Approved,
+    "reject": Ticket.ApprovalRejected,
 }
 
 
@@ -223,6 +237,8 @@ def expected_status(command: str, before: Status) -> Status:
     if command == "classify":
         return S.CLASSIFIED if before is S.REGISTERED else before
     return {
+        "approve": S.REGISTERED,  # not classified at registration
+        "reject": S.INVALID,
         "invalidate": S.INVALID,
         "assign": S.ASSIGNED,
         "start": S.IN_PROGRESS,

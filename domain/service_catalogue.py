@@ -1,0 +1,236 @@
+"""The service catalogue (服务目录, issue 21 item 1, ADR 0061): versioned service records.
+
+A catalogue service is what a customer may ask for by name: its name (zh, and en), its class
+as the source documents divide the services ("报告服务、管理类服务、主动式服务及响应式服务":
+``report``, ``management``, ``proactive``, ``responsive``), the request form (a JSON Schema the
+request's ``form`` must satisfy), who approves a request before work starts (``none``,
+``manager``, ``customer``), the SLA policy its requests run on, the default category, group
+and priority, and the deliverable document (日常维护单, 设备维修单 …).
+
+Like the SLA policies (``domain.sla``) a service is kept by its slug (``vpn-access``) as an
+aggregate whose id derives from the slug; every version is an event carrying the whole
+definition (``Defined``, then ``Redefined``), an identical definition records nothing, and a
+request cites the version it was made against. ``ServiceDirectory`` lists the slugs.
+
+Whether ``form_schema`` is a valid JSON Schema, and whether a form satisfies it, is checked by
+the application with a JSON Schema library (``application.service_forms``): the domain only
+requires an object.
+
+Pure: standard library and ``eventsourcing.domain`` only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate
+
+from domain.checks import collapsed
+from domain.errors import FieldError, InvalidCommand
+from domain.sla import SLUG_RULE, valid_slug
+
+# The four kinds of service of the source documents ([001] 1.1 服务水平体系).
+SERVICE_CLASSES = ("report", "management", "proactive", "responsive")
+APPROVALS = ("none", "manager", "customer")
+PRIORITIES = ("P1", "P2", "P3")
+DEFAULT_PRIORITY = "P3"
+MAX_NAME = 200
+
+
+def _text(value: Any, field: str, errors: list[FieldError], *, needed: bool = False,
+          limit: int = MAX_NAME) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        errors.append(FieldError(field, "must be text"))
+        return ""
+    text = collapsed(value)
+    if needed and not text:
+        errors.append(FieldError(field, "must not be empty"))
+    elif len(text) > limit:
+        errors.append(FieldError(field, f"at most {limit} characters"))
+    return text
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    """One version of a catalogue service (the whole body of ``PUT /catalogue/{id}``)."""
+
+    name: str
+    name_en: str
+    service_class: str
+    form_schema: dict[str, Any]
+    approval: str
+    sla_policy: str | None
+    category: str | None
+    group: str | None
+    priority: str
+    deliverable: str
+
+    @classmethod
+    def parse(
+        cls,
+        *,
+        name: Any,
+        service_class: Any,
+        form_schema: Any,
+        approval: Any = "none",
+        sla_policy: Any = None,
+        name_en: Any = "",
+        category: Any = None,
+        group: Any = None,
+        priority: Any = DEFAULT_PRIORITY,
+        deliverable: Any = "",
+    ) -> ServiceDefinition:
+        """Every broken rule at once (one ``InvalidCommand`` naming the fields)."""
+        errors: list[FieldError] = []
+        name_text = _text(name, "name", errors, needed=True)
+        name_en_text = _text(name_en, "name_en", errors)
+        if service_class not in SERVICE_CLASSES:
+            errors.append(FieldError("class", f"one of {', '.join(SERVICE_CLASSES)} (报告服务、"
+                                     "管理类服务、主动式服务、响应式服务)"))
+        if not isinstance(form_schema, Mapping):
+            errors.append(FieldError("form_schema", "a JSON Schema object"))
+        if approval not in APPROVALS:
+            errors.append(FieldError("approval", f"one of {', '.join(APPROVALS)}"))
+        if sla_policy is not None and not valid_slug(sla_policy):
+            errors.append(FieldError("sla_policy", f"not an SLA policy id: {SLUG_RULE}"))
+        category_text = _text(category, "category", errors) or None
+        group_text = _text(group, "group", errors) or None
+        if priority not in PRIORITIES:
+            errors.append(FieldError("priority", f"one of {', '.join(PRIORITIES)}"))
+        deliverable_text = _text(deliverable, "deliverable", errors)
+        if errors:
+            raise InvalidCommand(errors)
+        return cls(name=name_text, name_en=name_en_text, service_class=str(service_class),
+                   form_schema=dict(form_schema), approval=str(approval),
+                   sla_policy=sla_policy, category=category_text, group=group_text,
+                   priority=str(priority), deliverable=deliverable_text)
+
+    @property
+    def needs_approval(self) -> bool:
+        return self.approval != "none"
+
+    def as_fields(self) -> dict[str, Any]:
+        return dict(name=self.name, name_en=self.name_en, service_class=self.service_class,
+                    form_schema=self.form_schema, approval=self.approval,
+                    sla_policy=self.sla_policy, category=self.category, group=self.group,
+                    priority=self.priority, deliverable=self.deliverable)
+
+
+def service_id(slug: str) -> UUID:
+    return uuid5(NAMESPACE_URL, f"opsledger:catalogue-service:{slug}")
+
+
+class CatalogueService(Aggregate):
+    """One service of the catalogue; each version is a whole definition."""
+
+    TOPIC = "opsledger.catalogue:CatalogueService"
+
+    class Event(Aggregate.Event):
+        TOPIC = "opsledger.catalogue:CatalogueService.Event"
+        actor: str
+
+    class Defined(Aggregate.Created):
+        TOPIC = "opsledger.catalogue:CatalogueService.Defined"
+        slug: str
+        name: str
+        name_en: str
+        service_class: str
+        form_schema: dict[str, Any]
+        approval: str
+        sla_policy: str | None
+        category: str | None
+        group: str | None
+        priority: str
+        deliverable: str
+        actor: str
+
+    class Redefined(Event):
+        TOPIC = "opsledger.catalogue:CatalogueService.Redefined"
+        name: str
+        name_en: str
+        service_class: str
+        form_schema: dict[str, Any]
+        approval: str
+        sla_policy: str | None
+        category: str | None
+        group: str | None
+        priority: str
+        deliverable: str
+
+        def apply(self, service: CatalogueService) -> None:
+            service._set(ServiceDefinition(
+                name=self.name, name_en=self.name_en, service_class=self.service_class,
+                form_schema=dict(self.form_schema), approval=self.approval,
+                sla_policy=self.sla_policy, category=self.category, group=self.group,
+                priority=self.priority, deliverable=self.deliverable), self.actor)
+
+    def __init__(self, slug: str, name: str, name_en: str, service_class: str,
+                 form_schema: dict[str, Any], approval: str, sla_policy: str | None,
+                 category: str | None, group: str | None, priority: str, deliverable: str,
+                 actor: str) -> None:
+        self.slug = slug
+        self._set(ServiceDefinition(
+            name=name, name_en=name_en, service_class=service_class,
+            form_schema=dict(form_schema), approval=approval, sla_policy=sla_policy,
+            category=category, group=group, priority=priority, deliverable=deliverable), actor)
+
+    def _set(self, definition: ServiceDefinition, actor: str) -> None:
+        # Only assigns (a replay runs this again).
+        self.definition = definition
+        self.defined_by = actor
+
+    @staticmethod
+    def id_for(slug: str) -> UUID:
+        return service_id(slug)
+
+    @classmethod
+    def define(cls, slug: str, definition: ServiceDefinition, *, actor: str,
+               at: datetime) -> CatalogueService:
+        if not valid_slug(slug):
+            raise InvalidCommand.field("id", f"not a valid id: {SLUG_RULE}")
+        return cls._create(cls.Defined, id=cls.id_for(slug), timestamp=at, slug=slug,
+                           actor=actor, **definition.as_fields())
+
+    def redefine(self, definition: ServiceDefinition, *, actor: str, at: datetime) -> bool:
+        """Records a new version; ``False`` (nothing recorded) when nothing changed."""
+        if definition == self.definition:
+            return False
+        self.trigger_event(self.Redefined, timestamp=at, actor=actor, **definition.as_fields())
+        return True
+
+
+class ServiceDirectory(Aggregate):
+    """The slugs of every catalogue service, in order of creation (for listing)."""
+
+    TOPIC = "opsledger.catalogue:ServiceDirectory"
+    ID = uuid5(NAMESPACE_URL, "opsledger:service-catalogue")
+
+    class Event(Aggregate.Event):
+        TOPIC = "opsledger.catalogue:ServiceDirectory.Event"
+
+    class Opened(Aggregate.Created):
+        TOPIC = "opsledger.catalogue:ServiceDirectory.Opened"
+
+    class Listed(Event):
+        TOPIC = "opsledger.catalogue:ServiceDirectory.Listed"
+        slug: str
+
+        def apply(self, directory: ServiceDirectory) -> None:
+            directory.slugs = (*directory.slugs, self.slug)
+
+    def __init__(self) -> None:
+        self.slugs: tuple[str, ...] = ()
+
+    @classmethod
+    def open(cls, at: datetime) -> ServiceDirectory:
+        return cls._create(cls.Opened, id=cls.ID, timestamp=at)
+
+    def add(self, slug: str, at: datetime) -> None:
+        if slug not in self.slugs:
+            self.trigger_event(self.Listed, timestamp=at, slug=slug)
