@@ -14,9 +14,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from application.commands.major_incidents import RecordMissedUpdate
 from application.commands.risks import AlarmOverdueRisk
 from application.desk import ServiceDesk
 from application.errors import ApplicationError
+from application.major_incidents import all_incidents
 from application.risks import all_risks
 from domain.errors import DomainError
 
@@ -44,10 +46,29 @@ def watch_risks(desk: ServiceDesk, now: datetime,
     return alarms
 
 
+def watch_incidents(desk: ServiceDesk, now: datetime,
+                    fail: Callable[[str], Any] | None = None) -> int:
+    """Records the missed update of every active major incident whose update is overdue and
+    not yet recorded as missed (``RecordMissedUpdate``); returns how many were recorded."""
+    missed = 0
+    for m in all_incidents(desk):
+        if not m.miss_due(now):
+            continue
+        try:
+            result = desk.handle(RecordMissedUpdate(ref=str(m.id), now=now), actor=WATCH_ACTOR)
+        except (ApplicationError, DomainError) as e:
+            if fail is None:
+                raise
+            fail(f"{m.number}: {type(e).__name__}: {e}")
+            continue
+        missed += int(result.changed)
+    return missed
+
+
 def watch_records(desk: ServiceDesk, now: datetime, counts: Any, log: Any = None) -> int:
     """Records every alarm due at ``now``; failures go to ``counts.fail`` (the tick's
     counts) and never stop the tick. Returns how many alarms were recorded."""
-    alarms = watch_risks(desk, now, counts.fail)
+    alarms = watch_risks(desk, now, counts.fail) + watch_incidents(desk, now, counts.fail)
     if log is not None and alarms:
         log.info("records.alarms", alarms=alarms)
     return alarms
