@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
 
@@ -46,6 +46,7 @@ from application.sla_clocks import SlaClocks
 from application.sla_watch import SlaWatcher, WatcherThread
 from projections.base import TrackingConflict
 from projections.change_list.view import ChangeListView
+from projections.ci_index.view import CiIndex
 from projections.knowledge.view import KnowledgeView
 from projections.problem_list.view import ProblemListView
 from projections.sla_due.view import SlaDueView
@@ -69,6 +70,7 @@ class Services:
     ticket_search: TicketSearchView  # the desk's search over tickets' text (ADR 0050)
     blobs: BlobStore  # the bytes of uploaded files (ADR 0056)
     quarantine: Quarantine  # mail the intake kept aside, whole, with its reason (ADR 0057)
+    cis: CiIndex = field(default_factory=CiIndex)  # configuration items (ADR 0063)
 
     def console_secret(self) -> str:
         """The secret that signs the console's CSRF tokens (ADR 0049): the setting, else a key
@@ -138,7 +140,8 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
     channels = (["email"] if settings.smtp_relay else []) + (
         ["webhook"] if settings.notify_webhook_url else [])
     notices = NoticeDecider(outbox, desk_directory(desk), lambda: rules, channels)
-    builtin = [tickets, sla_due, problems, knowledge, changes, ticket_search,
+    cis = CiIndex()  # configuration items, their relations, who names them (ADR 0063)
+    builtin = [tickets, sla_due, problems, knowledge, changes, ticket_search, cis,
                # The process manager of abnormal routine runs (ADR 0028).
                RoutineTicketOpener(desk, follower_position(db, ROUTINE_TICKETS, desk.write_lock)),
                notices]
@@ -187,7 +190,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
                     problems=problems, knowledge=knowledge, changes=changes,
                     ticket_search=ticket_search,
                     blobs=blob_store(db, settings.blob_dir),
-                    quarantine=quarantine_store(db, desk.write_lock))
+                    quarantine=quarantine_store(db, desk.write_lock), cis=cis)
 
 
 def _caught_up(runner: ProjectionRunner, view: NoticeDecider) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from adapters.inputs.numbers import MAX_WHOLE, NotAWholeNumber, whole_number
+from domain.ci import DEFAULT_CLASSES  # ADR 0063
 from domain.priority import DEFAULT_MATRIX, Priority, PriorityMatrix
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/opsledger.sqlite3"
@@ -260,6 +261,12 @@ class Settings:
     notice_retry_seconds: float = 30.0
     # ADR 0060: the least notice of planned maintenance (the source documents' 48 hours).
     announcement_lead_hours: float = 48.0
+    # ADR 0063: the classes a configuration item may have (``OPSLEDGER_CI_CLASSES``, comma-
+    # separated; unset: ``domain.ci.DEFAULT_CLASSES``) and the repeat-fault rule: the same CI
+    # in ``ci_repeat_tickets`` tickets within ``ci_repeat_days`` days suggests a problem.
+    ci_classes: tuple[str, ...] = DEFAULT_CLASSES
+    ci_repeat_tickets: int = 3
+    ci_repeat_days: int = 30
     # ADR 0056: the largest uploaded file, and where a SQLite deployment keeps the files
     # ("": a directory beside the database file, ``<database>.blobs``).
     attachment_max_bytes: int = 20 * 1024 * 1024
@@ -388,6 +395,12 @@ class Settings:
             notice_retry_seconds=float(env.get("OPSLEDGER_NOTICE_RETRY_SECONDS") or 30),
             announcement_lead_hours=_hours(env.get("OPSLEDGER_ANNOUNCEMENT_LEAD_HOURS"),
                                            "OPSLEDGER_ANNOUNCEMENT_LEAD_HOURS", default=48.0),
+            ci_classes=tuple(c.strip().lower() for c in (
+                env.get("OPSLEDGER_CI_CLASSES") or "").split(",") if c.strip()) or DEFAULT_CLASSES,
+            ci_repeat_tickets=_whole(env.get("OPSLEDGER_CI_REPEAT_TICKETS"),
+                                     "OPSLEDGER_CI_REPEAT_TICKETS", default=3, low=2, high=1000),
+            ci_repeat_days=_whole(env.get("OPSLEDGER_CI_REPEAT_DAYS"), "OPSLEDGER_CI_REPEAT_DAYS",
+                                  default=30, low=1, high=3660),
             attachment_max_bytes=_whole(env.get("OPSLEDGER_ATTACHMENT_MAX_BYTES"),
                                         "OPSLEDGER_ATTACHMENT_MAX_BYTES",
                                         default=20 * 1024 * 1024, low=1),

@@ -9,14 +9,19 @@ page's records and the monthly-update flag are answered by the CI index
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from uuid import UUID
 
 from application.commands.base import resolve_ref
 from application.desk import HistoryEntry, ServiceDesk
 from application.errors import RecordNotFound
-from domain.ci import ConfigurationItem
+from domain.change import Change
+from domain.ci import ConfigurationItem, library_stale
 from domain.errors import FieldError, InvalidCommand
+from domain.problem import Problem
+from domain.ticket import Ticket
+from projections.ci_index.view import CiIndex
 
 LABEL = "configuration item"
 
@@ -67,3 +72,61 @@ def affected_cis(desk: ServiceDesk, refs: Sequence[str], customer: str | None,
     if errors:
         raise InvalidCommand(errors)
     return tuple(found.values())
+
+
+# ----------------------------------------------------------- the CI page's records
+
+
+@dataclass(frozen=True)
+class NamingRecord:
+    """A ticket, problem or change that names a CI, as the CI page lists it."""
+
+    kind: str  # ticket | problem | change
+    id: str
+    number: str
+    title: str
+    status: str
+    named_at: datetime
+
+
+@dataclass(frozen=True)
+class RepeatFault:
+    """"The same CI in N tickets in M days": the suggestion to open a problem."""
+
+    tickets: tuple[str, ...]  # their numbers, the latest first
+    days: int
+    threshold: int
+
+
+KINDS: dict[str, type] = {"ticket": Ticket, "problem": Problem, "change": Change}
+
+
+def naming_records(desk: ServiceDesk, index: CiIndex, ci_id: str, limit: int = 200
+                   ) -> list[NamingRecord]:
+    """The tickets, problems and changes naming the CI, the latest named first."""
+    out: list[NamingRecord] = []
+    for n in index.named_by(ci_id)[:limit]:
+        record = desk.load(UUID(n.id))
+        if not isinstance(record, KINDS[n.kind]):
+            continue
+        status = getattr(record, "status", "")
+        out.append(NamingRecord(n.kind, n.id, record.number, getattr(record, "title", ""),
+                                getattr(status, "value", str(status)), n.at))
+    return out
+
+
+def repeat_fault(records: Sequence[NamingRecord], now: datetime, tickets: int, days: int
+                 ) -> RepeatFault | None:
+    """The suggestion to open a problem when ``tickets`` or more of the tickets in
+    ``records`` named the CI in the ``days`` before ``now`` (none otherwise)."""
+    since = now - timedelta(days=days)
+    recent = [r.number for r in records if r.kind == "ticket" and r.named_at >= since]
+    return RepeatFault(tuple(recent), days, tickets) if len(recent) >= tickets else None
+
+
+def stale_libraries(index: CiIndex, today: date) -> list[tuple[str, int, datetime | None, bool]]:
+    """Each customer's configuration library: ``(customer, CIs, last change, flagged)`` --
+    flagged when a whole calendar month went by without a change ("配置库 每月补充")."""
+    return [(lib.customer, lib.count, lib.updated_at,
+             library_stale(lib.updated_at.date() if lib.updated_at else None, today))
+            for lib in index.libraries()]

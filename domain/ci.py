@@ -303,6 +303,12 @@ class ConfigurationItem(StatusRules, Aggregate):
                 new = collapsed(value)
             elif name == "warranty_end":
                 new = value.isoformat() if isinstance(value, date) else stripped(value)
+                if new:
+                    try:
+                        new = date.fromisoformat(new).isoformat()
+                    except ValueError:
+                        raise InvalidCommand.field(name, "a date (YYYY-MM-DD), or empty to "
+                                                   "clear it") from None
                 old = self.warranty_end.isoformat() if self.warranty_end else ""
                 if new != old:
                     changes[name] = new

@@ -81,8 +81,9 @@ class RegisterCi(Command):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ImportCis(Command):
-    """Many CIs registered in one save (one import batch: ``application.ci_import``); one
-    refused row refuses the batch (the preview finds them first)."""
+    """``ConfigurationItem.register`` → ``ConfigurationItem.Registered`` for many CIs in one
+    save (one import batch: ``application.ci_import``); one refused row refuses the batch
+    (the preview finds them first). CLI: ``opsledger cis import``; HTTP: ``ImportCis``."""
 
     record_class = ConfigurationItem
     record_label = LABEL

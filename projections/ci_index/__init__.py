@@ -1,0 +1,1 @@
+"""The configuration items index (ADR 0063)."""
