@@ -32,6 +32,12 @@ from domain.ticket import Author, Ticket, Visibility
 NAME = "notices"
 ANNOUNCEMENT_PUBLISHED = "opsledger.announcement:Announcement.Published"  # ADR 0060
 ANNOUNCEMENT_WITHDRAWN = "opsledger.announcement:Announcement.Withdrawn"  # the same people told
+# A major incident's communication plan (ADR 0067): declared, each update, closed.
+MAJOR_INCIDENT_NOTICES = {
+    "opsledger.major_incident:MajorIncident.Declared": "major_incident",
+    "opsledger.major_incident:MajorIncident.UpdatePosted": "major_incident_update",
+    "opsledger.major_incident:MajorIncident.Closed": "major_incident_closed",
+}
 
 #: Every kind of notice, and who gets it unless the rules say otherwise.
 DEFAULT_NOTICES: dict[str, tuple[str, ...]] = {
@@ -47,10 +53,13 @@ DEFAULT_NOTICES: dict[str, tuple[str, ...]] = {
     "change_approved": ("cab", "customer_contacts"),
     "announcement": ("customer_contacts",),
     "announcement_withdrawn": ("customer_contacts",),
+    "major_incident": ("customer_contacts", "informed"),  # ADR 0067
+    "major_incident_update": ("customer_contacts", "informed"),
+    "major_incident_closed": ("customer_contacts", "informed"),
 }
 KINDS = tuple(DEFAULT_NOTICES)
 ROLES = frozenset({"contact", "assignee", "group", "manager", "expert", "customer_contacts",
-                   "cab", "webhook"})
+                   "cab", "webhook", "informed"})  # informed: a major incident's staff
 ROBOTS = ("wecom", "dingtalk", "webhook")
 CHANNELS = ("email", *ROBOTS)
 LANGUAGES = ("zh-CN", "en")
@@ -260,6 +269,12 @@ def desk_directory(desk: Any) -> Directory:
             record = desk.load(record_id)
             return record if isinstance(record, Announcement) else None
 
+        def major_incident(self, record_id: UUID) -> Any | None:
+            from domain.major_incident import MajorIncident
+
+            record = desk.load(record_id)
+            return record if isinstance(record, MajorIncident) else None
+
         def requesters(self, customer: str) -> list[str]:
             return [u.user for u in list_users(desk, role=Role.REQUESTER.value, customer=customer)
                     if u.active and "@" in (getattr(u, "email", "") or "")]
@@ -279,7 +294,7 @@ class NoticeDecider:
         Ticket.Resolved.TOPIC, Ticket.CommentAdded.TOPIC, Ticket.SlaWarningRaised.TOPIC,
         Ticket.SlaBreached.TOPIC, Ticket.Escalated.TOPIC, Change.Planned.TOPIC,
         Change.ConsentRecorded.TOPIC, Change.EmergencyApproved.TOPIC, ANNOUNCEMENT_PUBLISHED,
-        ANNOUNCEMENT_WITHDRAWN,
+        ANNOUNCEMENT_WITHDRAWN, *MAJOR_INCIDENT_NOTICES,
     })
 
     def __init__(self, outbox: NoticeOutbox, directory: Directory, rules: Callable[[], Rules],
@@ -363,6 +378,13 @@ class NoticeDecider:
                 return None, None, {}
             subject = Subject(str(e.originator_id), announcement.number, None)
             return "announcement_withdrawn", subject, {"customers": announcement.customers}
+        if topic in MAJOR_INCIDENT_NOTICES:  # the plan of the incident (ADR 0067)
+            incident = self._major_incident(e)
+            if incident is None:
+                return None, None, {}
+            subject = Subject(str(e.originator_id), incident.number, None)
+            return MAJOR_INCIDENT_NOTICES[topic], subject, {
+                "customers": tuple(incident.customers), "informed": tuple(incident.informed)}
         if isinstance(e, Change.Event) or isinstance(e, Change.Requested):
             change = self.directory.change(e.originator_id)
             if change is None:
@@ -396,6 +418,13 @@ class NoticeDecider:
             return kind, subject, {"manager": manager, "expert": expert}
         return None, None, {}
 
+    def _major_incident(self, e: Any) -> Any | None:
+        """The incident an event belongs to (the declaration carries its own plan)."""
+        if hasattr(e, "customers") and hasattr(e, "informed"):
+            return e
+        load = getattr(self.directory, "major_incident", None)
+        return load(e.originator_id) if load is not None else None
+
     def _expand(self, role: str, kind: str, subject: Subject, people: dict[str, Any],
                 rules: Rules) -> list[tuple[str, str, str | None]]:
         """(recipient, channel, the recipient's customer if not the record's) of one role."""
@@ -403,6 +432,8 @@ class NoticeDecider:
             return [("contact", "email", None)]
         if role == "assignee":
             return [(f"user:{subject.assignee}", "email", None)] if subject.assignee else []
+        if role == "informed":  # a major incident's staff (ADR 0067)
+            return [(f"user:{who}", "email", None) for who in people.get("informed", ())]
         if role in ("manager", "expert"):
             who = people.get(role)
             return [(f"user:{who}", "email", None)] if who else []
