@@ -38,6 +38,12 @@ SLUG_RULE = "1 to 63 characters: lower-case letters, digits and '-', not startin
 BASES = ("china",)
 PRIORITIES = ("P1", "P2", "P3")
 TARGET_KINDS = ("response", "resolution")
+# Milestone clocks (OLA, ADR 0062): on the ticket's calendar or around the clock.
+MILESTONE_CALENDARS = ("business", "24x7")
+MILESTONE_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+EVENT_NAME_RE = re.compile(r"^[A-Z][A-Za-z0-9]{0,59}$")
+MAX_MILESTONES = 20
+MAX_STOPS = 10
 MAX_DAYS_LISTED = 2_000
 MAX_THRESHOLDS = 10
 WORKING_DAY = "D"  # a ``PnD`` target counts whole working days (API.md), not 24 h
@@ -308,12 +314,95 @@ class Escalation:
 
 
 @dataclass(frozen=True)
+class Milestone:
+    """A named internal clock (OLA, ADR 0062): it starts when the ticket records an event of
+    class ``starts_on`` and stops at the first later event whose class is in ``stops_on``
+    (class names: ``Registered``, ``Assigned``, ``VisitArrived`` …); ``target`` of working
+    time on the ticket's calendar (``business``) or of plain time (``24x7``)."""
+
+    name: str
+    starts_on: str
+    stops_on: tuple[str, ...]
+    target: WorkingDuration
+    calendar: str = "business"
+
+
+def parse_milestones(given: Any) -> tuple[tuple[Milestone, ...], list[FieldError]]:
+    """The ``milestones`` of a policy body: names unique, events named by class name, a
+    milestone never stopped by its own start event. Returns the milestones and the errors."""
+    errors: list[FieldError] = []
+    out: list[Milestone] = []
+    if given is None:
+        return (), errors
+    if isinstance(given, str | bytes) or not isinstance(given, Iterable):
+        return (), [FieldError("milestones", "a list of {name, starts_on, stops_on, target}")]
+    items = list(given)
+    if len(items) > MAX_MILESTONES:
+        errors.append(FieldError("milestones", f"at most {MAX_MILESTONES}"))
+    seen: set[str] = set()
+    for i, m in enumerate(items[:MAX_MILESTONES]):
+        where = f"milestones[{i}]"
+        if not isinstance(m, Mapping):
+            errors.append(FieldError(where, "an object {name, starts_on, stops_on, target}"))
+            continue
+        for key in m:
+            if key not in ("name", "starts_on", "stops_on", "target", "calendar"):
+                errors.append(FieldError(f"{where}.{key}", "unknown; use name, starts_on, "
+                                         "stops_on, target, calendar"))
+        name = m.get("name")
+        if not isinstance(name, str) or not MILESTONE_NAME_RE.match(name):
+            errors.append(FieldError(f"{where}.name", "1 to 40 characters: lower-case letters, "
+                                     "digits and '_', starting with a letter"))
+        elif name in seen:
+            errors.append(FieldError(f"{where}.name", f"milestone {name!r} is named twice"))
+        else:
+            seen.add(name)
+        start = m.get("starts_on")
+        if not isinstance(start, str) or not EVENT_NAME_RE.match(start):
+            errors.append(FieldError(f"{where}.starts_on",
+                                     "a ticket event's class name, e.g. Registered"))
+        stops_given = m.get("stops_on")
+        if isinstance(stops_given, str):
+            stops_given = [stops_given]
+        stops: list[str] = []
+        if not isinstance(stops_given, Iterable) or not stops_given:
+            errors.append(FieldError(f"{where}.stops_on",
+                                     "required: a list of ticket event class names"))
+        else:
+            for j, e in enumerate(list(stops_given)[:MAX_STOPS + 1]):
+                if not isinstance(e, str) or not EVENT_NAME_RE.match(e):
+                    errors.append(FieldError(f"{where}.stops_on[{j}]",
+                                             "a ticket event's class name, e.g. Assigned"))
+                elif e == start:
+                    errors.append(FieldError(f"{where}.stops_on[{j}]",
+                                             "a milestone cannot stop on its start event"))
+                elif e not in stops:
+                    stops.append(e)
+            if len(stops) > MAX_STOPS:
+                errors.append(FieldError(f"{where}.stops_on", f"at most {MAX_STOPS} events"))
+        calendar = m.get("calendar", "business")
+        if calendar not in MILESTONE_CALENDARS:
+            errors.append(FieldError(f"{where}.calendar",
+                                     f"one of {', '.join(MILESTONE_CALENDARS)}"))
+        try:
+            target = parse_duration(m.get("target"), f"{where}.target")  # type: ignore[arg-type]
+        except InvalidCommand as e:
+            errors.extend(e.errors)
+            continue
+        if not errors:
+            out.append(Milestone(name=name, starts_on=start, stops_on=tuple(stops),
+                                 target=target, calendar=calendar))
+    return tuple(out), errors
+
+
+@dataclass(frozen=True)
 class PolicyDefinition:
     name: str
     calendar: str
     targets: dict[str, Target]
     warning_thresholds: tuple[float, ...]
     escalation: Escalation
+    milestones: tuple[Milestone, ...] = ()  # ADR 0062; none in versions before it
 
     @classmethod
     def parse(
@@ -324,6 +413,7 @@ class PolicyDefinition:
         targets: Mapping[str, Mapping[str, str]],
         warning_thresholds: Iterable[float],
         escalation: Mapping[str, str],
+        milestones: Any = (),
     ) -> PolicyDefinition:
         errors: list[FieldError] = []
         if not collapsed(name):
@@ -375,15 +465,19 @@ class PolicyDefinition:
         for key in ("manager", "expert"):
             if not collapsed(escalation.get(key)):
                 errors.append(FieldError(f"escalation.{key}", "required: who is notified"))
+        parsed_milestones, milestone_errors = parse_milestones(milestones)
+        errors.extend(milestone_errors)
         refuse_fields(errors)
         return cls(name=collapsed(name), calendar=calendar, targets=parsed,
                    warning_thresholds=tuple(sorted(set(thresholds))),
                    escalation=Escalation(collapsed(escalation["manager"]),
-                                         collapsed(escalation["expert"])))
+                                         collapsed(escalation["expert"])),
+                   milestones=parsed_milestones)
 
     def as_fields(self) -> dict[str, Any]:
         return dict(name=self.name, calendar=self.calendar, targets=self.targets,
-                    warning_thresholds=self.warning_thresholds, escalation=self.escalation)
+                    warning_thresholds=self.warning_thresholds, escalation=self.escalation,
+                    milestones=self.milestones)
 
 
 @lru_cache(maxsize=1024)  # read by every command's SLA update; uuid5 is a SHA-1 each time
@@ -409,6 +503,8 @@ class SlaPolicy(_VersionedRecord, Aggregate):
         warning_thresholds: tuple[float, ...]
         escalation: Escalation
         actor: str
+        # Milestone clocks (ADR 0062): absent from versions recorded before them.
+        milestones: tuple[Milestone, ...] = ()
 
     class Redefined(Event):
         TOPIC = "opsledger.sla:SlaPolicy.Redefined"
@@ -417,22 +513,25 @@ class SlaPolicy(_VersionedRecord, Aggregate):
         targets: dict[str, Target]
         warning_thresholds: tuple[float, ...]
         escalation: Escalation
+        milestones: tuple[Milestone, ...] = ()  # ADR 0062
 
         def apply(self, policy: SlaPolicy) -> None:
             policy._set(self.name, self.calendar, self.targets, self.warning_thresholds,
-                        self.escalation, self.actor)
+                        self.escalation, self.actor, self.milestones)
 
     def __init__(self, slug: str, name: str, calendar: str, targets: dict[str, Target],
                  warning_thresholds: tuple[float, ...], escalation: Escalation,
-                 actor: str) -> None:
+                 actor: str, milestones: tuple[Milestone, ...] = ()) -> None:
         self.slug = slug
-        self._set(name, calendar, targets, warning_thresholds, escalation, actor)
+        self._set(name, calendar, targets, warning_thresholds, escalation, actor, milestones)
 
     def _set(self, name: str, calendar: str, targets: dict[str, Target],
-             warning_thresholds: tuple[float, ...], escalation: Escalation, actor: str) -> None:
+             warning_thresholds: tuple[float, ...], escalation: Escalation, actor: str,
+             milestones: tuple[Milestone, ...] = ()) -> None:
         self.definition = PolicyDefinition(
             name=name, calendar=calendar, targets=dict(targets),
-            warning_thresholds=tuple(warning_thresholds), escalation=escalation)
+            warning_thresholds=tuple(warning_thresholds), escalation=escalation,
+            milestones=tuple(milestones))
         self.defined_by = actor
 
     @staticmethod

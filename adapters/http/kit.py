@@ -45,6 +45,7 @@ from adapters.http.schemas import tickets as s
 from adapters.http.access import (
     own_customer, principal_of,
 )
+from application import milestones  # milestone clocks (ADR 0062)
 from application.commands.base import Command
 from application.commands.tickets import RegisterTicket
 from application.desk import CommandResult, ServiceDesk
@@ -494,7 +495,19 @@ def compliance(services: Services, start: datetime, end: datetime) -> s.Complian
         period_start=start, period_end=end, now=r.now, total=figures(r.total),
         by_priority=[figures(f, priority=k) for k, f in r.by_priority.items()],
         by_customer=[figures(f, customer=k) for k, f in r.by_customer.items()],
+        milestones=milestone_compliance(services, start, end, r.now),
     )
+
+
+def milestone_compliance(services: Services, start: datetime,
+                         end: datetime, now: datetime) -> list[s.MilestoneCompliance]:
+    """Per milestone clock (ADR 0062), the runs of the tickets reported in the period."""
+    desk = services.desk
+    if desk.sla is None:
+        return []
+    tickets = milestones.reported_in(desk, services.tickets, start, end, now)
+    return [s.MilestoneCompliance(**f.as_dict())
+            for f in milestones.figures(desk.sla, tickets, now)]
 
 
 def in_range(parsed: datetime, key: str) -> None:

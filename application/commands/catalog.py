@@ -37,6 +37,24 @@ _5X8 = {d: [["09:00", "18:00"]] for d in ("mon", "tue", "wed", "thu", "fri")} | 
     "sat": [], "sun": []}
 
 
+# The desk's internal time limits of the source documents ([001] 服务台, ADR 0062): dispatch
+# within 10 minutes of the registration (于10分钟内完成分派); the dispatched task followed up
+# within 30 minutes (30分钟内落实任务执行情况: the engineer started or arrived); after a late or
+# missed arrival (a rescheduled visit), the user told within 10 minutes (10分钟内与用户沟通并重新
+# 分排任务: a note on the ticket); the project manager told within 20 minutes of a warning
+# (20分钟内上报项目经理: the escalation). On the policy's calendar (china-5x8).
+DEFAULT_MILESTONES = (
+    {"name": "dispatch", "starts_on": "Registered", "stops_on": ["Assigned"],
+     "target": "PT10M"},
+    {"name": "dispatch_followup", "starts_on": "Assigned",
+     "stops_on": ["Started", "VisitArrived"], "target": "PT30M"},
+    {"name": "rescheduling", "starts_on": "VisitRescheduled", "stops_on": ["CommentAdded"],
+     "target": "PT10M"},
+    {"name": "pm_escalation", "starts_on": "SlaWarningRaised", "stops_on": ["Escalated"],
+     "target": "PT20M"},
+)
+
+
 def default_calendar() -> CalendarDefinition:
     return CalendarDefinition.parse(
         name="China 5x8", timezone="Asia/Shanghai", base="china", working_hours=_5X8)
@@ -53,6 +71,7 @@ def default_policy() -> PolicyDefinition:
         },
         warning_thresholds=[0.5, 0.75],
         escalation={"manager": DEFAULT_MANAGER, "expert": DEFAULT_EXPERT},
+        milestones=DEFAULT_MILESTONES,
     )
 
 

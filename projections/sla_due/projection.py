@@ -8,6 +8,14 @@ invalid) or paused (waiting for the customer), or when its warnings and breach f
 current due are all recorded. The watcher queries ``next_check_at <= now`` in order; the
 ticket itself stays the judge of what is really due (this is only an index).
 
+Milestone clocks (ADR 0062) have one more row per ticket, clock ``milestones``: its
+``thresholds`` column holds the milestones recorded with the deadlines and their warning
+thresholds, ``instants`` the ticket's trail of (event class, instant), ``done`` the marks
+recorded. Its ``next_check_at`` is the earliest instant a mark of an open run can be due
+*without the calendar*: the share of the target counted as plain time, which working time
+never reaches sooner; on a business calendar the watcher may so look at a ticket before
+anything is due (it records nothing then and looks again on the next tick).
+
 Times are stored as fixed-width UTC text (``2026-01-05T01:00:00.000000Z``), which sorts
 chronologically on every store.
 """
@@ -15,13 +23,17 @@ chronologically on every store.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
-from typing import Any, TypedDict
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple, TypedDict
 
+from eventsourcing.domain import Aggregate
+
+from domain.milestone import runs
 from domain.ticket import SLA_CLOCKS, Ticket
 
 NAME = "sla_due"
-VERSION = 1
+VERSION = 2  # 2: the milestones row (ADR 0062)
+MILESTONES = "milestones"
 
 
 class SlaDueRow(TypedDict):
@@ -50,7 +62,21 @@ TOPICS = frozenset(
         Ticket.Invalidated,
     )
 )
-FIELDS: dict[str, frozenset[str]] = {topic: frozenset({"timestamp"}) for topic in TOPICS} | {
+# Every ticket event moves the milestones row's trail (a milestone starts and stops on any).
+TRAIL_TOPICS = frozenset(
+    cls.TOPIC for cls in vars(Ticket).values()
+    if isinstance(cls, type) and issubclass(cls, Aggregate.Event)
+    and isinstance(getattr(cls, "TOPIC", None), str) and not cls.TOPIC.endswith(".Event")
+)
+TOPICS = TOPICS | TRAIL_TOPICS
+FIELDS: dict[str, frozenset[str]] = {
+    topic: frozenset({"timestamp", "occurred_at"}) for topic in TRAIL_TOPICS} | {
+    Ticket.Registered.TOPIC: frozenset({"timestamp", "reported_at"}),
+    Ticket.MilestoneWarningRaised.TOPIC: frozenset(
+        {"timestamp", "milestone", "threshold", "started_at", "occurred_at"}),
+    Ticket.MilestoneBreached.TOPIC: frozenset(
+        {"timestamp", "milestone", "started_at", "occurred_at"}),
+} | {
     Ticket.SlaDeadlinesSet.TOPIC: frozenset({"timestamp", "deadlines"}),
     Ticket.SlaWarningRaised.TOPIC: frozenset({"timestamp", "clock", "threshold", "occurred_at"}),
     Ticket.SlaBreached.TOPIC: frozenset({"timestamp", "clock", "due"}),
@@ -65,7 +91,68 @@ def stamp(value: datetime | str) -> str:
 
 
 def row_ids(ticket_id: str) -> list[str]:
-    return [f"{ticket_id}:{c}" for c in SLA_CLOCKS]
+    return [f"{ticket_id}:{c}" for c in (*SLA_CLOCKS, MILESTONES)]
+
+
+class _Spec(NamedTuple):
+    name: str
+    starts_on: str
+    stops_on: tuple[str, ...]
+    seconds: int  # the target's length at least, in plain seconds
+
+
+def _parse(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def milestones_next_check(row: SlaDueRow) -> str | None:
+    """The earliest instant a warning or breach of an open milestone run may be due."""
+    state = json.loads(row["thresholds"])
+    if not state.get("specs") or state.get("start") is None or state.get("closed"):
+        return None
+    start = _parse(state["start"])
+    trail = [(name, _parse(at)) for name, at in json.loads(row["instants"])]
+    done = {tuple(k) for k in json.loads(row["done"])}
+    pending: list[str] = []
+    for spec in (_Spec(n, s, tuple(st), sec) for n, s, st, sec in state["specs"]):
+        found = runs(spec, trail, start)  # type: ignore[arg-type]
+        if not found or found[-1].stopped_at is not None:
+            continue
+        began = found[-1].started_at
+        for th in (*state["ths"], 1.0):
+            kind = "breach" if th >= 1.0 else "warning"
+            if (kind, spec.name, stamp(began), float(th)) in done:
+                continue
+            pending.append(stamp(began + timedelta(seconds=int(th * spec.seconds))))
+    return min(pending) if pending else None
+
+
+def _apply_milestones(row: SlaDueRow, event: Any) -> None:
+    """One ticket event on the ticket's milestones row (changed in place)."""
+    kind = type(event)
+    state = json.loads(row["thresholds"])
+    if kind is Ticket.SlaDeadlinesSet:
+        d = event.deadlines
+        state["specs"] = [
+            [ms.name, ms.starts_on, list(ms.stops_on),
+             ms.target.seconds + (ms.target.days * 86_400 if ms.calendar == "24x7" else 0)]
+            for ms in getattr(d, "milestones", ())]
+        state["ths"] = sorted(float(t) for t in d.warning_thresholds)
+        state.setdefault("start", stamp(d.response_started_at))
+    elif kind is Ticket.MilestoneWarningRaised or kind is Ticket.MilestoneBreached:
+        th = float(event.threshold) if kind is Ticket.MilestoneWarningRaised else 1.0
+        mark = ["warning" if th < 1.0 else "breach", event.milestone, stamp(event.started_at), th]
+        row["done"] = json.dumps([*json.loads(row["done"]), mark])
+    elif kind is Ticket.AcceptanceConfirmed or kind is Ticket.Invalidated:
+        state["closed"] = True
+    elif kind is Ticket.Reopened:
+        state["closed"] = False
+    if kind is Ticket.Registered:
+        at = event.reported_at
+    else:
+        at = getattr(event, "occurred_at", None) or event.timestamp
+    row["instants"] = json.dumps([*json.loads(row["instants"]), [kind.__name__, stamp(at)]])
+    row["thresholds"] = json.dumps(state)
 
 
 def next_check_at(row: SlaDueRow) -> str | None:
@@ -98,6 +185,18 @@ def apply(rows: dict[str, SlaDueRow], ticket_id: str, event: Any) -> set[str]:
         row["version"] = version
         changed.add(clock)
 
+    if kind.TOPIC in TRAIL_TOPICS:
+        row = rows.get(MILESTONES)
+        if row is None:
+            row = rows[MILESTONES] = SlaDueRow(
+                id=f"{ticket_id}:{MILESTONES}", ticket_id=ticket_id, clock=MILESTONES, due="",
+                thresholds="{}", instants="[]", done="[]", running=0, paused=0,
+                next_check_at=None, version=0)
+        if version > row["version"]:
+            _apply_milestones(row, event)
+            row["version"] = version
+            row["next_check_at"] = milestones_next_check(row)
+            changed.add(MILESTONES)
     if kind is Ticket.SlaDeadlinesSet:
         d = event.deadlines
         for clock in SLA_CLOCKS:
@@ -136,6 +235,6 @@ def apply(rows: dict[str, SlaDueRow], ticket_id: str, event: Any) -> set[str]:
     elif kind is Ticket.AcceptanceConfirmed or kind is Ticket.Invalidated:
         for clock in SLA_CLOCKS:
             touch(clock, running=0)
-    for clock in changed:
+    for clock in changed - {MILESTONES}:
         rows[clock]["next_check_at"] = next_check_at(rows[clock])
     return changed

@@ -69,6 +69,21 @@ class EscalationIn(s.Input):
     expert: s.Name
 
 
+EventName = Annotated[str, Meta(min_length=1, max_length=60, pattern=s.LINE)]
+
+
+class MilestoneIn(s.Input):
+    """A milestone clock (ADR 0062): starts on one ticket event, stops on the first of
+    others (class names), ``target`` an ISO 8601 duration on the ticket's calendar
+    (``business``) or around the clock (``24x7``)."""
+
+    name: Annotated[str, Meta(min_length=1, max_length=40, pattern=s.LINE)]
+    starts_on: EventName
+    stops_on: Annotated[list[EventName], Meta(min_length=1, max_length=10)]
+    target: Duration
+    calendar: Literal["business", "24x7"] = "business"
+
+
 class PolicyIn(s.Input):
     name: s.Name
     calendar: s.Slug
@@ -76,6 +91,8 @@ class PolicyIn(s.Input):
     escalation: EscalationIn
     warning_thresholds: Annotated[list[float], Meta(max_length=10)] = msgspec.field(
         default_factory=lambda: [0.75])
+    milestones: Annotated[list[MilestoneIn], Meta(max_length=20)] = msgspec.field(
+        default_factory=list)
 
 
 class BaseData(Struct, frozen=True):
@@ -108,6 +125,14 @@ class TargetView(Struct, frozen=True):
     resolution: str
 
 
+class MilestoneOut(Struct, frozen=True):
+    name: str
+    starts_on: str
+    stops_on: list[str]
+    target: str
+    calendar: str
+
+
 class PolicyView(Struct, frozen=True):
     id: str
     name: str
@@ -119,6 +144,7 @@ class PolicyView(Struct, frozen=True):
     recorded_at: datetime
     recorded_by: str
     created_at: datetime
+    milestones: list[MilestoneOut] = []  # ADR 0062
 
 
 class CalendarList(Struct, frozen=True):
@@ -178,6 +204,8 @@ def policy_view(record: SlaPolicy) -> PolicyView:
         recorded_at=record.modified_on.astimezone(UTC),
         recorded_by=record.defined_by,
         created_at=record.created_on.astimezone(UTC),
+        milestones=[MilestoneOut(m.name, m.starts_on, list(m.stops_on), m.target.text,
+                                 m.calendar) for m in d.milestones],
     )
 
 
@@ -265,7 +293,9 @@ def put_policy(request: Request[Any, Any, Any], state: State, slug: NewSlug,
         targets={p: {"response": t.response, "resolution": t.resolution}
                  for p, t in data.targets.items()},
         warning_thresholds=data.warning_thresholds,
-        escalation={"manager": data.escalation.manager, "expert": data.escalation.expert})
+        escalation={"manager": data.escalation.manager, "expert": data.escalation.expert},
+        milestones=[{"name": m.name, "starts_on": m.starts_on, "stops_on": m.stops_on,
+                     "target": m.target, "calendar": m.calendar} for m in data.milestones])
     return kit.put_definition(request, state, data, PutPolicy(slug=slug, definition=definition),
                               lambda record, desk: policy_view(record),
                               f"{kit.API}/sla-policies/{slug}")
