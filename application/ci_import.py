@@ -98,19 +98,19 @@ def check(rows: Sequence[tuple[int, Mapping[str, str]]], classes: Sequence[str])
     seen: dict[tuple[str, str], int] = {}
     for number, raw in rows:
         item = _row(number, raw, classes, preview.errors)
-        if item is None:
-            continue
         duplicate = False
-        for name, value in (("asset_tag", item.asset_tag), ("serial", item.serial)):
+        for column, value in raw.items():
+            name = COLUMNS.get(column.strip().lower()) or COLUMNS.get(column.strip())
             value = collapsed(value)
-            if not value:
+            if name not in ("asset_tag", "serial") or not value:
                 continue
             first = seen.setdefault((name, value), number)
             if first != number:
                 preview.errors.append(RowError(number, name, f"{value!r} is also on row {first}"))
                 duplicate = True
-        if not duplicate:
+        if item is not None and not duplicate:
             preview.valid.append((number, item))
+    preview.errors.sort(key=lambda e: e.row)
     return preview
 
 

@@ -108,3 +108,14 @@ def test_mail_intake_registers_every_message_beside_http_registrations(tmp_path:
     assert (lv["mail"]["count"], lv["mail"]["failures"], lv["refused"]) == (6, 0, [])
     assert (lv["http"]["count"], lv["http"]["failures"]) == (6, 0)
     assert lv["ratio"] > 0
+
+
+def test_ci_impact_runs_and_measures_against_its_baseline(tmp_path: Path) -> None:
+    from bench import ci_impact  # ADR 0063
+
+    out = tmp_path / "ci.json"
+    assert ci_impact.main(["--cis", "300", "--relations", "900", "--queries", "20",
+                           "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["cis"] == 300 and 800 <= data["relations"] <= 900
+    assert data["index_ms"]["p99"] > 0 and data["baseline_sql_ms"]["p99"] > 0

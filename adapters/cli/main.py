@@ -404,6 +404,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from adapters.cli import quarantine as quarantine_cli
 
     quarantine_cli.add_parser(sub, db_arg)
+    from adapters.cli import cis as cis_cli  # ADR 0063
+
+    cis_cli.add_parser(sub, db_arg)
 
     args = parser.parse_args(argv)
     try:
