@@ -13,7 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+import msgspec
+
 from application.desk import HistoryEntry, ServiceDesk
+from application.errors import RecordNotFound
+from domain.customer import normalise_customer_id
 from domain.identity import User, normalise_user_id
 from domain.major_incident import MajorIncident, MajorIncidentDirectory, Status
 
@@ -87,3 +91,59 @@ def list_incidents(desk: ServiceDesk, q: IncidentQuery) -> IncidentPage:
     page = rows[q.offset: q.offset + q.limit]
     more = q.offset + q.limit < len(rows)
     return IncidentPage(page, q.offset + q.limit if more else None)
+
+
+# ------------------------------------------------------------------- reports
+
+
+class IncidentItem(msgspec.Struct, kw_only=True):
+    number: str
+    title: str
+    ticket: str  # its SR- number
+    status: str
+    commander: str
+    declared_at: datetime
+    closed_at: datetime | None
+    updates: int
+    missed_updates: int
+    reviewed: bool
+    problem: str | None  # the PRB- number opened from it
+
+
+class IncidentFigures(msgspec.Struct, kw_only=True):
+    """The major incidents declared on the report's customer's tickets in its period, as
+    they stood at its ``as_of``: how many, closed, updates missed, reviews recorded."""
+
+    declared: int
+    closed: int
+    missed_updates: int
+    reviewed: int
+    items: list[IncidentItem]
+
+
+def incident_figures(desk: ServiceDesk, customer: str, start: datetime, end: datetime,
+                     at: datetime) -> IncidentFigures:
+    until = min(end, at)
+    wanted = normalise_customer_id(customer)
+    found = [m for m in (_as_of(desk, x.id, at) for x in all_incidents(desk)
+                         if x.customer == wanted) if m is not None
+             and start <= m.declared_at < until]
+    found.sort(key=lambda m: m.declared_at)
+    tz = start.tzinfo
+    items = [IncidentItem(
+        number=m.number, title=m.title, ticket=m.ticket_number, status=m.status.value,
+        commander=m.commander, declared_at=m.declared_at.astimezone(tz),
+        closed_at=m.closed_at.astimezone(tz) if m.closed_at else None, updates=len(m.updates),
+        missed_updates=len(m.missed), reviewed=m.review is not None,
+        problem=m.problem_number or None) for m in found]
+    return IncidentFigures(
+        declared=len(items), closed=sum(i.status == Status.CLOSED.value for i in items),
+        missed_updates=sum(i.missed_updates for i in items),
+        reviewed=sum(i.reviewed for i in items), items=items)
+
+
+def _as_of(desk: ServiceDesk, incident_id: UUID, at: datetime) -> MajorIncident | None:
+    try:
+        return get_incident(desk, incident_id, at)
+    except RecordNotFound:
+        return None

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
+
+import msgspec
 
 from application.desk import HistoryEntry, ServiceDesk
 from application.errors import RecordNotFound
@@ -125,19 +126,27 @@ def list_risks(desk: ServiceDesk, q: RiskQuery) -> RiskPage:
 # ------------------------------------------------------------------- reports
 
 
-@dataclass(frozen=True)
-class RiskFigures:
-    """The risks of one customer in a period ``[start, end)`` as they stood at ``at``:
-    ``found`` recorded in the period, ``removed`` / ``accepted`` closed in it, ``open`` open
-    at its end (or at ``at``, if sooner), ``overdue`` of those past their due time then, and
-    the numbers of the ones still open."""
+class RiskItem(msgspec.Struct, kw_only=True):
+    number: str
+    title: str
+    severity: str
+    owner: str
+    due: datetime
+    overdue: bool
+
+
+class RiskFigures(msgspec.Struct, kw_only=True):
+    """The hidden risks (隐患) of the report's customer in its period, as they stood at its
+    ``as_of``: ``found`` recorded in the period, ``removed`` / ``accepted`` closed in it,
+    ``open`` still open at its end (or at ``as_of``, if sooner), ``overdue`` those of them
+    past their due time then; ``open_items`` the open ones, the soonest due first."""
 
     found: int
     removed: int
     accepted: int
     open: int
     overdue: int
-    open_items: list[dict[str, Any]]
+    open_items: list[RiskItem]
 
 
 def risk_figures(desk: ServiceDesk, customer: str, start: datetime, end: datetime,
@@ -154,8 +163,9 @@ def risk_figures(desk: ServiceDesk, customer: str, start: datetime, end: datetim
         removed=sum(r.status is Status.REMOVED for r in closed),
         accepted=sum(r.status is Status.ACCEPTED for r in closed),
         open=len(still), overdue=len(late),
-        open_items=[{"number": r.number, "title": r.title, "severity": r.severity.value,
-                     "owner": r.owner, "due": r.due, "overdue": r in late}
+        open_items=[RiskItem(number=r.number, title=r.title, severity=r.severity.value,
+                             owner=r.owner, due=r.due.astimezone(start.tzinfo),
+                             overdue=r in late)
                     for r in sorted(still, key=lambda r: (r.due, r.number))])
 
 

@@ -168,3 +168,41 @@ def test_an_overdue_risk_alarms_exactly_once_per_due_time(api: Api) -> None:
     api.clock.advance(days=2)
     assert watch_risks(desk, api.clock.now()) == 1
     assert watch_risks(desk, api.clock.now()) == 0
+
+
+def test_the_service_report_counts_risks_and_declared_major_incidents(api: Api) -> None:
+    project = api.ok(api.client.post(f"{API}/projects", headers=ADMIN, json={
+        "name": "客户A 2026 运维", "customer": "客户A",
+        "contract": {"number": "HT-2026-001", "services": ["巡检"], "start": "2026-11-01",
+                     "end": "2027-10-31"}, "sla_policy": "default", "calendar": "china-5x8"}),
+        201)
+    late = api.ok(record(api, due="2026-11-22T09:00:00+08:00"), 201)
+    api.clock.advance(minutes=10)
+    removed = api.ok(record(api, title="UPS 电池老化", project=project["number"]), 201)
+    assert removed["source"] == "inspection" and removed["project"]["id"] == project["id"]
+    api.ok(command(api, removed["id"], "remove", {"how": "更换电池组"}))
+    accepted = api.ok(record(api, title="旧版操作系统"), 201)
+    api.ok(command(api, accepted["id"], "accept", {"reason": "明年统一升级"}))
+    api.ok(record(api, customer="客户B", title="客户B 的隐患"), 201)
+    ticket = api.ok(api.register(customer="客户A", headers=ADMIN, type="fault",
+                                 category="network", urgency="very_urgent", impact="all",
+                                 importance="very_important"), 201)
+    mi = api.ok(api.client.post(f"{API}/major-incidents", json={"ticket": ticket["id"]},
+                                headers=ADMIN), 201)
+    api.clock.advance(days=3)
+    report = read(api, f"/projects/{project['id']}/reports/2026-11").json()
+    assert report["risks"] == {
+        "found": 3, "removed": 1, "accepted": 1, "open": 1, "overdue": 1,
+        "open_items": [{"number": late["number"], "title": late["title"], "severity": "high",
+                        "owner": "admin", "due": "2026-11-22T09:00:00+08:00",
+                        "overdue": True}]}
+    records = report["incident_records"]
+    assert records["declared"] == 1 and records["closed"] == 0 and records["reviewed"] == 0
+    assert records["items"][0]["number"] == mi["number"]
+    assert records["items"][0]["missed_updates"] == 0  # no watcher tick ran
+    before = read(api, f"/projects/{project['id']}/reports/2026-11",
+                  as_of="2026-11-20T17:05:00Z").json()
+    assert before["risks"]["found"] == 1 and before["incident_records"]["declared"] == 0
+    md = read(api, f"/projects/{project['id']}/reports/2026-11", format="md").text
+    assert "Hidden risks 隐患" in md and late["number"] in md and mi["number"] in md
+    assert "客户B 的隐患" not in md
