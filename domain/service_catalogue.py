@@ -185,6 +185,11 @@ class CatalogueService(Aggregate):
         self.definition = definition
         self.defined_by = actor
 
+    @property
+    def number(self) -> str:
+        """What logs and answers call the record: its slug (a service has no number)."""
+        return str(self.slug)
+
     @staticmethod
     def id_for(slug: str) -> UUID:
         return service_id(slug)

@@ -56,6 +56,7 @@ from zoneinfo import ZoneInfo
 from adapters.container import Services, build
 from adapters.demo import people
 from adapters.demo.announcements import add_demo_announcement
+from adapters.demo.catalogue import add_demo_catalogue
 from adapters.demo.changes import add_demo_changes
 from adapters.demo.privacy import add_demo_erasure
 from adapters.demo.problems import add_demo_problems
@@ -1340,6 +1341,7 @@ def run_demo(settings: Settings, tickets: int = 300, seed: int = 7) -> int:
         problems = add_demo_problems(services.desk, clock, plans)
         changes = add_demo_changes(services.desk, clock, plans)
         add_demo_announcement(services.desk, clock, changes, settings.announcement_lead_hours)
+        add_demo_catalogue(services.desk, clock)  # the service catalogue (ADR 0061)
         project = add_demo_project(services, clock)
         erased = add_demo_erasure(services.desk, clock, plans)
         logins = people.set_passwords(services.desk, cast, foreign)

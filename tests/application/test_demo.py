@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from adapters.container import build
+from adapters.demo.catalogue import DEMO_REQUESTS
 from adapters.demo.projects import ABNORMAL_RUNS
 from adapters.demo.run import run_demo
 from adapters.settings import Settings
@@ -19,7 +20,7 @@ from tests.support.demo import caught_up_rows
 
 # The demo's scenario tickets, plus the one its project's abnormal inspection opens.
 TICKETS = 60
-ALL_TICKETS = TICKETS + ABNORMAL_RUNS
+ALL_TICKETS = TICKETS + ABNORMAL_RUNS + DEMO_REQUESTS  # + the catalogue's (ADR 0061)
 
 
 def settings_for(path: Path) -> Settings:

@@ -58,8 +58,7 @@ def get_service(state: State, service_id: str, as_of: AsOf = None) -> Response[s
 
 
 @put(f"{kit.API}/catalogue/{{service_id:str}}", tags=[TAG], status_code=200,
-     summary="Define or redefine a catalogue service (201 on its first version)",
-     opt={kit.COMMAND_CLASS_OPT: PutService})
+     summary="Define or redefine a catalogue service (201 on its first version)")
 @kit.threaded
 def put_service(request: Request[Any, Any, Any], state: State, service_id: NewSlug,
                 data: sc.ServiceIn) -> Response[sc.ServiceView]:

@@ -148,3 +148,60 @@ def test_approve_of_a_ticket_not_awaiting_approval_is_a_409(api: Api) -> None:
     body = assert_problem(api.command(plain["id"], "approve", {}), 409)
     assert "approve" in body["detail"]
     assert_problem(api.command(plain["id"], "reject", {"reason": "x"}), 409)
+
+
+def test_who_may_define_services_and_decide_requests(make_api: Any) -> None:
+    """Managers define services; a request needing a manager's approval is decided by a
+    manager only (a requester: 403); one needing the customer's by a requester of its
+    organisation (or a manager for them); another organisation's request answers 404; an
+    engineer decides none (403)."""
+    api = make_api(admin_token="s3cret")
+    admin = {"Authorization": "Bearer s3cret"}
+    for c in ("客户A", "客户B"):
+        assert api.client.post(f"{API}/customers", json={"id": c, "name": c},
+                               headers=admin).status_code == 201
+    tokens = {}
+    for user, role, customer in (("mgr", "manager", None), ("eng", "engineer", None),
+                                 ("req-a", "requester", "客户A"),
+                                 ("req-b", "requester", "客户B")):
+        body = {"id": user, "name": user, "roles": [role]}
+        if customer:
+            body["customer"] = customer
+        assert api.client.post(f"{API}/users", json=body, headers=admin).status_code == 201
+        token = api.client.post(f"{API}/users/{user}/tokens", json={}, headers=admin).json()
+        tokens[user] = {"Authorization": f"Bearer {token['token']}"}
+    assert put(api, headers=tokens["eng"]).status_code == 403
+    assert put(api, headers=tokens["req-a"]).status_code == 403
+    assert put(api, headers=tokens["mgr"]).status_code == 201
+    assert put(api, slug="new-laptop", headers=tokens["mgr"], approval="customer").status_code \
+        == 201
+    assert api.client.get(f"{API}/catalogue", headers=tokens["req-b"]).json()["count"] == 2
+
+    def submit(slug: str) -> dict[str, Any]:
+        r = api.client.post(f"{API}/tickets", headers=tokens["req-a"], json=ticket_body(
+            customer="客户A", service_id=slug, form={"hostname": "h", "days": 1}))
+        assert r.status_code == 201, r.text
+        assert r.json()["status"] == "awaiting_approval"
+        return r.json()  # type: ignore[no-any-return]
+
+    def decide(t: dict[str, Any], who: str, verb: str = "approve") -> Any:
+        body = {"reason": "预算不足"} if verb == "reject" else {}
+        return api.client.post(f"{API}/tickets/{t['id']}/{verb}", json=body,
+                               headers=tokens[who])
+
+    by_manager = submit("vpn-access")
+    assert_problem(decide(by_manager, "req-a"), 403)
+    assert_problem(decide(by_manager, "req-a", "reject"), 403)
+    assert_problem(decide(by_manager, "eng"), 403)
+    assert decide(by_manager, "mgr").json()["service"]["approval"]["by"] == "mgr"
+
+    by_customer = submit("new-laptop")
+    assert_problem(decide(by_customer, "req-b"), 404)  # another organisation's
+    approved = decide(by_customer, "req-a")
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["service"]["approval"]["capacity"] == "customer"
+    assert_problem(decide(by_customer, "req-a"), 409)  # not awaiting approval any more
+
+    for_them = submit("new-laptop")
+    rejected = decide(for_them, "mgr", "reject")  # a manager on the customer's behalf
+    assert rejected.status_code == 200 and rejected.json()["status"] == "invalid"
