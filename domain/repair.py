@@ -357,8 +357,9 @@ class RepairOrder(StatusRules, Aggregate):
         self.require("replace_part")
         if self.warranty is Warranty.OUT and self.quote_status is not QuoteStatus.APPROVED:
             missing = ("quote_approval",) if self.quote else ("quote", "quote_approval")
-            self.refuse("replace_part", "an out-of-warranty part is replaced only after the "
-                        "customer approved the vendor's quote in writing", missing=missing)
+            self.refuse("replace_part", f"missing {' and '.join(missing)}: an out-of-warranty "
+                        "part is replaced only after the customer approved the vendor's quote "
+                        "in writing", missing=missing)
         self.trigger_event(self.PartReplaced, timestamp=at, actor=actor,
                            part=given("part", part, "name the part replaced"),
                            note=stripped(note))

@@ -1,0 +1,91 @@
+"""Repair orders on the console (设备送修单, issue 20 item 5, ADR 0065).
+
+- ``GET /ui/repairs?status=&overdue=``: the orders, the latest sent first, as ``GET
+  /api/v1/repairs`` lists them for staff (the deadline "by the second weekend" and the next
+  written progress report, each flagged when passed), and (for the roles that may send) the
+  form that sends a CI to a vendor, as ``POST /api/v1/repairs`` does (``POST /ui/repairs``).
+- ``GET /ui/repairs/{ref}``: one order: its facts, progress reports and alarms, the quote and
+  its approval, the parts replaced, the timeline, and the forms of its commands
+  (``POST /ui/repairs/{ref}/<verb>``, ``console.records``), each offered only when the
+  order's state admits it and the caller's role may call it.
+
+Each page is governed by the rule of the API operation it shows (``OPERATION_OPT``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, get, post
+from litestar.datastructures import State
+from litestar.response import Redirect, Template
+
+from adapters.http import kit
+from adapters.http.access import AUDIENCE_OPT, OPERATION_OPT, STAFF
+from adapters.http.console.forms import form_body, run_form
+from adapters.http.console.records import command_forms, offered, timeline
+from adapters.http.console.render import page, words
+from adapters.http.schemas import repairs as rs
+from application import repairs as uc
+from application.commands.repairs import SendForRepair
+
+COLLECTION, LABEL = "repairs", uc.LABEL
+VERBS = ("report_progress", "quote", "approve_quote", "reject_quote", "replace_part", "return",
+         "close")
+PAGE_SIZE = 50
+API = kit.API
+
+
+@get("/ui/repairs", name="console-repairs", include_in_schema=False,
+     opt={OPERATION_OPT: f"GET {API}/repairs", AUDIENCE_OPT: STAFF})
+@kit.threaded
+def repair_list(request: Request[Any, Any, Any], state: State, status: str | None = None,
+                overdue: str | None = None, ticket: str | None = None,
+                cursor: str | None = None) -> Template:
+    """``ticket``: a ticket's number (its page may link here): its orders, and the form
+    filled in for it."""
+    desk = kit.services_of(state).desk
+    now = desk.clock.now()
+    late = (overdue or "").lower() in ("1", "true", "yes")
+    found = uc.list_repairs(desk, uc.RepairQuery(
+        now=now, statuses=kit.split_values(status, "status", set(uc.STATUSES)), overdue=late,
+        limit=PAGE_SIZE, offset=kit.parse_cursor(cursor) or 0))
+    return page(request, "repairs/list.html",
+                items=[rs.repair_view(r, now) for r in found.items],
+                next_cursor=found.next_offset, statuses=uc.STATUSES,
+                filters={"status": status or "", "overdue": "true" if late else ""},
+                ticket=(ticket or "").strip(), period=now.astimezone(desk.timezone).strftime("%Y-%m"))
+
+
+@post("/ui/repairs", name="console-repairs-send", include_in_schema=False, status_code=303,
+      opt={OPERATION_OPT: f"POST {API}/repairs", AUDIENCE_OPT: STAFF})
+async def send(request: Request[Any, Any, Any], state: State) -> Redirect:
+    """Sends as ``POST /api/v1/repairs`` does (its body, its command)."""
+    form = await request.form()
+
+    def run() -> str:
+        b = form_body(form, rs.SendForRepair)
+        command = SendForRepair(ticket=b.ticket, ci=b.ci, vendor=b.vendor, fault=b.fault,
+                                warranty=b.warranty, loaner_ci=b.loaner_ci)
+        return f"/ui/repairs/{run_form(request, state, form, command).aggregate.number}"
+
+    return Redirect(await request.app.state.run_blocking(run), status_code=303)
+
+
+@get("/ui/repairs/{ref:str}", name="console-repair", include_in_schema=False,
+     opt={OPERATION_OPT: f"GET {API}/repairs/{{ref}}", AUDIENCE_OPT: STAFF})
+@kit.threaded
+def repair_page(request: Request[Any, Any, Any], state: State, ref: str) -> Template:
+    desk = kit.services_of(state).desk
+    r = uc.get_repair(desk, ref)
+    view = rs.repair_view(r, desk.clock.now())
+    commands = offered(request, r, LABEL, COLLECTION, VERBS)
+    if r.warranty.value == "in":  # an in-warranty repair has no quote
+        commands = [c for c in commands if c not in ("quote", "approve_quote", "reject_quote")]
+    elif r.quote_status.value != "pending":
+        commands = [c for c in commands if c not in ("approve_quote", "reject_quote")]
+    events = timeline(uc.repair_history(desk, r.id), words(request).when)
+    return page(request, "repairs/page.html", r=view, commands=commands, timeline=events)
+
+
+HANDLERS = [repair_list, send, repair_page, *command_forms(COLLECTION, LABEL, VERBS)]
