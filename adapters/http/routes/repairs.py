@@ -22,7 +22,6 @@ report: ``repair`` is the only one so far (another kind is a ``422`` naming ``ki
 from __future__ import annotations
 
 from typing import Annotated, Any
-from uuid import UUID
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
@@ -38,10 +37,11 @@ from application.commands.repairs import (ApproveRepairQuote, CloseRepair, Quote
                                           RejectRepairQuote, ReplaceRepairPart,
                                           ReportRepairProgress, ReturnRepair, SendForRepair,
                                           SubmitRepairSummary)
+from application.commands.base import resolve_ref
 from application.desk import CommandResult, ServiceDesk
+from application.errors import RecordNotFound
 from application.report_period import parse_period
 from domain.errors import InvalidCommand
-from domain.numbering import RecordKind, record_id_for
 
 TAG = "repairs"
 REPORT_KINDS = ("repair",)
@@ -140,14 +140,14 @@ Limit = limit(50)
 
 
 def _ticket_filter(ref: str | None) -> str | None:
-    if ref is None or not ref.strip():
+    """The ticket id a ``ticket`` filter names (an id or a number); any other text names no
+    ticket, and the list is empty."""
+    text = (ref or "").strip()
+    if not text:
         return None
-    text = ref.strip()
-    if text.upper().startswith(f"{RecordKind.SERVICE_REQUEST.value}-"):
-        return str(record_id_for(text))
     try:
-        return str(UUID(text))
-    except ValueError:
+        return str(resolve_ref(text, "ticket"))
+    except RecordNotFound:
         return text
 
 

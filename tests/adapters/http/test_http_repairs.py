@@ -76,6 +76,11 @@ def test_send_answers_201_sets_the_ci_in_repair_and_the_loaner_in_use(api: Api) 
     assert [h["type"] for h in history] == ["Sent"]
     listed = ok(api.client.get(f"{API}/repairs", params={"status": "at_vendor"}))
     assert [x["id"] for x in listed["items"]] == [view["id"]]
+    for ticket in (view["ticket"]["number"], view["ticket"]["id"]):
+        listed = ok(api.client.get(f"{API}/repairs", params={"ticket": ticket}))
+        assert [x["id"] for x in listed["items"]] == [view["id"]]
+    assert ok(api.client.get(f"{API}/repairs", params={"ticket": "nonsense"}))["items"] == []
+    assert ok(api.client.get(f"{API}/repairs", params={"status": "closed"}))["items"] == []
 
 
 def test_send_refuses_what_it_cannot_record_naming_the_field(api: Api) -> None:

@@ -54,7 +54,8 @@ def repair_list(request: Request[Any, Any, Any], state: State, status: str | Non
                 items=[rs.repair_view(r, now) for r in found.items],
                 next_cursor=found.next_offset, statuses=uc.STATUSES,
                 filters={"status": status or "", "overdue": "true" if late else ""},
-                ticket=(ticket or "").strip(), period=now.astimezone(desk.timezone).strftime("%Y-%m"))
+                ticket=(ticket or "").strip(),
+                period=now.astimezone(desk.timezone).strftime("%Y-%m"))
 
 
 @post("/ui/repairs", name="console-repairs-send", include_in_schema=False, status_code=303,
