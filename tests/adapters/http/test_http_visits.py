@@ -149,6 +149,8 @@ def test_who_may_do_what(make_api: Callable[..., Api]) -> None:
     assert "带 600G 硬盘" not in str(ok(api.client.get(f"{API}/visits/{pg}",
                                                        headers=tokens["req-a"])))
     assert_problem(api.client.get(visits(api, t["id"]), headers=tokens["req-b"]), 404)
+    history = ok(api.client.get(f"{API}/tickets/{t['id']}/history", headers=tokens["req-a"]))
+    assert "VisitPlanned" in str(history) and "带 600G 硬盘" not in str(history)
     assert_problem(api.client.get(f"{API}/visits/{pg}", headers=tokens["req-b"]), 404)
     assert ok(api.client.get(f"{API}/visits", headers=tokens["req-b"]))["items"] == []
     listed = ok(api.client.get(f"{API}/visits", headers=tokens["req-a"],
