@@ -116,11 +116,26 @@ def repair_history(desk: ServiceDesk, ref: str | UUID) -> list[HistoryEntry]:
     return desk.history(ref, RepairOrder, LABEL)
 
 
-def all_repairs(desk: ServiceDesk) -> list[RepairOrder]:
-    found = desk.load(RepairDirectory.ID)
-    if not isinstance(found, RepairDirectory):
+def _directory_at(desk: ServiceDesk, as_of: datetime | None) -> RepairDirectory | None:
+    if as_of is None:
+        found = desk.load(RepairDirectory.ID)
+        return found if isinstance(found, RepairDirectory) else None
+    try:
+        found = desk.get_record(RepairDirectory.ID, RepairDirectory, LABEL, as_of)
+    except RecordNotFound:
+        return None
+    return found if isinstance(found, RepairDirectory) else None
+
+
+def all_repairs(desk: ServiceDesk, as_of: datetime | None = None) -> list[RepairOrder]:
+    """Every repair order, as it stands now or as it stood at ``as_of``."""
+    found = _directory_at(desk, as_of)
+    if found is None:
         return []
-    loaded = (desk.load(UUID(i)) for i in found.orders)
+    if as_of is None:
+        loaded = [desk.load(UUID(i)) for i in found.orders]
+    else:
+        loaded = [desk.get_record(UUID(i), RepairOrder, LABEL, as_of) for i in found.orders]
     return [r for r in loaded if isinstance(r, RepairOrder)]
 
 
@@ -228,17 +243,19 @@ def _item(r: RepairOrder, p: Period, now: datetime) -> SummaryItem:
 
 
 def repair_summary(desk: ServiceDesk, period: str, now: datetime,
-                   customer: str | None = None) -> RepairSummary:
+                   customer: str | None = None, as_of: datetime | None = None) -> RepairSummary:
     """The summary of ``period`` (``2026-11``; a quarter or year the same way) as it stands at
-    ``now``, in the desk's time zone; ``customer``: only that organisation's orders."""
+    ``now``, in the desk's time zone, or as it stood at ``as_of`` (then ``now`` is ``as_of``:
+    what was recorded by then); ``customer``: only that organisation's orders."""
     p = parse_period(period, desk.timezone.key)
+    now = as_of or now
     wanted = normalise_customer_id(customer) if customer is not None else None
-    orders = [r for r in all_repairs(desk) if _in_period(r, p)
+    orders = [r for r in all_repairs(desk, as_of) if _in_period(r, p)
               and (wanted is None or normalise_customer_id(r.customer) == wanted)]
     orders.sort(key=lambda r: (r.sent_at, r.number))
     items = [_item(r, p, now) for r in orders]
-    d = desk.load(RepairDirectory.ID)
-    submitted = d.summaries.get(p.label) if isinstance(d, RepairDirectory) else None
+    d = _directory_at(desk, as_of)
+    submitted = d.summaries.get(p.label) if d is not None else None
     due = summary_due(p.end_day, SUMMARY_DUE_DAY)
     tz = desk.timezone
     if submitted is not None:

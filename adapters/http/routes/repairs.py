@@ -13,7 +13,7 @@ Reads: ``GET /repairs?status=&customer=&ticket=&overdue=&limit=&cursor=`` (the l
 first), ``GET /repairs/{ref}`` (``?as_of=``) and ``/history`` (staff). A requester reads only
 their organisation's orders (the list is filtered to it; another's answers ``404``).
 
-``GET /reports/{period}?kind=repair[&customer=]`` is the monthly repair summary (月度维修总结,
+``GET /reports/{period}?kind=repair[&customer=][&as_of=]`` is the monthly repair summary (月度维修总结,
 due by the 10th of the next month, ``late`` when it was not handed in by then); ``POST
 /reports/{period}/submit {kind: "repair"}`` records that it was handed in. ``kind`` names the
 report: ``repair`` is the only one so far (another kind is a ``422`` naming ``kind``).
@@ -187,12 +187,13 @@ def _kind(value: str | None) -> str:
              "monthly repair summary (due by the 10th of the next month)")
 @kit.threaded
 def period_report(request: Request[Any, Any, Any], state: State, period: str,
-                  kind: ReportKind = None,
-                  customer: str | None = None) -> rs.RepairSummaryView:
+                  kind: ReportKind = None, customer: str | None = None,
+                  as_of: AsOf = None) -> rs.RepairSummaryView:
     _kind(kind)
     desk = kit.services_of(state).desk
     wanted = scoped_customer(request, customer or None)
-    return rs.summary_view(uc.repair_summary(desk, period, desk.clock.now(), wanted))
+    return rs.summary_view(uc.repair_summary(desk, period, desk.clock.now(), wanted,
+                                             kit.parse_as_of(as_of)))
 
 
 @post(f"{kit.API}/reports/{{period:str}}/submit", status_code=200, tags=["reports"],

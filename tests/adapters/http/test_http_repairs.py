@@ -254,8 +254,37 @@ def test_the_monthly_summary_is_due_by_the_tenth_and_flagged_when_late(api: Api)
     assert dec["totals"]["orders"] == 1  # the second order, still at the vendor
     assert [i["number"] for i in dec["items"]] == [
         ok(api.client.get(f"{API}/repairs/{two}"))["number"]]
+    # As it stood on 11-22: nothing back yet, nothing handed in, not late then.
+    then = ok(api.client.get(f"{API}/reports/2026-11", params={
+        "kind": "repair", "as_of": "2026-11-22T00:00:00+08:00"}))
+    assert (then["totals"]["orders"], then["totals"]["returned"], then["late"]) == (2, 0, False)
     # November's, handed in now (January): late, and it stays so.
     late = ok(api.client.post(f"{API}/reports/2026-11/submit", json={"kind": "repair"}))
     assert late["late"] is True
     assert_problem(api.client.post(f"{API}/reports/2026-11/submit", json={"kind": "x"}), 422,
                    field="kind")
+
+
+@pytest.mark.parametrize("http_store", ["sqlite", pytest.param("postgres",
+                                                               marks=pytest.mark.postgres)])
+def test_two_watchers_at_once_record_one_alarm(api: Api) -> None:
+    """Two watchers (two `serve` processes on one store) tick at the same instant: the second
+    save conflicts, the retry reads the alarm already recorded and records nothing."""
+    import threading
+
+    from application.repair_watch import watch_repairs
+    from tests.support.threads import start_and_join
+
+    ref = ok(send(api, ci=ci(api, "PC")["id"]), 201)["id"]
+    when = at("2026-11-26T09:00:00+08:00")
+    api.clock.set(when)
+    barrier, counts = threading.Barrier(4), []
+
+    def watch() -> None:
+        barrier.wait(timeout=30)
+        counts.append(watch_repairs(api.services.desk, when, "sla-watch"))
+
+    start_and_join([threading.Thread(target=watch) for _ in range(4)], 60, "a watcher")
+    assert sum(counts) == 1
+    history = ok(api.client.get(f"{API}/repairs/{ref}/history"))
+    assert [h["type"] for h in history].count("ProgressOverdue") == 1
