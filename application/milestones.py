@@ -170,3 +170,4 @@ def reported_in(desk: Any, view: Any, start: datetime, end: datetime,
         if page.next_cursor is None:
             return out
         after = int(page.next_cursor)
+
