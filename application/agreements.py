@@ -220,3 +220,39 @@ def compliance(view: TicketListView, desk: ServiceDesk, a: Agreement, start: dat
             out.breached_tickets.append(r["number"])
     out.breached_tickets.sort()
     return out
+
+
+# ------------------------------------------------------- the vendor's UC clock
+
+
+@dataclass(frozen=True)
+class UcClock:
+    """What a UC promises a repair order sent to its vendor: ``due`` = ``started`` (sent to
+    the vendor) + the target's resolution time for the ticket's priority (or the UC's only
+    target; 24×7, a vendor's promise runs on the calendar day), stopped when the equipment
+    came back. ``state``: met / breached (stopped, or still at the vendor past ``due``) /
+    running; ``None`` without a resolution target (``due`` is then ``None``)."""
+
+    agreement: Agreement
+    target: Any  # domain.agreement.Target | None
+    started: datetime
+    due: datetime | None
+    stopped: datetime | None
+    state: str | None
+
+
+def uc_clocks(desk: ServiceDesk, vendor: str, priority: str | None, started: datetime,
+              stopped: datetime | None, now: datetime) -> list[UcClock]:
+    """The clocks of the UCs in force (on the day the order was sent) with ``vendor``."""
+    out = []
+    for a in vendor_agreements(desk, vendor, today_of(desk, started)):
+        target = a.target(priority) or (a.targets[0] if len(a.targets) == 1 else None)
+        span = target.resolution if target is not None else None
+        due = started + span if span is not None else None
+        state = None
+        if due is not None:
+            end = stopped or now
+            state = ("met" if stopped <= due else "breached") if stopped is not None else (
+                "breached" if end >= due else "running")
+        out.append(UcClock(a, target, started, due, stopped, state))
+    return out

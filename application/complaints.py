@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
+import msgspec
+
 from application.desk import HistoryEntry, ServiceDesk
 from application.errors import RecordNotFound
 from domain.complaint import OPEN, About, Complaint, ComplaintDirectory, Status
@@ -155,3 +157,33 @@ def complaint_figures(desk: ServiceDesk, start: datetime, end: datetime, now: da
                 out.closure_late += 1
     out.numbers.sort()
     return out
+
+
+class ComplaintSection(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The complaints of a service report (ADR 0066): ``ComplaintFigures`` of the project's
+    customer for the period, as of the report's time."""
+
+    filed: int
+    by_about: dict[str, int]
+    by_status: dict[str, int]
+    responded_in_time: int
+    response_late: int
+    response_in_time_pct: float | None
+    closed: int
+    closed_in_time: int
+    closure_late: int
+    completion_pct: float | None
+    open: int
+    numbers: list[str]
+
+
+def complaint_section(desk: ServiceDesk, customer: str, start: datetime, end: datetime,
+                      at: datetime) -> ComplaintSection:
+    """The report's complaints block (the one-line hook of ``application.reports``)."""
+    f = complaint_figures(desk, start, end, at, customer)
+    return ComplaintSection(
+        filed=f.filed, by_about=f.by_about, by_status=f.by_status,
+        responded_in_time=f.responded_in_time, response_late=f.response_late,
+        response_in_time_pct=f.response_in_time_pct, closed=f.closed,
+        closed_in_time=f.closed_in_time, closure_late=f.closure_late,
+        completion_pct=f.completion_pct, open=f.open, numbers=f.numbers)

@@ -12,7 +12,8 @@ soonest to end first; ``expiring=true``: those ending within 30 days, each flagg
 ``GET /agreements/{ref}/compliance?from=&to=`` (met/breached counts of the tickets it covers,
 by the SLA compliance figures' rules; default: the current month) and
 ``GET /tickets/{ref}/agreements`` (the agreements in force that cover the ticket: its
-customer's SLAs, its group's OLAs, the UCs of its service). A requester reads only their
+customer's SLAs, its group's OLAs, the UCs of its service), ``GET /repairs/{ref}/agreements``
+(the vendor's UC clocks on a repair order, staff). A requester reads only their
 organisation's SLAs; any other agreement answers ``404`` like an unknown number.
 """
 
@@ -34,6 +35,8 @@ from application import agreements as uc
 from application.commands.agreements import (ConcludeAgreement, ReviseAgreement,
                                              TerminateAgreement)
 from application.desk import CommandResult, ServiceDesk
+from application.errors import RecordNotFound
+from application.repairs import get_repair
 
 TAG = "agreements"
 
@@ -140,5 +143,22 @@ def ticket_agreements(request: Request[Any, Any, Any], state: State,
         agreements=[ags.agreement_view(a, today) for a in found])
 
 
+@get(f"{kit.API}/repairs/{{ref:str}}/agreements", tags=[TAG],
+     summary="The vendor's UC clocks on a repair order: the repair time each UC in force "
+             "with the order's vendor promises, from sending to the return")
+@kit.threaded
+def repair_agreements(state: State, ref: str) -> ags.RepairAgreements:
+    desk = kit.services_of(state).desk
+    r = get_repair(desk, ref)
+    try:
+        priority = desk.get_ticket(r.ticket_id).priority if r.ticket_id else None
+    except RecordNotFound:
+        priority = None
+    clocks = uc.uc_clocks(desk, r.vendor, priority.value if priority else None, r.sent_at,
+                          r.returned_at, desk.clock.now())
+    return ags.RepairAgreements(repair=s.LinkedRecord(str(r.id), r.number), vendor=r.vendor,
+                                clocks=[ags.uc_clock_view(c) for c in clocks])
+
+
 HANDLERS = [conclude, revise, terminate, get_agreement, agreement_history,
-            agreement_compliance, list_agreements, ticket_agreements]
+            agreement_compliance, list_agreements, ticket_agreements, repair_agreements]

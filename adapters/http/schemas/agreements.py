@@ -17,7 +17,7 @@ import msgspec
 from msgspec import Meta, Struct
 
 from adapters.http.schemas import common as s
-from application.agreements import AgreementCompliance
+from application.agreements import AgreementCompliance, UcClock
 from application.commands.agreements import ConcludeAgreement as Conclude
 from application.commands.agreements import ReviseAgreement as Revise
 from domain.agreement import Agreement, Target
@@ -140,6 +140,33 @@ class AgreementComplianceView(Struct):
 class TicketAgreements(Struct):
     ticket: s.LinkedRecord
     agreements: list[AgreementView]
+
+
+class UcClockView(Struct):
+    """A UC's clock on a repair order: from sending to the vendor to the return."""
+
+    agreement: s.LinkedRecord
+    title: str
+    priority: str | None  # the target's priority
+    target: str | None  # the promised repair (resolution) time, ISO 8601
+    started: datetime
+    due: datetime | None
+    stopped: datetime | None
+    state: str | None  # met | breached | running (None: the UC names no repair time)
+
+
+class RepairAgreements(Struct):
+    repair: s.LinkedRecord
+    vendor: str
+    clocks: list[UcClockView]
+
+
+def uc_clock_view(c: UcClock) -> UcClockView:
+    return UcClockView(
+        agreement=s.LinkedRecord(str(c.agreement.id), c.agreement.number),
+        title=c.agreement.title, priority=c.target.priority if c.target else None,
+        target=duration(c.target.resolution) if c.target else None, started=s.utc(c.started),
+        due=s.utc_opt(c.due), stopped=s.utc_opt(c.stopped), state=c.state)
 
 
 def duration(value: timedelta | None) -> str | None:

@@ -233,3 +233,38 @@ def test_requesters_read_only_their_organisations_slas(make_api: Any) -> None:
                           headers=req).status_code == 403
     staff = ok(api.client.get(f"{API}/agreements", headers=tokens["eng"]))
     assert staff["count"] == 3
+
+
+def test_the_vendors_uc_clock_runs_on_a_repair_order(api: Api) -> None:
+    from application.commands.cis import CiFields, RegisterCi
+
+    customers(api, "客户A")
+    uc = api.ok(api.client.post(f"{API}/agreements", json={
+        "kind": "uc", "title": "联想保内维修", "vendor": "联想授权维修站",
+        "targets": {"P1": {"response": "PT4H", "resolution": "P3D"},
+                    "P3": {"resolution": "P7D"}},
+        "valid_from": "2026-01-01", "valid_to": "2027-12-31"}), 201)
+    api.ok(api.client.post(f"{API}/agreements", json={
+        "kind": "uc", "title": "别家", "vendor": "戴尔", "targets": {"P1": {"resolution": "P1D"}},
+        "valid_from": "2026-01-01", "valid_to": "2027-12-31"}), 201)
+    pc = api.services.desk.handle(RegisterCi(item=CiFields(
+        name="财务部 PC-01", ci_class="pc", customer="客户A")), actor="admin").aggregate
+    ticket = api.given_ticket("assigned")  # P1
+    sent = api.client.post(f"{API}/repairs", json={
+        "ticket": ticket["number"], "ci": pc.number, "vendor": "联想授权维修站",
+        "fault": "主板无法加电", "warranty": "in"})
+    repair = sent.json()
+    assert sent.status_code == 201, sent.text
+    clocks = ok(api.client.get(f"{API}/repairs/{repair['number']}/agreements"))
+    assert clocks["vendor"] == "联想授权维修站"
+    [clock] = clocks["clocks"]
+    assert clock["agreement"]["number"] == uc["number"] and clock["priority"] == "P1"
+    assert clock["target"] == "P3D" and clock["state"] == "running"
+    assert clock["due"] == "2026-11-23T17:00:00Z" and clock["stopped"] is None
+    api.clock.advance(days=4)
+    assert ok(api.client.get(f"{API}/repairs/{repair['id']}/agreements"))["clocks"][0][
+        "state"] == "breached"
+    r = api.client.post(f"{API}/repairs/{repair['id']}/return", json={})
+    assert r.status_code == 200, r.text
+    back = ok(api.client.get(f"{API}/repairs/{repair['id']}/agreements"))["clocks"][0]
+    assert back["state"] == "breached" and back["stopped"] == "2026-11-24T17:00:00Z"

@@ -227,3 +227,26 @@ def test_the_complainants_contact_is_erased_with_the_customers_personal_data(
     assert gone["contact"] == {"name": "[erased]", "phone": None, "email": None}
     history = api.client.get(f"{API}/complaints/{c['id']}/history").text
     assert CONTACT["phone"] not in history and CONTACT["name"] not in history
+
+
+def test_the_service_report_counts_the_customers_complaints(api: Api) -> None:
+    customers(api, "客户A", "客户B")
+    project = api.ok(api.client.post(f"{API}/projects", json={
+        "name": "客户A 2026 运维", "customer": "客户A",
+        "contract": {"number": "HT-2026-001", "services": ["巡检"], "start": "2026-11-01",
+                     "end": "2027-10-31"}, "sla_policy": "default", "calendar": "china-5x8"}),
+        201)
+    api.clock.advance(hours=1)
+    mine = api.ok(file(api, about="service", service="巡检", customer="客户A",
+                       description="巡检报告迟交"), 201)
+    api.ok(file(api, about="service", service="桌面", customer="客户B", description="x"), 201)
+    report = ok(api.client.get(f"{API}/projects/{project['id']}/reports/2026-11"))
+    assert report["complaints"]["filed"] == 1 and report["complaints"]["open"] == 1
+    assert report["complaints"]["numbers"] == [mine["number"]]
+    assert report["complaints"]["by_about"] == {"service": 1}
+    md = api.client.get(f"{API}/projects/{project['id']}/reports/2026-11",
+                        params={"format": "md"}).text
+    assert "客户投诉" in md and mine["number"] in md
+    before = ok(api.client.get(f"{API}/projects/{project['id']}/reports/2026-11", params={
+        "as_of": "2026-11-20T17:00:00Z"}))
+    assert before["complaints"]["filed"] == 0  # not filed yet then
