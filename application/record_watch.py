@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from application.commands.major_incidents import RecordMissedUpdate
+from application.commands.base import Command
 from application.commands.risks import AlarmOverdueRisk
 from application.desk import ServiceDesk
 from application.errors import ApplicationError
@@ -25,44 +26,39 @@ from domain.errors import DomainError
 WATCH_ACTOR = "system:record-watch"
 
 
+def _alarm_each(desk: ServiceDesk, due: list[tuple[str, Command]],
+                fail: Callable[[str], Any] | None) -> int:
+    """Runs each (number, command) of ``due`` in its own transaction; how many recorded.
+    ``fail``: told of a record that could not be recorded (one never stops the others;
+    without it the error is raised)."""
+    recorded = 0
+    for number, command in due:
+        try:
+            result = desk.handle(command, actor=WATCH_ACTOR)
+        except (ApplicationError, DomainError) as e:
+            if fail is None:
+                raise
+            fail(f"{number}: {type(e).__name__}: {e}")
+            continue
+        recorded += int(result.changed)
+    return recorded
+
+
 def watch_risks(desk: ServiceDesk, now: datetime,
                 fail: Callable[[str], Any] | None = None) -> int:
     """Records the overdue alarm of every open risk past its due time that has not alarmed
     for it yet (``AlarmOverdueRisk``); returns how many were recorded. A second call at the
-    same time records nothing. ``fail``: told of a risk that could not be recorded (one risk
-    never stops the others; without it the error is raised)."""
-    alarms = 0
-    for r in all_risks(desk):
-        if not r.alarm_due(now):
-            continue
-        try:
-            result = desk.handle(AlarmOverdueRisk(ref=str(r.id), now=now), actor=WATCH_ACTOR)
-        except (ApplicationError, DomainError) as e:
-            if fail is None:
-                raise
-            fail(f"{r.number}: {type(e).__name__}: {e}")
-            continue
-        alarms += int(result.changed)
-    return alarms
+    same time records nothing."""
+    return _alarm_each(desk, [(r.number, AlarmOverdueRisk(ref=str(r.id), now=now))
+                              for r in all_risks(desk) if r.alarm_due(now)], fail)
 
 
 def watch_incidents(desk: ServiceDesk, now: datetime,
                     fail: Callable[[str], Any] | None = None) -> int:
     """Records the missed update of every active major incident whose update is overdue and
     not yet recorded as missed (``RecordMissedUpdate``); returns how many were recorded."""
-    missed = 0
-    for m in all_incidents(desk):
-        if not m.miss_due(now):
-            continue
-        try:
-            result = desk.handle(RecordMissedUpdate(ref=str(m.id), now=now), actor=WATCH_ACTOR)
-        except (ApplicationError, DomainError) as e:
-            if fail is None:
-                raise
-            fail(f"{m.number}: {type(e).__name__}: {e}")
-            continue
-        missed += int(result.changed)
-    return missed
+    return _alarm_each(desk, [(m.number, RecordMissedUpdate(ref=str(m.id), now=now))
+                              for m in all_incidents(desk) if m.miss_due(now)], fail)
 
 
 def watch_records(desk: ServiceDesk, now: datetime, counts: Any, log: Any = None) -> int:

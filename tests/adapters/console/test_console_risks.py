@@ -8,12 +8,12 @@ The clock stands at 2026-11-21 01:00 in Asia/Shanghai (``fixtures_http.START``).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from tests.adapters.console.test_console_announcements import hidden_fields
 from tests.fixtures_http import API, CLASSIFICATION, Api
 from tests.support.console import login, person
 
@@ -36,12 +36,6 @@ def desk(make_api: Callable[..., Api]) -> Api:
     person(api.client, ADMIN, "li", "requester", customer="客户A", name="李四")
     person(api.client, ADMIN, "zhao", "requester", customer="客户B", name="赵六")
     return api
-
-
-def hidden_fields(html: str, action: str) -> dict[str, str]:
-    start = html.index(f'method="post" action="{action}"')
-    form = html[start:html.index("</form>", start)]
-    return dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', form))
 
 
 def submit(api: Api, page: str, action: str, **fields: str) -> Any:
