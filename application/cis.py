@@ -130,3 +130,20 @@ def stale_libraries(index: CiIndex, today: date) -> list[tuple[str, int, datetim
     return [(lib.customer, lib.count, lib.updated_at,
              library_stale(lib.updated_at.date() if lib.updated_at else None, today))
             for lib in index.libraries()]
+
+
+def named_cis(desk: ServiceDesk, refs: Sequence[str] | None, sources: Sequence[object]
+              ) -> tuple[tuple[str, str], ...]:
+    """The ``(id, number)`` of the CIs a problem or change names: ``refs`` (ids or numbers;
+    a 422 naming ``affected_cis.N`` for an unknown one), or when ``None`` the CIs its
+    ``sources`` (the tickets a problem is recorded from, a change's origin) name, first
+    occurrence kept."""
+    if refs is not None:
+        return tuple((str(c.id), c.number) for c in affected_cis(desk, refs, None))
+    pairs: dict[str, str] = {}
+    for source in sources:
+        ids = getattr(source, "affected_cis", ()) or ()
+        numbers = getattr(source, "affected_ci_numbers", ()) or ()
+        for i, n in zip(ids, numbers, strict=False):
+            pairs.setdefault(i, n)
+    return tuple(pairs.items())

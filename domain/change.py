@@ -33,6 +33,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain.checks import StatusRules, given, refuse_fields, required, stripped
+from domain.ci import NamesCis, apply_cis  # ADR 0063
 from domain.errors import FieldError, InvalidCommand
 from domain.privacy import ERASED_TEXT, erased
 
@@ -331,7 +332,7 @@ def _required(**values: str | None) -> list[FieldError]:
     return [e for name, v in values.items() for e in required(name, v)]
 
 
-class Change(StatusRules, Aggregate):
+class Change(NamesCis, StatusRules, Aggregate):
     TOPIC = "opsledger.change:Change"
     ALLOWED = ALLOWED
     RECORD = "change"
@@ -487,6 +488,16 @@ class Change(StatusRules, Aggregate):
             c.cancel_reason = self.reason
             c.closed_at = self.timestamp
 
+    class CisAffected(Event):
+        """The configuration items it concerns (``affected_cis``, ADR 0063), the whole set."""
+
+        TOPIC = "opsledger.change:Change.CisAffected"
+        cis: tuple[str, ...]
+        numbers: tuple[str, ...]
+
+        def apply(self, record: Change) -> None:
+            apply_cis(record, self.cis, self.numbers)
+
     class AnnouncementLinked(Event):
         """An announcement of the change's window was published (ADR 0060), in the same save."""
 
@@ -548,6 +559,8 @@ class Change(StatusRules, Aggregate):
         self.standard_model = standard_model
         self.requested_by = actor
         self.status = Status.REQUESTED
+        self.affected_cis: tuple[str, ...] = ()  # CI ids (ADR 0063)
+        self.affected_ci_numbers: tuple[str, ...] = ()
         self.gates = Gates(kind=kind.value, covered=bool(
             standard_model and standard_model.covers(affected_system)))
         self.assessment: Assessment | None = None

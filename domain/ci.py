@@ -407,3 +407,26 @@ def library_stale(last_update: date | None, today: date) -> bool:
     month went by without a change to it -- its last change lies before the first day of the
     previous month (a library never changed is not flagged: it is empty)."""
     return last_update is not None and last_update < previous_month_start(today)
+
+
+class NamesCis:
+    """What a problem or a change does to name the configuration items it concerns
+    (``affected_cis``, ADR 0063): its ``CisAffected`` event carries the whole set each time,
+    ``(id, number)`` pairs given; the same set again records nothing."""
+
+    affected_cis: tuple[str, ...]
+    affected_ci_numbers: tuple[str, ...]
+
+    def name_cis(self, *, cis: tuple[tuple[str, str], ...], actor: str, at: datetime) -> bool:
+        ids = tuple(i for i, _ in cis)
+        if ids == self.affected_cis:
+            return False
+        self.trigger_event(self.CisAffected, timestamp=at, actor=actor,  # type: ignore[attr-defined]
+                           cis=ids, numbers=tuple(n for _, n in cis))
+        return True
+
+
+def apply_cis(record: Any, cis: tuple[str, ...], numbers: tuple[str, ...]) -> None:
+    """A ``CisAffected`` event's change to its record."""
+    record.affected_cis = tuple(cis)
+    record.affected_ci_numbers = tuple(numbers)

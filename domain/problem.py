@@ -29,6 +29,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain.checks import StatusRules, given, refuse_fields, required, stripped
+from domain.ci import NamesCis, apply_cis  # ADR 0063
 from domain.errors import FieldError, InvalidCommand, ResolutionTooVague
 from domain.priority import Priority
 from domain.ticket import vague_resolution
@@ -53,7 +54,7 @@ ALLOWED: dict[Status, tuple[str, ...]] = {
 PRIORITIES = tuple(p.value for p in Priority)
 
 
-class Problem(StatusRules, Aggregate):
+class Problem(NamesCis, StatusRules, Aggregate):
     TOPIC = "opsledger.problem:Problem"
     ALLOWED = ALLOWED
     RECORD = "problem"
@@ -93,6 +94,16 @@ class Problem(StatusRules, Aggregate):
         def apply(self, p: Problem) -> None:
             p.tickets = (*p.tickets, self.ticket_id)
             p.ticket_numbers = (*p.ticket_numbers, self.ticket_number)
+
+    class CisAffected(Event):
+        """The configuration items it concerns (``affected_cis``, ADR 0063), the whole set."""
+
+        TOPIC = "opsledger.problem:Problem.CisAffected"
+        cis: tuple[str, ...]
+        numbers: tuple[str, ...]
+
+        def apply(self, record: Problem) -> None:
+            apply_cis(record, self.cis, self.numbers)
 
     class RootCauseRecorded(Event):
         TOPIC = "opsledger.problem:Problem.RootCauseRecorded"
@@ -155,6 +166,8 @@ class Problem(StatusRules, Aggregate):
         self.ticket_numbers = tuple(ticket_numbers) or tuple(tickets)
         self.created_by = actor
         self.status = Status.RECORDED
+        self.affected_cis: tuple[str, ...] = ()  # CI ids (ADR 0063)
+        self.affected_ci_numbers: tuple[str, ...] = ()
         self.root_cause: str | None = None
         self.workaround: str | None = None
         self.resolution: str | None = None

@@ -9,12 +9,14 @@ problem, change or project must exist (else a 422 naming ``origin``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from application.changes import LABEL, MODEL_LABEL, OriginRef, model_ref, resolve_origin
+from application.cis import named_cis  # ADR 0063
 from application.commands.base import NOTHING, Command, RecordCommand
 from domain.change import (
     Change,
@@ -60,6 +62,8 @@ class RequestChange(Command):
     description: str = ""
     affected_system: str = ""
     standard_change: str | None = None
+    # CI ids or numbers (ADR 0063); ``None``: its origin's (``Change.CisAffected``)
+    affected_cis: Sequence[str] | None = None
 
     def decide(self, record: None, ctx: Context) -> Change:
         desk = ctx.desk
@@ -69,10 +73,13 @@ class RequestChange(Command):
             getattr(source, "affected_system", "") or "")
         model = model_ref(desk, self.standard_change)
         number = ctx.issue(RecordKind.CHANGE)
-        return Change.request(
+        change = Change.request(
             id=record_id_for(number), number=number, kind=self.kind, origin=recorded_origin,
             title=self.title, description=self.description, affected_system=system,
             standard_model=model, actor=ctx.actor, at=ctx.at)
+        change.name_cis(cis=named_cis(desk, self.affected_cis, [source]), actor=ctx.actor,
+                        at=ctx.at)  # ADR 0063
+        return change
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from application.cis import named_cis  # ADR 0063
 from application.commands.base import Command, RecordCommand
 from application.problems import LABEL, change_ref, find_tickets
 from domain.errors import InvalidCommand
@@ -60,6 +61,8 @@ class RecordProblem(Command):
     tickets: Sequence[str] = ()
     category: str | None = None
     affected_system: str | None = None
+    # CI ids or numbers (ADR 0063); ``None``: the CIs its tickets name (``Problem.CisAffected``)
+    affected_cis: Sequence[str] | None = None
 
     def decide(self, record: None, ctx: Context) -> Any:
         at, actor = ctx.at, ctx.actor
@@ -71,6 +74,8 @@ class RecordProblem(Command):
             id=record_id_for(number), number=number, title=self.title,
             description=self.description, category=self.category, affected_system=system,
             tickets=tuple((str(t.id), t.number) for t in found), actor=actor, at=at)
+        problem.name_cis(cis=named_cis(ctx.desk, self.affected_cis, found), actor=actor,
+                         at=at)  # ADR 0063
         linked = [t for t in found if t.link_problem(
             problem_id=str(problem.id), problem_number=number, actor=actor, at=at)]
         return (problem, *linked)

@@ -26,7 +26,8 @@ FIXTURE = Path(__file__).parent.parent / "fixtures" / "change_history_v1.json"
 # history (``history_vN``) gets their samples, as in tests/contracts/test_history_v1.py.
 NOT_IN_V1 = {Change.PersonalDataErased.TOPIC,  # the erasure (issue 16, ADR 0043)
              # a maintenance announcement's link (issue 19, ADR 0060)
-             Change.AnnouncementLinked.TOPIC, Change.AnnouncementWithdrawn.TOPIC}
+             Change.AnnouncementLinked.TOPIC, Change.AnnouncementWithdrawn.TOPIC,
+             Change.CisAffected.TOPIC}  # its configuration items (issue 20, ADR 0063)
 
 
 def replayed() -> dict[str, Any]:

@@ -41,6 +41,7 @@ class RequestChange(s.Input):
     description: s.Text = ""
     affected_system: s.Short = ""
     standard_change: s.Short | None = None  # the standard-change model a standard change cites
+    affected_cis: list[s.Short] | None = None  # CI ids/numbers; default: its origin's (ADR 0063)
 
 
 class Assess(s.Input):
@@ -164,6 +165,7 @@ class ChangeView(Struct):
     # the announcements of its window to the customers (ADR 0060): id, number, starts, ends,
     # withdrawn
     announcements: list[dict[str, Any]] = []
+    affected_cis: list[s.LinkedRecord] = []  # the configuration items it concerns (ADR 0063)
 
 
 class ChangeListItem(Struct):
@@ -282,7 +284,9 @@ def change_view(c: Change) -> ChangeView:
         cancel_reason=c.cancel_reason, version=c.version,
         allowed_commands=list(c.allowed_commands()), recorded_at=s.utc(c.created_on),
         modified_at=s.utc(c.modified_on),
-        announcements=[s.plain(a) for a in c.announcements])
+        announcements=[s.plain(a) for a in c.announcements],
+        affected_cis=[s.LinkedRecord(i, n) for i, n in zip(
+            c.affected_cis, c.affected_ci_numbers, strict=True)])  # ADR 0063
 
 
 def change_item(r: dict[str, Any]) -> ChangeListItem:

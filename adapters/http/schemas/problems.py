@@ -24,6 +24,7 @@ class RecordProblem(s.Input):
     tickets: Refs = []
     category: s.Short | None = None
     affected_system: s.Short | None = None  # default: the first ticket's
+    affected_cis: list[s.Short] | None = None  # CI ids/numbers; default: its tickets' (ADR 0063)
 
 
 class ClassifyProblem(s.Input):
@@ -79,6 +80,7 @@ class ProblemView(Struct):
     updated_at: datetime
     version: int
     allowed_commands: list[str]
+    affected_cis: list[s.LinkedRecord] = []  # the configuration items it concerns (ADR 0063)
 
 
 class ProblemListItem(Struct):
@@ -120,6 +122,8 @@ def problem_view(p: Problem) -> ProblemView:
         recorded_at=s.utc(p.created_on), created_by=p.created_by,
         updated_at=s.utc(p.modified_on), version=p.version,
         allowed_commands=list(p.allowed_commands()),
+        affected_cis=[s.LinkedRecord(id=i, number=n) for i, n in zip(
+            p.affected_cis, p.affected_ci_numbers, strict=True)],  # ADR 0063
     )
 
 

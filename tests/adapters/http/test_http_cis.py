@@ -136,3 +136,28 @@ def test_requesters_see_only_their_organisations_cis(make_api: Any) -> None:
     r = api.client.get(f"{API}/cis/{mine['id']}/impact", headers=req)
     assert r.status_code == 200 and r.json()["affected"] == []
     assert "app-b" not in api.client.get(f"{API}/cis", headers=req).text
+
+
+def test_problems_and_changes_name_cis_their_tickets_by_default(api: Api) -> None:
+    a, b = ci(api, "core-sw", "network"), ci(api, "esx-02")
+    t = api.register(affected_cis=[a["id"]]).json()
+    r = api.client.post(f"{API}/problems", json={"title": "反复断网", "description": "交换机",
+                                                 "tickets": [t["id"]]})
+    assert r.status_code == 201, r.text
+    problem = r.json()
+    assert [x["number"] for x in problem["affected_cis"]] == [a["number"]]
+    r = api.client.post(f"{API}/changes", json={"kind": "normal", "origin": problem["id"],
+                                                "title": "更换交换机"})
+    assert [x["number"] for x in r.json()["affected_cis"]] == [a["number"]], r.text
+    r = api.client.post(f"{API}/changes", json={"kind": "normal", "origin": problem["id"],
+                                                "title": "扩容", "affected_cis": [b["number"]]})
+    change = r.json()
+    assert [x["number"] for x in change["affected_cis"]] == [b["number"]], r.text
+    r = api.client.post(f"{API}/problems", json={"title": "x", "description": "y",
+                                                 "affected_cis": ["nope"]})
+    assert_problem(r, 422, field="affected_cis.0")
+    page = api.client.get(f"{API}/cis/{a['id']}/records").json()
+    assert [p["number"] for p in page["problems"]] == [problem["number"]]
+    assert len(page["changes"]) == 1 and len(page["tickets"]) == 1
+    page = api.client.get(f"{API}/cis/{b['id']}/records").json()
+    assert [c["number"] for c in page["changes"]] == [change["number"]]
