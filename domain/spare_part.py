@@ -15,7 +15,9 @@
   issued from stock in the same transaction) → ``dispatched`` (sent to the site) →
   ``arrived`` (备件到场: measured from the request against the target) → ``installed`` or
   ``returned_faulty`` (the part was faulty and goes back; the faulty part does not return to
-  stock). An installed part may later be found faulty and returned too.
+  stock). An installed part may later be found faulty and returned too. Each step may claim
+  when it happened (``occurred_at``; never in the future, never before the step before it),
+  and the measured arrival time uses the claimed time.
 
 Pure: standard library and ``eventsourcing.domain``; time, actor and ids come in as arguments.
 """
@@ -36,6 +38,7 @@ from domain.errors import FieldError, InvalidCommand, TransitionNotAllowed
 #: The source documents measure spare-part arrival ([004] 4.2.1 4) without a number; four
 #: hours is the usual on-site commitment of a 5x8 contract. Each warehouse sets its own.
 DEFAULT_ARRIVAL_TARGET = timedelta(hours=4)
+CLOCK_SKEW = timedelta(minutes=5)  # how far a claimed time may lie after the recording
 MAX_QUANTITY = 1_000_000
 SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
 
@@ -297,34 +300,38 @@ class Requisition(StatusRules, Aggregate):
     class Dispatched(Event):
         TOPIC = "opsledger.spare_part:Requisition.Dispatched"
         note: str
+        occurred_at: datetime | None = None  # claimed; None: when recorded
 
         def apply(self, r: Requisition) -> None:
             r.status = R.DISPATCHED
-            r.dispatched_at = self.timestamp
+            r.dispatched_at = self.occurred_at or self.timestamp
 
     class Arrived(Event):
         TOPIC = "opsledger.spare_part:Requisition.Arrived"
         note: str
+        occurred_at: datetime | None = None  # claimed; None: when recorded
 
         def apply(self, r: Requisition) -> None:
             r.status = R.ARRIVED
-            r.arrived_at = self.timestamp
+            r.arrived_at = self.occurred_at or self.timestamp
 
     class Installed(Event):
         TOPIC = "opsledger.spare_part:Requisition.Installed"
         note: str
+        occurred_at: datetime | None = None  # claimed; None: when recorded
 
         def apply(self, r: Requisition) -> None:
             r.status = R.INSTALLED
-            r.installed_at = self.timestamp
+            r.installed_at = self.occurred_at or self.timestamp
 
     class ReturnedFaulty(Event):
         TOPIC = "opsledger.spare_part:Requisition.ReturnedFaulty"
         reason: str
+        occurred_at: datetime | None = None
 
         def apply(self, r: Requisition) -> None:
             r.status = R.RETURNED_FAULTY
-            r.returned_at = self.timestamp
+            r.returned_at = self.occurred_at or self.timestamp
             r.fault = self.reason
 
     def __init__(self, number: str, ticket_id: str, ticket_number: str, customer: str,
@@ -384,25 +391,52 @@ class Requisition(StatusRules, Aggregate):
                            description=description, quantity=quantity,
                            arrival_target=arrival_target, note=stripped(note), actor=actor)
 
-    def dispatch(self, *, note: str = "", actor: str, at: datetime) -> None:
+    def _last_step(self) -> datetime:
+        return max(t for t in (self.requested_at, self.dispatched_at, self.arrived_at,
+                               self.installed_at) if t is not None)
+
+    def _claimed(self, occurred_at: datetime | None, at: datetime) -> None:
+        """A step's claimed time: with an offset, not in the future, not before the last."""
+        if occurred_at is None:
+            return
+        if occurred_at.tzinfo is None:
+            raise InvalidCommand.field("occurred_at", "needs a UTC offset")
+        if occurred_at > at + CLOCK_SKEW:
+            raise InvalidCommand.field("occurred_at", "lies in the future")
+        if occurred_at < self._last_step():
+            raise InvalidCommand.field("occurred_at", "lies before the requisition's last step"
+                                       f" ({self._last_step().isoformat(timespec='minutes')})")
+
+    def dispatch(self, *, note: str = "", actor: str, at: datetime,
+                 occurred_at: datetime | None = None) -> None:
         self.require("dispatch")
-        self.trigger_event(self.Dispatched, timestamp=at, actor=actor, note=stripped(note))
+        self._claimed(occurred_at, at)
+        self.trigger_event(self.Dispatched, timestamp=at, actor=actor, note=stripped(note),
+                           occurred_at=occurred_at)
 
-    def arrive(self, *, note: str = "", actor: str, at: datetime) -> None:
+    def arrive(self, *, note: str = "", actor: str, at: datetime,
+               occurred_at: datetime | None = None) -> None:
         self.require("arrive")
-        self.trigger_event(self.Arrived, timestamp=at, actor=actor, note=stripped(note))
+        self._claimed(occurred_at, at)
+        self.trigger_event(self.Arrived, timestamp=at, actor=actor, note=stripped(note),
+                           occurred_at=occurred_at)
 
-    def install(self, *, note: str = "", actor: str, at: datetime) -> None:
+    def install(self, *, note: str = "", actor: str, at: datetime,
+                occurred_at: datetime | None = None) -> None:
         self.require("install")
-        self.trigger_event(self.Installed, timestamp=at, actor=actor, note=stripped(note))
+        self._claimed(occurred_at, at)
+        self.trigger_event(self.Installed, timestamp=at, actor=actor, note=stripped(note),
+                           occurred_at=occurred_at)
 
-    def return_faulty(self, *, reason: str, actor: str, at: datetime) -> None:
+    def return_faulty(self, *, reason: str, actor: str, at: datetime,
+                      occurred_at: datetime | None = None) -> None:
         self.require("return_faulty")
         text = stripped(reason)
         if not text:
             raise InvalidCommand.field("reason", "say what is faulty")
-        self.trigger_event(self.ReturnedFaulty, timestamp=at, actor=actor, reason=text)
-
+        self._claimed(occurred_at, at)
+        self.trigger_event(self.ReturnedFaulty, timestamp=at, actor=actor, reason=text,
+                           occurred_at=occurred_at)
 
 class WarehouseDirectory(Aggregate):
     """The slugs of every warehouse in order of definition (for the lists), changed in the

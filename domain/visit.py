@@ -7,6 +7,12 @@ clocks of ADR 0062 start and stop on them by class name), so the ticket "as of" 
 shows its visits as they were. This module holds the visit's value objects and the pure
 rules the ticket's methods apply; ``domain/ticket.py`` holds the events.
 
+Each step may claim when it happened (``occurred_at``, default: when it is recorded; never
+in the future, never before the step before it): an engineer on a site without network
+records the arrival later, a visit arranged by phone is entered afterwards, and the visit's
+times are the claimed ones (the dispatch order's own time, ``planned_at``, is when it was
+recorded).
+
 Lifecycle of one visit: ``planned`` (engineer, planned arrival; rescheduled any number of
 times before arrival, each with a reason: [001] "接到延迟到场或无法到场的反馈时,10分钟内与用户沟通
 并重新分排任务") → ``departed`` (外出: the engineer left for the site) → ``on_site`` (arrived) →
@@ -126,6 +132,26 @@ def planned_arrival_errors(value: Any, at: datetime) -> list[FieldError]:
     return []
 
 
+#: How far a claimed time may lie after the recording time (clocks of phones drift).
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def occurred_errors(value: Any, at: datetime, not_before: datetime | None,
+                    after_what: str) -> list[FieldError]:
+    """A step's claimed time (``occurred_at``: the engineer records it later, e.g. from a
+    site without network): with an offset, not in the future, not before ``not_before``."""
+    if value is None:
+        return []
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        return [FieldError("occurred_at", "needs a UTC offset")]
+    if value > at + CLOCK_SKEW:
+        return [FieldError("occurred_at", "lies in the future")]
+    if not_before is not None and value < not_before:
+        return [FieldError("occurred_at", f"lies before {after_what} "
+                                          f"({not_before.isoformat(timespec='minutes')})")]
+    return []
+
+
 def sheet_of(work_done: Any, parts_used: Any, signer: Any) -> ServiceSheet:
     """The service sheet, or one 422 naming every field refused."""
     errors: list[FieldError] = []
@@ -164,15 +190,18 @@ def rescheduled(visits: tuple[Visit, ...], e: Any) -> tuple[Visit, ...]:
 
 
 def departed(visits: tuple[Visit, ...], e: Any) -> tuple[Visit, ...]:
-    return _with(visits, e.visit, status=VisitStatus.DEPARTED, departed_at=e.timestamp)
+    return _with(visits, e.visit, status=VisitStatus.DEPARTED,
+                 departed_at=e.occurred_at or e.timestamp)
 
 
 def arrived(visits: tuple[Visit, ...], e: Any) -> tuple[Visit, ...]:
-    return _with(visits, e.visit, status=VisitStatus.ON_SITE, arrived_at=e.timestamp)
+    return _with(visits, e.visit, status=VisitStatus.ON_SITE,
+                 arrived_at=e.occurred_at or e.timestamp)
 
 
 def left(visits: tuple[Visit, ...], e: Any) -> tuple[Visit, ...]:
-    return _with(visits, e.visit, status=VisitStatus.LEFT, left_at=e.timestamp, sheet=e.sheet)
+    return _with(visits, e.visit, status=VisitStatus.LEFT, left_at=e.occurred_at or e.timestamp,
+                 sheet=e.sheet)
 
 
 def signers_erased(visits: tuple[Visit, ...], gone: str) -> tuple[Visit, ...]:

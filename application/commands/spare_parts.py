@@ -12,7 +12,7 @@ left (a 409 naming ``stock`` when that is too little). No lock, one rule: the st
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -178,9 +178,11 @@ class DispatchParts(RequisitionCommand):
 
     verb = "dispatch"
     note: str = ""
+    occurred_at: datetime | None = None
 
     def decide(self, r: Requisition, ctx: Context) -> None:
-        r.dispatch(note=self.note, actor=ctx.actor, at=ctx.at)
+        r.dispatch(note=self.note, actor=ctx.actor, at=ctx.at,
+                   occurred_at=self.occurred_at)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -189,9 +191,11 @@ class PartsArrived(RequisitionCommand):
 
     verb = "arrive"
     note: str = ""
+    occurred_at: datetime | None = None
 
     def decide(self, r: Requisition, ctx: Context) -> None:
-        r.arrive(note=self.note, actor=ctx.actor, at=ctx.at)
+        r.arrive(note=self.note, actor=ctx.actor, at=ctx.at,
+                 occurred_at=self.occurred_at)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -200,9 +204,11 @@ class InstallParts(RequisitionCommand):
 
     verb = "install"
     note: str = ""
+    occurred_at: datetime | None = None
 
     def decide(self, r: Requisition, ctx: Context) -> None:
-        r.install(note=self.note, actor=ctx.actor, at=ctx.at)
+        r.install(note=self.note, actor=ctx.actor, at=ctx.at,
+                  occurred_at=self.occurred_at)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -212,7 +218,9 @@ class ReturnFaultyParts(RequisitionCommand):
 
     verb = "return_faulty"
     reason: str
+    occurred_at: datetime | None = None
 
     def decide(self, r: Requisition, ctx: Context) -> None:
-        r.return_faulty(reason=self.reason, actor=ctx.actor, at=ctx.at)
+        r.return_faulty(reason=self.reason, actor=ctx.actor, at=ctx.at,
+                        occurred_at=self.occurred_at)
 

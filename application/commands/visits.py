@@ -76,24 +76,28 @@ class RescheduleVisit(VisitCommand):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DepartVisit(VisitCommand):
-    """``Ticket.depart_visit`` → ``Ticket.VisitDeparted`` (外出: left for the site). HTTP: ``Empty``."""
+    """``Ticket.depart_visit`` → ``Ticket.VisitDeparted`` (外出: left for the site). HTTP: ``VisitStep``."""
 
     verb = "depart_visit"
     visit: str
+    occurred_at: datetime | None = None  # claimed; None: now
 
     def decide(self, t: Ticket, ctx: Context) -> None:
-        t.depart_visit(number=self.visit, actor=ctx.actor, at=ctx.at)
+        t.depart_visit(number=self.visit, actor=ctx.actor, at=ctx.at,
+                      occurred_at=self.occurred_at)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ArriveVisit(VisitCommand):
-    """``Ticket.arrive_visit`` → ``Ticket.VisitArrived`` (on site). HTTP: ``Empty``."""
+    """``Ticket.arrive_visit`` → ``Ticket.VisitArrived`` (on site). HTTP: ``VisitStep``."""
 
     verb = "arrive_visit"
     visit: str
+    occurred_at: datetime | None = None  # claimed; None: now
 
     def decide(self, t: Ticket, ctx: Context) -> None:
-        t.arrive_visit(number=self.visit, actor=ctx.actor, at=ctx.at)
+        t.arrive_visit(number=self.visit, actor=ctx.actor, at=ctx.at,
+                      occurred_at=self.occurred_at)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -107,8 +111,9 @@ class LeaveVisit(VisitCommand):
     work_done: str = ""
     parts_used: Sequence[str] = ()
     signer: str = ""
+    occurred_at: datetime | None = None
 
     def decide(self, t: Ticket, ctx: Context) -> None:
         t.leave_visit(number=self.visit, work_done=self.work_done,
                       parts_used=tuple(self.parts_used), signer=self.signer, actor=ctx.actor,
-                      at=ctx.at)
+                      at=ctx.at, occurred_at=self.occurred_at)

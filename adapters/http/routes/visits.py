@@ -97,20 +97,22 @@ def reschedule_visit(request: Request[Any, Any, Any], state: State, ref: str, vi
       summary="The engineer left for the site (外出)", opt={kit.COMMAND_CLASS_OPT: DepartVisit})
 @kit.threaded
 def depart_visit(request: Request[Any, Any, Any], state: State, ref: str, visit: str,
-                 data: s.Empty | None = None) -> Response[vs.VisitView]:
+                 data: vs.VisitStep | None = None) -> Response[vs.VisitView]:
     _own_visit(request, state, ref, visit)
-    return kit.run_command(request, state, data or s.Empty(), DepartVisit(ref=ref, visit=visit),
-                           ref, respond=_respond(visit))
+    body = data or vs.VisitStep()
+    return kit.run_command(request, state, body, DepartVisit(
+        ref=ref, visit=visit, occurred_at=body.occurred_at), ref, respond=_respond(visit))
 
 
 @post(f"{_T}/{{visit:str}}/arrive", status_code=200, tags=[TAG],
       summary="The engineer arrived on site", opt={kit.COMMAND_CLASS_OPT: ArriveVisit})
 @kit.threaded
 def arrive_visit(request: Request[Any, Any, Any], state: State, ref: str, visit: str,
-                 data: s.Empty | None = None) -> Response[vs.VisitView]:
+                 data: vs.VisitStep | None = None) -> Response[vs.VisitView]:
     _own_visit(request, state, ref, visit)
-    return kit.run_command(request, state, data or s.Empty(), ArriveVisit(ref=ref, visit=visit),
-                           ref, respond=_respond(visit))
+    body = data or vs.VisitStep()
+    return kit.run_command(request, state, body, ArriveVisit(
+        ref=ref, visit=visit, occurred_at=body.occurred_at), ref, respond=_respond(visit))
 
 
 @post(f"{_T}/{{visit:str}}/leave", status_code=200, tags=[TAG],
@@ -122,7 +124,7 @@ def leave_visit(request: Request[Any, Any, Any], state: State, ref: str, visit: 
     _own_visit(request, state, ref, visit)
     return kit.run_command(request, state, data, LeaveVisit(
         ref=ref, visit=visit, work_done=data.work_done, parts_used=tuple(data.parts_used),
-        signer=data.signer), ref, respond=_respond(visit))
+        signer=data.signer, occurred_at=data.occurred_at), ref, respond=_respond(visit))
 
 
 @get(_T, tags=[TAG], summary="The field visits of a ticket (optionally as of a past time)")

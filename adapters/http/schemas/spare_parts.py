@@ -42,10 +42,12 @@ class RequestParts(s.Input):
 
 class Note(s.Input):
     note: s.Line = ""
+    occurred_at: s.AwareTime | None = None  # when it happened (default: now)
 
 
 class ReturnFaulty(s.Input):
     reason: s.Line
+    occurred_at: s.AwareTime | None = None
 
 
 class WarehouseView(Struct):

@@ -28,12 +28,19 @@ class RescheduleVisit(s.Input):
     engineer: s.Short = ""  # another engineer goes ("" : the same)
 
 
+class VisitStep(s.Input):
+    """A step of the visit; ``occurred_at``: when it happened, if not now (recorded later)."""
+
+    occurred_at: s.AwareTime | None = None
+
+
 class LeaveVisit(s.Input):
     """The technical service sheet (技术服务单) signed on site."""
 
     work_done: s.Text = ""
     parts_used: s.Items = []
     signer: s.Short = ""
+    occurred_at: s.AwareTime | None = None
 
 
 class ServiceSheetView(Struct):

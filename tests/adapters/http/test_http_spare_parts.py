@@ -128,3 +128,18 @@ def test_warehouses_list_and_redefine(api: Api) -> None:
     assert r.status_code == 200 and r.json()["arrival_target_hours"] == 4.0
     listed = api.client.get(f"{API}/warehouses").json()
     assert [(w["slug"], w["parts"]) for w in listed["items"]] == [("gz-main", 1)]
+
+
+def test_a_step_recorded_later_claims_its_time_and_arrival_is_measured_by_it(api: Api) -> None:
+    stocked(api)
+    t = api.given_ticket("in_progress")
+    r = api.ok(requisition(api, t["id"]), 201)
+    api.clock.advance(hours=5)
+    api.ok(api.client.post(f"{API}/requisitions/{r['id']}/dispatch",
+                           json={"occurred_at": "2026-11-21T01:20:00+08:00"}))
+    assert_problem(api.client.post(f"{API}/requisitions/{r['id']}/arrive",
+                                   json={"occurred_at": "2026-11-21T01:10:00+08:00"}), 422,
+                   field="occurred_at")
+    r = api.ok(api.client.post(f"{API}/requisitions/{r['id']}/arrive",
+                               json={"occurred_at": "2026-11-21T02:30:00+08:00"}))
+    assert (r["arrival_minutes"], r["arrival_met"]) == (90.0, True)

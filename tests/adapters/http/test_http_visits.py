@@ -179,3 +179,21 @@ def test_the_signer_is_sealed_and_erased(make_api: Callable[..., Api]) -> None:
     assert SHEET["signer"] not in api.client.get(visits(api, t["id"])).text
     assert SHEET["signer"] not in str(api.history(t["id"]))
     assert ok(api.client.get(visits(api, t["id"])))[0]["sheet"]["signer"] == "[erased]"
+
+
+def test_steps_recorded_later_claim_their_time(api: Api) -> None:
+    t = api.given_ticket("in_progress")
+    pg = ok(plan(api, t), 201)["number"]
+    api.clock.advance(hours=3)  # the engineer had no network on site
+    assert_problem(step(api, t, pg, "depart", {"occurred_at": "2026-11-21T05:00:00+08:00"}),
+                   422, field="occurred_at")  # in the future
+    ok(step(api, t, pg, "depart", {"occurred_at": "2026-11-21T01:30:00+08:00"}))
+    assert_problem(step(api, t, pg, "arrive", {"occurred_at": "2026-11-21T01:00:00+08:00"}),
+                   422, field="occurred_at")  # before the departure
+    ok(step(api, t, pg, "arrive", {"occurred_at": "2026-11-21T02:10:00+08:00"}))
+    body = assert_problem(step(api, t, pg, "leave", {
+        **SHEET, "occurred_at": "2026-11-21T02:00:00+08:00"}), 422, field="occurred_at")
+    assert "arrival" in str(body)
+    v = ok(step(api, t, pg, "leave", {**SHEET, "occurred_at": "2026-11-21T03:40:00+08:00"}))
+    assert (v["departed_at"], v["arrived_at"], v["on_site_minutes"]) == (
+        "2026-11-20T17:30:00Z", "2026-11-20T18:10:00Z", 90.0)

@@ -158,8 +158,11 @@ def _step_command(step: str, ref: str, visit: str, form: Any, zone: ZoneInfo) ->
     if step == "leave":
         b = form_body(form, vs.LeaveVisit, zone)
         return LeaveVisit(ref=ref, visit=visit, work_done=b.work_done,
-                          parts_used=tuple(b.parts_used), signer=b.signer)
-    return (DepartVisit if step == "depart" else ArriveVisit)(ref=ref, visit=visit)
+                          parts_used=tuple(b.parts_used), signer=b.signer,
+                          occurred_at=b.occurred_at)
+    at = form_body(form, vs.VisitStep, zone).occurred_at
+    return (DepartVisit if step == "depart" else ArriveVisit)(ref=ref, visit=visit,
+                                                               occurred_at=at)
 
 
 def _step_form(step: str) -> Any:
