@@ -155,3 +155,27 @@ def test_broken_milestones_are_a_422_naming_the_field(api: Api):
     assert_problem(put({**ok, "name": "Dispatch Now"}), 422, field="milestones[0].name")
     assert_problem(put({**ok, "starts_on": "registered"}), 422, field="milestones[0].starts_on")
     assert api.client.get(f"{API}/sla-policies/bad").status_code == 404
+
+
+def test_a_milestone_started_by_the_watchers_own_warning_is_recorded_in_the_same_tick(api: Api):
+    # the default policy's pm_escalation: SlaWarningRaised -> Escalated within 20 minutes
+    api.clock.set(at(10))
+    t = api.ok(api.register(reported_at=at(10).isoformat(), **P1), 201)
+    api.ok(api.command(t["id"], "assign", {"assignee": "eng-wang"}))
+    api.ok(api.command(t["id"], "start"))
+    # the resolution clock's 50 % warning is at 12:00; the watcher first looks at 12:25
+    api.clock.set(at(12, 25))
+    api.services.watcher.tick()
+    history = api.history(t["id"])
+    [warning] = [h for h in history if h["type"] == "SlaWarningRaised"]
+    assert warning["data"]["occurred_at"] == "2026-11-23T04:00:00Z"
+    assert marks(api, t["id"]) == [("MilestoneWarningRaised", "pm_escalation")] * 2 + [
+        ("MilestoneBreached", "pm_escalation")]  # 50 %, 75 % (12:10, 12:15), 12:20
+    [breach] = [h for h in history if h["type"] == "MilestoneBreached"]
+    assert breach["data"]["started_at"] == "2026-11-23T04:00:00Z"  # the warning's true time
+    assert breach["data"]["due"] == "2026-11-23T04:20:00Z"
+    # an escalation stops it (late); dispatch and its follow-up were met
+    api.ok(api.command(t["id"], "escalate", {"reason": "上报项目经理"}))
+    states = {m["name"]: m["state"] for m in api.view(t["id"])["sla"]["milestones"]}
+    assert states == {"dispatch": "met", "dispatch_followup": "met",
+                      "rescheduling": "not_started", "pm_escalation": "breached"}
