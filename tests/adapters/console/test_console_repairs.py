@@ -38,6 +38,7 @@ def test_an_engineer_sends_and_follows_a_repair_a_manager_approves_the_quote(
                            headers=ADMIN).status_code == 201
     person(api.client, ADMIN, "eng", "engineer")
     person(api.client, ADMIN, "boss", "manager")
+    person(api.client, ADMIN, "li", "requester", customer="客户A", name="李四")
     ticket = api.client.post(f"{API}/tickets", headers=ADMIN, json={
         "customer": "客户A", "contact": {"name": "李四", "phone": "13800005678"},
         "channel": "phone", "title": "财务 PC 无法开机", "description": "按电源键无反应"}).json()
@@ -84,3 +85,25 @@ def test_an_engineer_sends_and_follows_a_repair_a_manager_approves_the_quote(
     assert view["quote"]["status"] == "approved" and view["quote"]["decided_by"] == "boss"
     assert view["quote"]["parts"] == ["主板", "电源"]
     assert "客户已认可" in api.client.get(f"/ui/repairs/{number}").text
+    # The customer's requester approves the next quote in the portal, as their own decision.
+    pc2 = api.services.desk.handle(RegisterCi(item=CiFields(
+        name="财务部 PC-02", ci_class="pc", customer="客户A")), actor="admin").aggregate
+    second = api.client.post(f"{API}/repairs", headers=ADMIN, json={
+        "ticket": ticket["number"], "ci": pc2.number, "vendor": "戴尔", "fault": "硬盘坏道",
+        "warranty": "out"}).json()["number"]
+    assert api.client.post(f"{API}/repairs/{second}/quote", headers=ADMIN, json={
+        "amount": "420", "parts": ["硬盘"]}).status_code == 200
+    login(api.client, "li")
+    listed = api.client.get("/portal/repairs").text
+    assert f'data-repair="{number}"' in listed and f'data-repair="{second}"' in listed
+    html = api.client.get(f"/portal/repairs/{second}").text
+    assert "420.00 CNY" in html and 'data-command="approve_quote"' in html
+    assert 'data-command="approve_quote"' not in api.client.get(f"/portal/repairs/{number}").text
+    r = api.client.post(f"/portal/repairs/{second}/approve_quote", follow_redirects=False,
+                        data=hidden_fields(html, f"/portal/repairs/{second}/approve_quote"))
+    assert r.status_code == 303 and r.headers["location"] == f"/portal/repairs/{second}", r.text
+    quote = api.client.get(f"{API}/repairs/{second}", headers=ADMIN).json()["quote"]
+    assert quote["status"] == "approved" and quote["on_behalf"] is False
+    assert quote["decided_by"] == "li"
+    desk_page = api.client.get(f"/ui/repairs/{second}", follow_redirects=False)
+    assert desk_page.status_code in (302, 303, 403)  # the desk is for staff

@@ -9,6 +9,11 @@
   (``POST /ui/repairs/{ref}/<verb>``, ``console.records``), each offered only when the
   order's state admits it and the caller's role may call it.
 
+- ``GET /portal/repairs`` and ``/portal/repairs/{ref}``: a requester's organisation's orders
+  (scoped as the API scopes them: ``access.scoped_customer``), and the customer's written
+  approval or rejection of a quote (``POST /portal/repairs/{ref}/approve_quote`` and
+  ``/reject_quote``: the API's commands, recorded as the customer's own, not on their behalf).
+
 Each page is governed by the rule of the API operation it shows (``OPERATION_OPT``).
 """
 
@@ -21,13 +26,14 @@ from litestar.datastructures import State
 from litestar.response import Redirect, Template
 
 from adapters.http import kit
-from adapters.http.access import AUDIENCE_OPT, OPERATION_OPT, STAFF
+from adapters.http.access import (AUDIENCE_OPT, OPERATION_OPT, PORTAL, STAFF, customer_side,
+                                  scoped_customer)
 from adapters.http.console.forms import form_body, run_form
 from adapters.http.console.records import command_forms, offered, timeline
 from adapters.http.console.render import page, words
 from adapters.http.schemas import repairs as rs
 from application import repairs as uc
-from application.commands.repairs import SendForRepair
+from application.commands.repairs import ApproveRepairQuote, RejectRepairQuote, SendForRepair
 
 COLLECTION, LABEL = "repairs", uc.LABEL
 VERBS = ("report_progress", "quote", "approve_quote", "reject_quote", "replace_part", "return",
@@ -89,4 +95,55 @@ def repair_page(request: Request[Any, Any, Any], state: State, ref: str) -> Temp
     return page(request, "repairs/page.html", r=view, commands=commands, timeline=events)
 
 
-HANDLERS = [repair_list, send, repair_page, *command_forms(COLLECTION, LABEL, VERBS)]
+@get("/portal/repairs", name="console-portal-repairs", include_in_schema=False,
+     opt={OPERATION_OPT: f"GET {API}/repairs", AUDIENCE_OPT: PORTAL})
+@kit.threaded
+def portal_repairs(request: Request[Any, Any, Any], state: State) -> Template:
+    desk = kit.services_of(state).desk
+    now = desk.clock.now()
+    found = uc.list_repairs(desk, uc.RepairQuery(
+        now=now, customer=scoped_customer(request, None), limit=PAGE_SIZE))
+    return page(request, "repairs/portal.html",
+                items=[rs.repair_view(r, now) for r in found.items])
+
+
+@get("/portal/repairs/{ref:str}", name="console-portal-repair", include_in_schema=False,
+     opt={OPERATION_OPT: f"GET {API}/repairs/{{ref}}", AUDIENCE_OPT: PORTAL})
+@kit.threaded
+def portal_repair(request: Request[Any, Any, Any], state: State, ref: str) -> Template:
+    desk = kit.services_of(state).desk
+    r = uc.readable(uc.get_repair(desk, ref), scoped_customer(request, None))
+    decide = r.quote_status.value == "pending" and "approve_quote" in r.allowed_commands()
+    return page(request, "repairs/portal_page.html", r=rs.repair_view(r, desk.clock.now()),
+                decide=decide)
+
+
+def _decision(verb: str) -> Any:
+    """``POST /portal/repairs/{ref}/<verb>``: the customer's own decision on the quote."""
+
+    async def handler(request: Request[Any, Any, Any], state: State, ref: str) -> Redirect:
+        form = await request.form()
+
+        def run() -> str:
+            own = not customer_side(request)
+            if verb == "approve_quote":
+                b = form_body(form, rs.ApproveRepairQuote)
+                command: Any = ApproveRepairQuote(ref=ref, reference=b.reference, on_behalf=own)
+            else:
+                body = form_body(form, rs.RejectRepairQuote)
+                command = RejectRepairQuote(ref=ref, reason=body.reason, on_behalf=own)
+            number = run_form(request, state, form, command, ref).aggregate.number
+            return f"/portal/repairs/{number}"
+
+        return Redirect(await request.app.state.run_blocking(run), status_code=303)
+
+    handler.__name__ = f"portal_repair_{verb}"
+    return post(f"/portal/repairs/{{ref:str}}/{verb}", name=f"console-portal-repair-{verb}",
+                include_in_schema=False, status_code=303,
+                opt={OPERATION_OPT: f"POST {API}/repairs/{{ref}}/{verb}",
+                     AUDIENCE_OPT: PORTAL})(handler)
+
+
+HANDLERS = [repair_list, send, repair_page, portal_repairs, portal_repair,
+            _decision("approve_quote"), _decision("reject_quote"),
+            *command_forms(COLLECTION, LABEL, VERBS)]
