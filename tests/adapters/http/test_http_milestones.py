@@ -51,14 +51,13 @@ def test_a_policy_accepts_milestones_and_the_watcher_records_the_breach_once(api
     api.services.watcher.tick()
     assert marks(api, t["id"]) == []
     api.clock.set(at(10, 5))
-    api.services.watcher.tick()
+    assert api.services.watcher.tick().milestones == 1
     assert marks(api, t["id"]) == [("MilestoneWarningRaised", "dispatch")]
     assert api.view(t["id"])["sla"]["milestones"][0]["state"] == "warning"
 
     # then past the due the breach is recorded, once, however often the watcher ticks
     api.clock.set(at(10, 11))
-    for _ in range(3):
-        api.services.watcher.tick()
+    assert [api.services.watcher.tick().milestones for _ in range(3)] == [1, 0, 0]
     assert marks(api, t["id"]) == [("MilestoneWarningRaised", "dispatch"),
                                    ("MilestoneBreached", "dispatch")]
     [breach] = [h for h in api.history(t["id"]) if h["type"] == "MilestoneBreached"]
