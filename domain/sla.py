@@ -317,14 +317,15 @@ class Escalation:
 class Milestone:
     """A named internal clock (OLA, ADR 0062): it starts when the ticket records an event of
     class ``starts_on`` and stops at the first later event whose class is in ``stops_on``
-    (class names: ``Registered``, ``Assigned``, ``VisitArrived`` …); ``target`` of working
-    time on the ticket's calendar (``business``) or of plain time (``24x7``)."""
+    (class names: ``Registered``, ``Assigned``, ``VisitArrived`` …); ``target`` of plain
+    time (``24x7``, when no calendar is named) or of working time on the ticket's calendar
+    (``business``)."""
 
     name: str
     starts_on: str
     stops_on: tuple[str, ...]
     target: WorkingDuration
-    calendar: str = "business"
+    calendar: str = "24x7"
 
 
 def parse_milestones(given: Any) -> tuple[tuple[Milestone, ...], list[FieldError]]:
@@ -380,7 +381,7 @@ def parse_milestones(given: Any) -> tuple[tuple[Milestone, ...], list[FieldError
                     stops.append(e)
             if len(stops) > MAX_STOPS:
                 errors.append(FieldError(f"{where}.stops_on", f"at most {MAX_STOPS} events"))
-        calendar = m.get("calendar", "business")
+        calendar = m.get("calendar", "24x7")
         if calendar not in MILESTONE_CALENDARS:
             errors.append(FieldError(f"{where}.calendar",
                                      f"one of {', '.join(MILESTONE_CALENDARS)}"))

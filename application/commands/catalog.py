@@ -42,16 +42,16 @@ _5X8 = {d: [["09:00", "18:00"]] for d in ("mon", "tue", "wed", "thu", "fri")} | 
 # within 30 minutes (30分钟内落实任务执行情况: the engineer started or arrived); after a late or
 # missed arrival (a rescheduled visit), the user told within 10 minutes (10分钟内与用户沟通并重新
 # 分排任务: a note on the ticket); the project manager told within 20 minutes of a warning
-# (20分钟内上报项目经理: the escalation). On the policy's calendar (china-5x8).
+# (20分钟内上报项目经理: the escalation). In the desk's working time (china-5x8).
 DEFAULT_MILESTONES = (
     {"name": "dispatch", "starts_on": "Registered", "stops_on": ["Assigned"],
-     "target": "PT10M"},
+     "target": "PT10M", "calendar": "business"},
     {"name": "dispatch_followup", "starts_on": "Assigned",
-     "stops_on": ["Started", "VisitArrived"], "target": "PT30M"},
+     "stops_on": ["Started", "VisitArrived"], "target": "PT30M", "calendar": "business"},
     {"name": "rescheduling", "starts_on": "VisitRescheduled", "stops_on": ["CommentAdded"],
-     "target": "PT10M"},
+     "target": "PT10M", "calendar": "business"},
     {"name": "pm_escalation", "starts_on": "SlaWarningRaised", "stops_on": ["Escalated"],
-     "target": "PT20M"},
+     "target": "PT20M", "calendar": "business"},
 )
 
 

@@ -74,14 +74,14 @@ EventName = Annotated[str, Meta(min_length=1, max_length=60, pattern=s.LINE)]
 
 class MilestoneIn(s.Input):
     """A milestone clock (ADR 0062): starts on one ticket event, stops on the first of
-    others (class names), ``target`` an ISO 8601 duration on the ticket's calendar
-    (``business``) or around the clock (``24x7``)."""
+    others (class names), ``target`` an ISO 8601 duration around the clock (``24x7``, the
+    default) or in working time on the ticket's calendar (``business``)."""
 
     name: Annotated[str, Meta(min_length=1, max_length=40, pattern=s.LINE)]
     starts_on: EventName
     stops_on: Annotated[list[EventName], Meta(min_length=1, max_length=10)]
     target: Duration
-    calendar: Literal["business", "24x7"] = "business"
+    calendar: Literal["business", "24x7"] = "24x7"
 
 
 class PolicyIn(s.Input):

@@ -5,7 +5,7 @@ milestones from the source documents, and compliance per milestone."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -40,7 +40,7 @@ def test_a_policy_accepts_milestones_and_the_watcher_records_the_breach_once(api
     assert r.status_code == 201, r.text
     assert r.json()["milestones"] == [{"name": "dispatch", "starts_on": "Registered",
                                        "stops_on": ["Assigned"], "target": "PT10M",
-                                       "calendar": "business"}]
+                                       "calendar": "24x7"}]
     api.clock.set(at(10))
     t = api.ok(api.register(reported_at=at(10).isoformat(), sla_policy="ola", **P1), 201)
     [ms] = t["sla"]["milestones"]
@@ -99,7 +99,7 @@ def test_a_business_milestone_waits_for_working_hours_and_24x7_does_not(api: Api
     # at 18:05 the same evening
     policy = {**OLA, "milestones": [
         {"name": "dispatch", "starts_on": "Registered", "stops_on": ["Assigned"],
-         "target": "PT10M"},
+         "target": "PT10M", "calendar": "business"},
         {"name": "night", "starts_on": "Registered", "stops_on": ["Assigned"],
          "target": "PT10M", "calendar": "24x7"}]}
     api.ok(api.client.put(f"{API}/sla-policies/ola", json=policy), 201)
@@ -126,6 +126,18 @@ def test_the_default_policy_has_the_source_documents_milestones(api: Api):
         ("pm_escalation", "SlaWarningRaised", ["Escalated"], "PT20M"),
     ]
     assert p["calendar"] == "china-5x8"
+    assert {m["calendar"] for m in p["milestones"]} == {"business"}  # the desk's working time
+
+
+def test_a_milestone_without_a_calendar_runs_around_the_clock(api: Api):
+    # registered on Saturday 01:00 in Shanghai (the fixtures' start): 10 plain minutes later
+    # the dispatch is breached, though no working minute has passed
+    api.ok(api.client.put(f"{API}/sla-policies/ola", json=OLA), 201)
+    t = api.ok(api.register(reported_at=api.clock.now().isoformat(), sla_policy="ola", **P1), 201)
+    assert t["sla"]["milestones"][0]["calendar"] == "24x7"
+    api.clock.set(api.clock.now() + timedelta(minutes=11))
+    api.services.watcher.tick()
+    assert ("MilestoneBreached", "dispatch") in marks(api, t["id"])
 
 
 def test_a_policy_without_milestones_keeps_working(api: Api):
