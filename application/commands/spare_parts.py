@@ -173,42 +173,37 @@ class RequisitionCommand(RecordCommand):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class DispatchParts(RequisitionCommand):
+class RequisitionStep(RequisitionCommand):
+    """A step of the requisition named by ``verb`` (the ``Requisition`` method), with a note
+    and, when recorded later, the time it happened."""
+
+    note: str = ""
+    occurred_at: datetime | None = None
+
+    def decide(self, r: Requisition, ctx: Context) -> None:
+        getattr(r, self.verb)(note=self.note, actor=ctx.actor, at=ctx.at,
+                              occurred_at=self.occurred_at)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DispatchParts(RequisitionStep):
     """``Requisition.dispatch`` → ``Requisition.Dispatched`` (sent to the site). HTTP: ``Note``."""
 
     verb = "dispatch"
-    note: str = ""
-    occurred_at: datetime | None = None
-
-    def decide(self, r: Requisition, ctx: Context) -> None:
-        r.dispatch(note=self.note, actor=ctx.actor, at=ctx.at,
-                   occurred_at=self.occurred_at)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class PartsArrived(RequisitionCommand):
+class PartsArrived(RequisitionStep):
     """``Requisition.arrive`` → ``Requisition.Arrived`` (备件到场, measured). HTTP: ``Note``."""
 
     verb = "arrive"
-    note: str = ""
-    occurred_at: datetime | None = None
-
-    def decide(self, r: Requisition, ctx: Context) -> None:
-        r.arrive(note=self.note, actor=ctx.actor, at=ctx.at,
-                 occurred_at=self.occurred_at)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class InstallParts(RequisitionCommand):
+class InstallParts(RequisitionStep):
     """``Requisition.install`` → ``Requisition.Installed``. HTTP: ``Note``."""
 
     verb = "install"
-    note: str = ""
-    occurred_at: datetime | None = None
-
-    def decide(self, r: Requisition, ctx: Context) -> None:
-        r.install(note=self.note, actor=ctx.actor, at=ctx.at,
-                  occurred_at=self.occurred_at)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

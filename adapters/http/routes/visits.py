@@ -93,26 +93,23 @@ def reschedule_visit(request: Request[Any, Any, Any], state: State, ref: str, vi
         engineer=data.engineer), ref, respond=_respond(visit))
 
 
-@post(f"{_T}/{{visit:str}}/depart", status_code=200, tags=[TAG],
-      summary="The engineer left for the site (外出)", opt={kit.COMMAND_CLASS_OPT: DepartVisit})
-@kit.threaded
-def depart_visit(request: Request[Any, Any, Any], state: State, ref: str, visit: str,
-                 data: vs.VisitStep | None = None) -> Response[vs.VisitView]:
-    _own_visit(request, state, ref, visit)
-    body = data or vs.VisitStep()
-    return kit.run_command(request, state, body, DepartVisit(
-        ref=ref, visit=visit, occurred_at=body.occurred_at), ref, respond=_respond(visit))
+def _step_route(step: str, command: type[DepartVisit | ArriveVisit], summary: str) -> Any:
+    """``POST /tickets/{ref}/visits/{visit}/<step>`` with an optional ``occurred_at``."""
+
+    def handler(request: Request[Any, Any, Any], state: State, ref: str, visit: str,
+                data: vs.VisitStep | None = None) -> Response[vs.VisitView]:
+        _own_visit(request, state, ref, visit)
+        body = data or vs.VisitStep()
+        return kit.run_command(request, state, body, command(
+            ref=ref, visit=visit, occurred_at=body.occurred_at), ref, respond=_respond(visit))
+
+    handler.__name__ = f"{step}_visit"
+    return post(f"{_T}/{{visit:str}}/{step}", status_code=200, tags=[TAG], summary=summary,
+                opt={kit.COMMAND_CLASS_OPT: command})(kit.threaded(handler))
 
 
-@post(f"{_T}/{{visit:str}}/arrive", status_code=200, tags=[TAG],
-      summary="The engineer arrived on site", opt={kit.COMMAND_CLASS_OPT: ArriveVisit})
-@kit.threaded
-def arrive_visit(request: Request[Any, Any, Any], state: State, ref: str, visit: str,
-                 data: vs.VisitStep | None = None) -> Response[vs.VisitView]:
-    _own_visit(request, state, ref, visit)
-    body = data or vs.VisitStep()
-    return kit.run_command(request, state, body, ArriveVisit(
-        ref=ref, visit=visit, occurred_at=body.occurred_at), ref, respond=_respond(visit))
+depart_visit = _step_route("depart", DepartVisit, "The engineer left for the site (外出)")
+arrive_visit = _step_route("arrive", ArriveVisit, "The engineer arrived on site")
 
 
 @post(f"{_T}/{{visit:str}}/leave", status_code=200, tags=[TAG],

@@ -143,3 +143,12 @@ def test_a_step_recorded_later_claims_its_time_and_arrival_is_measured_by_it(api
     r = api.ok(api.client.post(f"{API}/requisitions/{r['id']}/arrive",
                                json={"occurred_at": "2026-11-21T02:30:00+08:00"}))
     assert (r["arrival_minutes"], r["arrival_met"]) == (90.0, True)
+
+
+def test_a_step_the_state_forbids_is_a_409_before_its_bad_fields(api: Api) -> None:
+    stocked(api)
+    r = api.ok(requisition(api, api.given_ticket("in_progress")["id"]), 201)
+    body = assert_problem(api.client.post(f"{API}/requisitions/{r['id']}/install",
+                                          json={"note": 5}), 409)
+    assert "dispatch" in body["detail"]
+    assert_problem(api.client.post(f"{API}/requisitions/BJ-19990101-001/dispatch", json={}), 404)
