@@ -35,3 +35,13 @@ def test_the_report_counts_each_milestone_run_once(world: tuple[Services, Scenar
     assert d["met"] + d["missed"] + d["pending"] == r["sla"]["tickets"]
     assert d["pending"] == 0
     assert d["met_pct"] == round(100.0 * d["met"] / (d["met"] + d["missed"]), 2)
+
+
+def test_the_rendered_report_has_a_table_of_the_milestone_clocks(
+        world: tuple[Services, Scenario]) -> None:
+    from adapters.render.report import to_markdown
+
+    services, s = world
+    text = to_markdown(report(services, s.project))
+    assert "Milestone clocks 内部时限" in text
+    assert "| dispatch | 3 | 3 | 0 | 50.00 |" in text
