@@ -17,6 +17,7 @@ from uuid import NAMESPACE_URL, uuid5
 
 from application.commands.base import NOTHING, Command, RecordCommand
 from domain.ci import DEFAULT_CLASSES, ConfigurationItem, Status
+from domain.ticket import Ticket
 from domain.errors import InvalidCommand
 from domain.numbering import RecordKind, record_id_for
 
@@ -193,3 +194,24 @@ class VerifyCi(CiCommand):
     def decide(self, ci: ConfigurationItem, ctx: Context) -> Any:
         ci.verify(round=self.round, verdict=self.verdict, note=self.note, actor=ctx.actor,
                   at=ctx.at)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NameTicketCis(RecordCommand):
+    """``Ticket.name_cis`` → ``Ticket.CisAffected``: the configuration items a ticket concerns,
+    named after its registration (the whole set; its own customer's CIs only, a 422 naming
+    ``cis.N`` otherwise; the same set again records nothing). HTTP: ``NameCis``."""
+
+    record_class = Ticket
+    record_label = "ticket"
+    verb = "name_cis"
+
+    cis: Sequence[str]
+
+    def decide(self, t: Ticket, ctx: Context) -> Any:
+        from application.cis import affected_cis
+
+        found = affected_cis(ctx.desk, self.cis, t.customer, field="cis")
+        changed = t.name_cis(cis=tuple((str(c.id), c.number) for c in found), actor=ctx.actor,
+                             at=ctx.at)
+        return None if changed else NOTHING

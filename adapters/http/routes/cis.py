@@ -36,8 +36,9 @@ from adapters.http.schemas import common as s
 from adapters.inputs import inventory
 from application import ci_import
 from application import cis as uc
-from application.commands.cis import (ChangeCiStatus, RegisterCi, RelateCi, UnrelateCi,
-                                      UpdateCi, VerifyCi)
+from adapters.http.schemas.tickets import TicketView
+from application.commands.cis import (ChangeCiStatus, NameTicketCis, RegisterCi, RelateCi,
+                                      UnrelateCi, UpdateCi, VerifyCi)
 from application.desk import CommandResult, ServiceDesk
 from domain.ci import SYSTEM_CLASSES, Status
 from projections.ci_index.view import CiQuery
@@ -80,6 +81,9 @@ relate = CIS.command(RelateCi, cs.RelateCi, "Relate: this CI runs_on / depends_o
                      build=lambda ref, b: RelateCi(ref=ref, type=b.type, target_ci=b.target))
 unrelate = CIS.command(UnrelateCi, cs.UnrelateCi, "Remove a relation of this CI")
 verify = CIS.command(VerifyCi, cs.VerifyCi, "Record a verification round's verdict (核查)")
+name_ticket_cis = kit.command_route(
+    "tickets", NameTicketCis, cs.NameCis, "Name the configuration items a ticket concerns",
+    respond=kit.respond_ticket, view=TicketView)
 
 
 def _readable(request: Request[Any, Any, Any], state: State, ref: str,
@@ -236,5 +240,6 @@ def import_cis(request: Request[Any, Any, Any], state: State,
             "numbers": created[:100]}
 
 
-HANDLERS = [register, update, change_status, relate, unrelate, verify, libraries, import_cis,
+HANDLERS = [register, update, change_status, relate, unrelate, verify, name_ticket_cis,
+            libraries, import_cis,
             get_ci, ci_history, impact, records, list_cis]

@@ -70,6 +70,12 @@ class VerifyCi(s.Input):
     note: s.Line = ""
 
 
+class NameCis(s.Input):
+    """The CIs a ticket concerns (ids or ``CI-`` numbers), the whole set."""
+
+    cis: Annotated[list[s.Short], Meta(max_length=100)]
+
+
 class ImportCis(s.Input):
     """A CSV or XLSX file (``filename`` says which by its ending), its bytes in base64;
     ``apply: false`` previews (every row checked, nothing saved)."""

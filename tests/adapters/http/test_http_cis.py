@@ -161,3 +161,17 @@ def test_problems_and_changes_name_cis_their_tickets_by_default(api: Api) -> Non
     assert len(page["changes"]) == 1 and len(page["tickets"]) == 1
     page = api.client.get(f"{API}/cis/{b['id']}/records").json()
     assert [c["number"] for c in page["changes"]] == [change["number"]]
+
+
+def test_a_ticket_names_its_cis_after_registration(api: Api) -> None:
+    a, b = ci(api, "pc-01", "pc"), ci(api, "pc-b", "pc", customer="客户B")
+    t = api.given_ticket("assigned")
+    r = api.client.post(f"{API}/tickets/{t['id']}/name_cis", json={"cis": [a["number"]]})
+    assert r.status_code == 200, r.text
+    assert [x["number"] for x in r.json()["affected_cis"]] == [a["number"]]
+    again = api.client.post(f"{API}/tickets/{t['id']}/name_cis", json={"cis": [a["id"]]})
+    assert again.json()["version"] == r.json()["version"]  # the same set: nothing recorded
+    assert_problem(api.client.post(f"{API}/tickets/{t['id']}/name_cis",
+                                   json={"cis": [b["id"]]}), 422, field="cis.0")
+    records = api.client.get(f"{API}/cis/{a['id']}/records").json()
+    assert [x["number"] for x in records["tickets"]] == [t["number"]]
