@@ -29,7 +29,8 @@ from litestar.params import QueryParameter
 
 from adapters.http import kit
 from adapters.http.access import customer_side, scoped_customer
-from adapters.http.params import AsOf, Cursor, limit, listed
+from adapters.http.openapi.contract import also_answers
+from adapters.http.params import AsOf, Cursor, choice, limit, listed
 from adapters.http.schemas import common as s
 from adapters.http.schemas import repairs as rs
 from application import repairs as uc
@@ -171,8 +172,8 @@ def list_repairs(request: Request[Any, Any, Any], state: State, status: StatusFi
 
 # ------------------------------------------------------- the monthly summary
 
-ReportKind = Annotated[str | None, QueryParameter(
-    description="The report: repair (the monthly repair summary, 月度维修总结)", max_length=40)]
+ReportKind = choice(REPORT_KINDS, "The report (required): repair, the monthly repair summary "
+                                  "(月度维修总结)")
 
 
 def _kind(value: str | None) -> str:
@@ -184,7 +185,8 @@ def _kind(value: str | None) -> str:
 
 @get(f"{kit.API}/reports/{{period:str}}", tags=["reports"],
      summary="A report across projects for a month, quarter or year: kind=repair, the "
-             "monthly repair summary (due by the 10th of the next month)")
+             "monthly repair summary (due by the 10th of the next month)",
+     responses=also_answers(422, "A malformed period or as_of, or no kind: errors[] names it"))
 @kit.threaded
 def period_report(request: Request[Any, Any, Any], state: State, period: str,
                   kind: ReportKind = None, customer: str | None = None,
@@ -198,7 +200,8 @@ def period_report(request: Request[Any, Any, Any], state: State, period: str,
 
 @post(f"{kit.API}/reports/{{period:str}}/submit", status_code=200, tags=["reports"],
       summary="Record that a period's report was handed in (kind=repair: the monthly repair "
-              "summary)")
+              "summary)",
+      responses=also_answers(422, "A malformed period, or no kind: errors[] names it"))
 @kit.threaded
 def submit_report(request: Request[Any, Any, Any], state: State, period: str,
                   data: rs.SubmitReport) -> rs.RepairSummaryView:
