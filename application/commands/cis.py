@@ -215,3 +215,44 @@ class NameTicketCis(RecordCommand):
         changed = t.name_cis(cis=tuple((str(c.id), c.number) for c in found), actor=ctx.actor,
                              at=ctx.at)
         return None if changed else NOTHING
+
+
+@dataclass(frozen=True, slots=True)
+class RoundVerdict:
+    """One CI's verdict in a verification round."""
+
+    ci: str  # its id or CI- number
+    verdict: str
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordVerificationRound(Command):
+    """``ConfigurationItem.verify`` → ``ConfigurationItem.Verified`` for every CI a
+    verification round's run (核查, twice a year in the source documents) checked, in one save:
+    a refused verdict refuses the run (a 422 naming ``verdicts.N.<field>``).
+    HTTP: ``VerificationRun``."""
+
+    record_class = ConfigurationItem
+    record_label = LABEL
+    verb = "verify_round"
+
+    round: str
+    verdicts: Sequence[RoundVerdict]
+
+    def decide(self, record: None, ctx: Context) -> Any:
+        if not self.verdicts:
+            raise InvalidCommand.field("verdicts", "name at least one CI")
+        changed: dict[str, ConfigurationItem] = {}
+        for i, v in enumerate(self.verdicts):
+            ci = find_ci(ctx.desk, v.ci, f"verdicts.{i}.ci")
+            ci = changed.get(str(ci.id), ci)
+            try:
+                ci.verify(round=self.round, verdict=v.verdict, note=v.note, actor=ctx.actor,
+                          at=ctx.at)
+            except InvalidCommand as e:
+                raise InvalidCommand([type(x)(f"verdicts.{i}.{x.field}" if x.field != "round"
+                                              else "round", x.message)
+                                      for x in e.errors]) from None
+            changed[str(ci.id)] = ci
+        return tuple(changed.values())

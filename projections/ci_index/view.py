@@ -105,6 +105,8 @@ class _State:
     relations: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     named_by: dict[str, dict[str, NamedBy]] = field(default_factory=dict)
     names: dict[str, tuple[str, ...]] = field(default_factory=dict)  # "kind:id" -> CI ids
+    # verification round -> CI id -> (verdict, note, at, actor): its latest verdict there
+    rounds: dict[str, dict[str, tuple[str, str, datetime, str]]] = field(default_factory=dict)
     libraries: dict[str, Library] = field(default_factory=dict)
 
 
@@ -191,6 +193,7 @@ class CiIndex:
                     s.walk[s.number(gone[2])][s.number(oid)] = next(iter(types.values()))
         elif topic == CI.Verified.TOPIC:
             row["verified"] = (e.round, e.verdict, e.timestamp)
+            s.rounds.setdefault(e.round, {})[oid] = (e.verdict, e.note, e.timestamp, e.actor)
         self._library(row["customer"], e.timestamp, 0)
 
     def _rename(self, kind: str, record_id: str, cis: tuple[str, ...], at: datetime) -> None:
@@ -299,6 +302,26 @@ class CiIndex:
         with self._lock:
             return sorted(self._s.named_by.get(ci_id, {}).values(), key=lambda n: n.at,
                           reverse=True)
+
+    def verification(self, round: str, customer: str | None
+                     ) -> tuple[list[tuple[dict[str, Any], tuple[str, str, datetime, str]]],
+                                list[dict[str, Any]]]:
+        """A verification round (核查) over ``customer``'s library (``None``: every CI):
+        ``(verified, pending)`` -- each verified CI's row with its verdict, and the CIs in
+        use, spare or in repair that the round has no verdict on yet."""
+        with self._lock:
+            verdicts = self._s.rounds.get(round, {})
+            rows = [r for r in self._s.rows.values()
+                    if customer is None or r["customer"] == customer]
+            done = [(dict(r), verdicts[r["id"]]) for r in rows if r["id"] in verdicts]
+            pending = [dict(r) for r in rows
+                       if r["id"] not in verdicts and r["status"] != "retired"]
+        key = (lambda r: r["number"])
+        return sorted(done, key=lambda x: key(x[0])), sorted(pending, key=key)
+
+    def rounds(self) -> list[str]:
+        with self._lock:
+            return sorted(self._s.rounds)
 
     def libraries(self) -> list[Library]:
         with self._lock:

@@ -37,10 +37,11 @@ from adapters.inputs import inventory
 from application import ci_import
 from application import cis as uc
 from adapters.http.schemas.tickets import TicketView
-from application.commands.cis import (ChangeCiStatus, NameTicketCis, RegisterCi, RelateCi,
-                                      UnrelateCi, UpdateCi, VerifyCi)
+from application.commands.cis import (ChangeCiStatus, NameTicketCis,
+                                      RecordVerificationRound, RegisterCi, RelateCi,
+                                      RoundVerdict, UnrelateCi, UpdateCi, VerifyCi)
 from application.desk import CommandResult, ServiceDesk
-from domain.ci import SYSTEM_CLASSES, Status
+from domain.ci import SYSTEM_CLASSES, ConfigurationItem, Status
 from projections.ci_index.view import CiQuery
 
 TAG = "cis"
@@ -240,6 +241,45 @@ def import_cis(request: Request[Any, Any, Any], state: State,
             "numbers": created[:100]}
 
 
-HANDLERS = [register, update, change_status, relate, unrelate, verify, name_ticket_cis,
+@post(f"{kit.API}/cis/verification", status_code=200, tags=[TAG],
+      summary="Record a verification round's run (核查): a verdict per CI checked",
+      opt={kit.COMMAND_CLASS_OPT: RecordVerificationRound})
+@kit.threaded
+def verification_run(request: Request[Any, Any, Any], state: State,
+                     data: cs.VerificationRun) -> Response[dict[str, Any]]:
+    command = RecordVerificationRound(round=data.round, verdicts=tuple(
+        RoundVerdict(v.ci, v.verdict, v.note) for v in data.verdicts))
+
+    def respond(result: CommandResult, desk: ServiceDesk) -> Response[dict[str, Any]]:
+        ids = {e.originator_id for e in result.events
+               if isinstance(e, ConfigurationItem.Verified)}
+        numbers = sorted(desk.load(i).number for i in ids)
+        return Response({"round": data.round, "recorded": len(numbers), "cis": numbers})
+
+    return kit.run_command(request, state, data, command, respond=respond)
+
+
+@get(f"{kit.API}/cis/verification", tags=[TAG],
+     summary="A verification round over a customer's library: verdicts and CIs not yet checked")
+@kit.threaded
+def verification(state: State, round: str | None = None,
+                 customer: str | None = None) -> dict[str, Any]:
+    services = kit.services_of(state)
+    kit.read_your_writes(services)
+    index = services.cis
+    rounds = index.rounds()
+    name = (round or "").strip() or (rounds[-1] if rounds else "")
+    wanted = " ".join(customer.split()) if customer and customer.strip() else None
+    done, pending = index.verification(name, wanted)
+    return {"round": name, "customer": wanted, "rounds": rounds,
+            "verified": [{"ci": cs.ci_item(r), "verdict": v, "note": note,
+                          "at": s.utc(at), "by": by} for r, (v, note, at, by) in done],
+            "pending": [cs.ci_item(r) for r in pending],
+            "counts": {"verified": len(done), "pending": len(pending), **{
+                k: sum(1 for _, (v, *_rest) in done if v == k)
+                for k in ("confirmed", "corrected", "missing")}}}
+
+
+HANDLERS = [verification_run, verification, register, update, change_status, relate, unrelate, verify, name_ticket_cis,
             libraries, import_cis,
             get_ci, ci_history, impact, records, list_cis]

@@ -76,6 +76,19 @@ class NameCis(s.Input):
     cis: Annotated[list[s.Short], Meta(max_length=100)]
 
 
+class RoundVerdictIn(s.Input):
+    ci: s.Short  # its id or CI- number
+    verdict: s.Short  # confirmed | corrected | missing
+    note: s.Line = ""
+
+
+class VerificationRun(s.Input):
+    """A run of a verification round (核查): the verdict on each CI it checked."""
+
+    round: s.Short
+    verdicts: Annotated[list[RoundVerdictIn], Meta(max_length=5000)]
+
+
 class ImportCis(s.Input):
     """A CSV or XLSX file (``filename`` says which by its ending), its bytes in base64;
     ``apply: false`` previews (every row checked, nothing saved)."""

@@ -175,3 +175,22 @@ def test_a_ticket_names_its_cis_after_registration(api: Api) -> None:
                                    json={"cis": [b["id"]]}), 422, field="cis.0")
     records = api.client.get(f"{API}/cis/{a['id']}/records").json()
     assert [x["number"] for x in records["tickets"]] == [t["number"]]
+
+
+def test_a_verification_round_records_verdicts_and_lists_what_is_pending(api: Api) -> None:
+    a, b, c = (ci(api, n) for n in ("srv-a", "srv-b", "srv-c"))
+    ci(api, "srv-other", customer="客户B")
+    r = api.client.post(f"{API}/cis/verification", json={"round": "2026-H2", "verdicts": [
+        {"ci": a["number"], "verdict": "confirmed"},
+        {"ci": b["id"], "verdict": "missing", "note": "机柜内未找到"}]})
+    assert r.status_code == 200, r.text
+    assert r.json()["recorded"] == 2
+    bad = api.client.post(f"{API}/cis/verification", json={"round": "2026-H2", "verdicts": [
+        {"ci": c["id"], "verdict": "confirmed"}, {"ci": a["id"], "verdict": "corrected"}]})
+    assert_problem(bad, 422, field="verdicts.1.note")
+    got = api.client.get(f"{API}/cis/verification", params={"customer": "客户A"}).json()
+    assert got["round"] == "2026-H2" and got["counts"]["missing"] == 1
+    assert [x["ci"]["number"] for x in got["verified"]] == [a["number"], b["number"]]
+    assert [x["number"] for x in got["pending"]] == [c["number"]]  # nothing saved of the 422
+    assert [v["verdict"] for v in api.client.get(f"{API}/cis/{b['id']}").json()[
+        "verifications"]] == ["missing"]
