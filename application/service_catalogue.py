@@ -151,7 +151,7 @@ def register_request(command: RegisterTicket, ctx: Context) -> Any:
     reason = command.override_reason
     if priority is None and not classified:
         priority = d.priority
-        reason = reason or f"the catalogue service {slug}'s priority"
+        reason = reason or f"服务目录 {slug} 的默认优先级"  # the service's priority
     plain = replace(command, service_id=None, form=None,
                     sla_policy=command.sla_policy or d.sla_policy,
                     category=category,

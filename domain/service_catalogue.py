@@ -22,7 +22,7 @@ Pure: standard library and ``eventsourcing.domain`` only.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -122,6 +122,9 @@ class ServiceDefinition:
                     priority=self.priority, deliverable=self.deliverable)
 
 
+_FIELDS = tuple(f.name for f in fields(ServiceDefinition))
+
+
 def service_id(slug: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"opsledger:catalogue-service:{slug}")
 
@@ -164,11 +167,7 @@ class CatalogueService(Aggregate):
         deliverable: str
 
         def apply(self, service: CatalogueService) -> None:
-            service._set(ServiceDefinition(
-                name=self.name, name_en=self.name_en, service_class=self.service_class,
-                form_schema=dict(self.form_schema), approval=self.approval,
-                sla_policy=self.sla_policy, category=self.category, group=self.group,
-                priority=self.priority, deliverable=self.deliverable), self.actor)
+            service._set(ServiceDefinition(**{f: getattr(self, f) for f in _FIELDS}), self.actor)
 
     def __init__(self, slug: str, name: str, name_en: str, service_class: str,
                  form_schema: dict[str, Any], approval: str, sla_policy: str | None,
@@ -176,9 +175,9 @@ class CatalogueService(Aggregate):
                  actor: str) -> None:
         self.slug = slug
         self._set(ServiceDefinition(
-            name=name, name_en=name_en, service_class=service_class,
-            form_schema=dict(form_schema), approval=approval, sla_policy=sla_policy,
-            category=category, group=group, priority=priority, deliverable=deliverable), actor)
+            name=name, name_en=name_en, service_class=service_class, form_schema=form_schema,
+            approval=approval, sla_policy=sla_policy, category=category, group=group,
+            priority=priority, deliverable=deliverable), actor)
 
     def _set(self, definition: ServiceDefinition, actor: str) -> None:
         # Only assigns (a replay runs this again).

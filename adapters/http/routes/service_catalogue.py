@@ -31,7 +31,6 @@ from application import service_catalogue as uc
 from application.commands.service_catalogue import (CUSTOMER, ApproveRequest, PutService,
                                                     RejectRequest)
 from application.errors import RecordNotFound
-from domain.service_catalogue import ServiceDefinition
 from domain.sla import SLUG_RULE, valid_slug
 from domain.ticket import Status
 
@@ -65,13 +64,8 @@ def put_service(request: Request[Any, Any, Any], state: State, service_id: NewSl
     if not valid_slug(service_id):
         raise ValidationException("bad id", extra=[
             {"key": "service_id", "message": f"not a valid id: {SLUG_RULE}"}])
-    definition = ServiceDefinition.parse(
-        name=data.name, service_class=data.service_class, form_schema=data.form_schema,
-        approval=data.approval, sla_policy=data.sla_policy, name_en=data.name_en,
-        category=data.category, group=data.group, priority=data.priority,
-        deliverable=data.deliverable)
     return kit.put_definition(request, state, data,
-                              PutService(slug=service_id, definition=definition),
+                              PutService(slug=service_id, definition=sc.definition(data)),
                               lambda record, desk: sc.service_view(record),
                               f"{kit.API}/catalogue/{service_id}")
 

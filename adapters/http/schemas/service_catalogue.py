@@ -11,7 +11,7 @@ import msgspec
 from msgspec import Struct
 
 from adapters.http.schemas.common import Input, Name, Short, Slug, utc
-from domain.service_catalogue import CatalogueService
+from domain.service_catalogue import CatalogueService, ServiceDefinition
 from domain.ticket import ApprovalDecision, ServiceRequest
 
 ServiceClass = Literal["report", "management", "proactive", "responsive"]
@@ -19,10 +19,18 @@ Approval = Literal["none", "manager", "customer"]
 Priority = Literal["P1", "P2", "P3"]
 
 
-class ServiceIn(Input):
-    """A catalogue service's whole definition (each PUT is a new version)."""
+class Names(Input):
+    """A name in both languages (``{"zh": …, "en": …}``), as the catalogue shows it."""
 
-    name: Name
+    zh: Name
+    en: Short = ""
+
+
+class ServiceIn(Input):
+    """A catalogue service's whole definition (each PUT is a new version). ``name``: its
+    Chinese name (and ``name_en``), or both at once as ``{"zh", "en"}``."""
+
+    name: Name | Names
     # ``class`` is a Python keyword: the field is ``class`` on the wire.
     service_class: ServiceClass = msgspec.field(name="class")
     form_schema: dict[str, Any]
@@ -56,6 +64,19 @@ class ServiceView(Struct, frozen=True):
 class ServiceList(Struct, frozen=True):
     items: list[ServiceView]
     count: int
+
+
+def definition(body: ServiceIn) -> ServiceDefinition:
+    """The service's definition from the body (422 naming the fields it refuses)."""
+    if isinstance(body.name, Names):
+        name, name_en = body.name.zh, body.name.en or body.name_en
+    else:
+        name, name_en = body.name, body.name_en
+    return ServiceDefinition.parse(
+        name=name, service_class=body.service_class, form_schema=body.form_schema,
+        approval=body.approval, sla_policy=body.sla_policy, name_en=name_en,
+        category=body.category, group=body.group, priority=body.priority,
+        deliverable=body.deliverable)
 
 
 def service_view(record: CatalogueService) -> ServiceView:

@@ -63,6 +63,8 @@ def test_a_service_is_defined_201_then_redefined_200_and_read_as_of(api: Api) ->
                          params={"as_of": before.isoformat()}).json()
     assert (old["approval"], old["version"]) == ("manager", 1)
     assert_problem(api.client.get(f"{API}/catalogue/nothing-here"), 404)
+    both = put(api, slug="vpn-2", name={"zh": "VPN 开通", "en": "VPN access"}).json()
+    assert (both["name"], both["name_en"]) == ("VPN 开通", "VPN access")
 
 
 def test_a_bad_definition_is_refused_naming_the_field(api: Api) -> None:

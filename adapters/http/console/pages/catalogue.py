@@ -37,13 +37,14 @@ from application import service_catalogue as uc
 from application.commands.service_catalogue import PutService
 from application.customers import list_customers
 from application.errors import RecordNotFound
-from domain.service_catalogue import APPROVALS, PRIORITIES, SERVICE_CLASSES, ServiceDefinition
+from domain.service_catalogue import APPROVALS, PRIORITIES, SERVICE_CLASSES
 from domain.ticket import Channel
 
 API = kit.API
 CHOICES = {"class": list(SERVICE_CLASSES), "approval": list(APPROVALS),
            "priority": list(PRIORITIES), "channel": [c.value for c in Channel]}
 FORM_PREFIX = "form."
+LINE_LENGTH = 200  # a text property longer than this (``maxLength``) gets a text area
 
 
 # ------------------------------------------------------------------ the list
@@ -88,12 +89,7 @@ async def define(request: Request[Any, Any, Any], state: State) -> Redirect:
             raise ValidationException("the form has invalid fields", extra=[
                 {"key": str(e).rsplit("`$.", 1)[-1].rstrip("`") if "`$." in str(e)
                  else "form", "message": str(e)}]) from None
-        definition = ServiceDefinition.parse(
-            name=body.name, service_class=body.service_class, form_schema=body.form_schema,
-            approval=body.approval, sla_policy=body.sla_policy, name_en=body.name_en,
-            category=body.category, group=body.group, priority=body.priority,
-            deliverable=body.deliverable)
-        run_form(request, state, form, PutService(slug=slug, definition=definition))
+        run_form(request, state, form, PutService(slug=slug, definition=sc.definition(body)))
         return f"/ui/catalogue/{slug}"
 
     return Redirect(await request.app.state.run_blocking(run), status_code=303)
@@ -125,9 +121,10 @@ def form_fields(schema: Mapping[str, Any]) -> list[dict[str, Any]]:
             shown = "list"
         elif prop.get("format") in ("date", "email"):
             shown = str(prop["format"])
-        else:  # a long text (no maxLength, or above a line's) gets a text area
+        else:  # a line, unless the schema asks for long text
             longest = prop.get("maxLength")
-            shown = "text" if isinstance(longest, int) and longest <= 200 else "textarea"
+            long_text = isinstance(longest, int) and longest > LINE_LENGTH
+            shown = "textarea" if long_text or prop.get("format") == "textarea" else "text"
         fields.append({
             "name": FORM_PREFIX + str(key), "key": str(key),
             "label": str(prop.get("title") or key), "kind": shown,

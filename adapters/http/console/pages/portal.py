@@ -63,7 +63,8 @@ PAGE_SIZE = 20
 #: The tabs of the home page and the statuses each shows (``all``: every ticket).
 TABS: dict[str, tuple[str, ...]] = {
     "all": (),
-    "open": tuple(x.value for x in OPEN_STATUSES if x.value != "resolved"),
+    "open": tuple(x.value for x in OPEN_STATUSES if x.value != "resolved")
+    + (Status.AWAITING_APPROVAL.value,),  # a catalogue request awaiting approval (ADR 0061)
     "acceptance": ("resolved",),
     "closed": ("closed", "invalid"),
 }
@@ -195,6 +196,10 @@ PUBLIC_EVENTS: dict[str, Any] = {
     "FeedbackGiven": lambda d: {"number": (d.get("feedback") or {}).get("number"),
                                 "mean": (d.get("feedback") or {}).get("mean")},
     "InformationAdded": lambda d: {"information": d.get("information")},
+    # a catalogue request (ADR 0061): the service asked for, its approval or refusal
+    "ServiceRequested": lambda d: {"service_name": d.get("service_name")},
+    "Approved": lambda d: {},
+    "ApprovalRejected": lambda d: {"reason": d.get("reason")},
     # public notes only: ``notes.visible_history`` has left the others out already
     "CommentAdded": lambda d: {"body": d.get("body")} if d.get("visibility") == "public"
     else None,
