@@ -11,7 +11,7 @@ recorded before ADR 0062, or whose policy has no milestones, has none.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from domain import milestone as m
@@ -153,15 +153,30 @@ def figures(sla: Calendars, tickets: Any, now: datetime) -> list[MilestoneFigure
     return list(out.values())
 
 
+# The list is read newest registration first; a ticket is reported before it is recorded, so
+# the reading stops at the first row recorded this long before the period (processes' clocks
+# may differ a little, and their registrations interleave in the log).
+SKEW = timedelta(hours=1)
+
+
+def _instant(text: Any) -> datetime:
+    return datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+
+
 def reported_in(desk: Any, view: Any, start: datetime, end: datetime,
                 now: datetime) -> list[Ticket]:
-    """The tickets reported in ``[start, end)`` (from the ticket list, loaded as now)."""
+    """The tickets with SLA deadlines reported in ``[start, end)`` (from the ticket list,
+    newest first; loaded as now)."""
     out: list[Ticket] = []
     after: int | None = None
     while True:
         page = view.query(TicketQuery(limit=PAGE, after=after))
         for row in page.rows:
-            reported = datetime.fromisoformat(str(row["reported_at"]).replace("Z", "+00:00"))
+            if _instant(row["recorded_at"]) < start - SKEW:
+                return out
+            if row.get("response_due") is None:
+                continue  # no deadlines: no milestone clocks
+            reported = _instant(row["reported_at"])
             if start <= reported < end:
                 try:
                     out.append(desk.get_ticket(str(row["id"])))
