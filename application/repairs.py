@@ -91,6 +91,20 @@ def calendar_of_slug(desk: ServiceDesk, slug: str) -> BusinessCalendar:
     return project_calendar(desk, slug)
 
 
+def at_vendor(desk: ServiceDesk, d: RepairDirectory, ci: ConfigurationItem | None,
+              lent: bool = False) -> RepairOrder | None:
+    """The open order that has ``ci`` at a vendor (a CI is sent once at a time) or, with
+    ``lent``, also lent as its loaner, if any."""
+    if ci is None:
+        return None
+    for rid in d.open:
+        r = desk.load(UUID(rid))
+        if isinstance(r, RepairOrder) and str(ci.id) in (
+                (r.ci_id, r.loaner_ci_id) if lent else (r.ci_id,)):
+            return r
+    return None
+
+
 def directory(desk: ServiceDesk, at: datetime) -> RepairDirectory:
     found = desk.load(RepairDirectory.ID)
     return found if isinstance(found, RepairDirectory) else RepairDirectory.start(at)

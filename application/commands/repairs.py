@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from application.commands.base import NOTHING, Command, RecordCommand
-from application.repairs import (LABEL, calendar_of, directory, next_progress_due, repair_ci,
-                                 repair_ticket)
+from application.repairs import (LABEL, at_vendor, calendar_of, directory, next_progress_due,
+                                 repair_ci, repair_ticket)
 from domain.ci import ConfigurationItem
 from domain.ci import Status as CiStatus
 from domain.errors import InvalidCommand
@@ -66,6 +66,12 @@ class SendForRepair(Command):
             raise InvalidCommand.field("ci", f"{ci.number} is not a configuration item of "
                                              f"the ticket's customer")
         loaner = repair_ci(desk, self.loaner_ci, "loaner_ci")
+        d = directory(desk, ctx.at)
+        for field, item in (("ci", ci), ("loaner_ci", loaner)):
+            away = at_vendor(desk, d, item, lent=field == "loaner_ci")
+            if away is not None and item is not None:
+                raise InvalidCommand.field(field, f"{item.number} is at a vendor or lent "
+                                                  f"already ({away.number})")
         warranty = (self.warranty or "").strip().lower()
         if not warranty:
             known = ci.in_warranty(ctx.at.astimezone(desk.timezone).date())
@@ -83,7 +89,6 @@ class SendForRepair(Command):
             progress_due=cal.add_working_days(ctx.at, PROGRESS_WORKING_DAYS),
             loaner_ci_id=str(loaner.id) if loaner else "",
             loaner_ci_number=loaner.number if loaner else "", actor=ctx.actor, at=ctx.at)
-        d = directory(desk, ctx.at)
         d.add(str(r.id), ctx.at)
         changed = _set_status(ci, CiStatus.IN_REPAIR, f"sent for repair: {number}", ctx)
         changed += _set_status(loaner, CiStatus.IN_USE, f"loaner for {number}", ctx)

@@ -92,6 +92,17 @@ def test_send_refuses_what_it_cannot_record_naming_the_field(api: Api) -> None:
     assert_problem(send(api, ci=pc["id"], warranty=None), 422, field="warranty")  # no end
     assert_problem(send(api, ci=pc["id"], loaner_ci=pc["id"]), 422, field="loaner_ci")
     assert ci_status(api, pc["id"]) == "in_use"  # nothing recorded
+    away = ok(send(api, ci=pc["id"]), 201)
+    body = assert_problem(send(api, ci=pc["number"]), 422, field="ci")  # once at a time
+    assert away["number"] in body["errors"][0]["message"]
+    assert_problem(send(api, ci=ci(api, "PC-03")["id"], loaner_ci=pc["id"]), 422,
+                   field="loaner_ci")
+    spare = ci(api, "备机", status="spare")
+    ok(send(api, ci=ci(api, "PC-04")["id"], loaner_ci=spare["id"]), 201)
+    assert_problem(send(api, ci=ci(api, "PC-05")["id"], loaner_ci=spare["number"]), 422,
+                   field="loaner_ci")  # lent already
+    ok(act(api, away["id"], "return"))
+    assert ok(send(api, ci=pc["id"]), 201)["ci"]["id"] == pc["id"]
     # The warranty left out: from the CI's warranty end.
     dated = ci(api, "PC-02", warranty_end=date(2026, 6, 30))
     assert ok(send(api, ci=dated["id"], warranty=None), 201)["warranty"] == "out"
