@@ -59,7 +59,8 @@ COLUMNS: tuple[str, ...] = tuple(TicketSearchRow.__annotations__)
 T = Ticket
 # Events that only move the status (by the ticket list's handlers).
 _STATUS_EVENTS = (T.Invalidated, T.Classified, T.Assigned, T.Started, T.CustomerAwaited,
-                  T.Resumed, T.AcceptanceConfirmed, T.AcceptanceRejected, T.Reopened)
+                  T.Resumed, T.AcceptanceConfirmed, T.AcceptanceRejected, T.Reopened,
+                  T.ServiceRequested, T.Approved, T.ApprovalRejected)  # ADR 0061
 TOPICS = frozenset(cls.TOPIC for cls in (T.Registered, T.WorkLogged, T.Resolved,
                                          T.ContactErased, *_STATUS_EVENTS))
 
@@ -73,6 +74,8 @@ FIELDS: dict[str, frozenset[str]] = {topic: frozenset({"timestamp"}) for topic i
     T.Assigned.TOPIC: frozenset({"timestamp", "assignee", "group"}),
     T.WorkLogged.TOPIC: frozenset({"timestamp", "entry"}),
     T.Resolved.TOPIC: frozenset({"timestamp", "resolution"}),
+    T.ServiceRequested.TOPIC: frozenset({"timestamp", "approval"}),  # ADR 0061
+    T.Approved.TOPIC: frozenset({"timestamp", "status"}),
 }
 
 

@@ -207,3 +207,18 @@ def test_who_may_define_services_and_decide_requests(make_api: Any) -> None:
     for_them = submit("new-laptop")
     rejected = decide(for_them, "mgr", "reject")  # a manager on the customer's behalf
     assert rejected.status_code == 200 and rejected.json()["status"] == "invalid"
+
+
+def test_the_search_follows_the_approval(api: Api) -> None:
+    put(api)
+    t = api.ok(request(api, {"hostname": "vpn.example.com", "days": 30},
+                       title="VPN 开通 出差"), 201)
+
+    def found() -> list[tuple[str, str]]:
+        r = api.client.get(f"{API}/search", params={"q": "出差", "kinds": "ticket"})
+        assert r.status_code == 200, r.text
+        return [(i["number"], i["status"]) for g in r.json()["groups"] for i in g["items"]]
+
+    assert found() == [(t["number"], "awaiting_approval")]
+    api.ok(api.command(t["id"], "approve", {}))
+    assert found() == [(t["number"], "registered")]
