@@ -177,9 +177,10 @@ class ComplaintSection(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     numbers: list[str]
 
 
-def complaint_section(desk: ServiceDesk, customer: str, start: datetime, end: datetime,
+def complaint_section(desk: ServiceDesk, customer: str | None, start: datetime, end: datetime,
                       at: datetime) -> ComplaintSection:
-    """The report's complaints block (the one-line hook of ``application.reports``)."""
+    """The report's complaints block (the one-line hook of ``application.reports``) and the
+    answer of ``GET /complaints/figures`` (``customer``: ``None`` for every customer's)."""
     f = complaint_figures(desk, start, end, at, customer)
     return ComplaintSection(
         filed=f.filed, by_about=f.by_about, by_status=f.by_status,

@@ -43,6 +43,7 @@ from domain.errors import FieldError
 #: An agreement that ends within this many days is flagged (issue 21 item 2).
 EXPIRY_NOTICE = timedelta(days=30)
 PRIORITIES = ("P1", "P2", "P3")
+MAX_TARGET = timedelta(days=366)
 #: The fields a revision may change.
 REVISABLE = ("title", "customer", "groups", "vendor", "services", "targets", "sla_policy",
              "valid_from", "valid_to", "notes")
@@ -103,6 +104,8 @@ def _targets(values: Any, errors: list[FieldError]) -> tuple[Target, ...]:
             value = getattr(t, clock)
             if value is not None and value <= timedelta(0):
                 errors.append(FieldError(f"targets.{name}.{clock}", "must be positive"))
+            elif value is not None and value > MAX_TARGET:
+                errors.append(FieldError(f"targets.{name}.{clock}", "at most 366 days"))
         if t.response and t.resolution and t.resolution < t.response:
             errors.append(FieldError(f"targets.{name}.resolution",
                                      "must not be shorter than the response"))

@@ -110,12 +110,11 @@ def complaint_history(state: State, ref: str) -> list[s.HistoryItem]:
 @kit.threaded
 def complaint_figures(request: Request[Any, Any, Any], state: State,
                       from_: p.PeriodFrom = None, to: p.PeriodTo = None,
-                      customer: str | None = None) -> cps.ComplaintFiguresView:
+                      customer: str | None = None) -> uc.ComplaintSection:
     services = kit.services_of(state)
     start, end = kit.compliance_period(services, from_, to)
     wanted = scoped_customer(request, customer or None)
-    return cps.figures_view(uc.complaint_figures(services.desk, start, end,
-                                                 services.desk.clock.now(), wanted))
+    return uc.complaint_section(services.desk, wanted, start, end, services.desk.clock.now())
 
 
 StatusFilter = listed(uc.STATUSES, "The complaint's status")

@@ -217,10 +217,10 @@ def span(value: Any, field: str) -> timedelta | None:
     a 422 naming ``field`` otherwise."""
     if value is None or value == "":
         return None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return timedelta(minutes=value)
     text = str(value).strip()
     try:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return timedelta(minutes=value)
         if text.upper().startswith("P"):
             return msgspec.convert(text.upper(), timedelta)
         if text[-1:].lower() in _UNITS and text[:-1].replace(".", "", 1).isdigit():

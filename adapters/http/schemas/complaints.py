@@ -16,7 +16,7 @@ from msgspec import Struct
 from adapters.http.schemas import common as s
 from adapters.http.schemas.tickets import ContactIn, ContactOut
 from application.commands.complaints import FileComplaint as File
-from application.complaints import ComplaintFigures, overdue
+from application.complaints import overdue
 from domain.complaint import Complaint
 from domain.ticket import Contact
 
@@ -99,21 +99,6 @@ class ComplaintPage(Struct):
     count: int
 
 
-class ComplaintFiguresView(Struct):
-    filed: int
-    by_about: dict[str, int]
-    by_status: dict[str, int]
-    responded_in_time: int
-    response_late: int
-    response_in_time_pct: float | None
-    closed: int
-    closed_in_time: int
-    closure_late: int
-    completion_pct: float | None
-    open: int
-    numbers: list[str]
-
-
 def complaint_view(c: Complaint, now: datetime) -> ComplaintView:
     return ComplaintView(
         id=str(c.id), number=c.number, about=c.about.value, customer=c.customer,
@@ -130,15 +115,6 @@ def complaint_view(c: Complaint, now: datetime) -> ComplaintView:
         rejections=c.rejections, closed_at=s.utc_opt(c.closed_at),
         response_overdue=c.response_overdue, closure_overdue=c.closure_overdue,
         overdue=overdue(c, now), version=c.version)
-
-
-def figures_view(f: ComplaintFigures) -> ComplaintFiguresView:
-    return ComplaintFiguresView(
-        filed=f.filed, by_about=f.by_about, by_status=f.by_status,
-        responded_in_time=f.responded_in_time, response_late=f.response_late,
-        response_in_time_pct=f.response_in_time_pct, closed=f.closed,
-        closed_in_time=f.closed_in_time, closure_late=f.closure_late,
-        completion_pct=f.completion_pct, open=f.open, numbers=f.numbers)
 
 
 def file_command(body: FileComplaint, customer: str) -> File:

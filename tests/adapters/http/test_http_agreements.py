@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.adapters.http.test_http_announcements import customers
 from tests.fixtures_http import ALL_STORES, API, CLASSIFICATION, Api, assert_problem, etag
 
 ADMIN = {"Authorization": "Bearer s3cret"}
@@ -27,13 +28,6 @@ SLA = {"kind": "sla", "title": "客户A 年度运维 SLA", "customer": "客户A"
 def http_store() -> str:
     """In memory (fast); the first test runs on every store."""
     return "memory"
-
-
-def customers(api: Api, *names: str, headers: dict[str, str] | None = None) -> None:
-    for name in names:
-        r = api.client.post(f"{API}/customers", json={"id": name, "name": name},
-                            headers=headers)
-        assert r.status_code == 201, r.text
 
 
 def conclude(api: Api, headers: dict[str, str] | None = None, **over: Any) -> Any:

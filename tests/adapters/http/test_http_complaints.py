@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.adapters.http.test_http_announcements import customers
 from tests.fixtures_http import ALL_STORES, API, CLASSIFICATION, Api, assert_problem, etag
 
 ADMIN = {"Authorization": "Bearer s3cret"}
@@ -24,13 +25,6 @@ CONTACT = {"name": "王五", "phone": "13700001111", "email": "wang@example.com"
 def http_store() -> str:
     """In memory (fast); the first test runs on every store."""
     return "memory"
-
-
-def customers(api: Api, *names: str, headers: dict[str, str] | None = None) -> None:
-    for name in names:
-        r = api.client.post(f"{API}/customers", json={"id": name, "name": name},
-                            headers=headers)
-        assert r.status_code == 201, r.text
 
 
 def file(api: Api, headers: dict[str, str] | None = None, **body: Any) -> Any:

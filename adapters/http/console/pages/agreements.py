@@ -109,6 +109,9 @@ def agreement_page(request: Request[Any, Any, Any], state: State, ref: str) -> T
     kit.read_your_writes(services)
     figures = ags.compliance_view(agr.compliance(services.tickets, desk, a, start, end, now))
     events = timeline(agr.agreement_history(desk, a.id), words(request).when)
+    for e in events:  # the page's facts already show what was concluded
+        if e["type"] == "Concluded":
+            e["facts"] = {}
     return page(request, "agreements/page.html", a=ags.agreement_view(a, agr.today_of(desk, now)),
                 compliance=figures, timeline=events,
                 commands=offered(request, a, "agreement", "agreements", AGREEMENT_VERBS))
