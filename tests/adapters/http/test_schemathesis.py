@@ -85,6 +85,7 @@ def seeded(fuzz_api: Api) -> dict[str, list[str]]:
 # Operations with a rule across their parameters, which OpenAPI cannot state (it is in the
 # parameters' descriptions): a period's from and to are given together, to later than from.
 PERIODS = {f"{API}/sla/compliance", f"{API}/changes/calendar"}
+PERIODS |= {f"{API}/agreements/{{ref}}/compliance", f"{API}/complaints/figures"}  # ADR 0066
 
 
 def _breaks_a_rule_across_parameters(case: Any) -> bool:
