@@ -60,6 +60,8 @@ class Source(StrEnum):
     OTHER = "other"
 
 
+SOURCES = tuple(s.value for s in Source)
+
 ALLOWED: dict[Status, tuple[str, ...]] = {
     Status.OPEN: ("follow_up", "remove", "accept"),
     Status.REMOVED: (),
@@ -218,9 +220,11 @@ class Risk(StatusRules, Aggregate):
     def record(cls, *, id: UUID, number: str, customer: str, title: str, severity: str,
                due: datetime | None, owner: str, actor: str, at: datetime,
                description: str = "", ticket: tuple[str, str] = ("", ""),
-               project: tuple[str, str] = ("", ""), routine_id: str = "") -> Risk:
+               project: tuple[str, str] = ("", ""), routine_id: str = "",
+               source: str = "") -> Risk:
         """Records the risk; one 422 names every field refused. ``owner`` left out: the
-        person who records it follows it."""
+        person who records it follows it. ``source``: where it was found when no ticket or
+        project says so (``inspection``, ``ticket``, ``other``)."""
         errors: list[FieldError] = []
         who = normalise_customer_id(customer)
         if not who:
@@ -229,14 +233,16 @@ class Risk(StatusRules, Aggregate):
         if not heading:
             errors.append(FieldError("title", "must not be empty: what is the risk"))
         errors += severity_errors("severity", severity) + due_errors("due", due)
+        if source and source not in SOURCES:
+            errors.append(FieldError("source", f"one of {', '.join(SOURCES)}"))
         refuse_fields(errors)
         assert due is not None
-        source = (Source.TICKET if ticket[0] else
-                  Source.INSPECTION if project[0] else Source.OTHER)
+        found = (Source.TICKET if ticket[0] else Source.INSPECTION if project[0] else
+                 Source(source or Source.OTHER))
         return cls._create(
             cls.Recorded, id=id, timestamp=at, number=number, customer=who, title=heading,
             description=stripped(description), severity=severity,
-            owner=stripped(owner) or actor, due=due, source=source.value,
+            owner=stripped(owner) or actor, due=due, source=found.value,
             ticket_id=ticket[0], ticket_number=ticket[1], project_id=project[0],
             project_number=project[1], routine_id=stripped(routine_id), actor=actor)
 

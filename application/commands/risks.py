@@ -61,6 +61,7 @@ class RecordRisk(Command):
     ticket: str | None = None
     project: str | None = None
     routine_id: str = ""
+    source: str = ""
 
     def decide(self, record: None, ctx: Context) -> Any:
         due = due_time(self.due)
@@ -71,8 +72,8 @@ class RecordRisk(Command):
         risk = Risk.record(
             id=record_id_for(number), number=number, customer=self.customer, title=self.title,
             severity=self.severity, due=due, owner=self.owner, description=self.description,
-            ticket=ticket, project=project, routine_id=self.routine_id, actor=ctx.actor,
-            at=ctx.at)
+            ticket=ticket, project=project, routine_id=self.routine_id, source=self.source,
+            actor=ctx.actor, at=ctx.at)
         directory = ctx.desk.load(RiskDirectory.ID) or RiskDirectory.open(ctx.at)
         directory.add(str(risk.id), ctx.at)
         return risk, directory

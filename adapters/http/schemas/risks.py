@@ -29,6 +29,7 @@ class RecordRisk(s.Input):
     ticket: s.Short | None = None  # found while working on this ticket (id or SR- number)
     project: s.Short | None = None  # found during an inspection of this project
     routine_id: s.Short = ""  # ... its routine (the inspection)
+    source: s.Short = ""  # inspection | ticket | other, when no ticket or project says so
 
 
 class FollowUpRisk(s.Input):

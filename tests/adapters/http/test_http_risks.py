@@ -83,6 +83,8 @@ def test_missing_or_bad_fields_are_one_422_naming_each(api: Api) -> None:
     assert_problem(record(api, due="next week"), 422, field="due")
     assert_problem(record(api, due="2026-11-30T18:00:00"), 422, field="due")  # no offset
     assert_problem(record(api, ticket="SR-20261121-999"), 422, field="ticket")
+    assert_problem(record(api, source="rumour"), 422, field="source")
+    assert api.ok(record(api, source="inspection"), 201)["source"] == "inspection"
     assert_problem(api.client.post(f"{API}/risks", json={**BODY, "colour": "red"},
                                    headers=ADMIN), 400)
 
