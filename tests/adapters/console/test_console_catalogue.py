@@ -119,3 +119,43 @@ def test_a_manager_defines_a_service_and_a_request_goes_through_approval(desk: A
     assert view["status"] == "registered" and view["service"]["approval"]["by"] == "mgr"
     assert view["sla"] is not None
     assert 'data-approval-state="approved"' in client.get(f"/ui/tickets/{number}").text
+
+
+def test_the_customer_approves_in_the_portal(desk: Api) -> None:
+    """A request whose service asks for the customer's approval: its requester sees it on
+    the portal's open tab with the approve / reject forms and approves it there; a request
+    needing a manager shows no such form."""
+    client = desk.client
+    person(client, ADMIN, "li", "requester", customer="客户A", name="李四")
+    for slug, approval in (("new-laptop", "customer"), ("vpn-access", "manager")):
+        r = client.put(f"{API}/catalogue/{slug}", headers=ADMIN, json={
+            "name": slug, "class": "proactive", "approval": approval,
+            "form_schema": {"type": "object", "properties": {"user": {"type": "string"}}}})
+        assert r.status_code == 201, r.text
+    numbers = {}
+    for slug in ("new-laptop", "vpn-access"):
+        r = client.post(f"{API}/tickets", headers=ADMIN, json={
+            "customer": "客户A", "contact": {"name": "李四"}, "channel": "web", "title": slug,
+            "service_id": slug, "form": {"user": "王五"}})
+        assert r.status_code == 201 and r.json()["status"] == "awaiting_approval", r.text
+        numbers[slug] = r.json()["number"]
+    login(client, "li")
+    home = client.get("/portal/?tab=open").text
+    assert numbers["new-laptop"] in home and numbers["vpn-access"] in home
+    mine = client.get(f"/portal/tickets/{numbers['new-laptop']}").text
+    assert 'data-your-approval' in mine and 'data-form-value="user">王五' in mine
+    assert "提交服务申请" in mine  # the timeline's event
+    assert 'data-command="approve"' not in client.get(
+        f"/portal/tickets/{numbers['vpn-access']}").text
+    action = f"/portal/tickets/{numbers['new-laptop']}/approve"
+    r = client.post(action, data=hidden_fields(mine, action), follow_redirects=False)
+    assert r.status_code == 303, r.text
+    view = client.get(f"{API}/tickets/{numbers['new-laptop']}", headers=ADMIN).json()
+    assert view["status"] == "registered" and view["sla"] is not None
+    assert view["service"]["approval"]["capacity"] == "customer"
+    assert view["service"]["approval"]["by"] == "li"
+    fresh = {**hidden_fields(mine, action), "_key": "another-form"}
+    fresh.pop("_version")
+    refused = client.post(f"/portal/tickets/{numbers['vpn-access']}/approve", data=fresh,
+                          follow_redirects=False)
+    assert refused.status_code == 409  # a manager's to decide

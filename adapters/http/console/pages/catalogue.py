@@ -28,13 +28,16 @@ from litestar.exceptions import NotFoundException, ValidationException
 from litestar.response import Redirect, Template
 
 from adapters.http import kit
-from adapters.http.access import AUDIENCE_OPT, OPERATION_OPT, STAFF, may_call, principal_of
+from adapters.http.access import (AUDIENCE_OPT, OPERATION_OPT, PORTAL, STAFF, may_call,
+                                   principal_of)
 from adapters.http.console.forms import form_body, run_form
 from adapters.http.console.render import page
 from adapters.http.schemas import service_catalogue as sc
+from adapters.http.schemas.common import Reason
 from adapters.http.schemas.tickets import RegisterTicket
 from application import service_catalogue as uc
-from application.commands.service_catalogue import PutService
+from application.commands.service_catalogue import (CUSTOMER, ApproveRequest, PutService,
+                                                    RejectRequest)
 from application.customers import list_customers
 from application.errors import RecordNotFound
 from domain.service_catalogue import APPROVALS, PRIORITIES, SERVICE_CLASSES
@@ -213,4 +216,34 @@ async def submit(request: Request[Any, Any, Any], state: State, service_id: str)
     return Redirect(await request.app.state.run_blocking(run), status_code=303)
 
 
-HANDLERS = [catalogue, define, request_form, submit]
+# ------------------------------------------------- the customer's approval
+
+
+def _portal_decision(verb: str) -> Any:
+    """``POST /portal/tickets/{ref}/<verb>``: the requester decides a request of their
+    organisation whose service asks for the customer's approval, as the API's ``approve`` /
+    ``reject`` does for them (capacity ``customer``; a service that needs a manager answers
+    the command's 409), then back to the portal's ticket."""
+
+    @post(f"/portal/tickets/{{ref:str}}/{verb}", name=f"portal-ticket-{verb}",
+          include_in_schema=False, status_code=303,
+          opt={OPERATION_OPT: f"POST {API}/tickets/{{ref}}/{verb}", AUDIENCE_OPT: PORTAL})
+    async def decide(request: Request[Any, Any, Any], state: State, ref: str) -> Redirect:
+        form = await request.form()
+
+        def run() -> str:
+            if verb == "reject":
+                body = form_body(form, Reason)
+                command: Any = RejectRequest(ref=ref, reason=body.reason, capacity=CUSTOMER)
+            else:
+                command = ApproveRequest(ref=ref, capacity=CUSTOMER)
+            return str(run_form(request, state, form, command, ref).aggregate.number)
+
+        number = await request.app.state.run_blocking(run)
+        return Redirect(f"/portal/tickets/{number}", status_code=303)
+
+    return decide
+
+
+HANDLERS = [catalogue, define, request_form, submit,
+            _portal_decision("approve"), _portal_decision("reject")]
