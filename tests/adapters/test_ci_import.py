@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from openpyxl import Workbook
 
 from adapters.cli.main import main
@@ -75,6 +76,7 @@ def test_cli_previews_then_applies_thousands_of_rows_in_seconds(tmp_path: Path,
     assert elapsed < 15, elapsed  # 10,000 rows: about 8 s on a loaded 2-core machine
 
 
+@pytest.mark.parametrize("http_store", ["memory"])
 def test_api_import_previews_and_applies(api: Api) -> None:
     body = {"filename": "inv.csv", "content_base64": base64.b64encode(CSV.encode()).decode()}
     r = api.client.post(f"{API}/cis/import", json=body)

@@ -73,6 +73,7 @@ def test_a_dispatcher_registers_relates_and_sees_the_impact(desk: Api) -> None:
     assert r.status_code == 422 and "class" in r.text
 
 
+@pytest.mark.parametrize("http_store", ["memory"])
 def test_an_auditor_reads_without_the_form_and_a_requester_has_no_page(desk: Api) -> None:
     login(desk.client, "audit")
     page = desk.client.get("/ui/cis")

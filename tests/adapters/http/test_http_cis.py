@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.fixtures_http import API, Api, assert_problem
+
+
+#: The store matters for the contract (both stores); the rest runs in memory (test time).
+MEMORY = pytest.mark.parametrize("http_store", ["memory"])
 
 
 def ci(api: Api, name: str, cls: str = "server", customer: str = "客户A",
@@ -63,6 +69,7 @@ def test_contract_register_relate_impact_and_ticket(api: Api) -> None:
     assert_problem(api.register(affected_cis=[crm["id"]]), 422, field="affected_cis.0")
 
 
+@MEMORY
 def test_errors_name_the_field_and_as_of_reads_the_past(api: Api) -> None:
     r = api.client.post(f"{API}/cis", json={"class": "spaceship", "name": "x", "customer": "A"})
     assert_problem(r, 422, field="class")
@@ -91,6 +98,7 @@ def test_errors_name_the_field_and_as_of_reads_the_past(api: Api) -> None:
     assert_problem(r, 422, field="note")
 
 
+@MEMORY
 def test_ci_records_and_the_repeat_fault_suggestion(api: Api) -> None:
     a = ci(api, "core-sw", "network")
     for i in range(2):
@@ -108,6 +116,7 @@ def test_ci_records_and_the_repeat_fault_suggestion(api: Api) -> None:
     assert libs[0]["stale"] is True
 
 
+@MEMORY
 def test_requesters_see_only_their_organisations_cis(make_api: Any) -> None:
     admin = {"Authorization": "Bearer s3cret"}
     api = make_api(admin_token="s3cret")
@@ -138,6 +147,7 @@ def test_requesters_see_only_their_organisations_cis(make_api: Any) -> None:
     assert "app-b" not in api.client.get(f"{API}/cis", headers=req).text
 
 
+@MEMORY
 def test_problems_and_changes_name_cis_their_tickets_by_default(api: Api) -> None:
     a, b = ci(api, "core-sw", "network"), ci(api, "esx-02")
     t = api.register(affected_cis=[a["id"]]).json()
@@ -163,6 +173,7 @@ def test_problems_and_changes_name_cis_their_tickets_by_default(api: Api) -> Non
     assert [c["number"] for c in page["changes"]] == [change["number"]]
 
 
+@MEMORY
 def test_a_ticket_names_its_cis_after_registration(api: Api) -> None:
     a, b = ci(api, "pc-01", "pc"), ci(api, "pc-b", "pc", customer="客户B")
     t = api.given_ticket("assigned")
@@ -177,6 +188,7 @@ def test_a_ticket_names_its_cis_after_registration(api: Api) -> None:
     assert [x["number"] for x in records["tickets"]] == [t["number"]]
 
 
+@MEMORY
 def test_a_verification_round_records_verdicts_and_lists_what_is_pending(api: Api) -> None:
     a, b, c = (ci(api, n) for n in ("srv-a", "srv-b", "srv-c"))
     ci(api, "srv-other", customer="客户B")
