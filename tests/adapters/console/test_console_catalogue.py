@@ -159,3 +159,28 @@ def test_the_customer_approves_in_the_portal(desk: Api) -> None:
     refused = client.post(f"/portal/tickets/{numbers['vpn-access']}/approve", data=fresh,
                           follow_redirects=False)
     assert refused.status_code == 409  # a manager's to decide
+
+
+def test_a_requester_requests_from_the_portals_catalogue(desk: Api) -> None:
+    client = desk.client
+    person(client, ADMIN, "li", "requester", customer="客户A", name="李四")
+    r = client.put(f"{API}/catalogue/vpn-access", headers=ADMIN, json={
+        "name": "VPN 开通", "class": "responsive", "approval": "customer",
+        "form_schema": SCHEMA})
+    assert r.status_code == 201, r.text
+    login(client, "li")
+    listed = client.get("/portal/catalogue").text
+    assert 'data-request="vpn-access"' in listed and 'href="/portal/catalogue"' in listed
+    form = client.get("/portal/catalogue/vpn-access").text
+    assert 'name="customer"' not in form and 'value="李四"' in form  # their own organisation
+    action = "/portal/catalogue/vpn-access"
+    r = client.post(action, follow_redirects=False, data={
+        **hidden_fields(form, action), "contact.name": "李四", "title": "VPN 开通",
+        "form.hostname": "vpn.example.com", "form.days": "7"})
+    assert r.status_code == 303, r.text
+    assert r.headers["location"].startswith("/portal/tickets/SR-")
+    view = client.get(f"{API}/tickets/{r.headers['location'].rsplit('/', 1)[1]}",
+                      headers=ADMIN).json()
+    assert (view["customer"], view["status"]) == ("客户A", "awaiting_approval")
+    assert view["service"]["form"] == {"hostname": "vpn.example.com", "days": 7,
+                                       "urgent": False}

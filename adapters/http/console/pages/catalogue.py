@@ -184,36 +184,56 @@ def _service(state: State, service_id: str) -> sc.ServiceView:
         raise NotFoundException(str(e)) from None
 
 
-@get("/ui/catalogue/{service_id:str}", name="console-catalogue-request",
-     include_in_schema=False, opt={OPERATION_OPT: f"POST {API}/tickets", AUDIENCE_OPT: STAFF})
-@kit.threaded
-def request_form(request: Request[Any, Any, Any], state: State, service_id: str) -> Template:
-    service = _service(state, service_id)
-    customers = []
-    if may_call(principal_of(request), f"GET {API}/customers"):
-        customers = [{"id": c.customer, "name": c.name}
-                     for c in list_customers(kit.services_of(state).desk)]
-    return page(request, "catalogue/request.html", service=service, choices=CHOICES,
-                fields=form_fields(service.form_schema), customers=customers)
+def _request_pages(base: str, audience: str) -> list[Any]:
+    """``GET|POST <base>/catalogue/{service_id}``: the request form and its submission, on
+    the desk (``/ui``: any customer) or the portal (``/portal``: the requester's own
+    organisation, as ``kit.registration`` decides), then the ticket's page there."""
+    name = "console" if base == "/ui" else "portal"
 
-
-@post("/ui/catalogue/{service_id:str}", name="console-catalogue-submit",
-      include_in_schema=False, status_code=303,
-      opt={OPERATION_OPT: f"POST {API}/tickets", AUDIENCE_OPT: STAFF})
-async def submit(request: Request[Any, Any, Any], state: State, service_id: str) -> Redirect:
-    """Registers the request as ``POST /api/v1/tickets {…, service_id, form}`` does."""
-    form = await request.form()
-
-    def run() -> str:
+    @get(f"{base}/catalogue/{{service_id:str}}", name=f"{name}-catalogue-request",
+         include_in_schema=False, opt={OPERATION_OPT: f"POST {API}/tickets",
+                                       AUDIENCE_OPT: audience})
+    @kit.threaded
+    def request_form(request: Request[Any, Any, Any], state: State,
+                     service_id: str) -> Template:
         service = _service(state, service_id)
-        zone = ZoneInfo(kit.services_of(state).settings.timezone)
-        body = form_body(form, RegisterTicket, zone)
-        body = msgspec.structs.replace(body, service_id=service.id,
-                                       form=form_values(service.form_schema, form))
-        result = run_form(request, state, form, kit.registration(request, body))
-        return f"/ui/tickets/{result.aggregate.number}"
+        customers = []
+        principal = principal_of(request)
+        if audience == STAFF and may_call(principal, f"GET {API}/customers"):
+            customers = [{"id": c.customer, "name": c.name}
+                         for c in list_customers(kit.services_of(state).desk)]
+        return page(request, "catalogue/request.html", service=service, choices=CHOICES,
+                    fields=form_fields(service.form_schema), customers=customers, base=base,
+                    contact_name=principal.name if audience == PORTAL else "")
 
-    return Redirect(await request.app.state.run_blocking(run), status_code=303)
+    @post(f"{base}/catalogue/{{service_id:str}}", name=f"{name}-catalogue-submit",
+          include_in_schema=False, status_code=303,
+          opt={OPERATION_OPT: f"POST {API}/tickets", AUDIENCE_OPT: audience})
+    async def submit(request: Request[Any, Any, Any], state: State,
+                     service_id: str) -> Redirect:
+        """Registers the request as ``POST /api/v1/tickets {…, service_id, form}`` does."""
+        form = await request.form()
+
+        def run() -> str:
+            service = _service(state, service_id)
+            zone = ZoneInfo(kit.services_of(state).settings.timezone)
+            body = form_body(form, RegisterTicket, zone)
+            body = msgspec.structs.replace(body, service_id=service.id,
+                                           form=form_values(service.form_schema, form))
+            result = run_form(request, state, form, kit.registration(request, body))
+            return f"{base}/tickets/{result.aggregate.number}"
+
+        return Redirect(await request.app.state.run_blocking(run), status_code=303)
+
+    return [request_form, submit]
+
+
+@get("/portal/catalogue", name="console-portal-catalogue", include_in_schema=False,
+     opt={OPERATION_OPT: f"GET {API}/catalogue", AUDIENCE_OPT: PORTAL})
+@kit.threaded
+def portal_catalogue(request: Request[Any, Any, Any], state: State) -> Template:
+    items = [sc.service_view(s) for s in uc.list_services(kit.services_of(state).desk)]
+    return page(request, "catalogue/portal.html", items=items)
 
 
 # ------------------------------------------------- the customer's approval
@@ -245,5 +265,6 @@ def _portal_decision(verb: str) -> Any:
     return decide
 
 
-HANDLERS = [catalogue, define, request_form, submit,
+HANDLERS = [catalogue, define, *_request_pages("/ui", STAFF), portal_catalogue,
+            *_request_pages("/portal", PORTAL),
             _portal_decision("approve"), _portal_decision("reject")]
