@@ -57,16 +57,14 @@ def affected_cis(desk: ServiceDesk, refs: Sequence[str], customer: str | None,
                  field: str = "affected_cis") -> tuple[ConfigurationItem, ...]:
     """The CIs a ticket, problem or change names (ids or ``CI-`` numbers, first occurrence
     kept): one 422 naming ``affected_cis.<i>`` for each unknown CI and, with ``customer``
-    (a ticket's), each CI of another customer."""
+    (a requester's organisation), each CI of another customer, alike."""
     errors: list[FieldError] = []
     found: dict[UUID, ConfigurationItem] = {}
     for i, ref in enumerate(refs):
         ci = load_ci(desk, ref) if isinstance(ref, str) and ref.strip() else None
-        if ci is None:
+        if ci is None or (customer is not None and not ci.belongs_to(customer)):
+            # another organisation's CI reads as unknown: nothing of it is told
             errors.append(FieldError(f"{field}.{i}", f"no configuration item {ref!r}"))
-        elif customer is not None and not ci.belongs_to(customer):
-            errors.append(FieldError(f"{field}.{i}", f"{ci.number} is not a configuration "
-                                                     f"item of customer {customer!r}"))
         else:
             found.setdefault(ci.id, ci)
     if errors:

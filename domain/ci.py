@@ -37,7 +37,10 @@ from domain.errors import FieldError, InvalidCommand
 #: (``OPSLEDGER_CI_CLASSES``).
 DEFAULT_CLASSES: tuple[str, ...] = (
     "server", "virtual_machine", "network", "storage", "pc", "printer", "application",
-    "database", "licence", "service", "other")
+    "database", "licence", "service", "other",
+    # what inventories also call them (an import keeps its own words)
+    "vm", "switch", "router", "firewall", "load_balancer", "laptop", "desktop", "monitor",
+    "phone", "ups", "middleware", "software", "license", "system", "cluster", "container")
 #: Classes whose CIs are "systems" in an impact answer (what the customer would call it).
 SYSTEM_CLASSES = frozenset({"application", "database", "service"})
 MAX_ATTRIBUTES = 100

@@ -43,7 +43,7 @@ from adapters.inputs.numbers import MAX_DIGITS, MAX_WHOLE, NotAWholeNumber, whol
 from adapters.http.schemas import common as c
 from adapters.http.schemas import tickets as s
 from adapters.http.access import (
-    own_customer, principal_of,
+    customer_side, own_customer, principal_of,
 )
 from application import milestones  # milestone clocks (ADR 0062)
 from application.commands.base import Command
@@ -303,6 +303,7 @@ def registration(request: Request[Any, Any, Any], data: s.RegisterTicket) -> Reg
     fields = asdict(data)
     fields["customer"] = own_customer(request, data.customer)
     fields["contact"] = Contact(data.contact.name, data.contact.phone, data.contact.email)
+    fields["own_cis"] = customer_side(request)  # a requester names their own CIs (ADR 0063)
     return RegisterTicket(**fields)
 
 

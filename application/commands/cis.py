@@ -199,8 +199,9 @@ class VerifyCi(CiCommand):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NameTicketCis(RecordCommand):
     """``Ticket.name_cis`` → ``Ticket.CisAffected``: the configuration items a ticket concerns,
-    named after its registration (the whole set; its own customer's CIs only, a 422 naming
-    ``cis.N`` otherwise; the same set again records nothing). HTTP: ``NameCis``."""
+    named after its registration by the desk (the whole set, any customer's CIs -- a
+    provider's shared switch, say; an unknown CI is a 422 naming ``cis.N``; the same set again
+    records nothing). HTTP: ``NameCis``."""
 
     record_class = Ticket
     record_label = "ticket"
@@ -211,7 +212,7 @@ class NameTicketCis(RecordCommand):
     def decide(self, t: Ticket, ctx: Context) -> Any:
         from application.cis import affected_cis
 
-        found = affected_cis(ctx.desk, self.cis, t.customer, field="cis")
+        found = affected_cis(ctx.desk, self.cis, None, field="cis")
         changed = t.name_cis(cis=tuple((str(c.id), c.number) for c in found), actor=ctx.actor,
                              at=ctx.at)
         return None if changed else NOTHING

@@ -66,7 +66,8 @@ def test_contract_register_relate_impact_and_ticket(api: Api) -> None:
     history = api.history(t.json()["id"])
     assert "CisAffected" in [h["type"] for h in history]
     assert_problem(api.register(affected_cis=["CI-20200101-999"]), 422, field="affected_cis.0")
-    assert_problem(api.register(affected_cis=[crm["id"]]), 422, field="affected_cis.0")
+    other = api.register(affected_cis=[crm["id"]])  # staff: a shared CI of another customer
+    assert other.status_code == 201 and other.json()["affected_cis"][0]["id"] == crm["id"]
 
 
 @MEMORY
@@ -145,6 +146,14 @@ def test_requesters_see_only_their_organisations_cis(make_api: Any) -> None:
     r = api.client.get(f"{API}/cis/{mine['id']}/impact", headers=req)
     assert r.status_code == 200 and r.json()["affected"] == []
     assert "app-b" not in api.client.get(f"{API}/cis", headers=req).text
+    body = {"contact": {"name": "李四"}, "channel": "web", "title": "app-a 无法访问"}
+    r = api.client.post(f"{API}/tickets", json={**body, "affected_cis": [mine["id"]]},
+                        headers=req)
+    assert r.status_code == 201, r.text
+    r = api.client.post(f"{API}/tickets", json={**body, "affected_cis": [theirs["id"]]},
+                        headers=req)  # a requester names their organisation's CIs only
+    assert_problem(r, 422, field="affected_cis.0")
+    assert "app-b" not in r.text and theirs["number"] not in r.text
 
 
 @MEMORY
@@ -183,7 +192,8 @@ def test_a_ticket_names_its_cis_after_registration(api: Api) -> None:
     again = api.client.post(f"{API}/tickets/{t['id']}/name_cis", json={"cis": [a["id"]]})
     assert again.json()["version"] == r.json()["version"]  # the same set: nothing recorded
     assert_problem(api.client.post(f"{API}/tickets/{t['id']}/name_cis",
-                                   json={"cis": [b["id"]]}), 422, field="cis.0")
+                                   json={"cis": [b["id"], "CI-20200101-404"]}), 422,
+                   field="cis.1")
     records = api.client.get(f"{API}/cis/{a['id']}/records").json()
     assert [x["number"] for x in records["tickets"]] == [t["number"]]
 
