@@ -296,17 +296,20 @@ class Agreement(StatusRules, Aggregate):
                  sla_policy: str = "", valid_from: date | None, valid_to: date | None,
                  notes: str = "", actor: str, at: datetime) -> Agreement:
         errors: list[FieldError] = []
-        try:
-            k = Kind(stripped(kind).lower())
-        except ValueError:
-            errors.append(FieldError("kind", "one of sla, ola, uc"))
-            k = None
-        heading = stripped(title)
-        if not heading:
-            errors.append(FieldError("title", "must not be empty"))
         who = normalise_customer_id(customer or "")
         bound = _items(groups)
         supplier = stripped(vendor)
+        named = stripped(kind).lower() or (  # left out: the kind of the party named
+            "sla" if who else "ola" if bound else "uc" if supplier else "")
+        try:
+            k = Kind(named)
+        except ValueError:
+            errors.append(FieldError("kind", "one of sla, ola, uc"))
+            k = None
+        party = who or "、".join(bound) or supplier
+        heading = stripped(title) or (f"{k.value.upper()} {party}" if k and party else "")
+        if not heading:
+            errors.append(FieldError("title", "must not be empty"))
         if k is not None:
             errors += _scope_errors(k, who, bound, supplier)
         promised = _targets(targets, errors)

@@ -235,8 +235,11 @@ class Complaint(StatusRules, Aggregate):
         """Files the complaint; one 422 names every field refused. ``ticket_assignee``: the
         assignee of the ticket complained about (an engineer concerned)."""
         errors: list[FieldError] = []
+        named = stripped(about).lower() or (  # left out: what the complaint names
+            "ticket" if ticket_id else "engineer" if stripped(engineer)
+            else "service" if stripped(service) else "")
         try:
-            kind: About | None = About(stripped(about).lower())
+            kind: About | None = About(named)
         except ValueError:
             errors.append(FieldError("about", "one of ticket, engineer, service"))
             kind = None

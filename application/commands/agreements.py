@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from application.agreements import LABEL
+from application.agreements import LABEL, today_of
 from application.commands.base import NOTHING, Command, RecordCommand
 from application.customers import find_customer
 from domain.agreement import Agreement, AgreementDirectory, Target
@@ -38,10 +38,10 @@ class ConcludeAgreement(Command):
     record_label = LABEL
     verb = "conclude"
 
-    kind: str
-    title: str
-    valid_from: date | None
     valid_to: date | None
+    kind: str = ""  # left out: sla with a customer, ola with groups, uc with a vendor
+    title: str = ""  # left out: the kind and the party
+    valid_from: date | None = None  # left out: the day it is concluded
     customer: str = ""
     groups: Sequence[str] = ()
     vendor: str = ""
@@ -59,8 +59,9 @@ class ConcludeAgreement(Command):
             id=record_id_for(number), number=number, kind=self.kind, title=self.title,
             customer=self.customer, groups=tuple(self.groups), vendor=self.vendor,
             services=tuple(self.services), targets=tuple(self.targets),
-            sla_policy=self.sla_policy, valid_from=self.valid_from, valid_to=self.valid_to,
-            notes=self.notes, actor=ctx.actor, at=ctx.at)
+            sla_policy=self.sla_policy, valid_to=self.valid_to, notes=self.notes,
+            valid_from=self.valid_from or today_of(ctx.desk, ctx.at),  # left out: today
+            actor=ctx.actor, at=ctx.at)
         directory = ctx.desk.load(AgreementDirectory.ID) or AgreementDirectory.open(ctx.at)
         directory.add(str(a.id), ctx.at)
         return a, directory

@@ -1,8 +1,9 @@
 """Wire types of agreements -- SLA / OLA / UC (ADR 0066).
 
-Bodies are strict (unknown fields refused). Only ``kind``, ``title``, ``valid_from`` and
-``valid_to`` are needed of every agreement, and the party of its kind: ``customer`` (sla),
-``groups`` (ola) or ``vendor`` (uc); the domain answers one 422 naming every field refused.
+Bodies are strict (unknown fields refused). Only ``valid_to`` is needed of every agreement,
+and the party of its kind: ``customer`` (sla), ``groups`` (ola) or ``vendor`` (uc), or
+``parties``; left out, ``kind`` follows the party, ``title`` is the kind and the party and
+``valid_from`` the day it is concluded. The domain answers one 422 naming every field refused.
 Targets are ISO 8601 durations per priority: ``{"P1": {"response": "PT2H", "resolution":
 "PT4H"}}``. Times in answers are UTC; the validity is in whole days.
 """
@@ -46,7 +47,7 @@ Day = s.Short  # an ISO date (or an ISO time with an offset: its day there)
 
 
 class ConcludeAgreement(s.Input):
-    kind: s.Short  # sla | ola | uc
+    kind: s.Short = ""  # sla | ola | uc (left out: from the party named)
     title: s.Short = ""
     customer: s.Short = ""  # sla: the customer (id)
     groups: Names = []  # ola: the internal groups bound

@@ -1,6 +1,7 @@
 """Wire types of complaints (投诉, ADR 0066).
 
-``POST /complaints`` needs ``about`` and ``description``, and what the complaint is about:
+``POST /complaints`` needs ``description`` and what the complaint is about (``about``, or
+left out: the one of these given):
 ``ticket`` (its id or number; the customer is the ticket's), ``engineer`` or ``service``,
 and ``customer`` unless a ticket names it (a requester's own organisation when left out).
 ``contact`` (the complainant) is personal data: sealed with the customer's key, masked for
@@ -22,7 +23,7 @@ from domain.ticket import Contact
 
 
 class FileComplaint(s.Input):
-    about: s.Short  # ticket | engineer | service
+    about: s.Short = ""  # ticket | engineer | service (left out: the one named)
     description: s.Text = ""
     customer: s.Short | None = None
     contact: ContactIn | None = None  # the complainant

@@ -72,6 +72,10 @@ def test_minimal_bodies_of_each_kind(api: Api) -> None:
     assert (sla["parties"], ola["parties"], uc["parties"]) == (
         ["provider", "客户A"], ["desk", "ops"], ["联想", "provider"])
     assert uc["vendor"] == "联想" and uc["sla_policy"] == "default"
+    fewest = api.ok(api.client.post(f"{API}/agreements", json={
+        "customer": "客户A", "valid_to": "2027-10-31"}), 201)  # kind, title, start inferred
+    assert (fewest["kind"], fewest["title"], fewest["valid_from"]) == (
+        "sla", "SLA 客户A", "2026-11-21")
 
 
 def test_one_422_names_every_field_refused(api: Api) -> None:

@@ -78,13 +78,16 @@ def test_file_answers_201_with_the_view_and_its_limits(api: Api) -> None:
 def test_minimal_bodies_and_one_422_naming_every_field(api: Api) -> None:
     customers(api, "客户A")
     t = api.ok(api.register(), 201)
-    minimal = api.ok(file(api, about="ticket", ticket=t["id"], description="太慢"), 201)
+    minimal = api.ok(file(api, ticket=t["id"], description="太慢"), 201)  # about: the ticket
     assert minimal["customer"] == "客户A" and minimal["contact"]["name"] == ""
+    assert minimal["about"] == "ticket"
     service = api.ok(file(api, about="service", service="桌面运维", customer="客户A",
                           description="服务态度差", complainant=CONTACT), 201)
     assert service["contact"]["name"] == "王五" and service["ticket"] is None
     problem = assert_problem(file(api, about="engineer", description=""), 422)
     assert {e["field"] for e in problem["errors"]} >= {"engineer", "description", "customer"}
+    problem = assert_problem(file(api, customer="客户A", description="x"), 422)
+    assert "about" in {e["field"] for e in problem["errors"]}
     for body, field in (({"about": "weather", "customer": "客户A", "description": "x"}, "about"),
                         ({"about": "ticket", "ticket": "SR-20261121-999", "description": "x"},
                          "ticket"),
