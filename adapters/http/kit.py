@@ -303,7 +303,8 @@ def registration(request: Request[Any, Any, Any], data: s.RegisterTicket) -> Reg
     fields = asdict(data)
     fields["customer"] = own_customer(request, data.customer)
     fields["contact"] = Contact(data.contact.name, data.contact.phone, data.contact.email)
-    fields["own_cis"] = customer_side(request)  # a requester names their own CIs (ADR 0063)
+    if fields.get("affected_cis"):  # a requester names their own CIs only (ADR 0063)
+        fields["own_cis"] = customer_side(request)
     return RegisterTicket(**fields)
 
 
