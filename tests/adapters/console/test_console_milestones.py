@@ -7,6 +7,8 @@ import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from tests.fixtures_http import CLASSIFICATION, Api
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -14,6 +16,7 @@ MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=SH)
 _STATE = re.compile(r'data-milestone="([a-z_]+)" data-state="([a-z_]+)"')
 
 
+@pytest.mark.parametrize("http_store", ["memory"])
 def test_the_ticket_page_shows_each_milestone_and_its_state(api: Api):
     api.clock.set(MONDAY_10)
     t = api.ok(api.register(reported_at=MONDAY_10.isoformat(), **CLASSIFICATION), 201)
@@ -28,6 +31,7 @@ def test_the_ticket_page_shows_each_milestone_and_its_state(api: Api):
     assert "已超时" in r.text
 
 
+@pytest.mark.parametrize("http_store", ["memory"])
 def test_the_sla_board_shows_compliance_per_milestone(api: Api):
     api.clock.set(MONDAY_10)
     t = api.ok(api.register(reported_at=MONDAY_10.isoformat(), **CLASSIFICATION), 201)

@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from tests.fixtures_http import API, CLASSIFICATION, Api, assert_problem
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -27,6 +29,11 @@ OLA: dict[str, Any] = {
 
 def at(hour: int, minute: int = 0, day: int = 23) -> datetime:
     return datetime(2026, 11, day, hour, minute, tzinfo=SH)  # 23 Nov 2026 is a Monday
+
+
+# The index matters to the first test (on every default store); the others read the same
+# code on the in-memory store only.
+MEMORY = pytest.mark.parametrize("http_store", ["memory"])
 
 
 def marks(api: Api, ref: str) -> list[tuple[str, str]]:
@@ -76,6 +83,7 @@ def test_a_policy_accepts_milestones_and_the_watcher_records_the_breach_once(api
     assert (ms["state"], ms["stopped_by"]) == ("breached", "Assigned")
 
 
+@MEMORY
 def test_a_dispatch_in_time_is_met_and_records_nothing(api: Api):
     api.ok(api.client.put(f"{API}/sla-policies/ola", json=OLA), 201)
     api.clock.set(at(10))
@@ -94,6 +102,7 @@ def test_a_dispatch_in_time_is_met_and_records_nothing(api: Api):
         {"milestone": "dispatch", "met": 1, "missed": 0, "pending": 0, "met_pct": 100.0}]
 
 
+@MEMORY
 def test_a_business_milestone_waits_for_working_hours_and_24x7_does_not(api: Api):
     # registered on Friday 17:55: the business dispatch is due Monday 09:05; the 24x7 one
     # at 18:05 the same evening
@@ -117,6 +126,7 @@ def test_a_business_milestone_waits_for_working_hours_and_24x7_does_not(api: Api
     assert ("MilestoneBreached", "dispatch") in marks(api, t["id"])
 
 
+@MEMORY
 def test_the_default_policy_has_the_source_documents_milestones(api: Api):
     p = api.ok(api.client.get(f"{API}/sla-policies/default"))
     assert [(m["name"], m["starts_on"], m["stops_on"], m["target"]) for m in p["milestones"]] == [
@@ -129,6 +139,7 @@ def test_the_default_policy_has_the_source_documents_milestones(api: Api):
     assert {m["calendar"] for m in p["milestones"]} == {"business"}  # the desk's working time
 
 
+@MEMORY
 def test_a_milestone_without_a_calendar_runs_around_the_clock(api: Api):
     # registered on Saturday 01:00 in Shanghai (the fixtures' start): 10 plain minutes later
     # the dispatch is breached, though no working minute has passed
@@ -140,6 +151,7 @@ def test_a_milestone_without_a_calendar_runs_around_the_clock(api: Api):
     assert ("MilestoneBreached", "dispatch") in marks(api, t["id"])
 
 
+@MEMORY
 def test_a_policy_without_milestones_keeps_working(api: Api):
     plain = {k: v for k, v in OLA.items() if k != "milestones"}
     r = api.client.put(f"{API}/sla-policies/plain", json=plain)
@@ -153,6 +165,7 @@ def test_a_policy_without_milestones_keeps_working(api: Api):
     assert [h["type"] for h in api.history(t["id"])].count("SlaBreached") == 1
 
 
+@MEMORY
 def test_broken_milestones_are_a_422_naming_the_field(api: Api):
     def put(*milestones: dict[str, Any]) -> Any:
         return api.client.put(f"{API}/sla-policies/bad", json={**OLA, "milestones": milestones})
@@ -168,6 +181,7 @@ def test_broken_milestones_are_a_422_naming_the_field(api: Api):
     assert api.client.get(f"{API}/sla-policies/bad").status_code == 404
 
 
+@MEMORY
 def test_a_milestone_started_by_the_watchers_own_warning_is_recorded_in_the_same_tick(api: Api):
     # the default policy's pm_escalation: SlaWarningRaised -> Escalated within 20 minutes
     api.clock.set(at(10))
