@@ -118,7 +118,9 @@ def ticket_services(ticket: Ticket) -> tuple[str, ...]:
     """What names a ticket's service for an agreement: its catalogue service (when the
     ticket has one), its category and its affected system."""
     category = ticket.classification.category if ticket.classification else None
-    named = (getattr(ticket, "service_id", None), category, ticket.affected_system)
+    request = getattr(ticket, "service_request", None)  # a catalogue request (ADR 0061)
+    service = (request.service_id, request.service_name) if request is not None else ()
+    named = (*service, category, ticket.affected_system)
     return tuple(str(n) for n in named if n)
 
 

@@ -266,3 +266,22 @@ def test_the_vendors_uc_clock_runs_on_a_repair_order(api: Api) -> None:
     assert r.status_code == 200, r.text
     back = ok(api.client.get(f"{API}/repairs/{repair['id']}/agreements"))["clocks"][0]
     assert back["state"] == "breached" and back["stopped"] == "2026-11-24T17:00:00Z"
+
+
+def test_a_catalogue_request_is_covered_by_the_agreements_of_its_service(api: Api) -> None:
+    customers(api, "客户A")
+    r = api.client.put(f"{API}/catalogue/vpn-access", json={
+        "name": "VPN 开通", "class": "responsive", "form_schema": {"type": "object"},
+        "approval": "none", "sla_policy": "default"})
+    assert r.status_code == 201, r.text
+    ola = api.ok(api.client.post(f"{API}/agreements", json={
+        "kind": "ola", "title": "网络组 VPN OLA", "groups": ["net"], "services": ["VPN-ACCESS"],
+        "valid_to": "2027-12-31"}), 201)
+    api.ok(api.client.post(f"{API}/agreements", json={
+        "kind": "ola", "title": "别的服务", "groups": ["net"], "services": ["email"],
+        "valid_to": "2027-12-31"}), 201)
+    t = api.ok(api.register(service_id="vpn-access", form={}), 201)
+    api.ok(api.command(t["id"], "classify", CLASSIFICATION))
+    api.ok(api.command(t["id"], "assign", {"group": "net"}))
+    found = ok(api.client.get(f"{API}/tickets/{t['id']}/agreements"))
+    assert [a["number"] for a in found["agreements"]] == [ola["number"]]
