@@ -17,6 +17,9 @@ import pytest
 from tests.fixtures_http import API, CLASSIFICATION, Api, ticket_body
 from tests.support.console import login, person
 
+#: The store does not matter here: the in-memory one (the main flows run on every store).
+MEMORY = pytest.mark.parametrize("http_store", ["memory"])
+
 ADMIN = {"Authorization": "Bearer s3cret"}
 
 
@@ -56,6 +59,7 @@ def ticket(api: Api) -> dict:
     return r.json()  # type: ignore[no-any-return]
 
 
+@MEMORY
 def test_stock_receipts_and_a_requisition_through_its_steps(desk: Api) -> None:
     t = ticket(desk)
     login(desk.client, "wang")
@@ -87,6 +91,7 @@ def test_stock_receipts_and_a_requisition_through_its_steps(desk: Api) -> None:
     assert r.status_code == 409
 
 
+@MEMORY
 def test_a_visit_from_the_ticket_page(desk: Api) -> None:
     t = ticket(desk)
     here = f"/ui/tickets/{t['number']}"

@@ -4,7 +4,12 @@ visits and the spare parts' arrival time against the warehouse's target, as of a
 
 from __future__ import annotations
 
+import pytest
+
 from tests.fixtures_http import API, Api
+
+#: The store does not matter here: the in-memory one (the main flows run on every store).
+MEMORY = pytest.mark.parametrize("http_store", ["memory"])
 
 PROJECT = {"name": "客户A 2026 运维", "customer": "客户A",
            "contract": {"number": "HT-2026-001", "services": ["巡检"], "start": "2026-11-01",
@@ -18,6 +23,7 @@ def post(api: Api, path: str, body: dict, status: int = 200) -> dict:
     return r.json()  # type: ignore[no-any-return]
 
 
+@MEMORY
 def test_the_report_shows_on_site_time_and_spare_part_arrival(api: Api) -> None:
     project = post(api, "/projects", PROJECT, 201)
     assert api.client.put(f"{API}/warehouses/gz", json={
@@ -59,6 +65,7 @@ def test_the_report_shows_on_site_time_and_spare_part_arrival(api: Api) -> None:
     assert earlier["field_work"]["spare_parts"]["arrival_pending"] == 2
 
 
+@MEMORY
 def test_the_markdown_and_html_reports_show_the_field_work(api: Api) -> None:
     project = post(api, "/projects", PROJECT, 201)
     t = api.given_ticket("in_progress")

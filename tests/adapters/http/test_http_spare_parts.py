@@ -13,7 +13,10 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures_http import ALL_STORES, API, DAY, Api, assert_problem
+from tests.fixtures_http import API, DAY, Api, assert_problem
+
+#: The store does not matter here: the in-memory one (the main flows run on every store).
+MEMORY = pytest.mark.parametrize("http_store", ["memory"])
 
 WAREHOUSE = {"name": "客户A 项目备件库", "location": "广州机房 B1", "arrival_target_hours": 2}
 
@@ -34,7 +37,6 @@ def requisition(api: Api, ticket: str, quantity: int = 1) -> Any:
         "quantity": quantity, "note": "RAID 5 第 3 块盘故障"})
 
 
-@pytest.mark.parametrize("http_store", ALL_STORES)
 def test_a_requisition_issues_from_stock_and_measures_arrival(api: Api) -> None:
     line = stocked(api)
     assert (line["part_number"], line["quantity"], line["location"]) == ("HDD-600G-SAS", 3,
@@ -71,6 +73,7 @@ def test_a_requisition_issues_from_stock_and_measures_arrival(api: Api) -> None:
                           ).json()["items"] == []
 
 
+@MEMORY
 def test_a_late_arrival_misses_the_target(api: Api) -> None:
     stocked(api)
     t = api.given_ticket("assigned")
@@ -82,6 +85,7 @@ def test_a_late_arrival_misses_the_target(api: Api) -> None:
     assert (r["arrival_minutes"], r["arrival_met"]) == (180.0, False)
 
 
+@MEMORY
 def test_too_few_in_stock_is_a_409_naming_stock_and_nothing_is_issued(api: Api) -> None:
     stocked(api, quantity=2)
     t = api.given_ticket("in_progress")
@@ -97,6 +101,7 @@ def test_too_few_in_stock_is_a_409_naming_stock_and_nothing_is_issued(api: Api) 
     assert api.ok(requisition(api, t["id"]), 201)["number"] == f"BJ-{DAY}-002"
 
 
+@MEMORY
 def test_unknown_things_are_422s_naming_the_field(api: Api) -> None:
     stocked(api)
     t = api.given_ticket("in_progress")
@@ -122,6 +127,7 @@ def test_unknown_things_are_422s_naming_the_field(api: Api) -> None:
     assert_problem(requisition(api, closed["id"]), 409)
 
 
+@MEMORY
 def test_warehouses_list_and_redefine(api: Api) -> None:
     stocked(api)
     r = api.client.put(f"{API}/warehouses/gz-main", json={**WAREHOUSE, "arrival_target_hours": 4})
@@ -130,6 +136,7 @@ def test_warehouses_list_and_redefine(api: Api) -> None:
     assert [(w["slug"], w["parts"]) for w in listed["items"]] == [("gz-main", 1)]
 
 
+@MEMORY
 def test_a_step_recorded_later_claims_its_time_and_arrival_is_measured_by_it(api: Api) -> None:
     stocked(api)
     t = api.given_ticket("in_progress")
@@ -145,6 +152,7 @@ def test_a_step_recorded_later_claims_its_time_and_arrival_is_measured_by_it(api
     assert (r["arrival_minutes"], r["arrival_met"]) == (90.0, True)
 
 
+@MEMORY
 def test_a_step_the_state_forbids_is_a_409_before_its_bad_fields(api: Api) -> None:
     stocked(api)
     r = api.ok(requisition(api, api.given_ticket("in_progress")["id"]), 201)
