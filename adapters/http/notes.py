@@ -39,6 +39,8 @@ NOTE_TOPIC = Ticket.CommentAdded.TOPIC
 INTERNAL_READERS = frozenset({AGENT, DISPATCHER, ENGINEER, MANAGER, ADMIN})
 #: What an auditor reads of an internal note: that it was written, how, and by which side.
 SHOWN = frozenset({"visibility", "author", "via", "actor"})
+#: The desk's own words in a field visit's events, hidden from requesters (ADR 0064).
+VISIT_INTERNAL = {Ticket.VisitPlanned.TOPIC: "note", Ticket.VisitRescheduled.TOPIC: "reason"}
 
 
 def sees_internal(principal: Principal) -> bool:
@@ -58,6 +60,8 @@ def visible_data(principal: Principal, topic: str,
                  data: Mapping[str, Any]) -> Mapping[str, Any] | None:
     """An event's data as ``principal`` may read it: as it is, with an internal note's
     fields hidden (auditors), or ``None`` when the event is left out (requesters)."""
+    if topic in VISIT_INTERNAL and REQUESTER in principal.roles and not sees_internal(principal):
+        return {**data, VISIT_INTERNAL[topic]: HIDDEN}  # a field visit's desk notes (0064)
     if not internal(topic, data) or sees_internal(principal):
         return data
     if REQUESTER in principal.roles:

@@ -38,6 +38,7 @@ from adapters.http.uploads import record_files
 from adapters.http.notices import notice_items
 from adapters.http.schemas.tickets import CommentIn
 from adapters.http.console.i18n import Words
+from adapters.http.console.field_visits import visit_panel  # ADR 0064
 from adapters.http.console.render import page, words
 from application.command_state import state_refusal
 from application.desk import HIDDEN
@@ -55,7 +56,8 @@ _TICKET = f"{kit.API}/tickets/{{ref}}"
 NOTE = "comment"
 #: Every ticket command of the matrix (``access.RULES``), in its order: a form each.
 VERBS = tuple(key.rsplit("/", 1)[1] for key in RULES
-              if key.startswith(f"POST {_TICKET}/") and not key.endswith(f"/{NOTE}"))
+              if key.startswith(f"POST {_TICKET}/") and not key.endswith(f"/{NOTE}")
+              and "/visits" not in key)  # field visits: their own forms (ADR 0064)
 #: The choices of the forms' selects (the domain's values; labels in common.toml).
 CHOICES = {
     "channel": [c.value for c in Channel], "type": [t.value for t in TicketType],
@@ -90,7 +92,8 @@ def ticket_page(request: Request[Any, Any, Any], state: State, ref: str,
                 files=record_files(kit.services_of(state), principal_of(request), history),
                 max_mib=kit.services_of(state).settings.attachment_max_bytes // (1024 * 1024),
                 notices=notice_items(kit.services_of(state), str(ticket.id),  # ADR 0059
-                                     masked=needs_masking(principal_of(request))))
+                                     masked=needs_masking(principal_of(request))),
+                visits=visit_panel(request, ticket, when, desk.clock.now()))  # ADR 0064
 
 
 def commands(request: Request[Any, Any, Any], ticket: Ticket) -> list[str]:
