@@ -37,6 +37,11 @@ SCHEMA = {
 
 
 @pytest.fixture
+def http_store() -> str:
+    return "memory"  # the pages read what the API's tests check on every store
+
+
+@pytest.fixture
 def desk(make_api: Callable[..., Api]) -> Api:
     api = make_api(admin_token="s3cret")
     r = api.client.post(f"{API}/customers", json={"id": "客户A", "name": "客户A"}, headers=ADMIN)
