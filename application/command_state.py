@@ -17,6 +17,10 @@ from typing import Any
 from uuid import UUID
 
 from domain import announcement, article, change, problem, project, ticket
+from domain import major_incident, risk  # ADR 0067
+from domain import repair  # ADR 0065
+from domain import agreement, complaint  # ADR 0066
+from domain import spare_part  # ADR 0064
 from domain.errors import TransitionNotAllowed
 
 # Each record kind by the label its routes use, with its table of the commands each status
@@ -29,6 +33,12 @@ _KINDS: dict[str, tuple[type, Mapping[Any, tuple[str, ...]]]] = {
     "project": (project.Project, project.ALLOWED),
     "article": (article.Article, article.ALLOWED),
     "announcement": (announcement.Announcement, announcement.ALLOWED),
+    "risk": (risk.Risk, risk.ALLOWED),
+    "major incident": (major_incident.MajorIncident, major_incident.ALLOWED),
+    "repair order": (repair.RepairOrder, repair.ALLOWED),  # ADR 0065
+    "agreement": (agreement.Agreement, agreement.ALLOWED),
+    "complaint": (complaint.Complaint, complaint.ALLOWED),
+    "requisition": (spare_part.Requisition, spare_part.ALLOWED),  # ADR 0064
 }
 
 

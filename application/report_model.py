@@ -11,6 +11,11 @@ from datetime import date, datetime
 
 import msgspec
 
+from application.major_incidents import IncidentFigures  # ADR 0067
+from application.risks import RiskFigures  # ADR 0067
+from application.complaints import ComplaintSection  # ADR 0066
+from application.field_work import FieldWork  # ADR 0064
+
 PRIORITIES = ("P1", "P2", "P3")
 
 
@@ -66,8 +71,19 @@ class Compliance(Struct):
     resolution_met_pct: float | None
 
 
+class MilestoneCompliance(Struct):
+    """A milestone clock's runs on the period's tickets (ADR 0062), as the clocks above."""
+
+    milestone: str
+    met: int
+    missed: int
+    pending: int
+    met_pct: float | None
+
+
 class SlaFigures(Compliance):
     by_priority: dict[str, Compliance]
+    milestones: list[MilestoneCompliance] = []  # the milestone clocks (ADR 0062)
 
 
 class ResolutionTimes(Struct):
@@ -206,6 +222,10 @@ class ServiceReport(Struct):
     changes: Changes
     routines: Routines
     workload: list[Workload]
+    risks: RiskFigures | None = None  # hidden risks (隐患, ADR 0067)
+    incident_records: IncidentFigures | None = None  # declared major incidents (ADR 0067)
+    complaints: ComplaintSection | None = None  # 投诉 (ADR 0066)
+    field_work: FieldWork | None = None  # visits' on-site time, parts' arrival (ADR 0064)
 
 
 REPORT_VERSION = 1

@@ -26,6 +26,11 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from application.major_incidents import incident_figures  # ADR 0067
+from application.risks import risk_figures  # ADR 0067
+from application.complaints import complaint_section  # ADR 0066
+from application.field_work import field_work  # ADR 0064
+from application.milestone_report import in_report as with_milestones  # ADR 0062
 from application.catalog import get_calendar
 from application.desk import ServiceDesk
 from application.errors import ApplicationError, RecordNotFound
@@ -170,7 +175,7 @@ class ReportBuilder:
             as_of=at.astimezone(tz),
             generated_at=at.astimezone(tz),
             tickets=volumes(tickets),
-            sla=sla_figures(tickets),
+            sla=with_milestones(sla_figures(tickets), self.desk.sla, tickets, at),
             resolution_time=resolution_times(tickets),
             first_contact_resolved=_first_contact(tickets),
             first_contact_resolution_pct=pct(_first_contact(tickets), _resolved_count(tickets)),
@@ -181,6 +186,10 @@ class ReportBuilder:
             changes=self._changes(facts, contract_ids, problems, p, at),
             routines=routines(facts, calendar, window, at, tz),
             workload=workload(tickets),
+            risks=risk_figures(self.desk, facts.customer, p.start, p.end, at),  # ADR 0067
+            incident_records=incident_figures(self.desk, facts.customer, p.start, p.end, at),
+            complaints=complaint_section(self.desk, facts.customer, p.start, p.end, at),
+            field_work=field_work(self.desk, facts.customer, p.start, p.end, at),  # 0064
         )
 
     # ------------------------------------------------------------- candidates

@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from application.ports import KeyStore
 from domain.attachment import Attachment
 from domain.change import Change
+from domain.complaint import Complaint
 from domain.customer import customer_id
 from domain.identity import User
 from domain.privacy import (ROUTINE_SIGNER, ERASED_TEXT, names_routine_signer,  # noqa: F401
@@ -85,6 +86,7 @@ PERSONAL_FIELDS: dict[type, tuple[PersonalField, ...]] = {
     Ticket.FeedbackGiven: _fields(PersonalField(("feedback", "comment"))),
     Ticket.InformationAdded: _fields(PersonalField(("information",))),  # ADR 0052
     Ticket.CommentAdded: _fields(PersonalField(("body",)), PersonalField(("sender",))),  # 0055
+    Ticket.VisitLeft: _fields(PersonalField(("sheet", "signer"))),  # service sheet, ADR 0064
     Attachment.Uploaded: _fields(PersonalField(("filename",), owner="owner")),  # ADR 0056
     Project.RoutineRecorded: _fields(PersonalField(("signer",))),
     Project.SurveyRecorded: _fields(PersonalField(("comment",))),
@@ -97,6 +99,8 @@ PERSONAL_FIELDS: dict[type, tuple[PersonalField, ...]] = {
                              PersonalField(("email",), owner="customer")),  # ADR 0059
     User.Updated: _fields(PersonalField(("name",), owner="customer"),
                           PersonalField(("email",), owner="customer")),
+    Complaint.Filed: _fields(PersonalField(("contact",), owner="customer",
+                                           erased=ERASED_STATE)),  # the complainant, 0066
 }
 PERSONAL_TOPICS = tuple(cls.TOPIC for cls in PERSONAL_FIELDS)  # type: ignore[attr-defined]
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
+from application import milestones  # milestone clocks (ADR 0062)
 from application.catalog import get_calendar, get_policy
 from application.commands.catalog import DEFAULT_POLICY
 from application.desk import ServiceDesk
@@ -78,6 +79,8 @@ class SlaStatus:
     response_remaining_seconds: int
     resolution_remaining_seconds: int
     escalation_level: int = 0
+    # The milestone clocks (ADR 0062): ``application.milestones.view``.
+    milestones: tuple[dict[str, Any], ...] = ()
 
 
 # The events after which deadlines may change: a (re)classification, and the end of a pause
@@ -236,8 +239,8 @@ class SlaClocks:
 
     def update(self, ticket: Ticket, at: datetime, *, refresh: str | None = None) -> None:
         priority = ticket.priority
-        if priority is None or ticket.status is Status.INVALID:
-            return
+        if priority is None or ticket.status in (Status.INVALID, Status.AWAITING_APPROVAL):
+            return  # awaiting approval: the clocks start at the approval (ADR 0061)
         if refresh is None and ticket.sla_deadlines is not None and not any(
             isinstance(e, _MOVES_DEADLINES) for e in ticket.pending_events
         ):
@@ -272,7 +275,7 @@ class SlaClocks:
         def clock(kind: str, stopped_at: datetime | None) -> tuple[datetime, datetime, int, int]:
             duration = getattr(target, kind)
             if prev is None:
-                start = ticket.reported_at
+                start = ticket.sla_start  # reported_at, or a catalogue request's approval
             elif reason in _RULED and self.rule == RESTART:
                 start = at
             else:
@@ -311,6 +314,7 @@ class SlaClocks:
             rule=self.rule,
             reason=reason,
             policy_source=chosen_by,
+            milestones=definition.milestones,  # the milestone clocks (ADR 0062)
             **fields,
         )
         if prev is not None and replace(deadlines, reason=prev.reason, rule=prev.rule,
@@ -357,6 +361,7 @@ class SlaClocks:
             response_remaining_seconds=response.remaining_seconds,
             resolution_remaining_seconds=resolution.remaining_seconds,
             escalation_level=getattr(ticket, "escalation_level", 0),
+            milestones=tuple(milestones.view(self, ticket, now)),
         )
 
     # ------------------------------------------------- time-driven events (ADR 0016)

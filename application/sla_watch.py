@@ -26,10 +26,13 @@ from typing import Any, Protocol
 
 from application.catalog import current_versions
 from application.commands.tickets import RecordSlaEvents, RefreshSlaDeadlines
+from application.complaint_watch import watch_complaints
 from application.desk import ServiceDesk
 from application.errors import ApplicationError, TicketNotFound
 from application.ports import Clock, Notifier
 from application.sla_clocks import SLA_ACTOR
+from application.record_watch import watch_records  # ADR 0067
+from application.repair_watch import watch_repairs  # ADR 0065
 from domain.errors import DomainError
 from domain.ticket import Ticket
 
@@ -51,6 +54,7 @@ class TickCounts:
     escalations: int = 0
     failed: int = 0
     recomputed: int = 0  # tickets given new deadlines after a policy/calendar change
+    milestones: int = 0  # milestone clocks' warnings and breaches recorded (ADR 0062)
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, int]:
@@ -117,11 +121,16 @@ class SlaWatcher:
                             counts.breaches += 1
                         elif isinstance(e, Ticket.Escalated):
                             counts.escalations += 1
+                        elif isinstance(e, Ticket.MilestoneWarningRaised | Ticket.MilestoneBreached):
+                            counts.milestones += 1  # the milestone clocks (ADR 0062)
             except (ApplicationError, DomainError) as e:  # one ticket never stops the tick
                 counts.fail(f"{row.ticket_id}: {type(e).__name__}: {e}")
                 if self.log is not None:
                     self.log.error("sla.watch_failed", ticket_id=row.ticket_id,
                                    error=f"{type(e).__name__}: {e}")
+        watch_complaints(self.desk, now, SLA_ACTOR, self.log)  # complaints, agreements: 0066
+        watch_records(self.desk, now, counts, self.log)  # risks, major incidents (ADR 0067)
+        watch_repairs(self.desk, now, SLA_ACTOR, self.log)  # repair progress (ADR 0065)
         self.last = counts
         self.ticks += 1
         if self.log is not None and (counts.warnings or counts.breaches or counts.failed):

@@ -13,14 +13,18 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
 from domain.checks import StatusRules, given, refuse_fields, required, stripped
+from domain.ci import NamesCis, apply_cis  # affected CIs (ADR 0063)
 from domain.errors import FieldError, InvalidCommand, OverrideReasonRequired, ResolutionTooVague
 from domain.priority import DEFAULT_MATRIX, Impact, Importance, Priority, PriorityMatrix, Urgency
+from domain.sla import Milestone  # milestone clocks (ADR 0062)
+from domain import visit as visit_rules  # field visits (ADR 0064)
+from domain.visit import ServiceSheet, Visit
 
 
 class Status(StrEnum):
@@ -32,6 +36,8 @@ class Status(StrEnum):
     RESOLVED = "resolved"
     CLOSED = "closed"
     INVALID = "invalid"
+    # A catalogue request waiting for its approval; no SLA clock runs yet (ADR 0061).
+    AWAITING_APPROVAL = "awaiting_approval"
 
 
 class Channel(StrEnum):
@@ -75,7 +81,12 @@ ALLOWED: dict[Status, tuple[str, ...]] = {
     S.RESOLVED: ("confirm", "close"),
     S.CLOSED: ("reopen", "feedback"),
     S.INVALID: (),
+    S.AWAITING_APPROVAL: ("approve", "reject"),  # a catalogue request (ADR 0061)
 }
+# Field visits (ADR 0064): planned, rescheduled, departed and arrived while the ticket is
+# being worked; the engineer may leave with the service sheet after it was resolved too.
+VISITS_OPEN = (S.ASSIGNED, S.IN_PROGRESS, S.WAITING_CUSTOMER)
+VISITS_CLOSE = (*VISITS_OPEN, S.RESOLVED)
 
 # Resolution texts that say nothing about what was done ([003] 四(三): 避免模糊表述).
 VAGUE_RESOLUTIONS = frozenset(
@@ -226,6 +237,9 @@ class SlaDeadlines:
     # ``sla_policy``), ``customer`` (the customer's policy) or ``default``; empty in deadlines
     # recorded before ADR 0018. Later recomputations carry it over.
     policy_source: str = ""
+    # The policy version's milestone clocks (ADR 0062), so the ticket and the watcher's index
+    # know them without the policy; empty in deadlines recorded before ADR 0062.
+    milestones: tuple[Milestone, ...] = ()
 
     def due(self, clock: str) -> datetime:
         return self.response_due if clock == "response" else self.resolution_due
@@ -254,6 +268,31 @@ class Feedback:
     # Given after the 3-working-day window (DOMAIN §1.9): accepted, flagged (ADR 0028).
     late: bool = False
     window_end: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ServiceRequest:
+    """What a request made through the service catalogue asked for (ADR 0061): the service
+    and the version its form was validated against, the form, and the approval it needs
+    (``none``, ``manager``, ``customer``)."""
+
+    service_id: str
+    service_version: int
+    service_name: str
+    form: dict[str, Any]
+    approval: str
+
+
+@dataclass(frozen=True)
+class ApprovalDecision:
+    """The approval of a catalogue request: approved or rejected, by whom, in which capacity
+    (``manager``, ``customer``), when, and why (a rejection's reason)."""
+
+    approved: bool
+    actor: str
+    capacity: str
+    at: datetime
+    reason: str = ""
 
 
 SLA_CLOCKS = ("response", "resolution")
@@ -295,7 +334,7 @@ def _refuse_all(*parts: list[FieldError] | InvalidCommand | None) -> None:
         raise InvalidCommand(errors)
 
 
-class Ticket(StatusRules, Aggregate):
+class Ticket(NamesCis, StatusRules, Aggregate):  # NamesCis: name_cis (ADR 0063)
     TOPIC = "opsledger.ticket:Ticket"
     ALLOWED = ALLOWED
     RECORD = "ticket"
@@ -306,6 +345,14 @@ class Ticket(StatusRules, Aggregate):
 
         def apply(self, aggregate: Any) -> None:  # pragma: no cover - overridden
             pass
+
+        def mutate(self, aggregate: Any) -> Any:
+            # The trail of event class names and instants the milestone clocks start and
+            # stop on (ADR 0062): the event's ``occurred_at`` when it has one, else its time.
+            aggregate = super().mutate(aggregate)
+            at = getattr(self, "occurred_at", None) or self.timestamp
+            aggregate.event_trail = (*aggregate.event_trail, (type(self).__name__, at))
+            return aggregate
 
     class Registered(Aggregate.Created):
         TOPIC = "opsledger.ticket:Ticket.Registered"
@@ -582,6 +629,49 @@ class Ticket(StatusRules, Aggregate):
             t.problems = (*t.problems, self.problem_id)
             t.problem_numbers = (*t.problem_numbers, self.problem_number)
 
+    # ---------------------------------- affected CIs (ADR 0063, issue 20 item 1)
+    class CisAffected(Event):
+        """The configuration items the ticket concerns (``affected_cis``: ids, with their
+        ``CI-`` numbers), saved with the registration or when they are named later; the whole
+        set each time. ``affected_system`` stays the free text."""
+
+        TOPIC = "opsledger.ticket:Ticket.CisAffected"
+        cis: tuple[str, ...]
+        numbers: tuple[str, ...]
+
+        def apply(self, t: Ticket) -> None:
+            apply_cis(t, self.cis, self.numbers)
+
+    # ---- milestone clocks (OLA, ADR 0062): recorded by the SLA watcher (``system:sla``)
+
+    class MilestoneWarningRaised(Event):
+        """A warning threshold of a milestone's run was reached; ``started_at`` names the run,
+        ``occurred_at`` is when it was reached, the timestamp when it was recorded."""
+
+        TOPIC = "opsledger.ticket:Ticket.MilestoneWarningRaised"
+        milestone: str
+        threshold: float
+        started_at: datetime
+        due: datetime
+        occurred_at: datetime
+
+        def apply(self, t: Ticket) -> None:
+            t.milestone_marks = t.milestone_marks | {
+                ("warning", self.milestone, self.started_at, float(self.threshold))}
+
+    class MilestoneBreached(Event):
+        """A milestone's run passed its due while running; ``occurred_at`` is the due."""
+
+        TOPIC = "opsledger.ticket:Ticket.MilestoneBreached"
+        milestone: str
+        started_at: datetime
+        due: datetime
+        occurred_at: datetime
+
+        def apply(self, t: Ticket) -> None:
+            t.milestone_marks = t.milestone_marks | {
+                ("breach", self.milestone, self.started_at, 1.0)}
+
     class ContactErased(Event):
         """The customer's personal data was erased (crypto-shredding, ADR 0034, 0043): the key
         that sealed this ticket's contact, interface person, signers and feedback comments is
@@ -600,6 +690,199 @@ class Ticket(StatusRules, Aggregate):
             t.acceptances = tuple(replace(a, signer=gone) for a in t.acceptances)
             t.feedbacks = tuple(replace(f, comment=gone) if f.comment else f
                                 for f in t.feedbacks)
+            t.visits = visit_rules.signers_erased(t.visits, gone)  # ADR 0064
+
+    # ------------------------------------------------ field visits (ADR 0064, issue 20 item 4)
+    # A visit (派工单 PG-…) is part of its ticket; the rules and value objects are in
+    # ``domain/visit.py``. The milestone clocks (ADR 0062) match these events by class name.
+
+    visits = cast(tuple[Visit, ...], ())  # class default: tickets of before visits
+
+    class VisitPlanned(Event):
+        TOPIC = "opsledger.ticket:Ticket.VisitPlanned"
+        visit: str  # its PG-… number
+        engineer: str
+        planned_arrival: datetime
+        note: str
+
+        def apply(self, t: Ticket) -> None:
+            t.visits = visit_rules.planned(t.visits, self)
+
+    class VisitRescheduled(Event):
+        TOPIC = "opsledger.ticket:Ticket.VisitRescheduled"
+        visit: str
+        planned_arrival: datetime
+        engineer: str  # "" when the same engineer goes
+        reason: str
+
+        def apply(self, t: Ticket) -> None:
+            t.visits = visit_rules.rescheduled(t.visits, self)
+
+    class VisitDeparted(Event):
+        TOPIC = "opsledger.ticket:Ticket.VisitDeparted"
+        visit: str
+        occurred_at: datetime | None = None  # claimed; None: when recorded
+
+        def apply(self, t: Ticket) -> None:
+            t.visits = visit_rules.departed(t.visits, self)
+
+    class VisitArrived(Event):
+        TOPIC = "opsledger.ticket:Ticket.VisitArrived"
+        visit: str
+        occurred_at: datetime | None = None
+
+        def apply(self, t: Ticket) -> None:
+            t.visits = visit_rules.arrived(t.visits, self)
+
+    class VisitLeft(Event):
+        """The engineer left the site with the technical service sheet (its ``signer`` is
+        personal data, sealed with the customer's key: ADR 0043, 0064)."""
+
+        TOPIC = "opsledger.ticket:Ticket.VisitLeft"
+        visit: str
+        sheet: ServiceSheet
+        occurred_at: datetime | None = None
+
+        def apply(self, t: Ticket) -> None:
+            t.visits = visit_rules.left(t.visits, self)
+
+    def _visit_step(self, step: str, number: str) -> Visit:
+        statuses = VISITS_CLOSE if step == "leave" else VISITS_OPEN
+        if self.status not in statuses:
+            self.refuse(f"{step}_visit", "field visits are for tickets "
+                        + ", ".join(s.value for s in statuses))
+        visit = visit_rules.find(self.visits, number)
+        visit_rules.require_step(visit, step)
+        return visit
+
+    def plan_visit(self, *, number: str, engineer: str, planned_arrival: datetime | None,
+                   note: str = "", actor: str, at: datetime) -> None:
+        if self.status not in VISITS_OPEN:
+            self.refuse("plan_visit", "field visits are for tickets "
+                        + ", ".join(s.value for s in VISITS_OPEN))
+        refuse_fields(required("engineer", engineer)
+                      + visit_rules.planned_arrival_errors(planned_arrival, at))
+        self.trigger_event(self.VisitPlanned, timestamp=at, actor=actor, visit=number,
+                           engineer=stripped(engineer), planned_arrival=planned_arrival,
+                           note=stripped(note))
+
+    def reschedule_visit(self, *, number: str, planned_arrival: datetime | None, reason: str,
+                         engineer: str = "", actor: str, at: datetime) -> None:
+        visit = self._visit_step("reschedule", number)
+        refuse_fields(visit_rules.planned_arrival_errors(planned_arrival, at)
+                      + required("reason", reason))
+        self.trigger_event(self.VisitRescheduled, timestamp=at, actor=actor,
+                           visit=visit.number, planned_arrival=planned_arrival,
+                           engineer=stripped(engineer), reason=stripped(reason))
+
+    def depart_visit(self, *, number: str, actor: str, at: datetime,
+                     occurred_at: datetime | None = None) -> None:
+        visit = self._visit_step("depart", number)
+        refuse_fields(visit_rules.occurred_errors(occurred_at, at, None, ""))
+        self.trigger_event(self.VisitDeparted, timestamp=at, actor=actor, visit=visit.number,
+                           occurred_at=occurred_at)
+
+    def arrive_visit(self, *, number: str, actor: str, at: datetime,
+                     occurred_at: datetime | None = None) -> None:
+        visit = self._visit_step("arrive", number)
+        refuse_fields(visit_rules.occurred_errors(occurred_at, at, visit.departed_at,
+                                                  "the departure"))
+        self.trigger_event(self.VisitArrived, timestamp=at, actor=actor, visit=visit.number,
+                           occurred_at=occurred_at)
+
+    def leave_visit(self, *, number: str, work_done: str, parts_used: Any, signer: str,
+                    actor: str, at: datetime, occurred_at: datetime | None = None) -> None:
+        visit = self._visit_step("leave", number)
+        errors = visit_rules.occurred_errors(occurred_at, at, visit.arrived_at, "the arrival")
+        try:
+            sheet = visit_rules.sheet_of(work_done, parts_used, signer)
+        except InvalidCommand as e:
+            raise InvalidCommand([*e.errors, *errors]) from None
+        refuse_fields(errors)
+        self.trigger_event(self.VisitLeft, timestamp=at, actor=actor, visit=visit.number,
+                           sheet=sheet, occurred_at=occurred_at)
+
+    # ------------------------------------------------------------ end of field visits
+
+    # --- requests through the service catalogue (H1, ADR 0061) ----------------------
+    # Read with these defaults from tickets cached or snapshotted before ADR 0061.
+    service_request: ServiceRequest | None = None
+    approval_decision: ApprovalDecision | None = None
+
+    class ServiceRequested(Event):
+        """Registered through the service catalogue: the service, its version, the validated
+        form and the approval it needs (saved with ``Registered``). A request that needs an
+        approval waits in ``awaiting_approval``; no SLA clock runs until it is approved."""
+
+        TOPIC = "opsledger.ticket:Ticket.ServiceRequested"
+        service_id: str
+        service_version: int
+        service_name: str
+        form: dict[str, Any]
+        approval: str
+
+        def apply(self, t: Ticket) -> None:
+            t.service_request = ServiceRequest(
+                self.service_id, self.service_version, self.service_name, dict(self.form),
+                self.approval)
+            if self.approval != "none":
+                t.status = Status.AWAITING_APPROVAL
+
+    class Approved(Event):
+        """The request was approved: it moves on to ``status`` (``registered``, or
+        ``classified`` when it was classified at registration); its SLA clocks start now."""
+
+        TOPIC = "opsledger.ticket:Ticket.Approved"
+        status: Status
+        capacity: str
+
+        def apply(self, t: Ticket) -> None:
+            t.status = Status(self.status)
+            t.approval_decision = ApprovalDecision(True, self.actor, self.capacity,
+                                                   self.timestamp)
+
+    class ApprovalRejected(Event):
+        """The request was refused by its approver, with the reason: it ends (``invalid``,
+        its reason the rejection's) without any clock having run."""
+
+        TOPIC = "opsledger.ticket:Ticket.ApprovalRejected"
+        reason: str
+        capacity: str
+
+        def apply(self, t: Ticket) -> None:
+            t.status = Status.INVALID
+            t.invalid_reason = self.reason
+            t.closed_at = self.timestamp
+            t.approval_decision = ApprovalDecision(False, self.actor, self.capacity,
+                                                   self.timestamp, self.reason)
+
+    @property
+    def sla_start(self) -> datetime:
+        """Where a new SLA clock starts: ``reported_at``, or the approval of a catalogue
+        request that needed one (its clocks start at approval, ADR 0061)."""
+        d = self.approval_decision
+        return max(d.at, self.reported_at) if d is not None and d.approved else self.reported_at
+
+    def request_service(self, *, service_id: str, service_version: int, service_name: str,
+                        form: dict[str, Any], approval: str, actor: str, at: datetime) -> None:
+        """Records the catalogue service and form of a request being registered."""
+        self.trigger_event(self.ServiceRequested, timestamp=at, actor=actor,
+                           service_id=service_id, service_version=service_version,
+                           service_name=service_name, form=dict(form), approval=approval)
+
+    def approve(self, *, capacity: str, actor: str, at: datetime) -> None:
+        self.require("approve")
+        status = Status.CLASSIFIED if self.classification is not None else Status.REGISTERED
+        self.trigger_event(self.Approved, timestamp=at, actor=actor, status=status,
+                           capacity=capacity)
+
+    def reject_request(self, *, reason: str, capacity: str, actor: str, at: datetime) -> None:
+        self.require("reject")
+        text = given("reason", reason, "say why the request is refused")
+        self.trigger_event(self.ApprovalRejected, timestamp=at, actor=actor, reason=text,
+                           capacity=capacity)
+
+    # ------------------------------------------------- end of catalogue requests (H1)
 
     def __init__(
         self,
@@ -655,8 +938,14 @@ class Ticket(StatusRules, Aggregate):
         self.sla_marks: frozenset[tuple[str, str, float, datetime]] = frozenset()
         self.escalation_level = 0
         self.escalated_clocks: frozenset[str] = frozenset()
+        # Milestone clocks (ADR 0062): the later events' (class name, instant), and the
+        # warnings and breaches recorded, as (kind, milestone, run start, threshold).
+        self.event_trail: tuple[tuple[str, datetime], ...] = ()
+        self.milestone_marks: frozenset[tuple[str, str, datetime, float]] = frozenset()
         self.problems: tuple[str, ...] = ()  # ids of the linked problems, oldest link first
         self.problem_numbers: tuple[str, ...] = ()  # their numbers, in the same order
+        self.affected_cis: tuple[str, ...] = ()  # CI ids (ADR 0063)
+        self.affected_ci_numbers: tuple[str, ...] = ()
 
     # ----------------------------------------------------------------- queries
 
@@ -753,6 +1042,7 @@ class Ticket(StatusRules, Aggregate):
         gone = ERASED_CONTACT.name
         others = [self.interface_person or gone] + [a.signer for a in self.acceptances] + [
             f.comment or gone for f in self.feedbacks]
+        others += [v.sheet.signer for v in self.visits if v.sheet]  # ADR 0064
         if self.contact.erased and all(v == gone for v in others):
             return False
         self.trigger_event(self.ContactErased, timestamp=at, actor=actor, reason=reason,
@@ -1060,6 +1350,52 @@ class Ticket(StatusRules, Aggregate):
             priority_from=before, priority_to=after, manager=manager, expert=expert,
             actions=actions, occurred_at=occurred_at or at, clock=clock, due=due,
         )
+
+    # ------------------------------------------------ milestone clocks (ADR 0062)
+
+    @property
+    def trail(self) -> tuple[tuple[str, datetime], ...]:
+        """Every event's class name and instant, oldest first; the registration at the time
+        the customer reported the fault."""
+        return (("Registered", self.reported_at), *self.event_trail)
+
+    def _milestone_mark(self, *, milestone: str, started_at: datetime, due: datetime,
+                        occurred_at: datetime, at: datetime) -> None:
+        d = self.sla_deadlines
+        if d is None or milestone not in {m.name for m in d.milestones}:
+            raise InvalidCommand.field("milestone", "not a milestone of this ticket's policy")
+        if occurred_at > at or due < started_at:
+            raise InvalidCommand.field("occurred_at", "reached by now, after the run started")
+
+    def raise_milestone_warning(
+        self, *, milestone: str, threshold: float, started_at: datetime, due: datetime,
+        occurred_at: datetime, actor: str, at: datetime,
+    ) -> bool:
+        """Records that ``threshold`` of the run of ``milestone`` started at ``started_at``
+        was reached at ``occurred_at``; False (nothing recorded) when already recorded."""
+        if ("warning", milestone, started_at, float(threshold)) in self.milestone_marks:
+            return False
+        if not 0 < threshold < 1:
+            raise InvalidCommand.field("threshold", "a fraction between 0 and 1")
+        self._milestone_mark(milestone=milestone, started_at=started_at, due=due,
+                             occurred_at=occurred_at, at=at)
+        self.trigger_event(self.MilestoneWarningRaised, timestamp=at, actor=actor,
+                           milestone=milestone, threshold=float(threshold),
+                           started_at=started_at, due=due, occurred_at=occurred_at)
+        return True
+
+    def record_milestone_breach(
+        self, *, milestone: str, started_at: datetime, due: datetime, actor: str, at: datetime,
+    ) -> bool:
+        """Records that the run of ``milestone`` started at ``started_at`` passed its
+        ``due``; False (nothing recorded) when already recorded."""
+        if ("breach", milestone, started_at, 1.0) in self.milestone_marks:
+            return False
+        self._milestone_mark(milestone=milestone, started_at=started_at, due=due,
+                             occurred_at=due, at=at)
+        self.trigger_event(self.MilestoneBreached, timestamp=at, actor=actor,
+                           milestone=milestone, started_at=started_at, due=due, occurred_at=due)
+        return True
 
     def link_problem(
         self, *, problem_id: str, problem_number: str, actor: str, at: datetime

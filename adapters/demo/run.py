@@ -56,6 +56,11 @@ from zoneinfo import ZoneInfo
 from adapters.container import Services, build
 from adapters.demo import people
 from adapters.demo.announcements import add_demo_announcement
+from adapters.demo.cis import add_demo_cis  # ADR 0063
+from adapters.demo.risks import add_demo_risks  # ADR 0067
+from adapters.demo.repairs import add_demo_repairs  # ADR 0065
+from adapters.demo.agreements import add_demo_agreements  # ADR 0066
+from adapters.demo.field_work import add_demo_field_work  # ADR 0064
 from adapters.demo.catalogue import add_demo_catalogue
 from adapters.demo.changes import add_demo_changes
 from adapters.demo.privacy import add_demo_erasure
@@ -1341,8 +1346,13 @@ def run_demo(settings: Settings, tickets: int = 300, seed: int = 7) -> int:
         problems = add_demo_problems(services.desk, clock, plans)
         changes = add_demo_changes(services.desk, clock, plans)
         add_demo_announcement(services.desk, clock, changes, settings.announcement_lead_hours)
+        add_demo_cis(services.desk, clock, plans)  # configuration items (ADR 0063)
+        add_demo_repairs(services.desk, clock, plans)  # repair orders (ADR 0065)
+        add_demo_agreements(services.desk, clock, plans)  # agreements, complaints (0066)
         add_demo_catalogue(services.desk, clock)  # the service catalogue (ADR 0061)
         project = add_demo_project(services, clock)
+        add_demo_risks(services.desk, clock, plans, project)  # risks, major incident (0067)
+        add_demo_field_work(services.desk, clock, plans, project)  # parts, visits (0064)
         erased = add_demo_erasure(services.desk, clock, plans)
         logins = people.set_passwords(services.desk, cast, foreign)
         token = people.api_token(services.desk, foreign)

@@ -169,6 +169,8 @@ _P = f"{API}/projects/{{ref}}"
 _C = f"{API}/changes/{{ref}}"
 _PRB = f"{API}/problems/{{ref}}"
 _U = f"{API}/users/{{user}}"
+_AGR, _CMP = f"{API}/agreements/{{ref}}", f"{API}/complaints/{{ref}}"  # ADR 0066
+_RSK, _MI = f"{API}/risks/{{ref}}", f"{API}/major-incidents/{{ref}}"  # ADR 0067
 
 RULES: dict[str, Rule] = {
     # tickets
@@ -272,6 +274,122 @@ RULES: dict[str, Rule] = {
                                           "names their organisation (else 404)"),
     f"GET {API}/announcements/{{ref}}/history": _r(*STAFF_ROLES),
     f"POST {API}/announcements/{{ref}}/withdraw": _r(DISPATCHER, MANAGER),
+    # configuration items (配置项, ADR 0063): the desk and engineers keep the library;
+    # requesters read their organisation's CIs and what depends on them
+    f"GET {API}/cis": _r(*EVERYONE, note="requesters: their organisation's CIs only"),
+    f"POST {API}/cis": _r(DISPATCHER, ENGINEER, MANAGER),
+    f"POST {API}/cis/import": _r(DISPATCHER, MANAGER, note="apply: false previews"),
+    f"GET {API}/cis/libraries": _r(*STAFF_ROLES),
+    f"GET {API}/cis/verification": _r(*STAFF_ROLES),
+    f"POST {API}/cis/verification": _r(DISPATCHER, ENGINEER, MANAGER),
+    f"GET {API}/cis/{{ref}}": _r(*EVERYONE, kind="ci"),
+    f"GET {API}/cis/{{ref}}/history": _r(*STAFF_ROLES),
+    f"GET {API}/cis/{{ref}}/impact": _r(*EVERYONE, kind="ci",
+                                        note="requesters: only their organisation's CIs listed"),
+    f"GET {API}/cis/{{ref}}/records": _r(*STAFF_ROLES),
+    **{f"POST {API}/cis/{{ref}}/{c}": _r(DISPATCHER, ENGINEER, MANAGER) for c in (
+        "update", "change_status", "relate", "unrelate", "verify")},
+    f"POST {_T}/name_cis": _r(AGENT, DISPATCHER, ENGINEER, MANAGER, kind="ticket",
+                              note="any customer's CIs (shared infrastructure)"),
+    # hidden risks (隐患, ADR 0067): engineers and the desk record and follow them; the
+    # customer (a requester, or a manager on their behalf) accepts one
+    f"GET {API}/risks": _r(*EVERYONE, note="requesters: their organisation's risks only"),
+    f"POST {API}/risks": _r(DISPATCHER, ENGINEER, MANAGER),
+    f"GET {_RSK}": _r(*EVERYONE, kind="risk"),
+    f"GET {_RSK}/history": _r(*EVERYONE, kind="risk"),
+    f"POST {_RSK}/follow_up": _r(DISPATCHER, ENGINEER, MANAGER, kind="risk"),
+    f"POST {_RSK}/remove": _r(ENGINEER, MANAGER, kind="risk"),
+    f"POST {_RSK}/accept": _r(REQUESTER, MANAGER, kind="risk",
+                              note="requesters: their organisation's; managers: on the "
+                                   "customer's behalf"),
+    # major incidents (重大事件, ADR 0067): staff only; customers are told by the notices
+    # of the communication plan and the public notes on their ticket
+    f"GET {API}/major-incidents": _r(*STAFF_ROLES),
+    f"POST {API}/major-incidents": _r(DISPATCHER, ENGINEER, MANAGER,
+                                      note="on a P1 ticket; managers: on any open ticket"),
+    f"GET {_MI}": _r(*STAFF_ROLES),
+    f"GET {_MI}/history": _r(*STAFF_ROLES),
+    **{f"POST {_MI}/{c}": _r(DISPATCHER, ENGINEER, MANAGER) for c in (
+        "post_update", "record_review", "open_problem")},
+    **{f"POST {_MI}/{c}": _r(DISPATCHER, MANAGER) for c in ("assign_commander", "close")},
+    # the service catalogue (ADR 0061): everyone reads it, managers define services; a
+    # request awaiting approval is decided by a manager, or by its customer's requester when
+    # the service asks for the customer's approval
+    f"GET {API}/catalogue": _r(*EVERYONE),
+    f"GET {API}/catalogue/{{service_id}}": _r(*EVERYONE),
+    f"PUT {API}/catalogue/{{service_id}}": _r(MANAGER),
+    f"POST {_T}/approve": _r(REQUESTER, MANAGER, kind="ticket",
+                             note="requesters: a request of their organisation whose service "
+                                  "asks for the customer's approval"),
+    f"POST {_T}/reject": _r(REQUESTER, MANAGER, kind="ticket",
+                            note="as approve; with the reason"),
+    # repair orders (设备送修单, ADR 0065): the desk and engineers send and follow them; the
+    # customer (a requester, or a manager for them) decides the quote
+    f"GET {API}/repairs": _r(*EVERYONE, note="requesters: their organisation's orders only"),
+    f"POST {API}/repairs": _r(AGENT, DISPATCHER, ENGINEER, MANAGER),
+    f"GET {API}/repairs/{{ref}}": _r(*EVERYONE, kind="repair"),
+    f"GET {API}/repairs/{{ref}}/history": _r(*STAFF_ROLES),
+    **{f"POST {API}/repairs/{{ref}}/{c}": _r(AGENT, DISPATCHER, ENGINEER, MANAGER) for c in (
+        "report_progress", "quote", "replace_part", "return", "close")},
+    **{f"POST {API}/repairs/{{ref}}/{c}": _r(
+        REQUESTER, MANAGER, kind="repair", note="requesters: their organisation's; managers: "
+        "for the customer, naming the written approval") for c in ("approve_quote",
+                                                                   "reject_quote")},
+    f"GET {API}/reports/{{period}}": _r(*EVERYONE, note="kind=repair: the monthly repair "
+                                        "summary; requesters: their organisation's orders"),
+    f"POST {API}/reports/{{period}}/submit": _r(MANAGER),
+    # spare parts (ADR 0064): the desk's internal stock; staff read, the desk and engineers
+    # change it (managers define warehouses)
+    f"GET {API}/warehouses": _r(*STAFF_ROLES),
+    f"PUT {API}/warehouses/{{slug}}": _r(MANAGER),
+    f"GET {API}/warehouses/{{slug}}": _r(*STAFF_ROLES),
+    f"GET {API}/warehouses/{{slug}}/stock": _r(*STAFF_ROLES),
+    f"POST {API}/warehouses/{{slug}}/receive": _r(DISPATCHER, MANAGER),
+    f"GET {API}/requisitions": _r(*STAFF_ROLES),
+    f"POST {API}/requisitions": _r(*TECH),
+    f"GET {API}/requisitions/{{ref}}": _r(*STAFF_ROLES),
+    f"GET {API}/requisitions/{{ref}}/history": _r(*STAFF_ROLES),
+    **{f"POST {API}/requisitions/{{ref}}/{c}": _r(*TECH) for c in (
+        "dispatch", "arrive", "install", "return_faulty")},
+    # field visits (ADR 0064): dispatchers plan, engineers go; customers read their own
+    f"POST {_T}/visits": _r(DISPATCHER, MANAGER, kind="ticket"),
+    f"GET {_T}/visits": _r(*EVERYONE, kind="ticket",
+                           note="requesters: without the desk's internal notes"),
+    f"POST {_T}/visits/{{visit}}/reschedule": _r(DISPATCHER, MANAGER, kind="ticket"),
+    **{f"POST {_T}/visits/{{visit}}/{c}": _r(ENGINEER, MANAGER, kind="ticket",
+                                             note="engineers: their own visits")
+       for c in ("depart", "arrive", "leave")},
+    f"GET {API}/visits": _r(*EVERYONE, note="the out-of-office register; requesters: their "
+                            "organisation's visits without internal notes"),
+    f"GET {API}/visits/{{number}}": _r(*EVERYONE, note="requesters: their organisation's "
+                                       "(else 404), without internal notes"),
+    # agreements (SLA / OLA / UC, ADR 0066): managers conclude and maintain them; staff read
+    # them; a requester reads their organisation's SLAs
+    f"GET {API}/agreements": _r(*EVERYONE, note="requesters: their organisation's SLAs only"),
+    f"POST {API}/agreements": _r(MANAGER),
+    f"GET {_AGR}": _r(*EVERYONE, kind="agreement", note="requesters: their organisation's "
+                      "SLAs only (else 404)"),
+    f"GET {_AGR}/history": _r(*STAFF_ROLES),
+    f"GET {_AGR}/compliance": _r(*EVERYONE, kind="agreement",
+                                 note="requesters: their organisation's SLAs"),
+    f"POST {_AGR}/revise": _r(MANAGER),
+    f"POST {_AGR}/terminate": _r(MANAGER),
+    f"GET {_T}/agreements": _r(*EVERYONE, kind="ticket", note="requesters: the SLAs only"),
+    f"GET {API}/repairs/{{ref}}/agreements": _r(*STAFF_ROLES, note="the vendor's UC clocks"),
+    # complaints (投诉, ADR 0066): the customer (or the desk for them) files; a manager who is
+    # not the engineer concerned handles; the customer confirms before a manager closes
+    f"GET {API}/complaints": _r(*EVERYONE, note="requesters: their organisation's only"),
+    f"POST {API}/complaints": _r(REQUESTER, AGENT, DISPATCHER, MANAGER,
+                                 note="requesters: for their own organisation only"),
+    f"GET {API}/complaints/figures": _r(REQUESTER, DISPATCHER, MANAGER, AUDITOR,
+                                        note="requesters: their organisation's"),
+    f"GET {_CMP}": _r(*EVERYONE, kind="complaint"),
+    f"GET {_CMP}/history": _r(*STAFF_ROLES),
+    **{f"POST {_CMP}/{c}": _r(MANAGER) for c in (
+        "assign_handler", "respond", "resolve", "close")},
+    **{f"POST {_CMP}/{c}": _r(REQUESTER, AGENT, MANAGER, kind="complaint",
+                              note="requesters: their organisation's; staff: for the "
+                                   "customer") for c in ("confirm", "reject")},
     # the desk's search (ADR 0050): each kind as the caller may read it
     f"GET {API}/search": _r(*EVERYONE, note="what the caller may read of each kind: requesters "
                             "their organisation's tickets and public articles; contacts "
@@ -414,6 +532,21 @@ def _owner(services: Services, kind: str, ref: str) -> str | None:
             return str(get_project(services.desk, ref).customer)
         if kind == "customer":
             return normalise_customer_id(ref)
+        if kind == "agreement":  # ADR 0066: an SLA's customer (no other is a customer's)
+            from application.agreements import sla_customer
+            return sla_customer(services.desk, ref)
+        if kind == "complaint":  # ADR 0066
+            from application.complaints import get_complaint
+            return str(get_complaint(services.desk, ref).customer)
+        if kind == "ci":  # ADR 0063
+            from application.cis import get_ci
+            return str(get_ci(services.desk, ref).customer)
+        if kind == "risk":  # ADR 0067
+            from application.risks import get_risk
+            return str(get_risk(services.desk, ref).customer)
+        if kind == "repair":  # ADR 0065
+            from application.repairs import get_repair
+            return str(get_repair(services.desk, ref).customer)
     except RecordNotFound:
         return None
     return None

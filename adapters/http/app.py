@@ -32,9 +32,15 @@ from adapters.http.routes import (
     search, sla, tickets, users,
 )
 from adapters.http.routes import announcements
+from adapters.http.routes import cis  # ADR 0063
 from adapters.http.routes import attachments
 from adapters.http.routes import notices
 from adapters.http.routes import mail
+from adapters.http.routes import major_incidents, risks  # ADR 0067
+from adapters.http.routes import service_catalogue  # ADR 0061
+from adapters.http.routes import repairs  # ADR 0065
+from adapters.http.routes import agreements, complaints  # ADR 0066
+from adapters.http.routes import spare_parts, visits  # ADR 0064
 from adapters.http.speed.fastlane import command_lane
 from adapters.http.speed.threads import run_sync
 from application.encoding import prepare_types
@@ -45,7 +51,13 @@ CSRF_EXEMPT = r"^/(?!$|ui(/|$)|portal(/|$))"
 
 #: The route table: every module of ``routes/``, each with its ``HANDLERS``.
 ROUTES = [tickets, sla, audit, health, catalog, customers, problems, changes, knowledge, projects,
-          reports, privacy, users, search, announcements, attachments, mail, notices]
+          reports, privacy, users, search, announcements, attachments, mail, notices, risks,
+          major_incidents]
+ROUTES.append(service_catalogue)  # ADR 0061
+ROUTES.append(repairs)  # ADR 0065
+ROUTES.append(cis)  # ADR 0063
+ROUTES += [agreements, complaints]  # ADR 0066
+ROUTES += [spare_parts, visits]  # ADR 0064
 
 
 def _prepare_structs() -> None:

@@ -14,6 +14,9 @@ from typing import Any
 
 import msgspec
 
+from adapters.render.records import record_sections  # ADR 0067
+from adapters.render.complaints import complaint_sections  # ADR 0066
+from adapters.render.field_work import field_work_sections  # ADR 0064
 from application.report_model import ServiceReport
 
 Row = Sequence[Any]
@@ -59,6 +62,8 @@ def _sections(r: ServiceReport) -> list[tuple[str, list[str], list[Row]]]:
            fmt(c.response_met_pct), c.resolution_met, c.resolution_missed, c.resolution_pending,
            fmt(c.resolution_met_pct))
           for k, c in [*sla.by_priority.items(), ("all", sla)]]),
+        ("Milestone clocks 内部时限 (ADR 0062)", ["milestone", "met", "missed", "pending", "met %"],
+         [(m.milestone, m.met, m.missed, m.pending, fmt(m.met_pct)) for m in sla.milestones]),
         ("Satisfaction 满意度", ["source", "responses", "timeliness", "effectiveness",
                                 "attitude", "mean"],
          [(name, s.responses, fmt(s.timeliness), fmt(s.effectiveness), fmt(s.attitude),
@@ -80,6 +85,9 @@ def _sections(r: ServiceReport) -> list[tuple[str, list[str], list[Row]]]:
          [(ro.due, ro.done, ro.normal, ro.abnormal, ro.overdue)]),
         ("Engineer workload 工作量", ["person", "assigned", "resolved", "hours logged"],
          [(w.person, w.assigned, w.resolved, fmt(w.hours_logged)) for w in r.workload]),
+        *record_sections(r),  # hidden risks, declared major incidents (ADR 0067)
+        *complaint_sections(r),  # complaints (ADR 0066)
+        *field_work_sections(r),  # visits' on-site time, parts' arrival (ADR 0064)
     ]
 
 

@@ -32,7 +32,8 @@ def _known_customer(desk: ServiceDesk, customer: str | None) -> None:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ConcludeAgreement(Command):
     """``Agreement.conclude`` → ``Agreement.Concluded`` (version 1), listed
-    (``AgreementDirectory.Listed``). HTTP: ``POST /agreements``."""
+    (``AgreementDirectory.Listed``). HTTP: ``POST /agreements``.
+    Body: ``ConcludeAgreement``."""
 
     record_class = Agreement
     record_label = LABEL
@@ -70,7 +71,8 @@ class ConcludeAgreement(Command):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReviseAgreement(RecordCommand):
     """``Agreement.revise`` → ``Agreement.Revised``: the next version of the agreement, with
-    the fields given (``None``: unchanged). Nothing is recorded when nothing differs."""
+    the fields given (``None``: unchanged). Nothing is recorded when nothing differs.
+    Body: ``ReviseAgreement``."""
 
     record_class = Agreement
     record_label = LABEL
@@ -102,7 +104,8 @@ class ReviseAgreement(RecordCommand):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TerminateAgreement(RecordCommand):
-    """``Agreement.terminate`` → ``Agreement.Terminated`` (ended before ``valid_to``)."""
+    """``Agreement.terminate`` → ``Agreement.Terminated`` (ended before ``valid_to``).
+    Body: ``TerminateAgreement``."""
 
     record_class = Agreement
     record_label = LABEL

@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FileComplaint(Command):
     """``Complaint.file`` → ``Complaint.Filed``, listed (``ComplaintDirectory.Listed``).
-    ``ticket``: the ticket complained about (id or number). HTTP: ``POST /complaints``."""
+    ``ticket``: the ticket complained about (id or number). HTTP: ``POST /complaints``.
+    Body: ``FileComplaint``."""
 
     record_class = Complaint
     record_label = LABEL
@@ -94,7 +95,8 @@ def is_manager(desk: ServiceDesk, user: str) -> bool:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AssignComplaintHandler(RecordCommand):
     """``Complaint.assign_handler`` → ``Complaint.HandlerAssigned``: a manager who is not the
-    engineer concerned (409 naming why otherwise). ``handler`` left out: the caller."""
+    engineer concerned (409 naming why otherwise). ``handler`` left out: the caller.
+    Body: ``AssignHandler``."""
 
     record_class = Complaint
     record_label = LABEL
@@ -111,7 +113,8 @@ class AssignComplaintHandler(RecordCommand):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RespondToComplaint(RecordCommand):
-    """``Complaint.respond`` → ``Complaint.Responded`` (the first stops the response clock)."""
+    """``Complaint.respond`` → ``Complaint.Responded`` (the first stops the response clock).
+    Body: ``Respond``."""
 
     record_class = Complaint
     record_label = LABEL
@@ -126,7 +129,7 @@ class RespondToComplaint(RecordCommand):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ResolveComplaint(RecordCommand):
     """``Complaint.resolve`` → ``Complaint.Resolved`` (awaiting the customer's
-    confirmation)."""
+    confirmation). Body: ``Resolve``."""
 
     record_class = Complaint
     record_label = LABEL
@@ -141,7 +144,7 @@ class ResolveComplaint(RecordCommand):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ConfirmComplaint(RecordCommand):
     """``Complaint.confirm`` → ``Complaint.Confirmed``: the customer accepts the
-    resolution."""
+    resolution. Body: ``Confirm``."""
 
     record_class = Complaint
     record_label = LABEL
@@ -156,7 +159,7 @@ class ConfirmComplaint(RecordCommand):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RejectComplaintResolution(RecordCommand):
     """``Complaint.reject`` → ``Complaint.Rejected``: the customer is not satisfied, the
-    complaint goes back to its handler."""
+    complaint goes back to its handler. Body: ``Reject``."""
 
     record_class = Complaint
     record_label = LABEL
@@ -171,7 +174,7 @@ class RejectComplaintResolution(RecordCommand):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CloseComplaint(RecordCommand):
     """``Complaint.close`` → ``Complaint.Closed``: only once the customer confirmed (409
-    naming ``customer_confirmation`` otherwise)."""
+    naming ``customer_confirmation`` otherwise). Body: ``Close``."""
 
     record_class = Complaint
     record_label = LABEL

@@ -16,13 +16,16 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from application import feedback
+from application import milestones  # milestone clocks (ADR 0062)
 from application.attachments import attachment_uuid, claim
+from application.cis import affected_cis  # ADR 0063
 from application.commands.base import NOTHING, Command, RecordCommand
 from application.commands.problems import link_both
 from application.errors import RecordNotFound
 from application.identities import require_known_user
 from application.ports import Notice
 from application.sealing import ROUTINE_SIGNER
+from application.service_catalogue import register_request
 from domain.customer import normalise_customer_id
 from domain.errors import InvalidCommand
 from domain.numbering import RecordKind, record_id_for
@@ -86,11 +89,21 @@ class RegisterTicket(Command):
     priority: Priority | str | None = None
     override_reason: str = ""
     sla_policy: str | None = None
+    # CI ids or CI- numbers (ADR 0063); a requester's registration (``own_cis``): only their
+    # organisation's CIs, staff may name any (a provider's shared switch, say)
+    affected_cis: Sequence[str] = ()
+    own_cis: bool = False
     # ``attachments`` are ids of uploaded files, linked in the same save (``claim``; the mail
     # intake, ADR 0057), not the text references of the JSON API's registration.
     claim_attachments: bool = False
+    # A request through the service catalogue (ADR 0061): the service and its form, validated
+    # against the service's JSON Schema (``Ticket.ServiceRequested``, maybe awaiting approval).
+    service_id: str | None = None
+    form: Any = None
 
     def decide(self, record: None, ctx: Context) -> Ticket | tuple[Any, ...]:
+        if self.service_id is not None or self.form is not None:
+            return register_request(self, ctx)  # through the service catalogue (ADR 0061)
         desk = ctx.desk
         if self.sla_policy is not None and desk.sla is not None:
             desk.sla.check_policy(self.sla_policy)  # unknown: 422 naming sla_policy
@@ -124,6 +137,9 @@ class RegisterTicket(Command):
                 type=proposed.type, category=proposed.category, urgency=proposed.urgency,
                 impact=proposed.impact, importance=proposed.importance, priority=priority,
                 override_reason=self.override_reason, matrix=desk.matrix, actor=actor, at=at)
+        if self.affected_cis:  # Ticket.CisAffected, saved with the registration (ADR 0063)
+            cis = affected_cis(desk, self.affected_cis, customer if self.own_cis else None)
+            ticket.name_cis(cis=tuple((str(c.id), c.number) for c in cis), actor=actor, at=at)
         if self.attachments:
             # The JSON API's may also be text references (a file name, a link): only those
             # that are ids must be uploaded files, and are linked (ADR 0056).
@@ -464,7 +480,10 @@ class RecordSlaEvents(TicketCommand):
     ``Ticket.SlaWarningRaised`` and ``Ticket.record_sla_breach`` → ``Ticket.SlaBreached`` for
     every mark of its running clocks reached by ``now`` (default: the attempt's time) and not
     yet recorded, oldest first, and ``Ticket.escalate`` → ``Ticket.Escalated`` on the first
-    breach of each clock; ``NOTHING`` when none is due. Notices go out after the save.
+    breach of each clock; then ``Ticket.raise_milestone_warning`` →
+    ``Ticket.MilestoneWarningRaised`` and ``Ticket.record_milestone_breach`` →
+    ``Ticket.MilestoneBreached`` for the milestone clocks' marks (ADR 0062); ``NOTHING`` when
+    none is due. Notices go out after the save.
     The marks recorded are the result's events of ``SLA_MARKS``."""
 
     verb = "record_sla_events"
@@ -475,7 +494,9 @@ class RecordSlaEvents(TicketCommand):
         if sla is None:
             return NOTHING
         marks = sla.reached(t, min(self.now or at, at))
-        if not marks:
+        # the milestone clocks' marks too (ADR 0062), recorded after the clocks' own
+        steps = milestones.reached(sla, t, min(self.now or at, at))  # type: ignore[arg-type]
+        if not marks and not steps:
             return NOTHING
         for m in marks:
             if m.breach:
@@ -488,6 +509,7 @@ class RecordSlaEvents(TicketCommand):
             else:
                 t.raise_sla_warning(clock=m.clock, threshold=m.threshold, due=m.due,
                                     occurred_at=m.occurred_at, actor=actor, at=at)
+        milestones.record(t, steps, actor=actor, at=at)
         return None
 
     def after(self, result: CommandResult, desk: ServiceDesk) -> None:

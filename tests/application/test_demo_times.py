@@ -23,6 +23,7 @@ import pytest
 
 from adapters.cli.main import main
 from adapters.container import build
+from adapters.demo.catalogue import DEMO_REQUESTS
 from adapters.demo.projects import ABNORMAL_RUNS
 from adapters.demo.run import WINDOW
 from adapters.settings import Settings
@@ -144,7 +145,7 @@ def test_each_records_events_stay_in_time_order(runs, kind):
 def test_the_history_spreads_over_the_last_60_days(runs, kind):
     run = runs[kind]
     demo = run["tickets"]
-    assert len(demo) == TICKETS + ABNORMAL_RUNS
+    assert len(demo) == TICKETS + ABNORMAL_RUNS + DEMO_REQUESTS  # + requests (ADR 0061)
     reported = sorted(t.reported_at for t in demo)
     assert reported[-1] <= run["done"]
     assert reported[-1] - reported[0] > WINDOW * 0.7, (reported[0], reported[-1])

@@ -68,6 +68,15 @@ DESK_NAV = (
     ("/ui/knowledge", "nav.knowledge", "GET /api/v1/knowledge"),
     ("/ui/projects", "nav.projects", "GET /api/v1/projects"),
     ("/ui/announcements", "nav.announcements", "GET /api/v1/announcements"),
+    ("/ui/cis", "nav.cis", "GET /api/v1/cis"),  # ADR 0063
+    ("/ui/risks", "nav.risks", "GET /api/v1/risks"),  # ADR 0067
+    ("/ui/major-incidents", "nav.major_incidents", "GET /api/v1/major-incidents"),  # ADR 0067
+    ("/ui/repairs", "nav.repairs", "GET /api/v1/repairs"),  # ADR 0065
+    ("/ui/agreements", "nav.agreements", "GET /api/v1/agreements"),  # ADR 0066
+    ("/ui/complaints", "nav.complaints", "GET /api/v1/complaints"),  # ADR 0066
+    ("/ui/catalogue", "nav.catalogue", "GET /api/v1/catalogue"),  # ADR 0061
+    ("/ui/spare-parts", "nav.spare_parts", "GET /api/v1/warehouses"),  # ADR 0064
+    ("/ui/visits", "nav.visits", "GET /api/v1/visits"),  # ADR 0064
     ("/ui/dashboard", "nav.dashboard", "GET /api/v1/sla/compliance"),
     ("/ui/sla", "nav.sla", "GET /api/v1/sla/compliance"),
     ("/ui/mail/quarantine", "nav.mail", "GET /api/v1/mail/quarantine"),
@@ -77,6 +86,10 @@ PORTAL_NAV = (
     ("/portal/tickets/new", "nav.portal_new", "POST /api/v1/tickets"),
     ("/portal/knowledge", "nav.portal_kb", "GET /api/v1/knowledge"),
     ("/portal/announcements", "nav.portal_announcements", "GET /api/v1/announcements"),
+    ("/portal/catalogue", "nav.portal_catalogue", "GET /api/v1/catalogue"),  # ADR 0061
+    ("/portal/repairs", "nav.portal_repairs", "GET /api/v1/repairs"),  # ADR 0065
+    ("/portal/risks", "nav.portal_risks", "GET /api/v1/risks"),  # ADR 0067
+    ("/portal/complaints", "nav.portal_complaints", "GET /api/v1/complaints"),  # 0066
 )
 
 

@@ -10,12 +10,14 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from msgspec import Meta, Struct
+from msgspec import Meta, Struct, field as struct_field
 
 from adapters.http.schemas.common import (
     Name, Short, Text, Line, Phone, Email, Items, Hours, Score, AwareTime, Input, LinkedRecord,
-    Ref, TEXT, utc, utc_opt,
+    Ref, TEXT, utc, utc_opt, Slug,
 )
+from adapters.http.schemas.service_catalogue import ServiceRequestOut, service_request_out
+from application.report_model import MilestoneCompliance  # ADR 0062
 from domain.priority import Impact, Importance, Priority, Urgency
 from domain.ticket import MAX_COMMENT, Channel, Status, Ticket, TicketType, Visibility
 
@@ -45,6 +47,9 @@ class RegisterTicket(Input, kw_only=True):
     priority: Priority | None = None
     override_reason: Line = ""
     sla_policy: Short | None = None
+    service_id: Slug | None = None  # a catalogue service (ADR 0061) ...
+    form: dict[str, Any] | None = None  # ... and its form, checked against its JSON Schema
+    affected_cis: Annotated[list[Short], Meta(max_length=100)] = []  # CI ids/numbers (ADR 0063)
 
 
 class Escalate(Input):
@@ -193,6 +198,24 @@ class FeedbackOut(Struct):
     window_end: datetime | None = None
 
 
+class MilestoneView(Struct):
+    """A milestone clock of the ticket (ADR 0062): its latest run."""
+
+    name: str
+    starts_on: str
+    stops_on: list[str]
+    target: str
+    calendar: str
+    state: str  # not_started | ok | warning | breached | met | cancelled
+    started_at: datetime | None
+    due: datetime | None
+    stopped_at: datetime | None
+    stopped_by: str | None
+    remaining_seconds: int | None
+    runs: int
+    breaches: int
+
+
 class SlaView(Struct):
     """API.md's ``sla`` block (+ versions and remaining working seconds), ADR 0015."""
 
@@ -213,6 +236,7 @@ class SlaView(Struct):
     response_remaining_seconds: int
     resolution_remaining_seconds: int
     escalation_level: int
+    milestones: list[MilestoneView] = struct_field(default_factory=list)  # ADR 0062
 
 
 class TicketView(Struct):
@@ -263,8 +287,10 @@ class TicketView(Struct):
     updated_at: datetime
     sla: SlaView | None = None
     problems: list[LinkedRecord] = []  # linked problems, oldest link first (ADR 0019)
+    affected_cis: list[LinkedRecord] = []  # the configuration items it concerns (ADR 0063)
     project: LinkedRecord | None = None  # the delivery project it belongs to (ADR 0028)
     source: str | None = None  # what opened it when not a person (an abnormal routine run)
+    service: ServiceRequestOut | None = None  # a catalogue request and its approval (ADR 0061)
 
 
 class TicketListItem(Struct):
@@ -319,6 +345,8 @@ class Compliance(Struct):
     total: ComplianceFigures
     by_priority: list[ComplianceFigures]
     by_customer: list[ComplianceFigures]
+    # per milestone clock (ADR 0062): met, missed, pending and met % as the clocks above
+    milestones: list[MilestoneCompliance] = struct_field(default_factory=list)
 
 
 class TicketPage(Struct):
@@ -378,6 +406,9 @@ def sla_view(status: Any) -> SlaView | None:
         response_remaining_seconds=status.response_remaining_seconds,
         resolution_remaining_seconds=status.resolution_remaining_seconds,
         escalation_level=status.escalation_level,
+        milestones=[MilestoneView(**{k: utc_opt(v) if isinstance(v, datetime) else v
+                                     for k, v in ms.items()})
+                    for ms in getattr(status, "milestones", ())],
     )
 
 
@@ -456,6 +487,9 @@ def ticket_view(t: Ticket, sla: Any = None, project: LinkedRecord | None = None)
         updated_at=utc(t.modified_on),
         sla=sla_view(sla),
         problems=[LinkedRecord(i, n) for i, n in zip(t.problems, t.problem_numbers, strict=True)],
+        affected_cis=[LinkedRecord(i, n) for i, n in zip(
+            t.affected_cis, t.affected_ci_numbers, strict=True)],  # ADR 0063
         project=project,
         source=getattr(t, "source", None),
+        service=service_request_out(t.service_request, t.approval_decision),
     )

@@ -123,13 +123,13 @@ def test_an_engineer_sees_only_what_the_state_allows(desk):
     t = given(desk, ("assign", {"group": "net"}))  # li is in the group "net"
     login(desk.client, "li")
     assert commands_on(desk.client.get(f"/ui/tickets/{t['number']}").text) == {
-        "start", "log_work", "resolve", "link_problem"}
+        "start", "log_work", "resolve", "link_problem", "name_cis"}
     r = post_form(desk, t["number"], "start")
     assert r.status_code == 303
     r = post_form(desk, t["number"], "await_customer", reason="等待客户提供日志")
     assert r.status_code == 303
     assert commands_on(desk.client.get(f"/ui/tickets/{t['number']}").text) == {
-        "resume", "link_problem"}
+        "resume", "link_problem", "name_cis"}
 
 
 def test_assign_by_the_form_answers_303_and_the_page_shows_the_assignee(desk):

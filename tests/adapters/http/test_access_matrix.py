@@ -94,10 +94,59 @@ class World:
             "scope": {"customers": [c]}, "starts": "2026-12-01T22:00:00+08:00",
             "ends": "2026-12-02T02:00:00+08:00", "title": title, "body": title}), 201)
             for c, title in (("客户A", "客户A 机房停电检修"), ("客户B", "客户B 打印服务器迁移")))
+        # A hidden risk of each customer (ADR 0067).
+        self.risk, self.risk_b = (self.ok(self.post("/risks", {
+            "customer": c, "title": title, "severity": "high", "due": "2026-12-31"}), 201)
+            for c, title in (("客户A", "客户A 核心交换机单电源"), ("客户B", "客户B 防火墙策略过宽")))
+        # A major incident on A's (P1) ticket (ADR 0067).
+        self.major_incident = self.ok(self.post("/major-incidents", {
+            "ticket": self.ticket["id"]}), 201)
+        # An SLA and a complaint of each customer (ADR 0066).
+        self.agreement, self.agreement_b = (self.ok(self.post("/agreements", {
+            "kind": "sla", "title": title, "customer": c, "valid_from": "2026-01-01",
+            "valid_to": "2026-12-31"}), 201)
+            for c, title in (("客户A", "客户A 年度运维 SLA"), ("客户B", "客户B 桌面运维 SLA")))
+        self.complaint, self.complaint_b = (self.ok(self.post("/complaints", {
+            "about": "ticket", "ticket": t["id"], "description": words,
+            "contact": {"name": who, "phone": phone}}), 201)
+            for t, words, who, phone in ((self.ticket, "客户A 投诉响应太慢", NAME, PHONE),
+                                         (self.ticket_b, "客户B 投诉态度差", "赵六", B_PHONE)))
+        # A service of the catalogue (ADR 0061).
+        r = api.client.put(f"{API}/catalogue/vpn-access", headers=self.admin, json={
+            "name": "VPN 开通", "class": "responsive", "form_schema": {"type": "object"},
+            "approval": "customer", "sla_policy": "default"})
+        assert r.status_code == 201, r.text
+        # A repair order of each customer (ADR 0065): each ticket's PC sent to a vendor.
+        self.repair, self.repair_b = (self.repair_of(t, c) for t, c in (
+            (self.ticket, "客户A"), (self.ticket_b, "客户B")))
         # A message in the mail intake's quarantine (ADR 0057).
         self.quarantined = api.services.quarantine.add(
             b"Subject: kept\r\n\r\nno sender", key="mail:matrix", reason="malformed",
             source="smtp:127.0.0.1", sender="", subject="kept", at=api.clock.now())[0].id
+        # A configuration item of each customer (ADR 0063).
+        self.ci, self.ci_b = (self.ok(self.post("/cis", {"class": "server", "name": n,
+                                                         "customer": c}), 201)
+                              for c, n in (("客户A", "客户A-db-01"), ("客户B", "客户B-fw-01")))
+        # Spare parts and a field visit on A's ticket (ADR 0064).
+        r = api.client.put(f"{API}/warehouses/gz-main", headers=self.admin,
+                           json={"name": "广州备件库"})
+        assert r.status_code == 201, r.text
+        self.ok(self.post("/warehouses/gz-main/receive", {
+            "part_number": "HDD-600G", "description": "600G 硬盘", "quantity": 5}))
+        self.requisition = self.ok(self.post("/requisitions", {
+            "ticket": self.ticket["id"], "warehouse": "gz-main", "part_number": "HDD-600G"}),
+            201)
+        self.visit = self.ok(self.post(f"/tickets/{self.ticket['id']}/visits", {
+            "engineer": "u-engineer", "planned_arrival": "2026-11-21T03:00:00+08:00",
+            "note": "客户A 机房门禁找周工"}), 201)
+
+    def repair_of(self, ticket: dict[str, Any], customer: str) -> Any:
+        from application.commands.cis import CiFields, RegisterCi
+        pc = self.api.services.desk.handle(RegisterCi(item=CiFields(
+            name="PC", ci_class="pc", customer=customer)), actor="admin").aggregate
+        return self.ok(self.post("/repairs", {"ticket": ticket["id"], "ci": pc.number,
+                                              "vendor": "联想", "fault": "无法开机",
+                                              "warranty": "out"}), 201)
 
     def post(self, path: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
         return self.api.client.post(f"{API}{path}", json=body, headers=headers or self.admin)
@@ -131,11 +180,20 @@ class World:
                 "sla-policies": "default", "standard-changes": "os-patch", "users": "target",
                 "customers": "客户A", "queues": "unassigned",
                 "announcements": self.announcement["id"],
+                "risks": self.risk["id"],
+                "major-incidents": self.major_incident["id"],
+                "agreements": self.agreement["id"], "complaints": self.complaint["id"],
                 "attachments": self.attachment["id"]}
+        refs["repairs"] = self.repair["id"]  # ADR 0065
+        refs["cis"] = self.ci["id"]  # ADR 0063
+        refs["warehouses"] = "gz-main"  # ADR 0064
+        refs["requisitions"] = self.requisition["id"]
         values = {"ref": refs.get(collection, ""), "slug": refs.get(collection, ""),
                   "customer": "客户A", "name": "unassigned", "assignee": "u-engineer",
                   "period": "2026-11", "token_id": self.target_token, "user": "target",
                   "id": self.quarantined}
+        values["service_id"] = "vpn-access"  # the catalogue's service (ADR 0061)
+        values["visit"] = values["number"] = self.visit["number"]  # ADR 0064
         path = template
         for key, value in values.items():
             path = path.replace("{" + key + "}", str(value))
@@ -276,11 +334,21 @@ def _words_of(world: World, customer: str) -> list[str]:
     if customer == "客户A":
         t, p = world.ticket, world.project
         a = world.announcement
-        return ["客户A", NAME, PHONE, EMAIL, t["id"], t["number"], t["title"], t["description"],
-                p["id"], p["number"], p["name"], "HT-2026-001", a["id"], a["number"], a["title"]]
+        return [world.repair["id"], world.repair["number"],  # its repair order (ADR 0065)
+                "客户A", NAME, PHONE, EMAIL, t["id"], t["number"], t["title"], t["description"],
+                p["id"], p["number"], p["name"], "HT-2026-001", a["id"], a["number"], a["title"],
+                world.risk["number"], world.risk["title"],
+                world.agreement["number"], world.agreement["title"],
+                world.complaint["number"], world.complaint["description"],
+                world.visit["number"], "客户A 机房门禁找周工",  # its field visit (ADR 0064)
+                world.requisition["number"]]
     t, p, a = world.ticket_b, world.project_b, world.announcement_b
-    return ["客户B", "赵六", B_PHONE, t["id"], t["number"], t["title"], t["description"],
-            p["id"], p["number"], p["name"], "HT-2026-002", a["id"], a["number"], a["title"]]
+    return [world.repair_b["id"], world.repair_b["number"],  # its repair order (ADR 0065)
+            "客户B", "赵六", B_PHONE, t["id"], t["number"], t["title"], t["description"],
+            p["id"], p["number"], p["name"], "HT-2026-002", a["id"], a["number"], a["title"],
+            world.risk_b["number"], world.risk_b["title"],
+            world.agreement_b["number"], world.agreement_b["title"],
+            world.complaint_b["number"], world.complaint_b["description"]]
 
 
 def _path(world: World, template: str, customer: str, user: str) -> str:
@@ -293,12 +361,21 @@ def _path(world: World, template: str, customer: str, user: str) -> str:
             "calendars": "china-5x8", "sla-policies": "default", "standard-changes": "os-patch",
             "announcements": {"客户A": world.announcement,
                               "客户B": world.announcement_b}[customer]["id"],
-            "attachments": {"客户A": world.attachment, "客户B": world.attachment_b}[customer]["id"]}
+            "attachments": {"客户A": world.attachment, "客户B": world.attachment_b}[customer]["id"],
+            "risks": {"客户A": world.risk, "客户B": world.risk_b}[customer]["id"],
+            "agreements": {"客户A": world.agreement,
+                           "客户B": world.agreement_b}[customer]["id"],
+            "complaints": {"客户A": world.complaint,
+                           "客户B": world.complaint_b}[customer]["id"]}
+    refs["repairs"] = {"客户A": world.repair, "客户B": world.repair_b}[customer]["id"]  # 0065
+    refs["cis"] = {"客户A": world.ci, "客户B": world.ci_b}[customer]["id"]  # ADR 0063
     collection = template.split("/")[3]
     values = {"ref": refs.get(collection, ""), "slug": refs.get(collection, ""),
               "customer": customer, "name": "unassigned", "assignee": "u-engineer",
               "period": "2026-11", "token_id": world.target_token, "user": user,
               "id": world.quarantined}
+    values["service_id"] = "vpn-access"  # the catalogue's service (ADR 0061)
+    values["visit"] = values["number"] = world.visit["number"]  # A's only visit (ADR 0064)
     path = template
     for key, value in values.items():
         path = path.replace("{" + key + "}", str(value))
@@ -346,7 +423,10 @@ def test_a_requester_never_reads_another_customers_words(world, reader, user, mi
     for ok in ("/tickets", "/tickets/{ref}", "/tickets/{ref}/history", "/projects",
                "/projects/{ref}", "/projects/{ref}/reports/{period}", "/customers/{customer}",
                "/knowledge",  # the public articles (ADR 0052)
-               "/announcements", "/announcements/{ref}"):  # their own (ADR 0060)
+               "/announcements", "/announcements/{ref}",  # their own (ADR 0060)
+               "/risks", "/risks/{ref}",  # their own (ADR 0067)
+               "/agreements", "/agreements/{ref}", "/complaints",  # ADR 0066
+               "/complaints/{ref}", "/tickets/{ref}/agreements"):
         assert answered[API + ok] == 200, ok
     assert answered[f"{API}/knowledge/{{ref}}"] == 404  # the staff's article
     for refused in ("/problems", "/changes", "/queues/{name}", "/audit/events",
