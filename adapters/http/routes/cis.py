@@ -25,7 +25,6 @@ from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
-from litestar.exceptions import ValidationException
 from litestar.params import QueryParameter
 
 from adapters.http import kit
@@ -42,6 +41,7 @@ from application.commands.cis import (ChangeCiStatus, NameTicketCis,
                                       RoundVerdict, UnrelateCi, UpdateCi, VerifyCi)
 from application.desk import CommandResult, ServiceDesk
 from domain.ci import SYSTEM_CLASSES, ConfigurationItem, Status
+from domain.errors import InvalidCommand
 from projections.ci_index.view import CiQuery
 
 TAG = "cis"
@@ -222,13 +222,11 @@ def import_cis(request: Request[Any, Any, Any], state: State,
     try:
         content = base64.b64decode(data.content_base64, validate=True)
     except (binascii.Error, ValueError):
-        raise ValidationException("bad content_base64", extra=[
-            {"key": "content_base64", "message": "not base64"}]) from None
+        raise InvalidCommand.field("content_base64", "not base64") from None
     try:
         rows = inventory.read_rows(data.filename, content)
-    except inventory.UnreadableFile as e:
-        raise ValidationException(str(e), extra=[{"key": "content_base64",
-                                                   "message": str(e)}]) from None
+    except inventory.UnreadableFile as e:  # a file we cannot read: 422 (its form was fine)
+        raise InvalidCommand.field("content_base64", str(e)) from None
     preview = ci_import.check(rows, services.settings.ci_classes)
     created: list[str] = []
     if data.apply and not preview.errors:

@@ -23,6 +23,7 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException, Va
 
 from adapters.http import kit
 from adapters.http.access import ADMIN, MANAGER, principal_of
+from adapters.http.openapi.contract import also_answers
 from adapters.http.params import AsOf, NewSlug
 from adapters.http.schemas import common as c
 from adapters.http.schemas import service_catalogue as sc
@@ -57,7 +58,8 @@ def get_service(state: State, service_id: str, as_of: AsOf = None) -> Response[s
 
 
 @put(f"{kit.API}/catalogue/{{service_id:str}}", tags=[TAG], status_code=200,
-     summary="Define or redefine a catalogue service (201 on its first version)")
+     summary="Define or redefine a catalogue service (201 on its first version)",
+     responses=also_answers(201, "Defined: the service's first version", sc.ServiceView))
 @kit.threaded
 def put_service(request: Request[Any, Any, Any], state: State, service_id: NewSlug,
                 data: sc.ServiceIn) -> Response[sc.ServiceView]:

@@ -21,9 +21,9 @@ Attributes = Annotated[dict[s.Short, s.Line], Meta(max_length=100)]
 
 
 class RegisterCi(s.Input):
+    customer: s.Short  # a requester may not register CIs; staff name one
     ci_class: s.Short = msgspec.field(name="class", default="")
     name: s.Short = ""
-    customer: s.Short | None = None  # a requester may not register CIs; staff name one
     location: s.Short = ""
     asset_tag: s.Short = ""
     serial: s.Short = ""
