@@ -151,14 +151,15 @@ def test_an_engineer_sees_only_the_commands_the_state_and_the_assignment_allow(
     page.goto(f"/ui/tickets/{number}")
     assert status_of(page) == "assigned"
     # assigned: start, log work or resolve; not wait, resume, nor the dispatcher's commands
-    # (linking a problem is any engineer's, in any state)
-    assert commands_of(page) == {"start", "log_work", "resolve", "link_problem"}
+    # (linking a problem and naming its CIs are any engineer's, in any state)
+    assert commands_of(page) == {"start", "log_work", "resolve", "link_problem", "name_cis"}
     run_command(page, "start")
     assert status_of(page) == "in_progress"
-    assert commands_of(page) == {"log_work", "await_customer", "resolve", "link_problem"}
+    assert commands_of(page) == {"log_work", "await_customer", "resolve", "link_problem",
+                                 "name_cis"}
     run_command(page, "await_customer", {"reason": "等待客户提供报错截图"})
     assert status_of(page) == "waiting_customer"
-    assert commands_of(page) == {"resume", "link_problem"}
+    assert commands_of(page) == {"resume", "link_problem", "name_cis"}
     # the form of a command the state no longer allows, posted anyway, is refused (409)...
     token = page.locator("header form[action='/ui/logout'] input[name*=csrf]").get_attribute(
         "value")
@@ -178,4 +179,4 @@ def test_an_engineer_sees_only_the_commands_the_state_and_the_assignment_allow(
     other = open_as("zhao.engineer")
     other.goto(f"/ui/tickets/{number}")
     assert status_of(other) == "in_progress"
-    assert commands_of(other) == {"link_problem"}
+    assert commands_of(other) == {"link_problem", "name_cis"}
