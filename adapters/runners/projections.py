@@ -85,6 +85,7 @@ class ProjectionRunner:
         self.desk = desk
         self.reader = LogReader(desk.recorder)
         self.views = {v.name: v for v in views}
+        self._local_lock = threading.Lock()  # feed_local: one feeder at a time
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
         self.coalesce_seconds = coalesce_seconds
@@ -360,6 +361,7 @@ class ProjectionRunner:
         """``wait_for`` when another process keeps the views (``serve``'s worker process, ADR
         0038, or ``projections run``, ADR 0025): read their stored positions again after short
         sleeps (1 ms, doubling to 10 ms), only of the views not there yet (positions only grow)."""
+        self.feed_local()
         pending = [v for n, v in self.views.items() if self.states[n].failures == 0]
         delay = 0.001
         while True:
@@ -372,7 +374,23 @@ class ProjectionRunner:
             time.sleep(min(delay, remaining))
             delay = min(delay * 2, 0.01)
 
+    def feed_local(self) -> None:
+        """Views kept in this process's memory (``process_local``, e.g. the CI index) up to
+        the log's head, when no runner thread of this process feeds them (another process
+        keeps the stored views): one feeder at a time."""
+        if self._thread is not None:
+            return
+        with self._local_lock:
+            for name, view in self.views.items():
+                if getattr(view, "process_local", False) and self.states[name].failures == 0:
+                    try:
+                        self.catch_up(view)
+                        self.states[name].last_error = None
+                    except Exception as e:  # the store is away: shown by status, retried
+                        self.states[name].last_error = f"{type(e).__name__}: {e}"
+
     def status(self) -> list[dict[str, Any]]:
+        self.feed_local()
         head = self.desk.max_position()
         out = []
         for name, view in self.views.items():

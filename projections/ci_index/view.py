@@ -112,6 +112,10 @@ class _State:
 
 class CiIndex:
     name = "ci_index"
+    # Kept in the memory of each process that reads it: a process whose views another
+    # process keeps (HTTP workers, ``serve --no-projections``) feeds it itself before a read
+    # (``ProjectionRunner._poll_for`` / ``status``), since no other process can.
+    process_local = True
     CI_TOPICS = (CI.Registered.TOPIC, CI.Updated.TOPIC, CI.StatusChanged.TOPIC,
                  CI.Related.TOPIC, CI.Unrelated.TOPIC, CI.Verified.TOPIC)
     NAMING_TOPICS = ("opsledger.ticket:Ticket.CisAffected", "opsledger.problem:Problem.CisAffected",

@@ -153,7 +153,7 @@ def test_two_servers_and_workers_on_one_database(
         while any(v["lag"] for v in h["projections"]) and time.monotonic() < deadline:
             time.sleep(0.2)
             h = httpx.get(s.url + "/healthz", timeout=15).json()
-        assert all(v["healthy"] and v["lag"] == 0 for v in h["projections"]), h["projections"]
+        assert all(v["healthy"] and v["lag"] == 0 for v in h["projections"]), [v for v in h["projections"] if not v["healthy"] or v["lag"]]
     for p in servers:  # uvicorn ends by re-raising the SIGTERM it handled gracefully
         assert p.stop() in (0, -15), p.log_tail()
     for p in workers:
