@@ -37,6 +37,15 @@ from tests.support.postgres import (  # noqa: E402
 pytest_plugins: list[str] = ["tests.fixtures_stores", "tests.fixtures_http"]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests run last. Their session-wide Playwright (sync API) keeps an event loop
+    running in the worker's main thread until the session ends, so a later test of the same
+    worker that runs a loop of its own (``asyncio.run``, the bench's client) would fail."""
+    browser = [item for item in items if "tests/browser/" in item.nodeid]
+    if browser:
+        items[:] = [item for item in items if "tests/browser/" not in item.nodeid] + browser
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     with PostgresServer() as server:

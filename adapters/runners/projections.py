@@ -382,7 +382,7 @@ class ProjectionRunner:
             return
         with self._local_lock:
             for name, view in self.views.items():
-                if getattr(view, "process_local", False) and self.states[name].failures == 0:
+                if self.states[name].failures == 0 and _process_local(view):
                     try:
                         self.catch_up(view)
                         self.states[name].last_error = None
@@ -412,3 +412,12 @@ class ProjectionRunner:
                 }
             )
         return out
+
+
+def _process_local(view: object) -> bool:
+    """Whether ``view`` lives in this process's memory; a plug-in view that did not load
+    (its attribute access raises) is not."""
+    try:
+        return bool(getattr(view, "process_local", False))
+    except Exception:
+        return False
