@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
+from adapters.demo.steps import not_done, stepper
 from application.commands.agreements import ConcludeAgreement
 from application.commands.complaints import (AssignComplaintHandler, CloseComplaint,
                                              ConfirmComplaint, FileComplaint, ResolveComplaint,
@@ -20,7 +21,7 @@ from application.customers import list_customers
 from application.desk import ServiceDesk
 from application.ports import FixedClock
 from domain.agreement import Target
-from domain.ticket import Contact, Status
+from domain.ticket import Contact
 
 MANAGER = "mgr-yang"  # the demo's manager concludes the agreements and handles complaints
 #: The source documents' promise ([003] 四): P1 2 h / 4 h, P2 4 h / 24 h, P3 8 h / 3 days.
@@ -33,11 +34,7 @@ VENDOR = "联想授权服务站（天河）"  # the demo's first repair order go
 def add_demo_agreements(desk: ServiceDesk, clock: FixedClock, plans: Sequence[Any]) -> list[str]:
     """Concludes the demo's agreements and files its complaints; their numbers."""
     numbers: list[str] = []
-
-    def run(command: Any, actor: str = MANAGER) -> Any:
-        clock.advance(seconds=1)  # every step its own recorded time, in log order
-        return desk.handle(command, actor=actor).aggregate
-
+    run = stepper(desk, clock, MANAGER)
     today = clock.now().astimezone(desk.timezone).date()
     start = date(today.year, 1, 1)
     for n, c in enumerate(list_customers(desk)[:2]):
@@ -64,7 +61,7 @@ def add_demo_agreements(desk: ServiceDesk, clock: FixedClock, plans: Sequence[An
 
 def _complaints(desk: ServiceDesk, run: Any, tickets: Sequence[Any]) -> list[str]:
     handled = next((t for t in tickets if t.assignee and t.assignee != MANAGER
-                    and t.status not in (Status.CLOSED, Status.INVALID)), None)
+                    and not_done(t)), None)
     if handled is None:
         return []
     out = []

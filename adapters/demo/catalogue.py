@@ -7,6 +7,7 @@ installation the manager refused. ``/ui/catalogue`` and the tickets show them.
 
 from __future__ import annotations
 
+from adapters.demo.steps import stepper
 from application.commands.service_catalogue import ApproveRequest, PutService, RejectRequest
 from application.commands.tickets import RegisterTicket
 from application.customers import list_customers
@@ -61,10 +62,9 @@ REQUESTS = (
 def add_demo_catalogue(desk: ServiceDesk, clock: FixedClock) -> list[str]:
     """Defines the services and submits a request through each; the requests' numbers (none
     when no customer is registered)."""
+    run = stepper(desk, clock, MANAGER)
     for slug, fields in SERVICES.items():
-        clock.advance(seconds=1)
-        desk.handle(PutService(slug=slug, definition=ServiceDefinition.parse(**fields)),
-                    actor=MANAGER)
+        run(PutService(slug=slug, definition=ServiceDefinition.parse(**fields)))
     customers = list_customers(desk)
     if not customers:
         return []

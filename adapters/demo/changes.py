@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+from adapters.demo.steps import stepper
 from application.changes import OriginRef
 from application.commands.base import Command
 from application.commands.changes import (
@@ -53,10 +54,11 @@ def add_demo_changes(desk: ServiceDesk, clock: FixedClock, plans: Sequence[Any])
     """Records the demo changes (origins: demo tickets from ``plans``); returns their numbers."""
     tickets = [p for p in plans if getattr(p, "number", None)]
 
+    step = stepper(desk, clock, OWNER)
+
     def run(*commands: Command) -> None:
         for command in commands:
-            clock.advance(seconds=1)  # every step its own recorded time, in log order
-            desk.handle(command, actor=OWNER)
+            step(command)
 
     def new(title: str, system: str, kind: str = "normal", **extra: Any) -> str:
         clock.advance(seconds=1)

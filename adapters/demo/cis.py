@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from adapters.demo.steps import stepper
 from application.commands.cis import (CiFields, NameTicketCis, RegisterCi, RelateCi,
                                       VerifyCi)
 from application.desk import ServiceDesk
@@ -66,25 +67,20 @@ def add_demo_cis(desk: ServiceDesk, clock: FixedClock, plans: Sequence[Any]) -> 
     for plan in plans:
         seen.setdefault(plan.customer.name, plan.customer)
     numbers: list[str] = []
+    run = stepper(desk, clock, KEEPER)
     for customer in list(seen.values())[:CUSTOMERS]:
         site = customer.sites[0] if customer.sites else customer.name
         made: dict[str, str] = {}
         for key, cls, fields in _estate(customer.name, site):
-            clock.advance(seconds=1)
-            ci = desk.handle(RegisterCi(item=CiFields(ci_class=cls, customer=customer.name,
-                                                      **fields)), actor=KEEPER).aggregate
+            ci = run(RegisterCi(item=CiFields(ci_class=cls, customer=customer.name, **fields)))
             made[key] = ci.number
             numbers.append(ci.number)
         for source, kind, target in RELATIONS:
-            clock.advance(seconds=1)
-            desk.handle(RelateCi(ref=made[source], type=kind, target_ci=made[target]),
-                        actor=KEEPER)
+            run(RelateCi(ref=made[source], type=kind, target_ci=made[target]))
         faults = [p.number for p in plans if p.number and p.customer is customer][:REPEATS]
         for number in faults:
-            clock.advance(seconds=1)
-            desk.handle(NameTicketCis(ref=number, cis=(made["core"],)), actor=KEEPER)
+            run(NameTicketCis(ref=number, cis=(made["core"],)))
+        round_ = f"{clock.now():%Y} 巡检核查"  # one verification round
         for key in ("core", "san", "host1", "host2"):
-            clock.advance(seconds=1)
-            desk.handle(VerifyCi(ref=made[key], round=f"{clock.now():%Y} 巡检核查",
-                                 verdict="confirmed"), actor=KEEPER)
+            run(VerifyCi(ref=made[key], round=round_, verdict="confirmed"))
     return numbers

@@ -19,6 +19,7 @@ from application.commands.visits import (ArriveVisit, DepartVisit, LeaveVisit, P
                                          RescheduleVisit)
 from application.desk import ServiceDesk
 from application.ports import FixedClock
+from adapters.demo.steps import open_tickets, stepper
 from domain.ticket import VISITS_OPEN, Ticket
 
 MANAGER = "mgr-yang"  # defines the warehouse, receives stock
@@ -30,32 +31,21 @@ STOCK = (  # (part number, description, quantity, shelf)
 )
 
 
-def _open(desk: ServiceDesk, plans: Sequence[Any]) -> list[Ticket]:
-    found = []
-    for plan in plans:
-        if plan.number:
-            t = desk.get_ticket(plan.number)
-            if t.status in VISITS_OPEN and t.assignee:
-                found.append(t)
-        if len(found) == 2:
-            break
-    return found
+def _visited(ticket: Ticket) -> bool:
+    """A ticket an engineer may visit for: open for visits and assigned."""
+    return ticket.status in VISITS_OPEN and bool(ticket.assignee)
 
 
 def add_demo_field_work(desk: ServiceDesk, clock: FixedClock, plans: Sequence[Any],
                         project: str | None) -> list[str]:
     """The warehouse, its stock, two visits and two requisitions; their numbers."""
-
-    def run(command: Any, actor: str = DISPATCHER) -> Any:
-        clock.advance(seconds=1)  # every step its own recorded time, in log order
-        return desk.handle(command, actor=actor).aggregate
-
+    run = stepper(desk, clock, DISPATCHER)
     run(DefineWarehouse(slug="gz-main", name="广州项目备件库", project=project or "",
                         location="广州运维中心 B1 备件室", arrival_target_hours=4), MANAGER)
     for part, description, quantity, shelf in STOCK:
         run(ReceiveStock(ref="gz-main", part_number=part, description=description,
                          quantity=quantity, location=shelf, note="项目首批备件入库"), MANAGER)
-    tickets = _open(desk, plans)
+    tickets = open_tickets(desk, plans, most=2, wanted=_visited)
     numbers: list[str] = []
     if not tickets:
         return numbers

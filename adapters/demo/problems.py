@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+from adapters.demo.steps import stepper
 from application.commands.problems import (
     ClassifyProblem,
     LinkTickets,
@@ -39,36 +40,24 @@ def add_demo_problems(desk: ServiceDesk, clock: FixedClock, plans: Sequence[Any]
             groups[plan.template.key].append(plan)
     chosen = sorted(groups.values(), key=lambda g: (-len(g), g[0].idx))[:3]
     numbers = []
+    run = stepper(desk, clock, ANALYST)
     for n, group in enumerate(chosen):
         first, template = group[0], group[0].template
         resolution, root_cause = template.fixes[0]
-
-        def step() -> None:
-            clock.advance(seconds=1)  # every step its own recorded time, in log order
-
-        step()
-        p = desk.handle(RecordProblem(title=f"反复故障：{first.t(template.title)}",
-                                      description=first.t(template.description),
-                                      tickets=[first.number], category=template.category,
-                                      affected_system=template.system), actor=ANALYST).aggregate
+        p = run(RecordProblem(title=f"反复故障：{first.t(template.title)}",
+                              description=first.t(template.description),
+                              tickets=[first.number], category=template.category,
+                              affected_system=template.system))
         numbers.append(p.number)
         if len(group) > 1:
-            step()
-            desk.handle(LinkTickets(ref=p.number,
-                                    ticket_ids=[g.number for g in group[1:MAX_LINKED]]),
-                        actor=ANALYST)
-        step()
-        desk.handle(ClassifyProblem(ref=p.number, priority="P2" if n else "P1"), actor=ANALYST)
+            run(LinkTickets(ref=p.number, ticket_ids=[g.number for g in group[1:MAX_LINKED]]))
+        run(ClassifyProblem(ref=p.number, priority="P2" if n else "P1"))
         if n == 2:
             continue  # stays recorded: still under analysis
-        step()
-        desk.handle(RecordRootCause(ref=p.number, root_cause=first.t(root_cause)), actor=ANALYST)
-        step()
+        run(RecordRootCause(ref=p.number, root_cause=first.t(root_cause)))
         workaround = template.workaround or "按已知错误处理：先按知识库步骤临时恢复，再安排根本修复"
-        desk.handle(RecordWorkaround(ref=p.number, workaround=first.t(workaround)), actor=ANALYST)
-        step()
-        desk.handle(MarkKnownError(ref=p.number), actor=ANALYST)
+        run(RecordWorkaround(ref=p.number, workaround=first.t(workaround)))
+        run(MarkKnownError(ref=p.number))
         if n == 1:
-            step()
-            desk.handle(ResolveProblem(ref=p.number, resolution=first.t(resolution)), actor=MANAGER)
+            run(ResolveProblem(ref=p.number, resolution=first.t(resolution)), MANAGER)
     return numbers

@@ -11,12 +11,12 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from adapters.demo.steps import open_tickets, stepper
 from application.commands.cis import CiFields, RegisterCi
 from application.commands.repairs import (ApproveRepairQuote, QuoteRepair, ReplaceRepairPart,
                                           ReportRepairProgress, ReturnRepair, SendForRepair)
 from application.desk import ServiceDesk
 from application.ports import FixedClock
-from domain.ticket import Status, Ticket
 
 DESK = "mgr-yang"  # the demo's manager follows the repairs and records the customer's approval
 ORDERS = (  # (CI name, vendor, warranty, fault)
@@ -26,31 +26,14 @@ ORDERS = (  # (CI name, vendor, warranty, fault)
 )
 
 
-def _tickets(desk: ServiceDesk, plans: Sequence[Any]) -> list[Ticket]:
-    """Up to three of the demo's tickets still open, one per order."""
-    found: list[Ticket] = []
-    for plan in plans:
-        if not plan.number:
-            continue
-        t = desk.get_ticket(plan.number)
-        if t.status not in (Status.CLOSED, Status.INVALID):
-            found.append(t)
-        if len(found) == len(ORDERS):
-            break
-    return found
-
-
 def add_demo_repairs(desk: ServiceDesk, clock: FixedClock, plans: Sequence[Any]) -> list[str]:
     """Sends one PC of each of up to three open demo tickets' customers for repair; the
     orders' numbers."""
     numbers: list[str] = []
+    run = stepper(desk, clock, DESK)
+    # up to three of the demo's tickets still open, one per order
     for n, (ticket, (name, vendor, warranty, fault)) in enumerate(
-            zip(_tickets(desk, plans), ORDERS)):
-
-        def run(command: Any) -> Any:
-            clock.advance(seconds=1)  # every step its own recorded time, in log order
-            return desk.handle(command, actor=DESK).aggregate
-
+            zip(open_tickets(desk, plans, most=len(ORDERS)), ORDERS)):
         kind = "printer" if "打印机" in name else "pc"
         ci = run(RegisterCi(item=CiFields(
             name=name, ci_class=kind, customer=ticket.customer, vendor=vendor.split("授权")[0],

@@ -19,10 +19,10 @@ from application.commands.major_incidents import (CloseMajorIncident, Communicat
                                                   RecordIncidentReview)
 from application.commands.risks import (AcceptRisk, AlarmOverdueRisk, FollowUpRisk,
                                         RecordRisk, RemoveRisk)
+from adapters.demo.steps import open_tickets, stepper
 from application.desk import ServiceDesk
 from application.ports import FixedClock
 from application.projects import get_project
-from domain.ticket import Status, Ticket
 
 MANAGER = "mgr-yang"
 RISKS = (  # (title, severity, due in days (negative: overdue), description)
@@ -33,27 +33,13 @@ RISKS = (  # (title, severity, due in days (negative: overdue), description)
 )
 
 
-def _open_tickets(desk: ServiceDesk, plans: Sequence[Any]) -> list[Ticket]:
-    found = []
-    for plan in plans:
-        if plan.number:
-            t = desk.get_ticket(plan.number)
-            if t.status not in (Status.CLOSED, Status.INVALID):
-                found.append(t)
-    return found
-
-
 def add_demo_risks(desk: ServiceDesk, clock: FixedClock, plans: Sequence[Any],
                    project: str | None) -> list[str]:
     """Records the demo's risks and major incident; their numbers."""
-    tickets = _open_tickets(desk, plans)
+    tickets = open_tickets(desk, plans)
     if not tickets:
         return []
-
-    def run(command: Any, actor: str = MANAGER) -> Any:
-        clock.advance(seconds=1)  # every step its own recorded time, in log order
-        return desk.handle(command, actor=actor).aggregate
-
+    run = stepper(desk, clock, MANAGER)
     numbers: list[str] = []
     customer = get_project(desk, project).customer if project else tickets[0].customer
     theirs = [t for t in tickets if t.customer == customer]
