@@ -300,6 +300,31 @@ def select_rows(cur: Cursor, table: str, columns: tuple[str, ...], param: str,
     return rows
 
 
+def select_row(store: SqlStore, table: str, columns: tuple[str, ...], key: str) -> Any:
+    """The row whose ``id`` is ``key``, as a dict of ``columns``, or ``None``."""
+    with store.read() as cur:
+        found = select_rows(cur, table, columns, store.param, [key])
+    return found[0] if found else None
+
+
+def scrub(store: SqlStore, table: str, vacuum: str = "VACUUM") -> None:
+    """Removes what deleted or overwritten rows of ``table`` left in the database files:
+    SQLite checkpoints and truncates the WAL (older copies of the pages that held them),
+    PostgreSQL runs ``vacuum`` on the table (``VACUUM``: old row versions and their index
+    entries; ``VACUUM FULL`` also rewrites its file)."""
+    if isinstance(store, SQLiteStore):
+        with store.read() as cur:
+            cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    elif isinstance(store, PostgresStore):
+        with store.pool.connection() as conn:
+            conn.commit()
+            conn.autocommit = True
+            try:
+                conn.execute(f"{vacuum} {table}")
+            finally:
+                conn.autocommit = False
+
+
 class Filter:
     """The ``WHERE`` clauses of a list query and their parameters, in order: what
     ``newest_page`` and ``ordered_page`` take. A filter not asked for adds nothing."""
@@ -322,6 +347,14 @@ class Filter:
         """``column = value`` when ``value`` is given (not ``None``)."""
         if value is not None:
             self.add(f"{column} = {self.param}", value)
+
+    def contains_all(self, column: str, terms: Sequence[str], dialect: str) -> bool:
+        """``column`` contains each of ``terms`` (a scan: for views of thousands of rows, not
+        millions); False when there is no term, so that nothing can match."""
+        found = "instr" if dialect == "sqlite" else "strpos"
+        for term in terms:
+            self.add(f"{found}({column}, {self.param}) > 0", term)
+        return bool(terms)
 
 
 def newest_page(
@@ -451,9 +484,7 @@ class SqlRows(SqlView):
 
     def get(self, key: str) -> Any:
         """The row with id ``key``, or ``None``."""
-        with self.store.read() as cur:
-            found = select_rows(cur, self.table, self.columns, self.store.param, [key])
-        return found[0] if found else None
+        return select_row(self.store, self.table, self.columns, key)
 
 
 def serialise_ddl(store: SqlStore, cur: Cursor) -> None:

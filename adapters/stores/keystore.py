@@ -19,7 +19,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from projections.sql import PostgresStore, SQLiteStore, SqlStore, serialise_ddl
+from projections.sql import SqlStore, scrub, serialise_ddl
 
 TABLE = "personal_data_keys"
 
@@ -103,17 +103,7 @@ class SqlKeyStore:
 
     def _purge(self) -> None:
         """Overwrites what the destroyed key left in the database files."""
-        if isinstance(self.store, SQLiteStore):
-            with self.store.read() as cur:
-                cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        elif isinstance(self.store, PostgresStore):
-            with self.store.pool.connection() as conn:
-                conn.commit()
-                conn.autocommit = True
-                try:
-                    conn.execute(f"VACUUM FULL {TABLE}")
-                finally:
-                    conn.autocommit = False
+        scrub(self.store, TABLE, "VACUUM FULL")
 
     def close(self) -> None:
         self.store.close()

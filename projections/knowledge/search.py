@@ -68,7 +68,8 @@ def fold(text: str) -> str:
 @dataclass(frozen=True)
 class Terms:
     """A parsed query: ``grams`` (three or more characters: FTS phrases, trigram-indexed
-    substrings) and ``short`` (fewer: plain substring matches)."""
+    substrings) and ``short`` (fewer: plain substring matches). The ticket search's terms
+    (``projections.ticket_search.search``) are of the same two kinds."""
 
     grams: tuple[str, ...] = ()
     short: tuple[str, ...] = ()

@@ -30,7 +30,8 @@ from projections.knowledge import projection as p
 from projections.knowledge.projection import COLUMNS, KnowledgeRow
 from projections.knowledge.search import WEIGHTS, Terms, fts_query, like_pattern, parse
 from projections.knowledge.view import KnowledgePage, KnowledgeQuery, page
-from projections.sql import SqlStore, SqlView, select_rows, trigram_indexes, upsert_sql
+from projections.sql import (SqlStore, SqlView, select_row, select_rows, trigram_indexes,
+                             upsert_sql)
 
 TABLE = "knowledge"
 FTS = "knowledge_fts"
@@ -127,9 +128,7 @@ class SqlKnowledgeView(SqlView):
     # ------------------------------------------------------------------- reads
 
     def get(self, entry_id: str) -> KnowledgeRow | None:
-        with self.store.read() as cur:
-            found = select_rows(cur, TABLE, COLUMNS, self.store.param, [entry_id])
-        return found[0] if found else None  # type: ignore[return-value]
+        return select_row(self.store, TABLE, COLUMNS, entry_id)
 
     def search(self, q: KnowledgeQuery) -> KnowledgePage:
         terms = parse(q.q)

@@ -82,12 +82,7 @@ class SqlProblemListView(ProblemRows, SqlRows):
             f.add(f"id IN (SELECT problem_id FROM {LINKS} WHERE ticket_id = {f.param})", q.ticket)
         if q.known_error is not None:
             f.equal("known_error", int(q.known_error))
-        if q.text:
-            terms = parse(q.text).all
-            if not terms:
-                return ProblemPage(rows=[], next_cursor=None)
-            found = "instr" if self.store.dialect == "sqlite" else "strpos"
-            for term in terms:  # a scan: a desk has thousands of problems, not millions
-                f.add(f"{found}(lc_text, {f.param}) > 0", term)
+        if q.text and not f.contains_all("lc_text", parse(q.text).all, self.store.dialect):
+            return ProblemPage(rows=[], next_cursor=None)
         rows, cursor = newest_page(self.store, TABLE, COLUMNS, f.where, f.params, q.after, q.limit)
         return ProblemPage(rows=rows, next_cursor=cursor)  # type: ignore[arg-type]

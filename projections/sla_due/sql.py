@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from projections.base import Positioned
-from projections.sql import SqlStore, SqlView, select_rows, upsert_sql, write_rows
+from projections.sql import SqlStore, SqlView, select_row, select_rows, upsert_sql, write_rows
 from projections.sla_due import projection as p
 from projections.sla_due.projection import COLUMNS, SlaDueRow
 from projections.sla_due.view import DueClock
@@ -84,9 +84,7 @@ class SqlSlaDueView(SqlView):
             return [r[0] for r in cur.fetchall()]
 
     def get(self, ticket_id: str, clock: str) -> SlaDueRow | None:
-        with self.store.read() as cur:
-            found = select_rows(cur, TABLE, COLUMNS, self.store.param, [f"{ticket_id}:{clock}"])
-        return found[0] if found else None  # type: ignore[return-value]
+        return select_row(self.store, TABLE, COLUMNS, f"{ticket_id}:{clock}")
 
     def count(self) -> int:
         with self.store.read() as cur:

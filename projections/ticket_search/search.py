@@ -31,9 +31,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
-
-from projections.knowledge.search import MAX_QUERY, fold
+from projections.knowledge.search import MAX_QUERY, Terms, fold
 
 __all__ = ["MAX_QUERY", "MAX_TERMS", "MARK", "Terms", "parse", "is_number", "pairs", "pair_term"]
 
@@ -41,21 +39,6 @@ MAX_TERMS = 16  # every term is one more index lookup (AND): a longer query is c
 _SPLIT = re.compile(r"[\s,;!?\"'()\[\]{}<>|，。、；：！？“”‘’（）【】《》「」『』]+")
 _NUMBER = re.compile(r"^[a-z]{2,4}-\d{8}-\d{3,}$")  # SR-20261207-001, folded
 MARK = "\ue000"  # a private-use character: follows each window of ``pairs``
-
-
-@dataclass(frozen=True)
-class Terms:
-    """A parsed query: ``long`` terms (three or more characters, indexed) and ``short`` ones."""
-
-    long: tuple[str, ...] = ()
-    short: tuple[str, ...] = ()
-
-    @property
-    def all(self) -> tuple[str, ...]:
-        return self.long + self.short
-
-    def __bool__(self) -> bool:
-        return bool(self.long or self.short)
 
 
 def parse(query: str) -> Terms:

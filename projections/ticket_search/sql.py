@@ -38,7 +38,8 @@ from typing import Any
 
 from projections.base import Positioned
 from projections.knowledge.search import fts_query, like_pattern
-from projections.sql import SqlStore, SqlView, select_rows, trigram_indexes, upsert_sql
+from projections.sql import (SqlStore, SqlView, scrub, select_row, select_rows, trigram_indexes,
+                             upsert_sql)
 from projections.ticket_search import projection as p
 from projections.ticket_search.projection import COLUMNS, TicketSearchRow
 from projections.ticket_search.search import Terms, is_number, pair_term, pairs, parse
@@ -170,24 +171,12 @@ class SqlTicketSearchView(SqlView):
         """Removes what erased contacts left in the database files outside the rows: SQLite
         checkpoints and truncates the WAL (older copies of the pages that held them),
         PostgreSQL vacuums the table (old row versions and their index entries)."""
-        if self.sqlite:
-            with self.store.read() as cur:
-                cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            return
-        with self.store.pool.connection() as conn:  # type: ignore[attr-defined]
-            conn.commit()
-            conn.autocommit = True
-            try:
-                conn.execute(f"VACUUM {TABLE}")
-            finally:
-                conn.autocommit = False
+        scrub(self.store, TABLE)
 
     # ------------------------------------------------------------------- reads
 
     def get(self, ticket_id: str) -> TicketSearchRow | None:
-        with self.store.read() as cur:
-            found = select_rows(cur, TABLE, COLUMNS, self.store.param, [ticket_id])
-        return found[0] if found else None  # type: ignore[return-value]
+        return select_row(self.store, TABLE, COLUMNS, ticket_id)
 
     def search(self, q: TicketSearchQuery) -> TicketSearchPage:
         terms = parse(q.q)
@@ -235,7 +224,7 @@ class SqlTicketSearchView(SqlView):
         * with contacts, also the rows where some term is in the contact: the contact index
           finds the rows holding any of the phrases, and every term is checked in the text
           or the contact (``instr``). The two are merged, newest first."""
-        phrases = [fts_query([t]) for t in terms.long] + [
+        phrases = [fts_query([t]) for t in terms.grams] + [
             fts_query([pair_term(t)]) for t in terms.short]
         sql = (f"SELECT {self._cols} FROM {TEXT_FTS} f JOIN {TABLE} t ON t.seq = f.rowid "
                f"WHERE {TEXT_FTS} MATCH ?{_and(where)} ORDER BY f.rowid DESC LIMIT ?")
