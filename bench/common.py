@@ -11,7 +11,9 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -69,6 +71,56 @@ def bench_parser(module: str, doc: str | None) -> argparse.ArgumentParser:
     parser.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--pg-url", help="an existing PostgreSQL server (needs CREATEDB); default: start a private one")
     return parser
+
+
+def stores_parser(module: str, doc: str | None, samples: int) -> argparse.ArgumentParser:
+    """The command line of ``python -m <module>`` for a benchmark run on each of several stores
+    in turn (``--stores``): the options they all take; a benchmark adds its own, then calls
+    ``add_output_options``."""
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=(doc or "").split("\n")[0])
+    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--stores", default="sqlite,postgres", help="comma-separated: sqlite, postgres")
+    parser.add_argument("--pg-url", help="an existing PostgreSQL server (needs CREATEDB); default: a private one")
+    parser.add_argument("--samples", type=int, default=samples, help="timed rounds (each route once a round)")
+    return parser
+
+
+def add_output_options(parser: argparse.ArgumentParser) -> None:
+    """``--workers``, ``--dir`` and ``--json``, the last options of a ``stores_parser``."""
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes encoding events")
+    parser.add_argument("--dir", type=Path, help="where the SQLite file goes (default a temp dir; removed)")
+    parser.add_argument("--json", type=Path, help="also write the figures here as JSON")
+
+
+def each_store(bench: str, args: Any, run_store: Callable[[str, Any, Path], T | None],
+               report: Callable[[T], None]) -> list[T]:
+    """Runs ``run_store`` on each of ``--stores`` in a fresh temporary directory and reports
+    each result (a store it skipped gives None), between the lines naming the code measured
+    and the machine's load; the results."""
+    stop_on_sigterm()
+    print(f"code: {source_state()}; load average at start {load_average():.2f} ({os.cpu_count()} CPUs)")
+    print()
+    results = []
+    for kind in [s.strip() for s in args.stores.split(",") if s.strip()]:
+        tmp = Path(tempfile.mkdtemp(prefix=f"opsledger-bench-{bench}-{kind}-", dir=args.dir))
+        result = run_store(kind, args, tmp)
+        if result is not None:
+            report(result)
+            results.append(result)
+    print(f"load average at end {load_average():.2f}")
+    return results
+
+
+@dataclass
+class FilledStore:
+    """What a benchmark over several stores reports of each store before it measures: the
+    tickets and events written, and the seconds to write them and for the views to catch up."""
+
+    store: str
+    tickets: int
+    events: int
+    fill_s: float
+    catch_up_s: float
 
 
 def print_header(header: str) -> None:

@@ -43,12 +43,10 @@ import asyncio
 import cProfile
 import io
 import json
-import os
 import pstats
 import re
 import secrets
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -61,7 +59,8 @@ from adapters.container import Services, build
 from adapters.settings import Settings
 from application.commands.tickets import Assign, LogWork, RegisterTicket, Start
 from application.commands.users import IssueToken, RegisterUser, SetPassword
-from bench.common import clean_up, load_average, print_header, source_state, stop_on_sigterm, write_json
+from bench.common import (FilledStore, add_output_options, clean_up, each_store, print_header,
+                          stores_parser, write_json)
 from bench.http_commands import Client, Dist, Server
 from bench.rebuild import open_store
 from bench.scale import MIX, generate
@@ -135,12 +134,7 @@ class Pair:
 
 
 @dataclass
-class StoreResult:
-    store: str
-    tickets: int
-    events: int
-    fill_s: float
-    catch_up_s: float
+class StoreResult(FilledStore):
     long_tickets: list[str]
     samples: int
     floor: Dist | None = None
@@ -399,36 +393,16 @@ def report(result: StoreResult) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m bench.console", description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--tickets", type=int, default=100_000)
-    parser.add_argument("--stores", default="sqlite,postgres", help="comma-separated: sqlite, postgres")
-    parser.add_argument("--pg-url", help="an existing PostgreSQL server (needs CREATEDB); default: a private one")
-    parser.add_argument("--samples", type=int, default=300, help="timed rounds (each route once a round)")
+    parser = stores_parser("bench.console", __doc__, samples=300)
     parser.add_argument("--events", type=int, default=200, help="events in each ticket page's history")
     parser.add_argument("--long-tickets", type=int, default=3, help="ticket pages measured in turn")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes encoding events")
     parser.add_argument("--profile", action="store_true", help="also profile the pages in process (cProfile)")
-    parser.add_argument("--dir", type=Path, help="where the SQLite file goes (default a temp dir; removed)")
-    parser.add_argument("--json", type=Path, help="also write the figures here as JSON")
+    add_output_options(parser)
     args = parser.parse_args(argv)
-    stop_on_sigterm()
-    load0 = load_average()
-    print(f"code: {source_state()}; load average at start {load0:.2f} ({os.cpu_count()} CPUs)")
-    print()
-    results = []
-    for kind in [s.strip() for s in args.stores.split(",") if s.strip()]:
-        tmp = Path(tempfile.mkdtemp(prefix=f"opsledger-bench-console-{kind}-", dir=args.dir))
-        result = run_store(kind, args, tmp)
-        if result is not None:
-            report(result)
-            results.append(result)
-    print(f"load average at end {load_average():.2f}")
+    results = each_store("console", args, run_store, report)
     write_json(args.json, {"target_p99_ms": TARGET_P99_MS, "stores": [asdict(r) for r in results]})
     measured = [p for r in results for p in r.pairs]
     return 0 if results and all(p.page_dist is not None and not p.error for p in measured) else 1
-
 
 if __name__ == "__main__":
     sys.exit(main())

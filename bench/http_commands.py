@@ -166,6 +166,18 @@ class Dist:
         return cls(len(ms), percentile(ms, 50), percentile(ms, 95), percentile(ms, 99), max(ms, default=float("nan")))
 
 
+def timed(n: int, fn: Callable[[int], Any], warmup: int = 20) -> Dist:
+    """``fn(k)`` timed ``n`` times after ``warmup`` untimed calls; its milliseconds."""
+    for k in range(warmup):
+        fn(k)
+    ms = []
+    for k in range(n):
+        t0 = time.perf_counter()
+        fn(k)
+        ms.append((time.perf_counter() - t0) * 1000)
+    return Dist.of(ms)
+
+
 @dataclass
 class RunResult:
     label: str

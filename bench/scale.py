@@ -65,7 +65,7 @@ from bench.common import (
     stop_on_sigterm,
     write_json,
 )
-from bench.http_commands import Client, Dist, Server
+from bench.http_commands import Client, Dist, Server, timed
 from bench.rebuild import BASE, STAGES, PostgresStore, SQLiteStore, Store, ticket
 from projections.ticket_list.projection import OPEN_STATUSES, stamp
 from projections.ticket_list.view import TicketQuery
@@ -264,17 +264,6 @@ class Timed:
     floor_name: str = ""
     floor: Dist | None = None
     rows: int = 0
-
-
-def timed(n: int, fn: Callable[[int], Any], warmup: int = 20) -> Dist:
-    for k in range(warmup):
-        fn(k)
-    ms = []
-    for k in range(n):
-        t0 = time.perf_counter()
-        fn(k)
-        ms.append((time.perf_counter() - t0) * 1000)
-    return Dist.of(ms)
 
 
 def http_get(client: Client, path: str) -> Any:

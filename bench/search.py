@@ -43,15 +43,13 @@ It is a benchmark, not a test (``tests/test_bench_smoke.py`` runs it at a tiny s
 from __future__ import annotations
 
 import multiprocessing
-import os
 import random
 import sqlite3
 import sys
-import tempfile
 import time
 import unicodedata
 import urllib.parse
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -62,9 +60,10 @@ from adapters.container import Services, build
 from adapters.settings import Settings
 from application.commands.users import IssueToken, RegisterUser
 from application.search import Scope, search
-from bench.common import clean_up, load_average, print_header, source_state, stop_on_sigterm, write_json
+from bench.common import (FilledStore, add_output_options, clean_up, each_store, print_header,
+                          stores_parser, write_json)
 from bench.console import Route, fetch, measure
-from bench.http_commands import Client, Dist, Server
+from bench.http_commands import Client, Dist, Server, timed
 from bench.rebuild import Store, open_store
 from bench.scale import CHUNK, PostgresWriter, SQLiteWriter, disk_bytes
 from domain.priority import Impact, Importance, Urgency
@@ -272,17 +271,6 @@ class RawScan:
         self.conn.close()
 
 
-def timed(n: int, fn: Callable[[int], Any], warmup: int = WARMUP) -> Dist:
-    for k in range(warmup):
-        fn(k)
-    ms = []
-    for k in range(n):
-        t0 = time.perf_counter()
-        fn(k)
-        ms.append((time.perf_counter() - t0) * 1000)
-    return Dist.of(ms)
-
-
 # -------------------------------------------------------------------------- runs
 
 
@@ -301,12 +289,7 @@ class Line:
 
 
 @dataclass
-class StoreResult:
-    store: str
-    tickets: int
-    events: int
-    fill_s: float
-    catch_up_s: float
+class StoreResult(FilledStore):
     rebuild_events: int
     rebuild_s: float
     store_bytes: int | None
@@ -342,8 +325,8 @@ def run_store(kind: str, args: Any, tmp: Path) -> StoreResult | None:
             found = search(services, shape.q, kinds=kinds, limit=10, scope=shape.scope)
             line.hits = found.count
             line.in_process = timed(args.samples, lambda _k, s=shape, kd=kinds: search(
-                services, s.q, kinds=kd, limit=10, scope=s.scope))
-            line.raw = timed(args.samples, lambda _k, s=shape: raw.run(s))  # type: ignore[union-attr]
+                services, s.q, kinds=kd, limit=10, scope=s.scope), WARMUP)
+            line.raw = timed(args.samples, lambda _k, s=shape: raw.run(s), WARMUP)  # type: ignore[union-attr]
         raw.close()
         raw = None
         services.close()
@@ -407,32 +390,12 @@ def report(r: StoreResult) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m bench.search",
-                                     description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--tickets", type=int, default=100_000)
-    parser.add_argument("--stores", default="sqlite,postgres", help="comma-separated: sqlite, postgres")
-    parser.add_argument("--pg-url", help="an existing PostgreSQL server (needs CREATEDB); default: a private one")
-    parser.add_argument("--samples", type=int, default=200, help="timed rounds (each route once a round)")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes encoding events")
-    parser.add_argument("--dir", type=Path, help="where the SQLite file goes (default a temp dir; removed)")
-    parser.add_argument("--json", type=Path, help="also write the figures here as JSON")
+    parser = stores_parser("bench.search", __doc__, samples=200)
+    add_output_options(parser)
     args = parser.parse_args(argv)
-    stop_on_sigterm()
-    print(f"code: {source_state()}; load average at start {load_average():.2f} ({os.cpu_count()} CPUs)")
-    print()
-    results = []
-    for kind in [s.strip() for s in args.stores.split(",") if s.strip()]:
-        tmp = Path(tempfile.mkdtemp(prefix=f"opsledger-bench-search-{kind}-", dir=args.dir))
-        result = run_store(kind, args, tmp)
-        if result is not None:
-            report(result)
-            results.append(result)
-    print(f"load average at end {load_average():.2f}")
+    results = each_store("search", args, run_store, report)
     write_json(args.json, {"target_p99_ms": TARGET_P99_MS, "stores": [asdict(r) for r in results]})
     return 0 if results else 1
-
 
 if __name__ == "__main__":
     sys.exit(main())
