@@ -24,7 +24,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import structlog
@@ -33,6 +33,23 @@ log = structlog.get_logger("opsledger.projections")
 
 RESTART_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)  # seconds, then 30 s each time
 STABLE_SECONDS = 60.0  # a worker that ran this long starts the delays again from the first
+
+
+def terminate(procs: Sequence[subprocess.Popen[Any]], timeout: float,
+              kill_wait: float | None = None) -> None:
+    """SIGTERM to each of ``procs`` still running (a graceful stop), then waits ``timeout``
+    seconds for them all; SIGKILL to any still running then, waiting ``kill_wait`` for it."""
+    for proc in procs:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for proc in procs:
+        try:
+            proc.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(kill_wait)
 
 
 def keep_restarting(
@@ -155,14 +172,7 @@ class ProjectionWorker:
         self._stopping.set()
         proc = self._proc
         if proc is not None:
-            if proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(5)
+            terminate([proc], timeout, kill_wait=5)
             self._close_pipe(proc)
         if self._supervisor is not None:
             self._supervisor.join(timeout)

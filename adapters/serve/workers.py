@@ -42,7 +42,7 @@ import structlog
 import uvicorn
 
 from adapters.serve.heap import freeze_startup_heap
-from adapters.serve.worker_process import keep_restarting, wake_on_bytes
+from adapters.serve.worker_process import keep_restarting, terminate, wake_on_bytes
 
 log = structlog.get_logger("opsledger.serve")
 
@@ -185,18 +185,7 @@ class HttpWorkers:
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM (uvicorn finishes the requests in flight), SIGKILL after ``timeout``."""
         self._stopping.set()
-        procs = [p for p in self.procs if p is not None]
-        for proc in procs:
-            if proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        for proc in procs:
-            try:
-                proc.wait(max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        terminate([p for p in self.procs if p is not None], timeout)
         with self._lock:
             for slot, fd in enumerate(self.reports):
                 if fd is not None:

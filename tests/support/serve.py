@@ -20,6 +20,8 @@ from pathlib import Path
 
 import httpx
 
+from adapters.serve.worker_process import terminate
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -115,13 +117,7 @@ class Process:
         proc, self.proc = self.proc, None
         if proc is None:
             return None
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
+        terminate([proc], timeout, kill_wait=10)
         return proc.returncode
 
     def log_tail(self, lines: int = 40) -> str:
