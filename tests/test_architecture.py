@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.source import parsed
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("domain", "application", "adapters", "projections")
 LINT = (
@@ -181,14 +183,12 @@ def domain_modules() -> list[Path]:
 
 @pytest.mark.parametrize("path", domain_modules(), ids=lambda p: p.name)
 def test_domain_imports_only_the_standard_library_eventsourcing_domain_and_itself(path):
-    module = str(path.relative_to(ROOT))
-    assert import_problems(ast.parse(path.read_text(encoding="utf-8")), module) == []
+    assert import_problems(*parsed(path)) == []
 
 
 @pytest.mark.parametrize("path", domain_modules(), ids=lambda p: p.name)
 def test_domain_never_reads_the_clock_or_makes_random_ids(path):
-    module = str(path.relative_to(ROOT))
-    assert clock_and_id_problems(ast.parse(path.read_text(encoding="utf-8")), module) == []
+    assert clock_and_id_problems(*parsed(path)) == []
 
 
 def test_the_ast_checks_catch_what_they_look_for():

@@ -20,6 +20,8 @@ from pathlib import Path
 import grimp
 import pytest
 
+from tests.support.source import parsed, where
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("domain", "application", "adapters", "projections")
 #: The only modules allowed directly in ``adapters/``.
@@ -127,10 +129,9 @@ def private_imports(tree: ast.Module, where: str) -> list[str]:
     return sorted(set(problems))
 
 
-@pytest.mark.parametrize("path", python_files(), ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize("path", python_files(), ids=where)
 def test_no_private_name_of_a_library_is_imported(path):
-    where = str(path.relative_to(ROOT))
-    assert private_imports(ast.parse(path.read_text(encoding="utf-8")), where) == []
+    assert private_imports(*parsed(path)) == []
 
 
 def test_the_private_import_check_catches_what_it_looks_for():
@@ -170,12 +171,9 @@ def environment_reads(tree: ast.Module, where: str) -> list[str]:
     return sorted(set(problems))
 
 
-@pytest.mark.parametrize("path", python_files(), ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize("path", [p for p in python_files() if where(p) != SETTINGS], ids=where)
 def test_only_the_settings_module_reads_the_environment(path):
-    where = str(path.relative_to(ROOT))
-    if where == SETTINGS:
-        return
-    assert environment_reads(ast.parse(path.read_text(encoding="utf-8")), where) == []
+    assert environment_reads(*parsed(path)) == []
 
 
 def test_the_environment_check_catches_what_it_looks_for():

@@ -9,28 +9,13 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from application.commands.tickets import (
-    AddInformation,
-    Assign,
-    AwaitCustomer,
-    Classify,
-    CloseTicket,
-    Comment,
-    Confirm,
-    GiveFeedback,
-    Invalidate,
-    LogWork,
-    RegisterTicket,
-    Reopen,
-    Resolve,
-    Resume,
-    Start,
-)
+from application.commands import tickets as cmd
 from application.desk import ServiceDesk
 from application.ports import FixedClock
 from domain.priority import Impact, Importance, Urgency
@@ -219,9 +204,9 @@ def drive_desk(
             elif rng.random() < 0.25:  # a priority given before classification (PriorityGiven)
                 extra = dict(priority=rng.choice(("P1", "P2", "P3")),
                              override_reason="客户来电要求加急")
-            r = desk.handle(RegisterTicket(customer=rng.choice("ABCD"), contact=CONTACT,
-                                           channel="phone", title=f"desk ticket {done}",
-                                           affected_system="ERP", **extra), actor="agent")
+            r = desk.handle(cmd.RegisterTicket(customer=rng.choice("ABCD"), contact=CONTACT,
+                                               channel="phone", title=f"desk ticket {done}",
+                                               affected_system="ERP", **extra), actor="agent")
             ids.append(r.ticket.id)
             latest[r.ticket.id] = r.ticket
             done += 1
@@ -230,8 +215,8 @@ def drive_desk(
         if latest[ref].status in TAKES_INFORMATION and rng.random() < 0.05:
             # the customer adds what they know (ADR 0052), or the staff write a note (ADR
             # 0055): any open state, no status change
-            command = (AddInformation(ref=ref, information="截图已发邮箱") if done % 2 else
-                       Comment(ref=ref, body="已电话联系客户", visibility="internal"))
+            command = (cmd.AddInformation(ref=ref, information="截图已发邮箱") if done % 2 else
+                       cmd.Comment(ref=ref, body="已电话联系客户", visibility="internal"))
             latest[ref] = desk.handle(command, actor="li.si").ticket
             done += 1
             continue
@@ -247,35 +232,33 @@ def drive_desk(
     return ids
 
 
+def _confirm(ref: UUID, rng: random.Random) -> cmd.Confirm:
+    passed = rng.random() < 0.7
+    return cmd.Confirm(ref=ref, signer="客户", items=["ERP"], criteria=["可登录"], passed=passed,
+                       unmet_items=[] if passed else ["报表"])
+
+
+#: The walk's commands by name: each made for a ticket (``ref``) with the walk's ``rng``.
+WALK: dict[str, Callable[[UUID, random.Random], Any]] = {
+    "invalidate": lambda ref, rng: cmd.Invalidate(ref=ref, reason="not a service request"),
+    "classify": lambda ref, rng: cmd.Classify(ref=ref, type="fault", category="software",
+                                              **CLASSIFY[rng.choice(list(CLASSIFY))]),
+    "assign": lambda ref, rng: cmd.Assign(ref=ref, assignee=rng.choice((*ACTORS, None)),
+                                          group=rng.choice(("net", "desk", None)) or "ops"),
+    "start": lambda ref, rng: cmd.Start(ref=ref),
+    "log_work": lambda ref, rng: cmd.LogWork(ref=ref, action="checked the logs", hours=0.25),
+    "await_customer": lambda ref, rng: cmd.AwaitCustomer(ref=ref, reason="need a screenshot"),
+    "resume": lambda ref, rng: cmd.Resume(ref=ref),
+    "resolve": lambda ref, rng: cmd.Resolve(ref=ref, **RESOLUTION),
+    "confirm": _confirm,
+    "close": lambda ref, rng: cmd.CloseTicket(ref=ref, signer="客户", reason="客户同意结束支持"),
+    "reopen": lambda ref, rng: cmd.Reopen(ref=ref, reason="came back"),
+    "feedback": lambda ref, rng: cmd.GiveFeedback(ref=ref, timeliness=5, effectiveness=4,
+                                                  attitude=5),
+}
+
+
 def _command(desk: ServiceDesk, ref: UUID, command: str, actor: str, rng: random.Random) -> Any:
-    if command == "invalidate":
-        return desk.handle(Invalidate(ref=ref, reason="not a service request"), actor=actor)
-    if command == "classify":
-        return desk.handle(Classify(ref=ref, type="fault", category="software",
-                                    **CLASSIFY[rng.choice(list(CLASSIFY))]), actor=actor)
-    if command == "assign":
-        return desk.handle(Assign(ref=ref, assignee=rng.choice((*ACTORS, None)),
-                                  group=rng.choice(("net", "desk", None)) or "ops"), actor=actor)
-    if command == "start":
-        return desk.handle(Start(ref=ref), actor=actor)
-    if command == "log_work":
-        return desk.handle(LogWork(ref=ref, action="checked the logs", hours=0.25), actor=actor)
-    if command == "await_customer":
-        return desk.handle(AwaitCustomer(ref=ref, reason="need a screenshot"), actor=actor)
-    if command == "resume":
-        return desk.handle(Resume(ref=ref), actor=actor)
-    if command == "resolve":
-        return desk.handle(Resolve(ref=ref, **RESOLUTION), actor=actor)
-    if command == "confirm":
-        passed = rng.random() < 0.7
-        return desk.handle(Confirm(ref=ref, signer="客户", items=["ERP"], criteria=["可登录"],
-                                   passed=passed, unmet_items=[] if passed else ["报表"]),
-                           actor=actor)
-    if command == "close":
-        return desk.handle(CloseTicket(ref=ref, signer="客户", reason="客户同意结束支持"), actor=actor)
-    if command == "reopen":
-        return desk.handle(Reopen(ref=ref, reason="came back"), actor=actor)
-    if command == "feedback":
-        return desk.handle(GiveFeedback(ref=ref, timeliness=5, effectiveness=4, attitude=5),
-                           actor=actor)
-    raise AssertionError(f"the walk does not know the command {command!r}")
+    if command not in WALK:
+        raise AssertionError(f"the walk does not know the command {command!r}")
+    return desk.handle(WALK[command](ref, rng), actor=actor)

@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -70,12 +71,21 @@ def settings(store_url: str, relay: str, rules: str = "", **more: Any) -> Settin
                     public_url="https://desk.example", **more)
 
 
+@contextmanager
+def built(config: Settings, **kw: Any) -> Iterator[Services]:
+    """``build(config)``, closed at the end of the ``with``."""
+    s = build(config, **kw)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
 @pytest.fixture
 def world(store_url: str, sink: SmtpSink, robots: Robots, tmp_path: Path) -> Iterator[Services]:
-    s = build(settings(store_url, sink.relay, rules_file(tmp_path, robots),
-                       notify_webhook_url=f"{robots.url}/hook"))
-    yield s
-    s.close()
+    with built(settings(store_url, sink.relay, rules_file(tmp_path, robots),
+                        notify_webhook_url=f"{robots.url}/hook")) as s:
+        yield s
 
 
 def header(m: Any, name: str) -> str:
@@ -198,8 +208,7 @@ def test_a_replayed_batch_stores_nothing_twice_and_sends_nothing_again(world, si
 
 def test_a_failing_relay_is_retried_with_backoff_then_marked_failed(store_url):
     dead = f"127.0.0.1:{free_port()}"  # nobody listens
-    s = build(settings(store_url, dead, notice_attempts=3, notice_retry_seconds=0))
-    try:
+    with built(settings(store_url, dead, notice_attempts=3, notice_retry_seconds=0)) as s:
         ref = register(s)
         s.runner.catch_up_all()
         ticket_id = str(s.desk.get_ticket(ref).id)
@@ -214,15 +223,12 @@ def test_a_failing_relay_is_retried_with_backoff_then_marked_failed(store_url):
         assert s.notifier.run_once() == 0  # a failed notice is not tried again
         status = s.notifier.status()
         assert (status["failed"], status["pending"], status["sent"]) == (1, 0, 0)
-    finally:
-        s.close()
 
 
 def test_the_backoff_doubles_up_to_its_ceiling_and_a_notice_waits_for_it(store_url):
     assert [backoff(n, 30, 3600).total_seconds() for n in (1, 2, 3, 4, 8)] == [
         30, 60, 120, 240, 3600]
-    s = build(settings(store_url, f"127.0.0.1:{free_port()}", notice_retry_seconds=30))
-    try:
+    with built(settings(store_url, f"127.0.0.1:{free_port()}", notice_retry_seconds=30)) as s:
         ref = register(s)
         s.runner.catch_up_all()
         assert s.notifier.run_once() == 1
@@ -230,15 +236,12 @@ def test_the_backoff_doubles_up_to_its_ceiling_and_a_notice_waits_for_it(store_u
         assert row.attempts == 1 and row.status == "pending"
         assert s.notifier.run_once() == 0  # not due for 30 s
         assert s.notifier.status()["oldest_pending_seconds"] is not None
-    finally:
-        s.close()
 
 
 def test_an_erased_contact_is_dropped_never_sent(store_url, sink, store_kind):
     if store_kind == "memory":
         pytest.skip("crypto-shredding needs a key store in the database")
-    s = build(settings(store_url, sink.relay))
-    try:
+    with built(settings(store_url, sink.relay)) as s:
         ref = register(s)
         s.runner.catch_up_all()  # decided, not sent yet
         erase_personal_data(s.desk, "ACME", reason="客户要求删除", requested_by="dpo",
@@ -248,8 +251,6 @@ def test_an_erased_contact_is_dropped_never_sent(store_url, sink, store_kind):
         assert [(r.notice.rule, r.status, r.last_error) for r in rows] == [
             ("registered", "dropped", "recipient erased")]
         assert sink.raw == []
-    finally:
-        s.close()
 
 
 def test_an_escalation_mails_manager_and_expert_and_posts_the_webhook_json(world, sink, robots):
@@ -326,8 +327,7 @@ def test_sla_warnings_and_breaches_go_to_the_policys_manager_and_expert(store_ur
     from tests.support.sla import P1, local
 
     clock = FixedClock(local(2026, 11, 23, 10, 0))
-    s = build(settings(store_url, sink.relay), clock=clock)
-    try:
+    with built(settings(store_url, sink.relay), clock=clock) as s:
         for who in ("sla-manager", "sla-expert"):
             s.desk.handle(RegisterUser(id=who, name=who, roles=["manager"],
                                        email=f"{who}@provider.example"), actor="admin")
@@ -343,8 +343,6 @@ def test_sla_warnings_and_breaches_go_to_the_policys_manager_and_expert(store_ur
         assert warned == [("sla-expert@provider.example", f"[{number}] SLA 预警：ERP 无法登录"),
                           ("sla-manager@provider.example", f"[{number}] SLA 预警：ERP 无法登录")]
         assert "响应时限已用去 50%" in sink.mails[0].get_content()
-    finally:
-        s.close()
 
 
 def test_a_changes_window_goes_to_the_cab_and_the_customers_of_its_system(store_url, sink,
@@ -357,8 +355,7 @@ def test_a_changes_window_goes_to_the_cab_and_the_customers_of_its_system(store_
     rules.write_text('[cab]\naddresses = ["cab@provider.example"]\n'
                      '[systems]\n"core-switch" = ["ACME"]\n'
                      '[customers.ACME]\naddresses = ["ops@acme.example"]\n', encoding="utf-8")
-    s = build(settings(store_url, sink.relay, str(rules)))
-    try:
+    with built(settings(store_url, sink.relay, str(rules))) as s:
         ticket = register(s)
         c = s.desk.handle(RequestChange(kind="normal", title="核心交换机升级",
                                         affected_system="core-switch",
@@ -374,39 +371,30 @@ def test_a_changes_window_goes_to_the_cab_and_the_customers_of_its_system(store_
         assert planned == [("cab@provider.example", f"[{c.number}] 变更计划：核心交换机升级"),
                            ("ops@acme.example", f"[{c.number}] 变更计划：核心交换机升级")]
         assert "core-switch" in [m for m in sink.mails if "变更" in m["Subject"]][0].get_content()
-    finally:
-        s.close()
 
 
 def test_an_outbox_new_to_a_store_with_a_history_starts_at_its_head(store_url, sink, store_kind):
     if store_kind == "memory":
         pytest.skip("a memory store has no history before its outbox")
-    s = build(settings(store_url, sink.relay))
-    try:
+    with built(settings(store_url, sink.relay)) as s:
         old = register(s)
         s.runner.catch_up_all()
         with s.notifier.outbox.db.transaction() as cur:  # as before this version
             cur.execute("DROP TABLE notice_outbox")
             cur.execute("DELETE FROM projection_tracking WHERE name='notices'")
-    finally:
-        s.close()
-    s = build(settings(store_url, sink.relay))
-    try:
+    with built(settings(store_url, sink.relay)) as s:
         assert s.runner.views["notices"].position() == s.desk.max_position()
         new = register(s)
         send_all(s)
         assert [m["Subject"] for m in sink.mails] == [f"[{new}] 已受理：打印机卡纸"]
         assert old != new
-    finally:
-        s.close()
 
 
 def test_a_requesters_email_is_erased_with_the_customers_personal_data(store_url, sink,
                                                                       store_kind):
     if store_kind == "memory":
         pytest.skip("crypto-shredding needs a key store in the database")
-    s = build(settings(store_url, sink.relay))
-    try:
+    with built(settings(store_url, sink.relay)) as s:
         s.desk.handle(RegisterUser(id="li.si@acme", name="李四", roles=["requester"],
                                    customer="ACME", email="li.si@acme.example"), actor="admin")
         erase_personal_data(s.desk, "ACME", reason="客户要求删除", requested_by="dpo",
@@ -418,5 +406,3 @@ def test_a_requesters_email_is_erased_with_the_customers_personal_data(store_url
                                           ends=start + timedelta(hours=1)), actor="admin")
         send_all(s)
         assert sink.raw == []  # nobody left to mail: the erased requester is not a recipient
-    finally:
-        s.close()

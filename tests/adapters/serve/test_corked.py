@@ -7,7 +7,9 @@ import http.client
 import socket
 import threading
 import time
+from collections.abc import Iterator
 
+import pytest
 import uvicorn
 
 from adapters.serve.corked import CorkedHttpToolsProtocol, _Corked
@@ -31,35 +33,40 @@ class FakeTransport:
         return f"info:{name}"
 
 
-def test_a_head_goes_out_with_the_body_after_it() -> None:
+@pytest.fixture
+def loop() -> Iterator[asyncio.AbstractEventLoop]:
     loop = asyncio.new_event_loop()
-    try:
-        raw = FakeTransport()
-        corked = _Corked(raw, loop)  # type: ignore[arg-type]
-        corked.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n")
-        assert raw.writes == []
-        corked.write(b"ok")
-        assert raw.writes == [b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"]
-        loop.run_until_complete(asyncio.sleep(0))  # the scheduled flush finds nothing held
-        assert len(raw.writes) == 1
-        assert corked.get_extra_info("peername") == "info:peername"  # the rest is the transport's
-    finally:
-        loop.close()
+    yield loop
+    loop.close()
 
 
-def test_a_head_without_a_body_goes_out_on_the_next_turn_or_at_close() -> None:
-    loop = asyncio.new_event_loop()
-    try:
-        raw = FakeTransport()
-        corked = _Corked(raw, loop)  # type: ignore[arg-type]
-        corked.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-        loop.run_until_complete(asyncio.sleep(0))
-        assert raw.writes == [b"HTTP/1.1 100 Continue\r\n\r\n"]
-        corked.write(b"HTTP/1.1 204 No Content\r\n\r\n")
-        corked.close()
-        assert raw.writes[-1] == b"HTTP/1.1 204 No Content\r\n\r\n" and raw.closed
-    finally:
-        loop.close()
+@pytest.fixture
+def raw() -> FakeTransport:
+    return FakeTransport()
+
+
+@pytest.fixture
+def corked(raw: FakeTransport, loop: asyncio.AbstractEventLoop) -> _Corked:
+    return _Corked(raw, loop)  # type: ignore[arg-type]
+
+
+def test_a_head_goes_out_with_the_body_after_it(loop, raw, corked) -> None:
+    corked.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n")
+    assert raw.writes == []
+    corked.write(b"ok")
+    assert raw.writes == [b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"]
+    loop.run_until_complete(asyncio.sleep(0))  # the scheduled flush finds nothing held
+    assert len(raw.writes) == 1
+    assert corked.get_extra_info("peername") == "info:peername"  # the rest is the transport's
+
+
+def test_a_head_without_a_body_goes_out_on_the_next_turn_or_at_close(loop, raw, corked) -> None:
+    corked.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+    loop.run_until_complete(asyncio.sleep(0))
+    assert raw.writes == [b"HTTP/1.1 100 Continue\r\n\r\n"]
+    corked.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+    corked.close()
+    assert raw.writes[-1] == b"HTTP/1.1 204 No Content\r\n\r\n" and raw.closed
 
 
 async def app(scope, receive, send):  # a minimal ASGI app: a body, and none for HEAD
