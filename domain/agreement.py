@@ -32,13 +32,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
 from domain.checks import StatusRules, given, refuse_fields, stripped
 from domain.customer import normalise_customer_id
 from domain.errors import FieldError
+from domain.records import directory
 
 #: An agreement that ends within this many days is flagged (issue 21 item 2).
 EXPIRY_NOTICE = timedelta(days=30)
@@ -370,33 +371,8 @@ class Agreement(StatusRules, Aggregate):
         return True
 
 
-class AgreementDirectory(Aggregate):
-    """The ids of every agreement in order of concluding (for the lists and the lookups of a
-    ticket's agreements), changed in the same transaction as each agreement."""
-
-    TOPIC = "opsledger.agreement:AgreementDirectory"
-    ID = uuid5(NAMESPACE_URL, "opsledger:agreement-directory")
-
-    class Event(Aggregate.Event):
-        TOPIC = "opsledger.agreement:AgreementDirectory.Event"
-
-    class Opened(Aggregate.Created):
-        TOPIC = "opsledger.agreement:AgreementDirectory.Opened"
-
-    class Listed(Event):
-        TOPIC = "opsledger.agreement:AgreementDirectory.Listed"
-        agreement_id: str
-
-        def apply(self, directory: AgreementDirectory) -> None:
-            directory.agreements = (*directory.agreements, self.agreement_id)
-
-    def __init__(self) -> None:
-        self.agreements: tuple[str, ...] = ()
-
-    @classmethod
-    def open(cls, at: datetime) -> AgreementDirectory:
-        return cls._create(cls.Opened, id=cls.ID, timestamp=at)
-
-    def add(self, agreement_id: str, at: datetime) -> None:
-        if agreement_id not in self.agreements:
-            self.trigger_event(self.Listed, timestamp=at, agreement_id=agreement_id)
+AgreementDirectory = directory(
+    "opsledger.agreement:AgreementDirectory", "opsledger:agreement-directory",
+    key="agreement_id", items="agreements", module=__name__,
+    doc="""The ids of every agreement in order of concluding (for the lists and the lookups of a
+    ticket's agreements), changed in the same transaction as each agreement.""")

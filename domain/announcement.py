@@ -26,13 +26,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
 from domain.checks import StatusRules, given, refuse_fields, stripped
 from domain.customer import normalise_customer_id
 from domain.errors import FieldError
+from domain.records import directory
 
 #: The source's rule: at least 48 hours' notice of planned maintenance ([001] 2.3).
 DEFAULT_LEAD = timedelta(hours=48)
@@ -242,33 +243,8 @@ def _window_errors(starts: datetime, ends: datetime, at: datetime, lead: timedel
     return errors
 
 
-class AnnouncementDirectory(Aggregate):
-    """The ids of every announcement in order of publishing (for the lists), changed in the
-    same transaction as each announcement, like ``ProjectDirectory``."""
-
-    TOPIC = "opsledger.announcement:AnnouncementDirectory"
-    ID = uuid5(NAMESPACE_URL, "opsledger:announcement-directory")
-
-    class Event(Aggregate.Event):
-        TOPIC = "opsledger.announcement:AnnouncementDirectory.Event"
-
-    class Opened(Aggregate.Created):
-        TOPIC = "opsledger.announcement:AnnouncementDirectory.Opened"
-
-    class Listed(Event):
-        TOPIC = "opsledger.announcement:AnnouncementDirectory.Listed"
-        announcement_id: str
-
-        def apply(self, directory: AnnouncementDirectory) -> None:
-            directory.announcements = (*directory.announcements, self.announcement_id)
-
-    def __init__(self) -> None:
-        self.announcements: tuple[str, ...] = ()
-
-    @classmethod
-    def open(cls, at: datetime) -> AnnouncementDirectory:
-        return cls._create(cls.Opened, id=cls.ID, timestamp=at)
-
-    def add(self, announcement_id: str, at: datetime) -> None:
-        if announcement_id not in self.announcements:
-            self.trigger_event(self.Listed, timestamp=at, announcement_id=announcement_id)
+AnnouncementDirectory = directory(
+    "opsledger.announcement:AnnouncementDirectory", "opsledger:announcement-directory",
+    key="announcement_id", items="announcements", module=__name__,
+    doc="""The ids of every announcement in order of publishing (for the lists), changed in the same
+    transaction as each announcement, like ``ProjectDirectory``.""")

@@ -30,13 +30,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
 from domain.checks import StatusRules, given, refuse_fields, stripped
 from domain.customer import normalise_customer_id
 from domain.errors import FieldError
+from domain.records import directory
 from domain.ticket import Contact
 
 #: The complaint's time limits from filing (ADR 0066; the documents ask "及时反应" and 100 %
@@ -326,32 +327,7 @@ class Complaint(StatusRules, Aggregate):
         return due
 
 
-class ComplaintDirectory(Aggregate):
-    """The ids of every complaint in order of filing (lists, reports, the watcher)."""
-
-    TOPIC = "opsledger.complaint:ComplaintDirectory"
-    ID = uuid5(NAMESPACE_URL, "opsledger:complaint-directory")
-
-    class Event(Aggregate.Event):
-        TOPIC = "opsledger.complaint:ComplaintDirectory.Event"
-
-    class Opened(Aggregate.Created):
-        TOPIC = "opsledger.complaint:ComplaintDirectory.Opened"
-
-    class Listed(Event):
-        TOPIC = "opsledger.complaint:ComplaintDirectory.Listed"
-        complaint_id: str
-
-        def apply(self, directory: ComplaintDirectory) -> None:
-            directory.complaints = (*directory.complaints, self.complaint_id)
-
-    def __init__(self) -> None:
-        self.complaints: tuple[str, ...] = ()
-
-    @classmethod
-    def open(cls, at: datetime) -> ComplaintDirectory:
-        return cls._create(cls.Opened, id=cls.ID, timestamp=at)
-
-    def add(self, complaint_id: str, at: datetime) -> None:
-        if complaint_id not in self.complaints:
-            self.trigger_event(self.Listed, timestamp=at, complaint_id=complaint_id)
+ComplaintDirectory = directory(
+    "opsledger.complaint:ComplaintDirectory", "opsledger:complaint-directory",
+    key="complaint_id", items="complaints", module=__name__,
+    doc="""The ids of every complaint in order of filing (lists, reports, the watcher).""")

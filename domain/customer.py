@@ -23,6 +23,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.checks import collapsed, refuse_fields
 from domain.errors import FieldError, InvalidCommand
+from domain.records import directory
 
 MAX_ID = 200
 MAX_NAME = 200
@@ -151,32 +152,7 @@ class Customer(Aggregate):
         return True
 
 
-class CustomerDirectory(Aggregate):
-    """The ids of every registered customer, in order of registration (for listing)."""
-
-    TOPIC = "opsledger.customer:CustomerDirectory"
-    ID = uuid5(NAMESPACE_URL, "opsledger:customer-directory")
-
-    class Event(Aggregate.Event):
-        TOPIC = "opsledger.customer:CustomerDirectory.Event"
-
-    class Opened(Aggregate.Created):
-        TOPIC = "opsledger.customer:CustomerDirectory.Opened"
-
-    class Listed(Event):
-        TOPIC = "opsledger.customer:CustomerDirectory.Listed"
-        customer: str
-
-        def apply(self, directory: CustomerDirectory) -> None:
-            directory.customers = (*directory.customers, self.customer)
-
-    def __init__(self) -> None:
-        self.customers: tuple[str, ...] = ()
-
-    @classmethod
-    def open(cls, at: datetime) -> CustomerDirectory:
-        return cls._create(cls.Opened, id=cls.ID, timestamp=at)
-
-    def add(self, customer: str, at: datetime) -> None:
-        if customer not in self.customers:
-            self.trigger_event(self.Listed, timestamp=at, customer=customer)
+CustomerDirectory = directory(
+    "opsledger.customer:CustomerDirectory", "opsledger:customer-directory",
+    key="customer", items="customers", module=__name__,
+    doc="""The ids of every registered customer, in order of registration (for listing).""")

@@ -33,6 +33,7 @@ from domain.checks import collapsed, refuse_fields
 from domain.customer import normalise_customer_id
 from domain.errors import FieldError, InvalidCommand, TransitionNotAllowed
 from domain.privacy import ERASED_TEXT
+from domain.records import directory
 
 MAX_ID = 200
 MAX_NAME = 200
@@ -416,32 +417,7 @@ class User(Aggregate):
 _ACTIVE_COMMANDS = ("update", "deactivate", "issue_token", "revoke_token")
 
 
-class UserDirectory(Aggregate):
-    """The ids of every registered user, in order of registration (for listing)."""
-
-    TOPIC = "opsledger.identity:UserDirectory"
-    ID = uuid5(NAMESPACE_URL, "opsledger:user-directory")
-
-    class Event(Aggregate.Event):
-        TOPIC = "opsledger.identity:UserDirectory.Event"
-
-    class Opened(Aggregate.Created):
-        TOPIC = "opsledger.identity:UserDirectory.Opened"
-
-    class Listed(Event):
-        TOPIC = "opsledger.identity:UserDirectory.Listed"
-        user: str
-
-        def apply(self, directory: UserDirectory) -> None:
-            directory.users = (*directory.users, self.user)
-
-    def __init__(self) -> None:
-        self.users: tuple[str, ...] = ()
-
-    @classmethod
-    def open(cls, at: datetime) -> UserDirectory:
-        return cls._create(cls.Opened, id=cls.ID, timestamp=at)
-
-    def add(self, user: str, at: datetime) -> None:
-        if user not in self.users:
-            self.trigger_event(self.Listed, timestamp=at, user=user)
+UserDirectory = directory(
+    "opsledger.identity:UserDirectory", "opsledger:user-directory",
+    key="user", items="users", module=__name__,
+    doc="""The ids of every registered user, in order of registration (for listing).""")

@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
@@ -38,6 +38,7 @@ from domain.checks import StatusRules, collapsed, refuse_fields, required, strip
 from domain.customer import normalise_customer_id
 from domain.errors import FieldError, InvalidCommand
 from domain.privacy import erased
+from domain.records import directory
 
 
 class Status(StrEnum):
@@ -591,33 +592,8 @@ class Project(StatusRules, Aggregate):
         return True
 
 
-class ProjectDirectory(Aggregate):
-    """The ids of every project in order of contracting (for listing), changed in the same
-    transaction as each project's contract, like ``CustomerDirectory``."""
-
-    TOPIC = "opsledger.project:ProjectDirectory"
-    ID = uuid5(NAMESPACE_URL, "opsledger:project-directory")
-
-    class Event(Aggregate.Event):
-        TOPIC = "opsledger.project:ProjectDirectory.Event"
-
-    class Opened(Aggregate.Created):
-        TOPIC = "opsledger.project:ProjectDirectory.Opened"
-
-    class Listed(Event):
-        TOPIC = "opsledger.project:ProjectDirectory.Listed"
-        project_id: str
-
-        def apply(self, directory: ProjectDirectory) -> None:
-            directory.projects = (*directory.projects, self.project_id)
-
-    def __init__(self) -> None:
-        self.projects: tuple[str, ...] = ()
-
-    @classmethod
-    def open(cls, at: datetime) -> ProjectDirectory:
-        return cls._create(cls.Opened, id=cls.ID, timestamp=at)
-
-    def add(self, project_id: str, at: datetime) -> None:
-        if project_id not in self.projects:
-            self.trigger_event(self.Listed, timestamp=at, project_id=project_id)
+ProjectDirectory = directory(
+    "opsledger.project:ProjectDirectory", "opsledger:project-directory",
+    key="project_id", items="projects", module=__name__,
+    doc="""The ids of every project in order of contracting (for listing), changed in the same
+    transaction as each project's contract, like ``CustomerDirectory``.""")

@@ -27,13 +27,14 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
 from domain.checks import StatusRules, given, refuse_fields, stripped
 from domain.customer import normalise_customer_id
 from domain.errors import FieldError
+from domain.records import directory
 
 
 class Severity(StrEnum):
@@ -284,33 +285,8 @@ class Risk(StatusRules, Aggregate):
         return True
 
 
-class RiskDirectory(Aggregate):
-    """The ids of every risk in order of recording (for the lists and the watcher), changed
-    in the same transaction as each risk, like ``AnnouncementDirectory``."""
-
-    TOPIC = "opsledger.risk:RiskDirectory"
-    ID = uuid5(NAMESPACE_URL, "opsledger:risk-directory")
-
-    class Event(Aggregate.Event):
-        TOPIC = "opsledger.risk:RiskDirectory.Event"
-
-    class Opened(Aggregate.Created):
-        TOPIC = "opsledger.risk:RiskDirectory.Opened"
-
-    class Listed(Event):
-        TOPIC = "opsledger.risk:RiskDirectory.Listed"
-        risk_id: str
-
-        def apply(self, directory: RiskDirectory) -> None:
-            directory.risks = (*directory.risks, self.risk_id)
-
-    def __init__(self) -> None:
-        self.risks: tuple[str, ...] = ()
-
-    @classmethod
-    def open(cls, at: datetime) -> RiskDirectory:
-        return cls._create(cls.Opened, id=cls.ID, timestamp=at)
-
-    def add(self, risk_id: str, at: datetime) -> None:
-        if risk_id not in self.risks:
-            self.trigger_event(self.Listed, timestamp=at, risk_id=risk_id)
+RiskDirectory = directory(
+    "opsledger.risk:RiskDirectory", "opsledger:risk-directory",
+    key="risk_id", items="risks", module=__name__,
+    doc="""The ids of every risk in order of recording (for the lists and the watcher), changed in
+    the same transaction as each risk, like ``AnnouncementDirectory``.""")

@@ -31,6 +31,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.checks import collapsed
 from domain.errors import FieldError, InvalidCommand
+from domain.records import directory
 from domain.sla import SLUG_RULE, valid_slug
 
 # The four kinds of service of the source documents ([001] 1.1 服务水平体系).
@@ -209,32 +210,7 @@ class CatalogueService(Aggregate):
         return True
 
 
-class ServiceDirectory(Aggregate):
-    """The slugs of every catalogue service, in order of creation (for listing)."""
-
-    TOPIC = "opsledger.catalogue:ServiceDirectory"
-    ID = uuid5(NAMESPACE_URL, "opsledger:service-catalogue")
-
-    class Event(Aggregate.Event):
-        TOPIC = "opsledger.catalogue:ServiceDirectory.Event"
-
-    class Opened(Aggregate.Created):
-        TOPIC = "opsledger.catalogue:ServiceDirectory.Opened"
-
-    class Listed(Event):
-        TOPIC = "opsledger.catalogue:ServiceDirectory.Listed"
-        slug: str
-
-        def apply(self, directory: ServiceDirectory) -> None:
-            directory.slugs = (*directory.slugs, self.slug)
-
-    def __init__(self) -> None:
-        self.slugs: tuple[str, ...] = ()
-
-    @classmethod
-    def open(cls, at: datetime) -> ServiceDirectory:
-        return cls._create(cls.Opened, id=cls.ID, timestamp=at)
-
-    def add(self, slug: str, at: datetime) -> None:
-        if slug not in self.slugs:
-            self.trigger_event(self.Listed, timestamp=at, slug=slug)
+ServiceDirectory = directory(
+    "opsledger.catalogue:ServiceDirectory", "opsledger:service-catalogue",
+    key="slug", items="slugs", module=__name__,
+    doc="""The slugs of every catalogue service, in order of creation (for listing).""")

@@ -34,6 +34,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.checks import StatusRules, collapsed, refuse_fields, required, stripped
 from domain.errors import FieldError, InvalidCommand, TransitionNotAllowed
+from domain.records import directory
 
 #: The source documents measure spare-part arrival ([004] 4.2.1 4) without a number; four
 #: hours is the usual on-site commitment of a 5x8 contract. Each warehouse sets its own.
@@ -438,33 +439,8 @@ class Requisition(StatusRules, Aggregate):
         self.trigger_event(self.ReturnedFaulty, timestamp=at, actor=actor, reason=text,
                            occurred_at=occurred_at)
 
-class WarehouseDirectory(Aggregate):
-    """The slugs of every warehouse in order of definition (for the lists), changed in the
-    same transaction as a warehouse's first definition, like ``ProjectDirectory``."""
-
-    TOPIC = "opsledger.spare_part:WarehouseDirectory"
-    ID = uuid5(NAMESPACE_URL, "opsledger:warehouse-directory")
-
-    class Event(Aggregate.Event):
-        TOPIC = "opsledger.spare_part:WarehouseDirectory.Event"
-
-    class Opened(Aggregate.Created):
-        TOPIC = "opsledger.spare_part:WarehouseDirectory.Opened"
-
-    class Listed(Event):
-        TOPIC = "opsledger.spare_part:WarehouseDirectory.Listed"
-        slug: str
-
-        def apply(self, directory: WarehouseDirectory) -> None:
-            directory.warehouses = (*directory.warehouses, self.slug)
-
-    def __init__(self) -> None:
-        self.warehouses: tuple[str, ...] = ()
-
-    @classmethod
-    def open(cls, at: datetime) -> WarehouseDirectory:
-        return cls._create(cls.Opened, id=cls.ID, timestamp=at)
-
-    def add(self, slug: str, at: datetime) -> None:
-        if slug not in self.warehouses:
-            self.trigger_event(self.Listed, timestamp=at, slug=slug)
+WarehouseDirectory = directory(
+    "opsledger.spare_part:WarehouseDirectory", "opsledger:warehouse-directory",
+    key="slug", items="warehouses", module=__name__,
+    doc="""The slugs of every warehouse in order of definition (for the lists), changed in the same
+    transaction as a warehouse's first definition, like ``ProjectDirectory``.""")

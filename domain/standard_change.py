@@ -22,6 +22,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.checks import refuse_fields
 from domain.errors import FieldError, InvalidCommand
+from domain.records import directory
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 PRE_APPROVED_RISK = "low"  # only low-risk routine work is pre-approved
@@ -113,32 +114,7 @@ class StandardChangeModel(Aggregate):
         return True
 
 
-class StandardChangeCatalogue(Aggregate):
-    """The slugs of every standard-change model, in order of definition (for listing)."""
-
-    TOPIC = "opsledger.standard_change:StandardChangeCatalogue"
-    ID = uuid5(NAMESPACE_URL, "opsledger:standard-change-catalogue")
-
-    class Event(Aggregate.Event):
-        TOPIC = "opsledger.standard_change:StandardChangeCatalogue.Event"
-
-    class Opened(Aggregate.Created):
-        TOPIC = "opsledger.standard_change:StandardChangeCatalogue.Opened"
-
-    class Listed(Event):
-        TOPIC = "opsledger.standard_change:StandardChangeCatalogue.Listed"
-        slug: str
-
-        def apply(self, catalogue: StandardChangeCatalogue) -> None:
-            catalogue.slugs = (*catalogue.slugs, self.slug)
-
-    def __init__(self) -> None:
-        self.slugs: tuple[str, ...] = ()
-
-    @classmethod
-    def open(cls, at: datetime) -> StandardChangeCatalogue:
-        return cls._create(cls.Opened, id=cls.ID, timestamp=at)
-
-    def add(self, slug: str, at: datetime) -> None:
-        if slug not in self.slugs:
-            self.trigger_event(self.Listed, timestamp=at, slug=slug)
+StandardChangeCatalogue = directory(
+    "opsledger.standard_change:StandardChangeCatalogue", "opsledger:standard-change-catalogue",
+    key="slug", items="slugs", module=__name__,
+    doc="""The slugs of every standard-change model, in order of definition (for listing).""")

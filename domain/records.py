@@ -1,0 +1,75 @@
+"""What the records' aggregates share as mechanics, not as rules: the directory a kind of record
+keeps of its ids (or slugs), in the order they were added.
+
+A directory is one aggregate with a fixed id, changed in the same transaction as the record it
+lists, so listing needs no read model and two records cannot take one place. ``directory``
+writes the class once for every kind: its topic ``opsledger.<kind>:<Name>`` and its events'
+topics ``<topic>.Event``, ``<topic>.Opened`` and ``<topic>.Listed`` (whose one field is ``key``)
+are the stored contract, exactly as they were written out by hand before.
+
+Pure: the standard library and ``eventsourcing.domain`` only.
+"""
+
+from __future__ import annotations
+
+import types
+from datetime import datetime
+from typing import Any, ClassVar
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate
+
+
+class Directory:
+    """The behaviour of a directory aggregate (a mixin): ``ITEMS`` names its tuple of ids,
+    ``KEY`` the ``Listed`` event's field."""
+
+    ID: ClassVar[UUID]
+    ITEMS: ClassVar[str]
+    KEY: ClassVar[str]
+    Listed: ClassVar[type[Aggregate.Event]]
+    Opened: ClassVar[type[Aggregate.Created]]
+
+    def __init__(self) -> None:
+        setattr(self, self.ITEMS, ())
+
+    @classmethod
+    def open(cls, at: datetime) -> Any:
+        return cls._create(cls.Opened, id=cls.ID, timestamp=at)  # type: ignore[attr-defined]
+
+    def add(self, item: str, at: datetime) -> None:
+        """Lists ``item`` once (adding it again records nothing)."""
+        if item not in getattr(self, self.ITEMS):
+            self.trigger_event(self.Listed, timestamp=at,  # type: ignore[attr-defined]
+                               **{self.KEY: item})
+
+
+class _Appends:
+    """``Listed.apply``: the event's ``KEY`` field joins the end of the directory's ids."""
+
+    def apply(self, directory: Any) -> None:
+        setattr(directory, directory.ITEMS,
+                (*getattr(directory, directory.ITEMS), getattr(self, directory.KEY)))
+
+
+def directory(topic: str, id_name: str, *, key: str, items: str, module: str,
+              doc: str) -> type[Any]:
+    """The directory aggregate class of ``topic`` (``opsledger.<kind>:<Name>``): its id is
+    ``uuid5(NAMESPACE_URL, id_name)``, its ids are the tuple ``items``, each ``Listed`` event
+    carries one in its field ``key``; ``module`` is the ``__name__`` of the module that names
+    it."""
+    name = topic.rpartition(":")[2]
+
+    def nested(event_name: str, bases: tuple[type, ...], **body: Any) -> type:
+        body |= {"TOPIC": f"{topic}.{event_name}", "__module__": module,
+                 "__qualname__": f"{name}.{event_name}"}
+        return types.new_class(event_name, bases, exec_body=lambda ns: ns.update(body))
+
+    event = nested("Event", (Aggregate.Event,))
+    body = {
+        "__doc__": doc, "__module__": module, "__qualname__": name, "TOPIC": topic,
+        "ID": uuid5(NAMESPACE_URL, id_name), "ITEMS": items, "KEY": key, "Event": event,
+        "Opened": nested("Opened", (Aggregate.Created,)),
+        "Listed": nested("Listed", (_Appends, event), __annotations__={key: "str"}),
+    }
+    return types.new_class(name, (Directory, Aggregate), exec_body=lambda ns: ns.update(body))
