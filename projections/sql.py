@@ -496,6 +496,20 @@ def serialise_ddl(store: SqlStore, cur: Cursor) -> None:
         cur.execute(f"SELECT pg_advisory_xact_lock({Tracking.DDL_LOCK})")
 
 
+def blob_type(store: SqlStore) -> str:
+    """The dialect's type of a column of bytes."""
+    return "BYTEA" if store.dialect == "postgres" else "BLOB"
+
+
+def create_beside_events(store: SqlStore, *ddl: str) -> None:
+    """Runs ``ddl`` (a table kept beside the events and its indexes: ``CREATE … IF NOT
+    EXISTS``) in one transaction under the read models' DDL lock (``serialise_ddl``)."""
+    with store.transaction() as cur:
+        serialise_ddl(store, cur)  # processes starting together (PostgreSQL)
+        for statement in ddl:
+            cur.execute(statement)
+
+
 def trigram_indexes(store: SqlStore, ddl_lock: int, table: str,
                     indexes: dict[str, str]) -> bool:
     """The ``pg_trgm`` GIN indexes ``{name: expression}`` of ``table`` for ``LIKE '%term%'``

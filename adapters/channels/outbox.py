@@ -25,7 +25,8 @@ from application.notices import NAME, Notice
 from projections.base import TrackingConflict, stamp
 from projections.follower import MemoryPosition, SqlPosition
 from adapters.settings import Database
-from projections.sql import PostgresStore, SQLiteStore, SqlStore, Tracking
+from adapters.stores.persistence import sql_store
+from projections.sql import SqlStore, Tracking
 
 TABLE = "notice_outbox"
 COLUMNS = ("id", "position", "rule", "recipient", "channel", "record_id", "number", "language",
@@ -265,6 +266,4 @@ def outbox_for(db: Database, write_lock: Any, head: Callable[[], int],
     the writers' lock; PostgreSQL: the same schema), a dict for ``memory://``."""
     if db.kind == "memory":
         return MemoryOutbox(head, now)
-    if db.kind == "sqlite":
-        return SqlOutbox(SQLiteStore(db.path, write_lock=write_lock), head, now)
-    return SqlOutbox(PostgresStore(db.conninfo, db.schema), head, now)
+    return SqlOutbox(sql_store(db, write_lock), head, now)

@@ -30,8 +30,9 @@ from typing import Any
 import structlog
 
 from adapters.settings import Database, Settings
+from adapters.stores.persistence import sql_store
 from projections.base import Positioned, View
-from projections.sql import PostgresStore, SQLiteStore, SqlStore
+from projections.sql import SQLiteStore, SqlStore
 
 GROUP = "opsledger.projections"
 
@@ -57,11 +58,8 @@ class PluginContext:
         """A SQL store on the service's database (``projections.sql``): SQLite shares the
         event store's file and write lock, PostgreSQL its database and schema. With the
         in-memory event store (tests, demos) the plug-in gets a throwaway SQLite file."""
-        db = self.database
-        if db.kind == "sqlite":
-            return SQLiteStore(db.path, write_lock=self.write_lock)
-        if db.kind == "postgres":
-            return PostgresStore(db.conninfo, db.schema)
+        if self.database.kind != "memory":
+            return sql_store(self.database, self.write_lock)
         scratch = tempfile.mkdtemp(prefix=f"opsledger-{self.name}-")
         self._scratch.append(scratch)
         return SQLiteStore(str(Path(scratch) / "plugin.sqlite3"))

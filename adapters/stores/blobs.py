@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from projections.sql import PostgresStore, SqlStore, serialise_ddl
+from projections.sql import PostgresStore, SqlStore, blob_type, create_beside_events
 
 TABLE = "attachment_blobs"
 NAME = re.compile(r"[0-9a-f]{64}\.[A-Za-z0-9_-]{1,80}\.[0-9]{1,9}")
@@ -116,11 +116,9 @@ class SqlBlobStore:
 
     def __init__(self, store: SqlStore) -> None:
         self.store = store
-        blob = "BYTEA" if store.dialect == "postgres" else "BLOB"
-        with store.transaction() as cur:
-            serialise_ddl(store, cur)  # processes starting together (PostgreSQL)
-            cur.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} (name TEXT PRIMARY KEY, "
-                        f"data {blob} NOT NULL, size BIGINT NOT NULL, created_at TEXT NOT NULL)")
+        create_beside_events(store, f"CREATE TABLE IF NOT EXISTS {TABLE} (name TEXT PRIMARY KEY, "
+                             f"data {blob_type(store)} NOT NULL, size BIGINT NOT NULL, "
+                             "created_at TEXT NOT NULL)")
 
     def _sql(self, text: str) -> str:
         return text.replace("?", self.store.param)

@@ -19,7 +19,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from projections.sql import SqlStore, scrub, serialise_ddl
+from projections.sql import SqlStore, blob_type, create_beside_events, scrub
 
 TABLE = "personal_data_keys"
 
@@ -29,13 +29,10 @@ class SqlKeyStore:
 
     def __init__(self, store: SqlStore) -> None:
         self.store = store
-        blob = "BYTEA" if store.dialect == "postgres" else "BLOB"
-        with store.transaction() as cur:
-            serialise_ddl(store, cur)  # processes starting together (PostgreSQL)
-            cur.execute(
-                f"CREATE TABLE IF NOT EXISTS {TABLE} (key_id TEXT NOT NULL, version INTEGER NOT "
-                f"NULL, key {blob}, created_at TEXT NOT NULL, destroyed_at TEXT, "
-                "PRIMARY KEY (key_id, version))")
+        create_beside_events(store, (
+            f"CREATE TABLE IF NOT EXISTS {TABLE} (key_id TEXT NOT NULL, version INTEGER NOT "
+            f"NULL, key {blob_type(store)}, created_at TEXT NOT NULL, destroyed_at TEXT, "
+            "PRIMARY KEY (key_id, version))"))
 
     def _sql(self, text: str) -> str:
         return text.replace("?", self.store.param)

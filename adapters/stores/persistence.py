@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder
@@ -41,6 +42,8 @@ from projections.ticket_search.memory import MemoryTicketSearchView
 from projections.ticket_search.postgres import postgres_ticket_search
 from projections.ticket_search.sqlite import sqlite_ticket_search
 from projections.ticket_search.view import TicketSearchView
+
+V = TypeVar("V")
 
 
 def eventsourcing_env(db: Database, sqlite_synchronous: str = "NORMAL") -> dict[str, str]:
@@ -92,52 +95,49 @@ def ensure_postgres_schema(db: Database) -> None:
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(db.schema)))
 
 
-def ticket_list_view(db: Database, write_lock: Any | None = None) -> TicketListView:
-    if db.kind == "memory":
-        return MemoryTicketListView()
+def sql_store(db: Database, write_lock: Any | None = None) -> SQLiteStore | PostgresStore:
+    """A SQL store on ``db`` (kind ``sqlite`` or ``postgres``) for what is kept beside the
+    events: SQLite shares the event store's file and write lock, PostgreSQL its schema."""
     if db.kind == "sqlite":
-        return sqlite_ticket_list(db.path, write_lock)
-    return postgres_ticket_list(db.conninfo, db.schema)
+        return SQLiteStore(db.path, write_lock=write_lock)
+    return PostgresStore(db.conninfo, db.schema)
+
+
+def _view(db: Database, write_lock: Any | None, memory: Callable[[], V],
+          sqlite: Callable[[str, Any], V], postgres: Callable[[str, str], V]) -> V:
+    """A read model's view on ``db``: ``memory()``, ``sqlite(path, write_lock)`` or
+    ``postgres(conninfo, schema)``."""
+    if db.kind == "memory":
+        return memory()
+    if db.kind == "sqlite":
+        return sqlite(db.path, write_lock)
+    return postgres(db.conninfo, db.schema)
+
+
+def ticket_list_view(db: Database, write_lock: Any | None = None) -> TicketListView:
+    return _view(db, write_lock, MemoryTicketListView, sqlite_ticket_list, postgres_ticket_list)
 
 
 def knowledge_view(db: Database, write_lock: Any | None = None) -> KnowledgeView:
-    if db.kind == "memory":
-        return MemoryKnowledgeView()
-    if db.kind == "sqlite":
-        return sqlite_knowledge(db.path, write_lock)
-    return postgres_knowledge(db.conninfo, db.schema)
+    return _view(db, write_lock, MemoryKnowledgeView, sqlite_knowledge, postgres_knowledge)
 
 
 def ticket_search_view(db: Database, write_lock: Any | None = None) -> TicketSearchView:
-    if db.kind == "memory":
-        return MemoryTicketSearchView()
-    if db.kind == "sqlite":
-        return sqlite_ticket_search(db.path, write_lock)
-    return postgres_ticket_search(db.conninfo, db.schema)
+    return _view(db, write_lock, MemoryTicketSearchView, sqlite_ticket_search,
+                 postgres_ticket_search)
 
 
 def sla_due_view(db: Database, write_lock: Any | None = None) -> SlaDueView:
-    if db.kind == "memory":
-        return MemorySlaDueView()
-    if db.kind == "sqlite":
-        return sqlite_sla_due(db.path, write_lock)
-    return postgres_sla_due(db.conninfo, db.schema)
+    return _view(db, write_lock, MemorySlaDueView, sqlite_sla_due, postgres_sla_due)
 
 
 def problem_list_view(db: Database, write_lock: Any | None = None) -> ProblemListView:
-    if db.kind == "memory":
-        return MemoryProblemListView()
-    if db.kind == "sqlite":
-        return sqlite_problem_list(db.path, write_lock)
-    return postgres_problem_list(db.conninfo, db.schema)
+    return _view(db, write_lock, MemoryProblemListView, sqlite_problem_list,
+                 postgres_problem_list)
 
 
 def change_list_view(db: Database, write_lock: Any | None = None) -> ChangeListView:
-    if db.kind == "memory":
-        return MemoryChangeListView()
-    if db.kind == "sqlite":
-        return sqlite_change_list(db.path, write_lock)
-    return postgres_change_list(db.conninfo, db.schema)
+    return _view(db, write_lock, MemoryChangeListView, sqlite_change_list, postgres_change_list)
 
 
 def follower_position(db: Database, name: str,
@@ -145,18 +145,14 @@ def follower_position(db: Database, name: str,
     """The tracking position of a process manager (``projections/follower.py``)."""
     if db.kind == "memory":
         return MemoryPosition(name)
-    if db.kind == "sqlite":
-        return SqlPosition(SQLiteStore(db.path, write_lock=write_lock), name)
-    return SqlPosition(PostgresStore(db.conninfo, db.schema), name)
+    return SqlPosition(sql_store(db, write_lock), name)
 
 
 def key_store(db: Database, write_lock: Any | None = None) -> KeyStore:
     """The per-customer data keys of crypto-shredding (ADR 0034), in the events' database."""
     if db.kind == "memory":
         return MemoryKeyStore()
-    if db.kind == "sqlite":
-        return SqlKeyStore(SQLiteStore(db.path, write_lock=write_lock))
-    return SqlKeyStore(PostgresStore(db.conninfo, db.schema))
+    return SqlKeyStore(sql_store(db, write_lock))
 
 
 def all_views(db: Database, write_lock: Any | None = None) -> list[View]:

@@ -16,7 +16,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from projections.sql import PostgresStore, SQLiteStore, SqlStore, serialise_ddl
+from adapters.stores.persistence import sql_store
+from projections.sql import SqlStore, blob_type, create_beside_events
 
 TABLE = "mail_quarantine"
 _COLUMNS = ("id, key, received_at, source, reason, sender, subject, size, released_at, "
@@ -101,16 +102,14 @@ class SqlQuarantine:
 
     def __init__(self, store: SqlStore) -> None:
         self.store = store
-        blob = "BYTEA" if store.dialect == "postgres" else "BLOB"
-        with store.transaction() as cur:
-            serialise_ddl(store, cur)  # processes starting together (PostgreSQL)
-            cur.execute(
-                f"CREATE TABLE IF NOT EXISTS {TABLE} (id TEXT PRIMARY KEY, key TEXT NOT NULL "
-                "UNIQUE, received_at TEXT NOT NULL, source TEXT NOT NULL, reason TEXT NOT NULL, "
-                "sender TEXT NOT NULL, subject TEXT NOT NULL, size INTEGER NOT NULL, "
-                f"raw {blob} NOT NULL, released_at TEXT, released_outcome TEXT NOT NULL "
-                "DEFAULT '', released_ticket TEXT NOT NULL DEFAULT '')")
-            cur.execute(f"CREATE INDEX IF NOT EXISTS {TABLE}_received ON {TABLE} (received_at)")
+        create_beside_events(
+            store,
+            f"CREATE TABLE IF NOT EXISTS {TABLE} (id TEXT PRIMARY KEY, key TEXT NOT NULL "
+            "UNIQUE, received_at TEXT NOT NULL, source TEXT NOT NULL, reason TEXT NOT NULL, "
+            "sender TEXT NOT NULL, subject TEXT NOT NULL, size INTEGER NOT NULL, "
+            f"raw {blob_type(store)} NOT NULL, released_at TEXT, released_outcome TEXT NOT NULL "
+            "DEFAULT '', released_ticket TEXT NOT NULL DEFAULT '')",
+            f"CREATE INDEX IF NOT EXISTS {TABLE}_received ON {TABLE} (received_at)")
 
     def _sql(self, text: str) -> str:
         return text.replace("?", self.store.param)
@@ -167,6 +166,4 @@ def quarantine_store(db: Any, write_lock: Any | None = None) -> Quarantine:
     """The quarantine of the store ``db`` (``adapters.settings.Database``)."""
     if db.kind == "memory":
         return MemoryQuarantine()
-    if db.kind == "sqlite":
-        return SqlQuarantine(SQLiteStore(db.path, write_lock=write_lock))
-    return SqlQuarantine(PostgresStore(db.conninfo, db.schema))
+    return SqlQuarantine(sql_store(db, write_lock))
