@@ -27,13 +27,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
 from domain.checks import StatusRules, given, refuse_fields, stripped
 from domain.customer import normalise_customer_id
 from domain.errors import FieldError
+from domain.records import TicketIndex, directory
 
 DEFAULT_INTERVAL_MINUTES = 30
 MAX_INTERVAL_MINUTES = 24 * 60
@@ -287,38 +288,20 @@ class Review:
     at: datetime
 
 
-class MajorIncidentDirectory(Aggregate):
-    """Every major incident in order of declaration and the one active on each ticket,
-    changed in the same transaction as each incident (so two declarations on one ticket
-    cannot both be saved)."""
-
-    TOPIC = "opsledger.major_incident:MajorIncidentDirectory"
-    ID = uuid5(NAMESPACE_URL, "opsledger:major-incident-directory")
-
-    class Event(Aggregate.Event):
-        TOPIC = "opsledger.major_incident:MajorIncidentDirectory.Event"
-
-    class Opened(Aggregate.Created):
-        TOPIC = "opsledger.major_incident:MajorIncidentDirectory.Opened"
-
-    class Listed(Event):
-        TOPIC = "opsledger.major_incident:MajorIncidentDirectory.Listed"
-        incident_id: str
-        ticket_id: str
-
-        def apply(self, directory: MajorIncidentDirectory) -> None:
-            directory.incidents = (*directory.incidents, self.incident_id)
-            directory.by_ticket = {**directory.by_ticket, self.ticket_id: self.incident_id}
-
+class _ByTicket(TicketIndex):
     def __init__(self) -> None:
         self.incidents: tuple[str, ...] = ()
         self.by_ticket: dict[str, str] = {}
 
-    @classmethod
-    def open(cls, at: datetime) -> MajorIncidentDirectory:
-        return cls._create(cls.Opened, id=cls.ID, timestamp=at)
+    def listed(self, event: Any) -> None:
+        self.incidents = (*self.incidents, event.incident_id)
+        self.by_ticket = {**self.by_ticket, event.ticket_id: event.incident_id}
 
-    def add(self, incident_id: str, ticket_id: str, at: datetime) -> None:
-        if incident_id not in self.incidents:
-            self.trigger_event(self.Listed, timestamp=at, incident_id=incident_id,
-                               ticket_id=ticket_id)
+
+MajorIncidentDirectory = directory(
+    "opsledger.major_incident:MajorIncidentDirectory", "opsledger:major-incident-directory",
+    key="incident_id", items="incidents", fields=("incident_id", "ticket_id"),
+    behaviour=_ByTicket, module=__name__,
+    doc="""Every major incident in order of declaration and the one active on each ticket,
+    changed in the same transaction as each incident (so two declarations on one ticket
+    cannot both be saved).""")

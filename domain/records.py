@@ -22,7 +22,8 @@ from eventsourcing.domain import Aggregate
 
 class Directory:
     """The behaviour of a directory aggregate (a mixin): ``ITEMS`` names its tuple of ids,
-    ``KEY`` the ``Listed`` event's field."""
+    ``KEY`` the ``Listed`` event's field that joins it. A directory that keeps more (an index
+    by ticket, two lists) subclasses this and overrides ``__init__``, ``add`` and ``listed``."""
 
     ID: ClassVar[UUID]
     ITEMS: ClassVar[str]
@@ -43,21 +44,34 @@ class Directory:
             self.trigger_event(self.Listed, timestamp=at,  # type: ignore[attr-defined]
                                **{self.KEY: item})
 
+    def listed(self, event: Any) -> None:
+        """Applies a ``Listed`` event: its ``KEY`` field joins the end of the ids."""
+        setattr(self, self.ITEMS, (*getattr(self, self.ITEMS), getattr(event, self.KEY)))
 
-class _Appends:
-    """``Listed.apply``: the event's ``KEY`` field joins the end of the directory's ids."""
 
+class TicketIndex(Directory):
+    """A directory whose ``Listed`` events also name each record's ticket (``ticket_id``);
+    its ``__init__`` and ``listed`` keep what the kind looks up."""
+
+    def add(self, item: str, ticket_id: str, at: datetime) -> None:  # type: ignore[override]
+        if item not in getattr(self, self.ITEMS):
+            self.trigger_event(self.Listed, timestamp=at,  # type: ignore[attr-defined]
+                               **{self.KEY: item, "ticket_id": ticket_id})
+
+
+class _Listed:
     def apply(self, directory: Any) -> None:
-        setattr(directory, directory.ITEMS,
-                (*getattr(directory, directory.ITEMS), getattr(self, directory.KEY)))
+        directory.listed(self)
 
 
-def directory(topic: str, id_name: str, *, key: str, items: str, module: str,
-              doc: str) -> type[Any]:
+def directory(topic: str, id_name: str, *, module: str, doc: str, key: str = "",
+              items: str = "", fields: tuple[str, ...] = (),
+              behaviour: type[Directory] = Directory) -> type[Any]:
     """The directory aggregate class of ``topic`` (``opsledger.<kind>:<Name>``): its id is
     ``uuid5(NAMESPACE_URL, id_name)``, its ids are the tuple ``items``, each ``Listed`` event
-    carries one in its field ``key``; ``module`` is the ``__name__`` of the module that names
-    it."""
+    carries one in its field ``key``; ``fields``, when given, are the ``Listed`` event's text
+    fields instead (a ``behaviour`` that overrides ``add`` and ``listed`` needs neither ``key``
+    nor ``items``); ``module`` is the ``__name__`` of the module that names it."""
     name = topic.rpartition(":")[2]
 
     def nested(event_name: str, bases: tuple[type, ...], **body: Any) -> type:
@@ -70,6 +84,7 @@ def directory(topic: str, id_name: str, *, key: str, items: str, module: str,
         "__doc__": doc, "__module__": module, "__qualname__": name, "TOPIC": topic,
         "ID": uuid5(NAMESPACE_URL, id_name), "ITEMS": items, "KEY": key, "Event": event,
         "Opened": nested("Opened", (Aggregate.Created,)),
-        "Listed": nested("Listed", (_Appends, event), __annotations__={key: "str"}),
+        "Listed": nested("Listed", (_Listed, event),
+                         __annotations__=dict.fromkeys(fields or (key,), "str")),
     }
-    return types.new_class(name, (Directory, Aggregate), exec_body=lambda ns: ns.update(body))
+    return types.new_class(name, (behaviour, Aggregate), exec_body=lambda ns: ns.update(body))

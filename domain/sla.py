@@ -32,6 +32,7 @@ from eventsourcing.domain import Aggregate
 from domain.calendar import WEEKDAYS, BusinessCalendar, format_clock, parse_clock
 from domain.checks import collapsed, refuse_fields
 from domain.errors import FieldError, InvalidCommand
+from domain.records import Directory, directory
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 SLUG_RULE = "1 to 63 characters: lower-case letters, digits and '-', not starting with '-'"
@@ -544,40 +545,27 @@ class SlaPolicy(_VersionedRecord, Aggregate):
 # ---------------------------------------------------------------------- catalog
 
 
-class Catalog(Aggregate):
-    """The slugs of every calendar and policy, in order of creation (for listing)."""
-
-    TOPIC = "opsledger.sla:Catalog"
-    ID = uuid5(NAMESPACE_URL, "opsledger:sla-catalog")
-
-    class Event(Aggregate.Event):
-        TOPIC = "opsledger.sla:Catalog.Event"
-
-    class Opened(Aggregate.Created):
-        TOPIC = "opsledger.sla:Catalog.Opened"
-
-    class Listed(Event):
-        TOPIC = "opsledger.sla:Catalog.Listed"
-        kind: str  # "calendar" | "policy"
-        slug: str
-
-        def apply(self, catalog: Catalog) -> None:
-            if self.kind == "calendar":
-                catalog.calendars = (*catalog.calendars, self.slug)
-            else:
-                catalog.policies = (*catalog.policies, self.slug)
-
+class _CalendarsAndPolicies(Directory):
     def __init__(self) -> None:
         self.calendars: tuple[str, ...] = ()
         self.policies: tuple[str, ...] = ()
 
-    @classmethod
-    def open(cls, at: datetime) -> Catalog:
-        return cls._create(cls.Opened, id=cls.ID, timestamp=at)
-
-    def add(self, kind: str, slug: str, at: datetime) -> None:
+    def add(self, kind: str, slug: str, at: datetime) -> None:  # type: ignore[override]
         if kind not in ("calendar", "policy"):
             raise ValueError(kind)
         if slug in (self.calendars if kind == "calendar" else self.policies):
             return
-        self.trigger_event(self.Listed, timestamp=at, kind=kind, slug=slug)
+        self.trigger_event(self.Listed, timestamp=at, kind=kind, slug=slug)  # type: ignore
+
+    def listed(self, event: Any) -> None:
+        if event.kind == "calendar":
+            self.calendars = (*self.calendars, event.slug)
+        else:
+            self.policies = (*self.policies, event.slug)
+
+
+Catalog = directory(
+    "opsledger.sla:Catalog", "opsledger:sla-catalog",
+    fields=("kind", "slug"),  # kind: "calendar" | "policy"
+    behaviour=_CalendarsAndPolicies, module=__name__,
+    doc="""The slugs of every calendar and policy, in order of creation (for listing).""")

@@ -29,12 +29,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
-from uuid import NAMESPACE_URL, uuid5
-
-from eventsourcing.domain import Aggregate
 
 from domain.checks import stripped
 from domain.errors import FieldError, InvalidCommand, TransitionNotAllowed
+from domain.records import TicketIndex, directory
 
 MAX_PARTS = 50
 
@@ -209,35 +207,18 @@ def signers_erased(visits: tuple[Visit, ...], gone: str) -> tuple[Visit, ...]:
                  for v in visits)
 
 
-class VisitRegister(Aggregate):
-    """Every visit's number and ticket in order of planning (the out-of-office register's
-    index, 外出登记), changed in the same transaction as each ``VisitPlanned``, like
-    ``AnnouncementDirectory``: a ``PG-`` number finds its ticket without a read model."""
-
-    TOPIC = "opsledger.visit:VisitRegister"
-    ID = uuid5(NAMESPACE_URL, "opsledger:visit-register")
-
-    class Event(Aggregate.Event):
-        TOPIC = "opsledger.visit:VisitRegister.Event"
-
-    class Opened(Aggregate.Created):
-        TOPIC = "opsledger.visit:VisitRegister.Opened"
-
-    class Listed(Event):
-        TOPIC = "opsledger.visit:VisitRegister.Listed"
-        visit: str
-        ticket_id: str
-
-        def apply(self, register: VisitRegister) -> None:
-            register.visits = {**register.visits, self.visit: self.ticket_id}
-
+class _Visits(TicketIndex):
     def __init__(self) -> None:
         self.visits: dict[str, str] = {}  # PG number -> ticket id, in order of planning
 
-    @classmethod
-    def open(cls, at: datetime) -> VisitRegister:
-        return cls._create(cls.Opened, id=cls.ID, timestamp=at)
+    def listed(self, event: Any) -> None:
+        self.visits = {**self.visits, event.visit: event.ticket_id}
 
-    def add(self, visit: str, ticket_id: str, at: datetime) -> None:
-        if visit not in self.visits:
-            self.trigger_event(self.Listed, timestamp=at, visit=visit, ticket_id=ticket_id)
+
+VisitRegister = directory(
+    "opsledger.visit:VisitRegister", "opsledger:visit-register",
+    key="visit", items="visits", fields=("visit", "ticket_id"), behaviour=_Visits,
+    module=__name__,
+    doc="""Every visit's number and ticket in order of planning (the out-of-office register's
+    index, 外出登记), changed in the same transaction as each ``VisitPlanned``, like
+    ``AnnouncementDirectory``: a ``PG-`` number finds its ticket without a read model.""")
