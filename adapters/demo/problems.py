@@ -14,15 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from adapters.demo.steps import stepper
-from application.commands.problems import (
-    ClassifyProblem,
-    LinkTickets,
-    MarkKnownError,
-    RecordProblem,
-    RecordRootCause,
-    RecordWorkaround,
-    ResolveProblem,
-)
+from application.commands import problems as cmd
 from application.desk import ServiceDesk
 from application.ports import FixedClock
 
@@ -44,20 +36,20 @@ def add_demo_problems(desk: ServiceDesk, clock: FixedClock, plans: Sequence[Any]
     for n, group in enumerate(chosen):
         first, template = group[0], group[0].template
         resolution, root_cause = template.fixes[0]
-        p = run(RecordProblem(title=f"反复故障：{first.t(template.title)}",
-                              description=first.t(template.description),
-                              tickets=[first.number], category=template.category,
-                              affected_system=template.system))
+        p = run(cmd.RecordProblem(title=f"反复故障：{first.t(template.title)}",
+                                  description=first.t(template.description),
+                                  tickets=[first.number], category=template.category,
+                                  affected_system=template.system))
         numbers.append(p.number)
         if len(group) > 1:
-            run(LinkTickets(ref=p.number, ticket_ids=[g.number for g in group[1:MAX_LINKED]]))
-        run(ClassifyProblem(ref=p.number, priority="P2" if n else "P1"))
+            run(cmd.LinkTickets(ref=p.number, ticket_ids=[g.number for g in group[1:MAX_LINKED]]))
+        run(cmd.ClassifyProblem(ref=p.number, priority="P2" if n else "P1"))
         if n == 2:
             continue  # stays recorded: still under analysis
-        run(RecordRootCause(ref=p.number, root_cause=first.t(root_cause)))
+        run(cmd.RecordRootCause(ref=p.number, root_cause=first.t(root_cause)))
         workaround = template.workaround or "按已知错误处理：先按知识库步骤临时恢复，再安排根本修复"
-        run(RecordWorkaround(ref=p.number, workaround=first.t(workaround)))
-        run(MarkKnownError(ref=p.number))
+        run(cmd.RecordWorkaround(ref=p.number, workaround=first.t(workaround)))
+        run(cmd.MarkKnownError(ref=p.number))
         if n == 1:
-            run(ResolveProblem(ref=p.number, resolution=first.t(resolution)), MANAGER)
+            run(cmd.ResolveProblem(ref=p.number, resolution=first.t(resolution)), MANAGER)
     return numbers

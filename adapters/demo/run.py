@@ -67,21 +67,7 @@ from adapters.demo.privacy import add_demo_erasure
 from adapters.demo.problems import add_demo_problems
 from adapters.demo.projects import add_demo_project, caught_up
 from adapters.settings import Settings
-from application.commands.tickets import (
-    Assign,
-    AwaitCustomer,
-    Classify,
-    CloseTicket,
-    Confirm,
-    GiveFeedback,
-    Invalidate,
-    LogWork,
-    RegisterTicket,
-    Reopen,
-    Resolve,
-    Resume,
-    Start,
-)
+from application.commands import tickets as cmd
 from application.desk import ServiceDesk
 from application.ports import FixedClock
 from domain.priority import Impact, Importance, Priority, PriorityMatrix, Urgency
@@ -986,11 +972,10 @@ class _Builder:
 
         def run(desk: ServiceDesk, at: datetime) -> Any:
             reported = at - timedelta(minutes=late)
-            r = desk.handle(RegisterTicket(customer=p.customer.name, contact=p.contact,
-                                           channel=channel, title=tpl.title,
-                                           description=description, affected_system=tpl.system,
-                                           reported_at=reported, attachments=attachments, **kwargs),
-                            actor=actor)
+            r = desk.handle(cmd.RegisterTicket(
+                customer=p.customer.name, contact=p.contact, channel=channel, title=tpl.title,
+                description=description, affected_system=tpl.system, reported_at=reported,
+                attachments=attachments, **kwargs), actor=actor)
             p.number, p.reported_at = r.ticket.number, reported
             self.demo.by_customer.setdefault(p.customer.name, []).append(p)
             return r
@@ -1000,7 +985,7 @@ class _Builder:
     def classify(self, u: Urgency, m: Impact, i: Importance, priority: Priority | None,
                  override: str) -> None:
         p, tpl = self.plan, self.plan.template
-        self.add("classify", 4, 45, lambda desk, at: desk.handle(Classify(
+        self.add("classify", 4, 45, lambda desk, at: desk.handle(cmd.Classify(
             ref=p.number, type=tpl.type, category=tpl.category, urgency=u, impact=m, importance=i,
             priority=priority, override_reason=override), actor=DISPATCHER))
 
@@ -1011,7 +996,7 @@ class _Builder:
         if wider == m:
             return
         p.notes.add("reclassified")
-        self.add("classify", 20, 90, lambda desk, at: desk.handle(Classify(
+        self.add("classify", 20, 90, lambda desk, at: desk.handle(cmd.Classify(
             ref=p.number, type=tpl.type, category=tpl.category, urgency=u, impact=wider,
             importance=i), actor=DISPATCHER))
 
@@ -1028,14 +1013,14 @@ class _Builder:
                            if o is not p and o.number and o.template is p.template]
                 if earlier:
                     text = f"重复报障：与 {earlier[-1].number} 为同一故障，已合并到该工单跟踪"
-            return desk.handle(Invalidate(ref=p.number, reason=text), actor=DISPATCHER)
+            return desk.handle(cmd.Invalidate(ref=p.number, reason=text), actor=DISPATCHER)
 
         self.add("invalidate", 5, 60, run)
 
     def assign(self, group_only: bool = False) -> None:
         p = self.plan
         engineer = None if group_only else self.engineer
-        self.add("assign", 3, 50, lambda desk, at: desk.handle(Assign(
+        self.add("assign", 3, 50, lambda desk, at: desk.handle(cmd.Assign(
             ref=p.number, assignee=engineer, group=self.group, known_assignee=False),
             actor=DISPATCHER))
 
@@ -1051,7 +1036,7 @@ class _Builder:
         else:
             assignee, group = self.demo.pick(GROUPS[other_group]), other_group
         p.notes.add("reassigned")
-        self.add("assign", 30, 180, lambda desk, at: desk.handle(Assign(
+        self.add("assign", 30, 180, lambda desk, at: desk.handle(cmd.Assign(
             ref=p.number, assignee=assignee, group=group, interface_person=interface,
             known_assignee=False), actor=DISPATCHER))
         self.engineer = assignee
@@ -1061,16 +1046,16 @@ class _Builder:
         resolution, cause = self.demo.pick(p.template.desk)
         p.notes.add("first_contact")
         agent = self.agent
-        self.add("assign", 1, 4, lambda desk, at: desk.handle(Assign(
+        self.add("assign", 1, 4, lambda desk, at: desk.handle(cmd.Assign(
             ref=p.number, assignee=agent, group=DESK_GROUP, known_assignee=False), actor=agent))
-        self.add("resolve", 4, 25, lambda desk, at: desk.handle(Resolve(
+        self.add("resolve", 4, 25, lambda desk, at: desk.handle(cmd.Resolve(
             ref=p.number, resolution=p.t(resolution), root_cause=p.t(cause), first_contact=True),
             actor=agent))
 
     def start(self) -> None:
         p = self.plan
         engineer = self.engineer
-        self.add("start", 5, 120, lambda desk, at: desk.handle(Start(
+        self.add("start", 5, 120, lambda desk, at: desk.handle(cmd.Start(
             ref=p.number), actor=engineer))
 
     def work(self, count: int, workaround: bool = False, follow_up: bool = False) -> None:
@@ -1099,8 +1084,9 @@ class _Builder:
                 room = int((at - since).total_seconds() / 900) / 4
                 hours = max(0.25, min(wanted, room))
                 performed = max(at - timedelta(minutes=late), since)
-                return desk.handle(LogWork(ref=p.number, action=action, hours=hours,
-                                           performed_at=performed, workaround=wa), actor=engineer)
+                return desk.handle(cmd.LogWork(ref=p.number, action=action, hours=hours,
+                                               performed_at=performed, workaround=wa),
+                                   actor=engineer)
 
             self.add("log_work", 20, 240, run)
 
@@ -1109,13 +1095,13 @@ class _Builder:
         reason = self.demo.pick(WAIT_REASONS[p.template.group])
         engineer = self.engineer
         p.notes.add("waited")
-        self.add("await_customer", 10, 90, lambda desk, at: desk.handle(AwaitCustomer(
+        self.add("await_customer", 10, 90, lambda desk, at: desk.handle(cmd.AwaitCustomer(
             ref=p.number, reason=reason), actor=engineer))
 
     def resume(self) -> None:
         p = self.plan
         engineer = self.engineer
-        self.add("resume", 120, 1800, lambda desk, at: desk.handle(Resume(
+        self.add("resume", 120, 1800, lambda desk, at: desk.handle(cmd.Resume(
             ref=p.number), actor=engineer))
 
     def resolve(self, second: bool = False) -> None:
@@ -1127,7 +1113,7 @@ class _Builder:
             fix = self.demo.pick(p.template.fixes)
             resolution, cause = p.t(fix[0]), p.t(fix[1])
         engineer = self.engineer
-        self.add("resolve", 30, 360, lambda desk, at: desk.handle(Resolve(
+        self.add("resolve", 30, 360, lambda desk, at: desk.handle(cmd.Resolve(
             ref=p.number, resolution=resolution, root_cause=cause), actor=engineer))
 
     def _items(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -1141,7 +1127,7 @@ class _Builder:
         items, criteria = self._items()
         agent = self.agent
         note = self.demo.pick(("", "客户现场签字确认", "客户邮件确认验收"))
-        self.add("confirm", 60, 1500, lambda desk, at: desk.handle(Confirm(
+        self.add("confirm", 60, 1500, lambda desk, at: desk.handle(cmd.Confirm(
             ref=p.number, signer=p.contact.name, items=items, criteria=criteria, passed=True,
             note=note), actor=agent), office=True)
 
@@ -1152,7 +1138,7 @@ class _Builder:
         unmet = p.t(p.template.again[0])
         agent = self.agent
         p.notes.add("rejected")
-        self.add("confirm (rejected)", 60, 1200, lambda desk, at: desk.handle(Confirm(
+        self.add("confirm (rejected)", 60, 1200, lambda desk, at: desk.handle(cmd.Confirm(
             ref=p.number, signer=p.contact.name, items=items, criteria=criteria, passed=False,
             unmet_items=(unmet,), note="客户验收未通过，退回二次处理"), actor=agent), office=True)
 
@@ -1164,7 +1150,7 @@ class _Builder:
                 "客户电话确认问题已解决，同意结束支持", "客户邮件回复确认恢复正常，同意关闭",
                 "客户在服务单上签字确认，同意结束本次支持",
             ))
-            self.add("close", 20, 600, lambda desk, at: desk.handle(CloseTicket(
+            self.add("close", 20, 600, lambda desk, at: desk.handle(cmd.CloseTicket(
                 ref=p.number, signer=p.contact.name, reason=reason), actor=agent), office=True)
         else:
             self.accept()
@@ -1193,9 +1179,10 @@ class _Builder:
             if action:
                 due = (at.astimezone(self.demo.tz) + timedelta(days=due_days)).date()
                 imp = Improvement(action=action, owner=owner, due=due)
-            return desk.handle(GiveFeedback(ref=p.number, timeliness=scores[0],
-                                            effectiveness=scores[1], attitude=scores[2],
-                                            comment=comment, improvement=imp), actor=FEEDBACK_AGENT)
+            return desk.handle(cmd.GiveFeedback(ref=p.number, timeliness=scores[0],
+                                                effectiveness=scores[1], attitude=scores[2],
+                                                comment=comment, improvement=imp),
+                               actor=FEEDBACK_AGENT)
 
         # Within 3 working days after acceptance ([003]).
         self.add("feedback", 90, 2000, run, office=True)
@@ -1206,7 +1193,7 @@ class _Builder:
         reason = p.t(f"客户反馈问题复现：{p.template.again[0]}，要求重新处理")
         agent = self.agent
         p.notes.add("reopened")
-        self.add("reopen", 600, 4000, lambda desk, at: desk.handle(Reopen(
+        self.add("reopen", 600, 4000, lambda desk, at: desk.handle(cmd.Reopen(
             ref=p.number, reason=reason), actor=agent), office=True)
 
 
