@@ -36,7 +36,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.checks import StatusRules, given, refuse_fields, stripped
+from domain.checks import StatusRules, given, present, refuse_fields, stripped
 from domain.customer import normalise_customer_id
 from domain.errors import FieldError
 from domain.records import directory
@@ -308,9 +308,8 @@ class Agreement(StatusRules, Aggregate):
             errors.append(FieldError("kind", "one of sla, ola, uc"))
             k = None
         party = who or "、".join(bound) or supplier
-        heading = stripped(title) or (f"{k.value.upper()} {party}" if k and party else "")
-        if not heading:
-            errors.append(FieldError("title", "must not be empty"))
+        heading = present(errors, "title", stripped(title) or (
+            f"{k.value.upper()} {party}" if k and party else ""))
         if k is not None:
             errors += _scope_errors(k, who, bound, supplier)
         promised = _targets(targets, errors)

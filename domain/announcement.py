@@ -30,7 +30,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.checks import StatusRules, given, refuse_fields, stripped
+from domain.checks import StatusRules, given, present, refuse_fields, stripped
 from domain.customer import normalise_customer_id
 from domain.errors import FieldError
 from domain.records import directory
@@ -187,12 +187,9 @@ class Announcement(StatusRules, Aggregate):
         emergency change's window, which must merely not be over). ``change_window``: the
         planned window of the change ``change_id`` that the announcement must cover."""
         errors: list[FieldError] = []
-        text = stripped(body)
-        if not text:
-            errors.append(FieldError("body", "must not be empty"))
-        scope = _items(customers, normalise_customer_id)
-        if not scope:
-            errors.append(FieldError("scope.customers", "name at least one customer"))
+        text = present(errors, "body", stripped(body))
+        scope = present(errors, "scope.customers", _items(customers, normalise_customer_id),
+                        "name at least one customer")
         errors += _time_errors("starts", starts) + _time_errors("ends", ends)
         if not errors or not any(e.field in ("starts", "ends") for e in errors):
             assert starts is not None and ends is not None

@@ -28,6 +28,15 @@ def required(field: str, value: Any) -> list[FieldError]:
     return [] if stripped(value) else [FieldError(field, "must not be empty")]
 
 
+def present(errors: list[FieldError], field: str, value: Any,
+            message: str = "must not be empty") -> Any:
+    """``value`` (already cleaned: stripped, collapsed, normalised, a tuple of the items
+    given …) as it is; when it is empty, ``field`` refused with ``message`` joins ``errors``."""
+    if not value:
+        errors.append(FieldError(field, message))
+    return value
+
+
 def refuse_fields(errors: list[FieldError]) -> None:
     """Raises one ``InvalidCommand`` naming every field in ``errors``; none: nothing."""
     if errors:

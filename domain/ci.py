@@ -29,7 +29,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate
 
-from domain.checks import StatusRules, collapsed, refuse_fields, stripped
+from domain.checks import StatusRules, collapsed, given, present, refuse_fields, stripped
 from domain.customer import normalise_customer_id
 from domain.errors import FieldError, InvalidCommand
 
@@ -259,12 +259,8 @@ class ConfigurationItem(StatusRules, Aggregate):
                  attributes: Mapping[str, Any] | None = None) -> ConfigurationItem:
         """One 422 names every field refused."""
         errors: list[FieldError] = []
-        title = collapsed(name)
-        if not title:
-            errors.append(FieldError("name", "must not be empty"))
-        owner = normalise_customer_id(customer)
-        if not owner:
-            errors.append(FieldError("customer", "must not be empty"))
+        title = present(errors, "name", collapsed(name))
+        owner = present(errors, "customer", normalise_customer_id(customer))
         kind = ""
         try:
             kind = ci_class_of(ci_class, classes)
@@ -341,9 +337,7 @@ class ConfigurationItem(StatusRules, Aggregate):
         if new is self.status:
             return False
         self.require("change_status")
-        why = stripped(reason)
-        if not why:
-            raise InvalidCommand.field("reason", "say why the status changes")
+        why = given("reason", reason, "say why the status changes")
         self.trigger_event(self.StatusChanged, timestamp=at, actor=actor, status=new.value,
                            reason=why)
         return True
@@ -379,9 +373,7 @@ class ConfigurationItem(StatusRules, Aggregate):
         """A verification round's verdict; ``corrected`` and ``missing`` need a note."""
         self.require("verify")
         errors: list[FieldError] = []
-        name = collapsed(round)
-        if not name:
-            errors.append(FieldError("round", "must not be empty"))
+        name = present(errors, "round", collapsed(round))
         try:
             found = Verdict(verdict)
         except ValueError:

@@ -34,7 +34,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.checks import StatusRules, given, refuse_fields, stripped
+from domain.checks import StatusRules, given, present, refuse_fields, stripped
 from domain.customer import normalise_customer_id
 from domain.errors import FieldError
 from domain.records import directory
@@ -244,12 +244,9 @@ class Complaint(StatusRules, Aggregate):
         except ValueError:
             errors.append(FieldError("about", "one of ticket, engineer, service"))
             kind = None
-        who = normalise_customer_id(customer or "")
-        if not who:
-            errors.append(FieldError("customer", "must not be empty"))
-        text = stripped(description)
-        if not text:
-            errors.append(FieldError("description", "say what the customer complains about"))
+        who = present(errors, "customer", normalise_customer_id(customer or ""))
+        text = present(errors, "description", stripped(description),
+                       "say what the customer complains about")
         if kind is About.TICKET and not ticket_id:
             errors.append(FieldError("ticket", "name the ticket complained about"))
         if kind is About.ENGINEER and not stripped(engineer):

@@ -31,7 +31,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.checks import StatusRules, given, refuse_fields, stripped
+from domain.checks import StatusRules, given, present, refuse_fields, stripped
 from domain.customer import normalise_customer_id
 from domain.errors import FieldError
 from domain.records import TicketIndex, directory
@@ -215,9 +215,7 @@ class MajorIncident(StatusRules, Aggregate):
                 1 <= interval_minutes <= MAX_INTERVAL_MINUTES):
             errors.append(FieldError("communication.interval_minutes",
                                      f"from 1 to {MAX_INTERVAL_MINUTES} minutes"))
-        heading = stripped(title)
-        if not heading:
-            errors.append(FieldError("title", "must not be empty"))
+        heading = present(errors, "title", stripped(title))
         refuse_fields(errors)
         told = _items((customer, *customers), normalise_customer_id)
         return cls._create(

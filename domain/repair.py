@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 
 from eventsourcing.domain import Aggregate
 
-from domain.checks import StatusRules, given, refuse_fields, required, stripped
+from domain.checks import StatusRules, given, present, refuse_fields, required, stripped
 from domain.errors import FieldError
 
 #: Written progress every this many working days on the ticket's calendar ([001]).
@@ -321,9 +321,8 @@ class RepairOrder(StatusRules, Aggregate):
         value = _amount(amount)
         if value is None:
             errors.append(FieldError("amount", "a positive amount with at most two decimals"))
-        items = tuple(p for p in (stripped(x) for x in parts) if p)
-        if not items:
-            errors.append(FieldError("parts", "name at least one part"))
+        items = present(errors, "parts", tuple(p for p in (stripped(x) for x in parts) if p),
+                        "name at least one part")
         currency = stripped(currency).upper() or "CNY"
         if len(currency) != 3 or not currency.isalpha():
             errors.append(FieldError("currency", "a three-letter code (CNY)"))

@@ -31,7 +31,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.checks import StatusRules, given, refuse_fields, stripped
+from domain.checks import StatusRules, given, present, refuse_fields, stripped
 from domain.customer import normalise_customer_id
 from domain.errors import FieldError
 from domain.records import directory
@@ -227,12 +227,8 @@ class Risk(StatusRules, Aggregate):
         person who records it follows it. ``source``: where it was found when no ticket or
         project says so (``inspection``, ``ticket``, ``other``)."""
         errors: list[FieldError] = []
-        who = normalise_customer_id(customer)
-        if not who:
-            errors.append(FieldError("customer", "must not be empty"))
-        heading = stripped(title)
-        if not heading:
-            errors.append(FieldError("title", "must not be empty: what is the risk"))
+        who = present(errors, "customer", normalise_customer_id(customer))
+        heading = present(errors, "title", stripped(title), "must not be empty: what is the risk")
         errors += severity_errors("severity", severity) + due_errors("due", due)
         if source and source not in SOURCES:
             errors.append(FieldError("source", f"one of {', '.join(SOURCES)}"))
@@ -251,9 +247,8 @@ class Risk(StatusRules, Aggregate):
                   owner: str = "", due: datetime | None = None) -> None:
         self.require("follow_up")
         errors: list[FieldError] = []
-        text = stripped(note)
-        if not text:
-            errors.append(FieldError("note", "must not be empty: what was found or done"))
+        text = present(errors, "note", stripped(note),
+                       "must not be empty: what was found or done")
         if severity:
             errors += severity_errors("severity", severity)
         if due is not None:

@@ -32,7 +32,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
-from domain.checks import StatusRules, collapsed, refuse_fields, required, stripped
+from domain.checks import StatusRules, collapsed, given, refuse_fields, required, stripped
 from domain.errors import FieldError, InvalidCommand, TransitionNotAllowed
 from domain.records import directory
 
@@ -432,9 +432,7 @@ class Requisition(StatusRules, Aggregate):
     def return_faulty(self, *, reason: str, actor: str, at: datetime,
                       occurred_at: datetime | None = None) -> None:
         self.require("return_faulty")
-        text = stripped(reason)
-        if not text:
-            raise InvalidCommand.field("reason", "say what is faulty")
+        text = given("reason", reason, "say what is faulty")
         self._claimed(occurred_at, at)
         self.trigger_event(self.ReturnedFaulty, timestamp=at, actor=actor, reason=text,
                            occurred_at=occurred_at)

@@ -20,7 +20,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
-from domain.checks import refuse_fields
+from domain.checks import present, refuse_fields
 from domain.errors import FieldError, InvalidCommand
 from domain.records import directory
 
@@ -52,10 +52,8 @@ class ModelDefinition:
         step_list = tuple(s.strip() for s in steps or () if s and s.strip())
         errors = [FieldError(k, "must not be empty") for k in ("name", "approved_by")
                   if not clean[k]]
-        if not system_list:
-            errors.append(FieldError("systems", "name at least one system"))
-        if not step_list:
-            errors.append(FieldError("steps", "list at least one step"))
+        present(errors, "systems", system_list, "name at least one system")
+        present(errors, "steps", step_list, "list at least one step")
         if clean["risk"] != PRE_APPROVED_RISK:
             errors.append(FieldError("risk", "a standard change is pre-approved only at low "
                                              "risk: must be 'low'"))

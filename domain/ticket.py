@@ -18,7 +18,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.checks import StatusRules, given, refuse_fields, required, stripped
+from domain.checks import StatusRules, given, present, refuse_fields, required, stripped
 from domain.ci import NamesCis, apply_cis  # affected CIs (ADR 0063)
 from domain.errors import FieldError, InvalidCommand, OverrideReasonRequired, ResolutionTooVague
 from domain.priority import DEFAULT_MATRIX, Impact, Importance, Priority, PriorityMatrix, Urgency
@@ -1214,10 +1214,8 @@ class Ticket(NamesCis, StatusRules, Aggregate):  # NamesCis: name_cis (ADR 0063)
         items = tuple(stripped(i) for i in items if stripped(i))
         criteria = tuple(stripped(c) for c in criteria if stripped(c))
         unmet = tuple(stripped(u) for u in unmet_items if stripped(u))
-        if not items:
-            errors.append(FieldError("items", "list what was delivered"))
-        if not criteria:
-            errors.append(FieldError("criteria", "list the acceptance criteria"))
+        present(errors, "items", items, "list what was delivered")
+        present(errors, "criteria", criteria, "list the acceptance criteria")
         if not passed and not unmet:
             errors.append(FieldError("unmet_items", "a rejection must name the unmet items"))
         refuse_fields(errors)

@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from domain.checks import stripped
+from domain.checks import present, stripped
 from domain.errors import FieldError, InvalidCommand, TransitionNotAllowed
 from domain.records import TicketIndex, directory
 
@@ -153,12 +153,9 @@ def occurred_errors(value: Any, at: datetime, not_before: datetime | None,
 def sheet_of(work_done: Any, parts_used: Any, signer: Any) -> ServiceSheet:
     """The service sheet, or one 422 naming every field refused."""
     errors: list[FieldError] = []
-    work = stripped(work_done)
-    if not work:
-        errors.append(FieldError("work_done", "say what was done on site"))
-    who = stripped(signer)
-    if not who:
-        errors.append(FieldError("signer", "the customer's person who signed the sheet"))
+    work = present(errors, "work_done", stripped(work_done), "say what was done on site")
+    who = present(errors, "signer", stripped(signer),
+                  "the customer's person who signed the sheet")
     parts = tuple(p for p in (stripped(x) for x in (parts_used or ())) if p)
     if len(parts) > MAX_PARTS:
         errors.append(FieldError("parts_used", f"at most {MAX_PARTS} lines"))
