@@ -18,7 +18,7 @@ from uuid import UUID, uuid4
 import pytest
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
-from adapters.container import Services, build
+from adapters.container import Services
 from adapters.stores.persistence import RecorderPositions
 from adapters.settings import Settings
 from application.commands.tickets import Assign, Classify, RegisterTicket, Resolve, Start
@@ -34,6 +34,7 @@ from tests.projections.workload import (
     register,
     ticket_in_state,
 )
+from tests.support.services import built
 
 
 def stored(services: Services, events: list[Any]) -> list[StoredEvent]:
@@ -246,8 +247,7 @@ def test_tables_are_created_on_first_start_and_a_second_build_sees_the_old_event
     store_url, store_kind
 ):
     clock = FixedClock(BASE)
-    first = build(Settings(database_url=store_url), clock=clock)
-    try:
+    with built(Settings(database_url=store_url), clock=clock) as first:
         assert first.desk.max_position() == 0
         assert first.desk.read_log(0, 10) == []
         assert first.tickets.position() == 0
@@ -260,11 +260,8 @@ def test_tables_are_created_on_first_start_and_a_second_build_sees_the_old_event
         first.runner.catch_up(first.tickets)
         head = first.desk.max_position()
         assert head >= 3 and first.tickets.position() == head
-    finally:
-        first.close()
 
-    second = build(Settings(database_url=store_url), clock=clock)
-    try:
+    with built(Settings(database_url=store_url), clock=clock) as second:
         if store_kind == "memory":  # keeps nothing, by design
             assert second.desk.max_position() == 0
             assert second.tickets.position() == 0
@@ -282,8 +279,6 @@ def test_tables_are_created_on_first_start_and_a_second_build_sees_the_old_event
         assert again.ticket.number.endswith("-002")
         second.runner.catch_up(second.tickets)
         assert second.tickets.get(str(again.ticket.id)) is not None
-    finally:
-        second.close()
 
 
 @pytest.mark.postgres
@@ -291,16 +286,13 @@ def test_postgres_schema_from_the_url_holds_events_and_views(postgres_url):
     import psycopg
 
     url = f"{postgres_url}?schema=desk"
-    services = build(Settings(database_url=url), clock=FixedClock(BASE))
-    try:
+    with built(Settings(database_url=url), clock=FixedClock(BASE)) as services:
         r = services.desk.handle(RegisterTicket(customer="A", contact=CONTACT, channel="web",
                                                 title="in a schema"), actor="agent")
         services.runner.catch_up(services.tickets)
         assert services.tickets.get(str(r.ticket.id)) is not None
         positions = RecorderPositions(services.desk.recorder).positions(r.ticket.id)
         assert set(positions) == {1} and 0 < positions[1] <= r.position
-    finally:
-        services.close()
     with psycopg.connect(postgres_url) as conn:
         tables = {
             (schema, name)

@@ -18,6 +18,7 @@ from adapters.settings import Settings
 from application.audit import GENESIS, extend
 from tests.adapters.audit.audit_support import fill, flip_byte, tamper
 from tests.projections.workload import register
+from tests.support.services import built
 
 DB_STORES = [pytest.param("sqlite", id="sqlite"),
              pytest.param("postgres", id="postgres", marks=pytest.mark.postgres)]
@@ -123,8 +124,7 @@ def test_existing_store_is_sealed_on_first_start_but_a_short_chain_is_not(
         store_url: str, filled: tuple[Services, int]) -> None:
     services, head = filled
     tamper(services, "DELETE FROM {chain}")  # as written before the chain existed
-    again = build(Settings(database_url=store_url))
-    try:
+    with built(Settings(database_url=store_url)) as again:
         assert verify_store(again.desk.recorder).as_dict()["events"] == head
         tamper(again, "DELETE FROM {chain} WHERE position > %s", (head - 2,))
         reopened = build(Settings(database_url=store_url))
@@ -132,8 +132,6 @@ def test_existing_store_is_sealed_on_first_start_but_a_short_chain_is_not(
         verdict = verify_store(again.desk.recorder)
         assert verdict.first_bad_position == head - 1
         assert seal(again.desk.recorder) == 2 and verify_store(again.desk.recorder).ok
-    finally:
-        again.close()
 
 
 @pytest.mark.parametrize("store_kind", DB_STORES, indirect=True)
@@ -176,19 +174,13 @@ def test_a_restored_store_keeps_the_chain_and_its_heads(
 
     urls = {"sqlite": f"sqlite:///{tmp_path / 'a.sqlite3'}", "postgres": postgres_url}
     target = "postgres" if source_kind == "sqlite" else "sqlite"
-    source = build(Settings(database_url=urls[source_kind], sla_watch_seconds=0))
-    try:
+    with built(Settings(database_url=urls[source_kind], sla_watch_seconds=0)) as source:
         fill(source)
         before = verify_store(source.desk.recorder)
-    finally:
-        source.close()
     backup(Settings(database_url=urls[source_kind]), tmp_path / "backup.bin")
     restore(Settings(database_url=urls[target]), tmp_path / "backup.bin")
-    restored = build(Settings(database_url=urls[target], sla_watch_seconds=0))
-    try:
+    with built(Settings(database_url=urls[target], sla_watch_seconds=0)) as restored:
         assert verify_store(restored.desk.recorder).as_dict() == before.as_dict()
-    finally:
-        restored.close()
 
 
 @pytest.mark.parametrize("store_kind", [DB_STORES[1]], indirect=True)

@@ -15,7 +15,6 @@ import hashlib
 import hmac
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ from application.privacy import erase_personal_data
 from domain.identity import user_id
 from domain.ticket import Contact
 from tests.adapters.channels.conftest import Robots, SmtpSink, free_port
+from tests.support.services import built
 
 SECRET = "SECtest-secret"
 ID = re.compile(r"^<(SR-\d{8}-\d{3,})\.([0-9a-f]{32})@opsledger\.example>$")
@@ -69,16 +69,6 @@ def settings(store_url: str, relay: str, rules: str = "", **more: Any) -> Settin
     return Settings(database_url=store_url, smtp_relay=relay, notice_rules=rules,
                     mail_from="服务台 <desk@opsledger.example>",
                     public_url="https://desk.example", **more)
-
-
-@contextmanager
-def built(config: Settings, **kw: Any) -> Iterator[Services]:
-    """``build(config)``, closed at the end of the ``with``."""
-    s = build(config, **kw)
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 @pytest.fixture

@@ -10,21 +10,18 @@ from pathlib import Path
 import pytest
 
 from adapters.cli.main import main
-from adapters.container import build
 from adapters.settings import Settings
 from application.attachments import attachment_blob, upload
+from tests.support.services import built
 
 
 def test_verify_files_names_an_altered_and_a_missing_file(tmp_path: Path,
                                                          capsys: pytest.CaptureFixture[str]):
     url = f"sqlite:///{tmp_path}/x.sqlite3"
-    services = build(Settings(database_url=url, sla_watch_seconds=0))
-    try:
+    with built(Settings(database_url=url, sla_watch_seconds=0)) as services:
         files = [upload(services.desk, services.blobs, data=f"巡检单 {i}".encode(),
                         filename=f"{i}.txt", content_type="text/plain", owner="客户A",
                         actor="eng") for i in range(3)]
-    finally:
-        services.close()
     assert main(["audit", "verify", "--files", "--database", url]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["ok"] is True

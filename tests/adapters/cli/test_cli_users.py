@@ -18,13 +18,13 @@ from litestar.testing import TestClient
 
 from adapters.cli import users as users_cli
 from adapters.cli.main import main
-from adapters.container import build
 from adapters.http.app import create_app
 from adapters.serve.first_run import first_run_notice
 from adapters.settings import Settings
 from application.commands.users import OpenSession
 from application.identities import get_user
 from tests.support.serve import Process, run_cli
+from tests.support.services import built
 
 PASSWORD = "correct horse 马"
 
@@ -45,21 +45,15 @@ def run(capsys: pytest.CaptureFixture[str], *args: str, stdin: str | None = None
 
 
 def user_of(url: str, user: str) -> Any:
-    services = build(Settings(database_url=url))
-    try:
+    with built(Settings(database_url=url)) as services:
         return get_user(services.desk, user)
-    finally:
-        services.close()
 
 
 def login_works(url: str, user: str, password: str) -> bool:
     """A console login with the password (``OpenSession``, as ``POST /ui/login`` runs it)."""
-    services = build(Settings(database_url=url))
-    try:
+    with built(Settings(database_url=url)) as services:
         command = OpenSession(user=user, password=password)
         return command.opened(services.desk.handle(command, actor=user))
-    finally:
-        services.close()
 
 
 def stored_bytes(url: str) -> bytes:
@@ -115,11 +109,8 @@ def test_create_refuses_what_the_api_refuses(url: str, capsys, args: tuple[str, 
     code, _, err = run(capsys, "create", "someone", *args, "--database", url)
     assert code == 2
     assert field in err
-    services = build(Settings(database_url=url))
-    try:
+    with built(Settings(database_url=url)) as services:
         assert not users_of(services)
-    finally:
-        services.close()
 
 
 def users_of(services: Any) -> list[Any]:
@@ -255,8 +246,7 @@ def test_a_user_made_on_the_command_line_logs_in_to_the_console(url: str, capsys
     registered(url, capsys, "wang.lead", "dispatcher")
     run(capsys, "set-password", "wang.lead", "--password-stdin", "--database", url,
         stdin=PASSWORD + "\n", monkeypatch=monkeypatch)
-    services = build(Settings(database_url=url))
-    try:
+    with built(Settings(database_url=url)) as services:
         with TestClient(create_app(services, run_projections=False)) as client:
             form = client.get("/ui/login").text
             csrf = re.search(r'name="_csrf_token" value="([^"]+)"', form)
@@ -267,16 +257,13 @@ def test_a_user_made_on_the_command_line_logs_in_to_the_console(url: str, capsys
             assert client.get("/ui/").status_code == 200
             client.cookies.clear()
             assert client.get("/api/v1/tickets").status_code == 401  # no longer an open store
-    finally:
-        services.close()
 
 
 # ---------------------------------------------------------------- first run
 
 
 def test_the_first_run_notice_is_for_a_store_nobody_can_log_in_to(url: str, capsys):
-    services = build(Settings(database_url=url))
-    try:
+    with built(Settings(database_url=url)) as services:
         text = first_run_notice(services, "http://127.0.0.1:8000/")
         assert text is not None
         assert "http://127.0.0.1:8000/" in text and "http://127.0.0.1:8000/ui/" in text
@@ -284,22 +271,14 @@ def test_the_first_run_notice_is_for_a_store_nobody_can_log_in_to(url: str, caps
         assert text.index("开放") < text.index("open (development)")
         assert "opsledger demo" in text
         assert "user create admin --name" in text and "user set-password admin" in text
-    finally:
-        services.close()
     registered(url, capsys)
-    services = build(Settings(database_url=url))
-    try:
+    with built(Settings(database_url=url)) as services:
         assert first_run_notice(services, "http://127.0.0.1:8000/") is None
-    finally:
-        services.close()
 
 
 def test_no_notice_when_an_admin_token_is_set(url: str):
-    services = build(Settings(database_url=url, admin_token="a" * 32))
-    try:
+    with built(Settings(database_url=url, admin_token="a" * 32)) as services:
         assert first_run_notice(services, "http://127.0.0.1:8000/") is None
-    finally:
-        services.close()
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from imapclient.exceptions import CapabilityError
 
-from adapters.container import Services, build
+from adapters.container import Services
 from adapters.mail.imap import Deferred, ImapPoller, Tally, batches
 from adapters.mail.intake import MailIntake, Receipt
 from adapters.settings import Settings, parse_imap_url
@@ -38,6 +38,7 @@ from tests.support.dovecot import (  # noqa: F401 - fixtures
     running_dovecot,
 )
 from tests.support.serve import ROOT, child_env
+from tests.support.services import built
 
 SEEN = b"\\Seen"
 
@@ -60,11 +61,8 @@ def mail(subject: str, body: str = "二号机房的核心交换机端口全部�
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Services]:
-    services = build(Settings(database_url=sqlite_url(tmp_path)))
-    try:
+    with built(Settings(database_url=sqlite_url(tmp_path))) as services:
         yield services
-    finally:
-        services.close()
 
 
 def poller(server: Dovecot, user: str, services: Services, **options: Any) -> ImapPoller:
@@ -373,11 +371,8 @@ def test_mail_poll_killed_mid_pass_then_run_again_records_every_message_once(
     again = subprocess.run([sys.executable, "-m", "adapters.cli.main", "mail-poll", "--once"],
                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stderr
-    services = build(Settings(database_url=database))
-    try:
+    with built(Settings(database_url=database)) as services:
         assert sorted(e.title for e in registered(services)) == subjects
-    finally:
-        services.close()
     assert dovecot_server.messages(imap_user) == {}
     assert len(dovecot_server.messages(imap_user, "Processed")) == len(subjects)
 

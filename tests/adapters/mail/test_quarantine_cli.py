@@ -4,21 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from adapters.container import build
 from adapters.mail.intake import MailIntake
 from adapters.settings import Settings
 from tests.adapters.mail.messages import message
 from tests.support.serve import run_cli
+from tests.support.services import built
 
 
 def test_list_show_and_release_from_the_command_line(tmp_path: Path):
     url = f"sqlite:///{tmp_path}/q.sqlite3"
     raw = message("自动回复: 其实是报障", "真的坏了", Auto_Submitted="auto-replied").as_bytes()
-    services = build(Settings.from_env({}, database_url=url, sla_watch_seconds=0))
-    try:
+    with built(Settings.from_env({}, database_url=url, sla_watch_seconds=0)) as services:
         kept = MailIntake(services).receive(raw, source="smtp:192.0.2.9")
-    finally:
-        services.close()
 
     listed = run_cli(url, "mail-quarantine", "list")
     assert listed.returncode == 0, listed.stderr

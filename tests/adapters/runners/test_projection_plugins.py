@@ -23,6 +23,7 @@ from adapters.settings import Settings
 from application.commands.tickets import Assign, LogWork, RegisterTicket, Resolve
 from application.ports import FixedClock
 from domain.ticket import Contact
+from tests.support.services import built
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = ROOT / "examples" / "opsledger-weekly-load"
@@ -129,21 +130,15 @@ def test_the_cli_lists_and_rebuilds_the_plugin(
         capsys: pytest.CaptureFixture[str]) -> None:
     installed(EXAMPLE)
     url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
-    services = build(Settings(database_url=url), clock=FixedClock(MONDAY))
-    try:
+    with built(Settings(database_url=url), clock=FixedClock(MONDAY)) as services:
         work_week(services)
-    finally:
-        services.close()
     assert main(["projections", "status", "--database", url]) == 0
     assert "weekly_load (plug-in)" in capsys.readouterr().out
     assert main(["projections", "rebuild", "weekly_load", "--database", url]) == 0
     err = capsys.readouterr().err
     assert "weekly_load:" in err and "events/s" in err
-    services = build(Settings(database_url=url))
-    try:
+    with built(Settings(database_url=url)) as services:
         assert services.runner.views["weekly_load"].rows() == EXPECTED  # type: ignore[attr-defined]
-    finally:
-        services.close()
 
 
 RAISES_AT_LOAD = "def create(context):\n    raise RuntimeError('no licence key')\n"
@@ -203,22 +198,16 @@ def test_healthz_names_a_plugin_that_failed_to_load(
     from adapters.http.app import create_app
 
     installed(write_plugin(tmp_path / "a", "broken", RAISES_AT_LOAD))
-    services = build(Settings(database_url="memory://", sla_watch_seconds=0))
-    try:
+    with built(Settings(database_url="memory://", sla_watch_seconds=0)) as services:
         with TestClient(create_app(services)) as client:
             body = client.get("/healthz").json()
         broken = [p for p in body["projections"] if p["name"] == "broken"]
         assert broken and not broken[0]["healthy"] and "no licence key" in broken[0]["last_error"]
-    finally:
-        services.close()
 
 
 def test_a_plugin_cannot_take_a_builtin_name(
         installed: Callable[[Path], None], tmp_path: Path) -> None:
     installed(write_plugin(tmp_path / "a", "ticket_list", RAISES_AT_LOAD.replace(
         "raise RuntimeError('no licence key')", "return object()")))
-    services = build(Settings(database_url="memory://", sla_watch_seconds=0))
-    try:
+    with built(Settings(database_url="memory://", sla_watch_seconds=0)) as services:
         assert type(services.runner.views["ticket_list"]).__name__ != "PluginView"
-    finally:
-        services.close()
