@@ -1,5 +1,6 @@
 """What the records' aggregates share as mechanics, not as rules: the directory a kind of record
-keeps of its ids (or slugs), in the order they were added.
+keeps of its ids (or slugs), in the order they were added, and the versions of a record kept
+by slug (``VersionedRecord``).
 
 A directory is one aggregate with a fixed id, changed in the same transaction as the record it
 lists, so listing needs no read model and two records cannot take one place. ``directory``
@@ -57,6 +58,36 @@ class TicketIndex(Directory):
         if item not in getattr(self, self.ITEMS):
             self.trigger_event(self.Listed, timestamp=at,  # type: ignore[attr-defined]
                                **{self.KEY: item, "ticket_id": ticket_id})
+
+
+class VersionedRecord:
+    """``define`` and ``redefine`` of a record kept by slug (calendars, SLA policies, catalogue
+    services, standard-change models): each version's event carries the whole definition, and
+    an identical definition records nothing. The record class supplies ``Defined``,
+    ``Redefined``, ``id_for``, ``check_slug`` (the 422 of a slug it refuses) and
+    ``definition``; ``event_fields`` gives a definition's fields in its events."""
+
+    definition: Any
+
+    @staticmethod
+    def event_fields(definition: Any) -> dict[str, Any]:
+        return definition.as_fields()  # type: ignore[no-any-return]
+
+    @classmethod
+    def define(cls, slug: str, definition: Any, *, actor: str, at: datetime) -> Any:
+        cls.check_slug(slug)  # type: ignore[attr-defined]
+        return cls._create(  # type: ignore[attr-defined]
+            cls.Defined, id=cls.id_for(slug), timestamp=at, slug=slug,  # type: ignore[attr-defined]
+            actor=actor, **cls.event_fields(definition))
+
+    def redefine(self, definition: Any, *, actor: str, at: datetime) -> bool:
+        """Records a new version; ``False`` (nothing recorded) when nothing changed."""
+        if definition == self.definition:
+            return False
+        self.trigger_event(  # type: ignore[attr-defined]
+            self.Redefined, timestamp=at, actor=actor,  # type: ignore[attr-defined]
+            **self.event_fields(definition))
+        return True
 
 
 class _Listed:

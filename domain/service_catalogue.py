@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from datetime import datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -31,8 +30,8 @@ from eventsourcing.domain import Aggregate
 
 from domain.checks import collapsed
 from domain.errors import FieldError, InvalidCommand
-from domain.records import directory
-from domain.sla import SLUG_RULE, valid_slug
+from domain.records import VersionedRecord, directory
+from domain.sla import SLUG_RULE, check_slug, valid_slug
 
 # The four kinds of service of the source documents ([001] 1.1 服务水平体系).
 SERVICE_CLASSES = ("report", "management", "proactive", "responsive")
@@ -130,10 +129,11 @@ def service_id(slug: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"opsledger:catalogue-service:{slug}")
 
 
-class CatalogueService(Aggregate):
+class CatalogueService(VersionedRecord, Aggregate):
     """One service of the catalogue; each version is a whole definition."""
 
     TOPIC = "opsledger.catalogue:CatalogueService"
+    check_slug = staticmethod(check_slug)
 
     class Event(Aggregate.Event):
         TOPIC = "opsledger.catalogue:CatalogueService.Event"
@@ -194,20 +194,6 @@ class CatalogueService(Aggregate):
     def id_for(slug: str) -> UUID:
         return service_id(slug)
 
-    @classmethod
-    def define(cls, slug: str, definition: ServiceDefinition, *, actor: str,
-               at: datetime) -> CatalogueService:
-        if not valid_slug(slug):
-            raise InvalidCommand.field("id", f"not a valid id: {SLUG_RULE}")
-        return cls._create(cls.Defined, id=cls.id_for(slug), timestamp=at, slug=slug,
-                           actor=actor, **definition.as_fields())
-
-    def redefine(self, definition: ServiceDefinition, *, actor: str, at: datetime) -> bool:
-        """Records a new version; ``False`` (nothing recorded) when nothing changed."""
-        if definition == self.definition:
-            return False
-        self.trigger_event(self.Redefined, timestamp=at, actor=actor, **definition.as_fields())
-        return True
 
 
 ServiceDirectory = directory(

@@ -32,7 +32,7 @@ from eventsourcing.domain import Aggregate
 from domain.calendar import WEEKDAYS, BusinessCalendar, format_clock, parse_clock
 from domain.checks import collapsed, refuse_fields
 from domain.errors import FieldError, InvalidCommand
-from domain.records import Directory, directory
+from domain.records import Directory, VersionedRecord, directory
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 SLUG_RULE = "1 to 63 characters: lower-case letters, digits and '-', not starting with '-'"
@@ -54,7 +54,8 @@ def valid_slug(slug: str) -> bool:
     return isinstance(slug, str) and SLUG_RE.match(slug) is not None
 
 
-def _check_slug(slug: str) -> None:
+def check_slug(slug: str) -> None:
+    """The 422 of an id that is not a slug (calendars, policies, catalogue services)."""
     if not valid_slug(slug):
         raise InvalidCommand.field("id", f"not a valid id: {SLUG_RULE}")
 
@@ -222,34 +223,11 @@ def calendar_id(slug: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"opsledger:calendar:{slug}")
 
 
-class _VersionedRecord:
-    """``define`` and ``redefine`` shared by the versioned records (calendars, policies): each
-    version's event carries the whole definition, and an identical definition records nothing.
-    The record class supplies ``Defined``, ``Redefined``, ``id_for`` and ``definition``."""
-
-    definition: Any
-
-    @classmethod
-    def define(cls, slug: str, definition: Any, *, actor: str, at: datetime) -> Any:
-        _check_slug(slug)
-        return cls._create(  # type: ignore[attr-defined]
-            cls.Defined, id=cls.id_for(slug), timestamp=at, slug=slug,  # type: ignore[attr-defined]
-            actor=actor, **definition.as_fields())
-
-    def redefine(self, definition: Any, *, actor: str, at: datetime) -> bool:
-        """Records a new version; ``False`` (nothing recorded) when nothing changed."""
-        if definition == self.definition:
-            return False
-        self.trigger_event(  # type: ignore[attr-defined]
-            self.Redefined, timestamp=at, actor=actor,  # type: ignore[attr-defined]
-            **definition.as_fields())
-        return True
-
-
-class CalendarRecord(_VersionedRecord, Aggregate):
+class CalendarRecord(VersionedRecord, Aggregate):
     """One business calendar; each version is a whole definition."""
 
     TOPIC = "opsledger.sla:CalendarRecord"
+    check_slug = staticmethod(check_slug)
 
     class Event(Aggregate.Event):
         TOPIC = "opsledger.sla:CalendarRecord.Event"
@@ -487,10 +465,11 @@ def policy_id(slug: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"opsledger:sla-policy:{slug}")
 
 
-class SlaPolicy(_VersionedRecord, Aggregate):
+class SlaPolicy(VersionedRecord, Aggregate):
     """One SLA policy; each version is a whole definition."""
 
     TOPIC = "opsledger.sla:SlaPolicy"
+    check_slug = staticmethod(check_slug)
 
     class Event(Aggregate.Event):
         TOPIC = "opsledger.sla:SlaPolicy.Event"

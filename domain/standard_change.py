@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
 from domain.checks import present, refuse_fields
 from domain.errors import FieldError, InvalidCommand
-from domain.records import directory
+from domain.records import VersionedRecord, directory
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 PRE_APPROVED_RISK = "low"  # only low-risk routine work is pre-approved
@@ -63,7 +63,7 @@ class ModelDefinition:
                    approved_by=clean["approved_by"])
 
 
-class StandardChangeModel(Aggregate):
+class StandardChangeModel(VersionedRecord, Aggregate):
     """One standard-change model; each version is a whole definition."""
 
     TOPIC = "opsledger.standard_change:StandardChangeModel"
@@ -95,21 +95,15 @@ class StandardChangeModel(Aggregate):
     def id_for(slug: str) -> UUID:
         return uuid5(NAMESPACE_URL, f"opsledger:standard-change:{slug}")
 
-    @classmethod
-    def define(cls, slug: str, definition: ModelDefinition, *, actor: str,
-               at: datetime) -> StandardChangeModel:
+    @staticmethod
+    def check_slug(slug: str) -> None:
         if not valid_model_slug(slug):
             raise InvalidCommand.field("id", "lower-case letters, digits, '.', '_' or '-' "
                                              "(at most 64)")
-        return cls._create(cls.Defined, id=cls.id_for(slug), timestamp=at, slug=slug,
-                           definition=definition, actor=actor)
 
-    def redefine(self, definition: ModelDefinition, *, actor: str, at: datetime) -> bool:
-        """Records a new version; ``False`` (nothing recorded) when nothing changed."""
-        if definition == self.definition:
-            return False
-        self.trigger_event(self.Redefined, timestamp=at, actor=actor, definition=definition)
-        return True
+    @staticmethod
+    def event_fields(definition: ModelDefinition) -> dict[str, Any]:
+        return {"definition": definition}  # the whole definition is one field
 
 
 StandardChangeCatalogue = directory(
