@@ -14,7 +14,6 @@ again, with the same ``Message-ID`` (derived from the notice id), so a receiver 
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -32,6 +31,7 @@ from domain.change import Change
 from domain.identity import User, user_id
 from domain.privacy import ERASED_TEXT
 from domain.ticket import Ticket
+from projections.follower import FollowerThread
 
 log = structlog.get_logger("opsledger.notices")
 
@@ -42,7 +42,9 @@ class Drop(Exception):
     """Nobody to send this notice to (an erased contact, no address, a robot not configured)."""
 
 
-class OutboxSender:
+class OutboxSender(FollowerThread):
+    thread_name = "notices"
+
     def __init__(
         self,
         outbox: Any,
@@ -78,25 +80,10 @@ class OutboxSender:
         self.elsewhere: dict[str, Any] | None = None  # kept for ``apply_report`` (ADR 0038)
         self.passes = 0
         self.last_error: str | None = None
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread_init()
         self._cached: tuple[float, dict[str, Any]] | None = None
 
     # --------------------------------------------------------------- the thread
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._loop, name="notices", daemon=True)
-            self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
 
     def wake(self) -> None:
         self._wake.set()

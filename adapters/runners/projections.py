@@ -26,7 +26,7 @@ import structlog
 from adapters.stores.persistence import LogReader, originator_uuid
 from application.desk import ServiceDesk
 from projections.base import Positioned, TrackingConflict, View
-from projections.follower import SqlPosition
+from projections.follower import FollowerThread, SqlPosition
 from projections.sql import SqlStore, SqlView, Tracking
 
 log = structlog.get_logger("opsledger.projections")
@@ -72,7 +72,9 @@ class ViewState:
     events_applied: int = 0
 
 
-class ProjectionRunner:
+class ProjectionRunner(FollowerThread):
+    thread_name = "projections"
+
     def __init__(
         self,
         desk: ServiceDesk,
@@ -92,10 +94,8 @@ class ProjectionRunner:
         self.states = {name: ViewState() for name in self.views}
         self._moved_to: dict[str, int] = {}  # where ``step`` last left each view (see there)
         self._checked: dict[str, float] = {}  # when the thread last re-read an idle view's position
-        self._wake = threading.Event()
-        self._stop = threading.Event()
+        self._thread_init()
         self._moved = threading.Condition()
-        self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ steps
 
@@ -202,19 +202,6 @@ class ProjectionRunner:
         # the log), and that pass reads what was saved before this call (ADR 0040).
         if not self._wake.is_set():
             self._wake.set()
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()  # a runner stopped before (e.g. an app's shutdown) starts again
-            self._thread = threading.Thread(target=self._loop, name="projections", daemon=True)
-            self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
 
     def _loop(self) -> None:
         while not self._stop.is_set():
