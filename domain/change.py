@@ -35,7 +35,7 @@ from eventsourcing.domain import Aggregate
 from domain.checks import StatusRules, given, refuse_fields, required, stripped
 from domain.ci import NamesCis, apply_cis  # ADR 0063
 from domain.errors import FieldError, InvalidCommand
-from domain.privacy import ERASED_TEXT, erased
+from domain.privacy import ERASED_TEXT, HoldsPersonalData, erased
 
 
 class ChangeKind(StrEnum):
@@ -332,7 +332,7 @@ def _required(**values: str | None) -> list[FieldError]:
     return [e for name, v in values.items() for e in required(name, v)]
 
 
-class Change(NamesCis, StatusRules, Aggregate):
+class Change(NamesCis, HoldsPersonalData, StatusRules, Aggregate):
     TOPIC = "opsledger.change:Change"
     ALLOWED = ALLOWED
     RECORD = "change"
@@ -913,14 +913,7 @@ class Change(NamesCis, StatusRules, Aggregate):
             self.trigger_event(self.AnnouncementWithdrawn, timestamp=at, actor=actor,
                                announcement_id=announcement_id, reason=reason)
 
-    def erase_personal_data(self, *, reason: str, erasure_id: str, actor: str,
-                            at: datetime) -> bool:
-        """Records that the customer's personal data was erased; ``False`` (nothing recorded)
-        when none is readable here."""
-        values = [v for r in self.customer_reviews for v in (r.reviewer, r.comment)] + [
+    def personal_texts(self) -> list[str]:
+        """The customer's reviewers and their comments, the consents' givers, the confirmer."""
+        return [v for r in self.customer_reviews for v in (r.reviewer, r.comment)] + [
             k.given_by for k in self.consents] + [self.confirmed_by or ""]
-        if all(erased(v) == v for v in values):
-            return False
-        self.trigger_event(self.PersonalDataErased, timestamp=at, actor=actor, reason=reason,
-                           erasure_id=erasure_id)
-        return True

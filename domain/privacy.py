@@ -12,6 +12,7 @@ Pure: standard library and ``eventsourcing.domain`` only; time and actor come in
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -30,6 +31,25 @@ ERASED_TEXT = "[erased]"
 def erased(value: str) -> str:
     """A personal text after an erasure: ``[erased]``; an empty one stays empty."""
     return ERASED_TEXT if value else value
+
+
+class HoldsPersonalData:
+    """``erase_personal_data`` of a record that keeps texts of the customer's people (a mixin
+    of its aggregate, ADR 0034, 0043): the record names them in ``personal_texts`` and has a
+    ``PersonalDataErased`` event (``reason``, ``erasure_id``) that shows them erased."""
+
+    def personal_texts(self) -> Iterable[str]:
+        raise NotImplementedError
+
+    def erase_personal_data(self, *, reason: str, erasure_id: str, actor: str,
+                            at: datetime) -> bool:
+        """Records that the customer's personal data was erased; ``False`` (nothing recorded)
+        when none is readable here (none recorded, or all erased already)."""
+        if all(erased(v) == v for v in self.personal_texts()):
+            return False
+        self.trigger_event(self.PersonalDataErased,  # type: ignore[attr-defined]
+                           timestamp=at, actor=actor, reason=reason, erasure_id=erasure_id)
+        return True
 
 
 # The product's own text that named a person before ADR 0043: the description of a ticket

@@ -37,7 +37,7 @@ from eventsourcing.domain import Aggregate
 from domain.checks import StatusRules, collapsed, refuse_fields, required, stripped
 from domain.customer import normalise_customer_id
 from domain.errors import FieldError, InvalidCommand
-from domain.privacy import erased
+from domain.privacy import HoldsPersonalData, erased
 from domain.records import directory
 
 
@@ -182,7 +182,7 @@ def _aware(field: str, value: Any) -> list[FieldError]:
     return []
 
 
-class Project(StatusRules, Aggregate):
+class Project(HoldsPersonalData, StatusRules, Aggregate):
     TOPIC = "opsledger.project:Project"
     ALLOWED = ALLOWED
     RECORD = "project"
@@ -579,17 +579,10 @@ class Project(StatusRules, Aggregate):
                      if self.status is not S.CLOSED else "")
         self.trigger_event(self.Closed, timestamp=at, actor=actor)
 
-    def erase_personal_data(self, *, reason: str, erasure_id: str, actor: str,
-                            at: datetime) -> bool:
-        """Records that the customer's personal data was erased; ``False`` (nothing recorded)
-        when none is readable here (none recorded, or all erased already)."""
-        values = [r.signer for r in self.runs] + [a.signer for a in self.acceptances] + [
+    def personal_texts(self) -> list[str]:
+        """The signers of the runs and acceptances, the surveys' comments."""
+        return [r.signer for r in self.runs] + [a.signer for a in self.acceptances] + [
             v.comment for v in self.surveys]
-        if all(erased(v) == v for v in values):
-            return False
-        self.trigger_event(self.PersonalDataErased, timestamp=at, actor=actor, reason=reason,
-                           erasure_id=erasure_id)
-        return True
 
 
 ProjectDirectory = directory(
