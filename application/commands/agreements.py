@@ -13,7 +13,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from application.agreements import LABEL, today_of
-from application.commands.base import NOTHING, Command, RecordCommand
+from application.commands.base import NOTHING, Command, RecordCommand, listed
 from application.customers import find_customer
 from domain.agreement import Agreement, AgreementDirectory, Target
 from domain.customer import normalise_customer_id
@@ -63,19 +63,21 @@ class ConcludeAgreement(Command):
             sla_policy=self.sla_policy, valid_to=self.valid_to, notes=self.notes,
             valid_from=self.valid_from or today_of(ctx.desk, ctx.at),  # left out: today
             actor=ctx.actor, at=ctx.at)
-        directory = ctx.desk.load(AgreementDirectory.ID) or AgreementDirectory.open(ctx.at)
-        directory.add(str(a.id), ctx.at)
-        return a, directory
+        return listed(ctx, AgreementDirectory, a)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ReviseAgreement(RecordCommand):
+class AgreementCommand(RecordCommand):
+    record_class = Agreement
+    record_label = LABEL
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReviseAgreement(AgreementCommand):
     """``Agreement.revise`` → ``Agreement.Revised``: the next version of the agreement, with
     the fields given (``None``: unchanged). Nothing is recorded when nothing differs.
     Body: ``ReviseAgreement``."""
 
-    record_class = Agreement
-    record_label = LABEL
     verb = "revise"
 
     reason: str = ""
@@ -103,32 +105,20 @@ class ReviseAgreement(RecordCommand):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class TerminateAgreement(RecordCommand):
+class TerminateAgreement(AgreementCommand):
     """``Agreement.terminate`` → ``Agreement.Terminated`` (ended before ``valid_to``).
     Body: ``TerminateAgreement``."""
 
-    record_class = Agreement
-    record_label = LABEL
     verb = "terminate"
 
     reason: str
 
-    def decide(self, a: Agreement, ctx: Context) -> Any:
-        a.terminate(reason=self.reason, actor=ctx.actor, at=ctx.at)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class WarnAgreementExpiry(RecordCommand):
+class WarnAgreementExpiry(AgreementCommand):
     """``Agreement.warn_expiry`` → ``Agreement.ExpiryWarned`` once per ``valid_to`` when the
     agreement ends within 30 days of ``today`` (the watcher's; nothing otherwise)."""
 
-    record_class = Agreement
-    record_label = LABEL
     verb = "warn_expiry"
 
     today: date
-
-    def decide(self, a: Agreement, ctx: Context) -> Any:
-        if not a.warn_expiry(today=self.today, actor=ctx.actor, at=ctx.at):
-            return NOTHING
-        return None

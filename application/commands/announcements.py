@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from application.announcements import LABEL, announced_change, unknown_customers
-from application.commands.base import Command, RecordCommand
+from application.commands.base import Command, RecordCommand, listed
 from domain.announcement import DEFAULT_LEAD, Announcement, AnnouncementDirectory
 from domain.change import AnnouncementLink, Change, ChangeKind
 from domain.errors import InvalidCommand
@@ -75,14 +75,11 @@ class PublishAnnouncement(Command):
             change_id=str(change.id) if change is not None else "",
             change_number=change.number if change is not None else "",
             change_window=(plan.schedule_start, plan.schedule_end) if plan else None)
-        directory = ctx.desk.load(AnnouncementDirectory.ID) or AnnouncementDirectory.open(
-            ctx.at)
-        directory.add(str(a.id), ctx.at)
         if change is None:
-            return a, directory
+            return listed(ctx, AnnouncementDirectory, a)
         change.link_announcement(AnnouncementLink(str(a.id), a.number, a.starts, a.ends),
                                  actor=ctx.actor, at=ctx.at)
-        return a, directory, change
+        return (*listed(ctx, AnnouncementDirectory, a), change)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -23,7 +23,7 @@ desk)`` once after a save (notifications, process-local caches).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
@@ -92,9 +92,27 @@ class Command:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RecordCommand(Command):
-    """A command on an existing numbered record, named by its id or number (``ref``)."""
+    """A command on an existing numbered record, named by its id or number (``ref``).
+
+    Its ``decide`` calls the record's method named ``verb`` with the command's fields (but
+    ``ref``), ``actor`` and ``at``: ``RespondToComplaint(ref=…, message=…)`` runs
+    ``complaint.respond(message=…, actor=…, at=…)``; a method answering ``False`` (nothing
+    due, nothing differs) records ``NOTHING``. A command that does more writes its own."""
 
     ref: str | UUID
 
     def target(self) -> UUID | None:
         return resolve_ref(self.ref, self.record_label)
+
+    def decide(self, record: Any, ctx: Context) -> Any:
+        arguments = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "ref"}
+        changed = getattr(record, self.verb)(**arguments, actor=ctx.actor, at=ctx.at)
+        return NOTHING if changed is False else None
+
+
+def listed(ctx: Context, directory_class: Any, record: Any) -> tuple[Any, Any]:
+    """``record`` (just created) and the directory of its kind that lists it, to be saved
+    together: the directory is opened with the first record."""
+    directory = ctx.desk.load(directory_class.ID) or directory_class.open(ctx.at)
+    directory.add(str(record.id), ctx.at)
+    return record, directory

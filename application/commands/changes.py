@@ -90,9 +90,6 @@ class Assess(ChangeCommand):
     risk: Risk | str
     impact: str
 
-    def decide(self, c: Change, ctx: Context) -> None:
-        c.assess(risk=self.risk, impact=self.impact, actor=ctx.actor, at=ctx.at)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PlanChange(ChangeCommand):
@@ -116,10 +113,6 @@ class Review(ChangeCommand):
     reviewer: str
     comment: str = ""
 
-    def decide(self, c: Change, ctx: Context) -> None:
-        c.review(decision=self.decision, reviewer=self.reviewer, comment=self.comment,
-                 actor=ctx.actor, at=ctx.at)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CustomerReview(ChangeCommand):
@@ -129,10 +122,6 @@ class CustomerReview(ChangeCommand):
     decision: Decision | str
     reviewer: str
     comment: str = ""
-
-    def decide(self, c: Change, ctx: Context) -> None:
-        c.customer_review(decision=self.decision, reviewer=self.reviewer, comment=self.comment,
-                          actor=ctx.actor, at=ctx.at)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -146,10 +135,6 @@ class Consent(ChangeCommand):
     reference: str = ""
     given_by: str = ""
 
-    def decide(self, c: Change, ctx: Context) -> None:
-        c.consent(evidence=self.evidence, channel=self.channel, reference=self.reference,
-                  given_by=self.given_by, actor=ctx.actor, at=ctx.at)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ApproveEmergency(ChangeCommand):
@@ -160,10 +145,6 @@ class ApproveEmergency(ChangeCommand):
     approver: str
     reason: str
 
-    def decide(self, c: Change, ctx: Context) -> None:
-        c.approve_emergency(approver=self.approver, reason=self.reason, actor=ctx.actor,
-                            at=ctx.at)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StartChange(ChangeCommand):
@@ -171,9 +152,6 @@ class StartChange(ChangeCommand):
     HTTP: ``Empty``."""
 
     verb = "start"
-
-    def decide(self, c: Change, ctx: Context) -> None:
-        c.start(actor=ctx.actor, at=ctx.at)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -183,9 +161,6 @@ class Complete(ChangeCommand):
     verb = "complete"
     result: str
 
-    def decide(self, c: Change, ctx: Context) -> None:
-        c.complete(result=self.result, actor=ctx.actor, at=ctx.at)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RollBack(ChangeCommand):
@@ -194,9 +169,6 @@ class RollBack(ChangeCommand):
     verb = "roll_back"
     reason: str
 
-    def decide(self, c: Change, ctx: Context) -> None:
-        c.roll_back(reason=self.reason, actor=ctx.actor, at=ctx.at)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StartTrial(ChangeCommand):
@@ -204,9 +176,6 @@ class StartTrial(ChangeCommand):
 
     verb = "start_trial"
     days: int
-
-    def decide(self, c: Change, ctx: Context) -> None:
-        c.start_trial(days=self.days, actor=ctx.actor, at=ctx.at)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -217,9 +186,6 @@ class Evaluate(ChangeCommand):
     verb = "evaluate"
     goal_met: bool
     notes: str
-
-    def decide(self, c: Change, ctx: Context) -> None:
-        c.evaluate(goal_met=self.goal_met, notes=self.notes, actor=ctx.actor, at=ctx.at)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -261,9 +227,6 @@ class CloseChange(ChangeCommand):
     confirmed_by: str = ""
     note: str = ""
 
-    def decide(self, c: Change, ctx: Context) -> None:
-        c.close(confirmed_by=self.confirmed_by, note=self.note, actor=ctx.actor, at=ctx.at)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CancelChange(ChangeCommand):
@@ -271,9 +234,6 @@ class CancelChange(ChangeCommand):
 
     verb = "cancel"
     reason: str
-
-    def decide(self, c: Change, ctx: Context) -> None:
-        c.cancel(reason=self.reason, actor=ctx.actor, at=ctx.at)
 
 
 # ------------------------------------------------------------- standard-change models

@@ -191,10 +191,6 @@ class VerifyCi(CiCommand):
     verdict: str
     note: str = ""
 
-    def decide(self, ci: ConfigurationItem, ctx: Context) -> Any:
-        ci.verify(round=self.round, verdict=self.verdict, note=self.note, actor=ctx.actor,
-                  at=ctx.at)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NameTicketCis(RecordCommand):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from application.commands.base import NOTHING, Command, RecordCommand
+from application.commands.base import Command, RecordCommand, listed
 from application.complaints import LABEL
 from application.customers import find_customer
 from application.errors import RecordNotFound
@@ -76,9 +76,13 @@ class FileComplaint(Command):
             ticket_assignee=ticket.assignee if ticket else None, engineer=self.engineer,
             service=self.service, response_limit=self.response_limit,
             closure_limit=self.closure_limit)
-        directory = ctx.desk.load(ComplaintDirectory.ID) or ComplaintDirectory.open(ctx.at)
-        directory.add(str(c.id), ctx.at)
-        return c, directory
+        return listed(ctx, ComplaintDirectory, c)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ComplaintCommand(RecordCommand):
+    record_class = Complaint
+    record_label = LABEL
 
 
 def is_manager(desk: ServiceDesk, user: str) -> bool:
@@ -93,13 +97,11 @@ def is_manager(desk: ServiceDesk, user: str) -> bool:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class AssignComplaintHandler(RecordCommand):
+class AssignComplaintHandler(ComplaintCommand):
     """``Complaint.assign_handler`` → ``Complaint.HandlerAssigned``: a manager who is not the
     engineer concerned (409 naming why otherwise). ``handler`` left out: the caller.
     Body: ``AssignHandler``."""
 
-    record_class = Complaint
-    record_label = LABEL
     verb = "assign_handler"
 
     handler: str = ""
@@ -112,93 +114,61 @@ class AssignComplaintHandler(RecordCommand):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class RespondToComplaint(RecordCommand):
+class RespondToComplaint(ComplaintCommand):
     """``Complaint.respond`` → ``Complaint.Responded`` (the first stops the response clock).
     Body: ``Respond``."""
 
-    record_class = Complaint
-    record_label = LABEL
     verb = "respond"
 
     message: str
 
-    def decide(self, c: Complaint, ctx: Context) -> Any:
-        c.respond(message=self.message, actor=ctx.actor, at=ctx.at)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ResolveComplaint(RecordCommand):
+class ResolveComplaint(ComplaintCommand):
     """``Complaint.resolve`` → ``Complaint.Resolved`` (awaiting the customer's
     confirmation). Body: ``Resolve``."""
 
-    record_class = Complaint
-    record_label = LABEL
     verb = "resolve"
 
     resolution: str
 
-    def decide(self, c: Complaint, ctx: Context) -> Any:
-        c.resolve(resolution=self.resolution, actor=ctx.actor, at=ctx.at)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ConfirmComplaint(RecordCommand):
+class ConfirmComplaint(ComplaintCommand):
     """``Complaint.confirm`` → ``Complaint.Confirmed``: the customer accepts the
     resolution. Body: ``Confirm``."""
 
-    record_class = Complaint
-    record_label = LABEL
     verb = "confirm"
 
     note: str = ""
 
-    def decide(self, c: Complaint, ctx: Context) -> Any:
-        c.confirm(note=self.note, actor=ctx.actor, at=ctx.at)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class RejectComplaintResolution(RecordCommand):
+class RejectComplaintResolution(ComplaintCommand):
     """``Complaint.reject`` → ``Complaint.Rejected``: the customer is not satisfied, the
     complaint goes back to its handler. Body: ``Reject``."""
 
-    record_class = Complaint
-    record_label = LABEL
     verb = "reject"
 
     reason: str
 
-    def decide(self, c: Complaint, ctx: Context) -> Any:
-        c.reject(reason=self.reason, actor=ctx.actor, at=ctx.at)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CloseComplaint(RecordCommand):
+class CloseComplaint(ComplaintCommand):
     """``Complaint.close`` → ``Complaint.Closed``: only once the customer confirmed (409
     naming ``customer_confirmation`` otherwise). Body: ``Close``."""
 
-    record_class = Complaint
-    record_label = LABEL
     verb = "close"
 
     note: str = ""
 
-    def decide(self, c: Complaint, ctx: Context) -> Any:
-        c.close(note=self.note, actor=ctx.actor, at=ctx.at)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class RecordComplaintOverdue(RecordCommand):
+class RecordComplaintOverdue(ComplaintCommand):
     """``Complaint.record_overdue`` → ``Complaint.ResponseOverdue`` /
     ``Complaint.ClosureOverdue``, each once, when its limit passed at ``now`` (the
     watcher's; nothing otherwise)."""
 
-    record_class = Complaint
-    record_label = LABEL
     verb = "record_overdue"
 
     now: datetime
-
-    def decide(self, c: Complaint, ctx: Context) -> Any:
-        if not c.record_overdue(now=self.now, actor=ctx.actor, at=ctx.at):
-            return NOTHING
-        return None

@@ -92,6 +92,3 @@ class RetireArticle(RecordCommand):
     verb = "retire"
 
     reason: str
-
-    def decide(self, a: Article, ctx: Context) -> None:
-        a.retire(reason=self.reason, actor=ctx.actor, at=ctx.at)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from application.commands.base import NOTHING, Command, RecordCommand
+from application.commands.base import Command, RecordCommand
 from application.errors import RecordNotFound
 from application.identities import require_known_user
 from application.major_incidents import LABEL, acts_as_manager, active_on
@@ -202,9 +202,6 @@ class CloseMajorIncident(IncidentCommand):
 
     summary: str = ""
 
-    def decide(self, m: MajorIncident, ctx: Context) -> None:
-        m.close(summary=self.summary, actor=ctx.actor, at=ctx.at)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RecordMissedUpdate(IncidentCommand):
@@ -214,8 +211,3 @@ class RecordMissedUpdate(IncidentCommand):
     verb = "record_missed_update"
 
     now: datetime
-
-    def decide(self, m: MajorIncident, ctx: Context) -> Any:
-        if not m.record_missed_update(now=self.now, actor=ctx.actor, at=ctx.at):
-            return NOTHING
-        return None

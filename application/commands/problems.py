@@ -89,9 +89,6 @@ class ClassifyProblem(ProblemCommand):
     category: str | None = None
     priority: str | None = None
 
-    def decide(self, p: Problem, ctx: Context) -> None:
-        p.classify(category=self.category, priority=self.priority, actor=ctx.actor, at=ctx.at)
-
 
 def _link(p: Problem, refs: Sequence[str], field: str, verb: str,
           ctx: Context) -> tuple[Ticket, ...]:
@@ -135,9 +132,6 @@ class RecordRootCause(ProblemCommand):
     verb = "record_root_cause"
     root_cause: str
 
-    def decide(self, p: Problem, ctx: Context) -> None:
-        p.record_root_cause(root_cause=self.root_cause, actor=ctx.actor, at=ctx.at)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RecordWorkaround(ProblemCommand):
@@ -146,18 +140,12 @@ class RecordWorkaround(ProblemCommand):
     verb = "record_workaround"
     workaround: str
 
-    def decide(self, p: Problem, ctx: Context) -> None:
-        p.record_workaround(workaround=self.workaround, actor=ctx.actor, at=ctx.at)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MarkKnownError(ProblemCommand):
     """``Problem.mark_known_error`` → ``Problem.KnownErrorMarked``. HTTP: ``Empty``."""
 
     verb = "mark_known_error"
-
-    def decide(self, p: Problem, ctx: Context) -> None:
-        p.mark_known_error(actor=ctx.actor, at=ctx.at)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -180,6 +168,3 @@ class CloseProblem(ProblemCommand):
     """``Problem.close`` → ``Problem.Closed``. HTTP: ``Empty``."""
 
     verb = "close"
-
-    def decide(self, p: Problem, ctx: Context) -> None:
-        p.close(actor=ctx.actor, at=ctx.at)

@@ -258,11 +258,6 @@ class RaiseProjectImprovement(ProjectCommand):
     source: str = "check"
     reference: str | None = None
 
-    def decide(self, p: Project, ctx: Context) -> None:
-        p.raise_improvement(action=self.action, owner=self.owner, due=self.due,
-                            source=self.source, reference=self.reference, actor=ctx.actor,
-                            at=ctx.at)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RecordCheck(ProjectCommand):
@@ -272,10 +267,6 @@ class RecordCheck(ProjectCommand):
     kind: str
     findings: str
     passed: bool
-
-    def decide(self, p: Project, ctx: Context) -> None:
-        p.record_check(kind=self.kind, findings=self.findings, passed=self.passed,
-                       actor=ctx.actor, at=ctx.at)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -301,6 +292,3 @@ class CloseProject(ProjectCommand):
     """``Project.close`` → ``Project.Closed``. HTTP: ``Empty``."""
 
     verb = "close"
-
-    def decide(self, p: Project, ctx: Context) -> None:
-        p.close(actor=ctx.actor, at=ctx.at)

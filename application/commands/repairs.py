@@ -96,13 +96,17 @@ class SendForRepair(Command):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ReportRepairProgress(RecordCommand):
+class RepairCommand(RecordCommand):
+    record_class = RepairOrder
+    record_label = LABEL
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReportRepairProgress(RepairCommand):
     """``RepairOrder.report_progress`` → ``RepairOrder.ProgressReported``: the written
     progress report (书面维修进度); the next one is due 3 working days later on the ticket's
     calendar. HTTP: ``ReportRepairProgress``."""
 
-    record_class = RepairOrder
-    record_label = LABEL
     verb = "report_progress"
 
     text: str
@@ -113,13 +117,11 @@ class ReportRepairProgress(RecordCommand):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class RecordRepairAlarms(RecordCommand):
+class RecordRepairAlarms(RepairCommand):
     """The watcher's command: ``RepairOrder.record_alarms`` → ``RepairOrder.ProgressOverdue``
     when no written progress report came by its due (at ``now``, default the attempt's time);
     ``NOTHING`` otherwise."""
 
-    record_class = RepairOrder
-    record_label = LABEL
     verb = "record_alarms"
 
     now: datetime | None = None
@@ -130,13 +132,11 @@ class RecordRepairAlarms(RecordCommand):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class QuoteRepair(RecordCommand):
+class QuoteRepair(RepairCommand):
     """``RepairOrder.quote_parts`` → ``RepairOrder.Quoted``: the vendor's quote for the parts
     of an out-of-warranty repair, waiting for the customer's approval. HTTP:
     ``QuoteRepair``."""
 
-    record_class = RepairOrder
-    record_label = LABEL
     verb = "quote"
 
     amount: str
@@ -150,66 +150,47 @@ class QuoteRepair(RecordCommand):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ApproveRepairQuote(RecordCommand):
+class ApproveRepairQuote(RepairCommand):
     """``RepairOrder.approve_quote`` → ``RepairOrder.QuoteApproved``: the customer's written
     approval (用户书面认可). ``on_behalf`` (set by the edge: the caller is staff, not the
     customer's requester) needs ``reference``, the approval's document. HTTP:
     ``ApproveRepairQuote``."""
 
-    record_class = RepairOrder
-    record_label = LABEL
     verb = "approve_quote"
 
     reference: str = ""
     on_behalf: bool = True
 
-    def decide(self, r: RepairOrder, ctx: Context) -> Any:
-        r.approve_quote(reference=self.reference, on_behalf=self.on_behalf, actor=ctx.actor,
-                        at=ctx.at)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class RejectRepairQuote(RecordCommand):
+class RejectRepairQuote(RepairCommand):
     """``RepairOrder.reject_quote`` → ``RepairOrder.QuoteRejected``. HTTP:
     ``RejectRepairQuote``."""
 
-    record_class = RepairOrder
-    record_label = LABEL
     verb = "reject_quote"
 
     reason: str
     on_behalf: bool = True
 
-    def decide(self, r: RepairOrder, ctx: Context) -> Any:
-        r.reject_quote(reason=self.reason, on_behalf=self.on_behalf, actor=ctx.actor,
-                       at=ctx.at)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ReplaceRepairPart(RecordCommand):
+class ReplaceRepairPart(RepairCommand):
     """``RepairOrder.replace_part`` → ``RepairOrder.PartReplaced``; out of warranty only after
     the customer approved a quote (409 naming ``quote_approval``). HTTP:
     ``ReplaceRepairPart``."""
 
-    record_class = RepairOrder
-    record_label = LABEL
     verb = "replace_part"
 
     part: str
     note: str = ""
 
-    def decide(self, r: RepairOrder, ctx: Context) -> Any:
-        r.replace_part(part=self.part, note=self.note, actor=ctx.actor, at=ctx.at)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ReturnRepair(RecordCommand):
+class ReturnRepair(RepairCommand):
     """``RepairOrder.return_from_vendor`` → ``RepairOrder.Returned`` (repaired and back at the
     user's site), ``RepairDirectory.Settled``, the CI back ``in_use`` and, with
     ``loaner_back``, the loaner back ``spare``. HTTP: ``ReturnRepair``."""
 
-    record_class = RepairOrder
-    record_label = LABEL
     verb = "return"
 
     note: str = ""
@@ -229,17 +210,12 @@ class ReturnRepair(RecordCommand):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CloseRepair(RecordCommand):
+class CloseRepair(RepairCommand):
     """``RepairOrder.close`` → ``RepairOrder.Closed``. HTTP: ``CloseRepair``."""
 
-    record_class = RepairOrder
-    record_label = LABEL
     verb = "close"
 
     note: str = ""
-
-    def decide(self, r: RepairOrder, ctx: Context) -> Any:
-        r.close(note=self.note, actor=ctx.actor, at=ctx.at)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

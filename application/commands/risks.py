@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from application.commands.base import NOTHING, Command, RecordCommand
+from application.commands.base import Command, RecordCommand, listed
 from application.errors import RecordNotFound
 from application.risks import LABEL, actor_customer, due_time
 from domain.customer import normalise_customer_id
@@ -74,9 +74,7 @@ class RecordRisk(Command):
             severity=self.severity, due=due, owner=self.owner, description=self.description,
             ticket=ticket, project=project, routine_id=self.routine_id, source=self.source,
             actor=ctx.actor, at=ctx.at)
-        directory = ctx.desk.load(RiskDirectory.ID) or RiskDirectory.open(ctx.at)
-        directory.add(str(risk.id), ctx.at)
-        return risk, directory
+        return listed(ctx, RiskDirectory, risk)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -111,9 +109,6 @@ class RemoveRisk(RiskCommand):
 
     how: str
 
-    def decide(self, r: Risk, ctx: Context) -> None:
-        r.remove(how=self.how, actor=ctx.actor, at=ctx.at)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AcceptRisk(RiskCommand):
@@ -140,8 +135,3 @@ class AlarmOverdueRisk(RiskCommand):
     verb = "alarm_overdue"
 
     now: datetime
-
-    def decide(self, r: Risk, ctx: Context) -> Any:
-        if not r.alarm_overdue(now=self.now, actor=ctx.actor, at=ctx.at):
-            return NOTHING
-        return None

@@ -215,7 +215,3 @@ class ReturnFaultyParts(RequisitionCommand):
     reason: str
     occurred_at: datetime | None = None
 
-    def decide(self, r: Requisition, ctx: Context) -> None:
-        r.return_faulty(reason=self.reason, actor=ctx.actor, at=ctx.at,
-                        occurred_at=self.occurred_at)
-

@@ -159,9 +159,6 @@ class Invalidate(TicketCommand):
     verb = "invalidate"
     reason: str
 
-    def decide(self, t: Ticket, ctx: Context) -> None:
-        t.invalidate(reason=self.reason, actor=ctx.actor, at=ctx.at)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Classify(TicketCommand):
@@ -213,9 +210,6 @@ class Start(TicketCommand):
 
     verb = "start"
 
-    def decide(self, t: Ticket, ctx: Context) -> None:
-        t.start(actor=ctx.actor, at=ctx.at)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LogWork(TicketCommand):
@@ -247,18 +241,12 @@ class AwaitCustomer(TicketCommand):
     verb = "await_customer"
     reason: str
 
-    def decide(self, t: Ticket, ctx: Context) -> None:
-        t.await_customer(reason=self.reason, actor=ctx.actor, at=ctx.at)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Resume(TicketCommand):
     """``Ticket.resume`` → ``Ticket.Resumed``. HTTP: ``Empty``."""
 
     verb = "resume"
-
-    def decide(self, t: Ticket, ctx: Context) -> None:
-        t.resume(actor=ctx.actor, at=ctx.at)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -269,10 +257,6 @@ class Resolve(TicketCommand):
     resolution: str
     root_cause: str
     first_contact: bool = False
-
-    def decide(self, t: Ticket, ctx: Context) -> None:
-        t.resolve(resolution=self.resolution, root_cause=self.root_cause,
-                  first_contact=self.first_contact, actor=ctx.actor, at=ctx.at)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -317,9 +301,6 @@ class Reopen(TicketCommand):
     verb = "reopen"
     reason: str
 
-    def decide(self, t: Ticket, ctx: Context) -> None:
-        t.reopen(reason=self.reason, actor=ctx.actor, at=ctx.at)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AddInformation(TicketCommand):
@@ -328,9 +309,6 @@ class AddInformation(TicketCommand):
 
     verb = "add_information"
     information: str
-
-    def decide(self, t: Ticket, ctx: Context) -> None:
-        t.add_information(information=self.information, actor=ctx.actor, at=ctx.at)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -140,6 +140,14 @@ class ReactivateUser(_OnUser):
         u.reactivate(actor=ctx.actor, at=ctx.at)
 
 
+def _mint_token(command: IssueToken | OpenSession) -> None:
+    """A new token for ``command`` (its ``token_id`` and ``token``) unless it names one."""
+    if not command.token:
+        token_id, token = make_token(User.id_for(normalise_user_id(command.user)))
+        object.__setattr__(command, "token_id", token_id)
+        object.__setattr__(command, "token", token)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IssueToken(_OnUser):
     """``User.issue_token`` → ``User.TokenIssued`` (default expiry: 90 days). The token is
@@ -154,10 +162,7 @@ class IssueToken(_OnUser):
     token: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
-        if not self.token:
-            token_id, token = make_token(User.id_for(normalise_user_id(self.user)))
-            object.__setattr__(self, "token_id", token_id)
-            object.__setattr__(self, "token", token)
+        _mint_token(self)
 
     def decide(self, u: User, ctx: Context) -> None:
         u.issue_token(self.token_id, token_digest(self.token), self.expires_at,
@@ -225,10 +230,7 @@ class OpenSession(_OnUser):
     token: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
-        if not self.token:
-            token_id, token = make_token(User.id_for(normalise_user_id(self.user)))
-            object.__setattr__(self, "token_id", token_id)
-            object.__setattr__(self, "token", token)
+        _mint_token(self)
 
     def decide(self, u: User, ctx: Context) -> None:
         until = u.locked_until(ctx.at)

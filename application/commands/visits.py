@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from application.commands.base import RecordCommand
+from application.commands.tickets import TicketCommand
 from application.identities import require_known_user
 from domain.numbering import RecordKind
 from domain.ticket import Ticket
@@ -25,13 +25,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class VisitCommand(RecordCommand):
-    record_class = Ticket
-    record_label = "ticket"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PlanVisit(VisitCommand):
+class PlanVisit(TicketCommand):
     """``Ticket.plan_visit`` → ``Ticket.VisitPlanned`` (a ``PG-`` number) and
     ``VisitRegister.Listed``. Once the store has users the engineer must be one (a 422 naming
     ``engineer``); ``known_engineer=False`` skips that for the demo's cast (ADR 0045).
@@ -55,7 +49,7 @@ class PlanVisit(VisitCommand):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class RescheduleVisit(VisitCommand):
+class RescheduleVisit(TicketCommand):
     """``Ticket.reschedule_visit`` → ``Ticket.VisitRescheduled`` (a new planned arrival, and
     optionally another engineer, with the reason). HTTP: ``RescheduleVisit``."""
 
@@ -75,7 +69,7 @@ class RescheduleVisit(VisitCommand):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class DepartVisit(VisitCommand):
+class DepartVisit(TicketCommand):
     """``Ticket.depart_visit`` → ``Ticket.VisitDeparted`` (外出: left for the site). HTTP: ``VisitStep``."""
 
     verb = "depart_visit"
@@ -88,7 +82,7 @@ class DepartVisit(VisitCommand):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ArriveVisit(VisitCommand):
+class ArriveVisit(TicketCommand):
     """``Ticket.arrive_visit`` → ``Ticket.VisitArrived`` (on site). HTTP: ``VisitStep``."""
 
     verb = "arrive_visit"
@@ -101,7 +95,7 @@ class ArriveVisit(VisitCommand):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class LeaveVisit(VisitCommand):
+class LeaveVisit(TicketCommand):
     """``Ticket.leave_visit`` → ``Ticket.VisitLeft`` with the technical service sheet
     (技术服务单: work done, parts used, the customer's signer -- personal data).
     HTTP: ``LeaveVisit``."""

@@ -4,7 +4,10 @@ retry on a conflicting save, and the hooks around the attempts."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import importlib
+import inspect
+import pkgutil
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -12,7 +15,8 @@ from uuid import UUID
 import pytest
 from eventsourcing.persistence import IntegrityError
 
-from application.commands.base import NOTHING, Command
+import application.commands
+from application.commands.base import NOTHING, Command, RecordCommand
 from application.commands.catalog import PutCalendar, default_calendar
 from application.commands.customers import AssignSlaPolicy, RegisterCustomer
 from application.commands.tickets import Assign, RegisterTicket, Start
@@ -166,3 +170,52 @@ def test_a_save_that_always_conflicts_ends_in_a_409(desk, monkeypatch):
     with pytest.raises(ConcurrencyConflict):
         desk.handle(Probe(ref=t.id, seen=seen), actor="x")
     assert seen.count("decide") == MAX_ATTEMPTS and "after" not in seen
+
+
+# ------------------------------------------ a record command's decide by its verb
+
+
+def _commands_deciding_by_verb() -> list[type[RecordCommand]]:
+    found = []
+    for info in pkgutil.iter_modules(application.commands.__path__):
+        module = importlib.import_module(f"application.commands.{info.name}")
+        for cls in vars(module).values():
+            if isinstance(cls, type) and issubclass(cls, RecordCommand) \
+                    and cls.__module__ == module.__name__ and "verb" in vars(cls) \
+                    and cls.decide is RecordCommand.decide:
+                found.append(cls)
+    return sorted(found, key=lambda c: c.__name__)
+
+
+@pytest.mark.parametrize("command", _commands_deciding_by_verb(), ids=lambda c: c.__name__)
+def test_a_command_deciding_by_its_verb_names_that_method(command: type[RecordCommand]):
+    """``RecordCommand.decide`` calls the record's method named ``verb`` with the command's
+    fields: the method exists, takes each field, and the docstring names it."""
+    method = getattr(command.record_class, command.verb)
+    accepts = inspect.signature(method).parameters
+    assert {f.name for f in fields(command)} - {"ref"} <= set(accepts)
+    assert f"``{command.record_class.__name__}.{command.verb}``" in " ".join(
+        (command.__doc__ or "").split())
+
+
+def test_a_command_deciding_by_its_verb_records_nothing_when_the_method_says_so(desk):
+    """A method answering ``False`` (nothing due) is ``NOTHING``; ``None`` saves the record."""
+    calls = []
+
+    class Record:
+        def mark(self, *, note: str, actor: str, at: datetime) -> bool:
+            calls.append((note, actor, at))
+            return note == "changed"
+
+    @dataclass(frozen=True, slots=True, kw_only=True)
+    class Mark(RecordCommand):
+        record_class = Record
+        record_label = "record"
+        verb = "mark"
+
+        note: str
+
+    ctx = Context(desk, AT, "eng.li")
+    assert Mark(ref="x", note="same").decide(Record(), ctx) is NOTHING
+    assert Mark(ref="x", note="changed").decide(Record(), ctx) is None
+    assert calls == [("same", "eng.li", AT), ("changed", "eng.li", AT)]
