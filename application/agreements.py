@@ -26,6 +26,7 @@ from uuid import UUID
 
 from application.desk import HistoryEntry, ServiceDesk
 from application.errors import RecordNotFound
+from application.records import Page, page_of, directory_records
 from domain.agreement import Agreement, AgreementDirectory, Kind, Phase
 from domain.customer import normalise_customer_id
 from domain.ticket import Ticket
@@ -70,11 +71,7 @@ def agreement_history(desk: ServiceDesk, ref: str | UUID) -> list[HistoryEntry]:
 
 
 def all_agreements(desk: ServiceDesk) -> list[Agreement]:
-    directory: AgreementDirectory | None = desk.load(AgreementDirectory.ID)
-    if directory is None:
-        return []
-    found = (desk.load(UUID(i)) for i in directory.agreements)
-    return [a for a in found if isinstance(a, Agreement)]
+    return directory_records(desk, AgreementDirectory, "agreements", Agreement)
 
 
 @dataclass(frozen=True)
@@ -92,13 +89,7 @@ class AgreementQuery:
     offset: int = 0
 
 
-@dataclass(frozen=True)
-class AgreementPage:
-    items: list[Agreement]
-    next_offset: int | None
-
-
-def list_agreements(desk: ServiceDesk, q: AgreementQuery) -> AgreementPage:
+def list_agreements(desk: ServiceDesk, q: AgreementQuery) -> Page[Agreement]:
     """The agreements ``q`` asks for, the soonest to end first."""
     wanted = normalise_customer_id(q.customer) if q.customer is not None else None
     vendor = q.vendor.strip().casefold() if q.vendor and q.vendor.strip() else None
@@ -109,9 +100,7 @@ def list_agreements(desk: ServiceDesk, q: AgreementQuery) -> AgreementPage:
             and (vendor is None or a.vendor.casefold() == vendor)
             and (not q.expiring or a.expiring(q.today))]
     rows.sort(key=lambda a: (a.valid_to, a.number))
-    page = rows[q.offset: q.offset + q.limit]
-    more = q.offset + q.limit < len(rows)
-    return AgreementPage(page, q.offset + q.limit if more else None)
+    return page_of(rows, q.offset, q.limit)
 
 
 def ticket_services(ticket: Ticket) -> tuple[str, ...]:

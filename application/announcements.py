@@ -18,6 +18,7 @@ from uuid import UUID
 from application.customers import find_customer
 from application.desk import HistoryEntry, ServiceDesk
 from application.errors import RecordNotFound
+from application.records import Page, page_of, directory_records
 from domain.announcement import Announcement, AnnouncementDirectory, Phase
 from domain.change import FINAL, Change
 from domain.customer import normalise_customer_id
@@ -94,21 +95,11 @@ class AnnouncementQuery:
     offset: int = 0
 
 
-@dataclass(frozen=True)
-class AnnouncementPage:
-    items: list[Announcement]
-    next_offset: int | None
-
-
 def all_announcements(desk: ServiceDesk) -> list[Announcement]:
-    directory: AnnouncementDirectory | None = desk.load(AnnouncementDirectory.ID)
-    if directory is None:
-        return []
-    found = (desk.load(UUID(i)) for i in directory.announcements)
-    return [a for a in found if isinstance(a, Announcement)]
+    return directory_records(desk, AnnouncementDirectory, "announcements", Announcement)
 
 
-def list_announcements(desk: ServiceDesk, q: AnnouncementQuery) -> AnnouncementPage:
+def list_announcements(desk: ServiceDesk, q: AnnouncementQuery) -> Page[Announcement]:
     """The announcements ``q`` asks for, the latest window first."""
     wanted = normalise_customer_id(q.customer) if q.customer is not None else None
     rows = [a for a in all_announcements(desk)
@@ -116,9 +107,7 @@ def list_announcements(desk: ServiceDesk, q: AnnouncementQuery) -> AnnouncementP
             and (wanted is None or wanted in a.customers)
             and (q.change is None or a.change_id == q.change)]
     rows.sort(key=lambda a: (a.starts, a.number), reverse=True)
-    page = rows[q.offset: q.offset + q.limit]
-    more = q.offset + q.limit < len(rows)
-    return AnnouncementPage(page, q.offset + q.limit if more else None)
+    return page_of(rows, q.offset, q.limit)
 
 
 def active_for(desk: ServiceDesk, customer: str, now: datetime) -> list[Announcement]:

@@ -16,12 +16,12 @@ from typing import Any
 
 from application.agreements import all_agreements, today_of
 from application.commands.agreements import WarnAgreementExpiry
+from application.commands.base import Command
 from application.commands.complaints import RecordComplaintOverdue
 from application.complaints import all_complaints
 from application.desk import ServiceDesk
-from application.errors import ApplicationError
-from domain.complaint import Status
-from domain.errors import DomainError
+from application.record_watch import handle_each, logged_failure
+from domain.complaint import Complaint, Status
 
 ALARMS = ("ResponseOverdue", "ClosureOverdue", "ExpiryWarned")
 
@@ -30,29 +30,20 @@ def watch_complaints(desk: ServiceDesk, now: datetime, actor: str, log: Any = No
     """Records the complaints' overdue alarms and the agreements' expiry warnings due at
     ``now``; answers how many events were recorded. One record that fails never stops the
     others."""
-    recorded = 0
-    for c in all_complaints(desk):
-        if c.status is Status.CLOSED:
-            continue
-        due = (c.responded_at is None and not c.response_overdue and now >= c.response_due) \
-            or (not c.closure_overdue and now >= c.closure_due)
-        if due:
-            recorded += _run(desk, RecordComplaintOverdue(ref=str(c.id), now=now), actor, log)
+    due: list[tuple[str, Command]] = [
+        (str(c.id), RecordComplaintOverdue(ref=str(c.id), now=now))
+        for c in all_complaints(desk) if c.status is not Status.CLOSED and _overdue_due(c, now)]
     today = today_of(desk, now)
-    for a in all_agreements(desk):
-        if a.expiring(today) and a.expiry_warned_for != a.valid_to:
-            recorded += _run(desk, WarnAgreementExpiry(ref=str(a.id), today=today), actor, log)
+    due += [(str(a.id), WarnAgreementExpiry(ref=str(a.id), today=today))
+            for a in all_agreements(desk)
+            if a.expiring(today) and a.expiry_warned_for != a.valid_to]
+    results = handle_each(desk, due, actor, logged_failure(log, "complaints.watch_failed", "ref"))
+    recorded = sum(type(e).__name__ in ALARMS for r in results for e in r.events)
     if log is not None and recorded:
         log.info("complaints.alarms", recorded=recorded)
     return recorded
 
 
-def _run(desk: ServiceDesk, command: Any, actor: str, log: Any) -> int:
-    try:
-        result = desk.handle(command, actor=actor)
-    except (ApplicationError, DomainError) as e:
-        if log is not None:
-            log.error("complaints.watch_failed", ref=str(command.ref),
-                      error=f"{type(e).__name__}: {e}")
-        return 0
-    return sum(type(e).__name__ in ALARMS for e in result.events)
+def _overdue_due(c: Complaint, now: datetime) -> bool:
+    return (c.responded_at is None and not c.response_overdue and now >= c.response_due) \
+        or (not c.closure_overdue and now >= c.closure_due)

@@ -16,6 +16,7 @@ import msgspec
 
 from application.desk import HistoryEntry, ServiceDesk
 from application.errors import RecordNotFound
+from application.records import Page, page_of, directory_records
 from domain.complaint import OPEN, About, Complaint, ComplaintDirectory, Status
 from domain.customer import normalise_customer_id
 
@@ -41,11 +42,7 @@ def complaint_history(desk: ServiceDesk, ref: str | UUID) -> list[HistoryEntry]:
 
 
 def all_complaints(desk: ServiceDesk) -> list[Complaint]:
-    directory: ComplaintDirectory | None = desk.load(ComplaintDirectory.ID)
-    if directory is None:
-        return []
-    found = (desk.load(UUID(i)) for i in directory.complaints)
-    return [c for c in found if isinstance(c, Complaint)]
+    return directory_records(desk, ComplaintDirectory, "complaints", Complaint)
 
 
 @dataclass(frozen=True)
@@ -63,12 +60,6 @@ class ComplaintQuery:
     offset: int = 0
 
 
-@dataclass(frozen=True)
-class ComplaintPage:
-    items: list[Complaint]
-    next_offset: int | None
-
-
 def overdue(c: Complaint, now: datetime) -> bool:
     """Whether an open complaint is past its response limit unanswered or its closure
     limit."""
@@ -77,7 +68,7 @@ def overdue(c: Complaint, now: datetime) -> bool:
     return (c.responded_at is None and now >= c.response_due) or now >= c.closure_due
 
 
-def list_complaints(desk: ServiceDesk, q: ComplaintQuery) -> ComplaintPage:
+def list_complaints(desk: ServiceDesk, q: ComplaintQuery) -> Page[Complaint]:
     """The complaints ``q`` asks for, the latest first."""
     wanted = normalise_customer_id(q.customer) if q.customer is not None else None
     rows = [c for c in all_complaints(desk)
@@ -87,9 +78,7 @@ def list_complaints(desk: ServiceDesk, q: ComplaintQuery) -> ComplaintPage:
             and (q.handler is None or c.handler == q.handler)
             and (not q.overdue or overdue(c, q.now))]
     rows.sort(key=lambda c: (c.filed_at, c.number), reverse=True)
-    page = rows[q.offset: q.offset + q.limit]
-    more = q.offset + q.limit < len(rows)
-    return ComplaintPage(page, q.offset + q.limit if more else None)
+    return page_of(rows, q.offset, q.limit)
 
 
 # ------------------------------------------------------------------- reports

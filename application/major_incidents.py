@@ -17,6 +17,7 @@ import msgspec
 
 from application.desk import HistoryEntry, ServiceDesk
 from application.errors import RecordNotFound
+from application.records import Page, loaded, page_of
 from domain.customer import normalise_customer_id
 from domain.identity import User, normalise_user_id
 from domain.major_incident import MajorIncident, MajorIncidentDirectory, Status
@@ -51,10 +52,7 @@ def directory(desk: ServiceDesk) -> MajorIncidentDirectory | None:
 
 def all_incidents(desk: ServiceDesk) -> list[MajorIncident]:
     d = directory(desk)
-    if d is None:
-        return []
-    found = (desk.load(UUID(i)) for i in d.incidents)
-    return [m for m in found if isinstance(m, MajorIncident)]
+    return [] if d is None else loaded(desk, d.incidents, MajorIncident)
 
 
 def active_on(desk: ServiceDesk, ticket_id: str) -> MajorIncident | None:
@@ -76,21 +74,13 @@ class IncidentQuery:
     offset: int = 0
 
 
-@dataclass(frozen=True)
-class IncidentPage:
-    items: list[MajorIncident]
-    next_offset: int | None
-
-
-def list_incidents(desk: ServiceDesk, q: IncidentQuery) -> IncidentPage:
+def list_incidents(desk: ServiceDesk, q: IncidentQuery) -> Page[MajorIncident]:
     """The incidents ``q`` asks for, active first, the latest declared first."""
     rows = [m for m in all_incidents(desk)
             if (not q.statuses or m.status.value in q.statuses)
             and (q.customer is None or m.concerns(q.customer))]
     rows.sort(key=lambda m: (m.status is Status.ACTIVE, m.declared_at), reverse=True)
-    page = rows[q.offset: q.offset + q.limit]
-    more = q.offset + q.limit < len(rows)
-    return IncidentPage(page, q.offset + q.limit if more else None)
+    return page_of(rows, q.offset, q.limit)
 
 
 # ------------------------------------------------------------------- reports

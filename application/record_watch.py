@@ -6,18 +6,22 @@ that has not alarmed for it; a major incident whose update is overdue and not ye
 as missed), so a second tick records nothing. Risks and major incidents are few: the
 directories name them, and each is read from the aggregate cache; an alarm is one short
 transaction of its own (``desk.handle``).
+
+``handle_each`` is the loop every watcher of records shares (complaints and agreements in
+``complaint_watch``, repair orders in ``repair_watch``): each command in its own
+transaction, one that fails never stopping the others.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
 from application.commands.major_incidents import RecordMissedUpdate
 from application.commands.base import Command
 from application.commands.risks import AlarmOverdueRisk
-from application.desk import ServiceDesk
+from application.desk import CommandResult, ServiceDesk
 from application.errors import ApplicationError
 from application.major_incidents import all_incidents
 from application.risks import all_risks
@@ -26,22 +30,42 @@ from domain.errors import DomainError
 WATCH_ACTOR = "system:record-watch"
 
 
-def _alarm_each(desk: ServiceDesk, due: list[tuple[str, Command]],
-                fail: Callable[[str], Any] | None) -> int:
-    """Runs each (number, command) of ``due`` in its own transaction; how many recorded.
-    ``fail``: told of a record that could not be recorded (one never stops the others;
-    without it the error is raised)."""
-    recorded = 0
-    for number, command in due:
+def handle_each(desk: ServiceDesk, due: Iterable[tuple[str, Command]], actor: str,
+                fail: Callable[[str, Exception], Any] | None) -> list[CommandResult]:
+    """Runs each (name, command) of ``due`` in its own transaction; the results of those
+    that ran. ``fail(name, error)``: told of a command that could not be run (one never
+    stops the others; without it the error is raised)."""
+    results = []
+    for name, command in due:
         try:
-            result = desk.handle(command, actor=WATCH_ACTOR)
+            results.append(desk.handle(command, actor=actor))
         except (ApplicationError, DomainError) as e:
             if fail is None:
                 raise
-            fail(f"{number}: {type(e).__name__}: {e}")
-            continue
-        recorded += int(result.changed)
-    return recorded
+            fail(name, e)
+    return results
+
+
+def logged_failure(log: Any, event: str, key: str) -> Callable[[str, Exception], None]:
+    """A ``fail`` for ``handle_each`` that logs ``event`` naming the record as ``key`` (nothing
+    without a ``log``)."""
+
+    def fail(name: str, e: Exception) -> None:
+        if log is not None:
+            log.error(event, **{key: name}, error=f"{type(e).__name__}: {e}")
+
+    return fail
+
+
+def _alarm_each(desk: ServiceDesk, due: list[tuple[str, Command]],
+                fail: Callable[[str], Any] | None) -> int:
+    """How many of ``due`` recorded (``handle_each``); ``fail`` is told "number: error"."""
+
+    def told(number: str, e: Exception) -> None:
+        fail(f"{number}: {type(e).__name__}: {e}")  # type: ignore[misc]
+
+    results = handle_each(desk, due, WATCH_ACTOR, None if fail is None else told)
+    return sum(int(r.changed) for r in results)
 
 
 def watch_risks(desk: ServiceDesk, now: datetime,

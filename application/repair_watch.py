@@ -12,12 +12,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from uuid import UUID
-
 from application.commands.repairs import RecordRepairAlarms
 from application.desk import ServiceDesk
-from application.errors import ApplicationError
-from domain.errors import DomainError
+from application.record_watch import handle_each, logged_failure
+from application.records import loaded
 from domain.repair import RepairDirectory, RepairOrder
 
 
@@ -28,19 +26,11 @@ def watch_repairs(desk: ServiceDesk, now: datetime, actor: str, log: Any = None)
     found = desk.load(RepairDirectory.ID)
     if not isinstance(found, RepairDirectory):
         return 0
-    alarms = 0
-    for rid in found.open:
-        r = desk.load(UUID(rid))
-        if not isinstance(r, RepairOrder) or not r.progress_alarm_due(now):
-            continue
-        try:
-            result = desk.handle(RecordRepairAlarms(ref=rid, now=now), actor=actor)
-        except (ApplicationError, DomainError) as e:
-            if log is not None:
-                log.error("repair.watch_failed", repair_id=rid,
-                          error=f"{type(e).__name__}: {e}")
-            continue
-        alarms += sum(isinstance(e, RepairOrder.ProgressOverdue) for e in result.events)
+    due = [(str(r.id), RecordRepairAlarms(ref=str(r.id), now=now))
+           for r in loaded(desk, found.open, RepairOrder) if r.progress_alarm_due(now)]
+    results = handle_each(desk, due, actor, logged_failure(log, "repair.watch_failed",
+                                                           "repair_id"))
+    alarms = sum(isinstance(e, RepairOrder.ProgressOverdue) for r in results for e in r.events)
     if log is not None and alarms:
         log.info("repair.progress_overdue", alarms=alarms)
     return alarms

@@ -21,6 +21,7 @@ from application.desk import HistoryEntry, ServiceDesk
 from application.errors import RecordNotFound
 from application.feedback import ticket_calendar
 from application.projects import project_calendar
+from application.records import Page, page_of
 from application.report_period import Period, parse_period
 from domain.calendar import BusinessCalendar
 from domain.ci import ConfigurationItem
@@ -168,13 +169,7 @@ class RepairQuery:
     offset: int = 0
 
 
-@dataclass(frozen=True)
-class RepairPage:
-    items: list[RepairOrder]
-    next_offset: int | None
-
-
-def list_repairs(desk: ServiceDesk, q: RepairQuery) -> RepairPage:
+def list_repairs(desk: ServiceDesk, q: RepairQuery) -> Page[RepairOrder]:
     """The repair orders ``q`` asks for, the latest sent first."""
     wanted = normalise_customer_id(q.customer) if q.customer is not None else None
     rows = [r for r in all_repairs(desk)
@@ -183,9 +178,7 @@ def list_repairs(desk: ServiceDesk, q: RepairQuery) -> RepairPage:
             and (q.ticket is None or r.ticket_id == q.ticket)
             and (not q.overdue or r.overdue(q.now))]
     rows.sort(key=lambda r: (r.sent_at, r.number), reverse=True)
-    page = rows[q.offset: q.offset + q.limit]
-    more = q.offset + q.limit < len(rows)
-    return RepairPage(page, q.offset + q.limit if more else None)
+    return page_of(rows, q.offset, q.limit)
 
 
 # ------------------------------------------------------- the monthly summary

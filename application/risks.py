@@ -19,6 +19,7 @@ import msgspec
 
 from application.desk import HistoryEntry, ServiceDesk
 from application.errors import RecordNotFound
+from application.records import Page, page_of, directory_records
 from domain.calendar import DEFAULT_TIMEZONE
 from domain.customer import normalise_customer_id
 from domain.errors import InvalidCommand
@@ -82,11 +83,7 @@ def risk_history(desk: ServiceDesk, ref: str | UUID) -> list[HistoryEntry]:
 
 
 def all_risks(desk: ServiceDesk) -> list[Risk]:
-    directory: RiskDirectory | None = desk.load(RiskDirectory.ID)
-    if directory is None:
-        return []
-    found = (desk.load(UUID(i)) for i in directory.risks)
-    return [r for r in found if isinstance(r, Risk)]
+    return directory_records(desk, RiskDirectory, "risks", Risk)
 
 
 @dataclass(frozen=True)
@@ -103,13 +100,7 @@ class RiskQuery:
     offset: int = 0
 
 
-@dataclass(frozen=True)
-class RiskPage:
-    items: list[Risk]
-    next_offset: int | None
-
-
-def list_risks(desk: ServiceDesk, q: RiskQuery) -> RiskPage:
+def list_risks(desk: ServiceDesk, q: RiskQuery) -> Page[Risk]:
     """The risks ``q`` asks for: the soonest due first (open before closed)."""
     wanted = normalise_customer_id(q.customer) if q.customer is not None else None
     rows = [r for r in all_risks(desk)
@@ -118,9 +109,7 @@ def list_risks(desk: ServiceDesk, q: RiskQuery) -> RiskPage:
             and (wanted is None or r.customer == wanted)
             and (q.overdue is None or r.overdue(q.now) == q.overdue)]
     rows.sort(key=lambda r: (r.status is not Status.OPEN, r.due, r.number))
-    page = rows[q.offset: q.offset + q.limit]
-    more = q.offset + q.limit < len(rows)
-    return RiskPage(page, q.offset + q.limit if more else None)
+    return page_of(rows, q.offset, q.limit)
 
 
 # ------------------------------------------------------------------- reports

@@ -125,24 +125,23 @@ def _record_snippet(q: str, *fields: str | None) -> str:
     return snippet([f or "" for f in fields], parse(q).all)
 
 
-def _problems(readers: Readers, q: str, limit: int, scope: Scope) -> Group:
-    found = readers.problems.query(ProblemQuery(text=q, limit=limit))
-    return Group(kind=PROBLEM, more=found.next_cursor is not None, hits=[
-        Hit(kind=PROBLEM, id=r["id"], number=r["number"], title=r["title"],
-            snippet=_record_snippet(q, r["title"], r["affected_system"], r["category"],
-                                    r["number"]),
+def _record_group(kind: str, found: Any, q: str, *fields: str) -> Group:
+    """A problem's or change's hits: ``fields`` of its row make the snippet."""
+    return Group(kind=kind, more=found.next_cursor is not None, hits=[
+        Hit(kind=kind, id=r["id"], number=r["number"], title=r["title"],
+            snippet=_record_snippet(q, *(r[f] for f in fields)),
             status=r["status"], customer=None, updated_at=r["updated_at"])
         for r in found.rows])
+
+
+def _problems(readers: Readers, q: str, limit: int, scope: Scope) -> Group:
+    return _record_group(PROBLEM, readers.problems.query(ProblemQuery(text=q, limit=limit)),
+                         q, "title", "affected_system", "category", "number")
 
 
 def _changes(readers: Readers, q: str, limit: int, scope: Scope) -> Group:
-    found = readers.changes.query(ChangeQuery(text=q, limit=limit))
-    return Group(kind=CHANGE, more=found.next_cursor is not None, hits=[
-        Hit(kind=CHANGE, id=r["id"], number=r["number"], title=r["title"],
-            snippet=_record_snippet(q, r["title"], r["affected_system"], r["origin_number"],
-                                    r["number"]),
-            status=r["status"], customer=None, updated_at=r["updated_at"])
-        for r in found.rows])
+    return _record_group(CHANGE, readers.changes.query(ChangeQuery(text=q, limit=limit)),
+                         q, "title", "affected_system", "origin_number", "number")
 
 
 def _knowledge(readers: Readers, q: str, limit: int, scope: Scope) -> Group:

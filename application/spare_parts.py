@@ -16,6 +16,7 @@ from uuid import UUID
 
 from application.commands.base import resolve_ref
 from application.desk import HistoryEntry, ServiceDesk
+from application.records import Page, page_of
 from domain.customer import normalise_customer_id
 from domain.spare_part import (Requisition, StockLine, Warehouse, WarehouseDirectory,
                                stock_line_id, warehouse_id)
@@ -84,12 +85,6 @@ class RequisitionQuery:
     offset: int = 0
 
 
-@dataclass(frozen=True)
-class RequisitionPage:
-    items: list[Requisition]
-    next_offset: int | None
-
-
 def ticket_key(ref: str | None) -> str | None:
     """The ticket id a ``ticket`` filter names (an id or SR number); other text matches none."""
     if ref is None or not ref.strip():
@@ -100,7 +95,7 @@ def ticket_key(ref: str | None) -> str | None:
         return ref.strip()
 
 
-def list_requisitions(desk: ServiceDesk, q: RequisitionQuery) -> RequisitionPage:
+def list_requisitions(desk: ServiceDesk, q: RequisitionQuery) -> Page[Requisition]:
     """The requisitions ``q`` asks for, the latest first."""
     ticket = ticket_key(q.ticket)
     slug = q.warehouse.strip().lower() if q.warehouse else None
@@ -111,6 +106,4 @@ def list_requisitions(desk: ServiceDesk, q: RequisitionQuery) -> RequisitionPage
             and (not q.statuses or r.status.value in q.statuses)
             and (wanted is None or normalise_customer_id(r.customer) == wanted)]
     rows.sort(key=lambda r: (r.requested_at, r.number), reverse=True)
-    page = rows[q.offset: q.offset + q.limit]
-    more = q.offset + q.limit < len(rows)
-    return RequisitionPage(page, q.offset + q.limit if more else None)
+    return page_of(rows, q.offset, q.limit)

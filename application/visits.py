@@ -15,6 +15,7 @@ from uuid import UUID
 
 from application.desk import ServiceDesk
 from application.errors import RecordNotFound
+from application.records import Page, page_of
 from domain.customer import normalise_customer_id
 from domain.ticket import Ticket
 from domain.visit import Visit, VisitRegister
@@ -70,12 +71,6 @@ class RegisterQuery:
     offset: int = 0
 
 
-@dataclass(frozen=True)
-class RegisterPage:
-    items: list[VisitRow]
-    next_offset: int | None
-
-
 def _overlaps(v: Visit, start: datetime | None, end: datetime | None) -> bool:
     first = v.departed_at or v.arrived_at or v.planned_arrival
     last = v.left_at or max(first, v.planned_arrival)
@@ -96,7 +91,7 @@ def all_visits(desk: ServiceDesk) -> list[VisitRow]:
     return rows
 
 
-def out_of_office(desk: ServiceDesk, q: RegisterQuery) -> RegisterPage:
+def out_of_office(desk: ServiceDesk, q: RegisterQuery) -> Page[VisitRow]:
     """The out-of-office register (外出登记): the visits ``q`` asks for, latest first."""
     wanted = normalise_customer_id(q.customer) if q.customer is not None else None
     engineer = q.engineer.strip() if q.engineer else None
@@ -108,6 +103,4 @@ def out_of_office(desk: ServiceDesk, q: RegisterQuery) -> RegisterPage:
             and _overlaps(r.visit, q.start, q.end)]
     rows.sort(key=lambda r: (r.visit.departed_at or r.visit.planned_arrival, r.visit.number),
               reverse=True)
-    page = rows[q.offset: q.offset + q.limit]
-    more = q.offset + q.limit < len(rows)
-    return RegisterPage(page, q.offset + q.limit if more else None)
+    return page_of(rows, q.offset, q.limit)

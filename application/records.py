@@ -1,0 +1,49 @@
+"""What the reads of the record kinds listed by a directory share (agreements, announcements,
+complaints, major incidents, repair orders, risks, requisitions, the visit register).
+
+Such records are few: a directory aggregate names them (``ComplaintDirectory.complaints``)
+and each is read from the aggregate cache; a list is filtered and sorted in memory and
+answered a page at a time (``offset``/``limit``, the next page's offset or ``None``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+from application.desk import ServiceDesk
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Page(Generic[R]):
+    """One page of a list: its ``items`` and the offset of the next page (``None``: the
+    last)."""
+
+    items: list[R]
+    next_offset: int | None
+
+
+def page_of(rows: Sequence[R], offset: int, limit: int) -> Page[R]:
+    """The ``limit`` rows of ``rows`` from ``offset``."""
+    more = offset + limit < len(rows)
+    return Page(list(rows[offset: offset + limit]), offset + limit if more else None)
+
+
+def loaded(desk: ServiceDesk, ids: Iterable[str], record_class: type[R]) -> list[R]:
+    """The records of ``record_class`` among ``ids`` (read from the aggregate cache)."""
+    found = (desk.load(UUID(i)) for i in ids)
+    return [r for r in found if isinstance(r, record_class)]
+
+
+def directory_records(desk: ServiceDesk, directory_class: Any, items: str,
+                      record_class: type[R]) -> list[R]:
+    """Every record of ``record_class`` its directory (``directory_class``) names in its
+    ``items``, in the directory's order; none before the directory's first record."""
+    directory = desk.load(directory_class.ID)
+    if directory is None:
+        return []
+    return loaded(desk, getattr(directory, items), record_class)
