@@ -34,7 +34,7 @@ import msgspec
 import msgspec.inspect
 from msgspec.structs import asdict
 import structlog
-from litestar import Request, Response, post
+from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.exceptions import ValidationException
 
@@ -43,8 +43,9 @@ from adapters.inputs.numbers import MAX_DIGITS, MAX_WHOLE, NotAWholeNumber, whol
 from adapters.http.schemas import common as c
 from adapters.http.schemas import tickets as s
 from adapters.http.access import (
-    customer_side, own_customer, principal_of,
+    customer_side, own_customer, principal_of, scoped_customer,
 )
+from adapters.http.params import AsOf
 from application import milestones  # milestone clocks (ADR 0062)
 from application.commands.base import Command
 from application.commands.tickets import RegisterTicket
@@ -521,9 +522,14 @@ def in_range(parsed: datetime, key: str) -> None:
 
 @dataclass(frozen=True)
 class Records:
+    """The routes every record kind has alike: create, a command per verb, a read by ``ref``
+    (``?as_of=``) and its history. The kind's route module names its use cases and views;
+    lists and anything particular stay handlers of its own."""
+
     collection: str  # the path segment: "problems", "changes", "knowledge"
     view: type  # the struct a command answers (for the OpenAPI schema)
     present: Callable[[CommandResult, ServiceDesk], Any]  # a command's result as ``view``
+    tag: str = ""  # the reads' OpenAPI tag (default: ``collection``)
 
     def respond(self, result: CommandResult, desk: ServiceDesk) -> Response[Any]:
         return record_response(result, self.present(result, desk), self.collection)
@@ -533,11 +539,77 @@ class Records:
         """Runs the creating ``command`` built from ``data`` (``201`` + ``Location``)."""
         return run_command(request, state, data, command, respond=self.respond)
 
+    def creates(self, name: str, command: type[Command], body: type, summary: str,
+                build: Callable[[Request[Any, Any, Any], State, Any], Command]) -> Any:
+        """The ``POST /<collection>`` handler ``name``: the creating ``command`` built as
+        ``build(request, state, body)``, answered ``201`` + ``Location`` (``create``)."""
+
+        def handler(request: Request[Any, Any, Any], state: State, data: Any) -> Response[Any]:
+            return self.create(request, state, data, build(request, state, data))
+
+        handler.__annotations__ = {"request": Request, "state": State, "data": body,
+                                   "return": Response[self.view]}  # type: ignore[valid-type]
+        handler.__name__ = handler.__qualname__ = name
+        return post(f"{API}/{self.collection}", status_code=201, tags=[self.tag or self.collection],
+                    summary=summary, opt={COMMAND_CLASS_OPT: command})(threaded(handler))
+
     def command(self, command: type[Command], body: type, summary: str,
                 build: Callable[[str, Any], Command] | None = None) -> Any:
         """The ``POST /<collection>/{ref}/<verb>`` handler of ``command`` (``command_route``)."""
         return command_route(self.collection, command, body, summary, respond=self.respond,
                              view=self.view, build=build)
+
+    def read(self, name: str, summary: str, load: Callable[..., Any],
+             view: Callable[[Any, datetime], Any], *,
+             readable: Callable[[Any, str | None], Any] | None = None,
+             view_as_of: bool = False) -> Any:
+        """The ``GET /<collection>/{ref}`` handler ``name`` (``?as_of=``): the record
+        ``load(desk, ref, as_of=…)``, for a requester only what ``readable(record, customer)``
+        lets through (another's is a 404), answered ``view(record, at)`` with its ``ETag``;
+        ``at`` is now, or with ``view_as_of`` the time asked for."""
+
+        def handler(request: Request[Any, Any, Any], state: State, ref: str,
+                    as_of: str | None = None) -> Response[Any]:
+            desk = services_of(state).desk
+            when = parse_as_of(as_of)
+            record = load(desk, ref, as_of=when)
+            if readable is not None:
+                record = readable(record, scoped_customer(request, None))
+            now = desk.clock.now()
+            return versioned(view(record, (when or now) if view_as_of else now), record.version)
+
+        handler.__annotations__ = {"request": Request, "state": State, "ref": str, "as_of": AsOf,
+                                   "return": Response[self.view]}  # type: ignore[valid-type]
+        return self._get(handler, name, "/{ref:str}", summary)
+
+    def history(self, name: str, summary: str, entries: Callable[[ServiceDesk, str], Any], *,
+                readable: Callable[[ServiceDesk, str, str | None], Any] | None = None) -> Any:
+        """The ``GET /<collection>/{ref}/history`` handler ``name``: ``entries(desk, ref)``
+        (``desk.history``) on the wire; with ``readable(desk, ref, customer)``, a requester's
+        only for a record they may read."""
+
+        def handler(request: Request[Any, Any, Any], state: State,
+                    ref: str) -> list[c.HistoryItem]:
+            desk = services_of(state).desk
+            if readable is not None:
+                readable(desk, ref, scoped_customer(request, None))
+            return history_items(entries(desk, ref))
+
+        handler.__annotations__ = {"request": Request, "state": State, "ref": str,
+                                   "return": list[c.HistoryItem]}
+        return self._get(handler, name, "/{ref:str}/history", summary)
+
+    def _get(self, handler: Callable[..., Any], name: str, path: str, summary: str) -> Any:
+        handler.__name__ = handler.__qualname__ = name
+        return get(f"{API}/{self.collection}{path}", tags=[self.tag or self.collection],
+                   summary=summary)(threaded(handler))
+
+
+def page_body(page: type, items: list[Any], next_offset: int | None) -> Any:
+    """A list's page on the wire: ``items``, their ``count`` and the ``next_cursor`` (the next
+    page's offset; ``None`` on the last)."""
+    return page(items=items, count=len(items),
+                next_cursor=None if next_offset is None else str(next_offset))
 
 
 def read_your_writes(services: Services) -> None:

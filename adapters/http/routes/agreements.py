@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Request, Response, get, post
+from litestar import Request, Response, get
 from litestar.datastructures import State
 from litestar.params import QueryParameter
 
@@ -48,13 +48,10 @@ def _present(result: CommandResult, desk: ServiceDesk) -> ags.AgreementView:
 AGREEMENTS = kit.Records("agreements", ags.AgreementView, _present)
 
 
-@post(f"{kit.API}/agreements", status_code=201, tags=[TAG],
-      summary="Conclude an agreement: an SLA with a customer, an OLA between groups, a UC "
-              "with a vendor", opt={kit.COMMAND_CLASS_OPT: ConcludeAgreement})
-@kit.threaded
-def conclude(request: Request[Any, Any, Any], state: State,
-             data: ags.ConcludeAgreement) -> Response[ags.AgreementView]:
-    return AGREEMENTS.create(request, state, data, ags.conclude_command(data))
+conclude = AGREEMENTS.creates(
+    "conclude", ConcludeAgreement, ags.ConcludeAgreement,
+    "Conclude an agreement: an SLA with a customer, an OLA between groups, a UC with a vendor",
+    lambda request, state, data: ags.conclude_command(data))
 
 
 revise = AGREEMENTS.command(ReviseAgreement, ags.ReviseAgreement,
@@ -74,11 +71,9 @@ def get_agreement(request: Request[Any, Any, Any], state: State, ref: str,
     return kit.versioned(ags.agreement_view(a, uc.today_of(desk, desk.clock.now())), a.version)
 
 
-@get(f"{kit.API}/agreements/{{ref:str}}/history", tags=[TAG],
-     summary="Every event of an agreement (its versions), oldest first")
-@kit.threaded
-def agreement_history(state: State, ref: str) -> list[s.HistoryItem]:
-    return kit.history_items(uc.agreement_history(kit.services_of(state).desk, ref))
+agreement_history = AGREEMENTS.history(
+    "agreement_history", "Every event of an agreement (its versions), oldest first",
+    uc.agreement_history)
 
 
 @get(f"{kit.API}/agreements/{{ref:str}}/compliance", tags=[TAG],
@@ -120,9 +115,8 @@ def list_agreements(request: Request[Any, Any, Any], state: State, kind: KindFil
         today=today, kinds=kinds, phases=kit.split_values(phase, "phase", set(uc.PHASES)),
         customer=wanted, vendor=vendor, expiring=expiring, limit=kit.parse_limit(limit),
         offset=kit.parse_cursor(cursor) or 0))
-    items = [ags.agreement_view(a, today) for a in page.items]
-    return ags.AgreementPage(items=items, count=len(items), next_cursor=None
-                             if page.next_offset is None else str(page.next_offset))
+    return kit.page_body(ags.AgreementPage, [ags.agreement_view(a, today) for a in page.items],
+                         page.next_offset)
 
 
 @get(f"{kit.API}/tickets/{{ref:str}}/agreements", tags=[TAG],

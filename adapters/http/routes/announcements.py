@@ -19,15 +19,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Request, Response, get, post
+from litestar import Request, get
 from litestar.datastructures import State
 from litestar.params import QueryParameter
 
 from adapters.http import kit
 from adapters.http.access import scoped_customer
-from adapters.http.params import AsOf, Cursor, limit, listed
+from adapters.http.params import Cursor, limit, listed
 from adapters.http.schemas import announcements as ans
-from adapters.http.schemas import common as s
 from application import announcements as uc
 from application.commands.announcements import PublishAnnouncement, WithdrawAnnouncement
 from application.desk import CommandResult, ServiceDesk
@@ -43,36 +42,30 @@ def _present(result: CommandResult, desk: ServiceDesk) -> ans.AnnouncementView:
 ANNOUNCEMENTS = kit.Records("announcements", ans.AnnouncementView, _present)
 
 
-@post(f"{kit.API}/announcements", status_code=201, tags=[TAG],
-      summary="Announce planned maintenance (at least 48 hours ahead) to the customers in scope",
-      opt={kit.COMMAND_CLASS_OPT: PublishAnnouncement})
-@kit.threaded
-def publish(request: Request[Any, Any, Any], state: State,
-            data: ans.PublishAnnouncement) -> Response[ans.AnnouncementView]:
+def _publish_command(request: Request[Any, Any, Any], state: State,
+                     data: ans.PublishAnnouncement) -> PublishAnnouncement:
     lead = kit.services_of(state).settings.announcement_lead_hours
-    return ANNOUNCEMENTS.create(request, state, data, ans.publish_command(data, lead))
+    return ans.publish_command(data, lead)
+
+
+publish = ANNOUNCEMENTS.creates(
+    "publish", PublishAnnouncement, ans.PublishAnnouncement,
+    "Announce planned maintenance (at least 48 hours ahead) to the customers in scope",
+    _publish_command)
 
 
 withdraw = ANNOUNCEMENTS.command(WithdrawAnnouncement, ans.WithdrawAnnouncement,
                                  "Withdraw an announcement (the maintenance is called off)")
 
 
-@get(f"{kit.API}/announcements/{{ref:str}}", tags=[TAG],
-     summary="An announcement (optionally as of a past time)")
-@kit.threaded
-def get_announcement(request: Request[Any, Any, Any], state: State, ref: str,
-                     as_of: AsOf = None) -> Response[ans.AnnouncementView]:
-    desk = kit.services_of(state).desk
-    a = uc.readable(uc.get_announcement(desk, ref, as_of=kit.parse_as_of(as_of)),
-                    scoped_customer(request, None))  # a requester's own
-    return kit.versioned(ans.announcement_view(a, desk.clock.now()), a.version)
+get_announcement = ANNOUNCEMENTS.read(
+    "get_announcement", "An announcement (optionally as of a past time)",
+    uc.get_announcement, ans.announcement_view, readable=uc.readable)  # a requester's own
 
 
-@get(f"{kit.API}/announcements/{{ref:str}}/history", tags=[TAG],
-     summary="Every event of an announcement, oldest first")
-@kit.threaded
-def announcement_history(state: State, ref: str) -> list[s.HistoryItem]:
-    return kit.history_items(uc.announcement_history(kit.services_of(state).desk, ref))
+announcement_history = ANNOUNCEMENTS.history(
+    "announcement_history", "Every event of an announcement, oldest first",
+    uc.announcement_history)
 
 
 PhaseFilter = listed(uc.PHASES, "Where the window stands now")
@@ -109,9 +102,8 @@ def list_announcements(request: Request[Any, Any, Any], state: State,
         now=now, phases=kit.split_values(phase, "phase", set(uc.PHASES)), customer=wanted,
         change=_change_filter(change), limit=kit.parse_limit(limit),
         offset=kit.parse_cursor(cursor) or 0))
-    items = [ans.announcement_view(a, now) for a in page.items]
-    return ans.AnnouncementPage(items=items, count=len(items), next_cursor=None
-                                if page.next_offset is None else str(page.next_offset))
+    return kit.page_body(ans.AnnouncementPage, [ans.announcement_view(a, now) for a in page.items],
+                         page.next_offset)
 
 
 HANDLERS = [publish, withdraw, get_announcement, announcement_history, list_announcements]

@@ -23,7 +23,7 @@ from typing import Any
 from uuid import UUID
 
 from msgspec.structs import asdict
-from litestar import Request, Response, get, post, put
+from litestar import Request, Response, get, put
 from litestar.datastructures import State
 from litestar.exceptions import ValidationException
 
@@ -86,14 +86,17 @@ def change_calendar(state: State, from_: RequiredFrom = None, to: RequiredTo = N
                              count=len(items), conflicts=sum(1 for i in items if i.conflicts))
 
 
-@post(f"{kit.API}/changes", status_code=201, summary="Request a change", tags=[TAG],
-      opt={kit.COMMAND_CLASS_OPT: RequestChange})
-@kit.threaded
-def request_change(request: Request[Any, Any, Any], state: State,
-                   data: cs.RequestChange) -> Response[cs.ChangeView]:
+def _request_change_command(request: Request[Any, Any, Any], state: State,
+                            data: cs.RequestChange) -> RequestChange:
     fields = asdict(data)
     fields["origin"] = _origin(data.origin)
-    return CHANGES.create(request, state, data, RequestChange(**fields))
+    return RequestChange(**fields)
+
+
+request_change = CHANGES.creates(
+    "request_change", RequestChange, cs.RequestChange,
+    "Request a change",
+    _request_change_command)
 
 
 def _plan(ref: str, b: cs.PlanIn) -> PlanChange:
@@ -130,18 +133,12 @@ CHANGE_COMMANDS = [
 ]
 
 
-@get(f"{kit.API}/changes/{{ref:str}}", summary="A change (optionally as of a past time)", tags=[TAG])
-@kit.threaded
-def get_change(state: State, ref: str, as_of: AsOf = None) -> Response[cs.ChangeView]:
-    c = uc.get_change(kit.services_of(state).desk, ref, as_of=kit.parse_as_of(as_of))
-    return kit.versioned(cs.change_view(c), c.version)
+get_change = CHANGES.read("get_change", "A change (optionally as of a past time)",
+                          uc.get_change, lambda c, now: cs.change_view(c))
 
 
-@get(f"{kit.API}/changes/{{ref:str}}/history", summary="Every event of a change, oldest first",
-     tags=[TAG])
-@kit.threaded
-def change_history(state: State, ref: str) -> list[s.HistoryItem]:
-    return kit.history_items(uc.change_history(kit.services_of(state).desk, ref))
+change_history = CHANGES.history(
+    "change_history", "Every event of a change, oldest first", uc.change_history)
 
 
 _STATUSES = {x.value for x in Status}

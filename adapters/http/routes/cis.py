@@ -54,14 +54,17 @@ def _present(result: CommandResult, desk: ServiceDesk) -> cs.CiView:
 CIS = kit.Records("cis", cs.CiView, _present)
 
 
-@post(f"{kit.API}/cis", status_code=201, tags=[TAG],
-      summary="Register a configuration item (CI-…)", opt={kit.COMMAND_CLASS_OPT: RegisterCi})
-@kit.threaded
-def register(request: Request[Any, Any, Any], state: State,
-             data: cs.RegisterCi) -> Response[cs.CiView]:
+def _register_command(request: Request[Any, Any, Any], state: State,
+                      data: cs.RegisterCi) -> RegisterCi:
     customer = own_customer(request, data.customer)
     classes = kit.services_of(state).settings.ci_classes
-    return CIS.create(request, state, data, cs.register_command(data, customer, classes))
+    return cs.register_command(data, customer, classes)
+
+
+register = CIS.creates(
+    "register", RegisterCi, cs.RegisterCi,
+    "Register a configuration item (CI-…)",
+    _register_command)
 
 
 @post(f"{kit.API}/cis/{{ref:str}}/update", tags=[TAG], status_code=200,
@@ -104,11 +107,8 @@ def get_ci(request: Request[Any, Any, Any], state: State, ref: str,
     return kit.versioned(cs.ci_view(ci, today), ci.version)
 
 
-@get(f"{kit.API}/cis/{{ref:str}}/history", tags=[TAG],
-     summary="Every event of a configuration item, oldest first")
-@kit.threaded
-def ci_history(state: State, ref: str) -> list[s.HistoryItem]:
-    return kit.history_items(uc.ci_history(kit.services_of(state).desk, ref))
+ci_history = CIS.history("ci_history",
+                         "Every event of a configuration item, oldest first", uc.ci_history)
 
 
 Depth = Annotated[int, QueryParameter(description="Relations followed, 1 to 20", ge=1, le=20)]

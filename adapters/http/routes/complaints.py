@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Request, Response, get, post
+from litestar import Request, get
 from litestar.datastructures import State
 from litestar.exceptions import PermissionDeniedException
 from litestar.params import QueryParameter
@@ -28,8 +28,7 @@ from litestar.params import QueryParameter
 from adapters.http import kit
 from adapters.http import params as p
 from adapters.http.access import scoped_customer
-from adapters.http.params import AsOf, Cursor, limit, listed
-from adapters.http.schemas import common as s
+from adapters.http.params import Cursor, limit, listed
 from adapters.http.schemas import complaints as cps
 from application import complaints as uc
 from application.commands.complaints import (AssignComplaintHandler, CloseComplaint,
@@ -61,14 +60,10 @@ def _customer(request: Request[Any, Any, Any], given: str | None) -> str:
     return own
 
 
-@post(f"{kit.API}/complaints", status_code=201, tags=[TAG],
-      summary="File a complaint about a ticket, an engineer or the service",
-      opt={kit.COMMAND_CLASS_OPT: FileComplaint})
-@kit.threaded
-def file(request: Request[Any, Any, Any], state: State,
-         data: cps.FileComplaint) -> Response[cps.ComplaintView]:
-    return COMPLAINTS.create(request, state, data,
-                             cps.file_command(data, _customer(request, data.customer)))
+file = COMPLAINTS.creates(
+    "file", FileComplaint, cps.FileComplaint,
+    "File a complaint about a ticket, an engineer or the service",
+    lambda request, state, data: cps.file_command(data, _customer(request, data.customer)))
 
 
 assign_handler = COMPLAINTS.command(
@@ -86,22 +81,13 @@ close = COMPLAINTS.command(CloseComplaint, cps.Close,
                            "Close a complaint the customer confirmed")
 
 
-@get(f"{kit.API}/complaints/{{ref:str}}", tags=[TAG],
-     summary="A complaint (optionally as of a past time)")
-@kit.threaded
-def get_complaint(request: Request[Any, Any, Any], state: State, ref: str,
-                  as_of: AsOf = None) -> Response[cps.ComplaintView]:
-    desk = kit.services_of(state).desk
-    c = uc.readable(uc.get_complaint(desk, ref, as_of=kit.parse_as_of(as_of)),
-                    scoped_customer(request, None))
-    return kit.versioned(cps.complaint_view(c, desk.clock.now()), c.version)
+get_complaint = COMPLAINTS.read(
+    "get_complaint", "A complaint (optionally as of a past time)", uc.get_complaint,
+    cps.complaint_view, readable=uc.readable)
 
 
-@get(f"{kit.API}/complaints/{{ref:str}}/history", tags=[TAG],
-     summary="Every event of a complaint, oldest first")
-@kit.threaded
-def complaint_history(state: State, ref: str) -> list[s.HistoryItem]:
-    return kit.history_items(uc.complaint_history(kit.services_of(state).desk, ref))
+complaint_history = COMPLAINTS.history(
+    "complaint_history", "Every event of a complaint, oldest first", uc.complaint_history)
 
 
 @get(f"{kit.API}/complaints/figures", tags=[TAG],
@@ -151,9 +137,8 @@ def list_complaints(request: Request[Any, Any, Any], state: State, status: Statu
         customer=scoped_customer(request, customer or None), ticket=_ticket_filter(ticket),
         handler=handler or None, overdue=overdue, limit=kit.parse_limit(limit),
         offset=kit.parse_cursor(cursor) or 0))
-    items = [cps.complaint_view(c, now) for c in page.items]
-    return cps.ComplaintPage(items=items, count=len(items), next_cursor=None
-                             if page.next_offset is None else str(page.next_offset))
+    return kit.page_body(cps.ComplaintPage, [cps.complaint_view(c, now) for c in page.items],
+                         page.next_offset)
 
 
 HANDLERS = [file, assign_handler, respond, resolve, confirm, reject, close, get_complaint,

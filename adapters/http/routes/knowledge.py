@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from msgspec.structs import asdict
-from litestar import Request, Response, get, post
+from litestar import Request, Response, get
 from litestar.datastructures import State
 
 from adapters.http.schemas import common as s
@@ -45,12 +45,10 @@ ARTICLES = kit.Records("knowledge", EntryView, _article)
 # ----------------------------------------------------------------- commands
 
 
-@post(f"{kit.API}/knowledge", status_code=201, summary="Write a knowledge article", tags=[TAG],
-      opt={kit.COMMAND_CLASS_OPT: commands.WriteArticle})
-@kit.threaded
-def write_article(request: Request[Any, Any, Any], state: State,
-                  data: WriteArticle) -> Response[EntryView]:
-    return ARTICLES.create(request, state, data, commands.WriteArticle(**asdict(data)))
+write_article = ARTICLES.creates(
+    "write_article", commands.WriteArticle, WriteArticle,
+    "Write a knowledge article",
+    lambda request, state, data: commands.WriteArticle(**asdict(data)))
 
 
 ARTICLE_COMMANDS = [

@@ -15,14 +15,12 @@ through the notices of its communication plan and the public notes on their tick
 
 from __future__ import annotations
 
-from typing import Any
 
-from litestar import Request, Response, get, post
+from litestar import get
 from litestar.datastructures import State
 
 from adapters.http import kit
-from adapters.http.params import AsOf, Cursor, limit, listed
-from adapters.http.schemas import common as s
+from adapters.http.params import Cursor, limit, listed
 from adapters.http.schemas import major_incidents as mis
 from application import major_incidents as uc
 from application.commands.major_incidents import (AssignCommander, CloseMajorIncident,
@@ -40,13 +38,10 @@ def _present(result: CommandResult, desk: ServiceDesk) -> mis.MajorIncidentView:
 INCIDENTS = kit.Records("major-incidents", mis.MajorIncidentView, _present)
 
 
-@post(f"{kit.API}/major-incidents", status_code=201, tags=[TAG],
-      summary="Declare a major incident on a ticket (a P1, or any ticket by a manager)",
-      opt={kit.COMMAND_CLASS_OPT: DeclareMajorIncident})
-@kit.threaded
-def declare(request: Request[Any, Any, Any], state: State,
-            data: mis.DeclareMajorIncident) -> Response[mis.MajorIncidentView]:
-    return INCIDENTS.create(request, state, data, mis.declare_command(data))
+declare = INCIDENTS.creates(
+    "declare", DeclareMajorIncident, mis.DeclareMajorIncident,
+    "Declare a major incident on a ticket (a P1, or any ticket by a manager)",
+    lambda request, state, data: mis.declare_command(data))
 
 
 post_update = INCIDENTS.command(PostIncidentUpdate, mis.PostIncidentUpdate,
@@ -61,21 +56,13 @@ close = INCIDENTS.command(CloseMajorIncident, mis.CloseMajorIncident,
                           "Close the incident (after its post-incident review)")
 
 
-@get(f"{kit.API}/major-incidents/{{ref:str}}", tags=[TAG],
-     summary="A major incident (optionally as of a past time)")
-@kit.threaded
-def get_incident(state: State, ref: str,
-                 as_of: AsOf = None) -> Response[mis.MajorIncidentView]:
-    desk = kit.services_of(state).desk
-    m = uc.get_incident(desk, ref, as_of=kit.parse_as_of(as_of))
-    return kit.versioned(mis.incident_view(m, desk.clock.now()), m.version)
+get_incident = INCIDENTS.read(
+    "get_incident", "A major incident (optionally as of a past time)", uc.get_incident,
+    mis.incident_view)
 
 
-@get(f"{kit.API}/major-incidents/{{ref:str}}/history", tags=[TAG],
-     summary="Every event of a major incident, oldest first")
-@kit.threaded
-def incident_history(state: State, ref: str) -> list[s.HistoryItem]:
-    return kit.history_items(uc.incident_history(kit.services_of(state).desk, ref))
+incident_history = INCIDENTS.history(
+    "incident_history", "Every event of a major incident, oldest first", uc.incident_history)
 
 
 StatusFilter = listed(uc.STATUSES, "The incident's status")
@@ -93,9 +80,8 @@ def list_incidents(state: State, status: StatusFilter = None, customer: str | No
         now=now, statuses=kit.split_values(status, "status", set(uc.STATUSES)),
         customer=customer or None, limit=kit.parse_limit(limit),
         offset=kit.parse_cursor(cursor) or 0))
-    items = [mis.incident_view(m, now) for m in page.items]
-    return mis.MajorIncidentPage(items=items, count=len(items), next_cursor=None
-                                 if page.next_offset is None else str(page.next_offset))
+    return kit.page_body(mis.MajorIncidentPage, [mis.incident_view(m, now) for m in page.items],
+                         page.next_offset)
 
 
 HANDLERS = [declare, post_update, assign_commander, record_review, open_problem, close,

@@ -15,11 +15,11 @@ ticket's view. ``GET /problems/{ref}`` (``?as_of=``), ``/history`` and the list
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from msgspec.structs import asdict
-from litestar import Request, Response, get, post
+from litestar import get
 from litestar.datastructures import State
 from litestar.exceptions import ValidationException
 from litestar.params import QueryParameter
@@ -28,7 +28,7 @@ from adapters.http.schemas import problems as ps
 from adapters.http.schemas import common as s
 from adapters.http.schemas.tickets import TicketView
 from adapters.http import kit
-from adapters.http.params import AsOf, Cursor, choice, limit, listed
+from adapters.http.params import Cursor, choice, limit, listed
 from application import problems as uc
 from application.commands.problems import (
     ClassifyProblem,
@@ -53,12 +53,10 @@ PROBLEMS = kit.Records("problems", ps.ProblemView,
                        lambda result, desk: ps.problem_view(result.aggregate))
 
 
-@post(f"{kit.API}/problems", status_code=201, summary="Record a problem (from 0..n tickets)",
-      tags=[TAG], opt={kit.COMMAND_CLASS_OPT: RecordProblem})
-@kit.threaded
-def record_problem(request: Request[Any, Any, Any], state: State,
-                   data: ps.RecordProblem) -> Response[ps.ProblemView]:
-    return PROBLEMS.create(request, state, data, RecordProblem(**asdict(data)))
+record_problem = PROBLEMS.creates(
+    "record_problem", RecordProblem, ps.RecordProblem,
+    "Record a problem (from 0..n tickets)",
+    lambda request, state, data: RecordProblem(**asdict(data)))
 
 
 PROBLEM_COMMANDS = [
@@ -81,18 +79,12 @@ link_problem = kit.command_route(
 )
 
 
-@get(f"{kit.API}/problems/{{ref:str}}", summary="A problem (optionally as of a past time)", tags=[TAG])
-@kit.threaded
-def get_problem(state: State, ref: str, as_of: AsOf = None) -> Response[ps.ProblemView]:
-    p = uc.get_problem(kit.services_of(state).desk, ref, as_of=kit.parse_as_of(as_of))
-    return kit.versioned(ps.problem_view(p), p.version)
+get_problem = PROBLEMS.read("get_problem", "A problem (optionally as of a past time)",
+                            uc.get_problem, lambda p, now: ps.problem_view(p))
 
 
-@get(f"{kit.API}/problems/{{ref:str}}/history", summary="Every event of a problem, oldest first",
-     tags=[TAG])
-@kit.threaded
-def problem_history(state: State, ref: str) -> list[s.HistoryItem]:
-    return kit.history_items(uc.problem_history(kit.services_of(state).desk, ref))
+problem_history = PROBLEMS.history(
+    "problem_history", "Every event of a problem, oldest first", uc.problem_history)
 
 
 _STATUSES = {x.value for x in Status}

@@ -16,14 +16,14 @@ from dataclasses import replace
 from typing import Any
 
 from msgspec.structs import asdict
-from litestar import Request, Response, get, post
+from litestar import Request, get
 from litestar.datastructures import State
 
 from adapters.http.schemas import projects as ps
 from adapters.http.schemas import common as s
 from adapters.http.access import scoped_customer
 from adapters.http import kit
-from adapters.http.params import AsOf, listed, time
+from adapters.http.params import listed, time
 from application import projects as uc
 from application.commands.projects import (
     AcceptProject,
@@ -54,14 +54,17 @@ def _present(result: CommandResult, desk: ServiceDesk) -> ps.ProjectView:
 PROJECTS = kit.Records("projects", ps.ProjectView, _present)
 
 
-@post(f"{kit.API}/projects", status_code=201, summary="Contract a project", tags=[TAG],
-      opt={kit.COMMAND_CLASS_OPT: ContractProject})
-@kit.threaded
-def contract_project(request: Request[Any, Any, Any], state: State,
-                     data: ps.CreateProject) -> Response[ps.ProjectView]:
+def _contract_project_command(request: Request[Any, Any, Any], state: State,
+                              data: ps.CreateProject) -> ContractProject:
     fields = asdict(data)
     fields["contract"] = Contract(**asdict(data.contract))
-    return PROJECTS.create(request, state, data, ContractProject(**fields))
+    return ContractProject(**fields)
+
+
+contract_project = PROJECTS.creates(
+    "contract_project", ContractProject, ps.CreateProject,
+    "Contract a project",
+    _contract_project_command)
 
 
 def _with_new_routine(result: CommandResult, desk: ServiceDesk) -> ps.ProjectView:
@@ -88,19 +91,12 @@ PROJECT_COMMANDS = [
 ]
 
 
-@get(f"{kit.API}/projects/{{ref:str}}", summary="A project (optionally as of a past time)",
-     tags=[TAG])
-@kit.threaded
-def get_project(state: State, ref: str, as_of: AsOf = None) -> Response[ps.ProjectView]:
-    p = uc.get_project(kit.services_of(state).desk, ref, as_of=kit.parse_as_of(as_of))
-    return kit.versioned(ps.project_view(p), p.version)
+get_project = PROJECTS.read("get_project", "A project (optionally as of a past time)",
+                            uc.get_project, lambda p, now: ps.project_view(p))
 
 
-@get(f"{kit.API}/projects/{{ref:str}}/history", summary="Every event of a project, oldest first",
-     tags=[TAG])
-@kit.threaded
-def project_history(state: State, ref: str) -> list[s.HistoryItem]:
-    return kit.history_items(uc.project_history(kit.services_of(state).desk, ref))
+project_history = PROJECTS.history(
+    "project_history", "Every event of a project, oldest first", uc.project_history)
 
 
 @get(f"{kit.API}/projects/{{ref:str}}/routines",

@@ -31,7 +31,6 @@ from adapters.http import kit
 from adapters.http.access import customer_side, scoped_customer
 from adapters.http.openapi.contract import also_answers
 from adapters.http.params import AsOf, Cursor, choice, limit, listed
-from adapters.http.schemas import common as s
 from adapters.http.schemas import repairs as rs
 from application import repairs as uc
 from application.commands.repairs import (ApproveRepairQuote, CloseRepair, QuoteRepair,
@@ -55,13 +54,10 @@ def _present(result: CommandResult, desk: ServiceDesk) -> rs.RepairView:
 REPAIRS = kit.Records("repairs", rs.RepairView, _present)
 
 
-@post(f"{kit.API}/repairs", status_code=201, tags=[TAG],
-      summary="Send a configuration item to a vendor for repair (设备送修单)",
-      opt={kit.COMMAND_CLASS_OPT: SendForRepair})
-@kit.threaded
-def send(request: Request[Any, Any, Any], state: State,
-         data: rs.SendForRepair) -> Response[rs.RepairView]:
-    return REPAIRS.create(request, state, data, SendForRepair(
+send = REPAIRS.creates(
+    "send", SendForRepair, rs.SendForRepair,
+    "Send a configuration item to a vendor for repair (设备送修单)",
+    lambda request, state, data: SendForRepair(
         ticket=data.ticket, ci=data.ci, vendor=data.vendor, fault=data.fault,
         warranty=data.warranty, loaner_ci=data.loaner_ci))
 
@@ -116,22 +112,13 @@ def reject_quote(request: Request[Any, Any, Any], state: State, ref: str,
         respond=REPAIRS.respond)
 
 
-@get(f"{kit.API}/repairs/{{ref:str}}", tags=[TAG],
-     summary="A repair order (optionally as of a past time)")
-@kit.threaded
-def get_repair(request: Request[Any, Any, Any], state: State, ref: str,
-               as_of: AsOf = None) -> Response[rs.RepairView]:
-    desk = kit.services_of(state).desk
-    when = kit.parse_as_of(as_of)
-    r = uc.readable(uc.get_repair(desk, ref, as_of=when), scoped_customer(request, None))
-    return kit.versioned(rs.repair_view(r, when or desk.clock.now()), r.version)
+get_repair = REPAIRS.read(
+    "get_repair", "A repair order (optionally as of a past time)", uc.get_repair,
+    rs.repair_view, readable=uc.readable, view_as_of=True)
 
 
-@get(f"{kit.API}/repairs/{{ref:str}}/history", tags=[TAG],
-     summary="Every event of a repair order, oldest first")
-@kit.threaded
-def repair_history(state: State, ref: str) -> list[s.HistoryItem]:
-    return kit.history_items(uc.repair_history(kit.services_of(state).desk, ref))
+repair_history = REPAIRS.history(
+    "repair_history", "Every event of a repair order, oldest first", uc.repair_history)
 
 
 StatusFilter = listed(uc.STATUSES, "The orders' status")
@@ -165,9 +152,8 @@ def list_repairs(request: Request[Any, Any, Any], state: State, status: StatusFi
         now=now, statuses=kit.split_values(status, "status", set(uc.STATUSES)),
         customer=scoped_customer(request, customer or None), ticket=_ticket_filter(ticket),
         overdue=overdue, limit=kit.parse_limit(limit), offset=kit.parse_cursor(cursor) or 0))
-    items = [rs.repair_view(r, now) for r in page.items]
-    return rs.RepairPage(items=items, count=len(items), next_cursor=None
-                         if page.next_offset is None else str(page.next_offset))
+    return kit.page_body(rs.RepairPage, [rs.repair_view(r, now) for r in page.items],
+                         page.next_offset)
 
 
 # ------------------------------------------------------- the monthly summary

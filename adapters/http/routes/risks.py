@@ -17,13 +17,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, get, post
+from litestar import Request, get
 from litestar.datastructures import State
 
 from adapters.http import kit
 from adapters.http.access import scoped_customer
-from adapters.http.params import AsOf, Cursor, choice, limit, listed
-from adapters.http.schemas import common as s
+from adapters.http.params import Cursor, choice, limit, listed
 from adapters.http.schemas import risks as rs
 from application import risks as uc
 from application.commands.risks import AcceptRisk, FollowUpRisk, RecordRisk, RemoveRisk
@@ -45,13 +44,10 @@ def record_command(data: rs.RecordRisk) -> RecordRisk:
     return RecordRisk(**{f: getattr(data, f) for f in data.__struct_fields__})
 
 
-@post(f"{kit.API}/risks", status_code=201, tags=[TAG],
-      summary="Record a hidden risk (隐患) of a customer's system, with severity, owner and due "
-              "date", opt={kit.COMMAND_CLASS_OPT: RecordRisk})
-@kit.threaded
-def record(request: Request[Any, Any, Any], state: State,
-           data: rs.RecordRisk) -> Response[rs.RiskView]:
-    return RISKS.create(request, state, data, record_command(data))
+record = RISKS.creates(
+    "record", RecordRisk, rs.RecordRisk,
+    "Record a hidden risk (隐患) of a customer's system, with severity, owner and due date",
+    lambda request, state, data: record_command(data))
 
 
 follow_up = RISKS.command(FollowUpRisk, rs.FollowUpRisk,
@@ -62,25 +58,13 @@ accept = RISKS.command(AcceptRisk, rs.AcceptRisk,
                        "manager on their behalf)")
 
 
-@get(f"{kit.API}/risks/{{ref:str}}", tags=[TAG],
-     summary="A risk (optionally as of a past time)")
-@kit.threaded
-def get_risk(request: Request[Any, Any, Any], state: State, ref: str,
-             as_of: AsOf = None) -> Response[rs.RiskView]:
-    desk = kit.services_of(state).desk
-    r = uc.readable(uc.get_risk(desk, ref, as_of=kit.parse_as_of(as_of)),
-                    scoped_customer(request, None))
-    return kit.versioned(rs.risk_view(r, desk.clock.now()), r.version)
+get_risk = RISKS.read("get_risk", "A risk (optionally as of a past time)", uc.get_risk,
+                      rs.risk_view, readable=uc.readable)
 
 
-@get(f"{kit.API}/risks/{{ref:str}}/history", tags=[TAG],
-     summary="Every event of a risk, oldest first")
-@kit.threaded
-def risk_history(request: Request[Any, Any, Any], state: State,
-                 ref: str) -> list[s.HistoryItem]:
-    desk = kit.services_of(state).desk
-    uc.readable(uc.get_risk(desk, ref), scoped_customer(request, None))
-    return kit.history_items(uc.risk_history(desk, ref))
+risk_history = RISKS.history(
+    "risk_history", "Every event of a risk, oldest first", uc.risk_history,
+    readable=lambda desk, ref, customer: uc.readable(uc.get_risk(desk, ref), customer))
 
 
 StatusFilter = listed(uc.STATUSES, "The risk's status")
@@ -105,9 +89,7 @@ def list_risks(request: Request[Any, Any, Any], state: State, status: StatusFilt
         customer=scoped_customer(request, customer or None),
         overdue=None if overdue is None else overdue == "true",
         limit=kit.parse_limit(limit), offset=kit.parse_cursor(cursor) or 0))
-    items = [rs.risk_view(r, now) for r in page.items]
-    return rs.RiskPage(items=items, count=len(items), next_cursor=None
-                       if page.next_offset is None else str(page.next_offset))
+    return kit.page_body(rs.RiskPage, [rs.risk_view(r, now) for r in page.items], page.next_offset)
 
 
 HANDLERS = [record, follow_up, remove, accept, get_risk, risk_history, list_risks]

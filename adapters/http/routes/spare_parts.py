@@ -26,7 +26,6 @@ from litestar.datastructures import State
 from adapters.http import kit
 from adapters.http.openapi.contract import also_answers
 from adapters.http.params import AsOf, Cursor, NewSlug, limit, listed
-from adapters.http.schemas import common as s
 from adapters.http.schemas import spare_parts as sp
 from application import spare_parts as uc
 from application.commands.spare_parts import (DefineWarehouse, DispatchParts, InstallParts,
@@ -42,7 +41,7 @@ def _present(result: CommandResult, desk: ServiceDesk) -> sp.RequisitionView:
     return sp.requisition_view(result.aggregate, result.at)
 
 
-REQUISITIONS = kit.Records("requisitions", sp.RequisitionView, _present)
+REQUISITIONS = kit.Records("requisitions", sp.RequisitionView, _present, tag=TAG)
 
 
 @put(f"{kit.API}/warehouses/{{slug:str}}", status_code=200, tags=[TAG],
@@ -104,13 +103,10 @@ def receive_stock(request: Request[Any, Any, Any], state: State, slug: str,
     return kit.run_command(request, state, data, command, respond=_stock_answer)
 
 
-@post(f"{kit.API}/requisitions", status_code=201, tags=[TAG],
-      summary="Request spare parts for a ticket (备件领用单): issued from stock",
-      opt={kit.COMMAND_CLASS_OPT: RequestParts})
-@kit.threaded
-def request_parts(request: Request[Any, Any, Any], state: State,
-                  data: sp.RequestParts) -> Response[sp.RequisitionView]:
-    return REQUISITIONS.create(request, state, data, RequestParts(
+request_parts = REQUISITIONS.creates(
+    "request_parts", RequestParts, sp.RequestParts,
+    "Request spare parts for a ticket (备件领用单): issued from stock",
+    lambda request, state, data: RequestParts(
         ticket=data.ticket, warehouse=data.warehouse, part_number=data.part_number,
         quantity=data.quantity, note=data.note))
 
@@ -122,21 +118,14 @@ return_faulty = REQUISITIONS.command(ReturnFaultyParts, sp.ReturnFaulty,
                                      "The part was faulty and is returned")
 
 
-@get(f"{kit.API}/requisitions/{{ref:str}}", tags=[TAG],
-     summary="A spare-part requisition (optionally as of a past time)")
-@kit.threaded
-def get_requisition(state: State, ref: str, as_of: AsOf = None) -> Response[sp.RequisitionView]:
-    desk = kit.services_of(state).desk
-    when = kit.parse_as_of(as_of)
-    r = uc.get_requisition(desk, ref, when)
-    return kit.versioned(sp.requisition_view(r, when or desk.clock.now()), r.version)
+get_requisition = REQUISITIONS.read(
+    "get_requisition", "A spare-part requisition (optionally as of a past time)",
+    uc.get_requisition, sp.requisition_view, view_as_of=True)
 
 
-@get(f"{kit.API}/requisitions/{{ref:str}}/history", tags=[TAG],
-     summary="Every event of a requisition, oldest first")
-@kit.threaded
-def requisition_history(state: State, ref: str) -> list[s.HistoryItem]:
-    return kit.history_items(uc.requisition_history(kit.services_of(state).desk, ref))
+requisition_history = REQUISITIONS.history(
+    "requisition_history", "Every event of a requisition, oldest first",
+    uc.requisition_history)
 
 
 StatusFilter = listed([x.value for x in RequisitionStatus], "The requisition's status")
@@ -154,9 +143,8 @@ def list_requisitions(state: State, ticket: str | None = None, warehouse: str | 
         ticket=ticket, warehouse=warehouse,
         statuses=kit.split_values(status, "status", {x.value for x in RequisitionStatus}),
         limit=kit.parse_limit(limit), offset=kit.parse_cursor(cursor) or 0))
-    items = [sp.requisition_view(r, now) for r in page.items]
-    return sp.RequisitionPage(items=items, count=len(items), next_cursor=None
-                              if page.next_offset is None else str(page.next_offset))
+    return kit.page_body(sp.RequisitionPage, [sp.requisition_view(r, now) for r in page.items],
+                         page.next_offset)
 
 
 HANDLERS = [put_warehouse, list_warehouses, get_warehouse, warehouse_stock, receive_stock,

@@ -174,9 +174,8 @@ def out_of_office(request: Request[Any, Any, Any], state: State, engineer: Engin
         start=kit.query_time(from_, "from"), end=kit.query_time(to, "to"),
         limit=kit.parse_limit(limit), offset=kit.parse_cursor(cursor) or 0))
     internal = not customer_side(request)
-    items = [vs.visit_view(row, now, internal) for row in page.items]
-    return vs.VisitPage(items=items, count=len(items), next_cursor=None
-                        if page.next_offset is None else str(page.next_offset))
+    return kit.page_body(vs.VisitPage, [vs.visit_view(row, now, internal) for row in page.items],
+                         page.next_offset)
 
 
 HANDLERS = [plan_visit, reschedule_visit, depart_visit, arrive_visit, leave_visit,
