@@ -5,27 +5,17 @@ active."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from adapters.container import build
-from adapters.demo.run import run_demo
-from adapters.settings import Settings
 from application import major_incidents, risks
+from application.desk import ServiceDesk
 
 
-def test_the_demo_records_risks_and_major_incidents(tmp_path: Path) -> None:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'demo.sqlite3'}")
-    assert run_demo(settings, tickets=12, seed=3) == 0
-    services = build(settings)
-    try:
-        desk = services.desk
-        found = sorted(risks.all_risks(desk), key=lambda r: r.number)
-        assert [r.status.value for r in found] == ["open", "removed", "accepted", "open"]
-        assert found[0].alarms == 1 and found[0].overdue(desk.clock.now())
-        assert found[2].accepted_on_behalf and {r.source.value for r in found} >= {"inspection"}
-        closed, active = sorted(major_incidents.all_incidents(desk), key=lambda m: m.number)
-        assert closed.status.value == "closed" and closed.review is not None
-        assert closed.problem_number.startswith("PRB-") and len(closed.updates) == 2
-        assert active.status.value == "active" and len(active.updates) == 1
-    finally:
-        services.close()
+def test_the_demo_records_risks_and_major_incidents(demo_desk: ServiceDesk) -> None:
+    desk = demo_desk
+    found = sorted(risks.all_risks(desk), key=lambda r: r.number)
+    assert [r.status.value for r in found] == ["open", "removed", "accepted", "open"]
+    assert found[0].alarms == 1 and found[0].overdue(desk.clock.now())
+    assert found[2].accepted_on_behalf and {r.source.value for r in found} >= {"inspection"}
+    closed, active = sorted(major_incidents.all_incidents(desk), key=lambda m: m.number)
+    assert closed.status.value == "closed" and closed.review is not None
+    assert closed.problem_number.startswith("PRB-") and len(closed.updates) == 2
+    assert active.status.value == "active" and len(active.updates) == 1

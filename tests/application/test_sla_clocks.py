@@ -87,31 +87,32 @@ def test_p1_reported_monday_10_is_due_12_and_14_with_every_version_recorded():
     assert x.response_started_at == local(2026, 11, 23, 10, 0)  # from reported_at
 
 
-def test_p3_takes_three_whole_working_days():
-    d = Desk(local(2026, 11, 23, 10, 5))
-    t = d.register(local(2026, 11, 23, 10, 0), **P3)
+@pytest.mark.parametrize("now,reported,priority,expected", [
     # PT8H: 10:00-18:00 the same day (the end of the day is that instant); P3D: Thursday 10:00
-    assert dues(t) == (local(2026, 11, 23, 18, 0), local(2026, 11, 26, 10, 0))
-
-
-def test_a_friday_17_report_crosses_the_weekend():
-    d = Desk(local(2026, 11, 27, 17, 1))
-    p1 = d.register(local(2026, 11, 27, 17, 0), **P1)
-    assert dues(p1) == (local(2026, 11, 30, 10, 0), local(2026, 11, 30, 12, 0))
-    p2 = d.register(local(2026, 11, 27, 17, 0), **P2)
+    pytest.param(local(2026, 11, 23, 10, 5), local(2026, 11, 23, 10, 0), P3,
+                 (local(2026, 11, 23, 18, 0), local(2026, 11, 26, 10, 0)),
+                 id="p3_takes_three_whole_working_days"),
+    pytest.param(local(2026, 11, 27, 17, 1), local(2026, 11, 27, 17, 0), P1,
+                 (local(2026, 11, 30, 10, 0), local(2026, 11, 30, 12, 0)),
+                 id="a_friday_17_report_crosses_the_weekend-P1"),
     # 24 h: Fri 1 + Mon 9 + Tue 9 + Wed 5
-    assert dues(p2) == (local(2026, 11, 30, 12, 0), local(2026, 12, 2, 14, 0))
-
-
-def test_national_day_2026_and_its_makeup_saturday():
-    # Oct 1-7 off, Thursday Oct 8 and Friday Oct 9 worked, Saturday Oct 10 a make-up workday
-    d = Desk(local(2026, 9, 30, 16, 1))
-    p2 = d.register(local(2026, 9, 30, 16, 0), **P2)
+    pytest.param(local(2026, 11, 27, 17, 1), local(2026, 11, 27, 17, 0), P2,
+                 (local(2026, 11, 30, 12, 0), local(2026, 12, 2, 14, 0)),
+                 id="a_friday_17_report_crosses_the_weekend-P2"),
+    # National day 2026 and its make-up Saturday: Oct 1-7 off, Thursday Oct 8 and Friday
+    # Oct 9 worked, Saturday Oct 10 a make-up workday.
     # 4 h: Sep 30 2 h + Oct 8 2 h; 24 h: 2 + 9 (Oct 8) + 9 (Oct 9) + 4 (Sat Oct 10)
-    assert dues(p2) == (local(2026, 10, 8, 11, 0), local(2026, 10, 10, 13, 0))
-    p3 = d.register(local(2026, 9, 30, 16, 0), **P3)
+    pytest.param(local(2026, 9, 30, 16, 1), local(2026, 9, 30, 16, 0), P2,
+                 (local(2026, 10, 8, 11, 0), local(2026, 10, 10, 13, 0)),
+                 id="national_day_2026_and_its_makeup_saturday-P2"),
     # 8 h: 2 + 6 on Oct 8; P3D: Oct 8, Oct 9, Oct 10
-    assert dues(p3) == (local(2026, 10, 8, 15, 0), local(2026, 10, 10, 16, 0))
+    pytest.param(local(2026, 9, 30, 16, 1), local(2026, 9, 30, 16, 0), P3,
+                 (local(2026, 10, 8, 15, 0), local(2026, 10, 10, 16, 0)),
+                 id="national_day_2026_and_its_makeup_saturday-P3"),
+])
+def test_the_deadlines_count_working_time_only(now, reported, priority, expected):
+    d = Desk(now)
+    assert dues(d.register(reported, **priority)) == expected
 
 
 def test_waiting_two_working_hours_on_tuesday_moves_the_running_clock_two_hours():

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests.adapters.http.test_http_complaints import users
 from tests.fixtures_http import API, DAY, Api, assert_problem
 
 #: The store does not matter here: the in-memory one (the main flows run on every store).
@@ -115,18 +116,6 @@ def test_the_out_of_office_register(api: Api) -> None:
     later = ok(api.client.get(f"{API}/visits", params={"from": "2026-11-22T00:00:00+08:00"}))
     assert later["items"] == []
     assert_problem(api.client.get(f"{API}/visits", params={"status": "nowhere"}), 400)
-
-
-def users(api: Api, *specs: tuple[str, str, str | None]) -> dict[str, dict[str, str]]:
-    tokens = {}
-    for user, role, customer in specs:
-        extra = {"customer": customer} if customer else {}
-        r = api.client.post(f"{API}/users", json={"id": user, "name": user, "roles": [role],
-                                                  **extra}, headers=ADMIN)
-        assert r.status_code == 201, r.text
-        r = api.client.post(f"{API}/users/{user}/tokens", json={}, headers=ADMIN)
-        tokens[user] = {"Authorization": f"Bearer {r.json()['token']}"}
-    return tokens
 
 
 @MEMORY
