@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 
 from domain.calendar import BusinessCalendar, seven_by_twenty_four
 from domain.sla import Milestone
-from domain.sla_clock import BREACHED, MET, OK, WARNING, target_due
+from domain.sla_clock import BREACHED, MET, OK, WARNING, Mark, target_due
 
 CANCELLED = "cancelled"
 ALWAYS = seven_by_twenty_four(timezone="UTC")
@@ -131,18 +131,12 @@ def _remaining(cal: BusinessCalendar, at: datetime, due: datetime) -> int:
 
 
 @dataclass(frozen=True, order=True)
-class MilestoneMark:
+class MilestoneMark(Mark):
     """A warning (``threshold`` < 1) or the breach (1.0) of a run, reached by now."""
 
-    occurred_at: datetime
-    threshold: float
     milestone: str
     started_at: datetime
     due: datetime
-
-    @property
-    def breach(self) -> bool:
-        return self.threshold >= 1.0
 
     @property
     def key(self) -> MarkKey:

@@ -129,17 +129,25 @@ def threshold_instant(
 
 
 @dataclass(frozen=True, order=True)
-class DueMark:
-    """A warning (``threshold`` < 1) or breach (``threshold`` == 1) that has been reached."""
+class Mark:
+    """A warning (``threshold`` < 1) or breach (``threshold`` == 1) that has been reached:
+    a clock's (``DueMark``) or a milestone run's (``milestone.MilestoneMark``); marks sort by
+    when they occurred."""
 
     occurred_at: datetime
     threshold: float
-    clock: str
-    due: datetime
 
     @property
     def breach(self) -> bool:
         return self.threshold >= 1.0
+
+
+@dataclass(frozen=True, order=True)
+class DueMark(Mark):
+    """A clock's warning or breach."""
+
+    clock: str
+    due: datetime
 
 
 def reached_marks(
