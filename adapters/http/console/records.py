@@ -14,6 +14,11 @@ which commands a page offers, the forms that run them, and the timeline.
   back to the record's page (Post/Redirect/Get). A form whose fields do not make a body
   answers the state's ``409`` first, as the API's edge does (``command_state.check_state``).
 - ``timeline``: a record's history (``desk.history``) as the page lists it.
+- ``page_route``: a page's ``GET`` handler, run in a worker thread and governed by the API
+  operation it shows (by default the API's ``GET`` of the same path).
+- ``create_form``: ``POST <base>/<collection>``, the list page's form that makes a record as
+  the API's ``POST`` does (the page's ``build`` gives the command), answering ``303`` to the
+  new record's page.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from litestar import Request, post
+from litestar import Request, get, post
 from litestar.datastructures import State
 from litestar.exceptions import ValidationException
 from litestar.response import Redirect
@@ -34,6 +39,46 @@ from adapters.http.console.forms import form_body, run_form
 from application.command_state import check_state, state_refusal
 
 API = kit.API
+#: A create form's command from the request, the app's state and the form.
+Build = Callable[[Request[Any, Any, Any], State, Any], Any]
+
+
+def api_operation(method: str, path: str) -> str:
+    """The API operation a console path shows: ``/ui/risks/{ref:str}`` (or ``/portal/…``)
+    -> ``GET /api/v1/risks/{ref}``."""
+    rest = path.split("/", 2)[2].replace(":str}", "}")
+    return f"{method} {API}/{rest}"
+
+
+def page_route(path: str, name: str, *, audience: str = STAFF,
+               operation: str | None = None) -> Callable[[Callable[..., Any]], Any]:
+    """``GET path`` (a console page, Litestar's ``name``) run in a worker thread
+    (``kit.threaded``), governed by ``operation`` (default ``api_operation("GET", path)``)
+    for ``audience``."""
+    def route(fn: Callable[..., Any]) -> Any:
+        return get(path, name=name, include_in_schema=False,
+                   opt={OPERATION_OPT: operation or api_operation("GET", path),
+                        AUDIENCE_OPT: audience})(kit.threaded(fn))
+    return route
+
+
+def create_form(path: str, name: str, build: Build, *, audience: str = STAFF) -> Any:
+    """``POST path``: the form that makes a record as the API's ``POST`` of the same path
+    does (``api_operation``): ``build(request, state, form)`` gives the command (from the
+    API's body type, ``forms.form_body``), ``forms.run_form`` runs it, and the answer is
+    ``303`` to the new record's page, ``<path>/<number>``."""
+    async def handler(request: Request[Any, Any, Any], state: State) -> Redirect:
+        form = await request.form()
+
+        def run() -> str:
+            command = build(request, state, form)
+            return f"{path}/{run_form(request, state, form, command).aggregate.number}"
+
+        return Redirect(await request.app.state.run_blocking(run), status_code=303)
+
+    handler.__name__ = name.replace("-", "_")
+    return post(path, name=name, include_in_schema=False, status_code=303,
+                opt={OPERATION_OPT: api_operation("POST", path), AUDIENCE_OPT: audience})(handler)
 
 
 def operation(collection: str, verb: str) -> str:
@@ -91,13 +136,22 @@ def _command_form(collection: str, label: str, verb: str, base: str, audience: s
                 opt={OPERATION_OPT: operation(collection, verb), AUDIENCE_OPT: audience})(handler)
 
 
-def timeline(entries: Iterable[Any], when: Callable[[str], str]) -> list[dict[str, Any]]:
+def timeline(entries: Iterable[Any], when: Callable[[str], str], *, shown: str = "",
+             labels: str = "") -> list[dict[str, Any]]:
     """A record's history, newest first: each event's type, actor, recorded time and facts
-    (its data without what every event carries; times read by ``when``, ``Words.when``)."""
+    (its data without what every event carries; times read by ``when``, ``Words.when``).
+    ``shown``: the event (type) whose facts the page already shows (what made the record),
+    listed without them; ``labels``: the page's own words for the events (``rsk.event``:
+    each event's ``label`` is ``rsk.event.<type>``)."""
     items = kit.history_items(entries)
-    return [{"version": h.version, "type": h.type, "actor": h.actor,
-             "recorded_at": h.recorded_at, "facts": _facts(h.data, when)}
-            for h in reversed(items)]
+    events = [{"version": h.version, "type": h.type, "actor": h.actor,
+               "recorded_at": h.recorded_at,
+               "facts": {} if h.type == shown else _facts(h.data, when)}
+              for h in reversed(items)]
+    if labels:
+        for e in events:
+            e["label"] = f"{labels}.{e['type']}"
+    return events
 
 
 #: What the timeline leaves out: what every event (and the value it records) carries, the

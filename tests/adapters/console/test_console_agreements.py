@@ -10,12 +10,11 @@ The clock stands at 2026-11-21 01:00 in Asia/Shanghai (``fixtures_http.START``).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
+from tests.adapters.console.forms import submit
 from tests.fixtures_http import API, CLASSIFICATION, Api, ticket_body
 from tests.support.console import login, person
 
@@ -38,18 +37,6 @@ def desk(make_api: Callable[..., Api]) -> Api:
     person(api.client, ADMIN, "li", "requester", customer="客户A", name="李四")
     person(api.client, ADMIN, "zhao", "requester", customer="客户B", name="赵六")
     return api
-
-
-def hidden_fields(html: str, action: str) -> dict[str, str]:
-    start = html.index(f'method="post" action="{action}"')
-    form = html[start:html.index("</form>", start)]
-    return dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', form))
-
-
-def submit(api: Api, page: str, action: str, **fields: str) -> Any:
-    html = api.client.get(page).text
-    return api.client.post(action, data={**hidden_fields(html, action), **fields},
-                           follow_redirects=False)
 
 
 def test_a_manager_concludes_lists_and_revises_an_agreement(desk: Api) -> None:

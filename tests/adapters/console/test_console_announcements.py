@@ -9,12 +9,12 @@ The clock stands at 2026-11-21 01:00 in Asia/Shanghai (``fixtures_http.START``).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from tests.adapters.console.forms import hidden_fields
 from tests.fixtures_http import ALL_STORES, API, Api
 from tests.support.console import login, person
 
@@ -32,12 +32,6 @@ def desk(make_api: Callable[..., Api]) -> Api:
     person(api.client, ADMIN, "li", "requester", customer="客户A", name="李四")
     person(api.client, ADMIN, "zhao", "requester", customer="客户B", name="赵六")
     return api
-
-
-def hidden_fields(html: str, action: str) -> dict[str, str]:
-    start = html.index(f'method="post" action="{action}"')
-    form = html[start:html.index("</form>", start)]
-    return dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', form))
 
 
 def announce(api: Api, customers: str, title: str, starts: str, ends: str) -> Any:

@@ -11,13 +11,13 @@ The clock stands at 2026-11-21 01:00 in Asia/Shanghai (``fixtures_http.START``).
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from adapters.http.console.pages.catalogue import form_fields, form_values
+from tests.adapters.console.forms import hidden_fields
 from tests.fixtures_http import API, Api
 from tests.support.console import login, person
 
@@ -49,12 +49,6 @@ def desk(make_api: Callable[..., Api]) -> Api:
     person(api.client, ADMIN, "mgr", "manager", name="赵经理")
     person(api.client, ADMIN, "agent", "agent", name="钱坐席")
     return api
-
-
-def hidden_fields(html: str, action: str) -> dict[str, str]:
-    start = html.index(f'method="post" action="{action}"')
-    form = html[start:html.index("</form>", start)]
-    return dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', form))
 
 
 def test_the_form_is_drawn_from_the_schema_and_read_back_typed() -> None:

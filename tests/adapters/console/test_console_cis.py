@@ -5,12 +5,12 @@ gets no register form; a requester gets no desk page of CIs."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from tests.adapters.console.forms import hidden_fields
 from tests.fixtures_http import API, Api
 from tests.support.console import login, person
 
@@ -24,12 +24,6 @@ def desk(make_api: Callable[..., Api]) -> Api:
     person(api.client, ADMIN, "audit", "auditor")
     person(api.client, ADMIN, "li", "requester", customer="客户A", name="李四")
     return api
-
-
-def hidden_fields(html: str, action: str) -> dict[str, str]:
-    start = html.index(f'method="post" action="{action}"')
-    form = html[start:html.index("</form>", start)]
-    return dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', form))
 
 
 def register(api: Api, **fields: str) -> Any:

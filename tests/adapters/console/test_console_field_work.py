@@ -14,6 +14,8 @@ from collections.abc import Callable
 
 import pytest
 
+from tests.adapters.console.forms import hidden_fields
+from tests.adapters.console.forms import submit as send
 from tests.fixtures_http import API, CLASSIFICATION, Api, ticket_body
 from tests.support.console import login, person
 
@@ -37,16 +39,8 @@ def desk(make_api: Callable[..., Api]) -> Api:
     return api
 
 
-def hidden_fields(html: str, action: str) -> dict[str, str]:
-    start = html.index(f'action="{action}"')
-    form = html[start:html.index("</form>", start)]
-    return dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', form))
-
-
 def submit(api: Api, page: str, action: str, **fields: str) -> str:
-    html = api.client.get(page).text
-    r = api.client.post(action, data={**hidden_fields(html, action), **fields},
-                        follow_redirects=False)
+    r = send(api, page, action, **fields)
     assert r.status_code == 303, r.text
     return str(r.headers["location"])
 

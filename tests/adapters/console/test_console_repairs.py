@@ -8,12 +8,12 @@ The clock stands at Saturday 2026-11-21 01:00 in Asia/Shanghai (``fixtures_http.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 import pytest
 
 from application.commands.cis import CiFields, RegisterCi
+from tests.adapters.console.forms import hidden_fields
 from tests.fixtures_http import API, Api
 from tests.support.console import login, person
 
@@ -23,12 +23,6 @@ ADMIN = {"Authorization": "Bearer s3cret"}
 @pytest.fixture
 def http_store() -> str:
     return "memory"
-
-
-def hidden_fields(html: str, action: str) -> dict[str, str]:
-    start = html.index(f'method="post" action="{action}"')
-    form = html[start:html.index("</form>", start)]
-    return dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', form))
 
 
 def test_an_engineer_sends_and_follows_a_repair_a_manager_approves_the_quote(

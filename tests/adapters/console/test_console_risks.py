@@ -9,11 +9,10 @@ The clock stands at 2026-11-21 01:00 in Asia/Shanghai (``fixtures_http.START``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
-from tests.adapters.console.test_console_announcements import hidden_fields
+from tests.adapters.console.forms import submit
 from tests.fixtures_http import API, CLASSIFICATION, Api
 from tests.support.console import login, person
 
@@ -36,12 +35,6 @@ def desk(make_api: Callable[..., Api]) -> Api:
     person(api.client, ADMIN, "li", "requester", customer="客户A", name="李四")
     person(api.client, ADMIN, "zhao", "requester", customer="客户B", name="赵六")
     return api
-
-
-def submit(api: Api, page: str, action: str, **fields: str) -> Any:
-    html = api.client.get(page).text
-    return api.client.post(action, data={**hidden_fields(html, action), **fields},
-                           follow_redirects=False)
 
 
 def test_a_risk_recorded_on_the_desk_and_accepted_in_the_portal(desk: Api) -> None:

@@ -16,7 +16,7 @@ ADR 0066).
   one for it (``POST /portal/complaints``); ``/portal/complaints/{ref}`` with the customer's
   ``confirm`` / ``reject``.
 
-Each page is governed by the rule of the API operation it shows (``OPERATION_OPT``).
+Each page is governed by the rule of the API operation it shows (``records.page_route``).
 """
 
 from __future__ import annotations
@@ -24,14 +24,14 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Request, get, post
+from litestar import Request
 from litestar.datastructures import State
-from litestar.response import Redirect, Template
+from litestar.response import Template
 
 from adapters.http import kit
-from adapters.http.access import AUDIENCE_OPT, OPERATION_OPT, PORTAL, STAFF, scoped_customer
-from adapters.http.console.forms import form_body, run_form
-from adapters.http.console.records import command_forms, offered, timeline
+from adapters.http.access import PORTAL, scoped_customer
+from adapters.http.console.forms import form_body
+from adapters.http.console.records import command_forms, create_form, offered, page_route, timeline
 from adapters.http.console.render import page, words
 from adapters.http.schemas import agreements as ags
 from adapters.http.schemas import complaints as cps
@@ -40,7 +40,6 @@ from application import complaints as cmp
 from application.customers import list_customers
 from domain.agreement import PRIORITIES
 
-API = kit.API
 PAGE_SIZE = 50
 AGREEMENT_VERBS = ("revise", "terminate")
 COMPLAINT_VERBS = ("assign_handler", "respond", "resolve", "confirm", "reject", "close")
@@ -51,9 +50,7 @@ CLOCKS = ("response", "resolution")
 # ------------------------------------------------------------------ agreements
 
 
-@get("/ui/agreements", name="console-agreements", include_in_schema=False,
-     opt={OPERATION_OPT: f"GET {API}/agreements", AUDIENCE_OPT: STAFF})
-@kit.threaded
+@page_route("/ui/agreements", "console-agreements")
 def agreement_list(request: Request[Any, Any, Any], state: State, kind: str | None = None,
                    expiring: str | None = None, cursor: str | None = None) -> Template:
     desk = kit.services_of(state).desk
@@ -81,25 +78,17 @@ def _targets(form: Any) -> dict[str, dict[str, str]]:
     return out
 
 
-@post("/ui/agreements", name="console-agreements-conclude", include_in_schema=False,
-      status_code=303, opt={OPERATION_OPT: f"POST {API}/agreements", AUDIENCE_OPT: STAFF})
-async def conclude(request: Request[Any, Any, Any], state: State) -> Redirect:
+def _conclude(request: Request[Any, Any, Any], state: State, form: Any) -> Any:
     """Concludes as ``POST /api/v1/agreements`` does (its body, its command)."""
-    form = await request.form()
-
-    def run() -> str:
-        body = form_body(form, ags.ConcludeAgreement)
-        body = msgspec.structs.replace(body, targets=msgspec.convert(
-            _targets(form), dict[str, ags.TargetIn]))
-        number = run_form(request, state, form, ags.conclude_command(body)).aggregate.number
-        return f"/ui/agreements/{number}"
-
-    return Redirect(await request.app.state.run_blocking(run), status_code=303)
+    body = form_body(form, ags.ConcludeAgreement)
+    return ags.conclude_command(msgspec.structs.replace(body, targets=msgspec.convert(
+        _targets(form), dict[str, ags.TargetIn])))
 
 
-@get("/ui/agreements/{ref:str}", name="console-agreement", include_in_schema=False,
-     opt={OPERATION_OPT: f"GET {API}/agreements/{{ref}}", AUDIENCE_OPT: STAFF})
-@kit.threaded
+conclude = create_form("/ui/agreements", "console-agreements-conclude", _conclude)
+
+
+@page_route("/ui/agreements/{ref:str}", "console-agreement")
 def agreement_page(request: Request[Any, Any, Any], state: State, ref: str) -> Template:
     services = kit.services_of(state)
     desk = services.desk
@@ -108,10 +97,7 @@ def agreement_page(request: Request[Any, Any, Any], state: State, ref: str) -> T
     start, end = kit.compliance_period(services, None, None)
     kit.read_your_writes(services)
     figures = ags.compliance_view(agr.compliance(services.tickets, desk, a, start, end, now))
-    events = timeline(agr.agreement_history(desk, a.id), words(request).when)
-    for e in events:  # the page's facts already show what was concluded
-        if e["type"] == "Concluded":
-            e["facts"] = {}
+    events = timeline(agr.agreement_history(desk, a.id), words(request).when, shown="Concluded")
     return page(request, "agreements/page.html", a=ags.agreement_view(a, agr.today_of(desk, now)),
                 compliance=figures, timeline=events,
                 commands=offered(request, a, "agreement", "agreements", AGREEMENT_VERBS))
@@ -134,9 +120,7 @@ def _complaint_list(request: Request[Any, Any, Any], state: State, status: str |
                 statuses=cmp.STATUSES, abouts=cmp.ABOUTS)
 
 
-@get("/ui/complaints", name="console-complaints", include_in_schema=False,
-     opt={OPERATION_OPT: f"GET {API}/complaints", AUDIENCE_OPT: STAFF})
-@kit.threaded
+@page_route("/ui/complaints", "console-complaints")
 def complaint_list(request: Request[Any, Any, Any], state: State, status: str | None = None,
                    overdue: str | None = None, cursor: str | None = None) -> Template:
     desk = kit.services_of(state).desk
@@ -145,62 +129,40 @@ def complaint_list(request: Request[Any, Any, Any], state: State, status: str | 
                 **_complaint_list(request, state, status, overdue, cursor, None))
 
 
-def _file(base: str) -> Any:
-    async def handler(request: Request[Any, Any, Any], state: State) -> Redirect:
-        form = await request.form()
-
-        def run() -> str:
-            body = form_body(form, cps.FileComplaint)
-            own = scoped_customer(request, None)
-            customer = own if own is not None else (body.customer or "")
-            command = cps.file_command(body, customer)
-            return f"{base}/complaints/{run_form(request, state, form, command).aggregate.number}"
-
-        return Redirect(await request.app.state.run_blocking(run), status_code=303)
-
-    return handler
+def _file(request: Request[Any, Any, Any], state: State, form: Any) -> Any:
+    """Files as ``POST /api/v1/complaints`` does: a requester's for its own organisation."""
+    body = form_body(form, cps.FileComplaint)
+    own = scoped_customer(request, None)
+    return cps.file_command(body, own if own is not None else (body.customer or ""))
 
 
-file_complaint = post(
-    "/ui/complaints", name="console-complaints-file", include_in_schema=False, status_code=303,
-    opt={OPERATION_OPT: f"POST {API}/complaints", AUDIENCE_OPT: STAFF})(_file("/ui"))
-portal_file_complaint = post(
-    "/portal/complaints", name="console-portal-complaints-file", include_in_schema=False,
-    status_code=303,
-    opt={OPERATION_OPT: f"POST {API}/complaints", AUDIENCE_OPT: PORTAL})(_file("/portal"))
+file_complaint = create_form("/ui/complaints", "console-complaints-file", _file)
+portal_file_complaint = create_form("/portal/complaints", "console-portal-complaints-file",
+                                    _file, audience=PORTAL)
 
 
 def _complaint_page(request: Request[Any, Any, Any], state: State, ref: str,
                     verbs: tuple[str, ...], template: str) -> Template:
     desk = kit.services_of(state).desk
     c = cmp.readable(cmp.get_complaint(desk, ref), scoped_customer(request, None))
-    events = timeline(cmp.complaint_history(desk, c.id), words(request).when)
-    for e in events:  # the page's facts already show what was filed
-        if e["type"] == "Filed":
-            e["facts"] = {}
+    events = timeline(cmp.complaint_history(desk, c.id), words(request).when, shown="Filed")
     return page(request, template, c=cps.complaint_view(c, desk.clock.now()), timeline=events,
                 commands=offered(request, c, "complaint", "complaints", verbs))
 
 
-@get("/ui/complaints/{ref:str}", name="console-complaint", include_in_schema=False,
-     opt={OPERATION_OPT: f"GET {API}/complaints/{{ref}}", AUDIENCE_OPT: STAFF})
-@kit.threaded
+@page_route("/ui/complaints/{ref:str}", "console-complaint")
 def complaint_page(request: Request[Any, Any, Any], state: State, ref: str) -> Template:
     return _complaint_page(request, state, ref, COMPLAINT_VERBS, "complaints/page.html")
 
 
-@get("/portal/complaints", name="console-portal-complaints", include_in_schema=False,
-     opt={OPERATION_OPT: f"GET {API}/complaints", AUDIENCE_OPT: PORTAL})
-@kit.threaded
+@page_route("/portal/complaints", "console-portal-complaints", audience=PORTAL)
 def portal_complaints(request: Request[Any, Any, Any], state: State,
                       status: str | None = None) -> Template:
     return page(request, "complaints/portal.html", **_complaint_list(
         request, state, status, None, None, scoped_customer(request, None)))
 
 
-@get("/portal/complaints/{ref:str}", name="console-portal-complaint", include_in_schema=False,
-     opt={OPERATION_OPT: f"GET {API}/complaints/{{ref}}", AUDIENCE_OPT: PORTAL})
-@kit.threaded
+@page_route("/portal/complaints/{ref:str}", "console-portal-complaint", audience=PORTAL)
 def portal_complaint(request: Request[Any, Any, Any], state: State, ref: str) -> Template:
     return _complaint_page(request, state, ref, PORTAL_VERBS, "complaints/portal_page.html")
 

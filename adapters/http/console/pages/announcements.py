@@ -19,14 +19,14 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from litestar import Request, get, post
+from litestar import Request
 from litestar.datastructures import State
-from litestar.response import Redirect, Template
+from litestar.response import Template
 
 from adapters.http import kit
-from adapters.http.access import AUDIENCE_OPT, OPERATION_OPT, PORTAL, STAFF, scoped_customer
-from adapters.http.console.forms import form_body, run_form
-from adapters.http.console.records import command_forms, offered, timeline
+from adapters.http.access import PORTAL, scoped_customer
+from adapters.http.console.forms import form_body
+from adapters.http.console.records import command_forms, create_form, offered, page_route, timeline
 from adapters.http.console.render import page, words
 from adapters.http.schemas import announcements as ans
 from application import announcements as uc
@@ -36,16 +36,13 @@ from domain.change import FINAL, Change
 COLLECTION, LABEL = "announcements", "announcement"
 VERBS = ("withdraw",)
 PAGE_SIZE = 50
-API = kit.API
 
 
 def _phases(phase: str | None) -> tuple[str, ...]:
     return kit.split_values(phase, "phase", set(uc.PHASES))
 
 
-@get("/ui/announcements", name="console-announcements", include_in_schema=False,
-     opt={OPERATION_OPT: f"GET {API}/announcements", AUDIENCE_OPT: STAFF})
-@kit.threaded
+@page_route("/ui/announcements", "console-announcements")
 def announcement_list(request: Request[Any, Any, Any], state: State, phase: str | None = None,
                       change: str | None = None, cursor: str | None = None) -> Template:
     """``change``: a change's number (its page links here): its announcements, and the form
@@ -75,39 +72,28 @@ def _prefill(change: Change | None) -> dict[str, str]:
             "ends": change.plan.schedule_end.isoformat()}
 
 
-@post("/ui/announcements", name="console-announcements-publish", include_in_schema=False,
-      status_code=303, opt={OPERATION_OPT: f"POST {API}/announcements", AUDIENCE_OPT: STAFF})
-async def publish(request: Request[Any, Any, Any], state: State) -> Redirect:
+def _publish(request: Request[Any, Any, Any], state: State, form: Any) -> Any:
     """Publishes as ``POST /api/v1/announcements`` does (its body, its command)."""
-    form = await request.form()
-
-    def run() -> str:
-        settings = kit.services_of(state).settings
-        body = form_body(form, ans.PublishAnnouncement, ZoneInfo(settings.timezone))
-        command = ans.publish_command(body, settings.announcement_lead_hours)
-        return f"/ui/announcements/{run_form(request, state, form, command).aggregate.number}"
-
-    return Redirect(await request.app.state.run_blocking(run), status_code=303)
+    settings = kit.services_of(state).settings
+    body = form_body(form, ans.PublishAnnouncement, ZoneInfo(settings.timezone))
+    return ans.publish_command(body, settings.announcement_lead_hours)
 
 
-@get("/ui/announcements/{ref:str}", name="console-announcement", include_in_schema=False,
-     opt={OPERATION_OPT: f"GET {API}/announcements/{{ref}}", AUDIENCE_OPT: STAFF})
-@kit.threaded
+publish = create_form("/ui/announcements", "console-announcements-publish", _publish)
+
+
+@page_route("/ui/announcements/{ref:str}", "console-announcement")
 def announcement_page(request: Request[Any, Any, Any], state: State, ref: str) -> Template:
     desk = kit.services_of(state).desk
     a = uc.get_announcement(desk, ref)
     view = ans.announcement_view(a, desk.clock.now())
     commands = offered(request, a, LABEL, COLLECTION, VERBS) if view.phase != "past" else []
-    events = timeline(uc.announcement_history(desk, a.id), words(request).when)
-    for e in events:  # the page's facts already show what was published
-        if e["type"] == "Published":
-            e["facts"] = {}
+    events = timeline(uc.announcement_history(desk, a.id), words(request).when,
+                      shown="Published")
     return page(request, "announcements/page.html", a=view, commands=commands, timeline=events)
 
 
-@get("/portal/announcements", name="console-portal-announcements", include_in_schema=False,
-     opt={OPERATION_OPT: f"GET {API}/announcements", AUDIENCE_OPT: PORTAL})
-@kit.threaded
+@page_route("/portal/announcements", "console-portal-announcements", audience=PORTAL)
 def portal_announcements(request: Request[Any, Any, Any], state: State) -> Template:
     desk = kit.services_of(state).desk
     now = desk.clock.now()

@@ -31,6 +31,7 @@ from adapters.http import kit
 from adapters.http.access import (AUDIENCE_OPT, OPERATION_OPT, PORTAL, STAFF, may_call,
                                    principal_of)
 from adapters.http.console.forms import form_body, run_form
+from adapters.http.console.records import page_route
 from adapters.http.console.render import page
 from adapters.http.schemas import service_catalogue as sc
 from adapters.http.schemas.common import Reason
@@ -53,9 +54,7 @@ LINE_LENGTH = 200  # a text property longer than this (``maxLength``) gets a tex
 # ------------------------------------------------------------------ the list
 
 
-@get("/ui/catalogue", name="console-catalogue", include_in_schema=False,
-     opt={OPERATION_OPT: f"GET {API}/catalogue", AUDIENCE_OPT: STAFF})
-@kit.threaded
+@page_route("/ui/catalogue", "console-catalogue")
 def catalogue(request: Request[Any, Any, Any], state: State, edit: str | None = None) -> Template:
     """``edit``: a service whose definition fills the form (to redefine it)."""
     desk = kit.services_of(state).desk
@@ -228,9 +227,7 @@ def _request_pages(base: str, audience: str) -> list[Any]:
     return [request_form, submit]
 
 
-@get("/portal/catalogue", name="console-portal-catalogue", include_in_schema=False,
-     opt={OPERATION_OPT: f"GET {API}/catalogue", AUDIENCE_OPT: PORTAL})
-@kit.threaded
+@page_route("/portal/catalogue", "console-portal-catalogue", audience=PORTAL)
 def portal_catalogue(request: Request[Any, Any, Any], state: State) -> Template:
     items = [sc.service_view(s) for s in uc.list_services(kit.services_of(state).desk)]
     return page(request, "catalogue/portal.html", items=items)

@@ -16,14 +16,13 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from litestar import Request, get
+from litestar import Request
 from litestar.datastructures import State
 from litestar.exceptions import ValidationException
 from litestar.response import Template
 
 from adapters.http import kit
-from adapters.http.access import AUDIENCE_OPT, OPERATION_OPT, STAFF
-from adapters.http.console.records import command_forms, offered, timeline
+from adapters.http.console.records import command_forms, offered, page_route, timeline
 from adapters.http.console.render import page, words
 from adapters.http.schemas import changes as cs
 from application import changes as uc
@@ -42,9 +41,7 @@ PAGE_SIZE = 50
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
-@get("/ui/changes", name="console-changes", include_in_schema=False,
-     opt={OPERATION_OPT: f"GET {kit.API}/changes", AUDIENCE_OPT: STAFF})
-@kit.threaded
+@page_route("/ui/changes", "console-changes")
 def change_list(request: Request[Any, Any, Any], state: State, status: str | None = None,
                 kind: str | None = None, system: str | None = None,
                 cursor: str | None = None) -> Template:
@@ -88,9 +85,7 @@ def _local(value: str, zone: ZoneInfo) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(zone)
 
 
-@get("/ui/changes/calendar", name="console-change-calendar", include_in_schema=False,
-     opt={OPERATION_OPT: f"GET {kit.API}/changes/calendar", AUDIENCE_OPT: STAFF})
-@kit.threaded
+@page_route("/ui/changes/calendar", "console-change-calendar")
 def change_calendar(request: Request[Any, Any, Any], state: State, month: str | None = None,
                     system: str | None = None) -> Template:
     services = kit.services_of(state)
@@ -126,9 +121,7 @@ def change_calendar(request: Request[Any, Any, Any], state: State, month: str | 
                 conflicts=sum(1 for i in items if i.conflicts))
 
 
-@get("/ui/changes/{ref:str}", name="console-change", include_in_schema=False,
-     opt={OPERATION_OPT: f"GET {kit.API}/changes/{{ref}}", AUDIENCE_OPT: STAFF})
-@kit.threaded
+@page_route("/ui/changes/{ref:str}", "console-change")
 def change_page(request: Request[Any, Any, Any], state: State, ref: str) -> Template:
     desk = kit.services_of(state).desk
     change = uc.get_change(desk, ref)

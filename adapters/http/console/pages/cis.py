@@ -18,15 +18,14 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Request, get, post
+from litestar import Request
 from litestar.datastructures import State
 from litestar.exceptions import ValidationException
-from litestar.response import Redirect, Template
+from litestar.response import Template
 
 from adapters.http import kit
-from adapters.http.access import AUDIENCE_OPT, OPERATION_OPT, STAFF, may_call, principal_of
-from adapters.http.console.forms import run_form
-from adapters.http.console.records import command_forms, offered, timeline
+from adapters.http.access import may_call, principal_of
+from adapters.http.console.records import command_forms, create_form, offered, page_route, timeline
 from adapters.http.console.render import page, words
 from adapters.http.schemas import cis as cs
 from application import cis as uc
@@ -42,9 +41,7 @@ FIELDS = ("class", "name", "customer", "location", "asset_tag", "serial", "model
           "warranty_end", "status")
 
 
-@get("/ui/cis", name="console-cis", include_in_schema=False,
-     opt={OPERATION_OPT: f"GET {API}/cis", AUDIENCE_OPT: STAFF})
-@kit.threaded
+@page_route("/ui/cis", "console-cis")
 def ci_list(request: Request[Any, Any, Any], state: State, q: str | None = None,
             customer: str | None = None, ci_class: str | None = None,
             status: str | None = None, cursor: str | None = None) -> Template:
@@ -67,33 +64,25 @@ def ci_list(request: Request[Any, Any, Any], state: State, q: str | None = None,
                 classes=services.settings.ci_classes, statuses=[s.value for s in Status])
 
 
-@post("/ui/cis", name="console-cis-register", include_in_schema=False, status_code=303,
-      opt={OPERATION_OPT: f"POST {API}/cis", AUDIENCE_OPT: STAFF})
-async def register(request: Request[Any, Any, Any], state: State) -> Redirect:
+def _register(request: Request[Any, Any, Any], state: State, form: Any) -> Any:
     """Registers as ``POST /api/v1/cis`` does (its body, its command)."""
-    form = await request.form()
-
-    def run() -> str:
-        values = {k: str(form.get(k)).strip() for k in FIELDS if str(form.get(k) or "").strip()}
-        try:
-            body = msgspec.convert(values, cs.RegisterCi, strict=False)
-        except msgspec.ValidationError as e:
-            field = str(e).rsplit("`$.", 1)[-1].rstrip("`") if "`$." in str(e) else "form"
-            raise ValidationException("the form has invalid fields", extra=[
-                {"key": field, "message": str(e)}]) from None
-        if not body.customer:
-            raise ValidationException("customer is required", extra=[
-                {"key": "customer", "message": "required"}])
-        command = cs.register_command(body, body.customer,
-                                      kit.services_of(state).settings.ci_classes)
-        return f"/ui/cis/{run_form(request, state, form, command).aggregate.number}"
-
-    return Redirect(await request.app.state.run_blocking(run), status_code=303)
+    values = {k: str(form.get(k)).strip() for k in FIELDS if str(form.get(k) or "").strip()}
+    try:
+        body = msgspec.convert(values, cs.RegisterCi, strict=False)
+    except msgspec.ValidationError as e:
+        field = str(e).rsplit("`$.", 1)[-1].rstrip("`") if "`$." in str(e) else "form"
+        raise ValidationException("the form has invalid fields", extra=[
+            {"key": field, "message": str(e)}]) from None
+    if not body.customer:
+        raise ValidationException("customer is required", extra=[
+            {"key": "customer", "message": "required"}])
+    return cs.register_command(body, body.customer, kit.services_of(state).settings.ci_classes)
 
 
-@get("/ui/cis/{ref:str}", name="console-ci", include_in_schema=False,
-     opt={OPERATION_OPT: f"GET {API}/cis/{{ref}}", AUDIENCE_OPT: STAFF})
-@kit.threaded
+register = create_form("/ui/cis", "console-cis-register", _register)
+
+
+@page_route("/ui/cis/{ref:str}", "console-ci")
 def ci_page(request: Request[Any, Any, Any], state: State, ref: str) -> Template:
     services = kit.services_of(state)
     desk, index = services.desk, services.cis

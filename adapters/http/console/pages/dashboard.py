@@ -25,14 +25,14 @@ from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from litestar import Request, get
+from litestar import Request
 from litestar.datastructures import State
 from litestar.exceptions import ValidationException
 from litestar.response import Template
 
 from adapters.http import kit
 from adapters.http import params as p
-from adapters.http.access import AUDIENCE_OPT, OPERATION_OPT, STAFF
+from adapters.http.console.records import page_route
 from adapters.http.console.render import page
 from application import dashboard as figures
 from application import projects as uc
@@ -53,9 +53,7 @@ def desk_url(**filters: str) -> str:
     return "/ui/?" + urlencode({"queue": "all", **filters})
 
 
-@get("/ui/dashboard", name="console-dashboard", include_in_schema=False,
-     opt={OPERATION_OPT: COMPLIANCE, AUDIENCE_OPT: STAFF})
-@kit.threaded
+@page_route("/ui/dashboard", "console-dashboard", operation=COMPLIANCE)
 def dashboard(request: Request[Any, Any, Any], state: State,
               days: str | None = None) -> Template:
     services = kit.services_of(state)
@@ -94,9 +92,7 @@ def _days(value: str | None) -> int:
     return int(value)
 
 
-@get("/ui/sla", name="console-sla", include_in_schema=False,
-     opt={OPERATION_OPT: COMPLIANCE, AUDIENCE_OPT: STAFF})
-@kit.threaded
+@page_route("/ui/sla", "console-sla", operation=COMPLIANCE)
 def sla_board(request: Request[Any, Any, Any], state: State, from_: p.PeriodFrom = None,
               to: p.PeriodTo = None, by: str | None = None) -> Template:
     services = kit.services_of(state)
@@ -131,9 +127,7 @@ def _quick_periods(today: date, by: str) -> list[dict[str, str]]:
         {"from": a.isoformat(), "to": b.isoformat(), "by": by})} for k, (a, b) in spans.items()]
 
 
-@get("/ui/reports", name="console-reports", include_in_schema=False,
-     opt={OPERATION_OPT: f"GET {kit.API}/projects", AUDIENCE_OPT: STAFF})
-@kit.threaded
+@page_route("/ui/reports", "console-reports", operation=f"GET {kit.API}/projects")
 def reports(request: Request[Any, Any, Any], state: State) -> Template:
     services = kit.services_of(state)
     today = services.desk.clock.now().astimezone(services.desk.timezone).date()

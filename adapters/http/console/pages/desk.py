@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from litestar import Request, Response, get, post
+from litestar import Request, Response, post
 from litestar.datastructures import State
 from litestar.exceptions import PermissionDeniedException, ValidationException
 from litestar.response import Template
@@ -39,6 +39,7 @@ from adapters.http import kit
 from adapters.http.access import (AUDIENCE_OPT, DISPATCHER, ENGINEER, MANAGER, OPERATION_OPT,
                                   STAFF, may_call, may_command, principal_of)
 from adapters.http.console.forms import KEY_FIELD, VERSION_FIELD, form_body, new_key, run_form
+from adapters.http.console.records import page_route
 from adapters.http.console.render import page
 from adapters.http.problem_details import handler_for
 from adapters.http.schemas import tickets as s
@@ -74,9 +75,7 @@ MAX_BULK = 200
 # ------------------------------------------------------------------ the queues
 
 
-@get("/ui/", name="console-desk", include_in_schema=False,
-     opt={OPERATION_OPT: f"GET {kit.API}/tickets", AUDIENCE_OPT: STAFF})
-@kit.threaded
+@page_route("/ui/", "console-desk", operation=f"GET {kit.API}/tickets")
 def desk_home(request: Request[Any, Any, Any], state: State, queue: str | None = None,
               status: str | None = None, priority: str | None = None,
               customer: str | None = None, group: str | None = None,

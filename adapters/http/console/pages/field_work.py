@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from litestar import Request, get, post
+from litestar import Request, post
 from litestar.datastructures import State
 from litestar.exceptions import PermissionDeniedException
 from litestar.response import Redirect, Template
@@ -30,7 +30,7 @@ from adapters.http.access import (ADMIN, AUDIENCE_OPT, DISPATCHER, ENGINEER, MAN
                                   OPERATION_OPT, STAFF, principal_of)
 from adapters.http.console.field_visits import operation as visit_operation
 from adapters.http.console.forms import form_body, run_form
-from adapters.http.console.records import command_forms, offered, timeline
+from adapters.http.console.records import command_forms, create_form, offered, page_route, timeline
 from adapters.http.console.render import page, words
 from adapters.http.schemas import spare_parts as sp
 from adapters.http.schemas import visits as vs
@@ -47,9 +47,7 @@ VERBS = ("dispatch", "arrive", "install", "return_faulty")
 PAGE_SIZE = 50
 
 
-@get("/ui/spare-parts", name="console-spare-parts", include_in_schema=False,
-     opt={OPERATION_OPT: f"GET {API}/warehouses", AUDIENCE_OPT: STAFF})
-@kit.threaded
+@page_route("/ui/spare-parts", "console-spare-parts", operation=f"GET {API}/warehouses")
 def stock_page(request: Request[Any, Any, Any], state: State) -> Template:
     desk = kit.services_of(state).desk
     now = desk.clock.now()
@@ -79,25 +77,17 @@ async def receive(request: Request[Any, Any, Any], state: State) -> Redirect:
     return Redirect("/ui/spare-parts", status_code=303)
 
 
-@post("/ui/requisitions", name="console-requisitions-request", include_in_schema=False,
-      status_code=303, opt={OPERATION_OPT: f"POST {API}/requisitions", AUDIENCE_OPT: STAFF})
-async def request_parts(request: Request[Any, Any, Any], state: State) -> Redirect:
+def _request_parts(request: Request[Any, Any, Any], state: State, form: Any) -> Any:
     """A requisition as ``POST /api/v1/requisitions`` runs it."""
-    form = await request.form()
-
-    def run() -> str:
-        body = form_body(form, sp.RequestParts)
-        result = run_form(request, state, form, RequestParts(
-            ticket=body.ticket, warehouse=body.warehouse, part_number=body.part_number,
-            quantity=body.quantity, note=body.note))
-        return f"/ui/requisitions/{result.aggregate.number}"
-
-    return Redirect(await request.app.state.run_blocking(run), status_code=303)
+    body = form_body(form, sp.RequestParts)
+    return RequestParts(ticket=body.ticket, warehouse=body.warehouse,
+                        part_number=body.part_number, quantity=body.quantity, note=body.note)
 
 
-@get("/ui/requisitions/{ref:str}", name="console-requisition", include_in_schema=False,
-     opt={OPERATION_OPT: f"GET {API}/requisitions/{{ref}}", AUDIENCE_OPT: STAFF})
-@kit.threaded
+request_parts = create_form("/ui/requisitions", "console-requisitions-request", _request_parts)
+
+
+@page_route("/ui/requisitions/{ref:str}", "console-requisition")
 def requisition_page(request: Request[Any, Any, Any], state: State, ref: str) -> Template:
     desk = kit.services_of(state).desk
     r = uc.get_requisition(desk, ref)
@@ -109,9 +99,7 @@ def requisition_page(request: Request[Any, Any, Any], state: State, ref: str) ->
                 commands=offered(request, r, LABEL, COLLECTION, VERBS), timeline=events)
 
 
-@get("/ui/visits", name="console-visits", include_in_schema=False,
-     opt={OPERATION_OPT: f"GET {API}/visits", AUDIENCE_OPT: STAFF})
-@kit.threaded
+@page_route("/ui/visits", "console-visits")
 def register_page(request: Request[Any, Any, Any], state: State, engineer: str | None = None,
                   status: str | None = None, away: bool | None = None) -> Template:
     """The out-of-office register (外出登记)."""

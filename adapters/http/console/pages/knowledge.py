@@ -14,15 +14,15 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from litestar import Request, get, post
+from litestar import Request, get
 from litestar.datastructures import State
-from litestar.response import Redirect, Template
+from litestar.response import Template
 from msgspec.structs import asdict
 
 from adapters.http import kit
 from adapters.http.access import AUDIENCE_OPT, OPERATION_OPT, STAFF
-from adapters.http.console.forms import form_body, run_form
-from adapters.http.console.records import command_forms, offered, timeline
+from adapters.http.console.forms import form_body
+from adapters.http.console.records import command_forms, create_form, offered, page_route, timeline
 from adapters.http.console.render import page, words
 from adapters.http.schemas import knowledge as ks
 from application import knowledge as kb
@@ -35,9 +35,7 @@ VERBS = ("revise", "retire")
 PAGE_SIZE = 20
 
 
-@get("/ui/knowledge", name="console-knowledge", include_in_schema=False,
-     opt={OPERATION_OPT: f"GET {kit.API}/knowledge", AUDIENCE_OPT: STAFF})
-@kit.threaded
+@page_route("/ui/knowledge", "console-knowledge")
 def knowledge_search(request: Request[Any, Any, Any], state: State, q: str = "",
                      cursor: str | None = None) -> Template:
     services = kit.services_of(state)
@@ -54,24 +52,16 @@ async def new_article(request: Request[Any, Any, Any], problem: str = "") -> Tem
     return page(request, "knowledge/new.html", problem=problem, audiences=AUDIENCES)
 
 
-@post("/ui/knowledge", name="console-knowledge-write", include_in_schema=False,
-      status_code=303, opt={OPERATION_OPT: f"POST {kit.API}/knowledge", AUDIENCE_OPT: STAFF})
-async def write_article(request: Request[Any, Any, Any], state: State) -> Redirect:
+def _write(request: Request[Any, Any, Any], state: State, form: Any) -> Any:
     """Writes an article as ``POST /api/v1/knowledge`` does (its body, its command)."""
-    form = await request.form()
-
-    def run() -> str:
-        zone = ZoneInfo(kit.services_of(state).settings.timezone)
-        body = form_body(form, ks.WriteArticle, zone)
-        result = run_form(request, state, form, commands.WriteArticle(**asdict(body)))
-        return f"/ui/knowledge/{result.aggregate.number}"
-
-    return Redirect(await request.app.state.run_blocking(run), status_code=303)
+    zone = ZoneInfo(kit.services_of(state).settings.timezone)
+    return commands.WriteArticle(**asdict(form_body(form, ks.WriteArticle, zone)))
 
 
-@get("/ui/knowledge/{ref:str}", name="console-knowledge-entry", include_in_schema=False,
-     opt={OPERATION_OPT: f"GET {kit.API}/knowledge/{{ref}}", AUDIENCE_OPT: STAFF})
-@kit.threaded
+write_article = create_form("/ui/knowledge", "console-knowledge-write", _write)
+
+
+@page_route("/ui/knowledge/{ref:str}", "console-knowledge-entry")
 def knowledge_entry(request: Request[Any, Any, Any], state: State, ref: str) -> Template:
     desk = kit.services_of(state).desk
     entry = ks.entry(desk, ref)

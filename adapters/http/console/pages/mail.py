@@ -19,6 +19,7 @@ from litestar.response import Redirect, Template
 
 from adapters.http import kit
 from adapters.http.access import AUDIENCE_OPT, OPERATION_OPT, STAFF
+from adapters.http.console.records import page_route
 from adapters.http.console.render import page
 from adapters.mail.intake import MailIntake
 from application.errors import RecordNotFound
@@ -28,9 +29,7 @@ _Q = f"{API}/mail/quarantine"
 LABEL = "quarantined mail"
 
 
-@get("/ui/mail/quarantine", name="console-mail-quarantine", include_in_schema=False,
-     opt={OPERATION_OPT: f"GET {_Q}", AUDIENCE_OPT: STAFF})
-@kit.threaded
+@page_route("/ui/mail/quarantine", "console-mail-quarantine", operation=f"GET {_Q}")
 def quarantine_list(request: Request[Any, Any, Any], state: State, released: str | None = None,
                     kept: str | None = None, reason: str | None = None) -> Template:
     """``kept``/``reason``: a release that did not get the message in (its id, why)."""
@@ -40,9 +39,8 @@ def quarantine_list(request: Request[Any, Any, Any], state: State, released: str
                 kept=(kept or "")[:100], reason=(reason or "")[:500])
 
 
-@get("/ui/mail/quarantine/{id:str}", name="console-mail-quarantined", include_in_schema=False,
-     opt={OPERATION_OPT: f"GET {_Q}/{{id}}", AUDIENCE_OPT: STAFF})
-@kit.threaded
+@page_route("/ui/mail/quarantine/{id:str}", "console-mail-quarantined",
+            operation=f"GET {_Q}/{{id}}")
 def quarantined(state: State, id: str) -> Response[bytes]:
     return kit.quarantined_message(state, id)
 

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, get, post
+from litestar import Request
 from litestar.datastructures import State
-from litestar.response import Redirect, Template
+from litestar.response import Template
 
 from adapters.http import kit
-from adapters.http.access import AUDIENCE_OPT, OPERATION_OPT, STAFF
-from adapters.http.console.forms import form_body, run_form
-from adapters.http.console.records import command_forms, offered, timeline
+from adapters.http.console.forms import form_body
+from adapters.http.console.records import command_forms, create_form, offered, page_route, timeline
 from adapters.http.console.render import page, words
 from adapters.http.schemas import major_incidents as mis
 from application import major_incidents as uc
@@ -31,12 +30,9 @@ from application import major_incidents as uc
 COLLECTION, LABEL = "major-incidents", "major incident"
 VERBS = ("post_update", "assign_commander", "record_review", "open_problem", "close")
 PAGE_SIZE = 50
-API = kit.API
 
 
-@get("/ui/major-incidents", name="console-major-incidents", include_in_schema=False,
-     opt={OPERATION_OPT: f"GET {API}/major-incidents", AUDIENCE_OPT: STAFF})
-@kit.threaded
+@page_route("/ui/major-incidents", "console-major-incidents")
 def incident_list(request: Request[Any, Any, Any], state: State, status: str | None = None,
                   ticket: str | None = None, cursor: str | None = None) -> Template:
     desk = kit.services_of(state).desk
@@ -50,32 +46,22 @@ def incident_list(request: Request[Any, Any, Any], state: State, status: str | N
                 filters={"status": status or ""}, ticket=(ticket or "").strip()[:100])
 
 
-@post("/ui/major-incidents", name="console-major-incidents-declare", include_in_schema=False,
-      status_code=303, opt={OPERATION_OPT: f"POST {API}/major-incidents", AUDIENCE_OPT: STAFF})
-async def declare(request: Request[Any, Any, Any], state: State) -> Redirect:
+def _declare(request: Request[Any, Any, Any], state: State, form: Any) -> Any:
     """Declares as ``POST /api/v1/major-incidents`` does (its body, its command)."""
-    form = await request.form()
-
-    def run() -> str:
-        command = mis.declare_command(form_body(form, mis.DeclareMajorIncident))
-        return f"/ui/major-incidents/{run_form(request, state, form, command).aggregate.number}"
-
-    return Redirect(await request.app.state.run_blocking(run), status_code=303)
+    return mis.declare_command(form_body(form, mis.DeclareMajorIncident))
 
 
-@get("/ui/major-incidents/{ref:str}", name="console-major-incident", include_in_schema=False,
-     opt={OPERATION_OPT: f"GET {API}/major-incidents/{{ref}}", AUDIENCE_OPT: STAFF})
-@kit.threaded
+declare = create_form("/ui/major-incidents", "console-major-incidents-declare", _declare)
+
+
+@page_route("/ui/major-incidents/{ref:str}", "console-major-incident")
 def incident_page(request: Request[Any, Any, Any], state: State, ref: str) -> Template:
     desk = kit.services_of(state).desk
     m = uc.get_incident(desk, ref)
     view = mis.incident_view(m, desk.clock.now())
     commands = offered(request, m, LABEL, COLLECTION, VERBS)
-    events = timeline(uc.incident_history(desk, m.id), words(request).when)
-    for e in events:
-        e["label"] = f"mi.event.{e['type']}"
-        if e["type"] == "Declared":
-            e["facts"] = {}
+    events = timeline(uc.incident_history(desk, m.id), words(request).when, shown="Declared",
+                      labels="mi.event")
     return page(request, "major_incidents/page.html", mi=view, commands=commands,
                 timeline=events, missing=[] if m.review is not None else ["review"])
 

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, get
+from litestar import Request
 from litestar.datastructures import State
 from litestar.response import Template
 
 from adapters.http import kit
-from adapters.http.access import AUDIENCE_OPT, OPERATION_OPT, STAFF
-from adapters.http.console.records import command_forms, offered, timeline
+from adapters.http.console.records import command_forms, offered, page_route, timeline
 from adapters.http.console.render import page, words
 from adapters.http.schemas import problems as ps
 from application import problems as uc
@@ -32,9 +31,7 @@ STATUSES = tuple(s.value for s in Status)
 PAGE_SIZE = 50
 
 
-@get("/ui/problems", name="console-problems", include_in_schema=False,
-     opt={OPERATION_OPT: f"GET {kit.API}/problems", AUDIENCE_OPT: STAFF})
-@kit.threaded
+@page_route("/ui/problems", "console-problems")
 def problem_list(request: Request[Any, Any, Any], state: State, status: str | None = None,
                  category: str | None = None, known_error: str | None = None,
                  cursor: str | None = None) -> Template:
@@ -52,9 +49,7 @@ def problem_list(request: Request[Any, Any, Any], state: State, status: str | No
                 next_cursor=found.next_cursor, filters=filters, statuses=STATUSES)
 
 
-@get("/ui/problems/{ref:str}", name="console-problem", include_in_schema=False,
-     opt={OPERATION_OPT: f"GET {kit.API}/problems/{{ref}}", AUDIENCE_OPT: STAFF})
-@kit.threaded
+@page_route("/ui/problems/{ref:str}", "console-problem")
 def problem_page(request: Request[Any, Any, Any], state: State, ref: str) -> Template:
     desk = kit.services_of(state).desk
     problem = uc.get_problem(desk, ref)

@@ -16,13 +16,13 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from litestar import Request, get
+from litestar import Request
 from litestar.datastructures import State
 from litestar.response import Template
 
 from adapters.http import kit
-from adapters.http.access import AUDIENCE_OPT, OPERATION_OPT, STAFF, scoped_customer
-from adapters.http.console.records import command_forms, offered, timeline
+from adapters.http.access import scoped_customer
+from adapters.http.console.records import command_forms, offered, page_route, timeline
 from adapters.http.console.render import page, words
 from adapters.http.schemas import projects as ps
 from application import projects as uc
@@ -37,9 +37,7 @@ STATUSES = tuple(s.value for s in Status)
 RUNS_BACK, RUNS_AHEAD = timedelta(days=31), timedelta(days=14)
 
 
-@get("/ui/projects", name="console-projects", include_in_schema=False,
-     opt={OPERATION_OPT: f"GET {kit.API}/projects", AUDIENCE_OPT: STAFF})
-@kit.threaded
+@page_route("/ui/projects", "console-projects")
 def project_list(request: Request[Any, Any, Any], state: State, customer: str | None = None,
                  status: str | None = None) -> Template:
     found = uc.list_projects(kit.services_of(state).desk,
@@ -59,9 +57,7 @@ def months(first: date, last: date) -> list[str]:
     return out[::-1]
 
 
-@get("/ui/projects/{ref:str}", name="console-project", include_in_schema=False,
-     opt={OPERATION_OPT: f"GET {kit.API}/projects/{{ref}}", AUDIENCE_OPT: STAFF})
-@kit.threaded
+@page_route("/ui/projects/{ref:str}", "console-project")
 def project_page(request: Request[Any, Any, Any], state: State, ref: str) -> Template:
     services = kit.services_of(state)
     desk = services.desk

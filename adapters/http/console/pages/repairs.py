@@ -21,15 +21,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, get, post
+from litestar import Request, post
 from litestar.datastructures import State
 from litestar.response import Redirect, Template
 
 from adapters.http import kit
-from adapters.http.access import (AUDIENCE_OPT, OPERATION_OPT, PORTAL, STAFF, customer_side,
-                                  scoped_customer)
+from adapters.http.access import AUDIENCE_OPT, OPERATION_OPT, PORTAL, customer_side, scoped_customer
 from adapters.http.console.forms import form_body, run_form
-from adapters.http.console.records import command_forms, offered, timeline
+from adapters.http.console.records import command_forms, create_form, offered, page_route, timeline
 from adapters.http.console.render import page, words
 from adapters.http.schemas import repairs as rs
 from application import repairs as uc
@@ -42,9 +41,7 @@ PAGE_SIZE = 50
 API = kit.API
 
 
-@get("/ui/repairs", name="console-repairs", include_in_schema=False,
-     opt={OPERATION_OPT: f"GET {API}/repairs", AUDIENCE_OPT: STAFF})
-@kit.threaded
+@page_route("/ui/repairs", "console-repairs")
 def repair_list(request: Request[Any, Any, Any], state: State, status: str | None = None,
                 overdue: str | None = None, ticket: str | None = None,
                 cursor: str | None = None) -> Template:
@@ -64,24 +61,17 @@ def repair_list(request: Request[Any, Any, Any], state: State, status: str | Non
                 period=now.astimezone(desk.timezone).strftime("%Y-%m"))
 
 
-@post("/ui/repairs", name="console-repairs-send", include_in_schema=False, status_code=303,
-      opt={OPERATION_OPT: f"POST {API}/repairs", AUDIENCE_OPT: STAFF})
-async def send(request: Request[Any, Any, Any], state: State) -> Redirect:
+def _send(request: Request[Any, Any, Any], state: State, form: Any) -> Any:
     """Sends as ``POST /api/v1/repairs`` does (its body, its command)."""
-    form = await request.form()
-
-    def run() -> str:
-        b = form_body(form, rs.SendForRepair)
-        command = SendForRepair(ticket=b.ticket, ci=b.ci, vendor=b.vendor, fault=b.fault,
-                                warranty=b.warranty, loaner_ci=b.loaner_ci)
-        return f"/ui/repairs/{run_form(request, state, form, command).aggregate.number}"
-
-    return Redirect(await request.app.state.run_blocking(run), status_code=303)
+    b = form_body(form, rs.SendForRepair)
+    return SendForRepair(ticket=b.ticket, ci=b.ci, vendor=b.vendor, fault=b.fault,
+                         warranty=b.warranty, loaner_ci=b.loaner_ci)
 
 
-@get("/ui/repairs/{ref:str}", name="console-repair", include_in_schema=False,
-     opt={OPERATION_OPT: f"GET {API}/repairs/{{ref}}", AUDIENCE_OPT: STAFF})
-@kit.threaded
+send = create_form("/ui/repairs", "console-repairs-send", _send)
+
+
+@page_route("/ui/repairs/{ref:str}", "console-repair")
 def repair_page(request: Request[Any, Any, Any], state: State, ref: str) -> Template:
     desk = kit.services_of(state).desk
     r = uc.get_repair(desk, ref)
@@ -95,9 +85,7 @@ def repair_page(request: Request[Any, Any, Any], state: State, ref: str) -> Temp
     return page(request, "repairs/page.html", r=view, commands=commands, timeline=events)
 
 
-@get("/portal/repairs", name="console-portal-repairs", include_in_schema=False,
-     opt={OPERATION_OPT: f"GET {API}/repairs", AUDIENCE_OPT: PORTAL})
-@kit.threaded
+@page_route("/portal/repairs", "console-portal-repairs", audience=PORTAL)
 def portal_repairs(request: Request[Any, Any, Any], state: State) -> Template:
     desk = kit.services_of(state).desk
     now = desk.clock.now()
@@ -107,9 +95,7 @@ def portal_repairs(request: Request[Any, Any, Any], state: State) -> Template:
                 items=[rs.repair_view(r, now) for r in found.items])
 
 
-@get("/portal/repairs/{ref:str}", name="console-portal-repair", include_in_schema=False,
-     opt={OPERATION_OPT: f"GET {API}/repairs/{{ref}}", AUDIENCE_OPT: PORTAL})
-@kit.threaded
+@page_route("/portal/repairs/{ref:str}", "console-portal-repair", audience=PORTAL)
 def portal_repair(request: Request[Any, Any, Any], state: State, ref: str) -> Template:
     desk = kit.services_of(state).desk
     r = uc.readable(uc.get_repair(desk, ref), scoped_customer(request, None))

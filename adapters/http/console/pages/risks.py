@@ -15,14 +15,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, get, post
+from litestar import Request
 from litestar.datastructures import State
-from litestar.response import Redirect, Template
+from litestar.response import Template
 
 from adapters.http import kit
-from adapters.http.access import AUDIENCE_OPT, OPERATION_OPT, PORTAL, STAFF, scoped_customer
-from adapters.http.console.forms import form_body, run_form
-from adapters.http.console.records import command_forms, offered, timeline
+from adapters.http.access import PORTAL, scoped_customer
+from adapters.http.console.forms import form_body
+from adapters.http.console.records import command_forms, create_form, offered, page_route, timeline
 from adapters.http.console.render import page, words
 from adapters.http.schemas import risks as rs
 from application import risks as uc
@@ -32,7 +32,6 @@ from domain.risk import SEVERITIES
 COLLECTION, LABEL = "risks", "risk"
 VERBS = ("follow_up", "remove", "accept")
 PAGE_SIZE = 50
-API = kit.API
 
 
 def _query(request: Request[Any, Any, Any], now: Any, status: str | None,
@@ -45,9 +44,7 @@ def _query(request: Request[Any, Any, Any], now: Any, status: str | None,
         offset=kit.parse_cursor(cursor) or 0)
 
 
-@get("/ui/risks", name="console-risks", include_in_schema=False,
-     opt={OPERATION_OPT: f"GET {API}/risks", AUDIENCE_OPT: STAFF})
-@kit.threaded
+@page_route("/ui/risks", "console-risks")
 def risk_list(request: Request[Any, Any, Any], state: State, status: str | None = None,
               severity: str | None = None, overdue: str | None = None,
               cursor: str | None = None) -> Template:
@@ -60,18 +57,13 @@ def risk_list(request: Request[Any, Any, Any], state: State, status: str | None 
                          "overdue": overdue or ""})
 
 
-@post("/ui/risks", name="console-risks-record", include_in_schema=False, status_code=303,
-      opt={OPERATION_OPT: f"POST {API}/risks", AUDIENCE_OPT: STAFF})
-async def record(request: Request[Any, Any, Any], state: State) -> Redirect:
+def _record(request: Request[Any, Any, Any], state: State, form: Any) -> Any:
     """Records as ``POST /api/v1/risks`` does (its body, its command)."""
-    form = await request.form()
+    body = form_body(form, rs.RecordRisk)
+    return RecordRisk(**{f: getattr(body, f) for f in body.__struct_fields__})
 
-    def run() -> str:
-        body = form_body(form, rs.RecordRisk)
-        command = RecordRisk(**{f: getattr(body, f) for f in body.__struct_fields__})
-        return f"/ui/risks/{run_form(request, state, form, command).aggregate.number}"
 
-    return Redirect(await request.app.state.run_blocking(run), status_code=303)
+record = create_form("/ui/risks", "console-risks-record", _record)
 
 
 def _page(request: Request[Any, Any, Any], state: State, ref: str, template: str) -> Template:
@@ -79,24 +71,17 @@ def _page(request: Request[Any, Any, Any], state: State, ref: str, template: str
     r = uc.readable(uc.get_risk(desk, ref), scoped_customer(request, None))
     view = rs.risk_view(r, desk.clock.now())
     commands = offered(request, r, LABEL, COLLECTION, VERBS)
-    events = timeline(uc.risk_history(desk, r.id), words(request).when)
-    for e in events:  # the page's facts already show what was recorded
-        e["label"] = f"rsk.event.{e['type']}"
-        if e["type"] == "Recorded":
-            e["facts"] = {}
+    events = timeline(uc.risk_history(desk, r.id), words(request).when, shown="Recorded",
+                      labels="rsk.event")
     return page(request, template, risk=view, commands=commands, timeline=events)
 
 
-@get("/ui/risks/{ref:str}", name="console-risk", include_in_schema=False,
-     opt={OPERATION_OPT: f"GET {API}/risks/{{ref}}", AUDIENCE_OPT: STAFF})
-@kit.threaded
+@page_route("/ui/risks/{ref:str}", "console-risk")
 def risk_page(request: Request[Any, Any, Any], state: State, ref: str) -> Template:
     return _page(request, state, ref, "risks/page.html")
 
 
-@get("/portal/risks", name="console-portal-risks", include_in_schema=False,
-     opt={OPERATION_OPT: f"GET {API}/risks", AUDIENCE_OPT: PORTAL})
-@kit.threaded
+@page_route("/portal/risks", "console-portal-risks", audience=PORTAL)
 def portal_risks(request: Request[Any, Any, Any], state: State, status: str | None = None,
                  cursor: str | None = None) -> Template:
     desk = kit.services_of(state).desk
@@ -106,9 +91,7 @@ def portal_risks(request: Request[Any, Any, Any], state: State, status: str | No
                 next_cursor=found.next_offset, filters={"status": status or ""})
 
 
-@get("/portal/risks/{ref:str}", name="console-portal-risk", include_in_schema=False,
-     opt={OPERATION_OPT: f"GET {API}/risks/{{ref}}", AUDIENCE_OPT: PORTAL})
-@kit.threaded
+@page_route("/portal/risks/{ref:str}", "console-portal-risk", audience=PORTAL)
 def portal_risk(request: Request[Any, Any, Any], state: State, ref: str) -> Template:
     return _page(request, state, ref, "risks/portal_page.html")
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, get
+from litestar import Request
 from litestar.datastructures import State
 from litestar.response import Template
 
 from adapters.http import kit
-from adapters.http.access import AUDIENCE_OPT, OPERATION_OPT, STAFF, principal_of, search_scope
+from adapters.http.access import principal_of, search_scope
+from adapters.http.console.records import page_route
 from adapters.http.console.render import page
 from application.search import DEFAULT_LIMIT, KINDS, MAX_LIMIT, search
 
@@ -28,9 +29,7 @@ STATUS_WORDS = {"ticket": "status", "problem": "problem.status", "change": "chan
                 "knowledge": "kb.status"}
 
 
-@get("/ui/search", name="console-search", include_in_schema=False,
-     opt={OPERATION_OPT: f"GET {kit.API}/search", AUDIENCE_OPT: STAFF})
-@kit.threaded
+@page_route("/ui/search", "console-search")
 def search_page(request: Request[Any, Any, Any], state: State, q: str = "",
                 kinds: str | None = None) -> Template:
     services = kit.services_of(state)

@@ -39,6 +39,7 @@ from adapters.http.notices import notice_items
 from adapters.http.schemas.tickets import CommentIn
 from adapters.http.console.i18n import Words
 from adapters.http.console.field_visits import visit_panel  # ADR 0064
+from adapters.http.console.records import page_route
 from adapters.http.console.render import page, words
 from application.command_state import state_refusal
 from application.desk import HIDDEN
@@ -70,9 +71,7 @@ DUPLICATES_SHOWN = 10
 # ------------------------------------------------------------------ the ticket
 
 
-@get("/ui/tickets/{ref:str}", name="console-ticket", include_in_schema=False,
-     opt={OPERATION_OPT: f"GET {_TICKET}", AUDIENCE_OPT: STAFF})
-@kit.threaded
+@page_route("/ui/tickets/{ref:str}", "console-ticket", operation=f"GET {_TICKET}")
 def ticket_page(request: Request[Any, Any, Any], state: State, ref: str,
                 as_of: str | None = None) -> Template:
     desk = kit.services_of(state).desk
@@ -226,9 +225,7 @@ def _shown(event_type: str, facts: dict[str, Any]) -> dict[str, Any]:
 # ------------------------------------------------------------------ a new ticket
 
 
-@get("/ui/tickets/new", name="console-ticket-new", include_in_schema=False,
-     opt={OPERATION_OPT: f"POST {kit.API}/tickets", AUDIENCE_OPT: STAFF})
-@kit.threaded
+@page_route("/ui/tickets/new", "console-ticket-new", operation=f"POST {kit.API}/tickets")
 def new_ticket(request: Request[Any, Any, Any], state: State) -> Template:
     desk = kit.services_of(state).desk
     principal = principal_of(request)
@@ -264,9 +261,8 @@ async def priority(request: Request[Any, Any, Any], state: State, urgency: str =
     return page(request, "tickets/_priority.html", priority=chosen)
 
 
-@get("/ui/tickets/duplicates", name="console-ticket-duplicates", include_in_schema=False,
-     opt={OPERATION_OPT: f"GET {kit.API}/tickets", AUDIENCE_OPT: STAFF})
-@kit.threaded
+@page_route("/ui/tickets/duplicates", "console-ticket-duplicates",
+            operation=f"GET {kit.API}/tickets")
 def duplicates(request: Request[Any, Any, Any], state: State, customer: str = "",
                affected_system: str = "") -> Template:
     """The customer's open tickets of the same affected system (the ticket list read
