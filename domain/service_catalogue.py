@@ -195,7 +195,6 @@ class CatalogueService(VersionedRecord, Aggregate):
         return service_id(slug)
 
 
-
 ServiceDirectory = directory(
     "opsledger.catalogue:ServiceDirectory", "opsledger:service-catalogue",
     key="slug", items="slugs", module=__name__,

@@ -408,26 +408,25 @@ class Requisition(StatusRules, Aggregate):
             raise InvalidCommand.field("occurred_at", "lies before the requisition's last step"
                                        f" ({self._last_step().isoformat(timespec='minutes')})")
 
+    def _step(self, command: str, event: type[Aggregate.Event], note: str, actor: str,
+              at: datetime, occurred_at: datetime | None) -> None:
+        """The next step of the requisition's way (dispatch, arrive, install)."""
+        self.require(command)
+        self._claimed(occurred_at, at)
+        self.trigger_event(event, timestamp=at, actor=actor, note=stripped(note),
+                           occurred_at=occurred_at)
+
     def dispatch(self, *, note: str = "", actor: str, at: datetime,
                  occurred_at: datetime | None = None) -> None:
-        self.require("dispatch")
-        self._claimed(occurred_at, at)
-        self.trigger_event(self.Dispatched, timestamp=at, actor=actor, note=stripped(note),
-                           occurred_at=occurred_at)
+        self._step("dispatch", self.Dispatched, note, actor, at, occurred_at)
 
     def arrive(self, *, note: str = "", actor: str, at: datetime,
                occurred_at: datetime | None = None) -> None:
-        self.require("arrive")
-        self._claimed(occurred_at, at)
-        self.trigger_event(self.Arrived, timestamp=at, actor=actor, note=stripped(note),
-                           occurred_at=occurred_at)
+        self._step("arrive", self.Arrived, note, actor, at, occurred_at)
 
     def install(self, *, note: str = "", actor: str, at: datetime,
                 occurred_at: datetime | None = None) -> None:
-        self.require("install")
-        self._claimed(occurred_at, at)
-        self.trigger_event(self.Installed, timestamp=at, actor=actor, note=stripped(note),
-                           occurred_at=occurred_at)
+        self._step("install", self.Installed, note, actor, at, occurred_at)
 
     def return_faulty(self, *, reason: str, actor: str, at: datetime,
                       occurred_at: datetime | None = None) -> None:
@@ -436,6 +435,7 @@ class Requisition(StatusRules, Aggregate):
         self._claimed(occurred_at, at)
         self.trigger_event(self.ReturnedFaulty, timestamp=at, actor=actor, reason=text,
                            occurred_at=occurred_at)
+
 
 WarehouseDirectory = directory(
     "opsledger.spare_part:WarehouseDirectory", "opsledger:warehouse-directory",
