@@ -57,7 +57,6 @@ from domain.ticket import Status, Ticket, Visibility
 from projections.ticket_list.view import OPEN_STATUSES, TicketQuery
 
 API = kit.API
-_TICKET = f"{API}/tickets/{{ref}}"
 LABEL = "ticket"
 PAGE_SIZE = 20
 #: The tabs of the home page and the statuses each shows (``all``: every ticket).
@@ -84,9 +83,7 @@ def _opt(operation: str) -> dict[str, str]:
 # ------------------------------------------------------------------ the tickets
 
 
-@get("/portal/", name="console-portal", include_in_schema=False,
-     opt=_opt(f"GET {API}/tickets"))
-@kit.threaded
+@records.page_route("/portal/", "console-portal", audience=PORTAL, operation=f"GET {API}/tickets")
 def portal_home(request: Request[Any, Any, Any], state: State, tab: str = "all",
                 cursor: str | None = None) -> Template:
     services = kit.services_of(state)
@@ -118,9 +115,7 @@ async def register(request: Request[Any, Any, Any], state: State) -> Redirect:
     return Redirect(f"/portal/tickets/{number}", status_code=303)
 
 
-@get("/portal/tickets/{ref:str}", name="console-portal-ticket", include_in_schema=False,
-     opt=_opt(f"GET {_TICKET}"))
-@kit.threaded
+@records.page_route("/portal/tickets/{ref:str}", "console-portal-ticket", audience=PORTAL)
 def ticket_page(request: Request[Any, Any, Any], state: State, ref: str) -> Template:
     desk = kit.services_of(state).desk
     ticket = desk.get_ticket(ref)
@@ -223,9 +218,7 @@ def public_timeline(entries: list[Any]) -> list[dict[str, Any]]:
 # ------------------------------------------------------------------ knowledge
 
 
-@get("/portal/knowledge", name="console-portal-knowledge", include_in_schema=False,
-     opt=_opt(f"GET {API}/knowledge"))
-@kit.threaded
+@records.page_route("/portal/knowledge", "console-portal-knowledge", audience=PORTAL)
 def knowledge(request: Request[Any, Any, Any], state: State, q: str = "",
               cursor: str | None = None) -> Template:
     services = kit.services_of(state)
@@ -235,9 +228,7 @@ def knowledge(request: Request[Any, Any, Any], state: State, q: str = "",
                 paged=cursor is not None)
 
 
-@get("/portal/knowledge/{ref:str}", name="console-portal-article", include_in_schema=False,
-     opt=_opt(f"GET {API}/knowledge/{{ref}}"))
-@kit.threaded
+@records.page_route("/portal/knowledge/{ref:str}", "console-portal-article", audience=PORTAL)
 def article(request: Request[Any, Any, Any], state: State, ref: str) -> Template:
     found = kb.entry(kit.services_of(state).desk, ref, requester=True)
     return page(request, "portal/article.html", article=found)
