@@ -24,9 +24,9 @@ from adapters.http.edge.body_check import state_then_fields
 from adapters.http.edge.limits import declare_queries
 from adapters.http.edge.middleware import edge
 from adapters.http.access import authorize
-from adapters.http.openapi.contract import complete_document
+from adapters.http.openapi.contract import schema_router
 from adapters.http.openapi.docs_page import DocsPagePlugin
-from adapters.http.problem_details import document_problems, exception_handlers
+from adapters.http.problem_details import exception_handlers
 from adapters.http.routes import (
     audit, catalog, changes, customers, health, knowledge, privacy, problems, projects, reports,
     search, sla, tickets, users,
@@ -106,6 +106,7 @@ def create_app(services: Services, *, run_projections: bool = True) -> Litestar:
             version="1.0.0",
             description="Event-sourced IT operations service delivery. See /docs for a browsable reference.",
             path="/schema",
+            openapi_router=schema_router("/schema"),  # the document is made on first use
             render_plugins=[DocsPagePlugin()],  # no CDN scripts (ADR 0045)
             components=Components(security_schemes={"bearer": SecurityScheme(
                 type="http", scheme="bearer",
@@ -115,7 +116,5 @@ def create_app(services: Services, *, run_projections: bool = True) -> Litestar:
         ),
         debug=False,
     )
-    document_problems(app.openapi_schema)
     declare_queries(app, kit.API)  # unknown query parameters: 400 (ADR 0045)
-    complete_document(app, app.openapi_schema)
     return app

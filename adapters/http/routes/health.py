@@ -9,6 +9,7 @@ from litestar import Request, Response, get
 from litestar.datastructures import State
 
 from adapters.container import Services
+from adapters.http.openapi.contract import served_document
 from adapters.http.openapi.docs_page import docs_page
 from adapters.http.access import (
     ADMIN, STAFF_ROLES, authenticate_caller,
@@ -67,7 +68,7 @@ def _health(services: Services, staff: bool) -> Response[Any]:
 @get("/docs", sync_to_thread=False, summary="A browsable API reference (offline)", tags=["health"],
      exclude_from_auth=True, include_in_schema=False, media_type="text/html")
 def docs(request: Request[Any, Any, Any]) -> str:
-    return docs_page(request.app.openapi_schema.to_schema())
+    return docs_page(served_document(request.app).to_schema())
 
 
 HANDLERS = [healthz, docs]
