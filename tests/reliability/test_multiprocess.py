@@ -1,12 +1,19 @@
-"""Multi-process (issue 8, item 5; ADR 0025): two ``opsledger serve --no-projections`` and
-separate ``opsledger projections run`` workers on one PostgreSQL database.
+"""Multi-process (issue 8, item 5; issue 22, item 4; ADR 0025, 0070): three ``opsledger serve
+--no-projections`` and two ``opsledger projections run`` workers on one PostgreSQL database.
 
-Clients register and work tickets through both servers at once, some tickets already overdue
-so that the workers' SLA watchers record breaches and escalations. Two workers run, so their
-watchers race for the same escalations: optimistic concurrency must let each escalation be
-recorded once and its notices sent once (captured by a webhook receiver here). Afterwards:
-no duplicate numbers or events, every acknowledged command recorded, views complete and equal
-to a rebuild, and each server reads its own writes though it runs no projections itself.
+Clients register and work tickets through the three servers at once. Both workers apply the
+read models' batches until one of them is killed (SIGKILL) mid-run; the other carries on
+alone. Every move of a view's tracking position is written down by a trigger the test puts
+on ``projection_tracking`` (with the worker's ``application_name``): the moves of each view
+must chain from 0 to the head without one batch applied twice (compare-and-set), both workers
+must have applied batches, and only the survivor after the kill.
+
+Overdue tickets then arrive through every server, so that the workers' SLA watchers record
+breaches and escalations (with two workers their watchers would race for the same ones:
+optimistic concurrency lets each escalation be recorded once and its notices be sent once,
+captured by a webhook receiver here). Afterwards: no duplicate numbers or events, every
+acknowledged command recorded, views complete and equal to a rebuild, and each server reads
+its own writes though it runs no projections itself.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 
 from adapters.container import build
@@ -30,7 +38,34 @@ from tests.reliability.driver import API, Driver, check_store, registration
 from tests.support.serve import Process
 
 pytestmark = pytest.mark.postgres
-OVERDUE = 6  # overdue tickets registered through each server
+OVERDUE = 4  # overdue tickets registered through each server
+SERVERS, WORKERS = 3, 2
+
+# Every move of a tracking position, with the application_name of the process that made it.
+# A rolled-back batch (a compare-and-set refused) takes its row with it.
+MOVES_DDL = """
+CREATE TABLE IF NOT EXISTS projection_tracking (
+    name TEXT PRIMARY KEY, position BIGINT NOT NULL, version INTEGER NOT NULL);
+CREATE TABLE tracking_moves (
+    id BIGSERIAL PRIMARY KEY, name TEXT NOT NULL, start BIGINT NOT NULL, "end" BIGINT NOT NULL,
+    app TEXT NOT NULL, at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp());
+CREATE FUNCTION note_move() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.position <> OLD.position THEN
+        INSERT INTO tracking_moves (name, start, "end", app)
+        VALUES (NEW.name, OLD.position, NEW.position, current_setting('application_name'));
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER note_move AFTER UPDATE ON projection_tracking
+    FOR EACH ROW EXECUTE FUNCTION note_move();
+"""
+
+
+def moves(database_url: str) -> list[tuple[str, int, int, str, datetime]]:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        return [tuple(r) for r in conn.execute(  # type: ignore[misc]
+            'SELECT name, start, "end", app, at FROM tracking_moves ORDER BY id').fetchall()]
 
 
 class Webhook:
@@ -101,19 +136,30 @@ def processes() -> Iterator[list[Process]]:
         p.stop()
 
 
-def test_two_servers_and_workers_on_one_database(
+def test_servers_and_workers_on_one_database(
     postgres_url: str, webhook: Webhook, tmp_path: Path, processes: list[Process]
 ):
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(MOVES_DDL)
     env = {"OPSLEDGER_SLA_WATCH_SECONDS": "0.3", "OPSLEDGER_NOTIFY_WEBHOOK_URL": webhook.url}
-    workers = [Process(postgres_url, tmp_path / f"worker{i}.log", command=("projections", "run"), env=env)
-               for i in range(2)]
-    servers = [Process(postgres_url, tmp_path / f"serve{i}.log", command=("serve", "--no-projections"), env=env)
-               for i in range(2)]
+    # PGAPPNAME (libpq): the application_name of every connection a worker opens
+    workers = [Process(postgres_url, tmp_path / f"worker{i}.log", command=("projections", "run"),
+                       env={**env, "PGAPPNAME": f"worker{i}"}) for i in range(WORKERS)]
+    servers = [Process(postgres_url, tmp_path / f"serve{i}.log", command=("serve", "--no-projections"),
+                       env={**env, "PGAPPNAME": f"serve{i}"}) for i in range(SERVERS)]
     for p in [*workers, *servers]:
         processes.append(p.start())
-    drivers = [Driver(s.url, clients=4, seed=40 + i).start() for i, s in enumerate(servers)]
+    drivers = [Driver(s.url, clients=3, seed=40 + i).start() for i, s in enumerate(servers)]
     try:
-        # when clients work through both servers, and overdue tickets arrive through both
+        # when clients work through every server, both workers apply batches ...
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and {m[3] for m in moves(postgres_url)} < {"worker0", "worker1"}:
+            time.sleep(0.2)
+        assert {m[3] for m in moves(postgres_url)} >= {"worker0", "worker1"}, Counter(m[3] for m in moves(postgres_url))
+        # ... until one is killed mid-run; the other carries on alone
+        workers[0].kill()
+        killed_at = datetime.now(UTC)
+        # and overdue tickets arrive through every server
         overdue: list[dict[str, Any]] = []
         threads = [threading.Thread(target=lambda s=s, i=i: overdue.extend(register_overdue(s.url, str(i))))
                    for i, s in enumerate(servers)]
@@ -122,15 +168,15 @@ def test_two_servers_and_workers_on_one_database(
         for t in threads:
             t.join(60)
         for d in drivers:
-            d.wait_for_acks(60)
+            d.wait_for_acks(40)
     finally:
         for d in drivers:
             d.stop()
-    assert len(overdue) == 2 * OVERDUE
+    assert len(overdue) == SERVERS * OVERDUE
     acks = [a for d in drivers for a in d.acks]
     assert all(not d.unexpected for d in drivers), [d.unexpected for d in drivers]
 
-    # then the workers record two escalation levels per overdue ticket, once each
+    # then the survivor records two escalation levels per overdue ticket, once each
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and len(escalations(postgres_url)) < 2 * len(overdue):
         time.sleep(0.5)
@@ -146,7 +192,7 @@ def test_two_servers_and_workers_on_one_database(
     assert sorted(sent) == sorted((t, level, role) for t, level in keys for role in ("expert", "manager"))
     assert set(sent.values()) == {1}, [k for k, c in sent.items() if c > 1]
 
-    # the views are complete on both servers (the workers keep them)
+    # the views are complete on every server (the surviving worker keeps them)
     for s in servers:
         h = httpx.get(s.url + "/healthz", timeout=15).json()
         deadline = time.monotonic() + 30
@@ -154,10 +200,26 @@ def test_two_servers_and_workers_on_one_database(
             time.sleep(0.2)
             h = httpx.get(s.url + "/healthz", timeout=15).json()
         assert all(v["healthy"] and v["lag"] == 0 for v in h["projections"]), [v for v in h["projections"] if not v["healthy"] or v["lag"]]
+    head = h["head"]
     for p in servers:  # uvicorn ends by re-raising the SIGTERM it handled gracefully
         assert p.stop() in (0, -15), p.log_tail()
-    for p in workers:
-        assert p.stop() == 0, p.log_tail()
+    assert workers[1].stop() == 0, workers[1].log_tail()
+
+    # every batch was applied once: each view's moves chain from 0 to the head, none repeated,
+    # by the two workers before the kill and by the survivor alone after it
+    made = moves(postgres_url)
+    by_view: dict[str, list[tuple[int, int]]] = {}
+    for name, start, end, app, at in made:
+        assert app in ("worker0", "worker1"), (name, start, end, app)  # only the workers move views
+        by_view.setdefault(name, []).append((start, end))
+        if at > killed_at + timedelta(seconds=1):
+            assert app == "worker1", (name, start, end, app, at)
+    for name, spans in by_view.items():
+        assert spans[0][0] == 0 and spans[-1][1] == head, (name, spans[:3], spans[-3:], head)
+        assert all(a[1] == b[0] for a, b in zip(spans, spans[1:], strict=False)), (name, spans)
+        assert all(s < e for s, e in spans), (name, spans)
+    applied = Counter(app for *_, app, _ in made)
+    assert applied["worker0"] > 0 and applied["worker1"] > 0, applied
 
     # and the store: every acknowledged command, numbers unique and gap-free, views = rebuild
     report = check_store(postgres_url, acks)
