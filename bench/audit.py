@@ -72,8 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         recorder = services.desk.recorder
         bundle = tmp / "bundle.jsonl"
 
-        def verify_db() -> int:
-            verdict = verify_store(recorder)
+        def verify_db(processes: int) -> int:
+            verdict = verify_store(recorder, processes=processes)
             assert verdict.ok, verdict.as_dict()
             return verdict.events
 
@@ -91,7 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return replay(bundle, settings).events
 
         lines = []
-        for name, fn in [("opsledger verify (store)", verify_db),
+        for name, fn in [("opsledger verify (store), 1 process", lambda: verify_db(1)),
+                         ("opsledger verify (store), 2 processes", lambda: verify_db(2)),
                          ("opsledger export (bundle file)", export_file),
                          ("opsledger verify --bundle", verify_file),
                          ("opsledger replay --bundle (load + rebuild)", replay_file),
@@ -100,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             seconds, n = best_of(args.repeats, fn)  # type: ignore[arg-type]
             lines.append(Line(name, seconds, n))
         load1 = load_average()
-        raw = lines[4]
+        raw = next(ln for ln in lines if ln.name == "raw read every row")
         print(f"Audit ({args.store}): {args.tickets:,} ticket lifecycles, {events:,} events "
               f"(filled in {fill_s:.2f} s, {events / fill_s:,.0f} events/s with chaining); "
               f"best of {args.repeats}; load average {load0:.2f} -> {load1:.2f}")

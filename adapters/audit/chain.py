@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from eventsourcing.persistence import ApplicationRecorder
 
+from adapters.audit.scan import verify_range
 from adapters.audit.store import ChainStore
 from application.audit import Verdict, merge, verify
 
@@ -35,11 +36,15 @@ class AuditError(Exception):
 
 
 def verify_store(recorder: ApplicationRecorder, *, start: int = 0, stop: int | None = None,
-                 anchor: str | None = None, progress: Progress | None = None) -> Verdict:
+                 anchor: str | None = None, progress: Progress | None = None,
+                 processes: int | None = None) -> Verdict:
     """Recomputes the chain from the stored rows (events from ``start`` on, up to ``stop`` or
     the head as it is when the check begins). With ``start`` the chain row before it is the
     anchor, trusted unless ``anchor`` (a hash the caller trusts, e.g. a published head) is
-    given and differs: then the anchor position is reported bad."""
+    given and differs: then the anchor position is reported bad.
+
+    SQLite and PostgreSQL take the fast check (``adapters/audit/scan.py``, ADR 0069): the
+    same verdict, in ``processes`` segments at once (default: 2 on a big range, else 1)."""
     store = ChainStore(recorder)
     if stop is None:
         stop = max(store.bounds())
@@ -49,6 +54,9 @@ def verify_store(recorder: ApplicationRecorder, *, start: int = 0, stop: int | N
                        "the stored chain row before 'from' differs from the trusted anchor",
                        expected=anchor.lower(), found=anchor_hash,
                        anchor={"position": before, "hash": anchor_hash})
+    if store.kind in ("sqlite", "postgres"):
+        return verify_range(recorder, store.kind, before, stop, bytes.fromhex(anchor_hash),
+                            processes=processes, progress=progress)
     pairs = merge(store.events(before, stop), store.chain(before, stop))
     return verify(pairs, anchor=bytes.fromhex(anchor_hash), anchor_position=before,
                   progress=progress)

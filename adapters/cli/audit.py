@@ -29,21 +29,28 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 @contextmanager
 def _progress(label: str, total: int) -> Iterator[Progress]:
-    """``report(events, position)``: a rich bar when stderr is a terminal, else a plain line
-    every ~2 s — logs and CI keep a readable record either way."""
+    """``report(events, position)``: a rich bar (events done of ``total``, events/s, time left)
+    when stderr is a terminal, else a plain line every ~2 s with the same figures -- logs and
+    CI keep a readable record either way. ``total`` 0: unknown (no bar length, no ETA)."""
     began = time.perf_counter()
     if sys.stderr.isatty():
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
 
         with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(),
-                      TextColumn("{task.fields[rate]} events/s"),
+                      TextColumn("{task.fields[rate]} events/s"), TimeRemainingColumn(),
                       console=Console(stderr=True), transient=True) as bar:
-            task = bar.add_task(label, total=max(total, 1), rate="-")
+            task = bar.add_task(label, total=total or None, rate="-")
 
             def fancy(events: int, position: int) -> None:
                 rate = events / max(time.perf_counter() - began, 1e-9)
-                bar.update(task, completed=position, rate=f"{rate:,.0f}")
+                bar.update(task, completed=events, rate=f"{rate:,.0f}")
 
             yield fancy
         return
@@ -53,7 +60,11 @@ def _progress(label: str, total: int) -> Iterator[Progress]:
         now = time.perf_counter()
         if now - last[0] >= 2.0:
             last[0] = now
-            print(f"{label}: {events} events, position {position}/{total}", file=sys.stderr)
+            rate = events / max(now - began, 1e-9)
+            eta = (f", {max(total - events, 0) / rate:,.0f} s left" if total and rate > 0
+                   else "")
+            print(f"{label}: {events:,}{f'/{total:,}' if total else ''} events, position "
+                  f"{position}, {rate:,.0f} events/s{eta}", file=sys.stderr)
 
     yield plain
 
@@ -88,8 +99,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
     try:
         recorder = services.desk.recorder
         began = time.perf_counter()  # the check itself, not opening the store
-        with _progress("verify", max(ChainStore(recorder).bounds())) as p:
-            verdict = verify_store(recorder, start=args.from_ or 0, anchor=args.anchor, progress=p)
+        total = max(max(ChainStore(recorder).bounds()) - max((args.from_ or 1) - 1, 0), 0)
+        with _progress("verify", total) as p:
+            verdict = verify_store(recorder, start=args.from_ or 0, anchor=args.anchor,
+                                   progress=p, processes=args.processes)
         if args.files:  # each file's bytes against its Uploaded event's SHA-256 (ADR 0056)
             from application.attachments import verify_files
 
@@ -235,6 +248,9 @@ def add_parser(sub: Any, db_arg: Callable[[argparse.ArgumentParser], None]) -> N
                         help="start at this position, "
                         "trusting the chain row before it")
     verify.add_argument("--anchor", help="with --from: the hash you trust before that position")
+    verify.add_argument("--processes", type=whole_argument(low=1),
+                        help="check the range in this many segments at once, each in a process "
+                        "of its own (default: 2 on a big range when there are 2 cores, else 1)")
     verify.add_argument("--files", action="store_true",
                         help="also check every uploaded file's bytes against the SHA-256 its "
                         "event records (exit 1 when one is altered or missing)")
