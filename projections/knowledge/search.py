@@ -54,7 +54,16 @@ def is_cjk(ch: str) -> bool:
 
 def fold(text: str) -> str:
     """NFKC and lower case, character by character, keeping the length (so positions in the
-    folded text are positions in ``text``)."""
+    folded text are positions in ``text``).
+
+    Most text is already NFKC (a check in C); then every character is its own NFKC form, and
+    ``str.lower`` of the whole text is the same as character by character unless a character
+    lowers to more than one (the length grows) or is a capital sigma (lowered by its place in
+    a word). That path costs ~2 us for a ticket's text instead of ~300 us (ADR 0071)."""
+    if "\u03a3" not in text and unicodedata.is_normalized("NFKC", text):
+        lowered = text.lower()
+        if len(lowered) == len(text):
+            return lowered
     out = []
     for ch in text:
         if ch.isascii():
