@@ -7,6 +7,7 @@ moves it by compare-and-set inside the view's own transaction.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 import time
@@ -271,9 +272,11 @@ class Tracking:
 def upsert_sql(table: str, columns: tuple[str, ...], param: str, key: str = "id") -> str:
     """``INSERT … ON CONFLICT (key) DO UPDATE`` of every column: a view's row write."""
     cols = ", ".join(f'"{c}"' for c in columns)
-    updates = ", ".join(f'"{c}"=excluded."{c}"' for c in columns if c != key)
+    keys = {k.strip() for k in key.split(",")}
+    updates = ", ".join(f'"{c}"=excluded."{c}"' for c in columns if c not in keys)
+    action = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
     return (f"INSERT INTO {table} ({cols}) VALUES ({', '.join([param] * len(columns))}) "
-            f"ON CONFLICT ({key}) DO UPDATE SET {updates}")
+            f"ON CONFLICT ({key}) {action}")
 
 
 def write_rows(cur: Cursor, statement: str, rows: Sequence[Sequence[Any]]) -> None:
@@ -389,13 +392,90 @@ def ordered_page(
     return rows[:limit], len(rows) > limit
 
 
+def index_prefix(cur: Cursor, store: SqlStore, table: str) -> str:
+    """The prefix of the names of ``table``'s indexes: ``table``, or ``table__gN`` when the
+    table is a shadow ``table__gN`` a bulk rebuild swapped in (ADR 0068; the indexes keep
+    the names they were built with, and index names are unique per schema)."""
+    if store.dialect == "sqlite":
+        cur.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?",
+                    (table,))
+    else:
+        cur.execute("SELECT indexname FROM pg_indexes WHERE tablename = %s "
+                    "AND schemaname = current_schema()", (table,))
+    pattern = re.compile(re.escape(table) + r"__g(\d+)_")
+    for (name,) in cur.fetchall():
+        found = pattern.match(name)
+        if found:
+            return f"{table}__g{found.group(1)}"
+    return table
+
+
+def create_indexes(cur: Cursor, table: str, prefix: str,
+                   specs: Sequence[tuple[str, str]]) -> None:
+    """``CREATE INDEX IF NOT EXISTS {prefix}_{name} ON {table} {definition}`` of each spec
+    (``definition``: ``(columns)`` and an optional ``WHERE``)."""
+    for name, definition in specs:
+        cur.execute(f"CREATE INDEX IF NOT EXISTS {prefix}_{name} ON {table} {definition}")
+
+
+class Fold(Protocol):
+    """A view's rows folded in memory by a bulk rebuild (ADR 0068): fed every event of the
+    view's topics in log order, then asked for the rows to store, by table."""
+
+    touched: set[Any]  # the keys of the rows changed since ``stored`` was last called
+
+    def feed(self, events: Sequence[Positioned]) -> None: ...
+
+    def stored(self, keys: Any = None) -> dict[str, list[tuple[Any, ...]]]:
+        """The rows as stored, by (canonical) table: of ``keys``, or all of them."""
+        ...
+
+
 class SqlView:
     """What every SQL view shares: its store, its tracking row, position, reset and close.
 
     Subclasses set ``table`` (the rows ``reset`` deletes) and create their tables.
+
+    **Bulk rebuilds** (ADR 0068): a view that says how to create its tables under other names
+    (``tables``, ``create_tables``, ``index_specs``), how its rows are written
+    (``write_columns``, ``conflict_keys``) and how to fold events in memory (``fold``) is
+    rebuilt by ``adapters/runners/bulk.py`` beside its live tables and swapped in.
     """
 
     table: str
+    #: Every table of the view (default: ``table``); a bulk rebuild makes a shadow of each.
+    tables: tuple[str, ...] = ()
+    #: Per table, the columns a stored row has, in order (default: ``columns``).
+    write_columns: dict[str, tuple[str, ...]] = {}
+    #: Per table, its conflict key for upserts (default: ``id``).
+    conflict_keys: dict[str, str] = {}
+
+    def all_tables(self) -> tuple[str, ...]:
+        return self.tables or (self.table,)
+
+    def create_tables(self, cur: Any, names: dict[str, str]) -> None:
+        """``CREATE TABLE IF NOT EXISTS`` of every table, under ``names[table]``."""
+        raise NotImplementedError
+
+    def index_specs(self) -> dict[str, list[tuple[str, str]]]:
+        """Per table, its indexes: (name, definition) for ``create_indexes``."""
+        return {}
+
+    def fold(self) -> Fold:
+        raise NotImplementedError
+
+    def bulk_capable(self) -> bool:
+        """Whether this view can be rebuilt by the bulk path (it has ``create_tables`` and
+        ``fold`` of its own)."""
+        cls = type(self)
+        return (cls.create_tables is not SqlView.create_tables
+                and cls.fold is not SqlView.fold)
+
+    def _create_all(self, cur: Any) -> None:
+        """The tables under their own names and their indexes (named as they were built)."""
+        self.create_tables(cur, {t: t for t in self.all_tables()})
+        for table, specs in self.index_specs().items():
+            create_indexes(cur, table, index_prefix(cur, self.store, table), specs)
 
     def __init__(self, store: SqlStore, name: str, version: int) -> None:
         self.store = store
@@ -440,6 +520,12 @@ class SqlRows(SqlView):
     def __init__(self, store: SqlStore, name: str, version: int) -> None:
         super().__init__(store, name, version)
         self._upsert = upsert_sql(self.table, self.columns, store.param)
+        self._upserts = {table: upsert_sql(table, self.columns_of(table), store.param,
+                                           self.conflict_keys.get(table, "id"))
+                         for table in self.all_tables()}
+
+    def columns_of(self, table: str) -> tuple[str, ...]:
+        return self.write_columns.get(table) or self.columns
 
     def _drop_stale(self, cur: Any, *tables: str) -> None:
         """Creates the tracking row; rows stored by another projection version (another row
@@ -479,12 +565,52 @@ class SqlRows(SqlView):
             self._write(cur, [self.finish(r) for r in changed.values()])
 
     def _write(self, cur: Any, rows: list[Any]) -> None:
-        """Stores the rows a batch changed (a view with more tables adds to it)."""
-        write_rows(cur, self._upsert, [tuple(r[c] for c in self.columns) for r in rows])
+        """Stores the rows a batch changed, in each of the view's tables (``stored``)."""
+        for table, values in self.stored(rows).items():
+            if values:
+                write_rows(cur, self._upserts[table], values)
+
+    def stored(self, rows: list[Any]) -> dict[str, list[tuple[Any, ...]]]:
+        """Finished rows as stored, by table (default: ``columns`` of each, in ``table``; a
+        view with more tables or computed columns says so here)."""
+        columns = self.columns
+        return {self.table: [tuple([r[c] for c in columns]) for r in rows]}
+
+    def fold(self) -> Fold:
+        return RowsFold(self)
 
     def get(self, key: str) -> Any:
         """The row with id ``key``, or ``None``."""
         return select_row(self.store, self.table, self.columns, key)
+
+
+class RowsFold:
+    """The bulk rebuild's fold of a ``SqlRows`` view (ADR 0068): the rows by key in memory,
+    each event applied by the view's own ``apply_event`` (the incremental path's code), the
+    rows finished (``finish``) once, when stored."""
+
+    def __init__(self, view: SqlRows) -> None:
+        self.view = view
+        self.rows: dict[str, Any] = {}
+        self.touched: set[str] = set()
+
+    def feed(self, events: Sequence[Positioned]) -> None:
+        rows, touched = self.rows, self.touched
+        key, apply = self.view.key, self.view.apply_event
+        for position, event in events:
+            k = key(event)
+            new = apply(rows.get(k), event, position)
+            if new is not None:
+                rows[k] = new
+                touched.add(k)
+
+    def stored(self, keys: Any = None) -> dict[str, list[tuple[Any, ...]]]:
+        rows = self.rows
+        finish = self.view.finish
+        chosen = rows.values() if keys is None else [rows[k] for k in keys if k in rows]
+        self.touched = set()
+        # ``finish`` may change a row in place: it works on a copy, the fold goes on after.
+        return self.view.stored([finish(dict(r)) for r in chosen])
 
 
 def serialise_ddl(store: SqlStore, cur: Cursor) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from projections.change_list import projection as p
 from projections.change_list.projection import COLUMNS, CalendarEntry, ChangeRow
 from projections.change_list.view import ChangePage, ChangeQuery
-from projections.sql import Filter, SqlRows, SqlStore, newest_page, upsert_sql, write_rows
+from projections.sql import Filter, SqlRows, SqlStore, newest_page
 from projections.ticket_search.search import parse
 
 TABLE = "change_list"
@@ -23,31 +23,36 @@ class SqlChangeListView(SqlRows):
     def __init__(self, store: SqlStore) -> None:
         super().__init__(store, p.NAME, p.VERSION)
         self._cols = ", ".join(COLUMNS)
-        self._upsert_text = upsert_sql(TABLE, (*COLUMNS, "lc_text"), store.param)
         with self.store.transaction() as cur:
             self._drop_stale(cur)
-            cur.execute(
-                f"CREATE TABLE IF NOT EXISTS {TABLE} ("
-                "id TEXT PRIMARY KEY, seq BIGINT NOT NULL, number TEXT NOT NULL, "
-                "kind TEXT NOT NULL, status TEXT NOT NULL, origin_kind TEXT NOT NULL, "
-                "origin_id TEXT NOT NULL, origin_number TEXT NOT NULL, title TEXT NOT NULL, "
-                "affected_system TEXT NOT NULL, risk TEXT, schedule_start TEXT, "
-                "schedule_end TEXT, gates TEXT NOT NULL, missing_gates TEXT NOT NULL, "
-                "requested_at TEXT NOT NULL, updated_at TEXT NOT NULL, "
-                "version INTEGER NOT NULL, "
-                "lc_text TEXT NOT NULL DEFAULT '')"  # projection.search_text (ADR 0050)
-            )
-            for name, cols in (("seq", "seq"), ("status", "status, seq"),
-                               ("system", "affected_system, schedule_start"),
-                               ("schedule", "schedule_start, schedule_end")):
-                cur.execute(f"CREATE INDEX IF NOT EXISTS {TABLE}_{name} ON {TABLE} ({cols})")
+            self._create_all(cur)
+
+    write_columns = {TABLE: (*COLUMNS, "lc_text")}
+
+    def create_tables(self, cur: Any, names: dict[str, str]) -> None:
+        cur.execute(
+            f"CREATE TABLE IF NOT EXISTS {names[TABLE]} ("
+            "id TEXT PRIMARY KEY, seq BIGINT NOT NULL, number TEXT NOT NULL, "
+            "kind TEXT NOT NULL, status TEXT NOT NULL, origin_kind TEXT NOT NULL, "
+            "origin_id TEXT NOT NULL, origin_number TEXT NOT NULL, title TEXT NOT NULL, "
+            "affected_system TEXT NOT NULL, risk TEXT, schedule_start TEXT, "
+            "schedule_end TEXT, gates TEXT NOT NULL, missing_gates TEXT NOT NULL, "
+            "requested_at TEXT NOT NULL, updated_at TEXT NOT NULL, "
+            "version INTEGER NOT NULL, "
+            "lc_text TEXT NOT NULL DEFAULT '')"  # projection.search_text (ADR 0050)
+        )
+
+    def index_specs(self) -> dict[str, list[tuple[str, str]]]:
+        return {TABLE: [(name, f"({cols})") for name, cols in (
+            ("seq", "seq"), ("status", "status, seq"),
+            ("system", "affected_system, schedule_start"),
+            ("schedule", "schedule_start, schedule_end"))]}
 
     def apply_event(self, row: ChangeRow | None, event: Any, position: int) -> ChangeRow | None:
         return p.apply(row, event, position)
 
-    def _write(self, cur: Any, rows: list[Any]) -> None:
-        write_rows(cur, self._upsert_text, [(*(r[c] for c in COLUMNS), p.search_text(r))
-                                            for r in rows])
+    def stored(self, rows: list[Any]) -> dict[str, list[tuple[Any, ...]]]:
+        return {TABLE: [(*(r[c] for c in COLUMNS), p.search_text(r)) for r in rows]}
 
     def _select(self, cur: Any, where: str, params: Sequence[Any]) -> list[ChangeRow]:
         cur.execute(f"SELECT {self._cols} FROM {TABLE} WHERE {where}", list(params))

@@ -12,7 +12,7 @@ from typing import Any
 from projections.problem_list import projection as p
 from projections.problem_list.projection import COLUMNS, ProblemRow
 from projections.problem_list.view import ProblemPage, ProblemQuery
-from projections.sql import Filter, SqlRows, SqlStore, newest_page, upsert_sql, write_rows
+from projections.sql import Filter, SqlRows, SqlStore, newest_page
 from projections.ticket_search.search import parse
 
 TABLE = "problem_list"
@@ -34,45 +34,44 @@ class SqlProblemListView(ProblemRows, SqlRows):
     table = TABLE
     columns = COLUMNS
 
+    tables = (TABLE, LINKS)
+    write_columns = {TABLE: (*COLUMNS, "lc_text"), LINKS: ("problem_id", "ticket_id")}
+    conflict_keys = {LINKS: "problem_id, ticket_id"}
+
     def __init__(self, store: SqlStore) -> None:
         super().__init__(store, p.NAME, p.VERSION)
-        ph = store.param
-        self._upsert_text = upsert_sql(TABLE, (*COLUMNS, "lc_text"), ph)
-        self._link = (
-            f"INSERT INTO {LINKS} (problem_id, ticket_id) VALUES ({ph}, {ph}) "
-            "ON CONFLICT (problem_id, ticket_id) DO NOTHING"
-        )
         with self.store.transaction() as cur:
             self._drop_stale(cur, TABLE, LINKS)
-            cur.execute(
-                f"CREATE TABLE IF NOT EXISTS {TABLE} ("
-                "id TEXT PRIMARY KEY, seq BIGINT NOT NULL, number TEXT NOT NULL, "
-                "status TEXT NOT NULL, title TEXT NOT NULL, category TEXT, priority TEXT, "
-                "affected_system TEXT NOT NULL, known_error INTEGER NOT NULL, change_id TEXT, "
-                "tickets TEXT NOT NULL, ticket_count INTEGER NOT NULL, "
-                "created_by TEXT NOT NULL, recorded_at TEXT NOT NULL, "
-                "updated_at TEXT NOT NULL, version INTEGER NOT NULL, "
-                "lc_text TEXT NOT NULL DEFAULT '')"  # projection.search_text (ADR 0050)
-            )
-            cur.execute(
-                f"CREATE TABLE IF NOT EXISTS {LINKS} (problem_id TEXT NOT NULL, "
-                "ticket_id TEXT NOT NULL, PRIMARY KEY (problem_id, ticket_id))"
-            )
-            for index, cols in (("seq", "seq"), ("status", "status, seq"),
-                                ("category", "category, seq")):
-                cur.execute(f"CREATE INDEX IF NOT EXISTS {TABLE}_{index} ON {TABLE} ({cols})")
-            cur.execute(f"CREATE INDEX IF NOT EXISTS {LINKS}_ticket ON {LINKS} (ticket_id)")
+            self._create_all(cur)
+
+    def create_tables(self, cur: Any, names: dict[str, str]) -> None:
+        cur.execute(
+            f"CREATE TABLE IF NOT EXISTS {names[TABLE]} ("
+            "id TEXT PRIMARY KEY, seq BIGINT NOT NULL, number TEXT NOT NULL, "
+            "status TEXT NOT NULL, title TEXT NOT NULL, category TEXT, priority TEXT, "
+            "affected_system TEXT NOT NULL, known_error INTEGER NOT NULL, change_id TEXT, "
+            "tickets TEXT NOT NULL, ticket_count INTEGER NOT NULL, "
+            "created_by TEXT NOT NULL, recorded_at TEXT NOT NULL, "
+            "updated_at TEXT NOT NULL, version INTEGER NOT NULL, "
+            "lc_text TEXT NOT NULL DEFAULT '')"  # projection.search_text (ADR 0050)
+        )
+        cur.execute(
+            f"CREATE TABLE IF NOT EXISTS {names[LINKS]} (problem_id TEXT NOT NULL, "
+            "ticket_id TEXT NOT NULL, PRIMARY KEY (problem_id, ticket_id))"
+        )
+
+    def index_specs(self) -> dict[str, list[tuple[str, str]]]:
+        return {TABLE: [(index, f"({cols})") for index, cols in (
+                    ("seq", "seq"), ("status", "status, seq"), ("category", "category, seq"))],
+                LINKS: [("ticket", "(ticket_id)")]}
 
     def _reset(self, cur: Any) -> None:
         cur.execute(f"DELETE FROM {LINKS}")
         super()._reset(cur)
 
-    def _write(self, cur: Any, rows: list[Any]) -> None:
-        write_rows(cur, self._upsert_text, [(*(r[c] for c in COLUMNS), p.search_text(r))
-                                            for r in rows])
-        links = [(r["id"], t) for r in rows for t in p.ticket_ids(r)]
-        if links:
-            cur.executemany(self._link, links)
+    def stored(self, rows: list[Any]) -> dict[str, list[tuple[Any, ...]]]:
+        return {TABLE: [(*(r[c] for c in COLUMNS), p.search_text(r)) for r in rows],
+                LINKS: [(r["id"], t) for r in rows for t in p.ticket_ids(r)]}
 
     def query(self, q: ProblemQuery) -> ProblemPage:
         f = Filter(self.store.param)

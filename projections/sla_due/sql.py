@@ -20,6 +20,7 @@ class SqlSlaDueView(SqlView):
     name = p.NAME
     topics = p.TOPICS
     fields = p.FIELDS
+    columns = COLUMNS
 
     def __init__(self, store: SqlStore) -> None:
         super().__init__(store, p.NAME, p.VERSION)
@@ -32,20 +33,25 @@ class SqlSlaDueView(SqlView):
         )
         with self.store.transaction() as cur:
             self.tracking.create(cur)
-            cur.execute(
-                f"CREATE TABLE IF NOT EXISTS {TABLE} ("
-                "id TEXT PRIMARY KEY, ticket_id TEXT NOT NULL, clock TEXT NOT NULL, "
-                "due TEXT NOT NULL, thresholds TEXT NOT NULL, instants TEXT NOT NULL, "
-                "done TEXT NOT NULL, running INTEGER NOT NULL, paused INTEGER NOT NULL, "
-                "next_check_at TEXT, version INTEGER NOT NULL)"
-            )
-            cur.execute(
-                f"CREATE INDEX IF NOT EXISTS {TABLE}_next ON {TABLE} (next_check_at) "
-                "WHERE next_check_at IS NOT NULL"
-            )
+            self._create_all(cur)
             _, version = self.tracking.stored(cur)
             if version != p.VERSION:
                 self._reset(cur)
+
+    def create_tables(self, cur: Any, names: dict[str, str]) -> None:
+        cur.execute(
+            f"CREATE TABLE IF NOT EXISTS {names[TABLE]} ("
+            "id TEXT PRIMARY KEY, ticket_id TEXT NOT NULL, clock TEXT NOT NULL, "
+            "due TEXT NOT NULL, thresholds TEXT NOT NULL, instants TEXT NOT NULL, "
+            "done TEXT NOT NULL, running INTEGER NOT NULL, paused INTEGER NOT NULL, "
+            "next_check_at TEXT, version INTEGER NOT NULL)"
+        )
+
+    def index_specs(self) -> dict[str, list[tuple[str, str]]]:
+        return {TABLE: [("next", "(next_check_at) WHERE next_check_at IS NOT NULL")]}
+
+    def fold(self) -> SlaDueFold:
+        return SlaDueFold()
 
     def apply_in(self, cur: Any, events: Sequence[Positioned], *, start: int, end: int) -> None:
         self.tracking.move(cur, start, end)
@@ -90,3 +96,33 @@ class SqlSlaDueView(SqlView):
         with self.store.read() as cur:
             cur.execute(f"SELECT COUNT(*) FROM {TABLE} WHERE next_check_at IS NOT NULL")
             return int(cur.fetchone()[0])
+
+
+class SlaDueFold:
+    """The bulk rebuild's fold of the due index (ADR 0068): each ticket's rows by clock in
+    memory, changed by ``projection.apply`` as the incremental path changes them."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, dict[str, SlaDueRow]] = {}
+        self.touched: set[str] = set()
+        self._ids: dict[Any, str] = {}
+
+    def feed(self, events: Sequence[Positioned]) -> None:
+        rows, touched, ids = self.rows, self.touched, self._ids
+        for pe in events:
+            oid = pe.event.originator_id
+            tid = ids.get(oid)
+            if tid is None:
+                tid = ids[oid] = str(oid)
+            mine = rows.get(tid)
+            if mine is None:
+                mine = rows[tid] = {}
+            if p.apply(mine, tid, pe.event):
+                touched.add(tid)
+
+    def stored(self, keys: Any = None) -> dict[str, list[tuple[Any, ...]]]:
+        rows = self.rows
+        chosen = rows if keys is None else [k for k in keys if k in rows]
+        self.touched = set()
+        return {TABLE: [tuple([row[c] for c in COLUMNS])
+                        for tid in chosen for row in rows[tid].values()]}

@@ -1,0 +1,282 @@
+"""Bulk rebuilds of the SQL read models, beside the live ones (ADR 0068).
+
+A rebuild through the incremental path (``ProjectionRunner.catch_up`` from 0) reads the log
+in batches and, per batch, loads the rows the batch touches, applies the events and upserts
+the rows with the tracking position: every row is read and written again for every batch that
+touches it, and the view is empty (a queue shows nothing) until the rebuild ends. Here:
+
+1. **Shadow tables.** Each view's tables are created afresh under another name
+   (``ticket_list__g3``: a generation after the one in use), beside the live ones, which keep
+   answering queries and following the log throughout.
+2. **One pass over the log for all views.** ``LogScan`` reads the events of the views' topics
+   only (``topic IN`` in SQL) in large pages; each event is decoded once, with the union of the
+   fields the views want (``MsgspecMapper.event_from_row``, the incremental path's decoding:
+   sealed personal fields are opened, or read as erased, exactly as there), and fed to each
+   view's ``fold`` whose topics it is: the rows are folded in memory by the view's own code.
+3. **Rows written once**, into the fresh shadow tables with plain ``INSERT`` (``executemany``,
+   transactions of ``WRITE_CHUNK`` rows, short turns at SQLite's writer lock), then the
+   indexes built (one transaction each).
+4. **Caught up and swapped in atomically.** The log grew meanwhile: the folds are fed the new
+   events (a few passes, in memory), then one transaction per database reads the remaining
+   tail, applies it to the shadow (upserts of the rows it touches), drops the live tables,
+   renames the shadows into their place and sets each view's tracking position and version.
+   On SQLite that transaction holds the writers' lock, so the tail is all there is; on
+   PostgreSQL a later event is simply after the new position, and the runner applies it next.
+   A crash before the swap leaves the live view as it was (the next rebuild drops the shadow).
+
+Views that cannot fold (plug-ins, full-text views without a ``fold``, in-memory views) are
+rebuilt by the incremental path, as before.
+
+Measured (bench/rebuild.py, ADR 0068): see the ADR for the figures before and after.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from adapters.runners.log_scan import PAGE, LogScan
+from adapters.stores.persistence import originator_uuid
+from projections.base import Positioned
+from projections.sql import Fold, SqlView, Tracking, create_indexes, index_prefix
+
+log = structlog.get_logger("opsledger.projections")
+
+Progress = Callable[[int, int], None]  # (position reached, target position)
+WRITE_CHUNK = 50_000  # rows per INSERT transaction into a shadow table
+CATCH_UP_PASSES = 5  # in-memory passes after the first before the swap takes the rest
+SWAP_TAIL = 20_000  # at most this many events behind: go to the swap
+
+
+@dataclass
+class Member:
+    view: SqlView
+    fold: Fold
+    names: dict[str, str]  # live table -> shadow table
+    events: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class Outcome:
+    """What a bulk rebuild did: the position reached, events fed per view, seconds."""
+
+    position: int
+    events: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)
+
+
+def generation(cur: Any, view: SqlView) -> int:
+    """The next generation of ``view``'s tables: one after the one whose index names its
+    live tables carry (0 for tables never swapped)."""
+    used = 0
+    for table in view.all_tables():
+        prefix = index_prefix(cur, view.store, table)
+        if prefix != table:
+            used = max(used, int(prefix.rsplit("__g", 1)[1]))
+    return used + 1
+
+
+class BulkRebuild:
+    def __init__(self, desk: Any, views: Sequence[SqlView], *, page: int = PAGE,
+                 write_chunk: int = WRITE_CHUNK) -> None:
+        self.desk = desk
+        self.views = list(views)
+        self.page = page
+        self.write_chunk = write_chunk
+        self.scan = LogScan(desk.recorder)
+        self.to_event = desk.mapper.event_from_row
+        self._ids: dict[Any, Any] = {}
+        # The fields each topic is decoded with: the union of the views' (None: whole).
+        self.fields: dict[str, frozenset[str] | None] = {}
+        for view in self.views:
+            wanted: dict[str, frozenset[str]] = getattr(view, "fields", {}) or {}
+            for topic in view.topics:
+                mine = wanted.get(topic)
+                if topic in self.fields:
+                    had = self.fields[topic]
+                    self.fields[topic] = None if had is None or mine is None else had | mine
+                else:
+                    self.fields[topic] = mine
+        self.topics = frozenset(self.fields)
+
+    # ------------------------------------------------------------------ steps
+
+    def run(self, progress: Progress | None = None) -> Outcome:
+        began = time.perf_counter()
+        outcome = Outcome(position=0)
+        gc_was_enabled = gc.isenabled()
+        gc.disable()  # many short-lived objects and no cycles (as ProjectionRunner.rebuild)
+        try:
+            members = [self._shadow(view) for view in self.views]
+            t0 = time.perf_counter()
+            head = self.desk.max_position()
+            done = self._feed(members, 0, head, progress)
+            for _ in range(CATCH_UP_PASSES):
+                head = self.desk.max_position()
+                if head - done <= SWAP_TAIL:
+                    break
+                done = self._feed(members, done, head, progress)
+            t1 = time.perf_counter()
+            for member in members:
+                self._write(member)
+            t2 = time.perf_counter()
+            for member in members:
+                self._index(member)
+            t3 = time.perf_counter()
+            by_database: dict[tuple[str, ...], list[Member]] = {}
+            for member in members:
+                by_database.setdefault(member.view.store.database, []).append(member)
+            position = done
+            for group in by_database.values():
+                position = max(position, self._swap(group, done))
+            t4 = time.perf_counter()
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+        outcome.position = position
+        outcome.events = {m.view.name: m.events for m in members}
+        outcome.seconds = time.perf_counter() - began
+        outcome.phases = {"read+decode+fold": t1 - t0, "write": t2 - t1, "indexes": t3 - t2,
+                          "swap": t4 - t3}
+        if progress:
+            progress(position, position)
+        log.info("projection.bulk_rebuilt", views=[v.name for v in self.views],
+                 position=position, seconds=round(outcome.seconds, 3),
+                 phases={k: round(v, 3) for k, v in outcome.phases.items()})
+        return outcome
+
+    def _shadow(self, view: SqlView) -> Member:
+        """Fresh shadow tables of ``view`` (a leftover of a crashed rebuild is dropped)."""
+        with view.store.transaction() as cur:
+            gen = generation(cur, view)
+            names = {t: f"{t}__g{gen}" for t in view.all_tables()}
+            for shadow in names.values():
+                cur.execute(f"DROP TABLE IF EXISTS {shadow}")
+            view.create_tables(cur, names)
+        return Member(view, view.fold(), names)
+
+    def _feed(self, members: list[Member], after: int, upto: int,
+              progress: Progress | None) -> int:
+        """The events in ``(after, upto]`` fed to the folds, decoded once each for the folds
+        that take events; a fold that reads raw rows (``feed_raw``) is given them as read.
+        The position reached (``upto``)."""
+        to_event, fields, ids = self.to_event, self.fields, self._ids
+
+        def event(raw: Any) -> Any:
+            position, oid, version, topic, state = raw
+            return to_event(topic, originator_uuid(oid, ids), version, state, fields[topic])
+
+        # Members with the same topics share one list of rows or events.
+        groups: dict[tuple[frozenset[str], bool], list[Member]] = {}
+        for m in members:
+            groups.setdefault((frozenset(m.view.topics), self._raw(m)), []).append(m)
+        for rows in self.scan.pages(after, upto, self.topics, self.page):
+            events: list[tuple[str, Positioned]] | None = None
+            for (topics, raw), group in groups.items():
+                every = topics >= self.topics
+                if raw:
+                    mine: list[Any] = rows if every else [r for r in rows if r[3] in topics]
+                    for m in group:
+                        m.fold.feed_raw(mine, event)  # type: ignore[attr-defined]
+                        m.events += len(mine)
+                    continue
+                if events is None:
+                    events = [(r[3], Positioned(r[0], event(r))) for r in rows]
+                mine = [pe for topic, pe in events if every or topic in topics]
+                for m in group:
+                    m.fold.feed(mine)
+                    m.events += len(mine)
+            if progress:
+                progress(rows[-1][0], max(upto, rows[-1][0]))
+        return upto
+
+    def _raw(self, member: Member) -> bool:
+        """Whether ``member``'s fold reads the raw rows: it can, and the stored states are
+        plain (no cipher, no compressor: the fold decodes them itself)."""
+        mapper = self.desk.mapper
+        return (hasattr(member.fold, "feed_raw") and mapper.cipher is None
+                and mapper.compressor is None)
+
+    def _write(self, member: Member) -> None:
+        """Every folded row into the shadow tables: plain INSERTs (the tables are fresh), in
+        transactions of ``write_chunk`` rows."""
+        view, names = member.view, member.names
+        param = view.store.param
+        stored = member.fold.stored()
+        for table, rows in stored.items():
+            columns = _columns(view, table, rows)
+            cols = ", ".join(f'"{c}"' for c in columns)
+            insert = (f"INSERT INTO {names[table]} ({cols}) "
+                      f"VALUES ({', '.join([param] * len(columns))})")
+            for i in range(0, len(rows), self.write_chunk):
+                with view.store.transaction() as cur:
+                    cur.executemany(insert, rows[i:i + self.write_chunk])
+
+    def _index(self, member: Member) -> None:
+        view, names = member.view, member.names
+        for table, specs in view.index_specs().items():
+            for spec in specs:
+                with view.store.transaction() as cur:
+                    create_indexes(cur, names[table], names[table], [spec])
+
+    def _swap(self, group: list[Member], done: int) -> int:
+        """The tail of the log applied to the shadows and the shadows swapped in, with each
+        view's position, in one transaction; the position reached."""
+        store = group[0].view.store
+        with store.transaction() as cur:
+            head = self.desk.max_position()
+            end = self._feed(group, done, head, None) if head > done else done
+            for member in group:
+                view, names = member.view, member.names
+                touched = member.fold.touched
+                if touched:
+                    for table, rows in member.fold.stored(touched).items():
+                        if rows:
+                            columns = _columns(view, table, rows)
+                            upsert = _upsert(view, names[table], table, columns)
+                            cur.executemany(upsert, rows)
+                for table, shadow in names.items():
+                    self._drop_live(cur, view, table)
+                    cur.execute(f"ALTER TABLE {shadow} RENAME TO {table}")
+                cur.execute(f"UPDATE {Tracking.TABLE} SET position = {store.param}, "
+                            f"version = {store.param} WHERE name = {store.param}",
+                            (end, view.tracking.version, view.name))
+                if cur.rowcount != 1:
+                    raise RuntimeError(f"no tracking row for {view.name!r}")
+        for member in group:
+            after = getattr(member.view, "swapped", None)
+            if after is not None:
+                after()
+        return end
+
+    @staticmethod
+    def _drop_live(cur: Any, view: SqlView, table: str) -> None:
+        cur.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def _columns(view: SqlView, table: str, rows: list[tuple[Any, ...]]) -> tuple[str, ...]:
+    columns: tuple[str, ...] = (getattr(view, "write_columns", {}).get(table)
+                                or getattr(view, "columns", ()))
+    if rows and len(rows[0]) != len(columns):
+        raise RuntimeError(f"{view.name}: {len(rows[0])} values for {len(columns)} columns "
+                           f"of {table}")
+    return columns
+
+
+def _upsert(view: SqlView, shadow: str, table: str, columns: tuple[str, ...]) -> str:
+    from projections.sql import upsert_sql
+
+    key = getattr(view, "conflict_keys", {}).get(table, "id")
+    return upsert_sql(shadow, columns, view.store.param, key)
+
+
+def bulk_capable(view: object) -> bool:
+    """Whether ``view`` can be rebuilt by ``BulkRebuild`` (a SQL view with a fold)."""
+    return isinstance(view, SqlView) and view.bulk_capable()
