@@ -31,6 +31,7 @@ from adapters.runners.plugins import plugin_views
 from adapters.stores.blobs import blob_store
 from adapters.stores.quarantine import Quarantine, quarantine_store
 from adapters.runners.projections import ProjectionRunner
+from adapters.runners.replica import ReadReplica, on_replica
 from adapters.settings import Settings, SettingsError
 from adapters.stores.sqlite import writer_lock
 from application.current import CurrentRecords
@@ -48,6 +49,7 @@ from projections.base import TrackingConflict
 from projections.change_list.view import ChangeListView
 from projections.ci_index.view import CiIndex
 from projections.knowledge.view import KnowledgeView
+from projections.sql import PostgresStore
 from projections.problem_list.view import ProblemListView
 from projections.sla_due.view import SlaDueView
 from projections.ticket_list.view import TicketListView
@@ -71,6 +73,8 @@ class Services:
     blobs: BlobStore  # the bytes of uploaded files (ADR 0056)
     quarantine: Quarantine  # mail the intake kept aside, whole, with its reason (ADR 0057)
     cis: CiIndex = field(default_factory=CiIndex)  # configuration items (ADR 0063)
+    # The hot standby the read models above are read from (ADR 0070); None: the primary.
+    replica: ReadReplica | None = None
 
     def console_secret(self) -> str:
         """The secret that signs the console's CSRF tokens (ADR 0049): the setting, else a key
@@ -89,6 +93,8 @@ class Services:
         self.desk.close()
         self.blobs.close()
         self.quarantine.close()
+        if self.replica is not None:
+            self.replica.close()
         self.desk.current.versions.close()
         if hasattr(self.desk.write_lock, "close"):
             self.desk.write_lock.close()  # the SQLite writers' lock file (ADR 0038)
@@ -184,13 +190,24 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
 
     # Escalation notices come from the outbox (ADR 0059), not from ``desk.notifier``.
     watcher = SlaWatcher(desk, None, desk.clock, sla_due, catch_up=index_up_to_date, log=log)
-    return Services(settings=settings, desk=desk, tickets=tickets, runner=runner,
-                    sla_due=sla_due, notifier=notifier, watcher=watcher,
-                    watch_thread=WatcherThread(watcher, settings.sla_watch_seconds, log),
-                    problems=problems, knowledge=knowledge, changes=changes,
-                    ticket_search=ticket_search,
-                    blobs=blob_store(db, settings.blob_dir),
-                    quarantine=quarantine_store(db, desk.write_lock), cis=cis)
+    services = Services(settings=settings, desk=desk, tickets=tickets, runner=runner,
+                        sla_due=sla_due, notifier=notifier, watcher=watcher,
+                        watch_thread=WatcherThread(watcher, settings.sla_watch_seconds, log),
+                        problems=problems, knowledge=knowledge, changes=changes,
+                        ticket_search=ticket_search,
+                        blobs=blob_store(db, settings.blob_dir),
+                        quarantine=quarantine_store(db, desk.write_lock), cis=cis)
+    if (standby := settings.read_replica) is not None:
+        # ADR 0070: the lists, queues, search and reports read these views on the standby;
+        # the runner (the worker) keeps writing the primary's, the SLA watcher reads its due
+        # index there, commands and the log's reads stay on the primary.
+        store = PostgresStore(standby.conninfo, db.schema, pool_size=8)
+        served = ("tickets", "problems", "knowledge", "changes", "ticket_search")
+        for attr in served:
+            setattr(services, attr, on_replica(getattr(services, attr), store))
+        services.replica = ReadReplica(store, [getattr(services, a).tracking.name for a in served],
+                                       host=f"{standby.host}:{standby.port}")
+    return services
 
 
 def _caught_up(runner: ProjectionRunner, view: NoticeDecider) -> None:

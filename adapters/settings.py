@@ -279,6 +279,9 @@ class Settings:
     imap_processed_folder: str = "Processed"
     imap_poll_seconds: float = 60.0
     imap_ca_file: str = ""
+    # ADR 0070: a PostgreSQL hot standby of the store's database that serves the read models'
+    # queries (lists, queues, search, reports); "": everything on the primary.
+    read_replica_url: str = ""
 
     def __post_init__(self) -> None:
         if not 1 <= self.workers <= 64:
@@ -288,6 +291,7 @@ class Settings:
                 f"OPSLEDGER_SLA_RECOMPUTE must be same_start or restart, not {self.sla_recompute!r}")
         _ = self.rate_limit_rule  # a bad OPSLEDGER_RATE_LIMIT fails at start, not later
         _ = (self.smtp_address, self.lmtp_address, self.mail_customer_map)  # ADR 0057: likewise
+        _ = self.read_replica  # ADR 0070: likewise
 
     @property
     def rate_limit_rule(self) -> tuple[str, int] | None:
@@ -342,6 +346,18 @@ class Settings:
     @property
     def database(self) -> Database:
         return parse_database_url(self.database_url)
+
+    @property
+    def read_replica(self) -> Database | None:
+        """The hot standby the read models are read from (ADR 0070), None when not set. Only
+        beside a PostgreSQL store: the standby replicates the primary's tables."""
+        if not self.read_replica_url:
+            return None
+        replica = parse_database_url(self.read_replica_url)
+        if replica.kind != "postgres" or self.database.kind != "postgres":
+            raise SettingsError("OPSLEDGER_READ_REPLICA_URL must be a postgresql:// URL of a hot "
+                                "standby of the PostgreSQL store (OPSLEDGER_DATABASE_URL)")
+        return replica
 
     @property
     def imap(self) -> ImapMailbox | None:
@@ -411,6 +427,7 @@ class Settings:
             imap_poll_seconds=_seconds(env.get("OPSLEDGER_IMAP_POLL_SECONDS"),
                                        "OPSLEDGER_IMAP_POLL_SECONDS", default=60.0),
             imap_ca_file=env.get("OPSLEDGER_IMAP_CA_FILE") or "",
+            read_replica_url=env.get("OPSLEDGER_READ_REPLICA_URL") or "",
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **given) if given else settings  # type: ignore[arg-type]

@@ -91,7 +91,7 @@ def create_app(services: Services, *, run_projections: bool = True) -> Litestar:
                         *console.HANDLERS],
         # ``run_blocking``: how the edge and the guards leave the event loop (ADR 0040)
         state=State({"services": services, "run_blocking": run_sync}),
-        middleware=[edge(services.settings), command_lane],
+        middleware=[edge(services.settings), command_lane, kit.read_positions],  # ADR 0070
         guards=[authorize, state_then_fields],  # who may, then state, then fields
         exception_handlers=for_browsers(exception_handlers()),  # pages for the console
         template_config=template_config(),

@@ -13,6 +13,8 @@ Every route module uses it and nothing else of the edge's plumbing:
   ``versioned``, ``query_time``, ``history_items``; ``compliance``: the SLA figures of the
   API and the console's SLA board) and the ticket list's pages
   (``ticket_page``: the list, the queues, the console's desk);
+* ``read_positions``: the middleware of the read models' positions (a client's
+  ``X-Opsledger-Min-Position``, the ``X-Opsledger-Read-Position`` of a read, ADR 0070);
 * ``threaded``: a blocking handler off the event loop (or on it, for commands, ADR 0039).
 
 The speed machinery these use lives in ``adapters/http/speed/`` (each module names its ADR).
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import contextvars
 import functools
 import hashlib
 import time
@@ -36,7 +39,8 @@ from msgspec.structs import asdict
 import structlog
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
-from litestar.exceptions import ValidationException
+from litestar.exceptions import ServiceUnavailableException, ValidationException
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.container import Services
 from adapters.inputs.numbers import MAX_DIGITS, MAX_WHOLE, NotAWholeNumber, whole_number
@@ -213,6 +217,8 @@ def answer_headers(result: CommandResult, location: str) -> dict[str, str]:
     """A command's answer headers: ``ETag``, ``Location`` on create, ``Idempotent-Replayed``
     on a repeat."""
     headers = {"ETag": f'"{result.aggregate.version}"'}
+    if result.position is not None:  # for X-Opsledger-Min-Position of a later read (ADR 0070)
+        headers[POSITION_HEADER] = str(result.position)
     if result.created:
         headers["Location"] = location
     if result.replayed:
@@ -612,11 +618,92 @@ def page_body(page: type, items: list[Any], next_offset: int | None) -> Any:
                 next_cursor=None if next_offset is None else str(next_offset))
 
 
-def read_your_writes(services: Services) -> None:
-    """Wait (briefly) until the read models have what this process saved, so a list shows
-    the writes its caller just made."""
-    services.runner.wait_for(services.desk.saved_position,
-                             services.settings.read_your_writes_seconds)
+#: A command's answer: the log position of its last event (ADR 0070).
+POSITION_HEADER = "X-Opsledger-Position"
+#: A read's request: the least position its read models must have (a position a command
+#: answered); the read waits for it (``read_your_writes``), else answers 503.
+MIN_POSITION_HEADER = "X-Opsledger-Min-Position"
+#: A read's answer from a replica: the position of the read models it was served from.
+READ_POSITION_HEADER = "X-Opsledger-Read-Position"
+_MIN_POSITION = MIN_POSITION_HEADER.lower().encode()
+#: Per request (GET): the ``X-Opsledger-Min-Position`` asked, and the position read.
+_READ: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "opsledger_read", default=None)
+
+
+def read_positions(app: ASGIApp) -> ASGIApp:
+    """The middleware of the read positions (ADR 0070): a GET's ``X-Opsledger-Min-Position``
+    is kept for ``read_your_writes`` (in a context variable, which the handler's thread
+    inherits), and the position a read was served from is added to its answer
+    (``X-Opsledger-Read-Position``, ``X-Opsledger-Read-From``)."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+            await app(scope, receive, send)
+            return
+        asked = next((v.decode("latin-1") for k, v in scope["headers"] if k == _MIN_POSITION), None)
+        note: dict[str, Any] = {"asked": asked}
+        token = _READ.set(note)
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start" and "position" in note:
+                message = {**message, "headers": [  # type: ignore[typeddict-item]
+                    *message.get("headers", ()),
+                    (READ_POSITION_HEADER.encode(), str(note["position"]).encode()),
+                    (b"X-Opsledger-Read-From", note["source"].encode())]}
+            await send(message)
+
+        try:
+            await app(scope, receive, sending)
+        finally:
+            _READ.reset(token)
+
+    return middleware
+
+
+def _asked_position(note: dict[str, Any] | None) -> int | None:
+    """The request's ``X-Opsledger-Min-Position`` (``None``: not given); 400 if malformed."""
+    text = None if note is None else note.get("asked")
+    if text is None:
+        return None
+    try:
+        return whole_number(text.strip(), high=MAX_POSITION)
+    except NotAWholeNumber:
+        raise ValidationException(f"bad {MIN_POSITION_HEADER}", extra=[{
+            "key": MIN_POSITION_HEADER,
+            "message": "must be a log position as a command answered it, e.g. 1234"}]) from None
+
+
+def read_your_writes(services: Services, at_least: int = 0) -> None:
+    """Wait (briefly: ``read_your_writes_seconds``) until the read models have what this
+    process saved, at least ``at_least`` and the request's ``X-Opsledger-Min-Position``, so a
+    list shows the writes its caller just made. The read models are the primary's, or the
+    hot standby's where one is set (ADR 0070; the position read is then answered in
+    ``X-Opsledger-Read-Position``). A position the client asked for that is not there in
+    time: 503 with ``Retry-After`` (the list would not show it); the process's own writes not
+    there in time: the list as it is (as before)."""
+    note = _READ.get()
+    asked = _asked_position(note)
+    target = max(services.desk.saved_position, at_least, asked or 0)
+    seconds = services.settings.read_your_writes_seconds
+    if services.replica is None:
+        if not services.runner.wait_for(target, seconds) and asked is not None \
+                and not services.runner.wait_for(asked, 0):
+            raise _behind(asked, None)
+        return
+    seen = services.replica.wait_for(target, seconds)
+    if note is not None:
+        note.update(position=seen, source="replica")
+    if asked is not None and seen < asked:
+        raise _behind(asked, seen)
+
+
+def _behind(asked: int, seen: int | None) -> ServiceUnavailableException:
+    where = "the read replica's" if seen is not None else "the"
+    got = f" (at {seen})" if seen is not None else ""
+    return ServiceUnavailableException(
+        f"{where} read models have not reached position {asked}{got} yet; retry shortly",
+        headers={"Retry-After": "1"})
 
 
 def ticket_page(services: Services, q: TicketQuery | None) -> s.TicketPage:

@@ -61,6 +61,8 @@ def _health(services: Services, staff: bool) -> Response[Any]:
             "projections": services.runner.status(),
             "sla_watch": services.watch_thread.status(),
             "notifications": services.notifier.status(),
+            # ADR 0070: the hot standby the lists are read from, and how far behind it is
+            **({"read_replica": services.replica.status(head)} if services.replica else {}),
         }
     )
 

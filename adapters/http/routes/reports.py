@@ -82,8 +82,7 @@ def project_report(request: Request[Any, Any, Any], state: State, ref: str, peri
     when = report_as_of(as_of)
     # The candidates come from the read models: they must hold every event recorded so far
     # (not only this process's writes), or a ticket recorded before ``as_of`` could be missed.
-    services.runner.wait_for(services.desk.max_position(),
-                             services.settings.read_your_writes_seconds)
+    kit.read_your_writes(services, services.desk.max_position())  # the replica's too (ADR 0070)
     builder = ReportBuilder(services.desk, services.tickets, services.changes)
     return render(for_caller(request, builder.build(ref, period, when)), form)
 
