@@ -17,9 +17,27 @@ from typing import IO, Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from eventsourcing.persistence import ApplicationRecorder
 
+import msgspec
+
 from adapters.audit.chain import AuditError, Progress, check_signature, head_document
+from adapters.audit.scan import PAGE, Row, hash_pages
 from adapters.audit.store import CHAIN_TABLE, ChainStore
-from application.audit import GENESIS, EventRow, Verdict, merge, originator_text, verify
+from application.audit import GENESIS, EventRow, Verdict, merge, originator_text
+
+
+class _EventLine(msgspec.Struct):
+    """An event line as exported (docs/audit-bundle.md): ``state`` is base64 in the JSON."""
+
+    position: int
+    originator_id: str
+    originator_version: int
+    topic: str
+    state: bytes
+    hash: str | None = None
+    trailer: Any = None
+
+
+_EVENT_LINE = msgspec.json.Decoder(_EventLine)
 
 FORMAT = "opsledger-audit-bundle"
 VERSION = 1
@@ -74,7 +92,7 @@ class Bundle:
         self.trailer: dict[str, Any] | None = None
 
     @staticmethod
-    def _json(line: str, number: int) -> dict[str, Any]:
+    def _json(line: str | bytes, number: int) -> dict[str, Any]:
         try:
             value = json.loads(line)
         except ValueError:
@@ -84,27 +102,70 @@ class Bundle:
         return value
 
     def rows(self) -> Iterator[tuple[int, EventRow, str | None]]:
+        for page in self.pages():
+            for position, oid, version, topic, state, stored in page:
+                yield position, (position, oid, version, topic, state), stored
+
+    def pages(self, size: int = PAGE) -> Iterator[list[Row]]:
+        """The event lines as ``(position, id, version, topic, state, hash)`` in pages. Each
+        line is decoded by msgspec into a typed struct (base64 decoded on the way, ADR 0069);
+        a line it refuses -- the trailer, or anything not exactly typed -- goes through the
+        plain reader, which reads it as before or names what is wrong with it. A page ends
+        before a bad line, so a chain broken earlier is reported first, as line by line."""
+        decode = _EVENT_LINE.decode
+        page: list[Row] = []
         for number, line in enumerate(self.lines, start=2):
-            obj = self._json(line, number)
-            if obj.get("trailer"):
-                self.trailer = obj
-                return
             try:
-                position = int(obj["position"])
-                event = (position, str(obj["originator_id"]), int(obj["originator_version"]),
-                         str(obj["topic"]), base64.b64decode(obj["state"], validate=True))
-            except (KeyError, TypeError, ValueError) as e:
-                raise AuditError(f"line {number}: not an event line ({e})") from None
-            yield position, event, obj.get("hash")
+                e = decode(line)
+                if e.trailer:
+                    raise msgspec.ValidationError("a trailer")
+                page.append((e.position, e.originator_id, e.originator_version, e.topic,
+                             e.state, e.hash))
+            except msgspec.DecodeError:
+                try:
+                    row = self._plain(line, number)
+                except AuditError:
+                    if page:
+                        yield page
+                    raise
+                if row is None:
+                    if page:
+                        yield page
+                    return
+                page.append(row)
+            if len(page) >= size:
+                yield page
+                page = []
+        if page:
+            yield page
         raise AuditError("the bundle has no trailer (truncated?)")
+
+    def _plain(self, line: str | bytes, number: int) -> Row | None:
+        """One line read with the standard library: an event row, or None for the trailer."""
+        obj = self._json(line, number)
+        if obj.get("trailer"):
+            self.trailer = obj
+            return None
+        try:
+            return (int(obj["position"]), str(obj["originator_id"]),
+                    int(obj["originator_version"]), str(obj["topic"]),
+                    base64.b64decode(obj["state"], validate=True), obj.get("hash"))
+        except (KeyError, TypeError, ValueError) as e:
+            raise AuditError(f"line {number}: not an event line ({e})") from None
 
 
 def verify_bundle(lines: IO[str], trusted: Ed25519PublicKey | None = None,
                   progress: Progress | None = None) -> tuple[Verdict, str]:
     """Recomputes a bundle's chain from its anchor; checks its count, head and signature."""
     bundle = Bundle(lines)
-    verdict = verify(bundle.rows(), anchor=bundle.anchor, anchor_position=bundle.anchor_position,
-                     progress=progress)
+    outcome = hash_pages(bundle.pages(), bundle.anchor, bundle.anchor_position, progress)
+    anchor_info = ({"position": bundle.anchor_position, "hash": bundle.anchor.hex()}
+                   if bundle.anchor_position else {})
+    verdict = Verdict(outcome.ok, outcome.count, outcome.head.hex(), outcome.position,
+                      outcome.bad_at, outcome.reason, outcome.expected, outcome.found,
+                      anchor_info)
+    if progress is not None:
+        progress(verdict.events, verdict.position)
     if not verdict.ok:
         return verdict, "the chain is broken"
     trailer = bundle.trailer or {}

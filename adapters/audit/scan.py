@@ -28,7 +28,7 @@ import hashlib
 import os
 import struct
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -42,6 +42,7 @@ PAGE = 20_000
 PARALLEL_FROM = 300_000
 WITHOUT_EVENT = "a chain row without its event (an event was deleted or moved)"
 WITHOUT_CHAIN = "an event without a chain row (inserted or never sealed)"
+OUT_OF_ORDER = "positions out of order"
 MISMATCH = "hash mismatch (stored bytes, order or chain row changed)"
 
 Progress = Callable[[int, int], None]  # (events checked, position reached)
@@ -268,17 +269,21 @@ def walk(reader: Reader, before: int, stop: int, prev: bytes, position: int,
     """Recomputes the chain over ``(before, stop]`` from ``prev`` (the hash at ``position``):
     the per-event checks of ``application.audit.verify``, in a tight loop, then the chain rows
     without their event (``orphaned``)."""
-    outcome = _hash_all(reader, before, stop, prev, position, progress)
+    outcome = hash_pages(reader.pages(before, stop), prev, position, progress)
     return _orphaned(reader, before, stop, prev, position, outcome)
 
 
-def _hash_all(reader: Reader, before: int, stop: int, prev: bytes, position: int,
-              progress: Progress | None) -> Outcome:
+def hash_pages(pages: Iterable[list[Row]], prev: bytes, position: int,
+               progress: Progress | None = None) -> Outcome:
+    """The chain over pages of rows (a store's or a bundle's) from ``prev`` at ``position``:
+    stops at the first row out of order, without a stored hash, or whose hash differs."""
     sha = hashlib.sha256
     packers: dict[str, tuple[Any, int, bytes]] = {}
     count = 0
-    for rows in reader.pages(before, stop):
+    for rows in pages:
         for pos, oid, version, topic, state, stored in rows:
+            if pos <= position:
+                return Outcome(False, count, prev, position, pos, OUT_OF_ORDER)
             packer = packers.get(topic)
             if packer is None:
                 name = topic.encode()

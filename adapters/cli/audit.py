@@ -80,6 +80,18 @@ def _done(verdict: Any, seconds: float, files: dict[str, Any] | None = None) -> 
     return 0 if verdict.ok else 1
 
 
+def _bundle_size(lines: Any) -> int:
+    """About how many events a bundle holds (its header's last position less its anchor's),
+    for the progress bar; the file is left at its start. 0 when the header does not say."""
+    try:
+        header = json.loads(lines.readline())
+        total = int(header["last_position"]) - int(header["anchor"]["position"])
+    except (ValueError, KeyError, TypeError):
+        total = 0
+    lines.seek(0)
+    return max(total, 0)
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     from adapters.audit.chain import public_key, verify_store
     from adapters.audit.bundle import verify_bundle
@@ -87,7 +99,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     began = time.perf_counter()
     if args.bundle:
         trusted = public_key(args.public_key) if args.public_key else None
-        with open(args.bundle, encoding="utf-8") as lines, _progress("verify bundle", 0) as p:
+        with open(args.bundle, "rb") as lines, \
+                _progress("verify bundle", _bundle_size(lines)) as p:
             verdict, signed = verify_bundle(lines, trusted, progress=p)
         print(f"bundle: {signed}", file=sys.stderr)
         return _done(verdict, time.perf_counter() - began)

@@ -93,3 +93,71 @@ def test_segments_cover_the_range_once() -> None:
         parts = segments(before, stop, n)
         assert parts[0][0] == before and parts[-1][1] == stop
         assert all(a[1] == b[0] for a, b in zip(parts, parts[1:], strict=False))
+
+
+# ------------------------------------------------------------------ bundles
+
+
+def reference_bundle(text: str) -> dict[str, Any]:
+    """The chain verdict of a bundle read line by line with the standard library."""
+    import base64
+    import json
+
+    lines = text.splitlines()
+    header = json.loads(lines[0])
+
+    def rows() -> Any:
+        for line in lines[1:]:
+            obj = json.loads(line)
+            if obj.get("trailer"):
+                return
+            position = int(obj["position"])
+            yield position, (position, str(obj["originator_id"]), int(obj["originator_version"]),
+                             str(obj["topic"]), base64.b64decode(obj["state"])), obj.get("hash")
+
+    return verify(rows(), anchor=bytes.fromhex(header["anchor"]["hash"]),
+                  anchor_position=header["anchor"]["position"]).as_dict()
+
+
+def test_a_bundle_check_gives_the_reference_verdict(services: Services) -> None:
+    import base64
+    import io
+    import json
+
+    from adapters.audit.bundle import export, verify_bundle
+
+    head = fill(services, TICKETS)
+    out = io.StringIO()
+    export(services.desk.recorder, out)
+    lines = out.getvalue().splitlines()
+
+    def edited(index: int, **changes: Any) -> list[str]:
+        line = json.loads(lines[index]) | changes
+        return [*lines[:index], json.dumps(line), *lines[index + 1:]]
+
+    state = json.loads(lines[head - 3])["state"]
+    flipped = base64.b64encode(bytes([base64.b64decode(state)[0] ^ 1])
+                               + base64.b64decode(state)[1:]).decode()
+    cases = {
+        "intact": lines,
+        "a byte late": edited(head - 3, state=flipped),
+        "lines swapped": [*lines[:5], lines[6], lines[5], *lines[7:]],
+        "position as text (the plain reader)": edited(4, position=str(4)),
+        "a hash missing": edited(9, hash=None),
+        "a trailer in the middle": [*lines[:8], lines[-1], *lines[8:]],
+    }
+    for name, case in cases.items():
+        text = "\n".join(case) + "\n"
+        for mode in ("text", "bytes"):
+            stream: Any = io.StringIO(text) if mode == "text" else io.BytesIO(text.encode())
+            verdict, _ = verify_bundle(stream)
+            expected = reference_bundle(text)
+            if expected["ok"] and not verdict.ok:  # the trailer's checks, beyond the chain
+                assert name == "a trailer in the middle", name
+                assert "trailer" in str(verdict.reason)
+                continue
+            assert verdict.as_dict() == expected, (name, mode)
+    # A line that is not JSON after a broken chain: the break is reported, as line by line.
+    broken = [*edited(4, state=flipped)[:head - 2], "not json", *lines[head - 1:]]
+    verdict, _ = verify_bundle(io.StringIO("\n".join(broken) + "\n"))
+    assert (verdict.ok, verdict.first_bad_position) == (False, 4)
