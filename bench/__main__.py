@@ -9,7 +9,9 @@ Suites (``make bench-quick``, ``make bench``, ``make bench-scale``):
 * ``quick``: every benchmark at small sizes (a few minutes; RT with a handful of tickets);
 * ``full``: the HTTP lifecycle (opsledger on every store at 1 and 8 clients, the raw baseline,
   Request Tracker when it runs), append, rebuild and encoding at moderate sizes;
-* ``scale``: ``bench.scale`` with 1,000,000 tickets (about 7M events) on every store.
+* ``scale``: ``bench.scale`` with 1,000,000 tickets (about 7M events) on every store, and
+  ``bench.partition`` (queries at 50k and 100k tickets extrapolated to 10M, partitioned copies
+  of the event table; PostgreSQL only, ADR 0070).
 
 Each benchmark runs in its own interpreter and writes JSON next to the summary;
 ``bench/results/summary.md`` (git-ignored) gets the key figures with their same-run baselines,
@@ -39,7 +41,7 @@ SIZES = {  # suite -> default sizes
               "audit": 2_000},
     "full": {"http": 1_000, "rt": 60, "append": 1_000, "rebuild": 20_000, "scale": 20_000, "encoding": 1_000,
              "audit": 10_000},
-    "scale": {"scale": 1_000_000},
+    "scale": {"scale": 1_000_000, "partition": 100_000},
 }
 Row = list[str]
 
@@ -134,6 +136,27 @@ def scale_rows(d: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def partition_rows(d: dict[str, Any]) -> list[Row]:
+    """The queries at the last size beside the round trip, their 10M extrapolation, and the
+    partitioned copies' reads beside the unpartitioned one (``bench/partition.py``)."""
+    last = d["sizes"][-1]
+    what = f"partition, {last['tickets']:,} tickets, {last['events']:,} events"
+    f = last["figures"]
+    rows = []
+    for name, x in d["extrapolated_10m"].items():
+        floor = "floor raw SELECT of its events" if name.startswith("as-of") else "floor SELECT 1"
+        rows.append([what, "postgres", f"p50 ms {name} vs {floor.removeprefix('floor ')}",
+                     f"{f[name]['p50']:.2f}", f"{f[floor]['p50']:.2f}",
+                     f"{f[name]['p50'] / f[floor]['p50']:.1f}x", f"10M: {x['p50_10m_ms']:.2f} ms"])
+    reads = d["partitions"]["reads"]
+    for copy in ("ev_range", "ev_hash"):
+        for w, dist in reads[copy].items():
+            base = reads["ev_plain"][w]["p50"]
+            rows.append([what, "postgres", f"p50 ms {copy}: {w} vs unpartitioned", f"{dist['p50']:.2f}",
+                         f"{base:.2f}", f"{dist['p50'] / base:.2f}x", ""])
+    return rows
+
+
 # -------------------------------------------------------------------------- plan
 
 
@@ -150,6 +173,9 @@ def plan(args: argparse.Namespace) -> list[Step]:
         for store in stores:
             steps.append(("bench.scale", ["--tickets", str(size("scale")), "--store", store, *pg],
                           RESULTS / f"scale-{store}.json", scale_rows))
+        if "postgres" in stores:  # ADR 0070
+            steps.append(("bench.partition", ["--tickets", str(sizes["partition"]), *pg],
+                          RESULTS / "partition.json", partition_rows))
         return steps
     # With RT: opsledger also on RT's own PostgreSQL cluster (skipped with a note when RT is down).
     http_stores = [*stores, "postgres-rt"] if "postgres" in stores and not args.no_rt else stores
