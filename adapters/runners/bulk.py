@@ -225,6 +225,9 @@ class BulkRebuild:
             for spec in specs:
                 with view.store.transaction() as cur:
                     create_indexes(cur, names[table], names[table], [spec])
+        more = getattr(view, "bulk_indexes", None)
+        if more is not None:
+            more(names)  # what else the view builds on its shadow (full text, trigrams)
 
     def _swap(self, group: list[Member], done: int) -> int:
         """The tail of the log applied to the shadows and the shadows swapped in, with each
@@ -237,11 +240,16 @@ class BulkRebuild:
                 view, names = member.view, member.names
                 touched = member.fold.touched
                 if touched:
-                    for table, rows in member.fold.stored(touched).items():
-                        if rows:
-                            columns = _columns(view, table, rows)
-                            upsert = _upsert(view, names[table], table, columns)
-                            cur.executemany(upsert, rows)
+                    stored = member.fold.stored(touched)
+                    tail = getattr(view, "bulk_tail", None)
+                    if tail is not None:  # a view that keeps more in step (full text)
+                        tail(cur, names, stored)
+                    else:
+                        for table, rows in stored.items():
+                            if rows:
+                                columns = _columns(view, table, rows)
+                                upsert = _upsert(view, names[table], table, columns)
+                                cur.executemany(upsert, rows)
                 for table, shadow in names.items():
                     self._drop_live(cur, view, table)
                     cur.execute(f"ALTER TABLE {shadow} RENAME TO {table}")

@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from operator import add
+
 from projections.knowledge.search import MAX_QUERY, Terms, fold
 
 __all__ = ["MAX_QUERY", "MAX_TERMS", "MARK", "Terms", "parse", "is_number", "pairs", "pair_term"]
@@ -61,12 +63,11 @@ def is_number(terms: Terms) -> str | None:
 def pairs(text: str) -> str:
     """The distinct two-character windows of ``text``'s lines, each followed by ``MARK``
     (windows with white space left out), for the SQL views to index."""
-    found: dict[str, None] = {}
-    for line in text.split("\n"):
-        for a, b in zip(line, line[1:], strict=False):
-            if not (a.isspace() or b.isspace()):
-                found[a + b + MARK] = None
-    return "".join(found)
+    # Every window of the whole text, distinct in order of first appearance (in C: ``map``,
+    # ``dict.fromkeys``), then those without white space (a window across lines holds the
+    # line break): the same as window by window per line, ~1.5x faster (ADR 0068).
+    found = dict.fromkeys(map(add, text, text[1:]))
+    return "".join([k + MARK for k in found if not (k[0].isspace() or k[1].isspace())])
 
 
 def pair_term(term: str) -> str:

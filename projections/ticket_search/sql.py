@@ -38,8 +38,8 @@ from typing import Any
 
 from projections.base import Positioned
 from projections.knowledge.search import fts_query, like_pattern
-from projections.sql import (SqlStore, SqlView, scrub, select_row, select_rows, trigram_indexes,
-                             upsert_sql)
+from projections.sql import (RowsFold, SqlStore, SqlView, index_prefix, scrub, select_row,
+                             select_rows, trigram_indexes, upsert_sql)
 from projections.ticket_search import projection as p
 from projections.ticket_search.projection import COLUMNS, TicketSearchRow
 from projections.ticket_search.search import Terms, is_number, pair_term, pairs, parse
@@ -74,31 +74,103 @@ class SqlTicketSearchView(SqlView):
                 for table in (TEXT_FTS, CONTACT_FTS, TABLE):
                     cur.execute(f"DROP TABLE IF EXISTS {table}")
                 self.tracking.reset(cur)
-            columns = ", ".join(f"{c} {_TYPES.get(c, 'TEXT NOT NULL')}"
-                                for c in (*COLUMNS, *LC) if c not in ("id", "seq"))
-            key = ("seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE" if self.sqlite
-                   else "id TEXT PRIMARY KEY, seq BIGINT NOT NULL")
-            cur.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} ({key}, {columns})")
-            indexes = [("number", "number"), ("customer", "customer, seq")]
-            if not self.sqlite:
-                indexes.append(("seq", "seq"))
-            for name, cols in indexes:
-                cur.execute(f"CREATE INDEX IF NOT EXISTS {TABLE}_{name} ON {TABLE} ({cols})")
-            if self.sqlite:
-                # The text by trigrams (substrings); the contact's tokens whole (each a word of
-                # letters and digits: one index entry, one look-up).
-                for fts, column, tokenizer in ((TEXT_FTS, "lc_text", "trigram"),
-                                               (CONTACT_FTS, "lc_contact", "unicode61")):
-                    cur.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {fts} USING fts5("
-                                f"{column}, content='{TABLE}', content_rowid='seq', "
-                                f"tokenize='{tokenizer}')")
+            self._create_all(cur)
         if not self.sqlite:
-            self._trigram_indexes()
+            self._trigram_indexes(TABLE)
 
-    def _trigram_indexes(self) -> None:
-        """The ``pg_trgm`` GIN indexes for ``LIKE '%term%'`` (``sql.trigram_indexes``)."""
-        trigram_indexes(self.store, self.tracking.DDL_LOCK, TABLE,
-                        {f"{TABLE}_{column}_trgm": column for column in LC})
+    # The bulk rebuild (ADR 0068): the rows folded by ``projection.apply`` from the mapper's
+    # events (the registration's contact is opened, or read as erased, as on the incremental
+    # path), stored in a shadow table; the SQLite full-text tables filled from it in SQL, the
+    # PostgreSQL trigram indexes built on it, then swapped in.
+
+    @property
+    def tables(self) -> tuple[str, ...]:  # type: ignore[override]
+        return (TABLE, TEXT_FTS, CONTACT_FTS) if self.sqlite else (TABLE,)
+
+    write_columns = {TABLE: (*COLUMNS, *LC)}
+
+    def create_tables(self, cur: Any, names: dict[str, str]) -> None:
+        columns = ", ".join(f"{c} {_TYPES.get(c, 'TEXT NOT NULL')}"
+                            for c in (*COLUMNS, *LC) if c not in ("id", "seq"))
+        key = ("seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE" if self.sqlite
+               else "id TEXT PRIMARY KEY, seq BIGINT NOT NULL")
+        cur.execute(f"CREATE TABLE IF NOT EXISTS {names[TABLE]} ({key}, {columns})")
+        if self.sqlite:
+            # The text by trigrams (substrings); the contact's tokens whole (each a word of
+            # letters and digits: one index entry, one look-up). The content table is named
+            # as it will be once swapped in (a shadow's are filled by ``bulk_indexes``).
+            for fts, column, tokenizer in ((TEXT_FTS, "lc_text", "trigram"),
+                                           (CONTACT_FTS, "lc_contact", "unicode61")):
+                cur.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {names[fts]} USING fts5("
+                            f"{column}, content='{TABLE}', content_rowid='seq', "
+                            f"tokenize='{tokenizer}')")
+
+    def index_specs(self) -> dict[str, list[tuple[str, str]]]:
+        indexes = [("number", "(number)"), ("customer", "(customer, seq)")]
+        if not self.sqlite:
+            indexes.append(("seq", "(seq)"))
+        return {TABLE: indexes}
+
+    def bulk_indexes(self, names: dict[str, str]) -> None:
+        """After the shadow's rows are in: its full-text tables filled (SQLite), its trigram
+        indexes built (PostgreSQL)."""
+        if not self.sqlite:
+            self._trigram_indexes(names[TABLE], names[TABLE])
+            return
+        for fts, column in ((TEXT_FTS, "lc_text"), (CONTACT_FTS, "lc_contact")):
+            with self.store.transaction() as cur:
+                cur.execute(f"INSERT INTO {names[fts]} (rowid, {column}) "
+                            f"SELECT seq, {column} FROM {names[TABLE]}")
+
+    def fold(self) -> RowsFold:
+        return RowsFold(self)  # type: ignore[arg-type]
+
+    def key(self, event: Any) -> str:
+        return p.row_key(event.originator_id)
+
+    def apply_event(self, row: Any, event: Any, position: int) -> Any:
+        return p.apply(row, event, position)
+
+    def finish(self, row: Any) -> Any:
+        return row
+
+    def stored(self, rows: list[Any]) -> dict[str, list[tuple[Any, ...]]]:
+        out = []
+        for row in rows:
+            text, contact = indexed(row)
+            out.append((*(row[c] for c in COLUMNS), text, contact))
+        return {TABLE: out}
+
+    def bulk_tail(self, cur: Any, names: dict[str, str],
+                  stored: dict[str, list[tuple[Any, ...]]]) -> None:
+        """The rows the log's tail changed, into the shadow (in the swap's transaction), its
+        full-text entries kept in step as ``apply_in`` keeps the live ones (SQLite; a
+        contact emptied by an erasure is overwritten, ``secure_delete``)."""
+        upsert = upsert_sql(names[TABLE], (*COLUMNS, *LC), self.store.param)
+        if not self.sqlite:
+            cur.executemany(upsert, stored[TABLE])
+            return
+        cur.execute("PRAGMA secure_delete")
+        secure = cur.fetchone()[0]
+        cur.execute("PRAGMA secure_delete=ON")
+        seq_at = COLUMNS.index("seq")
+        for values in stored[TABLE]:
+            seq = values[seq_at]
+            cur.execute(f"SELECT lc_text, lc_contact FROM {names[TABLE]} WHERE seq = ?", (seq,))
+            old = cur.fetchone()
+            cur.execute(upsert, values)
+            self._index(cur, seq, None if old is None else tuple(old), values[-2:],
+                        names[TEXT_FTS], names[CONTACT_FTS])
+        cur.execute(f"PRAGMA secure_delete={int(secure)}")
+
+    def _trigram_indexes(self, table: str, prefix: str | None = None) -> None:
+        """The ``pg_trgm`` GIN indexes for ``LIKE '%term%'`` (``sql.trigram_indexes``), named
+        as the table's other indexes are (``sql.index_prefix``)."""
+        if prefix is None:
+            with self.store.read() as cur:
+                prefix = index_prefix(cur, self.store, table)
+        trigram_indexes(self.store, self.tracking.DDL_LOCK, table,
+                        {f"{prefix}_{column}_trgm": column for column in LC})
 
     def _reset(self, cur: Any) -> None:
         super()._reset(cur)
@@ -143,11 +215,12 @@ class SqlTicketSearchView(SqlView):
         self._erased = self._erased or erased
 
     @staticmethod
-    def _index(cur: Any, seq: int, old: tuple[str, str] | None, new: tuple[str, str]) -> None:
+    def _index(cur: Any, seq: int, old: tuple[str, str] | None, new: tuple[str, str],
+               text_fts: str = TEXT_FTS, contact_fts: str = CONTACT_FTS) -> None:
         """Keeps the external-content FTS tables in step with the row: a changed text is
         deleted with its old value (what FTS5 needs to find its entries) and inserted anew."""
-        for fts, column, was, now in ((TEXT_FTS, "lc_text", old and old[0], new[0]),
-                                      (CONTACT_FTS, "lc_contact", old and old[1], new[1])):
+        for fts, column, was, now in ((text_fts, "lc_text", old and old[0], new[0]),
+                                      (contact_fts, "lc_contact", old and old[1], new[1])):
             if old is not None and was == now:
                 continue
             if old is not None:
