@@ -37,14 +37,15 @@ class AuditError(Exception):
 
 def verify_store(recorder: ApplicationRecorder, *, start: int = 0, stop: int | None = None,
                  anchor: str | None = None, progress: Progress | None = None,
-                 processes: int | None = None) -> Verdict:
+                 processes: int = 1) -> Verdict:
     """Recomputes the chain from the stored rows (events from ``start`` on, up to ``stop`` or
     the head as it is when the check begins). With ``start`` the chain row before it is the
     anchor, trusted unless ``anchor`` (a hash the caller trusts, e.g. a published head) is
     given and differs: then the anchor position is reported bad.
 
     SQLite and PostgreSQL take the fast check (``adapters/audit/scan.py``, ADR 0069): the
-    same verdict, in ``processes`` segments at once (default: 2 on a big range, else 1)."""
+    same verdict, in ``processes`` segments at once, each in a process of its own (the CLI
+    asks for ``scan.default_processes``; a server's request keeps to its own process)."""
     store = ChainStore(recorder)
     if stop is None:
         stop = max(store.bounds())

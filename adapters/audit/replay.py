@@ -1,27 +1,41 @@
 """Offline replay: rebuild the read models and reports from an audit bundle alone (ADR 0031).
 
-The bundle is verified, then its rows go into a temporary SQLite store with their positions and
-chain rows (``audit_bundle.load``); the store's own chain check must then give the bundle's
-head. The read models are rebuilt by the same projection code as the server's (the process
-managers are not run: they would write), and the figures come from the same application code
-(``application/sla_compliance.py``, ``application/reports.py``) — so an auditor recomputes
-them without the server or its database, and a difference means the read side was wrong.
+The bundle is verified, its rows go into a temporary SQLite store with their positions and
+chain rows, the store's own chain check must then give the bundle's head, and the read models
+are rebuilt by the same projection code as the server's (``ProjectionRunner.rebuild_many``: the
+bulk rebuild of ADR 0068 where a view has one; the process managers are not run: they would
+write). The figures come from the same application code (``application/sla_compliance.py``,
+``application/reports.py``) -- so an auditor recomputes them without the server or its
+database, and a difference means the read side was wrong.
+
+Speed (ADR 0069): the bundle is checked in this process while a worker process loads it
+(``bundle.bulk_load``: one transaction, the unique index built after the rows) -- two cores,
+each reading the file once; nothing the worker loaded is used unless this process's check
+passed. The loaded store is then checked again by the fast check (``scan.py``, two processes
+on a big store), and the views are rebuilt. Each step reports progress through ``steps``.
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from adapters.audit.chain import AuditError, verify_store
-from adapters.audit.bundle import load, verify_bundle
+from adapters.audit.bundle import EVENTS_TABLE, bulk_load, verify_bundle
+from adapters.audit.chain import AuditError, Progress, verify_store
+from adapters.audit.scan import Child, default_processes
 from adapters.container import build
 from adapters.settings import Settings
 from application.reports import ReportBuilder
 from application.sla_compliance import ComplianceReport, compliance
+
+#: ``steps(label, total)``: a context giving the step's progress callback (events, position).
+Steps = Callable[[str, int], AbstractContextManager[Progress | None]]
 
 
 @dataclass
@@ -31,36 +45,143 @@ class Replayed:
     position: int
     compliance: ComplianceReport
     report: Any | None  # a ServiceReport when one was asked for
+    seconds: dict[str, float] | None = None  # each step's
+
+
+def _no_steps(label: str, total: int) -> AbstractContextManager[Progress | None]:
+    return nullcontext(None)
+
+
+def read_models(services: Any) -> list[str]:
+    """The views replay rebuilds: every read model of the server (not the process managers,
+    which would write: the routine opener, the notice decider; not plug-ins)."""
+    return [v.name for v in (services.tickets, services.sla_due, services.problems,
+                             services.knowledge, services.changes, services.ticket_search,
+                             services.cis)]
+
+
+def load_verified(bundle: Path, database: Path, steps: Steps = _no_steps,
+                  processes: int | None = None) -> tuple[Any, int]:
+    """Verifies ``bundle`` and loads it into the new SQLite file ``database``; (the bundle's
+    verdict, events loaded). With ``processes`` > 1 (default: when there are 2 cores) the load
+    runs in a worker process while this one verifies; a bundle that does not verify raises
+    ``AuditError`` and its load is thrown away."""
+    total = _events_in(bundle)
+    parallel = (processes if processes is not None else min(2, os.cpu_count() or 1)) > 1
+    worker = Child(bulk_load, bundle, database) if parallel else None
+    try:
+        with steps("verify bundle" + (" (loading beside)" if worker else ""), total) as p, \
+                bundle.open("rb") as lines:
+            verdict, _ = verify_bundle(lines, progress=p)
+        if not verdict.ok:
+            raise AuditError(f"the bundle does not verify: position {verdict.first_bad_position}: "
+                             f"{verdict.reason}")
+        if worker is None:
+            with steps("load", total) as p:
+                loaded = bulk_load(bundle, database, _Counter(p))
+        else:
+            with steps("load (finishing)", total) as p:
+                loaded = _wait(worker, p)
+        worker = None
+    finally:
+        if worker is not None:
+            worker.stop()
+    return verdict, loaded
 
 
 def replay(bundle: Path, settings: Settings, *, project: str | None = None,
-           period: str | None = None, as_of: datetime | None = None) -> Replayed:
+           period: str | None = None, as_of: datetime | None = None,
+           steps: Steps = _no_steps, processes: int | None = None) -> Replayed:
     """Verifies ``bundle``, loads it into a temporary store and computes the figures there.
     ``settings`` give the rules the server ran with (time zone, priority matrix, SLA rule);
     their database is replaced by the temporary one."""
-    with bundle.open(encoding="utf-8") as lines:
-        verdict, _ = verify_bundle(lines)
-    if not verdict.ok:
-        raise AuditError(f"the bundle does not verify: position {verdict.first_bad_position}: "
-                         f"{verdict.reason}")
+    import time
+
+    seconds: dict[str, float] = {}
+    began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="opsledger-replay-") as tmp:
-        local = replace(settings, database_url=f"sqlite:///{Path(tmp) / 'replay.sqlite3'}")
+        database = Path(tmp) / "replay.sqlite3"
+        verdict, _ = load_verified(bundle, database, steps, processes)
+        seconds["verify and load"] = time.perf_counter() - began
+        local = replace(settings, database_url=f"sqlite:///{database}")
         services = build(local)
         try:
-            with bundle.open(encoding="utf-8") as lines:
-                load(lines, services.desk.recorder)
-            again = verify_store(services.desk.recorder)
+            recorder = services.desk.recorder
+            if getattr(recorder, "events_table_name", EVENTS_TABLE) != EVENTS_TABLE:
+                raise AuditError(f"the replay store's events table is not {EVENTS_TABLE}")
+            mark = time.perf_counter()
+            with steps("verify replayed store", verdict.events) as p:
+                again = verify_store(recorder, progress=p, processes=(
+                    processes or default_processes(0, verdict.position)))
+            seconds["verify store"] = time.perf_counter() - mark
             if not again.ok or again.head != verdict.head:
                 raise AuditError("the replayed store does not recompute the bundle's head")
-            for view in (services.tickets, services.sla_due, services.problems,
-                         services.knowledge, services.changes):
-                services.runner.catch_up(view)
+            mark = time.perf_counter()
+            with steps("rebuild read models", verdict.position) as p:
+                services.runner.rebuild_many(read_models(services), _positions(p))
+            seconds["rebuild"] = time.perf_counter() - mark
             now = as_of or services.desk.clock.now()
             figures = compliance(services.tickets, datetime(1970, 1, 1, tzinfo=UTC), now, now)
             report = None
             if project is not None and period is not None:
                 report = ReportBuilder(services.desk, services.tickets, services.changes).build(
                     project, period, as_of)
-            return Replayed(again.events, again.head, again.position, figures, report)
+            seconds["total"] = time.perf_counter() - began
+            return Replayed(again.events, again.head, again.position, figures, report, seconds)
         finally:
             services.close()
+
+
+def _events_in(bundle: Path) -> int:
+    """About how many events ``bundle`` holds (its header), for progress bars; 0 unknown."""
+    import json
+
+    try:
+        with bundle.open("rb") as lines:
+            header = json.loads(lines.readline())
+        return max(int(header["last_position"]) - int(header["anchor"]["position"]), 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
+
+
+def _wait(worker: Child, progress: Progress | None) -> int:
+    """The worker's result, reporting its rows loaded meanwhile."""
+    import threading
+
+    done = threading.Event()
+
+    def report() -> None:
+        while not done.wait(0.5):
+            if progress is not None:
+                progress(worker.counter.value, worker.counter.value)
+
+    thread = threading.Thread(target=report, daemon=True)
+    thread.start()
+    try:
+        return int(worker.result())
+    finally:
+        done.set()
+        thread.join()
+
+
+class _Counter:
+    """A ``counter`` for ``bulk_load`` in this process: its ``value`` goes to ``progress``."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress = progress
+
+    @property
+    def value(self) -> int:
+        return 0
+
+    @value.setter
+    def value(self, count: int) -> None:
+        if self.progress is not None:
+            self.progress(count, count)
+
+
+def _positions(progress: Progress | None) -> Callable[[int, int], None] | None:
+    """The runner's ``(position reached, target)`` as ``(events, position)``."""
+    if progress is None:
+        return None
+    return lambda position, _target: progress(position, position)

@@ -104,6 +104,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
             verdict, signed = verify_bundle(lines, trusted, progress=p)
         print(f"bundle: {signed}", file=sys.stderr)
         return _done(verdict, time.perf_counter() - began)
+    from adapters.audit.scan import default_processes
     from adapters.audit.store import ChainStore
     from adapters.container import build
 
@@ -113,9 +114,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
         recorder = services.desk.recorder
         began = time.perf_counter()  # the check itself, not opening the store
         total = max(max(ChainStore(recorder).bounds()) - max((args.from_ or 1) - 1, 0), 0)
+        processes = args.processes or default_processes(0, total)
         with _progress("verify", total) as p:
             verdict = verify_store(recorder, start=args.from_ or 0, anchor=args.anchor,
-                                   progress=p, processes=args.processes)
+                                   progress=p, processes=processes)
         if args.files:  # each file's bytes against its Uploaded event's SHA-256 (ADR 0056)
             from application.attachments import verify_files
 
@@ -182,13 +184,19 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from adapters.audit.replay import replay
     from adapters.render.report import RENDERERS
 
+    from contextlib import redirect_stdout
+
     as_of = datetime.fromisoformat(args.as_of) if args.as_of else None
     project, period = args.report or (None, None)
-    result = replay(Path(args.bundle), _settings(args), project=project, period=period,
-                    as_of=as_of)
+    with redirect_stdout(sys.stderr):  # what the rebuild logs is not the report on stdout
+        result = replay(Path(args.bundle), _settings(args), project=project, period=period,
+                        as_of=as_of, steps=_progress, processes=args.processes)
     c = result.compliance
     print(f"replayed {result.events} events, head {result.position}:{result.head}",
           file=sys.stderr)
+    if result.seconds:
+        print("seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in result.seconds.items()),
+              file=sys.stderr)
     print(f"SLA compliance (all tickets reported up to {c.now.isoformat()}): "
           f"{c.total.tickets} tickets; response met {c.total.response_met}, missed "
           f"{c.total.response_missed} ({c.total.response_met_pct}%); resolution met "
@@ -280,5 +288,8 @@ def add_parser(sub: Any, db_arg: Callable[[argparse.ArgumentParser], None]) -> N
     replay.add_argument("--report", nargs=2, metavar=("PROJECT", "PERIOD"))
     replay.add_argument("--as-of", help="the report as of this recorded time (ISO 8601)")
     replay.add_argument("--format", choices=["md", "json", "html"], default="md")
+    replay.add_argument("--processes", type=whole_argument(low=1),
+                        help="1: verify, load and check one after the other in this process "
+                        "(default: the load and the checks beside each other on 2 cores)")
     action("seal", cmd_seal, "chain the events that have no chain row yet (an operator act)")
     action("keygen", cmd_keygen, "print a new Ed25519 key pair (base64 raw)", db=False)
