@@ -29,7 +29,7 @@ class MemorySlaDueView(MemoryView[SlaDueRow]):
                     for i in p.row_ids(tid) if (r := self._rows.get(i)) is not None
                 }
             p.apply(rows, tid, pe.event)
-        return {row["id"]: row for rows in touched.values() for row in rows.values()}
+        return {row["id"]: p.finish(row) for rows in touched.values() for row in rows.values()}
 
     def due(self, now: datetime, limit: int = 10_000) -> list[DueClock]:
         at = p.stamp(now)

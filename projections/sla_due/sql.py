@@ -65,7 +65,8 @@ class SqlSlaDueView(SqlView):
             for clock in p.apply(rows, tid, pe.event):
                 changed[rows[clock]["id"]] = rows[clock]
         if changed:
-            write_rows(cur, self._upsert, [tuple(r.values()) for r in changed.values()])
+            write_rows(cur, self._upsert, [tuple([row[c] for c in COLUMNS])
+                                           for row in map(p.finish, changed.values())])
 
     def _load(self, cur: Any, tids: list[str]) -> dict[str, dict[str, SlaDueRow]]:
         """The rows of the tickets ``tids``: by ticket, by clock."""
@@ -100,7 +101,8 @@ class SqlSlaDueView(SqlView):
 
 class SlaDueFold:
     """The bulk rebuild's fold of the due index (ADR 0068): each ticket's rows by clock in
-    memory, changed by ``projection.apply`` as the incremental path changes them."""
+    memory, changed by ``projection.apply`` as the incremental path changes them, their JSON
+    columns decoded once and encoded once (``projection.finish``)."""
 
     def __init__(self) -> None:
         self.rows: dict[str, dict[str, SlaDueRow]] = {}
@@ -124,5 +126,6 @@ class SlaDueFold:
         rows = self.rows
         chosen = rows if keys is None else [k for k in keys if k in rows]
         self.touched = set()
+        # ``finish`` encodes a row's JSON columns: a copy's, the fold goes on after.
         return {TABLE: [tuple([row[c] for c in COLUMNS])
-                        for tid in chosen for row in rows[tid].values()]}
+                        for tid in chosen for row in map(p.finish, map(dict, rows[tid].values()))]}
