@@ -204,7 +204,8 @@ def bulk_load(bundle: Path, database: Path, counter: Any = None) -> int:
             con.execute(f"PRAGMA {pragma}")
         con.execute(f"CREATE TABLE {EVENTS_TABLE} (originator_id TEXT, "
                     "originator_version INTEGER, topic TEXT, state BLOB)")
-        con.execute(f"CREATE TABLE {CHAIN_TABLE} (position INTEGER PRIMARY KEY, hash TEXT NOT NULL)")
+        con.execute(f"CREATE TABLE {CHAIN_TABLE} "
+                    "(position INTEGER PRIMARY KEY, hash TEXT NOT NULL)")
         insert_event = (f"INSERT INTO {EVENTS_TABLE} (rowid, originator_id, originator_version, "
                         "topic, state) VALUES (?, ?, ?, ?, ?)")
         insert_link = f"INSERT INTO {CHAIN_TABLE} VALUES (?, ?)"

@@ -11,8 +11,9 @@ database, and a difference means the read side was wrong.
 Speed (ADR 0069): the bundle is checked in this process while a worker process loads it
 (``bundle.bulk_load``: one transaction, the unique index built after the rows) -- two cores,
 each reading the file once; nothing the worker loaded is used unless this process's check
-passed. The loaded store is then checked again by the fast check (``scan.py``, two processes
-on a big store), and the views are rebuilt. Each step reports progress through ``steps``.
+passed. The loaded store is then checked again by the fast check (``scan.py``) in a worker
+process while this one rebuilds the views; the figures are only given once that check has
+given the bundle's head. Each step reports progress through ``steps``.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from typing import Any
 
 from adapters.audit.bundle import EVENTS_TABLE, bulk_load, verify_bundle
 from adapters.audit.chain import AuditError, Progress, verify_store
-from adapters.audit.scan import Child, default_processes
+from adapters.audit.scan import Child, Source, check_source
+from adapters.audit.store import CHAIN_TABLE
 from adapters.container import build
 from adapters.settings import Settings
 from application.reports import ReportBuilder
@@ -81,7 +83,7 @@ def load_verified(bundle: Path, database: Path, steps: Steps = _no_steps,
                 loaded = bulk_load(bundle, database, _Counter(p))
         else:
             with steps("load (finishing)", total) as p:
-                loaded = _wait(worker, p)
+                loaded = int(_wait(worker, p))
         worker = None
     finally:
         if worker is not None:
@@ -110,16 +112,30 @@ def replay(bundle: Path, settings: Settings, *, project: str | None = None,
             if getattr(recorder, "events_table_name", EVENTS_TABLE) != EVENTS_TABLE:
                 raise AuditError(f"the replay store's events table is not {EVENTS_TABLE}")
             mark = time.perf_counter()
-            with steps("verify replayed store", verdict.events) as p:
-                again = verify_store(recorder, progress=p, processes=(
-                    processes or default_processes(0, verdict.position)))
-            seconds["verify store"] = time.perf_counter() - mark
-            if not again.ok or again.head != verdict.head:
-                raise AuditError("the replayed store does not recompute the bundle's head")
-            mark = time.perf_counter()
-            with steps("rebuild read models", verdict.position) as p:
-                services.runner.rebuild_many(read_models(services), _positions(p))
-            seconds["rebuild"] = time.perf_counter() - mark
+            parallel = (processes if processes is not None else min(2, os.cpu_count() or 1)) > 1
+            checker = (Child(check_source, Source("sqlite", str(database), EVENTS_TABLE,
+                                                  CHAIN_TABLE), verdict.position)
+                       if parallel else None)
+            try:
+                if checker is None:
+                    with steps("verify replayed store", verdict.events) as p:
+                        again = verify_store(recorder, progress=p)
+                    seconds["verify store"] = time.perf_counter() - mark
+                    _same_head(again, verdict)
+                    mark = time.perf_counter()
+                label = "rebuild read models" + (" (verifying the store beside)" if checker else "")
+                with steps(label, verdict.position) as p:
+                    services.runner.rebuild_many(read_models(services), _positions(p))
+                seconds["rebuild"] = time.perf_counter() - mark
+                if checker is not None:
+                    with steps("verify replayed store (finishing)", verdict.events) as p:
+                        again = _wait(checker, p)
+                    checker = None
+                    seconds["verify store (beside the rebuild)"] = time.perf_counter() - mark
+                    _same_head(again, verdict)
+            finally:
+                if checker is not None:
+                    checker.stop()
             now = as_of or services.desk.clock.now()
             figures = compliance(services.tickets, datetime(1970, 1, 1, tzinfo=UTC), now, now)
             report = None
@@ -130,6 +146,12 @@ def replay(bundle: Path, settings: Settings, *, project: str | None = None,
             return Replayed(again.events, again.head, again.position, figures, report, seconds)
         finally:
             services.close()
+
+
+def _same_head(again: Any, verdict: Any) -> None:
+    if not again.ok or again.head != verdict.head or again.events != verdict.events:
+        raise AuditError("the replayed store does not recompute the bundle's head "
+                         f"({again.as_dict()})")
 
 
 def _events_in(bundle: Path) -> int:
@@ -144,8 +166,8 @@ def _events_in(bundle: Path) -> int:
         return 0
 
 
-def _wait(worker: Child, progress: Progress | None) -> int:
-    """The worker's result, reporting its rows loaded meanwhile."""
+def _wait(worker: Child, progress: Progress | None) -> Any:
+    """The worker's result, reporting its progress (``counter``) meanwhile."""
     import threading
 
     done = threading.Event()
@@ -158,7 +180,7 @@ def _wait(worker: Child, progress: Progress | None) -> int:
     thread = threading.Thread(target=report, daemon=True)
     thread.start()
     try:
-        return int(worker.result())
+        return worker.result()
     finally:
         done.set()
         thread.join()

@@ -27,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
-import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -352,6 +351,20 @@ def _worker(source: Source, before: int, stop: int, counter: Any, out: Any) -> N
     out.close()
 
 
+def check_source(source: Source, stop: int, counter: Any = None) -> Verdict:
+    """The whole chain of ``source`` up to ``stop``, on a connection of its own (for a
+    ``Child``: replay checks its loaded store beside the rebuild)."""
+
+    def seen(count: int, _position: int) -> None:
+        if counter is not None:
+            counter.value = count
+
+    with open_reader(source) as reader:
+        o = walk(reader, 0, stop, GENESIS, 0, seen)
+    return Verdict(o.ok, o.count, o.head.hex(), o.position, o.bad_at, o.reason, o.expected,
+                   o.found)
+
+
 def segments(before: int, stop: int, n: int) -> list[tuple[int, int]]:
     """``(before, stop]`` cut into ``n`` ranges of about the same number of positions."""
     size = max(1, -(-(stop - before) // n))
@@ -374,14 +387,14 @@ def verify_range(recorder: Any, kind: str, before: int, stop: int, anchor: bytes
     if source is None or stop <= before:
         n = 1
     parts = segments(before, stop, n) if stop > before else [(before, stop)]
-    began = time.perf_counter()
     outcomes: list[Outcome] = []
     if len(parts) == 1:
         src = source or Source("sqlite", "", recorder.events_table_name, "event_chain")
         with local_reader(recorder, src) as reader:
             outcomes.append(walk(reader, before, stop, anchor, before, progress))
     else:
-        outcomes = _parallel(recorder, source, parts, anchor, progress, began)  # type: ignore[arg-type]
+        assert source is not None
+        outcomes = _parallel(recorder, source, parts, anchor, progress)
     total = 0
     for outcome in outcomes:
         total += outcome.count
@@ -395,7 +408,7 @@ def verify_range(recorder: Any, kind: str, before: int, stop: int, anchor: bytes
 
 
 def _parallel(recorder: Any, source: Source, parts: list[tuple[int, int]], anchor: bytes,
-              progress: Progress | None, began: float) -> list[Outcome]:
+              progress: Progress | None) -> list[Outcome]:
     ctx = _context()
     workers = []
     for lo, hi in parts[1:]:
