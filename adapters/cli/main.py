@@ -136,14 +136,21 @@ def cmd_projections(args: argparse.Namespace) -> int:
         if unknown:
             console.print(f"unknown projection {unknown[0]!r}; known: {', '.join(services.runner.views)}")
             return 2
-        head = services.desk.max_position()
+        # One pass over the log for every view that can be rebuilt in bulk, beside the live
+        # ones (ADR 0068); the others, or with --each every view, one after the other.
+        from adapters.runners.bulk import bulk_capable
+
+        bulk = [n for n in names if bulk_capable(services.runner.views[n])] if not args.each else []
+        groups: list[list[str]] = ([bulk] if bulk else []) + [[n] for n in names if n not in bulk]
         failed = False
-        for name in names:
+        for group in groups:
+            label = ", ".join(group)
+            title = f"{len(group)} views in one pass" if len(group) > 1 else label
             with Progress(
-                TextColumn(f"rebuild {name}"), BarColumn(), MofNCompleteColumn(),
+                TextColumn(f"rebuild {title}"), BarColumn(), MofNCompleteColumn(),
                 TextColumn("{task.fields[rate]} events/s"), TimeRemainingColumn(), console=console,
             ) as progress:
-                task = progress.add_task(name, total=max(head, 1), rate="-")
+                task = progress.add_task(label, total=max(services.desk.max_position(), 1), rate="-")
                 import time
 
                 began = time.perf_counter()
@@ -154,14 +161,16 @@ def cmd_projections(args: argparse.Namespace) -> int:
                                     rate=f"{position / elapsed:,.0f}")
 
                 try:
-                    count, seconds = services.runner.rebuild(name, report)
+                    done = services.runner.rebuild_many(group, report)
                 except Exception as e:  # a broken plug-in: say so, rebuild the others
                     failed = True
-                    console.print(f"{name}: rebuild failed: {type(e).__name__}: {e}")
+                    console.print(f"{label}: rebuild failed: {type(e).__name__}: {e}")
                     continue
+            count, seconds = next(iter(done.values()))
+            how = " (one pass, built beside the live views and swapped in)" if group is bulk else ""
             console.print(
-                f"{name}: {count} notifications in {seconds:.2f} s "
-                f"({count / max(seconds, 1e-9):,.0f} events/s)"
+                f"{label}: {count} notifications in {seconds:.2f} s "
+                f"({count / max(seconds, 1e-9):,.0f} events/s){how}"
             )
         return 1 if failed else 0
     finally:
@@ -366,6 +375,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     proj.add_argument("action", choices=["status", "rebuild", "run"],
                       help="run: keep the read models and the SLA watcher going (a worker process)")
     proj.add_argument("name", nargs="?")
+    proj.add_argument("--each", action="store_true",
+                      help="rebuild: one view after the other, each from the whole log, in place "
+                           "(default: one pass for all the views that can be rebuilt in bulk, "
+                           "beside the live ones; ADR 0068)")
     # serve's worker (ADR 0038): standard input is a pipe from serve, whose PID this is
     proj.add_argument("--parent-pipe", type=int, metavar="PID", help=argparse.SUPPRESS)
     proj.add_argument("--status-fd", type=int, help=argparse.SUPPRESS)  # reports to that serve

@@ -52,8 +52,10 @@ class LogScan:
                      f"FROM {r.events_table_name} WHERE rowid > ? AND rowid <= ?{where} "
                      f"ORDER BY rowid LIMIT ?")
             with r.datastore.transaction(commit=False) as c:
-                c.execute(query, (after, upto, *(topics or ()), limit))
-                return c.fetchall()  # type: ignore[no-any-return]
+                raw = c.sqlite_cursor  # plain tuples, not the library's ``sqlite3.Row``s
+                raw.row_factory = None
+                raw.execute(query, (after, upto, *(topics or ()), limit))
+                return raw.fetchall()  # type: ignore[no-any-return]
         if self.kind == "postgres":
             from psycopg import sql
 

@@ -153,3 +153,15 @@ def test_a_rebuild_that_dies_before_the_swap_leaves_the_live_view(
     assert snapshot(demo) == before
     demo.runner.rebuild_many(list(BULK))  # the next one drops the leftover shadows
     assert snapshot(demo) == before
+
+
+def test_the_command_rebuilds_the_views_in_one_pass(demo: Services,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from adapters.cli.main import main
+
+    before = snapshot(demo)
+    assert main(["projections", "rebuild", "--database", demo.settings.database_url]) == 0
+    said = capsys.readouterr().err
+    assert "5 views in one pass" in said and "events/s" in said
+    assert "knowledge: " in said  # a view without a fold: in place, as before
+    assert snapshot(demo) == before
