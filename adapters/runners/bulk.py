@@ -13,9 +13,9 @@ touches it, and the view is empty (a queue shows nothing) until the rebuild ends
    fields the views want (``MsgspecMapper.event_from_row``, the incremental path's decoding:
    sealed personal fields are opened, or read as erased, exactly as there), and fed to each
    view's ``fold`` whose topics it is: the rows are folded in memory by the view's own code.
-3. **Rows written once**, into the fresh shadow tables with plain ``INSERT`` (``executemany``,
-   transactions of ``WRITE_CHUNK`` rows, short turns at SQLite's writer lock), then the
-   indexes built (one transaction each).
+3. **Rows written once**, into the fresh shadow tables: SQLite plain ``INSERT``s
+   (``executemany``), PostgreSQL ``COPY``, in transactions of ``WRITE_CHUNK`` rows (short turns
+   at SQLite's writer lock), then the indexes built (one transaction each).
 4. **Caught up and swapped in atomically.** The log grew meanwhile: the folds are fed the new
    events (a few passes, in memory), then one transaction per database reads the remaining
    tail, applies it to the shadow (upserts of the rows it touches), drops the live tables,
@@ -217,7 +217,12 @@ class BulkRebuild:
                       f"VALUES ({', '.join([param] * len(columns))})")
             for i in range(0, len(rows), self.write_chunk):
                 with view.store.transaction() as cur:
-                    cur.executemany(insert, rows[i:i + self.write_chunk])
+                    if view.store.dialect == "postgres":  # COPY: no statement per row
+                        with cur.copy(f"COPY {names[table]} ({cols}) FROM STDIN") as copy:
+                            for row in rows[i:i + self.write_chunk]:
+                                copy.write_row(row)
+                    else:
+                        cur.executemany(insert, rows[i:i + self.write_chunk])
 
     def _index(self, member: Member) -> None:
         view, names = member.view, member.names
