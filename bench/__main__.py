@@ -70,12 +70,17 @@ def verdict(ok: bool) -> str:
 
 
 def rebuild_rows(d: dict[str, Any]) -> list[Row]:
-    store, ops = d["store"], d["lines"][0]
-    target = f"≥ {d['target_events_per_s']:,} events/s {verdict(ops['per_s'] >= d['target_events_per_s'])}" \
-        if store == "sqlite" else ""
-    return [[f"rebuild ticket_list, {d['events']:,} events", store, f"events/s vs {ln['name'].removeprefix('raw ')}",
-             f"{ops['per_s']:,.0f}", f"{ln['per_s']:,.0f}", f"{ops['per_s'] / ln['per_s']:.3f}x", target]
-            for ln in d["lines"][1:]]
+    """The bulk rebuild of each view (ADR 0068) beside the raw reads and the incremental path."""
+    store, ops, goal = d["store"], d["lines"][0], d["target_events_per_s"]
+    rows = [[f"{ops['name']}, {d['events']:,} events", store, f"events/s vs {ln['name'].removeprefix('raw ')}",
+             f"{ops['per_s']:,.0f}", f"{ln['per_s']:,.0f}", f"{ops['per_s'] / ln['per_s']:.3f}x",
+             f"≥ {goal:,} events/s {verdict(ops['per_s'] >= goal)}"] for ln in d["lines"][1:]]
+    before = d.get("incremental")
+    for ln in ([ops, *d.get("views", [])] if before else []):
+        rows.append([f"{ln['name']}, {d['events']:,} events", store, f"events/s vs {before['name']}",
+                     f"{ln['per_s']:,.0f}", f"{before['per_s']:,.0f}", f"{ln['per_s'] / before['per_s']:.3f}x",
+                     f"≥ {goal:,} events/s {verdict(ln['per_s'] >= goal)}" if "one pass" not in ln["name"] else ""])
+    return rows
 
 
 def lifecycle_rows(d: dict[str, Any]) -> list[Row]:
@@ -128,7 +133,9 @@ def scale_rows(d: dict[str, Any]) -> list[Row]:
     raw = d["raw_read"]["rows"] / d["raw_read"]["seconds"]
     rows = [[what, store, f"rebuild {r['view']} events/s vs raw read", f"{r['events'] / r['seconds']:,.0f}",
              f"{raw:,.0f}", f"{r['events'] / r['seconds'] / raw:.3f}x", ""] for r in d["rebuild"]]
-    rows.append([what, store, "full rebuild, every view (s)", f"{d['rebuild_total_s']:.1f}", "", "", ""])
+    at_1m = d["rebuild_total_s"] * 1_000_000 / d["tickets"]
+    rows.append([what, store, "full rebuild, every view (s); at 1M tickets, linear", f"{d['rebuild_total_s']:.1f}",
+                 "", f"{at_1m:,.0f} s", f"≤ 120 s at 1M {verdict(at_1m <= 120)}"])
     for q in d["queries"]:
         if q["floor"]:
             rows.append([what, store, f"p99 ms {q['name']} vs {q['floor_name']}", f"{q['dist']['p99']:.2f}",
