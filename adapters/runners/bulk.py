@@ -239,6 +239,15 @@ class BulkRebuild:
         view's position, in one transaction; the position reached."""
         store = group[0].view.store
         with store.transaction() as cur:
+            if store.dialect == "postgres":
+                # The views' tracking rows first, in the order of their names, as a runner's
+                # transaction takes them (``ProjectionRunner._apply_in``) before it writes any
+                # table: a runner's batch then waits for the swap, or the swap for it, and the
+                # DROPs below never deadlock with a batch holding another of the tables.
+                names = sorted(m.view.name for m in group)
+                marks = ", ".join(["%s"] * len(names))
+                cur.execute(f"SELECT name FROM {Tracking.TABLE} WHERE name IN ({marks}) "
+                            "ORDER BY name FOR UPDATE", names)
             head = self.desk.max_position()
             end = self._feed(group, done, head, None) if head > done else done
             for member in group:
