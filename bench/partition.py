@@ -13,9 +13,10 @@ table's reads on natively partitioned copies of it, each beside a baseline of th
    as the routes call it) beside the floor of a round trip through the same pool (``SELECT
    1``); the as-of read of a closed ticket (``desk.get_ticket(id, as_of)``) beside the raw
    ``SELECT`` of its stored events.
-2. Extrapolation to 10M tickets: each query's growth per doubling of the store, ``g =
-   max(1, (t_last / t_first) ** (1 / log2(n_last / n_first)))``, applied ``log2(10M / n_last)`` more
-   times: ``t_10M = t_last * g ** log2(10M / n_last)``. Index lookups grow with the index's
+2. Extrapolation to 10M tickets: each query's growth per doubling of the store, ``g``, is
+   fitted by least squares over every size measured (``log2 t_p50`` against ``log2 n``: g =
+   2 ** slope, never below 1), then applied ``log2(10M / n_last)`` more times from the fitted
+   time at the last size: ``t_10M = t_fit(n_last) * g ** log2(10M / n_last)``. Index lookups grow with the index's
    depth (g close to 1); a query that reads rows in proportion to the store grows with it
    (g close to 2). It assumes the stage mix stays (1.2% open) and that the indexes stay in
    memory (at 10M tickets ~75M events: about 13 GB of events, measured per ticket below).
@@ -195,6 +196,19 @@ def retention(conn: Any, parts: int) -> tuple[float, float, int]:
 # ---------------------------------------------------------------------------- main
 
 
+def growth(sizes: Sequence[int], p50s: Sequence[float]) -> tuple[float, float]:
+    """(g, fitted p50 at the last size): the least-squares line of log2 p50 against log2 size;
+    g = 2 ** slope, at least 1 (a query does not get faster as the store grows: below is noise)."""
+    xs, ys = [math.log2(n) for n in sizes], [math.log2(t) for t in p50s]
+    if len(xs) < 2:
+        return 1.0, p50s[-1]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+    slope = max(slope, 0.0)
+    at_last = 2 ** (my + slope * (xs[-1] - mx)) if slope > 0 else 2 ** my
+    return 2 ** slope, at_last
+
+
 def line(name: str, d: Dist, floor_name: str = "", floor: Dist | None = None) -> str:
     text = f"{name:42} {d.p50:8.2f} {d.p99:8.2f}"
     if floor is not None:
@@ -258,19 +272,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"load average {load_average():.2f}")
 
         first, last = results[0], results[-1]
-        doublings = math.log2(last["tickets"] / first["tickets"]) if len(results) > 1 else 0
         ahead = math.log2(TEN_MILLION / last["tickets"])
         print()
-        print(f"Extrapolated to {TEN_MILLION:,} tickets: t_10M = t_last * g ** {ahead:.2f}, "
-              f"g = growth per doubling measured from {first['tickets']:,} to {last['tickets']:,} tickets")
-        print(f"{'p50 ms':42} {'first':>8} {'last':>8} {'g':>6} {'10M':>9}")
+        print(f"Extrapolated to {TEN_MILLION:,} tickets: t_10M = t_fit(last) * g ** {ahead:.2f}, g = growth "
+              f"per doubling, least squares over the {len(results)} sizes from {first['tickets']:,} to "
+              f"{last['tickets']:,} tickets")
+        print(f"{'p50 ms':42} " + " ".join(f"{r['tickets'] // 1000:>6}k" for r in results)
+              + f" {'g':>6} {'10M':>9}")
         extrapolated = {}
         for name in [q for q, _ in queries(services)] + ["as-of read of a closed ticket"]:
-            a, b = first["figures"][name].p50, last["figures"][name].p50
-            # never below 1: a query does not get faster as the store grows (below 1 is noise)
-            g = max((b / a) ** (1 / doublings), 1.0) if doublings else 1.0
-            extrapolated[name] = {"growth_per_doubling": g, "p50_10m_ms": b * g ** ahead}
-            print(f"{name:42} {a:8.2f} {b:8.2f} {g:6.2f} {b * g ** ahead:9.2f}")
+            p50s = [r["figures"][name].p50 for r in results]
+            g, fitted = growth([r["tickets"] for r in results], p50s)
+            extrapolated[name] = {"growth_per_doubling": g, "p50_10m_ms": fitted * g ** ahead}
+            print(f"{name:42} " + " ".join(f"{t:7.2f}" for t in p50s)
+                  + f" {g:6.2f} {fitted * g ** ahead:9.2f}")
         per_ticket = last["store_bytes"] / last["tickets"]
         print(f"store at 10M tickets, by the bytes per ticket measured: {per_ticket * TEN_MILLION / 1e9:,.0f} GB")
 
