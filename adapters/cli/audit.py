@@ -93,18 +93,21 @@ def _bundle_size(lines: Any) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    from adapters.audit.bundle import verify_bundle_file
     from adapters.audit.chain import public_key, verify_store
-    from adapters.audit.bundle import verify_bundle
+    from adapters.audit.scan import default_processes
 
     began = time.perf_counter()
     if args.bundle:
         trusted = public_key(args.public_key) if args.public_key else None
-        with open(args.bundle, "rb") as lines, \
-                _progress("verify bundle", _bundle_size(lines)) as p:
-            verdict, signed = verify_bundle(lines, trusted, progress=p)
+        path = Path(args.bundle)
+        with path.open("rb") as lines:
+            total = _bundle_size(lines)
+        processes = args.processes or default_processes(0, total)
+        with _progress("verify bundle", total) as p:
+            verdict, signed = verify_bundle_file(path, trusted, progress=p, processes=processes)
         print(f"bundle: {signed}", file=sys.stderr)
         return _done(verdict, time.perf_counter() - began)
-    from adapters.audit.scan import default_processes
     from adapters.audit.store import ChainStore
     from adapters.container import build
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from adapters.audit.chain import verify_store
+from adapters.audit.chain import AuditError, verify_store
 from adapters.audit.scan import segments
 from adapters.audit.store import ChainStore
 from adapters.container import Services
@@ -120,12 +120,16 @@ def reference_bundle(text: str) -> dict[str, Any]:
                   anchor_position=header["anchor"]["position"]).as_dict()
 
 
-def test_a_bundle_check_gives_the_reference_verdict(services: Services) -> None:
+def test_a_bundle_check_gives_the_reference_verdict(services: Services, tmp_path: Any,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     import base64
     import io
     import json
 
-    from adapters.audit.bundle import export, verify_bundle
+    from adapters.audit import bundle as bundles
+    from adapters.audit.bundle import export, verify_bundle, verify_bundle_file
+
+    monkeypatch.setattr(bundles, "PARALLEL_BYTES", 0)  # cut even a small file into parts
 
     head = fill(services, TICKETS)
     out = io.StringIO()
@@ -158,10 +162,30 @@ def test_a_bundle_check_gives_the_reference_verdict(services: Services) -> None:
                 assert "trailer" in str(verdict.reason)
                 continue
             assert verdict.as_dict() == expected, (name, mode)
+        path = tmp_path / "case.jsonl"
+        path.write_text(text, encoding="utf-8")
+        single = verify_bundle(io.StringIO(text))
+        for processes in (2, 3, 5):  # in parts: the one pass's verdict and note
+            assert verify_bundle_file(path, processes=processes) == single, (name, processes)
     # A line that is not JSON after a broken chain: the break is reported, as line by line.
     broken = [*edited(4, state=flipped)[:head - 2], "not json", *lines[head - 1:]]
     verdict, _ = verify_bundle(io.StringIO("\n".join(broken) + "\n"))
     assert (verdict.ok, verdict.first_bad_position) == (False, 4)
+    path = tmp_path / "broken.jsonl"
+    path.write_text("\n".join(broken) + "\n", encoding="utf-8")
+    for processes in (1, 2, 3):
+        verdict, _ = verify_bundle_file(path, processes=processes)
+        assert (verdict.ok, verdict.first_bad_position) == (False, 4)
+    # ...and with the chain whole, the bad line is named by its number in the file, whichever
+    # part it falls in; a bundle cut short has no trailer.
+    for processes in (1, 2, 3):
+        path.write_text("\n".join([*lines[:head - 2], "not json", *lines[head - 1:]]) + "\n",
+                        encoding="utf-8")
+        with pytest.raises(AuditError, match=f"line {head - 1}: not JSON"):
+            verify_bundle_file(path, processes=processes)
+        path.write_text("\n".join(lines[:-1]) + "\n", encoding="utf-8")
+        with pytest.raises(AuditError, match="no trailer"):
+            verify_bundle_file(path, processes=processes)
 
 
 # ------------------------------------------------------------------ replay's bulk load
@@ -174,7 +198,6 @@ def test_a_bulk_loaded_bundle_equals_the_store_row_for_row(services: Services,
     import sqlite3
 
     from adapters.audit.bundle import export
-    from adapters.audit.chain import AuditError
     from adapters.audit.replay import load_verified
     from adapters.stores.persistence import LogReader
     from application.audit import originator_text
