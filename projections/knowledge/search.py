@@ -64,14 +64,26 @@ def fold(text: str) -> str:
         lowered = text.lower()
         if len(lowered) == len(text):
             return lowered
-    out = []
-    for ch in text:
+    # Character by character, through a table each character enters once (``str.translate``
+    # in C): a ticket's text with full-width punctuation ~5 us instead of ~120 us (ADR 0068).
+    return text.translate(_FOLDED)
+
+
+class _Folded(dict[int, str]):
+    """``fold`` of one character, by code point, computed when first asked for."""
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
         if ch.isascii():
-            out.append(ch.lower())
-            continue
-        n = unicodedata.normalize("NFKC", ch).lower()
-        out.append(n if len(n) == 1 else (ch.lower() if len(ch.lower()) == 1 else ch))
-    return "".join(out)
+            folded = ch.lower()
+        else:
+            n = unicodedata.normalize("NFKC", ch).lower()
+            folded = n if len(n) == 1 else (ch.lower() if len(ch.lower()) == 1 else ch)
+        self[code] = folded
+        return folded
+
+
+_FOLDED = _Folded()
 
 
 @dataclass(frozen=True)
