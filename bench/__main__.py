@@ -38,9 +38,9 @@ from bench.http_commands import add_load_options
 RESULTS = ROOT / "bench" / "results"
 SIZES = {  # suite -> default sizes
     "quick": {"http": 60, "rt": 6, "append": 300, "rebuild": 5_000, "scale": 20_000, "encoding": 200,
-              "audit": 2_000},
+              "audit": 2_000, "replica": 2_000},
     "full": {"http": 1_000, "rt": 60, "append": 1_000, "rebuild": 20_000, "scale": 20_000, "encoding": 1_000,
-             "audit": 10_000},
+             "audit": 10_000, "replica": 20_000},
     "scale": {"scale": 1_000_000, "partition": 100_000},
 }
 Row = list[str]
@@ -143,6 +143,14 @@ def scale_rows(d: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def replica_rows(d: dict[str, Any]) -> list[Row]:
+    """Lists and read-after-write from the standby beside the primary (``bench/replica.py``)."""
+    what = f"replica, {d['tickets']:,} tickets"
+    return [[what, "postgres", f"p50 ms {name}: standby vs primary", f"{f['replica']['p50']:.2f}",
+             f"{f['primary']['p50']:.2f}", f"{f['replica']['p50'] / f['primary']['p50']:.2f}x", ""]
+            for name, f in d["figures"].items()]
+
+
 def partition_rows(d: dict[str, Any]) -> list[Row]:
     """The queries at the last size beside the round trip, their 10M extrapolation, and the
     partitioned copies' reads beside the unpartitioned one (``bench/partition.py``)."""
@@ -198,6 +206,9 @@ def plan(args: argparse.Namespace) -> list[Step]:
                       RESULTS / f"rebuild-{store}.json", rebuild_rows))
         steps.append(("bench.audit", ["--tickets", str(size("audit")), "--store", store, *pg],
                       RESULTS / f"audit-{store}.json", audit_rows))
+    if "postgres" in stores:  # ADR 0070: lists from a hot standby
+        steps.append(("bench.replica", ["--tickets", str(size("replica"))], RESULTS / "replica.json",
+                      replica_rows))
     if args.suite == "quick":
         steps.append(("bench.scale", ["--tickets", str(size("scale")), "--queries", "50", "--store", stores[0], *pg],
                       RESULTS / f"scale-{stores[0]}.json", scale_rows))

@@ -54,6 +54,11 @@ def urls(pair: tuple[PostgresServer, StandbyServer]) -> tuple[str, str]:
     primary, standby = pair
     name = unique_database_name("replica")
     url = create_database(primary.url, name)
+    # The harness's server commits without waiting for its WAL (synchronous_commit=off), and
+    # the WAL sender ships a commit only once written (the WAL writer's round, 200 ms): this
+    # database commits as a production one does, so the standby follows within milliseconds.
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = on')
     replica = with_dbname(standby.url, name)
     deadline = time.monotonic() + 30
     while True:
