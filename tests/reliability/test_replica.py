@@ -219,3 +219,31 @@ def test_serve_processes_read_lists_from_the_standby(
     finally:
         assert server.stop() in (0, -15), server.log_tail()
         assert worker.stop() == 0, worker.log_tail()
+
+
+def test_a_named_position_is_waited_for_on_the_primary_too(tmp_path: Path):
+    """Without a replica the header is honoured against the primary's views (here SQLite): a
+    position they have is served at once, one beyond the log's head is a 503 after the bound."""
+    services = build(Settings(database_url=f"sqlite:///{tmp_path}/o.sqlite3", sla_watch_seconds=0,
+                              rate_limit="off", read_your_writes_seconds=0.3))
+    try:
+        with TestClient(create_app(services)) as client:
+            r = client.post(f"{API}/tickets", json=registration("客户A", "主库"))
+            assert r.status_code == 201, r.text
+            position = int(r.headers["x-opsledger-position"])
+            assert position == services.desk.max_position()
+            ok = client.get(f"{API}/tickets", headers={"X-Opsledger-Min-Position": str(position)})
+            assert ok.status_code == 200 and ok.json()["count"] == 1
+            assert "x-opsledger-read-position" not in ok.headers  # only reads from a replica say it
+            began = time.monotonic()
+            late = client.get(f"{API}/tickets", headers={"X-Opsledger-Min-Position": str(position + 1000)})
+            assert late.status_code == 503 and late.headers["retry-after"] == "1", late.text
+            assert late.headers["content-type"].startswith("application/problem+json")
+            assert 0.3 <= time.monotonic() - began < 3
+            for bad in ("x", "1.5", "99999999999999999999999"):
+                r = client.get(f"{API}/tickets", headers={"X-Opsledger-Min-Position": bad})
+                assert r.status_code == 400, (bad, r.text)
+            assert client.get(f"{API}/tickets/{ok.json()['items'][0]['id']}",
+                              headers={"X-Opsledger-Min-Position": "x"}).status_code == 200  # a log read
+    finally:
+        services.close()
