@@ -36,6 +36,7 @@ from typing import Any
 from application.audit import GENESIS, Verdict, link
 
 PAGE = 20_000
+MMAP_BYTES = 1 << 40  # SQLite caps it at its build's maximum (2 GiB by default)
 #: Below this many positions a range is checked in one process: starting another costs more
 #: (~0.3 s) than it saves. Measured in ADR 0069.
 PARALLEL_FROM = 300_000
@@ -215,7 +216,11 @@ def open_reader(source: Source) -> Iterator[Reader]:
 
         con = sqlite3.connect(source.target, uri=source.target.startswith("file:"))
         try:
-            con.execute("BEGIN")  # one snapshot for the segment's two queries
+            # Read-only; the file memory-mapped: the join's lookup of each event's chain row
+            # then costs no read() call per page (750,000 events: 165k -> 338k rows/s).
+            con.execute("PRAGMA query_only = 1")
+            con.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+            con.execute("BEGIN")  # one snapshot for the segment's queries
             yield SQLiteReader(con.cursor(), source)
         finally:
             con.close()
@@ -251,7 +256,12 @@ def source_of(recorder: Any, kind: str) -> Source | None:
 
 @contextmanager
 def local_reader(recorder: Any, source: Source) -> Iterator[Reader]:
-    """A reader on the recorder's own pool (this process)."""
+    """A reader in this process: on SQLite a connection of its own (``open_reader``) unless
+    the database is in memory, on PostgreSQL one of the recorder's pool."""
+    if source.kind == "sqlite" and source.target:
+        with open_reader(source) as reader:
+            yield reader
+        return
     if source.kind == "sqlite":
         with recorder.datastore.transaction(commit=False) as c:
             yield SQLiteReader(getattr(c, "sqlite_cursor", c), source)
