@@ -41,7 +41,7 @@ SIZES = {  # suite -> default sizes
               "audit": 2_000, "replica": 2_000},
     "full": {"http": 1_000, "rt": 60, "append": 1_000, "rebuild": 20_000, "scale": 20_000, "encoding": 1_000,
              "audit": 10_000, "replica": 20_000},
-    "scale": {"scale": 1_000_000, "partition": 100_000},
+    "scale": {"scale": 1_000_000, "partition": 100_000, "audit": 100_000},
 }
 Row = list[str]
 
@@ -191,6 +191,10 @@ def plan(args: argparse.Namespace) -> list[Step]:
         if "postgres" in stores:  # ADR 0070
             steps.append(("bench.partition", ["--tickets", str(sizes["partition"]), *pg],
                           RESULTS / "partition.json", partition_rows))
+        for store in stores:  # ADR 0069: 750,000 events, extrapolated to 7.5M in bench/README.md
+            steps.append(("bench.audit", ["--tickets", str(sizes["audit"]), "--store", store,
+                                          "--repeats", "1", *pg],
+                          RESULTS / f"audit-scale-{store}.json", audit_rows))
         return steps
     # With RT: opsledger also on RT's own PostgreSQL cluster (skipped with a note when RT is down).
     http_stores = [*stores, "postgres-rt"] if "postgres" in stores and not args.no_rt else stores
