@@ -231,3 +231,31 @@ def test_a_bulk_loaded_bundle_equals_the_store_row_for_row(services: Services,
     for processes in (1, 2):
         with pytest.raises(AuditError, match="does not verify: position 7"):
             load_verified(bundle, tmp_path / f"bad-{processes}.sqlite3", processes=processes)
+
+
+@pytest.mark.parametrize("store_kind", [DB_STORES[0]], indirect=True)
+def test_the_cli_in_one_process_and_in_two(services: Services, store_url: str, tmp_path: Any,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from adapters.cli.main import main
+
+    head = fill(services, TICKETS)
+    assert main(["audit", "export", "--database", store_url]) == 0
+    bundle = tmp_path / "bundle.jsonl"
+    bundle.write_text(capsys.readouterr().out, encoding="utf-8")
+    replayed = set()
+    for processes in ("1", "2"):
+        assert main(["audit", "replay", "--bundle", str(bundle), "--processes", processes]) == 0
+        err = capsys.readouterr().err
+        replayed.add(next(line for line in err.splitlines() if line.startswith("replayed")))
+        assert "seconds: verify and load" in err
+    assert replayed == {f"replayed {head} events, head {head}:{fast(services, 1)['head']}"}
+    flip_byte(services, head - 5)
+    answers = []
+    for processes in ("1", "2"):
+        assert main(["audit", "verify", "--database", store_url, "--processes", processes]) == 1
+        answers.append(json.loads(capsys.readouterr().out))
+        assert main(["audit", "verify", "--bundle", str(bundle), "--processes", processes]) == 0
+        capsys.readouterr()
+    assert answers[0] == answers[1] and answers[0]["first_bad_position"] == head - 5
