@@ -79,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from tests.support.postgres import with_dbname
     from tests.support.replica import StandbyServer
 
-    store = PostgresStore(None)  # a private primary (a standby needs one this harness started)
+    store = PostgresStore("")  # always a private primary: a standby needs one this harness started
     standby = None
     opened: list[Any] = []
     try:
