@@ -31,7 +31,7 @@ from adapters.runners.plugins import plugin_views
 from adapters.stores.blobs import blob_store
 from adapters.stores.quarantine import Quarantine, quarantine_store
 from adapters.runners.projections import ProjectionRunner
-from adapters.runners.replica import ReadReplica, on_replica
+from adapters.runners.replica import ReadReplica, StandbyStore, on_replica
 from adapters.settings import Settings, SettingsError
 from adapters.stores.sqlite import writer_lock
 from application.current import CurrentRecords
@@ -49,7 +49,6 @@ from projections.base import TrackingConflict
 from projections.change_list.view import ChangeListView
 from projections.ci_index.view import CiIndex
 from projections.knowledge.view import KnowledgeView
-from projections.sql import PostgresStore
 from projections.problem_list.view import ProblemListView
 from projections.sla_due.view import SlaDueView
 from projections.ticket_list.view import TicketListView
@@ -201,7 +200,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
         # ADR 0070: the lists, queues, search and reports read these views on the standby;
         # the runner (the worker) keeps writing the primary's, the SLA watcher reads its due
         # index there, commands and the log's reads stay on the primary.
-        store = PostgresStore(standby.conninfo, db.schema, pool_size=8)
+        store = StandbyStore(standby.conninfo, db.schema, pool_size=8)
         served = ("tickets", "problems", "knowledge", "changes", "ticket_search")
         for attr in served:
             setattr(services, attr, on_replica(getattr(services, attr), store))

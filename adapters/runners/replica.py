@@ -17,12 +17,30 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from projections.sql import PostgresStore, SqlView, Tracking
 
 POLL_FIRST, POLL_MAX = 0.001, 0.02  # seconds between looks at the standby's positions
+
+
+class StandbyStore(PostgresStore):
+    """A pool on the standby whose reads of a table it does not have yet (a standby started
+    before the primary's first ``serve`` created the read models) fail as a database that is
+    away does (``psycopg.OperationalError``: 503 with ``Retry-After``), not as a bug (500)."""
+
+    @contextmanager
+    def read(self) -> Iterator[Any]:
+        import psycopg
+
+        try:
+            with super().read() as cur:
+                yield cur
+        except psycopg.errors.UndefinedTable as e:
+            raise psycopg.OperationalError(
+                f"the read replica does not have the read models' tables yet: {e}") from e
 
 
 def on_replica(view: SqlView, store: PostgresStore) -> Any:

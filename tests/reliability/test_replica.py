@@ -247,3 +247,31 @@ def test_a_named_position_is_waited_for_on_the_primary_too(tmp_path: Path):
                               headers={"X-Opsledger-Min-Position": "x"}).status_code == 200  # a log read
     finally:
         services.close()
+
+
+def test_a_standby_without_the_tables_yet_answers_503(
+        pair: tuple[PostgresServer, StandbyServer], urls: tuple[str, str]):
+    """The standby has the database but not yet the read models' tables (its replay paused
+    before the primary's first ``build`` made them): a list is a 503 with Retry-After, never
+    a 500; once replay resumes, it is served."""
+    _, standby = pair
+    url, replica_url = urls
+    standby.pause_replay()
+    try:
+        services = build(Settings(database_url=url, read_replica_url=replica_url, sla_watch_seconds=0,
+                                  rate_limit="off", read_your_writes_seconds=0.2))
+        try:
+            with TestClient(create_app(services)) as client:
+                r = client.get(f"{API}/tickets")
+                assert r.status_code == 503, r.text
+                assert r.headers["retry-after"] == "1"
+                assert r.headers["content-type"].startswith("application/problem+json")
+                standby.resume_replay()
+                deadline = time.monotonic() + 10
+                while (r := client.get(f"{API}/tickets")).status_code != 200 and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                assert r.status_code == 200, r.text
+        finally:
+            services.close()
+    finally:
+        standby.resume_replay()
