@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from itertools import chain
 from operator import add
 
 from projections.knowledge.search import MAX_QUERY, Terms, fold
@@ -63,11 +64,12 @@ def is_number(terms: Terms) -> str | None:
 def pairs(text: str) -> str:
     """The distinct two-character windows of ``text``'s lines, each followed by ``MARK``
     (windows with white space left out), for the SQL views to index."""
-    # Every window of the whole text, distinct in order of first appearance (in C: ``map``,
-    # ``dict.fromkeys``), then those without white space (a window across lines holds the
-    # line break): the same as window by window per line, ~1.5x faster (ADR 0068).
-    found = dict.fromkeys(map(add, text, text[1:]))
-    return "".join([k + MARK for k in found if not (k[0].isspace() or k[1].isspace())])
+    # The windows of each run of text between white space (``str.split``: what ``isspace``
+    # calls white space, line breaks included), distinct in order of first appearance, made
+    # in C (``map``, ``dict.fromkeys``): the same as window by window per line, 1.3x faster on
+    # a ticket's text (ADR 0068).
+    found = dict.fromkeys(chain.from_iterable(map(add, run, run[1:]) for run in text.split()))
+    return MARK.join(found) + MARK if found else ""
 
 
 def pair_term(term: str) -> str:
