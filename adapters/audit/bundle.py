@@ -20,7 +20,7 @@ import msgspec
 from eventsourcing.persistence import ApplicationRecorder
 
 from adapters.audit.chain import AuditError, Progress, check_signature, head_document
-from adapters.audit.scan import PAGE, Child, Outcome, Row, hash_pages
+from adapters.audit.scan import PAGE, Child, Outcome, Row, hash_pages, store_pages
 from adapters.audit.store import CHAIN_TABLE, ChainStore
 from application.audit import GENESIS, EventRow, Verdict, merge, originator_text
 
@@ -63,15 +63,22 @@ def export(recorder: ApplicationRecorder, out: IO[str], *, since: int = 0,
                 "last_position": head_position,
                 "anchor": {"position": anchor_position, "hash": anchor_hash}})
     count = 0
-    pairs = merge(store.events(anchor_position, stop), store.chain(anchor_position, stop))
-    for position, event, stored in pairs:
-        if event is None:
-            continue  # a chain row without its event: the bundle's chain breaks right here
-        _, oid, version, topic, state = event
-        _line(out, {"position": position, "originator_id": originator_text(oid),
-                    "originator_version": version, "topic": topic,
-                    "state": base64.b64encode(bytes(state)).decode(), "hash": stored})
-        count += 1
+    with store_pages(recorder, store.kind, anchor_position, stop) as pages:
+        if pages is None:  # the in-memory store
+            pairs = merge(store.events(anchor_position, stop), store.chain(anchor_position, stop))
+            pages = iter([[(p, *e[1:], h) for p, e, h in pairs if e is not None]])
+        # A chain row without its event is not in the pages: the bundle's chain breaks there.
+        # Lines by msgspec (ADR 0069): the same compact JSON as ``_line``, a quarter the time.
+        encode = msgspec.json.encode
+        b64 = base64.b64encode
+        write = out.write
+        for page in pages:
+            for position, oid, version, topic, state, stored in page:
+                write(encode({"position": position, "originator_id": originator_text(oid),
+                              "originator_version": version, "topic": topic,
+                              "state": b64(bytes(state)).decode(), "hash": stored}).decode()
+                      + "\n")
+            count += len(page)
     trailer = {"trailer": True, "events": count,
                **head_document(head_position, head, store.kind, key)}
     _line(out, trailer)

@@ -270,6 +270,21 @@ def local_reader(recorder: Any, source: Source) -> Iterator[Reader]:
         yield PostgresReader(conn, source)
 
 
+@contextmanager
+def store_pages(recorder: Any, kind: str, before: int, stop: int
+                ) -> Iterator[Iterator[list[Row]] | None]:
+    """The rows of ``(before, stop]`` as the check reads them (events LEFT JOIN chain: an
+    event without a chain row has ``None``, a chain row without its event is not there), for
+    the export; None on the in-memory store."""
+    if kind not in ("sqlite", "postgres"):
+        yield None
+        return
+    source = source_of(recorder, kind) or Source("sqlite", "", recorder.events_table_name,
+                                                 "event_chain")
+    with local_reader(recorder, source) as reader:
+        yield reader.pages(before, stop)
+
+
 # ------------------------------------------------------------------ the walk
 
 
