@@ -23,7 +23,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
+from eventsourcing.postgres import ConnectionPool, PostgresApplicationRecorder, PostgresFactory
 from eventsourcing.utils import retry
 from psycopg.sql import SQL, Composable
 
@@ -80,9 +80,23 @@ class PostgresStoreFactory(PostgresFactory):
 
     def __init__(self, env: Any) -> None:
         super().__init__(env)
+        if self.datastore.pre_ping:  # POSTGRES_PRE_PING: only idle ones (ADR 0038)
+            self.datastore.pool = _checking_when_idle(self.datastore)
         add_breaker(self.datastore.pool)
-        if self.datastore.pool._check is not None:  # POSTGRES_PRE_PING: only idle ones (ADR 0038)
-            self.datastore.pool._check = check_when_idle()
+
+
+def _checking_when_idle(datastore: Any) -> ConnectionPool[Any]:
+    """The library's pool (not yet open) made again with the same settings and our ``check``:
+    a pool's ``check`` is given when it is made, and the library makes it with a ping on every
+    checkout."""
+    pool = datastore.pool
+    return ConnectionPool(
+        pool.conninfo, connection_class=pool.connection_class, kwargs=pool.kwargs,
+        min_size=pool.min_size, max_size=pool.max_size, open=False,
+        configure=datastore.after_connect_func(), check=check_when_idle(), name=pool.name,
+        timeout=pool.timeout, max_waiting=pool.max_waiting, max_lifetime=pool.max_lifetime,
+        max_idle=pool.max_idle, reconnect_timeout=pool.reconnect_timeout,
+        get_password_func=pool.get_password_func)
 
 
 def _select_text(base: Any, shape: tuple[bool, bool, bool, bool]) -> Any:
