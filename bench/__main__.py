@@ -143,6 +143,14 @@ def scale_rows(d: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def server_cpu_rows(d: dict[str, Any]) -> list[Row]:
+    """CPU per command of each server process beside the baseline commit (``bench/server_cpu.py``)."""
+    what = f"server CPU per command vs {d['baseline']}"
+    return [[what, d["store"], f"ms {key}", f"{f['this']:.3f}", f"{f['baseline']:.3f}",
+             f"{f['this'] / f['baseline']:.2f}x" if f["baseline"] else "-", ""]
+            for key, f in d["summary"].items() if key in ("HTTP workers", "projections worker", "total")]
+
+
 def replica_rows(d: dict[str, Any]) -> list[Row]:
     """Lists and read-after-write from the standby beside the primary (``bench/replica.py``)."""
     what = f"replica, {d['tickets']:,} tickets"
@@ -210,6 +218,10 @@ def plan(args: argparse.Namespace) -> list[Step]:
                       RESULTS / f"rebuild-{store}.json", rebuild_rows))
         steps.append(("bench.audit", ["--tickets", str(size("audit")), "--store", store, *pg],
                       RESULTS / f"audit-{store}.json", audit_rows))
+    if args.suite == "full":  # ADR 0071: each server process's CPU per command beside 069cee2
+        for store in stores:
+            steps.append(("bench.server_cpu", ["--tickets", "400", "--store", store, *pg],
+                          RESULTS / f"server-cpu-{store}.json", server_cpu_rows))
     if "postgres" in stores:  # ADR 0070: lists from a hot standby
         steps.append(("bench.replica", ["--tickets", str(size("replica"))], RESULTS / "replica.json",
                       replica_rows))

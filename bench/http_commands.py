@@ -530,10 +530,11 @@ def child_pids(pid: int) -> list[int]:
 class Server:
     """``opsledger serve`` in a subprocess, stopped by its PID; ``workers`` > 1 adds
     ``--workers N`` (N HTTP worker processes on the one port, ADR 0039); ``settings``: more
-    ``OPSLEDGER_*`` variables (e.g. ``OPSLEDGER_RATE_LIMIT=off``)."""
+    ``OPSLEDGER_*`` variables (e.g. ``OPSLEDGER_RATE_LIMIT=off``); ``code``: the checkout whose
+    code the server runs (default this one; ``bench.server_cpu`` runs an older commit's)."""
 
     def __init__(self, database_url: str, workdir: Path, token: str, workers: int = 1,
-                 settings: dict[str, str] | None = None) -> None:
+                 settings: dict[str, str] | None = None, code: Path | None = None) -> None:
         self.port = free_port()
         self.workers = workers
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -547,7 +548,7 @@ class Server:
             cmd = [setpriv, "--pdeathsig", "TERM", "--", *cmd]
         env = {k: v for k, v in os.environ.items() if not k.startswith("OPSLEDGER_")}
         env.update(OPSLEDGER_ADMIN_TOKEN=token, OPSLEDGER_LOG_JSON="1",
-                   PYTHONPATH=str(Path(__file__).resolve().parent.parent), **(settings or {}))
+                   PYTHONPATH=str(code or Path(__file__).resolve().parent.parent), **(settings or {}))
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(  # noqa: S603
             cmd, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,

@@ -119,3 +119,16 @@ def test_ci_impact_runs_and_measures_against_its_baseline(tmp_path: Path) -> Non
     data = json.loads(out.read_text())
     assert data["cis"] == 300 and 800 <= data["relations"] <= 900
     assert data["index_ms"]["p99"] > 0 and data["baseline_sql_ms"]["p99"] > 0
+
+
+def test_server_cpu_measures_each_process_beside_a_baseline_commit(tmp_path: Path) -> None:
+    from bench import server_cpu
+
+    out = tmp_path / "server-cpu.json"
+    assert server_cpu.main(["--tickets", "3", "--clients", "2", "--rounds", "1", "--warmup", "2",
+                            "--baseline", "HEAD", "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    for label in ("baseline", "this"):
+        run = data["runs"][label][0]
+        assert run["cpu_ms"]["HTTP workers"] > 0 and run["total_ms"] >= run["cpu_ms"]["HTTP workers"]
+    assert set(data["summary"]) >= {"HTTP workers", "projections worker", "total", "p99 ms"}
