@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -117,8 +118,14 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
         # One writer at a time, across this process and its projections worker (ADR 0038).
         # Commands on the event loop: creators issue numbers without holding it (ADR 0041).
         desk.serialise_writes(writer_lock(db.path), optimistic_numbers=settings.commands_inline)
+    elif db.kind == "postgres" and settings.commands_inline:
+        # Commands on the event loop: creators issue numbers under a lock of this process only;
+        # one that loses the day's sequence to another process tries again (ADR 0071, as on
+        # SQLite since ADR 0041). With one-round-trip saves that costs less than the advisory
+        # lock's two round trips per creator: p99 0.71x, tickets/s 1.21x at 8 clients.
+        desk.number_lock = threading.RLock()
     elif db.kind == "postgres":
-        # One number issuer at a time across processes (ADR 0039).
+        # Commands in threads: one number issuer at a time across processes (ADR 0039).
         desk.number_lock = PostgresIssuingLock(versions)
     # Personal data is sealed with per-customer keys in their own table (ADR 0034, 0043).
     desk.mapper.sealer = ContactSealer(  # type: ignore[attr-defined]

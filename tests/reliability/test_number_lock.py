@@ -1,6 +1,8 @@
-"""Record numbers across processes on PostgreSQL (ADR 0039): one issuer at a time through a
-session advisory lock, so two servers' creators never collide on the day's sequence (before,
-the loser slept and tried the whole command again)."""
+"""Record numbers across processes on PostgreSQL. Where commands run in threads (ADR 0039): one
+issuer at a time through a session advisory lock, so two servers' creators never collide on the
+day's sequence. Where they run on the event loop (the default, ADR 0071): each process issues
+under a lock of its own, and a creator that lost the sequence to another process tries again;
+numbers stay unique and gapless either way."""
 
 from __future__ import annotations
 
@@ -31,8 +33,8 @@ def register(desk: ServiceDesk, title: str) -> str:
 
 
 def test_two_desks_issue_each_number_once_without_retrying(postgres_url: str, monkeypatch: pytest.MonkeyPatch):
-    a = build(Settings(database_url=postgres_url, sla_watch_seconds=0))
-    b = build(Settings(database_url=postgres_url, sla_watch_seconds=0))
+    a = build(Settings(database_url=postgres_url, sla_watch_seconds=0, inline_commands=False))
+    b = build(Settings(database_url=postgres_url, sla_watch_seconds=0, inline_commands=False))
     try:
         assert isinstance(a.desk.number_lock, PostgresIssuingLock)
         slept: list[float] = []
@@ -61,8 +63,8 @@ def test_two_desks_issue_each_number_once_without_retrying(postgres_url: str, mo
 
 
 def test_the_lock_excludes_another_process_until_released(postgres_url: str):
-    a = build(Settings(database_url=postgres_url, sla_watch_seconds=0))
-    b = build(Settings(database_url=postgres_url, sla_watch_seconds=0))
+    a = build(Settings(database_url=postgres_url, sla_watch_seconds=0, inline_commands=False))
+    b = build(Settings(database_url=postgres_url, sla_watch_seconds=0, inline_commands=False))
     try:
         first, second = a.desk.number_lock, b.desk.number_lock
         first.acquire()
@@ -76,6 +78,42 @@ def test_the_lock_excludes_another_process_until_released(postgres_url: str):
         waiter.join(10)
         first.acquire()  # and it can be taken again
         first.release()
+    finally:
+        a.close()
+        b.close()
+
+
+def test_with_commands_on_the_loop_two_processes_issue_each_number_once(postgres_url: str):
+    """Two desks, one command at a time each (as on the event loop), no advisory lock: a creator
+    that lost the day's sequence tries again; every number once, none skipped, nothing of a lost
+    insert stored."""
+    a = build(Settings(database_url=postgres_url, sla_watch_seconds=0))
+    b = build(Settings(database_url=postgres_url, sla_watch_seconds=0))
+    try:
+        assert not isinstance(a.desk.number_lock, PostgresIssuingLock)
+        numbers: list[str] = []
+        errors: list[BaseException] = []
+        lock = threading.Lock()
+
+        def create(desk: ServiceDesk, tag: str) -> None:
+            try:
+                for i in range(30):
+                    number = register(desk, f"{tag}{i}")
+                    with lock:
+                        numbers.append(number)
+            except BaseException as e:  # noqa: BLE001 - reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=create, args=(d, tag)) for d, tag in ((a.desk, "a"), (b.desk, "b"))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert not errors
+        assert len(numbers) == 60 and len(set(numbers)) == 60
+        assert sorted(int(n.rsplit("-", 1)[1]) for n in numbers) == list(range(1, 61))
+        stored = a.desk.recorder.select_notifications(start=0, limit=10**6)
+        assert len([n for n in stored if n.topic.endswith("Ticket.Registered")]) == 60
     finally:
         a.close()
         b.close()
