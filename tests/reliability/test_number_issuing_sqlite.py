@@ -6,13 +6,12 @@ threads, the issuer holds the writers' lock from its number to its commit (ADR 0
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from adapters.container import build
 from adapters.settings import Settings
 from tests.fixtures_stores import sqlite_url
-from tests.reliability.test_number_lock import register
+from tests.reliability.test_number_lock import assert_each_number_once, register
 
 
 def test_two_processes_desks_issue_each_number_once(tmp_path: Path) -> None:
@@ -21,30 +20,7 @@ def test_two_processes_desks_issue_each_number_once(tmp_path: Path) -> None:
     b = build(Settings(database_url=url, sla_watch_seconds=0))
     try:
         assert a.desk.number_lock is not a.desk.write_lock  # the process's own lock
-        numbers: list[str] = []
-        errors: list[BaseException] = []
-        lock = threading.Lock()
-
-        def create(services, tag: str) -> None:  # one command at a time, as on the loop
-            try:
-                for i in range(30):
-                    number = register(services.desk, f"{tag}{i}")
-                    with lock:
-                        numbers.append(number)
-            except BaseException as e:  # noqa: BLE001 - reported below
-                errors.append(e)
-
-        threads = [threading.Thread(target=create, args=(s, tag)) for s, tag in ((a, "a"), (b, "b"))]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
-        assert not errors
-        assert len(numbers) == 60 and len(set(numbers)) == 60
-        assert sorted(int(n.rsplit("-", 1)[1]) for n in numbers) == list(range(1, 61))
-        tickets = a.desk.recorder.select_notifications(start=0, limit=10**6)
-        registered = [n for n in tickets if n.topic.endswith("Ticket.Registered")]
-        assert len(registered) == 60  # nothing of a lost insert was stored
+        assert_each_number_once(a, b)
     finally:
         a.close()
         b.close()
