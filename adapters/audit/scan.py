@@ -178,16 +178,25 @@ class PostgresReader(Reader):
             cur.execute(self.query, (after, stop), prepare=False)
             return cur.fetchall()
 
+    def _window(self, after: int, stop: int) -> tuple[int, list[Row]]:
+        """The rows of ``(after, min(after + PAGE, stop)]`` and where the next read starts.
+        The range is bounded, not only limited: planned with a bound at the far end of the
+        log, PostgreSQL chose a join over the whole tables for every page (750,000 events in
+        one process: 40 s, against 7 s for two halves)."""
+        high = min(after + PAGE, stop)
+        rows = self._fetch(after, high)
+        return (rows[-1][0] if len(rows) == PAGE else high), rows
+
     def pages(self, before: int, stop: int) -> Iterator[list[Row]]:
         with ThreadPoolExecutor(1, thread_name_prefix="audit-read") as pool:
-            pending = pool.submit(self._fetch, before, stop)
+            pending = pool.submit(self._window, before, stop)
             while True:
-                rows = pending.result()
-                if len(rows) == PAGE:
-                    pending = pool.submit(self._fetch, rows[-1][0], stop)
+                after, rows = pending.result()
+                if after < stop:
+                    pending = pool.submit(self._window, after, stop)
                 if rows:
                     yield rows
-                if len(rows) < PAGE:
+                if after >= stop:
                     return
 
     key = "notification_id"
