@@ -369,6 +369,11 @@ class PostgresServer:
         self._initdb(bin_dir, datadir, as_root)
 
         self._bin_dir = bin_dir
+        self._launch_on_a_free_port(base, "postgres")
+
+    def _launch_on_a_free_port(self, base: Path, what: str) -> None:
+        """Starts the server on a free loopback port (tried again on another when the port
+        was taken before we bound it); ``what`` names it in the error."""
         last_log = ""
         for _attempt in range(5):  # a free port can be taken before we bind it
             port = _free_port()
@@ -378,7 +383,7 @@ class PostgresServer:
             last_log = _tail(base / f"postgres-{port}.log")
             if "could not bind" not in last_log and "already in use" not in last_log:
                 break
-        raise PostgresHarnessError(f"postgres did not start; log tail:\n{last_log}")
+        raise PostgresHarnessError(f"{what} did not start; log tail:\n{last_log}")
 
     def _launch(self, port: int) -> bool:
         """Run the postmaster on ``port`` over our data dir; True once it answers."""

@@ -31,9 +31,7 @@ from tests.support.postgres import (
     SUPERUSER,
     PostgresHarnessError,
     PostgresServer,
-    _free_port,
     _is_root,
-    _tail,
     _tmp_parent,
     find_bin_dir,
 )
@@ -74,16 +72,7 @@ class StandbyServer(PostgresServer):
                                        + res.stdout.decode(errors="replace")
                                        + res.stderr.decode(errors="replace"))
         self._bin_dir = bin_dir
-        last_log = ""
-        for _attempt in range(5):
-            port = _free_port()
-            if self._launch(port):
-                self._url, self.port = f"postgresql://{SUPERUSER}@127.0.0.1:{port}/postgres", port
-                return
-            last_log = _tail(base / f"postgres-{port}.log")
-            if "could not bind" not in last_log and "already in use" not in last_log:
-                break
-        raise PostgresHarnessError(f"the standby did not start; log tail:\n{last_log}")
+        self._launch_on_a_free_port(base, "the standby")
 
     # -- replication control, for the tests ---------------------------------------------
 
