@@ -45,10 +45,12 @@ import functools
 import random
 import sys
 import time
+import tomllib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
@@ -92,18 +94,6 @@ FEEDBACK_AGENT = "agent-xu"  # 回访
 DESK_GROUP = "servicedesk"
 CHANNELS = ("phone", "email", "web", "fax", "onsite")
 
-GROUPS: dict[str, tuple[str, ...]] = {
-    "network": ("eng-zhang", "eng-zhao"),
-    "database": ("eng-li", "eng-sun"),
-    "desktop": ("eng-wang", "eng-zhou"),
-    "application": ("eng-chen", "eng-liu"),
-    "server": ("eng-wu", "eng-zheng"),
-}
-
-
-GROUP_NAMES = {"network": "网络", "database": "数据库", "desktop": "桌面运维",
-               "application": "应用运维", "server": "系统与存储"}
-
 
 @dataclass(frozen=True)
 class Customer:
@@ -115,60 +105,24 @@ class Customer:
     key: str
 
 
-CUSTOMERS: tuple[Customer, ...] = (
-    Customer(
-        "华东电力集团", 30,
-        (
-            Contact("周敏", "13816624071", "zhoumin@hdpower.example.com"),
-            Contact("陈建国", "13917730582", "chenjianguo@hdpower.example.com"),
-            Contact("王芳", "021-63571208", "wangfang@hdpower.example.com"),
-        ),
-        ("信息中心", "调度中心", "财务部", "营销部", "人力资源部"),
-        ("集团总部大楼", "调度大楼", "浦东运维基地"),
-        "power",
-    ),
-    Customer(
-        "江南商业银行", 22,
-        (
-            Contact("刘洋", "13605719936", "liuyang@jnbank.example.com"),
-            Contact("孙丽娟", "18657120418", "sunlijuan@jnbank.example.com"),
-        ),
-        ("运营管理部", "营业部", "信贷部", "科技部"),
-        ("总行大楼", "滨江数据中心", "城西支行"),
-        "bank",
-    ),
-    Customer(
-        "客户A", 18,
-        (
-            Contact("李四", "13800005678", "lisi@customer-a.example.com"),
-            Contact("张伟", "13751062297", "zhangwei@customer-a.example.com"),
-            Contact("黄晓燕", "0755-86609312", "huangxiaoyan@customer-a.example.com"),
-        ),
-        ("生产部", "采购部", "财务部", "质量部"),
-        ("深圳工厂", "研发中心", "东莞仓库"),
-        "a",
-    ),
-    Customer(
-        "南江市第一人民医院", 16,
-        (
-            Contact("吴涛", "13588421760", "wutao@njyy.example.com"),
-            Contact("郑雪", "15968830145", "zhengxue@njyy.example.com"),
-        ),
-        ("门诊部", "住院部", "药剂科", "信息科", "财务科"),
-        ("门诊楼", "住院楼", "医技楼"),
-        "hospital",
-    ),
-    Customer(
-        "蓝海物流有限公司", 14,
-        (
-            Contact("马超", "13327715803", "machao@lanhai.example.com"),
-            Contact("林静", "18962217734", "linjing@lanhai.example.com"),
-        ),
-        ("仓储部", "运输调度部", "客服中心", "财务部"),
-        ("青浦仓", "外高桥仓", "总部"),
-        "logistics",
-    ),
-)
+# The customers, the resolver groups and the kinds of ticket are data: tickets.toml, beside
+# this module.
+_TABLES = tomllib.loads((Path(__file__).parent / "tickets.toml").read_text(encoding="utf-8"))
+_GROUPS = _TABLES["groups"]
+GROUPS = {key: tuple(group["engineers"]) for key, group in _GROUPS.items()}
+GROUP_NAMES = {key: group["name"] for key, group in _GROUPS.items()}
+WAIT_REASONS = {key: tuple(group["wait_reasons"]) for key, group in _GROUPS.items()}
+FOLLOW_UP_WORK = {key: tuple(group["follow_up_work"]) for key, group in _GROUPS.items()}
+
+
+def _tupled(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+CUSTOMERS: tuple[Customer, ...] = tuple(
+    Customer(row["name"], row["weight"], tuple(Contact(*c) for c in row["contacts"]),
+             tuple(row["depts"]), tuple(row["sites"]), row["key"])
+    for row in _TABLES["customers"])
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁沈姚卢姜崔钟谭陆汪范金石廖贾夏方白邹孟熊秦邱江薛段雷侯龙史陶贺顾毛郝龚邵万钱严"
 GIVEN = (
@@ -206,381 +160,14 @@ class Template:
 
 F, C, O, D = TicketType.FAULT, TicketType.CONSULTATION, TicketType.OPTIMIZATION, TicketType.DELIVERY
 
-TEMPLATES: tuple[Template, ...] = (
-    Template(
-        "erp-login", "生产系统无法登录",
-        "{dept}用户登录 ERP 时提示“系统繁忙，会话数已达上限”，约 {n} 人无法登录，正值月末结账。",
-        "ERP", F, "软件问题/应用系统", "application", (1, 2), (1, 2), (1, 2),
-        ("检查 ERP 应用服务器 WebLogic 日志，确认活动会话数达到上限 500",
-         "导出并清理超时会话 {n2} 个，部分用户恢复登录",
-         "调整会话超时参数，夜间滚动重启受管服务器 erp-ms1/erp-ms2"),
-        (("将 ERP WebLogic 最大会话数由 500 调整为 1500、会话超时由 8 小时改为 30 分钟，清理僵死会话后"
-          "滚动重启 erp-ms1/erp-ms2，{dept}{n} 名用户验证可正常登录并完成凭证录入",
-          "会话超时设置过长，月末集中登录导致会话池耗尽"),),
-        weight=14, workaround="临时启用备用节点 erp-ms3，{dept}优先登录处理结账",
-        again=('{dept}仍有部分用户在 17:00 后登录报会话错误',
-               '二次处理：发现备用节点 erp-ms3 未同步会话参数，补充调整后三个节点配置一致，并在 17:00–19:00 高峰以 600 并发会话压测，登录全部成功',
-               '备用节点 erp-ms3 未同步会话参数'),
-    ),
-    Template(
-        "printer-jam", "打印机卡纸", "{site} {floor} 层 HP M605 打印机频繁卡纸，面板提示“13.B2 卡纸”。",
-        "打印机", F, "硬件故障/打印机", "desktop", (0, 1), (0, 1), (0, 1),
-        ("上门检查进纸通道，发现搓纸轮表面磨损发亮", "更换搓纸轮组件并清洁定影器入口"),
-        (("现场取出定影器内卡纸碎片，更换磨损的进纸搓纸轮（HP RM1-8047），连续打印 50 页测试无卡纸",
-          "搓纸轮磨损导致双张进纸"),),
-        weight=12,
-        desk=(("电话指导用户打开后盖取出卡住的纸张，将纸盒内纸张减至刻度线以下并重新装纸，测试页打印正常",
-               "纸盒装纸超过刻度线导致进纸歪斜卡纸"),),
-        again=('处理后仍每天卡纸 2–3 次',
-               '二次处理：发现纸张受潮，更换为干燥的 80g 纸张并调整纸盒导板，同时更换分页器，连续 3 天打印 800 页无卡纸',
-               '纸张受潮且分页器磨损'),
-    ),
-    Template(
-        "vpn-drop", "VPN 连接频繁断开",
-        "{user}等 {n} 名出差人员反映 SSL VPN 每隔 10–15 分钟自动断开，需要重新认证。",
-        "VPN 网关", F, "网络故障/VPN", "network", (0, 1, 2), (0, 1, 2), (0, 1, 2),
-        ("查看 VPN 网关会话日志，断开原因为 DPD 超时",
-         "远程抓包确认运营商 NAT 会话老化时间为 600 秒",
-         "在测试账号上将 DPD 间隔调整为 30 秒并观察 2 小时"),
-        (("在 VPN 网关将 DPD 探测间隔由 300 秒调整为 30 秒并启用 UDP 保活，客户端升级至 7.2.5，"
-          "{n} 名用户连续 4 小时测试未再断线",
-          "运营商 NAT 会话老化时间短于 VPN 保活间隔，空闲隧道被回收"),),
-        weight=14, workaround="临时改用 TCP 443 模式连接 VPN",
-        again=('夜间仍有用户约 30 分钟断线一次',
-               '二次处理：发现部分用户仍使用 7.1 旧版客户端，强制升级至 7.2.5 并在网关开启客户端版本检查，连续 3 天无断线投诉',
-               '部分用户未升级客户端，旧版不支持 UDP 保活'),
-    ),
-    Template(
-        "db-timeout", "数据库连接超时",
-        "应用日志大量出现 ORA-12519，{dept}业务系统间歇性报“数据库连接超时”。",
-        "Oracle 数据库", F, "数据库/可用性", "database", (1, 2), (1, 2), (1, 2),
-        ("检查 Oracle 告警日志和监听日志，发现 ORA-12519 无可用服务处理程序",
-         "确认 processes 参数为 300，当前进程数 298",
-         "按程序统计会话，定位到报表服务连接池未释放连接"),
-        (("将 Oracle processes 参数由 300 调整为 800（sessions 相应调整）并在维护窗口重启实例，"
-          "修复报表服务连接池 maxIdle 配置后连接数稳定在 220 左右，应用连接超时消失",
-          "报表服务连接池泄漏导致数据库进程数耗尽"),),
-        weight=12, workaround="临时清理报表服务 {n2} 个空闲会话，恢复业务连接",
-        again=('夜间批处理时段仍出现连接超时',
-               '二次处理：将批处理作业连接数上限由 100 限制为 40 并错峰调度，连续 3 晚批处理期间无连接超时',
-               '批处理作业并发连接过多，与在线业务争用数据库进程'),
-    ),
-    Template(
-        "mail-external", "邮件无法发送到外部邮箱", "{dept}多名用户发往外部邮箱的邮件被退回，退信提示 550 5.7.1。",
-        "邮件系统", F, "软件问题/邮件", "server", (1, 2), (1, 2), (0, 1, 2),
-        ("检查出站队列积压 3,200 封，发现出口 IP 被 Spamhaus 列入黑名单",
-         "定位到账号 {user} 在 2 小时内群发垃圾邮件", "冻结问题账号并清理队列"),
-        (("清理被盗账号发出的垃圾邮件队列 3,200 封并重置其密码、开启登录二次验证，向 Spamhaus 提交解封后"
-          "外发恢复，测试发往 QQ/163/Gmail 邮箱均成功",
-          "用户弱口令被盗用群发垃圾邮件，出口 IP 被列入黑名单"),),
-        weight=8, workaround="临时通过备用出口中继 smtp-relay2 发送外部邮件",
-        again=('发往部分政府邮箱的邮件仍被退回',
-               '二次处理：为邮件域补充 SPF、DKIM、DMARC 记录并申请出口 IP 反向解析，发往 gov.cn 邮箱测试 20 封全部送达',
-               '邮件域缺少 SPF/DKIM 记录，被部分收件方判为可疑邮件'),
-    ),
-    Template(
-        "core-switch", "核心交换机端口故障导致办公区断网",
-        "{site} {floor} 层办公区全部断网，核心交换机 Core-SW1 告警“Eth-Trunk1 成员口 down”。",
-        "核心交换机", F, "网络故障/局域网", "network", (1, 2), (1, 2), (1, 2),
-        ("登录 Core-SW1 查看日志，10GE3/0/1 端口频繁 up/down", "检测光模块收光功率为 -16.8 dBm，低于阈值",
-         "更换光模块并检查对端跳线"),
-        (("更换 Core-SW1 第 3 槽位故障的 10G 光模块并更换对端 LC 跳线，Eth-Trunk1 两条成员链路恢复，"
-          "{site} {n} 个信息点恢复连通，持续 ping 测试丢包率 0%",
-          "光模块老化，收光功率低于 -14 dBm 导致链路频繁中断"),),
-        weight=8, workaround="将 {site} 汇聚交换机上联临时切换至 Core-SW2",
-        again=('高峰期仍出现丢包，未满足连续 24 小时稳定运行的验收标准',
-               '二次处理：更换对端配线架老化的 LC 跳线并清洁光口，连续 24 小时监测丢包率 0%',
-               '对端配线架跳线老化，光衰偏大'),
-    ),
-    Template(
-        "oa-approval", "OA 审批流程卡在部门领导节点", "“采购申请”流程提交后一直停在部门领导节点，已积压 {n} 条待办。",
-        "OA", F, "软件问题/应用系统", "application", (0, 1), (0, 1), (0, 1, 2),
-        ("查看流程实例，发现部门领导节点审批人变量指向已离职人员", "与客户确认新的审批人规则"),
-        (("将“采购申请”流程部门领导节点的审批人改为按岗位取值，并重新推送 {n} 条积压待办，审批人已收到并处理完毕",
-          "组织架构调整后流程节点仍指向离职人员账号"),),
-        weight=9,
-    ),
-    Template(
-        "pc-boot", "电脑无法开机", "{dept}{user}的办公电脑按电源键无反应，指示灯不亮。",
-        "办公电脑", F, "硬件故障/终端", "desktop", (0, 1, 2), (0,), (0, 1),
-        ("上门检测，主机电源指示灯不亮，替换电源适配器测试",),
-        (("更换损坏的联想 65W 电源适配器后开机正常，核对用户数据完整无损失", "电源适配器损坏"),
-         ("更换故障内存条（8GB DDR4）后自检通过，系统正常启动并完成 2 小时烤机", "内存条金手指氧化接触不良")),
-        weight=10,
-        again=('使用两天后再次无法开机',
-               '二次处理：检测发现主板供电模块电容鼓包，更换主板后连续 3 天使用正常',
-               '主板供电电容老化'),
-    ),
-    Template(
-        "account-locked", "域账号被锁定，无法登录电脑", "{user}反映输入正确密码仍提示“账户已被锁定”。",
-        "AD 域控", F, "安全/账号权限", "desktop", (0, 1), (0,), (0, 1),
-        ("在域控查询锁定来源，锁定事件来自用户手机",),
-        (("在 AD 中解锁账号并协助用户重置密码，清除手机邮件客户端保存的旧密码，用户已正常登录",
-          "修改密码后手机邮件客户端仍使用旧密码反复认证导致账号锁定"),),
-        weight=10,
-        desk=(("在 AD 中解锁账号并协助用户重置密码，指导用户在手机邮件客户端更新密码，用户已正常登录",
-               "修改密码后手机邮件客户端仍使用旧密码反复认证导致账号锁定"),),
-    ),
-    Template(
-        "oa-delegate", "如何在 OA 中设置出差期间的代理审批", "{user}下周出差，询问如何让副经理代为审批 OA 流程。",
-        "OA", C, "咨询/使用指导", "application", (0, 1), (0,), (0, 1),
-        ("整理代理审批设置步骤截图",),
-        (("书面答复并发送操作手册第 4.3 节：在 OA“个人设置-代理设置”中设置代理人及起止日期，用户已设置成功",
-          "用户不熟悉代理审批功能"),),
-        weight=7,
-        desk=(("电话指导用户在 OA“个人设置-代理设置”中设置 {d1} 至 {d2} 由副经理代理审批，用户现场操作成功",
-               "用户不熟悉代理审批功能"),),
-    ),
-    Template(
-        "vpn-howto", "VPN 客户端安装咨询", "{user}新领笔记本电脑，询问 VPN 客户端下载地址和安装方法。",
-        "VPN 网关", C, "咨询/使用指导", "network", (0, 1), (0,), (0, 1),
-        ("发送客户端下载地址和安装说明",),
-        (("发送 VPN 客户端 7.2.5 下载地址及安装说明，远程协助完成安装并用令牌登录成功",
-          "新员工未获得 VPN 使用说明"),),
-        weight=6,
-        desk=(("电话指导用户从内网门户下载 VPN 客户端 7.2.5 并完成安装，用户使用令牌登录测试成功",
-               "新员工未获得 VPN 使用说明"),),
-    ),
-    Template(
-        "backup-consult", "数据库备份策略咨询", "客户准备等保测评，询问生产数据库的备份方式、频率和保留周期。",
-        "Oracle 数据库", C, "咨询/技术方案", "database", (0, 1), (0, 1, 2), (1, 2),
-        ("整理生产库现有 RMAN 备份配置", "核对近 30 天备份成功记录"),
-        (("提交书面答复：生产库采用 RMAN 每周日 0 级全备 + 每日 1 级增量 + 归档每 2 小时备份，保留 30 天，"
-          "附近 30 天备份成功记录及季度恢复演练计划",
-          "等保测评需要提供备份策略说明"),),
-        weight=4,
-    ),
-    Template(
-        "slow-report", "月报查询缓慢，需优化", "{dept}反映月度销售报表查询需 90 秒以上，希望优化到 5 秒以内。",
-        "Oracle 数据库", O, "数据库/性能", "database", (0, 1), (1, 2), (1, 2),
-        ("采集 AWR 报告，定位 TOP SQL 为月报明细查询", "分析执行计划，SALES_DETAIL 表全表扫描",
-         "在测试库验证分区与索引方案"),
-        (("为 SALES_DETAIL 表按月建立分区并新增 (ORG_ID, BILL_DATE) 复合索引，重写月报 SQL 去除隐式类型转换，"
-          "查询时间由 96 秒降至 3.2 秒",
-          "大表全表扫描，且 SQL 存在隐式类型转换导致索引失效"),),
-        weight=5,
-    ),
-    Template(
-        "mailbox-quota", "邮箱容量不足，申请扩容", "{dept}{n} 名用户邮箱频繁提示容量已满，申请统一扩容。",
-        "邮件系统", O, "软件问题/邮件", "server", (0, 1), (1, 2), (0, 1),
-        ("统计{dept}邮箱使用量，平均使用率 93%", "新建邮箱数据库 DB05 并迁移邮箱"),
-        (("将{dept}{n} 个邮箱配额由 2GB 调整为 5GB，新增 Exchange 数据库 DB05 承载并完成迁移，容量告警已消除",
-          "邮箱配额仍按 2018 年标准设置，不满足当前业务量"),),
-        weight=5,
-    ),
-    Template(
-        "wifi-meeting", "会议室无线信号弱", "{site} {floor} 层大会议室无线信号弱，视频会议经常卡顿。",
-        "无线网络", O, "网络故障/无线", "network", (0, 1), (0, 1), (0, 1),
-        ("现场测试信号强度 -78 dBm，与相邻 AP 同信道", "勘测新增 AP 位置"),
-        (("在 {site} {floor} 层大会议室新增 1 台 AP（华为 AirEngine 5760），并将信道由 1 调整为 6/11 错开，"
-          "实测信号强度由 -78 dBm 提升至 -52 dBm",
-          "会议室距原 AP 过远且与相邻 AP 同信道干扰"),),
-        weight=5,
-    ),
-    Template(
-        "new-hire-pc", "新员工电脑安装部署", "{dept}本月入职 {n} 人，需要安装部署办公电脑。",
-        "办公电脑", D, "交付/终端部署", "desktop", (0, 1), (0, 1), (0, 1),
-        ("按标准镜像安装 Windows 11 企业版并加域", "安装 Office、杀毒软件、OA 客户端"),
-        (("完成 {n} 台新员工电脑的系统安装（Windows 11 企业版）、加域及 Office/杀毒/OA 客户端安装，逐台登录验证，"
-          "资产编号已登记入台账",
-          "新员工入职批量部署需求"),),
-        weight=6,
-    ),
-    Template(
-        "vpn-accounts", "新增 VPN 账号开通", "{dept}新项目组 {n} 名员工需开通 VPN 远程办公账号。",
-        "VPN 网关", D, "安全/账号权限", "network", (0, 1), (0, 1), (0, 1, 2),
-        ("核对审批单及人员名单", "创建账号并绑定双因素令牌"),
-        (("为{dept}{n} 名员工开通 SSL VPN 账号，绑定双因素令牌并授予 ERP/OA 访问策略，逐一测试登录成功并发送使用说明",
-          "新项目组远程办公需要"),),
-        weight=5,
-    ),
-    Template(
-        "disk-alarm", "服务器磁盘空间告警", "监控告警：文件服务器 fs01 D 盘使用率 97%。",
-        "文件服务器", F, "硬件故障/服务器", "server", (1, 2), (1,), (1, 2),
-        ("分析 D 盘占用，应用日志目录占用 420GB", "与客户确认日志保留周期为 30 天"),
-        (("清理 fs01 D 盘 30 天前的应用日志和临时文件共 420GB，配置日志按天轮转及 85% 容量告警，当前使用率 61%",
-          "应用日志未配置轮转，持续写满磁盘"),),
-        weight=6, workaround="先将日志目录临时迁移到 E 盘，释放 D 盘空间",
-        again=('磁盘告警每天仍出现一次，未彻底消除',
-               '二次处理：发现另一应用的日志级别为 DEBUG，调整为 INFO 并纳入日志轮转，连续 3 天磁盘使用率稳定在 60% 左右',
-               '另一应用开启 DEBUG 日志，每天新增约 40GB'),
-    ),
-    Template(
-        "ups", "机房 UPS 告警", "{site}机房 UPS 面板告警“电池需要更换”，后备时间显示仅 6 分钟。",
-        "机房 UPS", F, "硬件故障/机房设施", "server", (1, 2), (1, 2), (2,),
-        ("现场检查，第 2 组电池 4 节鼓包", "联系厂商备件"),
-        (("更换 UPS 第 2 组 4 节鼓包电池（12V 100Ah），放电测试后备时间恢复至 35 分钟，告警消除",
-          "电池使用超过 5 年，容量衰减"),),
-        weight=3,
-    ),
-    Template(
-        "storage-disk", "存储阵列硬盘告警", "存储阵列 Unity 480 发出硬盘预失效告警，1 柜 7 槽亮黄灯。",
-        "存储阵列", F, "硬件故障/服务器", "server", (1, 2), (1, 2), (2,),
-        ("收集阵列日志并报修厂商", "确认热备盘已接管，RAID 处于降级状态"),
-        (("更换存储 Unity 480 第 1 柜第 7 槽故障硬盘（1.8TB SAS），RAID 重构完成，阵列状态恢复 Healthy",
-          "硬盘介质错误累计超过阈值"),),
-        weight=4,
-    ),
-    Template(
-        "video-audio", "视频会议系统无声音", "{site}大会议室视频会议对方听不到本方声音，今天下午有重要会议。",
-        "视频会议系统", F, "硬件故障/终端", "desktop", (1, 2), (0, 1), (1, 2),
-        ("现场测试，麦克风输入第 4 路无信号", "更换输入模块"),
-        (("更换会议室音频矩阵第 4 路故障的麦克风输入模块，并将终端音频输入重新配置为数字阵列麦克风，"
-          "与对端双向通话测试清晰",
-          "音频矩阵输入模块损坏"),),
-        weight=5,
-        again=('另一会议室同型号设备也出现无声',
-               '二次处理：将两间会议室的音频矩阵固件升级至 V3.2，并更换第二间会议室的输入模块，双向通话测试清晰',
-               '音频矩阵固件缺陷导致输入模块过热损坏'),
-    ),
-    Template(
-        "web-slow", "门户网站访问缓慢", "内外网用户反映门户网站打开需要 10 秒以上。",
-        "门户网站", F, "网络故障/广域网", "network", (1, 2), (1, 2), (0, 1, 2),
-        ("查看出口流量，200M 带宽占用 95%", "定位到 P2P 下载流量"),
-        (("在防火墙上对 P2P 应用限速 10M 并启用按用户流控策略，门户访问时延由 2.3 秒恢复至 180 毫秒",
-          "内部终端大流量下载占满互联网出口带宽"),),
-        weight=5,
-        again=('下班后门户访问仍然缓慢',
-               '二次处理：发现夜间异地备份占用出口带宽，将备份调整到 01:00–05:00 并限速 50M，晚间门户访问时延稳定在 200 毫秒以内',
-               '异地备份任务占用互联网出口带宽'),
-    ),
-    Template(
-        "virus", "防病毒软件报毒", "{user}的电脑防病毒软件提示发现木马，已断开网络。",
-        "办公电脑", F, "安全/病毒", "desktop", (1, 2), (0, 1), (1, 2),
-        ("断网后全盘查杀", "检查同网段终端是否感染"),
-        (("隔离并清除终端上的 Trojan.Win32.Agent 木马文件 3 个，断网全盘查杀后无残留，修补 MS17-010 漏洞并将病毒库更新至最新",
-          "用户打开了钓鱼邮件附件"),),
-        weight=5,
-        again=('次日同网段另一台终端再次报毒',
-               '二次处理：对同网段 46 台终端全盘查杀并清除 2 台感染终端，在邮件网关按主题和附件哈希拦截该钓鱼邮件，连续 3 天无新增报毒',
-               '钓鱼邮件同时发给了同部门多名员工'),
-    ),
-    Template(
-        "oracle-readonly", "需要开通 Oracle 只读账号用于报表", "数据分析项目需要一个只读数据库账号连接生产库出报表。",
-        "Oracle 数据库", D, "安全/账号权限", "database", (0,), (0, 1), (0, 1),
-        ("核对审批单，确认授权范围为 SALES/FIN", "创建账号并配置资源限制"),
-        (("在生产库创建只读账号 RPT_READ，仅授予 SALES/FIN 两个 schema 的 SELECT 权限并限制最大会话数 20，"
-          "已验证报表工具连接正常",
-          "数据分析项目需要只读访问"),),
-        weight=3,
-    ),
-    Template(
-        "core-optimise", "核心交换机链路负载优化", "核心交换机上联链路利用率不均衡，主链路高峰期 85%，备链路几乎空闲。",
-        "核心交换机", O, "网络故障/局域网", "network", (0,), (1, 2), (1, 2),
-        ("采集两周链路利用率数据", "制定 MSTP 多实例方案并在测试环境验证"),
-        (("在 Core-SW1/SW2 上启用 MSTP 多实例负载分担并调整 VRRP 优先级，主备切换测试收敛时间由 30 秒缩短至 1.5 秒，"
-          "两条上联链路高峰利用率均在 45% 左右",
-          "原配置为单实例 STP，链路利用不均衡"),),
-        weight=3,
-    ),
-    Template(
-        "scada-net", "调度数据网交换机告警", "调度数据网接入交换机 {host} 上报 CPU 利用率 95% 告警。",
-        "调度数据网", F, "网络故障/广域网", "network", (1, 2), (1, 2), (2,),
-        ("查看 CPU 占用进程，ARP 报文异常增多", "定位到下联端口存在环路"),
-        (("关闭 {host} 下联环路端口 GE0/0/12 并启用环路检测与 ARP 限速，CPU 利用率降至 12%，调度业务通信正常",
-          "现场施工误接网线形成二层环路"),),
-        weight=5, customers=("power",),
-    ),
-    Template(
-        "netbank-timeout", "网银转账偶发超时", "部分客户通过网银转账时偶发“交易超时”，当日约 {n} 笔。",
-        "网上银行系统", F, "软件问题/应用系统", "application", (1, 2), (1, 2), (2,),
-        ("分析交易日志，超时集中在调用核心系统的前置接口", "检查前置机线程池配置"),
-        (("将网银前置机调用核心系统的线程池由 50 扩至 150 并将超时由 60 秒调整为 15 秒快速失败重试，"
-          "连续 3 个交易日无超时交易",
-          "前置机线程池过小，高峰期请求排队超时"),),
-        weight=5, customers=("bank",),
-        again=('月末高峰仍有少量超时交易',
-               '二次处理：核心系统侧增加 2 个交易处理进程并调整前置机负载均衡权重，月末高峰交易零超时',
-               '核心系统交易处理进程不足'),
-    ),
-    Template(
-        "his-slow", "HIS 门诊挂号缓慢", "门诊挂号窗口每笔挂号需要 30 秒以上，患者排队严重。",
-        "HIS", F, "软件问题/应用系统", "application", (2,), (1, 2), (2,),
-        ("抓取线程栈，挂号线程阻塞在医保接口调用", "与医保前置机厂商联合排查"),
-        (("将挂号模块调用医保接口的超时由 30 秒调整为 5 秒并改为异步重试，应用线程池扩至 200，"
-          "高峰期挂号响应恢复至 1 秒以内",
-          "医保前置机响应慢导致 HIS 线程池阻塞"),),
-        weight=6, workaround="临时开放 2 个人工挂号窗口并启用离线挂号",
-        customers=("hospital",),
-        again=('上午高峰期仍有挂号超过 10 秒',
-               '二次处理：与医保前置机厂商协同扩容为 2 台负载均衡，并为 HIS 医保接口增加连接池，高峰期挂号响应稳定在 1 秒以内',
-               '医保前置机单机处理能力不足'),
-    ),
-    Template(
-        "wms-scanner", "WMS 扫码枪无法上传出库单", "{site}仓库扫码枪上传出库单失败，提示“网络连接错误”。",
-        "WMS 仓储系统", F, "网络故障/无线", "network", (1, 2), (1,), (1, 2),
-        ("现场测试仓库无线信号，货架区信号 -82 dBm", "检查 AP 状态，2 台 AP 离线"),
-        (("更换 {site}仓库 2 台离线 AP 的 PoE 供电模块并调整天线方向，货架区信号提升至 -60 dBm，"
-          "扫码枪上传出库单测试 100 笔全部成功",
-          "AP 的 PoE 供电模块故障导致 AP 离线"),),
-        weight=5, customers=("logistics",),
-        again=('冷库区扫码枪仍偶发上传失败',
-               '二次处理：在冷库区新增 1 台低温型 AP 并调整漫游阈值，冷库区上传 200 笔测试全部成功',
-               '冷库区无线覆盖不足，扫码枪漫游不及时'),
-    ),
-    Template(
-        "outlook-prompt", "Outlook keeps prompting for password",
-        "{user} says Outlook asks for the password every few minutes since this morning.",
-        "邮件系统", F, "软件问题/邮件", "desktop", (0, 1), (0,), (0, 1),
-        ("Checked Windows Credential Manager: two stale Office credentials",),
-        (("Cleared the cached credentials in Windows Credential Manager, re-created the Outlook profile and "
-          "enabled modern authentication; the user confirmed no more prompts after a restart",
-          "Stale cached credentials after the password change"),),
-        weight=4,
-        desk=(("Guided the user by phone to delete the two stale Office entries in Credential Manager and "
-               "restart Outlook; signed in once with the new password, no more prompts",
-               "Stale cached credentials after the password change"),),
-        again=('The password prompts came back the next morning',
-               'Second fix: removed the legacy Office 2013 credential provider and set the AlwaysUseMSOAuthForAutoDiscover registry value; no prompts for 3 days',
-               'A legacy credential provider kept asking for basic authentication'),
-    ),
-    Template(
-        "share-access", "Cannot access shared drive \\\\fs01\\finance",
-        "{user} from {dept} gets 'Access denied' on the finance share since the department move.",
-        "文件服务器", F, "安全/账号权限", "server", (0, 1), (0, 1), (1,),
-        ("Checked the share ACL and the user's AD group membership",),
-        (("Added the user back to AD group FS-Finance-RW (removed by the department transfer script); "
-          "after logging in again the user can read and write the share",
-          "Group membership removed by the department transfer script"),),
-        weight=3,
-    ),
-    Template(
-        "visio", "Request: install Visio on workstation", "{user} needs Microsoft Visio for process diagrams (approved by the head of {dept}).",
-        "办公电脑", D, "交付/软件安装", "desktop", (0,), (0,), (0, 1),
-        ("Checked the approval and took a licence from the volume pool",),
-        (("Installed Microsoft Visio 2021 Standard with a key from volume pool VL-2021-07, activated it and "
-          "opened a test drawing together with the user",
-          "New software request approved by the department head"),),
-        weight=3,
-    ),
-    Template(
-        "sapgui-tls", "SAP GUI connection error after Windows update",
-        "After last night's Windows update SAP GUI on {n} PCs in {dept} fails with 'partner not reached'.",
-        "ERP", F, "软件问题/应用系统", "application", (1, 2), (0, 1), (1, 2),
-        ("Reproduced on a test PC: the TLS handshake fails after the update",
-         "Checked the SAP GUI release notes for TLS 1.2 support"),
-        (("Updated SAP GUI to 7.70 patch 9 (TLS 1.2 capable) on the {n} affected PCs through software "
-          "distribution; the connection to ERP PRD was tested OK on each PC",
-          "The Windows update disabled TLS 1.0, still used by the old SAP GUI"),),
-        weight=3, workaround="Uninstalled the update on two PCs so that month-end posting could continue",
-        again=('Two PCs still fail to connect',
-               'Second fix: the two PCs had a hosts entry for the retired message server; removed it and updated the SAP Logon landscape file, both connect to ERP PRD',
-               'A stale hosts entry pointed to the retired message server'),
-    ),
-    Template(
-        "excel-export", "How do I export the monthly report to Excel?",
-        "{user} asks how to get the monthly report out of the reporting module as an Excel file.",
-        "ERP", C, "咨询/使用指导", "application", (0,), (0,), (0, 1),
-        ("Prepared the knowledge-base guide for the export",),
-        (("Sent the 2-page knowledge-base guide (Reports > Monthly > Export, format XLSX); the user exported "
-          "the report successfully",
-          "User new to the reporting module"),),
-        weight=3,
-        desk=(("Walked the user through Reports > Monthly > Export with format XLSX on the phone; the user "
-               "exported the report successfully",
-               "User new to the reporting module"),),
-    ),
-)
+
+def _template(row: dict[str, Any]) -> Template:
+    """A ``[[templates]]`` table of tickets.toml as a ``Template`` (its lists as tuples)."""
+    values = {k: tuple(map(_tupled, v)) if isinstance(v, list) else v for k, v in row.items()}
+    return Template(**{**values, "type": TicketType(row["type"])})
+
+
+TEMPLATES: tuple[Template, ...] = tuple(_template(row) for row in _TABLES["templates"])
 
 DEFAULT_ITEMS: dict[TicketType, tuple[tuple[str, ...], tuple[str, ...]]] = {
     F: (("故障处理：{title}", "处理过程记录（问题处理跟踪表）"),
@@ -590,20 +177,6 @@ DEFAULT_ITEMS: dict[TicketType, tuple[tuple[str, ...], tuple[str, ...]]] = {
     D: (("交付内容：{title}", "交付清单及配置记录"), ("交付物逐项核对无误", "用户验证可正常使用")),
 }
 
-WAIT_REASONS: dict[str, tuple[str, ...]] = {
-    "network": ("需客户安排非业务时间的割接窗口", "等待客户提供终端 IP 地址及故障发生时间点"),
-    "database": ("需客户业务部门确认可接受的停机时间", "等待客户授权远程登录数据库服务器"),
-    "desktop": ("用户出差，约定返回后上门处理", "等待客户完成备件采购审批"),
-    "application": ("等待客户提供报错截图及复现步骤", "需客户业务负责人确认配置变更"),
-    "server": ("等待备件到货（厂商承诺下一工作日送达）", "需客户安排机房进入审批"),
-}
-FOLLOW_UP_WORK: dict[str, tuple[str, ...]] = {
-    "network": ("复核相关设备配置与日志，确认无其他异常", "持续 ping 与流量监测 2 小时，确认无丢包"),
-    "database": ("复核数据库参数、会话统计及告警日志", "配合应用侧回归测试，观察连接数与等待事件"),
-    "desktop": ("与用户一起复核常用业务操作，确认恢复正常", "检查终端系统日志及驱动状态"),
-    "application": ("检查应用日志并复现问题场景", "在测试环境验证配置修改后再实施到生产"),
-    "server": ("检查系统日志与监控指标，确认无其他异常", "复核监控告警阈值与采集状态"),
-}
 INVALID_REASONS = (
     "非合同服务范围：个人手机维修不在运维服务合同内，已告知客户联系厂商售后",
     "测试来电，非故障申报（客户新员工熟悉报障流程）",
@@ -920,24 +493,14 @@ class _Builder:
             return
         if s.startswith("rejected"):
             self.reject()
-            self.work(rng.randint(1, 2), follow_up=True)
-            if s == "rejected_in_progress":
-                return
-            self.resolve(second=True)
-            self.accept()
-            self.feedback(improvement=rng.random() < 0.5)
+            self.second_round(s, improvement=lambda: rng.random() < 0.5)
             return
         if s.startswith("reopened"):
             self.accept()
             if rng.random() < 0.5:
                 self.feedback(improvement=False)
             self.reopen()
-            self.work(rng.randint(1, 2), follow_up=True)
-            if s == "reopened_in_progress":
-                return
-            self.resolve(second=True)
-            self.accept()
-            self.feedback(improvement=True)
+            self.second_round(s, improvement=lambda: True)
             return
         self.close(
             feedback=s.startswith("closed_feedback"),
@@ -1057,6 +620,17 @@ class _Builder:
         engineer = self.engineer
         self.add("start", 5, 120, lambda desk, at: desk.handle(cmd.Start(
             ref=p.number), actor=engineer))
+
+    def second_round(self, scenario: str, improvement: Callable[[], bool]) -> None:
+        """After a rejection or a reopening: more work, then, unless the scenario ends in
+        progress, the second resolution, its acceptance and feedback (``improvement()``
+        asked there, after the acceptance, as the random choices' order wants)."""
+        self.work(self.rng.randint(1, 2), follow_up=True)
+        if scenario.endswith("_in_progress"):
+            return
+        self.resolve(second=True)
+        self.accept()
+        self.feedback(improvement=improvement())
 
     def work(self, count: int, workaround: bool = False, follow_up: bool = False) -> None:
         p, tpl, rng = self.plan, self.plan.template, self.rng
