@@ -23,7 +23,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.checks import collapsed, refuse_fields
 from domain.errors import FieldError, InvalidCommand
-from domain.records import directory
+from domain.records import CopiesFields, directory
 
 MAX_ID = 200
 MAX_NAME = 200
@@ -92,12 +92,9 @@ class Customer(Aggregate):
         sla_policy: str | None
         actor: str
 
-    class SlaPolicyAssigned(Event):
+    class SlaPolicyAssigned(CopiesFields, Event):
         TOPIC = "opsledger.customer:Customer.SlaPolicyAssigned"
         sla_policy: str
-
-        def apply(self, customer: Customer) -> None:
-            customer.sla_policy = self.sla_policy
 
     class ContractRecorded(Event):
         """A project was contracted for this customer (saved with the project, ADR 0028)."""

@@ -34,7 +34,7 @@ from eventsourcing.domain import Aggregate
 from domain.checks import StatusRules, given, present, refuse_fields, stripped
 from domain.customer import normalise_customer_id
 from domain.errors import FieldError
-from domain.records import TicketIndex, directory
+from domain.records import CopiesFields, TicketIndex, directory
 
 DEFAULT_INTERVAL_MINUTES = 30
 MAX_INTERVAL_MINUTES = 24 * 60
@@ -112,12 +112,9 @@ class MajorIncident(StatusRules, Aggregate):
         def apply(self, m: MajorIncident) -> None:
             m.missed = (*m.missed, self.due)
 
-    class CommanderAssigned(Event):
+    class CommanderAssigned(CopiesFields, Event):
         TOPIC = "opsledger.major_incident:MajorIncident.CommanderAssigned"
         commander: str
-
-        def apply(self, m: MajorIncident) -> None:
-            m.commander = self.commander
 
     class ReviewRecorded(Event):
         """The post-incident review (复盘): what happened, why, and what is to be done."""
@@ -131,14 +128,10 @@ class MajorIncident(StatusRules, Aggregate):
             m.review = Review(self.summary, self.root_cause, tuple(self.actions),
                               self.actor, self.timestamp)
 
-    class ProblemOpened(Event):
+    class ProblemOpened(CopiesFields, Event):
         TOPIC = "opsledger.major_incident:MajorIncident.ProblemOpened"
         problem_id: str
         problem_number: str
-
-        def apply(self, m: MajorIncident) -> None:
-            m.problem_id = self.problem_id
-            m.problem_number = self.problem_number
 
     class Closed(Event):
         TOPIC = "opsledger.major_incident:MajorIncident.Closed"

@@ -32,6 +32,7 @@ from domain.checks import StatusRules, given, refuse_fields, required, stripped
 from domain.ci import NamesCis, apply_cis  # ADR 0063
 from domain.errors import FieldError, InvalidCommand, ResolutionTooVague
 from domain.priority import Priority
+from domain.records import CopiesFields
 from domain.ticket import vague_resolution
 
 
@@ -77,14 +78,10 @@ class Problem(NamesCis, StatusRules, Aggregate):
         actor: str
         ticket_numbers: tuple[str, ...] = ()  # their numbers, same order (for views)
 
-    class Classified(Event):
+    class Classified(CopiesFields, Event):
         TOPIC = "opsledger.problem:Problem.Classified"
         category: str | None
         priority: str | None
-
-        def apply(self, p: Problem) -> None:
-            p.category = self.category
-            p.priority = self.priority
 
     class TicketLinked(Event):
         TOPIC = "opsledger.problem:Problem.TicketLinked"
@@ -105,19 +102,13 @@ class Problem(NamesCis, StatusRules, Aggregate):
         def apply(self, record: Problem) -> None:
             apply_cis(record, self.cis, self.numbers)
 
-    class RootCauseRecorded(Event):
+    class RootCauseRecorded(CopiesFields, Event):
         TOPIC = "opsledger.problem:Problem.RootCauseRecorded"
         root_cause: str
 
-        def apply(self, p: Problem) -> None:
-            p.root_cause = self.root_cause
-
-    class WorkaroundRecorded(Event):
+    class WorkaroundRecorded(CopiesFields, Event):
         TOPIC = "opsledger.problem:Problem.WorkaroundRecorded"
         workaround: str
-
-        def apply(self, p: Problem) -> None:
-            p.workaround = self.workaround
 
     class KnownErrorMarked(Event):
         TOPIC = "opsledger.problem:Problem.KnownErrorMarked"

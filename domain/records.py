@@ -1,6 +1,7 @@
 """What the records' aggregates share as mechanics, not as rules: the directory a kind of record
-keeps of its ids (or slugs), in the order they were added, and the versions of a record kept
-by slug (``VersionedRecord``).
+keeps of its ids (or slugs), in the order they were added, the versions of a record kept
+by slug (``VersionedRecord``), and the ``apply`` of an event that only copies its fields
+(``CopiesFields``, ADR 0072).
 
 A directory is one aggregate with a fixed id, changed in the same transaction as the record it
 lists, so listing needs no read model and two records cannot take one place. ``directory``
@@ -13,6 +14,7 @@ Pure: the standard library and ``eventsourcing.domain`` only.
 
 from __future__ import annotations
 
+import functools
 import types
 from datetime import datetime
 from typing import Any, ClassVar
@@ -88,6 +90,22 @@ class VersionedRecord:
             self.Redefined, timestamp=at, actor=actor,  # type: ignore[attr-defined]
             **self.event_fields(definition))
         return True
+
+
+class CopiesFields:
+    """A mixin of events whose ``apply`` only sets the record's attributes named as the event's
+    own fields (those the event class declares, not ``actor``) to their values (ADR 0072):
+    ``class CommanderAssigned(CopiesFields, Event)`` with ``commander: str`` sets
+    ``record.commander``. An event that does anything more writes its own ``apply``."""
+
+    def apply(self, record: Any) -> None:
+        for name in _own_fields(type(self)):
+            setattr(record, name, getattr(self, name))
+
+
+@functools.cache
+def _own_fields(event_class: type) -> tuple[str, ...]:
+    return tuple(event_class.__dict__.get("__annotations__", ()))
 
 
 class _Listed:
