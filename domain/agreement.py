@@ -36,10 +36,10 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.checks import StatusRules, given, present, refuse_fields, stripped
+from domain.checks import StatusRules, given, present, refuse_fields, stripped, unique_texts
 from domain.customer import normalise_customer_id
 from domain.errors import FieldError
-from domain.records import directory
+from domain.records import RecordEvent, directory
 
 #: An agreement that ends within this many days is flagged (issue 21 item 2).
 EXPIRY_NOTICE = timedelta(days=30)
@@ -83,15 +83,6 @@ class Target:
     priority: str
     response: timedelta | None = None
     resolution: timedelta | None = None
-
-
-def _items(values: Any, normalise: Any = stripped) -> tuple[str, ...]:
-    seen: dict[str, None] = {}
-    for v in values or ():
-        text = normalise(v) if isinstance(v, str) else ""
-        if text and text not in seen:
-            seen[text] = None
-    return tuple(seen)
 
 
 def _targets(values: Any, errors: list[FieldError]) -> tuple[Target, ...]:
@@ -141,12 +132,8 @@ class Agreement(StatusRules, Aggregate):
     ALLOWED = ALLOWED
     RECORD = "agreement"
 
-    class Event(Aggregate.Event):
+    class Event(RecordEvent):
         TOPIC = "opsledger.agreement:Agreement.Event"
-        actor: str
-
-        def apply(self, aggregate: Any) -> None:  # pragma: no cover - overridden
-            pass
 
     class Concluded(Aggregate.Created):
         """Version 1 of the agreement."""
@@ -298,7 +285,7 @@ class Agreement(StatusRules, Aggregate):
                  notes: str = "", actor: str, at: datetime) -> Agreement:
         errors: list[FieldError] = []
         who = normalise_customer_id(customer or "")
-        bound = _items(groups)
+        bound = unique_texts(groups)
         supplier = stripped(vendor)
         named = stripped(kind).lower() or (  # left out: the kind of the party named
             "sla" if who else "ola" if bound else "uc" if supplier else "")
@@ -318,7 +305,7 @@ class Agreement(StatusRules, Aggregate):
         assert k is not None and valid_from is not None and valid_to is not None
         return cls._create(
             cls.Concluded, id=id, timestamp=at, number=number, kind=k, title=heading,
-            customer=who, groups=bound, vendor=supplier, services=_items(services),
+            customer=who, groups=bound, vendor=supplier, services=unique_texts(services),
             targets=promised, sla_policy=stripped(sla_policy), valid_from=valid_from,
             valid_to=valid_to, notes=stripped(notes), actor=actor)
 
@@ -334,7 +321,7 @@ class Agreement(StatusRules, Aggregate):
             if name == "targets":
                 value = _targets(value, errors)
             elif name in ("groups", "services"):
-                value = _items(value)
+                value = unique_texts(value)
             elif name == "customer":
                 value = normalise_customer_id(value)
             elif name in ("title", "vendor", "sla_policy", "notes"):

@@ -25,15 +25,22 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.checks import StatusRules, given, present, refuse_fields, stripped
+from domain.checks import (
+    StatusRules,
+    given,
+    instant_errors,
+    present,
+    refuse_fields,
+    stripped,
+    unique_texts,
+)
 from domain.customer import normalise_customer_id
 from domain.errors import FieldError
-from domain.records import directory
+from domain.records import RecordEvent, directory
 
 #: The source's rule: at least 48 hours' notice of planned maintenance ([001] 2.3).
 DEFAULT_LEAD = timedelta(hours=48)
@@ -60,35 +67,13 @@ ALLOWED: dict[Status, tuple[str, ...]] = {
 }
 
 
-def _time_errors(name: str, value: Any) -> list[FieldError]:
-    if not isinstance(value, datetime):
-        return [FieldError(name, "must not be empty")]
-    if value.tzinfo is None:
-        return [FieldError(name, "needs a UTC offset")]
-    return []
-
-
-def _items(values: Any, normalise: Any = stripped) -> tuple[str, ...]:
-    """The non-empty items of ``values``, normalised, first occurrence kept."""
-    seen: dict[str, None] = {}
-    for v in values or ():
-        text = normalise(v) if isinstance(v, str) else ""
-        if text and text not in seen:
-            seen[text] = None
-    return tuple(seen)
-
-
 class Announcement(StatusRules, Aggregate):
     TOPIC = "opsledger.announcement:Announcement"
     ALLOWED = ALLOWED
     RECORD = "announcement"
 
-    class Event(Aggregate.Event):
+    class Event(RecordEvent):
         TOPIC = "opsledger.announcement:Announcement.Event"
-        actor: str
-
-        def apply(self, aggregate: Any) -> None:  # pragma: no cover - overridden
-            pass
 
     class Published(Aggregate.Created):
         """The announcement (contract 4 of issue 19: the notice outbox mails it to the
@@ -188,9 +173,9 @@ class Announcement(StatusRules, Aggregate):
         planned window of the change ``change_id`` that the announcement must cover."""
         errors: list[FieldError] = []
         text = present(errors, "body", stripped(body))
-        scope = present(errors, "scope.customers", _items(customers, normalise_customer_id),
+        scope = present(errors, "scope.customers", unique_texts(customers, normalise_customer_id),
                         "name at least one customer")
-        errors += _time_errors("starts", starts) + _time_errors("ends", ends)
+        errors += instant_errors("starts", starts) + instant_errors("ends", ends)
         if not errors or not any(e.field in ("starts", "ends") for e in errors):
             assert starts is not None and ends is not None
             errors += _window_errors(starts, ends, at, lead, short_notice, change_number,
@@ -200,7 +185,7 @@ class Announcement(StatusRules, Aggregate):
         heading = stripped(title) or text.splitlines()[0].strip()[:TITLE_FROM_BODY]
         return cls._create(
             cls.Published, id=id, timestamp=at, number=number, title=heading, body=text,
-            customers=scope, systems=_items(systems), starts=starts, ends=ends,
+            customers=scope, systems=unique_texts(systems), starts=starts, ends=ends,
             change_id=stripped(change_id), change_number=stripped(change_number), actor=actor)
 
     def withdraw(self, *, reason: str, actor: str, at: datetime) -> None:

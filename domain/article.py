@@ -28,6 +28,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.checks import StatusRules, collapsed, given, refuse_fields, stripped
 from domain.errors import FieldError, InvalidCommand
+from domain.records import RecordEvent
 
 MAX_TITLE = 200
 MAX_TEXT = 20_000
@@ -127,12 +128,8 @@ class Article(StatusRules, Aggregate):
     ALLOWED = ALLOWED
     RECORD = "article"
 
-    class Event(Aggregate.Event):
+    class Event(RecordEvent):
         TOPIC = "opsledger.article:Article.Event"
-        actor: str
-
-        def apply(self, aggregate: Any) -> None:  # pragma: no cover - overridden
-            pass
 
     class Created(Aggregate.Created):
         TOPIC = "opsledger.article:Article.Created"

@@ -33,9 +33,10 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain.checks import StatusRules, given, refuse_fields, required, stripped
-from domain.ci import NamesCis, apply_cis  # ADR 0063
+from domain.ci import CisAffectedEvent, NamesCis  # ADR 0063
 from domain.errors import FieldError, InvalidCommand
 from domain.privacy import ERASED_TEXT, HoldsPersonalData, erased
+from domain.records import RecordEvent
 
 
 class ChangeKind(StrEnum):
@@ -337,12 +338,8 @@ class Change(NamesCis, HoldsPersonalData, StatusRules, Aggregate):
     ALLOWED = ALLOWED
     RECORD = "change"
 
-    class Event(Aggregate.Event):
+    class Event(RecordEvent):
         TOPIC = "opsledger.change:Change.Event"
-        actor: str
-
-        def apply(self, aggregate: Any) -> None:  # pragma: no cover - overridden
-            pass
 
     class Requested(Aggregate.Created):
         TOPIC = "opsledger.change:Change.Requested"
@@ -488,15 +485,8 @@ class Change(NamesCis, HoldsPersonalData, StatusRules, Aggregate):
             c.cancel_reason = self.reason
             c.closed_at = self.timestamp
 
-    class CisAffected(Event):
-        """The configuration items it concerns (``affected_cis``, ADR 0063), the whole set."""
-
+    class CisAffected(CisAffectedEvent, Event):
         TOPIC = "opsledger.change:Change.CisAffected"
-        cis: tuple[str, ...]
-        numbers: tuple[str, ...]
-
-        def apply(self, record: Change) -> None:
-            apply_cis(record, self.cis, self.numbers)
 
     class AnnouncementLinked(Event):
         """An announcement of the change's window was published (ADR 0060), in the same save."""

@@ -6,7 +6,8 @@ Pure: the standard library and ``domain.errors`` only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any, ClassVar, NoReturn
 
 from domain.errors import FieldError, InvalidCommand, TransitionNotAllowed
@@ -26,6 +27,27 @@ def collapsed(value: Any) -> str:
 def required(field: str, value: Any) -> list[FieldError]:
     """No error when ``value`` holds text; else ``field`` "must not be empty"."""
     return [] if stripped(value) else [FieldError(field, "must not be empty")]
+
+
+def unique_texts(values: Any, normalise: Callable[[str], str] = stripped) -> tuple[str, ...]:
+    """The non-empty texts of ``values`` (``None``: none), each ``normalise``-d and kept once,
+    where it first stands; an item that is not a string counts as empty."""
+    seen: dict[str, None] = {}
+    for v in values or ():
+        text = normalise(v) if isinstance(v, str) else ""
+        if text:
+            seen.setdefault(text, None)
+    return tuple(seen)
+
+
+def instant_errors(field: str, value: Any, empty: str = "must not be empty") -> list[FieldError]:
+    """No error when ``value`` is a time with its UTC offset; else ``field`` refused: ``empty``
+    when it is not a time at all, "needs a UTC offset" when it has none."""
+    if not isinstance(value, datetime):
+        return [FieldError(field, empty)]
+    if value.tzinfo is None:
+        return [FieldError(field, "needs a UTC offset")]
+    return []
 
 
 def present(errors: list[FieldError], field: str, value: Any,

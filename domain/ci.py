@@ -32,6 +32,7 @@ from eventsourcing.domain import Aggregate
 from domain.checks import StatusRules, collapsed, given, present, refuse_fields, stripped
 from domain.customer import normalise_customer_id
 from domain.errors import FieldError, InvalidCommand
+from domain.records import RecordEvent
 
 #: The classes a CI may have unless the deployment configures its own list
 #: (``OPSLEDGER_CI_CLASSES``).
@@ -128,12 +129,8 @@ class ConfigurationItem(StatusRules, Aggregate):
     ALLOWED = ALLOWED
     RECORD = "configuration item"
 
-    class Event(Aggregate.Event):
+    class Event(RecordEvent):
         TOPIC = "opsledger.ci:ConfigurationItem.Event"
-        actor: str
-
-        def apply(self, aggregate: Any) -> None:  # pragma: no cover - overridden
-            pass
 
     class Registered(Aggregate.Created):
         TOPIC = "opsledger.ci:ConfigurationItem.Registered"
@@ -425,3 +422,15 @@ def apply_cis(record: Any, cis: tuple[str, ...], numbers: tuple[str, ...]) -> No
     """A ``CisAffected`` event's change to its record."""
     record.affected_cis = tuple(cis)
     record.affected_ci_numbers = tuple(numbers)
+
+
+class CisAffectedEvent(Aggregate.Event):
+    """What the ``CisAffected`` event of a ticket, problem or change carries and does (each
+    declares its own ``TOPIC``): the configuration items it concerns, ids and ``CI-`` numbers
+    in the same order, the whole set each time (ADR 0063, 0072)."""
+
+    cis: tuple[str, ...]
+    numbers: tuple[str, ...]
+
+    def apply(self, record: Any) -> None:
+        apply_cis(record, self.cis, self.numbers)

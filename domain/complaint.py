@@ -29,7 +29,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -37,7 +36,7 @@ from eventsourcing.domain import Aggregate
 from domain.checks import StatusRules, given, present, refuse_fields, stripped
 from domain.customer import normalise_customer_id
 from domain.errors import FieldError
-from domain.records import directory
+from domain.records import RecordEvent, directory
 from domain.ticket import Contact
 
 #: The complaint's time limits from filing (ADR 0066; the documents ask "及时反应" and 100 %
@@ -76,12 +75,8 @@ class Complaint(StatusRules, Aggregate):
     ALLOWED = ALLOWED
     RECORD = "complaint"
 
-    class Event(Aggregate.Event):
+    class Event(RecordEvent):
         TOPIC = "opsledger.complaint:Complaint.Event"
-        actor: str
-
-        def apply(self, aggregate: Any) -> None:  # pragma: no cover - overridden
-            pass
 
     class Filed(Aggregate.Created):
         """``contact``: the complainant (personal data, sealed with ``customer``'s key).

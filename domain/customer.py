@@ -23,7 +23,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.checks import collapsed, refuse_fields
 from domain.errors import FieldError, InvalidCommand
-from domain.records import CopiesFields, directory
+from domain.records import CopiesFields, RecordEvent, directory
 
 MAX_ID = 200
 MAX_NAME = 200
@@ -81,9 +81,8 @@ class Customer(Aggregate):
 
     TOPIC = "opsledger.customer:Customer"
 
-    class Event(Aggregate.Event):
+    class Event(RecordEvent):
         TOPIC = "opsledger.customer:Customer.Event"
-        actor: str
 
     class Registered(Aggregate.Created):
         TOPIC = "opsledger.customer:Customer.Registered"

@@ -33,7 +33,7 @@ from domain.checks import collapsed, refuse_fields
 from domain.customer import normalise_customer_id
 from domain.errors import FieldError, InvalidCommand, TransitionNotAllowed
 from domain.privacy import ERASED_TEXT
-from domain.records import directory
+from domain.records import RecordEvent, directory
 
 MAX_ID = 200
 MAX_NAME = 200
@@ -171,9 +171,8 @@ class User(Aggregate):
 
     TOPIC = "opsledger.identity:User"
 
-    class Event(Aggregate.Event):
+    class Event(RecordEvent):
         TOPIC = "opsledger.identity:User.Event"
-        actor: str
 
     class Registered(Aggregate.Created):
         TOPIC = "opsledger.identity:User.Registered"

@@ -31,10 +31,10 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.checks import StatusRules, given, present, refuse_fields, stripped
+from domain.checks import StatusRules, given, present, refuse_fields, stripped, unique_texts
 from domain.customer import normalise_customer_id
 from domain.errors import FieldError
-from domain.records import CopiesFields, TicketIndex, directory
+from domain.records import CopiesFields, RecordEvent, TicketIndex, directory
 
 DEFAULT_INTERVAL_MINUTES = 30
 MAX_INTERVAL_MINUTES = 24 * 60
@@ -52,26 +52,13 @@ ALLOWED: dict[Status, tuple[str, ...]] = {
 }
 
 
-def _items(values: Any, normalise: Any = stripped) -> tuple[str, ...]:
-    seen: dict[str, None] = {}
-    for v in values or ():
-        text = normalise(v) if isinstance(v, str) else ""
-        if text:
-            seen.setdefault(text, None)
-    return tuple(seen)
-
-
 class MajorIncident(StatusRules, Aggregate):
     TOPIC = "opsledger.major_incident:MajorIncident"
     ALLOWED = ALLOWED
     RECORD = "major incident"
 
-    class Event(Aggregate.Event):
+    class Event(RecordEvent):
         TOPIC = "opsledger.major_incident:MajorIncident.Event"
-        actor: str
-
-        def apply(self, aggregate: Any) -> None:  # pragma: no cover - overridden
-            pass
 
     class Declared(Aggregate.Created):
         """The incident on its ticket, with its commander and communication plan
@@ -210,12 +197,12 @@ class MajorIncident(StatusRules, Aggregate):
                                      f"from 1 to {MAX_INTERVAL_MINUTES} minutes"))
         heading = present(errors, "title", stripped(title))
         refuse_fields(errors)
-        told = _items((customer, *customers), normalise_customer_id)
+        told = unique_texts((customer, *customers), normalise_customer_id)
         return cls._create(
             cls.Declared, id=id, timestamp=at, number=number, ticket_id=ticket_id,
             ticket_number=ticket_number, customer=normalise_customer_id(customer),
             title=heading, commander=stripped(commander) or actor, customers=told,
-            informed=_items(informed), interval_minutes=interval_minutes, actor=actor)
+            informed=unique_texts(informed), interval_minutes=interval_minutes, actor=actor)
 
     def post_update(self, *, text: str, actor: str, at: datetime) -> None:
         self.require("post_update")
@@ -250,7 +237,7 @@ class MajorIncident(StatusRules, Aggregate):
         refuse_fields(errors)
         self.trigger_event(self.ReviewRecorded, timestamp=at, actor=actor,
                            summary=stripped(summary), root_cause=stripped(root_cause),
-                           actions=_items(actions))
+                           actions=unique_texts(actions))
 
     def open_problem(self, *, problem_id: str, problem_number: str, actor: str,
                      at: datetime) -> None:

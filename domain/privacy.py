@@ -21,6 +21,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.checks import refuse_fields
 from domain.errors import FieldError
+from domain.records import RecordEvent
 
 MAX_TEXT = 2000
 # What a personal text reads as once its customer's key is destroyed (a contact reads as
@@ -98,9 +99,8 @@ class ErasureCounts:
 class PersonalDataErasure(Aggregate):
     TOPIC = "opsledger.privacy:PersonalDataErasure"
 
-    class Event(Aggregate.Event):
+    class Event(RecordEvent):
         TOPIC = "opsledger.privacy:PersonalDataErasure.Event"
-        actor: str
 
     class Opened(Aggregate.Created):
         TOPIC = "opsledger.privacy:PersonalDataErasure.Opened"

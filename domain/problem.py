@@ -23,16 +23,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
 from domain.checks import StatusRules, given, refuse_fields, required, stripped
-from domain.ci import NamesCis, apply_cis  # ADR 0063
+from domain.ci import CisAffectedEvent, NamesCis  # ADR 0063
 from domain.errors import FieldError, InvalidCommand, ResolutionTooVague
 from domain.priority import Priority
-from domain.records import CopiesFields
+from domain.records import CopiesFields, RecordEvent
 from domain.ticket import vague_resolution
 
 
@@ -60,12 +59,8 @@ class Problem(NamesCis, StatusRules, Aggregate):
     ALLOWED = ALLOWED
     RECORD = "problem"
 
-    class Event(Aggregate.Event):
+    class Event(RecordEvent):
         TOPIC = "opsledger.problem:Problem.Event"
-        actor: str
-
-        def apply(self, aggregate: Any) -> None:  # pragma: no cover - overridden
-            pass
 
     class Recorded(Aggregate.Created):
         TOPIC = "opsledger.problem:Problem.Recorded"
@@ -92,15 +87,8 @@ class Problem(NamesCis, StatusRules, Aggregate):
             p.tickets = (*p.tickets, self.ticket_id)
             p.ticket_numbers = (*p.ticket_numbers, self.ticket_number)
 
-    class CisAffected(Event):
-        """The configuration items it concerns (``affected_cis``, ADR 0063), the whole set."""
-
+    class CisAffected(CisAffectedEvent, Event):
         TOPIC = "opsledger.problem:Problem.CisAffected"
-        cis: tuple[str, ...]
-        numbers: tuple[str, ...]
-
-        def apply(self, record: Problem) -> None:
-            apply_cis(record, self.cis, self.numbers)
 
     class RootCauseRecorded(CopiesFields, Event):
         TOPIC = "opsledger.problem:Problem.RootCauseRecorded"

@@ -38,7 +38,7 @@ from domain.checks import StatusRules, collapsed, refuse_fields, required, strip
 from domain.customer import normalise_customer_id
 from domain.errors import FieldError, InvalidCommand
 from domain.privacy import HoldsPersonalData, erased
-from domain.records import directory
+from domain.records import RecordEvent, directory
 
 
 class Status(StrEnum):
@@ -187,12 +187,8 @@ class Project(HoldsPersonalData, StatusRules, Aggregate):
     ALLOWED = ALLOWED
     RECORD = "project"
 
-    class Event(Aggregate.Event):
+    class Event(RecordEvent):
         TOPIC = "opsledger.project:Project.Event"
-        actor: str
-
-        def apply(self, aggregate: Any) -> None:  # pragma: no cover - overridden
-            pass
 
     class Contracted(Aggregate.Created):
         TOPIC = "opsledger.project:Project.Contracted"

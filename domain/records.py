@@ -1,7 +1,8 @@
 """What the records' aggregates share as mechanics, not as rules: the directory a kind of record
 keeps of its ids (or slugs), in the order they were added, the versions of a record kept
-by slug (``VersionedRecord``), and the ``apply`` of an event that only copies its fields
-(``CopiesFields``, ADR 0072).
+by slug (``VersionedRecord``), the base of every record's events (``RecordEvent``: its
+``actor``) and the ``apply`` of an event that only copies its fields (``CopiesFields``, ADR
+0072).
 
 A directory is one aggregate with a fixed id, changed in the same transaction as the record it
 lists, so listing needs no read model and two records cannot take one place. ``directory``
@@ -90,6 +91,14 @@ class VersionedRecord:
             self.Redefined, timestamp=at, actor=actor,  # type: ignore[attr-defined]
             **self.event_fields(definition))
         return True
+
+
+class RecordEvent(Aggregate.Event):
+    """The base of a record's events: each aggregate's ``Event`` subclasses it with its own
+    ``TOPIC`` (ADR 0072). Every event says who recorded it (``actor``); the library's
+    ``timestamp`` is when."""
+
+    actor: str
 
 
 class CopiesFields:

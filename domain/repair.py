@@ -36,6 +36,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.checks import StatusRules, given, present, refuse_fields, required, stripped
 from domain.errors import FieldError
+from domain.records import RecordEvent
 
 #: Written progress every this many working days on the ticket's calendar ([001]).
 PROGRESS_WORKING_DAYS = 3
@@ -96,12 +97,8 @@ class RepairOrder(StatusRules, Aggregate):
     ALLOWED = ALLOWED
     RECORD = "repair order"
 
-    class Event(Aggregate.Event):
+    class Event(RecordEvent):
         TOPIC = "opsledger.repair:RepairOrder.Event"
-        actor: str
-
-        def apply(self, aggregate: Any) -> None:  # pragma: no cover - overridden
-            pass
 
     class Sent(Aggregate.Created):
         """Sent to the vendor (送修). ``due``: back at the user's site before the second

@@ -31,10 +31,10 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.checks import StatusRules, given, present, refuse_fields, stripped
+from domain.checks import StatusRules, given, instant_errors, present, refuse_fields, stripped
 from domain.customer import normalise_customer_id
 from domain.errors import FieldError
-from domain.records import directory
+from domain.records import RecordEvent, directory
 
 
 class Severity(StrEnum):
@@ -77,11 +77,7 @@ def severity_errors(field: str, value: Any) -> list[FieldError]:
 
 
 def due_errors(field: str, value: Any) -> list[FieldError]:
-    if not isinstance(value, datetime):
-        return [FieldError(field, "must not be empty: the date by which the risk is removed")]
-    if value.tzinfo is None:
-        return [FieldError(field, "needs a UTC offset")]
-    return []
+    return instant_errors(field, value, "must not be empty: the date by which the risk is removed")
 
 
 class Risk(StatusRules, Aggregate):
@@ -89,12 +85,8 @@ class Risk(StatusRules, Aggregate):
     ALLOWED = ALLOWED
     RECORD = "risk"
 
-    class Event(Aggregate.Event):
+    class Event(RecordEvent):
         TOPIC = "opsledger.risk:Risk.Event"
-        actor: str
-
-        def apply(self, aggregate: Any) -> None:  # pragma: no cover - overridden
-            pass
 
     class Recorded(Aggregate.Created):
         """The risk as found. ``ticket_*`` / ``project_*``: the record it was found on

@@ -30,7 +30,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.checks import collapsed
 from domain.errors import FieldError, InvalidCommand
-from domain.records import VersionedRecord, directory
+from domain.records import RecordEvent, VersionedRecord, directory
 from domain.sla import SLUG_RULE, check_slug, valid_slug
 
 # The four kinds of service of the source documents ([001] 1.1 服务水平体系).
@@ -135,9 +135,8 @@ class CatalogueService(VersionedRecord, Aggregate):
     TOPIC = "opsledger.catalogue:CatalogueService"
     check_slug = staticmethod(check_slug)
 
-    class Event(Aggregate.Event):
+    class Event(RecordEvent):
         TOPIC = "opsledger.catalogue:CatalogueService.Event"
-        actor: str
 
     class Defined(Aggregate.Created):
         TOPIC = "opsledger.catalogue:CatalogueService.Defined"

@@ -32,7 +32,7 @@ from eventsourcing.domain import Aggregate
 from domain.calendar import WEEKDAYS, BusinessCalendar, format_clock, parse_clock
 from domain.checks import collapsed, refuse_fields
 from domain.errors import FieldError, InvalidCommand
-from domain.records import Directory, VersionedRecord, directory
+from domain.records import Directory, RecordEvent, VersionedRecord, directory
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 SLUG_RULE = "1 to 63 characters: lower-case letters, digits and '-', not starting with '-'"
@@ -229,9 +229,8 @@ class CalendarRecord(VersionedRecord, Aggregate):
     TOPIC = "opsledger.sla:CalendarRecord"
     check_slug = staticmethod(check_slug)
 
-    class Event(Aggregate.Event):
+    class Event(RecordEvent):
         TOPIC = "opsledger.sla:CalendarRecord.Event"
-        actor: str
 
     class Defined(Aggregate.Created):
         TOPIC = "opsledger.sla:CalendarRecord.Defined"
@@ -471,9 +470,8 @@ class SlaPolicy(VersionedRecord, Aggregate):
     TOPIC = "opsledger.sla:SlaPolicy"
     check_slug = staticmethod(check_slug)
 
-    class Event(Aggregate.Event):
+    class Event(RecordEvent):
         TOPIC = "opsledger.sla:SlaPolicy.Event"
-        actor: str
 
     class Defined(Aggregate.Created):
         TOPIC = "opsledger.sla:SlaPolicy.Defined"

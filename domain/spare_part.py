@@ -34,7 +34,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.checks import StatusRules, collapsed, given, refuse_fields, required, stripped
 from domain.errors import FieldError, InvalidCommand, TransitionNotAllowed
-from domain.records import directory
+from domain.records import RecordEvent, directory
 
 #: The source documents measure spare-part arrival ([004] 4.2.1 4) without a number; four
 #: hours is the usual on-site commitment of a 5x8 contract. Each warehouse sets its own.
@@ -70,12 +70,8 @@ class Warehouse(Aggregate):
 
     TOPIC = "opsledger.spare_part:Warehouse"
 
-    class Event(Aggregate.Event):
+    class Event(RecordEvent):
         TOPIC = "opsledger.spare_part:Warehouse.Event"
-        actor: str
-
-        def apply(self, aggregate: Any) -> None:  # pragma: no cover - overridden
-            pass
 
     class Defined(Aggregate.Created):
         TOPIC = "opsledger.spare_part:Warehouse.Defined"
@@ -163,12 +159,8 @@ class StockLine(Aggregate):
 
     TOPIC = "opsledger.spare_part:StockLine"
 
-    class Event(Aggregate.Event):
+    class Event(RecordEvent):
         TOPIC = "opsledger.spare_part:StockLine.Event"
-        actor: str
-
-        def apply(self, aggregate: Any) -> None:  # pragma: no cover - overridden
-            pass
 
     class Opened(Aggregate.Created):
         TOPIC = "opsledger.spare_part:StockLine.Opened"
@@ -277,12 +269,8 @@ class Requisition(StatusRules, Aggregate):
     ALLOWED = ALLOWED
     RECORD = "requisition"
 
-    class Event(Aggregate.Event):
+    class Event(RecordEvent):
         TOPIC = "opsledger.spare_part:Requisition.Event"
-        actor: str
-
-        def apply(self, aggregate: Any) -> None:  # pragma: no cover - overridden
-            pass
 
     class Requested(Aggregate.Created):
         TOPIC = "opsledger.spare_part:Requisition.Requested"

@@ -22,7 +22,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.checks import present, refuse_fields
 from domain.errors import FieldError, InvalidCommand
-from domain.records import VersionedRecord, directory
+from domain.records import RecordEvent, VersionedRecord, directory
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 PRE_APPROVED_RISK = "low"  # only low-risk routine work is pre-approved
@@ -68,9 +68,8 @@ class StandardChangeModel(VersionedRecord, Aggregate):
 
     TOPIC = "opsledger.standard_change:StandardChangeModel"
 
-    class Event(Aggregate.Event):
+    class Event(RecordEvent):
         TOPIC = "opsledger.standard_change:StandardChangeModel.Event"
-        actor: str
 
     class Defined(Aggregate.Created):
         TOPIC = "opsledger.standard_change:StandardChangeModel.Defined"

@@ -19,9 +19,10 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain.checks import StatusRules, given, present, refuse_fields, required, stripped
-from domain.ci import NamesCis, apply_cis  # affected CIs (ADR 0063)
+from domain.ci import CisAffectedEvent, NamesCis  # affected CIs (ADR 0063)
 from domain.errors import FieldError, InvalidCommand, OverrideReasonRequired, ResolutionTooVague
 from domain.priority import DEFAULT_MATRIX, Impact, Importance, Priority, PriorityMatrix, Urgency
+from domain.records import RecordEvent
 from domain.sla import Milestone  # milestone clocks (ADR 0062)
 from domain import visit as visit_rules  # field visits (ADR 0064)
 from domain.visit import ServiceSheet, Visit
@@ -339,12 +340,8 @@ class Ticket(NamesCis, StatusRules, Aggregate):  # NamesCis: name_cis (ADR 0063)
     ALLOWED = ALLOWED
     RECORD = "ticket"
 
-    class Event(Aggregate.Event):
+    class Event(RecordEvent):
         TOPIC = "opsledger.ticket:Ticket.Event"
-        actor: str
-
-        def apply(self, aggregate: Any) -> None:  # pragma: no cover - overridden
-            pass
 
         def mutate(self, aggregate: Any) -> Any:
             # The trail of event class names and instants the milestone clocks start and
@@ -630,17 +627,11 @@ class Ticket(NamesCis, StatusRules, Aggregate):  # NamesCis: name_cis (ADR 0063)
             t.problem_numbers = (*t.problem_numbers, self.problem_number)
 
     # ---------------------------------- affected CIs (ADR 0063, issue 20 item 1)
-    class CisAffected(Event):
-        """The configuration items the ticket concerns (``affected_cis``: ids, with their
-        ``CI-`` numbers), saved with the registration or when they are named later; the whole
-        set each time. ``affected_system`` stays the free text."""
+    class CisAffected(CisAffectedEvent, Event):
+        """Saved with the registration or when the CIs are named later; ``affected_system``
+        stays the free text."""
 
         TOPIC = "opsledger.ticket:Ticket.CisAffected"
-        cis: tuple[str, ...]
-        numbers: tuple[str, ...]
-
-        def apply(self, t: Ticket) -> None:
-            apply_cis(t, self.cis, self.numbers)
 
     # ---- milestone clocks (OLA, ADR 0062): recorded by the SLA watcher (``system:sla``)
 

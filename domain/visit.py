@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from domain.checks import present, stripped
+from domain.checks import instant_errors, present, stripped
 from domain.errors import FieldError, InvalidCommand, TransitionNotAllowed
 from domain.records import TicketIndex, directory
 
@@ -121,10 +121,8 @@ def require_step(visit: Visit, step: str) -> None:
 
 
 def planned_arrival_errors(value: Any, at: datetime) -> list[FieldError]:
-    if not isinstance(value, datetime):
-        return [FieldError("planned_arrival", "must not be empty")]
-    if value.tzinfo is None:
-        return [FieldError("planned_arrival", "needs a UTC offset")]
+    if errors := instant_errors("planned_arrival", value):
+        return errors
     if value < at - timedelta(days=1):
         return [FieldError("planned_arrival", "lies in the past")]
     return []
