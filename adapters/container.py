@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 
@@ -35,6 +36,7 @@ from adapters.runners.projections import ProjectionRunner
 from adapters.runners.replica import ReadReplica, StandbyStore, on_replica
 from adapters.settings import Settings, SettingsError
 from adapters.stores.sqlite import writer_lock
+from adapters.stores.views_file import move_views_out, rewind_ahead, split, views_database, views_lock
 from application.current import CurrentRecords
 from application.customers import customer_policy
 from application.desk import ServiceDesk
@@ -75,6 +77,8 @@ class Services:
     cis: CiIndex = field(default_factory=CiIndex)  # configuration items (ADR 0063)
     # The hot standby the read models above are read from (ADR 0070); None: the primary.
     replica: ReadReplica | None = None
+    # The read models' writers' lock: on SQLite their own file's (ADR 0073), else the desk's.
+    views_lock: Any = None
 
     def console_secret(self) -> str:
         """The secret that signs the console's CSRF tokens (ADR 0049): the setting, else a key
@@ -96,8 +100,9 @@ class Services:
         if self.replica is not None:
             self.replica.close()
         self.desk.current.versions.close()
-        if hasattr(self.desk.write_lock, "close"):
-            self.desk.write_lock.close()  # the SQLite writers' lock file (ADR 0038)
+        for lock in {id(lock): lock for lock in (self.views_lock, self.desk.write_lock)}.values():
+            if hasattr(lock, "close"):
+                lock.close()  # the SQLite writers' lock files (ADR 0038, 0073)
         keys = self.desk.mapper.sealer.keys  # type: ignore[attr-defined]
         if hasattr(keys, "close"):
             keys.close()
@@ -136,29 +141,38 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
                          customer_policy=lambda customer: customer_policy(desk, customer),
                          project_terms=lambda customer, at, as_of=None: contract_terms(
                              desk, customer, at, as_of))
-    tickets = ticket_list_view(db, desk.write_lock)
-    sla_due = sla_due_view(db, desk.write_lock)
-    problems = problem_list_view(db, desk.write_lock)
-    knowledge = knowledge_view(db, desk.write_lock)
-    changes = change_list_view(db, desk.write_lock)
-    ticket_search = ticket_search_view(db, desk.write_lock)
+    # The read models: on SQLite in a file of their own with its own writers' lock, so the
+    # projections worker never holds up a command (ADR 0073); else beside the events.
+    move_views_out(db, desk.write_lock)
+    vdb, vlock = views_database(db), views_lock(db, desk.write_lock)
+    tickets = ticket_list_view(vdb, vlock)
+    sla_due = sla_due_view(vdb, vlock)
+    problems = problem_list_view(vdb, vlock)
+    knowledge = knowledge_view(vdb, vlock)
+    changes = change_list_view(vdb, vlock)
+    ticket_search = ticket_search_view(vdb, vlock)
     # The notice outbox (ADR 0059): its process manager follows the log with the views.
     try:
         rules = load_rules(settings.notice_rules)
     except RulesError as e:
         raise SettingsError(str(e)) from None
     now = desk.clock.now
-    outbox = outbox_for(db, desk.write_lock, desk.max_position, now)
+    outbox = outbox_for(vdb, vlock, desk.max_position, now)
     channels = (["email"] if settings.smtp_relay else []) + (
         ["webhook"] if settings.notify_webhook_url else [])
     notices = NoticeDecider(outbox, desk_directory(desk), lambda: rules, channels)
     cis = CiIndex()  # configuration items, their relations, who names them (ADR 0063)
+    routine_position = follower_position(vdb, ROUTINE_TICKETS, vlock)
     builtin = [tickets, sla_due, problems, knowledge, changes, ticket_search, cis,
                # The process manager of abnormal routine runs (ADR 0028).
-               RoutineTicketOpener(desk, follower_position(db, ROUTINE_TICKETS, desk.write_lock)),
+               RoutineTicketOpener(desk, routine_position),
                notices]
     # Read models of installed packages (entry points ``opsledger.projections``, ADR 0033).
-    plugins = plugin_views(settings, desk.write_lock, reserved=[v.name for v in builtin])
+    plugins = plugin_views(settings, vlock, reserved=[v.name for v in builtin], database=vdb)
+    if split(db):  # the two files are synced apart: views ahead of the log (ADR 0073)
+        rewind_ahead(desk.max_position, [tickets, sla_due, problems, knowledge, changes, ticket_search],
+                     [(ROUTINE_TICKETS, routine_position.position, routine_position.move),
+                      (notices.name, outbox.position, lambda start, end: outbox.store([], start, end))])
     runner = ProjectionRunner(
         desk,
         [*builtin, *plugins],
@@ -202,7 +216,8 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
                         problems=problems, knowledge=knowledge, changes=changes,
                         ticket_search=ticket_search,
                         blobs=blob_store(db, settings.blob_dir),
-                        quarantine=quarantine_store(db, desk.write_lock), cis=cis)
+                        quarantine=quarantine_store(db, desk.write_lock), cis=cis,
+                        views_lock=vlock)
     if (standby := settings.read_replica) is not None:
         # ADR 0070: the lists, queues, search and reports read these views on the standby;
         # the runner (the worker) keeps writing the primary's, the SLA watcher reads its due

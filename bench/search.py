@@ -58,6 +58,7 @@ from uuid import NAMESPACE_URL, uuid5
 
 from adapters.container import Services, build
 from adapters.settings import Settings
+from adapters.stores.views_file import SUFFIX
 from application.commands.users import IssueToken, RegisterUser
 from application.search import Scope, search
 from bench.common import (FilledStore, add_output_options, clean_up, each_store, print_header,
@@ -240,7 +241,7 @@ class RawScan:
     def __init__(self, store: Store) -> None:
         self.sqlite = store.kind == "sqlite"
         if self.sqlite:
-            self.conn: Any = sqlite3.connect(store.path)  # type: ignore[attr-defined]
+            self.conn: Any = sqlite3.connect(f"{store.path}{SUFFIX}")  # type: ignore[attr-defined]  # the views' file (ADR 0073)
             self.find, self.ph = "instr", "?"
         else:
             import psycopg

@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 from adapters.container import build
 from adapters.settings import Settings
+from adapters.stores.views_file import SUFFIX
 from application.commands.tickets import RegisterTicket
 from application.ports import FixedClock
 from bench.common import ROOT, load_average, source_state
@@ -71,7 +72,7 @@ def main() -> None:
                     f"INSERT INTO sla_due ({', '.join(COLUMNS)}) VALUES "
                     f"({', '.join('?' * len(COLUMNS))})", rows)
             setup = time.perf_counter() - began
-            raw = sqlite3.connect(path)
+            raw = sqlite3.connect(f"{path}{SUFFIX}")  # the read models' file (ADR 0073)
 
             def baseline(now: datetime) -> tuple[float, int]:
                 t0 = time.perf_counter()

@@ -43,9 +43,10 @@ log = structlog.get_logger("opsledger.plugins")
 class PluginContext:
     """What a plug-in factory is given: where the service keeps its data, and how to write there.
 
-    ``database.kind`` is "sqlite", "postgres" or "memory"; ``write_lock`` is the lock every
-    SQLite writer of this process shares (``None`` on PostgreSQL); ``settings`` are the
-    service's settings, read-only.
+    ``database.kind`` is "sqlite", "postgres" or "memory": where the read models are kept (a
+    SQLite store's views file, ADR 0073); ``write_lock`` is the lock every SQLite writer of
+    that file in this process shares (``None`` on PostgreSQL); ``settings`` are the service's
+    settings, read-only.
     """
 
     name: str
@@ -55,8 +56,8 @@ class PluginContext:
     _scratch: list[str] = field(default_factory=list)
 
     def store(self) -> SqlStore:
-        """A SQL store on the service's database (``projections.sql``): SQLite shares the
-        event store's file and write lock, PostgreSQL its database and schema. With the
+        """A SQL store on the read models' database (``projections.sql``): SQLite shares the
+        views file and its write lock (ADR 0073), PostgreSQL the database and schema. With the
         in-memory event store (tests, demos) the plug-in gets a throwaway SQLite file."""
         if self.database.kind != "memory":
             return sql_store(self.database, self.write_lock)
@@ -139,9 +140,12 @@ def discover() -> list[EntryPoint]:
     return list(found.values())
 
 
-def plugin_views(settings: Settings, write_lock: Any | None, reserved: Sequence[str] = ()) -> list[PluginView]:
+def plugin_views(settings: Settings, write_lock: Any | None, reserved: Sequence[str] = (),
+                 database: Database | None = None) -> list[PluginView]:
     """One guarded view per installed plug-in; one named like a built-in view (``reserved``)
-    is left out and logged: it must not replace ours (their tracking rows would clash)."""
+    is left out and logged: it must not replace ours (their tracking rows would clash).
+    ``database``: where the read models are kept (on SQLite their own file, ADR 0073;
+    default the service's database) and ``write_lock`` its writers' lock."""
     views = []
     for ep in discover():
         if ep.name in reserved:
@@ -149,7 +153,7 @@ def plugin_views(settings: Settings, write_lock: Any | None, reserved: Sequence[
             continue
 
         def factory(ep: EntryPoint = ep) -> Any:
-            context = PluginContext(ep.name, settings.database, write_lock, settings)
+            context = PluginContext(ep.name, database or settings.database, write_lock, settings)
             return ep.load()(context)
         views.append(PluginView(ep.name, factory))
     return views

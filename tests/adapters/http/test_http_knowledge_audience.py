@@ -17,6 +17,7 @@ import pytest
 
 from adapters.container import build
 from adapters.settings import Settings
+from adapters.stores.views_file import SUFFIX
 from projections.knowledge.view import KnowledgeQuery
 from tests.contracts.test_history_v1 import load, stored_rows
 from tests.fixtures_http import ALL_STORES, API, Api, assert_problem
@@ -160,7 +161,7 @@ def test_an_sqlite_store_of_the_old_shape_rebuilds_its_knowledge_view(tmp_path: 
             limit=100)).hits)
     finally:
         services.close()
-    db = sqlite3.connect(tmp_path / "o.sqlite3")
+    db = sqlite3.connect(f"{tmp_path}/o.sqlite3{SUFFIX}")  # the read models' file (ADR 0073)
     columns = [r[1] for r in db.execute("PRAGMA table_info(knowledge)")]
     old = [c for c in columns if c != "audience"]
     db.execute(f"CREATE TABLE old AS SELECT {', '.join(old)} FROM knowledge")
