@@ -182,6 +182,9 @@ class ServiceDesk(Application):
         # Reference records checked against the store's version (``application.current``,
         # ADR 0038), wired by the composition root; ``load_current`` uses it.
         self.current: Any = None
+        # Commands run first on the cached record without reading the store (ADR 0073).
+        self.trust_cache = bool(self.repository.cache)
+        self._cache_lock = threading.Lock()
 
     # --------------------------------------------------------------- plumbing
 
@@ -268,6 +271,38 @@ class ServiceDesk(Application):
         """A private copy of the (cached) aggregate, safe to run a command on."""
         return private_copy(self.repository.get(aggregate_id, projector_func=_project))
 
+    def _cached(self, record_id: UUID) -> Any | None:
+        """A private copy of the record as this process's cache holds it, without reading the
+        store; ``None`` when it is not cached."""
+        cache = self.repository.cache
+        if cache is None:
+            return None
+        try:
+            return private_copy(cache.get(record_id))
+        except KeyError:
+            return None
+
+    def _stale(self, record_id: UUID, version: int) -> bool:
+        """Whether the store has moved ``record_id`` past ``version`` (the cache is brought up
+        to date on the way)."""
+        fresh = self.load(record_id)
+        return fresh is not None and fresh.version != version
+
+    def _cache_saved(self, record: Any) -> None:
+        """After a save: the record as saved becomes the cached one, so the next command on
+        it needs no read of the store (unless another writer saved meanwhile: then its save
+        conflicts and it reads)."""
+        cache = self.repository.cache
+        if cache is None:
+            return
+        with self._cache_lock:
+            try:
+                if cache.get(record.id).version >= record.version:
+                    return
+            except KeyError:
+                pass
+            cache.put(record.id, private_copy(record))
+
     def load(self, record_id: UUID) -> Any | None:
         """The record ``record_id`` as it stands now (a private copy: a command may change
         it), or ``None`` when it has no events."""
@@ -350,25 +385,48 @@ class ServiceDesk(Application):
     def _attempts(self, command: Command, record_id: UUID | None, actor: str,
                   expected_version: int | None,
                   idempotency: IdempotencyKey | None) -> CommandResult:
-        for attempt in range(MAX_ATTEMPTS):
+        # The first attempt runs on the cached record as this process last saw it, without
+        # reading the store (ADR 0073): a save proves it was current (another writer's event at
+        # the next version makes the save conflict); an answer that saves nothing -- an error,
+        # a 412, nothing to do -- is checked against the store before it is given.
+        trusted = self.trust_cache
+        attempt = 0
+        while attempt < MAX_ATTEMPTS:
             if idempotency is not None:
                 done = self._find_idempotent(idempotency)
                 if done is not None:
                     return self._replay(done)
             target = None
+            cached = False
             if record_id is not None:
-                target = self.load(record_id)
+                target = self._cached(record_id) if trusted else None
+                cached = target is not None
+                if target is None:
+                    target = self.load(record_id)
                 if target is not None and not isinstance(target, command.record_class):
                     target = None
+                cached = cached and target is not None
                 if target is None and not command.missing_ok:
                     raise command.missing(record_id)
                 if expected_version is not None:
                     actual = 0 if target is None else target.version
                     if actual != expected_version:
+                        if cached and self._stale(record_id, actual):
+                            trusted = False
+                            continue
                         raise VersionMismatch(expected_version, actual, command.record_label)
             ctx = Context(self, self.clock.now(), actor)
             try:
-                outcome = command.decide(target, ctx)
+                try:
+                    outcome = command.decide(target, ctx)
+                except Exception:
+                    if cached and self._stale(record_id, target.version):
+                        trusted = False
+                        continue
+                    raise
+                if outcome is NOTHING and cached and self._stale(record_id, target.version):
+                    trusted = False
+                    continue
                 changed = outcome is not NOTHING
                 # ``None``: the record changed; aggregates: saved with it (the first one *is*
                 # the record when there was none); ``NOTHING``: nothing to save.
@@ -396,15 +454,21 @@ class ServiceDesk(Application):
                 else:
                     position, recordings = None, []
                 ctx.remember()
+                if changed and record is not None and self.trust_cache:
+                    self._cache_saved(record)
             except IntegrityError:
                 ctx.forget()
                 if self.current is not None:
                     self.current.forget_command()
+                ctx.release()
+                attempt += 1
+                if cached:  # most likely our cached record was behind: at once, from the store
+                    trusted = False
+                    continue
                 # Someone saved first; the cache fast-forwards on the next load. Wait a
                 # random, growing while first, so that contenders (e.g. creators racing for
                 # the day's number sequence) spread out instead of colliding again.
-                ctx.release()
-                time.sleep(random.uniform(0, min(RETRY_MAX_DELAY, RETRY_DELAY * 2**attempt)))
+                time.sleep(random.uniform(0, min(RETRY_MAX_DELAY, RETRY_DELAY * 2**(attempt - 1))))
                 continue
             finally:
                 ctx.release()
