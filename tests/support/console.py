@@ -5,16 +5,23 @@ passwords, and logging in through the login form as a browser does.
     person(client, admin, "wang", "dispatcher")        # registered, password PASSWORD
     person(client, admin, "li", "requester", customer="客户A")
     login(client, "wang")                              # the client now holds the session
+
+    api = staffed(make_api, {"wang": ("dispatcher", "王调度"),     # an app with ADMIN's token,
+                             "li": ("requester", "李四", "客户A")},  # these people and
+                  customers=("客户A",))                            # customers
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from litestar.testing import TestClient
 
 PASSWORD = "correct horse battery"
+ADMIN_TOKEN = "s3cret"
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 _CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
 
 
@@ -31,6 +38,26 @@ def person(client: TestClient[Any], admin: dict[str, str], user: str, *roles: st
     r = client.post(f"/api/v1/users/{user}/password", json={"password": password},
                     headers=admin)
     assert r.status_code == 204, r.text
+
+
+def add_customers(client: TestClient[Any], admin: dict[str, str], *ids: str) -> None:
+    """Registers each customer of ``ids`` (its name is its id)."""
+    for c in ids:
+        r = client.post("/api/v1/customers", json={"id": c, "name": c}, headers=admin)
+        assert r.status_code == 201, r.text
+
+
+def staffed(make_api: Callable[..., Any], people: Mapping[str, Sequence[Any]], *,
+            customers: Sequence[str] = (), **settings: Any) -> Any:
+    """``make_api(admin_token=ADMIN_TOKEN, **settings)`` with ``customers`` registered and
+    ``people``: ``{user: (role, name, customer, groups)}``, the tail optional (``None``: not
+    given), each with the console password ``PASSWORD``. Returns the ``Api``."""
+    api = make_api(admin_token=ADMIN_TOKEN, **settings)
+    add_customers(api.client, ADMIN, *customers)
+    for user, who in people.items():
+        role, name, customer, groups = (*who, None, None, None)[:4]
+        person(api.client, ADMIN, user, role, name=name, customer=customer, groups=groups or ())
+    return api
 
 
 def csrf_of(html: str) -> str:

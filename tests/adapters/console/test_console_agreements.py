@@ -16,7 +16,7 @@ import pytest
 
 from tests.adapters.console.forms import submit
 from tests.fixtures_http import API, CLASSIFICATION, Api, ticket_body
-from tests.support.console import login, person
+from tests.support.console import login, staffed
 
 ADMIN = {"Authorization": "Bearer s3cret"}
 
@@ -28,15 +28,10 @@ def http_store() -> str:
 
 @pytest.fixture
 def desk(make_api: Callable[..., Api]) -> Api:
-    api = make_api(admin_token="s3cret")
-    for c in ("客户A", "客户B"):
-        r = api.client.post(f"{API}/customers", json={"id": c, "name": c}, headers=ADMIN)
-        assert r.status_code == 201, r.text
-    person(api.client, ADMIN, "mgr", "manager", name="刘经理")
-    person(api.client, ADMIN, "eng", "engineer")
-    person(api.client, ADMIN, "li", "requester", customer="客户A", name="李四")
-    person(api.client, ADMIN, "zhao", "requester", customer="客户B", name="赵六")
-    return api
+    return staffed(make_api, {"mgr": ("manager", "刘经理"), "eng": ("engineer",),
+                              "li": ("requester", "李四", "客户A"),
+                              "zhao": ("requester", "赵六", "客户B")},
+                   customers=("客户A", "客户B"))
 
 
 def test_a_manager_concludes_lists_and_revises_an_agreement(desk: Api) -> None:

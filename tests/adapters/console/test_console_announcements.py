@@ -16,22 +16,17 @@ import pytest
 
 from tests.adapters.console.forms import hidden_fields
 from tests.fixtures_http import ALL_STORES, API, Api
-from tests.support.console import login, person
+from tests.support.console import login, staffed
 
 ADMIN = {"Authorization": "Bearer s3cret"}
 
 
 @pytest.fixture
 def desk(make_api: Callable[..., Api]) -> Api:
-    api = make_api(admin_token="s3cret")
-    for c in ("客户A", "客户B"):
-        r = api.client.post(f"{API}/customers", json={"id": c, "name": c}, headers=ADMIN)
-        assert r.status_code == 201, r.text
-    person(api.client, ADMIN, "wang", "dispatcher", name="王调度")
-    person(api.client, ADMIN, "eng", "engineer")
-    person(api.client, ADMIN, "li", "requester", customer="客户A", name="李四")
-    person(api.client, ADMIN, "zhao", "requester", customer="客户B", name="赵六")
-    return api
+    return staffed(make_api, {"wang": ("dispatcher", "王调度"), "eng": ("engineer",),
+                              "li": ("requester", "李四", "客户A"),
+                              "zhao": ("requester", "赵六", "客户B")},
+                   customers=("客户A", "客户B"))
 
 
 def announce(api: Api, customers: str, title: str, starts: str, ends: str) -> Any:

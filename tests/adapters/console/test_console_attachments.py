@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.fixtures_http import ALL_STORES, API, CLASSIFICATION, Api, ticket_body
-from tests.support.console import login, person
+from tests.support.console import login, staffed
 
 ADMIN = {"Authorization": "Bearer s3cret"}
 _HIDDEN = re.compile(r'type="hidden" name="([^"]+)" value="([^"]*)"')
@@ -22,13 +22,10 @@ DATA = bytes(range(256)) * 8
 
 @pytest.fixture
 def desk(make_api: Callable[..., Api]) -> Api:
-    api = make_api(admin_token="s3cret", attachment_max_bytes=100_000)
-    c = api.client
-    person(c, ADMIN, "li", "engineer", name="李工")
-    person(c, ADMIN, "shen", "auditor", name="沈审计")
-    person(c, ADMIN, "kehu", "requester", customer="客户A", name="张客户")
-    person(c, ADMIN, "other", "requester", customer="客户B", name="王客户")
-    return api
+    return staffed(make_api, {"li": ("engineer", "李工"), "shen": ("auditor", "沈审计"),
+                              "kehu": ("requester", "张客户", "客户A"),
+                              "other": ("requester", "王客户", "客户B")},
+                   attachment_max_bytes=100_000)
 
 
 def working(api: Api) -> dict[str, Any]:

@@ -19,7 +19,7 @@ import pytest
 from adapters.http.console.pages.catalogue import form_fields, form_values
 from tests.adapters.console.forms import hidden_fields
 from tests.fixtures_http import API, Api
-from tests.support.console import login, person
+from tests.support.console import login, person, staffed
 
 ADMIN = {"Authorization": "Bearer s3cret"}
 SCHEMA = {
@@ -43,12 +43,8 @@ def http_store() -> str:
 
 @pytest.fixture
 def desk(make_api: Callable[..., Api]) -> Api:
-    api = make_api(admin_token="s3cret")
-    r = api.client.post(f"{API}/customers", json={"id": "客户A", "name": "客户A"}, headers=ADMIN)
-    assert r.status_code == 201, r.text
-    person(api.client, ADMIN, "mgr", "manager", name="赵经理")
-    person(api.client, ADMIN, "agent", "agent", name="钱坐席")
-    return api
+    return staffed(make_api, {"mgr": ("manager", "赵经理"), "agent": ("agent", "钱坐席")},
+                   customers=("客户A",))
 
 
 def test_the_form_is_drawn_from_the_schema_and_read_back_typed() -> None:

@@ -12,18 +12,15 @@ import pytest
 
 from tests.adapters.console.forms import hidden_fields
 from tests.fixtures_http import API, Api
-from tests.support.console import login, person
+from tests.support.console import login, staffed
 
 ADMIN = {"Authorization": "Bearer s3cret"}
 
 
 @pytest.fixture
 def desk(make_api: Callable[..., Api]) -> Api:
-    api = make_api(admin_token="s3cret")
-    person(api.client, ADMIN, "wang", "dispatcher", name="王调度")
-    person(api.client, ADMIN, "audit", "auditor")
-    person(api.client, ADMIN, "li", "requester", customer="客户A", name="李四")
-    return api
+    return staffed(make_api, {"wang": ("dispatcher", "王调度"), "audit": ("auditor",),
+                              "li": ("requester", "李四", "客户A")})
 
 
 def register(api: Api, **fields: str) -> Any:

@@ -10,7 +10,7 @@ from typing import Any, Callable
 import pytest
 
 from tests.fixtures_http import ALL_STORES, API, CLASSIFICATION, Api, path_to, ticket_body
-from tests.support.console import csrf_of, login, person
+from tests.support.console import csrf_of, login, staffed
 
 ADMIN = {"Authorization": "Bearer s3cret"}
 HTMX = {"HX-Request": "true"}
@@ -21,14 +21,10 @@ _BOX = re.compile(r'name="ticket" value="([^"]+)"')
 
 @pytest.fixture
 def desk(make_api: Callable[..., Api]) -> Api:
-    api = make_api(admin_token="s3cret")
-    c = api.client
-    person(c, ADMIN, "wang", "dispatcher", name="王调度")
-    person(c, ADMIN, "eng", "engineer", groups=("net",), name="李工")
-    person(c, ADMIN, "zhao", "engineer", groups=("db",), name="赵工")
-    person(c, ADMIN, "audit", "auditor", name="审计")
-    person(c, ADMIN, "li", "requester", customer="客户A", name="李四")
-    return api
+    return staffed(make_api, {"wang": ("dispatcher", "王调度"),
+                              "eng": ("engineer", "李工", None, ("net",)),
+                              "zhao": ("engineer", "赵工", None, ("db",)),
+                              "audit": ("auditor", "审计"), "li": ("requester", "李四", "客户A")})
 
 
 def register(api: Api, **overrides: Any) -> dict[str, Any]:

@@ -12,17 +12,14 @@ import pytest
 from adapters.mail.intake import MailIntake
 from tests.adapters.mail.messages import message
 from tests.fixtures_http import ALL_STORES, Api
-from tests.support.console import login, person
+from tests.support.console import login, staffed
 
 ADMIN = {"Authorization": "Bearer s3cret"}
 
 
 @pytest.fixture
 def desk(make_api: Callable[..., Api]) -> Api:
-    api = make_api(admin_token="s3cret")
-    person(api.client, ADMIN, "boss", "manager", name="周经理")
-    person(api.client, ADMIN, "eng", "engineer")
-    return api
+    return staffed(make_api, {"boss": ("manager", "周经理"), "eng": ("engineer",)})
 
 
 def nav(html: str) -> str:

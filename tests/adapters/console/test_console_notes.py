@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.fixtures_http import ALL_STORES, API, CLASSIFICATION, Api, ticket_body
-from tests.support.console import csrf_of, login, person
+from tests.support.console import csrf_of, login, staffed
 
 ADMIN = {"Authorization": "Bearer s3cret"}
 SECRET = "内部：客户机房钥匙在前台 3 号柜"
@@ -23,14 +23,9 @@ _HIDDEN = re.compile(r'type="hidden" name="([^"]+)" value="([^"]*)"')
 
 @pytest.fixture
 def desk(make_api: Callable[..., Api]) -> Api:
-    api = make_api(admin_token="s3cret")
-    c = api.client
-    person(c, ADMIN, "wang", "dispatcher", name="王调度")
-    person(c, ADMIN, "li", "engineer", name="李工")
-    person(c, ADMIN, "zhao", "engineer", name="赵工")
-    person(c, ADMIN, "shen", "auditor", name="沈审计")
-    person(c, ADMIN, "kehu", "requester", customer="客户A", name="张客户")
-    return api
+    return staffed(make_api, {"wang": ("dispatcher", "王调度"), "li": ("engineer", "李工"),
+                              "zhao": ("engineer", "赵工"), "shen": ("auditor", "沈审计"),
+                              "kehu": ("requester", "张客户", "客户A")})
 
 
 def call(api: Api, ref: str, verb: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import pytest
 
 from adapters.http.console.pages import changes, knowledge, problems, projects
 from tests.fixtures_http import ALL_STORES, Api, ticket_body
-from tests.support.console import login, person
+from tests.support.console import login, staffed
 
 ADMIN = {"Authorization": "Bearer s3cret"}
 API = "/api/v1"
@@ -42,14 +42,9 @@ CONTRACT = {"name": "客户A 2026 运维服务", "customer": "客户A",
 @pytest.fixture
 def desk(make_api: Callable[..., Api]) -> Api:
     """An app with users: a manager, an engineer, an agent, an auditor, a requester."""
-    api = make_api(admin_token="s3cret")
-    c = api.client
-    person(c, ADMIN, "zhang", "manager", name="张经理")
-    person(c, ADMIN, "li", "engineer", name="李工")
-    person(c, ADMIN, "zhou", "agent", name="周客服")
-    person(c, ADMIN, "shen", "auditor", name="沈审计")
-    person(c, ADMIN, "kehu", "requester", customer="客户A", name="客户甲")
-    return api
+    return staffed(make_api, {"zhang": ("manager", "张经理"), "li": ("engineer", "李工"),
+                              "zhou": ("agent", "周客服"), "shen": ("auditor", "沈审计"),
+                              "kehu": ("requester", "客户甲", "客户A")})
 
 
 def call(api: Api, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -8,17 +8,15 @@ from typing import Any, Callable
 import pytest
 
 from tests.fixtures_http import ALL_STORES, Api, ticket_body
-from tests.support.console import PASSWORD, csrf, login, person
+from tests.support.console import PASSWORD, csrf, login, staffed
 
 ADMIN = {"Authorization": "Bearer s3cret"}
 
 
 @pytest.fixture
 def desk(make_api: Callable[..., Api]) -> Api:
-    api = make_api(admin_token="s3cret")
-    person(api.client, ADMIN, "wang", "dispatcher", name="王调度")
-    person(api.client, ADMIN, "li", "requester", customer="客户A", name="李四")
-    return api
+    return staffed(make_api, {"wang": ("dispatcher", "王调度"),
+                              "li": ("requester", "李四", "客户A")})
 
 
 @pytest.mark.parametrize("http_store", ALL_STORES, indirect=True)

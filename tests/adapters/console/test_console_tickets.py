@@ -18,7 +18,7 @@ from adapters.http.console.pages.tickets import VERBS
 from application.desk import HistoryEntry
 from domain.priority import Impact, Importance, PriorityMatrix, Urgency
 from tests.fixtures_http import ALL_STORES, CLASSIFICATION, PRECISE, Api, ticket_body
-from tests.support.console import csrf_of, login, person
+from tests.support.console import csrf_of, login, person, staffed
 
 ADMIN = {"Authorization": "Bearer s3cret"}
 SH = ZoneInfo("Asia/Shanghai")
@@ -29,14 +29,10 @@ _HIDDEN = re.compile(r'name="(_csrf_token|_key|_version)" value="([^"]+)"')
 @pytest.fixture
 def desk(make_api: Callable[..., Api]) -> Api:
     """An app with users: a dispatcher, two engineers, an auditor, a requester."""
-    api = make_api(admin_token="s3cret")
-    c = api.client
-    person(c, ADMIN, "wang", "dispatcher", name="王调度")
-    person(c, ADMIN, "li", "engineer", name="李工", groups=("net",))
-    person(c, ADMIN, "zhao", "engineer", name="赵工")
-    person(c, ADMIN, "shen", "auditor")
-    person(c, ADMIN, "kehu", "requester", customer="客户A")
-    return api
+    return staffed(make_api, {"wang": ("dispatcher", "王调度"),
+                              "li": ("engineer", "李工", None, ("net",)),
+                              "zhao": ("engineer", "赵工"), "shen": ("auditor",),
+                              "kehu": ("requester", None, "客户A")})
 
 
 def given(api: Api, *steps: tuple[str, dict[str, Any]], **overrides: Any) -> dict[str, Any]:
