@@ -182,7 +182,7 @@ class ServiceDesk(Application):
         # Reference records checked against the store's version (``application.current``,
         # ADR 0038), wired by the composition root; ``load_current`` uses it.
         self.current: Any = None
-        # Commands run first on the cached record without reading the store (ADR 0073).
+        # Commands run first on the cached record without reading the store (ADR 0074).
         self.trust_cache = bool(self.repository.cache)
         self._cache_lock = threading.Lock()
 
@@ -386,7 +386,7 @@ class ServiceDesk(Application):
                   expected_version: int | None,
                   idempotency: IdempotencyKey | None) -> CommandResult:
         # The first attempt runs on the cached record as this process last saw it, without
-        # reading the store (ADR 0073): a save proves it was current (another writer's event at
+        # reading the store (ADR 0074): a save proves it was current (another writer's event at
         # the next version makes the save conflict); an answer that saves nothing -- an error,
         # a 412, nothing to do -- is checked against the store before it is given.
         trusted = self.trust_cache

@@ -1,4 +1,4 @@
-"""Commands run first on the cached record, without reading the store (ADR 0073): two desks on
+"""Commands run first on the cached record, without reading the store (ADR 0074): two desks on
 one SQLite file stand for two server processes, each with its own cache, so each one's cache is
 behind whenever the other saved. Whatever the cache says, a command's answer is the one the
 store's record gives."""
