@@ -8,6 +8,7 @@ Fixtures:
     store_kind (function)  "memory" | "sqlite" | "postgres", for the few checks that differ
     view_opener (function) opens read-model views on ``store_url``, closed after the test
 
+``ON_DB_STORES`` (a test's mark) runs it on SQLite and PostgreSQL only (``DB_STORES``).
 Helpers for the view contracts: ``open_view_fixture(factory)`` (a module's ``open_view``
 fixture), ``apply_in_batches``, ``replayed`` and ``assert_replays_change_nothing``.
 
@@ -31,6 +32,10 @@ STORE_PARAMS = [
     pytest.param("sqlite", id="sqlite"),
     pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
 ]
+# The stores with a database of their own: what an in-memory store cannot show (a second
+# instance or process on the same store, SQL tables, a stored older version) runs on these.
+DB_STORES = STORE_PARAMS[1:]
+ON_DB_STORES = pytest.mark.parametrize("store_kind", DB_STORES, indirect=True)
 
 
 def sqlite_url(directory: Path) -> str:

@@ -38,6 +38,7 @@ from projections.base import Positioned
 from projections.change_list.projection import stamp
 from projections.change_list.view import ChangeListView, ChangeQuery
 from tests.fixtures_stores import (
+    ON_DB_STORES,
     apply_in_batches,
     assert_replays_change_nothing,
     open_view_fixture,
@@ -182,9 +183,8 @@ def test_a_batch_twice_is_refused_and_replayed_events_change_nothing(open_view, 
     assert_replays_change_nothing(view, log.events, lambda: snapshot(view, log), replay)
 
 
+@ON_DB_STORES  # an in-memory view is its own store
 def test_a_second_instance_sees_the_rows(open_view, log, store_kind):
-    if store_kind == "memory":
-        pytest.skip("an in-memory view is its own store")
     open_view().apply(log.events, start=0, end=log.head)
     other = open_view()
     assert other.position() == log.head

@@ -23,7 +23,7 @@ from domain.problem import Problem
 from projections.base import Positioned, TrackingConflict
 from projections.problem_list import projection
 from projections.problem_list.view import ProblemListView, ProblemQuery
-from tests.fixtures_stores import assert_replays_change_nothing, open_view_fixture
+from tests.fixtures_stores import ON_DB_STORES, assert_replays_change_nothing, open_view_fixture
 
 BASE = datetime(2031, 5, 6, 1, 0, tzinfo=UTC)
 TICKETS = [str(UUID(int=0xA000 + i)) for i in range(6)]
@@ -206,9 +206,8 @@ def test_the_same_events_twice_are_refused_and_rows_never_go_back(view, data):
     assert_replays_change_nothing(view, data.events, lambda: rows(view))
 
 
+@ON_DB_STORES  # an in-memory view is not shared between instances
 def test_a_second_instance_on_the_same_store_cannot_apply_a_batch_twice(open_view, store_kind, data):
-    if store_kind == "memory":
-        pytest.skip("an in-memory view is not shared between instances")
     a, b = open_view(), open_view()
     a.apply(data.events, start=0, end=data.head)
     with pytest.raises(TrackingConflict):
@@ -225,9 +224,8 @@ def test_reset_empties_rows_links_and_position(view, data):
     assert_rows_match(data, rows(view))
 
 
+@ON_DB_STORES  # an in-memory view starts empty anyway
 def test_a_view_stored_by_an_older_projection_version_is_rebuilt(open_view, store_kind, data):
-    if store_kind == "memory":
-        pytest.skip("an in-memory view starts empty anyway")
     old = open_view()
     old.apply(data.events, start=0, end=data.head)
     with old.store.transaction() as cur:

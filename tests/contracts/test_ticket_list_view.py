@@ -16,7 +16,7 @@ from adapters.stores.persistence import ticket_list_view
 from projections.base import Positioned, TrackingConflict
 from projections.ticket_list import projection
 from projections.ticket_list.view import TicketListView, TicketQuery
-from tests.fixtures_stores import assert_replays_change_nothing, open_view_fixture
+from tests.fixtures_stores import ON_DB_STORES, assert_replays_change_nothing, open_view_fixture
 from tests.projections.workload import Dataset, Spec, view_dataset
 from tests.support.crash import ApplyCrash
 
@@ -141,11 +141,10 @@ def test_the_same_events_twice_are_refused_by_position_and_rows_never_go_back(vi
     assert rows(view) == after_once
 
 
+@ON_DB_STORES  # an in-memory view is not shared between instances
 def test_a_second_instance_on_the_same_store_cannot_apply_a_batch_twice(
     open_view, store_kind, data
 ):
-    if store_kind == "memory":
-        pytest.skip("an in-memory view is not shared between instances")
     a, b = open_view(), open_view()
     assert a.position() == b.position() == 0
     a.apply(data.events, start=0, end=data.head)
@@ -163,11 +162,10 @@ def test_reset_empties_rows_and_position(view, data):
     assert_rows_match(data, rows(view))
 
 
+@ON_DB_STORES  # an in-memory view starts empty anyway
 def test_a_view_stored_by_an_older_projection_version_is_emptied_for_a_rebuild(
     open_view, store_kind, data
 ):
-    if store_kind == "memory":
-        pytest.skip("an in-memory view starts empty anyway")
     old = open_view()
     old.apply(data.events, start=0, end=data.head)
     kept = open_view()  # same version: opening keeps rows and position

@@ -27,6 +27,7 @@ from projections.ticket_list import projection
 from projections.ticket_list.memory import MemoryTicketListView
 from projections.ticket_list.view import TicketListView, TicketQuery
 from tests.projections.workload import BASE, CONTACT, drive_desk
+from tests.fixtures_stores import ON_DB_STORES
 from tests.support.crash import ApplyCrash
 
 COMMANDS = 300
@@ -357,11 +358,10 @@ def test_the_runner_thread_follows_new_writes_within_a_second(make, clock, store
     assert view.position() == services.desk.max_position()
 
 
+@ON_DB_STORES  # in-memory views are per process
 def test_two_runners_on_one_store_share_the_work_without_double_applying(
     make, clock, store_kind
 ):
-    if store_kind == "memory":
-        pytest.skip("in-memory views are per process")
     a = make(projection_batch_size=10)
     b = make(projection_batch_size=10)
     ids = drive_desk(a.desk, clock, 120)

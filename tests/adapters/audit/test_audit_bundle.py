@@ -22,11 +22,10 @@ from adapters.http.app import create_app
 from adapters.settings import Settings
 from application.ports import FixedClock
 from tests.adapters.audit.audit_support import fill, flip_byte
+from tests.fixtures_stores import ON_DB_STORES
 from tests.application.report_scenario import START, build_scenario, local
 
 AS_OF = local(20, 18)
-DB_STORES = [pytest.param("sqlite", id="sqlite"),
-             pytest.param("postgres", id="postgres", marks=pytest.mark.postgres)]
 
 
 def bundle_of(services: Services, since: int = 0, key: Ed25519PrivateKey | None = None) -> str:
@@ -90,7 +89,7 @@ def scenario_store(request: pytest.FixtureRequest, store_url: str) -> tuple[Serv
     return services, str(s.project)
 
 
-@pytest.mark.parametrize("store_kind", DB_STORES, indirect=True)
+@ON_DB_STORES
 def test_replayed_report_equals_the_servers_byte_for_byte(
         scenario_store: tuple[Services, str], store_url: str, tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
@@ -120,7 +119,7 @@ def test_replayed_report_equals_the_servers_byte_for_byte(
                 assert json.loads(replayed[form]) == server.json()
 
 
-@pytest.mark.parametrize("store_kind", DB_STORES, indirect=True)
+@ON_DB_STORES
 def test_cli_exit_codes(services: Services, store_url: str, tmp_path: Path,
                         capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     fill(services)

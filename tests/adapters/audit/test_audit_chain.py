@@ -17,11 +17,9 @@ from adapters.stores.persistence import LogReader
 from adapters.settings import Settings
 from application.audit import GENESIS, extend
 from tests.adapters.audit.audit_support import fill, flip_byte, tamper
+from tests.fixtures_stores import DB_STORES, ON_DB_STORES
 from tests.projections.workload import register
 from tests.support.services import built
-
-DB_STORES = [pytest.param("sqlite", id="sqlite"),
-             pytest.param("postgres", id="postgres", marks=pytest.mark.postgres)]
 
 
 @pytest.fixture
@@ -39,7 +37,7 @@ def test_every_event_is_chained_when_recorded(filled: tuple[Services, int]) -> N
                                  "position": head}
 
 
-@pytest.mark.parametrize("store_kind", DB_STORES, indirect=True)
+@ON_DB_STORES
 def test_a_flipped_byte_is_found_at_its_position(filled: tuple[Services, int]) -> None:
     services, head = filled
     flip_byte(services, 7)
@@ -48,7 +46,7 @@ def test_a_flipped_byte_is_found_at_its_position(filled: tuple[Services, int]) -
     assert verdict.events == 6 and "hash mismatch" in str(verdict.reason)
 
 
-@pytest.mark.parametrize("store_kind", DB_STORES, indirect=True)
+@ON_DB_STORES
 @pytest.mark.parametrize(("statement", "params", "bad", "reason"), [
     ("DELETE FROM {events} WHERE {pos} = %s", (5,), 5, "without its event"),
     ("UPDATE {chain} SET hash = %s WHERE position = %s", ("ab" * 32, 9), 9, "hash mismatch"),
@@ -67,7 +65,7 @@ def test_a_changed_row_is_found(filled: tuple[Services, int], statement: str,
     assert reason in str(verdict.reason)
 
 
-@pytest.mark.parametrize("store_kind", DB_STORES, indirect=True)
+@ON_DB_STORES
 def test_swapped_payloads_and_an_inserted_row_are_found(filled: tuple[Services, int]) -> None:
     services, head = filled
     tamper(services, "UPDATE {events} SET state = (SELECT state FROM {events} WHERE {pos} = %s) "
@@ -89,7 +87,7 @@ def seal_everything_again(services: Services) -> None:
     assert verify_store(services.desk.recorder).ok
 
 
-@pytest.mark.parametrize("store_kind", DB_STORES, indirect=True)
+@ON_DB_STORES
 def test_a_published_head_exposes_a_rewritten_chain(filled: tuple[Services, int]) -> None:
     services, head = filled
     key = Ed25519PrivateKey.generate()
@@ -119,7 +117,7 @@ def test_head_signatures() -> None:
         check_signature(head_document(42, "ab" * 32, "sqlite", None), key.public_key())
 
 
-@pytest.mark.parametrize("store_kind", DB_STORES, indirect=True)
+@ON_DB_STORES
 def test_existing_store_is_sealed_on_first_start_but_a_short_chain_is_not(
         store_url: str, filled: tuple[Services, int]) -> None:
     services, head = filled
@@ -134,7 +132,7 @@ def test_existing_store_is_sealed_on_first_start_but_a_short_chain_is_not(
         assert seal(again.desk.recorder) == 2 and verify_store(again.desk.recorder).ok
 
 
-@pytest.mark.parametrize("store_kind", DB_STORES, indirect=True)
+@ON_DB_STORES
 def test_concurrent_writers_keep_one_chain(filled: tuple[Services, int]) -> None:
     services, head = filled
     errors: list[BaseException] = []

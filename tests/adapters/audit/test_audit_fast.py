@@ -15,9 +15,8 @@ from adapters.audit.store import ChainStore
 from adapters.container import Services
 from application.audit import merge, verify
 from tests.adapters.audit.audit_support import fill, flip_byte, tamper
+from tests.fixtures_stores import DB_STORES, ON_DB_STORES
 
-DB_STORES = [pytest.param("sqlite", id="sqlite"),
-             pytest.param("postgres", id="postgres", marks=pytest.mark.postgres)]
 TICKETS = 12  # ~60 events: two halves of ~30
 
 
@@ -61,7 +60,7 @@ CASES: dict[str, Any] = {
 }
 
 
-@pytest.mark.parametrize("store_kind", DB_STORES, indirect=True)
+@ON_DB_STORES
 @pytest.mark.parametrize("case", list(CASES))
 def test_the_fast_check_gives_the_reference_verdict(services: Services, store_kind: str,
                                                      case: str) -> None:
@@ -75,7 +74,7 @@ def test_the_fast_check_gives_the_reference_verdict(services: Services, store_ki
         assert fast(services, processes) == expected, (case, processes)
 
 
-@pytest.mark.parametrize("store_kind", DB_STORES, indirect=True)
+@ON_DB_STORES
 def test_segments_from_a_position_and_a_head_check(services: Services) -> None:
     head = fill(services, TICKETS)
     for start in (2, head // 2, head - 1):
@@ -191,7 +190,7 @@ def test_a_bundle_check_gives_the_reference_verdict(services: Services, tmp_path
 # ------------------------------------------------------------------ replay's bulk load
 
 
-@pytest.mark.parametrize("store_kind", DB_STORES, indirect=True)
+@ON_DB_STORES
 def test_a_bulk_loaded_bundle_equals_the_store_row_for_row(services: Services,
                                                           tmp_path: Any) -> None:
     import io

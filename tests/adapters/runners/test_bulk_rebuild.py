@@ -20,14 +20,14 @@ from application.commands.tickets import RegisterTicket
 from domain.ticket import Contact
 from projections.ticket_list.view import TicketQuery
 from projections.ticket_search.view import TicketSearchQuery
+from tests.fixtures_stores import ON_DB_STORES
 
+pytestmark = ON_DB_STORES  # bulk rebuilds are of SQL views
 BULK = ("ticket_list", "sla_due", "problem_list", "change_list", "ticket_search")
 
 
 @pytest.fixture
 def demo(store_kind: str, store_url: str) -> Iterator[Services]:
-    if store_kind == "memory":
-        pytest.skip("bulk rebuilds are of SQL views")
     assert run_demo(Settings(database_url=store_url), tickets=12, seed=3) == 0
     services = build(Settings(database_url=store_url, sla_watch_seconds=0))
     try:
