@@ -33,7 +33,7 @@ from adapters.http.openapi.contract import also_answers
 from adapters.http.schemas.attachments import (AttachIn, AttachmentLinkOut, AttachmentMeta,
                                                AttachmentOut)
 from adapters.http.schemas.changes import ChangeView, change_view
-from adapters.http.schemas.common import LINE
+from adapters.http.schemas.common import LINE, copied
 from adapters.http.uploads import (UploadRefused, file_response, owner_for_upload, read_upload,
                                    readable, unreadable, visible_links)
 from application.attachments import (FileUnreadable, check, filename_of, load_attachment, read,
@@ -108,9 +108,10 @@ def _meta(request: Request[Any, Any, Any], state: State, ref: str) -> Attachment
     services = kit.services_of(state)
     a = readable(request, services, load_attachment(services.desk, ref), ref)
     links = visible_links(services, principal_of(request), a)
-    return AttachmentMeta(
-        id=str(a.id), sha256=a.sha256, size=a.size, content_type=a.content_type,
-        filename=filename_of(services.desk, a), customer=a.owner, uploaded_by=a.uploaded_by,
+    return copied(
+        AttachmentMeta, a,
+        id=str(a.id),
+        filename=filename_of(services.desk, a), customer=a.owner,
         uploaded_at=a.created_on, state=check(services.desk, services.blobs, a),
         links=[AttachmentLinkOut(kind=link.kind, record_id=link.record_id, number=link.number,
                                  visibility=link.visibility, at=link.at) for link in links],

@@ -59,9 +59,10 @@ class CustomerList(Struct, frozen=True):
 
 
 def customer_view(c: Customer) -> CustomerView:
-    return CustomerView(
-        id=c.customer, name=c.name, sla_policy=c.sla_policy, version=c.version,
-        registered_at=c.created_on.astimezone(UTC), registered_by=c.registered_by,
+    return s.copied(
+        CustomerView, c,
+        id=c.customer,
+        registered_at=c.created_on.astimezone(UTC),
         modified_at=c.modified_on.astimezone(UTC))
 
 

@@ -22,6 +22,7 @@ from msgspec import Struct
 
 from adapters.http import kit
 from adapters.http import params as p
+from adapters.http.schemas.common import copied
 from adapters.mail.intake import MailIntake
 from adapters.stores.quarantine import QuarantinedMail
 from application.errors import RecordNotFound
@@ -60,10 +61,8 @@ class ReleaseOut(Struct, frozen=True):
 
 
 def quarantined_out(row: QuarantinedMail) -> QuarantinedOut:
-    return QuarantinedOut(
-        id=row.id, received_at=row.received_at, source=row.source, reason=row.reason,
-        sender=row.sender, subject=row.subject, size=row.size, released_at=row.released_at,
-        released_outcome=row.released_outcome, released_ticket=row.released_ticket,
+    return copied(
+        QuarantinedOut, row,
         raw=f"{_Q}/{row.id}")
 
 

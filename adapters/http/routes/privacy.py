@@ -99,13 +99,11 @@ def erase(request: Request[Any, Any, Any], state: State, customer: str,
     kit.log.info("customer.erase_personal_data", customer=r.customer, actor=kit.actor_of(request),
              recorded=r.recorded, tickets_erased=r.tickets_erased,
              legacy_plaintext_events=r.legacy_plaintext_events)
-    return ErasureView(
-        customer=r.customer, erasure_id=str(r.erasure_id), recorded=r.recorded,
-        erased_at=s.utc(r.erased_at), tickets=r.tickets, tickets_erased=r.tickets_erased,
-        sealed_events=r.sealed_events, legacy_plaintext_events=r.legacy_plaintext_events,
-        destroyed_key_versions=list(r.destroyed_key_versions), note=_note(r),
-        projects_erased=r.projects_erased, changes_erased=r.changes_erased,
-        users_erased=r.users_erased)
+    return s.copied(
+        ErasureView, r,
+        erasure_id=str(r.erasure_id),
+        erased_at=s.utc(r.erased_at),
+        destroyed_key_versions=list(r.destroyed_key_versions), note=_note(r))
 
 
 @get(f"{kit.API}/customers/{{customer:str}}/erasures", summary="A customer's recorded erasures",

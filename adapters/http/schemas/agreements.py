@@ -183,19 +183,18 @@ def duration(value: timedelta | None) -> str | None:
 
 
 def agreement_view(a: Agreement, today: date) -> AgreementView:
-    return AgreementView(
-        id=str(a.id), number=a.number, kind=a.kind.value, title=a.title,
-        parties=list(a.parties), customer=a.customer, groups=list(a.groups), vendor=a.vendor,
+    return s.copied(
+        AgreementView, a,
+        id=str(a.id), kind=a.kind.value,
+        parties=list(a.parties), groups=list(a.groups),
         services=list(a.services),
         targets=[TargetView(t.priority, duration(t.response), duration(t.resolution))
                  for t in a.targets],
-        sla_policy=a.sla_policy, valid_from=a.valid_from, valid_to=a.valid_to,
         phase=a.phase(today).value, expiring=a.expiring(today), days_left=a.days_left(today),
-        status=a.status.value, agreement_version=a.agreement_version, notes=a.notes,
-        concluded_by=a.concluded_by, concluded_at=s.utc(a.created_on),
+        status=a.status.value,
+        concluded_at=s.utc(a.created_on),
         expiry_warned=a.expiry_warned_for == a.valid_to,
-        terminated_at=s.utc_opt(a.terminated_at), terminate_reason=a.terminate_reason,
-        version=a.version)
+        terminated_at=s.utc_opt(a.terminated_at))
 
 
 def compliance_view(c: AgreementCompliance) -> AgreementComplianceView:

@@ -74,15 +74,15 @@ class AnnouncementPage(Struct):
 
 
 def announcement_view(a: Announcement, now: datetime) -> AnnouncementView:
-    return AnnouncementView(
-        id=str(a.id), number=a.number, title=a.title, body=a.body,
+    return s.copied(
+        AnnouncementView, a,
+        id=str(a.id),
         scope=ScopeView(list(a.customers), list(a.systems)), starts=s.utc(a.starts),
         ends=s.utc(a.ends), phase=a.phase(now).value, status=a.status.value,
         change=s.LinkedRecord(a.change_id, a.change_number) if a.change_id else None,
-        published_by=a.published_by, published_at=s.utc(a.published_at),
+        published_at=s.utc(a.published_at),
         notice_hours=round(a.notice.total_seconds() / 3600, 2),
-        withdrawn_at=s.utc_opt(a.withdrawn_at), withdrawn_by=a.withdrawn_by,
-        withdraw_reason=a.withdraw_reason, version=a.version)
+        withdrawn_at=s.utc_opt(a.withdrawn_at))
 
 
 def publish_command(body: PublishAnnouncement, lead_hours: float) -> Publish:

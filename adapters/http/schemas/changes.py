@@ -260,28 +260,26 @@ def change_view(c: Change) -> ChangeView:
                     pre_approved=c.pre_approved)
         for g in ("internal_review", "customer_review", "consent")
     }
-    return ChangeView(
-        id=str(c.id), number=c.number, kind=c.kind.value, status=c.status.value,
-        origin=s.plain(c.origin), title=c.title, description=c.description,
-        affected_system=c.affected_system,
+    return s.copied(
+        ChangeView, c,
+        id=str(c.id), kind=c.kind.value, status=c.status.value,
+        origin=s.plain(c.origin),
         standard_change=s.plain(c.standard_model) if c.standard_model else None,
-        requested_by=c.requested_by, revision=c.revision,
         assessment=s.plain(c.assessment) if c.assessment else None, plan=plan,
         reviews=[_review(r, c.revision) for r in c.reviews],
         customer_reviews=[_review(r, c.revision) for r in c.customer_reviews],
         consent=s.plain(current[-1]) if current else None,
         consents=[{**s.plain(x), "current": x.revision == c.revision} for x in c.consents],
         emergency_approval=s.plain(c.emergency_approval) if c.emergency_approval else None,
-        gates=gates, missing_gates=list(c.missing_gates()), authorised_by=c.authorised_by,
-        started_at=s.utc_opt(c.started_at), result=c.result,
+        gates=gates, missing_gates=list(c.missing_gates()),
+        started_at=s.utc_opt(c.started_at),
         completed_at=s.utc_opt(c.completed_at),
         rollback={"reason": c.rollback_reason, "at": s.utc(c.rolled_back_at)}
         if c.rollback_reason and c.rolled_back_at else None,
         trial=s.plain(c.trial) if c.trial else None,
         evaluation=s.plain(c.evaluation) if c.evaluation else None,
         improvements=[s.plain(i) for i in c.improvements],
-        closed_at=s.utc_opt(c.closed_at), confirmed_by=c.confirmed_by,
-        cancel_reason=c.cancel_reason, version=c.version,
+        closed_at=s.utc_opt(c.closed_at),
         allowed_commands=list(c.allowed_commands()), recorded_at=s.utc(c.created_on),
         modified_at=s.utc(c.modified_on),
         announcements=[s.plain(a) for a in c.announcements],
@@ -312,8 +310,9 @@ def calendar_item(entry: Any) -> CalendarItem:
 
 def model_view(m: Any) -> StandardModelView:
     d = m.definition
-    return StandardModelView(
-        id=m.slug, name=d.name, description=d.description, systems=list(d.systems),
-        steps=list(d.steps), risk=d.risk, approved_by=d.approved_by, version=m.version,
+    return s.copied(
+        StandardModelView, d,
+        id=m.slug, systems=list(d.systems),
+        steps=list(d.steps), version=m.version,
         defined_by=m.defined_by, recorded_at=s.utc(m.created_on),
         modified_at=s.utc(m.modified_on))

@@ -181,19 +181,17 @@ class ImpactView(Struct):
 
 
 def ci_view(ci: ConfigurationItem, today: date) -> CiView:
-    return CiView(
-        id=str(ci.id), number=ci.number, name=ci.name, ci_class=ci.ci_class,
-        customer=ci.customer, location=ci.location, asset_tag=ci.asset_tag, serial=ci.serial,
-        model=ci.model, vendor=ci.vendor, warranty_end=ci.warranty_end,
+    return s.copied(
+        CiView, ci,
+        id=str(ci.id),
         in_warranty=ci.in_warranty(today), status=ci.status.value,
         attributes=dict(ci.attributes),
         relations=[RelationView(r.id, r.type.value, s.LinkedRecord(r.target, r.target_number),
                                 s.utc(r.since), r.by) for r in ci.relations],
         verifications=[VerificationView(r, v.value, n, s.utc(at), by)
                        for r, v, n, at, by in ci.verifications],
-        registered_at=s.utc(ci.registered_at), registered_by=ci.registered_by,
-        updated_at=s.utc(ci.modified_on), allowed_commands=list(ci.allowed_commands()),
-        version=ci.version)
+        registered_at=s.utc(ci.registered_at),
+        updated_at=s.utc(ci.modified_on), allowed_commands=list(ci.allowed_commands()))
 
 
 def ci_item(row: dict[str, Any]) -> CiItem:

@@ -1,6 +1,6 @@
 """Wire types shared by every record kind: the string and time rules, the strict ``Input``
-base of request bodies, generic bodies (``Reason``, ``Empty``), history and log items, and
-the UTC helpers. Each record kind's bodies and views are in its own module beside this one.
+base of request bodies, generic bodies (``Reason``, ``Empty``), history and log items,
+``copied`` (a view of a record's same-named attributes) and the UTC helpers. Each record kind's bodies and views are in its own module beside this one.
 
 Request structs forbid unknown fields and bound every string, so bad input is a 400 that
 names the field before any use case runs. Times in responses are UTC (``Z``).
@@ -167,6 +167,17 @@ class LogPage(Struct):
     items: list[LogItem]
     last_position: int | None
     head: int
+
+
+S = TypeVar("S", bound=Struct)
+
+
+def copied(view: type[S], source: Any, /, **given: Any) -> S:
+    """``view`` of ``source``: the fields ``given``, and every other field of ``view`` as
+    ``source``'s attribute of the same name, unchanged (a view states what it converts: a time
+    in UTC, a tuple as a list, an enum's value). ``source`` must have every field not given."""
+    return view(**{name: getattr(source, name)
+                   for name in view.__struct_fields__ if name not in given}, **given)
 
 
 def utc(value: datetime) -> datetime:

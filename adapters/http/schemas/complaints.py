@@ -101,21 +101,20 @@ class ComplaintPage(Struct):
 
 
 def complaint_view(c: Complaint, now: datetime) -> ComplaintView:
-    return ComplaintView(
-        id=str(c.id), number=c.number, about=c.about.value, customer=c.customer,
+    return s.copied(
+        ComplaintView, c,
+        id=str(c.id), about=c.about.value,
         contact=ContactOut(c.contact.name, c.contact.phone, c.contact.email),
-        description=c.description,
         ticket=s.LinkedRecord(c.ticket_id, c.ticket_number) if c.ticket_id else None,
-        engineer=c.engineer, service=c.service, engineers_concerned=list(c.engineers),
-        status=c.status.value, handler=c.handler, filed_by=c.filed_by,
+        engineers_concerned=list(c.engineers),
+        status=c.status.value,
         filed_at=s.utc(c.filed_at), response_due=s.utc(c.response_due),
         closure_due=s.utc(c.closure_due), responded_at=s.utc_opt(c.responded_at),
         responses=[ResponseItem(s.utc(at), by, text) for at, by, text in c.responses],
-        resolution=c.resolution, resolved_at=s.utc_opt(c.resolved_at),
-        confirmed_at=s.utc_opt(c.confirmed_at), confirmed_by=c.confirmed_by,
-        rejections=c.rejections, closed_at=s.utc_opt(c.closed_at),
-        response_overdue=c.response_overdue, closure_overdue=c.closure_overdue,
-        overdue=overdue(c, now), version=c.version)
+        resolved_at=s.utc_opt(c.resolved_at),
+        confirmed_at=s.utc_opt(c.confirmed_at),
+        closed_at=s.utc_opt(c.closed_at),
+        overdue=overdue(c, now))
 
 
 def file_command(body: FileComplaint, customer: str) -> File:

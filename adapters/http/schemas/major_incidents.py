@@ -109,13 +109,13 @@ class MajorIncidentPage(Struct):
 def incident_view(m: MajorIncident, now: datetime) -> MajorIncidentView:
     r = m.review
     active = m.status.value == "active"
-    return MajorIncidentView(
-        id=str(m.id), number=m.number, status=m.status.value, title=m.title,
-        ticket=s.LinkedRecord(m.ticket_id, m.ticket_number), customer=m.customer,
-        commander=m.commander,
+    return s.copied(
+        MajorIncidentView, m,
+        id=str(m.id), status=m.status.value,
+        ticket=s.LinkedRecord(m.ticket_id, m.ticket_number),
         communication=CommunicationView(list(m.customers), list(m.informed),
                                         m.interval_minutes),
-        declared_by=m.declared_by, declared_at=s.utc(m.declared_at),
+        declared_at=s.utc(m.declared_at),
         next_update_due=s.utc(m.next_update_due) if active else None,
         update_overdue=m.update_overdue(now),
         updates=[IncidentUpdate(s.utc(at), actor, text) for at, actor, text in m.updates],
@@ -123,8 +123,7 @@ def incident_view(m: MajorIncident, now: datetime) -> MajorIncidentView:
         review=ReviewView(r.summary, r.root_cause, list(r.actions), r.by, s.utc(r.at))
         if r else None,
         problem=s.LinkedRecord(m.problem_id, m.problem_number) if m.problem_id else None,
-        closed_at=s.utc_opt(m.closed_at), closed_by=m.closed_by,
-        closing_summary=m.closing_summary, version=m.version)
+        closed_at=s.utc_opt(m.closed_at))
 
 
 def declare_command(body: DeclareMajorIncident) -> Declare:

@@ -112,15 +112,13 @@ def _utc(value: datetime | None) -> datetime | None:
 
 
 def problem_view(p: Problem) -> ProblemView:
-    return ProblemView(
-        id=p.id, number=p.number, status=p.status, title=p.title, description=p.description,
-        category=p.category, priority=p.priority, affected_system=p.affected_system,
+    return s.copied(
+        ProblemView, p,
         tickets=[s.LinkedRecord(id=i, number=n) for i, n in p.linked()],
-        root_cause=p.root_cause, workaround=p.workaround, resolution=p.resolution,
-        change_id=p.change_id, known_error=p.known_error, known_error_at=_utc(p.known_error_at),
+        known_error_at=_utc(p.known_error_at),
         resolved_at=_utc(p.resolved_at), closed_at=_utc(p.closed_at),
-        recorded_at=s.utc(p.created_on), created_by=p.created_by,
-        updated_at=s.utc(p.modified_on), version=p.version,
+        recorded_at=s.utc(p.created_on),
+        updated_at=s.utc(p.modified_on),
         allowed_commands=list(p.allowed_commands()),
         affected_cis=[s.LinkedRecord(id=i, number=n) for i, n in zip(
             p.affected_cis, p.affected_ci_numbers, strict=True)],  # ADR 0063

@@ -195,12 +195,12 @@ def run_record(r: Any) -> RunRecord:
 
 
 def project_view(p: Project, routine_id: str | None = None) -> ProjectView:
-    return ProjectView(
-        id=p.id, number=p.number, name=p.name, status=p.status.value, customer=p.customer,
+    return s.copied(
+        ProjectView, p,
+        status=p.status.value,
         contract={"number": p.contract_number, "services": list(p.services),
                   "start": p.contract_start.isoformat(), "end": p.contract_end.isoformat(),
                   "budget": p.budget},
-        sla_policy=p.sla_policy, calendar=p.calendar, project_manager=p.project_manager,
         team=list(p.team), plan=dict(p.plan) if p.plan is not None else None,
         routines=[RoutineView(routine_id=r.routine_id, name=r.name, kind=r.kind, rrule=r.rrule,
                               on_holiday=r.on_holiday, starts=s.utc(r.starts),
@@ -214,10 +214,9 @@ def project_view(p: Project, routine_id: str | None = None) -> ProjectView:
         acceptances=_stamped(p.acceptances, "recorded_at"),
         approved_at=_utc(p.approved_at), planned_at=_utc(p.planned_at),
         accepted_at=_utc(p.accepted_at), closed_at=_utc(p.closed_at),
-        contracted_at=s.utc(p.contracted_at), created_by=p.created_by,
-        updated_at=s.utc(p.modified_on), version=p.version,
-        allowed_commands=list(p.allowed_commands()), routine_id=routine_id,
-    )
+        contracted_at=s.utc(p.contracted_at),
+        updated_at=s.utc(p.modified_on),
+        allowed_commands=list(p.allowed_commands()), routine_id=routine_id)
 
 
 def run_view(item: RunItem) -> RunView:

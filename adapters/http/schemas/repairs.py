@@ -142,22 +142,22 @@ def _quote(r: RepairOrder) -> QuoteView | None:
 
 def repair_view(r: RepairOrder, now: datetime) -> RepairView:
     away = r.returned_at is None
-    return RepairView(
-        id=str(r.id), number=r.number, status=r.status.value,
-        ticket=s.LinkedRecord(r.ticket_id, r.ticket_number), customer=r.customer,
-        ci=s.LinkedRecord(r.ci_id, r.ci_number), ci_name=r.ci_name,
+    return s.copied(
+        RepairView, r,
+        id=str(r.id), status=r.status.value,
+        ticket=s.LinkedRecord(r.ticket_id, r.ticket_number),
+        ci=s.LinkedRecord(r.ci_id, r.ci_number),
         loaner_ci=s.LinkedRecord(r.loaner_ci_id, r.loaner_ci_number) if r.loaner_ci_id
         else None,
-        vendor=r.vendor, warranty=r.warranty.value, fault=r.fault, sent_at=s.utc(r.sent_at),
-        sent_by=r.sent_by, due=s.utc(r.due), overdue=r.overdue(now), on_time=r.on_time(),
-        calendar=r.calendar, progress_due=s.utc(r.progress_due) if away else None,
+        warranty=r.warranty.value, sent_at=s.utc(r.sent_at),
+        due=s.utc(r.due), overdue=r.overdue(now), on_time=r.on_time(),
+        progress_due=s.utc(r.progress_due) if away else None,
         progress_overdue=away and now >= r.progress_due,
         progress=[ProgressView(s.utc(at), text, by) for at, text, by in r.progress],
         progress_alarms=[s.utc(a) for a in r.alarms], quote=_quote(r),
         parts_replaced=[PartView(s.utc(at), part, note) for at, part, note in r.parts_replaced],
-        returned_at=s.utc_opt(r.returned_at), return_note=r.return_note,
-        loaner_back=r.loaner_back, closed_at=s.utc_opt(r.closed_at), close_note=r.close_note,
-        version=r.version)
+        returned_at=s.utc_opt(r.returned_at),
+        closed_at=s.utc_opt(r.closed_at))
 
 
 # ------------------------------------------------------- the monthly summary
@@ -209,16 +209,14 @@ class RepairSummaryView(Struct):
 
 def summary_view(x: RepairSummary) -> RepairSummaryView:
     p = x.period
-    return RepairSummaryView(
+    return s.copied(
+        RepairSummaryView, x,
         kind="repair", title=f"月度维修总结 {p.label}",
         period=PeriodView(p.label, p.kind, s.utc(p.start), s.utc(p.end), p.timezone),
-        customer=x.customer, due=x.due, submitted_at=s.utc_opt(x.submitted_at),
-        submitted_by=x.submitted_by, late=x.late, totals=x.totals, by_vendor=x.by_vendor,
-        items=[SummaryItemView(
-            number=i.number, ticket=i.ticket_number, customer=i.customer, ci=i.ci_number,
-            ci_name=i.ci_name, vendor=i.vendor, warranty=i.warranty, status=i.status,
+        submitted_at=s.utc_opt(x.submitted_at),
+        items=[s.copied(
+            SummaryItemView, i,
+            ticket=i.ticket_number, ci=i.ci_number,
             sent_at=s.utc(i.sent_at), due=s.utc(i.due), returned_at=s.utc_opt(i.returned_at),
-            on_time=i.on_time, overdue=i.overdue, progress_reports=i.progress_reports,
-            progress_alarms=i.progress_alarms, loaner_ci=i.loaner_ci_number, quote=i.quote,
-            quote_status=i.quote_status, parts_replaced=i.parts_replaced)
+            loaner_ci=i.loaner_ci_number)
             for i in x.items])

@@ -86,14 +86,15 @@ class RiskPage(Struct):
 
 
 def risk_view(r: Risk, now: datetime) -> RiskView:
-    return RiskView(
-        id=str(r.id), number=r.number, customer=r.customer, title=r.title,
-        description=r.description, severity=r.severity.value, owner=r.owner,
+    return s.copied(
+        RiskView, r,
+        id=str(r.id),
+        severity=r.severity.value,
         due=s.utc(r.due), status=r.status.value, overdue=r.overdue(now),
         source=r.source.value,
         ticket=s.LinkedRecord(r.ticket_id, r.ticket_number) if r.ticket_id else None,
         project=s.LinkedRecord(r.project_id, r.project_number) if r.project_id else None,
-        routine_id=r.routine_id, recorded_by=r.recorded_by, recorded_at=s.utc(r.recorded_at),
+        recorded_at=s.utc(r.recorded_at),
         updates=[RiskUpdate(s.utc(at), actor, note) for at, actor, note in r.updates],
-        closed_at=s.utc_opt(r.closed_at), closed_by=r.closed_by, closing_text=r.closing_text,
-        accepted_on_behalf=r.accepted_on_behalf, overdue_alarms=r.alarms, version=r.version)
+        closed_at=s.utc_opt(r.closed_at),
+        overdue_alarms=r.alarms)

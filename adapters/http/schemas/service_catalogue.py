@@ -10,7 +10,7 @@ from typing import Any, Literal
 import msgspec
 from msgspec import Struct
 
-from adapters.http.schemas.common import Input, Name, Short, Slug, utc
+from adapters.http.schemas.common import Input, Name, Short, Slug, copied, utc
 from domain.service_catalogue import CatalogueService, ServiceDefinition
 from domain.ticket import ApprovalDecision, ServiceRequest
 
@@ -81,10 +81,9 @@ def definition(body: ServiceIn) -> ServiceDefinition:
 
 def service_view(record: CatalogueService) -> ServiceView:
     d = record.definition
-    return ServiceView(
-        id=record.slug, name=d.name, name_en=d.name_en, service_class=d.service_class,
-        form_schema=d.form_schema, approval=d.approval, sla_policy=d.sla_policy,
-        category=d.category, group=d.group, priority=d.priority, deliverable=d.deliverable,
+    return copied(
+        ServiceView, d,
+        id=record.slug,
         version=record.version, recorded_at=utc(record.modified_on),
         recorded_by=record.defined_by, created_at=utc(record.created_on))
 

@@ -129,14 +129,14 @@ def stock_line_view(line: StockLine) -> StockLineView:
 
 def requisition_view(r: Requisition, now: datetime) -> RequisitionView:
     took = r.arrival_time
-    return RequisitionView(
-        id=str(r.id), number=r.number, ticket=s.LinkedRecord(r.ticket_id, r.ticket_number),
-        customer=r.customer, warehouse=r.warehouse, part_number=r.part_number,
-        description=r.description, quantity=r.quantity, status=r.status.value, note=r.note,
-        requested_by=r.requested_by, requested_at=s.utc(r.requested_at),
+    return s.copied(
+        RequisitionView, r,
+        id=str(r.id), ticket=s.LinkedRecord(r.ticket_id, r.ticket_number),
+        status=r.status.value,
+        requested_at=s.utc(r.requested_at),
         arrival_target_hours=round(r.arrival_target.total_seconds() / 3600, 2),
         arrival_due=s.utc(r.arrival_due), dispatched_at=s.utc_opt(r.dispatched_at),
         arrived_at=s.utc_opt(r.arrived_at),
         arrival_minutes=None if took is None else round(took.total_seconds() / 60, 1),
         arrival_met=r.arrival_met(now), installed_at=s.utc_opt(r.installed_at),
-        returned_at=s.utc_opt(r.returned_at), fault=r.fault, version=r.version)
+        returned_at=s.utc_opt(r.returned_at))

@@ -14,7 +14,7 @@ from msgspec import Meta, Struct, field as struct_field
 
 from adapters.http.schemas.common import (
     Name, Short, Text, Line, Phone, Email, Items, Hours, Score, AwareTime, Input, LinkedRecord,
-    Ref, TEXT, utc, utc_opt, Slug,
+    Ref, TEXT, copied, utc, utc_opt, Slug,
 )
 from adapters.http.schemas.service_catalogue import ServiceRequestOut, service_request_out
 from application.report_model import MilestoneCompliance  # ADR 0062
@@ -356,27 +356,19 @@ class TicketPage(Struct):
 
 
 def _acceptance(a: Any) -> AcceptanceOut:
-    return AcceptanceOut(
-        number=a.number,
-        signer=a.signer,
+    return copied(
+        AcceptanceOut, a,
         items=list(a.items),
         criteria=list(a.criteria),
-        passed=a.passed,
         unmet_items=list(a.unmet_items),
-        note=a.note,
         at=utc(a.at),
     )
 
 
 def _feedback(f: Any) -> FeedbackOut:
     imp = f.improvement
-    return FeedbackOut(
-        number=f.number,
-        timeliness=f.timeliness,
-        effectiveness=f.effectiveness,
-        attitude=f.attitude,
-        mean=f.mean,
-        comment=f.comment,
+    return copied(
+        FeedbackOut, f,
         at=utc(f.at),
         improvement=ImprovementOut(imp.action, imp.owner, imp.due) if imp else None,
         late=getattr(f, "late", False),
@@ -388,24 +380,12 @@ def sla_view(status: Any) -> SlaView | None:
     """``status`` is an ``application.sla_clocks.SlaStatus`` (or None: no deadlines yet)."""
     if status is None:
         return None
-    return SlaView(
-        policy=status.policy,
-        policy_version=status.policy_version,
-        calendar=status.calendar,
-        calendar_version=status.calendar_version,
-        holiday_data=status.holiday_data,
+    return copied(
+        SlaView, status,
         response_due=utc(status.response_due),
         resolution_due=utc(status.resolution_due),
         responded_at=utc_opt(status.responded_at),
         resolved_at=utc_opt(status.resolved_at),
-        paused=status.paused,
-        paused_seconds=status.paused_seconds,
-        state=status.state,
-        response_state=status.response_state,
-        resolution_state=status.resolution_state,
-        response_remaining_seconds=status.response_remaining_seconds,
-        resolution_remaining_seconds=status.resolution_remaining_seconds,
-        escalation_level=status.escalation_level,
         milestones=[MilestoneView(**{k: utc_opt(v) if isinstance(v, datetime) else v
                                      for k, v in ms.items()})
                     for ms in getattr(status, "milestones", ())],
@@ -425,10 +405,8 @@ def ticket_view(t: Ticket, sla: Any = None, project: LinkedRecord | None = None)
     r = t.resolution
     acceptances = [_acceptance(a) for a in t.acceptances]
     feedbacks = [_feedback(f) for f in t.feedbacks]
-    return TicketView(
-        id=t.id,
-        number=t.number,
-        status=t.status,
+    return copied(
+        TicketView, t,
         priority=t.priority,  # the classification's, or one given before it (issue 16)
         computed_priority=c.computed_priority if c else None,
         override_reason=(c.override_reason if c else t.given_override_reason) or None,
@@ -437,22 +415,12 @@ def ticket_view(t: Ticket, sla: Any = None, project: LinkedRecord | None = None)
         urgency=c.urgency if c else p.urgency,
         impact=c.impact if c else p.impact,
         importance=c.importance if c else p.importance,
-        customer=t.customer,
         contact=ContactOut(t.contact.name, t.contact.phone, t.contact.email),
         contact_erased=t.contact.erased,
-        channel=t.channel,
-        title=t.title,
-        description=t.description,
-        affected_system=t.affected_system,
         attachments=list(t.attachments),
         reported_at=utc(t.reported_at),
         recorded_at=utc(t.created_on),
         late_by_seconds=late_by(t.reported_at, t.created_on),
-        registered_by=t.registered_by,
-        sla_policy=t.sla_policy,
-        assignee=t.assignee,
-        group=t.group,
-        interface_person=t.interface_person,
         work_log=[
             WorkEntryOut(
                 action=w.action,
@@ -467,8 +435,6 @@ def ticket_view(t: Ticket, sla: Any = None, project: LinkedRecord | None = None)
             for w in t.work_log
         ],
         hours_logged=round(sum(w.hours for w in t.work_log), 2),
-        workaround=t.workaround,
-        waiting_reason=t.waiting_reason,
         resolution=ResolutionOut(
             r.resolution, r.root_cause, r.first_contact, utc(r.resolved_at), r.actor
         )
@@ -478,12 +444,9 @@ def ticket_view(t: Ticket, sla: Any = None, project: LinkedRecord | None = None)
         acceptances=acceptances,
         feedback=feedbacks[-1] if feedbacks else None,
         feedbacks=feedbacks,
-        invalid_reason=t.invalid_reason,
         first_response_at=utc_opt(t.first_response_at),
         closed_at=utc_opt(t.closed_at),
-        reopen_count=t.reopen_count,
         allowed_commands=list(t.allowed_commands()),
-        version=t.version,
         updated_at=utc(t.modified_on),
         sla=sla_view(sla),
         problems=[LinkedRecord(i, n) for i, n in zip(t.problems, t.problem_numbers, strict=True)],

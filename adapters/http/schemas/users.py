@@ -114,19 +114,21 @@ class MeView(_Identity, frozen=True):
 
 
 def user_view(u: User) -> UserView:
-    return UserView(
-        id=u.user, name=u.name, roles=list(u.roles), customer=u.customer,
-        skills=list(u.skills), groups=list(u.groups), active=u.active, version=u.version,
-        registered_at=s.utc(u.created_on), registered_by=u.registered_by,
+    return s.copied(
+        UserView, u,
+        id=u.user, roles=list(u.roles),
+        skills=list(u.skills), groups=list(u.groups),
+        registered_at=s.utc(u.created_on),
         modified_at=s.utc(u.modified_on), email=getattr(u, "email", ""))
 
 
 def token_view(t: ApiToken, now: datetime) -> TokenView:
     expired = now >= t.expires_at
-    return TokenView(
-        token_id=t.token_id, label=t.label, issued_at=s.utc(t.issued_at), issued_by=t.issued_by,
-        expires_at=s.utc(t.expires_at), expired=expired, revoked=t.revoked,
-        revoked_at=s.utc_opt(t.revoked_at), revoked_by=t.revoked_by,
+    return s.copied(
+        TokenView, t,
+        issued_at=s.utc(t.issued_at),
+        expires_at=s.utc(t.expires_at), expired=expired,
+        revoked_at=s.utc_opt(t.revoked_at),
         active=not expired and not t.revoked)
 
 
