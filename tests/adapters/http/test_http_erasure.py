@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from adapters.audit.bundle import export
+from adapters.stores.views_file import SUFFIX
 from tests.fixtures_http import ALL_STORES, API, PRECISE, Api, CLASSIFICATION
 from tests.support.stored import schema_rows
 
@@ -191,14 +192,18 @@ def bundle_text(api: Api) -> str:
 
 
 def database_bytes(api: Api) -> bytes:
-    """The database as stored: the SQLite file and its WAL after a checkpoint (both read byte
-    by byte), every row of every table of the PostgreSQL schema as text (bytea as hex) plus
-    the stored event states themselves; the in-memory store's stored events."""
+    """The database as stored: the SQLite files (the events' and the read models', ADR 0073)
+    and their WALs after a checkpoint (all read byte by byte), every row of every table of the
+    PostgreSQL schema as text (bytea as hex) plus the stored event states themselves; the
+    in-memory store's stored events."""
     db = api.services.settings.database
     if db.kind == "sqlite":
-        with sqlite3.connect(db.path) as conn:
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        files = [Path(db.path), Path(db.path + "-wal")]
+        files = []
+        for path in (db.path, db.path + SUFFIX):
+            with sqlite3.connect(path) as conn:
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            files += [Path(path), Path(path + "-wal")]
+        assert Path(db.path + SUFFIX).stat().st_size > 0
         return b"".join(f.read_bytes() for f in files if f.exists())
     notes = api.services.desk.recorder.select_notifications(start=1, limit=1_000_000)
     states = b"\n".join(bytes(n.state) for n in notes)
