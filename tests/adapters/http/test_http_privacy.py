@@ -15,6 +15,7 @@ import pytest
 
 from adapters.container import build
 from adapters.settings import Settings
+from adapters.stores.views_file import SUFFIX
 from tests.fixtures_http import ALL_STORES, API, Api, assert_problem, ticket_body
 from tests.support.stored import schema_rows
 
@@ -34,13 +35,13 @@ def stored_rows(api: Api) -> list[tuple[int, str, int, str, bytes]]:
 
 
 def database_holds(api: Api, text: str) -> bool:
-    """Whether ``text`` occurs anywhere in the database: the SQLite file and its WAL byte by
-    byte; every row of every PostgreSQL table of the schema (bytea as hex too); the stored
+    """Whether ``text`` occurs anywhere in the database: the SQLite files (the events' and the
+    read models', ADR 0073) and their WALs byte by byte; every row of every PostgreSQL table of the schema (bytea as hex too); the stored
     events of the in-memory store."""
     needle = text.encode()
     db = api.services.settings.database
     if db.kind == "sqlite":
-        files = [Path(db.path), Path(db.path + "-wal")]
+        files = [Path(p + wal) for p in (db.path, db.path + SUFFIX) for wal in ("", "-wal")]
         return any(f.exists() and needle in f.read_bytes() for f in files)
     if db.kind == "postgres":
         import psycopg
