@@ -66,6 +66,20 @@ def ticket_body(**overrides: Any) -> dict[str, Any]:
     return {k: v for k, v in body.items() if v is not None}
 
 
+def user_token(client: TestClient[Any], admin: dict[str, str] | None, user: str, role: str, *,
+               customer: str | None = None) -> dict[str, str]:
+    """Registers ``user`` with ``role`` (a requester of ``customer``) and issues an API token;
+    returns its ``Authorization`` header. ``admin``: the headers of the caller allowed to."""
+    body: dict[str, Any] = {"id": user, "name": user, "roles": [role]}
+    if customer is not None:
+        body["customer"] = customer
+    r = client.post(f"{API}/users", json=body, headers=admin)
+    assert r.status_code == 201, r.text
+    r = client.post(f"{API}/users/{user}/tokens", json={}, headers=admin)
+    assert r.status_code == 201, r.text
+    return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
 def etag(version: int) -> str:
     return f'"{version}"'
 

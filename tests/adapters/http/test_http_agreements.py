@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from tests.adapters.http.test_http_announcements import customers
-from tests.fixtures_http import ALL_STORES, API, CLASSIFICATION, Api, assert_problem, etag
+from tests.fixtures_http import (ALL_STORES, API, CLASSIFICATION, Api, assert_problem, etag,
+                                  user_token)
 
 ADMIN = {"Authorization": "Bearer s3cret"}
 SLA = {"kind": "sla", "title": "客户A 年度运维 SLA", "customer": "客户A",
@@ -205,12 +206,7 @@ def test_requesters_read_only_their_organisations_slas(make_api: Any) -> None:
     tokens = {}
     for user, role, customer in (("req-a", "requester", "客户A"), ("mgr", "manager", None),
                                  ("eng", "engineer", None)):
-        extra = {"customer": customer} if customer else {}
-        r = api.client.post(f"{API}/users", json={"id": user, "name": user, "roles": [role],
-                                                  **extra}, headers=ADMIN)
-        assert r.status_code == 201, r.text
-        token = api.client.post(f"{API}/users/{user}/tokens", json={}, headers=ADMIN)
-        tokens[user] = {"Authorization": f"Bearer {token.json()['token']}"}
+        tokens[user] = user_token(api.client, ADMIN, user, role, customer=customer)
     mine = api.ok(conclude(api, headers=tokens["mgr"]), 201)
     theirs = api.ok(conclude(api, headers=tokens["mgr"], customer="客户B",
                              title="客户B SLA"), 201)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures_http import ALL_STORES, API, Api, assert_problem, etag
+from tests.fixtures_http import ALL_STORES, API, Api, assert_problem, etag, user_token
 
 ADMIN = {"Authorization": "Bearer s3cret"}
 STARTS, ENDS = "2026-11-28T22:00:00+08:00", "2026-11-29T02:00:00+08:00"
@@ -174,14 +174,7 @@ def test_requesters_read_only_their_organisations_announcements(make_api: Any) -
     tokens = {}
     for user, role, customer in (("req-a", "requester", "客户A"), ("req-b", "requester", "客户B"),
                                  ("disp", "dispatcher", None), ("eng", "engineer", None)):
-        extra = {"customer": customer} if customer else {}
-        r = api.client.post(f"{API}/users", json={"id": user, "name": user, "roles": [role],
-                                                  **extra}, headers=ADMIN)
-        assert r.status_code == 201, r.text
-        r = api.client.post(f"{API}/users/{user}/tokens", json={}, headers=ADMIN)
-        assert r.status_code == 201, r.text
-        token = r.json()["token"]
-        tokens[user] = {"Authorization": f"Bearer {token}"}
+        tokens[user] = user_token(api.client, ADMIN, user, role, customer=customer)
     a = api.ok(publish(api, headers=tokens["disp"]), 201)
     b = api.ok(publish(api, headers=tokens["disp"], title="打印服务器迁移",
                        body="打印服务器迁移到新机房", scope={"customers": ["客户B"]}), 201)

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures_http import ALL_STORES, API, Api, assert_problem, ticket_body
+from tests.fixtures_http import ALL_STORES, API, Api, assert_problem, ticket_body, user_token
 
 VPN_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -172,12 +172,7 @@ def test_who_may_define_services_and_decide_requests(make_api: Any) -> None:
     for user, role, customer in (("mgr", "manager", None), ("eng", "engineer", None),
                                  ("req-a", "requester", "客户A"),
                                  ("req-b", "requester", "客户B")):
-        body = {"id": user, "name": user, "roles": [role]}
-        if customer:
-            body["customer"] = customer
-        assert api.client.post(f"{API}/users", json=body, headers=admin).status_code == 201
-        token = api.client.post(f"{API}/users/{user}/tokens", json={}, headers=admin).json()
-        tokens[user] = {"Authorization": f"Bearer {token['token']}"}
+        tokens[user] = user_token(api.client, admin, user, role, customer=customer)
     assert put(api, headers=tokens["eng"]).status_code == 403
     assert put(api, headers=tokens["req-a"]).status_code == 403
     assert put(api, headers=tokens["mgr"]).status_code == 201

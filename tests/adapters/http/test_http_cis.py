@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures_http import API, Api, assert_problem
+from tests.fixtures_http import API, Api, assert_problem, user_token
 
 
 #: The store matters for the contract (both stores); the rest runs in memory (test time).
@@ -123,12 +123,7 @@ def test_requesters_see_only_their_organisations_cis(make_api: Any) -> None:
     api = make_api(admin_token="s3cret")
     tokens = {}
     for user, role, customer in (("req-a", "requester", "客户A"), ("disp", "dispatcher", None)):
-        extra = {"customer": customer} if customer else {}
-        r = api.client.post(f"{API}/users", json={"id": user, "name": user, "roles": [role],
-                                                  **extra}, headers=admin)
-        assert r.status_code == 201, r.text
-        r = api.client.post(f"{API}/users/{user}/tokens", json={}, headers=admin)
-        tokens[user] = {"Authorization": f"Bearer {r.json()['token']}"}
+        tokens[user] = user_token(api.client, admin, user, role, customer=customer)
     d = tokens["disp"]
     host = ci(api, "host-b", customer="客户B", headers=d)
     mine = ci(api, "app-a", "application", headers=d)

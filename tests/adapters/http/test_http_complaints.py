@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from tests.adapters.http.test_http_announcements import customers
-from tests.fixtures_http import ALL_STORES, API, CLASSIFICATION, Api, assert_problem, etag
+from tests.fixtures_http import (ALL_STORES, API, CLASSIFICATION, Api, assert_problem, etag,
+                                  user_token)
 
 ADMIN = {"Authorization": "Bearer s3cret"}
 CONTACT = {"name": "王五", "phone": "13700001111", "email": "wang@example.com"}
@@ -44,12 +45,7 @@ def ok(r: Any) -> Any:
 def users(api: Api, *specs: tuple[str, str, str | None]) -> dict[str, dict[str, str]]:
     tokens = {}
     for user, role, customer in specs:
-        extra = {"customer": customer} if customer else {}
-        r = api.client.post(f"{API}/users", json={"id": user, "name": user, "roles": [role],
-                                                  **extra}, headers=ADMIN)
-        assert r.status_code == 201, r.text
-        token = api.client.post(f"{API}/users/{user}/tokens", json={}, headers=ADMIN)
-        tokens[user] = {"Authorization": f"Bearer {token.json()['token']}"}
+        tokens[user] = user_token(api.client, ADMIN, user, role, customer=customer)
     return tokens
 
 

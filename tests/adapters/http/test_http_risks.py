@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from application.record_watch import watch_risks
-from tests.fixtures_http import API, Api, assert_problem, etag
+from tests.fixtures_http import API, Api, assert_problem, etag, user_token
 
 ADMIN_TOKEN = "risk-admin"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -36,12 +36,8 @@ def api(make_api: Any) -> Api:
     return a
 
 
-def user(api: Api, user_id: str, role: str, **extra: Any) -> dict[str, str]:
-    r = api.client.post(f"{API}/users", json={"id": user_id, "name": user_id, "roles": [role],
-                                               **extra}, headers=ADMIN)
-    assert r.status_code == 201, r.text
-    token = api.client.post(f"{API}/users/{user_id}/tokens", json={}, headers=ADMIN).json()
-    return {"Authorization": f"Bearer {token['token']}"}
+def user(api: Api, user_id: str, role: str, customer: str | None = None) -> dict[str, str]:
+    return user_token(api.client, ADMIN, user_id, role, customer=customer)
 
 
 def record(api: Api, headers: dict[str, str] = ADMIN, **over: Any) -> Any:
