@@ -8,12 +8,11 @@ transaction.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from application.agreements import LABEL, today_of
-from application.commands.base import NOTHING, Command, RecordCommand, listed
+from application.commands.base import NOTHING, Command, RecordCommand, command, listed
 from application.customers import find_customer
 from domain.agreement import Agreement, AgreementDirectory, Target
 from domain.customer import normalise_customer_id
@@ -29,7 +28,7 @@ def _known_customer(desk: ServiceDesk, customer: str | None) -> None:
         raise InvalidCommand.field("customer", f"no registered customer {customer!r}")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class ConcludeAgreement(Command):
     """``Agreement.conclude`` → ``Agreement.Concluded`` (version 1), listed
     (``AgreementDirectory.Listed``). HTTP: ``POST /agreements``.
@@ -66,13 +65,13 @@ class ConcludeAgreement(Command):
         return listed(ctx, AgreementDirectory, a)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class AgreementCommand(RecordCommand):
     record_class = Agreement
     record_label = LABEL
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class ReviseAgreement(AgreementCommand):
     """``Agreement.revise`` → ``Agreement.Revised``: the next version of the agreement, with
     the fields given (``None``: unchanged). Nothing is recorded when nothing differs.
@@ -104,7 +103,7 @@ class ReviseAgreement(AgreementCommand):
         return None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class TerminateAgreement(AgreementCommand):
     """``Agreement.terminate`` → ``Agreement.Terminated`` (ended before ``valid_to``).
     Body: ``TerminateAgreement``."""
@@ -114,7 +113,7 @@ class TerminateAgreement(AgreementCommand):
     reason: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class WarnAgreementExpiry(AgreementCommand):
     """``Agreement.warn_expiry`` → ``Agreement.ExpiryWarned`` once per ``valid_to`` when the
     agreement ends within 30 days of ``today`` (the watcher's; nothing otherwise)."""

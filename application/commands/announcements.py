@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from application.announcements import LABEL, announced_change, unknown_customers
-from application.commands.base import Command, RecordCommand, listed
+from application.commands.base import Command, RecordCommand, command, listed
 from domain.announcement import DEFAULT_LEAD, Announcement, AnnouncementDirectory
 from domain.change import AnnouncementLink, Change, ChangeKind
 from domain.errors import InvalidCommand
@@ -34,7 +34,7 @@ class Scope:
     systems: Sequence[str] = ()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class PublishAnnouncement(Command):
     """``Announcement.publish`` → ``Announcement.Published``, listed
     (``AnnouncementDirectory.Listed``), and with ``change_id`` (an id or ``CHG-`` number)
@@ -82,7 +82,7 @@ class PublishAnnouncement(Command):
         return (*listed(ctx, AnnouncementDirectory, a), change)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class WithdrawAnnouncement(RecordCommand):
     """``Announcement.withdraw`` → ``Announcement.Withdrawn`` (and the change's
     ``Change.AnnouncementWithdrawn``). HTTP: ``WithdrawAnnouncement``."""

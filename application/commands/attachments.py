@@ -9,11 +9,10 @@ as the record's event. A refused command links nothing."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4
 
-from application.commands.base import NOTHING, Command, RecordCommand
+from application.commands.base import NOTHING, Command, RecordCommand, command
 from domain.attachment import Attachment
 from domain.change import Change
 from domain.errors import FieldError, InvalidCommand
@@ -71,7 +70,7 @@ def claim(ctx: Context, ids: Sequence[str], *, kind: str, record_id: UUID, numbe
     return tuple(claimed)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class UploadAttachment(Command):
     """``Attachment.upload`` → ``Attachment.Uploaded``: the SHA-256, size, media type, file
     name and owner of bytes already in the blob store, sealed with ``key_version`` of the
@@ -96,7 +95,7 @@ class UploadAttachment(Command):
                                  key_version=self.key_version)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class AttachToChange(RecordCommand):
     """``Attachment.attach`` → ``Attachment.Attached`` for each uploaded file, linked to the
     change ``ref`` (a plan's document, a test report, the customer's signed consent): a

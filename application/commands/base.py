@@ -24,7 +24,7 @@ desk)`` once after a save (notifications, process-local caches).
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, dataclass_transform
 from uuid import UUID
 
 from application.errors import record_not_found
@@ -61,7 +61,17 @@ def resolve_ref(ref: str | UUID, label: str = "ticket") -> UUID:
         raise record_not_found(ref, label) from None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+T = TypeVar("T")
+
+
+@dataclass_transform(frozen_default=True, kw_only_default=True)
+def command(cls: type[T]) -> type[T]:
+    """Makes ``cls`` a command value: a frozen dataclass with slots whose fields are given by
+    name (``Assign(ref=…, assignee=…)``). Every command class is declared with it."""
+    return dataclass(frozen=True, slots=True, kw_only=True)(cls)
+
+
+@command
 class Command:
     """A command for one record. Subclasses set the class variables and ``decide``."""
 
@@ -90,7 +100,7 @@ class Command:
         """Runs once after a save (not after an ``Idempotency-Key`` replay)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class RecordCommand(Command):
     """A command on an existing numbered record, named by its id or number (``ref``).
 

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import threading
 import weakref
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from application.commands.base import NOTHING, Command
+from application.commands.base import NOTHING, Command, command
 from domain.errors import InvalidCommand
 from domain.sla import CalendarDefinition, CalendarRecord, Catalog, PolicyDefinition, SlaPolicy
 
@@ -75,7 +74,7 @@ def default_policy() -> PolicyDefinition:
     )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class _Put(Command):
     missing_ok = True
     verb = "put"
@@ -104,7 +103,7 @@ class _Put(Command):
         return (created, catalog)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class PutCalendar(_Put):
     """``CalendarRecord.define`` → ``CalendarRecord.Defined`` (listed:
     ``Catalog.Listed``) or ``CalendarRecord.redefine`` → ``CalendarRecord.Redefined``;
@@ -116,7 +115,7 @@ class PutCalendar(_Put):
     definition: CalendarDefinition
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class PutPolicy(_Put):
     """``SlaPolicy.define`` → ``SlaPolicy.Defined`` (listed: ``Catalog.Listed``) or
     ``SlaPolicy.redefine`` → ``SlaPolicy.Redefined``; ``NOTHING`` when unchanged. Its

@@ -10,14 +10,13 @@ problem, change or project must exist (else a 422 naming ``origin``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from application.changes import LABEL, MODEL_LABEL, OriginRef, model_ref, resolve_origin
 from application.cis import named_cis  # ADR 0063
-from application.commands.base import NOTHING, Command, RecordCommand
+from application.commands.base import NOTHING, Command, RecordCommand, command
 from domain.change import (
     Change,
     ChangeKind,
@@ -39,13 +38,13 @@ if TYPE_CHECKING:
     from application.desk import Context
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class ChangeCommand(RecordCommand):
     record_class = Change
     record_label = LABEL
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class RequestChange(Command):
     """``Change.request`` → ``Change.Requested`` (``CHG-YYYYMMDD-NNN``). ``origin``: the id or
     number of a ticket, problem, change or project (with its ``kind`` in an ``OriginRef``);
@@ -82,7 +81,7 @@ class RequestChange(Command):
         return change
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class Assess(ChangeCommand):
     """``Change.assess`` → ``Change.Assessed`` (a new revision). HTTP: ``Assess``."""
 
@@ -91,7 +90,7 @@ class Assess(ChangeCommand):
     impact: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class PlanChange(ChangeCommand):
     """``Change.record_plan`` → ``Change.Planned`` (a new revision; every field required).
     HTTP: ``PlanIn`` (converted to ``domain.change.PlanInput``)."""
@@ -103,7 +102,7 @@ class PlanChange(ChangeCommand):
         c.record_plan(self.plan, actor=ctx.actor, at=ctx.at)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class Review(ChangeCommand):
     """``Change.review`` → ``Change.Reviewed`` (the internal review of the current
     revision). HTTP: ``ReviewIn``."""
@@ -114,7 +113,7 @@ class Review(ChangeCommand):
     comment: str = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class CustomerReview(ChangeCommand):
     """``Change.customer_review`` → ``Change.CustomerReviewed``. HTTP: ``ReviewIn``."""
 
@@ -124,7 +123,7 @@ class CustomerReview(ChangeCommand):
     comment: str = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class Consent(ChangeCommand):
     """``Change.consent`` → ``Change.ConsentRecorded`` (the customer's formal consent with its
     evidence). HTTP: ``ConsentIn``."""
@@ -136,7 +135,7 @@ class Consent(ChangeCommand):
     given_by: str = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class ApproveEmergency(ChangeCommand):
     """``Change.approve_emergency`` → ``Change.EmergencyApproved`` (may start before the
     reviews, still owed before close). HTTP: ``EmergencyIn``."""
@@ -146,7 +145,7 @@ class ApproveEmergency(ChangeCommand):
     reason: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class StartChange(ChangeCommand):
     """``Change.start`` → ``Change.Started`` (a 409 naming every missing gate).
     HTTP: ``Empty``."""
@@ -154,7 +153,7 @@ class StartChange(ChangeCommand):
     verb = "start"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class Complete(ChangeCommand):
     """``Change.complete`` → ``Change.Completed``. HTTP: ``CompleteIn``."""
 
@@ -162,7 +161,7 @@ class Complete(ChangeCommand):
     result: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class RollBack(ChangeCommand):
     """``Change.roll_back`` → ``Change.RolledBack``. HTTP: ``Reason``."""
 
@@ -170,7 +169,7 @@ class RollBack(ChangeCommand):
     reason: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class StartTrial(ChangeCommand):
     """``Change.start_trial`` → ``Change.TrialStarted``. HTTP: ``TrialIn``."""
 
@@ -178,7 +177,7 @@ class StartTrial(ChangeCommand):
     days: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class Evaluate(ChangeCommand):
     """``Change.evaluate`` → ``Change.Evaluated`` (the effect against the plan's goal).
     HTTP: ``EvaluateIn``."""
@@ -188,7 +187,7 @@ class Evaluate(ChangeCommand):
     notes: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class RaiseChangeImprovement(ChangeCommand):
     """``Change.raise_improvement`` → ``Change.ImprovementRaised``, and the follow-up change
     that carries it out (``Change.request`` → ``Change.Requested``, origin: this change,
@@ -218,7 +217,7 @@ class RaiseChangeImprovement(ChangeCommand):
         return follow_up
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class CloseChange(ChangeCommand):
     """``Change.close`` → ``Change.Closed`` (a 409 naming gates still owed).
     HTTP: ``CloseIn``."""
@@ -228,7 +227,7 @@ class CloseChange(ChangeCommand):
     note: str = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class CancelChange(ChangeCommand):
     """``Change.cancel`` → ``Change.Cancelled`` (before implementation). HTTP: ``Reason``."""
 
@@ -239,7 +238,7 @@ class CancelChange(ChangeCommand):
 # ------------------------------------------------------------- standard-change models
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class PutStandardModel(Command):
     """Defines the model ``slug`` (``StandardChangeModel.define`` →
     ``StandardChangeModel.Defined``, listed in the catalogue: ``StandardChangeCatalogue.Listed``)

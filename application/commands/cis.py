@@ -15,7 +15,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 from uuid import NAMESPACE_URL, uuid5
 
-from application.commands.base import NOTHING, Command, RecordCommand
+from application.commands.base import NOTHING, Command, RecordCommand, command
 from domain.ci import DEFAULT_CLASSES, ConfigurationItem, Status
 from domain.ticket import Ticket
 from domain.errors import InvalidCommand
@@ -37,7 +37,7 @@ def find_ci(ctx_desk: Any, ref: str, field_name: str) -> ConfigurationItem:
     return found
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class CiFields:
     """What describes a CI (a registration's fields; an import row)."""
 
@@ -64,7 +64,7 @@ def _register(f: CiFields, ctx: Context, classes: Sequence[str]) -> Configuratio
         attributes=f.attributes)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class RegisterCi(Command):
     """``ConfigurationItem.register`` → ``ConfigurationItem.Registered`` (``CI-…``).
     HTTP: ``RegisterCi``."""
@@ -80,7 +80,7 @@ class RegisterCi(Command):
         return _register(self.item, ctx, self.classes)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class ImportCis(Command):
     """``ConfigurationItem.register`` → ``ConfigurationItem.Registered`` for many CIs in one
     save (one import batch: ``application.ci_import``); one refused row refuses the batch
@@ -97,13 +97,13 @@ class ImportCis(Command):
         return tuple(_register(f, ctx, self.classes) for f in self.items)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class CiCommand(RecordCommand):
     record_class = ConfigurationItem
     record_label = LABEL
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class UpdateCi(CiCommand):
     """``ConfigurationItem.update`` → ``Updated`` with the fields that changed (``None``:
     unchanged; nothing changed records nothing). HTTP: ``UpdateCi``."""
@@ -130,7 +130,7 @@ class UpdateCi(CiCommand):
         return None if changed else NOTHING
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class ChangeCiStatus(CiCommand):
     """``ConfigurationItem.change_status`` → ``StatusChanged`` (``in_use`` / ``spare`` /
     ``in_repair`` / ``retired``, with a reason); the same status again records nothing.
@@ -147,7 +147,7 @@ class ChangeCiStatus(CiCommand):
         return None if changed else NOTHING
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class RelateCi(CiCommand):
     """``ConfigurationItem.relate`` → ``Related``: "this CI <type> ``target_ci``" (an id or
     ``CI-`` number; 422 naming ``target`` when there is no such CI). HTTP: ``RelateCi``."""
@@ -166,7 +166,7 @@ class RelateCi(CiCommand):
         return None if len(ci.relations) > before else NOTHING
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class UnrelateCi(CiCommand):
     """``ConfigurationItem.unrelate`` → ``Unrelated``. HTTP: ``UnrelateCi``."""
 
@@ -180,7 +180,7 @@ class UnrelateCi(CiCommand):
                     at=ctx.at)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class VerifyCi(CiCommand):
     """``ConfigurationItem.verify`` → ``Verified``: a verification round's (核查) verdict.
     HTTP: ``VerifyCi``."""
@@ -192,7 +192,7 @@ class VerifyCi(CiCommand):
     note: str = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class NameTicketCis(RecordCommand):
     """``Ticket.name_cis`` → ``Ticket.CisAffected``: the configuration items a ticket concerns,
     named after its registration by the desk (the whole set, any customer's CIs -- a
@@ -223,7 +223,7 @@ class RoundVerdict:
     note: str = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class RecordVerificationRound(Command):
     """``ConfigurationItem.verify`` → ``ConfigurationItem.Verified`` for every CI a
     verification round's run (核查, twice a year in the source documents) checked, in one save:

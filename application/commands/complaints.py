@@ -9,11 +9,11 @@ assignee is an engineer concerned, who may not handle the complaint.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from application.commands.base import Command, RecordCommand, listed
+from application.commands.base import Command, RecordCommand, command, listed
 from application.complaints import LABEL
 from application.customers import find_customer
 from application.errors import RecordNotFound
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from application.desk import Context, ServiceDesk
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class FileComplaint(Command):
     """``Complaint.file`` → ``Complaint.Filed``, listed (``ComplaintDirectory.Listed``).
     ``ticket``: the ticket complained about (id or number). HTTP: ``POST /complaints``.
@@ -79,7 +79,7 @@ class FileComplaint(Command):
         return listed(ctx, ComplaintDirectory, c)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class ComplaintCommand(RecordCommand):
     record_class = Complaint
     record_label = LABEL
@@ -96,7 +96,7 @@ def is_manager(desk: ServiceDesk, user: str) -> bool:
     return Role.MANAGER.value in {str(r) for r in found.roles}
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class AssignComplaintHandler(ComplaintCommand):
     """``Complaint.assign_handler`` → ``Complaint.HandlerAssigned``: a manager who is not the
     engineer concerned (409 naming why otherwise). ``handler`` left out: the caller.
@@ -113,7 +113,7 @@ class AssignComplaintHandler(ComplaintCommand):
                          at=ctx.at)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class RespondToComplaint(ComplaintCommand):
     """``Complaint.respond`` → ``Complaint.Responded`` (the first stops the response clock).
     Body: ``Respond``."""
@@ -123,7 +123,7 @@ class RespondToComplaint(ComplaintCommand):
     message: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class ResolveComplaint(ComplaintCommand):
     """``Complaint.resolve`` → ``Complaint.Resolved`` (awaiting the customer's
     confirmation). Body: ``Resolve``."""
@@ -133,7 +133,7 @@ class ResolveComplaint(ComplaintCommand):
     resolution: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class ConfirmComplaint(ComplaintCommand):
     """``Complaint.confirm`` → ``Complaint.Confirmed``: the customer accepts the
     resolution. Body: ``Confirm``."""
@@ -143,7 +143,7 @@ class ConfirmComplaint(ComplaintCommand):
     note: str = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class RejectComplaintResolution(ComplaintCommand):
     """``Complaint.reject`` → ``Complaint.Rejected``: the customer is not satisfied, the
     complaint goes back to its handler. Body: ``Reject``."""
@@ -153,7 +153,7 @@ class RejectComplaintResolution(ComplaintCommand):
     reason: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class CloseComplaint(ComplaintCommand):
     """``Complaint.close`` → ``Complaint.Closed``: only once the customer confirmed (409
     naming ``customer_confirmation`` otherwise). Body: ``Close``."""
@@ -163,7 +163,7 @@ class CloseComplaint(ComplaintCommand):
     note: str = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class RecordComplaintOverdue(ComplaintCommand):
     """``Complaint.record_overdue`` → ``Complaint.ResponseOverdue`` /
     ``Complaint.ClosureOverdue``, each once, when its limit passed at ``now`` (the

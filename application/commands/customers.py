@@ -10,11 +10,10 @@ is a ``CustomerExists`` (a ``409``: use ``AssignSlaPolicy`` to change the policy
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from application.commands.base import NOTHING, Command
+from application.commands.base import NOTHING, Command, command
 from application.customers import CustomerExists, CustomerNotFound, check_policy
 from domain.customer import Customer, CustomerDirectory
 from domain.errors import InvalidCommand
@@ -23,7 +22,7 @@ if TYPE_CHECKING:
     from application.desk import Context
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class RegisterCustomer(Command):
     """``Customer.register`` → ``Customer.Registered``, listed (``CustomerDirectory.Listed``)
     in the same save; ``NOTHING`` for a repeat with the same data. HTTP: ``CustomerIn``."""
@@ -55,7 +54,7 @@ class RegisterCustomer(Command):
         return (record, directory)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class AssignSlaPolicy(Command):
     """``Customer.assign_policy`` → ``Customer.SlaPolicyAssigned``: the policy the customer's
     tickets take from now on (when classified; tickets with deadlines keep theirs);

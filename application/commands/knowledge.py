@@ -10,11 +10,10 @@ knowledge view can show them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from application.commands.base import Command, RecordCommand, resolve_ref
+from application.commands.base import Command, RecordCommand, command, resolve_ref
 from application.knowledge import LABEL, checked_text, problem_ref
 from domain.article import Article, ArticleText, Audience
 from domain.numbering import RecordKind, record_id_for
@@ -23,7 +22,7 @@ if TYPE_CHECKING:
     from application.desk import Context
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class _Text(Command):
     """The text of an article (``domain.article.ArticleText``) as the body gives it."""
 
@@ -44,7 +43,7 @@ class _Text(Command):
                            audience=self.audience or audience)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class WriteArticle(_Text):
     """``Article.write`` → ``Article.Created`` (``KB-YYYYMMDD-NNN``), optionally about the
     problem ``problem_id`` (an id or ``PRB-…`` number). HTTP: ``WriteArticle``."""
@@ -63,7 +62,7 @@ class WriteArticle(_Text):
                              problem_id=problem, actor=ctx.actor, at=ctx.at)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class ReviseArticle(_Text):
     """``Article.revise`` → ``Article.Revised`` with the full new text and why it changed
     (``note``). HTTP: ``ReviseArticle``."""
@@ -83,7 +82,7 @@ class ReviseArticle(_Text):
                  actor=ctx.actor, at=ctx.at)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class RetireArticle(RecordCommand):
     """``Article.retire`` → ``Article.Retired``. HTTP: ``RetireArticle``."""
 

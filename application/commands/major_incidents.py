@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from application.commands.base import Command, RecordCommand
+from application.commands.base import Command, RecordCommand, command
 from application.errors import RecordNotFound
 from application.identities import require_known_user
 from application.major_incidents import LABEL, acts_as_manager, active_on
@@ -46,7 +46,7 @@ def _public_note(ticket: Ticket, text: str, ctx: Context) -> None:
     ticket.comment(body=text, visibility="public", author="staff", actor=ctx.actor, at=ctx.at)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class DeclareMajorIncident(Command):
     """``MajorIncident.declare`` → ``MajorIncident.Declared`` on ``ticket`` (an id or
     ``SR-`` number): a P1 ticket, or any open ticket by a manager (else 409 naming
@@ -100,13 +100,13 @@ class DeclareMajorIncident(Command):
         return m, directory, t
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class IncidentCommand(RecordCommand):
     record_class = MajorIncident
     record_label = LABEL
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class PostIncidentUpdate(IncidentCommand):
     """``MajorIncident.post_update`` → ``MajorIncident.UpdatePosted`` (the next due one
     interval later), also a public note on the ticket (``Ticket.CommentAdded``). HTTP:
@@ -125,7 +125,7 @@ class PostIncidentUpdate(IncidentCommand):
         return ticket
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class AssignCommander(IncidentCommand):
     """``MajorIncident.assign_commander`` → ``MajorIncident.CommanderAssigned``. HTTP:
     ``AssignCommander``."""
@@ -142,7 +142,7 @@ class AssignCommander(IncidentCommand):
         return None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class RecordIncidentReview(IncidentCommand):
     """``MajorIncident.record_review`` → ``MajorIncident.ReviewRecorded`` (the post-incident
     review). HTTP: ``RecordIncidentReview``."""
@@ -158,7 +158,7 @@ class RecordIncidentReview(IncidentCommand):
                         actions=tuple(self.actions), actor=ctx.actor, at=ctx.at)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class OpenIncidentProblem(IncidentCommand):
     """``MajorIncident.open_problem`` → ``MajorIncident.ProblemOpened``, with the problem it
     opens (``Problem.record`` → ``Problem.Recorded``, the incident's ticket linked both ways,
@@ -193,7 +193,7 @@ class OpenIncidentProblem(IncidentCommand):
         return problem
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class CloseMajorIncident(IncidentCommand):
     """``MajorIncident.close`` → ``MajorIncident.Closed``: refused (409 naming ``review``)
     until the post-incident review is recorded. HTTP: ``CloseMajorIncident``."""
@@ -203,7 +203,7 @@ class CloseMajorIncident(IncidentCommand):
     summary: str = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class RecordMissedUpdate(IncidentCommand):
     """``MajorIncident.record_missed_update`` → ``MajorIncident.UpdateMissed`` once an
     update is overdue, once per due time (the watcher, ``application.record_watch``)."""

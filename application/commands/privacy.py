@@ -7,12 +7,11 @@ edge calls the process.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from application.commands.base import NOTHING, Command
+from application.commands.base import NOTHING, Command, command
 from application.customers import CustomerNotFound, find_customer
 from domain.privacy import ErasureCounts, PersonalDataErasure, erasure_id
 from domain.ticket import Ticket
@@ -40,7 +39,7 @@ def mark_records(desk: ServiceDesk, records: tuple[list[UUID], ...], reason: str
     return marked
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class RecordErasure(Command):
     """``PersonalDataErasure.erase`` → ``PersonalDataErasure.Erased`` (``Opened`` first for the
     customer's first erasure), with an erasure event on each of the customer's records
@@ -84,7 +83,7 @@ class RecordErasure(Command):
         return (record, *marked) if new else marked
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class EraseLateRecords(Command):
     """After the key is destroyed: an erasure event (``Ticket.erase_contact`` →
     ``Ticket.ContactErased``, ``Project.erase_personal_data`` →

@@ -11,12 +11,11 @@ from either side (``RecordProblem``, ``LinkTicket``, ``LinkTickets`` and the tic
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from application.cis import named_cis  # ADR 0063
-from application.commands.base import Command, RecordCommand
+from application.commands.base import Command, RecordCommand, command
 from application.problems import LABEL, change_ref, find_tickets
 from domain.errors import InvalidCommand
 from domain.numbering import RecordKind, record_id_for
@@ -40,13 +39,13 @@ def link_both(problem: Problem, tickets: Sequence[Ticket], actor: str,
     return tuple(changed)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class ProblemCommand(RecordCommand):
     record_class = Problem
     record_label = LABEL
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class RecordProblem(Command):
     """``Problem.record`` → ``Problem.Recorded`` (``PRB-YYYYMMDD-NNN``) from 0..n tickets, each
     linked back (``Ticket.ProblemLinked``) in the same save; ``affected_system`` defaults to
@@ -81,7 +80,7 @@ class RecordProblem(Command):
         return (problem, *linked)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class ClassifyProblem(ProblemCommand):
     """``Problem.classify`` → ``Problem.Classified``. HTTP: ``ClassifyProblem``."""
 
@@ -99,7 +98,7 @@ def _link(p: Problem, refs: Sequence[str], field: str, verb: str,
     return link_both(p, found, ctx.actor, ctx.at)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class LinkTicket(ProblemCommand):
     """``Problem.link_ticket`` → ``Problem.TicketLinked`` and the ticket's
     ``Ticket.ProblemLinked``, in one save (skipped where already linked).
@@ -112,7 +111,7 @@ class LinkTicket(ProblemCommand):
         return _link(p, [self.ticket_id], "ticket_id", self.verb, ctx)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class LinkTickets(ProblemCommand):
     """``LinkTicket`` for several tickets in one step (repeated incidents, DOMAIN §3):
     ``Problem.link_ticket`` → ``Problem.TicketLinked`` and the ticket's
@@ -125,7 +124,7 @@ class LinkTickets(ProblemCommand):
         return _link(p, self.ticket_ids, "ticket_ids", self.verb, ctx)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class RecordRootCause(ProblemCommand):
     """``Problem.record_root_cause`` → ``Problem.RootCauseRecorded``. HTTP: ``RootCause``."""
 
@@ -133,7 +132,7 @@ class RecordRootCause(ProblemCommand):
     root_cause: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class RecordWorkaround(ProblemCommand):
     """``Problem.record_workaround`` → ``Problem.WorkaroundRecorded``. HTTP: ``Workaround``."""
 
@@ -141,14 +140,14 @@ class RecordWorkaround(ProblemCommand):
     workaround: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class MarkKnownError(ProblemCommand):
     """``Problem.mark_known_error`` → ``Problem.KnownErrorMarked``. HTTP: ``Empty``."""
 
     verb = "mark_known_error"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class ResolveProblem(ProblemCommand):
     """``Problem.resolve`` → ``Problem.Resolved``, optionally naming the change that fixed
     it (``change_id``: an id or ``CHG-…`` number, else a 422). HTTP: ``ResolveProblem``."""
@@ -163,7 +162,7 @@ class ResolveProblem(ProblemCommand):
                   actor=ctx.actor, at=ctx.at)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class CloseProblem(ProblemCommand):
     """``Problem.close`` → ``Problem.Closed``. HTTP: ``Empty``."""
 

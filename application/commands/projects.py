@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from application.attachments import claim
-from application.commands.base import Command, RecordCommand
+from application.commands.base import Command, RecordCommand, command
 from application.customers import customer_on_first_use
 from application.projects import (
     LABEL,
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from application.desk import Context, ServiceDesk
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class Contract:
     """The contract a project is made from (HTTP: ``Contract``)."""
 
@@ -51,13 +51,13 @@ class Contract:
     budget: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class ProjectCommand(RecordCommand):
     record_class = Project
     record_label = LABEL
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class ContractProject(Command):
     """``Project.contract`` → ``Project.Contracted`` (``PRJ-YYYYMMDD-NNN``), listed
     (``ProjectDirectory.Listed``), and the customer's ``Customer.record_contract`` →
@@ -98,7 +98,7 @@ class ContractProject(Command):
         return (project, *customers, directory)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class Approve(ProjectCommand):
     """``Project.approve`` → ``Project.Approved``. HTTP: ``Approve``."""
 
@@ -111,7 +111,7 @@ class Approve(ProjectCommand):
                   actor=ctx.actor, at=ctx.at)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class PlanProject(ProjectCommand):
     """``Project.make_plan`` → ``Project.Planned``. HTTP: ``Plan``."""
 
@@ -133,7 +133,7 @@ def _new_routine_id() -> str:
     return str(uuid.uuid4())
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class ScheduleRoutine(ProjectCommand):
     """``Project.schedule_routine`` → ``Project.RoutineScheduled``; ``starts`` (DTSTART)
     defaults to the contract's first day at the calendar's opening time; ``routine_id`` (made
@@ -161,7 +161,7 @@ class ScheduleRoutine(ProjectCommand):
                            until=self.until, actor=ctx.actor, at=ctx.at)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class RecordRoutine(ProjectCommand):
     """``Project.record_routine`` → ``Project.RoutineRecorded``: the inspection record of one
     run; ``run_at`` must be one of the routine's runs. An abnormal verdict opens a ticket
@@ -200,7 +200,7 @@ class RecordRoutine(ProjectCommand):
         return files or None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class SubmitReport(ProjectCommand):
     """``Project.submit_report`` → ``Project.ReportSubmitted`` (``period``: a month
     ``2026-11``, a quarter ``2026-Q4`` or a year). HTTP: ``SubmitReport``."""
@@ -217,7 +217,7 @@ class SubmitReport(ProjectCommand):
         p.submit_report(period=text, actor=ctx.actor, at=ctx.at)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class RecordSurvey(ProjectCommand):
     """``Project.record_survey`` → ``Project.SurveyRecorded``; a score ≤ 2 raises an
     improvement in the same save (``Project.ImprovementRaised``: owner
@@ -246,7 +246,7 @@ class RecordSurvey(ProjectCommand):
                 source="survey", reference=f"survey {len(p.surveys)}", actor=actor, at=at)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class RaiseProjectImprovement(ProjectCommand):
     """``Project.raise_improvement`` → ``Project.ImprovementRaised``.
     HTTP: ``RaiseImprovement``."""
@@ -259,7 +259,7 @@ class RaiseProjectImprovement(ProjectCommand):
     reference: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class RecordCheck(ProjectCommand):
     """``Project.record_check`` → ``Project.CheckRecorded``. HTTP: ``RecordCheck``."""
 
@@ -269,7 +269,7 @@ class RecordCheck(ProjectCommand):
     passed: bool
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class AcceptProject(ProjectCommand):
     """``Project.accept`` → ``Project.Accepted``; ``attachments``: uploaded files (the signed
     acceptance form) linked to the project in the same save (ADR 0056). HTTP: ``Accept``."""
@@ -287,7 +287,7 @@ class AcceptProject(ProjectCommand):
         return files or None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class CloseProject(ProjectCommand):
     """``Project.close`` → ``Project.Closed``. HTTP: ``Empty``."""
 

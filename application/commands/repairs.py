@@ -10,12 +10,11 @@ the loaner back ``spare`` (when taken back), and the directory's ``Settled``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from application.commands.base import NOTHING, Command, RecordCommand
+from application.commands.base import NOTHING, Command, RecordCommand, command
 from application.repairs import (LABEL, at_vendor, calendar_of, directory, next_progress_due,
                                  repair_ci, repair_ticket)
 from domain.ci import ConfigurationItem
@@ -37,7 +36,7 @@ def _set_status(ci: ConfigurationItem | None, status: CiStatus, reason: str,
                                      at=ctx.at) else ()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class SendForRepair(Command):
     """``RepairOrder.send`` → ``RepairOrder.Sent`` (listed: ``RepairDirectory.Listed``), the
     CI ``in_repair`` and the loaner ``in_use`` (``ConfigurationItem.change_status`` →
@@ -95,13 +94,13 @@ class SendForRepair(Command):
         return (r, d, *changed)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class RepairCommand(RecordCommand):
     record_class = RepairOrder
     record_label = LABEL
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class ReportRepairProgress(RepairCommand):
     """``RepairOrder.report_progress`` → ``RepairOrder.ProgressReported``: the written
     progress report (书面维修进度); the next one is due 3 working days later on the ticket's
@@ -116,7 +115,7 @@ class ReportRepairProgress(RepairCommand):
                           actor=ctx.actor, at=ctx.at)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class RecordRepairAlarms(RepairCommand):
     """The watcher's command: ``RepairOrder.record_alarms`` → ``RepairOrder.ProgressOverdue``
     when no written progress report came by its due (at ``now``, default the attempt's time);
@@ -131,7 +130,7 @@ class RecordRepairAlarms(RepairCommand):
         return None if r.record_alarms(now=now, actor=ctx.actor, at=ctx.at) else NOTHING
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class QuoteRepair(RepairCommand):
     """``RepairOrder.quote_parts`` → ``RepairOrder.Quoted``: the vendor's quote for the parts
     of an out-of-warranty repair, waiting for the customer's approval. HTTP:
@@ -149,7 +148,7 @@ class QuoteRepair(RepairCommand):
                       note=self.note, actor=ctx.actor, at=ctx.at)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class ApproveRepairQuote(RepairCommand):
     """``RepairOrder.approve_quote`` → ``RepairOrder.QuoteApproved``: the customer's written
     approval (用户书面认可). ``on_behalf`` (set by the edge: the caller is staff, not the
@@ -162,7 +161,7 @@ class ApproveRepairQuote(RepairCommand):
     on_behalf: bool = True
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class RejectRepairQuote(RepairCommand):
     """``RepairOrder.reject_quote`` → ``RepairOrder.QuoteRejected``. HTTP:
     ``RejectRepairQuote``."""
@@ -173,7 +172,7 @@ class RejectRepairQuote(RepairCommand):
     on_behalf: bool = True
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class ReplaceRepairPart(RepairCommand):
     """``RepairOrder.replace_part`` → ``RepairOrder.PartReplaced``; out of warranty only after
     the customer approved a quote (409 naming ``quote_approval``). HTTP:
@@ -185,7 +184,7 @@ class ReplaceRepairPart(RepairCommand):
     note: str = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class ReturnRepair(RepairCommand):
     """``RepairOrder.return_from_vendor`` → ``RepairOrder.Returned`` (repaired and back at the
     user's site), ``RepairDirectory.Settled``, the CI back ``in_use`` and, with
@@ -209,7 +208,7 @@ class ReturnRepair(RepairCommand):
         return (d, *changed)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class CloseRepair(RepairCommand):
     """``RepairOrder.close`` → ``RepairOrder.Closed``. HTTP: ``CloseRepair``."""
 
@@ -218,7 +217,7 @@ class CloseRepair(RepairCommand):
     note: str = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class SubmitRepairSummary(Command):
     """``RepairDirectory.submit_summary`` → ``RepairDirectory.SummarySubmitted``: the monthly
     repair summary (月度维修总结) of ``period`` handed in (the first submission stands:

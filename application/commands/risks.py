@@ -8,11 +8,10 @@ offset (``application.risks.due_time``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from application.commands.base import Command, RecordCommand, listed
+from application.commands.base import Command, RecordCommand, command, listed
 from application.errors import RecordNotFound
 from application.risks import LABEL, actor_customer, due_time
 from domain.customer import normalise_customer_id
@@ -42,7 +41,7 @@ def _found_on(desk: ServiceDesk, ref: str | None, kind: type, label: str, field:
     return str(record.id), record.number
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class RecordRisk(Command):
     """``Risk.record`` → ``Risk.Recorded``, listed (``RiskDirectory.Listed``). ``ticket``
     (id or ``SR-`` number) or ``project`` (+ ``routine_id``, an inspection): where it was
@@ -77,13 +76,13 @@ class RecordRisk(Command):
         return listed(ctx, RiskDirectory, risk)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class RiskCommand(RecordCommand):
     record_class = Risk
     record_label = LABEL
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class FollowUpRisk(RiskCommand):
     """``Risk.follow_up`` → ``Risk.FollowedUp``: a note, and a new ``severity``, ``owner`` or
     ``due`` when given. HTTP: ``FollowUpRisk``."""
@@ -100,7 +99,7 @@ class FollowUpRisk(RiskCommand):
                     due=due_time(self.due), actor=ctx.actor, at=ctx.at)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class RemoveRisk(RiskCommand):
     """``Risk.remove`` → ``Risk.Removed`` (整改完成, ``how``: what was done). HTTP:
     ``RemoveRisk``."""
@@ -110,7 +109,7 @@ class RemoveRisk(RiskCommand):
     how: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class AcceptRisk(RiskCommand):
     """``Risk.accept`` → ``Risk.Accepted``: the customer accepts the risk (a requester of
     the risk's customer; anyone else -- a manager -- records it on the customer's behalf).
@@ -127,7 +126,7 @@ class AcceptRisk(RiskCommand):
         r.accept(reason=self.reason, on_behalf=customer is None, actor=ctx.actor, at=ctx.at)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class AlarmOverdueRisk(RiskCommand):
     """``Risk.alarm_overdue`` → ``Risk.OverdueAlarmed`` once the due time has passed on an
     open risk, once per due time (the watcher, ``application.risks.watch_risks``)."""

@@ -13,12 +13,11 @@ command in the same save and computes the deadlines from the approval (``Ticket.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from application.catalog import find_record
-from application.commands.base import NOTHING, Command
+from application.commands.base import NOTHING, Command, command
 from application.commands.catalog import with_defaults
 from application.commands.tickets import TicketCommand
 from application.service_catalogue import LABEL, check_schema
@@ -33,7 +32,7 @@ MANAGER, CUSTOMER = "manager", "customer"
 CAPACITIES = (MANAGER, CUSTOMER)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class PutService(Command):
     """``CatalogueService.define`` → ``CatalogueService.Defined`` (listed:
     ``ServiceDirectory.Listed``) or ``CatalogueService.redefine`` →
@@ -80,7 +79,7 @@ def _refuse_capacity(t: Ticket, command: str, capacity: str) -> None:
                  missing=("manager_approval",))
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class ApproveRequest(TicketCommand):
     """``Ticket.approve`` → ``Ticket.Approved``: a request ``awaiting_approval`` moves on
     (``registered`` / ``classified``) and its SLA clocks start now. ``capacity``: whom the
@@ -96,7 +95,7 @@ class ApproveRequest(TicketCommand):
         t.approve(capacity=self.capacity, actor=ctx.actor, at=ctx.at)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class RejectRequest(TicketCommand):
     """``Ticket.reject_request`` → ``Ticket.ApprovalRejected``: the request ends (``invalid``,
     with the reason) and no clock ever ran. ``capacity`` as for ``ApproveRequest``. HTTP:

@@ -11,12 +11,11 @@ left (a 409 naming ``stock`` when that is too little). No lock, one rule: the st
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from application.commands.base import NOTHING, Command, RecordCommand, resolve_ref
+from application.commands.base import NOTHING, Command, RecordCommand, command, resolve_ref
 from application.errors import record_not_found
 from domain.errors import InvalidCommand, TransitionNotAllowed
 from domain.numbering import RecordKind, record_id_for
@@ -39,7 +38,7 @@ def slug_of(ref: str) -> str:
     return ref.strip().lower()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class DefineWarehouse(Command):
     """``Warehouse.define`` → ``Warehouse.Defined`` or ``Warehouse.redefine`` →
     ``Warehouse.Redefined`` (``PUT /api/v1/warehouses/{slug}``): its name, the
@@ -79,7 +78,7 @@ class DefineWarehouse(Command):
         return None if w.redefine(**fields) else NOTHING  # type: ignore[arg-type]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class ReceiveStock(Command):
     """A receipt into stock (入库) of warehouse ``ref``: ``StockLine.receive`` →
     ``StockLine.Received`` (the line
@@ -118,7 +117,7 @@ class ReceiveStock(Command):
         return line, w
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class RequestParts(Command):
     """A requisition (备件领用单 ``BJ-…``) for ticket ``ticket``: ``Requisition.request`` →
     ``Requisition.Requested`` and ``StockLine.issue`` → ``StockLine.Issued`` in one
@@ -166,13 +165,13 @@ class RequestParts(Command):
         return r, line
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class RequisitionCommand(RecordCommand):
     record_class = Requisition
     record_label = REQUISITION
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class RequisitionStep(RequisitionCommand):
     """A step of the requisition named by ``verb`` (the ``Requisition`` method), with a note
     and, when recorded later, the time it happened."""
@@ -185,28 +184,28 @@ class RequisitionStep(RequisitionCommand):
                               occurred_at=self.occurred_at)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class DispatchParts(RequisitionStep):
     """``Requisition.dispatch`` → ``Requisition.Dispatched`` (sent to the site). HTTP: ``Note``."""
 
     verb = "dispatch"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class PartsArrived(RequisitionStep):
     """``Requisition.arrive`` → ``Requisition.Arrived`` (备件到场, measured). HTTP: ``Note``."""
 
     verb = "arrive"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class InstallParts(RequisitionStep):
     """``Requisition.install`` → ``Requisition.Installed``. HTTP: ``Note``."""
 
     verb = "install"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class ReturnFaultyParts(RequisitionCommand):
     """``Requisition.return_faulty`` → ``Requisition.ReturnedFaulty`` (the part was faulty). HTTP:
     ``ReturnFaulty``."""

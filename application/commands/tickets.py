@@ -10,7 +10,6 @@ manager and expert after the save (``after``, ADR 0016).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -19,7 +18,7 @@ from application import feedback
 from application import milestones  # milestone clocks (ADR 0062)
 from application.attachments import attachment_uuid, claim
 from application.cis import affected_cis  # ADR 0063
-from application.commands.base import NOTHING, Command, RecordCommand
+from application.commands.base import NOTHING, Command, RecordCommand, command
 from application.commands.problems import link_both
 from application.errors import RecordNotFound
 from application.identities import require_known_user
@@ -53,7 +52,7 @@ def ticket_id_for(number: str) -> UUID:
     return record_id_for(number)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class TicketCommand(RecordCommand):
     record_class = Ticket
     record_label = "ticket"
@@ -62,7 +61,7 @@ class TicketCommand(RecordCommand):
 # ------------------------------------------------------------------- register
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class RegisterTicket(Command):
     """``Ticket.register`` → ``Ticket.Registered`` (``SR-YYYYMMDD-NNN``); with all five
     classification fields also ``Ticket.classify`` → ``Ticket.Classified`` (the priority, if
@@ -152,7 +151,7 @@ class RegisterTicket(Command):
 # --------------------------------------------------------------- the lifecycle
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class Invalidate(TicketCommand):
     """``Ticket.invalidate`` → ``Ticket.Invalidated``. HTTP: ``Reason``."""
 
@@ -160,7 +159,7 @@ class Invalidate(TicketCommand):
     reason: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class Classify(TicketCommand):
     """``Ticket.classify`` → ``Ticket.Classified`` (priority from the desk's matrix unless
     ``priority`` overrides it with an ``override_reason``). HTTP: ``Classify``."""
@@ -183,7 +182,7 @@ class Classify(TicketCommand):
             at=ctx.at)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class Assign(TicketCommand):
     """``Ticket.assign`` → ``Ticket.Assigned``. Once the store has users, the assignee must be
     one of them (a 422 naming ``assignee``, issue 16), checked after the ticket took the
@@ -204,14 +203,14 @@ class Assign(TicketCommand):
             require_known_user(ctx.desk, t.assignee)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class Start(TicketCommand):
     """``Ticket.start`` → ``Ticket.Started``. HTTP: ``Empty``."""
 
     verb = "start"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class LogWork(TicketCommand):
     """``Ticket.log_work`` → ``Ticket.WorkLogged``; ``attachments``: uploaded files (a
     service record, a screenshot) linked to the ticket in the same save (``claim``, ADR
@@ -233,7 +232,7 @@ class LogWork(TicketCommand):
         return files or None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class AwaitCustomer(TicketCommand):
     """``Ticket.await_customer`` → ``Ticket.CustomerAwaited`` (the SLA clocks pause).
     HTTP: ``Reason``."""
@@ -242,14 +241,14 @@ class AwaitCustomer(TicketCommand):
     reason: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class Resume(TicketCommand):
     """``Ticket.resume`` → ``Ticket.Resumed``. HTTP: ``Empty``."""
 
     verb = "resume"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class Resolve(TicketCommand):
     """``Ticket.resolve`` → ``Ticket.Resolved``. HTTP: ``Resolve``."""
 
@@ -259,7 +258,7 @@ class Resolve(TicketCommand):
     first_contact: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class Confirm(TicketCommand):
     """``Ticket.confirm`` → ``Ticket.AcceptanceConfirmed`` or, not ``passed``,
     ``Ticket.AcceptanceRejected`` (an ``SD-…`` acceptance record). HTTP: ``Confirm``."""
@@ -280,7 +279,7 @@ class Confirm(TicketCommand):
                   at=ctx.at)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class CloseTicket(TicketCommand):
     """``Ticket.close`` → ``Ticket.AcceptanceConfirmed`` (closing with the customer's
     agreement, an ``SD-…`` record). HTTP: ``CloseTicket``."""
@@ -294,7 +293,7 @@ class CloseTicket(TicketCommand):
                 reason=self.reason, actor=ctx.actor, at=ctx.at)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class Reopen(TicketCommand):
     """``Ticket.reopen`` → ``Ticket.Reopened``. HTTP: ``Reason``."""
 
@@ -302,7 +301,7 @@ class Reopen(TicketCommand):
     reason: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class AddInformation(TicketCommand):
     """``Ticket.add_information`` → ``Ticket.InformationAdded`` (ADR 0052): what the
     customer adds to an open ticket. HTTP: ``AddInformation``."""
@@ -311,7 +310,7 @@ class AddInformation(TicketCommand):
     information: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class Comment(TicketCommand):
     """``Ticket.comment`` → ``Ticket.CommentAdded`` (ADR 0055): a note, public or internal,
     with uploaded files (``application.attachments.claim`` links them in the same save).
@@ -336,7 +335,7 @@ class Comment(TicketCommand):
         return files or None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class CustomerReply(TicketCommand):
     """The customer's message on their ticket (a reply by mail, a message from the portal):
     ``Ticket.comment`` as a public note by the customer → ``Ticket.CommentAdded``; and when
@@ -360,7 +359,7 @@ class CustomerReply(TicketCommand):
         return files or None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class GiveFeedback(TicketCommand):
     """``Ticket.give_feedback`` → ``Ticket.FeedbackGiven`` (an ``FB-…`` record). A score ≤ 2
     needs an improvement: the one given, else an automatic one; a project ticket's project
@@ -387,7 +386,7 @@ class GiveFeedback(TicketCommand):
         return projects or None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class LinkProblem(TicketCommand):
     """The ticket's side of a problem link (API.md ``link_problem``, ADR 0019):
     ``Ticket.link_problem`` → ``Ticket.ProblemLinked`` and ``Problem.link_ticket`` →
@@ -431,7 +430,7 @@ def notify_escalations(desk: ServiceDesk, result: CommandResult) -> None:
                     occurred_at=e.occurred_at, by=e.by))
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class Escalate(TicketCommand):
     """Manual escalation (API.md ``escalate``): ``Ticket.escalate`` → ``Ticket.Escalated``
     (one level up, the priority raised: ``Ticket.Classified`` / ``PriorityGiven``); the
@@ -452,7 +451,7 @@ class Escalate(TicketCommand):
 SLA_MARKS = (Ticket.SlaWarningRaised, Ticket.SlaBreached, Ticket.Escalated)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class RecordSlaEvents(TicketCommand):
     """The SLA watcher's command for one ticket: ``Ticket.raise_sla_warning`` →
     ``Ticket.SlaWarningRaised`` and ``Ticket.record_sla_breach`` → ``Ticket.SlaBreached`` for
@@ -494,7 +493,7 @@ class RecordSlaEvents(TicketCommand):
         notify_escalations(desk, result)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class RefreshSlaDeadlines(TicketCommand):
     """``Ticket.set_sla_deadlines`` → ``Ticket.SlaDeadlinesSet`` (reason ``policy_changed`` /
     ``calendar_changed``, ADR 0018) on a ticket whose running clocks cite an older version
@@ -517,7 +516,7 @@ def source_of(project_id: str, routine_id: str, run_at: datetime) -> str:
     return f"routine:{project_id}:{routine_id}:{run_at.astimezone(UTC).isoformat()}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class OpenRoutineTicket(Command):
     """The ticket of an abnormal routine run (DOMAIN §5): ``Ticket.register`` →
     ``Ticket.Registered`` (``source`` naming the run) and ``Project.link_routine_ticket`` →

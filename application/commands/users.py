@@ -10,12 +10,12 @@ within ``application.identities.CACHE_TTL``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from application.commands.base import NOTHING, Command
+from application.commands.base import NOTHING, Command, command
 from application.customers import customer_on_first_use
 from application.errors import RecordNotFound
 from application import passwords
@@ -33,7 +33,7 @@ def _first_use_of(ctx: Context, customer: str | None) -> tuple[Any, ...]:
                                                              ctx.actor)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class RegisterUser(Command):
     """``User.register`` → ``User.Registered``, listed (``UserDirectory.Listed``; a new
     requester's customer registered with it) in the same save. A repeat with the same data
@@ -72,7 +72,7 @@ class RegisterUser(Command):
         token_cache(desk).any_users = True
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class _OnUser(Command):
     """A command on the existing user ``user`` (its id); an unknown one is a 404."""
 
@@ -91,7 +91,7 @@ class _OnUser(Command):
         token_cache(desk).invalidate(result.aggregate.user, result.aggregate.version)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class UpdateUser(_OnUser):
     """``User.update`` → ``User.Updated`` with the fields given (the others stay). A user that
     stops being a requester leaves its customer; one that stays a requester keeps it unless
@@ -118,7 +118,7 @@ class UpdateUser(_OnUser):
         return None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class DeactivateUser(_OnUser):
     """``User.deactivate`` → ``User.Deactivated`` (its tokens stop working).
     HTTP: ``Deactivate``."""
@@ -130,7 +130,7 @@ class DeactivateUser(_OnUser):
         u.deactivate(reason=self.reason, actor=ctx.actor, at=ctx.at)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class ReactivateUser(_OnUser):
     """``User.reactivate`` → ``User.Reactivated``. HTTP: ``Empty`` (or no body)."""
 
@@ -148,7 +148,7 @@ def _mint_token(command: IssueToken | OpenSession) -> None:
         object.__setattr__(command, "token", token)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class IssueToken(_OnUser):
     """``User.issue_token`` → ``User.TokenIssued`` (default expiry: 90 days). The token is
     made with the command (``token_id``, ``token``: the secret, to show once); the stream
@@ -172,7 +172,7 @@ class IssueToken(_OnUser):
         """A new token changes no cached principal."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class RevokeToken(_OnUser):
     """``User.revoke_token`` → ``User.TokenRevoked``: refused at once in this process, within
     ``CACHE_TTL`` elsewhere; an unknown token is a 404. HTTP: ``Empty`` (or no body), the
@@ -187,7 +187,7 @@ class RevokeToken(_OnUser):
         u.revoke_token(self.token_id, actor=ctx.actor, at=ctx.at)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class SetPassword(_OnUser):
     """``User.set_password`` → ``User.PasswordSet``: the console password's argon2id hash
     (ADR 0049); the password itself is never recorded, logged or shown (``repr=False``).
@@ -214,7 +214,7 @@ class LoginLocked(Exception):
         self.until = until
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class OpenSession(_OnUser):
     """A console login (ADR 0049): ``User.issue_token`` → ``User.TokenIssued`` or
     ``User.login_failed`` → ``User.LoginFailed``. The right password of an active user issues

@@ -10,10 +10,10 @@ out-of-office register's index) in the same transaction.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from application.commands.base import command
 from application.commands.tickets import TicketCommand
 from application.identities import require_known_user
 from domain.numbering import RecordKind
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from application.desk import Context
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class PlanVisit(TicketCommand):
     """``Ticket.plan_visit`` → ``Ticket.VisitPlanned`` (a ``PG-`` number) and
     ``VisitRegister.Listed``. Once the store has users the engineer must be one (a 422 naming
@@ -48,7 +48,7 @@ class PlanVisit(TicketCommand):
         return register
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class RescheduleVisit(TicketCommand):
     """``Ticket.reschedule_visit`` → ``Ticket.VisitRescheduled`` (a new planned arrival, and
     optionally another engineer, with the reason). HTTP: ``RescheduleVisit``."""
@@ -68,7 +68,7 @@ class RescheduleVisit(TicketCommand):
             require_known_user(ctx.desk, self.engineer.strip(), "engineer")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class DepartVisit(TicketCommand):
     """``Ticket.depart_visit`` → ``Ticket.VisitDeparted`` (外出: left for the site). HTTP: ``VisitStep``."""
 
@@ -81,7 +81,7 @@ class DepartVisit(TicketCommand):
                       occurred_at=self.occurred_at)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class ArriveVisit(TicketCommand):
     """``Ticket.arrive_visit`` → ``Ticket.VisitArrived`` (on site). HTTP: ``VisitStep``."""
 
@@ -94,7 +94,7 @@ class ArriveVisit(TicketCommand):
                       occurred_at=self.occurred_at)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@command
 class LeaveVisit(TicketCommand):
     """``Ticket.leave_visit`` → ``Ticket.VisitLeft`` with the technical service sheet
     (技术服务单: work done, parts used, the customer's signer -- personal data).
