@@ -27,6 +27,7 @@ from uuid import UUID
 from application.desk import HistoryEntry, ServiceDesk
 from application.errors import RecordNotFound
 from application.records import Page, page_of, directory_records
+from application.sla_compliance import met_pct
 from domain.agreement import Agreement, AgreementDirectory, Kind, Phase
 from domain.customer import normalise_customer_id
 from domain.ticket import Ticket
@@ -141,8 +142,7 @@ class ClockCount:
 
     @property
     def met_pct(self) -> float | None:
-        decided = self.met + self.breached
-        return round(100.0 * self.met / decided, 2) if decided else None
+        return met_pct(self.met, self.breached)
 
 
 @dataclass

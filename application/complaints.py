@@ -17,6 +17,7 @@ import msgspec
 from application.desk import HistoryEntry, ServiceDesk
 from application.errors import RecordNotFound
 from application.records import Page, page_of, directory_records
+from application.sla_compliance import met_pct, percent
 from domain.complaint import OPEN, About, Complaint, ComplaintDirectory, Status
 from domain.customer import normalise_customer_id
 
@@ -104,12 +105,11 @@ class ComplaintFigures:
 
     @property
     def response_in_time_pct(self) -> float | None:
-        decided = self.responded_in_time + self.response_late
-        return round(100.0 * self.responded_in_time / decided, 2) if decided else None
+        return met_pct(self.responded_in_time, self.response_late)
 
     @property
     def completion_pct(self) -> float | None:
-        return round(100.0 * self.closed / self.filed, 2) if self.filed else None
+        return percent(self.closed, self.filed)
 
 
 def complaint_figures(desk: ServiceDesk, start: datetime, end: datetime, now: datetime,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from application.sla_compliance import met_pct
 from domain import milestone as m
 from domain.calendar import BusinessCalendar
 from domain.sla_clock import BREACHED, MET
@@ -127,8 +128,7 @@ class MilestoneFigures:
 
     @property
     def met_pct(self) -> float | None:
-        decided = self.met + self.missed
-        return round(100.0 * self.met / decided, 2) if decided else None
+        return met_pct(self.met, self.missed)
 
     def as_dict(self) -> dict[str, Any]:
         return {"milestone": self.milestone, "met": self.met, "missed": self.missed,

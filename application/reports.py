@@ -61,6 +61,7 @@ from application.report_model import (
 )
 from application.report_period import Period, parse_period
 from application.sla_clocks import SlaStatus
+from application.sla_compliance import percent
 from domain.calendar import BusinessCalendar
 from domain.change import PRE_START, Change
 from domain.change import Status as ChangeStatus
@@ -79,10 +80,6 @@ LOW_SCORE = 2  # a dimension at or below this is a low score (issue 5 item 3)
 
 
 # ------------------------------------------------------------------ helpers
-
-
-def pct(part: int, whole: int) -> float | None:
-    return round(100.0 * part / whole, 2) if whole else None
 
 
 def hours(seconds: float | None) -> float | None:
@@ -178,7 +175,7 @@ class ReportBuilder:
             sla=with_milestones(sla_figures(tickets), self.desk.sla, tickets, at),
             resolution_time=resolution_times(tickets),
             first_contact_resolved=_first_contact(tickets),
-            first_contact_resolution_pct=pct(_first_contact(tickets), _resolved_count(tickets)),
+            first_contact_resolution_pct=percent(_first_contact(tickets), _resolved_count(tickets)),
             reopens=reopens(tickets),
             satisfaction=satisfaction(tickets, facts.surveys, p),
             major_incidents=major_incidents(tickets, tz),
@@ -340,7 +337,7 @@ def _compliance(tickets: list[_Ticket]) -> Compliance:
     for clock in ("response", "resolution"):
         s = [getattr(st, f"{clock}_state") for st in states]
         met, missed = s.count(MET), s.count(BREACHED)
-        counts[clock] = (met, missed, len(s) - met - missed, pct(met, met + missed))
+        counts[clock] = (met, missed, len(s) - met - missed, percent(met, met + missed))
     r, z = counts["response"], counts["resolution"]
     return Compliance(
         tickets=len(states), response_met=r[0], response_missed=r[1], response_pending=r[2],
@@ -370,7 +367,8 @@ def resolution_times(tickets: list[_Ticket]) -> ResolutionTimes:
 def reopens(tickets: list[_Ticket]) -> Reopens:
     once = [x.ticket for x in _valid(tickets) if x.ticket.resolution is not None]
     reopened = sum(1 for t in once if t.reopen_count > 0)
-    return Reopens(resolved_once=len(once), reopened=reopened, reopen_pct=pct(reopened, len(once)),
+    return Reopens(resolved_once=len(once), reopened=reopened,
+                   reopen_pct=percent(reopened, len(once)),
                    acceptance_rejected=sum(1 for t in once
                                            if any(not a.passed for a in t.acceptances)))
 
@@ -491,8 +489,8 @@ def changes_block(changes: list[Change]) -> Changes:
         successful=outcomes["successful"],
         rolled_back=outcomes["rolled_back"],
         goal_missed=outcomes["goal_missed"],
-        success_pct=pct(outcomes["successful"], decided),
-        rollback_pct=pct(outcomes["rolled_back"], decided),
+        success_pct=percent(outcomes["successful"], decided),
+        rollback_pct=percent(outcomes["rolled_back"], decided),
         items=[ChangeItem(number=c.number, kind=str(c.kind), title=c.title, status=str(c.status),
                           outcome=change_outcome(c),
                           origin=c.origin.number or c.origin.id)

@@ -34,11 +34,11 @@ class Figures:
 
     @property
     def response_met_pct(self) -> float | None:
-        return _pct(self.response_met, self.response_missed)
+        return met_pct(self.response_met, self.response_missed)
 
     @property
     def resolution_met_pct(self) -> float | None:
-        return _pct(self.resolution_met, self.resolution_missed)
+        return met_pct(self.resolution_met, self.resolution_missed)
 
 
 @dataclass(frozen=True)
@@ -51,9 +51,14 @@ class ComplianceReport:
     by_customer: dict[str, Figures]
 
 
-def _pct(met: int, missed: int) -> float | None:
-    decided = met + missed
-    return round(100.0 * met / decided, 2) if decided else None
+def percent(part: int, whole: int) -> float | None:
+    """``part`` of ``whole`` in percent, two decimals; ``None`` when ``whole`` is 0."""
+    return round(100.0 * part / whole, 2) if whole else None
+
+
+def met_pct(met: int, missed: int) -> float | None:
+    """What was met of what is decided (met or missed), in percent; ``None``: none decided."""
+    return percent(met, met + missed)
 
 
 def compliance(
