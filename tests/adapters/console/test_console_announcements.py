@@ -16,9 +16,7 @@ import pytest
 
 from tests.adapters.console.forms import hidden_fields
 from tests.fixtures_http import ALL_STORES, API, Api
-from tests.support.console import login, staffed
-
-ADMIN = {"Authorization": "Bearer s3cret"}
+from tests.support.console import ADMIN, login, staffed
 
 
 @pytest.fixture

@@ -12,9 +12,8 @@ from typing import Any
 import pytest
 
 from tests.fixtures_http import ALL_STORES, API, CLASSIFICATION, Api, ticket_body
-from tests.support.console import login, staffed
+from tests.support.console import ADMIN, login, staffed
 
-ADMIN = {"Authorization": "Bearer s3cret"}
 _HIDDEN = re.compile(r'type="hidden" name="([^"]+)" value="([^"]*)"')
 SHEET = "巡检单（签字）.pdf"
 DATA = bytes(range(256)) * 8

@@ -19,9 +19,8 @@ import pytest
 from adapters.http.console.pages.catalogue import form_fields, form_values
 from tests.adapters.console.forms import hidden_fields
 from tests.fixtures_http import API, Api
-from tests.support.console import login, person, staffed
+from tests.support.console import ADMIN, login, person, staffed
 
-ADMIN = {"Authorization": "Bearer s3cret"}
 SCHEMA = {
     "type": "object",
     "required": ["hostname", "days"],

@@ -12,9 +12,7 @@ import pytest
 
 from tests.adapters.console.forms import hidden_fields
 from tests.fixtures_http import API, Api
-from tests.support.console import login, staffed
-
-ADMIN = {"Authorization": "Bearer s3cret"}
+from tests.support.console import ADMIN, login, staffed
 
 
 @pytest.fixture

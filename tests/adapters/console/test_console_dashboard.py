@@ -18,10 +18,9 @@ from typing import Any
 import pytest
 
 from tests.fixtures_http import PRECISE, Api, ticket_body
-from tests.support.console import login, person
+from tests.support.console import ADMIN, login, person
 from tests.support.sla import P1, P2, P3, SH
 
-ADMIN = {"Authorization": "Bearer s3cret"}
 MONDAY = datetime(2026, 11, 23, 9, 0, tzinfo=SH)
 
 

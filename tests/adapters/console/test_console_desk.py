@@ -10,9 +10,8 @@ from typing import Any, Callable
 import pytest
 
 from tests.fixtures_http import ALL_STORES, API, CLASSIFICATION, Api, path_to, ticket_body
-from tests.support.console import csrf_of, login, staffed
+from tests.support.console import ADMIN, csrf_of, login, staffed
 
-ADMIN = {"Authorization": "Bearer s3cret"}
 HTMX = {"HX-Request": "true"}
 _ROW = re.compile(r'<tr data-ticket="([^"]+)"')
 _KEY = re.compile(r'name="_key" value="([^"]+)"')

@@ -17,12 +17,10 @@ import pytest
 from tests.adapters.console.forms import hidden_fields
 from tests.adapters.console.forms import submit as send
 from tests.fixtures_http import API, CLASSIFICATION, Api, ticket_body
-from tests.support.console import login, person
+from tests.support.console import ADMIN, login, person
 
 #: The store does not matter here: the in-memory one (the main flows run on every store).
 MEMORY = pytest.mark.parametrize("http_store", ["memory"])
-
-ADMIN = {"Authorization": "Bearer s3cret"}
 
 
 @pytest.fixture

@@ -12,9 +12,7 @@ import pytest
 from adapters.mail.intake import MailIntake
 from tests.adapters.mail.messages import message
 from tests.fixtures_http import ALL_STORES, Api
-from tests.support.console import login, staffed
-
-ADMIN = {"Authorization": "Bearer s3cret"}
+from tests.support.console import ADMIN, login, staffed
 
 
 @pytest.fixture

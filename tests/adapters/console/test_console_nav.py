@@ -10,9 +10,7 @@ from litestar.routes import HTTPRoute
 from adapters.http.access import OPERATION_OPT
 from adapters.http.console.render import DESK_NAV, PORTAL_NAV
 from tests.fixtures_http import Api
-from tests.support.console import login, person
-
-ADMIN = {"Authorization": "Bearer s3cret"}
+from tests.support.console import ADMIN, login, person
 
 
 def _operation_of(app: Any, path: str) -> str | None:

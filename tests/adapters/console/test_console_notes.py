@@ -13,9 +13,8 @@ from typing import Any
 import pytest
 
 from tests.fixtures_http import ALL_STORES, API, CLASSIFICATION, Api, ticket_body
-from tests.support.console import csrf_of, login, staffed
+from tests.support.console import ADMIN, csrf_of, login, staffed
 
-ADMIN = {"Authorization": "Bearer s3cret"}
 SECRET = "内部：客户机房钥匙在前台 3 号柜"
 PUBLIC = "您好，工程师明天 9 点上门"
 _HIDDEN = re.compile(r'type="hidden" name="([^"]+)" value="([^"]*)"')

@@ -12,9 +12,7 @@ from typing import Any
 import pytest
 
 from tests.fixtures_http import ALL_STORES, API, PRECISE, Api, CLASSIFICATION, ticket_body
-from tests.support.console import csrf_of, login, person
-
-ADMIN = {"Authorization": "Bearer s3cret"}
+from tests.support.console import ADMIN, csrf_of, login, person
 
 
 @pytest.fixture

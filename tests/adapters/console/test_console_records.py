@@ -16,9 +16,8 @@ import pytest
 
 from adapters.http.console.pages import changes, knowledge, problems, projects
 from tests.fixtures_http import ALL_STORES, Api, ticket_body
-from tests.support.console import login, staffed
+from tests.support.console import ADMIN, login, staffed
 
-ADMIN = {"Authorization": "Bearer s3cret"}
 API = "/api/v1"
 _COMMAND = re.compile(r'data-command="([a-z_]+)"')
 _HIDDEN = re.compile(r'name="(_csrf_token|_key|_version)" value="([^"]+)"')

@@ -15,9 +15,7 @@ import pytest
 from application.commands.cis import CiFields, RegisterCi
 from tests.adapters.console.forms import hidden_fields
 from tests.fixtures_http import API, Api
-from tests.support.console import login, person
-
-ADMIN = {"Authorization": "Bearer s3cret"}
+from tests.support.console import ADMIN, login, person
 
 
 @pytest.fixture

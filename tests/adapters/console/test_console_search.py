@@ -17,9 +17,8 @@ from typing import Any
 import pytest
 
 from tests.fixtures_http import ALL_STORES, CLASSIFICATION, Api, ticket_body
-from tests.support.console import login, person
+from tests.support.console import ADMIN, login, person
 
-ADMIN = {"Authorization": "Bearer s3cret"}
 PHONE = "13712345678"
 _HIT = re.compile(r'<li data-kind="([a-z]+)" data-ref="([^"]+)">')
 

@@ -8,9 +8,7 @@ from typing import Any, Callable
 import pytest
 
 from tests.fixtures_http import ALL_STORES, Api, ticket_body
-from tests.support.console import PASSWORD, csrf, login, staffed
-
-ADMIN = {"Authorization": "Bearer s3cret"}
+from tests.support.console import ADMIN, PASSWORD, csrf, login, staffed
 
 
 @pytest.fixture

@@ -18,9 +18,8 @@ from adapters.http.console.pages.tickets import VERBS
 from application.desk import HistoryEntry
 from domain.priority import Impact, Importance, PriorityMatrix, Urgency
 from tests.fixtures_http import ALL_STORES, CLASSIFICATION, PRECISE, Api, ticket_body
-from tests.support.console import csrf_of, login, person, staffed
+from tests.support.console import ADMIN, csrf_of, login, person, staffed
 
-ADMIN = {"Authorization": "Bearer s3cret"}
 SH = ZoneInfo("Asia/Shanghai")
 _COMMAND = re.compile(r'data-command="([a-z_]+)"')
 _HIDDEN = re.compile(r'name="(_csrf_token|_key|_version)" value="([^"]+)"')
