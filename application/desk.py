@@ -454,7 +454,9 @@ class ServiceDesk(Application):
                 else:
                     position, recordings = None, []
                 ctx.remember()
-                if changed and record is not None and self.trust_cache:
+                if changed and target is not None and self.trust_cache:
+                    # Not a record just created: one not read yet is not cached (an erasure
+                    # of its customer must find it in the store, ADR 0034).
                     self._cache_saved(record)
             except IntegrityError:
                 ctx.forget()
