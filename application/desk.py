@@ -35,6 +35,7 @@ from application.errors import (
 )
 from application.idempotency import IdempotencyKey, IdempotencyRecord
 from application.ports import Clock, Notifier, PositionIndex, SystemClock, TicketClocks
+from domain.customer import customer_id
 from domain.errors import InvalidCommand
 from domain.numbering import DailySequence, RecordKind
 from domain.priority import DEFAULT_MATRIX, PriorityMatrix
@@ -185,6 +186,7 @@ class ServiceDesk(Application):
         # Commands run first on the cached record without reading the store (ADR 0074).
         self.trust_cache = bool(self.repository.cache)
         self._cache_lock = threading.Lock()
+        self._reopened: set[UUID] = set()  # opened again after their customer's erasure
 
     # --------------------------------------------------------------- plumbing
 
@@ -269,7 +271,32 @@ class ServiceDesk(Application):
 
     def _get(self, aggregate_id: UUID) -> Any:
         """A private copy of the (cached) aggregate, safe to run a command on."""
-        return private_copy(self.repository.get(aggregate_id, projector_func=_project))
+        return private_copy(self._unless_erased(
+            self.repository.get(aggregate_id, projector_func=_project)))
+
+    def _unless_erased(self, aggregate: Any) -> Any:
+        """``aggregate`` as cached, unless its customer's personal data was erased (ADR 0034)
+        after it was cached, perhaps by another process: then once more from the store, where
+        its sealed values open as erased, and cached so. Records with erasure events of their
+        own (tickets, projects, changes, users) get there by the fast-forward anyway; this
+        covers the others (complaints, repairs, ...)."""
+        sealer = getattr(self.mapper, "sealer", None)
+        customer = getattr(aggregate, "customer", None)
+        if sealer is None or not isinstance(customer, str) or not customer \
+                or aggregate.id in self._reopened:
+            return aggregate
+        try:
+            erased = sealer.erased(str(customer_id(customer)))
+        except ValueError:
+            return aggregate
+        if not erased:
+            return aggregate
+        fresh = self.repository.get(aggregate.id, version=aggregate.version, projector_func=_project)
+        with self._cache_lock:
+            self._reopened.add(aggregate.id)
+            if self.repository.cache is not None:
+                self.repository.cache.put(aggregate.id, fresh)
+        return fresh
 
     def _cached(self, record_id: UUID) -> Any | None:
         """A private copy of the record as this process's cache holds it, without reading the
@@ -278,7 +305,7 @@ class ServiceDesk(Application):
         if cache is None:
             return None
         try:
-            return private_copy(cache.get(record_id))
+            return private_copy(self._unless_erased(cache.get(record_id)))
         except KeyError:
             return None
 

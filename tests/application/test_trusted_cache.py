@@ -14,8 +14,12 @@ import pytest
 
 from adapters.container import Services, build
 from adapters.settings import Settings
+from application.commands.complaints import FileComplaint
+from application.commands.customers import RegisterCustomer
 from application.commands.tickets import Assign, RegisterTicket, Start
 from application.errors import VersionMismatch
+from application.privacy import erase_personal_data
+from domain.complaint import Complaint
 from domain.errors import DomainError
 from domain.ticket import Contact, Status
 from tests.application.test_handler import CLASSIFIED
@@ -105,3 +109,23 @@ def test_if_match_is_checked_against_the_store_not_the_cache(desks):
     assert result.aggregate.version == current + 1
     with pytest.raises(VersionMismatch):
         assign(a, t.id, "eng-4", expected_version=current)
+
+
+def test_a_record_cached_before_its_customers_erasure_in_another_process_opens_as_erased(desks):
+    a, b = desks
+    a.desk.handle(RegisterCustomer(id="客户A", name="客户A"), actor="admin")
+    filed = a.desk.handle(FileComplaint(about="service", service="桌面运维", customer="客户A",
+                                        description="投诉",
+                                        contact=Contact("王五", "13900000000", "wang@example.com")),
+                          actor="agent").aggregate
+    # a reads the complaint: cached with its contact opened
+    assert a.desk.get_record(filed.id, Complaint, "complaint").contact.name == "王五"
+    # b, another process, erases the customer's personal data
+    erase_personal_data(b.desk, "客户A", reason="客户依据个人信息保护法要求删除个人信息",
+                        requested_by="客户A 法务部", actor="admin")
+    # once a's sealer's cached answers are older than its ``ttl`` (ADR 0034: another process
+    # stops opening the keys within it; here at once), a answers from the store, not from
+    # what it had cached
+    a.desk.mapper.sealer.ttl = 0  # type: ignore[attr-defined]
+    again = a.desk.get_record(filed.id, Complaint, "complaint")
+    assert again.contact.name != "王五" and again.contact.phone != "13900000000"
