@@ -236,6 +236,14 @@ def apply_report(report: dict[str, Any], runner: Any, watch: RemoteWatch, notifi
     notifier.elsewhere = report.get("notify")
 
 
+def _or_error(status: Callable[[], Any]) -> Any:
+    """``status()``, or what went wrong (the store away) as ``{"error": ...}``."""
+    try:
+        return status()
+    except Exception as e:  # noqa: BLE001 - any failure is reported, none ends the reports
+        return {"error": f"{type(e).__name__}: {e}"}
+
+
 def report_status(fd: int, services: Any, every: float = 0.25) -> threading.Thread:
     """The worker's side: a JSON line with the views' failures, the watcher's and the
     notifier's status every ``every`` seconds, for its ``serve`` (``apply_report``)."""
@@ -247,8 +255,11 @@ def report_status(fd: int, services: Any, every: float = 0.25) -> threading.Thre
             report = {
                 "pid": os.getpid(),
                 "views": {n: (s.failures, s.last_error) for n, s in runner.states.items()},
-                "watch": services.watch_thread.status(),
-                "notify": services.notifier.status(),
+                "watch": _or_error(services.watch_thread.status),
+                # The outbox's counts read the store: while it is away this says so, and the
+                # reports go on (an exception here ended the thread, and with it every later
+                # report of the watcher's ticks).
+                "notify": _or_error(services.notifier.status),
             }
             try:
                 out.write(json.dumps(report, default=str) + "\n")
