@@ -23,11 +23,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from domain.change import Change
 from domain.ticket import Author, Ticket, Visibility
+
+R = TypeVar("R")
 
 NAME = "notices"
 ANNOUNCEMENT_PUBLISHED = "opsledger.announcement:Announcement.Published"  # ADR 0060
@@ -251,14 +253,17 @@ def desk_directory(desk: Any) -> Directory:
     from application.identities import list_users
     from domain.identity import Role
 
+    def loaded(record_id: UUID, kind: type[R]) -> R | None:
+        """The record of ``record_id`` if it is a ``kind`` (``None``: none, or another kind)."""
+        record = desk.load(record_id)
+        return record if isinstance(record, kind) else None
+
     class _Desk:
         def ticket(self, record_id: UUID) -> Ticket | None:
-            record = desk.load(record_id)
-            return record if isinstance(record, Ticket) else None
+            return loaded(record_id, Ticket)
 
         def change(self, record_id: UUID) -> Change | None:
-            record = desk.load(record_id)
-            return record if isinstance(record, Change) else None
+            return loaded(record_id, Change)
 
         def escalation_contacts(self, ticket: Ticket) -> tuple[str, str]:
             return desk.sla.escalation_contacts(ticket) if desk.sla is not None else ("", "")
@@ -266,14 +271,12 @@ def desk_directory(desk: Any) -> Directory:
         def announcement(self, record_id: UUID) -> Any | None:
             from domain.announcement import Announcement
 
-            record = desk.load(record_id)
-            return record if isinstance(record, Announcement) else None
+            return loaded(record_id, Announcement)
 
         def major_incident(self, record_id: UUID) -> Any | None:
             from domain.major_incident import MajorIncident
 
-            record = desk.load(record_id)
-            return record if isinstance(record, MajorIncident) else None
+            return loaded(record_id, MajorIncident)
 
         def requesters(self, customer: str) -> list[str]:
             return [u.user for u in list_users(desk, role=Role.REQUESTER.value, customer=customer)
