@@ -16,8 +16,7 @@ from uuid import UUID
 import msgspec
 
 from application.desk import HistoryEntry, ServiceDesk
-from application.errors import RecordNotFound
-from application.records import Page, loaded, page_of
+from application.records import Page, as_they_stood, loaded, page_of
 from domain.customer import normalise_customer_id
 from domain.identity import User, normalise_user_id
 from domain.major_incident import MajorIncident, MajorIncidentDirectory, Status
@@ -115,9 +114,9 @@ def incident_figures(desk: ServiceDesk, customer: str, start: datetime, end: dat
                      at: datetime) -> IncidentFigures:
     until = min(end, at)
     wanted = normalise_customer_id(customer)
-    found = [m for m in (_as_of(desk, x.id, at) for x in all_incidents(desk)
-                         if x.customer == wanted) if m is not None
-             and start <= m.declared_at < until]
+    found = [m for m in as_they_stood(desk, (x for x in all_incidents(desk)
+                                             if x.customer == wanted), MajorIncident, LABEL, at)
+             if start <= m.declared_at < until]
     found.sort(key=lambda m: m.declared_at)
     tz = start.tzinfo
     items = [IncidentItem(
@@ -130,10 +129,3 @@ def incident_figures(desk: ServiceDesk, customer: str, start: datetime, end: dat
         declared=len(items), closed=sum(i.status == Status.CLOSED.value for i in items),
         missed_updates=sum(i.missed_updates for i in items),
         reviewed=sum(i.reviewed for i in items), items=items)
-
-
-def _as_of(desk: ServiceDesk, incident_id: UUID, at: datetime) -> MajorIncident | None:
-    try:
-        return get_incident(desk, incident_id, at)
-    except RecordNotFound:
-        return None

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from application.desk import ServiceDesk
+from application.errors import RecordNotFound
 
 R = TypeVar("R")
 
@@ -47,3 +49,16 @@ def directory_records(desk: ServiceDesk, directory_class: Any, items: str,
     if directory is None:
         return []
     return loaded(desk, getattr(directory, items), record_class)
+
+
+def as_they_stood(desk: ServiceDesk, records: Iterable[Any], record_class: type[R], label: str,
+                  at: datetime) -> list[R]:
+    """Each of ``records`` as it stood at ``at`` (a report's ``as_of``), in their order; one
+    not yet recorded then is left out."""
+    found: list[R] = []
+    for record in records:
+        try:
+            found.append(desk.get_record(record.id, record_class, label, at))
+        except RecordNotFound:
+            continue
+    return found

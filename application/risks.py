@@ -19,7 +19,7 @@ import msgspec
 
 from application.desk import HistoryEntry, ServiceDesk
 from application.errors import RecordNotFound
-from application.records import Page, page_of, directory_records
+from application.records import Page, as_they_stood, directory_records, page_of
 from domain.calendar import DEFAULT_TIMEZONE
 from domain.customer import normalise_customer_id
 from domain.errors import InvalidCommand
@@ -141,9 +141,10 @@ class RiskFigures(msgspec.Struct, kw_only=True):
 def risk_figures(desk: ServiceDesk, customer: str, start: datetime, end: datetime,
                  at: datetime) -> RiskFigures:
     until = min(end, at)
-    risks = [x for x in (get_risk_as_of(desk, r.id, at) for r in all_risks(desk)
-                         if r.customer == normalise_customer_id(customer))
-             if x is not None and x.recorded_at < until]
+    risks = [x for x in as_they_stood(desk, (r for r in all_risks(desk)
+                                             if r.customer == normalise_customer_id(customer)),
+                                      Risk, LABEL, at)
+             if x.recorded_at < until]
     closed = [r for r in risks if r.closed_at is not None and start <= r.closed_at < until]
     still = [r for r in risks if r.closed_at is None or r.closed_at >= until]
     late = [r for r in still if until >= r.due]
@@ -156,10 +157,3 @@ def risk_figures(desk: ServiceDesk, customer: str, start: datetime, end: datetim
                              owner=r.owner, due=r.due.astimezone(start.tzinfo),
                              overdue=r in late)
                     for r in sorted(still, key=lambda r: (r.due, r.number))])
-
-
-def get_risk_as_of(desk: ServiceDesk, risk_id: UUID, at: datetime) -> Risk | None:
-    try:
-        return get_risk(desk, risk_id, at)
-    except RecordNotFound:
-        return None
