@@ -16,6 +16,7 @@ from uuid import UUID
 
 from application.desk import ServiceDesk
 from application.errors import RecordNotFound
+from domain.numbering import RecordKind, record_id_for
 
 R = TypeVar("R")
 
@@ -27,6 +28,20 @@ class Page(Generic[R]):
 
     items: list[R]
     next_offset: int | None
+
+
+def filter_id(ref: str | None, kind: RecordKind) -> str | None:
+    """The record id a list's filter names: an id, or a number of ``kind`` (``SR-…``, ``CHG-…``);
+    ``None`` for no filter; any other text as given, which names no record (an empty list)."""
+    if ref is None or not ref.strip():
+        return None
+    text = ref.strip()
+    if text.upper().startswith(f"{kind.value}-"):
+        return str(record_id_for(text))
+    try:
+        return str(UUID(text))
+    except ValueError:
+        return text
 
 
 def page_of(rows: Sequence[R], offset: int, limit: int) -> Page[R]:

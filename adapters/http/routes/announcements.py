@@ -17,7 +17,6 @@ filtered to it, and another customer's announcement answers ``404`` like an unkn
 from __future__ import annotations
 
 from typing import Annotated, Any
-from uuid import UUID
 
 from litestar import Request, get
 from litestar.datastructures import State
@@ -30,7 +29,8 @@ from adapters.http.schemas import announcements as ans
 from application import announcements as uc
 from application.commands.announcements import PublishAnnouncement, WithdrawAnnouncement
 from application.desk import CommandResult, ServiceDesk
-from domain.numbering import RecordKind, record_id_for
+from application.records import filter_id
+from domain.numbering import RecordKind
 
 TAG = "announcements"
 
@@ -74,20 +74,6 @@ ChangeFilter = Annotated[str | None, QueryParameter(
 Limit = limit(50)
 
 
-def _change_filter(ref: str | None) -> str | None:
-    """The change id a ``change`` filter names (an id or a ``CHG-`` number); any other text
-    names no change, and the list is empty."""
-    if ref is None or not ref.strip():
-        return None
-    text = ref.strip()
-    if text.upper().startswith(f"{RecordKind.CHANGE.value}-"):
-        return str(record_id_for(text))
-    try:
-        return str(UUID(text))
-    except ValueError:
-        return text
-
-
 @get(f"{kit.API}/announcements", tags=[TAG],
      summary="List announcements (requesters: those of their organisation)")
 @kit.threaded
@@ -100,7 +86,7 @@ def list_announcements(request: Request[Any, Any, Any], state: State,
     wanted = scoped_customer(request, customer or None)  # a requester: their own, always
     page = uc.list_announcements(desk, uc.AnnouncementQuery(
         now=now, phases=kit.split_values(phase, "phase", set(uc.PHASES)), customer=wanted,
-        change=_change_filter(change), limit=kit.parse_limit(limit),
+        change=filter_id(change, RecordKind.CHANGE), limit=kit.parse_limit(limit),
         offset=kit.parse_cursor(cursor) or 0))
     return kit.page_body(ans.AnnouncementPage, [ans.announcement_view(a, now) for a in page.items],
                          page.next_offset)

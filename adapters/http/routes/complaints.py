@@ -18,7 +18,6 @@ complainant's contact is masked for the roles that see contacts masked.
 from __future__ import annotations
 
 from typing import Annotated, Any
-from uuid import UUID
 
 from litestar import Request, get
 from litestar.datastructures import State
@@ -36,7 +35,8 @@ from application.commands.complaints import (AssignComplaintHandler, CloseCompla
                                              RejectComplaintResolution, ResolveComplaint,
                                              RespondToComplaint)
 from application.desk import CommandResult, ServiceDesk
-from domain.numbering import RecordKind, record_id_for
+from application.records import filter_id
+from domain.numbering import RecordKind
 
 TAG = "complaints"
 
@@ -111,18 +111,6 @@ Overdue = Annotated[bool, QueryParameter(
 Limit = limit(50)
 
 
-def _ticket_filter(ref: str | None) -> str | None:
-    if ref is None or not ref.strip():
-        return None
-    text = ref.strip()
-    if text.upper().startswith(f"{RecordKind.SERVICE_REQUEST.value}-"):
-        return str(record_id_for(text))
-    try:
-        return str(UUID(text))
-    except ValueError:
-        return text
-
-
 @get(f"{kit.API}/complaints", tags=[TAG],
      summary="List complaints (requesters: their organisation's)")
 @kit.threaded
@@ -134,7 +122,8 @@ def list_complaints(request: Request[Any, Any, Any], state: State, status: Statu
     now = desk.clock.now()
     page = uc.list_complaints(desk, uc.ComplaintQuery(
         now=now, statuses=kit.split_values(status, "status", set(uc.STATUSES)),
-        customer=scoped_customer(request, customer or None), ticket=_ticket_filter(ticket),
+        customer=scoped_customer(request, customer or None),
+        ticket=filter_id(ticket, RecordKind.SERVICE_REQUEST),
         handler=handler or None, overdue=overdue, limit=kit.parse_limit(limit),
         offset=kit.parse_cursor(cursor) or 0))
     return kit.page_body(cps.ComplaintPage, [cps.complaint_view(c, now) for c in page.items],
