@@ -118,7 +118,9 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
     )
     desk.positions = RecorderPositions(desk.recorder)
     versions = RecorderVersions(desk.recorder, db)
-    desk.current = CurrentRecords(desk, versions)  # ADR 0038
+    # ADR 0038; on PostgreSQL the save checks what a command read instead of a lookup per
+    # record before it (ADR 0075): the lookup is a round trip there, a local read on SQLite.
+    desk.current = CurrentRecords(desk, versions, checked_at_save=versions.kind == "postgres")
     if db.kind == "sqlite":
         # One writer at a time, across this process and its projections worker (ADR 0038).
         # Commands on the event loop: creators issue numbers without holding it (ADR 0041).

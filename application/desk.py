@@ -15,6 +15,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -257,9 +258,13 @@ class ServiceDesk(Application):
                 for d, s, n in zip(events, stored, ids, strict=True)]
 
     def _save(self, *aggregates: Aggregate | None) -> tuple[int | None, list[Recording[UUID]]]:
-        recordings = self.save(*aggregates)
+        reads = self.current.reads() if self.current is not None else None
+        # The reference records this command read, for the store to check in the save
+        # (ADR 0075): one that moved on makes the save fail like a conflict.
+        recordings = self.save(*aggregates, **({"expected_versions": reads} if reads else {}))
         if self.current is not None:
-            self.current.forget_command()  # what this command reads next includes this save
+            # what this command reads next includes this save
+            self.current.saved(a for a in aggregates if a is not None)
         if not recordings:
             return None, recordings
         position = max(r.notification.id for r in recordings)
@@ -315,6 +320,18 @@ class ServiceDesk(Application):
         fresh = self.load(record_id)
         return fresh is not None and fresh.version != version
 
+    def _behind(self, cached: bool, target: Any) -> bool:
+        """Before an answer that saves nothing (an error, nothing to do), which no save then
+        checks: whether it was decided on something the store has moved past -- the command's
+        record as cached (ADR 0074), a reference record read without a lookup (ADR 0075).
+        Then the command runs again on what the store holds."""
+        if cached and self._stale(target.id, target.version):
+            return True
+        if self.current is not None and self.current.distrust() and self.current.moved_on():
+            self.current.forget_command()
+            return True
+        return False
+
     def _cache_saved(self, record: Any) -> None:
         """After a save: the record as saved becomes the cached one, so the next command on
         it needs no read of the store (unless another writer saved meanwhile: then its save
@@ -329,6 +346,12 @@ class ServiceDesk(Application):
             except KeyError:
                 pass
             cache.put(record.id, private_copy(record))
+
+    def answering(self) -> AbstractContextManager[None]:
+        """A command and the reads of its answer as one scope: on PostgreSQL the answer reads
+        the reference records the command read, which its save found current (ADR 0075),
+        without looking them up again."""
+        return self.current.one_command() if self.current is not None else nullcontext()
 
     def load(self, record_id: UUID) -> Any | None:
         """The record ``record_id`` as it stands now (a private copy: a command may change
@@ -405,6 +428,9 @@ class ServiceDesk(Application):
             with self.current.one_command():
                 result = self._attempts(command, record_id, actor, expected_version,
                                         idempotency)
+                # What is read after it (the answer, ``after``) is looked up unless its save
+                # found it current (a repeat, say, saved nothing).
+                self.current.distrust()
         if not result.replayed:
             command.after(result, self)
         return result
@@ -446,28 +472,29 @@ class ServiceDesk(Application):
             try:
                 try:
                     outcome = command.decide(target, ctx)
-                except Exception:
-                    if cached and self._stale(record_id, target.version):
+                    changed = outcome is not NOTHING
+                    # ``None``: the record changed; aggregates: saved with it (the first one
+                    # *is* the record when there was none); ``NOTHING``: nothing to save.
+                    if not changed or outcome is None:
+                        record, others = target, ()
+                    elif type(outcome) is tuple:
+                        record, others = ((outcome[0], outcome[1:]) if target is None
+                                          else (target, outcome))
+                    else:
+                        record, others = ((outcome, ()) if target is None
+                                          else (target, (outcome,)))
+                    if changed and self.sla is not None:
+                        for aggregate in (record, *others):
+                            if isinstance(aggregate, Ticket):
+                                self.sla.update(aggregate, ctx.at)
+                except Exception:  # a refusal, the clocks' policy not found, ...
+                    if self._behind(cached, target):
                         trusted = False
                         continue
                     raise
-                if outcome is NOTHING and cached and self._stale(record_id, target.version):
+                if not changed and self._behind(cached, target):
                     trusted = False
                     continue
-                changed = outcome is not NOTHING
-                # ``None``: the record changed; aggregates: saved with it (the first one *is*
-                # the record when there was none); ``NOTHING``: nothing to save.
-                if not changed or outcome is None:
-                    record, others = target, ()
-                elif type(outcome) is tuple:
-                    record, others = ((outcome[0], outcome[1:]) if target is None
-                                      else (target, outcome))
-                else:
-                    record, others = (outcome, ()) if target is None else (target, (outcome,))
-                if changed and self.sla is not None:
-                    for aggregate in (record, *others):
-                        if isinstance(aggregate, Ticket):
-                            self.sla.update(aggregate, ctx.at)
                 idem = None
                 if idempotency is not None and record is not None:
                     idem = IdempotencyRecord.record(
@@ -487,11 +514,14 @@ class ServiceDesk(Application):
                     self._cache_saved(record)
             except IntegrityError:
                 ctx.forget()
+                read_unchecked = False
                 if self.current is not None:
                     self.current.forget_command()
+                    read_unchecked = self.current.distrust()
                 ctx.release()
                 attempt += 1
-                if cached:  # most likely our cached record was behind: at once, from the store
+                if cached or read_unchecked:
+                    # most likely what we read from our cache was behind: at once, from the store
                     trusted = False
                     continue
                 # Someone saved first; the cache fast-forwards on the next load. Wait a

@@ -25,6 +25,7 @@ from typing import Any
 
 from eventsourcing.persistence import (
     ApplicationRecorder,
+    IntegrityError,
     InterfaceError,
     OperationalError,
     StoredEvent,
@@ -49,8 +50,14 @@ PAGE = 5000
 # and the id's length (">QQI"), the id as 32 hex digits, the topic's length (">I") and the
 # topic, the state's length (">Q") and the state -- PostgreSQL's int8send/int4send are those
 # big-endian integers. Created (or replaced) with the tables, under the DDL lock.
+#
+# ``read_ids``/``read_versions``: the records the command read and the versions it read them at
+# (ADR 0075). Checked under the table lock, before the insert: one that moved on fails the
+# save as a conflict does (SQLSTATE 23000, an integrity error), and the command is tried again.
+# (The function of ADR 0071, without these two arguments, may stay in a store beside it.)
 APPEND_FUNCTION = """
-CREATE OR REPLACE FUNCTION {function}(ids uuid[], versions bigint[], topics text[], states bytea[])
+CREATE OR REPLACE FUNCTION {function}(ids uuid[], versions bigint[], topics text[], states bytea[],
+                                      read_ids uuid[], read_versions bigint[])
 RETURNS SETOF bigint LANGUAGE plpgsql AS $append$
 #variable_conflict use_column
 DECLARE
@@ -61,6 +68,11 @@ DECLARE
     top bytea;
 BEGIN
     {lock};
+    IF EXISTS (SELECT 1 FROM unnest(read_ids, read_versions) AS r(i, v)
+               WHERE coalesce((SELECT max(x.originator_version) FROM {events} x
+                               WHERE x.originator_id = r.i), 0) <> r.v) THEN
+        RAISE EXCEPTION 'a record the command read has moved on' USING ERRCODE = '23000';
+    END IF;
     SELECT decode(c.hash, 'hex') INTO prev FROM {chain} c ORDER BY c.position DESC LIMIT 1;
     prev := coalesce(prev, decode(repeat('00', 32), 'hex'));
     WITH given AS (
@@ -150,25 +162,45 @@ class ChainedPostgresRecorder(FastFailRecorder):
         lock = "; ".join(str(q) for q in self.lock_table_statements)
         self.sql_create_statements.append(sql.SQL(APPEND_FUNCTION.format(
             function=function, events=events_table, chain=self.chain_table_text, lock=lock)))
-        self._append = f"SELECT {function}(%s, %s, %s, %s) AS position"
+        self._append = f"SELECT {function}(%s, %s, %s, %s, %s, %s) AS position"
+        self._select_versions = sql.SQL(
+            "SELECT r.i, coalesce((SELECT max(x.originator_version) FROM {} x "
+            "WHERE x.originator_id = r.i), 0) AS v FROM unnest(%s::uuid[]) AS r(i)"
+        ).format(sql.Identifier(self.datastore.schema, events_table_name))
 
     def insert_events(self, stored_events: Sequence[StoredEvent],
                       **kwargs: Any) -> Sequence[int] | None:
+        """``expected_versions`` (record id -> version): records the command read, checked in
+        the save (ADR 0075); ``IntegrityError`` when one moved on."""
+        expected: dict[Any, int] = kwargs.pop("expected_versions", None) or {}
         if (self.datastore.originator_id_type != "uuid" or self.datastore.enable_db_functions
                 or not 0 < len(stored_events) <= LEAN_BATCH
                 or any(v is not None for v in kwargs.values())):  # e.g. a tracking record
+            # Not under the table lock here, but no later than a lookup at the read would be.
+            self._check_versions(expected)
             return super().insert_events(stored_events, **kwargs)
-        return self._insert_chained(stored_events)
+        return self._insert_chained(stored_events, expected)
 
     @retry((InterfaceError, OperationalError), max_attempts=ATTEMPTS, wait=0.05)
-    def _insert_chained(self, stored_events: Sequence[StoredEvent]) -> Sequence[int]:
+    def _insert_chained(self, stored_events: Sequence[StoredEvent],
+                        expected: dict[Any, int]) -> Sequence[int]:
         params = ([e.originator_id for e in stored_events],
                   [e.originator_version for e in stored_events],
                   [e.topic for e in stored_events],
-                  [e.state for e in stored_events])
+                  [e.state for e in stored_events],
+                  list(expected), list(expected.values()))
         with self.datastore.get_connection() as conn:
             rows = conn.execute(self._append, params, prepare=True).fetchall()
         return [r["position"] for r in rows]
+
+    @retry((InterfaceError, OperationalError), max_attempts=ATTEMPTS, wait=0.05)
+    def _check_versions(self, expected: dict[Any, int]) -> None:
+        if not expected:
+            return
+        with self.datastore.get_connection() as conn:
+            rows = conn.execute(self._select_versions, (list(expected),)).fetchall()
+        if any(expected[r["i"]] != r["v"] for r in rows):
+            raise IntegrityError("a record the command read has moved on")
 
     def create_table(self) -> None:
         # Processes starting together (two servers and a worker, issue 8) would race on

@@ -275,11 +275,13 @@ def run_command(
     outcome = "error"
     number = None
     try:
-        result = services.desk.handle(command, actor=actor, expected_version=expected_version,
-                                      idempotency=idempotency)
-        outcome = "replayed" if result.replayed else "ok"
-        number = result.aggregate.number
-        return (respond or respond_ticket)(result, services.desk)
+        with services.desk.answering():
+            result = services.desk.handle(command, actor=actor,
+                                          expected_version=expected_version,
+                                          idempotency=idempotency)
+            outcome = "replayed" if result.replayed else "ok"
+            number = result.aggregate.number
+            return (respond or respond_ticket)(result, services.desk)
     except Exception as e:
         outcome = type(e).__name__
         raise
