@@ -14,7 +14,6 @@ Every app is closed at teardown.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,7 +28,7 @@ from adapters.container import Services, build
 from adapters.http.app import create_app
 from adapters.settings import Settings
 from application.ports import FixedClock
-from tests.support.threads import start_and_join
+from tests.support.threads import released_together
 
 API = "/api/v1"
 PROBLEM = "application/problem+json"
@@ -198,20 +197,7 @@ def confirm_body(passed: bool = True, **overrides: Any) -> dict[str, Any]:
 
 def run_concurrently(n: int, work: Callable[[int], Response]) -> list[Response]:
     """``work(i)`` in ``n`` threads released together; every response, in thread order."""
-    barrier = threading.Barrier(n)
-    results: list[Response | None] = [None] * n
-    errors: list[BaseException] = []
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[i] = work(i)
-        except BaseException as e:  # noqa: BLE001 - reported below
-            errors.append(e)
-
-    start_and_join([threading.Thread(target=run, args=(i,)) for i in range(n)], 60, "a request")
-    assert not errors, errors
-    return [r for r in results if r is not None]
+    return released_together(n, work, what="a request")
 
 
 # ------------------------------------------------------------------ fixtures

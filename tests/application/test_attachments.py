@@ -6,7 +6,6 @@ is destroyed, and reported when altered or missing."""
 from __future__ import annotations
 
 import hashlib
-import threading
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ from application.privacy import erase_personal_data
 from domain.attachment import Attachment
 from domain.errors import InvalidCommand
 from projections.sql import SQLiteStore
-from tests.support.threads import start_and_join
+from tests.support.threads import released_together
 
 DATA = bytes(range(256)) * 40 + "机房巡检记录".encode()
 
@@ -69,14 +68,7 @@ def test_identical_bytes_share_a_blob_per_key_only(services: Services):
 
 
 def test_concurrent_uploads_of_the_same_bytes(services: Services):
-    done: list[Attachment] = []
-    barrier = threading.Barrier(6)
-
-    def work(i: int) -> None:
-        barrier.wait(timeout=30)
-        done.append(put(services, name=f"扫描{i}.pdf"))
-
-    start_and_join([threading.Thread(target=work, args=(i,)) for i in range(6)], 60, "an upload")
+    done = released_together(6, lambda i: put(services, name=f"扫描{i}.pdf"), what="an upload")
     assert len(done) == 6 and len({a.id for a in done}) == 6
     assert len(services.blobs.names()) == 1
     for a in done:
@@ -153,13 +145,7 @@ def test_a_blob_is_written_once_and_never_replaced(make: object, tmp_path: Path)
 
 def test_the_directory_store_leaves_no_partial_file(tmp_path: Path):
     store = DirectoryBlobStore(tmp_path / "b")
-    barrier = threading.Barrier(8)
-
-    def work(i: int) -> None:
-        barrier.wait(timeout=30)
-        store.put(NAME, bytes([i]) * 100_000)
-
-    start_and_join([threading.Thread(target=work, args=(i,)) for i in range(8)], 60, "a put")
+    released_together(8, lambda i: store.put(NAME, bytes([i]) * 100_000), what="a put")
     data = store.get(NAME)
     assert data is not None and len(data) == 100_000 and len(set(data)) == 1
     assert [p.name for p in (tmp_path / "b").rglob("*") if p.is_file()] == [NAME]

@@ -4,7 +4,6 @@ authentication, expiry, revocation and deactivation taking effect, and the per-p
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,6 +36,7 @@ from application.identities import (
 )
 from application.ports import FixedClock
 from domain.errors import InvalidCommand, TransitionNotAllowed
+from tests.support.threads import released_together
 
 START = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
 
@@ -297,19 +297,9 @@ def test_a_check_that_raced_a_revocation_cannot_cache_the_old_user():
 
 
 def test_concurrent_registrations_of_one_user_record_it_once(desk: ServiceDesk):
-    results: list[object] = []
-    barrier = threading.Barrier(4)
-
-    def register() -> None:
-        barrier.wait(timeout=10)
-        results.append(desk.handle(RegisterUser(id="li", name="李四", roles=["requester"],
-                                                customer="客户A"), actor="admin").created)
-
-    threads = [threading.Thread(target=register) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    results = released_together(4, lambda _: desk.handle(RegisterUser(
+        id="li", name="李四", roles=["requester"], customer="客户A"), actor="admin").created,
+        what="a registration")
     assert sorted(results) == [False, False, False, True]  # type: ignore[type-var]
     assert [u.user for u in uc.list_users(desk)] == ["li"]
     assert len(list_customers(desk)) == 1

@@ -20,7 +20,7 @@ from application.desk import ServiceDesk
 from application.idempotency import IdempotencyKey
 from application.ports import FixedClock
 from domain.ticket import Contact, Status
-from tests.support.threads import start_and_join
+from tests.support.threads import released_together
 
 THREADS = 8
 PER_THREAD = 25
@@ -61,26 +61,17 @@ class Desks:
 
 def register_concurrently(desk_for: Callable[[int], ServiceDesk]) -> list[str]:
     """Each thread registers PER_THREAD tickets; returns every number handed out."""
-    barrier = threading.Barrier(THREADS)
-    numbers: list[list[str]] = [[] for _ in range(THREADS)]
-    errors: list[BaseException] = []
+    desks: dict[int, ServiceDesk] = {}
 
-    def work(n: int) -> None:
-        try:
-            desk = desk_for(n)
-            barrier.wait(timeout=30)
-            for i in range(PER_THREAD):
-                result = desk.handle(RegisterTicket(customer="客户A", contact=Contact(name="李四"),
-                                                    channel="web", title=f"thread {n} ticket {i}"),
-                                     actor=f"agent-{n}")
-                numbers[n].append(result.ticket.number)
-        except BaseException as error:  # noqa: BLE001 - reported below
-            errors.append(error)
-            barrier.abort()
+    def ready(n: int) -> None:
+        desks[n] = desk_for(n)
 
-    start_and_join([threading.Thread(target=work, args=(n,)) for n in range(THREADS)], 120,
-                   "a creator")
-    assert not errors, errors
+    def work(n: int) -> list[str]:
+        return [desks[n].handle(RegisterTicket(customer="客户A", contact=Contact(name="李四"),
+                                               channel="web", title=f"thread {n} ticket {i}"),
+                                actor=f"agent-{n}").ticket.number for i in range(PER_THREAD)]
+
+    numbers = released_together(THREADS, work, ready=ready, timeout=120, what="a creator")
     for own in numbers:
         assert own == sorted(own)  # each creator sees its own numbers increase
     return [number for own in numbers for number in own]
@@ -138,31 +129,19 @@ def test_the_log_holds_exactly_one_registration_per_number(tmp_path, threads_sha
 @pytest.mark.parametrize("threads_share_desk", [True, False], ids=["shared", "per-thread"])
 def test_racing_repeats_of_one_idempotency_key_register_once(tmp_path, threads_share_desk):
     desks = Desks(tmp_path / "idem.sqlite3", share=threads_share_desk)
-    barrier = threading.Barrier(THREADS)
-    results: list[tuple[str, bool]] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
+    own: dict[int, ServiceDesk] = {}
 
-    def work() -> None:
-        try:
-            desk = desks.desk_for()
-            barrier.wait(timeout=30)
-            r = desk.handle(RegisterTicket(customer="客户A", contact=Contact(name="李四"),
-                                           channel="web", title="same request"),
-                            actor="agent", idempotency=IdempotencyKey("race-1", "fp"))
-            with lock:
-                results.append((r.ticket.number, r.replayed))
-        except BaseException as error:  # noqa: BLE001 - reported below
-            errors.append(error)
-            barrier.abort()
+    def ready(n: int) -> None:
+        own[n] = desks.desk_for()
 
-    threads = [threading.Thread(target=work) for _ in range(THREADS)]
+    def work(n: int) -> tuple[str, bool]:
+        r = own[n].handle(RegisterTicket(customer="客户A", contact=Contact(name="李四"),
+                                         channel="web", title="same request"),
+                          actor="agent", idempotency=IdempotencyKey("race-1", "fp"))
+        return r.ticket.number, r.replayed
+
     try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
-        assert not errors, errors
+        results = released_together(THREADS, work, ready=ready, what="a creator")
         assert {number for number, _ in results} == {EXPECTED[0]}
         assert sorted(replayed for _, replayed in results) == [False] + [True] * (THREADS - 1)
         assert register_one(desks.first) == EXPECTED[1]  # the losers used no number

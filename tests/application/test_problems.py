@@ -6,7 +6,6 @@ Runs on every store (memory, SQLite, PostgreSQL) through the ``services`` fixtur
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -34,6 +33,7 @@ from domain.errors import InvalidCommand, TransitionNotAllowed
 from domain.numbering import record_id_for
 from domain.problem import Problem
 from domain.ticket import Contact, Ticket
+from tests.support.threads import released_together
 
 
 def ticket(desk: ServiceDesk, title: str = "数据库连接超时", system: str = "ERP") -> Ticket:
@@ -190,25 +190,6 @@ def test_link_problem_with_an_unknown_problem_is_a_422_naming_problem_id(service
     assert [e.field for e in info.value.errors] == ["problem_id"]
 
 
-def run_together(works: list[Callable[[], Any]]) -> None:
-    barrier = threading.Barrier(len(works))
-    errors: list[BaseException] = []
-
-    def run(work: Callable[[], Any]) -> None:
-        try:
-            barrier.wait(timeout=30)
-            work()
-        except BaseException as e:  # noqa: BLE001 - reported below
-            errors.append(e)
-
-    threads = [threading.Thread(target=run, args=(w,)) for w in works]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not errors, errors
-
-
 def test_concurrent_links_from_both_sides_lose_nothing(services):
     desk = services.desk
     tickets = [ticket(desk) for _ in range(6)]
@@ -221,7 +202,7 @@ def test_concurrent_links_from_both_sides_lose_nothing(services):
         lambda t=t: desk.handle(LinkProblem(ref=t.id, problem_id=p.number), actor="b")
         for t in tickets[3:]
     ] + [lambda: desk.handle(LinkProblem(ref=shared.id, problem_id=p.number), actor="c")]
-    run_together(works)
+    released_together(len(works), lambda i: works[i](), timeout=120, what="a link")
     linked_both_ways(desk, p, tickets)
     history = [h.type for h in uc.problem_history(desk, p.id)]
     assert history.count("TicketLinked") == len(tickets)  # the shared ticket once

@@ -26,7 +26,7 @@ from application.ports import FixedClock
 from domain.errors import TransitionNotAllowed
 from domain.spare_part import Requisition, StockLine, stock_line_id
 from domain.ticket import Contact
-from tests.support.threads import start_and_join
+from tests.support.threads import released_together
 
 THREADS = 4
 TRIES = 6  # each thread asks this many times for one part
@@ -55,32 +55,23 @@ def test_concurrent_requisitions_never_take_more_than_is_in_stock(
                               actor="agent").ticket.number
         desks += [ServiceDesk(env, clock=FixedClock(START + timedelta(days=n + 1)))
                   for n in range(THREADS)]
-        barrier = threading.Barrier(THREADS)
         issued: list[str] = []
         refused: list[TransitionNotAllowed] = []
-        errors: list[BaseException] = []
         lock = threading.Lock()
 
         def work(n: int) -> None:
             desk = desks[n + 1]
-            try:
-                barrier.wait(timeout=30)
-                for _ in range(TRIES):
-                    try:
-                        r = desk.handle(RequestParts(ticket=ticket, warehouse="gz",
-                                                     part_number="psu-750w"), actor=f"eng-{n}")
-                        with lock:
-                            issued.append(r.aggregate.number)
-                    except TransitionNotAllowed as e:
-                        with lock:
-                            refused.append(e)
-            except BaseException as error:  # noqa: BLE001 - reported below
-                errors.append(error)
-                barrier.abort()
+            for _ in range(TRIES):
+                try:
+                    r = desk.handle(RequestParts(ticket=ticket, warehouse="gz",
+                                                 part_number="psu-750w"), actor=f"eng-{n}")
+                    with lock:
+                        issued.append(r.aggregate.number)
+                except TransitionNotAllowed as e:
+                    with lock:
+                        refused.append(e)
 
-        start_and_join([threading.Thread(target=work, args=(n,)) for n in range(THREADS)], 120,
-                       "a requester")
-        assert not errors, errors
+        released_together(THREADS, work, timeout=120, what="a requester")
         assert len(issued) == IN_STOCK and len(set(issued)) == IN_STOCK
         assert len(refused) == THREADS * TRIES - IN_STOCK
         assert all(e.missing == ("stock",) for e in refused)

@@ -3,7 +3,6 @@ no trace of a destroyed key left in the database."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ import pytest
 
 from adapters.stores.persistence import key_store
 from adapters.settings import parse_database_url
+from tests.support.threads import released_together
 
 
 @pytest.fixture
@@ -65,16 +65,5 @@ def test_destroying_a_customer_without_a_key_still_marks_the_erasure(keys: Any) 
 
 
 def test_concurrent_first_uses_agree_on_one_key(keys: Any) -> None:
-    results: list[tuple[int, bytes]] = []
-    barrier = threading.Barrier(4)
-
-    def first_use() -> None:
-        barrier.wait(timeout=10)
-        results.append(keys.current("race"))
-
-    threads = [threading.Thread(target=first_use) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
+    results = released_together(4, lambda _: keys.current("race"), what="a first use")
     assert len(results) == 4 and len(set(results)) == 1

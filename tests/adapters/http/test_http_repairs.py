@@ -281,21 +281,14 @@ def test_the_monthly_summary_is_due_by_the_tenth_and_flagged_when_late(api: Api)
 def test_two_watchers_at_once_record_one_alarm(api: Api) -> None:
     """Two watchers (two `serve` processes on one store) tick at the same instant: the second
     save conflicts, the retry reads the alarm already recorded and records nothing."""
-    import threading
-
     from application.repair_watch import watch_repairs
-    from tests.support.threads import start_and_join
+    from tests.support.threads import released_together
 
     ref = ok(send(api, ci=ci(api, "PC")["id"]), 201)["id"]
     when = at("2026-11-26T09:00:00+08:00")
     api.clock.set(when)
-    barrier, counts = threading.Barrier(4), []
-
-    def watch() -> None:
-        barrier.wait(timeout=30)
-        counts.append(watch_repairs(api.services.desk, when, "sla-watch"))
-
-    start_and_join([threading.Thread(target=watch) for _ in range(4)], 60, "a watcher")
+    counts = released_together(4, lambda _: watch_repairs(api.services.desk, when, "sla-watch"),
+                               what="a watcher")
     assert sum(counts) == 1
     history = ok(api.client.get(f"{API}/repairs/{ref}/history"))
     assert [h["type"] for h in history].count("ProgressOverdue") == 1
