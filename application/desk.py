@@ -376,11 +376,14 @@ class ServiceDesk(Application):
         # by a conflict and trying the whole command again. Under the number lock across
         # processes (PostgreSQL; SQLite with commands in threads) the answer holds until the
         # save; where creators issue optimistically (ADR 0041) it makes a conflict rare.
+        # Where that lookup is a round trip (PostgreSQL, ADR 0075), the cached sequence is
+        # brought up to date by one read of its newer events instead: as many round trips when
+        # nothing changed, one fewer when another process issued.
         seq_id = DailySequence.id_for(kind, day)
         known = self._sequences.get(seq_id)
-        if known is not None and (
-            self.current is None or self.current.versions.latest_version(seq_id) == known.version
-        ):
+        if known is not None and (self.current is None or (
+                not self.current.checked_at_save
+                and self.current.versions.latest_version(seq_id) == known.version)):
             return private_copy(known)  # type: ignore[no-any-return]
         try:
             return self._get(seq_id)
@@ -508,9 +511,9 @@ class ServiceDesk(Application):
                 else:
                     position, recordings = None, []
                 ctx.remember()
-                if changed and target is not None and self.trust_cache:
-                    # Not a record just created: one not read yet is not cached (an erasure
-                    # of its customer must find it in the store, ADR 0034).
+                if changed and self.trust_cache:
+                    # A record just created too: its customer's erasure, in any process, is
+                    # seen by ``_unless_erased`` on the next load from the cache (ADR 0034).
                     self._cache_saved(record)
             except IntegrityError:
                 ctx.forget()

@@ -25,7 +25,6 @@ from typing import Any
 
 from eventsourcing.persistence import (
     ApplicationRecorder,
-    IntegrityError,
     InterfaceError,
     OperationalError,
     StoredEvent,
@@ -52,8 +51,7 @@ PAGE = 5000
 # big-endian integers. Created (or replaced) with the tables, under the DDL lock.
 #
 # ``read_ids``/``read_versions``: the records the command read and the versions it read them at
-# (ADR 0075). Checked under the table lock, before the insert: one that moved on fails the
-# save as a conflict does (SQLSTATE 23000, an integrity error), and the command is tried again.
+# (ADR 0075), checked by ``CHECK_FUNCTION`` under the table lock, before the insert.
 # (The function of ADR 0071, without these two arguments, may stay in a store beside it.)
 APPEND_FUNCTION = """
 CREATE OR REPLACE FUNCTION {function}(ids uuid[], versions bigint[], topics text[], states bytea[],
@@ -68,11 +66,7 @@ DECLARE
     top bytea;
 BEGIN
     {lock};
-    IF EXISTS (SELECT 1 FROM unnest(read_ids, read_versions) AS r(i, v)
-               WHERE coalesce((SELECT max(x.originator_version) FROM {events} x
-                               WHERE x.originator_id = r.i), 0) <> r.v) THEN
-        RAISE EXCEPTION 'a record the command read has moved on' USING ERRCODE = '23000';
-    END IF;
+    PERFORM {check}(read_ids, read_versions);
     SELECT decode(c.hash, 'hex') INTO prev FROM {chain} c ORDER BY c.position DESC LIMIT 1;
     prev := coalesce(prev, decode(repeat('00', 32), 'hex'));
     WITH given AS (
@@ -95,6 +89,23 @@ BEGIN
     RETURN QUERY SELECT unnest(positions);
 END
 $append$
+"""
+
+
+# Whether each record (``read_ids``) is still at the version read (``read_versions``; 0: it had
+# no events): one that moved on raises SQLSTATE 23000, an integrity error, which arrives as the
+# library's ``IntegrityError`` -- a save refused as a version conflict is (ADR 0075).
+CHECK_FUNCTION = """
+CREATE OR REPLACE FUNCTION {function}(read_ids uuid[], read_versions bigint[])
+RETURNS void LANGUAGE plpgsql AS $check$
+BEGIN
+    IF EXISTS (SELECT 1 FROM unnest(read_ids, read_versions) AS r(i, v)
+               WHERE coalesce((SELECT max(x.originator_version) FROM {events} x
+                               WHERE x.originator_id = r.i), 0) <> r.v) THEN
+        RAISE EXCEPTION 'a record the command read has moved on' USING ERRCODE = '23000';
+    END IF;
+END
+$check$
 """
 
 
@@ -159,14 +170,16 @@ class ChainedPostgresRecorder(FastFailRecorder):
 
         events_table = sql.Identifier(self.datastore.schema, events_table_name).as_string(None)
         function = sql.Identifier(self.datastore.schema, f"{events_table_name}_append").as_string(None)
+        check = sql.Identifier(self.datastore.schema, f"{events_table_name}_check_reads"
+                               ).as_string(None)
         lock = "; ".join(str(q) for q in self.lock_table_statements)
+        self.sql_create_statements.append(sql.SQL(CHECK_FUNCTION.format(
+            function=check, events=events_table)))
         self.sql_create_statements.append(sql.SQL(APPEND_FUNCTION.format(
-            function=function, events=events_table, chain=self.chain_table_text, lock=lock)))
+            function=function, events=events_table, chain=self.chain_table_text, lock=lock,
+            check=check)))
         self._append = f"SELECT {function}(%s, %s, %s, %s, %s, %s) AS position"
-        self._select_versions = sql.SQL(
-            "SELECT r.i, coalesce((SELECT max(x.originator_version) FROM {} x "
-            "WHERE x.originator_id = r.i), 0) AS v FROM unnest(%s::uuid[]) AS r(i)"
-        ).format(sql.Identifier(self.datastore.schema, events_table_name))
+        self._check_reads = f"SELECT {check}(%s, %s)"
 
     def insert_events(self, stored_events: Sequence[StoredEvent],
                       **kwargs: Any) -> Sequence[int] | None:
@@ -195,12 +208,9 @@ class ChainedPostgresRecorder(FastFailRecorder):
 
     @retry((InterfaceError, OperationalError), max_attempts=ATTEMPTS, wait=0.05)
     def _check_versions(self, expected: dict[Any, int]) -> None:
-        if not expected:
-            return
-        with self.datastore.get_connection() as conn:
-            rows = conn.execute(self._select_versions, (list(expected),)).fetchall()
-        if any(expected[r["i"]] != r["v"] for r in rows):
-            raise IntegrityError("a record the command read has moved on")
+        if expected:
+            with self.datastore.get_connection() as conn:
+                conn.execute(self._check_reads, (list(expected), list(expected.values())))
 
     def create_table(self) -> None:
         # Processes starting together (two servers and a worker, issue 8) would race on

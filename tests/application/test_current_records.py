@@ -282,3 +282,14 @@ def test_a_record_remembered_as_absent_and_created_elsewhere_is_found_by_the_clo
     b.desk.handle(PutPolicy(slug="gold", definition=gold), actor="admin")
     b.desk.handle(RegisterCustomer(id="acme", name="ACME", sla_policy="gold"), actor="admin")
     assert a.desk.handle(urgent_fault("acme"), actor="agent").ticket.sla_deadlines.policy == "gold"
+
+
+def test_on_postgresql_a_creator_reads_the_day_sequence_forward_without_a_lookup(pair, monkeypatch):
+    a, b = pair
+    numbers = [a.desk.handle(urgent_fault("acme"), actor="agent").ticket.number]
+    numbers.append(b.desk.handle(urgent_fault("acme"), actor="agent").ticket.number)
+    asked = counted_lookups(a.desk, monkeypatch)
+    numbers.append(a.desk.handle(urgent_fault("acme"), actor="agent").ticket.number)  # after B's
+    numbers.append(a.desk.handle(urgent_fault("acme"), actor="agent").ticket.number)
+    assert asked == []
+    assert [int(n.rsplit("-", 1)[1]) for n in numbers] == [1, 2, 3, 4]  # no gap, no repeat

@@ -74,6 +74,14 @@ def test_a_command_on_a_record_this_process_saved_reads_nothing(desks, monkeypat
     assert reads.count == 0
 
 
+def test_the_first_command_on_a_record_this_process_created_reads_nothing(desks, monkeypatch):
+    a, _ = desks
+    t = register(a)  # cached as created (ADR 0075, amending ADR 0074)
+    reads = Reads(a, monkeypatch)
+    assert assign(a, t.id, "eng-1").aggregate.version == t.version + 1
+    assert reads.count == 0
+
+
 def test_a_cache_behind_another_writer_still_saves_on_the_current_record(desks):
     a, b = desks
     t = register(a)
