@@ -36,7 +36,7 @@ def test_an_error_in_one_thread_fails_the_call_without_the_others_waiting() -> N
     t0 = time.monotonic()
     with pytest.raises(AssertionError, match="thread 2"):
         released_together(3, work, what="a worker")
-    assert time.monotonic() - t0 < 5
+    assert time.monotonic() - t0 < 20  # not the barrier's 30 s
 
 
 def test_a_failure_before_the_release_breaks_the_barrier() -> None:
@@ -47,7 +47,7 @@ def test_a_failure_before_the_release_breaks_the_barrier() -> None:
     t0 = time.monotonic()
     with pytest.raises(AssertionError, match="no desk"):
         released_together(3, lambda i: i, ready=get_ready, what="a worker")
-    assert time.monotonic() - t0 < 5  # not the barrier's 30 s
+    assert time.monotonic() - t0 < 20  # not the barrier's 30 s
 
 
 def test_a_hung_thread_is_named() -> None:
