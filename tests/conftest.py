@@ -34,7 +34,9 @@ from tests.support.postgres import (  # noqa: E402
 
 # Fixture plugins: other modules append their fixture modules here, e.g.
 # "tests.fixtures_http".  Keep fixtures out of this file.
-pytest_plugins: list[str] = ["tests.fixtures_stores", "tests.fixtures_http"]
+pytest_plugins: list[str] = [
+    "tests.fixtures_stores", "tests.fixtures_http", "tests.fixtures_read_only",
+]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
