@@ -132,3 +132,11 @@ def test_server_cpu_measures_each_process_beside_a_baseline_commit(tmp_path: Pat
         run = data["runs"][label][0]
         assert run["cpu_ms"]["HTTP workers"] > 0 and run["total_ms"] >= run["cpu_ms"]["HTTP workers"]
     assert set(data["summary"]) >= {"HTTP workers", "projections worker", "total", "p99 ms"}
+
+
+def test_app_build_times_both_builds_and_finds_the_same_routes(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import app_build
+
+    assert app_build.main(["--builds", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "RouteMapKeptLitestar" in out and "same routes: True" in out
