@@ -10,8 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from adapters.container import Services, build
-from adapters.settings import Settings
+from adapters.container import Services
 from application.catalog import get_policy
 from application.commands.catalog import default_policy
 from application.commands.catalog import PutPolicy
@@ -21,6 +20,7 @@ from application.customers import customer_policy, find_customer
 from domain.customer import Customer
 from domain.sla import PolicyDefinition
 from tests.fixtures_stores import STORE_PARAMS, sqlite_url
+from tests.support.services import two_processes
 
 SHARED = [p for p in STORE_PARAMS if p.values[0] != "memory"]  # one store, two desks
 
@@ -29,13 +29,8 @@ SHARED = [p for p in STORE_PARAMS if p.values[0] != "memory"]  # one store, two 
 def two(request: pytest.FixtureRequest, tmp_path) -> Iterator[tuple[Services, Services]]:
     url = (sqlite_url(tmp_path) if request.param == "sqlite"
            else str(request.getfixturevalue("postgres_url")))
-    first = build(Settings(database_url=url))
-    second = build(Settings(database_url=url))
-    try:
-        yield first, second
-    finally:
-        second.close()
-        first.close()
+    with two_processes(url) as both:
+        yield both
 
 
 def renamed(definition: PolicyDefinition, name: str) -> PolicyDefinition:
@@ -131,13 +126,8 @@ POSTGRES = [p for p in SHARED if p.values[0] == "postgres"]
 
 @pytest.fixture(params=POSTGRES)
 def pair(request: pytest.FixtureRequest) -> Iterator[tuple[Services, Services]]:
-    url = str(request.getfixturevalue("postgres_url"))
-    first, second = build(Settings(database_url=url)), build(Settings(database_url=url))
-    try:
-        yield first, second
-    finally:
-        second.close()
-        first.close()
+    with two_processes(str(request.getfixturevalue("postgres_url"))) as both:
+        yield both
 
 
 def urgent_fault(customer: str) -> RegisterTicket:

@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from adapters.container import Services, build
-from adapters.settings import Settings
+from adapters.container import Services
 from application.commands.complaints import FileComplaint
 from application.commands.customers import RegisterCustomer
 from application.commands.tickets import Assign, RegisterTicket, Start
@@ -23,18 +22,13 @@ from domain.complaint import Complaint
 from domain.errors import DomainError
 from domain.ticket import Contact, Status
 from tests.application.test_handler import CLASSIFIED
+from tests.support.services import two_processes
 
 
 @pytest.fixture
 def desks(tmp_path: Path) -> Iterator[tuple[Services, Services]]:
-    url = f"sqlite:///{tmp_path}/two.sqlite3"
-    a = build(Settings(database_url=url, sla_watch_seconds=0))
-    b = build(Settings(database_url=url, sla_watch_seconds=0))
-    try:
-        yield a, b
-    finally:
-        a.close()
-        b.close()
+    with two_processes(f"sqlite:///{tmp_path}/two.sqlite3", sla_watch_seconds=0) as both:
+        yield both
 
 
 def register(s: Services) -> Any:

@@ -18,3 +18,12 @@ def built(settings: Settings, **kw: Any) -> Iterator[Services]:
         yield services
     finally:
         services.close()
+
+
+@contextmanager
+def two_processes(url: str, **settings: Any) -> Iterator[tuple[Services, Services]]:
+    """Two services on one store, standing for two processes (two servers, or a server and
+    its projections worker); closed at the end of the ``with``."""
+    with built(Settings(database_url=url, **settings)) as first, \
+            built(Settings(database_url=url, **settings)) as second:
+        yield first, second
