@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import structlog
@@ -184,6 +186,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
     for plugin in plugins:
         if plugin.load_error:  # shown as failed, retried with the runner's backoff
             runner.failed(plugin.name, plugin.load_error)
+    runner.fresh = lambda: _fresh_runner(settings, desk.clock)  # a rebuild's second process
     desk.after_save.append(lambda _position: runner.wake())
     public_url = settings.public_url or f"http://{settings.host}:{settings.port}"
     notifier = OutboxSender(
@@ -231,6 +234,17 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
         services.replica = ReadReplica(store, [getattr(services, a).tracking.name for a in served],
                                        host=f"{standby.host}:{standby.port}")
     return services
+
+
+@contextmanager
+def _fresh_runner(settings: Settings, clock: Clock) -> Iterator[ProjectionRunner]:
+    """A projection runner on connections of its own (a bulk rebuild's second process, ADR
+    0077), closed after. Its views' store is the primary's (never a replica's)."""
+    services = build(replace(settings, read_replica_url=""), clock=clock)
+    try:
+        yield services.runner
+    finally:
+        services.close()
 
 
 def _caught_up(runner: ProjectionRunner, view: NoticeDecider) -> None:

@@ -20,8 +20,9 @@ import msgspec
 from eventsourcing.persistence import ApplicationRecorder
 
 from adapters.audit.chain import AuditError, Progress, check_signature, head_document
-from adapters.audit.scan import PAGE, Child, Outcome, Row, hash_pages, store_pages
+from adapters.audit.scan import PAGE, Outcome, Row, hash_pages, store_pages
 from adapters.audit.store import CHAIN_TABLE, ChainStore
+from adapters.runners.child import Child
 from application.audit import GENESIS, EventRow, Verdict, merge, originator_text
 
 

@@ -29,9 +29,10 @@ from typing import Any
 
 from adapters.audit.bundle import EVENTS_TABLE, bulk_load, verify_bundle
 from adapters.audit.chain import AuditError, Progress, verify_store
-from adapters.audit.scan import Child, Source, check_source
+from adapters.audit.scan import Source, check_source
 from adapters.audit.store import CHAIN_TABLE
 from adapters.container import build
+from adapters.runners.child import Child
 from adapters.settings import Settings
 from application.reports import ReportBuilder
 from application.sla_compliance import ComplianceReport, compliance
@@ -168,22 +169,7 @@ def _events_in(bundle: Path) -> int:
 
 def _wait(worker: Child, progress: Progress | None) -> Any:
     """The worker's result, reporting its progress (``counter``) meanwhile."""
-    import threading
-
-    done = threading.Event()
-
-    def report() -> None:
-        while not done.wait(0.5):
-            if progress is not None:
-                progress(worker.counter.value, worker.counter.value)
-
-    thread = threading.Thread(target=report, daemon=True)
-    thread.start()
-    try:
-        return worker.result()
-    finally:
-        done.set()
-        thread.join()
+    return worker.result(None if progress is None else lambda value: progress(value, value))
 
 
 class _Counter:

@@ -33,6 +33,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from adapters.runners.child import fork_context
 from application.audit import GENESIS, Verdict, link
 
 PAGE = 20_000
@@ -449,7 +450,7 @@ def verify_range(recorder: Any, kind: str, before: int, stop: int, anchor: bytes
 
 def _parallel(recorder: Any, source: Source, parts: list[tuple[int, int]], anchor: bytes,
               progress: Progress | None) -> list[Outcome]:
-    ctx = _context()
+    ctx = fork_context()
     workers = []
     for lo, hi in parts[1:]:
         counter = ctx.RawValue("q", 0)
@@ -486,68 +487,3 @@ def _parallel(recorder: Any, source: Source, parts: list[tuple[int, int]], ancho
         if isinstance(outcome, str):
             raise RuntimeError(f"a verify worker failed: {outcome}")
     return outcomes
-
-
-def _context() -> Any:
-    """fork where there is fork: the worker starts at once (spawn would import the caller's
-    main module again, ~1 s, and is a trap for scripts without a main guard). A worker only
-    opens a connection or file of its own, reads, computes and answers down its pipe, and
-    leaves by ``os._exit``, never touching what it inherited (the pool's connections stay the
-    parent's)."""
-    import multiprocessing
-
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-
-
-class Child:
-    """``fn(*args, counter)`` in a process of its own; ``counter.value`` is shared (the
-    worker's progress), ``result()`` waits for what ``fn`` returned or raises what it raised
-    (the exception itself when it pickles, else ``ChildFailed`` with its text)."""
-
-    def __init__(self, fn: Callable[..., Any], *args: Any) -> None:
-        ctx = _context()
-        self.counter = ctx.RawValue("q", 0)
-        self.receive, send = ctx.Pipe(duplex=False)
-        self.proc = ctx.Process(target=_call, args=(fn, args, self.counter, send), daemon=True,
-                                name="audit-worker")
-        self.proc.start()
-        send.close()
-
-    def result(self) -> Any:
-        try:
-            while not self.receive.poll(0.5):
-                if not self.proc.is_alive() and not self.receive.poll(0):
-                    raise ChildFailed(f"the worker process died (exit {self.proc.exitcode})")
-            ok, value = self.receive.recv()
-            self.proc.join()
-        finally:
-            self.stop()
-        if not ok:
-            raise value if isinstance(value, BaseException) else ChildFailed(str(value))
-        return value
-
-    def stop(self) -> None:
-        if self.proc.is_alive():
-            self.proc.terminate()
-            self.proc.join()
-        self.receive.close()
-
-
-class ChildFailed(RuntimeError):
-    pass
-
-
-def _call(fn: Callable[..., Any], args: tuple[Any, ...], counter: Any, out: Any) -> None:
-    try:
-        answer: tuple[bool, Any] = (True, fn(*args, counter))
-    except BaseException as e:  # noqa: BLE001 - raised again in the parent
-        import pickle
-
-        try:
-            pickle.dumps(e)
-            answer = (False, e)
-        except Exception:  # noqa: BLE001 - then its text
-            answer = (False, f"{type(e).__name__}: {e}")
-    out.send(answer)
-    out.close()

@@ -27,19 +27,30 @@ touches it, and the view is empty (a queue shows nothing) until the rebuild ends
 Views that cannot fold (plug-ins, full-text views without a ``fold``, in-memory views) are
 rebuilt by the incremental path, as before.
 
+**Two processes** (ADR 0077): on a log of ``PARALLEL_FROM`` events or more, with a second core
+and ``fork``, the views are cut into two groups of about the same cost (``split``, by each
+view's measured ``bulk_weight``) and the second group is rebuilt as above by a process of its
+own (``adapters.runners.child.Child``) on connections of its own (``fresh``, given by the
+composition root), while this process rebuilds the first: each group reads the log, folds,
+writes, indexes and swaps in by itself. The views' tracking rows are apart, so either swap
+stands alone; a crash of either leaves its group's live views as they were.
+
 Measured (bench/rebuild.py, ADR 0068): see the ADR for the figures before and after.
 """
 
 from __future__ import annotations
 
 import gc
+import os
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 
+from adapters.runners.child import Child, can_fork
 from adapters.runners.log_scan import PAGE, LogScan
 from adapters.stores.persistence import originator_uuid
 from projections.base import Positioned
@@ -51,6 +62,12 @@ Progress = Callable[[int, int], None]  # (position reached, target position)
 WRITE_CHUNK = 50_000  # rows per INSERT transaction into a shadow table
 CATCH_UP_PASSES = 5  # in-memory passes after the first before the swap takes the rest
 SWAP_TAIL = 20_000  # at most this many events behind: go to the swap
+# From this many events in the log a second process pays for its start (a fork and a second
+# set of connections, ~0.1 s) and for reading the log twice (ADR 0077).
+PARALLEL_FROM = 100_000
+#: ``fresh()``: a context giving a projection runner (``.desk``, ``.views``) on connections of
+#: its own, closed after: what the second process rebuilds with.
+Fresh = Callable[[], AbstractContextManager[Any]]
 
 
 @dataclass
@@ -70,6 +87,7 @@ class Outcome:
     events: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)
+    pids: dict[str, int] = field(default_factory=dict)  # the process that rebuilt each view
 
 
 def generation(cur: Any, view: SqlView) -> int:
@@ -141,6 +159,7 @@ class BulkRebuild:
             if gc_was_enabled:
                 gc.enable()
         outcome.position = position
+        outcome.pids = {m.view.name: os.getpid() for m in members}
         outcome.events = {m.view.name: m.events for m in members}
         outcome.seconds = time.perf_counter() - began
         outcome.phases = {"read+decode+fold": t1 - t0, "write": t2 - t1, "indexes": t3 - t2,
@@ -302,3 +321,80 @@ def _upsert(view: SqlView, shadow: str, table: str, columns: tuple[str, ...]) ->
 def bulk_capable(view: object) -> bool:
     """Whether ``view`` can be rebuilt by ``BulkRebuild`` (a SQL view with a fold)."""
     return isinstance(view, SqlView) and view.bulk_capable()
+
+
+# ------------------------------------------------------------ two processes (ADR 0077)
+
+
+def split(views: Sequence[SqlView], n: int) -> list[list[SqlView]]:
+    """``views`` in at most ``n`` groups of about the same cost: the heaviest first, each
+    into the lightest group so far (a view's ``bulk_weight``: its measured share of a bulk
+    rebuild's time per event, 1.0 when it declares none). Empty groups are left out."""
+    groups: list[list[SqlView]] = [[] for _ in range(max(1, n))]
+    loads = [0.0] * len(groups)
+    for view in sorted(views, key=weight, reverse=True):
+        i = loads.index(min(loads))
+        groups[i].append(view)
+        loads[i] += weight(view)
+    return [g for g in groups if g]
+
+
+def weight(view: SqlView) -> float:
+    return float(getattr(view, "bulk_weight", 1.0))
+
+
+def rebuild(desk: Any, views: Sequence[SqlView], progress: Progress | None = None, *,
+            fresh: Fresh | None = None, processes: int | None = None,
+            parallel_from: int | None = None) -> Outcome:
+    """Rebuilds ``views`` in bulk: in one pass here, or in two groups at once, the second by a
+    process of its own (module docstring) when ``processes`` (default: the cores, at most 2)
+    allow it, ``fresh`` is given, fork is at hand and the log has ``parallel_from`` events or
+    more. The outcome's position is the lower of the two groups', its seconds the wall time."""
+    n = processes if processes is not None else min(2, os.cpu_count() or 1)
+    least = PARALLEL_FROM if parallel_from is None else parallel_from
+    if (n < 2 or fresh is None or len(views) < 2 or not can_fork()
+            or desk.max_position() < least):
+        return BulkRebuild(desk, views).run(progress)
+    first, second = split(views, 2)
+    began = time.perf_counter()
+    child = Child(_rebuild_group, fresh, [v.name for v in second], name="opsledger-rebuild")
+    try:
+        def report(position: int, target: int) -> None:
+            if progress is not None:
+                progress(min(position, child.counter.value), target)
+
+        mine = BulkRebuild(desk, first).run(report)
+
+        def theirs_moved(position: int) -> None:
+            if progress is not None:
+                progress(min(mine.position, position), mine.position)
+
+        theirs: Outcome = child.result(theirs_moved)
+    finally:
+        child.stop()
+    for view in second:  # this process's view objects learn of the swap as the child's did
+        after = getattr(view, "swapped", None)
+        if after is not None:
+            after()
+    both = Outcome(position=min(mine.position, theirs.position),
+                   events={**mine.events, **theirs.events},
+                   seconds=time.perf_counter() - began, pids={**mine.pids, **theirs.pids})
+    both.phases = {f"{k} (first group)": v for k, v in mine.phases.items()}
+    both.phases.update({f"{k} (second group)": v for k, v in theirs.phases.items()})
+    if progress is not None:
+        progress(both.position, both.position)
+    log.info("projection.bulk_rebuilt_in_two", views=[v.name for v in views],
+             groups=[[v.name for v in first], [v.name for v in second]],
+             pids=sorted(set(both.pids.values())), seconds=round(both.seconds, 3))
+    return both
+
+
+def _rebuild_group(fresh: Fresh, names: list[str], counter: Any) -> Outcome:
+    """In the second process: ``names`` rebuilt on connections of its own; its position goes
+    to ``counter`` as it moves."""
+
+    def report(position: int, _target: int) -> None:
+        counter.value = position
+
+    with fresh() as runner:
+        return BulkRebuild(runner.desk, [runner.views[n] for n in names]).run(report)

@@ -18,6 +18,7 @@ import gc
 import threading
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,6 +100,10 @@ class ProjectionRunner(FollowerThread):
         self._checked: dict[str, float] = {}  # when the thread last re-read an idle view's position
         self._thread_init()
         self._moved = threading.Condition()
+        # A runner on connections of its own, for a bulk rebuild's second process (ADR 0077);
+        # given by the composition root (``adapters.container``), None: one process.
+        self.fresh: Callable[[], AbstractContextManager[ProjectionRunner]] | None = None
+        self.rebuilt_by: dict[str, int] = {}  # the process of each view's last bulk rebuild
 
     # ------------------------------------------------------------------ steps
 
@@ -186,18 +191,22 @@ class ProjectionRunner(FollowerThread):
         ADR 0068), the others by ``rebuild_in_place``."""
         return self.rebuild_many([name], progress)[name]
 
-    def rebuild_many(self, names: Sequence[str], progress: Progress | None = None
-                     ) -> dict[str, tuple[int, float]]:
-        """Rebuild the views ``names``: those that can fold in one bulk pass over the log for
-        all of them (each view's figure is then the whole pass's seconds), the others one
-        after the other in place; (notifications covered, seconds) by name."""
-        from adapters.runners.bulk import BulkRebuild, bulk_capable
+    def rebuild_many(self, names: Sequence[str], progress: Progress | None = None, *,
+                     processes: int | None = None) -> dict[str, tuple[int, float]]:
+        """Rebuild the views ``names``: those that can fold in bulk, in one pass over the log
+        for all of them, or in two groups at once on a large log (``bulk.rebuild``, ADR 0077:
+        ``processes`` 1 keeps it to this process); each view's figure is then the whole
+        rebuild's seconds. The others one after the other in place; (notifications covered,
+        seconds) by name."""
+        from adapters.runners import bulk as bulk_rebuild
 
         views = [self.views[n] for n in names]
-        bulk = [v for v in views if bulk_capable(v)]
+        bulk = [v for v in views if bulk_rebuild.bulk_capable(v)]
         out: dict[str, tuple[int, float]] = {}
         if bulk:
-            outcome = BulkRebuild(self.desk, bulk).run(progress)  # type: ignore[arg-type]
+            outcome = bulk_rebuild.rebuild(self.desk, bulk, progress,  # type: ignore[arg-type]
+                                           fresh=self.fresh, processes=processes)
+            self.rebuilt_by.update(outcome.pids)
             for view in bulk:
                 self._moved_to.pop(view.name, None)
                 self._checked.pop(view.name, None)

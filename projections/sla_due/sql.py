@@ -18,6 +18,7 @@ TABLE = "sla_due"
 class SqlSlaDueView(SqlView):
     table = TABLE
     name = p.NAME
+    bulk_weight = 1.5  # beside the ticket list's 1.0 (ADR 0077: 2.2-2.3 s against 1.1-2.0 s)
     topics = p.TOPICS
     fields = p.FIELDS
     columns = COLUMNS

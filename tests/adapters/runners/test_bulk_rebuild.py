@@ -208,3 +208,84 @@ def test_a_rebuild_swaps_in_while_the_runner_follows_a_stream_of_commands(demo: 
     for name in BULK:
         runner.rebuild_in_place(name)
     assert snapshot(demo) == followed
+
+
+def test_two_processes_rebuild_two_groups_of_views_that_equal_the_incremental_build(
+        demo: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ADR 0077: on a large log the views are cut into two groups of about the same cost and
+    the second is rebuilt by a process of its own, on connections of its own; the views are
+    row for row the incremental build's, each rebuilt once, and the ticket search (the
+    heaviest) not in the same group as the ticket list."""
+    import os
+
+    from adapters.runners import bulk
+
+    monkeypatch.setattr(bulk, "PARALLEL_FROM", 1)  # the demo's log is small
+    incremental = snapshot(demo)
+    head = demo.desk.max_position()
+    done = demo.runner.rebuild_many(list(BULK), processes=2)
+    assert {n: count for n, (count, _) in done.items()} == dict.fromkeys(BULK, head)
+    by = demo.runner.rebuilt_by
+    assert set(by) == set(BULK)
+    assert os.getpid() in by.values() and len(set(by.values())) == 2, by
+    assert by["ticket_search"] != by["ticket_list"]
+    assert snapshot(demo) == incremental
+    # the swapped-in views follow the log in this process as before
+    demo.desk.handle(RegisterTicket(
+        customer="客户A", contact=Contact(name="赵六", phone="13900001111"), channel="phone",
+        title="after two processes", affected_system="ERP"), actor="agent")
+    demo.runner.catch_up_all()
+    assert "after two processes" in {r["title"] for r in
+                                      demo.tickets.query(TicketQuery(limit=500)).rows}
+    # one process when told so, or below the size from which a second one pays
+    demo.runner.rebuild_many(list(BULK), processes=1)
+    assert set(demo.runner.rebuilt_by.values()) == {os.getpid()}
+    monkeypatch.setattr(bulk, "PARALLEL_FROM", demo.desk.max_position() + 1)
+    demo.runner.rebuild_many(list(BULK), processes=2)
+    assert set(demo.runner.rebuilt_by.values()) == {os.getpid()}
+
+
+def test_a_failing_second_process_fails_the_rebuild_and_leaves_its_live_views(
+        demo: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    from adapters.runners import bulk
+
+    monkeypatch.setattr(bulk, "PARALLEL_FROM", 1)
+    before = snapshot(demo)
+
+    def broken(fresh: Any, names: list[str], counter: Any) -> Any:
+        raise RuntimeError("the second process fell over")
+
+    monkeypatch.setattr(bulk, "_rebuild_group", broken)
+    with pytest.raises(RuntimeError, match="fell over"):
+        demo.runner.rebuild_many(list(BULK), processes=2)
+    monkeypatch.undo()
+    after = snapshot(demo)
+    assert after == before  # the first group swapped in the same rows; the second kept its own
+
+
+def test_the_full_text_index_built_in_slices_equals_the_incremental_build(
+        demo: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite fills the search's full-text tables a slice of rows per transaction (the views'
+    writers' lock is held a slice at a time): the same index and the same hits as one."""
+    from projections.ticket_search import sql as search_sql
+
+    before = snapshot(demo)
+    searches = [demo.ticket_search.search(TicketSearchQuery(q=q, contacts=True, limit=50))
+                for q in ("erp", "邮件", "13800", "网络")]
+    slices: list[tuple[Any, ...]] = []
+    store = demo.ticket_search.store
+    real = store.transaction
+
+    def counted() -> Any:
+        slices.append(())
+        return real()
+
+    monkeypatch.setattr(search_sql, "FTS_SLICE", 3)
+    monkeypatch.setattr(store, "transaction", counted)
+    demo.runner.rebuild_many(["ticket_search"], processes=1)
+    monkeypatch.undo()
+    assert snapshot(demo) == before
+    assert [demo.ticket_search.search(TicketSearchQuery(q=q, contacts=True, limit=50))
+            for q in ("erp", "邮件", "13800", "网络")] == searches
+    if store.dialect == "sqlite":  # 12 tickets and more, 3 a slice, two tables
+        assert len(slices) >= 2 * 4
