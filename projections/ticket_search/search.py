@@ -17,14 +17,18 @@ a *term* that the ticket must contain somewhere:
 
 Terms are only ever data (bound parameters, quoted FTS phrases, escaped LIKE patterns).
 
-**Two characters through a trigram index.** The SQL views append to the text they index its
-two-character windows, each followed by ``MARK`` (``pairs``): ``打印机卡纸`` gains
-``打印⁂印机⁂机卡⁂卡纸⁂`` (⁂ standing for ``MARK``). A two-character term ``卡纸`` is then
-found as the three characters ``卡纸⁂`` (``pair_term``), which a trigram index looks up. No
-term holds ``MARK`` or white space, so the added windows never make a term match that the
-text itself does not. So every term goes through an index: a query of single characters only
-(``猫``, ``a b``) finds nothing (the search box asks for two characters at least), since it
-could only be answered by reading every ticket.
+**Two characters: their windows as words.** A trigram index cannot look up fewer than three
+characters, so the SQL views keep beside the text its distinct two-character windows, each
+followed by ``MARK`` and separated by spaces (``pairs``): ``打印机卡纸`` has
+``打印⁂ 印机⁂ 机卡⁂ 卡纸⁂`` (⁂ standing for ``MARK``). A two-character term ``卡纸`` is then
+looked up as the word ``卡纸⁂`` (``pair_term``): on SQLite in a full-text table of its own
+whose tokenizer takes every character but white space as part of a word (``unicode61`` with
+``categories``; ADR 0077: a word index of the windows costs a quarter of their trigrams, which
+were most of the search's rebuild), on PostgreSQL by ``LIKE`` through ``pg_trgm``. No term
+holds ``MARK`` or white space, so a window never makes a term match that the text itself does
+not. So every term goes through an index: a query of single characters only (``猫``,
+``a b``) finds nothing (the search box asks for two characters at least), since it could
+only be answered by reading every ticket.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ MAX_TERMS = 16  # every term is one more index lookup (AND): a longer query is c
 _SPLIT = re.compile(r"[\s,;!?\"'()\[\]{}<>|，。、；：！？“”‘’（）【】《》「」『』]+")
 _NUMBER = re.compile(r"^[a-z]{2,4}-\d{8}-\d{3,}$")  # SR-20261207-001, folded
 MARK = "\ue000"  # a private-use character: follows each window of ``pairs``
+SEPARATOR = MARK + " "  # between two windows of ``pairs``
 
 
 def parse(query: str) -> Terms:
@@ -62,14 +67,16 @@ def is_number(terms: Terms) -> str | None:
 
 
 def pairs(text: str) -> str:
-    """The distinct two-character windows of ``text``'s lines, each followed by ``MARK``
-    (windows with white space left out), for the SQL views to index."""
+    """The distinct two-character windows of ``text``'s lines, each followed by ``MARK``, one
+    word each (separated by a space; windows with white space or NUL left out: SQLite's
+    tokenizer ends a word at NUL), for the SQL views to index."""
     # The windows of each run of text between white space (``str.split``: what ``isspace``
     # calls white space, line breaks included), distinct in order of first appearance, made
     # in C (``map``, ``dict.fromkeys``): the same as window by window per line, 1.3x faster on
     # a ticket's text (ADR 0068).
-    found = dict.fromkeys(chain.from_iterable(map(add, run, run[1:]) for run in text.split()))
-    return MARK.join(found) + MARK if found else ""
+    runs = (text.replace("\x00", " ") if "\x00" in text else text).split()
+    found = dict.fromkeys(chain.from_iterable(map(add, run, run[1:]) for run in runs))
+    return SEPARATOR.join(found) + MARK if found else ""
 
 
 def pair_term(term: str) -> str:

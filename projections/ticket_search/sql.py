@@ -1,22 +1,26 @@
 """The ticket search on SQL (ADR 0050): SQLite FTS5 trigram tables, PostgreSQL ``pg_trgm``.
 
-One table ``ticket_search`` holds a row per ticket with its text and two folded search texts
-(``projection.text_of`` as ``lc_text``, ``projection.contact_of`` as ``lc_contact``), kept
-apart so that a caller who may not search contacts never touches them. The text ends with a
-line of its two-character windows (``search.pairs``), so that a trigram index finds
-two-character terms too; the contact is only its tokens (``projection.contact_tokens``:
-digests, never the name, phone or e-mail), each looked up whole by a term's own token.
+One table ``ticket_search`` holds a row per ticket with its text and three folded search
+texts (``projection.text_of`` as ``lc_text``, its two-character windows ``search.pairs`` as
+``lc_pairs``, ``projection.contact_of`` as ``lc_contact``), the contact kept apart so that a
+caller who may not search contacts never touches it. The windows let an index find
+two-character terms (a trigram index cannot); the contact is only its tokens
+(``projection.contact_tokens``: digests, never the name, phone or e-mail), each looked up
+whole by a term's own token.
 
-* **SQLite**: two external-content FTS5 tables over those columns, the text's with the
-  ``trigram`` tokenizer, the contact's tokens with ``unicode61`` (each token one word, looked
-  up whole) (``ticket_search_text``, ``ticket_search_contact``; rowid = the ticket's ``seq``;
-  the text is stored once, in ``ticket_search``). A term is a quoted FTS phrase (a substring
-  for the trigram tokenizer; a two-character term its pair); the phrases are ANDed in one
-  ``MATCH`` that drives the query in rowid order, newest first, so it stops after ``limit``
-  rows however common the words (``_sqlite_rows``).
-* **PostgreSQL**: ``LIKE '%term%'`` on the folded columns, served by ``pg_trgm`` GIN indexes
-  (``gin_trgm_ops``) when the extension can be had (as the knowledge view, ADR 0020); without
-  it the same query answers by a scan.
+* **SQLite**: three external-content FTS5 tables over those columns: the text's with the
+  ``trigram`` tokenizer, the windows' and the contact's tokens as words (``unicode61``; the
+  windows' with every character but white space a word's, ``PAIR_WORDS``)
+  (``ticket_search_text``, ``ticket_search_pairs``, ``ticket_search_contact``; rowid = the
+  ticket's ``seq``; the texts are stored once, in ``ticket_search``). A term is a quoted FTS
+  phrase (a substring for the trigram tokenizer; a two-character term its window's word);
+  the phrases are ANDed in one ``MATCH`` (the windows' in a second, for the rows the first
+  finds) that drives the query in rowid order, newest first, so it stops after ``limit``
+  rows however common the words (``_sqlite_rows``). Until ADR 0077 the windows were a last
+  line of the text, in its trigram index: four times the index of the text alone to build.
+* **PostgreSQL**: ``LIKE '%term%'`` on the folded columns (a two-character term its window on
+  ``lc_pairs``), served by ``pg_trgm`` GIN indexes (``gin_trgm_ops``) when the extension can
+  be had (as the knowledge view, ADR 0020); without it the same query answers by a scan.
 
 Matches come newest first (``seq`` descending); the ticket whose number the query is comes
 first. Snippets are made in Python (``view.hit``), the same on every store.
@@ -47,8 +51,15 @@ from projections.ticket_search.view import TicketSearchPage, TicketSearchQuery, 
 
 TABLE = "ticket_search"
 TEXT_FTS = "ticket_search_text"
+PAIRS_FTS = "ticket_search_pairs"
 CONTACT_FTS = "ticket_search_contact"
-LC = ("lc_text", "lc_contact")
+LC = ("lc_text", "lc_contact", "lc_pairs")
+# The windows' words (``search.pairs``): every character is a word's but white space (``Z*``),
+# so ``r-⁂`` or ``，影⁂`` is one word; the text is folded already, no diacritic is removed.
+PAIR_WORDS = "unicode61 remove_diacritics 0 categories 'L* N* Co Cc Cf Cn Cs M* P* S*'"
+# (full-text table, its column, its tokenizer) on SQLite
+FTS = ((TEXT_FTS, "lc_text", "trigram"), (PAIRS_FTS, "lc_pairs", PAIR_WORDS),
+       (CONTACT_FTS, "lc_contact", "unicode61"))
 _TYPES = {"seq": "BIGINT NOT NULL", "version": "INTEGER NOT NULL"}
 FTS_SLICE = 20_000  # rows of the ticket search a bulk rebuild indexes per transaction (SQLite)
 
@@ -90,7 +101,7 @@ class SqlTicketSearchView(SqlView):
 
     @property
     def tables(self) -> tuple[str, ...]:  # type: ignore[override]
-        return (TABLE, TEXT_FTS, CONTACT_FTS) if self.sqlite else (TABLE,)
+        return (TABLE, TEXT_FTS, PAIRS_FTS, CONTACT_FTS) if self.sqlite else (TABLE,)
 
     write_columns = {TABLE: (*COLUMNS, *LC)}
 
@@ -101,14 +112,13 @@ class SqlTicketSearchView(SqlView):
                else "id TEXT PRIMARY KEY, seq BIGINT NOT NULL")
         cur.execute(f"CREATE TABLE IF NOT EXISTS {names[TABLE]} ({key}, {columns})")
         if self.sqlite:
-            # The text by trigrams (substrings); the contact's tokens whole (each a word of
-            # letters and digits: one index entry, one look-up). The content table is named
-            # as it will be once swapped in (a shadow's are filled by ``bulk_indexes``).
-            for fts, column, tokenizer in ((TEXT_FTS, "lc_text", "trigram"),
-                                           (CONTACT_FTS, "lc_contact", "unicode61")):
+            # The text by trigrams (substrings); its windows and the contact's tokens whole
+            # (each a word: one index entry, one look-up). The content table is named as it
+            # will be once swapped in (a shadow's are filled by ``bulk_indexes``).
+            for fts, column, tokenizer in FTS:
                 cur.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {names[fts]} USING fts5("
                             f"{column}, content='{TABLE}', content_rowid='seq', "
-                            f"tokenize='{tokenizer}')")
+                            f'tokenize="{tokenizer}")')
 
     def index_specs(self) -> dict[str, list[tuple[str, str]]]:
         indexes = [("number", "(number)"), ("customer", "(customer, seq)")]
@@ -131,7 +141,7 @@ class SqlTicketSearchView(SqlView):
         if not count:
             return
         step = max(1, (high - low + 1) * FTS_SLICE // count)
-        for fts, column in ((TEXT_FTS, "lc_text"), (CONTACT_FTS, "lc_contact")):
+        for fts, column, _ in FTS:
             for start in range(low, high + 1, step):
                 with self.store.transaction() as cur:
                     cur.execute(f"INSERT INTO {names[fts]} (rowid, {column}) "
@@ -151,11 +161,7 @@ class SqlTicketSearchView(SqlView):
         return row
 
     def stored(self, rows: list[Any]) -> dict[str, list[tuple[Any, ...]]]:
-        out = []
-        for row in rows:
-            text, contact = indexed(row)
-            out.append((*(row[c] for c in COLUMNS), text, contact))
-        return {TABLE: out}
+        return {TABLE: [(*(row[c] for c in COLUMNS), *indexed(row)) for row in rows]}
 
     def bulk_tail(self, cur: Any, names: dict[str, str],
                   stored: dict[str, list[tuple[Any, ...]]]) -> None:
@@ -172,11 +178,11 @@ class SqlTicketSearchView(SqlView):
         seq_at = COLUMNS.index("seq")
         for values in stored[TABLE]:
             seq = values[seq_at]
-            cur.execute(f"SELECT lc_text, lc_contact FROM {names[TABLE]} WHERE seq = ?", (seq,))
+            cur.execute(f"SELECT {', '.join(LC)} FROM {names[TABLE]} WHERE seq = ?", (seq,))
             old = cur.fetchone()
             cur.execute(upsert, values)
-            self._index(cur, seq, None if old is None else tuple(old), values[-2:],
-                        names[TEXT_FTS], names[CONTACT_FTS])
+            self._index(cur, seq, None if old is None else tuple(old), values[-len(LC):],
+                        {fts: names[fts] for fts, _, _ in FTS})
         cur.execute(f"PRAGMA secure_delete={int(secure)}")
 
     def _trigram_indexes(self, table: str, prefix: str | None = None) -> None:
@@ -191,7 +197,7 @@ class SqlTicketSearchView(SqlView):
     def _reset(self, cur: Any) -> None:
         super()._reset(cur)
         if self.sqlite:
-            for fts in (TEXT_FTS, CONTACT_FTS):
+            for fts, _, _ in FTS:
                 cur.execute(f"INSERT INTO {fts} ({fts}) VALUES ('delete-all')")
 
     # ------------------------------------------------------------------ writes
@@ -203,7 +209,7 @@ class SqlTicketSearchView(SqlView):
         ids = sorted({p.row_key(pe.event.originator_id) for pe in events})
         loaded = select_rows(cur, TABLE, (*COLUMNS, *LC), self.store.param, ids)
         rows: dict[str, Any] = {r["id"]: r for r in loaded}
-        before = {key: (r["lc_text"], r["lc_contact"]) for key, r in rows.items()}
+        before = {key: tuple(r[c] for c in LC) for key, r in rows.items()}
         changed: dict[str, TicketSearchRow] = {}
         for pe in events:
             key = p.row_key(pe.event.originator_id)
@@ -220,23 +226,25 @@ class SqlTicketSearchView(SqlView):
             secure = cur.fetchone()[0]
             cur.execute("PRAGMA secure_delete=ON")
         for key, row in changed.items():
-            text, contact = texts[key]
-            values = (*(row[c] for c in COLUMNS), text, contact)  # type: ignore[literal-required]
+            values = (*(row[c] for c in COLUMNS), *texts[key])  # type: ignore[literal-required]
             cur.execute(self._upsert, values)
             if self.sqlite:
-                self._index(cur, row["seq"], before.get(key), (text, contact))
+                self._index(cur, row["seq"], before.get(key), texts[key])
         if secure is not None:
             cur.execute(f"INSERT INTO {CONTACT_FTS} ({CONTACT_FTS}) VALUES ('optimize')")
             cur.execute(f"PRAGMA secure_delete={int(secure)}")
         self._erased = self._erased or erased
 
     @staticmethod
-    def _index(cur: Any, seq: int, old: tuple[str, str] | None, new: tuple[str, str],
-               text_fts: str = TEXT_FTS, contact_fts: str = CONTACT_FTS) -> None:
-        """Keeps the external-content FTS tables in step with the row: a changed text is
+    def _index(cur: Any, seq: int, old: tuple[str, ...] | None, new: tuple[str, ...],
+               names: dict[str, str] | None = None) -> None:
+        """Keeps the external-content FTS tables in step with the row (``old`` and ``new``
+        its ``LC`` values; ``names``: the tables' names when not their own): a changed text is
         deleted with its old value (what FTS5 needs to find its entries) and inserted anew."""
-        for fts, column, was, now in ((text_fts, "lc_text", old and old[0], new[0]),
-                                      (contact_fts, "lc_contact", old and old[1], new[1])):
+        for fts_name, column, _ in FTS:
+            fts = names[fts_name] if names else fts_name
+            at = LC.index(column)
+            was, now = (old[at] if old is not None else None), new[at]
             if old is not None and was == now:
                 continue
             if old is not None:
@@ -309,15 +317,24 @@ class SqlTicketSearchView(SqlView):
         stops once it has ``limit`` rows, however common the words). Every term is a phrase
         (a two-character term its pair, ``search.pair_term``):
 
-        * every term in the text: the text index finds the rows holding every phrase;
+        * every term in the text: the text index finds the rows holding every phrase of
+          three characters or more, and the windows' index those holding every window (it
+          drives the query when the terms are all of two characters);
         * with contacts, also the rows where some term is in the contact: the contact index
           finds the rows holding any of the phrases, and every term is checked in the text
           or the contact (``instr``). The two are merged, newest first."""
-        phrases = [fts_query([t]) for t in terms.grams] + [
-            fts_query([pair_term(t)]) for t in terms.short]
-        sql = (f"SELECT {self._cols} FROM {TEXT_FTS} f JOIN {TABLE} t ON t.seq = f.rowid "
-               f"WHERE {TEXT_FTS} MATCH ?{_and(where)} ORDER BY f.rowid DESC LIMIT ?")
-        rows = self._fetch(cur, sql, [" AND ".join(phrases), *params, limit])
+        grams = " AND ".join(fts_query([t]) for t in terms.grams)
+        words = " AND ".join(fts_query([pair_term(t)]) for t in terms.short)
+        # The terms of three characters and more drive the query when there are any, the
+        # two-character ones' windows when there are only those (either: rowid order).
+        drive, first = (TEXT_FTS, grams) if grams else (PAIRS_FTS, words)
+        also, also_params = list(where), list(params)
+        if grams and words:
+            also.insert(0, f"t.seq IN (SELECT rowid FROM {PAIRS_FTS} WHERE {PAIRS_FTS} MATCH ?)")
+            also_params.insert(0, words)
+        sql = (f"SELECT {self._cols} FROM {drive} f JOIN {TABLE} t ON t.seq = f.rowid "
+               f"WHERE {drive} MATCH ?{_and(also)} ORDER BY f.rowid DESC LIMIT ?")
+        rows = self._fetch(cur, sql, [first, *also_params, limit])
         if not contacts:
             return rows
         checks = [*where, *("(instr(t.lc_text, ?) > 0 OR instr(t.lc_contact, ?) > 0)"
@@ -339,12 +356,13 @@ class SqlTicketSearchView(SqlView):
         the plan -- the indexes, or the rows newest first -- left to PostgreSQL."""
         checks, values = list(where), list(params)
         for term in terms.all:
-            pattern = like_pattern(term if len(term) > 2 else pair_term(term))
+            column, pattern = (("t.lc_text", like_pattern(term)) if len(term) > 2
+                               else ("t.lc_pairs", like_pattern(pair_term(term))))
             if contacts:
-                checks.append("(t.lc_text LIKE %s OR t.lc_contact LIKE %s)")
+                checks.append(f"({column} LIKE %s OR t.lc_contact LIKE %s)")
                 values += [pattern, like_pattern(p.contact_token(term))]
             else:
-                checks.append("t.lc_text LIKE %s")
+                checks.append(f"{column} LIKE %s")
                 values.append(pattern)
         return self._fetch(cur, f"SELECT {self._cols} FROM {TABLE} t WHERE "
                                 f"{' AND '.join(checks)} ORDER BY t.seq DESC LIMIT %s",
@@ -355,8 +373,8 @@ def _and(clauses: list[str]) -> str:
     return "".join(f" AND {c}" for c in clauses)
 
 
-def indexed(row: TicketSearchRow) -> tuple[str, str]:
-    """The folded text and contact as the SQL views store and index them: each with its
-    two-character windows (``search.pairs``) on a last line."""
-    text, contact = p.text_of(row), p.contact_of(row)
-    return f"{text}\n{pairs(text)}", contact  # the contact's tokens are whole words
+def indexed(row: TicketSearchRow) -> tuple[str, str, str]:
+    """The ``LC`` values the SQL views store and index: the folded text, the contact's tokens
+    (whole words) and the text's two-character windows (``search.pairs``)."""
+    text = p.text_of(row)
+    return text, p.contact_of(row), pairs(text)
