@@ -145,7 +145,7 @@ def cmd_projections(args: argparse.Namespace) -> int:
         failed = False
         for group in groups:
             label = ", ".join(group)
-            title = f"{len(group)} views in one pass" if len(group) > 1 else label
+            title = f"{len(group)} views" if len(group) > 1 else label
             with Progress(
                 TextColumn(f"rebuild {title}"), BarColumn(), MofNCompleteColumn(),
                 TextColumn("{task.fields[rate]} events/s"), TimeRemainingColumn(), console=console,
@@ -167,7 +167,11 @@ def cmd_projections(args: argparse.Namespace) -> int:
                     console.print(f"{label}: rebuild failed: {type(e).__name__}: {e}")
                     continue
             count, seconds = next(iter(done.values()))
-            how = " (one pass, built beside the live views and swapped in)" if group is bulk else ""
+            processes = len({services.runner.rebuilt_by.get(n) for n in group})
+            how = ((" (one pass, built beside the live views and swapped in)" if processes == 1
+                    else f" ({processes} processes, each one pass over the log for its views, "
+                         "built beside the live views and swapped in; ADR 0077)")
+                   if group is bulk else "")
             console.print(
                 f"{label}: {count} notifications in {seconds:.2f} s "
                 f"({count / max(seconds, 1e-9):,.0f} events/s){how}"

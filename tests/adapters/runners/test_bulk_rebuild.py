@@ -160,8 +160,24 @@ def test_the_command_rebuilds_the_views_in_one_pass(demo: Services,
     before = snapshot(demo)
     assert main(["projections", "rebuild", "--database", demo.settings.database_url]) == 0
     said = capsys.readouterr().err
-    assert "5 views in one pass" in said and "events/s" in said
+    assert "rebuild 5 views" in said and "events/s" in said
     assert "knowledge: " in said  # a view without a fold: in place, as before
+    assert "(one pass, built beside" in " ".join(said.split())
+    assert snapshot(demo) == before
+
+
+def test_the_command_rebuilds_in_two_processes_on_a_large_log(
+        demo: Services, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """ADR 0077 through the command, whose progress bar runs a thread while it forks."""
+    from adapters.cli.main import main
+    from adapters.runners import bulk
+
+    monkeypatch.setattr(bulk, "PARALLEL_FROM", 1)
+    before = snapshot(demo)
+    assert main(["projections", "rebuild", "--database", demo.settings.database_url]) == 0
+    said = " ".join(capsys.readouterr().err.split())  # as wrapped to the terminal
+    assert "(2 processes, each one pass over the log" in said and "events/s" in said
     assert snapshot(demo) == before
 
 
