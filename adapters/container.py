@@ -43,6 +43,7 @@ from application.current import CurrentRecords
 from application.customers import customer_policy
 from application.desk import ServiceDesk
 from application.notices import NoticeDecider, RulesError, desk_directory
+from application.passwords import Passwords
 from application.ports import BlobStore, Clock
 from application.projects import contract_terms
 from application.routine_tickets import NAME as ROUTINE_TICKETS
@@ -117,6 +118,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
         clock=clock,
         timezone=settings.timezone,
         matrix=settings.priority_matrix,
+        passwords=Passwords(settings.password_cost),
     )
     desk.positions = RecorderPositions(desk.recorder)
     versions = RecorderVersions(desk.recorder, db)

@@ -15,6 +15,7 @@ from domain.priority import DEFAULT_MATRIX, Priority, PriorityMatrix
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/opsledger.sqlite3"
 RATE_UNITS = ("second", "minute", "hour", "day")
+PASSWORD_COSTS = ("owasp", "test")  # ADR 0078, application.passwords.COSTS
 
 
 class SettingsError(ValueError):
@@ -282,6 +283,10 @@ class Settings:
     # ADR 0070: a PostgreSQL hot standby of the store's database that serves the read models'
     # queries (lists, queues, search, reports); "": everything on the primary.
     read_replica_url: str = ""
+    # ADR 0078: the argon2id cost of new console password hashes: "owasp" (19 MiB, 2 passes) or
+    # "test" (1 MiB, 1 pass: test deployments and the test suite only). Hashes made at one
+    # cost still verify at the other (argon2 keeps the parameters in the hash).
+    password_cost: str = "owasp"
 
     def __post_init__(self) -> None:
         if not 1 <= self.workers <= 64:
@@ -292,6 +297,9 @@ class Settings:
         _ = self.rate_limit_rule  # a bad OPSLEDGER_RATE_LIMIT fails at start, not later
         _ = (self.smtp_address, self.lmtp_address, self.mail_customer_map)  # ADR 0057: likewise
         _ = self.read_replica  # ADR 0070: likewise
+        if self.password_cost not in PASSWORD_COSTS:
+            raise SettingsError(f"OPSLEDGER_PASSWORD_COST must be {' or '.join(PASSWORD_COSTS)}, "
+                                f"not {self.password_cost!r}")
 
     @property
     def rate_limit_rule(self) -> tuple[str, int] | None:
@@ -428,6 +436,7 @@ class Settings:
                                        "OPSLEDGER_IMAP_POLL_SECONDS", default=60.0),
             imap_ca_file=env.get("OPSLEDGER_IMAP_CA_FILE") or "",
             read_replica_url=env.get("OPSLEDGER_READ_REPLICA_URL") or "",
+            password_cost=(env.get("OPSLEDGER_PASSWORD_COST") or "owasp").strip().lower(),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **given) if given else settings  # type: ignore[arg-type]

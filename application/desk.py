@@ -35,6 +35,7 @@ from application.errors import (
     record_not_found,
 )
 from application.idempotency import IdempotencyKey, IdempotencyRecord
+from application.passwords import Passwords
 from application.ports import Clock, Notifier, PositionIndex, SystemClock, TicketClocks
 from domain.customer import customer_id
 from domain.errors import InvalidCommand
@@ -160,11 +161,14 @@ class ServiceDesk(Application):
         timezone: str = "Asia/Shanghai",
         matrix: PriorityMatrix = DEFAULT_MATRIX,
         positions: PositionIndex | None = None,
+        passwords: Passwords | None = None,
     ) -> None:
         super().__init__(env)
         self.clock: Clock = clock or SystemClock()
         self.timezone = ZoneInfo(timezone)
         self.matrix = matrix
+        # Console password hashes at the configured cost (ADR 0049, 0077; OWASP's by default).
+        self.passwords = passwords or Passwords()
         self.positions = positions
         self.saved_position = 0  # the highest notification id this process has written
         # Held by a creator from its first number to its save (``Context.issue``); replaced by

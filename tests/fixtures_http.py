@@ -235,6 +235,8 @@ def make_api(http_database_url: str, http_clock: FixedClock) -> Iterator[Callabl
         # No rate limit either (ADR 0037): in-process clients send hundreds of requests a
         # second with one token; the limit's own tests set ``rate_limit``.
         settings.setdefault("rate_limit", "off")
+        # Console passwords at argon2id's test cost (ADR 0078): ~1 ms a hash instead of ~30.
+        settings.setdefault("password_cost", "test")
         services = build(Settings(database_url=http_database_url, **settings), clock=http_clock)
         client = TestClient(create_app(services))
         opened.append((services, client))

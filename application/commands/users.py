@@ -198,7 +198,7 @@ class SetPassword(_OnUser):
 
     def decide(self, u: User, ctx: Context) -> None:
         passwords.check_new(self.password)
-        u.set_password(passwords.hash_password(self.password), actor=ctx.actor, at=ctx.at)
+        u.set_password(ctx.desk.passwords.hash(self.password), actor=ctx.actor, at=ctx.at)
 
 
 #: How long a console session (a token issued at login) lasts.
@@ -236,7 +236,8 @@ class OpenSession(_OnUser):
         until = u.locked_until(ctx.at)
         if until is not None:
             raise LoginLocked(until)
-        if u.active and passwords.verify(getattr(u, "password_hash", None), self.password):
+        if u.active and ctx.desk.passwords.verify(getattr(u, "password_hash", None),
+                                                  self.password):
             u.issue_token(self.token_id, token_digest(self.token), ctx.at + SESSION_LIFETIME,
                           label=SESSION_LABEL, actor=u.user, at=ctx.at)
         else:

@@ -32,7 +32,8 @@ def free_port() -> int:
 
 
 def child_env(database_url: str, **extra: str) -> dict[str, str]:
-    """The environment of a child ``opsledger``: this tree first on the path, JSON logs."""
+    """The environment of a child ``opsledger``: this tree first on the path, JSON logs, console
+    passwords at argon2id's test cost (a test deployment, ADR 0078)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPSLEDGER_")}
     env.update(
         PYTHONPATH=str(ROOT),
@@ -40,6 +41,7 @@ def child_env(database_url: str, **extra: str) -> dict[str, str]:
         OPSLEDGER_LOG_JSON="1",
         OPSLEDGER_LOG_LEVEL="warning",
         PYTHONFAULTHANDLER="1",  # a crash of the child leaves its threads' stacks in its log
+        OPSLEDGER_PASSWORD_COST="test",  # argon2id's test cost (ADR 0078)
     )
     env.update(extra)
     return env

@@ -27,7 +27,6 @@ from adapters.http.edge.browser import LOGIN_PATH, SESSION_COOKIE, is_console
 from application.commands.users import SESSION_LIFETIME, LoginLocked, OpenSession, RevokeToken
 from application.errors import RecordNotFound
 from application.identities import parse_token
-from application.passwords import verify
 from domain.errors import InvalidCommand, TransitionNotAllowed
 
 PUBLIC = {"exclude_from_auth": True}
@@ -90,7 +89,7 @@ def login(request: Request[Any, Any, Any], state: State,
         return page(request, "login.html", status_code=423, error=w.t(
             "login.locked", until=w.when(e.until)), notice=None, user=user, next=target or "")
     except (RecordNotFound, InvalidCommand, TransitionNotAllowed):
-        verify(None, password)  # as long as a wrong password takes
+        desk.passwords.verify(None, password)  # as long as a wrong password takes
         opened, roles = False, ()
     if not opened:
         return page(request, "login.html", status_code=401, error=w.t("login.failed"),
