@@ -41,6 +41,7 @@ from adapters.http.routes import service_catalogue  # ADR 0061
 from adapters.http.routes import repairs  # ADR 0065
 from adapters.http.routes import agreements, complaints  # ADR 0066
 from adapters.http.routes import spare_parts, visits  # ADR 0064
+from adapters.http.speed.collector import collector_paused
 from adapters.http.speed.fastlane import command_lane
 from adapters.http.speed.route_map import RouteMapKeptLitestar
 from adapters.http.speed.threads import run_sync
@@ -72,6 +73,11 @@ def _prepare_structs() -> None:
 
 
 def create_app(services: Services, *, run_projections: bool = True) -> Litestar:
+    with collector_paused():  # the build makes only objects the app keeps (ADR 0079)
+        return _create_app(services, run_projections=run_projections)
+
+
+def _create_app(services: Services, *, run_projections: bool) -> Litestar:
     def startup(app: Litestar) -> None:
         if run_projections:
             services.runner.start()

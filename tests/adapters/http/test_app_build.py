@@ -85,3 +85,35 @@ def test_the_built_app_answers(services: Services):
     with TestClient(create_app(services, run_projections=False)) as client:
         assert client.get("/healthz").status_code == 200
         assert client.get(f"{API}/tickets").status_code in (200, 401)
+
+
+def test_the_collector_is_paused_while_the_app_is_built_and_as_it_was_after(services: Services):
+    """ADR 0079: no automatic collection inside Litestar's build of the app (one ran every 700
+    new objects through the build's hundreds of thousands); a collector that was off stays off."""
+    import gc
+    import sys
+
+    inside: list[int] = []
+
+    def count(phase: str, info: dict[str, Any]) -> None:
+        frame = sys._getframe(1) if phase == "start" else None
+        while frame is not None:
+            code = frame.f_code
+            if code.co_name == "__init__" and code.co_filename.endswith("litestar/app.py"):
+                inside.append(info["generation"])
+                return
+            frame = frame.f_back  # type: ignore[assignment]
+
+    assert gc.isenabled()
+    gc.callbacks.append(count)
+    try:
+        create_app(services, run_projections=False)
+    finally:
+        gc.callbacks.remove(count)
+    assert inside == [] and gc.isenabled(), inside
+    gc.disable()
+    try:
+        create_app(services, run_projections=False)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
