@@ -64,7 +64,8 @@ def test_the_current_month_is_the_month_in_the_service_zone(api: Api):
 
 
 @MEMORY_ONLY
-def test_compliance_with_half_a_period_names_the_missing_half(api: Api):
+def test_compliance_with_half_a_period_names_the_missing_half(read_only_store_api: Api):
+    api = read_only_store_api  # records nothing: one app per module and store
     assert_problem(api.client.get(f"{API}/sla/compliance?from=2026-11-01"), 400, field="to")
     assert_problem(api.client.get(f"{API}/sla/compliance?to=2026-11-30"), 400, field="from")
 
@@ -76,7 +77,8 @@ _EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.IGNOREC
 
 @MEMORY_ONLY
 @pytest.mark.parametrize("path", ["/schema", "/schema/redoc", "/docs"])
-def test_the_docs_pages_load_nothing_from_the_internet(api: Api, path: str):
+def test_the_docs_pages_load_nothing_from_the_internet(read_only_store_api: Api, path: str):
+    api = read_only_store_api  # records nothing: one app per module and store
     r = api.client.get(path)
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("text/html")
@@ -87,7 +89,8 @@ def test_the_docs_pages_load_nothing_from_the_internet(api: Api, path: str):
 
 
 @MEMORY_ONLY
-def test_the_openapi_document_is_still_served(api: Api):
+def test_the_openapi_document_is_still_served(read_only_store_api: Api):
+    api = read_only_store_api  # records nothing: one app per module and store
     r = api.client.get("/schema/openapi.json")
     assert r.status_code == 200 and "paths" in r.json()
 
@@ -112,7 +115,8 @@ def test_healthz_says_only_up_or_down_unless_staff_ask(make_api: Callable[..., A
 
 
 @MEMORY_ONLY
-def test_healthz_on_an_open_development_store_shows_everything(api: Api):
+def test_healthz_on_an_open_development_store_shows_everything(read_only_store_api: Api):
+    api = read_only_store_api  # records nothing: one app per module and store
     # no admin token and no users: every caller is the admin there (ADR 0036)
     body = api.client.get("/healthz").json()
     assert body["status"] == "ok" and "projections" in body
@@ -179,8 +183,8 @@ LISTS = ["tickets", "queues/unassigned", "queues/by-assignee/eng-wang", "problem
 
 @pytest.mark.parametrize("http_store", ALL_STORES)
 @pytest.mark.parametrize("path", LISTS)
-def test_an_unknown_query_parameter_is_a_400_naming_it(api: Api, path: str):
-    r = api.client.get(f"{API}/{path}?statuss=open&bogus=1")
+def test_an_unknown_query_parameter_is_a_400_naming_it(read_only_store_api: Api, path: str):
+    r = read_only_store_api.client.get(f"{API}/{path}?statuss=open&bogus=1")
     problem = assert_problem(r, 400, field="statuss")
     assert sorted(e["field"] for e in problem["errors"]) == ["bogus", "statuss"]
     assert "statuss" in problem["detail"] and "bogus" in problem["detail"]
@@ -200,12 +204,14 @@ def test_known_query_parameters_still_work(api: Api):
 
 @MEMORY_ONLY
 @pytest.mark.parametrize("value", ["1e2", "%EF%BC%95", "5.0", "%2B5"])
-def test_an_integer_query_parameter_takes_ascii_digits_only(api: Api, value: str):
+def test_an_integer_query_parameter_takes_ascii_digits_only(read_only_store_api: Api, value: str):
+    api = read_only_store_api  # records nothing: one app per module and store
     assert_problem(api.client.get(f"{API}/tickets?limit={value}"), 400, field="limit")
     assert_problem(api.client.get(f"{API}/audit/events?after={value}"), 400, field="after")
 
 
 @MEMORY_ONLY
-def test_the_problem_of_an_unknown_parameter_is_json(api: Api):
+def test_the_problem_of_an_unknown_parameter_is_json(read_only_store_api: Api):
+    api = read_only_store_api  # records nothing: one app per module and store
     r = api.client.get(f"{API}/tickets?x=1")
     assert r.headers["content-type"].startswith(PROBLEM)
