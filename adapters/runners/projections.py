@@ -204,8 +204,12 @@ class ProjectionRunner(FollowerThread):
         bulk = [v for v in views if bulk_rebuild.bulk_capable(v)]
         out: dict[str, tuple[int, float]] = {}
         if bulk:
+            # A second process is forked only from a process whose runner thread is not
+            # running (the command line, replay): a fork copies the locks other threads hold
+            # at that instant (a log line being written) and a child could wait on them forever.
+            fresh = self.fresh if self._thread is None else None
             outcome = bulk_rebuild.rebuild(self.desk, bulk, progress,  # type: ignore[arg-type]
-                                           fresh=self.fresh, processes=processes)
+                                           fresh=fresh, processes=processes)
             self.rebuilt_by.update(outcome.pids)
             for view in bulk:
                 self._moved_to.pop(view.name, None)

@@ -259,6 +259,15 @@ def test_two_processes_rebuild_two_groups_of_views_that_equal_the_incremental_bu
     monkeypatch.setattr(bulk, "PARALLEL_FROM", demo.desk.max_position() + 1)
     demo.runner.rebuild_many(list(BULK), processes=2)
     assert set(demo.runner.rebuilt_by.values()) == {os.getpid()}
+    # nor from a process whose runner thread runs (a server's): a fork there could copy a
+    # lock another thread holds
+    monkeypatch.setattr(bulk, "PARALLEL_FROM", 1)
+    demo.runner.start()
+    try:
+        demo.runner.rebuild_many(list(BULK), processes=2)
+    finally:
+        demo.runner.stop()
+    assert set(demo.runner.rebuilt_by.values()) == {os.getpid()}
 
 
 def test_a_failing_second_process_fails_the_rebuild_and_leaves_its_live_views(
