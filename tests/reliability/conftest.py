@@ -2,7 +2,7 @@
 
 Fixtures:
     http_store      overridden here: "sqlite" | "postgres" (PostgreSQL is marked ``postgres``)
-    reliable_url    ``http_database_url``: a fresh SQLite file or PostgreSQL database
+    reliable_url    a fresh SQLite file or an empty PostgreSQL database (``postgres_url``)
     server          a running ``opsledger serve`` child process on that store (``Process``)
 """
 
@@ -24,8 +24,12 @@ def http_store(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def reliable_url(http_database_url: str) -> str:
-    return http_database_url
+def reliable_url(http_store: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if http_store == "sqlite":
+        return f"sqlite:///{tmp_path}/o.sqlite3"
+    # an empty database (``postgres_url``), not the HTTP tests' copy of a built schema: backups
+    # restore into it and servers start on it as on a new deployment's
+    return str(request.getfixturevalue("postgres_url"))
 
 
 @pytest.fixture
