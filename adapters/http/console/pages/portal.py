@@ -222,6 +222,7 @@ def public_timeline(entries: list[Any]) -> list[dict[str, Any]]:
 def knowledge(request: Request[Any, Any, Any], state: State, q: str = "",
               cursor: str | None = None) -> Template:
     services = kit.services_of(state)
+    kit.read_your_writes(services)  # an article just published or retired shows as it is now
     query = kb.search_query(q.strip(), PAGE_SIZE, kit.parse_cursor(cursor) or 0)
     found = kb.search(services.knowledge, query, requester=True)
     return page(request, "portal/knowledge.html", q=q.strip(), found=found,
