@@ -39,13 +39,23 @@ pytest_plugins: list[str] = [
 ]
 
 
+#: Files whose tests take many seconds each (servers started and killed, benchmarks, the
+#: fuzzer): they run first, so that the two xdist workers end on short tests and end together
+#: (collected last, they kept one worker busy ~90 s after the other's last test).
+LONG_FIRST = ("tests/reliability/", "tests/test_bench_smoke.py",
+              "tests/adapters/http/test_schemathesis.py")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Browser tests run last. Their session-wide Playwright (sync API) keeps an event loop
-    running in the worker's main thread until the session ends, so a later test of the same
-    worker that runs a loop of its own (``asyncio.run``, the bench's client) would fail."""
-    browser = [item for item in items if "tests/browser/" in item.nodeid]
-    if browser:
-        items[:] = [item for item in items if "tests/browser/" not in item.nodeid] + browser
+    """Long tests first (``LONG_FIRST``); browser tests run last. Their session-wide Playwright
+    (sync API) keeps an event loop running in the worker's main thread until the session ends,
+    so a later test of the same worker that runs a loop of its own (``asyncio.run``, the
+    bench's client) would fail."""
+    def rank(item: pytest.Item) -> int:
+        if "tests/browser/" in item.nodeid:
+            return 2
+        return 0 if item.nodeid.startswith(LONG_FIRST) else 1
+    items.sort(key=rank)  # stable: collection order within each rank
 
 
 @pytest.fixture(scope="session")
