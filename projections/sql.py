@@ -269,11 +269,22 @@ class Tracking:
             raise TrackingConflict(",".join(names), start, -1)
 
 
-def upsert_sql(table: str, columns: tuple[str, ...], param: str, key: str = "id") -> str:
-    """``INSERT … ON CONFLICT (key) DO UPDATE`` of every column: a view's row write."""
+def upsert_sql(table: str, columns: tuple[str, ...], param: str, key: str = "id",
+               kept: tuple[str, ...] = ()) -> str:
+    """``INSERT … ON CONFLICT (key) DO UPDATE`` of every column: a view's row write. The
+    ``kept`` columns keep the stored value when the new one equals it, so that PostgreSQL
+    sees them unchanged (the same bytes: a compressed or TOASTed text is not written again)
+    and can update the row in place (HOT) when only other, unindexed columns moved."""
     cols = ", ".join(f'"{c}"' for c in columns)
     keys = {k.strip() for k in key.split(",")}
-    updates = ", ".join(f'"{c}"=excluded."{c}"' for c in columns if c not in keys)
+
+    def value(c: str) -> str:
+        if c in kept:
+            return (f'CASE WHEN {table}."{c}" = excluded."{c}" THEN {table}."{c}" '
+                    f'ELSE excluded."{c}" END')
+        return f'excluded."{c}"'
+
+    updates = ", ".join(f'"{c}"={value(c)}' for c in columns if c not in keys)
     action = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
     return (f"INSERT INTO {table} ({cols}) VALUES ({', '.join([param] * len(columns))}) "
             f"ON CONFLICT ({key}) {action}")

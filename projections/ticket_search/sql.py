@@ -81,7 +81,8 @@ class SqlTicketSearchView(SqlView):
             raise RuntimeError(f"the ticket search needs SQLite 3.34 or later (FTS5 with the "
                                f"trigram tokenizer), not {sqlite3.sqlite_version}")
         self._cols = ", ".join(f"t.{c}" for c in COLUMNS)
-        self._upsert = upsert_sql(TABLE, (*COLUMNS, *LC), store.param)
+        self._upsert = upsert_sql(TABLE, (*COLUMNS, *LC), store.param, kept=() if self.sqlite
+                                  else (*LC, "title", "description", "work_log", "resolution"))
         self._erased = False  # a committed batch emptied a contact: purge (``committed``)
         with self.store.transaction() as cur:
             self.tracking.create(cur)
@@ -110,7 +111,8 @@ class SqlTicketSearchView(SqlView):
                             for c in (*COLUMNS, *LC) if c not in ("id", "seq"))
         key = ("seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE" if self.sqlite
                else "id TEXT PRIMARY KEY, seq BIGINT NOT NULL")
-        cur.execute(f"CREATE TABLE IF NOT EXISTS {names[TABLE]} ({key}, {columns})")
+        cur.execute(f"CREATE TABLE IF NOT EXISTS {names[TABLE]} ({key}, {columns})"
+                    + ("" if self.sqlite else " WITH (fillfactor = 50)"))
         if self.sqlite:
             # The text by trigrams (substrings); its windows and the contact's tokens whole
             # (each a word: one index entry, one look-up). The content table is named as it
