@@ -30,9 +30,10 @@ from projections.ticket_list.projection import row_key, status_after
 
 NAME = "ticket_search"
 # Bump when the row shape, the folding or the handlers change: the runner rebuilds the view.
-VERSION = 6  # 2, 3: the SQL views index two-character windows (search.pairs); 4: contact
+VERSION = 7  # 2, 3: the SQL views index two-character windows (search.pairs); 4: contact
 # digests; 5: SQLite indexes the contact's digests as whole words; 6: the windows in a column
-# of their own, SQLite indexes them as words (ADR 0077)
+# of their own, SQLite indexes them as words (ADR 0077); 7: PostgreSQL indexes the windows and
+# the contact's digests as arrays of words (ADR 0081)
 
 
 class TicketSearchRow(TypedDict):

@@ -61,6 +61,8 @@ PAIR_WORDS = "unicode61 remove_diacritics 0 categories 'L* N* Co Cc Cf Cn Cs M* 
 FTS = ((TEXT_FTS, "lc_text", "trigram"), (PAIRS_FTS, "lc_pairs", PAIR_WORDS),
        (CONTACT_FTS, "lc_contact", "unicode61"))
 _TYPES = {"seq": "BIGINT NOT NULL", "version": "INTEGER NOT NULL"}
+# PostgreSQL: the columns of words (a space between two), indexed and found as arrays of words
+WORDS = ("lc_pairs", "lc_contact")
 FTS_SLICE = 20_000  # rows of the ticket search a bulk rebuild indexes per transaction (SQLite)
 
 
@@ -88,7 +90,7 @@ class SqlTicketSearchView(SqlView):
             self.tracking.create(cur)
             _, version = self.tracking.stored(cur)
             if version != p.VERSION:
-                for table in (TEXT_FTS, CONTACT_FTS, TABLE):
+                for table in (*(fts for fts, _, _ in FTS), TABLE):
                     cur.execute(f"DROP TABLE IF EXISTS {table}")
                 self.tracking.reset(cur)
             self._create_all(cur)
@@ -125,7 +127,11 @@ class SqlTicketSearchView(SqlView):
     def index_specs(self) -> dict[str, list[tuple[str, str]]]:
         indexes = [("number", "(number)"), ("customer", "(customer, seq)")]
         if not self.sqlite:
-            indexes.append(("seq", "(seq)"))
+            # The windows and the contact's tokens as words (``WORDS``): a GIN index of the
+            # array of each row's words, one entry a word, found whole by ``@>``. Built-in
+            # (no extension), and half the time of their trigrams (ADR 0081).
+            indexes += [("seq", "(seq)"), *((f"{column}_words", f"USING gin ({words(column)})")
+                                            for column in WORDS)]
         return {TABLE: indexes}
 
     def bulk_indexes(self, names: dict[str, str]) -> None:
@@ -194,7 +200,8 @@ class SqlTicketSearchView(SqlView):
             with self.store.read() as cur:
                 prefix = index_prefix(cur, self.store, table)
         trigram_indexes(self.store, self.tracking.DDL_LOCK, table,
-                        {f"{prefix}_{column}_trgm": column for column in LC})
+                        {f"{prefix}_{column}_trgm": column for column in LC
+                         if column not in WORDS})
 
     def _reset(self, cur: Any) -> None:
         super()._reset(cur)
@@ -358,17 +365,22 @@ class SqlTicketSearchView(SqlView):
         the plan -- the indexes, or the rows newest first -- left to PostgreSQL."""
         checks, values = list(where), list(params)
         for term in terms.all:
-            column, pattern = (("t.lc_text", like_pattern(term)) if len(term) > 2
-                               else ("t.lc_pairs", like_pattern(pair_term(term))))
+            check, value = ((f"t.lc_text LIKE %s", like_pattern(term)) if len(term) > 2
+                            else (f"{words('t.lc_pairs')} @> %s", [pair_term(term)]))
             if contacts:
-                checks.append(f"({column} LIKE %s OR t.lc_contact LIKE %s)")
-                values += [pattern, like_pattern(p.contact_token(term))]
+                checks.append(f"({check} OR {words('t.lc_contact')} @> %s)")
+                values += [value, [p.contact_token(term)]]
             else:
-                checks.append(f"{column} LIKE %s")
-                values.append(pattern)
+                checks.append(check)
+                values.append(value)
         return self._fetch(cur, f"SELECT {self._cols} FROM {TABLE} t WHERE "
                                 f"{' AND '.join(checks)} ORDER BY t.seq DESC LIMIT %s",
                            [*values, limit])
+
+
+def words(column: str) -> str:
+    """PostgreSQL: the array of ``column``'s words, as its GIN index has them."""
+    return f"string_to_array({column}, ' ')"
 
 
 def _and(clauses: list[str]) -> str:

@@ -325,3 +325,33 @@ def test_postgresql_plans_every_search_with_its_words(store_kind, store_url) -> 
         assert [s for s in prepared if "ticket_search" in s] == []
     finally:
         view.close()
+
+
+def test_postgresql_looks_up_windows_and_contact_tokens_in_their_word_indexes(
+        store_kind, store_url) -> None:
+    """ADR 0081: on PostgreSQL a two-character term's window and a contact's token are found
+    whole in a GIN index of the column's words (the query's expression is the index's)."""
+    if store_kind != "postgres":
+        pytest.skip("a PostgreSQL index matter")
+    from projections.ticket_search.search import pair_term
+    from projections.ticket_search.sql import WORDS, words
+
+    view = SqlTicketSearchView(PostgresStore(store_url, pool_size=1))
+    try:
+        events, _ = history()
+        view.apply(events, start=0, end=events[-1].position)
+        with view.store.pool.connection() as conn:  # type: ignore[attr-defined]
+            conn.execute("SET enable_seqscan = off")
+            for column, value in zip(WORDS, (pair_term("卡纸"), p.contact_token("5678")),
+                                     strict=True):
+                plan = "\n".join(r for (r,) in conn.execute(
+                    f"EXPLAIN SELECT id FROM ticket_search WHERE {words(column)} @> %s",
+                    [[value]]))
+                assert f"ticket_search_{column}_words" in plan, plan
+            trigram = {r for (r,) in conn.execute(
+                "SELECT indexname FROM pg_indexes WHERE tablename = 'ticket_search' "
+                "AND indexdef LIKE '%gin_trgm_ops%'")}
+            assert trigram == {"ticket_search_lc_text_trgm"}
+        assert found(view, "卡纸") and found(view, "5678", contacts=True)
+    finally:
+        view.close()
