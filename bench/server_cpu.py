@@ -10,7 +10,8 @@ database on a private PostgreSQL), warms it up, drives ``--tickets`` six-call li
 ``--clients`` connections with ``bench.http_commands``'s lean asyncio client, waits for the
 projections worker to catch up, and reads ``utime + stime`` of every server process from
 ``/proc/<pid>/stat`` before and after. It prints, per process kind (supervisor, HTTP workers,
-projections worker), ms of CPU per command, the total, tickets/s and p50/p99 of the commands,
+projections worker; and on the private PostgreSQL, its server's processes: the backends running
+and those exited, ``cutime``), ms of CPU per command, the total, tickets/s and p50/p99 of the commands,
 and the ratio of this checkout to the baseline. ``--baseline`` is checked out with
 ``git worktree add`` into a temporary folder (and removed); the default is the commit before
 the first one of issue 22's ADR 0071 (069cee2).
@@ -36,11 +37,32 @@ from bench.common import ROOT, bench_parser, load_average, source_state, stop_on
 from bench.http_commands import Server, bodies, descendants, drive, open_store, percentile
 
 DEFAULT_BASELINE = "069cee2"
+POSTGRES = "PostgreSQL (its backends)"
 
 
 def process_cpu(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def reaped_cpu(pid: int) -> float:
+    """The CPU of ``pid``'s children that have exited and been waited for (cutime + cstime)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu(postmaster: int | None) -> float:
+    """The CPU of a PostgreSQL server so far: its backends (and other children) running now and
+    those that have exited. Without a postmaster of our own (``--pg-url``): 0."""
+    if postmaster is None:
+        return 0.0
+    total = reaped_cpu(postmaster)
+    for child in descendants(postmaster):
+        try:
+            total += process_cpu(child)
+        except (FileNotFoundError, ProcessLookupError):
+            pass  # exited meanwhile: in the reaped CPU at the next reading
+    return total
 
 
 def kind_of(pid: int, root_pid: int) -> str:
@@ -53,6 +75,8 @@ def kind_of(pid: int, root_pid: int) -> str:
 def measure(tree: Path, store: Any, clients: int, tickets: int, workers: int, tmp: Path,
             warmup: int = 40) -> dict[str, Any]:
     """One timed run of ``serve`` from ``tree`` (its code first on ``PYTHONPATH``)."""
+    server_of = getattr(store, "server", None)  # the private PostgreSQL, when it is ours
+    postmaster = None if server_of is None or server_of.is_external else server_of.pid
     token = secrets.token_urlsafe(24)
     server = Server(store.server_url(clients), tmp, token, workers=workers, code=tree)
     try:
@@ -63,6 +87,7 @@ def measure(tree: Path, store: Any, clients: int, tickets: int, workers: int, tm
         pids = [server.proc.pid, *descendants(server.proc.pid)]
         kinds = {p: kind_of(p, server.proc.pid) for p in pids}
         before = {p: process_cpu(p) for p in pids}
+        pg_before = postgres_cpu(postmaster)
         work = [bodies(i) for i in range(tickets)]
         seconds, samples, errors = drive("asyncio", server.base_url, token,
                                          [work[k::clients] for k in range(clients)], None)
@@ -70,6 +95,7 @@ def measure(tree: Path, store: Any, clients: int, tickets: int, workers: int, tm
             raise errors[0]
         time.sleep(1.5)  # the projections worker catches up: its CPU for these commands counts
         after = {p: process_cpu(p) for p in pids}
+        pg_after = postgres_cpu(postmaster)
     finally:
         server.stop()
     commands = tickets * 6
@@ -77,7 +103,10 @@ def measure(tree: Path, store: Any, clients: int, tickets: int, workers: int, tm
     for pid in pids:
         by_kind[kinds[pid]] += (after[pid] - before[pid]) / commands * 1000
     ms = sorted(m for _, m in samples)
-    return {"cpu_ms": dict(by_kind), "total_ms": sum(by_kind.values()),
+    ours = sum(by_kind.values())
+    if postmaster is not None:
+        by_kind[POSTGRES] = (pg_after - pg_before) / commands * 1000
+    return {"cpu_ms": dict(by_kind), "total_ms": ours, "all_ms": sum(by_kind.values()),
             "tickets_per_s": tickets / seconds,
             "p50_ms": percentile(ms, 50), "p99_ms": percentile(ms, 99)}
 
@@ -120,11 +149,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if close:
             close()
     kinds = ("HTTP workers", "projections worker", "supervisor")
+    if any(POSTGRES in r["cpu_ms"] for r in runs["this"]):
+        kinds = (*kinds, POSTGRES)
     print(f"\n{'ms of CPU per command (median of rounds)':42s} {'baseline':>10s} {'this':>10s} {'this/base':>10s}")
     summary: dict[str, dict[str, float]] = {}
-    for key in (*kinds, "total", "tickets/s", "p50 ms", "p99 ms"):
+    totals = ("total", "total with PostgreSQL") if POSTGRES in kinds else ("total",)
+    for key in (*kinds, *totals, "tickets/s", "p50 ms", "p99 ms"):
         def pick(run: dict[str, Any], key: str = key) -> float:
-            return {"total": run["total_ms"], "tickets/s": run["tickets_per_s"], "p50 ms": run["p50_ms"],
+            return {"total": run["total_ms"], "total with PostgreSQL": run.get("all_ms", 0.0), "tickets/s": run["tickets_per_s"], "p50 ms": run["p50_ms"],
                     "p99 ms": run["p99_ms"]}.get(key, run["cpu_ms"].get(key, 0.0))
         b = sorted(pick(r) for r in runs["baseline"])[len(runs["baseline"]) // 2]
         t = sorted(pick(r) for r in runs["this"])[len(runs["this"]) // 2]
