@@ -7,6 +7,7 @@ moves it by compare-and-set inside the view's own transaction.
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import threading
@@ -159,13 +160,43 @@ def check_when_idle(seconds: float = CHECK_IDLE_SECONDS) -> Callable[[Any], None
     return check
 
 
+# Connections at most in a process's shared store (``PostgresStore.shared``): its read models'
+# runner pass (one), the reads of HTTP handlers' threads, the watchers and channels; opened as
+# they are needed, closed after ten idle minutes (the pool's ``max_idle``), one kept.
+SHARED_POOL = 16
+
+
 class PostgresStore:
+    """A pool of connections to one PostgreSQL database and schema, for read models and the
+    tables kept beside the events. ``shared`` gives every user in a process one store (and so
+    one pool) per database: ADR 0083."""
+
     dialect = "postgres"
     param = "%s"
+    _shared: dict[tuple[int, str, str], PostgresStore] = {}
+    _shared_lock = threading.Lock()
+
+    @classmethod
+    def shared(cls, conninfo: str, schema: str = "") -> PostgresStore:
+        """This process's store of ``conninfo`` and ``schema``, made at the first call (a pool
+        of up to ``SHARED_POOL`` connections, one opened at first): each read model of a
+        process had a pool of its own, so a server of two HTTP workers and a projections worker
+        held ~100 connections, PostgreSQL's default ``max_connections``. Each ``close`` of a
+        user closes the pool when it was the last; a forked child makes its own (the key holds
+        the process id)."""
+        key = (os.getpid(), conninfo, schema)
+        with cls._shared_lock:
+            store = cls._shared.get(key)
+            if store is None or store.pool.closed:
+                store = cls._shared[key] = cls(conninfo, schema, pool_size=SHARED_POOL)
+                store._users = 0
+            store._users += 1
+            return store
 
     def __init__(self, conninfo: str, schema: str = "", pool_size: int = 4) -> None:
         from psycopg_pool import ConnectionPool
 
+        self._users = 1
         self.schema = schema
         self.database = ("postgres", conninfo, schema)  # see SQLiteStore.database
         options = f"-c search_path={schema}" if schema else None
@@ -203,6 +234,10 @@ class PostgresStore:
                     conn.autocommit = False
 
     def close(self) -> None:
+        with self._shared_lock:
+            self._users -= 1
+            if self._users > 0:
+                return  # another user of the shared store still has it
         self.pool.close()
 
 

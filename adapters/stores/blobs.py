@@ -166,5 +166,5 @@ def blob_store(db: Any, configured_dir: str = "", write_lock: Any | None = None)
         return MemoryBlobStore()
     if db.kind == "sqlite":
         return DirectoryBlobStore(blob_dir(db.path, configured_dir))
-    return SqlBlobStore(PostgresStore(db.conninfo, db.schema, pool_size=2))
+    return SqlBlobStore(PostgresStore.shared(db.conninfo, db.schema))
 

@@ -100,7 +100,7 @@ def sql_store(db: Database, write_lock: Any | None = None) -> SQLiteStore | Post
     events: SQLite shares the event store's file and write lock, PostgreSQL its schema."""
     if db.kind == "sqlite":
         return SQLiteStore(db.path, write_lock=write_lock)
-    return PostgresStore(db.conninfo, db.schema)
+    return PostgresStore.shared(db.conninfo, db.schema)
 
 
 def _view(db: Database, write_lock: Any | None, memory: Callable[[], V],

@@ -85,14 +85,19 @@ class PostgresStoreFactory(PostgresFactory):
         add_breaker(self.datastore.pool)
 
 
+# Connections the event store's pool keeps open (ADR 0083): the library opens its whole
+# ``POSTGRES_POOL_SIZE`` at start in every process; more are opened as they are needed.
+EVENTS_POOL_MIN = 2
+
+
 def _checking_when_idle(datastore: Any) -> ConnectionPool[Any]:
-    """The library's pool (not yet open) made again with the same settings and our ``check``:
-    a pool's ``check`` is given when it is made, and the library makes it with a ping on every
-    checkout."""
+    """The library's pool (not yet open) made again with the same settings and our ``check``
+    (a pool's ``check`` is given when it is made, and the library makes it with a ping on every
+    checkout), keeping ``EVENTS_POOL_MIN`` connections open instead of all of them."""
     pool = datastore.pool
     return ConnectionPool(
         pool.conninfo, connection_class=pool.connection_class, kwargs=pool.kwargs,
-        min_size=pool.min_size, max_size=pool.max_size, open=False,
+        min_size=min(pool.min_size, EVENTS_POOL_MIN), max_size=pool.max_size, open=False,
         configure=datastore.after_connect_func(), check=check_when_idle(), name=pool.name,
         timeout=pool.timeout, max_waiting=pool.max_waiting, max_lifetime=pool.max_lifetime,
         max_idle=pool.max_idle, reconnect_timeout=pool.reconnect_timeout,

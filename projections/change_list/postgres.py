@@ -7,4 +7,4 @@ from projections.sql import PostgresStore
 
 
 def postgres_change_list(conninfo: str, schema: str = "") -> SqlChangeListView:
-    return SqlChangeListView(PostgresStore(conninfo, schema))
+    return SqlChangeListView(PostgresStore.shared(conninfo, schema))

@@ -7,4 +7,4 @@ from projections.sql import PostgresStore
 
 
 def postgres_knowledge(conninfo: str, schema: str = "") -> SqlKnowledgeView:
-    return SqlKnowledgeView(PostgresStore(conninfo, schema))
+    return SqlKnowledgeView(PostgresStore.shared(conninfo, schema))

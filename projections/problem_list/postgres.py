@@ -7,4 +7,4 @@ from projections.sql import PostgresStore
 
 
 def postgres_problem_list(conninfo: str, schema: str = "") -> SqlProblemListView:
-    return SqlProblemListView(PostgresStore(conninfo, schema))
+    return SqlProblemListView(PostgresStore.shared(conninfo, schema))

@@ -7,4 +7,4 @@ from projections.sql import PostgresStore
 
 
 def postgres_sla_due(conninfo: str, schema: str = "") -> SqlSlaDueView:
-    return SqlSlaDueView(PostgresStore(conninfo, schema))
+    return SqlSlaDueView(PostgresStore.shared(conninfo, schema))

@@ -7,4 +7,4 @@ from projections.ticket_list.sql import SqlTicketListView
 
 
 def postgres_ticket_list(conninfo: str, schema: str = "") -> SqlTicketListView:
-    return SqlTicketListView(PostgresStore(conninfo, schema))
+    return SqlTicketListView(PostgresStore.shared(conninfo, schema))

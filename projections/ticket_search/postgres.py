@@ -7,4 +7,4 @@ from projections.ticket_search.sql import SqlTicketSearchView
 
 
 def postgres_ticket_search(conninfo: str, schema: str = "") -> SqlTicketSearchView:
-    return SqlTicketSearchView(PostgresStore(conninfo, schema))
+    return SqlTicketSearchView(PostgresStore.shared(conninfo, schema))

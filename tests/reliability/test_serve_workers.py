@@ -53,10 +53,29 @@ def test_two_http_workers_share_the_port_and_lose_nothing(reliable_url: str, tmp
             register_and_list(server.url, f"多进程 {i}")
         health = httpx.get(f"{server.url}/healthz", timeout=10).json()
         assert health["status"] == "ok" and all(v["healthy"] for v in health["projections"])
+        if reliable_url.startswith("postgres"):
+            # ADR 0083: one pool per process for its read models and side tables, the event
+            # store's pool opened as needed: ~100 connections before, PostgreSQL's default
+            # max_connections, so a second server could not connect.
+            assert connections(reliable_url) <= MAX_CONNECTIONS
     finally:
         assert server.stop() == 0, server.log_tail()
     report = check_store(reliable_url, driver.acks)  # numbers once each, views == rebuild
     assert report.tickets >= 40
+
+
+MAX_CONNECTIONS = 40  # a server of 2 HTTP workers and its projections worker, after 8 clients
+
+
+def connections(url: str) -> int:
+    """Connections to ``url``'s database but this one."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                           "current_database() AND pid <> pg_backend_pid()").fetchone()
+    assert row is not None
+    return int(row[0])
 
 
 def test_a_dead_worker_is_replaced_and_all_die_with_the_supervisor(reliable_url: str, tmp_path: Path):
