@@ -163,10 +163,12 @@ class SqlTicketSearchView(SqlView):
         return p.row_key(event.originator_id)
 
     def apply_event(self, row: Any, event: Any, position: int) -> Any:
-        return p.apply(row, event, position)
+        # Only the bulk fold (``RowsFold``) calls this: the times stay datetimes until
+        # ``finish`` stamps the row's last ones (``apply_in`` stamps every event's).
+        return p.apply(row, event, position, p.keep)
 
     def finish(self, row: Any) -> Any:
-        return row
+        return p.stamped(row)
 
     def stored(self, rows: list[Any]) -> dict[str, list[tuple[Any, ...]]]:
         return {TABLE: [(*(row[c] for c in COLUMNS), *indexed(row)) for row in rows]}
