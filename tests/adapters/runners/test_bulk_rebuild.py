@@ -314,3 +314,43 @@ def test_the_full_text_index_built_in_slices_equals_the_incremental_build(
             for q in ("erp", "邮件", "13800", "网络")] == searches
     if store.dialect == "sqlite":  # 12 tickets and more, 3 a slice, two tables
         assert len(slices) >= 2 * 4
+
+
+def test_postgres_indexes_are_built_two_at_a_time(store_kind: str, demo: Services,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """ADR 0082: on PostgreSQL a shadow's indexes are built on two connections at once (the
+    view's extra indexes -- the search's trigrams -- among them); on SQLite one at a time, on
+    this thread. Either way every index is there once, and the search answers as before."""
+    import threading
+
+    import adapters.runners.bulk as bulk
+    from projections.sql import create_indexes
+
+    threads: set[str] = set()
+
+    def recording(cur: Any, table: str, prefix: str, specs: Any) -> None:
+        threads.add(threading.current_thread().name)
+        create_indexes(cur, table, prefix, specs)
+
+    monkeypatch.setattr(bulk, "create_indexes", recording)
+    view = demo.runner.views["ticket_search"]
+    query = TicketSearchQuery(q="打印机", contacts=True, limit=50)
+    before = [h.row["id"] for h in view.search(query).hits]
+    assert before
+    demo.runner.rebuild("ticket_search")
+    if store_kind == "postgres":
+        assert threads and all(t.startswith("opsledger-index") for t in threads)
+    else:
+        assert threads == {threading.current_thread().name}
+    assert [h.row["id"] for h in view.search(query).hits] == before
+    with view.store.read() as cur:
+        prefix = bulk.index_prefix(cur, view.store, "ticket_search")
+    for name, _ in view.index_specs()["ticket_search"]:
+        with view.store.read() as cur:
+            if store_kind == "postgres":
+                cur.execute("SELECT COUNT(*) FROM pg_indexes WHERE indexname = %s",
+                            (f"{prefix}_{name}",))
+            else:
+                cur.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' "
+                            "AND name = ?", (f"{prefix}_{name}",))
+            assert cur.fetchone()[0] == 1
