@@ -105,3 +105,23 @@ def test_sla_rows_folded_from_the_dataset_finish_alike() -> None:
             as_text = {k: v if isinstance(v, str) or k not in ("thresholds", "instants", "done")
                        else json.dumps(v) for k, v in row.items()}
             assert sla.finish(dict(row)) == sla.finish(as_text)  # type: ignore[arg-type]
+
+
+def test_search_status_follows_the_list_rows_status() -> None:
+    """``status_after`` (the list's handlers on a scratch row whose response is recorded
+    already) gives the status the list's own rows reach, event by event."""
+    from projections.ticket_list import projection as listing
+
+    lists: dict[str, dict] = {}
+    searches: dict[str, dict] = {}
+    for pe in view_dataset().events:
+        key = search.row_key(pe.event.originator_id)
+        row = listing.apply(lists.get(key), pe.event, pe.position)  # type: ignore[arg-type]
+        if row is not None:
+            lists[key] = row  # type: ignore[assignment]
+        found = search.apply(searches.get(key), pe.event, pe.position)  # type: ignore[arg-type]
+        if found is not None:
+            searches[key] = found  # type: ignore[assignment]
+        if key in searches:
+            assert searches[key]["status"] == lists[key]["status"]
+    assert len({r["status"] for r in lists.values()}) > 4
