@@ -157,7 +157,9 @@ class SqlTicketSearchView(SqlView):
                                 f"WHERE seq >= ? AND seq < ?", (start, start + step))
 
     def fold(self) -> RowsFold:
-        return RowsFold(self)  # type: ignore[arg-type]
+        from projections.ticket_search.fold import TicketSearchFold
+
+        return TicketSearchFold(self)  # raw rows of the hot topics, when plain (ADR 0082)
 
     def key(self, event: Any) -> str:
         return p.row_key(event.originator_id)
