@@ -99,8 +99,9 @@ class SqlTicketSearchView(SqlView):
 
     # The bulk rebuild (ADR 0068): the rows folded by ``projection.apply`` from the mapper's
     # events (the registration's contact is opened, or read as erased, as on the incremental
-    # path), stored in a shadow table; the SQLite full-text tables filled from it in SQL, the
-    # PostgreSQL trigram indexes built on it, then swapped in.
+    # path) -- the hot topics after a registration read from the raw rows (``fold.py``, ADR
+    # 0082) --, stored in a shadow table; the SQLite full-text tables filled from it in SQL,
+    # the PostgreSQL trigram indexes built on it, then swapped in.
 
     @property
     def tables(self) -> tuple[str, ...]:  # type: ignore[override]
