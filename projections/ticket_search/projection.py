@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from functools import lru_cache
 from typing import Any, TypedDict
 
 from domain.privacy import names_routine_signer, without_routine_signer
@@ -106,16 +105,14 @@ def contact_token(term: str) -> str:
     return "k" + hashlib.sha256(("opsledger-contact\n" + term).encode()).hexdigest()[:24]
 
 
-CONTACT_CACHE = 16_384  # contact values whose tokens are remembered (``contact_tokens``)
 _PHONE_LIKE = re.compile(r"^\+?[\d\s().-]*\d[\d\s().-]*$")
 
 
-@lru_cache(maxsize=CONTACT_CACHE)
 def contact_tokens(value: str, kind: str) -> str:
     """The tokens of one contact value: the whole value folded; a phone also by its digits
-    and their last four and eight; an e-mail also by its local part. Remembered for the
-    last ``CONTACT_CACHE`` values: a customer's few contacts open many tickets, and each
-    value costs a fold and up to three SHA-256 digests (~50 us a registration; ADR 0082)."""
+    and their last four and eight; an e-mail also by its local part. Not remembered across
+    calls (ADR 0082): a cache would keep contact values in clear in a server's memory after
+    their erasure (ADR 0034, 0043)."""
     folded = fold(value).strip()
     if not folded:
         return ""

@@ -2,7 +2,6 @@
 
 * the ticket search folded with its times kept as ``datetime`` and stamped once a row
   (``projection.keep``/``stamped``) equals the rows ``apply`` makes event by event;
-* the contact's tokens, remembered, equal the tokens computed afresh;
 * the SLA due index's ``stamp`` (``isoformat``) writes what ``strftime`` wrote, and its
   ``finish`` computes ``next_check_at`` from the decoded columns as from their text.
 """
@@ -33,13 +32,6 @@ def test_ticket_search_rows_folded_with_times_kept_equal_the_stamped_ones() -> N
     assert stamped
     assert any(not isinstance(r["updated_at"], str) for r in kept.values())
     assert {k: search.stamped(dict(r)) for k, r in kept.items()} == stamped
-
-
-@given(st.text(max_size=40), st.sampled_from(["name", "phone", "email"]))
-@settings(max_examples=200)
-def test_contact_tokens_remembered_equal_computed(value: str, kind: str) -> None:
-    assert search.contact_tokens(value, kind) == search.contact_tokens.__wrapped__(value, kind)
-    assert search.contact_tokens(value, kind) == search.contact_tokens.__wrapped__(value, kind)
 
 
 @given(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30),
