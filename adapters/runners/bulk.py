@@ -197,10 +197,15 @@ class BulkRebuild:
             position, oid, version, topic, state = raw
             return to_event(topic, originator_uuid(oid, ids), version, state, fields[topic])
 
-        # Members with the same topics share one list of rows or events.
+        # Members with the same topics share one list of rows or events. A fold that reads
+        # raw rows only to skip the mapper (``raw_alone``) takes the events when another fold
+        # of the pass has them decoded anyway (ADR 0082).
+        raw = {id(m): self._raw(m) for m in members}
+        if not all(raw.values()):
+            raw.update({id(m): False for m in members if getattr(m.fold, "raw_alone", False)})
         groups: dict[tuple[frozenset[str], bool], list[Member]] = {}
         for m in members:
-            groups.setdefault((frozenset(m.view.topics), self._raw(m)), []).append(m)
+            groups.setdefault((frozenset(m.view.topics), raw[id(m)]), []).append(m)
         for rows in self.scan.pages(after, upto, self.topics, self.page):
             events: list[tuple[str, Positioned]] | None = None
             for (topics, raw), group in groups.items():

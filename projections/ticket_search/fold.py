@@ -67,6 +67,11 @@ _REGISTERED = Status.REGISTERED.value
 class TicketSearchFold(RowsFold):
     """``RowsFold`` of the ticket search, and ``feed_raw`` (module docstring)."""
 
+    # Raw rows only when no other fold of the pass has the events decoded by the mapper (the
+    # SLA due index in one pass): then decoding them again into structs costs more than the
+    # mapper's events save (ADR 0082).
+    raw_alone = True
+
     def __init__(self, view: Any) -> None:
         super().__init__(view)
         self._kinds: dict[str, tuple[int, Callable[[bytes], Any], str]] = {

@@ -399,3 +399,22 @@ def test_the_search_folds_its_hot_topics_from_raw_rows(demo: Services,
     demo.runner.rebuild("ticket_search")
     assert tables(demo.runner.views["ticket_search"]) == incremental
     assert 0 < decoded[0] < raw_rows[0] / 2  # most events never went through the mapper
+
+
+def test_the_search_takes_the_decoded_events_when_another_fold_has_them(
+        demo: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ADR 0082: in one pass with the SLA due index (whose fold takes the mapper's events) the
+    search's fold is fed those events, not the raw rows; alone it reads the raw rows."""
+    from projections.ticket_search.fold import TicketSearchFold
+
+    raw_calls: list[int] = []
+    feed_raw = TicketSearchFold.feed_raw
+    monkeypatch.setattr(TicketSearchFold, "feed_raw",
+                        lambda self, rows, event: (raw_calls.append(len(rows)),
+                                                   feed_raw(self, rows, event))[1])
+    incremental = snapshot(demo)
+    demo.runner.rebuild_many(["ticket_search", "sla_due"], processes=1)
+    assert raw_calls == []
+    demo.runner.rebuild_many(["ticket_search"], processes=1)
+    assert raw_calls
+    assert snapshot(demo) == incremental
