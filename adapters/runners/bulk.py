@@ -44,8 +44,10 @@ import gc
 import os
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import structlog
@@ -65,6 +67,9 @@ SWAP_TAIL = 20_000  # at most this many events behind: go to the swap
 # From this many events in the log a second process pays for its start (a fork and a second
 # set of connections, ~0.1 s) and for reading the log twice (ADR 0077).
 PARALLEL_FROM = 100_000
+# PostgreSQL: a shadow's indexes built this many at a time, on as many pooled connections
+# (the views' pool has 4; ADR 0082). SQLite has one writer: one at a time there.
+INDEX_THREADS = 2
 #: ``fresh()``: a context giving a projection runner (``.desk``, ``.views``) on connections of
 #: its own, closed after: what the second process rebuilds with.
 Fresh = Callable[[], AbstractContextManager[Any]]
@@ -192,10 +197,15 @@ class BulkRebuild:
             position, oid, version, topic, state = raw
             return to_event(topic, originator_uuid(oid, ids), version, state, fields[topic])
 
-        # Members with the same topics share one list of rows or events.
+        # Members with the same topics share one list of rows or events. A fold that reads
+        # raw rows only to skip the mapper (``raw_alone``) takes the events when another fold
+        # of the pass has them decoded anyway (ADR 0082).
+        raw = {id(m): self._raw(m) for m in members}
+        if not all(raw.values()):
+            raw.update({id(m): False for m in members if getattr(m.fold, "raw_alone", False)})
         groups: dict[tuple[frozenset[str], bool], list[Member]] = {}
         for m in members:
-            groups.setdefault((frozenset(m.view.topics), self._raw(m)), []).append(m)
+            groups.setdefault((frozenset(m.view.topics), raw[id(m)]), []).append(m)
         for rows in self.scan.pages(after, upto, self.topics, self.page):
             events: list[tuple[str, Positioned]] | None = None
             for (topics, raw), group in groups.items():
@@ -244,14 +254,30 @@ class BulkRebuild:
                         cur.executemany(insert, rows[i:i + self.write_chunk])
 
     def _index(self, member: Member) -> None:
+        """The shadow's indexes, one transaction each. On PostgreSQL two at a time, on two
+        connections (``INDEX_THREADS``): the server builds each in a backend of its own (a
+        GIN index is built by one), and this process only waits (ADR 0082)."""
         view, names = member.view, member.names
-        for table, specs in view.index_specs().items():
-            for spec in specs:
-                with view.store.transaction() as cur:
-                    create_indexes(cur, names[table], names[table], [spec])
+
+        def create(table: str, spec: tuple[str, str]) -> None:
+            with view.store.transaction() as cur:
+                create_indexes(cur, names[table], names[table], [spec])
+
+        jobs: list[Callable[[], None]] = []
         more = getattr(view, "bulk_indexes", None)
-        if more is not None:
-            more(names)  # what else the view builds on its shadow (full text, trigrams)
+        if more is not None:  # what else the view builds on its shadow (full text, trigrams)
+            jobs.append(lambda: more(names))
+        jobs += [partial(create, table, spec)
+                 for table, specs in view.index_specs().items() for spec in specs]
+        if view.store.dialect != "postgres" or INDEX_THREADS < 2 or len(jobs) < 2:
+            for job in (*jobs[1:], *jobs[:1]) if more is not None else jobs:
+                job()  # as before: the view's own indexes, then what ``bulk_indexes`` adds
+            return
+        # The view's extra indexes (the longest: trigrams) first, so the other connection
+        # builds the rest meanwhile.
+        with ThreadPoolExecutor(INDEX_THREADS, thread_name_prefix="opsledger-index") as pool:
+            for future in [pool.submit(job) for job in jobs]:
+                future.result()
 
     def _swap(self, group: list[Member], done: int) -> int:
         """The tail of the log applied to the shadows and the shadows swapped in, with each

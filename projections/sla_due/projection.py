@@ -84,10 +84,16 @@ FIELDS: dict[str, frozenset[str]] = {
 
 
 def stamp(value: datetime | str) -> str:
-    """Fixed-width UTC text: sorts like the instants it stands for."""
+    """Fixed-width UTC text: sorts like the instants it stands for. ``isoformat`` (as
+    ``projections.base.stamp``) where it writes what ``strftime`` does -- a year of four
+    digits -- at a third of its cost (a bulk rebuild stamps once an event; ADR 0082)."""
     if isinstance(value, str):
         return value
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    if value.year >= 1000:
+        return value.isoformat(timespec="microseconds")[:26] + "Z"
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def row_ids(ticket_id: str) -> list[str]:
@@ -107,12 +113,12 @@ def _parse(text: str) -> datetime:
 
 def milestones_next_check(row: SlaDueRow) -> str | None:
     """The earliest instant a warning or breach of an open milestone run may be due."""
-    state = json.loads(row["thresholds"])
+    state = _decoded(row, "thresholds")
     if not state.get("specs") or state.get("start") is None or state.get("closed"):
         return None
     start = _parse(state["start"])
-    trail = [(name, _parse(at)) for name, at in json.loads(row["instants"])]
-    done = {tuple(k) for k in json.loads(row["done"])}
+    trail = [(name, _parse(at)) for name, at in _decoded(row, "instants")]
+    done = {tuple(k) for k in _decoded(row, "done")}
     pending: list[str] = []
     for spec in (_Spec(n, s, tuple(st), sec) for n, s, st, sec in state["specs"]):
         found = runs(spec, trail, start)  # type: ignore[arg-type]
@@ -135,6 +141,13 @@ def _json(row: SlaDueRow, column: str) -> Any:
     if isinstance(value, str):
         value = row[column] = json.loads(value)  # type: ignore[literal-required]
     return value
+
+
+def _decoded(row: SlaDueRow, column: str) -> Any:
+    """The value of a JSON column of ``row``, as stored (text) or still decoded (``_json``),
+    without changing the row."""
+    value = row[column]  # type: ignore[literal-required]
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def _apply_milestones(row: SlaDueRow, event: Any) -> None:
@@ -166,23 +179,24 @@ def _apply_milestones(row: SlaDueRow, event: Any) -> None:
 
 def finish(row: SlaDueRow) -> SlaDueRow:
     """``row`` as stored after the events of a batch: its JSON columns encoded, its
-    ``next_check_at`` computed (a function of the row alone, so once per batch is enough)."""
+    ``next_check_at`` computed (a function of the row alone, so once per batch is enough),
+    from the decoded columns before they are encoded (not decoded again from the text)."""
+    row["next_check_at"] = (milestones_next_check(row) if row["clock"] == MILESTONES
+                            else next_check_at(row))
     for column in ("thresholds", "instants", "done"):
         value = row[column]  # type: ignore[literal-required]
         if not isinstance(value, str):
             row[column] = json.dumps(value)  # type: ignore[literal-required]
-    row["next_check_at"] = (milestones_next_check(row) if row["clock"] == MILESTONES
-                            else next_check_at(row))
     return row
 
 
 def next_check_at(row: SlaDueRow) -> str | None:
     if not row["running"] or row["paused"]:
         return None
-    done = {(float(th), at) for th, at in json.loads(row["done"])}
+    done = {(float(th), at) for th, at in _decoded(row, "done")}
     due = row["due"]
     pending = [
-        at for th, at in zip(json.loads(row["thresholds"]), json.loads(row["instants"]),
+        at for th, at in zip(_decoded(row, "thresholds"), _decoded(row, "instants"),
                              strict=False)
         if (float(th), at) not in done and at < due
     ]

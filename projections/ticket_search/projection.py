@@ -110,7 +110,9 @@ _PHONE_LIKE = re.compile(r"^\+?[\d\s().-]*\d[\d\s().-]*$")
 
 def contact_tokens(value: str, kind: str) -> str:
     """The tokens of one contact value: the whole value folded; a phone also by its digits
-    and their last four and eight; an e-mail also by its local part."""
+    and their last four and eight; an e-mail also by its local part. Not remembered across
+    calls (ADR 0082): a cache would keep contact values in clear in a server's memory after
+    their erasure (ADR 0034, 0043)."""
     folded = fold(value).strip()
     if not folded:
         return ""
@@ -127,10 +129,10 @@ def work_log(row: TicketSearchRow) -> list[str]:
     return list(json.loads(row["work_log"]))
 
 
-def _registered(e: Any, position: int) -> TicketSearchRow:
+def _registered(e: Any, position: int, when: Any = stamp) -> TicketSearchRow:
     contact = e.contact
     erased = contact.erased
-    at = stamp(e.timestamp)
+    at = when(e.timestamp)
     return TicketSearchRow(
         id=row_key(e.originator_id), seq=position, number=e.number, customer=e.customer,
         status="registered", title=e.title, description=e.description,
@@ -148,12 +150,17 @@ def _erased(row: dict[str, Any]) -> None:
         row["description"] = without_routine_signer(row["description"])
 
 
-def apply(row: TicketSearchRow | None, event: Any, position: int) -> TicketSearchRow | None:
+def apply(row: TicketSearchRow | None, event: Any, position: int,
+          when: Any = stamp) -> TicketSearchRow | None:
     """The row after ``event`` (``None`` if the row cannot exist yet); a given row is updated
-    in place and returned. An event not newer than the row changes nothing."""
+    in place and returned. An event not newer than the row changes nothing.
+
+    ``when`` makes the stored times of an event's timestamp (``stamp``); a bulk fold gives
+    ``keep``, which keeps the ``datetime``, and stamps only the row's last ones (``stamped``):
+    one ``isoformat`` a row, not one an event (ADR 0082)."""
     kind = type(event)
     if row is None:
-        return _registered(event, position) if kind is T.Registered else None
+        return _registered(event, position, when) if kind is T.Registered else None
     if event.originator_version <= row["version"]:
         return row  # already applied: a view fed the same event twice is unchanged
     new: dict[str, Any] = row  # type: ignore[assignment]
@@ -167,6 +174,18 @@ def apply(row: TicketSearchRow | None, event: Any, position: int) -> TicketSearc
     elif kind is T.ContactErased:
         _erased(new)
     new["status"] = status_after(row["status"], event)
-    new["updated_at"] = stamp(event.timestamp)
+    new["updated_at"] = when(event.timestamp)
     new["version"] = event.originator_version
+    return row
+
+
+def keep(value: Any) -> Any:
+    """``apply``'s ``when`` in a bulk fold: the timestamp as it is, stamped by ``stamped``."""
+    return value
+
+
+def stamped(row: dict[str, Any]) -> dict[str, Any]:
+    """A row folded with ``when=keep``, its times as ``stamp`` makes them (in place)."""
+    row["recorded_at"] = stamp(row["recorded_at"])
+    row["updated_at"] = stamp(row["updated_at"])
     return row

@@ -99,8 +99,9 @@ class SqlTicketSearchView(SqlView):
 
     # The bulk rebuild (ADR 0068): the rows folded by ``projection.apply`` from the mapper's
     # events (the registration's contact is opened, or read as erased, as on the incremental
-    # path), stored in a shadow table; the SQLite full-text tables filled from it in SQL, the
-    # PostgreSQL trigram indexes built on it, then swapped in.
+    # path) -- the hot topics after a registration read from the raw rows (``fold.py``, ADR
+    # 0082) --, stored in a shadow table; the SQLite full-text tables filled from it in SQL,
+    # the PostgreSQL trigram indexes built on it, then swapped in.
 
     @property
     def tables(self) -> tuple[str, ...]:  # type: ignore[override]
@@ -157,16 +158,20 @@ class SqlTicketSearchView(SqlView):
                                 f"WHERE seq >= ? AND seq < ?", (start, start + step))
 
     def fold(self) -> RowsFold:
-        return RowsFold(self)  # type: ignore[arg-type]
+        from projections.ticket_search.fold import TicketSearchFold
+
+        return TicketSearchFold(self)  # raw rows of the hot topics, when plain (ADR 0082)
 
     def key(self, event: Any) -> str:
         return p.row_key(event.originator_id)
 
     def apply_event(self, row: Any, event: Any, position: int) -> Any:
-        return p.apply(row, event, position)
+        # Only the bulk fold (``RowsFold``) calls this: the times stay datetimes until
+        # ``finish`` stamps the row's last ones (``apply_in`` stamps every event's).
+        return p.apply(row, event, position, p.keep)
 
     def finish(self, row: Any) -> Any:
-        return row
+        return p.stamped(row)
 
     def stored(self, rows: list[Any]) -> dict[str, list[tuple[Any, ...]]]:
         return {TABLE: [(*(row[c] for c in COLUMNS), *indexed(row)) for row in rows]}
