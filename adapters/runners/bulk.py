@@ -68,7 +68,7 @@ SWAP_TAIL = 20_000  # at most this many events behind: go to the swap
 # set of connections, ~0.1 s) and for reading the log twice (ADR 0077).
 PARALLEL_FROM = 100_000
 # PostgreSQL: a shadow's indexes built this many at a time, on as many pooled connections
-# (the views' pool has 4; ADR 0082). SQLite has one writer: one at a time there.
+# (a process's shared pool has 16, ADR 0083; ADR 0082). SQLite has one writer: one at a time.
 INDEX_THREADS = 2
 #: ``fresh()``: a context giving a projection runner (``.desk``, ``.views``) on connections of
 #: its own, closed after: what the second process rebuilds with.
